@@ -1,0 +1,3 @@
+from dcplan.cli import app
+
+app(prog_name="dcplan")

@@ -1,0 +1,172 @@
+"""The ``dcplan`` command line: a thin shell over :mod:`dcplan.api`."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from dcplan import __version__, api
+from dcplan.catalog import builtin_catalog
+from dcplan.errors import ExitCode, InputError, Problem, display_path
+from dcplan.output import write_plan
+from dcplan.schema.catalog import SECTIONS
+from dcplan.solver import SolveOptions
+from dcplan.terminal import catalog_table, plan_summary, print_problems
+
+INTERNAL_ERROR = 70
+
+app = typer.Typer(
+    name="dcplan",
+    help="Plan AI data-center build-outs: GPUs, power, cooling and caps, optimised with HiGHS.\n\n"
+    "Exit codes: 0 ok, 1 infeasible or violated, 2 invalid input, 3 solver failure or time limit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _friendly(fn):
+    """Map input errors to exit code 2 and never show a traceback for them."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            print_problems(err_console, exc.problems)
+            raise typer.Exit(ExitCode.INVALID_INPUT) from None
+        except typer.Exit:
+            raise
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug in dcplan, not in the input
+            if os.environ.get("DCPLAN_DEBUG"):
+                raise
+            err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}\n"
+                              "This is a bug in dcplan; run with DCPLAN_DEBUG=1 for a traceback.")
+            raise typer.Exit(INTERNAL_ERROR) from None
+
+    return wrapper
+
+
+def _version(value: bool):
+    if value:
+        console.print(f"dcplan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Show the version and exit.")):
+    """dcplan: plan AI data-center build-outs as code."""
+
+
+@app.command()
+@_friendly
+def validate(paths: list[Path] = typer.Argument(..., help="Site or program files, or folders of them.")):
+    """Check site and program files; report every problem as file:line: key: message."""
+    files, problems = api.validate(paths)
+    if problems:
+        print_problems(err_console, problems)
+        raise typer.Exit(ExitCode.INVALID_INPUT)
+    if not files:
+        print_problems(err_console, [Problem(", ".join(map(str, paths)), None, "",
+                                             "no site or program files found")])
+        raise typer.Exit(ExitCode.INVALID_INPUT)
+    console.print(f"[green]ok[/green]: {len(files)} file{'s' if len(files) != 1 else ''} valid")
+
+
+@app.command()
+@_friendly
+def catalog(
+    section: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(SECTIONS)}; default all."),
+    sources: bool = typer.Option(False, "--sources", help="Show the source of every number."),
+):
+    """Show the built-in equipment catalog."""
+    cat = builtin_catalog()
+    if section is not None and section not in SECTIONS:
+        raise InputError([Problem("command line", None, "section",
+                                  f"expected one of {', '.join(SECTIONS)}, found '{section}'")])
+    for s in [section] if section else SECTIONS:
+        console.print(catalog_table(cat, s, sources))
+
+
+@app.command()
+@_friendly
+def init(directory: Path = typer.Argument(..., help="Folder to create the starter portfolio in.")):
+    """Scaffold a small working portfolio (a site, a program, a weather CSV)."""
+    if directory.exists() and any(directory.iterdir()):
+        raise InputError([Problem(display_path(directory), None, "", "folder exists and is not empty")])
+    source = resources.files("dcplan").joinpath("scaffold")
+    with resources.as_file(source) as src:
+        shutil.copytree(src, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    console.print(f"[green]created[/green] {display_path(directory)}; next:\n"
+                  f"  dcplan validate {display_path(directory)}\n"
+                  f"  dcplan plan {display_path(directory / 'program.yaml')} -o {display_path(directory / 'plan')}")
+
+
+@app.command()
+@_friendly
+def plan(
+    path: Path = typer.Argument(..., help="Program file, or a site file with a compute target."),
+    outdir: Optional[Path] = typer.Option(None, "-o", "--outdir", help="Write plan.yaml, dispatch.csv, summary.json here."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Solver time limit, seconds."),
+    mip_gap: float = typer.Option(1e-4, "--mip-gap", help="Relative optimality gap to stop at."),
+    typical_days: Optional[int] = typer.Option(None, "--typical-days", min=1, max=365,
+                                               help="Cluster the year into N typical days (fast)."),
+    scenario: Optional[str] = typer.Option(None, "--scenario", help="Apply a named scenario of the program."),
+    strategy: str = typer.Option("auto", "--strategy", help="auto | branch_and_bound | highs_mip"),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
+):
+    """Size GPUs, power and cooling at least cost; print a summary and write the plan."""
+    from dcplan.diagnose import explain_infeasible
+
+    status = None if quiet else console.status("starting", spinner="dots")
+    started = time.perf_counter()
+
+    def progress(phase: str, _elapsed: float, gap: Optional[float]):
+        if status is not None:
+            text = f"{phase} · {time.perf_counter() - started:,.1f} s"
+            status.update(text + (f" · gap {gap:.3%}" if gap is not None else ""))
+
+    options = SolveOptions(time_limit_s=time_limit, mip_gap=mip_gap, strategy=strategy, progress=progress)
+    if status:
+        status.start()
+    try:
+        outcome = api.plan(path, scenario, typical_days, options)
+    finally:
+        if status:
+            status.stop()
+    result = outcome.solve
+    if result.status == "infeasible":
+        err_console.print("[red bold]infeasible:[/red bold] no plan meets the target within the limits.")
+        for line in explain_infeasible(outcome.program):
+            err_console.print(f"  • {line}", highlight=False)
+        raise typer.Exit(ExitCode.INFEASIBLE)
+    if outcome.plan is None:
+        err_console.print(f"[red bold]solver failure:[/red bold] {result.status}: {result.message}")
+        raise typer.Exit(ExitCode.SOLVER_FAILURE)
+    if not quiet:
+        plan_summary(console, outcome.plan)
+        console.print(f"[dim]build {outcome.plan.solver['build_seconds']:.2f} s · compile "
+                      f"{result.compile_seconds:.2f} s · solve {result.solve_seconds:.2f} s "
+                      f"({result.strategy}, {result.lp_solves} LP solves)[/dim]")
+    if outdir is not None:
+        written = write_plan(outcome.plan, outdir)
+        if not quiet:
+            console.print("wrote " + ", ".join(display_path(p) for p in written))
+    if result.status == "time_limit":
+        gap = f"{result.gap:.3%}" if result.gap is not None else "unknown"
+        err_console.print(f"[yellow]time limit reached[/yellow]: best plan found has gap {gap}")
+        raise typer.Exit(ExitCode.SOLVER_FAILURE)

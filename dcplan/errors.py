@@ -1,0 +1,57 @@
+"""Problems in user input, and the exit codes the CLI maps them to.
+
+Every problem names the file, the line and the key it comes from, so that a user (or a CI
+annotation) can jump straight to it. Loaders collect all problems of a file before raising,
+so one run reports everything that is wrong.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ExitCode:
+    """Documented process exit codes (README, "Exit codes")."""
+
+    OK = 0
+    INFEASIBLE = 1  # no plan meets the targets within the limits, or a plan violates them
+    INVALID_INPUT = 2  # a file is missing, malformed or fails validation
+    SOLVER_FAILURE = 3  # the solver failed or hit its time limit before proving a result
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with an input file."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class InputError(Exception):
+    """Raised with every problem found in one or more input files."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.key))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def did_you_mean(word: str, choices) -> str:
+    """A ' (did you mean X?)' suffix when a close match exists, else ''."""
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def display_path(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when possible."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

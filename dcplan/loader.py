@@ -1,0 +1,396 @@
+"""Load site and program files into validated inputs with resolved hourly series.
+
+Every problem found is collected (syntax, schema, unknown catalog keys, CSV content) and raised
+together as one :class:`InputError`, each naming file, line and key.
+"""
+
+from __future__ import annotations
+
+import copy
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from dcplan import series as S
+from dcplan.catalog import builtin_catalog_data
+from dcplan.errors import InputError, Problem, did_you_mean, display_path
+from dcplan.schema.catalog import SECTIONS, Catalog
+from dcplan.schema.program import Program
+from dcplan.schema.site import Site
+from dcplan.yamlio import YamlDocument, dotted, load_yaml
+
+KINDS = {"site": Site, "program": Program}
+DEFAULT_RENEWABLE = {"solar": "utility_pv", "wind": "onshore_wind"}
+
+
+@dataclass
+class SiteInput:
+    """A validated site with its merged catalog and its hourly series (8,760 values each)."""
+
+    site: Site
+    doc: YamlDocument
+    catalog: Catalog
+    price_usd_per_mwh: np.ndarray | None = None
+    grid_co2_t_per_mwh: np.ndarray | None = None
+    solar_cf: np.ndarray | None = None
+    wind_cf: np.ndarray | None = None
+    pue: dict[str, np.ndarray] = field(default_factory=dict)  # cooling type -> hourly PUE
+
+    @property
+    def name(self) -> str:
+        return self.site.name
+
+
+@dataclass
+class ProgramInput:
+    program: Program
+    doc: YamlDocument | None
+    sites: list[SiteInput]
+    scenario: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.program.name
+
+
+# --- validation helpers ------------------------------------------------------------------
+
+def _model_at(cls, loc: tuple):
+    """The pydantic model class that owns the last key of ``loc``, walking through containers."""
+    tp = cls
+    for part in loc:
+        tp = _unwrap(tp, part)
+        if tp is None:
+            return None
+    return _unwrap(tp, None)
+
+
+def _unwrap(tp, part):
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0], part)
+    if origin in (typing.Union, types.UnionType):
+        models = [a for a in typing.get_args(tp) if _unwrap(a, None) is not None]
+        return _unwrap(models[0], part) if len(models) == 1 else None
+    if origin in (list, tuple):
+        return typing.get_args(tp)[0] if isinstance(part, int) else None
+    if origin is dict:
+        return typing.get_args(tp)[1] if part is not None else None
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if part is None:
+            return tp
+        info = tp.model_fields.get(part)
+        return info.annotation if info else None
+    return None
+
+
+def _clean_loc(data, loc: tuple) -> tuple:
+    """Drop union tags pydantic inserts into error locations, keeping real keys and indices."""
+    out, node = [], data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            out.append(part)
+            node = node[part]
+        elif i == len(loc) - 1 and isinstance(node, dict):
+            out.append(part)  # a missing key: report it under its parent
+        elif isinstance(node, (dict, list)):
+            continue
+    return tuple(out)
+
+
+def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> list[Problem]:
+    """Validate ``data`` as ``cls``; translate pydantic errors into file/line problems."""
+    try:
+        cls.model_validate(data)
+        return []
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    problems = []
+    for err in errors:
+        loc = _clean_loc(data, tuple(err["loc"]))
+        full = base_loc + loc
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            owner = _model_at(cls, loc[:-1])
+            allowed = sorted(owner.model_fields) if owner else []
+            hint = did_you_mean(loc[-1], allowed)
+            msg = f"unknown key{hint}; expected one of: {', '.join(allowed)}" if allowed else "unknown key"
+        elif kind == "missing":
+            msg = "required key is missing"
+        else:
+            found = err.get("input")
+            found_text = f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
+            msg = f"{err['msg'][0].lower()}{err['msg'][1:]}{found_text}"
+        problems.append(doc.problem(full, msg))
+    return problems
+
+
+# --- catalog -----------------------------------------------------------------------------
+
+def merge_catalog(base: dict, overrides: dict, doc: YamlDocument, base_loc=("catalog",)):
+    """Apply a file's ``catalog:`` overrides to raw catalog data; return (data, problems)."""
+    merged = copy.deepcopy(base)
+    for section, entries in (overrides or {}).items():
+        for key, fields in (entries or {}).items():
+            if not isinstance(fields, dict):
+                continue
+            entry = merged[section].get(key, {})
+            entry = {**entry, **fields}
+            sources = dict(entry.get("sources", {}))
+            for name in fields:
+                if name not in ("sources", "notes", "name") and name not in fields.get("sources", {}):
+                    line = doc.line_of(base_loc + (section, key, name))
+                    sources[name] = f"override in {doc.name}:{line}"
+            entry["sources"] = sources
+            merged[section][key] = entry
+    problems = validation_problems(doc, Catalog, merged, ()) if overrides else []
+    # only keep problems that point into this file's overrides
+    problems = [Problem(p.file, doc.line_of(base_loc + tuple(_split(p.key))), "catalog." + p.key, p.message)
+                for p in problems]
+    return merged, problems
+
+
+def _split(key: str) -> list:
+    return [int(k) if k.isdigit() else k for k in key.replace("[", ".").replace("]", "").split(".") if k]
+
+
+# --- sites -------------------------------------------------------------------------------
+
+def _check_catalog_refs(site: Site, catalog: Catalog, doc: YamlDocument) -> list[Problem]:
+    problems = []
+
+    def need(section, key, loc):
+        if key not in getattr(catalog, section):
+            problems.append(doc.problem(loc, f"'{key}' is not in the {section} catalog"
+                                        + did_you_mean(key, getattr(catalog, section))))
+
+    if site.compute:
+        for i, g in enumerate(site.compute.gpus):
+            need("gpus", g.model, ("compute", "gpus", i, "model"))
+    for i, g in enumerate(site.technologies.gas):
+        need("generators", g.type, ("technologies", "gas", i, "type"))
+    for tech in ("solar", "wind"):
+        cand = getattr(site.technologies, tech)
+        if cand is not None:
+            key = cand.type or DEFAULT_RENEWABLE[tech]
+            need("renewables", key, ("technologies", tech, "type"))
+            if key in catalog.renewables and catalog.renewables[key].kind != tech:
+                problems.append(doc.problem(("technologies", tech, "type"),
+                                            f"'{key}' is a {catalog.renewables[key].kind} entry, not {tech}"))
+    if site.technologies.battery:
+        need("storage", site.technologies.battery.type, ("technologies", "battery", "type"))
+    seen = set()
+    for i, c in enumerate(site.cooling):
+        need("cooling", c.type, ("cooling", i, "type"))
+        if c.type in seen:
+            problems.append(doc.problem(("cooling", i, "type"), f"cooling option '{c.type}' is listed twice"))
+        seen.add(c.type)
+    return problems
+
+
+def _resolve_series(si: SiteInput, year: int) -> list[Problem]:
+    site, resolver, problems = si.site, S.SeriesResolver(si.doc, year), []
+
+    def get(spec, loc, quantity):
+        try:
+            return resolver.resolve(spec, loc, quantity)
+        except S.SeriesError as err:
+            problems.append(err.problem)
+            return None
+
+    if site.grid:
+        si.price_usd_per_mwh = get(site.grid.energy_price_usd_per_mwh, ("grid", "energy_price_usd_per_mwh"), S.PRICE)
+        si.grid_co2_t_per_mwh = get(site.grid.co2_t_per_mwh, ("grid", "co2_t_per_mwh"), S.GRID_CO2)
+    if site.technologies.solar:
+        si.solar_cf = get(site.technologies.solar.capacity_factor,
+                          ("technologies", "solar", "capacity_factor"), S.CAPACITY_FACTOR)
+    if site.technologies.wind:
+        si.wind_cf = get(site.technologies.wind.capacity_factor,
+                         ("technologies", "wind", "capacity_factor"), S.CAPACITY_FACTOR)
+    for i, option in enumerate(site.cooling):
+        spec = option.pue
+        if spec is None and option.type in si.catalog.cooling:
+            spec = si.catalog.cooling[option.type].pue
+        if spec is not None:
+            si.pue[option.type] = get(spec, ("cooling", i, "pue"), S.PUE)
+    return problems
+
+
+def load_site(path: Path, base_catalog: dict | None = None, year: int = 2027,
+              overrides_by_site: dict | None = None) -> SiteInput:
+    """Load and fully check one site file. ``overrides_by_site`` (site name -> mapping, from a
+    program's scenario) is merged into the site's raw data first."""
+    doc = load_yaml(path)
+    data = doc.data
+    problems = _kind_problems(doc, "site")
+    if problems:
+        raise InputError(problems)
+    override = (overrides_by_site or {}).get(data.get("name"))
+    if override:
+        data = deep_merge(data, override)
+    problems = validation_problems(doc, Site, data)
+    if problems:
+        raise InputError(problems)
+    site = Site.model_validate(data)
+    raw_catalog, problems = merge_catalog(base_catalog or builtin_catalog_data(), site.catalog, doc)
+    if problems:
+        raise InputError(problems)
+    si = SiteInput(site, doc, Catalog.model_validate(raw_catalog))
+    problems = _check_catalog_refs(site, si.catalog, doc)
+    problems += _resolve_series(si, year)
+    if problems:
+        raise InputError(problems)
+    return si
+
+
+def _kind_problems(doc: YamlDocument, expected: str | None = None) -> list[Problem]:
+    if not isinstance(doc.data, dict):
+        return [doc.problem((), "expected a mapping with `kind: site` or `kind: program` at the top")]
+    kind = doc.data.get("kind")
+    if kind not in KINDS:
+        found = f"found {kind!r}" if kind is not None else "it is missing"
+        return [doc.problem(("kind",), f"expected `kind: site` or `kind: program`, {found}"
+                            + (did_you_mean(kind, KINDS) if kind else ""))]
+    if expected and kind != expected:
+        return [doc.problem(("kind",), f"expected a {expected} file, found kind: {kind}")]
+    return []
+
+
+def deep_merge(base, override):
+    """Recursively merge mappings; lists and scalars in ``override`` replace those in ``base``."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for k, v in override.items():
+            out[k] = deep_merge(base.get(k), v) if k in base else copy.deepcopy(v)
+        return out
+    return copy.deepcopy(override)
+
+
+# --- programs ----------------------------------------------------------------------------
+
+def load_program(path: Path, scenario: str | None = None) -> ProgramInput:
+    """Load a program and its sites; a site file is treated as a one-site program."""
+    doc = load_yaml(path)
+    problems = _kind_problems(doc)
+    if problems:
+        raise InputError(problems)
+    if doc.data["kind"] == "site":
+        if scenario:
+            raise InputError([doc.problem(("kind",), "scenarios live in program files, not site files")])
+        si = load_site(path)
+        if si.site.compute is None or si.site.compute.target is None:
+            raise InputError([doc.problem(("compute",), "planning a site file alone needs "
+                                          "`compute:` with a `target:` (or write a program file)")])
+        program = Program(kind="program", name=si.name, sites=[str(path)], compute=si.site.compute)
+        return ProgramInput(program, None, [si])
+    data = doc.data
+    site_overrides = {}
+    if scenario is not None:
+        scenarios = data.get("scenarios") or {}
+        if scenario not in scenarios:
+            raise InputError([doc.problem(("scenarios",), f"no scenario '{scenario}'"
+                                          + did_you_mean(scenario, scenarios)
+                                          + (f"; defined: {', '.join(scenarios)}" if scenarios else ""))])
+        override = dict(scenarios[scenario] or {})
+        site_overrides = override.pop("site_overrides", {}) or {}
+        data = deep_merge(data, override)
+    problems = validation_problems(doc, Program, data)
+    if problems:
+        raise InputError(problems)
+    program = Program.model_validate(data)
+    raw_catalog, problems = merge_catalog(builtin_catalog_data(), program.catalog, doc)
+    if problems:
+        raise InputError(problems)
+    sites, problems, names = [], [], {}
+    for i, rel in enumerate(program.sites):
+        site_path = (path.parent / rel)
+        if not site_path.exists():
+            problems.append(doc.problem(("sites", i), f"site file not found: {display_path(site_path)}"))
+            continue
+        try:
+            si = load_site(site_path, raw_catalog, program.horizon.start.year, site_overrides)
+        except InputError as err:
+            problems += err.problems
+            continue
+        if si.name in names:
+            problems.append(doc.problem(("sites", i), f"site name '{si.name}' is used by two files"))
+        names[si.name] = si
+        sites.append(si)
+    if problems:
+        raise InputError(problems)
+    unknown = set(site_overrides) - set(names)
+    if unknown:
+        raise InputError([doc.problem(("scenarios", scenario, "site_overrides"),
+                                      f"no site named {sorted(unknown)}; sites: {sorted(names)}")])
+    if program.compute is None:
+        if len(sites) == 1 and sites[0].site.compute is not None:
+            program = program.model_copy(update={"compute": sites[0].site.compute})
+        else:
+            raise InputError([doc.problem(("compute",), "required key is missing "
+                                          "(a program of several sites needs its own compute section)")])
+    if program.compute.target is None:
+        raise InputError([doc.problem(("compute", "target"), "required key is missing")])
+    for i, g in enumerate(program.compute.gpus):
+        if g.model not in sites[0].catalog.gpus:
+            raise InputError([doc.problem(("compute", "gpus", i, "model"),
+                                          f"'{g.model}' is not in the gpus catalog"
+                                          + did_you_mean(g.model, sites[0].catalog.gpus))])
+    return ProgramInput(program, doc, sites, scenario)
+
+
+# --- validate ----------------------------------------------------------------------------
+
+def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
+    """YAML files named or found under the given paths (hidden folders skipped)."""
+    files, problems = [], []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml")
+                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            files += found
+        elif p.exists():
+            files.append(p)
+        else:
+            problems.append(Problem(display_path(p), None, "", "no such file or folder"))
+    return files, problems
+
+
+def validate_paths(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
+    """Check every site and program file under ``paths``; YAML files of other kinds (a CI
+    workflow, a sweep) are skipped. Returns (files checked, problems)."""
+    files, problems = discover(paths)
+    checked = []
+    for f in files:
+        try:
+            doc = load_yaml(f)
+        except InputError as err:
+            problems += err.problems
+            checked.append(f)
+            continue
+        kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
+        if kind is None and not _looks_like_dcplan(doc.data):
+            continue
+        checked.append(f)
+        try:
+            if kind == "program":
+                load_program(f)
+            else:
+                load_site(f) if kind == "site" else _raise_kind(doc)
+        except InputError as err:
+            problems += err.problems
+    return checked, sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.key))
+
+
+def _looks_like_dcplan(data) -> bool:
+    return isinstance(data, dict) and bool({"site", "program", "grid", "cooling", "sites"} & set(data))
+
+
+def _raise_kind(doc):
+    raise InputError(_kind_problems(doc))

@@ -1,0 +1,114 @@
+"""Assemble the Pyomo model of a program: one block per site, each built from the parts, tied
+together by the compute target and the objective."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from dcplan.loader import ProgramInput
+from dcplan.model.compute import add_compute, compute_delivered, gpu_measure
+from dcplan.model.context import SiteModel
+from dcplan.model.gas import add_gas
+from dcplan.model.grid import add_grid, grid_limit_mw
+from dcplan.model.reliability import add_balance, add_n_plus_one
+from dcplan.model.renewables import add_renewables
+from dcplan.model.storage import add_storage
+from dcplan.model.timegrid import TimeGrid, hourly_grid, typical_days_grid
+
+
+@dataclass
+class PlanModel:
+    model: pyo.ConcreteModel
+    program: ProgramInput
+    tg: TimeGrid
+    sites: list[SiteModel]
+    build_seconds: float
+
+
+def time_grid_for(pi: ProgramInput, typical_days: int | None) -> TimeGrid:
+    year = pi.program.horizon.start.year
+    if not typical_days:
+        return hourly_grid(year)
+    features = []
+    for si in pi.sites:
+        features += [a for a in (si.price_usd_per_mwh, si.solar_cf, si.wind_cf, *si.pue.values()) if a is not None]
+    return typical_days_grid(features, typical_days, year)
+
+
+def it_bound_mw(si, program) -> float:
+    """A valid upper bound on the site's IT load (the big-M of the cooling choice): what its
+    supply could carry at its best PUE, and, when minimising cost against a target, what the
+    most power-hungry allowed GPU would draw to meet the target alone."""
+    tech = si.site.technologies
+    grid = si.site.grid
+    supply = max([grid.max_import_mw, *(s.max_import_mw for s in grid.steps)]) if grid else 0.0
+    for g in tech.gas:
+        supply += (g.max_units + g.existing_units) * si.catalog.generators[g.type].unit_mw
+    for r in (tech.solar, tech.wind):
+        supply += (r.max_mw + r.existing_mw) if r else 0.0
+    if tech.battery is not None:
+        supply += (tech.battery.max_power_mw or supply) + tech.battery.existing_power_mw
+    bounds = [supply / min(float(np.min(p)) for p in si.pue.values())]
+    if si.site.reliability.unserved_energy_usd_per_mwh is not None:
+        bounds = []
+    compute, target = program.compute, program.compute.target
+    if program.objective.sense == "min_cost" and target is not None:
+        need = 0.0
+        for opt in compute.gpus:
+            spec = si.catalog.gpus[opt.model]
+            gpus = target.amount / gpu_measure(spec, target.measure) + opt.existing_gpus
+            need = max(need, (gpus + spec.gpus_per_unit) * spec.it_power_per_gpu_w / 1e6)
+        bounds.append(need * compute.provisioning_utilisation
+                      + sum(o.existing_gpus * si.catalog.gpus[o.model].it_power_per_gpu_w / 1e6
+                            for o in compute.gpus))
+    if compute.max_it_mw is not None:
+        bounds.append(compute.max_it_mw)
+    return min(bounds) if bounds else 1e6
+
+
+def build_model(pi: ProgramInput, typical_days: int | None = None) -> PlanModel:
+    start = time.perf_counter()
+    program = pi.program
+    tg = time_grid_for(pi, typical_days if typical_days is not None else program.time.typical_days)
+    m = pyo.ConcreteModel(name=program.name)
+    m.site = pyo.Block([si.name for si in pi.sites])
+    sites = []
+    for si in pi.sites:
+        blk = m.site[si.name]
+        blk.T = pyo.RangeSet(0, tg.n - 1)
+        sm = SiteModel(si.name, si, tg, program.finance, blk)
+        compute = program.compute
+        if si.site.compute is not None and len(pi.sites) > 1:
+            compute = compute.model_copy(update={"gpus": si.site.compute.gpus})
+        add_compute(sm, compute, it_bound_mw(si, program))
+        add_grid(sm, program.horizon.start)
+        add_gas(sm)
+        add_renewables(sm)
+        add_storage(sm)
+        add_balance(sm)
+        add_n_plus_one(sm)
+        carbon = program.finance.carbon_price_usd_per_t
+        if carbon > 0 and sm.co2_t:
+            sm.add_cost("carbon", carbon * sum(sm.co2_t))
+        blk.cost = pyo.Expression(expr=sum(sm.costs.values()))
+        sites.append(sm)
+
+    m.total_cost = pyo.Expression(expr=sum(sm.block.cost for sm in sites))
+    target = program.compute.target
+    measure = target.measure if target else "gpus"
+    m.compute_delivered = pyo.Expression(expr=sum(compute_delivered(sm, measure) for sm in sites))
+    if target is not None:
+        m.target = pyo.Constraint(expr=m.compute_delivered >= target.amount)
+    if program.objective.sense == "max_compute":
+        m.budget = pyo.Constraint(expr=m.total_cost <= program.objective.budget_usd_per_year)
+        m.objective = pyo.Objective(expr=-m.compute_delivered, sense=pyo.minimize)
+    else:
+        m.objective = pyo.Objective(expr=m.total_cost, sense=pyo.minimize)
+    return PlanModel(m, pi, tg, sites, time.perf_counter() - start)
+
+
+__all__ = ["PlanModel", "build_model", "grid_limit_mw"]

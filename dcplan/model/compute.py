@@ -1,0 +1,80 @@
+"""GPUs and cooling: how many purchase units of each GPU model, which cooling option, and the
+facility load they draw each hour.
+
+IT power is disaggregated by cooling option (``it_mw[c]``, zero unless option c is chosen) so
+that facility load = sum_c PUE[c, t] * it_mw[c] stays linear.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from dcplan.model.context import SiteModel
+from dcplan.schema.compute import Compute
+
+
+def gpu_measure(spec, measure: str) -> float:
+    """What one GPU counts for toward a target measured in ``measure``."""
+    if measure == "gpus":
+        return 1.0
+    if measure == "h100_equivalents":
+        return spec.h100_equivalents
+    return spec.bf16_dense_tflops / 1000.0  # PFLOPS
+
+
+def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
+    b, cat = sm.block, sm.si.catalog
+    options = [g for g in compute.gpus]
+    b.G = pyo.Set(initialize=[g.model for g in options], ordered=True)
+    b.C = pyo.Set(initialize=[c.type for c in sm.si.site.cooling], ordered=True)
+    util = compute.provisioning_utilisation
+
+    def unit_bounds(m, g):
+        opt = next(o for o in options if o.model == g)
+        spec = cat.gpus[g]
+        if opt.max_gpus is not None:
+            return (0, max(0, (opt.max_gpus - opt.existing_gpus) // spec.gpus_per_unit))
+        per_unit_mw = spec.gpus_per_unit * spec.it_power_per_gpu_w * util / 1e6
+        return (0, int(it_bound_mw / per_unit_mw) + 1)
+
+    b.gpu_units = pyo.Var(b.G, domain=pyo.NonNegativeIntegers, bounds=unit_bounds)
+    existing = {o.model: o.existing_gpus for o in options}
+    b.gpus = pyo.Expression(b.G, rule=lambda m, g: m.gpu_units[g] * cat.gpus[g].gpus_per_unit + existing[g])
+    b.it_total_mw = pyo.Expression(expr=sum(
+        b.gpus[g] * cat.gpus[g].it_power_per_gpu_w * util / 1e6 for g in b.G))
+
+    b.cooling_on = pyo.Var(b.C, domain=pyo.Binary)
+    b.it_mw = pyo.Var(b.C, bounds=(0, it_bound_mw))
+    b.one_cooling = pyo.Constraint(expr=sum(b.cooling_on[c] for c in b.C) == 1)
+    b.it_split = pyo.Constraint(expr=sum(b.it_mw[c] for c in b.C) == b.it_total_mw)
+    b.it_only_if_chosen = pyo.Constraint(b.C, rule=lambda m, c: m.it_mw[c] <= it_bound_mw * m.cooling_on[c])
+    liquid = [c for c in b.C if cat.cooling[c].liquid]
+
+    def needs_liquid(m, g):
+        if not cat.gpus[g].liquid_cooling_required:
+            return pyo.Constraint.Skip
+        if not liquid:
+            return m.gpus[g] == 0
+        return m.gpu_units[g] <= m.gpu_units[g].ub * sum(m.cooling_on[c] for c in liquid)
+
+    b.liquid_required = pyo.Constraint(b.G, rule=needs_liquid)
+
+    pue = {c: sm.series(sm.si.pue[c]) for c in b.C}
+    b.load_mw = pyo.Expression(sm.steps, rule=lambda m, t: sum(pue[c][t] * m.it_mw[c] for c in m.C))
+    sm.load = b.load_mw
+    sm.peak_load = sum(float(sm.si.pue[c].max()) * b.it_mw[c] for c in b.C)
+
+    b.gpu_capex = pyo.Expression(expr=sum(
+        b.gpu_units[g] * cat.gpus[g].gpus_per_unit * cat.gpus[g].price_usd_per_gpu
+        * sm.crf("gpus", g, cat.gpus[g].lifetime_years) for g in b.G))
+    sm.add_cost("gpus", b.gpu_capex)
+    b.cooling_capex = pyo.Expression(expr=sum(
+        b.it_mw[c] * 1000 * cat.cooling[c].capex_usd_per_kw_it
+        * sm.crf("cooling", c, cat.cooling[c].lifetime_years) for c in b.C))
+    sm.add_cost("cooling", b.cooling_capex)
+
+
+def compute_delivered(sm: SiteModel, measure: str):
+    """Expression: this site's contribution to a compute target."""
+    b, cat = sm.block, sm.si.catalog
+    return sum(b.gpus[g] * gpu_measure(cat.gpus[g], measure) for g in b.G)

@@ -1,0 +1,46 @@
+"""Gas units: an integer number built per candidate type, continuous dispatch or (optionally)
+unit commitment with integer units on and a minimum stable load; fuel, O&M, CO2 and NOx."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from dcplan.model.context import NATURAL_GAS_CO2_T_PER_MMBTU, SiteModel
+
+
+def add_gas(sm: SiteModel) -> None:
+    cands = sm.si.site.technologies.gas
+    if not cands:
+        return
+    b, cat, fuel = sm.block, sm.si.catalog, sm.si.site.fuel
+    b.K = pyo.Set(initialize=[c.type for c in cands], ordered=True)
+    cand = {c.type: c for c in cands}
+    spec = {k: cat.generators[k] for k in b.K}
+    b.gas_new_units = pyo.Var(b.K, domain=pyo.NonNegativeIntegers, bounds=lambda m, k: (0, cand[k].max_units))
+    b.gas_units = pyo.Expression(b.K, rule=lambda m, k: m.gas_new_units[k] + cand[k].existing_units)
+    b.gas_gen = pyo.Var(b.K, sm.steps, bounds=(0, None))
+    b.gas_cap = pyo.Constraint(b.K, sm.steps, rule=lambda m, k, t: m.gas_gen[k, t] <= spec[k].unit_mw * m.gas_units[k])
+    uc = [k for k in b.K if cand[k].unit_commitment]
+    if uc:
+        b.KU = pyo.Set(initialize=uc, ordered=True)
+        b.gas_on = pyo.Var(b.KU, sm.steps, domain=pyo.NonNegativeIntegers,
+                           bounds=lambda m, k, t: (0, cand[k].max_units + cand[k].existing_units))
+        b.gas_on_le_built = pyo.Constraint(b.KU, sm.steps, rule=lambda m, k, t: m.gas_on[k, t] <= m.gas_units[k])
+        b.gas_max_on = pyo.Constraint(b.KU, sm.steps, rule=lambda m, k, t: m.gas_gen[k, t] <= spec[k].unit_mw * m.gas_on[k, t])
+        b.gas_min_on = pyo.Constraint(b.KU, sm.steps, rule=lambda m, k, t: m.gas_gen[k, t] >= spec[k].min_stable_load_fraction * spec[k].unit_mw * m.gas_on[k, t])
+    if fuel.pipeline_limit_mmbtu_per_h is not None:
+        b.pipeline = pyo.Constraint(sm.steps, rule=lambda m, t: sum(
+            spec[k].heat_rate_mmbtu_per_mwh * m.gas_gen[k, t] for k in m.K) <= fuel.pipeline_limit_mmbtu_per_h)
+    b.gas_total = pyo.Expression(sm.steps, rule=lambda m, t: sum(m.gas_gen[k, t] for k in m.K))
+    sm.supply.append(b.gas_total)
+    w = sm.weights()
+    energy = {k: sum(w[t] * b.gas_gen[k, t] for t in sm.steps) for k in b.K}
+    sm.add_cost("gas_capex", sum(b.gas_new_units[k] * spec[k].unit_mw * 1000 * spec[k].capex_usd_per_kw
+                                 * sm.crf("generators", k, spec[k].lifetime_years) for k in b.K))
+    sm.add_cost("gas_fixed_om", sum(b.gas_units[k] * spec[k].unit_mw * 1000 * spec[k].fixed_om_usd_per_kw_year
+                                    for k in b.K))
+    sm.add_cost("gas_variable_om", sum(energy[k] * spec[k].variable_om_usd_per_mwh for k in b.K))
+    sm.add_cost("gas_fuel", sum(energy[k] * spec[k].heat_rate_mmbtu_per_mwh * fuel.gas_price_usd_per_mmbtu
+                                for k in b.K))
+    sm.co2_t.append(sum(energy[k] * spec[k].heat_rate_mmbtu_per_mwh * NATURAL_GAS_CO2_T_PER_MMBTU for k in b.K))
+    sm.nox_t.append(sum(energy[k] * spec[k].nox_kg_per_mwh / 1000 for k in b.K))

@@ -1,0 +1,40 @@
+"""Power balance every step (with optional priced load shedding) and N+1 on firm on-site
+generation: installed gas capacity minus its largest unit covers the design peak load."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from dcplan.model.context import SiteModel
+
+
+def add_balance(sm: SiteModel) -> None:
+    b = sm.block
+    shed_price = sm.si.site.reliability.unserved_energy_usd_per_mwh
+    if shed_price is not None:
+        b.unserved = pyo.Var(sm.steps, bounds=(0, None))
+        sm.supply.append(b.unserved)
+        w = sm.weights()
+        sm.add_cost("unserved_energy", sum(w[t] * shed_price * b.unserved[t] for t in sm.steps))
+    supply, withdraw, load = sm.supply, sm.withdraw, sm.load
+    b.balance = pyo.Constraint(sm.steps, rule=lambda m, t: sum(s[t] for s in supply)
+                               - sum(x[t] for x in withdraw) == load[t])
+
+
+def add_n_plus_one(sm: SiteModel) -> None:
+    if not sm.si.site.n_plus_one_required:
+        return
+    b = sm.block
+    if not hasattr(b, "K"):
+        b.n_plus_one = pyo.Constraint(expr=sm.peak_load <= 0)
+        return
+    cat = sm.si.catalog
+    size = {k: cat.generators[k].unit_mw for k in b.K}
+    b.gas_type_built = pyo.Var(b.K, domain=pyo.Binary)
+    b.gas_largest_mw = pyo.Var(bounds=(0, max(size.values())))
+    most = {c.type: c.max_units + c.existing_units for c in sm.si.site.technologies.gas}
+    b.gas_built_if = pyo.Constraint(b.K, rule=lambda m, k: m.gas_units[k] <= most[k] * m.gas_type_built[k])
+    b.gas_largest_def = pyo.Constraint(b.K, rule=lambda m, k: m.gas_largest_mw >= size[k] * m.gas_type_built[k])
+    b.n_plus_one = pyo.Constraint(expr=sum(size[k] * b.gas_units[k] for k in b.K) - b.gas_largest_mw
+                                  >= sm.peak_load)
+

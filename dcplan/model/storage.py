@@ -1,0 +1,41 @@
+"""Batteries: power and energy sized separately (or at a fixed duration), charge and discharge
+efficiencies (the square root of round-trip each), state of charge cyclic within each cycle of
+the time grid (the year, or each typical day)."""
+
+from __future__ import annotations
+
+import math
+
+import pyomo.environ as pyo
+
+from dcplan.model.context import SiteModel
+
+
+def add_storage(sm: SiteModel) -> None:
+    cand = sm.si.site.technologies.battery
+    if cand is None:
+        return
+    b = sm.block
+    spec = sm.si.catalog.storage[cand.type]
+    eta = math.sqrt(spec.round_trip_efficiency)
+    b.bat_new_mw = pyo.Var(bounds=(0, cand.max_power_mw))
+    b.bat_new_mwh = pyo.Var(bounds=(0, None))
+    if cand.duration_h is not None:
+        b.bat_duration = pyo.Constraint(expr=b.bat_new_mwh == cand.duration_h * b.bat_new_mw)
+    power = b.bat_new_mw + cand.existing_power_mw
+    energy = b.bat_new_mwh + cand.existing_energy_mwh
+    b.bat_charge = pyo.Var(sm.steps, bounds=(0, None))
+    b.bat_discharge = pyo.Var(sm.steps, bounds=(0, None))
+    b.bat_soc = pyo.Var(sm.steps, bounds=(0, None))
+    prev = sm.tg.previous().tolist()
+    b.bat_charge_max = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_charge[t] <= power)
+    b.bat_discharge_max = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_discharge[t] <= power)
+    b.bat_soc_max = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_soc[t] <= energy)
+    b.bat_soc_balance = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_soc[t] == m.bat_soc[prev[t]]
+                                       + eta * m.bat_charge[t] - m.bat_discharge[t] / eta)
+    sm.supply.append(b.bat_discharge)
+    sm.withdraw.append(b.bat_charge)
+    crf = sm.crf("storage", cand.type, spec.lifetime_years)
+    sm.add_cost("battery_capex", (b.bat_new_mw * 1000 * spec.power_capex_usd_per_kw
+                                  + b.bat_new_mwh * 1000 * spec.energy_capex_usd_per_kwh) * crf)
+    sm.add_cost("battery_fixed_om", power * 1000 * spec.fixed_om_usd_per_kw_year)

@@ -1,0 +1,113 @@
+"""The time steps a model is dispatched on: the full year, or weighted typical days.
+
+A :class:`TimeGrid` holds, for each modelled hour, the index of the calendar hour it stands for,
+its weight (calendar hours it represents), and the cycle it belongs to (storage state of charge
+wraps within a cycle: the whole year, or each typical day). Demand charges need each month's peak;
+with typical days, a month's peak is taken over the typical days that represent its days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from dcplan.series import HOURS_PER_YEAR
+
+DAYS = HOURS_PER_YEAR // 24
+
+
+@dataclass(frozen=True)
+class TimeGrid:
+    hour_of_year: np.ndarray  # calendar hour (0..8759) each step samples
+    weight: np.ndarray  # calendar hours each step represents (sums to 8,760)
+    cycle: np.ndarray  # storage cycle id of each step
+    month_steps: tuple[np.ndarray, ...]  # for each month, the steps whose peak counts toward it
+    method: str  # "hourly" or "typical_days"
+    typical_days: int | None = None
+    day_weights: np.ndarray | None = None  # days each typical day represents
+
+    @property
+    def n(self) -> int:
+        return len(self.hour_of_year)
+
+    def previous(self) -> np.ndarray:
+        """Index of the step before each step, wrapping within its cycle."""
+        prev = np.arange(self.n) - 1
+        starts = np.flatnonzero(np.r_[True, self.cycle[1:] != self.cycle[:-1]])
+        ends = np.r_[starts[1:], self.n] - 1
+        prev[starts] = ends
+        return prev
+
+    def sample(self, series: np.ndarray) -> np.ndarray:
+        return series[self.hour_of_year]
+
+
+def month_of_hour(year: int) -> np.ndarray:
+    start = dt.date(year, 1, 1)
+    return np.array([(start + dt.timedelta(days=h // 24)).month - 1 for h in range(HOURS_PER_YEAR)])
+
+
+def hourly_grid(year: int) -> TimeGrid:
+    hours = np.arange(HOURS_PER_YEAR)
+    month = month_of_hour(year)
+    return TimeGrid(hours, np.ones(HOURS_PER_YEAR), np.zeros(HOURS_PER_YEAR, dtype=int),
+                    tuple(np.flatnonzero(month == m) for m in range(12)), "hourly")
+
+
+def typical_days_grid(features: list[np.ndarray], n_days: int, year: int, seed: int = 0) -> TimeGrid:
+    """Cluster the year's days into ``n_days`` groups by their hourly ``features`` (each 8,760
+    values; scaled to unit range) and represent each group by its medoid day, weighted by size.
+
+    k-means with k-means++ seeding from a fixed seed: the same inputs give the same days.
+    """
+    n_days = min(n_days, DAYS)
+    cols = []
+    for f in features:
+        span = float(np.ptp(f))
+        if span > 1e-12:
+            cols.append(((f - f.min()) / span).reshape(DAYS, 24))
+    X = np.hstack(cols) if cols else np.zeros((DAYS, 1))
+    labels = _kmeans(X, n_days, np.random.default_rng(seed))
+    medoids, weights = [], []
+    for k in range(n_days):
+        members = np.flatnonzero(labels == k)
+        if members.size == 0:
+            continue
+        centre = X[members].mean(axis=0)
+        medoids.append(int(members[np.argmin(((X[members] - centre) ** 2).sum(axis=1))]))
+        weights.append(members.size)
+    order = np.argsort(medoids)
+    medoids = np.array(medoids)[order]
+    weights = np.array(weights, dtype=float)[order]
+    label_to_rep = {int(labels[m]): i for i, m in enumerate(medoids)}
+    hours = (medoids[:, None] * 24 + np.arange(24)[None, :]).ravel()
+    weight = np.repeat(weights, 24)
+    cycle = np.repeat(np.arange(len(medoids)), 24)
+    day_month = month_of_hour(year)[::24]
+    month_steps = []
+    for m in range(12):
+        reps = sorted({label_to_rep[int(labels[d])] for d in np.flatnonzero(day_month == m)})
+        month_steps.append(np.concatenate([np.arange(r * 24, r * 24 + 24) for r in reps]))
+    return TimeGrid(hours, weight, cycle, tuple(month_steps), "typical_days", len(medoids), weights)
+
+
+def _kmeans(X: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 100) -> np.ndarray:
+    centres = [X[rng.integers(len(X))]]
+    for _ in range(1, k):
+        d2 = np.min([((X - c) ** 2).sum(axis=1) for c in centres], axis=0)
+        total = d2.sum()
+        centres.append(X[rng.choice(len(X), p=d2 / total)] if total > 0 else X[rng.integers(len(X))])
+    C = np.array(centres)
+    labels = np.zeros(len(X), dtype=int)
+    for _ in range(iterations):
+        dist = ((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2)
+        new = dist.argmin(axis=1)
+        if _ and np.array_equal(new, labels):
+            break
+        labels = new
+        for j in range(k):
+            if np.any(labels == j):
+                C[j] = X[labels == j].mean(axis=0)
+    return labels

@@ -1,0 +1,158 @@
+"""Write a plan to an output folder: plan.yaml (decisions and key figures, stable key order),
+dispatch.csv (every time step of every site) and summary.json (machine-readable, with timings).
+
+Each file is written to a temporary name in the same folder and renamed into place, so a reader
+never sees a half-written file and a failed run never clobbers a good plan.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from dcplan.results import Plan
+
+DISPATCH_FIRST = ["site", "step", "hour_of_year", "weight", "load_mw", "pue"]
+
+
+def _round(x, digits: int = 6):
+    """Round for diff-friendly files: 6 significant digits, at least 3 decimals for small values."""
+    if isinstance(x, dict):
+        return {k: _round(v, digits) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_round(v, digits) for v in x]
+    if isinstance(x, (bool, int, str)) or x is None:
+        return x
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    if x == 0:
+        return 0.0
+    if abs(x) >= 1e5 and float(round(x)) == round(x, 0):
+        return float(round(x))
+    return float(f"{x:.{digits}g}") if abs(x) >= 1 else round(x, 6)
+
+
+def plan_document(plan: Plan) -> dict:
+    """The content of plan.yaml: what to build and what it costs, no timings (diff-friendly)."""
+    sites = {}
+    for s in plan.sites:
+        sites[s.name] = {
+            "country": s.country,
+            "gpus": dict(sorted(s.gpus.items())),
+            "gpus_new": dict(sorted(s.gpus_new.items())),
+            "cooling": s.cooling,
+            "it_mw": s.it_mw,
+            "capacity": dict(sorted(s.capacity.items())),
+            "energy_mwh_per_year": dict(sorted(s.energy_mwh.items())),
+            "costs_usd_per_year": dict(sorted(s.costs_usd.items())),
+            "total_cost_usd_per_year": s.total_cost_usd,
+            "emissions_t_per_year": {"co2": s.co2_t, "nox": s.nox_t},
+            "water_m3_per_year": s.water_m3,
+            "binding_limits": s.binding,
+        }
+    solver = plan.solver
+    return _round({
+        "dcplan_version": plan.version,
+        "program": plan.program,
+        "scenario": plan.scenario,
+        "objective": plan.objective,
+        "time_resolution": plan.time_resolution,
+        "solution": {"status": solver["status"], "gap": solver["gap"]},
+        "target": plan.target,
+        "compute_delivered": plan.compute_delivered,
+        "totals": {
+            "gpus": plan.total_gpus,
+            "it_mw": sum(s.it_mw for s in plan.sites),
+            "facility_energy_mwh_per_year": plan.facility_energy_mwh,
+            "total_cost_usd_per_year": plan.total_cost_usd,
+            "levelised_cost_usd_per_mwh": plan.levelised_usd_per_mwh,
+            "power_cost_usd_per_mwh": plan.energy_cost_usd_per_mwh,
+            "cost_usd_per_gpu_hour": plan.usd_per_gpu_hour,
+            "co2_t_per_year": plan.co2_t,
+            "nox_t_per_year": plan.nox_t,
+        },
+        "cost_breakdown_usd_per_year": dict(sorted(plan.cost_components().items())),
+        "sites": sites,
+    })
+
+
+def summary_document(plan: Plan) -> dict:
+    doc = plan_document(plan)
+    doc["solver"] = _round(plan.solver)
+    return doc
+
+
+def dispatch_csv(plan: Plan) -> str:
+    columns = list(DISPATCH_FIRST)
+    for s in plan.sites:
+        columns += [c for c in s.dispatch if c not in columns]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for s in plan.sites:
+        n = len(s.dispatch["load_mw"])
+        cols = [s.dispatch.get(c) for c in columns]
+        for i in range(n):
+            row = []
+            for name, arr in zip(columns, cols):
+                if name == "site":
+                    row.append(s.name)
+                elif name == "step":
+                    row.append(i)
+                elif arr is None:
+                    row.append("")
+                elif name in ("hour_of_year",):
+                    row.append(int(arr[i]))
+                else:
+                    v = float(arr[i])
+                    row.append(f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) > 5e-5 else "0")
+            writer.writerow(row)
+    return out.getvalue()
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_plan(plan: Plan, outdir: Path) -> list[Path]:
+    """Write all outputs; every file is fully rendered before any is replaced."""
+    rendered = {
+        "plan.yaml": yaml.safe_dump(plan_document(plan), sort_keys=False, allow_unicode=True, width=100),
+        "dispatch.csv": dispatch_csv(plan),
+        "summary.json": json.dumps(summary_document(plan), indent=2) + "\n",
+    }
+    paths = []
+    for name, text in rendered.items():
+        atomic_write(outdir / name, text)
+        paths.append(outdir / name)
+    return paths
+
+
+def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
+    """dispatch.csv back into arrays per site (used by checks and tests)."""
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out: dict[str, dict[str, list]] = {}
+    for row in rows:
+        site = out.setdefault(row["site"], {})
+        for k, v in row.items():
+            if k != "site" and v != "":
+                site.setdefault(k, []).append(float(v))
+    return {s: {k: np.array(v) for k, v in cols.items()} for s, cols in out.items()}

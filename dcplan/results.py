@@ -1,0 +1,245 @@
+"""Read a solved model back into a plain result: decisions, hourly dispatch, costs, emissions,
+and the limits that bind. Everything downstream (writers, terminal, tests) uses this object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+
+from dcplan import __version__
+from dcplan.model.build import PlanModel
+from dcplan.model.context import SiteModel
+from dcplan.solver import SolveResult
+
+BINDING_TOL = 1e-6
+
+
+def _v(x) -> float:
+    value = pyo.value(x, exception=False)
+    return 0.0 if value is None else float(value)
+
+
+def _arr(indexed, steps) -> np.ndarray:
+    return np.array([_v(indexed[t]) for t in steps])
+
+
+@dataclass
+class SitePlan:
+    name: str
+    country: str
+    gpus: dict[str, int]
+    gpus_new: dict[str, int]
+    cooling: str
+    it_mw: float
+    capacity: dict[str, float]  # decisions and limits, MW / MWh / units
+    energy_mwh: dict[str, float]  # annual energy by source
+    costs_usd: dict[str, float]  # annual, by component
+    co2_t: float
+    nox_t: float
+    water_m3: float
+    dispatch: dict[str, np.ndarray]  # per time step
+    binding: list[str] = field(default_factory=list)
+
+    @property
+    def total_cost_usd(self) -> float:
+        return sum(self.costs_usd.values())
+
+    @property
+    def facility_energy_mwh(self) -> float:
+        return float(np.sum(self.dispatch["weight"] * self.dispatch["load_mw"]))
+
+
+@dataclass
+class Plan:
+    program: str
+    scenario: str | None
+    objective: str
+    time_resolution: dict
+    solver: dict
+    sites: list[SitePlan]
+    target: dict | None
+    compute_delivered: float
+    version: str = __version__
+
+    @property
+    def total_cost_usd(self) -> float:
+        return sum(s.total_cost_usd for s in self.sites)
+
+    @property
+    def total_gpus(self) -> int:
+        return sum(sum(s.gpus.values()) for s in self.sites)
+
+    def cost_components(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for s in self.sites:
+            for k, v in s.costs_usd.items():
+                out[k] = out.get(k, 0.0) + v
+        return out
+
+    @property
+    def facility_energy_mwh(self) -> float:
+        return sum(s.facility_energy_mwh for s in self.sites)
+
+    @property
+    def levelised_usd_per_mwh(self) -> float:
+        """Annual cost of power, cooling and compute per MWh of facility energy."""
+        energy = self.facility_energy_mwh
+        return self.total_cost_usd / energy if energy else float("nan")
+
+    @property
+    def energy_cost_usd_per_mwh(self) -> float:
+        """Annual cost of power supply alone (no GPUs, no cooling plant) per MWh of facility energy."""
+        energy = self.facility_energy_mwh
+        power = sum(v for k, v in self.cost_components().items() if k not in ("gpus", "cooling"))
+        return power / energy if energy else float("nan")
+
+    @property
+    def usd_per_gpu_hour(self) -> float:
+        gpus = self.total_gpus
+        return self.total_cost_usd / (gpus * 8760) if gpus else float("nan")
+
+    @property
+    def co2_t(self) -> float:
+        return sum(s.co2_t for s in self.sites)
+
+    @property
+    def nox_t(self) -> float:
+        return sum(s.nox_t for s in self.sites)
+
+
+def extract(pm: PlanModel, solve: SolveResult) -> Plan:
+    program = pm.program.program
+    tg = pm.tg
+    time_res = {"method": tg.method, "steps": tg.n}
+    if tg.typical_days:
+        time_res["typical_days"] = tg.typical_days
+    target = program.compute.target
+    return Plan(
+        program=program.name,
+        scenario=pm.program.scenario,
+        objective=program.objective.sense,
+        time_resolution=time_res,
+        solver=_solver_info(solve, pm),
+        sites=[_site_plan(sm) for sm in pm.sites],
+        target={"measure": target.measure, "amount": target.amount} if target else None,
+        compute_delivered=_v(pm.model.compute_delivered),
+    )
+
+
+def _solver_info(solve: SolveResult, pm: PlanModel) -> dict:
+    return {
+        "status": solve.status,
+        "strategy": solve.strategy,
+        "objective": solve.objective,
+        "best_bound": solve.bound,
+        "gap": solve.gap,
+        "build_seconds": round(pm.build_seconds, 3),
+        "compile_seconds": round(solve.compile_seconds, 3),
+        "solve_seconds": round(solve.solve_seconds, 3),
+        "lp_solves": solve.lp_solves,
+        "nodes": solve.nodes,
+        "columns": solve.columns,
+        "rows": solve.rows,
+        "integer_columns": solve.integer_columns,
+    }
+
+
+def _site_plan(sm: SiteModel) -> SitePlan:
+    b, si, steps, tg = sm.block, sm.si, list(sm.steps), sm.tg
+    site, cat = si.site, si.catalog
+    w = tg.weight
+    cooling = max(b.C, key=lambda c: _v(b.cooling_on[c]))
+    d: dict[str, np.ndarray] = {
+        "hour_of_year": tg.hour_of_year.astype(float),
+        "weight": w.astype(float),
+        "load_mw": _arr(b.load_mw, steps),
+        "pue": tg.sample(si.pue[cooling]),
+    }
+    capacity: dict[str, float] = {}
+    energy: dict[str, float] = {}
+    binding: list[str] = []
+    if site.grid is not None:
+        d["grid_mw"] = _arr(b.grid_import, steps)
+        d["price_usd_per_mwh"] = tg.sample(si.price_usd_per_mwh)
+        d["grid_co2_t_per_mwh"] = tg.sample(si.grid_co2_t_per_mwh)
+        capacity["grid_limit_mw"] = b.grid_limit_mw
+        capacity["grid_peak_import_mw"] = float(d["grid_mw"].max(initial=0))
+        energy["grid"] = float(np.sum(w * d["grid_mw"]))
+        at_limit = int(np.sum(w * (d["grid_mw"] >= b.grid_limit_mw - 1e-4))) if b.grid_limit_mw > 0 else 0
+        if at_limit:
+            binding.append(f"grid import at its {b.grid_limit_mw:g} MW limit for {at_limit:,} h/yr")
+    for cand in site.technologies.gas:
+        k = cand.type
+        gen = np.array([_v(b.gas_gen[k, t]) for t in steps])
+        d[f"gas_{k}_mw"] = gen
+        new = round(_v(b.gas_new_units[k]))
+        capacity[f"gas_{k}_units"] = new + cand.existing_units
+        capacity[f"gas_{k}_new_units"] = new
+        capacity[f"gas_{k}_mw"] = (new + cand.existing_units) * cat.generators[k].unit_mw
+        energy[f"gas_{k}"] = float(np.sum(w * gen))
+        if new >= cand.max_units and cand.max_units > 0:
+            binding.append(f"gas {k}: all {cand.max_units} allowed new units built (max_units)")
+    if site.technologies.gas and site.fuel.pipeline_limit_mmbtu_per_h is not None:
+        fuel = sum(d[f"gas_{c.type}_mw"] * cat.generators[c.type].heat_rate_mmbtu_per_mwh
+                   for c in site.technologies.gas)
+        hours = int(np.sum(w * (fuel >= site.fuel.pipeline_limit_mmbtu_per_h * (1 - 1e-6))))
+        if hours:
+            binding.append(f"gas pipeline at its {site.fuel.pipeline_limit_mmbtu_per_h:g} MMBtu/h limit "
+                           f"for {hours:,} h/yr")
+    for tech in ("solar", "wind"):
+        cand = getattr(site.technologies, tech)
+        if cand is None:
+            continue
+        gen = _arr(getattr(b, f"{tech}_gen"), steps)
+        new = _v(getattr(b, f"{tech}_new_mw"))
+        cf = tg.sample(si.solar_cf if tech == "solar" else si.wind_cf)
+        d[f"{tech}_mw"] = gen
+        d[f"{tech}_curtailed_mw"] = np.maximum(0.0, cf * (new + cand.existing_mw) - gen)
+        capacity[f"{tech}_mw"] = new + cand.existing_mw
+        energy[tech] = float(np.sum(w * gen))
+        if cand.max_mw > 0 and new >= cand.max_mw - BINDING_TOL:
+            binding.append(f"{tech}: built to its {cand.max_mw:g} MW limit (max_mw)")
+    if site.technologies.battery is not None:
+        cand = site.technologies.battery
+        d["battery_charge_mw"] = _arr(b.bat_charge, steps)
+        d["battery_discharge_mw"] = _arr(b.bat_discharge, steps)
+        d["battery_soc_mwh"] = _arr(b.bat_soc, steps)
+        capacity["battery_mw"] = _v(b.bat_new_mw) + cand.existing_power_mw
+        capacity["battery_mwh"] = _v(b.bat_new_mwh) + cand.existing_energy_mwh
+        energy["battery_discharge"] = float(np.sum(w * d["battery_discharge_mw"]))
+        energy["battery_charge"] = float(np.sum(w * d["battery_charge_mw"]))
+        if cand.max_power_mw is not None and _v(b.bat_new_mw) >= cand.max_power_mw - BINDING_TOL:
+            binding.append(f"battery: built to its {cand.max_power_mw:g} MW limit (max_power_mw)")
+    if hasattr(b, "unserved"):
+        d["unserved_mw"] = _arr(b.unserved, steps)
+        energy["unserved"] = float(np.sum(w * d["unserved_mw"]))
+    if hasattr(b, "n_plus_one") and hasattr(b, "K"):
+        firm = sum(capacity[f"gas_{k}_mw"] for k in b.K) - _v(b.gas_largest_mw)
+        peak = _v(sm.peak_load)
+        capacity["n_plus_one_firm_mw"] = firm
+        if firm - peak <= max(1e-6 * peak, 1e-6) + max(cat.generators[k].unit_mw for k in b.K):
+            binding.append(f"N+1: firm gas {firm:,.1f} MW (without the largest unit) vs design peak {peak:,.1f} MW")
+    gpus = {g: round(_v(b.gpus[g])) for g in b.G}
+    gpus_new = {g: round(_v(b.gpu_units[g])) * cat.gpus[g].gpus_per_unit for g in b.G}
+    it = _v(b.it_total_mw)
+    facility = d["load_mw"]
+    capacity["facility_peak_mw"] = float(facility.max(initial=0))
+    capacity["design_peak_mw"] = _v(sm.peak_load)
+    water = float(np.sum(w * it)) * 1000 * _wue(si, cooling) / 1000  # MWh IT * 1000 kWh * L/kWh -> m3
+    return SitePlan(
+        name=sm.name, country=site.location.country, gpus=gpus, gpus_new=gpus_new, cooling=cooling,
+        it_mw=it, capacity=capacity, energy_mwh=energy,
+        costs_usd={k: _v(e) for k, e in sm.costs.items()},
+        co2_t=sum(_v(e) for e in sm.co2_t), nox_t=sum(_v(e) for e in sm.nox_t), water_m3=water,
+        dispatch=d, binding=binding,
+    )
+
+
+def _wue(si, cooling: str) -> float:
+    option = next(c for c in si.site.cooling if c.type == cooling)
+    return option.wue_l_per_kwh if option.wue_l_per_kwh is not None else si.catalog.cooling[cooling].wue_l_per_kwh
+
+
+__all__ = ["Plan", "SitePlan", "extract"]

@@ -1,0 +1,110 @@
+"""Shared pieces of the input model: the strict base class and series specifications."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+
+class StrictModel(BaseModel):
+    """Input records reject unknown keys (a typo must never be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+
+
+class CsvColumn(StrictModel):
+    """An hourly series in a CSV file, path relative to the YAML file that names it.
+
+    The file has a header row. ``column`` picks the value column; by default the only column
+    that is not a timestamp. A header may carry a unit suffix (``price_usd_per_mwh``); if it
+    names a different unit than the field expects, loading fails rather than guess.
+    """
+
+    csv: str
+    column: str | None = None
+    scale: float = Field(1.0, description="multiplier applied to every value (unit conversion)")
+
+
+class TimeOfUsePeriod(StrictModel):
+    value: float
+    months: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=lambda: list(range(1, 13)))
+    hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(
+        default_factory=lambda: list(range(24)), description="local hours of day, 0-23"
+    )
+    weekdays_only: bool = False
+
+
+class TimeOfUse(StrictModel):
+    """A default value with periods that override it (later periods win)."""
+
+    default: float
+    periods: list[TimeOfUsePeriod] = Field(default_factory=list)
+
+
+class TimeOfUseSeries(StrictModel):
+    time_of_use: TimeOfUse
+
+
+class CurvePoint(StrictModel):
+    x: float
+    y: float
+
+
+class CurveSeries(StrictModel):
+    """A value interpolated piecewise-linearly against another hourly series (e.g. PUE vs
+    ambient temperature in °C). Points are (x, y) pairs sorted by x; values outside the range
+    are held at the end points."""
+
+    curve: list[tuple[float, float]] = Field(min_length=2)
+    against: CsvColumn
+
+    @model_validator(mode="after")
+    def _sorted(self):
+        xs = [p[0] for p in self.curve]
+        if xs != sorted(xs) or len(set(xs)) != len(xs):
+            raise ValueError("curve points must have strictly increasing x")
+        return self
+
+
+def _series_tag(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return "constant"
+    if isinstance(value, dict):
+        for key in ("csv", "time_of_use", "curve"):
+            if key in value:
+                return key
+    return None
+
+
+_SERIES_HELP = "a number, {csv: FILE, column: NAME}, {time_of_use: {default: .., periods: [..]}}"
+
+Series = Annotated[
+    Union[
+        Annotated[float, Tag("constant")],
+        Annotated[CsvColumn, Tag("csv")],
+        Annotated[TimeOfUseSeries, Tag("time_of_use")],
+    ],
+    Discriminator(_series_tag, custom_error_type="series", custom_error_message=f"expected {_SERIES_HELP}"),
+]
+"""An hourly quantity: constant, CSV column, or time-of-use table."""
+
+CurvedSeries = Annotated[
+    Union[
+        Annotated[float, Tag("constant")],
+        Annotated[CsvColumn, Tag("csv")],
+        Annotated[TimeOfUseSeries, Tag("time_of_use")],
+        Annotated[CurveSeries, Tag("curve")],
+    ],
+    Discriminator(
+        _series_tag,
+        custom_error_type="series",
+        custom_error_message=f"expected {_SERIES_HELP} or {{curve: [[x, y], ...], against: {{csv: ..}}}}",
+    ),
+]
+"""An hourly quantity that may also be a curve against another series (PUE vs temperature)."""
+
+NonNeg = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]

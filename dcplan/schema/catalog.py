@@ -1,0 +1,109 @@
+"""Equipment catalog records. Every numeric field carries a source (``sources[field]``):
+a citation, or text starting with "assumption" where no source exists."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from dcplan.schema.base import Fraction, NonNeg, StrictModel
+
+
+class Sourced(StrictModel):
+    name: str = Field(description="human-readable name")
+    sources: dict[str, str] = Field(
+        default_factory=dict, description="field name -> citation, or 'assumption: why'"
+    )
+    notes: str | None = None
+
+    def numeric_fields(self) -> list[str]:
+        return [k for k, v in self if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+    def unsourced_fields(self) -> list[str]:
+        return [f for f in self.numeric_fields() if not self.sources.get(f, "").strip()]
+
+
+class GpuSpec(Sourced):
+    vendor: str
+    tdp_w: float = Field(gt=0)
+    it_power_per_gpu_w: float = Field(gt=0, description="GPU plus its share of server/rack at full load")
+    purchase_unit: Literal["server", "rack"]
+    gpus_per_unit: int = Field(gt=0)
+    bf16_dense_tflops: float = Field(gt=0)
+    fp8_dense_tflops: float = Field(gt=0)
+    tpp: float = Field(gt=0, description="Total Processing Performance (export-control metric)")
+    price_usd_per_gpu: float = Field(gt=0, description="all-in installed cost per GPU incl. server and network share")
+    liquid_cooling_required: bool = False
+    lifetime_years: float = Field(gt=0)
+    lead_time_months: NonNeg = 0
+
+    @property
+    def h100_equivalents(self) -> float:
+        """H100-equivalents by TPP (H100 SXM: 15,832)."""
+        return self.tpp / H100_TPP
+
+
+H100_TPP = 15_832.0
+"""TPP of the H100 SXM (989.5 TFLOPS BF16 dense x 16 bits); regulatory-caps.md [16]."""
+
+
+class GeneratorSpec(Sourced):
+    kind: Literal["aeroderivative", "reciprocating", "frame", "fuel_cell"]
+    unit_mw: float = Field(gt=0)
+    heat_rate_mmbtu_per_mwh: float = Field(gt=3.412, description="HHV fuel in per MWh out")
+    capex_usd_per_kw: NonNeg
+    fixed_om_usd_per_kw_year: NonNeg
+    variable_om_usd_per_mwh: NonNeg
+    lead_time_months: NonNeg
+    min_stable_load_fraction: Fraction
+    ramp_rate_fraction_per_min: NonNeg
+    nox_kg_per_mwh: NonNeg
+    lifetime_years: float = Field(gt=0)
+
+
+class RenewableSpec(Sourced):
+    kind: Literal["solar", "wind"]
+    capex_usd_per_kw: NonNeg
+    fixed_om_usd_per_kw_year: NonNeg
+    lifetime_years: float = Field(gt=0)
+    lead_time_months: NonNeg
+    land_acres_per_mw: NonNeg
+
+
+class StorageSpec(Sourced):
+    kind: Literal["battery"] = "battery"
+    power_capex_usd_per_kw: NonNeg
+    energy_capex_usd_per_kwh: NonNeg
+    fixed_om_usd_per_kw_year: NonNeg
+    round_trip_efficiency: float = Field(gt=0, le=1)
+    lifetime_years: float = Field(gt=0)
+    lead_time_months: NonNeg
+
+
+class CoolingSpec(Sourced):
+    liquid: bool = Field(description="supports liquid-cooled GPUs")
+    pue: float = Field(ge=1, le=3, description="typical annual PUE when a site gives no profile")
+    wue_l_per_kwh: NonNeg
+    capex_usd_per_kw_it: NonNeg
+    lifetime_years: float = Field(gt=0)
+    lead_time_months: NonNeg
+
+
+class Catalog(StrictModel):
+    gpus: dict[str, GpuSpec] = Field(default_factory=dict)
+    generators: dict[str, GeneratorSpec] = Field(default_factory=dict)
+    renewables: dict[str, RenewableSpec] = Field(default_factory=dict)
+    storage: dict[str, StorageSpec] = Field(default_factory=dict)
+    cooling: dict[str, CoolingSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _keys_are_identifiers(self):
+        for section in SECTIONS:
+            for key in getattr(self, section):
+                if not key.replace("_", "").replace("-", "").isalnum():
+                    raise ValueError(f"catalog key '{key}' in {section}: use letters, digits, '_' or '-'")
+        return self
+
+
+SECTIONS = ("gpus", "generators", "renewables", "storage", "cooling")

@@ -1,0 +1,48 @@
+"""The compute side of a plan: which GPU models may be bought, and how much compute is needed."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from dcplan.schema.base import NonNeg, StrictModel
+
+
+class GpuOption(StrictModel):
+    model: str = Field(description="GPU catalog key, e.g. h100_sxm")
+    max_gpus: int | None = Field(None, ge=0, description="supply or space limit")
+    existing_gpus: int = Field(0, ge=0, description="already installed; no purchase cost")
+
+
+class ComputeTarget(StrictModel):
+    """Exactly one measure of how much compute must be online."""
+
+    gpus: int | None = Field(None, gt=0)
+    h100_equivalents: float | None = Field(None, gt=0, description="counted by TPP")
+    bf16_pflops: float | None = Field(None, gt=0, description="dense BF16 PFLOPS")
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        given = [k for k in ("gpus", "h100_equivalents", "bf16_pflops") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"give exactly one of gpus, h100_equivalents, bf16_pflops (found {len(given)})"
+            )
+        return self
+
+    @property
+    def measure(self) -> str:
+        return next(k for k in ("gpus", "h100_equivalents", "bf16_pflops") if getattr(self, k) is not None)
+
+    @property
+    def amount(self) -> float:
+        return float(getattr(self, self.measure))
+
+
+class Compute(StrictModel):
+    gpus: list[GpuOption] = Field(min_length=1, description="GPU models the optimizer may choose")
+    provisioning_utilisation: float = Field(
+        0.8, gt=0, le=1,
+        description="fraction of nameplate IT power provisioned (Meta provisions GB200 at 80% of TDP)",
+    )
+    target: ComputeTarget | None = None
+    max_it_mw: NonNeg | None = Field(None, description="building limit on IT load")

@@ -1,0 +1,139 @@
+"""A site: where GPUs can go, and what can power and cool them there."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from dcplan.schema.base import CurvedSeries, Fraction, NonNeg, Series, StrictModel
+from dcplan.schema.compute import Compute
+
+
+class Location(StrictModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    country: str = Field(description="ISO 3166-1 alpha-2 code, e.g. US")
+    region: str | None = Field(None, description="grid region or ISO, e.g. ERCOT, TVA")
+    timezone: str = Field(description="IANA time zone, e.g. America/Chicago")
+
+    @field_validator("country")
+    @classmethod
+    def _iso2(cls, v: str) -> str:
+        if len(v) != 2 or not v.isalpha() or not v.isupper():
+            raise ValueError(f"expected a two-letter upper-case ISO country code such as 'US', found '{v}'")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone '{v}' (e.g. 'America/Chicago', 'UTC')") from None
+        return v
+
+
+class GridStep(StrictModel):
+    date: dt.date
+    max_import_mw: NonNeg
+
+
+class Grid(StrictModel):
+    max_import_mw: NonNeg = Field(description="import limit from the available date")
+    available_from: dt.date | None = None
+    steps: list[GridStep] = Field(default_factory=list, description="later changes of the limit")
+    energy_price_usd_per_mwh: Series
+    demand_charge_usd_per_kw_month: NonNeg = 0.0
+    co2_t_per_mwh: Series = 0.0
+
+    @model_validator(mode="after")
+    def _steps_in_order(self):
+        dates = [s.date for s in self.steps]
+        if dates != sorted(dates):
+            raise ValueError("grid steps must be in date order")
+        return self
+
+
+class Fuel(StrictModel):
+    gas_price_usd_per_mmbtu: NonNeg
+    pipeline_limit_mmbtu_per_h: NonNeg | None = None
+
+
+class GasCandidate(StrictModel):
+    type: str = Field(description="generator catalog key, e.g. lm6000")
+    max_units: int = Field(ge=0, description="most units that may be built (new)")
+    existing_units: int = Field(0, ge=0)
+    unit_commitment: bool = Field(False, description="integer units on each hour, with minimum stable load")
+
+
+class RenewableCandidate(StrictModel):
+    type: str | None = Field(None, description="renewables catalog key (default: the standard one)")
+    max_mw: NonNeg
+    existing_mw: NonNeg = 0.0
+    capacity_factor: Series = Field(description="hourly output per MW installed, 0-1")
+
+
+class BatteryCandidate(StrictModel):
+    type: str = "li_ion_lfp"
+    max_power_mw: NonNeg | None = None
+    duration_h: float | None = Field(None, gt=0, description="fixed energy/power ratio; omit to size freely")
+    existing_power_mw: NonNeg = 0.0
+    existing_energy_mwh: NonNeg = 0.0
+
+
+class Technologies(StrictModel):
+    gas: list[GasCandidate] = Field(default_factory=list)
+    solar: RenewableCandidate | None = None
+    wind: RenewableCandidate | None = None
+    battery: BatteryCandidate | None = None
+
+
+class CoolingOption(StrictModel):
+    type: str = Field(description="cooling catalog key, e.g. direct_liquid")
+    pue: CurvedSeries | None = Field(None, description="hourly PUE; default: the catalog's annual PUE")
+    wue_l_per_kwh: NonNeg | None = None
+
+
+class Reliability(StrictModel):
+    n_plus_one: bool | None = Field(
+        None, description="firm on-site capacity minus its largest unit covers peak load; "
+        "default: required when the site has no grid connection",
+    )
+    unserved_energy_usd_per_mwh: NonNeg | None = Field(
+        None, description="allow load shedding at this price; default: never shed load"
+    )
+
+
+CatalogOverrides = dict[
+    Literal["gpus", "generators", "renewables", "storage", "cooling"], dict[str, dict]
+]
+
+
+class Site(StrictModel):
+    kind: Literal["site"]
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    location: Location
+    land_available_acres: NonNeg | None = None
+    jurisdiction_tags: list[str] = Field(default_factory=list)
+    grid: Grid | None = None
+    fuel: Fuel | None = None
+    technologies: Technologies = Field(default_factory=Technologies)
+    cooling: list[CoolingOption] = Field(min_length=1)
+    compute: Compute | None = None
+    reliability: Reliability = Field(default_factory=Reliability)
+    catalog: CatalogOverrides = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fuel_for_gas(self):
+        if self.technologies.gas and self.fuel is None:
+            raise ValueError("gas units are listed under technologies.gas but the site has no fuel section")
+        return self
+
+    @property
+    def n_plus_one_required(self) -> bool:
+        if self.reliability.n_plus_one is not None:
+            return self.reliability.n_plus_one
+        return self.grid is None or self.grid.max_import_mw == 0

@@ -1,0 +1,177 @@
+"""Hourly series: resolve a constant, a CSV column, a time-of-use table or a curve into an
+8,760-value array, checking length, gaps, units and plausible ranges.
+
+CSV format: a header row, then one row per hour of a non-leap year (8,760 rows). An optional
+first column ``hour`` (0..8759) or ``timestamp`` (ISO 8601, hourly) indexes the rows; value
+columns carry their unit as a suffix (``solar_cf``, ``price_usd_per_mwh``, ``ambient_temp_c``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dcplan.errors import Problem, did_you_mean, display_path
+from dcplan.schema.base import CsvColumn, CurveSeries, TimeOfUseSeries
+from dcplan.yamlio import YamlDocument
+
+HOURS_PER_YEAR = 8760
+INDEX_COLUMNS = ("hour", "timestamp")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """What a series measures: its unit token (as used in CSV headers) and plausible range."""
+
+    unit: str
+    low: float
+    high: float
+
+
+PRICE = Quantity("usd_per_mwh", -1000.0, 20000.0)
+CAPACITY_FACTOR = Quantity("cf", 0.0, 1.0)
+GRID_CO2 = Quantity("t_per_mwh", 0.0, 2.0)
+PUE = Quantity("pue", 1.0, 3.0)
+TEMPERATURE = Quantity("temp_c", -60.0, 60.0)
+
+KNOWN_UNITS = ("usd_per_mwh", "usd_per_kwh", "t_per_mwh", "kg_per_mwh", "temp_c", "temp_f",
+               "cf", "pue", "mw", "kw", "mwh")
+
+
+class SeriesError(Exception):
+    def __init__(self, problem: Problem):
+        self.problem = problem
+
+
+class SeriesResolver:
+    """Turns series specifications of one YAML document into arrays; CSV files are read once."""
+
+    def __init__(self, doc: YamlDocument, year: int = 2027):
+        self.doc = doc
+        self.year = year
+        self._tables: dict[Path, tuple[list[str], list[list[str]]]] = {}
+
+    def resolve(self, spec, loc: tuple, quantity: Quantity) -> np.ndarray:
+        """An array of 8,760 floats, or :class:`SeriesError` naming file, line and key."""
+        if isinstance(spec, (int, float)):
+            values = np.full(HOURS_PER_YEAR, float(spec))
+            self._check_range(values, loc, quantity, where=None)
+            return values
+        if isinstance(spec, CsvColumn):
+            return self._csv(spec, loc, quantity)
+        if isinstance(spec, TimeOfUseSeries):
+            values = self._time_of_use(spec)
+            self._check_range(values, loc, quantity, where=None)
+            return values
+        if isinstance(spec, CurveSeries):
+            x = self._csv(spec.against, loc + ("against",), TEMPERATURE)
+            pts = np.array(spec.curve, dtype=float)
+            values = np.interp(x, pts[:, 0], pts[:, 1])
+            self._check_range(values, loc, quantity, where=None)
+            return values
+        raise TypeError(f"not a series specification: {spec!r}")
+
+    # -- forms ---------------------------------------------------------------------------
+
+    def _time_of_use(self, spec: TimeOfUseSeries) -> np.ndarray:
+        table = spec.time_of_use
+        start = dt.datetime(self.year, 1, 1)
+        stamps = [start + dt.timedelta(hours=h) for h in range(HOURS_PER_YEAR)]
+        month = np.array([s.month for s in stamps])
+        hour = np.array([s.hour for s in stamps])
+        weekday = np.array([s.weekday() < 5 for s in stamps])
+        values = np.full(HOURS_PER_YEAR, table.default, dtype=float)
+        for period in table.periods:
+            mask = np.isin(month, period.months) & np.isin(hour, period.hours)
+            if period.weekdays_only:
+                mask &= weekday
+            values[mask] = period.value
+        return values
+
+    def _csv(self, spec: CsvColumn, loc: tuple, quantity: Quantity) -> np.ndarray:
+        path = (self.doc.path.parent / spec.csv).resolve()
+        csv_loc = loc + ("csv",) if (loc + ("csv",)) in self.doc.lines else loc
+        header, rows = self._read(path, csv_loc)
+        name = display_path(path)
+        value_columns = [c for c in header if c not in INDEX_COLUMNS]
+        column = spec.column
+        if column is None:
+            if len(value_columns) != 1:
+                raise self._fail(csv_loc, f"{name} has columns {value_columns}: name one with `column:`")
+            column = value_columns[0]
+        if column not in header:
+            raise self._fail(loc + ("column",), f"no column '{column}' in {name}; it has {value_columns}"
+                             + did_you_mean(column, value_columns))
+        unit = next((u for u in sorted(KNOWN_UNITS, key=len, reverse=True)
+                     if column == u or column.endswith("_" + u)), None)
+        if unit is not None and unit != quantity.unit and spec.scale == 1.0:
+            raise self._fail(loc + ("column",), f"column '{column}' of {name} is in {unit}, expected "
+                             f"{quantity.unit} (convert it, or set `scale:` to convert on load)")
+        if len(rows) != HOURS_PER_YEAR:
+            hint = " (a leap year? drop Feb 29)" if len(rows) == 8784 else ""
+            raise self._fail(csv_loc, f"{name} has {len(rows)} data rows, expected {HOURS_PER_YEAR}{hint}")
+        self._check_index(header, rows, name, csv_loc)
+        j = header.index(column)
+        values = np.empty(HOURS_PER_YEAR)
+        for i, row in enumerate(rows):
+            cell = row[j].strip() if j < len(row) else ""
+            try:
+                values[i] = float(cell)
+            except ValueError:
+                values[i] = np.nan
+            if not np.isfinite(values[i]):
+                what = "an empty cell (a gap)" if cell == "" else f"'{cell}', not a number"
+                raise self._fail(csv_loc, f"{name}:{i + 2}: column '{column}' has {what}")
+        values *= spec.scale
+        self._check_range(values, loc, quantity, where=(name, column))
+        return values
+
+    def _read(self, path: Path, loc: tuple):
+        if path not in self._tables:
+            try:
+                with path.open(newline="", encoding="utf-8") as fh:
+                    reader = csv.reader(fh)
+                    header = [h.strip() for h in next(reader, [])]
+                    rows = [r for r in reader if r and any(c.strip() for c in r)]
+            except FileNotFoundError:
+                raise self._fail(loc, f"CSV file not found: {display_path(path)}") from None
+            except (OSError, UnicodeDecodeError, csv.Error) as exc:
+                raise self._fail(loc, f"cannot read {display_path(path)}: {exc}") from None
+            if not header:
+                raise self._fail(loc, f"{display_path(path)} is empty (expected a header row)")
+            self._tables[path] = (header, rows)
+        return self._tables[path]
+
+    def _check_index(self, header, rows, name, loc):
+        if header[0] == "hour":
+            for i, row in enumerate(rows):
+                if row[0].strip() != str(i):
+                    raise self._fail(loc, f"{name}:{i + 2}: hour is '{row[0]}', expected {i} "
+                                     "(rows must be consecutive hours)")
+        elif header[0] == "timestamp":
+            previous = None
+            for i, row in enumerate(rows):
+                try:
+                    stamp = dt.datetime.fromisoformat(row[0].strip())
+                except ValueError:
+                    raise self._fail(loc, f"{name}:{i + 2}: timestamp '{row[0]}' is not ISO 8601") from None
+                if previous is not None and stamp - previous != dt.timedelta(hours=1):
+                    raise self._fail(loc, f"{name}:{i + 2}: timestamp {stamp} does not follow "
+                                     f"{previous} by one hour (a gap or a duplicate)")
+                previous = stamp
+
+    def _check_range(self, values, loc, quantity: Quantity, where):
+        bad = np.flatnonzero((values < quantity.low) | (values > quantity.high))
+        if bad.size:
+            i = int(bad[0])
+            place = f"{where[0]}:{i + 2}: column '{where[1]}' " if where else ""
+            raise self._fail(loc, f"{place}value {values[i]:g} is outside the plausible range "
+                             f"{quantity.low:g}..{quantity.high:g} {quantity.unit} "
+                             f"({bad.size} such hour{'s' if bad.size > 1 else ''})")
+
+    def _fail(self, loc, message) -> SeriesError:
+        return SeriesError(self.doc.problem(loc, message))

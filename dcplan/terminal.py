@@ -1,0 +1,127 @@
+"""Rich renderings for the terminal: problems, catalog tables, plan summaries."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from dcplan.errors import Problem
+from dcplan.results import Plan
+from dcplan.schema.catalog import Catalog
+
+CATALOG_COLUMNS = {
+    "gpus": [("tdp_w", "TDP W"), ("it_power_per_gpu_w", "IT W/GPU"), ("purchase_unit", "unit"),
+             ("gpus_per_unit", "GPUs/unit"), ("bf16_dense_tflops", "BF16 TF"), ("fp8_dense_tflops", "FP8 TF"),
+             ("tpp", "TPP"), ("price_usd_per_gpu", "$ / GPU"), ("liquid_cooling_required", "liquid")],
+    "generators": [("kind", "kind"), ("unit_mw", "MW"), ("heat_rate_mmbtu_per_mwh", "HR MMBtu/MWh"),
+                   ("capex_usd_per_kw", "$/kW"), ("fixed_om_usd_per_kw_year", "FOM $/kW-yr"),
+                   ("variable_om_usd_per_mwh", "VOM $/MWh"), ("lead_time_months", "lead mo"),
+                   ("min_stable_load_fraction", "min load"), ("nox_kg_per_mwh", "NOx kg/MWh")],
+    "renewables": [("kind", "kind"), ("capex_usd_per_kw", "$/kW"), ("fixed_om_usd_per_kw_year", "FOM $/kW-yr"),
+                   ("lifetime_years", "life yr"), ("lead_time_months", "lead mo"),
+                   ("land_acres_per_mw", "acres/MW")],
+    "storage": [("power_capex_usd_per_kw", "$/kW"), ("energy_capex_usd_per_kwh", "$/kWh"),
+                ("round_trip_efficiency", "RTE"), ("fixed_om_usd_per_kw_year", "FOM $/kW-yr"),
+                ("lifetime_years", "life yr"), ("lead_time_months", "lead mo")],
+    "cooling": [("liquid", "liquid"), ("pue", "PUE"), ("wue_l_per_kwh", "WUE L/kWh"),
+                ("capex_usd_per_kw_it", "$/kW IT"), ("lifetime_years", "life yr")],
+}
+
+
+def print_problems(console: Console, problems: list[Problem]) -> None:
+    for p in problems:
+        where = f"{p.file}:{p.line}" if p.line else p.file
+        key = f" [bold]{p.key}[/bold]:" if p.key else ""
+        console.print(f"[red]{where}[/red]:{key} {p.message}", highlight=False, soft_wrap=True)
+    n = len(problems)
+    console.print(f"[red bold]{n} problem{'s' if n != 1 else ''} found[/red bold]")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def catalog_table(catalog: Catalog, section: str, show_sources: bool = False) -> Table:
+    table = Table(title=f"catalog: {section}", header_style="bold cyan")
+    table.add_column("key", style="bold")
+    table.add_column("name")
+    for _, header in CATALOG_COLUMNS[section]:
+        table.add_column(header, justify="right")
+    if show_sources:
+        table.add_column("sources")
+    for key, entry in getattr(catalog, section).items():
+        row = [key, entry.name] + [_fmt(getattr(entry, f)) for f, _ in CATALOG_COLUMNS[section]]
+        if show_sources:
+            row.append("\n".join(f"{k}: {v}" for k, v in entry.sources.items()))
+        table.add_row(*row)
+    return table
+
+
+def _money(x: float) -> str:
+    if abs(x) >= 1e9:
+        return f"${x / 1e9:,.2f} B"
+    if abs(x) >= 1e6:
+        return f"${x / 1e6:,.1f} M"
+    return f"${x:,.0f}"
+
+
+def plan_summary(console: Console, plan: Plan) -> None:
+    res = plan.time_resolution
+    when = f"{res['typical_days']} typical days" if res["method"] == "typical_days" else "8,760 hours"
+    gap = plan.solver.get("gap")
+    console.print(f"[bold]Plan {plan.program}[/bold]"
+                  + (f" (scenario {plan.scenario})" if plan.scenario else "")
+                  + f": {plan.solver['status']}" + (f", gap {gap:.3%}" if gap else "") + f", {when}")
+    sites = Table(title="Build", header_style="bold cyan")
+    for col in ("site", "GPUs", "cooling", "IT MW", "peak MW", "grid MW", "gas", "solar MW", "wind MW", "battery MW / MWh"):
+        sites.add_column(col, justify="right" if col not in ("site", "GPUs", "cooling", "gas") else "left")
+    for s in plan.sites:
+        c = s.capacity
+        gas = ", ".join(f"{int(c[k])}× {k[4:-6]}" for k in c if k.startswith("gas_") and k.endswith("_units")
+                        and not k.endswith("_new_units") and c[k] > 0) or "-"
+        battery = f"{c['battery_mw']:,.0f} / {c['battery_mwh']:,.0f}" if "battery_mw" in c else "-"
+        sites.add_row(s.name, ", ".join(f"{n:,} {g}" for g, n in s.gpus.items() if n), s.cooling,
+                      f"{s.it_mw:,.1f}", f"{c['design_peak_mw']:,.1f}",
+                      f"{c.get('grid_peak_import_mw', 0):,.1f}", gas,
+                      f"{c.get('solar_mw', 0):,.0f}", f"{c.get('wind_mw', 0):,.0f}", battery)
+    console.print(sites)
+
+    mix = Table(title="Energy mix (per year)", header_style="bold cyan")
+    mix.add_column("source")
+    mix.add_column("GWh", justify="right")
+    mix.add_column("share", justify="right")
+    energy: dict[str, float] = {}
+    for s in plan.sites:
+        for k, v in s.energy_mwh.items():
+            if k not in ("battery_charge",):
+                energy[k] = energy.get(k, 0.0) + v
+    total = plan.facility_energy_mwh
+    for k, v in energy.items():
+        mix.add_row(k, f"{v / 1000:,.1f}", f"{v / total:.1%}" if total else "-")
+    console.print(mix)
+
+    costs = Table(title="Annualised cost", header_style="bold cyan")
+    costs.add_column("component")
+    costs.add_column("per year", justify="right")
+    costs.add_column("share", justify="right")
+    for k, v in sorted(plan.cost_components().items(), key=lambda kv: -abs(kv[1])):
+        costs.add_row(k, _money(v), f"{v / plan.total_cost_usd:.1%}" if plan.total_cost_usd else "-")
+    costs.add_row("[bold]total[/bold]", f"[bold]{_money(plan.total_cost_usd)}[/bold]", "")
+    console.print(costs)
+    console.print(
+        f"[bold]{plan.total_gpus:,}[/bold] GPUs · [bold]${plan.usd_per_gpu_hour:,.2f}[/bold]/GPU-hour · "
+        f"levelised ${plan.levelised_usd_per_mwh:,.0f}/MWh all-in, "
+        f"${plan.energy_cost_usd_per_mwh:,.1f}/MWh for power · "
+        f"CO2 {plan.co2_t:,.0f} t/yr · NOx {plan.nox_t:,.1f} t/yr"
+    )
+    binding = [(s.name, b) for s in plan.sites for b in s.binding]
+    if binding:
+        console.print("[bold]Binding limits[/bold]")
+        for site, b in binding:
+            console.print(f"  • {site}: {b}")
