@@ -124,6 +124,8 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
             msg = f"unknown key{hint}; expected one of: {', '.join(allowed)}" if allowed else "unknown key"
         elif kind == "missing":
             msg = "required key is missing"
+        elif kind == "value_error":
+            msg = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
         else:
             found = err.get("input")
             found_text = f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
@@ -335,7 +337,7 @@ def load_program(path: Path, scenario: str | None = None) -> ProgramInput:
         else:
             raise InputError([doc.problem(("compute",), "required key is missing "
                                           "(a program of several sites needs its own compute section)")])
-    if program.compute.target is None:
+    if program.compute.target is None and program.objective.sense == "min_cost":
         raise InputError([doc.problem(("compute", "target"), "required key is missing")])
     for i, g in enumerate(program.compute.gpus):
         if g.model not in sites[0].catalog.gpus:

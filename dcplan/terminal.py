@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dcplan.errors import Problem
@@ -31,8 +32,8 @@ CATALOG_COLUMNS = {
 def print_problems(console: Console, problems: list[Problem]) -> None:
     for p in problems:
         where = f"{p.file}:{p.line}" if p.line else p.file
-        key = f" [bold]{p.key}[/bold]:" if p.key else ""
-        console.print(f"[red]{where}[/red]:{key} {p.message}", highlight=False, soft_wrap=True)
+        key = f" [bold]{escape(p.key)}[/bold]:" if p.key else ""
+        console.print(f"[red]{escape(where)}[/red]:{key} {escape(p.message)}", highlight=False, soft_wrap=True)
     n = len(problems)
     console.print(f"[red bold]{n} problem{'s' if n != 1 else ''} found[/red bold]")
 

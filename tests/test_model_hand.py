@@ -1,0 +1,184 @@
+"""The sizing model against answers derived by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dcplan import api
+from dcplan.catalog import builtin_catalog
+from dcplan.model.context import capital_recovery_factor
+from dcplan.series import HOURS_PER_YEAR
+
+from conftest import base_site, daily, write_csv, write_yaml
+
+CAT = builtin_catalog()
+H100 = CAT.gpus["h100_sxm"]
+UTIL = 0.8
+
+
+def it_mw(gpus: int) -> float:
+    return gpus * H100.it_power_per_gpu_w * UTIL / 1e6
+
+
+def plan(tmp_path, site, **kw):
+    outcome = api.plan(write_yaml(tmp_path / "site.yaml", site), **kw)
+    assert outcome.plan is not None, outcome.solve
+    return outcome.plan
+
+
+def test_capital_recovery_factor_matches_annuity_formula():
+    r, n = 0.08, 20
+    assert capital_recovery_factor(r, n) == pytest.approx(r * (1 + r) ** n / ((1 + r) ** n - 1))
+    assert capital_recovery_factor(0.0, 10) == pytest.approx(0.1)
+
+
+def test_grid_only_cost_is_price_times_load_plus_demand_charges(tmp_path):
+    price = daily([30] * 8 + [90] * 12 + [40] * 4)
+    write_csv(tmp_path / "price.csv", {"price_usd_per_mwh": price})
+    site = base_site()
+    site["grid"].update({"energy_price_usd_per_mwh": {"csv": "price.csv"},
+                         "demand_charge_usd_per_kw_month": 12.5})
+    p = plan(tmp_path, site)
+    load = it_mw(1000) * 1.2
+    costs = p.sites[0].costs_usd
+    assert costs["grid_energy"] == pytest.approx(float(np.sum(price)) * load, rel=1e-9)
+    assert costs["grid_demand"] == pytest.approx(12 * load * 1000 * 12.5, rel=1e-9)
+    assert p.sites[0].energy_mwh["grid"] == pytest.approx(load * HOURS_PER_YEAR, rel=1e-9)
+
+
+def test_gas_only_with_n_plus_one_builds_ceil_peak_over_unit_plus_one(tmp_path):
+    unit = CAT.generators["lm6000"].unit_mw
+    gpus = 100_000
+    peak = it_mw(gpus) * 1.25
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 3.0},
+                     technologies={"gas": [{"type": "lm6000", "max_units": 20}]})
+    del site["grid"]  # islanded: N+1 is required by default
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.25}]
+    site["compute"]["target"] = {"gpus": gpus}
+    p = plan(tmp_path, site)
+    units = p.sites[0].capacity["gas_lm6000_units"]
+    assert units == math.ceil(peak / unit) + 1
+    assert any("N+1" in b for b in p.sites[0].binding)
+
+
+def _battery_site(tmp_path, low, high, power_mw, duration_h):
+    price = daily([low] * 12 + [high] * 12)
+    write_csv(tmp_path / "price.csv", {"price_usd_per_mwh": price})
+    site = base_site(technologies={"battery": {"type": "li_ion_lfp", "max_power_mw": power_mw,
+                                               "duration_h": duration_h}})
+    site["grid"].update({"energy_price_usd_per_mwh": {"csv": "price.csv"}, "max_import_mw": 500})
+    site["compute"]["target"] = {"gpus": 40_000}
+    return site
+
+
+def test_two_price_battery_arbitrage(tmp_path):
+    low, high, power, duration = 20.0, 600.0, 10.0, 12.0
+    p = plan(tmp_path, _battery_site(tmp_path, low, high, power, duration))
+    rte = CAT.storage["li_ion_lfp"].round_trip_efficiency
+    load = it_mw(40_000) * 1.2
+    s = p.sites[0]
+    assert s.capacity["battery_mw"] == pytest.approx(power)
+    # charging is power-limited (10 MW for 12 cheap hours); 120 MWh in returns 120*RTE out,
+    # spread over the 12 dear hours.
+    per_day = 12 * low * (load + power) + 12 * high * (load - power * rte)
+    assert s.costs_usd["grid_energy"] == pytest.approx(365 * per_day, rel=1e-7)
+    spec = CAT.storage["li_ion_lfp"]
+    capex = power * 1000 * (spec.power_capex_usd_per_kw + duration * spec.energy_capex_usd_per_kwh)
+    assert s.costs_usd["battery_capex"] == pytest.approx(
+        capex * capital_recovery_factor(0.08, spec.lifetime_years), rel=1e-9)
+
+
+def test_battery_not_built_when_spread_does_not_pay(tmp_path):
+    p = plan(tmp_path, _battery_site(tmp_path, 40.0, 45.0, 10.0, 12.0))
+    assert p.sites[0].capacity["battery_mw"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_solar_plus_battery_on_a_single_day(tmp_path):
+    """Islanded: solar shines at CF 1 for 8 hours; the battery carries the other 16.
+    Solar must cover the load plus charging 16 h of load through the round trip."""
+    cf = daily([0.0] * 8 + [1.0] * 8 + [0.0] * 8)
+    write_csv(tmp_path / "cf.csv", {"solar_cf": cf})
+    site = base_site(technologies={"solar": {"max_mw": 1000, "capacity_factor": {"csv": "cf.csv"}},
+                                   "battery": {"type": "li_ion_lfp"}},
+                     reliability={"n_plus_one": False})
+    del site["grid"]
+    p = plan(tmp_path, site, typical_days=1)
+    assert p.time_resolution == {"method": "typical_days", "steps": 24, "typical_days": 1}
+    rte = CAT.storage["li_ion_lfp"].round_trip_efficiency
+    load = it_mw(1000) * 1.2
+    s = p.sites[0]
+    assert s.capacity["solar_mw"] == pytest.approx(load * (1 + 2 / rte), rel=1e-6)
+    assert s.capacity["battery_mw"] == pytest.approx(2 * load / rte, rel=1e-6)
+    assert s.capacity["battery_mwh"] == pytest.approx(16 * load / math.sqrt(rte), rel=1e-6)
+
+
+@pytest.mark.parametrize("climate, expected", [(-5.0, "air_economizer"), (35.0, "direct_liquid")])
+def test_cooling_choice_flips_with_ambient(tmp_path, climate, expected):
+    temperature = np.full(HOURS_PER_YEAR, climate) + 5 * np.sin(np.arange(HOURS_PER_YEAR) / 24 * 2 * np.pi)
+    write_csv(tmp_path / "weather.csv", {"ambient_temp_c": temperature})
+    site = base_site()
+    site["grid"]["energy_price_usd_per_mwh"] = 80
+    site["cooling"] = [
+        {"type": "air_economizer",
+         "pue": {"curve": [[-10, 1.05], [15, 1.1], [30, 1.45], [40, 1.6]], "against": {"csv": "weather.csv"}}},
+        {"type": "direct_liquid", "pue": 1.15},
+    ]
+    site["compute"]["target"] = {"gpus": 20_000}
+    p = plan(tmp_path, site)
+    assert p.sites[0].cooling == expected
+
+
+def test_liquid_only_gpus_force_liquid_cooling(tmp_path):
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.1}, {"type": "direct_liquid", "pue": 1.3}]
+    site["compute"] = {"gpus": [{"model": "gb200_nvl72"}], "target": {"gpus": 720}}
+    p = plan(tmp_path, site)
+    assert p.sites[0].cooling == "direct_liquid"
+    assert p.sites[0].gpus["gb200_nvl72"] == 720
+
+
+def test_gpus_bought_in_whole_purchase_units(tmp_path):
+    site = base_site()
+    site["compute"] = {"gpus": [{"model": "h100_sxm"}], "target": {"gpus": 1001}}
+    p = plan(tmp_path, site)
+    assert p.sites[0].gpus["h100_sxm"] == 1008  # 126 servers of 8
+
+
+def test_max_compute_within_budget(tmp_path):
+    site = base_site()
+    path = write_yaml(tmp_path / "site.yaml", site)
+    write_yaml(tmp_path / "prog.yaml", {
+        "kind": "program", "name": "maxc", "sites": ["site.yaml"],
+        "compute": {"gpus": [{"model": "h100_sxm"}]},
+        "objective": {"sense": "max_compute", "budget_usd_per_year": 50e6}})
+    outcome = api.plan(tmp_path / "prog.yaml")
+    p = outcome.plan
+    assert p.total_cost_usd <= 50e6 * (1 + 1e-9)
+    per_server = p.total_cost_usd / (p.total_gpus / 8)
+    assert p.total_cost_usd + per_server > 50e6  # one more server would break the budget
+    assert path.exists()
+
+
+def test_infeasible_grid_limit_is_explained(tmp_path, runner):
+    from conftest import run_cli
+    site = base_site()
+    site["grid"]["max_import_mw"] = 10
+    site["compute"]["target"] = {"gpus": 20_000}
+    path = write_yaml(tmp_path / "site.yaml", site)
+    result = run_cli(runner, "plan", path, "--typical-days", "4", "-q")
+    assert result.exit_code == 1
+    assert "could not be met" in result.output and "grid import ≤ 10 MW" in result.output
+
+
+def test_infeasible_n_plus_one_is_explained(tmp_path, runner):
+    from conftest import run_cli
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 3.0},
+                     technologies={"gas": [{"type": "lm6000", "max_units": 2}]})
+    del site["grid"]
+    site["compute"]["target"] = {"gpus": 100_000}
+    result = run_cli(runner, "plan", write_yaml(tmp_path / "site.yaml", site), "-q")
+    assert result.exit_code == 1
+    assert "N+1 needs firm gas" in result.output

@@ -1,0 +1,121 @@
+"""`dcplan validate`: clean files pass; every kind of bad input exits 2 naming file, line, key."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conftest import REPO, base_site, run_cli, write_csv, write_yaml
+
+
+def test_sample_portfolio_validates(runner):
+    result = run_cli(runner, "validate", REPO / "sites")
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output
+
+
+def test_yaml_syntax_error_names_file_and_line(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: site\nname: x\ngrid:\n  max_import_mw: [1, 2\n  energy_price_usd_per_mwh: 3\n")
+    result = run_cli(runner, "validate", bad)
+    assert result.exit_code == 2
+    assert "bad.yaml:" in result.output and "YAML syntax error" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_key_suggests_the_right_one(runner, tmp_path):
+    site = base_site()
+    site["grid"]["max_import_mv"] = site["grid"].pop("max_import_mw")
+    path = write_yaml(tmp_path / "s.yaml", site)
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2
+    line = next(l for l in result.output.splitlines() if "max_import_mv" in l)
+    assert "s.yaml:" in line and "did you mean 'max_import_mw'" in line
+    lineno = int(line.split("s.yaml:")[1].split(":")[0])
+    assert path.read_text().splitlines()[lineno - 1].strip().startswith("max_import_mv")
+
+
+def test_negative_capacity_is_rejected_at_its_line(runner, tmp_path):
+    site = base_site()
+    site["grid"]["max_import_mw"] = -5
+    path = write_yaml(tmp_path / "s.yaml", site)
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2
+    assert "grid.max_import_mw" in result.output and "greater than or equal to 0" in result.output
+    assert "found -5" in result.output
+
+
+def test_missing_csv(runner, tmp_path):
+    site = base_site()
+    site["grid"]["energy_price_usd_per_mwh"] = {"csv": "nope.csv"}
+    path = write_yaml(tmp_path / "s.yaml", site)
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2
+    assert "CSV file not found" in result.output and "nope.csv" in result.output
+    assert "grid.energy_price_usd_per_mwh" in result.output
+
+
+def test_csv_of_wrong_length(runner, tmp_path):
+    write_csv(tmp_path / "p.csv", {"price_usd_per_mwh": np.full(8000, 40.0)})
+    site = base_site()
+    site["grid"]["energy_price_usd_per_mwh"] = {"csv": "p.csv"}
+    path = write_yaml(tmp_path / "s.yaml", site)
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2
+    assert "8000 data rows, expected 8760" in result.output
+    assert "s.yaml:" in result.output
+
+
+def test_csv_gap_unit_and_range_problems(runner, tmp_path):
+    values = np.full(8760, 0.3)
+    (tmp_path / "gap.csv").write_text("hour,solar_cf\n" + "\n".join(
+        f"{i}," + ("" if i == 100 else "0.3") for i in range(8760)) + "\n")
+    write_csv(tmp_path / "kwh.csv", {"price_usd_per_kwh": np.full(8760, 0.05)})
+    write_csv(tmp_path / "big.csv", {"wind_cf": np.where(np.arange(8760) == 7, 1.5, values)})
+    site = base_site()
+    site["grid"]["energy_price_usd_per_mwh"] = {"csv": "kwh.csv"}
+    site["technologies"] = {"solar": {"max_mw": 10, "capacity_factor": {"csv": "gap.csv"}},
+                            "wind": {"max_mw": 10, "capacity_factor": {"csv": "big.csv"}}}
+    path = write_yaml(tmp_path / "s.yaml", site)
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2
+    out = result.output
+    assert "gap.csv:102: column 'solar_cf' has an empty cell (a gap)" in out
+    assert "is in usd_per_kwh, expected usd_per_mwh" in out
+    assert "big.csv:9: column 'wind_cf' value 1.5 is outside the plausible range 0..1" in out
+    assert "3 problems found" in out  # all of them in one run
+
+
+def test_unknown_catalog_key_and_wrong_kind(runner, tmp_path):
+    site = base_site()
+    site["compute"]["gpus"] = [{"model": "h100_sxn"}]
+    write_yaml(tmp_path / "a.yaml", site)
+    write_yaml(tmp_path / "b.yaml", {**base_site(), "kind": "sight"})
+    result = run_cli(runner, "validate", tmp_path)
+    assert result.exit_code == 2
+    assert "did you mean 'h100_sxm'" in result.output
+    assert "did you mean 'site'" in result.output
+
+
+def test_missing_required_key(runner, tmp_path):
+    site = base_site()
+    del site["location"]["timezone"]
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))
+    assert result.exit_code == 2
+    assert "location.timezone: required key is missing" in result.output
+
+
+def test_program_reports_problems_in_its_sites(runner, tmp_path):
+    site = base_site()
+    site["grid"]["max_import_mw"] = "lots"
+    write_yaml(tmp_path / "site.yaml", site)
+    write_yaml(tmp_path / "prog.yaml", {"kind": "program", "name": "p", "sites": ["site.yaml", "gone.yaml"]})
+    result = run_cli(runner, "validate", tmp_path / "prog.yaml")
+    assert result.exit_code == 2
+    assert "site file not found" in result.output and "gone.yaml" in result.output
+    assert "site.yaml" in result.output and "grid.max_import_mw" in result.output
+
+
+def test_nothing_to_validate(runner, tmp_path):
+    result = run_cli(runner, "validate", tmp_path / "missing")
+    assert result.exit_code == 2
+    assert "no such file or folder" in result.output
