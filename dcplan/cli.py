@@ -19,7 +19,7 @@ from dcplan.errors import ExitCode, InputError, Problem, display_path
 from dcplan.output import write_plan
 from dcplan.schema.catalog import SECTIONS
 from dcplan.solver import SolveOptions
-from dcplan.terminal import catalog_table, plan_summary, print_problems
+from dcplan.terminal import catalog_tables, plan_summary, print_problems
 
 INTERNAL_ERROR = 70
 
@@ -99,7 +99,8 @@ def catalog(
         raise InputError([Problem("command line", None, "section",
                                   f"expected one of {', '.join(SECTIONS)}, found '{section}'")])
     for s in [section] if section else SECTIONS:
-        console.print(catalog_table(cat, s, sources))
+        for table in catalog_tables(cat, s, console.width, sources):
+            console.print(table)
 
 
 @app.command()

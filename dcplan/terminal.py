@@ -48,20 +48,38 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def catalog_table(catalog: Catalog, section: str, show_sources: bool = False) -> Table:
-    table = Table(title=f"catalog: {section}", header_style="bold cyan")
-    table.add_column("key", style="bold")
-    table.add_column("name")
-    for _, header in CATALOG_COLUMNS[section]:
-        table.add_column(header, justify="right")
+def catalog_tables(catalog: Catalog, section: str, width: int, show_sources: bool = False) -> list[Table]:
+    """One row per field, one column per entry, split into as many tables as the terminal
+    ``width`` needs. With ``show_sources``, one row per field of each entry with its source."""
+    entries = getattr(catalog, section)
     if show_sources:
-        table.add_column("sources")
-    for key, entry in getattr(catalog, section).items():
-        row = [key, entry.name] + [_fmt(getattr(entry, f)) for f, _ in CATALOG_COLUMNS[section]]
-        if show_sources:
-            row.append("\n".join(f"{k}: {v}" for k, v in entry.sources.items()))
-        table.add_row(*row)
-    return table
+        table = Table(title=f"catalog: {section}", header_style="bold cyan")
+        for header in ("key", "field", "value", "source"):
+            table.add_column(header, overflow="fold")
+        for key, entry in entries.items():
+            for field in entry.numeric_fields():
+                table.add_row(key, field, _fmt(getattr(entry, field)), entry.sources.get(field, ""))
+        return [table]
+    label_width = max(len(h) for _, h in CATALOG_COLUMNS[section]) + 3
+    chunks, chunk, used = [], [], label_width
+    for key, entry in entries.items():
+        need = max(len(key), *(len(_fmt(getattr(entry, f))) for f, _ in CATALOG_COLUMNS[section])) + 3
+        if chunk and used + need > width:
+            chunks.append(chunk)
+            chunk, used = [], label_width
+        chunk.append((key, entry))
+        used += need
+    chunks.append(chunk)
+    tables = []
+    for chunk in chunks:
+        table = Table(title=f"catalog: {section}", header_style="bold cyan")
+        table.add_column("", style="bold", no_wrap=True)
+        for key, _ in chunk:
+            table.add_column(key, justify="right", no_wrap=True)
+        for field, header in CATALOG_COLUMNS[section]:
+            table.add_row(header, *[_fmt(getattr(e, field)) for _, e in chunk])
+        tables.append(table)
+    return tables
 
 
 def _money(x: float) -> str:
@@ -79,19 +97,33 @@ def plan_summary(console: Console, plan: Plan) -> None:
     console.print(f"[bold]Plan {plan.program}[/bold]"
                   + (f" (scenario {plan.scenario})" if plan.scenario else "")
                   + f": {plan.solver['status']}" + (f", gap {gap:.3%}" if gap else "") + f", {when}")
-    sites = Table(title="Build", header_style="bold cyan")
-    for col in ("site", "GPUs", "cooling", "IT MW", "peak MW", "grid MW", "gas", "solar MW", "wind MW", "battery MW / MWh"):
-        sites.add_column(col, justify="right" if col not in ("site", "GPUs", "cooling", "gas") else "left")
+    build = Table(title="Build", header_style="bold cyan")
+    build.add_column("", style="bold", no_wrap=True)
+    for s in plan.sites:
+        build.add_column(s.name, overflow="fold")
+    rows: dict[str, list[str]] = {}
     for s in plan.sites:
         c = s.capacity
-        gas = ", ".join(f"{int(c[k])}× {k[4:-6]}" for k in c if k.startswith("gas_") and k.endswith("_units")
+        gas = "\n".join(f"{int(c[k])} × {k[4:-6]}" for k in c if k.startswith("gas_") and k.endswith("_units")
                         and not k.endswith("_new_units") and c[k] > 0) or "-"
-        battery = f"{c['battery_mw']:,.0f} / {c['battery_mwh']:,.0f}" if "battery_mw" in c else "-"
-        sites.add_row(s.name, ", ".join(f"{n:,} {g}" for g, n in s.gpus.items() if n), s.cooling,
-                      f"{s.it_mw:,.1f}", f"{c['design_peak_mw']:,.1f}",
-                      f"{c.get('grid_peak_import_mw', 0):,.1f}", gas,
-                      f"{c.get('solar_mw', 0):,.0f}", f"{c.get('wind_mw', 0):,.0f}", battery)
-    console.print(sites)
+        battery = f"{c['battery_mw']:,.0f} MW / {c['battery_mwh']:,.0f} MWh" if "battery_mw" in c else "-"
+        values = {
+            "GPUs": "\n".join(f"{n:,} {g}" for g, n in s.gpus.items() if n),
+            "cooling": s.cooling,
+            "IT load": f"{s.it_mw:,.1f} MW",
+            "design peak": f"{c['design_peak_mw']:,.1f} MW",
+            "grid peak import": f"{c['grid_peak_import_mw']:,.1f} of {c['grid_limit_mw']:,.0f} MW"
+            if "grid_limit_mw" in c else "no grid",
+            "gas units": gas,
+            "solar": f"{c['solar_mw']:,.0f} MW" if "solar_mw" in c else "-",
+            "wind": f"{c['wind_mw']:,.0f} MW" if "wind_mw" in c else "-",
+            "battery": battery,
+        }
+        for k, v in values.items():
+            rows.setdefault(k, []).append(v)
+    for k, v in rows.items():
+        build.add_row(k, *v)
+    console.print(build)
 
     mix = Table(title="Energy mix (per year)", header_style="bold cyan")
     mix.add_column("source")

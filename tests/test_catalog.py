@@ -1,0 +1,94 @@
+"""The built-in catalog: every number has a source, units are plausible, overrides work."""
+
+from __future__ import annotations
+
+import pytest
+
+from dcplan import api
+from dcplan.catalog import builtin_catalog
+from dcplan.schema.catalog import H100_TPP, SECTIONS
+
+from conftest import base_site, run_cli, write_yaml
+
+CAT = builtin_catalog()
+REQUIRED = {
+    "gpus": {"h100_sxm", "h200", "b200", "gb200_nvl72", "gb300_nvl72", "mi300x", "mi355x"},
+    "generators": {"lm6000", "lm2500xpress", "wartsila_18v50sg", "frame_ct", "bloom_sofc"},
+    "renewables": {"utility_pv", "onshore_wind"},
+    "storage": {"li_ion_lfp"},
+    "cooling": {"air_economizer", "direct_liquid", "immersion"},
+}
+
+
+def entries():
+    return [(s, k, e) for s in SECTIONS for k, e in getattr(CAT, s).items()]
+
+
+def test_required_entries_present():
+    for section, keys in REQUIRED.items():
+        assert keys <= set(getattr(CAT, section)), section
+
+
+@pytest.mark.parametrize("section,key,entry", entries(), ids=lambda x: x if isinstance(x, str) else "")
+def test_every_number_has_a_source(section, key, entry):
+    assert entry.numeric_fields(), "an entry without numbers is suspicious"
+    assert entry.unsourced_fields() == []
+    for field, text in entry.sources.items():
+        assert field in type(entry).model_fields, f"source for unknown field {field}"
+        assert len(text.strip()) > 10
+
+
+def test_gpu_units_are_plausible():
+    for key, g in CAT.gpus.items():
+        assert 300 <= g.tdp_w <= 2000, key
+        assert g.tdp_w < g.it_power_per_gpu_w < 2.5 * g.tdp_w, key  # server share on top of the GPU
+        assert g.fp8_dense_tflops == pytest.approx(2 * g.bf16_dense_tflops, rel=0.05), key
+        assert 5_000 < g.price_usd_per_gpu < 150_000, key
+        assert g.gpus_per_unit == (72 if g.purchase_unit == "rack" else 8), key
+    h100 = CAT.gpus["h100_sxm"]
+    assert h100.tpp == pytest.approx(H100_TPP)
+    assert h100.it_power_per_gpu_w == pytest.approx(10_200 / 8)  # DGX H100: 10.2 kW for 8 GPUs
+
+
+def test_generator_units_are_plausible():
+    for key, g in CAT.generators.items():
+        assert 5.0 < g.heat_rate_mmbtu_per_mwh < 13.0, key  # 26-68 % efficient (HHV)
+        assert 0 < g.unit_mw <= 400, key
+        assert 200 < g.capex_usd_per_kw < 6000, key
+
+
+def test_storage_and_cooling_are_plausible():
+    bat = CAT.storage["li_ion_lfp"]
+    assert 0.75 <= bat.round_trip_efficiency <= 0.95
+    for key, c in CAT.cooling.items():
+        assert 1.0 < c.pue < 2.0, key
+        assert 0 <= c.wue_l_per_kwh < 3, key
+    assert CAT.cooling["direct_liquid"].liquid and not CAT.cooling["air_economizer"].liquid
+
+
+def test_site_override_changes_a_number_and_records_its_source(tmp_path):
+    site = base_site(catalog={"gpus": {"h100_sxm": {"price_usd_per_gpu": 20_000}},
+                              "cooling": {"my_hall": {"name": "custom", "liquid": True, "pue": 1.05,
+                                                      "wue_l_per_kwh": 0, "capex_usd_per_kw_it": 7000,
+                                                      "lifetime_years": 20, "lead_time_months": 12}}})
+    site["cooling"] = [{"type": "my_hall"}]
+    outcome = api.plan(write_yaml(tmp_path / "s.yaml", site))
+    assert outcome.plan.sites[0].cooling == "my_hall"
+    from dcplan.loader import load_site
+    si = load_site(tmp_path / "s.yaml")
+    assert si.catalog.gpus["h100_sxm"].price_usd_per_gpu == 20_000
+    assert si.catalog.gpus["h100_sxm"].sources["price_usd_per_gpu"].startswith("override in")
+    assert si.catalog.gpus["h200"].price_usd_per_gpu == CAT.gpus["h200"].price_usd_per_gpu
+
+
+def test_incomplete_new_catalog_entry_is_reported(runner, tmp_path):
+    site = base_site(catalog={"generators": {"my_turbine": {"name": "x", "unit_mw": 30}}})
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))
+    assert result.exit_code == 2
+    assert "catalog.generators.my_turbine.heat_rate_mmbtu_per_mwh: required key is missing" in result.output
+
+
+def test_catalog_command_lists_sections(runner):
+    result = run_cli(runner, "catalog", "gpus")
+    assert result.exit_code == 0 and "h100_sxm" in result.output
+    assert run_cli(runner, "catalog", "nonsense").exit_code == 2

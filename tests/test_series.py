@@ -1,0 +1,84 @@
+"""Every form of hourly series loads to the right 8,760 values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from dcplan.loader import load_site
+
+from conftest import base_site, write_csv, write_yaml
+
+
+def load(tmp_path, price_spec, extra_files=()):
+    site = base_site()
+    site["grid"]["energy_price_usd_per_mwh"] = price_spec
+    return load_site(write_yaml(tmp_path / "s.yaml", site)).price_usd_per_mwh
+
+
+def test_constant(tmp_path):
+    assert np.all(load(tmp_path, 42.5) == 42.5)
+
+
+def test_csv_with_hour_index_and_named_column(tmp_path):
+    values = np.arange(8760) % 100
+    write_csv(tmp_path / "p.csv", {"a_usd_per_mwh": values, "b_usd_per_mwh": values * 2})
+    np.testing.assert_allclose(load(tmp_path, {"csv": "p.csv", "column": "b_usd_per_mwh"}), values * 2)
+
+
+def test_csv_without_index_single_column_and_scale(tmp_path):
+    values = np.linspace(0.02, 0.09, 8760)
+    write_csv(tmp_path / "p.csv", {"price_usd_per_kwh": values}, index=None)
+    np.testing.assert_allclose(load(tmp_path, {"csv": "p.csv", "scale": 1000}), values * 1000, rtol=1e-5)
+
+
+def test_csv_with_timestamps(tmp_path):
+    start = dt.datetime(2027, 1, 1)
+    lines = ["timestamp,price_usd_per_mwh"] + [
+        f"{(start + dt.timedelta(hours=h)).isoformat()},{h % 7}" for h in range(8760)]
+    (tmp_path / "p.csv").write_text("\n".join(lines) + "\n")
+    np.testing.assert_allclose(load(tmp_path, {"csv": "p.csv"}), np.arange(8760) % 7)
+
+
+def test_csv_with_a_timestamp_gap_is_rejected(tmp_path):
+    from dcplan.errors import InputError
+    start = dt.datetime(2027, 1, 1)
+    stamps = [start + dt.timedelta(hours=h + (h >= 50)) for h in range(8760)]
+    (tmp_path / "p.csv").write_text("timestamp,price_usd_per_mwh\n" + "\n".join(
+        f"{s.isoformat()},1" for s in stamps) + "\n")
+    with pytest.raises(InputError, match="does not follow"):
+        load(tmp_path, {"csv": "p.csv"})
+
+
+def test_time_of_use(tmp_path):
+    spec = {"time_of_use": {"default": 40, "periods": [
+        {"value": 120, "months": [7, 8], "hours": [16, 17, 18]},
+        {"value": 20, "hours": [0, 1, 2, 3]}]}}
+    values = load(tmp_path, spec)
+    start = dt.datetime(2027, 1, 1)
+    for h in (0, 3, 12, 4000, 5000):
+        stamp = start + dt.timedelta(hours=h)
+        expected = 20 if stamp.hour < 4 else (120 if stamp.month in (7, 8) and stamp.hour in (16, 17, 18) else 40)
+        assert values[h] == expected
+    assert values[(dt.datetime(2027, 7, 10, 17) - start).days * 24 + 17] == 120
+
+
+def test_pue_curve_against_temperature(tmp_path):
+    temps = np.linspace(-10, 40, 8760)
+    write_csv(tmp_path / "w.csv", {"ambient_temp_c": temps})
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer",
+                        "pue": {"curve": [[0, 1.1], [30, 1.4]], "against": {"csv": "w.csv"}}}]
+    pue = load_site(write_yaml(tmp_path / "s.yaml", site)).pue["air_economizer"]
+    np.testing.assert_allclose(pue, np.interp(temps, [0, 30], [1.1, 1.4]), rtol=1e-5)
+    assert pue[0] == pytest.approx(1.1) and pue[-1] == pytest.approx(1.4)  # held at the ends
+
+
+def test_default_pue_comes_from_the_catalog(tmp_path):
+    from dcplan.catalog import builtin_catalog
+    site = base_site()
+    site["cooling"] = [{"type": "immersion"}]
+    pue = load_site(write_yaml(tmp_path / "s.yaml", site)).pue["immersion"]
+    assert np.all(pue == builtin_catalog().cooling["immersion"].pue)
