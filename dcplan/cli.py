@@ -160,9 +160,11 @@ def plan(
         raise typer.Exit(ExitCode.SOLVER_FAILURE)
     if not quiet:
         plan_summary(console, outcome.plan)
+        work = (f"{result.lp_solves} LP solves" if result.strategy != "highs_mip"
+                else f"HiGHS MIP, {result.nodes} nodes")
         console.print(f"[dim]build {outcome.plan.solver['build_seconds']:.2f} s · compile "
                       f"{result.compile_seconds:.2f} s · solve {result.solve_seconds:.2f} s "
-                      f"({result.strategy}, {result.lp_solves} LP solves)[/dim]")
+                      f"({result.strategy}: {work})[/dim]")
     if outdir is not None:
         written = write_plan(outcome.plan, outdir)
         if not quiet:

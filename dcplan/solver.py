@@ -36,7 +36,7 @@ class SolveOptions:
 
 @dataclass
 class SolveResult:
-    status: str  # optimal | feasible (gap or time limit) | infeasible | unbounded | no_solution | error
+    status: str  # optimal | time_limit (a plan, gap open) | infeasible | unbounded | no_solution | error
     objective: float | None = None
     bound: float | None = None
     gap: float | None = None
@@ -53,7 +53,7 @@ class SolveResult:
 
     @property
     def has_solution(self) -> bool:
-        return self.status in ("optimal", "feasible")
+        return self.status in ("optimal", "time_limit")
 
 
 class _Compiled:
@@ -158,7 +158,7 @@ def _highs_mip(h, compiled: _Compiled, options: SolveOptions, start: float):
         return SolveResult(kind, message=h.modelStatusToString(status)), None
     x = np.array(h.getSolution().col_value)
     gap = float(info.mip_gap) if math.isfinite(info.mip_gap) else None
-    res = SolveResult("optimal" if status == S.kOptimal else "feasible", info.objective_function_value,
+    res = SolveResult("optimal" if status == S.kOptimal else "time_limit", info.objective_function_value,
                       info.mip_dual_bound, gap, nodes=int(info.mip_node_count),
                       message=h.modelStatusToString(status))
     return res, x
@@ -277,9 +277,7 @@ def _branch_and_bound(h, compiled: _Compiled, options: SolveOptions, start: floa
                            else "no integer plan satisfies the limits"), None
     best_bound = min(best_bound, incumbent_obj)
     gap = _gap(incumbent_obj, best_bound)
-    status = "optimal" if gap <= options.mip_gap + 1e-12 and not timed_out else "feasible"
-    if not timed_out and not open_nodes:
-        status = "optimal"
+    status = "time_limit" if timed_out else "optimal"
     # restore the incumbent's LP so the stored solution is exactly consistent
     fixed = incumbent_x[idx]
     state, obj, x = solve_lp(fixed, fixed)

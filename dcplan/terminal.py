@@ -136,6 +136,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
                 energy[k] = energy.get(k, 0.0) + v
     total = plan.facility_energy_mwh
     for k, v in energy.items():
+        if abs(v) < 0.5:
+            continue
         mix.add_row(k, f"{v / 1000:,.1f}", f"{v / total:.1%}" if total else "-")
     console.print(mix)
 
@@ -144,6 +146,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
     costs.add_column("per year", justify="right")
     costs.add_column("share", justify="right")
     for k, v in sorted(plan.cost_components().items(), key=lambda kv: -abs(kv[1])):
+        if abs(v) < 0.5:
+            continue
         costs.add_row(k, _money(v), f"{v / plan.total_cost_usd:.1%}" if plan.total_cost_usd else "-")
     costs.add_row("[bold]total[/bold]", f"[bold]{_money(plan.total_cost_usd)}[/bold]", "")
     console.print(costs)

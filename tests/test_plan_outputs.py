@@ -1,0 +1,159 @@
+"""`dcplan plan` outputs: the energy balance closes every hour in dispatch.csv, and the costs and
+emissions in plan.yaml recompute from the dispatch and the capacities alone."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from dcplan.catalog import builtin_catalog
+from dcplan.model.context import NATURAL_GAS_CO2_T_PER_MMBTU, capital_recovery_factor
+from dcplan.model.timegrid import month_of_hour
+from dcplan.output import read_dispatch
+
+from conftest import REPO, base_site, daily, run_cli, write_csv, write_yaml
+
+CAT = builtin_catalog()
+RATE = 0.08
+GAS_PRICE = 3.2
+DEMAND = 9.0
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    from typer.testing import CliRunner
+    tmp = tmp_path_factory.mktemp("outputs")
+    price = daily([25] * 7 + [60] * 10 + [140] * 4 + [45] * 3) + np.linspace(0, 10, 8760)
+    solar = daily([0] * 6 + [0.2, 0.5, 0.7, 0.85, 0.9, 0.9, 0.9, 0.85, 0.7, 0.5, 0.2] + [0] * 7)
+    write_csv(tmp / "profiles.csv", {"price_usd_per_mwh": price, "solar_cf": solar,
+                                     "co2_t_per_mwh": np.full(8760, 0.4)})
+    site = base_site(
+        fuel={"gas_price_usd_per_mmbtu": GAS_PRICE},
+        technologies={
+            "gas": [{"type": "lm2500xpress", "max_units": 4}, {"type": "wartsila_18v50sg", "max_units": 3}],
+            "solar": {"max_mw": 60, "capacity_factor": {"csv": "profiles.csv", "column": "solar_cf"}},
+            "battery": {"type": "li_ion_lfp", "max_power_mw": 30},
+        })
+    site["grid"] = {"max_import_mw": 40, "demand_charge_usd_per_kw_month": DEMAND,
+                    "energy_price_usd_per_mwh": {"csv": "profiles.csv", "column": "price_usd_per_mwh"},
+                    "co2_t_per_mwh": {"csv": "profiles.csv", "column": "co2_t_per_mwh"}}
+    site["compute"]["target"] = {"gpus": 60_000}
+    path = write_yaml(tmp / "site.yaml", site)
+    result = run_cli(CliRunner(), "plan", path, "-o", tmp / "out", "-q")
+    assert result.exit_code == 0, result.output
+    plan = yaml.safe_load((tmp / "out" / "plan.yaml").read_text())
+    dispatch = read_dispatch(tmp / "out" / "dispatch.csv")["testsite"]
+    return plan, dispatch, json.loads((tmp / "out" / "summary.json").read_text())
+
+
+def test_energy_balance_closes_every_hour(planned):
+    _, d, _ = planned
+    supply = d["grid_mw"] + d["solar_mw"] + d["battery_discharge_mw"] - d["battery_charge_mw"]
+    supply += sum(d[c] for c in d if c.startswith("gas_"))
+    assert len(d["load_mw"]) == 8760
+    np.testing.assert_allclose(supply, d["load_mw"], atol=5e-4)
+    # state of charge follows charge and discharge, cyclic over the year
+    eta = np.sqrt(CAT.storage["li_ion_lfp"].round_trip_efficiency)
+    soc = d["battery_soc_mwh"]
+    np.testing.assert_allclose(soc - np.roll(soc, 1), eta * d["battery_charge_mw"] - d["battery_discharge_mw"] / eta,
+                               atol=2e-3)
+
+
+def test_costs_recompute_from_dispatch_and_capacities(planned):
+    plan, d, _ = planned
+    site = plan["sites"]["testsite"]
+    cap, reported = site["capacity"], site["costs_usd_per_year"]
+    w = d["weight"]
+    month = month_of_hour(2027)[d["hour_of_year"].astype(int)]
+    expected = {
+        "grid_energy": np.sum(w * d["price_usd_per_mwh"] * d["grid_mw"]),
+        "grid_demand": sum(d["grid_mw"][month == m].max() for m in range(12)) * 1000 * DEMAND,
+        "gas_fuel": 0.0, "gas_variable_om": 0.0, "gas_capex": 0.0, "gas_fixed_om": 0.0,
+    }
+    co2 = np.sum(w * d["grid_co2_t_per_mwh"] * d["grid_mw"])
+    for k in ("lm2500xpress", "wartsila_18v50sg"):
+        g, energy = CAT.generators[k], np.sum(w * d[f"gas_{k}_mw"])
+        expected["gas_fuel"] += energy * g.heat_rate_mmbtu_per_mwh * GAS_PRICE
+        expected["gas_variable_om"] += energy * g.variable_om_usd_per_mwh
+        mw = cap[f"gas_{k}_units"] * g.unit_mw
+        expected["gas_capex"] += mw * 1000 * g.capex_usd_per_kw * capital_recovery_factor(RATE, g.lifetime_years)
+        expected["gas_fixed_om"] += mw * 1000 * g.fixed_om_usd_per_kw_year
+        co2 += energy * g.heat_rate_mmbtu_per_mwh * NATURAL_GAS_CO2_T_PER_MMBTU
+    pv = CAT.renewables["utility_pv"]
+    expected["solar_capex"] = cap["solar_mw"] * 1000 * pv.capex_usd_per_kw * capital_recovery_factor(RATE, pv.lifetime_years)
+    expected["solar_fixed_om"] = cap["solar_mw"] * 1000 * pv.fixed_om_usd_per_kw_year
+    bat = CAT.storage["li_ion_lfp"]
+    expected["battery_capex"] = (cap["battery_mw"] * 1000 * bat.power_capex_usd_per_kw + cap["battery_mwh"] * 1000
+                                 * bat.energy_capex_usd_per_kwh) * capital_recovery_factor(RATE, bat.lifetime_years)
+    expected["battery_fixed_om"] = cap["battery_mw"] * 1000 * bat.fixed_om_usd_per_kw_year
+    h100 = CAT.gpus["h100_sxm"]
+    expected["gpus"] = site["gpus_new"]["h100_sxm"] * h100.price_usd_per_gpu * capital_recovery_factor(RATE, h100.lifetime_years)
+    cool = CAT.cooling["air_economizer"]
+    expected["cooling"] = site["it_mw"] * 1000 * cool.capex_usd_per_kw_it * capital_recovery_factor(RATE, cool.lifetime_years)
+    assert set(expected) == set(reported)
+    for k, v in expected.items():
+        assert reported[k] == pytest.approx(v, rel=2e-5, abs=1.0), k
+    assert site["total_cost_usd_per_year"] == pytest.approx(sum(expected.values()), rel=2e-5)
+    assert plan["totals"]["total_cost_usd_per_year"] == pytest.approx(sum(expected.values()), rel=2e-5)
+    assert site["emissions_t_per_year"]["co2"] == pytest.approx(co2, rel=2e-5)
+
+
+def test_plan_uses_several_sources_and_reports_key_figures(planned):
+    plan, d, summary = planned
+    energy = plan["sites"]["testsite"]["energy_mwh_per_year"]
+    assert energy["grid"] > 0 and sum(v for k, v in energy.items() if k.startswith("gas_")) > 0
+    totals = plan["totals"]
+    assert totals["cost_usd_per_gpu_hour"] == pytest.approx(
+        totals["total_cost_usd_per_year"] / (totals["gpus"] * 8760), rel=1e-5)
+    assert totals["levelised_cost_usd_per_mwh"] == pytest.approx(
+        totals["total_cost_usd_per_year"] / totals["facility_energy_mwh_per_year"], rel=1e-5)
+    assert plan["solution"]["status"] == "optimal"
+    assert summary["solver"]["solve_seconds"] >= 0 and "solve_seconds" not in plan.get("solution", {})
+
+
+def test_plan_yaml_is_deterministic(tmp_path, runner):
+    site = base_site()
+    path = write_yaml(tmp_path / "s.yaml", site)
+    for out in ("a", "b"):
+        assert run_cli(runner, "plan", path, "-o", tmp_path / out, "-q", "--typical-days", "3").exit_code == 0
+    for name in ("plan.yaml", "dispatch.csv"):
+        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+
+
+def test_time_limit_without_a_plan_exits_3(tmp_path, runner):
+    path = write_yaml(tmp_path / "s.yaml", base_site())
+    result = run_cli(runner, "plan", path, "--time-limit", "0", "-o", tmp_path / "out")
+    assert result.exit_code == 3
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_invalid_input_to_plan_exits_2_and_writes_nothing(tmp_path, runner):
+    site = base_site()
+    site["grid"]["max_import_mw"] = -1
+    result = run_cli(runner, "plan", write_yaml(tmp_path / "s.yaml", site), "-o", tmp_path / "out")
+    assert result.exit_code == 2 and not (tmp_path / "out").exists()
+
+
+def test_quickstart_example_plans(tmp_path, runner):
+    result = run_cli(runner, "plan", REPO / "examples" / "quickstart" / "program.yaml", "-o", tmp_path / "q")
+    assert result.exit_code == 0, result.output
+    plan = yaml.safe_load((tmp_path / "q" / "plan.yaml").read_text())
+    assert plan["totals"]["gpus"] >= 100_000
+    assert plan["time_resolution"]["typical_days"] == 12
+
+
+def test_init_scaffold_validates_and_plans(tmp_path, runner):
+    target = tmp_path / "portfolio"
+    assert run_cli(runner, "init", target).exit_code == 0
+    assert run_cli(runner, "validate", target).exit_code == 0
+    assert run_cli(runner, "plan", target / "program.yaml", "-q", "--scenario", "expensive_gas").exit_code == 0
+    assert run_cli(runner, "init", target).exit_code == 2  # never overwrite
+
+
+def test_version(runner):
+    from dcplan import __version__
+    result = run_cli(runner, "--version")
+    assert result.exit_code == 0 and __version__ in result.output
