@@ -97,7 +97,8 @@ class _Compiled:
 def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None) -> SolveResult:
     options = options or SolveOptions()
     start = time.perf_counter()
-    _report(options, "compiling model", start)
+    progress = _Progress(options, start)
+    progress.report("compiling model")
     compiled = _Compiled(model)
     compile_seconds = time.perf_counter() - start
     n_int = int(compiled.integer.sum())
@@ -108,13 +109,14 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None) -> Solv
         strategy = "lp"
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    progress.attach(h)
     if options.threads:
         h.setOptionValue("threads", options.threads)
     t_solve = time.perf_counter()
     if strategy == "highs_mip":
-        result, x = _highs_mip(h, compiled, options, start)
+        result, x = _highs_mip(h, compiled, options, start, progress)
     else:
-        result, x = _branch_and_bound(h, compiled, options, start)
+        result, x = _branch_and_bound(h, compiled, options, start, progress)
     result.strategy = strategy
     result.compile_seconds = compile_seconds
     result.solve_seconds = time.perf_counter() - t_solve
@@ -125,9 +127,35 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None) -> Solv
     return result
 
 
-def _report(options: SolveOptions, phase: str, start: float, gap: float | None = None) -> None:
-    if options.progress:
-        options.progress(phase, time.perf_counter() - start, gap)
+class _Progress:
+    """Reports the solve's phase, elapsed time and gap to ``options.progress``: when the phase
+    changes, and from inside HiGHS's simplex and MIP callbacks at most every ``every_s``
+    seconds, so a long LP or MIP still shows time passing and the MIP gap."""
+
+    def __init__(self, options: SolveOptions, start: float, every_s: float = 0.25):
+        self.callback, self.start, self.every_s = options.progress, start, every_s
+        self.phase, self.gap, self.last = "solving", None, 0.0
+
+    def report(self, phase: str, gap: float | None = None) -> None:
+        self.phase, self.gap = phase, gap
+        if self.callback:
+            self.callback(phase, time.perf_counter() - self.start, gap)
+
+    def attach(self, h) -> None:
+        if self.callback:
+            h.cbSimplexInterrupt += self._tick
+            h.cbMipInterrupt += self._tick
+
+    def _tick(self, event) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.every_s:
+            return
+        self.last = now
+        gap = self.gap
+        if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
+            mip_gap = event.data_out.mip_gap
+            gap = mip_gap if math.isfinite(mip_gap) and mip_gap < 1e30 else None
+        self.callback(self.phase, now - self.start, gap)
 
 
 def _remaining(options: SolveOptions, start: float) -> float:
@@ -138,12 +166,12 @@ def _remaining(options: SolveOptions, start: float) -> float:
 
 # --- HiGHS MIP ---------------------------------------------------------------------------
 
-def _highs_mip(h, compiled: _Compiled, options: SolveOptions, start: float):
+def _highs_mip(h, compiled: _Compiled, options: SolveOptions, start: float, progress: _Progress):
     h.passModel(compiled.lp(integral=True))
     h.setOptionValue("mip_rel_gap", options.mip_gap)
     if options.time_limit_s is not None:
         h.setOptionValue("time_limit", _remaining(options, start))
-    _report(options, "solving (HiGHS MIP)", start)
+    progress.report("solving (HiGHS MIP)")
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
@@ -173,7 +201,7 @@ class _Node:
         self.lower, self.upper, self.bound, self.depth = lower, upper, bound, depth
 
 
-def _branch_and_bound(h, compiled: _Compiled, options: SolveOptions, start: float):
+def _branch_and_bound(h, compiled: _Compiled, options: SolveOptions, start: float, progress: _Progress):
     """Best-first branch-and-bound on the LP relaxation, diving depth-first until the first
     integer solution. Exact up to ``mip_gap``; each node is an LP re-solve warm-started from the
     previous basis (only integer column bounds change)."""
@@ -204,7 +232,7 @@ def _branch_and_bound(h, compiled: _Compiled, options: SolveOptions, start: floa
             return "time", None, None
         return "error:" + h.modelStatusToString(status), None, None
 
-    _report(options, "solving LP relaxation", start)
+    progress.report("solving LP relaxation")
     state, root_obj, x = solve_lp(base_lower.copy(), base_upper.copy())
     if state == "infeasible":
         return SolveResult("infeasible", lp_solves=lp_solves, message="the LP relaxation is infeasible"), None
@@ -237,6 +265,8 @@ def _branch_and_bound(h, compiled: _Compiled, options: SolveOptions, start: floa
         if first is not None:
             (obj, x), first = first, None
         else:
+            gap = _gap(incumbent_obj, min([node.bound] + [n.bound for n in open_nodes])) if incumbent_x is not None else None
+            progress.report(f"branch and bound: node {nodes + 1}" + ("" if incumbent_x is not None else ", diving"), gap)
             state, obj, x = solve_lp(node.lower, node.upper)
             nodes += 1
             if state == "time":
@@ -254,7 +284,7 @@ def _branch_and_bound(h, compiled: _Compiled, options: SolveOptions, start: floa
             incumbent_obj, incumbent_x = obj, x.copy()
             incumbent_x[idx] = np.round(values)
             gap = _gap(incumbent_obj, min([n.bound for n in open_nodes], default=incumbent_obj))
-            _report(options, "branch and bound: improved plan", start, gap)
+            progress.report("branch and bound: improved plan", gap)
             continue
         # branch on the most fractional, binaries (range 1) first: they are the structural choices
         ranges = node.upper[fractional] - node.lower[fractional]
