@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from dcplan import series as S
 from dcplan.catalog import builtin_catalog_data
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
+from dcplan.rules import resolve_caps
 from dcplan.schema.catalog import SECTIONS, Catalog
 from dcplan.schema.program import Program
 from dcplan.schema.site import Site
@@ -51,6 +52,7 @@ class ProgramInput:
     doc: YamlDocument | None
     sites: list[SiteInput]
     scenario: str | None = None
+    caps: list = field(default_factory=list)  # dcplan.rules.ResolvedCap
 
     @property
     def name(self) -> str:
@@ -291,7 +293,7 @@ def load_program(path: Path, scenario: str | None = None) -> ProgramInput:
             raise InputError([doc.problem(("compute",), "planning a site file alone needs "
                                           "`compute:` with a `target:` (or write a program file)")])
         program = Program(kind="program", name=si.name, sites=[str(path)], compute=si.site.compute)
-        return ProgramInput(program, None, [si])
+        return ProgramInput(program, None, [si], None, resolve_caps(program, None, [si], program.horizon.start))
     data = doc.data
     site_overrides = {}
     if scenario is not None:
@@ -344,7 +346,8 @@ def load_program(path: Path, scenario: str | None = None) -> ProgramInput:
             raise InputError([doc.problem(("compute", "gpus", i, "model"),
                                           f"'{g.model}' is not in the gpus catalog"
                                           + did_you_mean(g.model, sites[0].catalog.gpus))])
-    return ProgramInput(program, doc, sites, scenario)
+    caps = resolve_caps(program, doc, sites, program.horizon.start)
+    return ProgramInput(program, doc, sites, scenario, caps)
 
 
 # --- validate ----------------------------------------------------------------------------

@@ -81,8 +81,20 @@ def plan_document(plan: Plan) -> dict:
             "nox_t_per_year": plan.nox_t,
         },
         "cost_breakdown_usd_per_year": dict(sorted(plan.cost_components().items())),
+        "caps": [_cap_entry(c) for c in plan.caps],
         "sites": sites,
     })
+
+
+def _cap_entry(c) -> dict:
+    entry = {"name": c.name, "quantity": c.quantity, "scope": c.scope, "sense": c.sense, "limit": c.limit,
+             "value": c.value, "slack": c.slack, "binding": c.binding, "shadow_price": c.shadow_price,
+             "shadow_price_unit": c.shadow_price_unit, "origin": c.origin, "source": c.source}
+    if not c.in_force:
+        entry["in_force"] = False
+    if c.note:
+        entry["note"] = c.note
+    return entry
 
 
 def summary_document(plan: Plan) -> dict:

@@ -51,6 +51,36 @@ class SitePlan:
         return float(np.sum(self.dispatch["weight"] * self.dispatch["load_mw"]))
 
 
+FRACTION_QUANTITIES = {"compute_share", "renewable_share", "hourly_cfe_share", "pue",
+                       "billed_demand_fraction", "onsite_dispatchable_share"}
+UNITS = {"gpus": "GPU", "gpus_h100e": "H100e", "nox_t": "t", "co2_t": "t", "backup_engine_hours": "h",
+         "water_m3": "m3", "grid_import_mw": "MW", "grid_emergency_import_mw": "MW", "land_acres": "acre",
+         "cost_usd": "USD"}
+
+
+@dataclass
+class CapReport:
+    """A cap as it came out: its limit, the value reached, slack, and its shadow price (the
+    objective saved by relaxing the limit by one unit, or by 0.01 for shares and PUE)."""
+
+    name: str
+    quantity: str
+    scope: str
+    sense: str
+    limit: float
+    value: float | None
+    slack: float | None
+    binding: bool
+    shadow_price: float | None
+    shadow_price_unit: str
+    origin: str
+    source: str
+    file: str
+    line: int | None
+    in_force: bool = True
+    note: str = ""
+
+
 @dataclass
 class Plan:
     program: str
@@ -61,6 +91,7 @@ class Plan:
     sites: list[SitePlan]
     target: dict | None
     compute_delivered: float
+    caps: list[CapReport] = field(default_factory=list)
     version: str = __version__
 
     @property
@@ -125,7 +156,61 @@ def extract(pm: PlanModel, solve: SolveResult) -> Plan:
         sites=[_site_plan(sm) for sm in pm.sites],
         target={"measure": target.measure, "amount": target.amount} if target else None,
         compute_delivered=_v(pm.model.compute_delivered),
+        caps=_cap_reports(pm, solve),
     )
+
+
+def _cap_value(value) -> float | None:
+    if not isinstance(value, tuple):
+        return _v(value)
+    kind = value[0]
+    if kind == "share":
+        whole = _v(value[2])
+        return _v(value[1]) / whole if abs(whole) > 1e-12 else None
+    if kind == "hours":
+        capacity = value[2] * _v(value[3])
+        return _v(value[1]) / capacity if capacity > 1e-12 else 0.0
+    if kind == "max_of":
+        return max((_v(x) for x in value[1]), default=0.0)
+    if kind == "min_of":
+        return min(_v(x) for x in value[1]) / value[2]
+    raise ValueError(kind)
+
+
+def _cap_reports(pm: PlanModel, solve: SolveResult) -> list[CapReport]:
+    objective_unit = "USD/yr" if pm.program.program.objective.sense == "min_cost" else "compute"
+    reports = []
+    for row in pm.cap_rows:
+        cap = row.cap.cap
+        value = _cap_value(row.value)
+        slack = None if value is None else (row.limit - value if row.sense == "max" else value - row.limit)
+        tol = 1e-6 * max(1.0, abs(row.limit))
+        if slack is not None and abs(slack) <= tol:
+            slack = 0.0
+        dual = solve.dual(row.row)
+        per = 0.01 if cap.quantity in FRACTION_QUANTITIES else 1.0
+        shadow = None if dual is None else abs(dual) * abs(_v(row.sensitivity)) * per
+        if shadow is not None and shadow < 1e-9 * max(1.0, abs(solve.objective or 0)):
+            shadow = 0.0
+        binding = (slack is not None and slack <= tol) or bool(shadow)
+        note = ""
+        major = row.extras.get("major_source")
+        if major is not None and _v(major) > 0.5:
+            binding = False
+            note = (f"exceeded as a major source: permit cost ${cap.major_source.cost_usd_per_year:,.0f}/yr, "
+                    f"lead time {cap.major_source.lead_time_months:g} months")
+        unit = f"{objective_unit} per {'0.01' if per < 1 else UNITS.get(cap.quantity, 'unit')}"
+        reports.append(CapReport(cap.name, cap.quantity, row.label, row.sense, row.limit, value, slack,
+                                 binding, shadow, unit, row.cap.origin, cap.source, row.cap.file, row.cap.line,
+                                 note=note))
+    for rc in pm.program.caps:
+        if not rc.in_force:
+            cap = rc.cap
+            limit = cap.max if cap.max is not None else cap.min
+            reports.append(CapReport(cap.name, cap.quantity, ", ".join(l for l, _ in rc.groups) or "-",
+                                     "max" if cap.max is not None else "min", limit, None, None, False, None, "",
+                                     rc.origin, cap.source, rc.file, rc.line, in_force=False))
+    return reports
 
 
 def _solver_info(solve: SolveResult, pm: PlanModel) -> dict:

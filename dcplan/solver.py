@@ -49,7 +49,15 @@ class SolveResult:
     columns: int = 0
     rows: int = 0
     message: str = ""
-    timings: dict = field(default_factory=dict)
+    row_duals: np.ndarray | None = field(default=None, repr=False)  # with integers fixed at the plan
+    row_index: dict = field(default_factory=dict, repr=False)  # id(constraint) -> row
+
+    def dual(self, constraint) -> float | None:
+        """Marginal change of the objective per unit increase of the constraint's bound."""
+        row = self.row_index.get(id(constraint))
+        if row is None or self.row_duals is None:
+            return None
+        return float(self.row_duals[row])
 
     @property
     def has_solution(self) -> bool:
@@ -69,6 +77,7 @@ class _Compiled:
         self.col_lower = np.array([-INF if v.lb is None else v.lb for v in self.columns], dtype=float)
         self.col_upper = np.array([INF if v.ub is None else v.ub for v in self.columns], dtype=float)
         self.integer = np.array([v.is_integer() or v.is_binary() for v in self.columns], dtype=bool)
+        self.row_index = {id(r.constraint): i for i, r in enumerate(repn.rows)}
         sense = np.array([r.bound_type for r in repn.rows], dtype=int)
         rhs = np.asarray(repn.rhs, dtype=float)
         self.row_lower = np.where(sense <= 0, rhs, -INF)
@@ -124,7 +133,26 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None) -> Solv
     result.columns, result.rows = compiled.A.shape[1], compiled.A.shape[0]
     if x is not None:
         compiled.store(x)
+        if result.row_duals is None and n_int and result.status == "optimal":
+            result.row_duals = _duals_at(compiled, x)
+        result.row_index = compiled.row_index
     return result
+
+
+def _duals_at(compiled: _Compiled, x: np.ndarray) -> np.ndarray | None:
+    """Row duals of the LP with every integer fixed at its value in ``x``: the shadow prices
+    of the plan's limits, given its discrete choices."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    lp = compiled.lp(integral=False)
+    lower, upper = compiled.col_lower.copy(), compiled.col_upper.copy()
+    lower[compiled.integer] = upper[compiled.integer] = np.round(x[compiled.integer])
+    lp.col_lower_, lp.col_upper_ = lower, upper
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.array(h.getSolution().row_dual)
 
 
 class _Progress:
@@ -242,7 +270,8 @@ def _branch_and_bound(h, compiled: _Compiled, options: SolveOptions, start: floa
         return SolveResult("no_solution" if state == "time" else "error", lp_solves=lp_solves,
                            message=state), None
     if not len(idx):
-        return SolveResult("optimal", root_obj, root_obj, 0.0, lp_solves=lp_solves), x
+        return SolveResult("optimal", root_obj, root_obj, 0.0, lp_solves=lp_solves,
+                           row_duals=np.array(h.getSolution().row_dual)), x
 
     incumbent_obj, incumbent_x = math.inf, None
     open_nodes = [_Node(base_lower.copy(), base_upper.copy(), root_obj, 0)]
@@ -311,10 +340,12 @@ def _branch_and_bound(h, compiled: _Compiled, options: SolveOptions, start: floa
     # restore the incumbent's LP so the stored solution is exactly consistent
     fixed = incumbent_x[idx]
     state, obj, x = solve_lp(fixed, fixed)
+    duals = None
     if state == "ok":
         incumbent_x, incumbent_obj = x, obj
+        duals = np.array(h.getSolution().row_dual)
     return SolveResult(status, incumbent_obj, best_bound, gap, lp_solves=lp_solves, nodes=nodes,
-                       message="time limit reached" if timed_out else ""), incumbent_x
+                       message="time limit reached" if timed_out else "", row_duals=duals), incumbent_x
 
 
 def _gap(obj: float, bound: float) -> float:

@@ -157,8 +157,36 @@ def plan_summary(console: Console, plan: Plan) -> None:
         f"${plan.energy_cost_usd_per_mwh:,.1f}/MWh for power · "
         f"CO2 {plan.co2_t:,.0f} t/yr · NOx {plan.nox_t:,.1f} t/yr"
     )
+    if plan.caps:
+        console.print(cap_table(plan))
     binding = [(s.name, b) for s in plan.sites for b in s.binding]
     if binding:
         console.print("[bold]Binding limits[/bold]")
         for site, b in binding:
             console.print(f"  • {site}: {b}")
+
+
+def _num(x) -> str:
+    if x is None:
+        return "-"
+    for scale, suffix in ((1e9, " B"), (1e6, " M")):
+        if abs(x) >= scale:
+            return f"{x / scale:,.2f}{suffix}"
+    return f"{x:,.3f}" if abs(x) < 10 else f"{x:,.0f}"
+
+
+def cap_table(plan: Plan) -> Table:
+    table = Table(title="Caps", header_style="bold cyan")
+    table.add_column("cap", no_wrap=True)
+    for col in ("scope", "limit", "value", "slack", "binds", "shadow price"):
+        table.add_column(col, justify="right" if col in ("limit", "value", "slack", "shadow price") else "left",
+                         overflow="fold")
+    for c in plan.caps:
+        if not c.in_force:
+            table.add_row(f"[dim]{c.name}[/dim]", c.scope, "", "", "", "[dim]not in force[/dim]", "")
+            continue
+        shadow = "-" if not c.shadow_price else f"{_num(c.shadow_price)}\n[dim]{c.shadow_price_unit}[/dim]"
+        binds = "[bold red]yes[/bold red]" if c.binding else ("[yellow]major source[/yellow]" if c.note else "no")
+        table.add_row(f"{c.name}\n[dim]{c.quantity}[/dim]", c.scope, f"{'≤' if c.sense == 'max' else '≥'} "
+                      f"{_num(c.limit)}", _num(c.value), _num(c.slack), binds, shadow)
+    return table

@@ -10,6 +10,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from dcplan.loader import ProgramInput
+from dcplan.model.caps import CapBuilder, CapRow, add_links
 from dcplan.model.compute import add_compute, compute_delivered, gpu_measure
 from dcplan.model.context import SiteModel
 from dcplan.model.gas import add_gas
@@ -27,6 +28,7 @@ class PlanModel:
     tg: TimeGrid
     sites: list[SiteModel]
     build_seconds: float
+    cap_rows: list[CapRow]
 
 
 def time_grid_for(pi: ProgramInput, typical_days: int | None) -> TimeGrid:
@@ -94,8 +96,15 @@ def build_model(pi: ProgramInput, typical_days: int | None = None) -> PlanModel:
         carbon = program.finance.carbon_price_usd_per_t
         if carbon > 0 and sm.co2_t:
             sm.add_cost("carbon", carbon * sum(sm.co2_t))
-        blk.cost = pyo.Expression(expr=sum(sm.costs.values()))
         sites.append(sm)
+
+    caps = CapBuilder(m, sites, program.horizon.years)
+    for rc in pi.caps:
+        caps.add(rc)
+    add_links(m, sites, program.links)
+    for sm in sites:  # after caps: a major-source permit adds a cost
+        sm.block.cost = pyo.Expression(expr=sum(sm.costs.values()))
+    caps.finish()
 
     m.total_cost = pyo.Expression(expr=sum(sm.block.cost for sm in sites))
     target = program.compute.target
@@ -108,7 +117,7 @@ def build_model(pi: ProgramInput, typical_days: int | None = None) -> PlanModel:
         m.objective = pyo.Objective(expr=-m.compute_delivered, sense=pyo.minimize)
     else:
         m.objective = pyo.Objective(expr=m.total_cost, sense=pyo.minimize)
-    return PlanModel(m, pi, tg, sites, time.perf_counter() - start)
+    return PlanModel(m, pi, tg, sites, time.perf_counter() - start, caps.rows)
 
 
 __all__ = ["PlanModel", "build_model", "grid_limit_mw"]

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from dcplan.schema.base import NonNeg, StrictModel
+from dcplan.schema.caps import Cap, Links
 from dcplan.schema.compute import Compute
 from dcplan.schema.site import CatalogOverrides
 
@@ -54,6 +55,10 @@ class Program(StrictModel):
     horizon: Horizon = Field(default_factory=Horizon)
     finance: Finance = Field(default_factory=Finance)
     time: TimeResolution = Field(default_factory=TimeResolution)
+    presets: list[str] = Field(default_factory=list, description="rule presets to apply, by name (dcplan presets)")
+    country_groups: dict[str, list[str]] = Field(default_factory=dict, description="named sets of country codes")
+    caps: list[Cap] = Field(default_factory=list)
+    links: Links = Field(default_factory=Links)
     scenarios: dict[str, dict] = Field(
         default_factory=dict, description="named overrides merged into this program and its sites"
     )

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from dcplan.schema.base import CurvedSeries, Fraction, NonNeg, Series, StrictModel
+from dcplan.schema.base import CurvedSeries, NonNeg, Series, StrictModel
+from dcplan.schema.caps import Cap
 from dcplan.schema.compute import Compute
 
 
@@ -67,6 +68,8 @@ class GasCandidate(StrictModel):
     max_units: int = Field(ge=0, description="most units that may be built (new)")
     existing_units: int = Field(0, ge=0)
     unit_commitment: bool = Field(False, description="integer units on each hour, with minimum stable load")
+    role: Literal["prime", "backup"] = Field(
+        "prime", description="backup units count as firm capacity; caps may limit their hours")
 
 
 class RenewableCandidate(StrictModel):
@@ -124,6 +127,7 @@ class Site(StrictModel):
     cooling: list[CoolingOption] = Field(min_length=1)
     compute: Compute | None = None
     reliability: Reliability = Field(default_factory=Reliability)
+    caps: list[Cap] = Field(default_factory=list, description="caps on this site (permits, local rules)")
     catalog: CatalogOverrides = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -1,0 +1,351 @@
+"""Caps as constraints: one builder per quantity, each adding the rows that bound it over a
+group of sites. Every cap gets one row of its own (``<= max`` or ``>= min``) so that its value,
+slack and shadow price can be read back; per-hour quantities go through an envelope variable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+
+from dcplan.model.context import SiteModel
+from dcplan.rules import ResolvedCap
+from dcplan.schema.catalog import H100_TPP
+from dcplan.errors import InputError
+from dcplan.series import Quantity, SeriesError, SeriesResolver
+
+FLAGS = Quantity("flag", 0.0, 1.0)
+
+
+@dataclass
+class CapRow:
+    """One applied limit: a cap over one group of sites, in one direction."""
+
+    cap: ResolvedCap
+    label: str
+    sense: str  # "max" or "min"
+    limit: float
+    value: object  # Pyomo expression, or a tagged tuple (see results), giving the value reached
+    row: object  # the constraint whose dual is the shadow price
+    sensitivity: object = 1.0  # change of the row's bound per unit of the limit (number or expression)
+    extras: dict = field(default_factory=dict)
+
+
+def _tpp(sm: SiteModel):
+    b, cat = sm.block, sm.si.catalog
+    return sum(b.gpus[g] * cat.gpus[g].tpp for g in b.G)
+
+
+def _h100e(sm: SiteModel):
+    return _tpp(sm) / H100_TPP
+
+
+def _gpus(sm: SiteModel):
+    b = sm.block
+    return sum(b.gpus[g] for g in b.G)
+
+
+def _facility_energy(sm: SiteModel):
+    w = sm.weights()
+    return sum(w[t] * sm.load[t] for t in sm.steps)
+
+
+def _renewable(sm: SiteModel, t):
+    b = sm.block
+    return sum(getattr(b, f"{k}_gen")[t] for k in ("solar", "wind") if hasattr(b, f"{k}_gen"))
+
+
+class CapBuilder:
+    """Adds the rows of every cap in force to the model; keeps what is needed to report them."""
+
+    def __init__(self, model: pyo.ConcreteModel, sites: list[SiteModel], years: int):
+        self.m, self.sites, self.years = model, {sm.name: sm for sm in sites}, years
+        self.m.cap_rows = pyo.ConstraintList()
+        self.m.cap_aux = pyo.VarList(bounds=(0, None))
+        self.m.cap_bin = pyo.VarList(domain=pyo.Binary)
+        self.m.cap_link = pyo.ConstraintList()
+        self.rows: list[CapRow] = []
+        self.deferred: list[ResolvedCap] = []
+
+    def add(self, rc: ResolvedCap) -> None:
+        """Add a cap's rows; budget caps wait for :meth:`finish` (other caps may add costs)."""
+        if not rc.in_force:
+            return
+        if rc.cap.quantity == "cost_usd":
+            self.deferred.append(rc)
+            return
+        self._apply(rc)
+
+    def finish(self) -> None:
+        for rc in self.deferred:
+            self._apply(rc)
+
+    def _apply(self, rc: ResolvedCap) -> None:
+        for label, names in rc.groups:
+            group = [self.sites[n] for n in names]
+            getattr(self, f"_{rc.cap.quantity}")(rc, label, group)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _limit(self, rc: ResolvedCap, label: str, expr, scale: float = 1.0, value=None, extras=None):
+        """Rows expr <= max*scale and/or expr >= min*scale (scale: e.g. years in the horizon)."""
+        cap = rc.cap
+        for sense, bound in (("max", cap.max), ("min", cap.min)):
+            if bound is None:
+                continue
+            row = self.m.cap_rows.add(expr <= bound * scale if sense == "max" else expr >= bound * scale)
+            self.rows.append(CapRow(rc, label, sense, bound, value if value is not None else expr * (1 / scale),
+                                    row, scale, extras or {}))
+
+    def _aux(self):
+        return self.m.cap_aux.add()
+
+    def _link(self, expr):
+        self.m.cap_link.add(expr)
+
+    def _period_scale(self, rc: ResolvedCap) -> float:
+        return float(self.years) if rc.cap.period == "horizon" else 1.0
+
+    # -- quantities ---------------------------------------------------------------------
+
+    def _gpus(self, rc, label, group):
+        self._limit(rc, label, sum(_gpus(sm) for sm in group))
+
+    def _gpus_h100e(self, rc, label, group):
+        """H100-equivalents installed; with an exemption, a site's new order below the size
+        does not count (a binary per site chooses whether its order is exempt)."""
+        threshold = rc.cap.exempt_orders_below_h100e
+        if threshold is None:
+            self._limit(rc, label, sum(_h100e(sm) for sm in group))
+            return
+        counted = 0
+        for sm in group:
+            b, cat = sm.block, sm.si.catalog
+            per_unit = {g: cat.gpus[g].gpus_per_unit * cat.gpus[g].tpp / H100_TPP for g in b.G}
+            new = sum(b.gpu_units[g] * per_unit[g] for g in b.G)
+            most = sum(b.gpu_units[g].ub * per_unit[g] for g in b.G)
+            small, large, exempt = self._aux(), self._aux(), self.m.cap_bin.add()
+            self._link(new == small + large)
+            self._link(small <= threshold * exempt)
+            self._link(large <= most * (1 - exempt))
+            counted = counted + (_h100e(sm) - new) + large
+        self._limit(rc, label, counted)
+
+    def _compute_share(self, rc, label, group):
+        scoped = sum(_tpp(sm) for sm in group)
+        total = sum(_tpp(sm) for sm in self.sites.values())
+        cap = rc.cap
+        for sense, bound in (("max", cap.max), ("min", cap.min)):
+            if bound is None:
+                continue
+            expr = scoped - bound * total
+            row = self.m.cap_rows.add(expr <= 0 if sense == "max" else expr >= 0)
+            self.rows.append(CapRow(rc, label, sense, bound, ("share", scoped, total), row, total))
+
+    def _emissions(self, rc, label, group, attr):
+        expr = sum(sum(getattr(sm, attr)) for sm in group if getattr(sm, attr))
+        scale = self._period_scale(rc)
+        ms = rc.cap.major_source
+        if ms is None or rc.cap.max is None:
+            self._limit(rc, label, expr * scale, scale=scale, value=expr)
+            return
+        # becoming a major source lifts the cap at a yearly cost
+        major = self.m.cap_bin.add()
+        big = sum(self._max_emissions(sm, attr) for sm in group) * scale
+        row = self.m.cap_rows.add(expr * scale <= rc.cap.max * scale + big * major)
+        first = group[0]
+        first.add_cost("major_source_permit", ms.cost_usd_per_year * major)
+        self.rows.append(CapRow(rc, label, "max", rc.cap.max, expr, row, scale, {"major_source": major}))
+
+    @staticmethod
+    def _max_emissions(sm, attr) -> float:
+        """An upper bound on a site's yearly emissions: every unit flat out all year."""
+        cat, total = sm.si.catalog, 0.0
+        for c in sm.si.site.technologies.gas:
+            g = cat.generators[c.type]
+            mwh = (c.max_units + c.existing_units) * g.unit_mw * 8760
+            total += mwh * (g.nox_kg_per_mwh / 1000 if attr == "nox_t" else g.heat_rate_mmbtu_per_mwh * 0.06)
+        if attr == "co2_t" and sm.si.site.grid is not None:
+            total += sm.si.site.grid.max_import_mw * 8760 * 2.0
+        return total + 1.0
+
+    def _nox_t(self, rc, label, group):
+        self._emissions(rc, label, group, "nox_t")
+
+    def _co2_t(self, rc, label, group):
+        self._emissions(rc, label, group, "co2_t")
+
+    def _backup_engine_hours(self, rc, label, group):
+        """Equivalent full-load hours of each backup unit type: energy <= hours x installed MW."""
+        for sm in group:
+            b, w = sm.block, sm.weights()
+            for c in sm.si.site.technologies.gas:
+                if c.role != "backup":
+                    continue
+                unit = sm.si.catalog.generators[c.type].unit_mw
+                energy = sum(w[t] * b.gas_gen[c.type, t] for t in sm.steps)
+                row = self.m.cap_rows.add(energy <= rc.cap.max * unit * b.gas_units[c.type])
+                self.rows.append(CapRow(rc, f"{sm.name}:{c.type}", "max", rc.cap.max,
+                                        ("hours", energy, unit, b.gas_units[c.type]), row,
+                                        unit * b.gas_units[c.type]))
+
+    def _pue(self, rc, label, group):
+        for sm in group:  # an annual PUE is a per-site figure
+            b, w = sm.block, sm.tg.weight
+            weighted = {c: float(np.sum(w * sm.tg.sample(sm.si.pue[c]))) for c in b.C}
+            hours = float(np.sum(w))
+            facility = sum(weighted[c] * b.it_mw[c] for c in b.C)
+            it = sum(hours * b.it_mw[c] for c in b.C)
+            cap = rc.cap
+            for sense, bound in (("max", cap.max), ("min", cap.min)):
+                if bound is None:
+                    continue
+                expr = facility - bound * it
+                row = self.m.cap_rows.add(expr <= 0 if sense == "max" else expr >= 0)
+                self.rows.append(CapRow(rc, sm.name if len(group) > 1 else label, sense, bound,
+                                        ("share", facility, it), row, it))
+
+    def _renewable_share(self, rc, label, group):
+        w_ = {sm.name: sm.weights() for sm in group}
+        renewable = sum(sum(w_[sm.name][t] * _renewable(sm, t) for t in sm.steps) for sm in group)
+        load = sum(_facility_energy(sm) for sm in group)
+        self._share(rc, label, renewable, load)
+
+    def _hourly_cfe_share(self, rc, label, group):
+        matched_total = 0
+        for sm in group:
+            b, w = sm.block, sm.weights()
+            has_bat = hasattr(b, "bat_charge")
+            for t in sm.steps:
+                matched = self._aux()
+                clean = _renewable(sm, t) + (b.bat_discharge[t] - b.bat_charge[t] if has_bat else 0)
+                self._link(matched <= sm.load[t])
+                self._link(matched <= clean)
+                if has_bat:
+                    self._link(b.bat_charge[t] <= _renewable(sm, t))  # storage counts only if charged clean
+                matched_total = matched_total + w[t] * matched
+        self._share(rc, label, matched_total, sum(_facility_energy(sm) for sm in group))
+
+    def _share(self, rc, label, part, whole):
+        cap = rc.cap
+        for sense, bound in (("max", cap.max), ("min", cap.min)):
+            if bound is None:
+                continue
+            expr = part - bound * whole
+            row = self.m.cap_rows.add(expr <= 0 if sense == "max" else expr >= 0)
+            self.rows.append(CapRow(rc, label, sense, bound, ("share", part, whole), row, whole))
+
+    def _water_m3(self, rc, label, group):
+        expr = 0
+        for sm in group:
+            hours = float(np.sum(sm.tg.weight))
+            for c in sm.block.C:
+                option = next(o for o in sm.si.site.cooling if o.type == c)
+                wue = option.wue_l_per_kwh if option.wue_l_per_kwh is not None else sm.si.catalog.cooling[c].wue_l_per_kwh
+                expr = expr + wue * hours * sm.block.it_mw[c]  # L/kWh x MWh -> m3
+        scale = self._period_scale(rc)
+        self._limit(rc, label, expr * scale, scale=scale, value=expr)
+
+    def _hourly_envelope(self, rc, label, group, hours_of):
+        """max over the chosen steps of each site's grid import, through one envelope variable."""
+        for sm in group:
+            b = sm.block
+            if not hasattr(b, "grid_import"):
+                continue
+            top = self._aux()
+            for t in hours_of(sm):
+                self._link(b.grid_import[t] <= top)
+            self._limit(rc, sm.name if len(group) > 1 else label, top,
+                        value=("max_of", [b.grid_import[t] for t in hours_of(sm)]))
+
+    def _grid_import_mw(self, rc, label, group):
+        self._hourly_envelope(rc, label, group, lambda sm: list(sm.steps))
+
+    def _grid_emergency_import_mw(self, rc, label, group):
+        self._hourly_envelope(rc, label, group, lambda sm: emergency_steps(sm, rc))
+
+    def _billed_demand_fraction(self, rc, label, group):
+        for sm in group:
+            b, grid = sm.block, sm.si.site.grid
+            if grid is None:
+                continue
+            contract = rc.cap.contract_mw if rc.cap.contract_mw is not None else b.grid_limit_mw
+            if not hasattr(b, "grid_peak_mw"):
+                b.M = pyo.RangeSet(0, 11)
+                b.grid_peak_mw = pyo.Var(b.M, bounds=(0, b.grid_limit_mw))
+                pairs = [(m, int(t)) for m in range(12) for t in sm.tg.month_steps[m]]
+                b.grid_peak_def = pyo.Constraint(pairs, rule=lambda m_, m, t: m_.grid_import[t] <= m_.grid_peak_mw[m])
+            if contract <= 0:
+                continue
+            lowest = self._aux()
+            for m in b.M:
+                self._link(lowest <= b.grid_peak_mw[m])
+            self._limit(rc, sm.name if len(group) > 1 else label, lowest * (1 / contract),
+                        value=("min_of", [b.grid_peak_mw[m] for m in b.M], contract))
+
+    def _land_acres(self, rc, label, group):
+        expr = rc.cap.building_acres * len(group)
+        for sm in group:
+            b, cat = sm.block, sm.si.catalog
+            for tech in ("solar", "wind"):
+                cand = getattr(sm.si.site.technologies, tech)
+                if cand is None:
+                    continue
+                key = cand.type or {"solar": "utility_pv", "wind": "onshore_wind"}[tech]
+                expr = expr + (getattr(b, f"{tech}_new_mw") + cand.existing_mw) * cat.renewables[key].land_acres_per_mw
+        self._limit(rc, label, expr)
+
+    def _cost_usd(self, rc, label, group):
+        self._limit(rc, label, sum(sum(sm.costs.values()) for sm in group))
+
+    def _onsite_dispatchable_share(self, rc, label, group):
+        for sm in group:
+            b, grid = sm.block, sm.si.site.grid
+            if grid is None or b.grid_limit_mw <= 0:
+                continue
+            firm = 0
+            if hasattr(b, "K"):
+                firm = sum(sm.si.catalog.generators[k].unit_mw * b.gas_units[k] for k in b.K)
+            if hasattr(b, "bat_new_mw"):
+                firm = firm + b.bat_new_mw + sm.si.site.technologies.battery.existing_power_mw
+            self._limit(rc, sm.name if len(group) > 1 else label, firm * (1 / b.grid_limit_mw))
+
+
+def emergency_steps(sm: SiteModel, rc: ResolvedCap) -> list[int]:
+    """The modelled steps that fall in declared emergency hours: flagged hours from a CSV, or the
+    site's dearest hours (by price) until their weight reaches the yearly count."""
+    em = rc.cap.emergency
+    tg = sm.tg
+    if em.flags is not None:
+        try:
+            flags = SeriesResolver(sm.si.doc).resolve(em.flags, ("caps",), FLAGS)
+        except SeriesError as err:
+            raise InputError([err.problem]) from None
+        return [int(i) for i in np.flatnonzero(tg.sample(flags) > 0.5)]
+    price = tg.sample(sm.si.price_usd_per_mwh) if sm.si.price_usd_per_mwh is not None else np.zeros(tg.n)
+    order = np.argsort(-price, kind="stable")
+    chosen, weight = [], 0.0
+    for i in order:
+        if weight >= em.hours_per_year:
+            break
+        chosen.append(int(i))
+        weight += float(tg.weight[i])
+    return sorted(chosen)
+
+
+def add_links(model: pyo.ConcreteModel, sites: list[SiteModel], links) -> None:
+    """How compute may be split between sites: one site must hold a training cluster of at
+    least N GPUs; no site may hold more than a share of the compute."""
+    if links.min_gpus_in_one_site is not None:
+        n = links.min_gpus_in_one_site
+        model.holds_cluster = pyo.Var([sm.name for sm in sites], domain=pyo.Binary)
+        model.cluster_size = pyo.Constraint([sm.name for sm in sites], rule=lambda m, s: _gpus(
+            next(x for x in sites if x.name == s)) >= n * m.holds_cluster[s])
+        model.one_cluster = pyo.Constraint(expr=sum(model.holds_cluster[sm.name] for sm in sites) >= 1)
+    if links.max_compute_share_per_site is not None:
+        share = links.max_compute_share_per_site
+        total = sum(_tpp(sm) for sm in sites)
+        model.site_share = pyo.Constraint([sm.name for sm in sites], rule=lambda m, s: _tpp(
+            next(x for x in sites if x.name == s)) <= share * total)

@@ -1,0 +1,1 @@
+"""Rule presets: named, sourced libraries of caps (data files in ``data/``)."""

@@ -1,0 +1,464 @@
+"""Workloads: the power a training job draws, step by step.
+
+Two sources:
+
+- a measured trace in a CSV file (a header row; a time column in seconds or ISO 8601
+  timestamps; a power column in MW, or in W per GPU to be scaled by a GPU count), at a uniform
+  step of 10 ms or more;
+- a synthetic job in a ``kind: workload`` YAML file: GPU model and count, iteration period,
+  compute fraction, power in each phase as a fraction of TDP, checkpoints, start and stop
+  ramps, and jitter between groups of GPUs. The generator is deterministic for a seed.
+
+The job's power is split into the GPUs' share (what a power floor or burn work acts on) and a
+constant server share (CPUs, NICs, fans: ``server_w_per_gpu`` per GPU).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from dcplan.catalog import builtin_catalog
+from dcplan.errors import InputError, Problem, did_you_mean, display_path
+from dcplan.schema.base import Fraction, NonNeg, StrictModel
+from dcplan.yamlio import YamlDocument, load_yaml
+
+MIN_STEP_S = 0.01
+"""Finest trace resolution accepted (10 ms)."""
+
+STEP_TOLERANCE = 1e-3
+"""Relative tolerance on a uniform time step (timestamps rounded to the millisecond)."""
+
+TIME_COLUMNS = ("time_s", "time", "t", "seconds", "timestamp", "datetime")
+MW_COLUMNS = ("mw", "power_mw", "load_mw", "it_mw", "grid_mw")
+PER_GPU_COLUMNS = ("w_per_gpu", "power_w_per_gpu", "gpu_w")
+MAX_PROBLEMS = 20
+
+
+@dataclass
+class Workload:
+    """A job's power on a uniform time grid.
+
+    ``load_mw[i]`` is the average power over ``[i * time_step_s, (i + 1) * time_step_s)``. It is
+    the GPUs' power plus a constant ``server_mw``; ``gpus`` and ``tdp_w`` (when known) say what
+    a power floor or burn work can act on.
+    """
+
+    name: str
+    time_step_s: float
+    load_mw: np.ndarray
+    gpus: int | None = None
+    gpu_model: str | None = None
+    tdp_w: float | None = None
+    server_mw: float = 0.0
+    source: str = ""
+
+    @property
+    def steps(self) -> int:
+        return len(self.load_mw)
+
+    @property
+    def duration_s(self) -> float:
+        return self.steps * self.time_step_s
+
+    @property
+    def gpu_mw(self) -> np.ndarray:
+        """The GPUs' share of the load."""
+        return self.load_mw - self.server_mw
+
+    @property
+    def tdp_mw(self) -> float | None:
+        """All GPUs at TDP, MW (None when the GPU count or model is unknown)."""
+        if self.gpus is None or self.tdp_w is None:
+            return None
+        return self.gpus * self.tdp_w / 1e6
+
+    @property
+    def energy_mwh(self) -> float:
+        return float(self.load_mw.sum()) * self.time_step_s / 3600.0
+
+
+# --- the workload file -------------------------------------------------------------------
+
+class IterationSpec(StrictModel):
+    """One training iteration: a compute phase, then a communication phase."""
+
+    period_s: float = Field(gt=0, description="length of one iteration, seconds")
+    compute_fraction: float = Field(gt=0, le=1, description="share of the iteration spent computing")
+    compute_power_fraction: Fraction = Field(1.0, description="GPU power while computing, fraction of TDP")
+    comm_power_fraction: Fraction = Field(
+        0.15, description="GPU power while communicating, fraction of TDP (O5: ~15 %)")
+    period_jitter_fraction: float = Field(
+        0.0, ge=0, le=0.3, description="standard deviation of each iteration's length, fraction of period_s")
+
+
+class CheckpointSpec(StrictModel):
+    """A checkpoint every ``every_min`` minutes of the job, lasting ``duration_s``; training
+    pauses meanwhile (iterations resume where they stopped)."""
+
+    every_min: float = Field(gt=0)
+    duration_s: float = Field(gt=0)
+    power_fraction: Fraction = Field(0.15, description="GPU power while checkpointing, fraction of TDP")
+
+    @model_validator(mode="after")
+    def _fits(self):
+        if self.duration_s >= self.every_min * 60:
+            raise ValueError(f"a checkpoint of {self.duration_s:g} s does not fit in every "
+                             f"{self.every_min:g} min")
+        return self
+
+
+class RampSpec(StrictModel):
+    """Idle time, then a linear ramp between idle and the training pattern (start), or the
+    ramp and then idle time (stop). ``ramp_s: 0`` is a step."""
+
+    ramp_s: NonNeg = 0.0
+    idle_s: NonNeg = 0.0
+
+
+class JitterSpec(StrictModel):
+    """GPUs in ``groups`` equal groups, each starting its phases a random (uniform, seeded)
+    offset of up to ``max_offset_s`` late: softens the edges the site sees."""
+
+    groups: int = Field(1, ge=1, le=4096)
+    max_offset_s: NonNeg = 0.0
+
+
+class TraceSpec(StrictModel):
+    """A measured trace in a CSV file, path relative to the workload file."""
+
+    csv: str
+    column: str | None = Field(None, description="power column: a name ending in _mw or w_per_gpu")
+    time_column: str | None = None
+
+
+class WorkloadFile(StrictModel):
+    kind: Literal["workload"]
+    name: str = "workload"
+    gpu: str | None = Field(None, description="GPU catalog key, e.g. h100_sxm")
+    gpus: int | None = Field(None, gt=0)
+    server_w_per_gpu: NonNeg | None = Field(
+        None, description="constant non-GPU power per GPU (CPUs, NICs, fans); default for a "
+        "synthetic job: the catalog's it_power_per_gpu_w - tdp_w; for a trace: 0")
+    idle_power_fraction: Fraction = Field(
+        0.1, description="GPU power before the start and after the stop ramp, fraction of TDP "
+        "(assumption: ~70 W of a 700 W H100)")
+    seed: int = 0
+    duration_s: float | None = Field(None, gt=0)
+    resolution_s: float = Field(0.1, ge=MIN_STEP_S)
+    iteration: IterationSpec | None = None
+    checkpoint: CheckpointSpec | None = None
+    start: RampSpec | None = None
+    stop: RampSpec | None = None
+    jitter: JitterSpec | None = None
+    trace: TraceSpec | None = None
+
+
+SYNTHETIC_KEYS = ("iteration", "checkpoint", "start", "stop", "jitter", "duration_s")
+
+
+def _file_problems(spec: WorkloadFile, doc: YamlDocument | None) -> list[Problem]:
+    def problem(loc, msg):
+        return doc.problem(loc, msg) if doc else Problem("workload", None, ".".join(map(str, loc)), msg)
+
+    problems = []
+    gpus = builtin_catalog().gpus
+    if spec.gpu is not None and spec.gpu not in gpus:
+        problems.append(problem(("gpu",), f"'{spec.gpu}' is not in the gpus catalog"
+                                + did_you_mean(spec.gpu, gpus) + f"; known: {', '.join(gpus)}"))
+    if spec.trace is None and spec.iteration is None:
+        problems.append(problem(("iteration",), "required key is missing (a synthetic job needs "
+                                "`iteration:`; a measured one needs `trace: {csv: FILE}`)"))
+    if spec.trace is not None:
+        for key in SYNTHETIC_KEYS:
+            if getattr(spec, key) is not None:
+                problems.append(problem((key,), "a workload with `trace:` is measured; "
+                                        f"`{key}` belongs to a synthetic job"))
+    else:
+        for key in ("gpu", "gpus", "duration_s"):
+            if getattr(spec, key) is None:
+                problems.append(problem((key,), "required key is missing (a synthetic job needs "
+                                        "gpu, gpus and duration_s)"))
+        if spec.duration_s is not None and spec.duration_s < 2 * spec.resolution_s:
+            problems.append(problem(("duration_s",), f"{spec.duration_s:g} s is shorter than two "
+                                    f"steps of resolution_s {spec.resolution_s:g} s"))
+    return problems
+
+
+# --- synthetic generator -----------------------------------------------------------------
+
+def generate(spec: WorkloadFile, tdp_w: float, server_w_per_gpu: float) -> np.ndarray:
+    """GPU power as a fraction of TDP at each step (the mean of the groups), deterministic
+    for ``spec.seed``. Each step is evaluated at its midpoint."""
+    res, duration = spec.resolution_s, float(spec.duration_s)
+    n = int(round(duration / res))
+    t = (np.arange(n) + 0.5) * res
+    rng = np.random.default_rng(spec.seed)
+    it = spec.iteration
+    start = spec.start or RampSpec()
+    stop = spec.stop or RampSpec()
+    job_from = start.idle_s
+    job_to = duration - stop.idle_s
+    wall = t - job_from  # seconds since the job started
+    # training clock: wall time less the checkpoints taken so far
+    in_ckpt = np.zeros(n, dtype=bool)
+    train = wall.copy()
+    if spec.checkpoint is not None:
+        every = spec.checkpoint.every_min * 60.0
+        dur = spec.checkpoint.duration_s
+        k = np.floor(np.maximum(wall, 0.0) / every)
+        into = np.maximum(wall, 0.0) - k * every
+        taken = np.where(k >= 1, (k - 1) * dur + np.minimum(into, dur), 0.0)
+        in_ckpt = (k >= 1) & (into < dur)
+        train = wall - taken
+    # iteration boundaries on the training clock, shared by all groups (synchronous training)
+    horizon = max(duration, 1.0) + it.period_s
+    shortest = it.period_s * (0.5 if it.period_jitter_fraction > 0 else 1.0)
+    count = int(math.ceil(horizon / shortest)) + 2
+    periods = np.full(count, it.period_s)
+    if it.period_jitter_fraction > 0:
+        noise = rng.standard_normal(count) * it.period_jitter_fraction
+        periods = it.period_s * np.clip(1.0 + noise, 0.5, 1.5)
+    starts = np.concatenate([[0.0], np.cumsum(periods)])
+    jitter = spec.jitter or JitterSpec()
+    offsets = rng.uniform(0.0, jitter.max_offset_s, jitter.groups) if jitter.max_offset_s > 0 \
+        else np.zeros(jitter.groups)
+    pattern = np.zeros(n)
+    for offset in offsets:
+        tau = train - offset
+        idx = np.clip(np.searchsorted(starts, tau, side="right") - 1, 0, len(periods) - 1)
+        phase = (tau - starts[idx]) / periods[idx]
+        computing = (tau >= 0) & (phase < it.compute_fraction)
+        pattern += np.where(computing, it.compute_power_fraction, it.comm_power_fraction)
+    pattern /= len(offsets)
+    if spec.checkpoint is not None:
+        pattern = np.where(in_ckpt, spec.checkpoint.power_fraction, pattern)
+    # start and stop ramps between idle and the pattern
+    envelope = np.ones(n)
+    if start.ramp_s > 0:
+        envelope = np.minimum(envelope, (t - job_from) / start.ramp_s)
+    else:
+        envelope = np.where(t < job_from, 0.0, envelope)
+    if stop.ramp_s > 0:
+        envelope = np.minimum(envelope, (job_to - t) / stop.ramp_s)
+    else:
+        envelope = np.where(t >= job_to, 0.0, envelope)
+    envelope = np.clip(envelope, 0.0, 1.0)
+    idle = spec.idle_power_fraction
+    return idle + envelope * (pattern - idle)
+
+
+def workload_from_spec(spec: WorkloadFile, base: Path | None = None, doc: YamlDocument | None = None,
+                       name: str = "") -> Workload:
+    """A :class:`Workload` from a validated workload file (synthetic, or its CSV trace)."""
+    problems = _file_problems(spec, doc)
+    if problems:
+        raise InputError(problems)
+    gpu = builtin_catalog().gpus[spec.gpu] if spec.gpu else None
+    if spec.trace is not None:
+        csv_path = (base or Path.cwd()) / spec.trace.csv
+        if not csv_path.exists():
+            where = doc.problem(("trace", "csv"), f"file not found: {display_path(csv_path)}") if doc \
+                else Problem(display_path(csv_path), None, "", "file not found")
+            raise InputError([where])
+        return load_trace_csv(csv_path, gpus=spec.gpus, gpu_model=spec.gpu, column=spec.trace.column,
+                              time_column=spec.trace.time_column, server_w_per_gpu=spec.server_w_per_gpu,
+                              name=spec.name)
+    server_w = spec.server_w_per_gpu if spec.server_w_per_gpu is not None \
+        else gpu.it_power_per_gpu_w - gpu.tdp_w
+    fraction = generate(spec, gpu.tdp_w, server_w)
+    server_mw = spec.gpus * server_w / 1e6
+    load = fraction * gpu.tdp_w * spec.gpus / 1e6 + server_mw
+    return Workload(spec.name, spec.resolution_s, load, spec.gpus, spec.gpu, gpu.tdp_w, server_mw,
+                    name or "synthetic")
+
+
+def synthetic_workload(**fields) -> Workload:
+    """A synthetic workload from the fields of a workload file (``kind`` may be left out), for
+    tests and notebooks: ``synthetic_workload(gpu="h100_sxm", gpus=1000, duration_s=64,
+    iteration={"period_s": 8, "compute_fraction": 0.75})``."""
+    data = {"kind": "workload", **fields}
+    try:
+        spec = WorkloadFile.model_validate(data)
+    except Exception as exc:  # pydantic's message is clear enough for a programmatic call
+        raise InputError([Problem("workload", None, "", str(exc))]) from None
+    return workload_from_spec(spec)
+
+
+# --- CSV traces --------------------------------------------------------------------------
+
+def _parse_time(text: str) -> float | dt.datetime:
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return value
+
+
+def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = None,
+                   column: str | None = None, time_column: str | None = None,
+                   server_w_per_gpu: float | None = None, name: str | None = None) -> Workload:
+    """Read a measured trace. Every problem names the file, the line and the column."""
+    fname = display_path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except FileNotFoundError:
+        raise InputError([Problem(fname, None, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError([Problem(fname, None, "", f"cannot read CSV: {exc}")]) from None
+    problems: list[Problem] = []
+    gpu = None
+    if gpu_model is not None:
+        catalog = builtin_catalog().gpus
+        if gpu_model not in catalog:
+            raise InputError([Problem("command line" if name is None else fname, None, "gpu",
+                                      f"'{gpu_model}' is not in the gpus catalog"
+                                      + did_you_mean(gpu_model, catalog))])
+        gpu = catalog[gpu_model]
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise InputError([Problem(fname, 1, "", "expected a header row, e.g. `time_s,mw`")])
+    header = [c.strip().lower() for c in rows[0]]
+
+    def pick(wanted: str | None, candidates, what: str) -> int | None:
+        if wanted is not None:
+            if wanted.lower() not in header:
+                problems.append(Problem(fname, 1, wanted, f"no column named '{wanted}'"
+                                        + did_you_mean(wanted, header) + f"; columns: {', '.join(header)}"))
+                return None
+            return header.index(wanted.lower())
+        for c in candidates:
+            if c in header:
+                return header.index(c)
+        return None
+
+    t_col = pick(time_column, TIME_COLUMNS, "time")
+    if t_col is None and time_column is None:
+        problems.append(Problem(fname, 1, "", "no time column: name one of "
+                                f"{', '.join(TIME_COLUMNS)} (seconds, or ISO 8601 timestamps)"))
+    v_col = pick(column, MW_COLUMNS + PER_GPU_COLUMNS, "power")
+    if v_col is None and column is None:
+        problems.append(Problem(fname, 1, "", "no power column: name one `mw` (site MW) or "
+                                "`w_per_gpu` (watts per GPU, scaled by the GPU count)"))
+    if problems:
+        raise InputError(problems)
+    v_name = header[v_col]
+    per_gpu = v_name in PER_GPU_COLUMNS or v_name.endswith("w_per_gpu")
+    if not per_gpu and not v_name.endswith("mw"):
+        raise InputError([Problem(fname, 1, v_name, "cannot tell the unit: name the power column "
+                                  "with a `_mw` or `w_per_gpu` suffix")])
+    if per_gpu and gpus is None:
+        raise InputError([Problem(fname, 1, v_name, "watts per GPU need a GPU count "
+                                  "(`gpus:` in the workload file, or --gpus)")])
+    times, values = [], []
+    for i, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) <= max(t_col, v_col):
+            problems.append(Problem(fname, i, "", f"expected {len(header)} values, found {len(row)}"))
+            continue
+        try:
+            t = _parse_time(row[t_col])
+        except ValueError:
+            problems.append(Problem(fname, i, header[t_col], f"expected seconds or an ISO 8601 "
+                                    f"timestamp, found {row[t_col]!r}"))
+            continue
+        try:
+            v = float(row[v_col])
+        except ValueError:
+            problems.append(Problem(fname, i, v_name, f"expected a number, found {row[v_col]!r}"))
+            continue
+        if not math.isfinite(v) or v < 0:
+            problems.append(Problem(fname, i, v_name, f"expected a finite value >= 0, found {row[v_col]!r}"))
+            continue
+        times.append((i, t))
+        values.append(v)
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    if problems:
+        raise InputError(problems)
+    if len(values) < 2:
+        raise InputError([Problem(fname, None, "", f"expected at least 2 rows of data, found {len(values)}")])
+    kinds = {isinstance(t, dt.datetime) for _, t in times}
+    if len(kinds) > 1:
+        line = next(i for i, t in times if isinstance(t, dt.datetime) != isinstance(times[0][1], dt.datetime))
+        raise InputError([Problem(fname, line, header[t_col], "mixes timestamps and seconds")])
+    if isinstance(times[0][1], dt.datetime):
+        try:
+            seconds = np.array([(t - times[0][1]).total_seconds() for _, t in times])
+        except TypeError:
+            raise InputError([Problem(fname, times[0][0], header[t_col],
+                                      "mixes timestamps with and without a time zone")]) from None
+    else:
+        seconds = np.array([t for _, t in times], dtype=float)
+    lines = [i for i, _ in times]
+    steps = np.diff(seconds)
+    step = float(steps[0])
+    if step <= 0:
+        raise InputError([Problem(fname, lines[1], header[t_col], "time must increase from row to row")])
+    if step < MIN_STEP_S * (1 - STEP_TOLERANCE):
+        raise InputError([Problem(fname, lines[1], header[t_col], f"time step {step * 1000:g} ms is "
+                                  f"finer than {MIN_STEP_S * 1000:g} ms; resample the trace")])
+    bad = np.flatnonzero(np.abs(steps - step) > STEP_TOLERANCE * step + 1e-9)
+    for j in bad[:MAX_PROBLEMS]:
+        what = "time goes backwards" if steps[j] <= 0 else \
+            f"time step {steps[j]:g} s differs from the trace's step {step:g} s (a gap or a repeat?)"
+        problems.append(Problem(fname, lines[j + 1], header[t_col], what + "; the trace needs a uniform step"))
+    if problems:
+        raise InputError(problems)
+    step = float((seconds[-1] - seconds[0]) / (len(seconds) - 1))
+    values_arr = np.array(values, dtype=float)
+    server_w = server_w_per_gpu or 0.0
+    if server_w and gpus is None:
+        raise InputError([Problem(fname, None, "server_w_per_gpu", "needs a GPU count")])
+    server_mw = (gpus or 0) * server_w / 1e6
+    if per_gpu:
+        load = values_arr * gpus / 1e6 + server_mw
+    else:
+        load = values_arr
+        low = float(load.min())
+        if server_mw > low + 1e-9:
+            line = lines[int(np.argmin(load))]
+            raise InputError([Problem(fname, line, v_name, f"{low:g} MW is below the server share "
+                                      f"{server_mw:g} MW (gpus x server_w_per_gpu)")])
+    return Workload(name or path.stem, step, load, gpus, gpu_model,
+                    gpu.tdp_w if gpu is not None else None, server_mw, fname)
+
+
+# --- entry point -------------------------------------------------------------------------
+
+def load_workload(path: Path | str, gpus: int | None = None, gpu_model: str | None = None) -> Workload:
+    """A workload from a CSV trace or a ``kind: workload`` YAML file. ``gpus`` and
+    ``gpu_model`` (the command line's --gpus, --gpu) complete a CSV trace, or override the
+    workload file's."""
+    from dcplan.loader import validation_problems  # late: the loader imports the site schema
+
+    path = Path(path)
+    if gpus is not None and gpus <= 0:
+        raise InputError([Problem("command line", None, "--gpus", f"expected a count > 0, found {gpus}")])
+    if path.suffix.lower() in (".csv", ".txt"):
+        return load_trace_csv(path, gpus=gpus, gpu_model=gpu_model)
+    doc = load_yaml(path)
+    data = doc.data
+    if not isinstance(data, dict) or data.get("kind") != "workload":
+        found = data.get("kind") if isinstance(data, dict) else None
+        raise InputError([doc.problem(("kind",), "expected `kind: workload` (or give a CSV trace)"
+                                      + (f", found kind: {found}" if found else ""))])
+    data = dict(data)
+    if gpus is not None:
+        data["gpus"] = gpus
+    if gpu_model is not None:
+        data["gpu"] = gpu_model
+    problems = validation_problems(doc, WorkloadFile, data)
+    if problems:
+        raise InputError(problems)
+    spec = WorkloadFile.model_validate(data)
+    return workload_from_spec(spec, path.parent, doc, doc.name)
