@@ -1,0 +1,261 @@
+"""Each cap family binds in a small case and moves the decision the expected way."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dcplan import api
+from dcplan.errors import InputError
+
+from conftest import base_site, daily, run_cli, write_csv, write_yaml
+
+
+def site(name, country="US", price=50.0, **kw):
+    s = base_site(name=name, **kw)
+    s["location"] = {"lat": 30.0, "lon": -90.0, "country": country, "timezone": "UTC"}
+    s["grid"]["energy_price_usd_per_mwh"] = price
+    s["grid"]["max_import_mw"] = 400
+    del s["compute"]
+    return s
+
+
+def program(tmp_path, sites, caps=(), typical_days=2, target=20_000, **extra):
+    names = []
+    for s in sites:
+        write_yaml(tmp_path / f"{s['name']}.yaml", s)
+        names.append(f"{s['name']}.yaml")
+    prog = {"kind": "program", "name": "p", "sites": names,
+            "compute": {"gpus": [{"model": "h100_sxm"}], "target": {"gpus": target}},
+            "time": {"typical_days": typical_days}, "caps": list(caps), **extra}
+    return write_yaml(tmp_path / "program.yaml", prog)
+
+
+def solve(path):
+    outcome = api.plan(path)
+    assert outcome.plan is not None, outcome.solve
+    return outcome.plan
+
+
+def cap(plan, name):
+    return next(c for c in plan.caps if c.name == name)
+
+
+def gpus(plan, site_name):
+    return sum(next(s for s in plan.sites if s.name == site_name).gpus.values())
+
+
+def test_export_cap_moves_gpus_to_another_country(tmp_path):
+    sites = [site("kl", "MY", price=30.0), site("tx", "US", price=60.0)]
+    free = solve(program(tmp_path, sites))
+    assert gpus(free, "kl") == 20_000  # cheaper power abroad
+    capped = solve(program(tmp_path, sites, caps=[{
+        "name": "my-cap", "quantity": "gpus_h100e", "max": 5000, "scope": {"countries": ["MY"]},
+        "source": "test"}]))
+    assert gpus(capped, "kl") <= 5000 and gpus(capped, "tx") >= 15_000
+    c = cap(capped, "my-cap")
+    assert c.binding and c.value == pytest.approx(5000)
+    # shadow price: relaxing by one H100e moves one GPU to the cheaper country
+    loose = solve(program(tmp_path, sites, caps=[{
+        "name": "my-cap", "quantity": "gpus_h100e", "max": 5008, "scope": {"countries": ["MY"]},
+        "source": "test"}]))
+    assert (capped.total_cost_usd - loose.total_cost_usd) / 8 == pytest.approx(c.shadow_price, rel=1e-3)
+
+
+def test_small_orders_are_exempt_from_the_count(tmp_path):
+    sites = [site("kl", "MY", price=30.0), site("tx", "US", price=60.0)]
+    rule = {"name": "tier2", "quantity": "gpus_h100e", "max": 0, "scope": {"countries": ["MY"]},
+            "exempt_orders_below_h100e": 1700, "source": "LPP test"}
+    p = solve(program(tmp_path, sites, caps=[rule]))
+    assert 1600 <= gpus(p, "kl") <= 1700  # the largest exempt order, in whole servers
+
+
+def test_compute_share_keeps_half_in_the_us(tmp_path):
+    sites = [site("kl", "MY", price=30.0), site("tx", "US", price=60.0)]
+    p = solve(program(tmp_path, sites, caps=[{
+        "name": "us-half", "quantity": "compute_share", "min": 0.5, "scope": {"countries": ["US"]},
+        "source": "UVEU"}]))
+    assert gpus(p, "tx") == pytest.approx(10_000, abs=8)
+    assert cap(p, "us-half").binding
+
+
+def test_nox_cap_swaps_turbines_for_grid(tmp_path):
+    s = site("gas", price=90.0, fuel={"gas_price_usd_per_mmbtu": 2.0},
+             technologies={"gas": [{"type": "lm6000", "max_units": 4}]})
+    free = solve(program(tmp_path, [s], target=60_000))
+    assert free.nox_t > 200
+    capped = solve(program(tmp_path, [s], target=60_000, caps=[{"name": "permit", "quantity": "nox_t", "max": 60,
+                                                 "scope": {"sites": ["gas"]}, "source": "air permit"}]))
+    assert capped.nox_t <= 60 * (1 + 1e-6)
+    units = lambda p: p.sites[0].capacity["gas_lm6000_units"]  # noqa: E731
+    assert units(capped) < units(free)
+    assert capped.sites[0].energy_mwh["grid"] > free.sites[0].energy_mwh.get("grid", 0)
+    assert cap(capped, "permit").binding and cap(capped, "permit").shadow_price > 0
+
+
+def test_major_source_switch_exceeds_the_threshold_when_it_pays(tmp_path):
+    s = site("gas", price=90.0, fuel={"gas_price_usd_per_mmbtu": 2.0},
+             technologies={"gas": [{"type": "lm6000", "max_units": 4}]})
+    rule = {"name": "title-v", "quantity": "nox_t", "max": 20, "scope": {"sites": ["gas"]}, "source": "CAA",
+            "major_source": {"cost_usd_per_year": 1000, "lead_time_months": 18}}
+    cheap = solve(program(tmp_path, [s], caps=[rule]))
+    assert cheap.nox_t > 20 and "major source" in cap(cheap, "title-v").note
+    assert cheap.cost_components()["major_source_permit"] == pytest.approx(1000)
+    rule["major_source"]["cost_usd_per_year"] = 1e9
+    dear = solve(program(tmp_path, [s], caps=[rule]))
+    assert dear.nox_t <= 20 + 1e-6
+
+
+def test_hourly_matching_adds_storage(tmp_path):
+    cf = daily([0.0] * 7 + [0.6, 0.9, 1.0, 1.0, 1.0, 1.0, 0.9, 0.6] + [0.0] * 9)
+    write_csv(tmp_path / "cf.csv", {"solar_cf": cf})
+    s = site("sun", price=40.0, technologies={"solar": {"max_mw": 500, "capacity_factor": {"csv": "cf.csv"}},
+                                              "battery": {"type": "li_ion_lfp"}})
+    free = solve(program(tmp_path, [s], typical_days=1))
+    assert free.sites[0].capacity["battery_mw"] == pytest.approx(0, abs=1e-6)
+    matched = solve(program(tmp_path, [s], typical_days=1, caps=[{
+        "name": "cfe", "quantity": "hourly_cfe_share", "min": 0.6, "source": "24/7 CFE"}]))
+    assert matched.sites[0].capacity["battery_mw"] > 1
+    assert cap(matched, "cfe").value == pytest.approx(0.6, abs=1e-6)
+
+
+def test_annual_renewable_share_builds_solar(tmp_path):
+    cf = daily([0.0] * 7 + [0.6, 0.9, 1.0, 1.0, 1.0, 1.0, 0.9, 0.6] + [0.0] * 9)
+    write_csv(tmp_path / "cf.csv", {"solar_cf": cf})
+    s = site("sun", price=40.0, technologies={"solar": {"max_mw": 500, "capacity_factor": {"csv": "cf.csv"}}})
+    p = solve(program(tmp_path, [s], typical_days=1, caps=[{
+        "name": "re", "quantity": "renewable_share", "min": 0.25, "source": "EnEfG"}]))
+    assert p.sites[0].capacity["solar_mw"] > 1 and cap(p, "re").value == pytest.approx(0.25, abs=1e-6)
+
+
+def _two_cooling(s):
+    s["cooling"] = [{"type": "air_economizer", "pue": 1.35, "wue_l_per_kwh": 1.5},
+                    {"type": "direct_liquid", "pue": 1.3, "wue_l_per_kwh": 0.05}]
+    s["catalog"] = {"cooling": {"direct_liquid": {"capex_usd_per_kw_it": 20000}}}
+    return s
+
+
+def test_pue_cap_forces_the_efficient_cooling(tmp_path):
+    s = _two_cooling(site("a"))
+    s["cooling"][1]["pue"] = 1.15
+    assert solve(program(tmp_path, [s])).sites[0].cooling == "air_economizer"
+    p = solve(program(tmp_path, [s], caps=[{"name": "pue", "quantity": "pue", "max": 1.2, "source": "EnEfG"}]))
+    assert p.sites[0].cooling == "direct_liquid" and cap(p, "pue").value == pytest.approx(1.15)
+
+
+def test_water_cap_forces_dry_cooling(tmp_path):
+    s = _two_cooling(site("a"))
+    free = solve(program(tmp_path, [s]))
+    assert free.sites[0].cooling == "air_economizer"
+    p = solve(program(tmp_path, [s], caps=[{"name": "water", "quantity": "water_m3", "max": 100_000,
+                                            "source": "municipal"}]))
+    assert p.sites[0].cooling == "direct_liquid" and p.sites[0].water_m3 <= 100_000
+
+
+def test_grid_import_cap_and_emergency_curtailment_need_onsite_supply(tmp_path):
+    s = site("g", price=40.0, fuel={"gas_price_usd_per_mmbtu": 6.0},
+             technologies={"gas": [{"type": "wartsila_18v50sg", "max_units": 6}],
+                           "battery": {"type": "li_ion_lfp", "duration_h": 4}})
+    free = solve(program(tmp_path, [s]))
+    assert free.sites[0].capacity["gas_wartsila_18v50sg_units"] == 0
+    p = solve(program(tmp_path, [s], caps=[{"name": "import", "quantity": "grid_import_mw", "max": 10,
+                                            "source": "MVA budget"}]))
+    assert p.sites[0].capacity["grid_peak_import_mw"] <= 10 + 1e-6
+    assert p.sites[0].capacity["gas_wartsila_18v50sg_units"] >= 1
+    e = solve(program(tmp_path, [s], caps=[{"name": "eea", "quantity": "grid_emergency_import_mw", "max": 0,
+                                            "emergency": {"hours_per_year": 20}, "source": "SB 6"}]))
+    onsite = e.sites[0].capacity["gas_wartsila_18v50sg_mw"] + e.sites[0].capacity["battery_mw"]
+    assert onsite >= e.sites[0].capacity["facility_peak_mw"] - 1e-6
+    assert cap(e, "eea").value == pytest.approx(0, abs=1e-6)
+
+
+def test_minimum_take_raises_billed_demand(tmp_path):
+    s = site("t", price=40.0)
+    s["grid"]["demand_charge_usd_per_kw_month"] = 10
+    free = solve(program(tmp_path, [s]))
+    p = solve(program(tmp_path, [s], caps=[{"name": "take", "quantity": "billed_demand_fraction", "min": 0.85,
+                                            "contract_mw": 100, "source": "AEP Ohio DCT"}]))
+    assert p.cost_components()["grid_demand"] == pytest.approx(12 * 85_000 * 10)
+    assert p.cost_components()["grid_demand"] > free.cost_components()["grid_demand"]
+
+
+def test_land_cap_limits_solar(tmp_path):
+    cf = daily([0.0] * 7 + [0.6, 0.9, 1.0, 1.0, 1.0, 1.0, 0.9, 0.6] + [0.0] * 9)
+    write_csv(tmp_path / "cf.csv", {"solar_cf": cf})
+    s = site("sun", price=150.0, technologies={"solar": {"max_mw": 500, "capacity_factor": {"csv": "cf.csv"}}})
+    free = solve(program(tmp_path, [s], typical_days=1))
+    assert free.sites[0].capacity["solar_mw"] > 20
+    p = solve(program(tmp_path, [s], typical_days=1, caps=[{"name": "land", "quantity": "land_acres", "max": 60,
+                                                            "building_acres": 5, "source": "parcel"}]))
+    from dcplan.catalog import builtin_catalog
+    per_mw = builtin_catalog().renewables["utility_pv"].land_acres_per_mw
+    assert p.sites[0].capacity["solar_mw"] == pytest.approx(55 / per_mw, rel=1e-6)
+
+
+def test_budget_cap_on_one_site_moves_gpus(tmp_path):
+    sites = [site("cheap", price=30.0), site("dear", price=60.0)]
+    p = solve(program(tmp_path, sites, caps=[{"name": "capex", "quantity": "cost_usd", "max": 100e6,
+                                              "scope": {"sites": ["cheap"]}, "source": "board"}]))
+    assert next(s for s in p.sites if s.name == "cheap").total_cost_usd <= 100e6 * (1 + 1e-9)
+    assert gpus(p, "dear") > 0
+
+
+def test_backup_engine_hours(tmp_path):
+    s = site("b", price=200.0, fuel={"gas_price_usd_per_mmbtu": 2.0},
+             technologies={"gas": [{"type": "wartsila_18v50sg", "max_units": 4, "existing_units": 2,
+                                    "role": "backup"}]})
+    free = solve(program(tmp_path, [s]))
+    assert free.sites[0].energy_mwh["gas_wartsila_18v50sg"] > 1000
+    p = solve(program(tmp_path, [s], caps=[{"name": "rice", "quantity": "backup_engine_hours", "max": 50,
+                                            "each": "site", "source": "NSPS JJJJ"}]))
+    units = p.sites[0].capacity["gas_wartsila_18v50sg_units"]
+    assert p.sites[0].energy_mwh["gas_wartsila_18v50sg"] <= 50 * 18.8 * units * (1 + 1e-6)
+
+
+def test_onsite_dispatchable_share(tmp_path):
+    s = site("ie", "IE", price=40.0, fuel={"gas_price_usd_per_mmbtu": 6.0},
+             technologies={"gas": [{"type": "wartsila_18v50sg", "max_units": 10}]})
+    s["grid"]["max_import_mw"] = 30
+    p = solve(program(tmp_path, [s], target=15_000, caps=[{
+        "name": "cru", "quantity": "onsite_dispatchable_share", "min": 1.0, "source": "CRU/2025/236"}]))
+    assert p.sites[0].capacity["gas_wartsila_18v50sg_mw"] >= 30
+
+
+def test_links_cluster_and_share(tmp_path):
+    sites = [site("a", price=30.0), site("b", price=60.0), site("c", price=61.0)]
+    p = solve(program(tmp_path, sites, links={"max_compute_share_per_site": 0.4, "min_gpus_in_one_site": 7000}))
+    for s in p.sites:
+        assert sum(s.gpus.values()) <= 0.4 * 20_000 + 8
+    assert max(sum(s.gpus.values()) for s in p.sites) >= 7000
+
+
+def test_cap_out_of_force_is_reported_not_applied(tmp_path):
+    p = solve(program(tmp_path, [site("a")], caps=[{"name": "later", "quantity": "gpus", "max": 10,
+                                                    "in_force_from": "2040-01-01", "source": "future"}]))
+    assert gpus(p, "a") == 20_000 and not cap(p, "later").in_force
+
+
+def test_presets_load_and_apply(tmp_path):
+    from dcplan.rules import load_preset, preset_names
+    names = preset_names()
+    assert "ai-diffusion-2025" in names
+    for n in names:
+        preset = load_preset(n)
+        assert preset.name == n and preset.source and all(c.source for c in preset.caps)
+    sites = [site("kl", "MY", price=30.0), site("tx", "US", price=60.0)]
+    p = solve(program(tmp_path, sites, target=120_000, presets=["ai-diffusion-2025"]))
+    assert gpus(p, "kl") <= 49_900 + 1700 + 8
+
+
+def test_unknown_preset_and_scope_references_are_input_errors(tmp_path, runner):
+    path = program(tmp_path, [site("a")], presets=["ai-diffusion-2052"],
+                   caps=[{"name": "x", "quantity": "gpus", "max": 1, "scope": {"groups": ["tier9"]}, "source": "test"}])
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2
+    assert "did you mean 'ai-diffusion-2025'" in result.output
+    path = program(tmp_path, [site("a")], caps=[{"name": "x", "quantity": "gpus", "max": 1,
+                                                 "scope": {"groups": ["tier9"]}, "source": "test"}])
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2 and "no country group 'tier9'" in result.output
+    with pytest.raises(InputError):
+        api.plan(path)
