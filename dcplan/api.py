@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,5 +41,7 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     if options.progress:
         options.progress("building model", 0.0, None)
     pm = build_model(program, typical_days)
+    if pm.cap_rows and not options.duals:
+        options = dataclasses.replace(options, duals=True)
     result = solve(pm.model, options)
     return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None)

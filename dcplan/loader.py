@@ -295,7 +295,7 @@ def load_program(path: Path, scenario: str | None = None) -> ProgramInput:
         program = Program(kind="program", name=si.name, sites=[str(path)], compute=si.site.compute)
         return ProgramInput(program, None, [si], None, resolve_caps(program, None, [si], program.horizon.start))
     data = doc.data
-    site_overrides = {}
+    site_overrides = data.get("site_overrides") if isinstance(data.get("site_overrides"), dict) else {}
     if scenario is not None:
         scenarios = data.get("scenarios") or {}
         if scenario not in scenarios:
@@ -303,7 +303,7 @@ def load_program(path: Path, scenario: str | None = None) -> ProgramInput:
                                           + did_you_mean(scenario, scenarios)
                                           + (f"; defined: {', '.join(scenarios)}" if scenarios else ""))])
         override = dict(scenarios[scenario] or {})
-        site_overrides = override.pop("site_overrides", {}) or {}
+        site_overrides = deep_merge(site_overrides, override.pop("site_overrides", {}) or {})
         data = deep_merge(data, override)
     problems = validation_problems(doc, Program, data)
     if problems:

@@ -194,6 +194,12 @@ def _cap_reports(pm: PlanModel, solve: SolveResult) -> list[CapReport]:
             shadow = 0.0
         binding = (slack is not None and slack <= tol) or bool(shadow)
         note = ""
+        step = row.extras.get("granularity")
+        if "granularity_tpp" in row.extras:
+            step = row.extras["granularity_tpp"] / max(_v(row.extras["total_tpp"]), 1e-9)
+        if not binding and step is not None and slack is not None and slack < step:
+            binding = True
+            note = "binds to within one purchase unit (server or rack)"
         major = row.extras.get("major_source")
         if major is not None and _v(major) > 0.5:
             binding = False

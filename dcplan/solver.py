@@ -32,6 +32,8 @@ class SolveOptions:
     strategy: str = "auto"  # "auto" | "branch_and_bound" | "highs_mip"
     progress: Callable[[str, float, float | None], None] | None = None  # (phase, elapsed s, gap)
     threads: int | None = None
+    duals: bool = False  # compute row duals (shadow prices) for the plan found
+    relax_for_duals: tuple[str, ...] = ("gpu_units",)  # integer components left free for the duals
 
 
 @dataclass
@@ -133,20 +135,25 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None) -> Solv
     result.columns, result.rows = compiled.A.shape[1], compiled.A.shape[0]
     if x is not None:
         compiled.store(x)
-        if result.row_duals is None and n_int and result.status == "optimal":
-            result.row_duals = _duals_at(compiled, x)
+        if options.duals and n_int and result.status == "optimal":
+            progress.report("shadow prices")
+            result.row_duals = _duals_at(compiled, x, options.relax_for_duals)
+        elif not options.duals:
+            result.row_duals = None
         result.row_index = compiled.row_index
     return result
 
 
-def _duals_at(compiled: _Compiled, x: np.ndarray) -> np.ndarray | None:
-    """Row duals of the LP with every integer fixed at its value in ``x``: the shadow prices
-    of the plan's limits, given its discrete choices."""
+def _duals_at(compiled: _Compiled, x: np.ndarray, relax: tuple[str, ...]) -> np.ndarray | None:
+    """Row duals of the LP around the plan: structural integers (cooling choice, unit counts)
+    fixed at their values in ``x``, the integer components named in ``relax`` (GPU purchase
+    units) left continuous so that limits on them have a marginal value."""
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     lp = compiled.lp(integral=False)
     lower, upper = compiled.col_lower.copy(), compiled.col_upper.copy()
-    lower[compiled.integer] = upper[compiled.integer] = np.round(x[compiled.integer])
+    fix = compiled.integer & ~np.array([v.parent_component().local_name in relax for v in compiled.columns])
+    lower[fix] = upper[fix] = np.round(x[fix])
     lp.col_lower_, lp.col_upper_ = lower, upper
     h.passModel(lp)
     h.run()
@@ -340,12 +347,10 @@ def _branch_and_bound(h, compiled: _Compiled, options: SolveOptions, start: floa
     # restore the incumbent's LP so the stored solution is exactly consistent
     fixed = incumbent_x[idx]
     state, obj, x = solve_lp(fixed, fixed)
-    duals = None
     if state == "ok":
         incumbent_x, incumbent_obj = x, obj
-        duals = np.array(h.getSolution().row_dual)
     return SolveResult(status, incumbent_obj, best_bound, gap, lp_solves=lp_solves, nodes=nodes,
-                       message="time limit reached" if timed_out else "", row_duals=duals), incumbent_x
+                       message="time limit reached" if timed_out else ""), incumbent_x
 
 
 def _gap(obj: float, bound: float) -> float:

@@ -177,10 +177,10 @@ def _num(x) -> str:
 
 def cap_table(plan: Plan) -> Table:
     table = Table(title="Caps", header_style="bold cyan")
-    table.add_column("cap", no_wrap=True)
-    for col in ("scope", "limit", "value", "slack", "binds", "shadow price"):
-        table.add_column(col, justify="right" if col in ("limit", "value", "slack", "shadow price") else "left",
-                         overflow="fold")
+    table.add_column("cap", overflow="fold", ratio=3)
+    table.add_column("scope", overflow="fold", ratio=1)
+    for col in ("limit", "value", "slack", "binds", "shadow price"):
+        table.add_column(col, justify="right" if col != "binds" else "left", no_wrap=True)
     for c in plan.caps:
         if not c.in_force:
             table.add_row(f"[dim]{c.name}[/dim]", c.scope, "", "", "", "[dim]not in force[/dim]", "")

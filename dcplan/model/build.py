@@ -41,7 +41,20 @@ def time_grid_for(pi: ProgramInput, typical_days: int | None) -> TimeGrid:
     return typical_days_grid(features, typical_days, year)
 
 
-def it_bound_mw(si, program) -> float:
+def site_compute(si, pi: ProgramInput):
+    """The compute options at one site: the program's, with the site's own GPU list and IT
+    limit when a portfolio site declares them."""
+    compute = pi.program.compute
+    own = si.site.compute
+    if own is not None and len(pi.sites) > 1:
+        update = {"gpus": own.gpus}
+        if own.max_it_mw is not None:
+            update["max_it_mw"] = own.max_it_mw
+        compute = compute.model_copy(update=update)
+    return compute
+
+
+def it_bound_mw(si, program, compute) -> float:
     """A valid upper bound on the site's IT load (the big-M of the cooling choice): what its
     supply could carry at its best PUE, and, when minimising cost against a target, what the
     most power-hungry allowed GPU would draw to meet the target alone."""
@@ -57,7 +70,7 @@ def it_bound_mw(si, program) -> float:
     bounds = [supply / min(float(np.min(p)) for p in si.pue.values())]
     if si.site.reliability.unserved_energy_usd_per_mwh is not None:
         bounds = []
-    compute, target = program.compute, program.compute.target
+    target = program.compute.target
     if program.objective.sense == "min_cost" and target is not None:
         need = 0.0
         for opt in compute.gpus:
@@ -83,10 +96,8 @@ def build_model(pi: ProgramInput, typical_days: int | None = None) -> PlanModel:
         blk = m.site[si.name]
         blk.T = pyo.RangeSet(0, tg.n - 1)
         sm = SiteModel(si.name, si, tg, program.finance, blk)
-        compute = program.compute
-        if si.site.compute is not None and len(pi.sites) > 1:
-            compute = compute.model_copy(update={"gpus": si.site.compute.gpus})
-        add_compute(sm, compute, it_bound_mw(si, program))
+        compute = site_compute(si, pi)
+        add_compute(sm, compute, it_bound_mw(si, program, compute))
         add_grid(sm, program.horizon.start)
         add_gas(sm)
         add_renewables(sm)

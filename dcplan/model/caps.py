@@ -110,15 +110,24 @@ class CapBuilder:
 
     # -- quantities ---------------------------------------------------------------------
 
+    @staticmethod
+    def _unit(group, per_gpu) -> float:
+        """The largest step one purchase unit (server or rack) makes in a GPU quantity: a cap
+        with less slack than this cannot take another unit, so it binds."""
+        return max(sm.si.catalog.gpus[g].gpus_per_unit * per_gpu(sm.si.catalog.gpus[g])
+                   for sm in group for g in sm.block.G)
+
     def _gpus(self, rc, label, group):
-        self._limit(rc, label, sum(_gpus(sm) for sm in group))
+        self._limit(rc, label, sum(_gpus(sm) for sm in group),
+                    extras={"granularity": self._unit(group, lambda spec: 1.0)})
 
     def _gpus_h100e(self, rc, label, group):
         """H100-equivalents installed; with an exemption, a site's new order below the size
         does not count (a binary per site chooses whether its order is exempt)."""
         threshold = rc.cap.exempt_orders_below_h100e
+        granularity = {"granularity": self._unit(group, lambda spec: spec.tpp / H100_TPP)}
         if threshold is None:
-            self._limit(rc, label, sum(_h100e(sm) for sm in group))
+            self._limit(rc, label, sum(_h100e(sm) for sm in group), extras=granularity)
             return
         counted = 0
         for sm in group:
@@ -131,7 +140,7 @@ class CapBuilder:
             self._link(small <= threshold * exempt)
             self._link(large <= most * (1 - exempt))
             counted = counted + (_h100e(sm) - new) + large
-        self._limit(rc, label, counted)
+        self._limit(rc, label, counted, extras=granularity)
 
     def _compute_share(self, rc, label, group):
         scoped = sum(_tpp(sm) for sm in group)
@@ -142,7 +151,9 @@ class CapBuilder:
                 continue
             expr = scoped - bound * total
             row = self.m.cap_rows.add(expr <= 0 if sense == "max" else expr >= 0)
-            self.rows.append(CapRow(rc, label, sense, bound, ("share", scoped, total), row, total))
+            self.rows.append(CapRow(rc, label, sense, bound, ("share", scoped, total), row, total,
+                                    {"granularity_tpp": self._unit(group, lambda spec: spec.tpp),
+                                     "total_tpp": total}))
 
     def _emissions(self, rc, label, group, attr):
         expr = sum(sum(getattr(sm, attr)) for sm in group if getattr(sm, attr))

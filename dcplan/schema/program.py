@@ -59,6 +59,8 @@ class Program(StrictModel):
     country_groups: dict[str, list[str]] = Field(default_factory=dict, description="named sets of country codes")
     caps: list[Cap] = Field(default_factory=list)
     links: Links = Field(default_factory=Links)
+    site_overrides: dict[str, dict] = Field(
+        default_factory=dict, description="site name -> fields merged into that site for this program")
     scenarios: dict[str, dict] = Field(
         default_factory=dict, description="named overrides merged into this program and its sites"
     )

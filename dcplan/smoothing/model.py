@@ -1,0 +1,312 @@
+"""The smoothing optimisation as a Pyomo model (an LP; a small MILP when the GPU floor setting
+or burn-with-slowdown is a choice).
+
+At every step ``t`` of length ``dt`` (seconds) the grid sees::
+
+    g[t] = load[t] + uplift[t] + burn[t] + charge[t] - discharge[t] + cap_in[t] - cap_out[t]
+
+- ``uplift``: what the chosen GPU smoothing setting adds (floor, ramp-down hold) or defers
+  (ramp-up limit). Each candidate setting k is precomputed as a series ``u[k, t]``; binaries
+  ``z[k]`` (sum 1) pick one, so ``uplift[t] = sum_k z[k] u[k, t]``. With one candidate it is data.
+- ``burn``: 0 <= burn[t] <= ceiling - GPU power after the setting; with a slowdown price, a
+  binary switches burn on for the whole job.
+- battery: power P and energy E (MJ) are sized; charge, discharge <= P; state of charge
+  s[t] = s[t-1] + (eta_c charge - discharge / eta_d) dt in [0, E], cyclic over the trace;
+  P <= c-rate x E.
+- capacitors: the same with a fixed energy and no power limit.
+
+Limits on g:
+
+- ramps per step: ``g[t] - g[t-1] <= r_up dt`` and ``g[t-1] - g[t] <= r_down dt``;
+- ramps per minute: the same between steps ``L = 60 s / dt`` apart;
+- band: bounds on g;
+- swing: max - min of g over every window of ``W`` consecutive steps is at most ``S``. Exact,
+  with O(T) constraints (the van Herk/Gil-Werman decomposition): cut time into blocks of W
+  steps; within each block keep running maxima/minima from the block's start (prefix) and to
+  its end (suffix), as variables bounded by chains of inequalities. A window either is a whole
+  block (its suffix from the start) or joins a suffix of one block to a prefix of the next, so
+  ``max(suffix_max, prefix_max) - min(suffix_min, prefix_min) <= S`` is 4 pairs; two of them
+  are implied by the whole-block constraints, leaving 2 rows per step. In all: 4 variables and
+  10 rows (20 nonzeros) per step, against W rows per step for one envelope per window.
+
+The objective is the annual cost (USD/year): the extra energy at the energy price, scaled from
+the trace to a year of the job, plus the battery's annualised capital, fixed O&M and wear, plus
+priced slowdown.
+
+With ``elastic=True`` every limit gets one non-negative slack (MW) shared by all its rows and
+the objective is the sum of slacks: the least violation when the limits cannot all be met.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+
+from dcplan.smoothing.limits import Limits
+from dcplan.smoothing.metrics import minute_lag, window_steps
+
+
+@dataclass
+class Profile:
+    """One GPU smoothing setting, precomputed at the model's steps."""
+
+    floor_fraction: float
+    uplift_mw: np.ndarray
+    burn_room_mw: np.ndarray | None  # ceiling minus GPU power after the setting (>= 0)
+    slowdown_fraction: float = 0.0  # training deferred by a ramp-up limit
+    deferred_mw_steps: float = 0.0  # GPU energy a ramp-up limit defers (MW x model steps)
+    deferred_energy_usd_per_year: float = 0.0  # deferred work is done later, at the same energy
+    slowdown_usd_per_year: float = 0.0  # and the job takes longer
+    ramp_up_w_per_s: float | None = None
+    ramp_down_w_per_s: float | None = None
+
+    @property
+    def fixed_cost_usd_per_year(self) -> float:
+        return self.deferred_energy_usd_per_year + self.slowdown_usd_per_year
+
+
+@dataclass
+class Store:
+    """A battery (sized) or the rack capacitors (fixed energy)."""
+
+    eta_charge: float
+    eta_discharge: float
+    fixed_energy_mj: float | None = None  # capacitors: given; battery: None (sized)
+    max_power_mw: float | None = None
+    max_energy_mj: float | None = None
+    c_rate_per_h: float | None = None
+    power_usd_per_mw_year: float = 0.0  # annualised capex plus fixed O&M
+    energy_usd_per_mj_year: float = 0.0
+    wear_usd_per_mwh: float = 0.0  # per MWh discharged
+
+
+@dataclass
+class ModelData:
+    step_s: float
+    load_mw: np.ndarray
+    limits: Limits
+    energy_price_usd_per_mwh: float
+    year_scale: float  # a year of the job / the trace's duration
+    profiles: list[Profile] = field(default_factory=list)
+    burn: bool = False
+    burn_slowdown_usd_per_year: float = 0.0
+    battery: Store | None = None
+    capacitors: Store | None = None
+
+    @property
+    def steps(self) -> int:
+        return len(self.load_mw)
+
+    @property
+    def energy_usd_per_mw_step(self) -> float:
+        """Annual cost of 1 MW more at one step."""
+        return self.energy_price_usd_per_mwh * self.year_scale * self.step_s / 3600.0
+
+
+ELASTIC_KEYS = ("ramp_up_mw_per_s", "ramp_down_mw_per_s", "ramp_up_mw_per_min", "ramp_down_mw_per_min",
+                "swing_mw", "band_min_mw", "band_max_mw")
+
+
+@dataclass
+class SmoothingModel:
+    model: pyo.ConcreteModel
+    data: ModelData
+    elastic: bool
+    build_seconds: float
+    choice: bool  # the setting is a binary choice among profiles
+
+
+def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
+    start = time.perf_counter()
+    lim = data.limits
+    T, dt = data.steps, data.step_s
+    steps = range(T)
+    load = data.load_mw.astype(float).tolist()
+    m = pyo.ConcreteModel(name="smoothing")
+    m.T = pyo.RangeSet(0, T - 1)
+    slack = {}
+    if elastic:
+        for key in ELASTIC_KEYS:
+            if getattr(lim, key) is not None:
+                slack[key] = pyo.Var(bounds=(0, None))
+                m.add_component("slack_" + key, slack[key])
+
+    def s(key):
+        return slack[key] if key in slack else 0.0
+
+    lo = 0.0 if elastic or lim.band_min_mw is None else lim.band_min_mw
+    hi = None if elastic else lim.band_max_mw
+    m.g = pyo.Var(m.T, bounds=(lo, hi))
+    if elastic and lim.band_max_mw is not None:
+        m.band_max = pyo.Constraint(m.T, rule=lambda m, t: m.g[t] <= lim.band_max_mw + s("band_max_mw"))
+    if elastic and lim.band_min_mw is not None:
+        m.band_min = pyo.Constraint(m.T, rule=lambda m, t: m.g[t] >= lim.band_min_mw - s("band_min_mw"))
+
+    # --- GPU smoothing setting ---------------------------------------------------------
+    profiles = data.profiles
+    fixed = np.zeros(T)
+    choice = len(profiles) > 1
+    varying: list[int] = []
+    if len(profiles) == 1:
+        fixed = profiles[0].uplift_mw.astype(float)
+    elif choice:
+        m.K = pyo.RangeSet(0, len(profiles) - 1)
+        m.z = pyo.Var(m.K, domain=pyo.Binary)
+        m.one_setting = pyo.Constraint(expr=sum(m.z[k] for k in m.K) == 1)
+        U = np.vstack([p.uplift_mw for p in profiles])
+        varying = np.flatnonzero(np.any(np.abs(U) > 1e-12, axis=0)).tolist()
+        used = [[k for k in range(len(profiles)) if abs(U[k, t]) > 1e-12] for t in range(T)]
+        Ul = U.tolist()
+        m.uplift = pyo.Var(varying)
+        m.uplift_def = pyo.Constraint(varying, rule=lambda m, t: m.uplift[t] == sum(
+            Ul[k][t] * m.z[k] for k in used[t]))
+    fixed_l = fixed.tolist()
+    varying_set = set(varying)
+
+    # --- burn --------------------------------------------------------------------------
+    terms = []  # (var, sign) added to g[t]
+    if data.burn and profiles:
+        rooms = np.vstack([p.burn_room_mw for p in profiles])
+        room_max = rooms.max(axis=0)
+        m.burn = pyo.Var(m.T, bounds=lambda m, t: (0.0, float(room_max[t])))
+        if choice:
+            differs = np.flatnonzero(rooms.max(axis=0) - rooms.min(axis=0) > 1e-12).tolist()
+            roomsl = rooms.tolist()
+            # burn[t] <= room of the chosen setting
+            m.burn_room = pyo.Constraint(differs, rule=lambda m, t: m.burn[t] <= sum(
+                roomsl[k][t] * m.z[k] for k in range(len(profiles))))
+        if data.burn_slowdown_usd_per_year > 0:
+            m.burn_on = pyo.Var(domain=pyo.Binary)
+            m.burn_switch = pyo.Constraint(m.T, rule=lambda m, t: m.burn[t] <= float(room_max[t]) * m.burn_on
+                                           if room_max[t] > 0 else pyo.Constraint.Skip)
+        terms.append((m.burn, 1.0))
+
+    # --- stores ------------------------------------------------------------------------
+    def add_store(prefix: str, st: Store):
+        cin = pyo.Var(m.T, bounds=(0, None))
+        cout = pyo.Var(m.T, bounds=(0, None))
+        m.add_component(prefix + "_charge", cin)
+        m.add_component(prefix + "_discharge", cout)
+        if st.fixed_energy_mj is not None:
+            soc = pyo.Var(m.T, bounds=(0, st.fixed_energy_mj))
+            m.add_component(prefix + "_soc", soc)
+        else:
+            power = pyo.Var(bounds=(0, st.max_power_mw))
+            energy = pyo.Var(bounds=(0, st.max_energy_mj))
+            soc = pyo.Var(m.T, bounds=(0, None))
+            m.add_component(prefix + "_power", power)
+            m.add_component(prefix + "_energy", energy)
+            m.add_component(prefix + "_soc", soc)
+            m.add_component(prefix + "_charge_max", pyo.Constraint(m.T, rule=lambda m, t: cin[t] <= power))
+            m.add_component(prefix + "_discharge_max", pyo.Constraint(m.T, rule=lambda m, t: cout[t] <= power))
+            m.add_component(prefix + "_soc_max", pyo.Constraint(m.T, rule=lambda m, t: soc[t] <= energy))
+            if st.c_rate_per_h is not None:
+                m.add_component(prefix + "_c_rate", pyo.Constraint(
+                    expr=power <= st.c_rate_per_h / 3600.0 * energy))
+        ec, ed = st.eta_charge * dt, dt / st.eta_discharge
+        m.add_component(prefix + "_soc_balance", pyo.Constraint(m.T, rule=lambda m, t: soc[t] == soc[t - 1 if t else T - 1]
+                                                                + ec * cin[t] - ed * cout[t]))
+        terms.append((cin, 1.0))
+        terms.append((cout, -1.0))
+
+    if data.battery is not None:
+        add_store("bat", data.battery)
+    if data.capacitors is not None:
+        add_store("cap", data.capacitors)
+
+    # --- what the grid sees ------------------------------------------------------------
+    def grid_rule(m, t):
+        expr = load[t] + fixed_l[t] + sum(sign * var[t] for var, sign in terms)
+        if t in varying_set:
+            expr = expr + m.uplift[t]
+        return m.g[t] == expr
+
+    m.grid = pyo.Constraint(m.T, rule=grid_rule)
+
+    # --- limits ------------------------------------------------------------------------
+    g = m.g
+    if lim.ramp_up_mw_per_s is not None:
+        r = lim.ramp_up_mw_per_s * dt
+        m.ramp_up = pyo.Constraint(range(1, T), rule=lambda m, t: g[t] - g[t - 1] <= r + s("ramp_up_mw_per_s"))
+    if lim.ramp_down_mw_per_s is not None:
+        r = lim.ramp_down_mw_per_s * dt
+        m.ramp_down = pyo.Constraint(range(1, T), rule=lambda m, t: g[t - 1] - g[t] <= r + s("ramp_down_mw_per_s"))
+    lag = minute_lag(dt)
+    if lag < T:
+        if lim.ramp_up_mw_per_min is not None:
+            r = lim.ramp_up_mw_per_min * lag * dt / 60.0
+            m.ramp_up_min = pyo.Constraint(range(lag, T), rule=lambda m, t: g[t] - g[t - lag]
+                                           <= r + s("ramp_up_mw_per_min"))
+        if lim.ramp_down_mw_per_min is not None:
+            r = lim.ramp_down_mw_per_min * lag * dt / 60.0
+            m.ramp_down_min = pyo.Constraint(range(lag, T), rule=lambda m, t: g[t - lag] - g[t]
+                                             <= r + s("ramp_down_mw_per_min"))
+    if lim.swing_mw is not None:
+        _add_swing(m, g, T, window_steps(lim.swing_window_s, dt, T), lim.swing_mw, s("swing_mw"))
+
+    # --- objective ---------------------------------------------------------------------
+    if elastic:
+        m.cost = pyo.Objective(expr=sum(slack.values()), sense=pyo.minimize)
+    else:
+        m.cost = pyo.Objective(expr=_cost(m, data, choice), sense=pyo.minimize)
+    return SmoothingModel(m, data, elastic, time.perf_counter() - start, choice)
+
+
+def _add_swing(m, g, T: int, W: int, S: float, slack) -> None:
+    if W >= T:
+        m.swing_max = pyo.Var()
+        m.swing_min = pyo.Var()
+        m.swing_upper = pyo.Constraint(m.T, rule=lambda m, t: m.swing_max >= g[t])
+        m.swing_lower = pyo.Constraint(m.T, rule=lambda m, t: m.swing_min <= g[t])
+        m.swing = pyo.Constraint(expr=m.swing_max - m.swing_min <= S + slack)
+        return
+    first = [(t // W) * W for t in range(T)]
+    last = [min(f + W, T) - 1 for f in first]
+    m.suf_max = pyo.Var(m.T)
+    m.suf_min = pyo.Var(m.T)
+    m.pre_max = pyo.Var(m.T)
+    m.pre_min = pyo.Var(m.T)
+    SM, Sm, PM, Pm = m.suf_max, m.suf_min, m.pre_max, m.pre_min
+    m.suf_max_g = pyo.Constraint(m.T, rule=lambda m, t: SM[t] >= g[t])
+    m.suf_min_g = pyo.Constraint(m.T, rule=lambda m, t: Sm[t] <= g[t])
+    m.pre_max_g = pyo.Constraint(m.T, rule=lambda m, t: PM[t] >= g[t])
+    m.pre_min_g = pyo.Constraint(m.T, rule=lambda m, t: Pm[t] <= g[t])
+    inner_suf = [t for t in range(T) if t < last[t]]
+    inner_pre = [t for t in range(T) if t > first[t]]
+    m.suf_max_chain = pyo.Constraint(inner_suf, rule=lambda m, t: SM[t] >= SM[t + 1])
+    m.suf_min_chain = pyo.Constraint(inner_suf, rule=lambda m, t: Sm[t] <= Sm[t + 1])
+    m.pre_max_chain = pyo.Constraint(inner_pre, rule=lambda m, t: PM[t] >= PM[t - 1])
+    m.pre_min_chain = pyo.Constraint(inner_pre, rule=lambda m, t: Pm[t] <= Pm[t - 1])
+    m.swing_block = pyo.Constraint(sorted(set(first)), rule=lambda m, t: SM[t] - Sm[t] <= S + slack)
+    cross = [t for t in range(T) if t > first[t] and t + W - 1 <= T - 1]
+    m.swing_cross_up = pyo.Constraint(cross, rule=lambda m, t: SM[t] - Pm[t + W - 1] <= S + slack)
+    m.swing_cross_down = pyo.Constraint(cross, rule=lambda m, t: PM[t + W - 1] - Sm[t] <= S + slack)
+
+
+def _cost(m, data: ModelData, choice: bool):
+    """Annual cost, USD: energy above the raw load, storage, slowdown."""
+    per_step = data.energy_usd_per_mw_step
+    load_total = float(np.sum(data.load_mw))
+    expr = per_step * (pyo.quicksum(m.g[t] for t in m.T) - load_total)
+    bat = data.battery
+    if bat is not None:
+        expr += bat.power_usd_per_mw_year * m.bat_power + bat.energy_usd_per_mj_year * m.bat_energy
+        if bat.wear_usd_per_mwh > 0:
+            wear = bat.wear_usd_per_mwh * data.year_scale * data.step_s / 3600.0
+            expr += wear * pyo.quicksum(m.bat_discharge[t] for t in m.T)
+    if choice:
+        expr += sum(p.fixed_cost_usd_per_year * m.z[k] for k, p in enumerate(data.profiles)
+                    if p.fixed_cost_usd_per_year)
+    elif len(data.profiles) == 1:
+        expr += data.profiles[0].fixed_cost_usd_per_year
+    if hasattr(m, "burn_on"):
+        expr += data.burn_slowdown_usd_per_year * m.burn_on
+    return expr
+
+
+def values(var, T: int) -> np.ndarray:
+    """An indexed variable's values as an array over steps (0 where unset)."""
+    return np.fromiter((var[t].value or 0.0 for t in range(T)), dtype=float, count=T)
