@@ -45,6 +45,11 @@ class SiteInput:
     def name(self) -> str:
         return self.site.name
 
+    def wue(self, cooling: str) -> float:
+        """Water use of a cooling option, L per kWh of IT energy: the site's figure or the catalog's."""
+        option = next(c for c in self.site.cooling if c.type == cooling)
+        return option.wue_l_per_kwh if option.wue_l_per_kwh is not None else self.catalog.cooling[cooling].wue_l_per_kwh
+
 
 @dataclass
 class ProgramInput:

@@ -318,7 +318,7 @@ def _site_plan(sm: SiteModel) -> SitePlan:
     facility = d["load_mw"]
     capacity["facility_peak_mw"] = float(facility.max(initial=0))
     capacity["design_peak_mw"] = _v(sm.peak_load)
-    water = float(np.sum(w * it)) * 1000 * _wue(si, cooling) / 1000  # MWh IT * 1000 kWh * L/kWh -> m3
+    water = float(np.sum(w * it)) * si.wue(cooling)  # MWh x L/kWh = m3
     return SitePlan(
         name=sm.name, country=site.location.country, gpus=gpus, gpus_new=gpus_new, cooling=cooling,
         it_mw=it, capacity=capacity, energy_mwh=energy,
@@ -326,11 +326,3 @@ def _site_plan(sm: SiteModel) -> SitePlan:
         co2_t=sum(_v(e) for e in sm.co2_t), nox_t=sum(_v(e) for e in sm.nox_t), water_m3=water,
         dispatch=d, binding=binding,
     )
-
-
-def _wue(si, cooling: str) -> float:
-    option = next(c for c in si.site.cooling if c.type == cooling)
-    return option.wue_l_per_kwh if option.wue_l_per_kwh is not None else si.catalog.cooling[cooling].wue_l_per_kwh
-
-
-__all__ = ["Plan", "SitePlan", "extract"]

@@ -143,17 +143,9 @@ class CapBuilder:
         self._limit(rc, label, counted, extras=granularity)
 
     def _compute_share(self, rc, label, group):
-        scoped = sum(_tpp(sm) for sm in group)
         total = sum(_tpp(sm) for sm in self.sites.values())
-        cap = rc.cap
-        for sense, bound in (("max", cap.max), ("min", cap.min)):
-            if bound is None:
-                continue
-            expr = scoped - bound * total
-            row = self.m.cap_rows.add(expr <= 0 if sense == "max" else expr >= 0)
-            self.rows.append(CapRow(rc, label, sense, bound, ("share", scoped, total), row, total,
-                                    {"granularity_tpp": self._unit(group, lambda spec: spec.tpp),
-                                     "total_tpp": total}))
+        self._share(rc, label, sum(_tpp(sm) for sm in group), total,
+                    {"granularity_tpp": self._unit(group, lambda spec: spec.tpp), "total_tpp": total})
 
     def _emissions(self, rc, label, group, attr):
         expr = sum(sum(getattr(sm, attr)) for sm in group if getattr(sm, attr))
@@ -203,20 +195,11 @@ class CapBuilder:
                                         unit * b.gas_units[c.type]))
 
     def _pue(self, rc, label, group):
-        for sm in group:  # an annual PUE is a per-site figure
+        for sm in group:  # an annual PUE is a per-site figure: facility energy / IT energy
             b, w = sm.block, sm.tg.weight
-            weighted = {c: float(np.sum(w * sm.tg.sample(sm.si.pue[c]))) for c in b.C}
-            hours = float(np.sum(w))
-            facility = sum(weighted[c] * b.it_mw[c] for c in b.C)
-            it = sum(hours * b.it_mw[c] for c in b.C)
-            cap = rc.cap
-            for sense, bound in (("max", cap.max), ("min", cap.min)):
-                if bound is None:
-                    continue
-                expr = facility - bound * it
-                row = self.m.cap_rows.add(expr <= 0 if sense == "max" else expr >= 0)
-                self.rows.append(CapRow(rc, sm.name if len(group) > 1 else label, sense, bound,
-                                        ("share", facility, it), row, it))
+            facility = sum(float(np.sum(w * sm.tg.sample(sm.si.pue[c]))) * b.it_mw[c] for c in b.C)
+            it = sum(float(np.sum(w)) * b.it_mw[c] for c in b.C)
+            self._share(rc, sm.name if len(group) > 1 else label, facility, it)
 
     def _renewable_share(self, rc, label, group):
         w_ = {sm.name: sm.weights() for sm in group}
@@ -239,23 +222,22 @@ class CapBuilder:
                 matched_total = matched_total + w[t] * matched
         self._share(rc, label, matched_total, sum(_facility_energy(sm) for sm in group))
 
-    def _share(self, rc, label, part, whole):
+    def _share(self, rc, label, part, whole, extras=None):
+        """part / whole within the limits, kept linear as part - limit * whole (<= or >=) 0."""
         cap = rc.cap
         for sense, bound in (("max", cap.max), ("min", cap.min)):
             if bound is None:
                 continue
             expr = part - bound * whole
             row = self.m.cap_rows.add(expr <= 0 if sense == "max" else expr >= 0)
-            self.rows.append(CapRow(rc, label, sense, bound, ("share", part, whole), row, whole))
+            self.rows.append(CapRow(rc, label, sense, bound, ("share", part, whole), row, whole, extras or {}))
 
     def _water_m3(self, rc, label, group):
         expr = 0
         for sm in group:
             hours = float(np.sum(sm.tg.weight))
             for c in sm.block.C:
-                option = next(o for o in sm.si.site.cooling if o.type == c)
-                wue = option.wue_l_per_kwh if option.wue_l_per_kwh is not None else sm.si.catalog.cooling[c].wue_l_per_kwh
-                expr = expr + wue * hours * sm.block.it_mw[c]  # L/kWh x MWh -> m3
+                expr = expr + sm.si.wue(c) * hours * sm.block.it_mw[c]  # L/kWh x MWh -> m3
         scale = self._period_scale(rc)
         self._limit(rc, label, expr * scale, scale=scale, value=expr)
 
