@@ -47,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [p for p in (str(REPO), str(HERE)) if p not in sys.path]
 
-import compare_pypsa as cp
+import compare_pypsa as cp  # noqa: E402  (after the path set-up above)
 
 BENCH_SPEC = dataclasses.replace(
     cp.CaseSpec(), name="bench_plan", gas_type="lm2500xpress", gas_max_units=6

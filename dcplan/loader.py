@@ -19,10 +19,10 @@ from dcplan import series as S
 from dcplan.catalog import builtin_catalog_data
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
 from dcplan.rules import resolve_caps
-from dcplan.schema.catalog import SECTIONS, Catalog
+from dcplan.schema.catalog import Catalog
 from dcplan.schema.program import Program
 from dcplan.schema.site import Site
-from dcplan.yamlio import YamlDocument, dotted, load_yaml
+from dcplan.yamlio import YamlDocument, load_yaml
 
 KINDS = {"site": Site, "program": Program}
 DEFAULT_RENEWABLE = {"solar": "utility_pv", "wind": "onshore_wind"}

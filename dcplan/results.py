@@ -213,7 +213,7 @@ def _cap_reports(pm: PlanModel, solve: SolveResult) -> list[CapReport]:
         if not rc.in_force:
             cap = rc.cap
             limit = cap.max if cap.max is not None else cap.min
-            reports.append(CapReport(cap.name, cap.quantity, ", ".join(l for l, _ in rc.groups) or "-",
+            reports.append(CapReport(cap.name, cap.quantity, ", ".join(label for label, _ in rc.groups) or "-",
                                      "max" if cap.max is not None else "min", limit, None, None, False, None, "",
                                      rc.origin, cap.source, rc.file, rc.line, in_force=False))
     return reports

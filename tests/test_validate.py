@@ -28,7 +28,7 @@ def test_unknown_key_suggests_the_right_one(runner, tmp_path):
     path = write_yaml(tmp_path / "s.yaml", site)
     result = run_cli(runner, "validate", path)
     assert result.exit_code == 2
-    line = next(l for l in result.output.splitlines() if "max_import_mv" in l)
+    line = next(x for x in result.output.splitlines() if "max_import_mv" in x)
     assert "s.yaml:" in line and "did you mean 'max_import_mw'" in line
     lineno = int(line.split("s.yaml:")[1].split(":")[0])
     assert path.read_text().splitlines()[lineno - 1].strip().startswith("max_import_mv")
