@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from dcplan import api
@@ -258,3 +259,17 @@ def test_unknown_preset_and_scope_references_are_input_errors(tmp_path, runner):
     assert result.exit_code == 2 and "no country group 'tier9'" in result.output
     with pytest.raises(InputError):
         api.plan(path)
+
+
+def test_emergency_hours_from_a_csv_of_flags(tmp_path):
+    flags = np.zeros(8760)
+    flags[4000:4010] = 1
+    write_csv(tmp_path / "eea.csv", {"eea_flag": flags})
+    s = site("g", price=40.0, fuel={"gas_price_usd_per_mmbtu": 6.0},
+             technologies={"battery": {"type": "li_ion_lfp", "duration_h": 12}})
+    s["caps"] = [{"name": "eea", "quantity": "grid_emergency_import_mw", "max": 0,
+                  "emergency": {"flags": {"csv": "eea.csv"}}, "source": "utility EEA log"}]
+    p = solve(program(tmp_path, [s], typical_days=None))
+    d = p.sites[0].dispatch
+    assert np.all(d["grid_mw"][4000:4010] <= 1e-6) and d["grid_mw"][3990] > 1
+    assert p.sites[0].capacity["battery_mwh"] >= 10 * p.sites[0].capacity["facility_peak_mw"] * 0.99
