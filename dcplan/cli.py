@@ -173,3 +173,69 @@ def plan(
         gap = f"{result.gap:.3%}" if result.gap is not None else "unknown"
         err_console.print(f"[yellow]time limit reached[/yellow]: best plan found has gap {gap}")
         raise typer.Exit(ExitCode.SOLVER_FAILURE)
+
+
+@app.command()
+@_friendly
+def smooth(
+    workload: Path = typer.Argument(..., help="A power trace (CSV: time_s or timestamp, and mw or w_per_gpu) "
+                                    "or a synthetic job (`kind: workload` YAML)."),
+    site: Optional[Path] = typer.Option(None, "--site", help="Site file with a `smoothing:` section, "
+                                        "or a `kind: smoothing` limits file."),
+    outdir: Optional[Path] = typer.Option(None, "-o", "--outdir",
+                                          help="Write schedule.csv, smoothing.yaml, smoothing.png here."),
+    gpus: Optional[int] = typer.Option(None, "--gpus", help="GPU count (scales a w_per_gpu trace)."),
+    gpu: Optional[str] = typer.Option(None, "--gpu", help="GPU catalog key, e.g. h100_sxm."),
+    ramp_up_mw_per_s: Optional[float] = typer.Option(None, "--ramp-up-mw-per-s"),
+    ramp_down_mw_per_s: Optional[float] = typer.Option(None, "--ramp-down-mw-per-s"),
+    ramp_up_mw_per_min: Optional[float] = typer.Option(None, "--ramp-up-mw-per-min"),
+    ramp_down_mw_per_min: Optional[float] = typer.Option(None, "--ramp-down-mw-per-min"),
+    swing_mw: Optional[float] = typer.Option(None, "--swing-mw", help="Peak-to-peak limit in any window."),
+    swing_window_s: Optional[float] = typer.Option(None, "--swing-window-s", help="Default 5 s."),
+    band_min_mw: Optional[float] = typer.Option(None, "--band-min-mw"),
+    band_max_mw: Optional[float] = typer.Option(None, "--band-max-mw"),
+    energy_price: Optional[float] = typer.Option(None, "--energy-price-usd-per-mwh"),
+    resolution_s: Optional[float] = typer.Option(None, "--resolution-s", help="Model time step (decimates the trace)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Solver time limit, seconds."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
+):
+    """Keep a training job's power swings within the site's ramp, swing and band limits at least cost."""
+    from dcplan.smoothing import api as smoothing
+    from dcplan.smoothing.output import write_smoothing
+    from dcplan.smoothing.report import print_result
+
+    limits = {"ramp_up_mw_per_s": ramp_up_mw_per_s, "ramp_down_mw_per_s": ramp_down_mw_per_s,
+              "ramp_up_mw_per_min": ramp_up_mw_per_min, "ramp_down_mw_per_min": ramp_down_mw_per_min,
+              "swing_mw": swing_mw, "swing_window_s": swing_window_s,
+              "band_min_mw": band_min_mw, "band_max_mw": band_max_mw}
+    status = None if quiet else console.status("smoothing", spinner="dots")
+    if status:
+        status.start()
+    try:
+        result = smoothing.smooth_files(workload, site, gpus=gpus, gpu_model=gpu, limits=limits,
+                                        economics={"energy_price_usd_per_mwh": energy_price},
+                                        resolution_s=resolution_s, options=SolveOptions(time_limit_s=time_limit))
+    finally:
+        if status:
+            status.stop()
+    if result.status == "infeasible":
+        err_console.print("[red bold]infeasible:[/red bold] the limits cannot be met with the allowed mitigations.")
+        for line in result.reasons:
+            err_console.print(f"  • {line}", highlight=False)
+        raise typer.Exit(ExitCode.INFEASIBLE)
+    if not result.has_schedule:
+        err_console.print(f"[red bold]solver failure:[/red bold] {result.status}: " + "; ".join(result.reasons))
+        raise typer.Exit(ExitCode.SOLVER_FAILURE)
+    if not quiet:
+        print_result(console, result)
+        t = result.timings
+        console.print(f"[dim]build {t['build_s']:.1f} s · compile {t['compile_s']:.1f} s · "
+                      f"solve {t['solve_s']:.1f} s · total {t['total_s']:.1f} s[/dim]")
+    if outdir is not None:
+        written = write_smoothing(result, outdir)
+        if not quiet:
+            console.print("wrote " + ", ".join(display_path(p) for p in written))
+    if result.status == "time_limit":
+        err_console.print("[yellow]time limit reached[/yellow]: the schedule meets the limits "
+                          "but may not be least-cost")
+        raise typer.Exit(ExitCode.SOLVER_FAILURE)

@@ -22,6 +22,8 @@ from dcplan.rules import resolve_caps
 from dcplan.schema.catalog import Catalog
 from dcplan.schema.program import Program
 from dcplan.schema.site import Site
+from dcplan.smoothing.limits import load_smoothing_spec
+from dcplan.smoothing.workload import load_workload
 from dcplan.yamlio import YamlDocument, load_yaml
 
 KINDS = {"site": Site, "program": Program}
@@ -389,10 +391,7 @@ def validate_paths(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
             continue
         checked.append(f)
         try:
-            if kind == "program":
-                load_program(f)
-            else:
-                load_site(f) if kind == "site" else _raise_kind(doc)
+            _validate_kind(kind, f, doc)
         except InputError as err:
             problems += err.problems
     return checked, sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.key))
@@ -402,5 +401,19 @@ def _looks_like_dcplan(data) -> bool:
     return isinstance(data, dict) and bool({"site", "program", "grid", "cooling", "sites"} & set(data))
 
 
-def _raise_kind(doc):
-    raise InputError(_kind_problems(doc))
+def _validate_kind(kind, path: Path, doc: YamlDocument) -> None:
+    """Fully load one file of any kind dcplan reads, raising :class:`InputError` if it is bad."""
+    if kind == "program":
+        load_program(path)
+    elif kind == "site":
+        load_site(path)
+    elif kind == "workload":
+        load_workload(path)
+    elif kind == "smoothing":
+        load_smoothing_spec(path)
+    else:
+        raise InputError([doc.problem(("kind",), "expected `kind:` site, program, workload or smoothing, "
+                                      + (f"found {kind!r}" + did_you_mean(kind, ALL_KINDS) if kind else "it is missing"))])
+
+
+ALL_KINDS = ("site", "program", "workload", "smoothing")

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from dcplan.schema.base import CurvedSeries, NonNeg, Series, StrictModel
 from dcplan.schema.caps import Cap
+from dcplan.smoothing.limits import SmoothingSpec
 from dcplan.schema.compute import Compute
 
 
@@ -128,6 +129,8 @@ class Site(StrictModel):
     compute: Compute | None = None
     reliability: Reliability = Field(default_factory=Reliability)
     caps: list[Cap] = Field(default_factory=list, description="caps on this site (permits, local rules)")
+    smoothing: SmoothingSpec | None = Field(None, description="training power-swing limits and mitigations "
+                                            "(`dcplan smooth --site`)")
     catalog: CatalogOverrides = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -10,13 +10,15 @@ check and from an elastic re-solve that finds the least violation.
 Decimation error: the model sees block means. Within a block the raw load deviates from its
 mean by at most ``decimation['ripple_mw']`` (reported); the schedule's decisions are held over
 the block, so at the trace's resolution the grid sees the model's series plus that ripple: the
-swing can exceed the model's by at most twice the ripple, and steps shorter than the model's
-are not constrained (that is the rack capacitors' and power supplies' time scale). The result
-reports the limits re-measured at the trace's resolution (``trace_after``).
+swing in a window can exceed the model's swing over the blocks it touches by at most twice the
+ripple, and steps shorter than the model's are not constrained (that is the rack capacitors'
+and power supplies' time scale). The result reports the limits re-measured at the trace's
+resolution (``trace_after``); ``--resolution-s`` down to the trace's own step removes the error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -27,11 +29,27 @@ import numpy as np
 from dcplan.catalog import builtin_catalog
 from dcplan.errors import InputError, Problem
 from dcplan.model.context import capital_recovery_factor
-from dcplan.smoothing.limits import (BATTERY_CYCLE_DEPTH, BATTERY_CYCLE_LIFE, Battery, Burn,
-                                     Capacitors, GpuSmoothing, Limits, SmoothingSpec,
-                                     load_smoothing_spec, with_overrides)
+from dcplan.smoothing.limits import (
+    BATTERY_CYCLE_DEPTH,
+    BATTERY_CYCLE_LIFE,
+    Battery,
+    Burn,
+    GpuSmoothing,
+    Limits,
+    SmoothingSpec,
+    load_smoothing_spec,
+    with_overrides,
+)
 from dcplan.smoothing.metrics import measure, violations
-from dcplan.smoothing.model import ModelData, Profile, SmoothingModel, Store, build, values
+from dcplan.smoothing.model import (
+    Boundary,
+    ModelData,
+    Profile,
+    SmoothingModel,
+    Store,
+    build,
+    values,
+)
 from dcplan.smoothing.workload import Workload, load_workload
 from dcplan.solver import SolveOptions, SolveResult, solve
 
@@ -45,7 +63,8 @@ SLACK_TOL_MW = 1e-6
 class SmoothingResult:
     """What ``smooth`` found. ``schedule`` holds arrays at the model's step (``step_s``)."""
 
-    status: str  # optimal | time_limit | infeasible | no_solution | error
+    status: str  # optimal | feasible (two-level: limits met, cost within `method['gap']` of a
+    # lower bound) | time_limit | infeasible | no_solution | error
     workload: Workload
     spec: SmoothingSpec
     step_s: float
@@ -62,6 +81,9 @@ class SmoothingResult:
     solve: SolveResult | None = None
     timings: dict[str, float] = field(default_factory=dict)
     objective_usd_per_year: float | None = None
+    lower_bound_usd_per_year: float | None = None
+    method: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def has_schedule(self) -> bool:
@@ -82,9 +104,9 @@ def _decimation(w: Workload, spec: SmoothingSpec) -> tuple[int, int]:
     """(factor, model steps): block means of ``factor`` trace steps."""
     dt = w.time_step_s
     wanted = spec.resolution_s if spec.resolution_s is not None else max(dt, DEFAULT_MIN_STEP_S)
-    factor = max(1, int(round(wanted / dt)))
+    factor = max(1, round(wanted / dt))
     if w.steps // factor > spec.max_steps:
-        factor = int(math.ceil(w.steps / spec.max_steps))
+        factor = math.ceil(w.steps / spec.max_steps)
     steps = w.steps // factor
     if steps < 2:
         raise InputError([Problem(w.source or w.name, None, "resolution_s",
@@ -179,15 +201,50 @@ def _need_gpus(w: Workload, names: list[str]) -> None:
 
 # --- solve -------------------------------------------------------------------------------
 
-def smooth(workload: Workload, spec: SmoothingSpec | None = None, options: SolveOptions | None = None) -> SmoothingResult:
+@dataclass
+class Strategy:
+    """How the model is solved.
+
+    Up to ``direct_max_steps`` steps: one LP (or MILP) over the whole trace, cyclic, exact.
+
+    Longer: two levels. (1) The same model on block means of ``f`` steps (at most
+    ``coarse_max_steps`` blocks), with the swing window rounded down to whole blocks and
+    per-minute rows only where 60 s is a whole number of blocks: every schedule of the full
+    problem, averaged over blocks, satisfies it, so its optimum is a lower bound. It fixes the
+    GPU setting and the burn switch, and gives starting sizes and state-of-charge targets.
+    (2) A rolling horizon at full resolution: pieces of ``piece_steps``, plus ``lookahead_steps``
+    solved and discarded (default: a minute when per-minute limits are set, so that a piece
+    looks as far ahead as the limits do; else half a piece). Each piece sees the grid power
+    already committed before it (so ramps, swing windows and per-minute rows across the seams
+    hold), starts from the state of charge where the previous piece ended, aims at the coarse
+    plan's state of charge at its end, and may grow the sizes (paying only for the growth). The
+    result meets every limit at full resolution; its cost is an upper bound, and ``gap`` =
+    (upper - lower) / upper states the error."""
+
+    direct_max_steps: int = 6000
+    coarse_max_steps: int = 6000
+    piece_steps: int = 600
+    lookahead_steps: int | None = None  # default: 60 s with per-minute limits, else half a piece
+
+
+def smooth(workload: Workload, spec: SmoothingSpec | None = None, options: SolveOptions | None = None,
+           strategy: Strategy | None = None) -> SmoothingResult:
     """Choose mitigation sizes and a schedule that keep what the grid sees within
     ``spec.limits`` at least annual cost. Raises :class:`InputError` for unusable input; an
     infeasible problem is a result with ``status == 'infeasible'`` and ``reasons``."""
     t0 = time.perf_counter()
     spec = spec or SmoothingSpec()
     options = options or SolveOptions()
+    strategy = strategy or Strategy()
     w = workload
     mit, econ, lim = spec.mitigations, spec.economics, spec.limits
+    notes = []
+    if "mitigations" not in spec.model_fields_set and w.tdp_mw is None and mit.burn is not None:
+        # the default mitigations: burn needs to know the GPUs; without them, the battery alone
+        mit = mit.model_copy(update={"burn": None})
+        spec = spec.model_copy(update={"mitigations": mit})
+        notes.append("burn work was not considered: the trace does not say which GPUs run it "
+                     "(give --gpu and --gpus)")
     _need_gpus(w, [n for n in ("gpu_smoothing", "burn", "capacitors") if getattr(mit, n) is not None])
     factor, steps = _decimation(w, spec)
     step = factor * w.time_step_s
@@ -209,58 +266,243 @@ def smooth(workload: Workload, spec: SmoothingSpec | None = None, options: Solve
     if mit.capacitors is not None:
         c = mit.capacitors
         eta = math.sqrt(c.round_trip_efficiency)
-        data.capacitors = Store(eta, eta, fixed_energy_mj=c.j_per_gpu * w.gpus / 1e6)
+        per_gpu_w = c.max_power_w_per_gpu if c.max_power_w_per_gpu is not None else w.tdp_w
+        data.capacitors = Store(eta, eta, fixed_energy_mj=c.j_per_gpu * w.gpus / 1e6,
+                                max_power_mw=per_gpu_w * w.gpus / 1e6)
         cap_capex = c.capex_usd_per_gpu * w.gpus * capital_recovery_factor(econ.discount_rate, c.lifetime_years)
     ripple = float(np.abs(w.load_mw[: steps * factor] - np.repeat(load, factor)).max()) if factor > 1 else 0.0
     decimation = {"trace_step_s": w.time_step_s, "model_step_s": step, "factor": factor, "model_steps": steps,
                   "dropped_s": (w.steps - steps * factor) * w.time_step_s, "ripple_mw": ripple}
     result = SmoothingResult("error", w, spec, step, before=measure(load, step, lim.swing_window_s),
-                             decimation=decimation)
+                             decimation=decimation, notes=notes)
     if factor > 1:
         result.trace_before = measure(w.load_mw, w.time_step_s, lim.swing_window_s)
-    prepare = time.perf_counter() - t0
-    sm = build(data)
-    res = solve(sm.model, options)
-    result.solve = res
-    result.timings = {"prepare_s": prepare, "build_s": sm.build_seconds, "compile_s": res.compile_seconds,
-                      "solve_s": res.solve_seconds}
-    result.status = res.status
-    if res.status == "infeasible":
-        t1 = time.perf_counter()
-        result.reasons = diagnose(data, spec, options)
-        result.timings["diagnose_s"] = time.perf_counter() - t1
-    elif res.has_solution:
-        t1 = time.perf_counter()
-        _extract(result, sm, battery_info, cap_capex, per_step_usd)
-        result.objective_usd_per_year = res.objective
-        result.timings["extract_s"] = time.perf_counter() - t1
+    result.timings = {"prepare_s": time.perf_counter() - t0, "build_s": 0.0, "compile_s": 0.0, "solve_s": 0.0}
+    ctx = _Context(data, battery_info, cap_capex, per_step_usd, options, result.timings)
+    if steps <= strategy.direct_max_steps:
+        outcome = _direct(ctx)
     else:
-        result.reasons = [f"solver: {res.status}" + (f" ({res.message})" if res.message else "")]
+        outcome = _two_level(ctx, strategy)
+    result.status, result.solve = outcome.status, outcome.solve
+    result.method = outcome.method
+    if outcome.status == "infeasible":
+        t1 = time.perf_counter()
+        result.reasons = diagnose(outcome.diagnose_data or data, spec, options)
+        result.timings["diagnose_s"] = time.perf_counter() - t1
+    elif outcome.arrays is not None:
+        _fill(result, ctx, outcome)
+        short = outcome.method.get("soc_end_shortfall_mj", 0.0)
+        if short > 1e-6:
+            result.notes.append(f"the stores end {short:,.4g} MJ below their starting charge (the rolling "
+                                "horizon could not refill them under the limits); that energy is counted "
+                                "as battery losses")
+    else:
+        result.reasons = outcome.reasons
     result.timings["total_s"] = time.perf_counter() - t0
     return result
 
 
-def _extract(r: SmoothingResult, sm: SmoothingModel, battery_info: dict, cap_capex: float,
-             per_step_usd: float) -> None:
+@dataclass
+class _Context:
+    data: ModelData
+    battery_info: dict
+    cap_capex: float
+    per_step_usd: float
+    options: SolveOptions
+    timings: dict
+
+
+@dataclass
+class _Outcome:
+    status: str
+    method: dict
+    solve: SolveResult | None = None
+    arrays: dict[str, np.ndarray] | None = None
+    profile: Profile | None = None
+    burn_on: bool = False
+    sizes: tuple[float, float] = (0.0, 0.0)  # battery MW, MJ
+    lower_bound: float | None = None
+    reasons: list[str] = field(default_factory=list)
+    diagnose_data: ModelData | None = None
+
+
+def _run(ctx: _Context, data: ModelData, options: SolveOptions | None = None):
+    sm = build(data)
+    res = solve(sm.model, options or ctx.options)
+    ctx.timings["build_s"] += sm.build_seconds
+    ctx.timings["compile_s"] += res.compile_seconds
+    ctx.timings["solve_s"] += res.solve_seconds
+    return sm, res
+
+
+def _read(sm: SmoothingModel) -> tuple[dict[str, np.ndarray], Profile | None, bool, tuple[float, float]]:
+    """Arrays over the piece's steps, the chosen setting, the burn switch, battery sizes."""
     m, d = sm.model, sm.data
-    T, dt = d.steps, d.step_s
-    w = r.workload
+    T, H = d.steps, sm.history
     zeros = np.zeros(T)
     chosen = None
     if sm.choice:
-        z = [m.z[k].value or 0.0 for k in range(len(d.profiles))]
-        chosen = d.profiles[int(np.argmax(z))]
+        chosen = d.profiles[int(np.argmax([m.z[k].value or 0.0 for k in range(len(d.profiles))]))]
     elif d.profiles:
         chosen = d.profiles[0]
-    uplift = chosen.uplift_mw.copy() if chosen is not None else zeros
     burn = values(m.burn, T) if hasattr(m, "burn") else zeros
-    bc = values(m.bat_charge, T) if d.battery else zeros
-    bd = values(m.bat_discharge, T) if d.battery else zeros
-    bs = values(m.bat_soc, T) / 3600.0 if d.battery else zeros
-    cc = values(m.cap_charge, T) if d.capacitors else zeros
-    cd = values(m.cap_discharge, T) if d.capacitors else zeros
-    cs = values(m.cap_soc, T) if d.capacitors else zeros
-    grid = values(m.g, T)
+    burn_on = bool((m.burn_on.value or 0) > 0.5) if hasattr(m, "burn_on") else bool(burn.max(initial=0) > 1e-9)
+    arrays = {
+        "grid_mw": values(m.g, T, H),
+        "burn_mw": burn,
+        "battery_charge_mw": values(m.bat_charge, T) if d.battery else zeros,
+        "battery_discharge_mw": values(m.bat_discharge, T) if d.battery else zeros,
+        "battery_soc_mj": values(m.bat_soc, T) if d.battery else zeros,
+        "capacitor_charge_mw": values(m.cap_charge, T) if d.capacitors else zeros,
+        "capacitor_discharge_mw": values(m.cap_discharge, T) if d.capacitors else zeros,
+        "capacitor_soc_mj": values(m.cap_soc, T) if d.capacitors else zeros,
+    }
+    sizes = (float(m.bat_power.value or 0.0), float(m.bat_energy.value or 0.0)) if d.battery else (0.0, 0.0)
+    return arrays, chosen, burn_on, sizes
+
+
+def _direct(ctx: _Context) -> _Outcome:
+    sm, res = _run(ctx, ctx.data)
+    method = {"method": "direct", "steps": ctx.data.steps, "rows": res.rows, "columns": res.columns,
+              "strategy": res.strategy, "lp_solves": res.lp_solves}
+    if res.status == "infeasible":
+        return _Outcome("infeasible", method, res)
+    if not res.has_solution:
+        return _Outcome(res.status, method, res, reasons=[f"solver: {res.status}" + (f" ({res.message})"
+                                                                                  if res.message else "")])
+    arrays, chosen, burn_on, sizes = _read(sm)
+    bound = res.bound if res.bound is not None else res.objective
+    method["gap"] = res.gap or 0.0
+    return _Outcome(res.status, method, res, arrays, chosen, burn_on, sizes,
+                    None if bound is None else bound + ctx.cap_capex)
+
+
+def _coarsen(data: ModelData, f: int) -> ModelData:
+    """The model on block means of ``f`` steps: a relaxation of ``data`` (see Strategy)."""
+    T = data.steps // f
+
+    def blocks(x):
+        return None if x is None else _blocks(x, f, T)
+
+    W = data.window()
+    lag = data.lag()
+    profiles = [dataclasses.replace(p, uplift_mw=blocks(p.uplift_mw), burn_room_mw=blocks(p.burn_room_mw),
+                                    deferred_mw_steps=p.deferred_mw_steps / f)
+                for p in data.profiles]
+    return dataclasses.replace(
+        data, step_s=data.step_s * f, load_mw=blocks(data.load_mw), profiles=profiles,
+        year_scale=data.year_scale * data.steps / (T * f),
+        window_steps=max(1, W // f), lag_steps=lag // f if lag % f == 0 else 0, boundary=None)
+
+
+def _two_level(ctx: _Context, st: Strategy) -> _Outcome:
+    data = ctx.data
+    T, dt = data.steps, data.step_s
+    f = max(2, math.ceil(T / st.coarse_max_steps))
+    coarse = _coarsen(data, f)
+    minute_limits = data.limits.ramp_up_mw_per_min is not None or data.limits.ramp_down_mw_per_min is not None
+    lookahead = st.lookahead_steps if st.lookahead_steps is not None else \
+        (data.lag() if minute_limits else st.piece_steps // 2)
+    method = {"method": "two_level", "steps": T, "coarse_factor": f, "coarse_steps": coarse.steps,
+              "coarse_window_steps": coarse.window(), "coarse_minute_rows": coarse.lag() > 0,
+              "piece_steps": st.piece_steps, "lookahead_steps": lookahead}
+    t1 = time.perf_counter()
+    sm_c, res_c = _run(ctx, coarse)
+    method["coarse_seconds"] = time.perf_counter() - t1
+    method["coarse_rows"], method["coarse_columns"] = res_c.rows, res_c.columns
+    if res_c.status == "infeasible":
+        # the coarse model is a relaxation: the full problem is infeasible too
+        return _Outcome("infeasible", method, res_c, diagnose_data=coarse)
+    if not res_c.has_solution:
+        return _Outcome(res_c.status, method, res_c, reasons=[f"solver (coarse level): {res_c.status}"])
+    lower = (res_c.bound if res_c.bound is not None else res_c.objective) + ctx.cap_capex
+    c_arrays, chosen, burn_on, (p_mw, e_mj) = _read(sm_c)
+    if chosen is not None:  # the same setting at full resolution
+        chosen = data.profiles[next(i for i, p in enumerate(coarse.profiles) if p is chosen)]
+    # state-of-charge targets: the coarse plan's, at the end of each block
+    ends = (np.arange(coarse.steps) + 1) * f
+    targets = {"bat": c_arrays["battery_soc_mj"], "cap": c_arrays["capacitor_soc_mj"]}
+    start = {k: float(v[-1]) for k, v in targets.items()}  # cyclic: where the coarse plan ends
+    fine = dataclasses.replace(
+        data, profiles=[chosen] if chosen is not None else [],
+        burn=data.burn and burn_on, burn_slowdown_usd_per_year=0.0)
+    names = ["grid_mw", "burn_mw", "battery_charge_mw", "battery_discharge_mw", "battery_soc_mj",
+             "capacitor_charge_mw", "capacitor_discharge_mw", "capacitor_soc_mj"]
+    out = {k: np.zeros(T) for k in names}
+    stores = [k for k, s in (("bat", data.battery), ("cap", data.capacitors)) if s is not None]
+    mj_value = data.energy_price_usd_per_mwh * data.year_scale / 3600.0
+    penalty = 100.0 * (mj_value + 1.0)
+    history_need = max(data.window() - 1, data.lag())
+    a, pieces, retries, last_res = 0, 0, 0, res_c
+    soft_end, final_a = False, 0
+    L = st.piece_steps
+    t1 = time.perf_counter()
+    while a < T:
+        b = min(a + L, T)
+        if T - b < L // 2:
+            b = T
+        e = min(b + lookahead, T)
+        H = min(a, history_need)
+        soc0 = {k: (start[k] if a == 0 else float(out[("battery" if k == "bat" else "capacitor") + "_soc_mj"][a - 1]))
+                for k in stores}
+        if e == T:
+            final_a = a if not soft_end else final_a
+            end, pen = {k: start[k] for k in stores}, (penalty if soft_end else 0.0)
+        else:
+            end = {k: float(np.interp(e, ends, targets[k])) for k in stores}
+            pen = penalty
+        piece = _slice(fine, a, e, Boundary(out["grid_mw"][a - H:a].copy(), soc0, end, pen))
+        if piece.battery is not None:
+            piece.battery = dataclasses.replace(piece.battery, min_power_mw=p_mw, min_energy_mj=e_mj)
+        sm, res = _run(ctx, piece, SolveOptions(threads=ctx.options.threads))
+        last_res = res
+        if not res.has_solution:
+            if retries < 3 and a > 0:
+                # step back: re-plan the previous piece together with this one
+                retries += 1
+                a = max(0, a - L)
+                L *= 2
+                continue
+            if res.status == "infeasible" and e == T and not soft_end:
+                soft_end = True  # accept ending short of the starting state of charge (counted)
+                a, L = final_a, st.piece_steps
+                continue
+            method.update(pieces=pieces, failed_at_s=a * dt)
+            return _Outcome("no_solution", method, res, reasons=[
+                (f"the rolling horizon found no schedule for the piece at {a * dt:,.1f} s ({res.status}); "
+                "try a coarser --resolution-s")])
+        arrays, _, _, (p_mw, e_mj) = _read(sm)
+        for k in names:
+            out[k][a:b] = arrays[k][: b - a]
+        pieces += 1
+        a, L = b, st.piece_steps
+    method.update(pieces=pieces, retries=retries, fine_seconds=time.perf_counter() - t1,
+                  coarse_status=res_c.status)
+    shortfall = sum(max(start[k] - float(out[("battery" if k == "bat" else "capacitor") + "_soc_mj"][-1]), 0.0)
+                    for k in stores)
+    method["soc_end_shortfall_mj"] = shortfall
+    # every limit holds at full resolution; optimality is bounded by the gap, not proven
+    status = "time_limit" if res_c.status == "time_limit" else "feasible"
+    return _Outcome(status, method, last_res, out, chosen, burn_on, (p_mw, e_mj), lower)
+
+
+def _slice(data: ModelData, a: int, e: int, boundary: Boundary) -> ModelData:
+    profiles = [dataclasses.replace(p, uplift_mw=p.uplift_mw[a:e],
+                                    burn_room_mw=None if p.burn_room_mw is None else p.burn_room_mw[a:e])
+                for p in data.profiles]
+    return dataclasses.replace(data, load_mw=data.load_mw[a:e], profiles=profiles, boundary=boundary)
+
+
+def _fill(r: SmoothingResult, ctx: _Context, o: _Outcome) -> None:
+    d = ctx.data
+    T, dt = d.steps, d.step_s
+    w = r.workload
+    arr = o.arrays
+    chosen = o.profile
+    uplift = chosen.uplift_mw.copy() if chosen is not None else np.zeros(T)
+    grid, burn = arr["grid_mw"], arr["burn_mw"]
+    bc, bd = arr["battery_charge_mw"], arr["battery_discharge_mw"]
+    cc, cd = arr["capacitor_charge_mw"], arr["capacitor_discharge_mw"]
     r.schedule = {
         "time_s": np.arange(T) * dt,
         "raw_load_mw": d.load_mw,
@@ -268,10 +510,10 @@ def _extract(r: SmoothingResult, sm: SmoothingModel, battery_info: dict, cap_cap
         "burn_mw": burn,
         "battery_charge_mw": bc,
         "battery_discharge_mw": bd,
-        "battery_soc_mwh": bs,
+        "battery_soc_mwh": arr["battery_soc_mj"] / 3600.0,
         "capacitor_charge_mw": cc,
         "capacitor_discharge_mw": cd,
-        "capacitor_soc_mj": cs,
+        "capacitor_soc_mj": arr["capacitor_soc_mj"],
         "grid_mw": grid,
     }
     lim = r.spec.limits
@@ -283,44 +525,61 @@ def _extract(r: SmoothingResult, sm: SmoothingModel, battery_info: dict, cap_cap
     load_sum = float(d.load_mw.sum())
     # work a ramp-up limit defers is done later at the same energy: it is not saved
     smoothing = float(uplift.sum()) + (chosen.deferred_mw_steps if chosen is not None else 0.0)
-    extra = smoothing + float(burn.sum()) + float((bc - bd).sum()) + float((cc - cd).sum())
+    per_step = ctx.per_step_usd
+    # a state of charge left lower than it started is energy the stores still owe
+    owed = 0.0
+    for prefix, store in (("battery", d.battery), ("capacitor", d.capacitors)):
+        if store is not None and o.method["method"] != "direct":
+            soc = arr[prefix + "_soc_mj"]
+            first = soc[0] - (store.eta_charge * arr[prefix + "_charge_mw"][0]
+                              - arr[prefix + "_discharge_mw"][0] / store.eta_discharge) * dt
+            owed += max(first - soc[-1], 0.0) / store.eta_charge / dt  # MW x steps
+    losses_bat = float((bc - bd).sum())
+    losses_cap = float((cc - cd).sum())
+    extra = smoothing + float(burn.sum()) + losses_bat + losses_cap + owed
     r.energy_overhead_fraction = extra / load_sum if load_sum > 0 else None
     costs = {
-        "energy_gpu_smoothing": per_step_usd * smoothing,
-        "energy_burn": per_step_usd * float(burn.sum()),
-        "energy_battery_losses": per_step_usd * float((bc - bd).sum()),
-        "energy_capacitor_losses": per_step_usd * float((cc - cd).sum()),
+        "energy_gpu_smoothing": per_step * smoothing,
+        "energy_burn": per_step * float(burn.sum()),
+        "energy_battery_losses": per_step * (losses_bat + owed),
+        "energy_capacitor_losses": per_step * losses_cap,
     }
+    gs = r.spec.mitigations.gpu_smoothing
     sizes: dict[str, float | None] = {
-        "gpu_floor_fraction": chosen.floor_fraction if chosen is not None and w.tdp_mw is not None
-        and r.spec.mitigations.gpu_smoothing is not None else None,
+        "gpu_floor_fraction": chosen.floor_fraction if chosen is not None and gs is not None else None,
         "gpu_ramp_up_w_per_s": chosen.ramp_up_w_per_s if chosen is not None else None,
         "gpu_ramp_down_w_per_s": chosen.ramp_down_w_per_s if chosen is not None else None,
         "gpu_slowdown_fraction": chosen.slowdown_fraction if chosen is not None else 0.0,
         "burn_peak_mw": float(burn.max(initial=0.0)),
         "burn_mwh_per_year": float(burn.sum()) * dt / 3600.0 * d.year_scale,
-        "burn_on": bool(burn.max(initial=0.0) > 1e-9),
+        "burn_on": bool(o.burn_on),
     }
     if chosen is not None and chosen.slowdown_usd_per_year:
         costs["gpu_ramp_up_slowdown"] = chosen.slowdown_usd_per_year
-    if hasattr(m, "burn_on") and (m.burn_on.value or 0) > 0.5:
+    if o.burn_on and d.burn_slowdown_usd_per_year:
         costs["burn_slowdown"] = d.burn_slowdown_usd_per_year
     if d.battery:
-        p, e = float(m.bat_power.value or 0.0), float(m.bat_energy.value or 0.0)
-        costs["battery_capex"] = p * battery_info["power_capex_usd_per_mw_year"] + \
-            e * battery_info["energy_capex_usd_per_mj_year"]
-        costs["battery_fixed_om"] = p * battery_info["fixed_om_usd_per_mw_year"]
+        p, e = o.sizes
+        info = ctx.battery_info
+        costs["battery_capex"] = p * info["power_capex_usd_per_mw_year"] + e * info["energy_capex_usd_per_mj_year"]
+        costs["battery_fixed_om"] = p * info["fixed_om_usd_per_mw_year"]
         costs["battery_wear"] = d.battery.wear_usd_per_mwh * d.year_scale * dt / 3600.0 * float(bd.sum())
         sizes.update({"battery_power_mw": p, "battery_energy_mwh": e / 3600.0,
                       "battery_duration_s": e / p if p > 1e-9 else None,
-                      "battery_round_trip_efficiency": battery_info["round_trip_efficiency"],
-                      "battery_discharge_mwh_per_year": float(bd.sum()) * dt / 3600.0 * d.year_scale})
+                      "battery_round_trip_efficiency": info["round_trip_efficiency"],
+                      "battery_discharge_mwh_per_year": float(bd.sum()) * dt / 3600.0 * d.year_scale,
+                      "battery_both_ways_mwh_per_year": float(np.minimum(bc, bd).sum()) * dt / 3600.0 * d.year_scale})
     if d.capacitors:
         sizes.update({"capacitor_energy_mj": d.capacitors.fixed_energy_mj,
                       "capacitor_peak_mw": float(np.maximum(cc, cd).max(initial=0.0))})
-        costs["capacitor_capex"] = cap_capex
+        costs["capacitor_capex"] = ctx.cap_capex
     r.sizes = sizes
     r.costs_usd_per_year = costs
+    total = sum(costs.values())
+    r.objective_usd_per_year = total
+    r.lower_bound_usd_per_year = o.lower_bound
+    if o.lower_bound is not None and total > 0:
+        r.method["gap"] = max(0.0, (total - o.lower_bound) / total)
 
 
 # --- infeasibility -----------------------------------------------------------------------
@@ -411,4 +670,4 @@ def smooth_files(workload_path: Path | str, site_path: Path | str | None = None,
     return smooth(workload, spec, options)
 
 
-__all__ = ["Capacitors", "SmoothingResult", "diagnose", "smooth", "smooth_files"]
+__all__ = ["SmoothingResult", "Strategy", "diagnose", "smooth", "smooth_files"]

@@ -91,6 +91,8 @@ class Capacitors(StrictModel):
     """Energy storage in the racks' power supplies: a small, fast store."""
 
     j_per_gpu: NonNeg = Field(CAPACITOR_J_PER_GPU, description="usable energy per GPU (GB300: 65 J)")
+    max_power_w_per_gpu: float | None = Field(
+        None, gt=0, description="charge/discharge limit per GPU; default: the GPU's TDP (assumption)")
     round_trip_efficiency: float = Field(0.95, gt=0, le=1, description="assumption: ~95 %")
     capex_usd_per_gpu: NonNeg = Field(
         0.0, description="assumption: 0 (ships with GB300 racks; no supercap price found)")
@@ -211,28 +213,26 @@ def load_smoothing_spec(path: Path | str) -> SmoothingSpec:
 
 
 def with_overrides(spec: SmoothingSpec, limits: dict | None = None, economics: dict | None = None,
-                   **top) -> SmoothingSpec:
+                   resolution_s: float | None = None) -> SmoothingSpec:
     """``spec`` with command-line values (None = not given) replacing the file's."""
     limits = {k: v for k, v in (limits or {}).items() if v is not None}
     economics = {k: v for k, v in (economics or {}).items() if v is not None}
-    top = {k: v for k, v in top.items() if v is not None}
     problems = []
-    try:
-        new_limits = Limits.model_validate({**spec.limits.model_dump(), **limits})
-    except ValidationError as exc:
-        new_limits = spec.limits
-        for err in exc.errors(include_url=False):
-            key = "--" + (str(err["loc"][0]) if err["loc"] else "band").replace("_", "-")
-            problems.append(Problem("command line", None, key, err["msg"]))
-    try:
-        new_econ = Economics.model_validate({**spec.economics.model_dump(), **economics})
-        out = spec.model_copy(update={"limits": new_limits, "economics": new_econ})
-        out = SmoothingSpec.model_validate({**out.model_dump(), **top})
-    except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            key = "--" + str(err["loc"][-1]).replace("_", "-") if err["loc"] else ""
-            problems.append(Problem("command line", None, key, err["msg"]))
-        out = spec
+    update = {}
+    for name, cls, given in (("limits", Limits, limits), ("economics", Economics, economics)):
+        if not given:
+            continue
+        try:
+            update[name] = cls.model_validate({**getattr(spec, name).model_dump(exclude_unset=True), **given})
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                key = "--" + str(err["loc"][0]).replace("_", "-") if err["loc"] else \
+                    ", ".join("--" + k.replace("_", "-") for k in given)
+                problems.append(Problem("command line", None, key, err["msg"].removeprefix("Value error, ")))
+    if resolution_s is not None:
+        if resolution_s <= 0:
+            problems.append(Problem("command line", None, "--resolution-s", f"expected > 0, found {resolution_s:g}"))
+        update["resolution_s"] = resolution_s
     if problems:
         raise InputError(problems)
-    return out
+    return spec.model_copy(update=update) if update else spec

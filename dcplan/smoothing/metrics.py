@@ -12,13 +12,13 @@ from dcplan.smoothing.limits import Limits
 def window_steps(window_s: float, step_s: float, steps: int | None = None) -> int:
     """Samples in a rolling window: those covering ``window_s`` of time, at least 2 (and at
     most the whole series)."""
-    n = max(2, int(round(window_s / step_s + 1e-9)))
+    n = max(2, round(window_s / step_s + 1e-9))
     return min(n, steps) if steps is not None else n
 
 
 def minute_lag(step_s: float) -> int:
     """Steps between two instants 60 s apart (at least one)."""
-    return max(1, int(round(60.0 / step_s)))
+    return max(1, round(60.0 / step_s))
 
 
 def rolling_swing(x: np.ndarray, w: int) -> np.ndarray:

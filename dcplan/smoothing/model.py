@@ -10,10 +10,10 @@ At every step ``t`` of length ``dt`` (seconds) the grid sees::
   ``z[k]`` (sum 1) pick one, so ``uplift[t] = sum_k z[k] u[k, t]``. With one candidate it is data.
 - ``burn``: 0 <= burn[t] <= ceiling - GPU power after the setting; with a slowdown price, a
   binary switches burn on for the whole job.
-- battery: power P and energy E (MJ) are sized; charge, discharge <= P; state of charge
+- battery: power P and energy E (MJ) are sized; charge + discharge <= P; state of charge
   s[t] = s[t-1] + (eta_c charge - discharge / eta_d) dt in [0, E], cyclic over the trace;
   P <= c-rate x E.
-- capacitors: the same with a fixed energy and no power limit.
+- capacitors: the same with a fixed energy and a fixed power limit.
 
 Limits on g:
 
@@ -35,6 +35,17 @@ priced slowdown.
 
 With ``elastic=True`` every limit gets one non-negative slack (MW) shared by all its rows and
 the objective is the sum of slacks: the least violation when the limits cannot all be met.
+
+A ``Boundary`` makes the model one piece of a longer trace (the rolling horizon of
+:mod:`dcplan.smoothing.api`): the grid power committed before the piece enters as fixed values,
+so every ramp, per-minute and swing row that reaches into the piece is kept; the stores start
+from a given state of charge and aim at a target at the end (a hard bound, or a priced
+shortfall); the sizes already committed are lower bounds.
+
+Size: about 9 columns and 18 rows per step with burn, a battery and every kind of limit (the
+swing part is 4 columns and 10 rows, 20 nonzeros). At 36,000 steps that is one LP of ~320k
+columns and ~640k rows, which HiGHS did not solve within 20 minutes on 2 cores (its time grows
+about as the square of the steps: 3,000 steps 10 s, 6,000 steps 40 s); hence the two levels.
 """
 
 from __future__ import annotations
@@ -81,6 +92,19 @@ class Store:
     power_usd_per_mw_year: float = 0.0  # annualised capex plus fixed O&M
     energy_usd_per_mj_year: float = 0.0
     wear_usd_per_mwh: float = 0.0  # per MWh discharged
+    min_power_mw: float = 0.0  # sizes already committed (rolling horizon)
+    min_energy_mj: float = 0.0
+
+
+@dataclass
+class Boundary:
+    """A piece of a longer trace (rolling horizon): grid power already committed before it,
+    the stores' state of charge at its start, and a state of charge to reach at its end."""
+
+    history_g: np.ndarray  # committed grid power before the piece (constants in the limits)
+    start_soc_mj: dict[str, float]  # "bat", "cap" -> MJ
+    end_soc_mj: dict[str, float] = field(default_factory=dict)  # targets
+    end_penalty_usd_per_mj: float = 0.0  # 0: the target is a hard lower bound
 
 
 @dataclass
@@ -95,6 +119,9 @@ class ModelData:
     burn_slowdown_usd_per_year: float = 0.0
     battery: Store | None = None
     capacitors: Store | None = None
+    window_steps: int | None = None  # default: from swing_window_s and step_s
+    lag_steps: int | None = None  # steps 60 s apart; default from step_s; 0 = no per-minute rows
+    boundary: Boundary | None = None  # None: the whole trace, cyclic
 
     @property
     def steps(self) -> int:
@@ -104,6 +131,14 @@ class ModelData:
     def energy_usd_per_mw_step(self) -> float:
         """Annual cost of 1 MW more at one step."""
         return self.energy_price_usd_per_mwh * self.year_scale * self.step_s / 3600.0
+
+    def window(self) -> int:
+        if self.window_steps is not None:
+            return self.window_steps
+        return window_steps(self.limits.swing_window_s, self.step_s)
+
+    def lag(self) -> int:
+        return minute_lag(self.step_s) if self.lag_steps is None else self.lag_steps
 
 
 ELASTIC_KEYS = ("ramp_up_mw_per_s", "ramp_down_mw_per_s", "ramp_up_mw_per_min", "ramp_down_mw_per_min",
@@ -117,16 +152,19 @@ class SmoothingModel:
     elastic: bool
     build_seconds: float
     choice: bool  # the setting is a binary choice among profiles
+    history: int  # g[0:history] are committed values; the piece's steps are g[history:]
 
 
 def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
     start = time.perf_counter()
     lim = data.limits
     T, dt = data.steps, data.step_s
-    steps = range(T)
+    bnd = data.boundary
+    H = len(bnd.history_g) if bnd is not None else 0
     load = data.load_mw.astype(float).tolist()
     m = pyo.ConcreteModel(name="smoothing")
     m.T = pyo.RangeSet(0, T - 1)
+    m.G = pyo.RangeSet(0, H + T - 1)
     slack = {}
     if elastic:
         for key in ELASTIC_KEYS:
@@ -135,15 +173,17 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
                 m.add_component("slack_" + key, slack[key])
 
     def s(key):
-        return slack[key] if key in slack else 0.0
+        return slack.get(key, 0.0)
 
     lo = 0.0 if elastic or lim.band_min_mw is None else lim.band_min_mw
     hi = None if elastic else lim.band_max_mw
-    m.g = pyo.Var(m.T, bounds=(lo, hi))
+    m.g = pyo.Var(m.G, bounds=(lo, hi))
+    for t in range(H):
+        m.g[t].fix(float(bnd.history_g[t]))
     if elastic and lim.band_max_mw is not None:
-        m.band_max = pyo.Constraint(m.T, rule=lambda m, t: m.g[t] <= lim.band_max_mw + s("band_max_mw"))
+        m.band_max = pyo.Constraint(m.T, rule=lambda m, t: m.g[H + t] <= lim.band_max_mw + s("band_max_mw"))
     if elastic and lim.band_min_mw is not None:
-        m.band_min = pyo.Constraint(m.T, rule=lambda m, t: m.g[t] >= lim.band_min_mw - s("band_min_mw"))
+        m.band_min = pyo.Constraint(m.T, rule=lambda m, t: m.g[H + t] >= lim.band_min_mw - s("band_min_mw"))
 
     # --- GPU smoothing setting ---------------------------------------------------------
     profiles = data.profiles
@@ -158,11 +198,10 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
         m.one_setting = pyo.Constraint(expr=sum(m.z[k] for k in m.K) == 1)
         U = np.vstack([p.uplift_mw for p in profiles])
         varying = np.flatnonzero(np.any(np.abs(U) > 1e-12, axis=0)).tolist()
-        used = [[k for k in range(len(profiles)) if abs(U[k, t]) > 1e-12] for t in range(T)]
         Ul = U.tolist()
         m.uplift = pyo.Var(varying)
         m.uplift_def = pyo.Constraint(varying, rule=lambda m, t: m.uplift[t] == sum(
-            Ul[k][t] * m.z[k] for k in used[t]))
+            Ul[k][t] * m.z[k] for k in range(len(profiles)) if abs(Ul[k][t]) > 1e-12))
     fixed_l = fixed.tolist()
     varying_set = set(varying)
 
@@ -185,30 +224,54 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
         terms.append((m.burn, 1.0))
 
     # --- stores ------------------------------------------------------------------------
+    m.soc_short = pyo.VarList(bounds=(0, None))
+    penalties = []
+
     def add_store(prefix: str, st: Store):
         cin = pyo.Var(m.T, bounds=(0, None))
         cout = pyo.Var(m.T, bounds=(0, None))
         m.add_component(prefix + "_charge", cin)
         m.add_component(prefix + "_discharge", cout)
+        # charge + discharge <= power: a store does one or the other, so this is implied by
+        # the physics; it keeps the model from wasting energy by doing both at once (to the
+        # extent an LP can: both at half power remain possible, and are reported)
         if st.fixed_energy_mj is not None:
             soc = pyo.Var(m.T, bounds=(0, st.fixed_energy_mj))
             m.add_component(prefix + "_soc", soc)
+            if st.max_power_mw is not None:
+                cap = float(st.max_power_mw)
+                m.add_component(prefix + "_power_max", pyo.Constraint(m.T, rule=lambda m, t: cin[t] + cout[t] <= cap))
         else:
-            power = pyo.Var(bounds=(0, st.max_power_mw))
-            energy = pyo.Var(bounds=(0, st.max_energy_mj))
+            power = pyo.Var(bounds=(st.min_power_mw, st.max_power_mw))
+            energy = pyo.Var(bounds=(st.min_energy_mj, st.max_energy_mj))
             soc = pyo.Var(m.T, bounds=(0, None))
             m.add_component(prefix + "_power", power)
             m.add_component(prefix + "_energy", energy)
             m.add_component(prefix + "_soc", soc)
-            m.add_component(prefix + "_charge_max", pyo.Constraint(m.T, rule=lambda m, t: cin[t] <= power))
-            m.add_component(prefix + "_discharge_max", pyo.Constraint(m.T, rule=lambda m, t: cout[t] <= power))
+            m.add_component(prefix + "_power_max", pyo.Constraint(m.T, rule=lambda m, t: cin[t] + cout[t] <= power))
             m.add_component(prefix + "_soc_max", pyo.Constraint(m.T, rule=lambda m, t: soc[t] <= energy))
             if st.c_rate_per_h is not None:
                 m.add_component(prefix + "_c_rate", pyo.Constraint(
                     expr=power <= st.c_rate_per_h / 3600.0 * energy))
         ec, ed = st.eta_charge * dt, dt / st.eta_discharge
-        m.add_component(prefix + "_soc_balance", pyo.Constraint(m.T, rule=lambda m, t: soc[t] == soc[t - 1 if t else T - 1]
-                                                                + ec * cin[t] - ed * cout[t]))
+        if bnd is None:
+            def before(t):
+                return soc[t - 1 if t else T - 1]
+        else:
+            initial = float(bnd.start_soc_mj.get(prefix, 0.0))
+
+            def before(t):
+                return soc[t - 1] if t else initial
+        m.add_component(prefix + "_soc_balance", pyo.Constraint(
+            m.T, rule=lambda m, t: soc[t] == before(t) + ec * cin[t] - ed * cout[t]))
+        if bnd is not None and prefix in bnd.end_soc_mj:
+            target = float(bnd.end_soc_mj[prefix])
+            if bnd.end_penalty_usd_per_mj > 0:
+                short = m.soc_short.add()
+                m.add_component(prefix + "_soc_end", pyo.Constraint(expr=soc[T - 1] + short >= target))
+                penalties.append(bnd.end_penalty_usd_per_mj * short)
+            else:
+                m.add_component(prefix + "_soc_end", pyo.Constraint(expr=soc[T - 1] >= target))
         terms.append((cin, 1.0))
         terms.append((cout, -1.0))
 
@@ -222,75 +285,87 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
         expr = load[t] + fixed_l[t] + sum(sign * var[t] for var, sign in terms)
         if t in varying_set:
             expr = expr + m.uplift[t]
-        return m.g[t] == expr
+        return m.g[H + t] == expr
 
     m.grid = pyo.Constraint(m.T, rule=grid_rule)
 
-    # --- limits ------------------------------------------------------------------------
+    # --- limits (rows that involve at least one step of this piece) --------------------
     g = m.g
+    N = H + T
     if lim.ramp_up_mw_per_s is not None:
         r = lim.ramp_up_mw_per_s * dt
-        m.ramp_up = pyo.Constraint(range(1, T), rule=lambda m, t: g[t] - g[t - 1] <= r + s("ramp_up_mw_per_s"))
+        m.ramp_up = pyo.Constraint(range(max(1, H), N), rule=lambda m, t: g[t] - g[t - 1]
+                                   <= r + s("ramp_up_mw_per_s"))
     if lim.ramp_down_mw_per_s is not None:
         r = lim.ramp_down_mw_per_s * dt
-        m.ramp_down = pyo.Constraint(range(1, T), rule=lambda m, t: g[t - 1] - g[t] <= r + s("ramp_down_mw_per_s"))
-    lag = minute_lag(dt)
-    if lag < T:
+        m.ramp_down = pyo.Constraint(range(max(1, H), N), rule=lambda m, t: g[t - 1] - g[t]
+                                     <= r + s("ramp_down_mw_per_s"))
+    lag = data.lag()
+    if 0 < lag < N:
+        lag_s = lag * dt
         if lim.ramp_up_mw_per_min is not None:
-            r = lim.ramp_up_mw_per_min * lag * dt / 60.0
-            m.ramp_up_min = pyo.Constraint(range(lag, T), rule=lambda m, t: g[t] - g[t - lag]
+            r = lim.ramp_up_mw_per_min * lag_s / 60.0
+            m.ramp_up_min = pyo.Constraint(range(max(lag, H), N), rule=lambda m, t: g[t] - g[t - lag]
                                            <= r + s("ramp_up_mw_per_min"))
         if lim.ramp_down_mw_per_min is not None:
-            r = lim.ramp_down_mw_per_min * lag * dt / 60.0
-            m.ramp_down_min = pyo.Constraint(range(lag, T), rule=lambda m, t: g[t - lag] - g[t]
+            r = lim.ramp_down_mw_per_min * lag_s / 60.0
+            m.ramp_down_min = pyo.Constraint(range(max(lag, H), N), rule=lambda m, t: g[t - lag] - g[t]
                                              <= r + s("ramp_down_mw_per_min"))
-    if lim.swing_mw is not None:
-        _add_swing(m, g, T, window_steps(lim.swing_window_s, dt, T), lim.swing_mw, s("swing_mw"))
+    W = data.window()
+    if lim.swing_mw is not None and W >= 2:
+        _add_swing(m, g, N, H, min(W, N), lim.swing_mw, s("swing_mw"))
 
     # --- objective ---------------------------------------------------------------------
     if elastic:
         m.cost = pyo.Objective(expr=sum(slack.values()), sense=pyo.minimize)
     else:
-        m.cost = pyo.Objective(expr=_cost(m, data, choice), sense=pyo.minimize)
-    return SmoothingModel(m, data, elastic, time.perf_counter() - start, choice)
+        m.cost = pyo.Objective(expr=_cost(m, data, choice, H) + sum(penalties), sense=pyo.minimize)
+    return SmoothingModel(m, data, elastic, time.perf_counter() - start, choice, H)
 
 
-def _add_swing(m, g, T: int, W: int, S: float, slack) -> None:
-    if W >= T:
+def _add_swing(m, g, N: int, H: int, W: int, S: float, slack) -> None:
+    """Swing <= S over every window of W steps of g[0:N] that reaches into g[H:]."""
+    if W >= N:
         m.swing_max = pyo.Var()
         m.swing_min = pyo.Var()
-        m.swing_upper = pyo.Constraint(m.T, rule=lambda m, t: m.swing_max >= g[t])
-        m.swing_lower = pyo.Constraint(m.T, rule=lambda m, t: m.swing_min <= g[t])
+        m.swing_upper = pyo.Constraint(m.G, rule=lambda m, t: m.swing_max >= g[t])
+        m.swing_lower = pyo.Constraint(m.G, rule=lambda m, t: m.swing_min <= g[t])
         m.swing = pyo.Constraint(expr=m.swing_max - m.swing_min <= S + slack)
         return
-    first = [(t // W) * W for t in range(T)]
-    last = [min(f + W, T) - 1 for f in first]
-    m.suf_max = pyo.Var(m.T)
-    m.suf_min = pyo.Var(m.T)
-    m.pre_max = pyo.Var(m.T)
-    m.pre_min = pyo.Var(m.T)
+    # blocks of W steps from the first window that reaches into the piece (earlier history
+    # is left out)
+    lo = max(0, H - W + 1)
+    first = [lo + ((t - lo) // W) * W for t in range(N)]
+    last = [min(f + W, N) - 1 for f in first]
+    idx = range(lo, N)
+    m.S_idx = pyo.Set(initialize=idx)
+    m.suf_max = pyo.Var(m.S_idx)
+    m.suf_min = pyo.Var(m.S_idx)
+    m.pre_max = pyo.Var(m.S_idx)
+    m.pre_min = pyo.Var(m.S_idx)
     SM, Sm, PM, Pm = m.suf_max, m.suf_min, m.pre_max, m.pre_min
-    m.suf_max_g = pyo.Constraint(m.T, rule=lambda m, t: SM[t] >= g[t])
-    m.suf_min_g = pyo.Constraint(m.T, rule=lambda m, t: Sm[t] <= g[t])
-    m.pre_max_g = pyo.Constraint(m.T, rule=lambda m, t: PM[t] >= g[t])
-    m.pre_min_g = pyo.Constraint(m.T, rule=lambda m, t: Pm[t] <= g[t])
-    inner_suf = [t for t in range(T) if t < last[t]]
-    inner_pre = [t for t in range(T) if t > first[t]]
+    m.suf_max_g = pyo.Constraint(m.S_idx, rule=lambda m, t: SM[t] >= g[t])
+    m.suf_min_g = pyo.Constraint(m.S_idx, rule=lambda m, t: Sm[t] <= g[t])
+    m.pre_max_g = pyo.Constraint(m.S_idx, rule=lambda m, t: PM[t] >= g[t])
+    m.pre_min_g = pyo.Constraint(m.S_idx, rule=lambda m, t: Pm[t] <= g[t])
+    inner_suf = [t for t in idx if t < last[t]]
+    inner_pre = [t for t in idx if t > first[t]]
     m.suf_max_chain = pyo.Constraint(inner_suf, rule=lambda m, t: SM[t] >= SM[t + 1])
     m.suf_min_chain = pyo.Constraint(inner_suf, rule=lambda m, t: Sm[t] <= Sm[t + 1])
     m.pre_max_chain = pyo.Constraint(inner_pre, rule=lambda m, t: PM[t] >= PM[t - 1])
     m.pre_min_chain = pyo.Constraint(inner_pre, rule=lambda m, t: Pm[t] <= Pm[t - 1])
-    m.swing_block = pyo.Constraint(sorted(set(first)), rule=lambda m, t: SM[t] - Sm[t] <= S + slack)
-    cross = [t for t in range(T) if t > first[t] and t + W - 1 <= T - 1]
+    blocks = sorted({first[t] for t in idx if last[t] >= H})
+    m.swing_block = pyo.Constraint(blocks, rule=lambda m, t: SM[t] - Sm[t] <= S + slack)
+    cross = [t for t in idx if t > first[t] and H <= t + W - 1 <= N - 1]
     m.swing_cross_up = pyo.Constraint(cross, rule=lambda m, t: SM[t] - Pm[t + W - 1] <= S + slack)
     m.swing_cross_down = pyo.Constraint(cross, rule=lambda m, t: PM[t + W - 1] - Sm[t] <= S + slack)
 
 
-def _cost(m, data: ModelData, choice: bool):
+def _cost(m, data: ModelData, choice: bool, H: int):
     """Annual cost, USD: energy above the raw load, storage, slowdown."""
     per_step = data.energy_usd_per_mw_step
     load_total = float(np.sum(data.load_mw))
-    expr = per_step * (pyo.quicksum(m.g[t] for t in m.T) - load_total)
+    expr = per_step * (pyo.quicksum(m.g[H + t] for t in m.T) - load_total)
     bat = data.battery
     if bat is not None:
         expr += bat.power_usd_per_mw_year * m.bat_power + bat.energy_usd_per_mj_year * m.bat_energy
@@ -307,6 +382,6 @@ def _cost(m, data: ModelData, choice: bool):
     return expr
 
 
-def values(var, T: int) -> np.ndarray:
+def values(var, T: int, offset: int = 0) -> np.ndarray:
     """An indexed variable's values as an array over steps (0 where unset)."""
-    return np.fromiter((var[t].value or 0.0 for t in range(T)), dtype=float, count=T)
+    return np.fromiter((var[offset + t].value or 0.0 for t in range(T)), dtype=float, count=T)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from dcplan.catalog import builtin_catalog
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
@@ -198,7 +198,7 @@ def generate(spec: WorkloadFile, tdp_w: float, server_w_per_gpu: float) -> np.nd
     """GPU power as a fraction of TDP at each step (the mean of the groups), deterministic
     for ``spec.seed``. Each step is evaluated at its midpoint."""
     res, duration = spec.resolution_s, float(spec.duration_s)
-    n = int(round(duration / res))
+    n = round(duration / res)
     t = (np.arange(n) + 0.5) * res
     rng = np.random.default_rng(spec.seed)
     it = spec.iteration
@@ -221,7 +221,7 @@ def generate(spec: WorkloadFile, tdp_w: float, server_w_per_gpu: float) -> np.nd
     # iteration boundaries on the training clock, shared by all groups (synchronous training)
     horizon = max(duration, 1.0) + it.period_s
     shortest = it.period_s * (0.5 if it.period_jitter_fraction > 0 else 1.0)
-    count = int(math.ceil(horizon / shortest)) + 2
+    count = math.ceil(horizon / shortest) + 2
     periods = np.full(count, it.period_s)
     if it.period_jitter_fraction > 0:
         noise = rng.standard_normal(count) * it.period_jitter_fraction
@@ -287,7 +287,7 @@ def synthetic_workload(**fields) -> Workload:
     data = {"kind": "workload", **fields}
     try:
         spec = WorkloadFile.model_validate(data)
-    except Exception as exc:  # pydantic's message is clear enough for a programmatic call
+    except ValidationError as exc:  # pydantic's message is clear enough for a programmatic call
         raise InputError([Problem("workload", None, "", str(exc))]) from None
     return workload_from_spec(spec)
 
@@ -299,7 +299,7 @@ def _parse_time(text: str) -> float | dt.datetime:
         return float(text)
     except ValueError:
         pass
-    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    value = dt.datetime.fromisoformat(text.strip())
     return value
 
 
