@@ -17,8 +17,8 @@ from typing import Callable
 
 import highspy
 import numpy as np
-import scipy.sparse  # noqa: F401  (Pyomo imports it lazily; keep that out of compile timings)
 import pyomo.environ as pyo
+import scipy.sparse  # noqa: F401  (Pyomo imports it lazily; keep that out of compile timings)
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 INF = highspy.kHighsInf

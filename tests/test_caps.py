@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import base_site, daily, run_cli, write_csv, write_yaml
 
 from dcplan import api
 from dcplan.errors import InputError
-
-from conftest import base_site, daily, run_cli, write_csv, write_yaml
 
 
 def site(name, country="US", price=50.0, **kw):

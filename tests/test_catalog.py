@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import base_site, run_cli, write_yaml
 
 from dcplan import api
 from dcplan.catalog import builtin_catalog
 from dcplan.schema.catalog import H100_TPP, SECTIONS
-
-from conftest import base_site, run_cli, write_yaml
 
 CAT = builtin_catalog()
 REQUIRED = {

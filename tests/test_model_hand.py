@@ -6,13 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from conftest import base_site, daily, write_csv, write_yaml
 
 from dcplan import api
 from dcplan.catalog import builtin_catalog
 from dcplan.model.context import capital_recovery_factor
 from dcplan.series import HOURS_PER_YEAR
-
-from conftest import base_site, daily, write_csv, write_yaml
 
 CAT = builtin_catalog()
 H100 = CAT.gpus["h100_sxm"]

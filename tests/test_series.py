@@ -6,10 +6,9 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from conftest import base_site, write_csv, write_yaml
 
 from dcplan.loader import load_site
-
-from conftest import base_site, write_csv, write_yaml
 
 
 def load(tmp_path, price_spec, extra_files=()):

@@ -11,13 +11,11 @@ from conftest import REPO, run_cli, write_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dcplan.smoothing.api import smooth
+from dcplan.smoothing.api import Strategy, smooth
 from dcplan.smoothing.limits import SmoothingSpec
-from dcplan.smoothing.workload import load_workload, synthetic_workload
-from dcplan.smoothing.api import Strategy
 from dcplan.smoothing.metrics import measure, violations
 from dcplan.smoothing.output import read_schedule
-from dcplan.smoothing.workload import Workload
+from dcplan.smoothing.workload import Workload, load_workload, synthetic_workload
 
 SQUARE = {"period_s": 8, "compute_fraction": 0.75, "compute_power_fraction": 1.0, "comm_power_fraction": 0.15}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from conftest import REPO, base_site, run_cli, write_csv, write_yaml
 
 

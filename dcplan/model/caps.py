@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
+from dcplan.errors import InputError
 from dcplan.model.context import SiteModel
 from dcplan.rules import ResolvedCap
 from dcplan.schema.catalog import H100_TPP
-from dcplan.errors import InputError
 from dcplan.series import Quantity, SeriesError, SeriesResolver
 
 FLAGS = Quantity("flag", 0.0, 1.0)

@@ -10,8 +10,8 @@ from pydantic import Field, field_validator, model_validator
 
 from dcplan.schema.base import CurvedSeries, NonNeg, Series, StrictModel
 from dcplan.schema.caps import Cap
-from dcplan.smoothing.limits import SmoothingSpec
 from dcplan.schema.compute import Compute
+from dcplan.smoothing.limits import SmoothingSpec
 
 
 class Location(StrictModel):
