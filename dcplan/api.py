@@ -10,6 +10,8 @@ from dcplan.errors import Problem
 from dcplan.loader import ProgramInput, load_program, validate_paths
 from dcplan.model.build import build_model
 from dcplan.results import Plan, extract
+from dcplan.smoothing.api import smooth
+from dcplan.smoothing.workload import load_workload
 from dcplan.solver import SolveOptions, SolveResult, solve
 
 
@@ -21,8 +23,13 @@ def validate(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
 @dataclass
 class PlanOutcome:
     program: ProgramInput
-    solve: SolveResult
+    solve: SolveResult | None
     plan: Plan | None  # None when no plan exists (infeasible, or no solution in time)
+    reasons: list[str] = dataclasses.field(default_factory=list)  # why not, when known up front
+
+    @property
+    def infeasible(self) -> bool:
+        return bool(self.reasons) or (self.solve is not None and self.solve.status == "infeasible")
 
 
 def plan(path: Path | str, scenario: str | None = None, typical_days: int | None = None,
@@ -40,8 +47,28 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     options = options or SolveOptions()
     if options.progress:
         options.progress("building model", 0.0, None)
-    pm = build_model(program, typical_days)
+    smoothing, reasons = smooth_training_jobs(program)
+    if reasons:
+        return PlanOutcome(program, None, None, reasons)
+    pm = build_model(program, typical_days, smoothing)
     if pm.cap_rows and not options.duals:
         options = dataclasses.replace(options, duals=True)
     result = solve(pm.model, options)
     return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None)
+
+
+def smooth_training_jobs(program: ProgramInput) -> tuple[dict, list[str]]:
+    """Smooth every site's declared training job against that site's limits; return the results
+    by site, or the reasons some job cannot be smoothed."""
+    results, reasons = {}, []
+    for si in program.sites:
+        spec = si.site.smoothing
+        if spec is None or spec.workload is None:
+            continue
+        workload = load_workload(si.doc.path.parent / spec.workload)
+        result = smooth(workload, spec)
+        if not result.has_schedule:
+            reasons += [f"site {si.name}: training job {spec.workload}: {r}" for r in result.reasons]
+        else:
+            results[si.name] = result
+    return results, reasons

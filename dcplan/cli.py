@@ -150,9 +150,9 @@ def plan(
         if status:
             status.stop()
     result = outcome.solve
-    if result.status == "infeasible":
+    if outcome.infeasible:
         err_console.print("[red bold]infeasible:[/red bold] no plan meets the target within the limits.")
-        for line in explain_infeasible(outcome.program):
+        for line in outcome.reasons or explain_infeasible(outcome.program):
             err_console.print(f"  • {line}", highlight=False)
         raise typer.Exit(ExitCode.INFEASIBLE)
     if outcome.plan is None:

@@ -256,6 +256,15 @@ def load_site(path: Path, base_catalog: dict | None = None, year: int = 2027,
     si = SiteInput(site, doc, Catalog.model_validate(raw_catalog))
     problems = _check_catalog_refs(site, si.catalog, doc)
     problems += _resolve_series(si, year)
+    if site.smoothing is not None and site.smoothing.workload is not None:
+        workload = path.parent / site.smoothing.workload
+        if not workload.exists():
+            problems.append(doc.problem(("smoothing", "workload"), f"workload file not found: {display_path(workload)}"))
+        else:
+            try:
+                load_workload(workload)
+            except InputError as err:
+                problems += err.problems
     if problems:
         raise InputError(problems)
     return si

@@ -312,6 +312,11 @@ def _site_plan(sm: SiteModel) -> SitePlan:
         capacity["n_plus_one_firm_mw"] = firm
         if firm - peak <= max(1e-6 * peak, 1e-6) + max(cat.generators[k].unit_mw for k in b.K):
             binding.append(f"N+1: firm gas {firm:,.1f} MW (without the largest unit) vs design peak {peak:,.1f} MW")
+    if sm.smoothing is not None:
+        sizes = sm.smoothing.sizes
+        capacity["smoothing_battery_mw"] = sizes.get("battery_power_mw") or 0.0
+        capacity["smoothing_battery_mwh"] = sizes.get("battery_energy_mwh") or 0.0
+        capacity["smoothing_energy_overhead_fraction"] = sm.smoothing.energy_overhead_fraction or 0.0
     gpus = {g: round(_v(b.gpus[g])) for g in b.G}
     gpus_new = {g: round(_v(b.gpu_units[g])) * cat.gpus[g].gpus_per_unit for g in b.G}
     it = _v(b.it_total_mw)

@@ -119,6 +119,9 @@ def plan_summary(console: Console, plan: Plan) -> None:
             "wind": f"{c['wind_mw']:,.0f} MW" if "wind_mw" in c else "-",
             "battery": battery,
         }
+        if "smoothing_battery_mw" in c:
+            values["smoothing"] = (f"{c['smoothing_battery_mw']:,.1f} MW / {c['smoothing_battery_mwh']:,.2f} MWh "
+                                   f"battery, +{c['smoothing_energy_overhead_fraction']:.1%} energy")
         for k, v in values.items():
             rows.setdefault(k, []).append(v)
     for k, v in rows.items():

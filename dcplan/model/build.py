@@ -85,7 +85,18 @@ def it_bound_mw(si, program, compute) -> float:
     return min(bounds) if bounds else 1e6
 
 
-def build_model(pi: ProgramInput, typical_days: int | None = None) -> PlanModel:
+ENERGY_COSTS = ("energy_",)  # smoothing cost lines the plan's own dispatch prices instead
+
+
+def smoothing_cost_usd(result) -> float:
+    """The annual cost of smoothing a site's training job that the plan does not dispatch itself:
+    battery and capacitor capital, O&M and wear, and training slowdown (its extra energy is
+    added to the site's load and priced by the plan)."""
+    return sum(v for k, v in result.costs_usd_per_year.items() if not k.startswith(ENERGY_COSTS))
+
+
+def build_model(pi: ProgramInput, typical_days: int | None = None, smoothing: dict | None = None) -> PlanModel:
+    """``smoothing``: site name -> SmoothingResult of the site's declared training job."""
     start = time.perf_counter()
     program = pi.program
     tg = time_grid_for(pi, typical_days if typical_days is not None else program.time.typical_days)
@@ -95,7 +106,7 @@ def build_model(pi: ProgramInput, typical_days: int | None = None) -> PlanModel:
     for si in pi.sites:
         blk = m.site[si.name]
         blk.T = pyo.RangeSet(0, tg.n - 1)
-        sm = SiteModel(si.name, si, tg, program.finance, blk)
+        sm = SiteModel(si.name, si, tg, program.finance, blk, smoothing=(smoothing or {}).get(si.name))
         compute = site_compute(si, pi)
         add_compute(sm, compute, it_bound_mw(si, program, compute))
         add_grid(sm, program.horizon.start)
@@ -104,6 +115,8 @@ def build_model(pi: ProgramInput, typical_days: int | None = None) -> PlanModel:
         add_storage(sm)
         add_balance(sm)
         add_n_plus_one(sm)
+        if sm.smoothing is not None:
+            sm.add_cost("smoothing", smoothing_cost_usd(sm.smoothing))
         carbon = program.finance.carbon_price_usd_per_t
         if carbon > 0 and sm.co2_t:
             sm.add_cost("carbon", carbon * sum(sm.co2_t))

@@ -60,9 +60,12 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     b.liquid_required = pyo.Constraint(b.G, rule=needs_liquid)
 
     pue = {c: sm.series(sm.si.pue[c]) for c in b.C}
+    # smoothing a training job (burn work, a GPU floor, battery losses) draws extra IT energy
+    extra = (sm.smoothing.energy_overhead_fraction or 0.0) if sm.smoothing is not None else 0.0
+    pue = {c: [v * (1 + extra) for v in values] for c, values in pue.items()}
     b.load_mw = pyo.Expression(sm.steps, rule=lambda m, t: sum(pue[c][t] * m.it_mw[c] for c in m.C))
     sm.load = b.load_mw
-    sm.peak_load = sum(float(sm.si.pue[c].max()) * b.it_mw[c] for c in b.C)
+    sm.peak_load = sum(float(sm.si.pue[c].max()) * (1 + extra) * b.it_mw[c] for c in b.C)
 
     b.gpu_capex = pyo.Expression(expr=sum(
         b.gpu_units[g] * cat.gpus[g].gpus_per_unit * cat.gpus[g].price_usd_per_gpu

@@ -38,6 +38,7 @@ class SiteModel:
     costs: dict[str, object] = field(default_factory=dict)  # component -> annual USD expression
     co2_t: list = field(default_factory=list)  # annual tonnes expressions
     nox_t: list = field(default_factory=list)
+    smoothing: object = None  # dcplan.smoothing.api.SmoothingResult for the site's training job
     load: object = None  # facility load per step (expression rule), set by the compute part
     peak_load: object = None  # design peak facility load (MW) over the full year
 

@@ -155,6 +155,9 @@ class SmoothingSpec(StrictModel):
         None, gt=0, description="model time step; default: the trace's, at least 0.1 s, coarser "
         "when the trace would exceed max_steps")
     max_steps: int = Field(40_000, ge=10, description="decimate longer traces to this many steps")
+    workload: str | None = Field(
+        None, description="in a site file: the site's training job (workload YAML or trace CSV, relative "
+        "to the site file); `dcplan plan` then adds the smoothing it needs to the site's plan")
 
 
 class SmoothingFile(SmoothingSpec):

@@ -1,0 +1,45 @@
+"""A site that declares its training job: `dcplan plan` adds the smoothing it needs."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import base_site, run_cli, write_yaml
+
+from dcplan import api
+from dcplan.model.build import smoothing_cost_usd
+from dcplan.smoothing.api import smooth
+from dcplan.smoothing.limits import SmoothingSpec
+from dcplan.smoothing.workload import load_workload
+
+JOB = {"kind": "workload", "name": "job", "gpu": "h100_sxm", "gpus": 8000, "duration_s": 60,
+       "resolution_s": 0.1, "iteration": {"period_s": 8, "compute_fraction": 0.75},
+       "start": {"idle_s": 2, "ramp_s": 1}}
+SMOOTHING = {"limits": {"swing_mw": 2, "swing_window_s": 5}, "mitigations": {"battery": {}}, "workload": "job.yaml"}
+
+
+def test_plan_adds_the_smoothing_of_the_declared_job(tmp_path):
+    write_yaml(tmp_path / "job.yaml", JOB)
+    plain = api.plan(write_yaml(tmp_path / "plain.yaml", base_site()), typical_days=2).plan
+    path = write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING))
+    planned = api.plan(path, typical_days=2).plan
+    result = smooth(load_workload(tmp_path / "job.yaml"), SmoothingSpec.model_validate(SMOOTHING))
+    site = planned.sites[0]
+    assert smoothing_cost_usd(result) > 0
+    assert site.costs_usd["smoothing"] == pytest.approx(smoothing_cost_usd(result), rel=1e-9)
+    assert site.capacity["smoothing_battery_mw"] == pytest.approx(result.sizes["battery_power_mw"])
+    f = result.energy_overhead_fraction
+    assert f > 0
+    assert planned.facility_energy_mwh == pytest.approx(plain.facility_energy_mwh * (1 + f), rel=1e-9)
+
+
+def test_unsmoothable_job_makes_the_plan_infeasible(tmp_path, runner):
+    write_yaml(tmp_path / "job.yaml", JOB)
+    spec = {"limits": {"band_max_mw": 1}, "workload": "job.yaml"}
+    result = run_cli(runner, "plan", write_yaml(tmp_path / "site.yaml", base_site(smoothing=spec)), "-q")
+    assert result.exit_code == 1 and "training job job.yaml" in result.output
+
+
+def test_missing_workload_is_an_input_error(tmp_path, runner):
+    spec = {"limits": {"swing_mw": 2}, "workload": "nope.yaml"}
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "site.yaml", base_site(smoothing=spec)))
+    assert result.exit_code == 2 and "smoothing.workload: workload file not found" in result.output
