@@ -161,15 +161,8 @@ def merge_catalog(base: dict, overrides: dict, doc: YamlDocument, base_loc=("cat
                     sources[name] = f"override in {doc.name}:{line}"
             entry["sources"] = sources
             merged[section][key] = entry
-    problems = validation_problems(doc, Catalog, merged, ()) if overrides else []
-    # only keep problems that point into this file's overrides
-    problems = [Problem(p.file, doc.line_of(base_loc + tuple(_split(p.key))), "catalog." + p.key, p.message)
-                for p in problems]
+    problems = validation_problems(doc, Catalog, merged, base_loc) if overrides else []
     return merged, problems
-
-
-def _split(key: str) -> list:
-    return [int(k) if k.isdigit() else k for k in key.replace("[", ".").replace("]", "").split(".") if k]
 
 
 # --- sites -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from dcplan.model.caps import CapBuilder, CapRow, add_links
 from dcplan.model.compute import add_compute, compute_delivered, gpu_measure
 from dcplan.model.context import SiteModel
 from dcplan.model.gas import add_gas
-from dcplan.model.grid import add_grid, grid_limit_mw
+from dcplan.model.grid import add_grid
 from dcplan.model.reliability import add_balance, add_n_plus_one
 from dcplan.model.renewables import add_renewables
 from dcplan.model.storage import add_storage
@@ -143,5 +143,3 @@ def build_model(pi: ProgramInput, typical_days: int | None = None, smoothing: di
         m.objective = pyo.Objective(expr=m.total_cost, sense=pyo.minimize)
     return PlanModel(m, pi, tg, sites, time.perf_counter() - start, caps.rows)
 
-
-__all__ = ["PlanModel", "build_model", "grid_limit_mw"]
