@@ -7,22 +7,26 @@ demand could not be served and by how much.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.model.build import build_model
+from dcplan.model.buildout import add_months, periods_of, target_in_force
 from dcplan.model.compute import gpu_measure
-from dcplan.model.grid import grid_limit_mw
+from dcplan.model.context import lead_time
+from dcplan.model.grid import grid_limit_during, grid_limit_mw
 from dcplan.results import extract
 from dcplan.solver import SolveOptions, solve
 
 PENALTY_USD_PER_MWH = 1e6
 
 
-def _cheapest_power_per_measure(si: SiteInput, program) -> float:
+def _cheapest_power_per_measure(si: SiteInput, program, measure: str | None = None) -> float:
     """Lowest IT MW per unit of the target measure among the GPU models the site may use."""
     c = program.compute
-    measure = c.target.measure if c.target else "gpus"
+    measure = measure or (c.target.measure if c.target else "gpus")
     return min(si.catalog.gpus[g.model].it_power_per_gpu_w * c.provisioning_utilisation / 1e6
                / gpu_measure(si.catalog.gpus[g.model], measure) for g in c.gpus)
 
@@ -109,8 +113,83 @@ def _supply_sentence(si: SiteInput, when) -> str:
     return "; ".join(parts)
 
 
+def timeline_checks(pi: ProgramInput) -> list[str]:
+    """For a build-out: the first target that no order placed today can meet in time, compared
+    with the firm supply (grid, and gas that can arrive) and the cooling and GPUs that can be
+    ready by then."""
+    program = pi.program
+    if program.buildout is None:
+        return []
+    periods, start = periods_of(program), program.horizon.start
+
+    def when(day: dt.date) -> str:
+        return next((p.name for p in periods if p.start >= day), f"{day:%Y-%m-%d} (after the horizon)")
+
+    for p in periods:
+        target = target_in_force(program, p)
+        if target is None:
+            continue
+        head = f"target of {target.amount:,.0f} {target.measure.replace('_', ' ')} by {p.name}"
+        gpus = [(add_months(start, lead_time(g.lead_time_months, pi.sites[0].catalog.gpus[g.model].lead_time_months)),
+                 g.model) for g in program.compute.gpus]
+        if min(gpus)[0] > p.start:
+            return [f"{head}: the earliest GPUs ordered now ({min(gpus)[1]}) arrive in {when(min(gpus)[0])}"]
+        per_unit, firm, notes, cooling_late = [], 0.0, [], []
+        for si in pi.sites:
+            ready = [(c, add_months(start, c.rental.lead_time_months if c.rental else
+                                    lead_time(c.lead_time_months, si.catalog.cooling[c.type].lead_time_months)))
+                     for c in si.site.cooling]
+            usable = [c for c, day in ready if day <= p.start]
+            if not usable:
+                first = min(ready, key=lambda x: x[1])
+                cooling_late.append(f"site {si.name}: no cooling plant can be ready (the first, {first[0].type} "
+                                    f"ordered now, is ready in {when(first[1])})")
+                continue
+            pue = min(float(si.pue[c.type].max()) for c in usable)
+            per_unit.append(_cheapest_power_per_measure(si, program, target.measure) * pue)
+            supply, parts = _firm_supply_by(si, p, start, when)
+            firm += supply
+            notes.append(f"site {si.name}: {parts}")
+        if cooling_late and len(cooling_late) == len(pi.sites):
+            return [f"{head}: " + "; ".join(cooling_late)]
+        need = target.amount * min(per_unit)  # at the site that needs the least power per unit
+        if firm < need - 1e-6:
+            return [f"{head} needs at least {need:,.1f} MW of firm supply (facility peak at the best cooling "
+                    f"ready by then); the earliest firm supply by then is {firm:,.1f} MW ({'; '.join(notes)})"]
+    return []
+
+
+def _firm_supply_by(si: SiteInput, p, start: dt.date, when) -> tuple[float, str]:
+    """Firm MW a site can have during period ``p`` if everything is ordered at ``start``, and
+    what arrives too late, in words. Under N+1 the largest unit does not count."""
+    parts, units = [], []
+    grid = si.site.grid
+    mw = 0.0
+    if grid is not None:
+        mw = grid_limit_during(grid, p.start, p.end)
+        later = [s for s in grid.steps if s.date > p.end and s.max_import_mw > mw]
+        parts.append(f"grid {mw:,.0f} MW" + (f", rising to {later[0].max_import_mw:,.0f} MW in "
+                                               f"{when(later[0].date)}" if later else ""))
+    else:
+        parts.append("no grid")
+    for g in si.site.technologies.gas:
+        unit = si.catalog.generators[g.type].unit_mw
+        lead = g.rental.lead_time_months if g.rental else lead_time(
+            g.lead_time_months, si.catalog.generators[g.type].lead_time_months)
+        arrive = add_months(start, lead)
+        count = g.existing_units + (g.max_units if arrive <= p.start else 0)
+        units += [unit] * count
+        word = "rented" if g.rental else "ordered now"
+        parts.append(f"{g.key} {word} arrive in {when(arrive)}" if arrive > p.start
+                     else f"{g.key}: {count} × {unit:g} MW")
+    gas = sum(units) - (max(units) if units and si.site.n_plus_one_required else 0.0)
+    if si.site.n_plus_one_required:
+        parts.append("N+1 leaves out the largest unit")
+    return mw + gas, ", ".join(parts)
+
+
 def explain_infeasible(pi: ProgramInput) -> list[str]:
-    lines = arithmetic_checks(pi)
+    lines = timeline_checks(pi) or arithmetic_checks(pi)
     if not lines:
         lines = elastic_checks(pi)
     return lines or ["the limits conflict in a way these checks do not isolate; "

@@ -286,16 +286,24 @@ def deep_merge(base, override):
     return copy.deepcopy(override)
 
 
+def _apply_scenario(data: dict, site_overrides: dict, scenario: dict | None) -> tuple[dict, dict]:
+    """A scenario's ``site_overrides`` join the program's; its other keys merge into the program."""
+    override = dict(scenario or {})
+    return (deep_merge(data, {k: v for k, v in override.items() if k != "site_overrides"}),
+            deep_merge(site_overrides, override.get("site_overrides") or {}))
+
+
 # --- programs ----------------------------------------------------------------------------
 
-def load_program(path: Path, scenario: str | None = None) -> ProgramInput:
-    """Load a program and its sites; a site file is treated as a one-site program."""
+def load_program(path: Path, scenario: str | None = None, overrides: dict | None = None) -> ProgramInput:
+    """Load a program and its sites; a site file is treated as a one-site program. ``overrides``
+    is one more scenario given as data (a sweep's values), applied after the named one."""
     doc = load_yaml(path)
     problems = _kind_problems(doc)
     if problems:
         raise InputError(problems)
     if doc.data["kind"] == "site":
-        if scenario:
+        if scenario or overrides:
             raise InputError([doc.problem(("kind",), "scenarios live in program files, not site files")])
         si = load_site(path)
         if si.site.compute is None or si.site.compute.target is None:
@@ -311,9 +319,9 @@ def load_program(path: Path, scenario: str | None = None) -> ProgramInput:
             raise InputError([doc.problem(("scenarios",), f"no scenario '{scenario}'"
                                           + did_you_mean(scenario, scenarios)
                                           + (f"; defined: {', '.join(scenarios)}" if scenarios else ""))])
-        override = dict(scenarios[scenario] or {})
-        site_overrides = deep_merge(site_overrides, override.pop("site_overrides", {}) or {})
-        data = deep_merge(data, override)
+        data, site_overrides = _apply_scenario(data, site_overrides, scenarios[scenario])
+    if overrides:
+        data, site_overrides = _apply_scenario(data, site_overrides, overrides)
     problems = validation_problems(doc, Program, data)
     if problems:
         raise InputError(problems)
@@ -348,8 +356,13 @@ def load_program(path: Path, scenario: str | None = None) -> ProgramInput:
         else:
             raise InputError([doc.problem(("compute",), "required key is missing "
                                           "(a program of several sites needs its own compute section)")])
-    if program.compute.target is None and program.objective.sense == "min_cost":
-        raise InputError([doc.problem(("compute", "target"), "required key is missing")])
+    if program.buildout is not None and program.buildout.targets and program.compute.target is not None:
+        # a site file's own target is for planning it alone; the build-out's ramp replaces it
+        program = program.model_copy(update={"compute": program.compute.model_copy(update={"target": None})})
+    has_target = program.compute.target is not None or (program.buildout and program.buildout.targets)
+    if not has_target and program.objective.sense == "min_cost":
+        raise InputError([doc.problem(("compute", "target"), "required key is missing "
+                                      "(or give buildout.targets)")])
     for i, g in enumerate(program.compute.gpus):
         if g.model not in sites[0].catalog.gpus:
             raise InputError([doc.problem(("compute", "gpus", i, "model"),

@@ -8,6 +8,8 @@ never sees a half-written file and a failed run never clobbers a good plan.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import json
 import math
@@ -82,8 +84,35 @@ def plan_document(plan: Plan) -> dict:
         },
         "cost_breakdown_usd_per_year": dict(sorted(plan.cost_components().items())),
         "caps": [_cap_entry(c) for c in plan.caps],
+        **({"timeline": timeline_document(plan.timeline)} if plan.timeline else {}),
         "sites": sites,
     })
+
+
+def timeline_document(t) -> dict:
+    """plan.yaml's ``timeline:``: periods, orders, bridges and program totals of a build-out."""
+    return {
+        "period_length": t.period_length,
+        "base_date": t.base_date,
+        "totals": t.totals(),
+        "orders": [dataclasses.asdict(o) for o in t.orders],
+        "bridges": [dataclasses.asdict(b) for b in t.bridges],
+        "periods": [dataclasses.asdict(p) for p in t.periods],
+    }
+
+
+TIMELINE_COLUMNS = ["period", "start", "end", "site", "asset", "unit", "ordered", "online", "rented", "capex_usd"]
+
+
+def timeline_csv(t) -> str:
+    """One row per period, site and asset: ordered then, usable then (owned), rented then."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(TIMELINE_COLUMNS)
+    for p in t.periods:
+        for row in t.asset_rows(p):
+            writer.writerow([_round(v) if isinstance(v, float) else v for v in row])
+    return out.getvalue()
 
 
 def _cap_entry(c) -> dict:
@@ -104,31 +133,40 @@ def summary_document(plan: Plan) -> dict:
 
 
 def dispatch_csv(plan: Plan) -> str:
+    """Every step of every site; a build-out's rows carry their period first."""
+    periods = ([(p.name, sites) for p, sites in zip(plan.timeline.periods, plan.timeline.sites_by_period)]
+               if plan.timeline else [(None, plan.sites)])
     columns = list(DISPATCH_FIRST)
-    for s in plan.sites:
-        columns += [c for c in s.dispatch if c not in columns]
+    for _, sites in periods:
+        for s in sites:
+            columns += [c for c in s.dispatch if c not in columns]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for s in plan.sites:
-        n = len(s.dispatch["load_mw"])
-        cols = [s.dispatch.get(c) for c in columns]
-        for i in range(n):
-            row = []
-            for name, arr in zip(columns, cols):
-                if name == "site":
-                    row.append(s.name)
-                elif name == "step":
-                    row.append(i)
-                elif arr is None:
-                    row.append("")
-                elif name in ("hour_of_year",):
-                    row.append(int(arr[i]))
-                else:
-                    v = float(arr[i])
-                    row.append(f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) > 5e-5 else "0")
-            writer.writerow(row)
+    writer.writerow((["period"] if plan.timeline else []) + columns)
+    for period, sites in periods:
+        for s in sites:
+            _dispatch_rows(writer, s, columns, [period] if period else [])
     return out.getvalue()
+
+
+def _dispatch_rows(writer, s, columns: list[str], lead: list[str]) -> None:
+    n = len(s.dispatch["load_mw"])
+    cols = [s.dispatch.get(c) for c in columns]
+    for i in range(n):
+        row = list(lead)
+        for name, arr in zip(columns, cols):
+            if name == "site":
+                row.append(s.name)
+            elif name == "step":
+                row.append(i)
+            elif arr is None:
+                row.append("")
+            elif name in ("hour_of_year",):
+                row.append(int(arr[i]))
+            else:
+                v = float(arr[i])
+                row.append(f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) > 5e-5 else "0")
+        writer.writerow(row)
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
@@ -151,13 +189,25 @@ def _umask() -> int:
     return mask
 
 
-def write_plan(plan: Plan, outdir: Path) -> list[Path]:
-    """Write all outputs; every file is fully rendered before any is replaced."""
+def input_records(paths, outdir: Path) -> list[dict]:
+    """Each input file relative to the output folder, with its SHA-256: a report embeds the
+    inputs and can tell when one has changed since the plan was made."""
+    return [{"path": os.path.relpath(Path(p).resolve(), Path(outdir).resolve()),
+             "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()} for p in paths]
+
+
+def write_plan(plan: Plan, outdir: Path, inputs=()) -> list[Path]:
+    """Write all outputs; every file is fully rendered before any is replaced. ``inputs``, the
+    files the plan was made from, are recorded in summary.json."""
+    summary = summary_document(plan)
+    summary["inputs"] = input_records(inputs, outdir)
     rendered = {
         "plan.yaml": yaml.safe_dump(plan_document(plan), sort_keys=False, allow_unicode=True, width=100),
         "dispatch.csv": dispatch_csv(plan),
-        "summary.json": json.dumps(summary_document(plan), indent=2) + "\n",
+        "summary.json": json.dumps(summary, indent=2) + "\n",
     }
+    if plan.timeline is not None:
+        rendered["timeline.csv"] = timeline_csv(plan.timeline)
     paths = []
     for name, text in rendered.items():
         atomic_write(outdir / name, text)
@@ -166,7 +216,8 @@ def write_plan(plan: Plan, outdir: Path) -> list[Path]:
 
 
 def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
-    """dispatch.csv back into arrays per site (used by checks and tests)."""
+    """dispatch.csv back into arrays per site (used by checks and tests); a build-out's period
+    names stay strings."""
     with path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     out: dict[str, dict[str, list]] = {}
@@ -174,5 +225,5 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
         site = out.setdefault(row["site"], {})
         for k, v in row.items():
             if k != "site" and v != "":
-                site.setdefault(k, []).append(float(v))
+                site.setdefault(k, []).append(v if k == "period" else float(v))
     return {s: {k: np.array(v) for k, v in cols.items()} for s, cols in out.items()}

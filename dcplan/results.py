@@ -6,23 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyomo.environ as pyo
 
 from dcplan import __version__
 from dcplan.model.build import PlanModel
 from dcplan.model.context import SiteModel
-from dcplan.solver import SolveResult
+from dcplan.solver import SolveResult, value_of
+from dcplan.timeline import extract_timeline
 
 BINDING_TOL = 1e-6
 
 
-def _v(x) -> float:
-    value = pyo.value(x, exception=False)
-    return 0.0 if value is None else float(value)
-
-
 def _arr(indexed, steps) -> np.ndarray:
-    return np.array([_v(indexed[t]) for t in steps])
+    return np.array([value_of(indexed[t]) for t in steps])
 
 
 @dataclass
@@ -92,6 +87,7 @@ class Plan:
     target: dict | None
     compute_delivered: float
     caps: list[CapReport] = field(default_factory=list)
+    timeline: object = None  # dcplan.timeline.Timeline of a build-out
     version: str = __version__
 
     @property
@@ -147,33 +143,41 @@ def extract(pm: PlanModel, solve: SolveResult) -> Plan:
     if tg.typical_days:
         time_res["typical_days"] = tg.typical_days
     target = program.compute.target
+    timeline = None
+    if pm.buildout is not None:
+        by_period = [[_site_plan(sm) for sm in sites] for sites in pm.buildout.sites]
+        timeline = extract_timeline(pm.buildout, program, by_period)
+        target = pm.buildout.targets[-1]
+        time_res["periods"] = len(by_period)
+        time_res["period_length"] = program.buildout.period
     return Plan(
         program=program.name,
         scenario=pm.program.scenario,
         objective=program.objective.sense,
         time_resolution=time_res,
         solver=_solver_info(solve, pm),
-        sites=[_site_plan(sm) for sm in pm.sites],
+        sites=timeline.sites_by_period[-1] if timeline else [_site_plan(sm) for sm in pm.sites],
         target={"measure": target.measure, "amount": target.amount} if target else None,
-        compute_delivered=_v(pm.model.compute_delivered),
+        compute_delivered=value_of(pm.model.compute_delivered),
         caps=_cap_reports(pm, solve),
+        timeline=timeline,
     )
 
 
 def _cap_value(value) -> float | None:
     if not isinstance(value, tuple):
-        return _v(value)
+        return value_of(value)
     kind = value[0]
     if kind == "share":
-        whole = _v(value[2])
-        return _v(value[1]) / whole if abs(whole) > 1e-12 else None
+        whole = value_of(value[2])
+        return value_of(value[1]) / whole if abs(whole) > 1e-12 else None
     if kind == "hours":
-        capacity = value[2] * _v(value[3])
-        return _v(value[1]) / capacity if capacity > 1e-12 else 0.0
+        capacity = value[2] * value_of(value[3])
+        return value_of(value[1]) / capacity if capacity > 1e-12 else 0.0
     if kind == "max_of":
-        return max((_v(x) for x in value[1]), default=0.0)
+        return max((value_of(x) for x in value[1]), default=0.0)
     if kind == "min_of":
-        return min(_v(x) for x in value[1]) / value[2]
+        return min(value_of(x) for x in value[1]) / value[2]
     raise ValueError(kind)
 
 
@@ -189,19 +193,19 @@ def _cap_reports(pm: PlanModel, solve: SolveResult) -> list[CapReport]:
             slack = 0.0
         dual = solve.dual(row.row)
         per = 0.01 if cap.quantity in FRACTION_QUANTITIES else 1.0
-        shadow = None if dual is None else abs(dual) * abs(_v(row.sensitivity)) * per
+        shadow = None if dual is None else abs(dual) * abs(value_of(row.sensitivity)) * per
         if shadow is not None and shadow < 1e-9 * max(1.0, abs(solve.objective or 0)):
             shadow = 0.0
         binding = (slack is not None and slack <= tol) or bool(shadow)
         note = ""
         step = row.extras.get("granularity")
         if "granularity_tpp" in row.extras:
-            step = row.extras["granularity_tpp"] / max(_v(row.extras["total_tpp"]), 1e-9)
+            step = row.extras["granularity_tpp"] / max(value_of(row.extras["total_tpp"]), 1e-9)
         if not binding and step is not None and slack is not None and slack < step:
             binding = True
             note = "binds to within one purchase unit (server or rack)"
         major = row.extras.get("major_source")
-        if major is not None and _v(major) > 0.5:
+        if major is not None and value_of(major) > 0.5:
             binding = False
             note = (f"exceeded as a major source: permit cost ${cap.major_source.cost_usd_per_year:,.0f}/yr, "
                     f"lead time {cap.major_source.lead_time_months:g} months")
@@ -241,7 +245,7 @@ def _site_plan(sm: SiteModel) -> SitePlan:
     b, si, steps, tg = sm.block, sm.si, list(sm.steps), sm.tg
     site, cat = si.site, si.catalog
     w = tg.weight
-    cooling = max(b.C, key=lambda c: _v(b.cooling_on[c]))
+    cooling = max(b.C, key=lambda c: value_of(b.cooling_on[c]))
     d: dict[str, np.ndarray] = {
         "hour_of_year": tg.hour_of_year.astype(float),
         "weight": w.astype(float),
@@ -262,18 +266,18 @@ def _site_plan(sm: SiteModel) -> SitePlan:
         if at_limit:
             binding.append(f"grid import at its {b.grid_limit_mw:g} MW limit for {at_limit:,} h/yr")
     for cand in site.technologies.gas:
-        k = cand.type
-        gen = np.array([_v(b.gas_gen[k, t]) for t in steps])
+        k = cand.key
+        gen = np.array([value_of(b.gas_gen[k, t]) for t in steps])
         d[f"gas_{k}_mw"] = gen
-        new = round(_v(b.gas_new_units[k]))
+        new = round(value_of(b.gas_new_units[k]))
         capacity[f"gas_{k}_units"] = new + cand.existing_units
         capacity[f"gas_{k}_new_units"] = new
-        capacity[f"gas_{k}_mw"] = (new + cand.existing_units) * cat.generators[k].unit_mw
+        capacity[f"gas_{k}_mw"] = (new + cand.existing_units) * cat.generators[cand.type].unit_mw
         energy[f"gas_{k}"] = float(np.sum(w * gen))
         if new >= cand.max_units and cand.max_units > 0:
             binding.append(f"gas {k}: all {cand.max_units} allowed new units built (max_units)")
     if site.technologies.gas and site.fuel.pipeline_limit_mmbtu_per_h is not None:
-        fuel = sum(d[f"gas_{c.type}_mw"] * cat.generators[c.type].heat_rate_mmbtu_per_mwh
+        fuel = sum(d[f"gas_{c.key}_mw"] * cat.generators[c.type].heat_rate_mmbtu_per_mwh
                    for c in site.technologies.gas)
         hours = int(np.sum(w * (fuel >= site.fuel.pipeline_limit_mmbtu_per_h * (1 - 1e-6))))
         if hours:
@@ -284,7 +288,7 @@ def _site_plan(sm: SiteModel) -> SitePlan:
         if cand is None:
             continue
         gen = _arr(getattr(b, f"{tech}_gen"), steps)
-        new = _v(getattr(b, f"{tech}_new_mw"))
+        new = value_of(getattr(b, f"{tech}_new_mw"))
         cf = tg.sample(si.solar_cf if tech == "solar" else si.wind_cf)
         d[f"{tech}_mw"] = gen
         d[f"{tech}_curtailed_mw"] = np.maximum(0.0, cf * (new + cand.existing_mw) - gen)
@@ -297,37 +301,37 @@ def _site_plan(sm: SiteModel) -> SitePlan:
         d["battery_charge_mw"] = _arr(b.bat_charge, steps)
         d["battery_discharge_mw"] = _arr(b.bat_discharge, steps)
         d["battery_soc_mwh"] = _arr(b.bat_soc, steps)
-        capacity["battery_mw"] = _v(b.bat_new_mw) + cand.existing_power_mw
-        capacity["battery_mwh"] = _v(b.bat_new_mwh) + cand.existing_energy_mwh
+        capacity["battery_mw"] = value_of(b.bat_new_mw) + cand.existing_power_mw
+        capacity["battery_mwh"] = value_of(b.bat_new_mwh) + cand.existing_energy_mwh
         energy["battery_discharge"] = float(np.sum(w * d["battery_discharge_mw"]))
         energy["battery_charge"] = float(np.sum(w * d["battery_charge_mw"]))
-        if cand.max_power_mw is not None and _v(b.bat_new_mw) >= cand.max_power_mw - BINDING_TOL:
+        if cand.max_power_mw is not None and value_of(b.bat_new_mw) >= cand.max_power_mw - BINDING_TOL:
             binding.append(f"battery: built to its {cand.max_power_mw:g} MW limit (max_power_mw)")
     if hasattr(b, "unserved"):
         d["unserved_mw"] = _arr(b.unserved, steps)
         energy["unserved"] = float(np.sum(w * d["unserved_mw"]))
     if hasattr(b, "n_plus_one") and hasattr(b, "K"):
-        firm = sum(capacity[f"gas_{k}_mw"] for k in b.K) - _v(b.gas_largest_mw)
-        peak = _v(sm.peak_load)
+        firm = sum(capacity[f"gas_{k}_mw"] for k in b.K) - value_of(b.gas_largest_mw)
+        peak = value_of(sm.peak_load)
         capacity["n_plus_one_firm_mw"] = firm
-        if firm - peak <= max(1e-6 * peak, 1e-6) + max(cat.generators[k].unit_mw for k in b.K):
+        if firm - peak <= max(1e-6 * peak, 1e-6) + max(cat.generators[c.type].unit_mw for c in site.technologies.gas):
             binding.append(f"N+1: firm gas {firm:,.1f} MW (without the largest unit) vs design peak {peak:,.1f} MW")
     if sm.smoothing is not None:
         sizes = sm.smoothing.sizes
         capacity["smoothing_battery_mw"] = sizes.get("battery_power_mw") or 0.0
         capacity["smoothing_battery_mwh"] = sizes.get("battery_energy_mwh") or 0.0
         capacity["smoothing_energy_overhead_fraction"] = sm.smoothing.energy_overhead_fraction or 0.0
-    gpus = {g: round(_v(b.gpus[g])) for g in b.G}
-    gpus_new = {g: round(_v(b.gpu_units[g])) * cat.gpus[g].gpus_per_unit for g in b.G}
-    it = _v(b.it_total_mw)
+    gpus = {g: round(value_of(b.gpus[g])) for g in b.G}
+    gpus_new = {g: round(value_of(b.gpu_units[g])) * cat.gpus[g].gpus_per_unit for g in b.G}
+    it = value_of(b.it_total_mw)
     facility = d["load_mw"]
     capacity["facility_peak_mw"] = float(facility.max(initial=0))
-    capacity["design_peak_mw"] = _v(sm.peak_load)
+    capacity["design_peak_mw"] = value_of(sm.peak_load)
     water = float(np.sum(w * it)) * si.wue(cooling)  # MWh x L/kWh = m3
     return SitePlan(
         name=sm.name, country=site.location.country, gpus=gpus, gpus_new=gpus_new, cooling=cooling,
         it_mw=it, capacity=capacity, energy_mwh=energy,
-        costs_usd={k: _v(e) for k, e in sm.costs.items()},
-        co2_t=sum(_v(e) for e in sm.co2_t), nox_t=sum(_v(e) for e in sm.nox_t), water_m3=water,
+        costs_usd={k: value_of(sm.costs.get(k, 0)) + value_of(sm.capital.get(k, 0)) for k in {**sm.costs, **sm.capital}},
+        co2_t=sum(value_of(e) for e in sm.co2_t), nox_t=sum(value_of(e) for e in sm.nox_t), water_m3=water,
         dispatch=d, binding=binding,
     )

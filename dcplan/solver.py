@@ -106,6 +106,12 @@ class _Compiled:
             var.set_value(float(value), skip_validation=True)
 
 
+def value_of(x) -> float:
+    """A solved variable or expression as a float (0 where it has no value)."""
+    value = pyo.value(x, exception=False)
+    return 0.0 if value is None else float(value)
+
+
 def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None) -> SolveResult:
     options = options or SolveOptions()
     start = time.perf_counter()

@@ -94,10 +94,15 @@ def plan_summary(console: Console, plan: Plan) -> None:
     res = plan.time_resolution
     when = f"{res['typical_days']} typical days" if res["method"] == "typical_days" else "8,760 hours"
     gap = plan.solver.get("gap")
+    if "periods" in res:
+        when += f" per {res['period_length']}, {res['periods']} periods"
     console.print(f"[bold]Plan {plan.program}[/bold]"
                   + (f" (scenario {plan.scenario})" if plan.scenario else "")
                   + f": {plan.solver['status']}" + (f", gap {gap:.3%}" if gap else "") + f", {when}")
-    build = Table(title="Build", header_style="bold cyan")
+    if plan.timeline is not None:
+        timeline_summary(console, plan.timeline)
+    build = Table(title="Build" + (f" (in {plan.timeline.periods[-1].name})" if plan.timeline else ""),
+                  header_style="bold cyan")
     build.add_column("", style="bold", no_wrap=True)
     for s in plan.sites:
         build.add_column(s.name, overflow="fold")
@@ -161,12 +166,54 @@ def plan_summary(console: Console, plan: Plan) -> None:
         f"CO2 {plan.co2_t:,.0f} t/yr · NOx {plan.nox_t:,.1f} t/yr"
     )
     if plan.caps:
-        console.print(cap_table(plan))
+        console.print(cap_table(plan, binding_only=plan.timeline is not None))
     binding = [(s.name, b) for s in plan.sites for b in s.binding]
     if binding:
         console.print("[bold]Binding limits[/bold]")
         for site, b in binding:
             console.print(f"  • {site}: {b}")
+
+
+def timeline_summary(console: Console, t) -> None:
+    """The build-out period by period, the orders to place, and the bridges."""
+    table = Table(title="Timeline (MW online; money spent in the period, nominal; opex includes rent)", header_style="bold cyan")
+    for col in ("period", "target", "online", "IT", "grid", "gas", "rented", "solar+wind", "battery",
+                "capital", "opex"):
+        table.add_column(col, justify="left" if col == "period" else "right", no_wrap=True)
+    for p in t.periods:
+        cap = {k: sum(site[k] for site in p.capacity_online.values())
+               for k in ("it_mw", "grid_mw", "gas_mw", "rented_gas_mw", "solar_mw", "wind_mw", "battery_mw")}
+        table.add_row(p.name, "-" if p.target is None else f"{p.target:,.0f}", f"{p.compute_online:,.0f}",
+                      *(f"{v:,.0f}" for v in (cap["it_mw"], cap["grid_mw"], cap["gas_mw"], cap["rented_gas_mw"],
+                                               cap["solar_mw"] + cap["wind_mw"], cap["battery_mw"])),
+                      _money(p.spend_usd["capital"]), _money(p.spend_usd["operating"] + p.spend_usd["rental"]))
+    console.print(table)
+    orders = Table(title="Orders", header_style="bold cyan")
+    for col in ("order", "site", "what", "quantity", "online", "capital"):
+        orders.add_column(col, justify="right" if col in ("quantity", "capital") else "left",
+                          no_wrap=col in ("order", "online", "quantity", "capital"), overflow="fold")
+    capital = sum(o.capex_usd for o in t.orders)
+    small = [o for o in t.orders if o.capex_usd < 1e-4 * capital]
+    for o in t.orders:
+        if o in small:
+            continue
+        orders.add_row(o.order_period, o.site, o.asset, f"{o.quantity:,.1f} {o.unit}".replace(".0 ", " "),
+                       o.online_period, _money(o.capex_usd))
+    if small:
+        orders.caption = (f"{len(small)} orders under 0.01 % of the capital ({_money(sum(o.capex_usd for o in small))} "
+                          "in all) not shown; plan.yaml lists every order")
+    console.print(orders)
+    if t.bridges:
+        bridges = Table(title="Bridges (rented)", header_style="bold cyan")
+        for col in ("site", "what", "quantity", "from", "until", "rent"):
+            bridges.add_column(col, justify="right" if col in ("quantity", "rent") else "left", overflow="fold")
+        for b in t.bridges:
+            bridges.add_row(b.site, b.asset, f"{b.quantity:,.0f} {b.unit}", b.start_period, b.end_period,
+                            _money(b.cost_usd))
+        console.print(bridges)
+    per_hour = "-" if t.cost_per_gpu_hour_usd is None else f"${t.cost_per_gpu_hour_usd:,.2f}"
+    console.print(f"Program cost (NPV to {t.base_date}): [bold]{_money(t.npv_cost_usd)}[/bold] "
+                  f"after a salvage credit of {_money(t.salvage_usd)} · {per_hour}/GPU-hour delivered (levelised)")
 
 
 def _num(x) -> str:
@@ -178,13 +225,16 @@ def _num(x) -> str:
     return f"{x:,.3f}" if abs(x) < 10 else f"{x:,.0f}"
 
 
-def cap_table(plan: Plan) -> Table:
-    table = Table(title="Caps", header_style="bold cyan")
+def cap_table(plan: Plan, binding_only: bool = False) -> Table:
+    """Every cap row, or (for a build-out's many period rows) those that bind."""
+    caps = [c for c in plan.caps if c.binding] if binding_only else plan.caps
+    title = f"Caps binding ({len(caps)} of {len(plan.caps)} period rows)" if binding_only else "Caps"
+    table = Table(title=title, header_style="bold cyan")
     table.add_column("cap", overflow="fold", ratio=3)
     table.add_column("scope", overflow="fold", ratio=1)
     for col in ("limit", "value", "slack", "binds", "shadow price"):
         table.add_column(col, justify="right" if col != "binds" else "left", no_wrap=True)
-    for c in plan.caps:
+    for c in caps:
         if not c.in_force:
             table.add_row(f"[dim]{c.name}[/dim]", c.scope, "", "", "", "[dim]not in force[/dim]", "")
             continue

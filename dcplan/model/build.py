@@ -1,5 +1,6 @@
 """Assemble the Pyomo model of a program: one block per site, each built from the parts, tied
-together by the compute target and the objective."""
+together by the compute target and the objective. A build-out (``dcplan.model.buildout``) builds
+the same site blocks once per period."""
 
 from __future__ import annotations
 
@@ -18,27 +19,36 @@ from dcplan.model.grid import add_grid
 from dcplan.model.reliability import add_balance, add_n_plus_one
 from dcplan.model.renewables import add_renewables
 from dcplan.model.storage import add_storage
-from dcplan.model.timegrid import TimeGrid, hourly_grid, typical_days_grid
+from dcplan.model.timegrid import ALL_MONTHS, TimeGrid, hourly_grid, typical_days_grid
 
 
 @dataclass
 class PlanModel:
     model: pyo.ConcreteModel
     program: ProgramInput
-    tg: TimeGrid
-    sites: list[SiteModel]
+    tg: TimeGrid  # of the sites below
+    sites: list[SiteModel]  # a build-out's last period
     build_seconds: float
     cap_rows: list[CapRow]
+    buildout: object = None  # dcplan.model.buildout.BuildoutModel of a staged build-out
 
 
-def time_grid_for(pi: ProgramInput, typical_days: int | None) -> TimeGrid:
+def time_grid_for(pi: ProgramInput, typical_days: int | None, months: tuple[int, ...] = ALL_MONTHS) -> TimeGrid:
     year = pi.program.horizon.start.year
     if not typical_days:
-        return hourly_grid(year)
+        return hourly_grid(year, months)
     features = []
     for si in pi.sites:
         features += [a for a in (si.price_usd_per_mwh, si.solar_cf, si.wind_cf, *si.pue.values()) if a is not None]
-    return typical_days_grid(features, typical_days, year)
+    return typical_days_grid(features, typical_days, year, months=months)
+
+
+def largest_target(program):
+    """The most compute the program ever asks for (its target, or the top of its ramp)."""
+    if program.compute.target is not None:
+        return program.compute.target
+    targets = program.buildout.targets if program.buildout else []
+    return max(targets, key=lambda t: t.amount) if targets else None
 
 
 def site_compute(si, pi: ProgramInput):
@@ -70,7 +80,7 @@ def it_bound_mw(si, program, compute) -> float:
     bounds = [supply / min(float(np.min(p)) for p in si.pue.values())]
     if si.site.reliability.unserved_energy_usd_per_mwh is not None:
         bounds = []
-    target = program.compute.target
+    target = largest_target(program)
     if program.objective.sense == "min_cost" and target is not None:
         need = 0.0
         for opt in compute.gpus:
@@ -95,40 +105,65 @@ def smoothing_cost_usd(result) -> float:
     return sum(v for k, v in result.costs_usd_per_year.items() if not k.startswith(ENERGY_COSTS))
 
 
+def add_site(sm: SiteModel, pi: ProgramInput, start, end=None) -> None:
+    """All the parts of one site's block, dispatched over ``start``..``end`` (grid limits)."""
+    si, program = sm.si, pi.program
+    compute = site_compute(si, pi)
+    add_compute(sm, compute, it_bound_mw(si, program, compute))
+    add_grid(sm, start, end)
+    add_gas(sm)
+    add_renewables(sm)
+    add_storage(sm)
+    add_balance(sm)
+    add_n_plus_one(sm)
+    if sm.smoothing is not None:
+        sm.add_cost("smoothing", smoothing_cost_usd(sm.smoothing))
+    carbon = program.finance.carbon_price_usd_per_t
+    if carbon > 0 and sm.co2_t:
+        sm.add_cost("carbon", carbon * sum(sm.co2_t))
+
+
+def add_site_blocks(parent: pyo.Block, pi: ProgramInput, tg: TimeGrid, smoothing: dict | None,
+                    start, end=None, **period) -> list[SiteModel]:
+    """``parent.site[name]`` for every site; ``period``: SiteModel fields of a build-out period."""
+    parent.site = pyo.Block([si.name for si in pi.sites])
+    sites = []
+    for si in pi.sites:
+        blk = parent.site[si.name]
+        blk.T = pyo.RangeSet(0, tg.n - 1)
+        sm = SiteModel(si.name, si, tg, pi.program.finance, blk, smoothing=(smoothing or {}).get(si.name), **period)
+        add_site(sm, pi, start, end)
+        sites.append(sm)
+    return sites
+
+
+def add_caps_and_costs(parent: pyo.Block, pi: ProgramInput, sites: list[SiteModel], caps) -> CapBuilder:
+    """Caps and links over ``sites``, then each site's ``cost`` (after caps: a major-source permit
+    adds a cost; a budget cap needs every other cost)."""
+    builder = CapBuilder(parent, sites, pi.program.horizon.years)
+    for rc in caps:
+        builder.add(rc)
+    add_links(parent, sites, pi.program.links)
+    for sm in sites:
+        sm.block.operating_cost = pyo.Expression(expr=sum(sm.costs.values()))
+        sm.block.cost = pyo.Expression(expr=sm.block.operating_cost + sum(sm.capital.values()))
+    builder.finish()
+    return builder
+
+
 def build_model(pi: ProgramInput, typical_days: int | None = None, smoothing: dict | None = None) -> PlanModel:
     """``smoothing``: site name -> SmoothingResult of the site's declared training job."""
+    if pi.program.buildout is not None:
+        from dcplan.model.buildout import (
+            build_buildout_model,  # the build-out builds on this module
+        )
+        return build_buildout_model(pi, typical_days, smoothing)
     start = time.perf_counter()
     program = pi.program
     tg = time_grid_for(pi, typical_days if typical_days is not None else program.time.typical_days)
     m = pyo.ConcreteModel(name=program.name)
-    m.site = pyo.Block([si.name for si in pi.sites])
-    sites = []
-    for si in pi.sites:
-        blk = m.site[si.name]
-        blk.T = pyo.RangeSet(0, tg.n - 1)
-        sm = SiteModel(si.name, si, tg, program.finance, blk, smoothing=(smoothing or {}).get(si.name))
-        compute = site_compute(si, pi)
-        add_compute(sm, compute, it_bound_mw(si, program, compute))
-        add_grid(sm, program.horizon.start)
-        add_gas(sm)
-        add_renewables(sm)
-        add_storage(sm)
-        add_balance(sm)
-        add_n_plus_one(sm)
-        if sm.smoothing is not None:
-            sm.add_cost("smoothing", smoothing_cost_usd(sm.smoothing))
-        carbon = program.finance.carbon_price_usd_per_t
-        if carbon > 0 and sm.co2_t:
-            sm.add_cost("carbon", carbon * sum(sm.co2_t))
-        sites.append(sm)
-
-    caps = CapBuilder(m, sites, program.horizon.years)
-    for rc in pi.caps:
-        caps.add(rc)
-    add_links(m, sites, program.links)
-    for sm in sites:  # after caps: a major-source permit adds a cost
-        sm.block.cost = pyo.Expression(expr=sum(sm.costs.values()))
-    caps.finish()
+    sites = add_site_blocks(m, pi, tg, smoothing, program.horizon.start)
+    caps = add_caps_and_costs(m, pi, sites, pi.caps)
 
     m.total_cost = pyo.Expression(expr=sum(sm.block.cost for sm in sites))
     target = program.compute.target
@@ -142,4 +177,3 @@ def build_model(pi: ProgramInput, typical_days: int | None = None, smoothing: di
     else:
         m.objective = pyo.Objective(expr=m.total_cost, sense=pyo.minimize)
     return PlanModel(m, pi, tg, sites, time.perf_counter() - start, caps.rows)
-

@@ -12,6 +12,7 @@ import pyomo.environ as pyo
 
 from dcplan.errors import InputError
 from dcplan.model.context import SiteModel
+from dcplan.model.grid import add_monthly_peaks
 from dcplan.rules import ResolvedCap
 from dcplan.schema.catalog import H100_TPP
 from dcplan.series import Quantity, SeriesError, SeriesResolver
@@ -188,11 +189,11 @@ class CapBuilder:
                 if c.role != "backup":
                     continue
                 unit = sm.si.catalog.generators[c.type].unit_mw
-                energy = sum(w[t] * b.gas_gen[c.type, t] for t in sm.steps)
-                row = self.m.cap_rows.add(energy <= rc.cap.max * unit * b.gas_units[c.type])
+                energy = sum(w[t] * b.gas_gen[c.key, t] for t in sm.steps)
+                row = self.m.cap_rows.add(energy <= rc.cap.max * unit * b.gas_units[c.key])
                 self.rows.append(CapRow(rc, f"{sm.name}:{c.type}", "max", rc.cap.max,
-                                        ("hours", energy, unit, b.gas_units[c.type]), row,
-                                        unit * b.gas_units[c.type]))
+                                        ("hours", energy, unit, b.gas_units[c.key]), row,
+                                        unit * b.gas_units[c.key]))
 
     def _pue(self, rc, label, group):
         for sm in group:  # an annual PUE is a per-site figure: facility energy / IT energy
@@ -265,11 +266,7 @@ class CapBuilder:
             if grid is None:
                 continue
             contract = rc.cap.contract_mw if rc.cap.contract_mw is not None else b.grid_limit_mw
-            if not hasattr(b, "grid_peak_mw"):
-                b.M = pyo.RangeSet(0, 11)
-                b.grid_peak_mw = pyo.Var(b.M, bounds=(0, b.grid_limit_mw))
-                pairs = [(m, int(t)) for m in range(12) for t in sm.tg.month_steps[m]]
-                b.grid_peak_def = pyo.Constraint(pairs, rule=lambda m_, m, t: m_.grid_import[t] <= m_.grid_peak_mw[m])
+            add_monthly_peaks(sm)
             if contract <= 0:
                 continue
             lowest = self._aux()
@@ -300,7 +297,8 @@ class CapBuilder:
                 continue
             firm = 0
             if hasattr(b, "K"):
-                firm = sum(sm.si.catalog.generators[k].unit_mw * b.gas_units[k] for k in b.K)
+                firm = sum(sm.si.catalog.generators[c.type].unit_mw * b.gas_units[c.key]
+                           for c in sm.si.site.technologies.gas)
             if hasattr(b, "bat_new_mw"):
                 firm = firm + b.bat_new_mw + sm.si.site.technologies.battery.existing_power_mw
             self._limit(rc, sm.name if len(group) > 1 else label, firm * (1 / b.grid_limit_mw))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from dcplan.model.context import SiteModel
+from dcplan.model.context import Asset, SiteModel, lead_time
 from dcplan.schema.compute import Compute
 
 
@@ -67,14 +67,29 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     sm.load = b.load_mw
     sm.peak_load = sum(float(sm.si.pue[c].max()) * (1 + extra) * b.it_mw[c] for c in b.C)
 
-    b.gpu_capex = pyo.Expression(expr=sum(
-        b.gpu_units[g] * cat.gpus[g].gpus_per_unit * cat.gpus[g].price_usd_per_gpu
-        * sm.crf("gpus", g, cat.gpus[g].lifetime_years) for g in b.G))
-    sm.add_cost("gpus", b.gpu_capex)
-    b.cooling_capex = pyo.Expression(expr=sum(
-        b.it_mw[c] * 1000 * cat.cooling[c].capex_usd_per_kw_it
-        * sm.crf("cooling", c, cat.cooling[c].lifetime_years) for c in b.C))
-    sm.add_cost("cooling", b.cooling_capex)
+    for opt in options:
+        spec = cat.gpus[opt.model]
+        per_period = opt.max_new_gpus_per_period
+        sm.add_asset(Asset(
+            key=f"gpus:{opt.model}", label=spec.name, unit="units", in_use=b.gpu_units[opt.model],
+            capex_usd_per_unit=spec.gpus_per_unit * spec.price_usd_per_gpu,
+            life_years=sm.life("gpus", opt.model, spec.lifetime_years),
+            crf=sm.crf("gpus", opt.model, spec.lifetime_years),
+            lead_time_months=lead_time(opt.lead_time_months, spec.lead_time_months),
+            component="gpus", integer=True, size=spec.gpus_per_unit, reported_unit="GPUs",
+            max_order_per_period=None if per_period is None else per_period // spec.gpus_per_unit))
+    for option in sm.si.site.cooling:
+        c, spec = option.type, cat.cooling[option.type]
+        rent = option.rental
+        sm.add_asset(Asset(
+            key=f"cooling:{c}", label=spec.name + (" (rented)" if rent else ""), unit="MW IT",
+            in_use=b.it_mw[c], capex_usd_per_unit=1000 * spec.capex_usd_per_kw_it,
+            life_years=sm.life("cooling", c, spec.lifetime_years), crf=sm.crf("cooling", c, spec.lifetime_years),
+            lead_time_months=rent.lead_time_months if rent else lead_time(option.lead_time_months,
+                                                                         spec.lead_time_months),
+            component="cooling_rental" if rent else "cooling",
+            rental_usd_per_unit_year=rent.usd_per_kw_month * 1000 * 12 if rent else None,
+            spare_allowed=True))
 
 
 def compute_delivered(sm: SiteModel, measure: str):

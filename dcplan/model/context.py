@@ -24,9 +24,44 @@ def capital_recovery_factor(rate: float, years: float) -> float:
     return rate * growth / (growth - 1)
 
 
+def lead_time(override: float | None, catalog: float) -> float:
+    """A site's own lead time for a candidate, else the catalog's."""
+    return catalog if override is None else override
+
+
+@dataclass
+class Asset:
+    """A build decision of one site: capacity that is bought (or rented), paid for, and in use.
+
+    ``in_use`` is the block's variable of new capacity in service beyond what exists. A single-
+    period plan prices it at its annualised capital cost (or its rent); a build-out ties it, period
+    by period, to the orders placed at least a lead time earlier and not yet retired.
+    """
+
+    key: str  # "<section>:<catalog key>", e.g. "gas:lm6000"
+    label: str
+    unit: str  # what ``in_use`` counts: units, MW, MWh, MW IT (GPUs: purchase units, see ``size``)
+    in_use: object  # Pyomo variable
+    capex_usd_per_unit: float
+    life_years: float
+    crf: float
+    lead_time_months: float
+    component: str  # cost line, e.g. "gas_capex"
+    integer: bool = False
+    size: float = 1.0  # reported quantity per unit of ``in_use`` (GPUs per server or rack)
+    reported_unit: str | None = None  # unit of the reported quantity when ``size`` != 1
+    rental_usd_per_unit_year: float | None = None  # rented: no capital, rent while in use
+    max_order_per_period: float | None = None  # in units of ``in_use``
+    spare_allowed: bool = False  # capacity may exceed what is in use (cooling plant)
+
+    @property
+    def rented(self) -> bool:
+        return self.rental_usd_per_unit_year is not None
+
+
 @dataclass
 class SiteModel:
-    """One site's block and the terms its parts contribute."""
+    """One site's block and the terms its parts contribute (for one period of a build-out)."""
 
     name: str
     si: SiteInput
@@ -41,6 +76,11 @@ class SiteModel:
     smoothing: object = None  # dcplan.smoothing.api.SmoothingResult for the site's training job
     load: object = None  # facility load per step (expression rule), set by the compute part
     peak_load: object = None  # design peak facility load (MW) over the full year
+    assets: list[Asset] = field(default_factory=list)
+    capital: dict[str, object] = field(default_factory=dict)  # build-out: annualised capital, reported only
+    period: object = None  # dcplan.model.buildout.Period of a build-out; None for a single-period plan
+    gas_price_factor: float = 1.0  # escalation of the site's prices in this period
+    grid_price_factor: float = 1.0
 
     @property
     def steps(self):
@@ -53,10 +93,26 @@ class SiteModel:
     def weights(self) -> list[float]:
         return self.tg.weight.astype(float).tolist()
 
-    def crf(self, section: str, key: str, spec_life: float) -> float:
+    def life(self, section: str, key: str, spec_life: float) -> float:
         lives = self.finance.lifetimes_years
-        life = lives.get(key, lives.get(section, spec_life))
-        return capital_recovery_factor(self.finance.discount_rate, life)
+        return lives.get(key, lives.get(section, spec_life))
+
+    def crf(self, section: str, key: str, spec_life: float) -> float:
+        return capital_recovery_factor(self.finance.discount_rate, self.life(section, key, spec_life))
 
     def add_cost(self, component: str, expr) -> None:
         self.costs[component] = self.costs[component] + expr if component in self.costs else expr
+
+    def add_asset(self, asset: Asset) -> None:
+        """Register a build decision. Rent is an operating cost in every plan; capital is an
+        annual cost of a single-period plan, but a build-out pays it as cash when ordered (its
+        annualised value is kept for reporting only)."""
+        self.assets.append(asset)
+        if asset.rented:
+            self.add_cost(asset.component, asset.in_use * asset.rental_usd_per_unit_year)
+            return
+        annual = asset.in_use * asset.capex_usd_per_unit * asset.crf
+        if self.period is None:
+            self.add_cost(asset.component, annual)
+        else:
+            self.capital[asset.component] = self.capital.get(asset.component, 0) + annual

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from dcplan.model.context import NATURAL_GAS_CO2_T_PER_MMBTU, SiteModel
+from dcplan.model.context import NATURAL_GAS_CO2_T_PER_MMBTU, Asset, SiteModel, lead_time
 
 
 def add_gas(sm: SiteModel) -> None:
@@ -13,9 +13,9 @@ def add_gas(sm: SiteModel) -> None:
     if not cands:
         return
     b, cat, fuel = sm.block, sm.si.catalog, sm.si.site.fuel
-    b.K = pyo.Set(initialize=[c.type for c in cands], ordered=True)
-    cand = {c.type: c for c in cands}
-    spec = {k: cat.generators[k] for k in b.K}
+    b.K = pyo.Set(initialize=[c.key for c in cands], ordered=True)
+    cand = {c.key: c for c in cands}
+    spec = {c.key: cat.generators[c.type] for c in cands}
     b.gas_new_units = pyo.Var(b.K, domain=pyo.NonNegativeIntegers, bounds=lambda m, k: (0, cand[k].max_units))
     b.gas_units = pyo.Expression(b.K, rule=lambda m, k: m.gas_new_units[k] + cand[k].existing_units)
     b.gas_gen = pyo.Var(b.K, sm.steps, bounds=(0, None))
@@ -35,12 +35,22 @@ def add_gas(sm: SiteModel) -> None:
     sm.supply.append(b.gas_total)
     w = sm.weights()
     energy = {k: sum(w[t] * b.gas_gen[k, t] for t in sm.steps) for k in b.K}
-    sm.add_cost("gas_capex", sum(b.gas_new_units[k] * spec[k].unit_mw * 1000 * spec[k].capex_usd_per_kw
-                                 * sm.crf("generators", k, spec[k].lifetime_years) for k in b.K))
+    for k in b.K:
+        c, rent = cand[k], cand[k].rental
+        unit_kw = spec[k].unit_mw * 1000
+        sm.add_asset(Asset(
+            key=f"gas:{k}", label=spec[k].name + (" (rented)" if rent else ""), unit="units",
+            in_use=b.gas_new_units[k], capex_usd_per_unit=unit_kw * spec[k].capex_usd_per_kw,
+            life_years=sm.life("generators", c.type, spec[k].lifetime_years),
+            crf=sm.crf("generators", c.type, spec[k].lifetime_years),
+            lead_time_months=rent.lead_time_months if rent else lead_time(c.lead_time_months, spec[k].lead_time_months),
+            component="gas_rental" if rent else "gas_capex", integer=True,
+            rental_usd_per_unit_year=unit_kw * rent.usd_per_kw_month * 12 if rent else None))
+    # a rent covers the unit's upkeep; owned units pay fixed O&M
     sm.add_cost("gas_fixed_om", sum(b.gas_units[k] * spec[k].unit_mw * 1000 * spec[k].fixed_om_usd_per_kw_year
-                                    for k in b.K))
+                                    for k in b.K if cand[k].rental is None))
     sm.add_cost("gas_variable_om", sum(energy[k] * spec[k].variable_om_usd_per_mwh for k in b.K))
     sm.add_cost("gas_fuel", sum(energy[k] * spec[k].heat_rate_mmbtu_per_mwh * fuel.gas_price_usd_per_mmbtu
-                                for k in b.K))
+                                * sm.gas_price_factor for k in b.K))
     sm.co2_t.append(sum(energy[k] * spec[k].heat_rate_mmbtu_per_mwh * NATURAL_GAS_CO2_T_PER_MMBTU for k in b.K))
     sm.nox_t.append(sum(energy[k] * spec[k].nox_kg_per_mwh / 1000 for k in b.K))

@@ -19,22 +19,39 @@ def grid_limit_mw(grid, when) -> float:
     return limit
 
 
-def add_grid(sm: SiteModel, when) -> None:
+def grid_limit_during(grid, start, end) -> float:
+    """The firm limit over a whole period: the least in force on any of its days (a step that
+    arrives mid-period helps from the next period)."""
+    changes = [d for d in [grid.available_from, *(s.date for s in grid.steps)] if d and start < d <= end]
+    return min(grid_limit_mw(grid, d) for d in [start, *changes])
+
+
+def add_grid(sm: SiteModel, start, end=None) -> None:
     grid = sm.si.site.grid
     if grid is None:
         return
     b = sm.block
-    limit = grid_limit_mw(grid, when)
+    limit = grid_limit_during(grid, start, end or start)
     b.grid_limit_mw = limit
     b.grid_import = pyo.Var(sm.steps, bounds=(0, limit))
     sm.supply.append(b.grid_import)
-    price, co2, w = sm.series(sm.si.price_usd_per_mwh), sm.series(sm.si.grid_co2_t_per_mwh), sm.weights()
+    price, co2, w = sm.series(sm.si.price_usd_per_mwh * sm.grid_price_factor), sm.series(sm.si.grid_co2_t_per_mwh), sm.weights()
     sm.add_cost("grid_energy", sum(w[t] * price[t] * b.grid_import[t] for t in sm.steps))
     sm.co2_t.append(sum(w[t] * co2[t] * b.grid_import[t] for t in sm.steps))
     if grid.demand_charge_usd_per_kw_month > 0:
-        b.M = pyo.RangeSet(0, 11)
-        b.grid_peak_mw = pyo.Var(b.M, bounds=(0, limit))
-        pairs = [(m, int(t)) for m in range(12) for t in sm.tg.month_steps[m]]
-        b.grid_peak_def = pyo.Constraint(pairs, rule=lambda m_, m, t: m_.grid_import[t] <= m_.grid_peak_mw[m])
-        sm.add_cost("grid_demand", sum(b.grid_peak_mw[m] * 1000 * grid.demand_charge_usd_per_kw_month
-                                       for m in b.M))
+        add_monthly_peaks(sm)
+        # a year's worth of charges: a grid of one quarter's months stands for the year
+        sm.add_cost("grid_demand", sum(b.grid_peak_mw[m] for m in b.M) * 1000
+                    * grid.demand_charge_usd_per_kw_month * 12 / len(b.M))
+
+
+def add_monthly_peaks(sm: SiteModel) -> None:
+    """``grid_peak_mw[m]``: the peak import of each month the time grid represents (once)."""
+    b = sm.block
+    if hasattr(b, "grid_peak_mw"):
+        return
+    months = sm.tg.months()
+    b.M = pyo.Set(initialize=months, ordered=True)
+    b.grid_peak_mw = pyo.Var(b.M, bounds=(0, b.grid_limit_mw))
+    pairs = [(m, int(t)) for m in months for t in sm.tg.month_steps[m]]
+    b.grid_peak_def = pyo.Constraint(pairs, rule=lambda m_, m, t: m_.grid_import[t] <= m_.grid_peak_mw[m])

@@ -29,10 +29,10 @@ def add_n_plus_one(sm: SiteModel) -> None:
         b.n_plus_one = pyo.Constraint(expr=sm.peak_load <= 0)
         return
     cat = sm.si.catalog
-    size = {k: cat.generators[k].unit_mw for k in b.K}
+    size = {c.key: cat.generators[c.type].unit_mw for c in sm.si.site.technologies.gas}
     b.gas_type_built = pyo.Var(b.K, domain=pyo.Binary)
     b.gas_largest_mw = pyo.Var(bounds=(0, max(size.values())))
-    most = {c.type: c.max_units + c.existing_units for c in sm.si.site.technologies.gas}
+    most = {c.key: c.max_units + c.existing_units for c in sm.si.site.technologies.gas}
     b.gas_built_if = pyo.Constraint(b.K, rule=lambda m, k: m.gas_units[k] <= most[k] * m.gas_type_built[k])
     b.gas_largest_def = pyo.Constraint(b.K, rule=lambda m, k: m.gas_largest_mw >= size[k] * m.gas_type_built[k])
     b.n_plus_one = pyo.Constraint(expr=sum(size[k] * b.gas_units[k] for k in b.K) - b.gas_largest_mw

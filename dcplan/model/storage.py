@@ -8,7 +8,7 @@ import math
 
 import pyomo.environ as pyo
 
-from dcplan.model.context import SiteModel
+from dcplan.model.context import Asset, SiteModel, lead_time
 
 
 def add_storage(sm: SiteModel) -> None:
@@ -35,7 +35,12 @@ def add_storage(sm: SiteModel) -> None:
                                        + eta * m.bat_charge[t] - m.bat_discharge[t] / eta)
     sm.supply.append(b.bat_discharge)
     sm.withdraw.append(b.bat_charge)
+    life = sm.life("storage", cand.type, spec.lifetime_years)
     crf = sm.crf("storage", cand.type, spec.lifetime_years)
-    sm.add_cost("battery_capex", (b.bat_new_mw * 1000 * spec.power_capex_usd_per_kw
-                                  + b.bat_new_mwh * 1000 * spec.energy_capex_usd_per_kwh) * crf)
+    lead = lead_time(cand.lead_time_months, spec.lead_time_months)
+    for part, var, unit, capex in (("power", b.bat_new_mw, "MW", spec.power_capex_usd_per_kw),
+                                   ("energy", b.bat_new_mwh, "MWh", spec.energy_capex_usd_per_kwh)):
+        sm.add_asset(Asset(key=f"battery_{part}:{cand.type}", label=f"{spec.name} ({part})", unit=unit, in_use=var,
+                           capex_usd_per_unit=1000 * capex, life_years=life, crf=crf, lead_time_months=lead,
+                           component="battery_capex"))
     sm.add_cost("battery_fixed_om", power * 1000 * spec.fixed_om_usd_per_kw_year)

@@ -4,6 +4,10 @@ A :class:`TimeGrid` holds, for each modelled hour, the index of the calendar hou
 its weight (calendar hours it represents), and the cycle it belongs to (storage state of charge
 wraps within a cycle: the whole year, or each typical day). Demand charges need each month's peak;
 with typical days, a month's peak is taken over the typical days that represent its days.
+
+A build-out period of a quarter is dispatched on a grid of that quarter's months alone; its
+weights still sum to 8,760 h, so every quantity a grid yields is a yearly rate (a quarter's
+costs are its rate times a quarter of a year).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ DAYS = HOURS_PER_YEAR // 24
 @dataclass(frozen=True)
 class TimeGrid:
     hour_of_year: np.ndarray  # calendar hour (0..8759) each step samples
-    weight: np.ndarray  # calendar hours each step represents (sums to 8,760)
+    weight: np.ndarray  # hours each step stands for in a year (sums to 8,760)
     cycle: np.ndarray  # storage cycle id of each step
     month_steps: tuple[np.ndarray, ...]  # for each month, the steps whose peak counts toward it
     method: str  # "hourly" or "typical_days"
@@ -43,32 +47,45 @@ class TimeGrid:
     def sample(self, series: np.ndarray) -> np.ndarray:
         return series[self.hour_of_year]
 
+    def months(self) -> list[int]:
+        """The months (0-11) this grid represents."""
+        return [m for m in range(12) if len(self.month_steps[m])]
+
 
 def month_of_hour(year: int) -> np.ndarray:
     start = dt.date(year, 1, 1)
     return np.array([(start + dt.timedelta(days=h // 24)).month - 1 for h in range(HOURS_PER_YEAR)])
 
 
-def hourly_grid(year: int) -> TimeGrid:
-    hours = np.arange(HOURS_PER_YEAR)
+ALL_MONTHS = tuple(range(12))
+
+
+def hourly_grid(year: int, months: tuple[int, ...] = ALL_MONTHS) -> TimeGrid:
     month = month_of_hour(year)
-    return TimeGrid(hours, np.ones(HOURS_PER_YEAR), np.zeros(HOURS_PER_YEAR, dtype=int),
-                    tuple(np.flatnonzero(month == m) for m in range(12)), "hourly")
+    hours = np.flatnonzero(np.isin(month, months))
+    index = {int(h): i for i, h in enumerate(hours)}
+    return TimeGrid(hours, np.full(len(hours), HOURS_PER_YEAR / len(hours)), np.zeros(len(hours), dtype=int),
+                    tuple(np.array([index[int(h)] for h in np.flatnonzero(month == m)] if m in months else [],
+                                   dtype=int) for m in range(12)), "hourly")
 
 
-def typical_days_grid(features: list[np.ndarray], n_days: int, year: int, seed: int = 0) -> TimeGrid:
-    """Cluster the year's days into ``n_days`` groups by their hourly ``features`` (each 8,760
-    values; scaled to unit range) and represent each group by its medoid day, weighted by size.
+def typical_days_grid(features: list[np.ndarray], n_days: int, year: int, seed: int = 0,
+                      months: tuple[int, ...] = ALL_MONTHS) -> TimeGrid:
+    """Cluster the days of ``months`` into ``n_days`` groups by their hourly ``features`` (each
+    8,760 values; scaled to unit range) and represent each group by its medoid day, weighted by
+    size (scaled so that the weights stand for a year).
 
     k-means with k-means++ seeding from a fixed seed: the same inputs give the same days.
     """
-    n_days = min(n_days, DAYS)
+    day_month = month_of_hour(year)[::24]
+    days = np.flatnonzero(np.isin(day_month, months))
+    n_days = min(n_days, len(days))
     cols = []
     for f in features:
         span = float(np.ptp(f))
         if span > 1e-12:
-            cols.append(((f - f.min()) / span).reshape(DAYS, 24))
-    X = np.hstack(cols) if cols else np.zeros((DAYS, 1))
+            cols.append(((f - f.min()) / span).reshape(DAYS, 24)[days])
+    X = np.hstack(cols) if cols else np.zeros((len(days), 1))
     labels = _kmeans(X, n_days, np.random.default_rng(seed))
     medoids, weights = [], []
     for k in range(n_days):
@@ -80,16 +97,15 @@ def typical_days_grid(features: list[np.ndarray], n_days: int, year: int, seed: 
         weights.append(members.size)
     order = np.argsort(medoids)
     medoids = np.array(medoids)[order]
-    weights = np.array(weights, dtype=float)[order]
+    weights = np.array(weights, dtype=float)[order] * DAYS / len(days)
     label_to_rep = {int(labels[m]): i for i, m in enumerate(medoids)}
-    hours = (medoids[:, None] * 24 + np.arange(24)[None, :]).ravel()
+    hours = (days[medoids][:, None] * 24 + np.arange(24)[None, :]).ravel()
     weight = np.repeat(weights, 24)
     cycle = np.repeat(np.arange(len(medoids)), 24)
-    day_month = month_of_hour(year)[::24]
     month_steps = []
     for m in range(12):
-        reps = sorted({label_to_rep[int(labels[d])] for d in np.flatnonzero(day_month == m)})
-        month_steps.append(np.concatenate([np.arange(r * 24, r * 24 + 24) for r in reps]))
+        reps = sorted({label_to_rep[int(labels[i])] for i in np.flatnonzero(day_month[days] == m)})
+        month_steps.append(np.concatenate([np.arange(r * 24, r * 24 + 24) for r in reps] or [np.array([], int)]))
     return TimeGrid(hours, weight, cycle, tuple(month_steps), "typical_days", len(medoids), weights)
 
 

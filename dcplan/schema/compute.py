@@ -11,6 +11,9 @@ class GpuOption(StrictModel):
     model: str = Field(description="GPU catalog key, e.g. h100_sxm")
     max_gpus: int | None = Field(None, ge=0, description="supply or space limit")
     existing_gpus: int = Field(0, ge=0, description="already installed; no purchase cost")
+    lead_time_months: float | None = Field(None, ge=0, description="order-to-rack; default: the catalog's")
+    max_new_gpus_per_period: int | None = Field(
+        None, ge=0, description="supplier allocation: most GPUs ordered in one build-out period")
 
 
 class ComputeTarget(StrictModel):

@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from dcplan.schema.base import NonNeg, StrictModel
+from dcplan.schema.base import Fraction, NonNeg, StrictModel
 from dcplan.schema.caps import Cap, Links
-from dcplan.schema.compute import Compute
+from dcplan.schema.compute import Compute, ComputeTarget
 from dcplan.schema.site import CatalogOverrides
 
 
@@ -35,6 +35,51 @@ class TimeResolution(StrictModel):
     )
 
 
+class DatedTarget(ComputeTarget):
+    """Compute that must be online from the build-out period containing ``date`` onward."""
+
+    date: dt.date
+
+
+class Escalation(StrictModel):
+    """How prices move between build-out periods: a yearly growth rate, or a factor per
+    calendar year (relative to the site files' prices) that overrides the rate for that year."""
+
+    gas_price_pct_per_year: float = Field(0.0, gt=-100)
+    grid_energy_price_pct_per_year: float = Field(0.0, gt=-100)
+    gas_price_factor_by_year: dict[int, NonNeg] = Field(default_factory=dict)
+    grid_energy_price_factor_by_year: dict[int, NonNeg] = Field(default_factory=dict)
+
+    def factor(self, kind: str, start_year: int, year: float) -> float:
+        table = getattr(self, f"{kind}_factor_by_year")
+        if int(year) in table:
+            return table[int(year)]
+        return (1 + getattr(self, f"{kind}_pct_per_year") / 100) ** (year - start_year)
+
+
+class Buildout(StrictModel):
+    """A staged build-out over the horizon: orders per period, lead times, targets at dates."""
+
+    period: Literal["quarter", "year"] = "quarter"
+    targets: list[DatedTarget] = Field(default_factory=list, description="compute online by each date (a ramp)")
+    capital_at_order_fraction: Fraction = Field(
+        1.0, description="share of an order's capital paid when ordered; the rest when it comes online")
+    max_capital_usd_per_year: NonNeg | None = Field(None, description="capital spend limit per calendar year")
+    salvage: Literal["straight_line", "none"] = Field(
+        "straight_line", description="credit the undepreciated value of assets at the horizon's end")
+    escalation: Escalation = Field(default_factory=Escalation)
+
+    @model_validator(mode="after")
+    def _one_measure(self):
+        measures = {t.measure for t in self.targets}
+        if len(measures) > 1:
+            raise ValueError(f"all build-out targets must use one measure (found {sorted(measures)})")
+        dates = [t.date for t in self.targets]
+        if dates != sorted(dates):
+            raise ValueError("build-out targets must be in date order")
+        return self
+
+
 class Objective(StrictModel):
     sense: Literal["min_cost", "max_compute"] = "min_cost"
     budget_usd_per_year: NonNeg | None = Field(None, description="annualised cost limit for max_compute")
@@ -53,6 +98,7 @@ class Program(StrictModel):
     compute: Compute | None = Field(None, description="default: the single site's compute section")
     objective: Objective = Field(default_factory=Objective)
     horizon: Horizon = Field(default_factory=Horizon)
+    buildout: Buildout | None = Field(None, description="plan a staged build-out over the horizon, period by period")
     finance: Finance = Field(default_factory=Finance)
     time: TimeResolution = Field(default_factory=TimeResolution)
     presets: list[str] = Field(default_factory=list, description="rule presets to apply, by name (dcplan presets)")
@@ -65,3 +111,17 @@ class Program(StrictModel):
         default_factory=dict, description="named overrides merged into this program and its sites"
     )
     catalog: CatalogOverrides = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _buildout_fits(self):
+        if self.buildout is None:
+            return self
+        start = self.horizon.start
+        if start.day != 1 or (start.month - 1) % (3 if self.buildout.period == "quarter" else 12):
+            raise ValueError(f"a build-out by {self.buildout.period} starts on the first day of a "
+                             f"{self.buildout.period} (horizon.start is {start})")
+        if self.objective.sense != "min_cost":
+            raise ValueError("a build-out plan minimises cost (objective max_compute is single-period only)")
+        if self.buildout.targets and self.compute is not None and self.compute.target is not None:
+            raise ValueError("give the build-out's targets in buildout.targets or compute.target, not both")
+        return self

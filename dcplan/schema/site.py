@@ -64,13 +64,32 @@ class Fuel(StrictModel):
     pipeline_limit_mmbtu_per_h: NonNeg | None = None
 
 
+class Rental(StrictModel):
+    """Rented rather than owned: no capital cost, a price per month while in use, and a short
+    lead time (mobile turbines, rented chillers). Build-outs use rentals as bridges."""
+
+    usd_per_kw_month: NonNeg = Field(description="rental price per kW of rated capacity (per kW of IT for cooling)")
+    lead_time_months: NonNeg = Field(1.0, description="from the start of the plan to the first rented unit")
+
+
+LEAD_TIME = Field(None, description="order-to-use lead time; default: the catalog's")
+
+
 class GasCandidate(StrictModel):
     type: str = Field(description="generator catalog key, e.g. lm6000")
-    max_units: int = Field(ge=0, description="most units that may be built (new)")
+    max_units: int = Field(ge=0, description="most units that may be built (new), or rented at once")
     existing_units: int = Field(0, ge=0)
     unit_commitment: bool = Field(False, description="integer units on each hour, with minimum stable load")
     role: Literal["prime", "backup"] = Field(
         "prime", description="backup units count as firm capacity; caps may limit their hours")
+    lead_time_months: NonNeg | None = LEAD_TIME
+    rental: Rental | None = Field(None, description="rent these units instead of buying them")
+
+    @property
+    def key(self) -> str:
+        """How the model names this candidate: its type, marked when rented (a site may both own
+        and rent one type)."""
+        return self.type if self.rental is None else f"{self.type}_rented"
 
 
 class RenewableCandidate(StrictModel):
@@ -78,6 +97,7 @@ class RenewableCandidate(StrictModel):
     max_mw: NonNeg
     existing_mw: NonNeg = 0.0
     capacity_factor: Series = Field(description="hourly output per MW installed, 0-1")
+    lead_time_months: NonNeg | None = LEAD_TIME
 
 
 class BatteryCandidate(StrictModel):
@@ -86,6 +106,7 @@ class BatteryCandidate(StrictModel):
     duration_h: float | None = Field(None, gt=0, description="fixed energy/power ratio; omit to size freely")
     existing_power_mw: NonNeg = 0.0
     existing_energy_mwh: NonNeg = 0.0
+    lead_time_months: NonNeg | None = LEAD_TIME
 
 
 class Technologies(StrictModel):
@@ -94,11 +115,22 @@ class Technologies(StrictModel):
     wind: RenewableCandidate | None = None
     battery: BatteryCandidate | None = None
 
+    @model_validator(mode="after")
+    def _gas_once(self):
+        keys = [g.key for g in self.gas]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(f"gas type listed twice: {', '.join(twice)} (raise max_units instead; "
+                             "an owned and a rented entry of one type may coexist)")
+        return self
+
 
 class CoolingOption(StrictModel):
     type: str = Field(description="cooling catalog key, e.g. direct_liquid")
     pue: CurvedSeries | None = Field(None, description="hourly PUE; default: the catalog's annual PUE")
     wue_l_per_kwh: NonNeg | None = None
+    lead_time_months: NonNeg | None = LEAD_TIME
+    rental: Rental | None = Field(None, description="rented cooling (e.g. chillers) instead of a built plant")
 
 
 class Reliability(StrictModel):

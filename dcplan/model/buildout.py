@@ -1,0 +1,222 @@
+"""A staged build-out: the horizon cut into quarters or years, the same site blocks dispatched in
+every period, and the build decisions tied together through time.
+
+For each site asset (GPUs, cooling plant, gas units, solar, wind, battery power and energy) the
+model decides how much to order at the start of each period. An order is usable from the first
+period that starts at or after its order date plus its lead time, and until its life ends;
+what is in use in a period equals what is usable then (cooling plant may stand spare). A rented
+asset has no orders: from its lead time after the plan starts, each period rents what it needs.
+
+Money is a discounted cash flow to the horizon's start: an order's capital is paid at order
+(or split with its delivery), operating costs (each period's yearly rate times its length) at
+the middle of their period, and the undepreciated value of what remains at the horizon's end
+is credited back (straight line; optional). Each period is dispatched on a time grid of its own
+months, so a quarter sees its own weather and prices.
+"""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+
+from dcplan.loader import ProgramInput
+from dcplan.model.build import PlanModel, add_caps_and_costs, add_site_blocks, time_grid_for
+from dcplan.model.compute import compute_delivered
+from dcplan.model.context import Asset, SiteModel
+
+DAYS_PER_YEAR = 365.25
+
+
+@dataclass(frozen=True)
+class Period:
+    index: int
+    name: str  # 2027-Q1, or 2027
+    start: dt.date
+    end: dt.date  # inclusive
+    years: float  # length as a fraction of a year (0.25 or 1)
+    months: tuple[int, ...]  # calendar months (0-11) it covers
+
+
+def periods_of(program) -> list[Period]:
+    length = 3 if program.buildout.period == "quarter" else 12
+    start, out = program.horizon.start, []
+    for i in range(program.horizon.years * 12 // length):
+        first = add_months(start, i * length)
+        after = add_months(first, length)
+        name = f"{first.year}-Q{(first.month - 1) // 3 + 1}" if length == 3 else str(first.year)
+        out.append(Period(i, name, first, after - dt.timedelta(days=1), length / 12,
+                          tuple(sorted((first.month - 1 + k) % 12 for k in range(length)))))
+    return out
+
+
+def add_months(day: dt.date, months: float) -> dt.date:
+    """Calendar months (a fraction counts as that share of an average month)."""
+    whole = int(months)
+    y, m = divmod(day.month - 1 + whole, 12)
+    year, month = day.year + y, m + 1
+    shifted = dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return shifted + dt.timedelta(days=round((months - whole) * DAYS_PER_YEAR / 12))
+
+
+def years_between(a: dt.date, b: dt.date) -> float:
+    return (b - a).days / DAYS_PER_YEAR
+
+
+@dataclass
+class Order:
+    """One possible order of one asset at one site in one period."""
+
+    site: str
+    asset: Asset
+    period: Period
+    var: object
+    online: Period  # the first period it can be used
+    online_date: dt.date  # that period's start
+    retire_date: dt.date  # end of life
+
+
+@dataclass
+class BuildoutModel:
+    periods: list[Period]
+    sites: list[list[SiteModel]]  # [period][site]
+    orders: list[Order]
+    rented: dict[tuple[str, str], dt.date]  # (site, asset key) of a rented asset -> first day it can be used
+    targets: list[object]  # the compute target in force in each period (or None)
+    discount: list[float]  # discount factor at the middle of each period
+    capital_cash: list[object]  # nominal capital paid in each period (expression)
+    salvage: object  # discounted credit for undepreciated assets at the horizon's end (expression)
+    npv: object  # the objective: discounted cost of the program
+
+
+def target_in_force(program, period: Period):
+    """The latest dated target on or before the period's last day; a program-wide target applies
+    from the start."""
+    if program.compute.target is not None:
+        return program.compute.target
+    due = [t for t in program.buildout.targets if t.date <= period.end]
+    return due[-1] if due else None
+
+
+def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
+                         smoothing: dict | None = None) -> PlanModel:
+    started = time.perf_counter()
+    program, bo = pi.program, pi.program.buildout
+    periods = periods_of(program)
+    base = program.horizon.start
+    rate = program.finance.discount_rate
+    m = pyo.ConcreteModel(name=program.name)
+    m.period = pyo.Block([p.index for p in periods])
+    grids, sites_by_period, cap_rows, targets = {}, [], [], []
+    days = typical_days if typical_days is not None else program.time.typical_days
+    for p in periods:
+        if p.months not in grids:  # one grid per season: quarters of later years reuse it
+            grids[p.months] = time_grid_for(pi, days, p.months)
+        pb = m.period[p.index]
+        mid_year = base.year + years_between(dt.date(base.year, 1, 1), p.start) + p.years / 2
+        factors = {f"{kind}_price_factor": bo.escalation.factor(f"{kind}_price" if kind == "gas" else
+                                                                 "grid_energy_price", base.year, mid_year)
+                   for kind in ("gas", "grid")}
+        sites = add_site_blocks(pb, pi, grids[p.months], smoothing, p.start, p.end, period=p, **factors)
+        caps = [dataclasses.replace(rc, in_force=rc.cap.in_force(p.start)) for rc in pi.caps]
+        builder = add_caps_and_costs(pb, pi, sites, caps)
+        for row in builder.rows:
+            row.label = f"{p.name} {row.label}"
+        cap_rows += builder.rows
+        target = target_in_force(program, p)
+        targets.append(target)
+        if target is not None:
+            pb.target = pyo.Constraint(expr=sum(compute_delivered(sm, target.measure) for sm in sites)
+                                       >= target.amount)
+        sites_by_period.append(sites)
+
+    discount = [(1 + rate) ** -(years_between(base, p.start) + p.years / 2) for p in periods]
+    orders, rented = _link_assets(m, periods, sites_by_period, base)
+    capital_cash, npv_capital = _capital(periods, orders, bo.capital_at_order_fraction, base, rate)
+    horizon_end = periods[-1].end + dt.timedelta(days=1)
+    salvage = 0
+    if bo.salvage == "straight_line":
+        salvage = sum(o.var * o.asset.capex_usd_per_unit * _remaining_share(o, horizon_end)
+                      for o in orders if _remaining_share(o, horizon_end) > 0)
+        salvage = salvage * (1 + rate) ** -years_between(base, horizon_end)
+    m.capital_cash = pyo.Expression([p.index for p in periods], rule=lambda _, i: capital_cash[i])
+    if bo.max_capital_usd_per_year is not None:
+        years = sorted({p.start.year for p in periods})
+        m.capital_budget = pyo.Constraint(years, rule=lambda mm, y: sum(
+            mm.capital_cash[p.index] for p in periods if p.start.year == y) <= bo.max_capital_usd_per_year)
+    operating = sum(discount[p.index] * p.years * sum(sm.block.operating_cost for sm in sites_by_period[p.index])
+                    for p in periods)
+    m.salvage = pyo.Expression(expr=salvage)
+    m.npv = pyo.Expression(expr=npv_capital + operating - m.salvage)
+    m.objective = pyo.Objective(expr=m.npv, sense=pyo.minimize)
+    last = sites_by_period[-1]
+    measure = targets[-1].measure if targets[-1] is not None else "gpus"
+    m.total_cost = pyo.Expression(expr=sum(sm.block.cost for sm in last))
+    m.compute_delivered = pyo.Expression(expr=sum(compute_delivered(sm, measure) for sm in last))
+    bm = BuildoutModel(periods, sites_by_period, orders, rented, targets, discount,
+                       [m.capital_cash[p.index] for p in periods], m.salvage, m.npv)
+    return PlanModel(m, pi, last[0].tg, last, time.perf_counter() - started, cap_rows, bm)
+
+
+def _link_assets(m, periods, sites_by_period, base):
+    """Order variables, and in each period: in use == (or <=, for spare capacity) usable orders."""
+    orders: list[Order] = []
+    rented: dict[tuple[str, str], dt.date] = {}
+    m.link = pyo.ConstraintList()
+    m.orders = pyo.VarList(domain=pyo.NonNegativeReals)
+    for s, first in enumerate(sites_by_period[0]):
+        for a, asset in enumerate(first.assets):
+            in_use = [sites_by_period[p.index][s].assets[a].in_use for p in periods]
+            if asset.rented:
+                ready = add_months(base, asset.lead_time_months)
+                rented[(first.name, asset.key)] = ready
+                for p, var in zip(periods, in_use):
+                    if p.start < ready:
+                        var.setub(0)
+                continue
+            placed = [o for o in (_order(m, first.name, asset, q, periods) for q in periods) if o]
+            orders += placed
+            for p, var in zip(periods, in_use):
+                usable = sum(o.var for o in placed if o.online.index <= p.index and p.start < o.retire_date)
+                m.link.add(var <= usable if asset.spare_allowed else var == usable)
+    return orders, rented
+
+
+def _order(m, site: str, asset: Asset, q: Period, periods: list[Period]) -> Order | None:
+    """The order variable of ``asset`` placed at the start of ``q``; None if it would arrive
+    after the horizon."""
+    online = next((p for p in periods if p.start >= add_months(q.start, asset.lead_time_months)), None)
+    if online is None:
+        return None
+    var = m.orders.add()
+    if asset.integer:
+        var.domain = pyo.NonNegativeIntegers
+    if asset.max_order_per_period is not None:
+        var.setub(asset.max_order_per_period)
+    elif asset.in_use.ub is not None:
+        var.setub(asset.in_use.ub)
+    return Order(site, asset, q, var, online, online.start, add_months(online.start, asset.life_years * 12))
+
+
+def _capital(periods, orders, at_order: float, base, rate):
+    """Nominal capital paid in each period, and its discounted total."""
+    cash = [0] * len(periods)
+    npv = 0
+    for o in orders:
+        cost = o.var * o.asset.capex_usd_per_unit
+        cash[o.period.index] += at_order * cost
+        cash[o.online.index] += (1 - at_order) * cost
+        npv += cost * (at_order * (1 + rate) ** -years_between(base, o.period.start)
+                       + (1 - at_order) * (1 + rate) ** -years_between(base, o.online.start))
+    return cash, npv
+
+
+def _remaining_share(order: Order, horizon_end: dt.date) -> float:
+    """Undepreciated share of an order's capital at the horizon's end (straight line)."""
+    life_days = (order.retire_date - order.online_date).days
+    left = (order.retire_date - max(horizon_end, order.online_date)).days
+    return min(1.0, max(0.0, left / life_days)) if life_days > 0 else 0.0

@@ -1,0 +1,207 @@
+"""A solved build-out read back as a timeline: what to order, where and when, when it comes
+online, what is rented and for how long, and per period the compute, capacity, energy and
+money. Everything here is read from the solved model; nothing is re-derived by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from dcplan.model.buildout import BuildoutModel, Period
+from dcplan.model.compute import compute_delivered
+from dcplan.solver import value_of
+
+if TYPE_CHECKING:
+    from dcplan.results import SitePlan
+
+RENT_COMPONENTS = ("gas_rental", "cooling_rental")
+HOURS_PER_YEAR = 8760.0
+
+
+@dataclass
+class OrderLine:
+    site: str
+    asset: str
+    label: str
+    quantity: float
+    unit: str
+    order_period: str
+    order_date: str
+    online_period: str
+    online_date: str
+    retire_date: str | None  # None when beyond the horizon
+    capex_usd: float
+
+
+@dataclass
+class Bridge:
+    """A rented asset in use over a contiguous span of periods."""
+
+    site: str
+    asset: str
+    label: str
+    quantity: float  # the most in use during the span
+    unit: str
+    start_period: str
+    start_date: str
+    end_period: str
+    end_date: str
+    cost_usd: float
+
+
+@dataclass
+class PeriodLine:
+    name: str
+    start: str
+    end: str
+    target: float | None
+    compute_online: float
+    gpus_online: dict[str, dict[str, int]]
+    capacity_online: dict[str, dict[str, float]]
+    spend_usd: dict[str, float]
+    energy_mwh: dict[str, float]
+    co2_t: float
+
+    @property
+    def gpus(self) -> int:
+        return sum(sum(g.values()) for g in self.gpus_online.values())
+
+
+@dataclass
+class Timeline:
+    period_length: str
+    base_date: str
+    periods: list[PeriodLine]
+    orders: list[OrderLine]
+    bridges: list[Bridge]
+    npv_cost_usd: float
+    salvage_usd: float
+    cost_per_gpu_hour_usd: float | None
+    sites_by_period: list[list[SitePlan]] = field(default_factory=list, repr=False)
+    # period -> (site, asset, unit) -> [ordered, online (owned), rented, capex ordered]
+    assets: dict[str, dict[tuple, list]] = field(default_factory=dict, repr=False)
+
+    def asset_rows(self, period: PeriodLine) -> list[tuple]:
+        """(period, start, end, site, asset, unit, ordered, online, rented, capex) for timeline.csv."""
+        rows = []
+        for (site, asset, unit), line in sorted(self.assets[period.name].items()):
+            rows.append((period.name, period.start, period.end, site, asset, unit, *line))
+        return rows
+
+    def totals(self) -> dict:
+        return {"npv_cost_usd": self.npv_cost_usd, "salvage_credit_usd": self.salvage_usd,
+                "capital_usd": sum(p.spend_usd["capital"] for p in self.periods),
+                "operating_usd": sum(p.spend_usd["operating"] for p in self.periods),
+                "rental_usd": sum(p.spend_usd["rental"] for p in self.periods),
+                "cost_per_gpu_hour_usd": self.cost_per_gpu_hour_usd}
+
+
+def _quantity(asset, units: float) -> tuple[float, str]:
+    return units * asset.size, asset.reported_unit or asset.unit
+
+
+def extract_timeline(bm: BuildoutModel, program, sites_by_period: list[list[SitePlan]]) -> Timeline:
+    periods = bm.periods
+    orders = []
+    for o in bm.orders:
+        units = value_of(o.var)
+        if units <= 1e-6:
+            continue
+        qty, unit = _quantity(o.asset, round(units) if o.asset.integer else units)
+        retire = o.retire_date if o.retire_date <= periods[-1].end else None
+        orders.append(OrderLine(o.site, o.asset.key, o.asset.label, qty, unit, o.period.name,
+                                o.period.start.isoformat(), o.online.name, o.online_date.isoformat(),
+                                retire.isoformat() if retire else None, units * o.asset.capex_usd_per_unit))
+    orders.sort(key=lambda x: (x.order_date, x.site, x.asset))
+    lines = [_period_line(p, bm, program, sites_by_period[p.index]) for p in periods]
+    gpu_hours = sum(bm.discount[p.index] * lines[p.index].gpus * p.years * HOURS_PER_YEAR for p in periods)
+    npv = value_of(bm.npv)
+    return Timeline(program.buildout.period, program.horizon.start.isoformat(), lines, orders,
+                    _bridges(bm), npv, value_of(bm.salvage), npv / gpu_hours if gpu_hours else None, sites_by_period,
+                    _asset_table(bm))
+
+
+def _asset_table(bm: BuildoutModel) -> dict[str, dict[tuple, list]]:
+    """Per period and (site, asset, unit): [ordered, usable from orders, rented, capex ordered]."""
+    table: dict[str, dict[tuple, list]] = {p.name: {} for p in bm.periods}
+
+    def row(period: Period, site: str, asset) -> list:
+        return table[period.name].setdefault((site, asset.key, _quantity(asset, 1)[1]), [0.0, 0.0, 0.0, 0.0])
+
+    for p in bm.periods:
+        for sm in bm.sites[p.index]:
+            for asset in sm.assets:
+                row(p, sm.name, asset)[2] = _quantity(asset, value_of(asset.in_use))[0] if asset.rented else 0.0
+    for o in bm.orders:
+        units = value_of(o.var)
+        qty = _quantity(o.asset, units)[0]
+        row(o.period, o.site, o.asset)[0] += qty
+        row(o.period, o.site, o.asset)[3] += units * o.asset.capex_usd_per_unit
+        for p in bm.periods[o.online.index:]:
+            if p.start < o.retire_date:
+                row(p, o.site, o.asset)[1] += qty
+    return table
+
+
+def _period_line(p: Period, bm: BuildoutModel, program, plans: list[SitePlan]) -> PeriodLine:
+    target = bm.targets[p.index]
+    measure = target.measure if target is not None else "gpus"
+    compute = sum(value_of(compute_delivered(sm, measure)) for sm in bm.sites[p.index])
+    capacity, energy, rent, operating = {}, {}, 0.0, 0.0
+    for sm, plan in zip(bm.sites[p.index], plans):
+        capacity[plan.name] = _capacity(sm, plan)
+        for source, mwh in plan.energy_mwh.items():
+            group = _energy_group(sm, source)
+            if group:
+                energy[group] = energy.get(group, 0.0) + mwh * p.years
+        for component, value in plan.costs_usd.items():
+            if component in RENT_COMPONENTS:
+                rent += value * p.years
+            elif component in sm.costs:
+                operating += value * p.years
+    return PeriodLine(
+        p.name, p.start.isoformat(), p.end.isoformat(), target.amount if target is not None else None, compute,
+        {plan.name: dict(sorted(plan.gpus.items())) for plan in plans}, capacity,
+        {"capital": value_of(bm.capital_cash[p.index]), "operating": operating, "rental": rent},
+        dict(sorted(energy.items())), sum(plan.co2_t for plan in plans) * p.years)
+
+
+def _capacity(sm, plan: SitePlan) -> dict[str, float]:
+    cap = plan.capacity
+    out = {"grid_mw": cap.get("grid_limit_mw", 0.0), "gas_mw": 0.0, "rented_gas_mw": 0.0}
+    for c in sm.si.site.technologies.gas:
+        out["rented_gas_mw" if c.rental else "gas_mw"] += cap[f"gas_{c.key}_mw"]
+    out.update(solar_mw=cap.get("solar_mw", 0.0), wind_mw=cap.get("wind_mw", 0.0),
+               battery_mw=cap.get("battery_mw", 0.0), battery_mwh=cap.get("battery_mwh", 0.0),
+               it_mw=plan.it_mw, cooling=plan.cooling)
+    return out
+
+
+def _energy_group(sm, source: str) -> str | None:
+    """Sources of supply as the timeline groups them (battery flows and shedding left out)."""
+    if source.startswith("gas_"):
+        rented = {c.key for c in sm.si.site.technologies.gas if c.rental}
+        return "rented_gas" if source[4:] in rented else "gas"
+    return source if source in ("grid", "solar", "wind") else None
+
+
+def _bridges(bm: BuildoutModel) -> list[Bridge]:
+    out = []
+    for s, first in enumerate(bm.sites[0]):
+        for a, asset in enumerate(first.assets):
+            if not asset.rented:
+                continue
+            used = [value_of(bm.sites[p.index][s].assets[a].in_use) for p in bm.periods]
+            span: list[Period] = []
+            for p, units in zip([*bm.periods, None], [*used, 0.0]):
+                if p is not None and units > 1e-6:
+                    span.append(p)
+                    continue
+                if span:
+                    most = max(used[q.index] for q in span)
+                    qty, unit = _quantity(asset, most)
+                    cost = sum(used[q.index] * asset.rental_usd_per_unit_year * q.years for q in span)
+                    out.append(Bridge(first.name, asset.key, asset.label, qty, unit, span[0].name,
+                                      span[0].start.isoformat(), span[-1].name, span[-1].end.isoformat(), cost))
+                    span = []
+    return out

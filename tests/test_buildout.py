@@ -1,0 +1,157 @@
+"""Staged build-outs: lead times, bridges, discounting, and what the outputs may show when."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import pytest
+import yaml
+from conftest import base_site, run_cli, write_yaml
+
+from dcplan import api
+from dcplan.catalog import builtin_catalog
+from dcplan.model.buildout import add_months, periods_of
+from dcplan.output import read_dispatch
+from dcplan.schema.program import Escalation
+
+CAT = builtin_catalog()
+H100 = CAT.gpus["h100_sxm"]
+LM6000 = CAT.generators["lm6000"]
+
+
+def islanded_site(rental: bool, owned_lead_months: float = 12) -> dict:
+    """No grid: power comes from LM6000s that take a year to arrive, or from rented ones."""
+    gas = [{"type": "lm6000", "max_units": 4, "lead_time_months": owned_lead_months}]
+    if rental:
+        gas.append({"type": "lm6000", "max_units": 4,
+                    "rental": {"usd_per_kw_month": 40, "lead_time_months": 1}})
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 3.0}, technologies={"gas": gas})
+    del site["grid"]
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
+    return site
+
+
+def program(tmp_path, site: dict, **buildout) -> dict:
+    write_yaml(tmp_path / "site.yaml", site)
+    doc = {"kind": "program", "name": "staged", "sites": ["site.yaml"],
+           "horizon": {"start": "2026-01-01", "years": 3}, "time": {"typical_days": 2},
+           "buildout": {"period": "quarter", "targets": [{"date": "2026-04-01", "gpus": 10000}]}}
+    doc["buildout"].update(buildout)
+    return doc
+
+
+def plan_of(tmp_path, doc: dict):
+    return api.plan(write_yaml(tmp_path / "program.yaml", doc))
+
+
+def test_periods_and_calendar_arithmetic():
+    assert add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
+    assert add_months(dt.date(2026, 10, 1), 36) == dt.date(2029, 10, 1)
+    from dcplan.schema.program import Program
+    prog = Program.model_validate({"kind": "program", "name": "p", "sites": ["s.yaml"],
+                                   "horizon": {"start": "2026-07-01", "years": 2},
+                                   "buildout": {"period": "quarter"}})
+    periods = periods_of(prog)
+    assert [p.name for p in periods[:3]] == ["2026-Q3", "2026-Q4", "2027-Q1"]
+    assert len(periods) == 8 and periods[-1].end == dt.date(2028, 6, 30)
+    assert periods[0].months == (6, 7, 8)
+    esc = Escalation(gas_price_pct_per_year=10, gas_price_factor_by_year={2028: 2.0})
+    assert esc.factor("gas_price", 2026, 2027) == pytest.approx(1.1)
+    assert esc.factor("gas_price", 2026, 2028.5) == 2.0
+
+
+def test_lead_time_makes_target_infeasible_until_a_rental_bridge_is_allowed(tmp_path):
+    owned_only = plan_of(tmp_path, program(tmp_path, islanded_site(rental=False)))
+    assert owned_only.infeasible
+    bridged = plan_of(tmp_path, program(tmp_path, islanded_site(rental=True)))
+    t = bridged.plan.timeline
+    # the owned turbines ordered at the start arrive a year later; rentals cover the gap
+    first_owned = min(o.online_date for o in t.orders if o.asset == "gas:lm6000")
+    assert first_owned == "2027-01-01"
+    assert len(t.bridges) == 1
+    bridge = t.bridges[0]
+    assert bridge.asset == "gas:lm6000_rented"
+    assert (bridge.start_period, bridge.end_period) == ("2026-Q2", "2026-Q4")
+    assert bridge.end_date == "2026-12-31"
+    # N+1 on 12.2 MW of load: two 49 MW units, rented then owned
+    load = 10000 * H100.it_power_per_gpu_w * 0.8 / 1e6 * 1.2
+    assert bridge.quantity == 2 and load < LM6000.unit_mw
+    rent = 2 * LM6000.unit_mw * 1000 * 40 * 12 * 0.75
+    assert bridge.cost_usd == pytest.approx(rent, rel=1e-9)
+    assert all(p.compute_online >= 10000 - 1e-6 for p in t.periods[1:])
+
+
+def test_discounting_defers_an_order_to_the_last_period_it_can_wait_for(tmp_path):
+    site = base_site()
+    site["grid"].update({"energy_price_usd_per_mwh": 0.0})  # running early costs nothing
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
+    doc = program(tmp_path, site, period="year", salvage="none",
+                  targets=[{"date": "2028-01-01", "gpus": 1000}])
+    doc["finance"] = {"discount_rate": 0.08}
+    late = plan_of(tmp_path, doc).plan.timeline
+    assert {o.order_period for o in late.orders} == {"2028"}
+    capex = 1000 * H100.price_usd_per_gpu + 1000 * H100.it_power_per_gpu_w * 0.8 / 1e3 \
+        * CAT.cooling["air_economizer"].capex_usd_per_kw_it
+    assert late.npv_cost_usd == pytest.approx(capex * 1.08 ** -((dt.date(2028, 1, 1) - dt.date(2026, 1, 1)).days / 365.25), rel=1e-9)
+    # the same build needed from the start costs its full price: deferring saved the discount
+    doc["buildout"]["targets"] = [{"date": "2026-01-01", "gpus": 1000}]
+    early = plan_of(tmp_path, doc).plan.timeline
+    assert {o.order_period for o in early.orders} == {"2026"}
+    assert early.npv_cost_usd == pytest.approx(capex, rel=1e-9)
+
+
+def _rows(path):
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_nothing_is_used_before_its_order_date_plus_lead_time(tmp_path, runner):
+    site = islanded_site(rental=True, owned_lead_months=7)
+    site["compute"]["gpus"][0]["lead_time_months"] = 4
+    site["cooling"][0]["lead_time_months"] = 5
+    doc = program(tmp_path, site, targets=[{"date": "2026-07-01", "gpus": 5000},
+                                           {"date": "2027-10-01", "gpus": 30000}])
+    prog = write_yaml(tmp_path / "program.yaml", doc)
+    out = tmp_path / "out"
+    assert run_cli(runner, "plan", prog, "-o", out, "-q").exit_code == 0
+    leads = {"gpus:h100_sxm": 4, "cooling:air_economizer": 5, "gas:lm6000": 7, "gas:lm6000_rented": 1}
+    plan_doc = yaml.safe_load((out / "plan.yaml").read_text())
+    timeline = plan_doc["timeline"]
+    assert timeline["orders"], "the plan orders something"
+    for o in timeline["orders"]:
+        earliest = add_months(dt.date.fromisoformat(o["order_date"]), leads[o["asset"]])
+        assert dt.date.fromisoformat(o["online_date"]) >= earliest, o
+    rows = _rows(out / "timeline.csv")
+    starts = {r["period"]: dt.date.fromisoformat(r["start"]) for r in rows}
+    for r in rows:
+        lead = leads[r["asset"]]
+        ready = sum(float(x["ordered"]) for x in rows if x["asset"] == r["asset"]
+                    and add_months(starts[x["period"]], lead) <= starts[r["period"]])
+        assert float(r["online"]) <= ready + 1e-6, r
+        if float(r["rented"]) > 0:
+            assert starts[r["period"]] >= add_months(dt.date(2026, 1, 1), lead)
+    online = {(r["period"], r["asset"]): float(r["online"]) + float(r["rented"]) for r in rows}
+    periods = {p["name"]: p for p in timeline["periods"]}
+    for name, p in periods.items():
+        gpus = sum(p["gpus_online"]["testsite"].values())
+        assert gpus <= online[(name, "gpus:h100_sxm")] + 1e-6
+    dispatch = _rows(out / "dispatch.csv")
+    for r in dispatch:
+        owned, rented = online[(r["period"], "gas:lm6000")], online[(r["period"], "gas:lm6000_rented")]
+        assert float(r["gas_lm6000_mw"]) <= owned * LM6000.unit_mw + 1e-6
+        assert float(r["gas_lm6000_rented_mw"]) <= rented * LM6000.unit_mw + 1e-6
+        if online[(r["period"], "gpus:h100_sxm")] == 0:
+            assert float(r["load_mw"]) == 0
+    assert read_dispatch(out / "dispatch.csv")["testsite"]["load_mw"].max() > 0
+
+
+def test_infeasible_target_explains_itself_in_time_terms(tmp_path, runner):
+    prog = write_yaml(tmp_path / "program.yaml", program(tmp_path, islanded_site(rental=False)))
+    result = run_cli(runner, "plan", prog)
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "2026-Q2" in text and "10,000" in text
+    assert "earliest" in text and "2027-Q1" in text
