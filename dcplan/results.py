@@ -183,6 +183,8 @@ def _cap_value(value) -> float | None:
 
 def _cap_reports(pm: PlanModel, solve: SolveResult) -> list[CapReport]:
     objective_unit = "USD/yr" if pm.program.program.objective.sense == "min_cost" else "compute"
+    if pm.buildout is not None:
+        objective_unit = "USD (NPV)"
     reports = []
     for row in pm.cap_rows:
         cap = row.cap.cap

@@ -155,3 +155,54 @@ def test_infeasible_target_explains_itself_in_time_terms(tmp_path, runner):
     text = " ".join(result.output.split())
     assert "2026-Q2" in text and "10,000" in text
     assert "earliest" in text and "2027-Q1" in text
+
+
+def grid_and_gas_site() -> dict:
+    """Grid power is clean and dear, gas cheap and dirty: a CO2 cap moves the mix."""
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 1.0},
+                     technologies={"gas": [{"type": "wartsila_18v50sg", "max_units": 2, "lead_time_months": 0}]})
+    site["grid"].update({"energy_price_usd_per_mwh": 200.0, "co2_t_per_mwh": 0.0})
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
+    return site
+
+
+def test_a_horizon_cap_limits_the_sum_over_the_periods(tmp_path):
+    doc = program(tmp_path, grid_and_gas_site(), period="year",
+                  targets=[{"date": "2026-01-01", "gpus": 10000}])
+    free = plan_of(tmp_path, doc).plan.timeline
+    yearly_co2 = [p.co2_t for p in free.periods]
+    assert min(yearly_co2) > 1000  # unconstrained, the site burns gas every year
+    limit = sum(yearly_co2) / 2
+    doc["caps"] = [{"name": "co2-budget", "quantity": "co2_t", "max": limit, "period": "horizon",
+                    "scope": {"sites": ["testsite"]}, "source": "test"}]
+    capped = plan_of(tmp_path, doc).plan
+    assert sum(p.co2_t for p in capped.timeline.periods) == pytest.approx(limit, rel=1e-6)
+    row = next(c for c in capped.caps if c.name == "co2-budget")
+    assert row.value == pytest.approx(limit, rel=1e-6) and row.binding
+
+
+def test_a_yearly_capital_limit_spreads_orders_over_years(tmp_path):
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
+    gpu_capex = 1000 * H100.price_usd_per_gpu
+    doc = program(tmp_path, site, period="year", targets=[{"date": "2028-01-01", "gpus": 1000}],
+                  max_capital_usd_per_year=0.6 * gpu_capex)
+    t = plan_of(tmp_path, doc).plan.timeline
+    assert all(p.spend_usd["capital"] <= 0.6 * gpu_capex * (1 + 1e-9) for p in t.periods)
+    assert {o.order_period for o in t.orders if o.asset == "gpus:h100_sxm"} == {"2027", "2028"}
+    assert sum(o.quantity for o in t.orders if o.asset == "gpus:h100_sxm") == 1000
+
+
+def test_a_horizon_cap_in_a_single_period_plan_counts_every_year(tmp_path):
+    site = grid_and_gas_site()
+    site["compute"]["target"] = {"gpus": 10000}
+    write_yaml(tmp_path / "site.yaml", site)
+    doc = {"kind": "program", "name": "flat", "sites": ["site.yaml"], "time": {"typical_days": 2},
+           "horizon": {"start": "2026-01-01", "years": 4}}
+    yearly = plan_of(tmp_path, doc).plan.co2_t
+    doc["caps"] = [{"name": "co2-budget", "quantity": "co2_t", "max": 2 * yearly, "period": "horizon",
+                    "scope": {"sites": ["testsite"]}, "source": "test"}]
+    capped = plan_of(tmp_path, doc).plan
+    assert capped.co2_t == pytest.approx(yearly / 2, rel=1e-6)  # four years at half the rate

@@ -26,6 +26,7 @@ import pyomo.environ as pyo
 
 from dcplan.loader import ProgramInput
 from dcplan.model.build import PlanModel, add_caps_and_costs, add_site_blocks, time_grid_for
+from dcplan.model.caps import ADDS_UP, CapBuilder
 from dcplan.model.compute import compute_delivered
 from dcplan.model.context import Asset, SiteModel
 
@@ -122,7 +123,8 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
                                                                  "grid_energy_price", base.year, mid_year)
                    for kind in ("gas", "grid")}
         sites = add_site_blocks(pb, pi, grids[p.months], smoothing, p.start, p.end, period=p, **factors)
-        caps = [dataclasses.replace(rc, in_force=rc.cap.in_force(p.start)) for rc in pi.caps]
+        caps = [dataclasses.replace(rc, in_force=rc.cap.in_force(p.start)) for rc in pi.caps
+                if not _over_horizon(rc)]
         builder = add_caps_and_costs(pb, pi, sites, caps)
         for row in builder.rows:
             row.label = f"{p.name} {row.label}"
@@ -134,6 +136,12 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
                                        >= target.amount)
         sites_by_period.append(sites)
 
+    horizon_caps = CapBuilder(m, sites_by_period[-1], program.horizon.years)
+    for rc in pi.caps:
+        if _over_horizon(rc) and rc.in_force:
+            horizon_caps.add_over_periods(rc, [(p.years, {sm.name: sm for sm in sites_by_period[p.index]})
+                                               for p in periods])
+    cap_rows += horizon_caps.rows
     discount = [(1 + rate) ** -(years_between(base, p.start) + p.years / 2) for p in periods]
     orders, rented = _link_assets(m, periods, sites_by_period, base)
     capital_cash, npv_capital = _capital(periods, orders, bo.capital_at_order_fraction, base, rate)
@@ -160,6 +168,11 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
     bm = BuildoutModel(periods, sites_by_period, orders, rented, targets, discount,
                        [m.capital_cash[p.index] for p in periods], m.salvage, m.npv)
     return PlanModel(m, pi, last[0].tg, last, time.perf_counter() - started, cap_rows, bm)
+
+
+def _over_horizon(rc) -> bool:
+    """A cap on the total over the horizon of a quantity that adds up (not a per-period cap)."""
+    return rc.cap.period == "horizon" and rc.cap.quantity in ADDS_UP
 
 
 def _link_assets(m, periods, sites_by_period, base):

@@ -18,6 +18,7 @@ from dcplan.schema.catalog import H100_TPP
 from dcplan.series import Quantity, SeriesError, SeriesResolver
 
 FLAGS = Quantity("flag", 0.0, 1.0)
+ADDS_UP = ("nox_t", "co2_t", "water_m3")  # quantities whose period: horizon caps sum over time
 
 
 @dataclass
@@ -91,7 +92,8 @@ class CapBuilder:
     # -- helpers ------------------------------------------------------------------------
 
     def _limit(self, rc: ResolvedCap, label: str, expr, scale: float = 1.0, value=None, extras=None):
-        """Rows expr <= max*scale and/or expr >= min*scale (scale: e.g. years in the horizon)."""
+        """Rows expr <= max*scale and/or expr >= min*scale (scale: what the row's bound moves per
+        unit of the limit, e.g. the denominator of a share)."""
         cap = rc.cap
         for sense, bound in (("max", cap.max), ("min", cap.min)):
             if bound is None:
@@ -148,20 +150,39 @@ class CapBuilder:
         self._share(rc, label, sum(_tpp(sm) for sm in group), total,
                     {"granularity_tpp": self._unit(group, lambda spec: spec.tpp), "total_tpp": total})
 
+    def _annual(self, rc: ResolvedCap, group):
+        """The yearly amount of a quantity that adds up over time (emissions, water)."""
+        if rc.cap.quantity == "water_m3":
+            expr = 0
+            for sm in group:
+                hours = float(np.sum(sm.tg.weight))
+                for c in sm.block.C:
+                    expr = expr + sm.si.wue(c) * hours * sm.block.it_mw[c]  # L/kWh x MWh -> m3
+            return expr
+        attr = rc.cap.quantity
+        return sum(sum(getattr(sm, attr)) for sm in group if getattr(sm, attr))
+
+    def add_over_periods(self, rc: ResolvedCap, periods: list[tuple[float, dict[str, SiteModel]]]) -> None:
+        """A build-out's horizon cap on a quantity that adds up: the sum over the periods of each
+        period's yearly amount times its length (``periods``: (years, sites by name))."""
+        for label, names in rc.groups:
+            total = sum(years * self._annual(rc, [sites[n] for n in names]) for years, sites in periods)
+            self._limit(rc, label, total)
+
     def _emissions(self, rc, label, group, attr):
-        expr = sum(sum(getattr(sm, attr)) for sm in group if getattr(sm, attr))
-        scale = self._period_scale(rc)
+        """Yearly (or, for period: horizon, yearly times the horizon's years) emissions."""
+        total = self._annual(rc, group) * self._period_scale(rc)
         ms = rc.cap.major_source
         if ms is None or rc.cap.max is None:
-            self._limit(rc, label, expr * scale, scale=scale, value=expr)
+            self._limit(rc, label, total)
             return
         # becoming a major source lifts the cap at a yearly cost
         major = self.m.cap_bin.add()
-        big = sum(self._max_emissions(sm, attr) for sm in group) * scale
-        row = self.m.cap_rows.add(expr * scale <= rc.cap.max * scale + big * major)
+        big = sum(self._max_emissions(sm, attr) for sm in group) * self._period_scale(rc)
+        row = self.m.cap_rows.add(total <= rc.cap.max + big * major)
         first = group[0]
         first.add_cost("major_source_permit", ms.cost_usd_per_year * major)
-        self.rows.append(CapRow(rc, label, "max", rc.cap.max, expr, row, scale, {"major_source": major}))
+        self.rows.append(CapRow(rc, label, "max", rc.cap.max, total, row, 1.0, {"major_source": major}))
 
     @staticmethod
     def _max_emissions(sm, attr) -> float:
@@ -234,13 +255,7 @@ class CapBuilder:
             self.rows.append(CapRow(rc, label, sense, bound, ("share", part, whole), row, whole, extras or {}))
 
     def _water_m3(self, rc, label, group):
-        expr = 0
-        for sm in group:
-            hours = float(np.sum(sm.tg.weight))
-            for c in sm.block.C:
-                expr = expr + sm.si.wue(c) * hours * sm.block.it_mw[c]  # L/kWh x MWh -> m3
-        scale = self._period_scale(rc)
-        self._limit(rc, label, expr * scale, scale=scale, value=expr)
+        self._limit(rc, label, self._annual(rc, group) * self._period_scale(rc))
 
     def _hourly_envelope(self, rc, label, group, hours_of):
         """max over the chosen steps of each site's grid import, through one envelope variable."""
