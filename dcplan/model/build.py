@@ -117,7 +117,12 @@ def add_site(sm: SiteModel, pi: ProgramInput, start, end=None) -> None:
     add_balance(sm)
     add_n_plus_one(sm)
     if sm.smoothing is not None:
-        sm.add_cost("smoothing", smoothing_cost_usd(sm.smoothing))
+        cost = smoothing_cost_usd(sm.smoothing)
+        if sm.period is not None and sm.smoothing.workload.gpus:  # a build-out smooths what runs:
+            # the job's cost per GPU, for the GPUs in use in the period
+            b = sm.block
+            cost = cost / sm.smoothing.workload.gpus * sum(b.gpus[g] for g in b.G)
+        sm.add_cost("smoothing", cost)
     carbon = program.finance.carbon_price_usd_per_t
     if carbon > 0 and sm.co2_t:
         sm.add_cost("carbon", carbon * sum(sm.co2_t))
