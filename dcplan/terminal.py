@@ -83,6 +83,7 @@ def catalog_tables(catalog: Catalog, section: str, width: int, show_sources: boo
 
 
 def _money(x: float) -> str:
+    x = x if abs(x) >= 0.5 else 0.0  # solver round-off shows as $0, not $-0
     if abs(x) >= 1e9:
         return f"${x / 1e9:,.2f} B"
     if abs(x) >= 1e6:
@@ -111,7 +112,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
         c = s.capacity
         gas = "\n".join(f"{int(c[k])} × {k[4:-6]}" for k in c if k.startswith("gas_") and k.endswith("_units")
                         and not k.endswith("_new_units") and c[k] > 0) or "-"
-        battery = f"{c['battery_mw']:,.0f} MW / {c['battery_mwh']:,.0f} MWh" if "battery_mw" in c else "-"
+        battery = (f"{c['battery_mw'] + 0.0:,.0f} MW / {abs(c['battery_mwh']):,.0f} MWh"
+                   if "battery_mw" in c else "-")
         values = {
             "GPUs": "\n".join(f"{n:,} {g}" for g, n in s.gpus.items() if n),
             "cooling": s.cooling,
