@@ -31,6 +31,14 @@ class PlanOutcome:
     def infeasible(self) -> bool:
         return bool(self.reasons) or (self.solve is not None and self.solve.status == "infeasible")
 
+    @property
+    def input_files(self) -> list[Path]:
+        """The program, site and training-job files the plan was made from (recorded with it)."""
+        docs = ([self.program.doc] if self.program.doc else []) + [si.doc for si in self.program.sites]
+        jobs = [si.doc.path.parent / si.site.smoothing.workload for si in self.program.sites
+                if si.site.smoothing is not None and si.site.smoothing.workload is not None]
+        return [d.path for d in docs] + jobs
+
 
 def plan(path: Path | str, scenario: str | None = None, typical_days: int | None = None,
          options: SolveOptions | None = None) -> PlanOutcome:

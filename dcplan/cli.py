@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from dcplan import __version__, api
 from dcplan.catalog import builtin_catalog
@@ -129,9 +130,13 @@ def plan(
     scenario: Optional[str] = typer.Option(None, "--scenario", help="Apply a named scenario of the program."),
     strategy: str = typer.Option("auto", "--strategy", help="auto | branch_and_bound | highs_mip"),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
+    with_report: bool = typer.Option(False, "--report", help="Also write OUTDIR/report.html (needs -o)."),
 ):
     """Size GPUs, power and cooling at least cost; print a summary and write the plan."""
     from dcplan.diagnose import explain_infeasible
+
+    if with_report and outdir is None:
+        raise InputError([Problem("command line", None, "--report", "needs -o OUTDIR to write the report in")])
 
     status = None if quiet else console.status("starting", spinner="dots")
     started = time.perf_counter()
@@ -166,7 +171,11 @@ def plan(
                       f"{result.compile_seconds:.2f} s · solve {result.solve_seconds:.2f} s "
                       f"({result.strategy}: {work})[/dim]")
     if outdir is not None:
-        written = write_plan(outcome.plan, outdir)
+        written = write_plan(outcome.plan, outdir, outcome.input_files)
+        if with_report:
+            from dcplan.report import write_report
+
+            written.append(write_report(outdir))
         if not quiet:
             console.print("wrote " + ", ".join(display_path(p) for p in written))
     if result.status == "time_limit":
@@ -239,3 +248,101 @@ def smooth(
         err_console.print("[yellow]time limit reached[/yellow]: the schedule meets the limits "
                           "but may not be least-cost")
         raise typer.Exit(ExitCode.SOLVER_FAILURE)
+
+
+@app.command()
+@_friendly
+def report(
+    outdir: Path = typer.Argument(..., help="A folder written by `dcplan plan -o`."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                          help="HTML file (or folder) to write; default OUTDIR/report.html."),
+):
+    """Write one self-contained HTML report of a plan (charts included; opens without a network)."""
+    from dcplan.report import write_report
+
+    console.print(f"wrote {display_path(write_report(outdir, output))}")
+
+
+@app.command()
+@_friendly
+def show(outdir: Path = typer.Argument(..., help="A folder written by `dcplan plan -o`.")):
+    """Print a plan's key figures and a chart of a typical week's dispatch."""
+    from dcplan.report import load_folder
+    from dcplan.report.terminal import print_folder
+
+    print_folder(console, load_folder(outdir))
+
+
+class _SweepGroup(TyperGroup):
+    """`dcplan sweep FILE ...` runs a sweep (the `run` command); `dcplan sweep summary DIR` sums it up."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+sweep_app = typer.Typer(cls=_SweepGroup, no_args_is_help=True, help=(
+    "Plan a program over many input values: `dcplan sweep SWEEP.yaml [-o OUTDIR]` runs (or resumes) "
+    "a sweep; `dcplan sweep summary OUTDIR` shows what moves the results."))
+app.add_typer(sweep_app, name="sweep")
+
+
+@sweep_app.command("run")
+@_friendly
+def sweep_run(
+    path: Path = typer.Argument(..., help="Sweep file: a base program and the axes to vary."),
+    outdir: Optional[Path] = typer.Option(None, "-o", "--outdir", help="Results folder; default out/<sweep file name>."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Local processes; default one per core."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on this Dask scheduler, e.g. tcp://host:8786."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
+):
+    """Plan every scenario; write results.parquet, results.csv and scenarios/<id>/. Re-run to resume."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from dcplan.sweep.runner import run_sweep
+    from dcplan.sweep.summary import print_run
+
+    outdir = outdir if outdir is not None else Path("out") / path.stem
+    bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[state]}"),
+                   TimeElapsedColumn(), console=console)
+
+    def progress(p):  # first called once the sweep has been checked and the scenarios drawn
+        if quiet:
+            return
+        if not bar.tasks:
+            bar.add_task("sweep", total=p.total, state="")
+            bar.start()
+        eta = f" · ETA {int(p.eta_s) // 60}:{int(p.eta_s) % 60:02d}" if p.eta_s is not None else ""
+        bar.update(bar.tasks[0].id, completed=p.done, state=f"{p.running} running · {p.failed} failed{eta}")
+
+    try:
+        run = run_sweep(path, outdir, workers, scheduler, progress)
+    finally:
+        if bar.tasks:
+            bar.stop()
+    if not quiet:
+        print_run(console, run)
+    if not run.finished:
+        err_console.print("[yellow]some scenarios did not finish[/yellow] (time limit, crash or error): "
+                          "run the same command again to retry them")
+        raise typer.Exit(ExitCode.SOLVER_FAILURE)
+
+
+@sweep_app.command("summary")
+@_friendly
+def sweep_summary(
+    outdir: Path = typer.Argument(..., help="A sweep's results folder."),
+    metric: str = typer.Option("total_cost_usd_per_year", "--metric", help="The result to explain."),
+    sql: Optional[str] = typer.Option(None, "--sql", help="Run this SQL over the view `results` instead."),
+):
+    """Tornado chart of sensitivities (tornado.png) and how the decisions change along each axis."""
+    from dcplan.sweep import summary
+
+    if sql is not None:
+        summary.print_query(console, *summary.query(outdir, sql))
+        return
+    result = summary.summarise(outdir, metric)
+    summary.print_summary(console, result)
+    if result.written:
+        console.print("wrote " + ", ".join(display_path(p) for p in result.written))

@@ -1,0 +1,23 @@
+"""Reports of a plan's output folder: one self-contained HTML file (`dcplan report`) and the
+key figures with a chart of a week's dispatch in the terminal (`dcplan show`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dcplan.output import atomic_write
+from dcplan.report.data import PlanFolder, load_folder
+from dcplan.report.html import render
+
+
+def write_report(outdir: Path, path: Path | None = None) -> Path:
+    """Render the output folder ``outdir`` to ``path`` (default, or when ``path`` is a folder:
+    report.html in it)."""
+    outdir = Path(outdir)
+    path = Path(path) if path is not None else outdir
+    path = path / "report.html" if path.is_dir() else path
+    atomic_write(path, render(load_folder(outdir)))
+    return path
+
+
+__all__ = ["PlanFolder", "load_folder", "render", "write_report"]

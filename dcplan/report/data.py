@@ -1,0 +1,389 @@
+"""Read a `dcplan plan` output folder back into one plain object for the HTML report and
+`dcplan show`: plan.yaml, summary.json and dispatch.csv, and when present the build-out
+timeline (plan.yaml's ``timeline:``) and a smoothing result (smoothing.yaml, schedule.csv).
+A missing or damaged file is an InputError naming the file and line, never a traceback."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dcplan.errors import InputError, Problem, display_path
+from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
+from dcplan.terminal import _money, _num
+from dcplan.yamlio import YamlDocument, load_yaml
+
+EMBED_LIMIT_BYTES = 512 * 1024  # inputs larger than this are listed, not embedded
+SUPPLY = re.compile(r"^(grid|solar|wind|battery_discharge|unserved)_mw$|^(gas|rental|rented)_.+_mw$")
+SUPPLY_ORDER = ("grid", "gas", "rent", "solar", "wind", "battery", "unserved")  # rent: rental_ or rented_
+
+# What the report reads, checked up front so that a damaged file is reported, not a traceback.
+PLAN_SHAPE = {"program": str, "time_resolution": dict, "solution": dict, "totals": dict,
+              "cost_breakdown_usd_per_year": dict, "caps": list, "sites": dict}
+SITE_SHAPE = {"gpus": dict, "capacity": dict, "energy_mwh_per_year": dict, "costs_usd_per_year": dict,
+              "emissions_t_per_year": dict}
+TIMELINE_SHAPE = {"periods": list, "orders": list, "bridges": list}
+PERIOD_SHAPE = {"name": str, "start": dt.date, "end": dt.date, "capacity_online": dict}
+ORDER_SHAPE = {"site": str, "asset": str, "label": str, "order_date": dt.date, "online_date": dt.date}
+BRIDGE_SHAPE = {"site": str, "asset": str, "label": str, "start_date": dt.date, "end_date": dt.date}
+KIND_NAMES = {dict: "a mapping", list: "a list", str: "text", dt.date: "a date (YYYY-MM-DD)"}
+
+
+@dataclass
+class InputFile:
+    """An input the plan was made from, as it is now; ``note`` says why it may not be shown as it was."""
+
+    path: Path
+    text: str | None
+    note: str = ""
+
+
+@dataclass
+class PlanFolder:
+    path: Path
+    plan: dict  # plan.yaml
+    summary: dict  # summary.json
+    dispatch: dict[str, dict[str, np.ndarray]]  # site -> column -> values per step ('period' is text)
+    inputs: list[InputFile] = field(default_factory=list)
+    smoothing: dict | None = None  # smoothing.yaml
+    schedule: dict[str, np.ndarray] | None = None  # schedule.csv
+
+    @property
+    def timeline(self) -> dict | None:
+        return self.plan.get("timeline")
+
+
+@dataclass
+class Week:
+    """About a week of one site's dispatch, hour by hour, to chart."""
+
+    label: str  # which hours these are, e.g. "the week closest to the year's supply mix"
+    days: list[str]  # a label per 24 steps
+    supply: dict[str, np.ndarray]  # dispatch column -> MW, in stacking order
+    charge: np.ndarray | None  # battery charging, MW
+    load: np.ndarray
+
+
+def load_folder(path: Path) -> PlanFolder:
+    """Read an output folder of `dcplan plan`; raise InputError when it is not one or is damaged."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError([Problem(display_path(path), None, "", "no such folder (write one with "
+                                  "`dcplan plan FILE -o FOLDER`)")])
+    if not (path / "plan.yaml").is_file():
+        raise InputError([Problem(display_path(path / "plan.yaml"), None, "", "file not found: the folder is "
+                                  "not an output folder of `dcplan plan`")])
+    doc = load_yaml(path / "plan.yaml")
+    _check_plan(doc)
+    summary = _read_json(path / "summary.json")
+    dispatch = _read_dispatch(path / "dispatch.csv")
+    missing = sorted(set(doc.data["sites"]) - set(dispatch))
+    if missing:
+        raise InputError([Problem(display_path(path / "dispatch.csv"), None, "site",
+                                  f"no rows for site {', '.join(missing)} of plan.yaml")])
+    folder = PlanFolder(path, doc.data, summary, dispatch, _inputs(path, summary))
+    if (path / "smoothing.yaml").is_file():
+        smoothing = load_yaml(path / "smoothing.yaml")
+        _need(smoothing, (), smoothing.data, {"before": dict, "limits": dict, "workload": dict})
+        for key in ("before", "after", "limits", "costs_usd_per_year"):
+            _numbers(smoothing, (key,), smoothing.data.get(key))
+        folder.smoothing = smoothing.data
+        folder.schedule = _read_schedule(path / "schedule.csv")
+    return folder
+
+
+def _need(doc: YamlDocument, loc: tuple, value, shape: dict) -> None:
+    if not isinstance(value, dict):
+        raise InputError([doc.problem(loc, "expected a mapping")])
+    problems = []
+    for key, kind in shape.items():
+        if key not in value:
+            problems.append(doc.problem(loc + (key,), f"missing key '{key}'"))
+        elif kind is dt.date and isinstance(value[key], str):
+            try:
+                value[key] = dt.date.fromisoformat(value[key])
+            except ValueError:
+                problems.append(doc.problem(loc + (key,), f"expected a date (YYYY-MM-DD), found '{value[key]}'"))
+        elif not isinstance(value[key], kind):
+            problems.append(doc.problem(loc + (key,), f"expected {KIND_NAMES[kind]}"))
+    if problems:
+        raise InputError(problems)
+
+
+def _numbers(doc: YamlDocument, loc: tuple, value) -> None:
+    """Every value under ``loc`` is a number or null (dcplan writes an infinite one as null)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _numbers(doc, loc + (key,), item)
+    elif value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise InputError([doc.problem(loc, f"expected a number, found '{value}'")])
+
+
+def _check_plan(doc: YamlDocument) -> None:
+    data = doc.data
+    _need(doc, (), data, PLAN_SHAPE)
+    if not data["sites"]:
+        raise InputError([doc.problem(("sites",), "no sites")])
+    for key in ("totals", "cost_breakdown_usd_per_year"):
+        _numbers(doc, (key,), data[key])
+    for i, cap in enumerate(data["caps"]):
+        _need(doc, ("caps", i), cap, {"name": str})
+        for key in ("limit", "value", "slack", "shadow_price"):
+            _numbers(doc, ("caps", i, key), cap.get(key))
+    for name, site in data["sites"].items():
+        _need(doc, ("sites", name), site, SITE_SHAPE)
+        for key in SITE_SHAPE:
+            _numbers(doc, ("sites", name, key), site[key])
+    if "timeline" in data:
+        _need(doc, ("timeline",), data["timeline"], TIMELINE_SHAPE)
+        for key, shape in (("periods", PERIOD_SHAPE), ("orders", ORDER_SHAPE), ("bridges", BRIDGE_SHAPE)):
+            for i, item in enumerate(data["timeline"][key]):
+                _need(doc, ("timeline", key, i), item, shape)
+                if key == "orders" and item.get("retire_date") is not None:
+                    _need(doc, ("timeline", key, i), item, {"retire_date": dt.date})
+        if not data["timeline"]["periods"]:
+            raise InputError([doc.problem(("timeline", "periods"), "no periods")])
+        for i, period in enumerate(data["timeline"]["periods"]):
+            for site, caps in period["capacity_online"].items():
+                loc = ("timeline", "periods", i, "capacity_online", site)
+                if not isinstance(caps, dict):
+                    raise InputError([doc.problem(loc, "expected a mapping")])
+                _numbers(doc, loc, {k: v for k, v in caps.items() if str(k).endswith("_mw")})  # what is charted
+
+
+def _read_json(path: Path) -> dict:
+    name = display_path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError([Problem(name, None, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(name, None, "", f"cannot read file: {exc}")]) from None
+    except json.JSONDecodeError as exc:
+        raise InputError([Problem(name, exc.lineno, "", f"invalid JSON: {exc.msg}")]) from None
+    if not isinstance(data, dict):
+        raise InputError([Problem(name, 1, "", "expected a JSON object")])
+    return data
+
+
+def _read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
+    """dispatch.csv by site; unlike :func:`dcplan.output.read_dispatch` it keeps the text
+    ``period`` column of multi-period plans and reports a bad value by line."""
+    name = display_path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except FileNotFoundError:
+        raise InputError([Problem(name, None, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError([Problem(name, None, "", f"cannot read file: {exc}")]) from None
+    header = rows[0] if rows else []
+    for required in ("site", "hour_of_year", "weight", "load_mw"):
+        if required not in header:
+            raise InputError([Problem(name, 1, required, "missing column")])
+    sites: dict[str, dict[str, list]] = {}
+    counts: dict[str, int] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise InputError([Problem(name, line, "", f"expected {len(header)} fields, found {len(row)}")])
+        site = row[header.index("site")]
+        columns = sites.setdefault(site, {})
+        counts[site] = counts.get(site, 0) + 1
+        for key, value in zip(header, row):
+            if key == "site" or value == "":
+                continue
+            if key == "period":
+                columns.setdefault(key, []).append(value)
+                continue
+            try:
+                columns.setdefault(key, []).append(float(value))
+            except ValueError:
+                raise InputError([Problem(name, line, key, f"not a number: '{value}'")]) from None
+    for site, columns in sites.items():
+        for key, values in columns.items():
+            if len(values) != counts[site]:
+                raise InputError([Problem(name, None, key, f"empty in some rows of site {site}")])
+    return {s: {k: np.array(v) for k, v in cols.items()} for s, cols in sites.items()}
+
+
+def _read_schedule(path: Path) -> dict[str, np.ndarray]:
+    name = display_path(path)
+    if not path.is_file():
+        raise InputError([Problem(name, None, "", "file not found (smoothing.yaml is beside it)")])
+    try:
+        schedule = read_schedule(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError([Problem(name, None, "", f"cannot read schedule: {exc}")]) from None
+    for key in SCHEDULE_COLUMNS:
+        values = schedule.get(key)
+        if values is None or values.ndim != 1 or len(values) < 2:
+            raise InputError([Problem(name, 1, key, "missing column, or fewer than 2 rows")])
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            raise InputError([Problem(name, int(bad[0]) + 2, key, "not a number")])
+    return schedule
+
+
+def _inputs(path: Path, summary: dict) -> list[InputFile]:
+    """The inputs summary.json records (relative to the folder, with their SHA-256), as they are now."""
+    out = []
+    for i, record in enumerate(summary.get("inputs") or []):
+        if not isinstance(record, dict) or not isinstance(record.get("path"), str):
+            raise InputError([Problem(display_path(path / "summary.json"), None, f"inputs[{i}]",
+                                      "expected {path: ..., sha256: ...}")])
+        where = (path / record["path"]).resolve()
+        try:
+            data = where.read_bytes()
+        except OSError:
+            out.append(InputFile(where, None, "not found: moved or deleted since the plan was made"))
+            continue
+        note = "" if hashlib.sha256(data).hexdigest() == record.get("sha256") else \
+            "changed since the plan was made: this is the file as it is now"
+        if len(data) > EMBED_LIMIT_BYTES:
+            out.append(InputFile(where, None, f"{len(data):,} bytes: too large to embed"))
+            continue
+        try:
+            out.append(InputFile(where, data.decode("utf-8"), note))
+        except UnicodeDecodeError:
+            out.append(InputFile(where, None, "not a UTF-8 text file"))
+    return out
+
+
+def source_rank(column: str) -> int:
+    """Where a source goes in a stack or a list: firm sources first."""
+    return next((i for i, p in enumerate(SUPPLY_ORDER) if column.startswith(p)), len(SUPPLY_ORDER))
+
+
+def supply_columns(columns) -> list[str]:
+    """The dispatch columns that supply the load, firm sources first (the stacking order)."""
+    return sorted((c for c in columns if SUPPLY.match(c)), key=source_rank)
+
+
+def source_key(name: str) -> str:
+    """One key per source whatever file it comes from, so that it keeps its colour in every
+    chart: 'gas_lm6000_mw' -> 'gas_lm6000', 'battery_discharge' -> 'battery', 'grid_peak_import_mw' -> 'grid'."""
+    key = name.removesuffix("_mw")
+    return {"battery_discharge": "battery", "grid_peak_import": "grid"}.get(key, key)
+
+
+def source_label(name: str) -> str:
+    return {"battery_charge": "battery charging"}.get(source_key(name), source_key(name)).replace("_", " ")
+
+
+def day_label(hour_of_year: float) -> str:
+    day = dt.date(2001, 1, 1) + dt.timedelta(hours=int(hour_of_year))  # a year of 365 days
+    return f"{day.day} {day:%b}"
+
+
+def typical_week(folder: PlanFolder, site: str) -> Week:
+    """A week of the site's dispatch: the 7 most-weighted typical days in calendar order, the
+    week of the year whose supply mix is closest to the year's, or the first 168 steps; for a
+    multi-period plan, of its last period."""
+    d = folder.dispatch[site]
+    rows = np.arange(len(d["load_mw"]))
+    period = ""
+    if "period" in d:
+        period = str(d["period"][-1])
+        rows = rows[d["period"] == period]
+    columns = supply_columns(d)
+    hours = d["hour_of_year"][rows]
+    n, days = len(rows), len(rows) // 24
+    if folder.plan["time_resolution"].get("method") == "typical_days" and n % 24 == 0 and n:
+        weight = d["weight"][rows].reshape(days, 24).sum(axis=1) / 24  # days each stands for
+        pick = np.argsort(-weight, kind="stable")[:7]
+        pick = pick[np.argsort(hours[pick * 24])]
+        rows = np.concatenate([rows[24 * p:24 * p + 24] for p in pick])
+        labels = [f"{day_label(hours[24 * p])} ×{weight[p]:.0f}" for p in pick]
+        what = (f"the {len(pick)} most-weighted of {days} typical days (×N: the days each stands for)"
+                if days > len(pick) else f"the {days} typical days (×N: the days each stands for)")
+    elif n >= 168 and n % 24 == 0 and columns:
+        daily = np.column_stack([d[c][rows] for c in columns]).reshape(days, 24, -1).sum(axis=1)
+        cum = np.vstack([np.zeros(daily.shape[1]), np.cumsum(daily, axis=0)])
+        weeks = cum[7:] - cum[:-7]
+        share = weeks / np.maximum(weeks.sum(axis=1, keepdims=True), 1e-9)
+        year = daily.sum(axis=0) / max(daily.sum(), 1e-9)
+        first = int(np.argmin(np.abs(share - year).sum(axis=1)))
+        rows = rows[24 * first:24 * (first + 7)]
+        labels = [day_label(h) for h in hours[24 * first::24][:7]]
+        what = "the week whose supply mix is closest to the year's"
+    else:
+        rows = rows[:168]
+        labels = [f"steps {i}–{min(i + 24, len(rows)) - 1}" for i in range(0, len(rows), 24)]
+        what = f"the first {len(rows)} time steps"
+    charge = d["battery_charge_mw"][rows] if "battery_charge_mw" in d else None
+    return Week(what + (f", period {period}" if period else ""), labels,
+                {c: d[c][rows] for c in columns}, charge, d["load_mw"][rows])
+
+
+def fmt(x, digits: int = 0, unit: str = "", prefix: str = "") -> str:
+    """A number for people; '-' for a missing one (an infinite value is written as null)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return "-" if x is None else str(x)
+    return f"{prefix}{x:,.{digits}f}{unit}"
+
+
+def _scaled(x, factor: float):
+    return x * factor if isinstance(x, (int, float)) else x
+
+
+def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
+    """(figure, value, detail): the same list heads the HTML report and `dcplan show`."""
+    plan, totals = folder.plan, folder.plan["totals"]
+    sites = plan["sites"]
+    gpus: dict[str, int] = {}
+    for s in sites.values():
+        for model, count in s["gpus"].items():
+            gpus[model] = gpus.get(model, 0) + (count or 0)
+    resolution = plan["time_resolution"]
+    when = (f"{resolution.get('typical_days')} typical days" if resolution.get("method") == "typical_days"
+            else f"{resolution.get('steps', 0):,} hours")
+    solution = plan["solution"]
+    gap = solution.get("gap")
+    co2 = totals.get("co2_t_per_year")
+    figures = [
+        ("GPUs", fmt(totals.get("gpus")), ", ".join(f"{n:,} {m}" for m, n in gpus.items() if n)),
+        ("IT load", fmt(totals.get("it_mw"), 1, " MW"), f"{len(sites)} site{'s' if len(sites) > 1 else ''}: "
+         + ", ".join(sites)),
+        ("cost per year", money(totals.get("total_cost_usd_per_year")), "annualised capital, fuel and O&M"),
+        ("cost per GPU-hour", fmt(totals.get("cost_usd_per_gpu_hour"), 2, prefix="$"), "all-in"),
+        ("levelised cost", fmt(totals.get("levelised_cost_usd_per_mwh"), 0, "/MWh", "$"),
+         fmt(totals.get("power_cost_usd_per_mwh"), 1, "/MWh", "$") + " for power alone"),
+        ("facility energy", fmt(_scaled(totals.get("facility_energy_mwh_per_year"), 1e-3), 0, " GWh/yr"), ""),
+        ("CO2", fmt(co2, 0, " t/yr"), f"NOx {fmt(totals.get('nox_t_per_year'), 1)} t/yr"),
+    ]
+    target = plan.get("target")
+    if isinstance(target, dict):
+        figures.append(("compute", f"{fmt(plan.get('compute_delivered'))} {str(target.get('measure')).replace('_', ' ')}",
+                        f"target {fmt(target.get('amount'))}"))
+    caps = [c for c in plan["caps"] if isinstance(c, dict) and c.get("in_force", True)]
+    if caps:
+        binding = [c.get("name", "?") for c in caps if c.get("binding")]
+        figures.append(("caps", f"{len(binding)} of {len(caps)} binding", ", ".join(binding)))
+    timeline = folder.timeline
+    if timeline:
+        periods = timeline["periods"]
+        npv = (timeline.get("totals") or {}).get("npv_cost_usd")
+        figures.append(("build-out", f"{len(periods)} {timeline.get('period_length', 'period')}s",
+                        f"{periods[0]['name']} to {periods[-1]['name']}"))
+        figures.append(("NPV cost", money(npv), f"discounted to {timeline.get('base_date', 'the start')}"))
+    seconds = (folder.summary.get("solver") or {}).get("solve_seconds")
+    solved = f"; solved in {seconds:,.1f} s" if isinstance(seconds, (int, float)) else ""
+    figures.append(("solution", f"{solution.get('status', '?')}" + (f", gap {gap:.3%}" if gap else ""), when + solved))
+    return figures
+
+
+def number(x) -> str:
+    """A number as the terminal's cap table writes it: 29.84 M, 0.051; '-' for a missing one."""
+    return _num(x) if isinstance(x, (int, float)) else fmt(x)
+
+
+def money(x) -> str:
+    """Dollars as $1.37 B, $83.1 M or $595,859; '-' for a missing figure."""
+    return _money(x) if isinstance(x, (int, float)) else fmt(x)

@@ -1,0 +1,79 @@
+"""`dcplan show`: a plan's key figures and, per site, a stacked chart of a typical week's
+dispatch drawn with block characters (one shade per source, so it reads without colour too)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from dcplan.report.data import PlanFolder, Week, key_figures, source_key, source_label, typical_week
+from dcplan.report.html import palette
+
+ROWS = 10  # chart height in lines
+AXIS = 8  # width of the value axis
+SHADES = "█▓▒░"
+EIGHTHS = " ▁▂▃▄▅▆▇█"
+
+
+def print_folder(console: Console, folder: PlanFolder) -> None:
+    plan = folder.plan
+    scenario = f" (scenario {plan['scenario']})" if plan.get("scenario") else ""
+    console.print(f"[bold]Plan {escape(plan['program'])}[/bold]{escape(scenario)}")
+    table = Table(title="Key figures", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_column(style="dim", overflow="fold")
+    for name, value, detail in key_figures(folder):
+        table.add_row(name, value, detail)
+    console.print(table)
+    for site in plan["sites"]:
+        week = typical_week(folder, site)
+        console.print(f"[bold]Dispatch at {escape(site)}[/bold]: {escape(week.label)}", highlight=False)
+        console.print(week_chart(week, max(24, min(84, console.width - AXIS - 2))))
+
+
+def week_chart(week: Week, width: int) -> Text:
+    """Stacked supply, ``width`` columns wide: each column the mean of as many steps as it
+    takes, each line an equal slice of MW; the top cell of a stack is drawn in eighths."""
+    sources = [(c, v) for c, v in week.supply.items() if np.any(v > 1e-6)]
+    colours = palette(source_key(c) for c, _ in sources)
+    n = len(week.load)
+    per = max(1, math.ceil(n / width))
+    cols = math.ceil(n / per)
+
+    def binned(v: np.ndarray) -> np.ndarray:
+        return np.array([v[i * per:(i + 1) * per].mean() for i in range(cols)])
+
+    tops = np.cumsum([binned(v) for _, v in sources], axis=0) if sources else np.zeros((1, cols))
+    peak = float(tops[-1].max()) or 1.0
+    unit = peak / ROWS
+    text = Text()
+    for r in range(ROWS):
+        lo = (ROWS - 1 - r) * unit
+        label = f"{peak:,.0f} MW" if r == 0 else ("0 MW" if r == ROWS - 1 else "")
+        text.append(f"{label:>{AXIS - 1}}│")
+        for col in range(cols):
+            stack = tops[:, col]
+            if stack[-1] <= lo + 1e-9:
+                text.append(" ")
+                continue
+            if stack[-1] < lo + unit * (1 - 1 / 16):  # the stack ends inside this cell
+                eighths = round((stack[-1] - lo) / unit * 8)
+                text.append(EIGHTHS[max(eighths, 1)], style=colours[source_key(sources[-1][0])])
+            else:
+                k = min(int(np.searchsorted(stack, lo + unit / 2)), len(stack) - 1)  # the source mid-cell
+                text.append(SHADES[k % len(SHADES)], style=colours[source_key(sources[k][0])])
+        text.append("\n")
+    text.append(" " * (AXIS - 1) + "└" + "─" * cols + "\n")
+    day_width = max(1, round(24 / per))
+    text.append(" " * AXIS + "".join(d[:day_width - 1].ljust(day_width) for d in week.days).rstrip() + "\n")
+    text.append(" " * AXIS)
+    for k, (column, _) in enumerate(sources):
+        text.append(SHADES[k % len(SHADES)] * 2, style=colours[source_key(column)])
+        text.append(f" {source_label(column)}  ")
+    return text
