@@ -65,22 +65,40 @@ def arithmetic_checks(pi: ProgramInput) -> list[str]:
 
 
 def elastic_checks(pi: ProgramInput) -> list[str]:
-    """Solve with unmet load allowed at a penalty and N+1 relaxed; report the shortfall."""
-    sites = []
-    for si in pi.sites:
-        rel = si.site.reliability.model_copy(update={"unserved_energy_usd_per_mwh": PENALTY_USD_PER_MWH,
-                                                      "n_plus_one": False})
-        site = si.site.model_copy(update={"reliability": rel})
-        sites.append(SiteInput(site, si.doc, si.catalog, si.price_usd_per_mwh, si.grid_co2_t_per_mwh,
-                               si.solar_cf, si.wind_cf, si.pue))
-    relaxed = ProgramInput(pi.program, pi.doc, sites, pi.scenario)
-    pm = build_model(relaxed)
-    result = solve(pm.model, SolveOptions(mip_gap=1e-3, time_limit_s=300))
-    if not result.has_solution:
-        return []
-    plan = extract(pm, result)
+    """Two elastic solves, each a way out: every cap may move (at a large penalty per share of
+    its limit), or load may go unserved (N+1 relaxed, caps held). Each that finds a plan gives
+    the least relaxation of its kind; together they are the alternatives a reviewer chooses
+    from. A full-year program is diagnosed on 12 typical days."""
+    days = pi.program.time.typical_days or 12
     lines = []
-    for sp, si in zip(plan.sites, sites):
+    if pi.caps:
+        plan = _elastic_plan(pi, days, shed=False)
+        if plan is not None:
+            lines += _cap_relaxations(plan)
+    plan = _elastic_plan(pi, days, shed=True)
+    if plan is not None:
+        lines += _shortfalls(pi, plan)
+    return [("or " if i else "") + line for i, line in enumerate(lines)]
+
+
+def _elastic_plan(pi: ProgramInput, days: int, shed: bool):
+    """The plan of the elastic model: caps elastic, or load shedding allowed with N+1 relaxed."""
+    sites = pi.sites
+    if shed:
+        sites = []
+        for si in pi.sites:
+            rel = si.site.reliability.model_copy(update={"unserved_energy_usd_per_mwh": PENALTY_USD_PER_MWH,
+                                                          "n_plus_one": False})
+            sites.append(SiteInput(si.site.model_copy(update={"reliability": rel}), si.doc, si.catalog,
+                                   si.price_usd_per_mwh, si.grid_co2_t_per_mwh, si.solar_cf, si.wind_cf, si.pue))
+    pm = build_model(ProgramInput(pi.program, pi.doc, sites, pi.scenario, pi.caps), days, elastic=not shed)
+    result = solve(pm.model, SolveOptions(mip_gap=1e-3, time_limit_s=300))
+    return extract(pm, result) if result.has_solution else None
+
+
+def _shortfalls(pi: ProgramInput, plan) -> list[str]:
+    lines = []
+    for sp, si in zip(plan.sites, pi.sites):
         d = sp.dispatch
         short = d.get("unserved_mw")
         if short is None or short.max(initial=0) <= 1e-6:
@@ -93,6 +111,30 @@ def elastic_checks(pi: ProgramInput) -> list[str]:
                      f"(hour {int(d['hour_of_year'][worst])} of the year), {sp.energy_mwh.get('unserved', 0):,.0f} "
                      f"MWh/yr in all. Available: {available}")
     return lines
+
+
+def _cap_relaxations(plan) -> list[str]:
+    """One sentence per cap (and scope) that the elastic plan had to exceed, at its worst."""
+    worst: dict[tuple, tuple[float, object]] = {}
+    for c in plan.caps:
+        if c.value is None or not c.in_force:
+            continue
+        excess = c.value - c.limit if c.sense == "max" else c.limit - c.value
+        if excess > 1e-6 * max(1.0, abs(c.limit)):
+            key = (c.name, c.scope.split(" ", 1)[-1] if plan.timeline else c.scope, c.sense)
+            if key not in worst or excess > worst[key][0]:
+                worst[key] = (excess, c)
+    lines = []
+    for excess, c in sorted(worst.values(), key=lambda x: -x[0] / max(abs(x[1].limit), 1e-9)):
+        where = f"{c.file}:{c.line}" if c.line else c.file
+        bound = "≤" if c.sense == "max" else "≥"
+        lines.append(f"cap {c.name} ({c.quantity}, {c.scope}, {where}): {bound} {_figure(c.limit)} would need "
+                     f"{_figure(c.value)} ({'+' if c.sense == 'max' else '-'}{_figure(excess)})")
+    return lines
+
+
+def _figure(x: float) -> str:
+    return f"{x:,.3f}" if abs(x) < 10 else f"{x:,.2f}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
 def _supply_sentence(si: SiteInput, when) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from dcplan.loader import ProgramInput
-from dcplan.model.caps import CapBuilder, CapRow, add_links
+from dcplan.model.caps import ELASTIC_USD, CapBuilder, CapRow, add_links
 from dcplan.model.compute import add_compute, compute_delivered, gpu_measure
 from dcplan.model.context import SiteModel
 from dcplan.model.gas import add_gas
@@ -142,10 +142,11 @@ def add_site_blocks(parent: pyo.Block, pi: ProgramInput, tg: TimeGrid, smoothing
     return sites
 
 
-def add_caps_and_costs(parent: pyo.Block, pi: ProgramInput, sites: list[SiteModel], caps) -> CapBuilder:
+def add_caps_and_costs(parent: pyo.Block, pi: ProgramInput, sites: list[SiteModel], caps,
+                       elastic: bool = False) -> CapBuilder:
     """Caps and links over ``sites``, then each site's ``cost`` (after caps: a major-source permit
     adds a cost; a budget cap needs every other cost)."""
-    builder = CapBuilder(parent, sites, pi.program.horizon.years)
+    builder = CapBuilder(parent, sites, pi.program.horizon.years, elastic)
     for rc in caps:
         builder.add(rc)
     add_links(parent, sites, pi.program.links)
@@ -156,19 +157,21 @@ def add_caps_and_costs(parent: pyo.Block, pi: ProgramInput, sites: list[SiteMode
     return builder
 
 
-def build_model(pi: ProgramInput, typical_days: int | None = None, smoothing: dict | None = None) -> PlanModel:
-    """``smoothing``: site name -> SmoothingResult of the site's declared training job."""
+def build_model(pi: ProgramInput, typical_days: int | None = None, smoothing: dict | None = None,
+                elastic: bool = False) -> PlanModel:
+    """``smoothing``: site name -> SmoothingResult of the site's declared training job.
+    ``elastic``: caps may be violated at a large cost (to explain an infeasible plan)."""
     if pi.program.buildout is not None:
-        from dcplan.model.buildout import (
-            build_buildout_model,  # the build-out builds on this module
-        )
-        return build_buildout_model(pi, typical_days, smoothing)
+        # imported here: the build-out module builds on this one
+        from dcplan.model.buildout import build_buildout_model
+
+        return build_buildout_model(pi, typical_days, smoothing, elastic)
     start = time.perf_counter()
     program = pi.program
     tg = time_grid_for(pi, typical_days if typical_days is not None else program.time.typical_days)
     m = pyo.ConcreteModel(name=program.name)
     sites = add_site_blocks(m, pi, tg, smoothing, program.horizon.start)
-    caps = add_caps_and_costs(m, pi, sites, pi.caps)
+    caps = add_caps_and_costs(m, pi, sites, pi.caps, elastic)
 
     m.total_cost = pyo.Expression(expr=sum(sm.block.cost for sm in sites))
     target = program.compute.target
@@ -176,9 +179,10 @@ def build_model(pi: ProgramInput, typical_days: int | None = None, smoothing: di
     m.compute_delivered = pyo.Expression(expr=sum(compute_delivered(sm, measure) for sm in sites))
     if target is not None:
         m.target = pyo.Constraint(expr=m.compute_delivered >= target.amount)
+    violation = ELASTIC_USD * caps.penalty
     if program.objective.sense == "max_compute":
         m.budget = pyo.Constraint(expr=m.total_cost <= program.objective.budget_usd_per_year)
-        m.objective = pyo.Objective(expr=-m.compute_delivered, sense=pyo.minimize)
+        m.objective = pyo.Objective(expr=-m.compute_delivered + violation, sense=pyo.minimize)
     else:
-        m.objective = pyo.Objective(expr=m.total_cost, sense=pyo.minimize)
+        m.objective = pyo.Objective(expr=m.total_cost + violation, sense=pyo.minimize)
     return PlanModel(m, pi, tg, sites, time.perf_counter() - start, caps.rows)

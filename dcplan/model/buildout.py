@@ -26,7 +26,7 @@ import pyomo.environ as pyo
 
 from dcplan.loader import ProgramInput
 from dcplan.model.build import PlanModel, add_caps_and_costs, add_site_blocks, time_grid_for
-from dcplan.model.caps import ADDS_UP, CapBuilder
+from dcplan.model.caps import ADDS_UP, ELASTIC_USD, CapBuilder
 from dcplan.model.compute import compute_delivered
 from dcplan.model.context import Asset, SiteModel
 
@@ -104,7 +104,7 @@ def target_in_force(program, period: Period):
 
 
 def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
-                         smoothing: dict | None = None) -> PlanModel:
+                         smoothing: dict | None = None, elastic: bool = False) -> PlanModel:
     started = time.perf_counter()
     program, bo = pi.program, pi.program.buildout
     periods = periods_of(program)
@@ -112,7 +112,7 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
     rate = program.finance.discount_rate
     m = pyo.ConcreteModel(name=program.name)
     m.period = pyo.Block([p.index for p in periods])
-    grids, sites_by_period, cap_rows, targets = {}, [], [], []
+    grids, sites_by_period, cap_rows, targets, violation = {}, [], [], [], 0
     days = typical_days if typical_days is not None else program.time.typical_days
     for p in periods:
         if p.months not in grids:  # one grid per season: quarters of later years reuse it
@@ -125,7 +125,8 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
         sites = add_site_blocks(pb, pi, grids[p.months], smoothing, p.start, p.end, period=p, **factors)
         caps = [dataclasses.replace(rc, in_force=rc.cap.in_force(p.start)) for rc in pi.caps
                 if not _over_horizon(rc)]
-        builder = add_caps_and_costs(pb, pi, sites, caps)
+        builder = add_caps_and_costs(pb, pi, sites, caps, elastic)
+        violation = violation + builder.penalty
         for row in builder.rows:
             row.label = f"{p.name} {row.label}"
         cap_rows += builder.rows
@@ -136,12 +137,13 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
                                        >= target.amount)
         sites_by_period.append(sites)
 
-    horizon_caps = CapBuilder(m, sites_by_period[-1], program.horizon.years)
+    horizon_caps = CapBuilder(m, sites_by_period[-1], program.horizon.years, elastic)
     for rc in pi.caps:
         if _over_horizon(rc) and rc.in_force:
             horizon_caps.add_over_periods(rc, [(p.years, {sm.name: sm for sm in sites_by_period[p.index]})
                                                for p in periods])
     cap_rows += horizon_caps.rows
+    violation = violation + horizon_caps.penalty
     discount = [(1 + rate) ** -(years_between(base, p.start) + p.years / 2) for p in periods]
     orders, rented = _link_assets(m, periods, sites_by_period, base)
     capital_cash, npv_capital = _capital(periods, orders, bo.capital_at_order_fraction, base, rate)
@@ -160,7 +162,7 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
                     for p in periods)
     m.salvage = pyo.Expression(expr=salvage)
     m.npv = pyo.Expression(expr=npv_capital + operating - m.salvage)
-    m.objective = pyo.Objective(expr=m.npv, sense=pyo.minimize)
+    m.objective = pyo.Objective(expr=m.npv + ELASTIC_USD * violation, sense=pyo.minimize)
     last = sites_by_period[-1]
     measure = targets[-1].measure if targets[-1] is not None else "gpus"
     m.total_cost = pyo.Expression(expr=sum(sm.block.cost for sm in last))

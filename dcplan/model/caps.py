@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.contrib.fbbt.fbbt import compute_bounds_on_expr
 
 from dcplan.errors import InputError
 from dcplan.model.context import SiteModel
@@ -19,6 +20,7 @@ from dcplan.series import Quantity, SeriesError, SeriesResolver
 
 FLAGS = Quantity("flag", 0.0, 1.0)
 ADDS_UP = ("nox_t", "co2_t", "water_m3")  # quantities whose period: horizon caps sum over time
+ELASTIC_USD = 1e10  # objective cost of violating a cap by its whole limit, in an elastic model
 
 
 @dataclass
@@ -60,10 +62,18 @@ def _renewable(sm: SiteModel, t):
 
 
 class CapBuilder:
-    """Adds the rows of every cap in force to the model; keeps what is needed to report them."""
+    """Adds the rows of every cap in force to the model; keeps what is needed to report them.
 
-    def __init__(self, model: pyo.ConcreteModel, sites: list[SiteModel], years: int):
+    ``elastic``: every row may be violated through a slack variable; ``penalty`` sums the slacks,
+    each relative to the size of its limit, so that explaining an infeasible plan can ask for
+    the least relaxation of the caps (dcplan.diagnose).
+    """
+
+    def __init__(self, model: pyo.ConcreteModel, sites: list[SiteModel], years: int, elastic: bool = False):
         self.m, self.sites, self.years = model, {sm.name: sm for sm in sites}, years
+        self.elastic, self.penalty = elastic, 0
+        if elastic:
+            self.m.cap_slack = pyo.VarList(bounds=(0, None))
         self.m.cap_rows = pyo.ConstraintList()
         self.m.cap_aux = pyo.VarList(bounds=(0, None))
         self.m.cap_bin = pyo.VarList(domain=pyo.Binary)
@@ -91,6 +101,14 @@ class CapBuilder:
 
     # -- helpers ------------------------------------------------------------------------
 
+    def _row(self, lhs, sense: str, rhs, size: float):
+        """``lhs <= rhs`` (max) or ``lhs >= rhs`` (min); elastic by a slack counted per ``size``."""
+        if self.elastic:
+            slack = self.m.cap_slack.add()
+            self.penalty = self.penalty + slack * (1 / max(size, 1e-9))
+            rhs = rhs + slack if sense == "max" else rhs - slack
+        return self.m.cap_rows.add(lhs <= rhs if sense == "max" else lhs >= rhs)
+
     def _limit(self, rc: ResolvedCap, label: str, expr, scale: float = 1.0, value=None, extras=None):
         """Rows expr <= max*scale and/or expr >= min*scale (scale: what the row's bound moves per
         unit of the limit, e.g. the denominator of a share)."""
@@ -98,7 +116,7 @@ class CapBuilder:
         for sense, bound in (("max", cap.max), ("min", cap.min)):
             if bound is None:
                 continue
-            row = self.m.cap_rows.add(expr <= bound * scale if sense == "max" else expr >= bound * scale)
+            row = self._row(expr, sense, bound * scale, abs(bound * scale) if bound else 1.0)
             self.rows.append(CapRow(rc, label, sense, bound, value if value is not None else expr * (1 / scale),
                                     row, scale, extras or {}))
 
@@ -179,7 +197,7 @@ class CapBuilder:
         # becoming a major source lifts the cap at a yearly cost
         major = self.m.cap_bin.add()
         big = sum(self._max_emissions(sm, attr) for sm in group) * self._period_scale(rc)
-        row = self.m.cap_rows.add(total <= rc.cap.max + big * major)
+        row = self._row(total, "max", rc.cap.max + big * major, max(rc.cap.max, 1.0))
         first = group[0]
         first.add_cost("major_source_permit", ms.cost_usd_per_year * major)
         self.rows.append(CapRow(rc, label, "max", rc.cap.max, total, row, 1.0, {"major_source": major}))
@@ -211,7 +229,8 @@ class CapBuilder:
                     continue
                 unit = sm.si.catalog.generators[c.type].unit_mw
                 energy = sum(w[t] * b.gas_gen[c.key, t] for t in sm.steps)
-                row = self.m.cap_rows.add(energy <= rc.cap.max * unit * b.gas_units[c.key])
+                row = self._row(energy, "max", rc.cap.max * unit * b.gas_units[c.key],
+                                rc.cap.max * unit * (c.max_units + c.existing_units))
                 self.rows.append(CapRow(rc, f"{sm.name}:{c.type}", "max", rc.cap.max,
                                         ("hours", energy, unit, b.gas_units[c.key]), row,
                                         unit * b.gas_units[c.key]))
@@ -251,7 +270,8 @@ class CapBuilder:
             if bound is None:
                 continue
             expr = part - bound * whole
-            row = self.m.cap_rows.add(expr <= 0 if sense == "max" else expr >= 0)
+            most = compute_bounds_on_expr(whole)[1] if self.elastic else None
+            row = self._row(expr, sense, 0, 0.01 * most if most else 1.0)  # slack per 1 % of the most
             self.rows.append(CapRow(rc, label, sense, bound, ("share", part, whole), row, whole, extras or {}))
 
     def _water_m3(self, rc, label, group):
