@@ -1,0 +1,95 @@
+"""One scenario of a sweep: load the base program with the scenario's overrides, plan it, and
+summarise the plan in one row. This is the function a pool process or a Dask worker runs; it
+reads only the input files and returns plain data, so the same task gives the same row anywhere
+(bar its timings)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dcplan.api import plan_program
+from dcplan.errors import InputError
+from dcplan.loader import load_program
+from dcplan.results import Plan
+from dcplan.solver import SolveOptions
+
+TIMING_COLUMNS = ("seconds", "solve_seconds")
+"""Columns that differ from run to run; everything else in a row is deterministic."""
+
+
+@dataclass(frozen=True)
+class ScenarioTask:
+    id: str
+    base: str  # absolute path of the program file (workers need the inputs at the same path)
+    overrides: dict
+    time_limit_s: float | None
+    mip_gap: float
+
+
+def run_scenario(task: ScenarioTask) -> tuple[dict, Plan | None]:
+    """The scenario's outcome as (row fields, plan or None). One HiGHS thread: the sweep runs
+    scenarios side by side instead."""
+    from dcplan.diagnose import explain_infeasible
+
+    started = time.perf_counter()
+    try:
+        program = load_program(Path(task.base), None, task.overrides)
+    except InputError as err:  # each value was tried alone up front; this combination fails
+        reason = "; ".join(str(p) for p in err.problems)
+        return {"status": "invalid", "reason": reason, "seconds": time.perf_counter() - started}, None
+    program.scenario = task.id  # plan.yaml names the scenario it belongs to
+    options = SolveOptions(time_limit_s=task.time_limit_s, mip_gap=task.mip_gap, threads=1)
+    outcome = plan_program(program, None, options)
+    result = outcome.solve
+    if outcome.infeasible:
+        row = {"status": "infeasible", "reason": "; ".join(outcome.reasons or explain_infeasible(program))}
+    elif outcome.plan is None:
+        row = {"status": result.status, "reason": result.message or result.status}
+    else:
+        row = {"status": result.status, **plan_outputs(outcome.plan)}
+        if result.status == "time_limit":
+            row["reason"] = "time limit reached" + (f"; gap {result.gap:.3%}" if result.gap is not None else "")
+    row["seconds"] = time.perf_counter() - started
+    if result is not None:
+        row["solve_seconds"] = result.compile_seconds + result.solve_seconds
+    return row, outcome.plan
+
+
+def plan_outputs(plan: Plan) -> dict:
+    """The plan's key figures, summed over its sites: cost, MW by source, emissions, the caps
+    that bind, and the decisions (GPUs by model, gas units by type, cooling)."""
+    sites = plan.sites
+
+    def capacity(test) -> float:
+        return sum(v for s in sites for k, v in s.capacity.items() if test(k))
+
+    out = {
+        "total_cost_usd_per_year": plan.total_cost_usd,
+        "cost_usd_per_gpu_hour": plan.usd_per_gpu_hour,
+        "power_cost_usd_per_mwh": plan.energy_cost_usd_per_mwh,
+        "compute_delivered": plan.compute_delivered,
+        "gpus": plan.total_gpus,
+        "it_mw": sum(s.it_mw for s in sites),
+        "cooling": sites[0].cooling if len(sites) == 1 else ", ".join(f"{s.name}: {s.cooling}" for s in sites),
+        "grid_peak_mw": capacity(lambda k: k == "grid_peak_import_mw"),
+        "gas_mw": capacity(lambda k: k.startswith("gas_") and k.endswith("_mw")),
+        "solar_mw": capacity(lambda k: k == "solar_mw"),
+        "wind_mw": capacity(lambda k: k == "wind_mw"),
+        "battery_mw": capacity(lambda k: k == "battery_mw"),
+        "battery_mwh": capacity(lambda k: k == "battery_mwh"),
+        "co2_t_per_year": plan.co2_t,
+        "nox_t_per_year": plan.nox_t,
+        "water_m3_per_year": sum(s.water_m3 for s in sites),
+        "binding_caps": ", ".join(c.name for c in plan.caps if c.binding),
+        "gap": plan.solver["gap"],
+    }
+    for s in sites:
+        for model, n in sorted(s.gpus.items()):
+            out[f"gpus_{model}"] = out.get(f"gpus_{model}", 0) + n
+        for key, n in sorted(s.capacity.items()):
+            if key.startswith("gas_") and key.endswith("_units") and not key.endswith("_new_units"):
+                name = f"gas_units_{key[4:-6]}"
+                out[name] = out.get(name, 0) + int(n)
+    return out
