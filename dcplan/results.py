@@ -174,6 +174,10 @@ def _cap_value(value) -> float | None:
     if kind == "hours":
         capacity = value[2] * value_of(value[3])
         return value_of(value[1]) / capacity if capacity > 1e-12 else 0.0
+    if kind == "matched":  # share of the load met hour by hour: sum of w * min(load, clean) / whole
+        whole = value_of(value[2])
+        matched = sum(w * min(value_of(load), value_of(clean)) for w, load, clean in value[1])
+        return matched / whole if abs(whole) > 1e-12 else None
     if kind == "max_of":
         return max((value_of(x) for x in value[1]), default=0.0)
     if kind == "min_of":

@@ -148,7 +148,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
     for k, v in energy.items():
         if abs(v) < 0.5:
             continue
-        mix.add_row(k, f"{v / 1000:,.1f}", f"{v / total:.1%}" if total else "-")
+        stored = k == "battery_discharge"  # already counted in the energy that charged it
+        mix.add_row(k, f"{v / 1000:,.1f}", f"{v / total:.1%}" if total and not stored else "-")
     console.print(mix)
 
     costs = Table(title="Annualised cost", header_style="bold cyan")

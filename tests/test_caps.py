@@ -118,6 +118,18 @@ def test_hourly_matching_adds_storage(tmp_path):
     assert cap(matched, "cfe").value == pytest.approx(0.6, abs=1e-6)
 
 
+def test_hourly_matching_reports_the_share_the_dispatch_reaches(tmp_path):
+    cf = daily([0.0] * 7 + [0.6, 0.9, 1.0, 1.0, 1.0, 1.0, 0.9, 0.6] + [0.0] * 9)
+    write_csv(tmp_path / "cf.csv", {"solar_cf": cf})
+    s = site("sun", price=400.0, technologies={"solar": {"max_mw": 500, "capacity_factor": {"csv": "cf.csv"}}})
+    p = solve(program(tmp_path, [s], typical_days=1, caps=[{
+        "name": "cfe", "quantity": "hourly_cfe_share", "min": 0.05, "source": "24/7 CFE"}]))
+    d = p.sites[0].dispatch  # dear grid power: solar covers the daytime, well above the 5 % floor
+    share = float(np.sum(d["weight"] * np.minimum(d["load_mw"], d["solar_mw"])) / np.sum(d["weight"] * d["load_mw"]))
+    assert share > 0.2
+    assert cap(p, "cfe").value == pytest.approx(share, rel=1e-6) and not cap(p, "cfe").binding
+
+
 def test_annual_renewable_share_builds_solar(tmp_path):
     cf = daily([0.0] * 7 + [0.6, 0.9, 1.0, 1.0, 1.0, 1.0, 0.9, 0.6] + [0.0] * 9)
     write_csv(tmp_path / "cf.csv", {"solar_cf": cf})

@@ -249,7 +249,9 @@ class CapBuilder:
         self._share(rc, label, renewable, load)
 
     def _hourly_cfe_share(self, rc, label, group):
-        matched_total = 0
+        """Hour by hour, clean supply counts up to the load; ``matched`` need only reach the limit,
+        so the reported value is recomputed from the dispatch (min of load and clean supply)."""
+        matched_total, hours = 0, []
         for sm in group:
             b, w = sm.block, sm.weights()
             has_bat = hasattr(b, "bat_charge")
@@ -261,9 +263,11 @@ class CapBuilder:
                 if has_bat:
                     self._link(b.bat_charge[t] <= _renewable(sm, t))  # storage counts only if charged clean
                 matched_total = matched_total + w[t] * matched
-        self._share(rc, label, matched_total, sum(_facility_energy(sm) for sm in group))
+                hours.append((w[t], sm.load[t], clean))
+        whole = sum(_facility_energy(sm) for sm in group)
+        self._share(rc, label, matched_total, whole, value=("matched", hours, whole))
 
-    def _share(self, rc, label, part, whole, extras=None):
+    def _share(self, rc, label, part, whole, extras=None, value=None):
         """part / whole within the limits, kept linear as part - limit * whole (<= or >=) 0."""
         cap = rc.cap
         for sense, bound in (("max", cap.max), ("min", cap.min)):
@@ -272,7 +276,8 @@ class CapBuilder:
             expr = part - bound * whole
             most = compute_bounds_on_expr(whole)[1] if self.elastic else None
             row = self._row(expr, sense, 0, 0.01 * most if most else 1.0)  # slack per 1 % of the most
-            self.rows.append(CapRow(rc, label, sense, bound, ("share", part, whole), row, whole, extras or {}))
+            self.rows.append(CapRow(rc, label, sense, bound, value or ("share", part, whole), row, whole,
+                                    extras or {}))
 
     def _water_m3(self, rc, label, group):
         self._limit(rc, label, self._annual(rc, group) * self._period_scale(rc))
