@@ -1,0 +1,28 @@
+"""Every shipped example stays valid and runnable with its one command."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from conftest import REPO, run_cli
+
+EXAMPLES = sorted(p for p in (REPO / "examples").iterdir() if (p / "program.yaml").exists())
+FAST = {"gigawatt-buildout", "gas-campus-2gw", "crypto-retrofit", "greener-and-fast", "quickstart"}
+
+
+def test_every_example_and_site_file_validates(runner):
+    result = run_cli(runner, "validate", REPO / "examples", REPO / "sites")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("example", [pytest.param(p, id=p.name, marks=() if p.name in FAST else pytest.mark.slow)
+                                     for p in EXAMPLES])
+def test_example_plans(example, runner, tmp_path):
+    result = run_cli(runner, "plan", example / "program.yaml", "-o", tmp_path, "-q")
+    assert result.exit_code == 0, result.output
+    plan = yaml.safe_load((tmp_path / "plan.yaml").read_text())
+    assert plan["solution"]["status"] in ("optimal", "feasible")
+    if "timeline" in plan:  # a build-out meets every target it states
+        for period in plan["timeline"]["periods"]:
+            if period["target"] is not None:
+                assert period["compute_online"] >= period["target"] - 1e-6
