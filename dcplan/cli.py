@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from dcplan import __version__, api
 from dcplan.catalog import builtin_catalog
+from dcplan.check import DEFAULT_TIME_LIMIT_S
 from dcplan.errors import ExitCode, InputError, Problem, display_path
 from dcplan.output import write_plan
 from dcplan.schema.catalog import SECTIONS
@@ -271,6 +272,69 @@ def show(outdir: Path = typer.Argument(..., help="A folder written by `dcplan pl
     from dcplan.report.terminal import print_folder
 
     print_folder(console, load_folder(outdir))
+
+
+@app.command()
+@_friendly
+def check(
+    paths: Optional[list[Path]] = typer.Argument(None, help="Site and program files, or folders of them; "
+                                                 "default: the current folder."),
+    plan_root: Optional[Path] = typer.Option(None, "--plan", help="Folder of committed plans, plans/<name>/plan.yaml "
+                                             "and dispatch.csv; default: plans/ in or above each path's folder."),
+    fmt: str = typer.Option("text", "--format", help="text | json | github | junit"),
+    solve: bool = typer.Option(False, "--solve", help="Also solve every program for feasibility, even one with "
+                               "a committed plan."),
+    time_limit: float = typer.Option(DEFAULT_TIME_LIMIT_S, "--time-limit", help="Seconds for each solve."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the report to this file instead of "
+                                          "standard output."),
+):
+    """Does every committed plan still fit its inputs? Validates every file, verifies each committed
+    plan without re-optimising, and solves for feasibility where none is committed."""
+    from dcplan.check import FORMATS, check_paths, render
+    from dcplan.output import atomic_write
+
+    if fmt not in FORMATS:
+        raise InputError([Problem("command line", None, "--format", f"expected one of {', '.join(FORMATS)}, "
+                                  f"found '{fmt}'")])
+    status = err_console.status("checking", spinner="dots") if err_console.is_terminal else None
+    if status:
+        status.start()
+    try:
+        result = check_paths(paths or [Path(".")], plan_root, solve, time_limit,
+                             status.update if status else None)
+    finally:
+        if status:
+            status.stop()
+    text = render(result, fmt)
+    if output is not None:
+        atomic_write(output, text)
+    else:
+        typer.echo(text, nl=False)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+@_friendly
+def diff(
+    old: str = typer.Argument(..., help="A plan.yaml, a plan folder or a folder of them; or REV:PATH in git "
+                              "(e.g. main:plans)."),
+    new: str = typer.Argument(..., help="The same, for the newer side."),
+    fmt: str = typer.Option("text", "--format", help="text | markdown (for a pull-request comment)"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file instead of standard output."),
+):
+    """What changed between two plans: GPUs, MW by source, orders, cost, emissions, binding caps."""
+    from dcplan.diff import diff as diff_plans
+    from dcplan.diff import render_markdown, render_text
+    from dcplan.output import atomic_write
+
+    renderers = {"text": render_text, "markdown": render_markdown}
+    if fmt not in renderers:
+        raise InputError([Problem("command line", None, "--format", f"expected text or markdown, found '{fmt}'")])
+    text = renderers[fmt](diff_plans(old, new))
+    if output is not None:
+        atomic_write(output, text)
+    else:
+        typer.echo(text, nl=False)
 
 
 class _SweepGroup(TyperGroup):

@@ -1,0 +1,13 @@
+"""`dcplan check`: does every committed plan still fit its inputs?
+
+:func:`check_paths` validates the site and program files under some paths, verifies each
+committed plan against the current inputs without re-optimising (:mod:`.verify`), solves for
+feasibility where no plan is committed (:mod:`.solve`), and returns findings that
+:mod:`.formats` renders as text, JSON, GitHub annotations or JUnit XML.
+"""
+
+from dcplan.check.formats import FORMATS, render
+from dcplan.check.report import CheckReport
+from dcplan.check.run import DEFAULT_TIME_LIMIT_S, check_paths
+
+__all__ = ["FORMATS", "DEFAULT_TIME_LIMIT_S", "CheckReport", "check_paths", "render"]

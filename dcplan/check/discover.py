@@ -1,0 +1,86 @@
+"""Find the files `dcplan check` looks at, and the committed plan of each.
+
+Convention: the committed plan of a program (or of a site file with a compute target, which is
+planned alone) is the output folder of `dcplan plan` named after it, ``plans/<name>/`` holding
+``plan.yaml`` and ``dispatch.csv`` (``summary.json`` may sit beside them and is not read). The
+``plans/`` folder is the one given with ``--plan``, or else the first ``plans/`` found in the
+folder of each path given (a folder, or a file's folder) or in the folder above it. A program
+owns its name: a site file named like a program checked with it is only validated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dcplan.errors import InputError, Problem, display_path
+from dcplan.loader import discover, is_plan_output
+from dcplan.yamlio import YamlDocument, load_yaml
+
+PLANS_FOLDER = "plans"
+
+
+@dataclass
+class Target:
+    """One YAML file to check; ``plan`` is its committed plan folder when there is one."""
+
+    path: Path
+    doc: YamlDocument | None  # None when the file could not be read as YAML
+    kind: str | None
+    name: str | None = None
+    plannable: bool = False  # a program, or a site file with a compute target
+    plan: Path | None = None
+
+
+def default_plan_root(path: Path) -> Path | None:
+    folder = path if path.is_dir() else path.parent
+    for candidate in (folder / PLANS_FOLDER, folder.parent / PLANS_FOLDER):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def find_targets(paths: list[Path], plan_root: Path | None = None) -> tuple[list[Target], list[Problem]]:
+    """Every YAML file under ``paths`` that dcplan reads (other YAML, such as CI workflows and
+    committed plans, is left out), each with its committed plan folder if it has one."""
+    problems: list[Problem] = []
+    if plan_root is not None and not plan_root.is_dir():
+        problems.append(Problem(display_path(plan_root), None, "--plan", "no such folder"))
+        plan_root = None
+    targets, seen = [], set()
+    for path in paths:
+        files, missing = discover([path])
+        problems += missing
+        root = plan_root or default_plan_root(path)
+        for f in files:
+            resolved = f.resolve()
+            if resolved in seen or (root is not None and resolved.is_relative_to(root.resolve())):
+                continue
+            seen.add(resolved)
+            target = _target(f)
+            if target is None:
+                continue
+            if target.plannable and root is not None and (root / target.name / "plan.yaml").is_file():
+                target.plan = root / target.name
+            targets.append(target)
+    programs = {t.name for t in targets if t.kind == "program" and t.plannable}
+    for t in targets:
+        if t.kind == "site" and t.name in programs:
+            t.plannable, t.plan = False, None
+    return targets, problems
+
+
+def _target(path: Path) -> Target | None:
+    try:
+        doc = load_yaml(path)
+    except InputError:
+        return Target(path, None, None)
+    if is_plan_output(doc):
+        return None
+    data = doc.data if isinstance(doc.data, dict) else {}
+    kind = data.get("kind")
+    name = data.get("name") if isinstance(data.get("name"), str) else None
+    compute = data.get("compute")
+    plannable = kind == "program" or (kind == "site" and isinstance(compute, dict)
+                                      and compute.get("target") is not None)
+    return Target(path, doc, kind if isinstance(kind, str) else None, name, plannable and name is not None)

@@ -1,0 +1,94 @@
+"""Where an input value comes from — file, line and key — so that every finding points at the
+line a reviewer must look at: a scenario's or the program's site override before the site file,
+a catalog override in a site or program file before the built-in catalog."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from dcplan.check.report import Where
+from dcplan.loader import ProgramInput, SiteInput
+from dcplan.model.build import site_compute
+from dcplan.rules import ResolvedCap
+from dcplan.yamlio import YamlDocument, dotted, load_yaml
+
+
+@lru_cache(maxsize=None)
+def builtin_catalog_doc(section: str) -> YamlDocument:
+    with resources.as_file(resources.files("dcplan.catalog").joinpath("data", f"{section}.yaml")) as path:
+        return load_yaml(Path(path))
+
+
+def _at(doc: YamlDocument, loc: tuple) -> Where:
+    return Where(doc.name, doc.line_of(loc), dotted(loc))
+
+
+class Locator:
+    """Where the values of one loaded program come from."""
+
+    def __init__(self, pi: ProgramInput):
+        self.pi = pi
+        self.doc = pi.doc  # None for a site file planned alone
+        self.scenario = ("scenarios", pi.scenario) if pi.scenario else None
+
+    def _program_paths(self, loc: tuple) -> list[tuple]:
+        paths = [self.scenario + loc] if self.scenario else []
+        return paths + [loc]
+
+    def _first(self, candidates: list[tuple[YamlDocument, tuple]]) -> Where | None:
+        for doc, loc in candidates:
+            if doc is not None and loc in doc.lines:
+                return _at(doc, loc)
+        return None
+
+    def site(self, si: SiteInput, *loc) -> Where:
+        """A key of a site file, or the program's (or scenario's) override of it."""
+        overrides = [(self.doc, p) for p in self._program_paths(("site_overrides", si.name) + loc)] if self.doc else []
+        return self._first(overrides + [(si.doc, loc)]) or _at(si.doc, loc)
+
+    def program(self, *loc) -> Where:
+        """A program-level key: in the program file, or in the site file of a site planned alone
+        (or of a one-site program that takes the site's compute section)."""
+        first = self.pi.sites[0].doc
+        if self.doc is None:
+            return _at(first, loc)
+        found = self._first([(self.doc, p) for p in self._program_paths(loc)])
+        if found is None and len(self.pi.sites) == 1 and loc[:1] == ("compute",) and "compute" not in self.doc.data:
+            return self.site(self.pi.sites[0], *loc)
+        return found or _at(self.doc, loc)
+
+    def compute(self, si: SiteInput, *loc) -> Where:
+        """A key of the compute options in force at a site (a portfolio site may list its own)."""
+        if len(self.pi.sites) > 1 and si.site.compute is not None:
+            return self.site(si, "compute", *loc)
+        return self.program("compute", *loc)
+
+    def gpu_option(self, si: SiteInput, model: str, *loc) -> Where:
+        options = site_compute(si, self.pi).gpus
+        index = next((i for i, o in enumerate(options) if o.model == model), None)
+        return self.compute(si, "gpus", *((index,) + loc if index is not None else ()))
+
+    def catalog(self, si: SiteInput, section: str, key: str, field: str) -> Where:
+        """A catalog field: its override in the site or program file, else the built-in entry."""
+        loc = ("catalog", section, key, field)
+        candidates = [(si.doc, loc)] + ([(self.doc, p) for p in self._program_paths(loc)] if self.doc else [])
+        found = self._first(candidates)
+        if found is not None:
+            return found
+        return _at(builtin_catalog_doc(section), (key, field))
+
+    def cap(self, rc: ResolvedCap, sense: str) -> Where:
+        """The violated limit of a cap; a preset's cap points at the program's `presets` entry."""
+        name = rc.cap.name
+        if rc.origin.startswith("preset"):
+            preset = rc.file.split(":", 1)[1]
+            index = self.pi.program.presets.index(preset) if preset in self.pi.program.presets else None
+            return self.program("presets", index) if index is not None else self.program("presets")
+        if rc.origin == "program":
+            index = next(i for i, c in enumerate(self.pi.program.caps) if c.name == name)
+            return self.program("caps", index, sense)
+        si = next(s for s in self.pi.sites if rc.origin == f"site {s.name}")
+        index = next(i for i, c in enumerate(si.site.caps) if c.name == name)
+        return self.site(si, "caps", index, sense)

@@ -1,0 +1,160 @@
+"""A committed site plan seen through the current inputs: its GPUs, build and dispatch as
+committed, and what they draw, emit and cost under today's catalog, series and site file.
+
+Nothing here optimises: the load is the committed IT (recomputed from the GPU counts and the
+current catalog) times the current PUE at each committed step; energy, emissions and costs are
+sums over the committed dispatch, weighted as the plan's time grid weighs its steps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from dcplan.check.planfile import SiteEntry
+from dcplan.loader import DEFAULT_RENEWABLE, SiteInput
+from dcplan.model.compute import gpu_measure
+from dcplan.model.context import NATURAL_GAS_CO2_T_PER_MMBTU
+from dcplan.schema.catalog import H100_TPP
+from dcplan.schema.compute import Compute
+
+
+@dataclass
+class SiteState:
+    si: SiteInput
+    entry: SiteEntry
+    d: dict[str, np.ndarray]  # committed dispatch columns (a build-out's final period)
+    compute: Compute  # the compute options in force at the site
+    start: dt.date  # the dates the dispatch stands for (grid limits, caps in force)
+    end: dt.date
+    month_steps: list[np.ndarray]  # steps whose peak counts toward each month's demand charge
+    period: str = ""  # the build-out period the state is of ("" for a single-period plan)
+
+    @property
+    def name(self) -> str:
+        return self.si.name
+
+    @property
+    def when(self) -> str:
+        """For messages: " in <period>" of a build-out."""
+        return f" in {self.period}" if self.period else ""
+
+    @property
+    def hours(self) -> np.ndarray:
+        return self.d["hour_of_year"].astype(int)
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self.d["weight"]
+
+    def col(self, name: str) -> np.ndarray:
+        """A dispatch column, zeros when the plan has none (the technology was not modelled)."""
+        return self.d.get(name, np.zeros(len(self.weight)))
+
+    def energy(self, column: str) -> float:
+        return float(np.sum(self.weight * self.col(column)))
+
+    @property
+    def gpus(self) -> dict[str, int]:
+        return {g: n for g, n in self.entry.gpus.items() if n > 0}
+
+    def gpu_total(self, per_gpu) -> float:
+        """Sum over the committed GPUs of ``per_gpu(spec)``, for models still in the catalog."""
+        cat = self.si.catalog.gpus
+        return sum(n * per_gpu(cat[g]) for g, n in self.gpus.items() if g in cat)
+
+    @cached_property
+    def it_mw(self) -> float:
+        util = self.compute.provisioning_utilisation
+        return self.gpu_total(lambda spec: spec.it_power_per_gpu_w * util / 1e6)
+
+    def compute_in(self, measure: str) -> float:
+        return self.gpu_total(lambda spec: gpu_measure(spec, measure))
+
+    @property
+    def tpp(self) -> float:
+        return self.gpu_total(lambda spec: spec.tpp)
+
+    @property
+    def h100e(self) -> float:
+        return self.tpp / H100_TPP
+
+    @property
+    def overhead(self) -> float:
+        """Extra energy of smoothing the site's training job, as a fraction of IT energy."""
+        return self.entry.capacity.get("smoothing_energy_overhead_fraction", 0.0)
+
+    @property
+    def cooling_known(self) -> bool:
+        return self.entry.cooling in self.si.pue
+
+    @cached_property
+    def pue(self) -> np.ndarray:
+        """The current PUE of the committed cooling option at each step."""
+        return self.si.pue[self.entry.cooling][self.hours]
+
+    @cached_property
+    def load_mw(self) -> np.ndarray:
+        return self.pue * (1 + self.overhead) * self.it_mw
+
+    @property
+    def design_peak_mw(self) -> float:
+        return float(self.si.pue[self.entry.cooling].max()) * (1 + self.overhead) * self.it_mw
+
+    @property
+    def facility_energy_mwh(self) -> float:
+        return float(np.sum(self.weight * self.load_mw))
+
+    # --- what was built, read from the plan's capacities -----------------------------------
+
+    def gas(self) -> list[tuple[int, object, int]]:
+        """(index in technologies.gas, candidate, units now) for each candidate of the plan."""
+        out = []
+        for i, cand in enumerate(self.si.site.technologies.gas):
+            new = self.entry.capacity.get(f"gas_{cand.key}_new_units")
+            if new is not None:
+                out.append((i, cand, int(round(new)) + cand.existing_units))
+        return out
+
+    def gas_mw(self, cand, units: int) -> float:
+        return units * self.si.catalog.generators[cand.type].unit_mw
+
+    def renewable_key(self, tech: str) -> str | None:
+        cand = getattr(self.si.site.technologies, tech)
+        return None if cand is None else cand.type or DEFAULT_RENEWABLE[tech]
+
+    def capacity(self, key: str) -> float:
+        return self.entry.capacity.get(key, 0.0)
+
+    # --- emissions ---------------------------------------------------------------------
+
+    def gas_energy(self) -> list[tuple[object, float]]:
+        return [(cand, self.energy(f"gas_{cand.key}_mw")) for _, cand, _ in self.gas()]
+
+    @cached_property
+    def co2_t(self) -> float:
+        gens = self.si.catalog.generators
+        gas = sum(e * gens[c.type].heat_rate_mmbtu_per_mwh * NATURAL_GAS_CO2_T_PER_MMBTU for c, e in self.gas_energy())
+        grid = 0.0
+        if self.si.grid_co2_t_per_mwh is not None:
+            grid = float(np.sum(self.weight * self.col("grid_mw") * self.si.grid_co2_t_per_mwh[self.hours]))
+        return gas + grid
+
+    @cached_property
+    def nox_t(self) -> float:
+        gens = self.si.catalog.generators
+        return sum(e * gens[c.type].nox_kg_per_mwh / 1000 for c, e in self.gas_energy())
+
+    @property
+    def renewable_mw(self) -> np.ndarray:
+        return self.col("solar_mw") + self.col("wind_mw")
+
+    def months(self) -> list[int]:
+        return [m for m in range(12) if len(self.month_steps[m])]
+
+    def monthly_peaks(self) -> list[float]:
+        grid = self.col("grid_mw")
+        return [float(grid[self.month_steps[m]].max()) for m in self.months()]

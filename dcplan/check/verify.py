@@ -1,0 +1,778 @@
+"""Verify a committed plan against the current inputs without re-optimising.
+
+The plan's build (GPUs, cooling, gas units, solar, wind, battery) and its committed dispatch are
+held against today's site, program and catalog files:
+
+- the build: allowed GPU models and their limits, the IT limit, liquid cooling, unit and MW
+  limits, N+1, the compute target;
+- every step of the dispatch: the facility load recomputed from the committed GPUs and the
+  current PUE is met, and no source exceeds its current limit (grid schedule, units x unit size,
+  capacity factor x MW, pipeline, battery power, energy and efficiency);
+- every cap in force, and the links between sites;
+- a build-out's orders and rentals against the current lead times, and its dated targets; its
+  dispatch and caps are checked period by period against what the timeline has online then;
+- costs: each annual cost line recomputed from current prices (a drift is a warning; a
+  build-out's escalated costs are not recomputed).
+
+When only the committed dispatch fails, the build may still fit: the current model is solved
+with the build fixed (an LP, or a small MIP with unit commitment), and a feasible re-dispatch
+turns those findings into warnings. Every finding names the input it is about.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+
+import numpy as np
+
+from dcplan.check.capvalues import Context, cap_values
+from dcplan.check.costs import recompute_costs
+from dcplan.check.locate import Locator
+from dcplan.check.planfile import CommittedPlan
+from dcplan.check.report import PASS, SKIPPED, VIOLATION, WARNING, FileReport, Finding, Where
+from dcplan.check.solve import redispatch_committed
+from dcplan.check.state import SiteState
+from dcplan.loader import ProgramInput, SiteInput
+from dcplan.model.build import site_compute, time_grid_for
+from dcplan.model.buildout import add_months
+from dcplan.model.compute import gpu_measure
+from dcplan.model.grid import grid_limit_during, grid_limit_mw
+from dcplan.model.timegrid import TimeGrid, month_of_hour
+from dcplan.solver import SolveOptions
+
+TOL_MW = 1e-3  # dispatch.csv keeps 4 decimals; solvers close rows to ~1e-7
+REL_TOL = 1e-6
+COST_TOLERANCE = 0.01  # a cost line that moved by more than 1 % is reported
+MEASURES = {"gpus": "GPUs", "h100_equivalents": "H100-equivalents", "bf16_pflops": "BF16 PFLOPS"}
+ASSET_SECTIONS = {"gpus": "gpus", "gas": "generators", "solar": "renewables", "wind": "renewables",
+                  "battery_power": "storage", "battery_energy": "storage", "cooling": "cooling"}
+
+
+def _num(x: float) -> str:
+    """A quantity as a reader wants it: whole numbers with separators, else four digits."""
+    return f"{x:,.0f}" if abs(x) >= 100 or float(x).is_integer() else f"{x:,.4g}"
+
+
+def _over(value, limit) -> bool:
+    return value > limit + TOL_MW + REL_TOL * abs(limit)
+
+
+def _hours(x: float) -> str:
+    return f"{x:,.0f} h/yr" if x >= 1 else f"{x:.2f} h/yr"
+
+
+def verify_plan(pi: ProgramInput, committed: CommittedPlan, report: FileReport,
+                redispatch: SolveOptions | None = None) -> None:
+    """Add a finding for every check of ``committed`` against ``pi`` to ``report``.
+    ``redispatch``: solver options for re-dispatching the committed build (None: never)."""
+    Verifier(pi, committed, report).run(redispatch)
+
+
+class Verifier:
+    def __init__(self, pi: ProgramInput, committed: CommittedPlan, report: FileReport):
+        self.pi, self.c, self.plan, self.report = pi, committed, committed.plan, report
+        self.loc = Locator(pi)
+        self.sites = {si.name: si for si in pi.sites}
+        self.timeline = self.plan.timeline
+        self.dispatch_issues: list[Finding] = []  # a re-dispatch of the committed build may clear these
+
+    # --- driver --------------------------------------------------------------------------
+
+    def run(self, redispatch: SolveOptions | None) -> None:
+        if not self._structure():
+            return
+        self.states = {name: self._state(name, entry) for name, entry in self.plan.sites.items()
+                       if name in self.sites}
+        finance = self.pi.program.finance
+        lines = ({} if self.timeline is not None else
+                 {n: recompute_costs(s, finance) for n, s in self.states.items() if s.cooling_known})
+        totals = {n: (sum(x.usd_per_year for x in lines[n].values()) if n in lines
+                      else sum(s.entry.costs_usd_per_year.values())) for n, s in self.states.items()}
+        # what each period of the plan runs: a build-out's earlier periods (their annual costs are
+        # not in the plan, so cost caps are measured on the final one), then the final state
+        self.slices = [(self._period_states(p), {}) for p in self.timeline.periods[:-1]] if self.timeline else []
+        self.slices.append((self.states, totals))
+        self._target(totals)
+        for s in self.states.values():
+            self._site_build(s)
+        self._grid_schedule()
+        self._dispatch_all()
+        self._caps()
+        self._links()
+        self._costs(lines)
+        if self.timeline is not None:
+            self._lead_times()
+            self._period_targets()
+        self._settle_dispatch(redispatch)
+
+    def add(self, check: str, status: str, message: str, where: Where | None = None,
+            details: tuple[str, ...] = ()) -> None:
+        self.report.add(check, status, message, where, details)
+
+    def _settle_dispatch(self, options: SolveOptions | None) -> None:
+        """Report dispatch issues: as violations, or as warnings when the committed build can
+        still be dispatched under the current inputs."""
+        issues = self.dispatch_issues
+        if not issues:
+            return
+        build_fails = any(f.status == VIOLATION for f in self.report.findings)
+        if options is None or build_fails or self.timeline is not None:
+            self.report.findings += issues
+            return
+        result = redispatch_committed(self.pi, self.c.plan, options)
+        if result.has_solution:
+            note = ("; the committed build still fits: a re-dispatch under the current inputs meets every "
+                    "step (refresh dispatch.csv with `dcplan plan`)")
+            self.report.findings += [Finding(f.check, WARNING, f.message + note, f.where, f.details) for f in issues]
+            return
+        self.report.findings += issues
+        if result.status == "infeasible":
+            self.add("re-dispatch", VIOLATION, "no dispatch of the committed build meets the current inputs "
+                     "(re-dispatch with the build fixed is infeasible): the plan must change", issues[0].where)
+        else:
+            self.add("re-dispatch", WARNING, f"re-dispatch of the committed build did not finish "
+                     f"({result.status}: {result.message}); the committed dispatch stands violated")
+
+    # --- the plan against the program's shape -------------------------------------------
+
+    def _structure(self) -> bool:
+        check, plan, program = "plan matches program", self.plan, self.pi.program
+        ok = True
+        if plan.program != self.pi.name:
+            self.add(check, VIOLATION, f"plan.yaml is the plan of '{plan.program}', not of '{self.pi.name}': "
+                     "commit the plan of this program in its folder", self.c.where(("program",)))
+            return False
+        for name in plan.sites:
+            if name not in self.sites:
+                ok = False
+                self.add(check, VIOLATION, f"the plan builds at site '{name}', which the program no longer lists",
+                         self.loc.program("sites"))
+        for name in self.sites:
+            if name not in plan.sites:
+                self.add(check, WARNING, f"site '{name}' has nothing in the committed plan (added since it was "
+                         "made): re-plan to use it", self.loc.program("sites"))
+        buildout = program.buildout
+        if (self.timeline is None) != (buildout is None):
+            ok = False
+            what = "now plans a staged build-out" if buildout else "no longer plans a staged build-out"
+            self.add(check, VIOLATION, f"the program {what} but the committed plan "
+                     f"{'is single-period' if buildout else 'has a timeline'}: re-plan",
+                     self.loc.program("buildout") if buildout else self.c.where(("timeline",)))
+        elif self.timeline is not None:
+            if self.timeline.base_date != program.horizon.start:
+                ok = False
+                self.add(check, VIOLATION, f"the build-out now starts on {program.horizon.start}, the plan on "
+                         f"{self.timeline.base_date}: re-plan", self.loc.program("horizon", "start"))
+            if self.timeline.period_length != buildout.period:
+                ok = False
+                self.add(check, VIOLATION, f"the build-out is now planned by {buildout.period}, the plan by "
+                         f"{self.timeline.period_length}: re-plan", self.loc.program("buildout", "period"))
+        if ok:
+            self.add(check, PASS, f"plan of '{plan.program}' with sites {', '.join(plan.sites)}")
+        return ok
+
+    def _dates(self) -> tuple[dt.date, dt.date]:
+        if self.timeline is None:
+            start = self.pi.program.horizon.start
+            return start, start
+        last = self.timeline.periods[-1]
+        return last.start, last.end
+
+    def _state(self, name: str, entry) -> SiteState:
+        si, d = self.sites[name], self.c.dispatch[name]
+        start, end = self._dates()
+        if self.timeline is None:
+            return SiteState(si, entry, d, site_compute(si, self.pi), start, end, self._month_steps(d))
+        last = self.timeline.periods[-1].name  # the final period: what `sites:` of plan.yaml describes
+        d = {k: v[d["period"] == last] for k, v in d.items()}
+        return SiteState(si, entry, d, site_compute(si, self.pi), start, end, self._month_steps(d), last)
+
+    def _period_states(self, p) -> dict[str, SiteState]:
+        """Each site as it stands in an earlier period of a build-out: the GPUs, capacity and
+        cooling the timeline has online then, gas units from the orders in use and the rentals."""
+        states = {}
+        for name, entry in self.plan.sites.items():
+            si = self.sites.get(name)
+            if si is None:
+                continue
+            compute, online = site_compute(si, self.pi), p.capacity_online.get(name, {})
+            existing = {o.model: o.existing_gpus for o in compute.gpus}
+            gpus = {g: int(round(n)) for g, n in p.gpus_online.get(name, {}).items()}
+            capacity = {"grid_limit_mw": online.get("grid_mw", 0.0),
+                        **{k: online.get(k, 0.0) for k in ("solar_mw", "wind_mw", "battery_mw", "battery_mwh")},
+                        "smoothing_energy_overhead_fraction": entry.capacity.get("smoothing_energy_overhead_fraction", 0.0)}
+            for cand in si.site.technologies.gas:
+                new = self._gas_in_use(name, cand, p.start)
+                capacity[f"gas_{cand.key}_new_units"], capacity[f"gas_{cand.key}_units"] = new, new + cand.existing_units
+            cooling = online.get("cooling")
+            view = entry.model_copy(update={
+                "gpus": gpus, "gpus_new": {g: max(0, n - existing.get(g, 0)) for g, n in gpus.items()},
+                "cooling": cooling if isinstance(cooling, str) else entry.cooling,
+                "it_mw": online.get("it_mw", entry.it_mw), "capacity": capacity})
+            d = {k: v[self.c.dispatch[name]["period"] == p.name] for k, v in self.c.dispatch[name].items()}
+            states[name] = SiteState(si, view, d, compute, p.start, p.end, self._month_steps(d), p.name)
+        return states
+
+    def _gas_in_use(self, site: str, cand, day: dt.date) -> float:
+        """Gas units of a candidate in use on ``day``: owned ones ordered and not yet retired, or
+        the most rented in a span that covers the day."""
+        key = f"gas:{cand.key}"
+        if cand.rental is None:
+            return sum(o.quantity for o in self.timeline.orders if o.site == site and o.asset == key
+                       and o.online_date <= day and (o.retire_date is None or day < o.retire_date))
+        return max((b.quantity for b in self.timeline.bridges if b.site == site
+                    and b.asset in (key, f"rental_gas:{cand.type}") and b.start_date <= day <= b.end_date), default=0)
+
+    @cached_property
+    def _typical_days(self) -> TimeGrid | None:
+        """The typical days the current inputs give, for a single-period typical-days plan."""
+        days = self.plan.time_resolution.typical_days
+        if self.timeline is not None or self.plan.time_resolution.method != "typical_days" or not days:
+            return None
+        return time_grid_for(self.pi, days)
+
+    def _month_steps(self, d: dict) -> list[np.ndarray]:
+        """The steps that count toward each month's peak, as the plan's time grid has them."""
+        hours = d["hour_of_year"].astype(int)
+        month = month_of_hour(self.pi.program.horizon.start.year)[hours]
+        own = [np.flatnonzero(month == m) for m in range(12)]
+        tg = self._typical_days
+        if tg is None:
+            return own
+        if np.array_equal(tg.hour_of_year, hours):
+            return list(tg.month_steps)
+        if not any(f.check == "time grid" for f in self.report.findings):
+            self.add("time grid", WARNING, f"the {tg.typical_days} typical days of the current inputs are not the plan's "
+                     "(a series changed): monthly peaks are taken within each typical day's own month; "
+                     "re-plan to refresh", self.c.where(("time_resolution",)))
+        return own
+
+    # --- build ---------------------------------------------------------------------------
+
+    def _target(self, costs: dict[str, float]) -> None:
+        program = self.pi.program
+        target = program.compute.target
+        if target is None and program.buildout is not None and program.buildout.targets:
+            index = len(program.buildout.targets) - 1
+            target, where = program.buildout.targets[index], self.loc.program("buildout", "targets", index)
+        elif target is not None:
+            where = self.loc.program("compute", "target", target.measure)
+        if target is not None:
+            delivered = sum(s.compute_in(target.measure) for s in self.states.values())
+            unit = MEASURES[target.measure]
+            if delivered < target.amount * (1 - 1e-9) - 1e-6:
+                self.add("compute target", VIOLATION, f"the plan delivers {delivered:,.0f} {unit} but the target is now "
+                         f"{target.amount:,.0f}: {target.amount - delivered:,.0f} short", where)
+            else:
+                self.add("compute target", PASS, f"{delivered:,.0f} {unit} against a target of {target.amount:,.0f}")
+        if program.objective.sense == "max_compute":
+            budget = program.objective.budget_usd_per_year
+            total = sum(costs.values())
+            if _over(total, budget):
+                self.add("budget", VIOLATION, f"the plan costs ${total:,.0f}/yr under current prices, over the "
+                         f"budget of ${budget:,.0f}/yr", self.loc.program("objective", "budget_usd_per_year"))
+
+    def _site_build(self, s: SiteState) -> None:
+        check, si, loc = f"build {s.name}", s.si, self.loc
+        before = len(self.report.findings)
+        options = {o.model: o for o in s.compute.gpus}
+        for model, n in s.gpus.items():
+            option = options.get(model)
+            if option is None:
+                self.add(check, VIOLATION, f"{n:,} {model} GPUs are planned but {model} is no longer an allowed GPU "
+                         f"at {s.name}", loc.compute(si, "gpus"))
+            elif option.max_gpus is not None and n > option.max_gpus:
+                self.add(check, VIOLATION, f"{n:,} {model} GPUs are planned but at most {option.max_gpus:,} are "
+                         f"allowed now ({n - option.max_gpus:,} too many)", loc.gpu_option(si, model, "max_gpus"))
+            if model not in si.catalog.gpus:
+                self.add(check, VIOLATION, f"{model} is no longer in the GPU catalog", loc.gpu_option(si, model))
+        if s.compute.max_it_mw is not None and _over(s.it_mw, s.compute.max_it_mw):
+            self.add(check, VIOLATION, f"the planned GPUs draw {s.it_mw:,.1f} MW of IT but the limit is now "
+                     f"{s.compute.max_it_mw:,.1f} MW", loc.compute(si, "max_it_mw"))
+        cooling = {c.type: i for i, c in enumerate(si.site.cooling)}
+        if s.entry.cooling not in cooling:
+            self.add(check, VIOLATION, f"the plan cools with {s.entry.cooling}, which the site no longer offers "
+                     f"(offers: {', '.join(cooling)})", loc.site(si, "cooling"))
+        else:
+            needs = [g for g in s.gpus if g in si.catalog.gpus and si.catalog.gpus[g].liquid_cooling_required]
+            if needs and not si.catalog.cooling[s.entry.cooling].liquid:
+                self.add(check, VIOLATION, f"{', '.join(needs)} need liquid cooling but {s.entry.cooling} is now "
+                         "air cooling", loc.catalog(si, "cooling", s.entry.cooling, "liquid"))
+        self._site_supply_build(s, check)
+        if len(self.report.findings) == before:
+            self.add(check, PASS, f"{sum(s.gpus.values()):,} GPUs, {s.it_mw:,.1f} MW IT, {s.entry.cooling}, "
+                     "units and MW within the site's limits")
+
+    def _site_supply_build(self, s: SiteState, check: str) -> None:
+        si, loc, tech = s.si, self.loc, s.si.site.technologies
+        keys = {c.key for c in tech.gas}
+        planned = (k.removeprefix("gas_").removesuffix("_new_units") for k in s.entry.capacity
+                   if k.startswith("gas_") and k.endswith("_new_units"))
+        for k in planned:
+            if k not in keys and s.capacity(f"gas_{k}_units") > 0:
+                self.add(check, VIOLATION, f"the plan has {s.capacity(f'gas_{k}_units'):g} {k} units but the site no "
+                         "longer lists that gas type", loc.site(si, "technologies", "gas"))
+        for i, cand, units in s.gas():
+            new = units - cand.existing_units
+            if new > cand.max_units:
+                self.add(check, VIOLATION, f"the plan builds {new} new {cand.type} units but at most {cand.max_units} "
+                         "are allowed now", loc.site(si, "technologies", "gas", i, "max_units"))
+        for name in ("solar", "wind"):
+            cand, total = getattr(tech, name), s.capacity(f"{name}_mw")
+            if cand is None:
+                if total > TOL_MW:
+                    self.add(check, VIOLATION, f"the plan has {total:,.1f} MW of {name} but the site no longer lists "
+                             f"{name}", loc.site(si, "technologies"))
+            elif _over(total - cand.existing_mw, cand.max_mw):
+                self.add(check, VIOLATION, f"the plan builds {total - cand.existing_mw:,.1f} MW of {name} but at most "
+                         f"{cand.max_mw:,.1f} MW are allowed now", loc.site(si, "technologies", name, "max_mw"))
+        bat, power, energy = tech.battery, s.capacity("battery_mw"), s.capacity("battery_mwh")
+        if bat is None:
+            if power > TOL_MW or energy > TOL_MW:
+                self.add(check, VIOLATION, f"the plan has a {power:,.1f} MW / {energy:,.1f} MWh battery but the site "
+                         "no longer lists one", loc.site(si, "technologies"))
+        else:
+            new_p, new_e = power - bat.existing_power_mw, energy - bat.existing_energy_mwh
+            if bat.max_power_mw is not None and _over(new_p, bat.max_power_mw):
+                self.add(check, VIOLATION, f"the plan builds a {new_p:,.1f} MW battery but at most "
+                         f"{bat.max_power_mw:,.1f} MW are allowed now",
+                         loc.site(si, "technologies", "battery", "max_power_mw"))
+            if bat.duration_h is not None and abs(new_e - bat.duration_h * new_p) > TOL_MW + 1e-4 * new_e:
+                self.add(check, VIOLATION, f"the planned battery stores {new_e:,.1f} MWh for {new_p:,.1f} MW, not the "
+                         f"{bat.duration_h:g} h duration the site now fixes",
+                         loc.site(si, "technologies", "battery", "duration_h"))
+        if si.site.n_plus_one_required and s.cooling_known:
+            built = [(s.si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas() if units]
+            firm = sum(mw * n for mw, n in built) - max((mw for mw, _ in built), default=0.0)
+            peak = s.design_peak_mw
+            if firm < peak - TOL_MW - REL_TOL * peak:
+                where = (loc.site(si, "reliability", "n_plus_one") if si.site.reliability.n_plus_one is not None
+                         else loc.site(si, "technologies", "gas"))
+                self.add(check, VIOLATION, f"N+1: the planned gas units give {firm:,.1f} MW without the largest, "
+                         f"below the design peak of {peak:,.1f} MW now ({peak - firm:,.1f} MW short)", where)
+
+    # --- every step of the dispatch ------------------------------------------------------
+
+    def _issue(self, check: str, message: str, where: Where) -> None:
+        self.dispatch_issues.append(Finding(check, VIOLATION, message, where))
+
+    def _exceeds(self, s: SiteState, check: str, values: np.ndarray, limit, what: str, where: Where) -> None:
+        """Report the steps where ``values`` exceed ``limit`` (MW, per step or one number)."""
+        limit = np.broadcast_to(np.asarray(limit, dtype=float), values.shape)
+        over = values - limit
+        bad = over > TOL_MW + REL_TOL * np.abs(limit)
+        if bad.any():
+            i = int(np.argmax(np.where(bad, over, -np.inf)))
+            self._issue(check, f"{what}: {values[i]:,.1f} against {limit[i]:,.1f} at hour {s.hours[i]} of the "
+                        f"year{s.when}, over in {_hours(float(np.sum(s.weight[bad])))}", where)
+
+    def _dispatch_all(self) -> None:
+        for name, final in self.states.items():
+            check, before, steps = f"load every hour {name}", len(self.dispatch_issues), 0
+            for states, _ in self.slices:
+                s = states[name]
+                if s.cooling_known and len(s.weight):
+                    self._dispatch(s, check)
+                    steps += len(s.weight)
+            if len(self.dispatch_issues) == before and final.cooling_known:
+                self.add(check, PASS, f"the committed dispatch meets the current facility load (peak "
+                         f"{final.load_mw.max(initial=0):,.1f} MW) in all {steps:,} steps within every source's limit")
+
+    def _dispatch(self, s: SiteState, check: str) -> None:
+        si, loc, tech = s.si, self.loc, s.si.site.technologies
+        supply = np.zeros(len(s.weight))
+        if si.site.grid is not None:
+            supply += s.col("grid_mw")
+        gens = si.catalog.generators
+        fuel = np.zeros(len(s.weight))
+        for i, cand, units in s.gas():
+            gen, spec = s.col(f"gas_{cand.key}_mw"), gens[cand.type]
+            supply += gen
+            fuel += gen * spec.heat_rate_mmbtu_per_mwh
+            planned = int(round(s.capacity(f"gas_{cand.key}_units")))
+            where = (loc.site(si, "technologies", "gas", i, "existing_units") if units < planned
+                     else loc.catalog(si, "generators", cand.type, "unit_mw"))
+            self._exceeds(s, check, gen, units * spec.unit_mw, f"{cand.type} output (MW) above {units} units x "
+                          f"{spec.unit_mw:g} MW", where)
+            if cand.unit_commitment and units:
+                on = np.ceil(gen / spec.unit_mw - 1e-6)
+                floor = spec.min_stable_load_fraction * spec.unit_mw * on
+                self._exceeds(s, check, floor, gen, f"{cand.type} runs below its minimum stable load "
+                              f"({spec.min_stable_load_fraction:.0%} of each unit on; floor MW vs output MW)",
+                              loc.catalog(si, "generators", cand.type, "min_stable_load_fraction"))
+        if si.site.fuel is not None and si.site.fuel.pipeline_limit_mmbtu_per_h is not None and s.gas():
+            self._exceeds(s, check, fuel, si.site.fuel.pipeline_limit_mmbtu_per_h, "gas burn (MMBtu/h) above the "
+                          "pipeline limit", loc.site(si, "fuel", "pipeline_limit_mmbtu_per_h"))
+        for name, cf in (("solar", si.solar_cf), ("wind", si.wind_cf)):
+            if getattr(tech, name) is not None:
+                gen = s.col(f"{name}_mw")
+                supply += gen
+                mw = s.capacity(f"{name}_mw")
+                self._exceeds(s, check, gen, cf[s.hours] * mw, f"{name} output (MW) above {mw:,.1f} MW x the current "
+                              "capacity factor", loc.site(si, "technologies", name, "capacity_factor"))
+        if tech.battery is not None and tech.battery.type in si.catalog.storage:
+            self._battery(s, check)
+            supply += s.col("battery_discharge_mw") - s.col("battery_charge_mw")
+        shed = s.col("unserved_mw")
+        if shed.max(initial=0) > TOL_MW:
+            if si.site.reliability.unserved_energy_usd_per_mwh is None:
+                self._issue(check, f"the plan sheds up to {shed.max():,.1f} MW of load{s.when} but the site no longer allows "
+                            "load shedding", loc.site(si, "reliability"))
+            else:
+                supply += shed
+        short = s.load_mw - supply
+        bad = short > TOL_MW + REL_TOL * s.load_mw
+        if bad.any():
+            i = int(np.argmax(short))
+            self._issue(check, f"the committed dispatch supplies {supply[i]:,.1f} MW at hour {s.hours[i]} of the "
+                        f"year{s.when} but the facility now draws {s.load_mw[i]:,.1f} MW ({s.it_mw:,.1f} MW IT x PUE "
+                        f"{s.pue[i]:.3f}{f' x {1 + s.overhead:.3f} smoothing' if s.overhead else ''}); short by up to "
+                        f"{short[i]:,.1f} MW in {_hours(float(np.sum(s.weight[bad])))}", self._load_culprit(s))
+        if (self.timeline is None and self.plan.time_resolution.method == "typical_days"
+                and si.site.reliability.unserved_energy_usd_per_mwh is None
+                and not any(f.check.endswith(f" {s.name}") for f in self.dispatch_issues)):
+            self._whole_year(s, check)
+
+    def _whole_year(self, s: SiteState, check: str) -> None:
+        """A typical-days plan is dispatched on its representative days only: warn of the hours of
+        the year whose load exceeds everything the plan could supply then."""
+        si, tech = s.si, s.si.site.technologies
+        load = si.pue[s.entry.cooling] * (1 + s.overhead) * s.it_mw
+        parts = {"grid": grid_limit_mw(si.site.grid, s.start) if si.site.grid else 0.0,
+                 "gas": sum(s.gas_mw(cand, units) for _, cand, units in s.gas()),
+                 "battery": s.capacity("battery_mw") if tech.battery else 0.0}
+        for name, cf in (("solar", si.solar_cf), ("wind", si.wind_cf)):
+            if getattr(tech, name) is not None:
+                parts[name] = cf * s.capacity(f"{name}_mw")
+        supply = np.broadcast_to(sum(parts.values()), load.shape)
+        short = load - supply
+        bad = short > TOL_MW + REL_TOL * load
+        if bad.any():
+            h = int(np.argmax(short))
+            shown = ", ".join(f"{k} {np.broadcast_to(v, load.shape)[h]:,.1f}" for k, v in parts.items())
+            self.add(check, WARNING, f"outside the plan's typical days the facility draws up to {load[h]:,.1f} MW "
+                     f"(hour {h} of the year), more than all the planned capacity then ({supply[h]:,.1f} MW: {shown}); "
+                     f"short in {int(bad.sum()):,} h of the year: a full-year plan would size for them",
+                     self._load_culprit(s))
+
+    def _battery(self, s: SiteState, check: str) -> None:
+        si, bat = s.si, s.si.site.technologies.battery
+        spec, power, energy = si.catalog.storage[bat.type], s.capacity("battery_mw"), s.capacity("battery_mwh")
+        where = self.loc.site(si, "technologies", "battery")
+        charge, discharge, soc = s.col("battery_charge_mw"), s.col("battery_discharge_mw"), s.col("battery_soc_mwh")
+        self._exceeds(s, check, charge, power, "battery charging (MW) above its power", where)
+        self._exceeds(s, check, discharge, power, "battery discharge (MW) above its power", where)
+        self._exceeds(s, check, soc, energy, "battery state of charge (MWh) above its energy", where)
+        eta = float(np.sqrt(spec.round_trip_efficiency))
+        cycle = (np.arange(len(soc)) // 24 if self.plan.time_resolution.method == "typical_days"
+                 else np.zeros(len(soc), dtype=int))
+        starts = np.flatnonzero(np.r_[True, cycle[1:] != cycle[:-1]])
+        prev = np.arange(len(soc)) - 1
+        prev[starts] = np.r_[starts[1:], len(soc)] - 1
+        gap = np.abs(soc - soc[prev] - (eta * charge - discharge / eta))
+        self._exceeds(s, check, gap, 2e-3 + 1e-6 * energy, f"battery state of charge (MWh) does not follow charge and "
+                      f"discharge at the current round-trip efficiency of {spec.round_trip_efficiency:.0%} "
+                      "(mismatch vs tolerance)", self.loc.catalog(si, "storage", bat.type, "round_trip_efficiency"))
+
+    def _load_culprit(self, s: SiteState) -> Where:
+        """The input that moved the load: the PUE of the committed cooling, else the IT per GPU."""
+        si = s.si
+        if "pue" in s.d and np.max(np.abs(s.pue - s.d["pue"]), initial=0) > 5e-4:
+            index = next(i for i, c in enumerate(si.site.cooling) if c.type == s.entry.cooling)
+            if si.site.cooling[index].pue is None:
+                return self.loc.catalog(si, "cooling", s.entry.cooling, "pue")
+            return self.loc.site(si, "cooling", index, "pue")
+        if abs(s.it_mw - s.entry.it_mw) > 1e-3 * max(1.0, s.entry.it_mw):
+            for model in s.gpus:
+                where = self.loc.catalog(si, "gpus", model, "it_power_per_gpu_w")
+                if where.file in (si.doc.name, self.pi.doc.name if self.pi.doc else None):
+                    return where
+            return self.loc.compute(si, "provisioning_utilisation")
+        return Where(self.c.dispatch_name, None, "")
+
+    # --- grid schedule -------------------------------------------------------------------
+
+    def _slices(self, name: str):
+        """(label, first day, last day, the grid limit the plan had then, dispatch rows) of each
+        period the plan dispatches."""
+        d = self.c.dispatch[name]
+        if self.timeline is None:
+            start = self.pi.program.horizon.start
+            yield "", start, start, self.plan.sites[name].capacity.get("grid_limit_mw"), d
+            return
+        for p in self.timeline.periods:
+            rows = d["period"] == p.name
+            planned = p.capacity_online.get(name, {}).get("grid_mw")
+            yield f" in {p.name}", p.start, p.end, planned, {k: v[rows] for k, v in d.items()}
+
+    def _grid_schedule(self) -> None:
+        for name in self.states:
+            si = self.sites[name]
+            check, before = f"grid schedule {name}", len(self.dispatch_issues)
+            for label, start, end, planned, d in self._slices(name):
+                used = float(d.get("grid_mw", np.zeros(1)).max(initial=0.0))
+                grid = si.site.grid
+                if grid is None:
+                    if used > TOL_MW:
+                        self._issue(check, f"the plan imports up to {used:,.1f} MW{label} but the site no longer has "
+                                    "a grid connection", self.loc.site(si, "grid"))
+                    continue
+                limit = grid_limit_during(grid, start, end)
+                if _over(used, limit):
+                    where, moved = self._grid_culprit(si, used, start, end, planned)
+                    when = f"on {start}" if start == end else f"from {start} to {end}"
+                    hint = f"; the step to {moved.max_import_mw:,.0f} MW now comes on {moved.date}" if moved else ""
+                    self._issue(check, f"grid import reaches {used:,.1f} MW{label} but the grid allows {limit:,.1f} MW "
+                                f"{when}{hint}", where)
+            if len(self.dispatch_issues) == before and si.site.grid is not None:
+                self.add(check, PASS, "grid import within the limit in force on every planned date")
+
+    def _grid_culprit(self, si: SiteInput, used: float, start, end, planned: float | None):
+        """The grid key that took the import away, and the step that moved later if that is it:
+        a connection date now after the period, a step whose limit the plan had (``planned``)
+        that now comes later, or else the limit in force."""
+        grid = si.site.grid
+        if grid.available_from and grid.available_from > start:
+            return self.loc.site(si, "grid", "available_from"), None
+        for j, st in enumerate(grid.steps):
+            if st.date > start and planned is not None and abs(st.max_import_mw - planned) <= TOL_MW \
+                    and st.max_import_mw >= used - TOL_MW:
+                return self.loc.site(si, "grid", "steps", j, "date"), st
+        in_force = [j for j, st in enumerate(grid.steps) if st.date <= start]
+        if in_force:
+            return self.loc.site(si, "grid", "steps", in_force[-1], "max_import_mw"), None
+        return self.loc.site(si, "grid", "max_import_mw"), None
+
+    # --- caps and links ------------------------------------------------------------------
+
+    def _caps(self) -> None:
+        contexts = []
+        for states, costs in self.slices:
+            grid_limits = {n: grid_limit_during(s.si.site.grid, s.start, s.end) if s.si.site.grid else 0.0
+                           for n, s in states.items()}
+            first = next(iter(states.values()), None)
+            contexts.append((first.start if first else self._dates()[0], first.when if first else "",
+                             Context(states, costs, grid_limits)))
+        for rc in self.pi.caps:
+            cap, check = rc.cap, f"cap {rc.cap.name}"
+            measured = [(when, ctx) for start, when, ctx in contexts if cap.in_force(start)]
+            if not measured or not rc.groups:
+                self.add(check, SKIPPED, "binds no site of this program" if not rc.groups else
+                         f"not in force on {', '.join(str(start) for start, _, _ in contexts)}")
+                continue
+            if not all(s.cooling_known for _, ctx in measured for s in ctx.states.values()):
+                self.add(check, SKIPPED, "not measured: the plan's cooling is no longer offered (see build)")
+                continue
+            failed, shown = False, ""
+            for when, ctx in measured:
+                values = cap_values(rc, ctx)
+                failed |= self._cap_limits(rc, values, when)
+                shown = ", ".join(f"{label} {_num(v)}" for label, v in values if v is not None) or "nothing to measure"
+            if not failed:
+                self.add(check, PASS, f"{cap.quantity} within its limit{' in every period' if len(measured) > 1 else ''}"
+                         f": {shown}")
+
+    def _cap_limits(self, rc, values: list[tuple[str, float | None]], when: str) -> bool:
+        """Report each group whose value breaks the cap's limits; True if one does."""
+        cap, check = rc.cap, f"cap {rc.cap.name}"
+        noted = {c.name: c.note for c in self.plan.caps}
+        scale = self.pi.program.horizon.years if cap.period == "horizon" else 1
+        failed = False
+        for label, value in values:
+            if value is None:
+                continue
+            total = value * scale
+            for sense, bound in (("max", cap.max), ("min", cap.min)):
+                if bound is None:
+                    continue
+                over = total - bound if sense == "max" else bound - total
+                tol = 1e-6 * max(1.0, abs(bound))
+                if over <= tol:
+                    continue
+                if sense == "max" and cap.major_source is not None and "major source" in noted.get(cap.name, ""):
+                    continue  # the plan pays to become a major source, which lifts the cap
+                failed = True
+                word = "above the maximum" if sense == "max" else "below the minimum"
+                period = " over the horizon" if scale > 1 else ""
+                self.add(check, VIOLATION, f"{cap.quantity} at {label}{when} is {_num(total)}{period}, {word} "
+                         f"of {_num(bound)} by {_num(over)} ({rc.origin}: {cap.source})", self.loc.cap(rc, sense))
+        return failed
+
+    def _links(self) -> None:
+        links, states = self.pi.program.links, list(self.states.values())
+        if links.min_gpus_in_one_site is not None:
+            most = max((sum(s.gpus.values()) for s in states), default=0)
+            if most < links.min_gpus_in_one_site:
+                self.add("links", VIOLATION, f"no site holds a cluster of {links.min_gpus_in_one_site:,} GPUs "
+                         f"(the largest has {most:,})", self.loc.program("links", "min_gpus_in_one_site"))
+        if links.max_compute_share_per_site is not None:
+            total = sum(s.tpp for s in states)
+            for s in states:
+                share = s.tpp / total if total else 0.0
+                if share > links.max_compute_share_per_site + 1e-9:
+                    self.add("links", VIOLATION, f"site {s.name} holds {share:.1%} of the compute, above the "
+                             f"{links.max_compute_share_per_site:.1%} allowed per site",
+                             self.loc.program("links", "max_compute_share_per_site"))
+
+    # --- costs ---------------------------------------------------------------------------
+
+    def _costs(self, lines_by_site: dict[str, dict]) -> None:
+        """Warn where an annual cost line moved beyond the tolerance under current prices."""
+        if self.timeline is not None:
+            self.add("costs", SKIPPED, "a build-out's costs are escalated per period; its annual lines are not "
+                     "recomputed")
+            return
+        for name, lines in lines_by_site.items():
+            s = self.states[name]
+            check, before = f"costs {name}", len(self.report.findings)
+            planned = s.entry.costs_usd_per_year
+            for component in sorted(set(lines) | set(planned)):
+                now = lines[component].usd_per_year if component in lines else 0.0
+                then = planned.get(component, 0.0)
+                if abs(now - then) <= max(COST_TOLERANCE * abs(then), 1.0):
+                    continue
+                inputs = lines[component].inputs if component in lines else []
+                where, sources = self._cost_inputs(s.si, inputs)
+                change = f"{(now - then) / then:+.1%}" if then else "new"
+                self.add(check, WARNING, f"{component}: the plan says ${then:,.0f}/yr, the current inputs give "
+                         f"${now:,.0f}/yr ({change})" + (f"; inputs: {sources}" if sources else ""), where)
+            if len(self.report.findings) == before:
+                total = sum(line.usd_per_year for line in lines.values())
+                self.add(check, PASS, f"every annual cost line within {COST_TOLERANCE:.0%} of the current prices "
+                         f"(${total:,.0f}/yr)")
+
+    def _cost_inputs(self, si: SiteInput, inputs: list[tuple]) -> tuple[Where | None, str]:
+        """The first input of a cost line that lives in the user's files (where a change is most
+        likely), else the first; and each input with its value's source."""
+        wheres, parts = [], []
+        for ref in inputs:
+            if ref[0] == "catalog":
+                _, section, key, name = ref
+                entry = getattr(si.catalog, section)[key]
+                where = self.loc.catalog(si, section, key, name)
+                parts.append(f"{section}.{key}.{name} = {getattr(entry, name):g} "
+                             f"(source: {entry.sources.get(name, 'none given')})")
+            elif ref[0] == "site":
+                where = self.loc.site(si, *ref[1:])
+                parts.append(where.key)
+            elif self.pi.doc is not None and ref[1:] in self.pi.doc.lines:  # a program setting, when written
+                where = self.loc.program(*ref[1:])
+                parts.append(where.key)
+            else:
+                continue
+            wheres.append(where)
+        mine = {si.doc.name} | ({self.pi.doc.name} if self.pi.doc else set())
+        chosen = next((w for w in wheres if w.file in mine), wheres[0] if wheres else None)
+        return chosen, "; ".join(parts)
+
+    # --- build-out timeline --------------------------------------------------------------
+
+    def _lead_time(self, si: SiteInput, asset: str) -> tuple[float, Where] | None:
+        """The current lead time of an asset of a timeline (months), and where it is set."""
+        section, _, key = asset.partition(":")
+        rented = section.startswith("rental_")
+        section = section.removeprefix("rental_")
+        tech, loc = si.site.technologies, self.loc
+        if section == "gpus":
+            option = next((o for o in site_compute(si, self.pi).gpus if o.model == key), None)
+            if option is None:
+                return None
+            if option.lead_time_months is not None:
+                return option.lead_time_months, loc.gpu_option(si, key, "lead_time_months")
+        elif section == "gas":
+            found = next(((i, c) for i, c in enumerate(tech.gas)
+                          if c.key == key or (rented and c.rental and c.type == key)), None)
+            if found is None:
+                return None
+            i, cand = found
+            if cand.rental is not None:
+                return cand.rental.lead_time_months, loc.site(si, "technologies", "gas", i, "rental", "lead_time_months")
+            if cand.lead_time_months is not None:
+                return cand.lead_time_months, loc.site(si, "technologies", "gas", i, "lead_time_months")
+            key = cand.type
+        elif section in ("solar", "wind", "battery_power", "battery_energy"):
+            name = "battery" if section.startswith("battery") else section
+            cand = getattr(tech, name)
+            if cand is None:
+                return None
+            if cand.lead_time_months is not None:
+                return cand.lead_time_months, loc.site(si, "technologies", name, "lead_time_months")
+        elif section == "cooling":
+            found = next(((i, c) for i, c in enumerate(si.site.cooling) if c.type == key), None)
+            if found is None:
+                return None
+            i, option = found
+            if option.rental is not None:
+                return option.rental.lead_time_months, loc.site(si, "cooling", i, "rental", "lead_time_months")
+            if option.lead_time_months is not None:
+                return option.lead_time_months, loc.site(si, "cooling", i, "lead_time_months")
+        else:
+            return None
+        catalog_section = ASSET_SECTIONS[section]
+        entries = getattr(si.catalog, catalog_section)
+        if key not in entries:
+            return None
+        return entries[key].lead_time_months, loc.catalog(si, catalog_section, key, "lead_time_months")
+
+    def _lead_times(self) -> None:
+        check, before = "lead times", len(self.report.findings)
+        for i, order in enumerate(self.timeline.orders):
+            si = self.sites.get(order.site)
+            found = self._lead_time(si, order.asset) if si else None
+            if found is None:
+                self.add(check, VIOLATION, f"the plan orders {order.label} ({order.asset}) at {order.site}, which the "
+                         "site no longer offers", self.c.where(("timeline", "orders", i, "asset")))
+                continue
+            months, where = found
+            ready = add_months(order.order_date, months)
+            if order.online_date < ready:
+                self.add(check, VIOLATION, f"{_num(order.quantity)} {order.unit} of {order.label} at {order.site} "
+                         f"ordered {order.order_date} are planned online {order.online_date}, but the lead time is now "
+                         f"{months:g} months: not before {ready} ({(ready - order.online_date).days} days late)", where)
+        base = self.timeline.base_date
+        for i, bridge in enumerate(self.timeline.bridges):
+            si = self.sites.get(bridge.site)
+            found = self._lead_time(si, bridge.asset) if si else None
+            if found is None:
+                self.add(check, VIOLATION, f"the plan rents {bridge.label} ({bridge.asset}) at {bridge.site}, which "
+                         "the site no longer offers", self.c.where(("timeline", "bridges", i, "asset")))
+                continue
+            months, where = found
+            ready = add_months(base, months)
+            if bridge.start_date < ready:
+                self.add(check, VIOLATION, f"{bridge.label} at {bridge.site} is rented from {bridge.start_date}, but "
+                         f"renting now takes {months:g} months: not before {ready}", where)
+        if len(self.report.findings) == before:
+            self.add(check, PASS, f"{len(self.timeline.orders)} orders and {len(self.timeline.bridges)} rentals "
+                     "respect the current lead times")
+
+    def _period_targets(self) -> None:
+        program, check, before = self.pi.program, "dated targets", len(self.report.findings)
+        targets = program.buildout.targets if program.buildout else []
+        for p in self.timeline.periods:
+            due = [(i, t) for i, t in enumerate(targets) if t.date <= p.end]
+            if program.compute.target is not None:
+                target, where = program.compute.target, self.loc.program("compute", "target",
+                                                                         program.compute.target.measure)
+            elif due:
+                i, target = due[-1]
+                where = self.loc.program("buildout", "targets", i, "date")
+            else:
+                continue
+            online = 0.0
+            for site, gpus in p.gpus_online.items():
+                si = self.sites.get(site)
+                if si is None:
+                    continue
+                online += sum(n * _measure(si, g, target.measure) for g, n in gpus.items())
+            if online < target.amount * (1 - 1e-9) - 1e-6:
+                self.add(check, VIOLATION, f"{p.name}: {online:,.0f} {MEASURES[target.measure]} online but "
+                         f"{target.amount:,.0f} are due by {getattr(target, 'date', p.start)}", where)
+        if len(self.report.findings) == before:
+            self.add(check, PASS, f"every period meets the target in force ({len(self.timeline.periods)} periods)")
+
+
+def _measure(si: SiteInput, model: str, measure: str) -> float:
+    spec = si.catalog.gpus.get(model)
+    return gpu_measure(spec, measure) if spec is not None else 0.0

@@ -1,0 +1,320 @@
+"""`dcplan diff OLD NEW`: what changed between two plans, in words a reviewer reads.
+
+Each side is a plan.yaml, a plan folder, or a folder of plan folders (``plans/``), on disk or at a
+git revision as ``REV:PATH`` (read with ``git show``; PATH from the repository root, or ``./PATH``
+from the current folder). Plans are matched by program name. Reported: GPUs by site and model,
+MW and MWh by source, energy by source, cost lines, emissions, caps (limit, value, binding),
+the limits that bind at each site, and a build-out's orders and rentals. Output is text for a
+terminal or Markdown for a pull-request comment.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from dcplan.errors import InputError, Problem, display_path
+
+PLAN_FILE = "plan.yaml"
+TOTALS = [("gpus", "GPUs", ""), ("compute_delivered", "compute delivered", ""), ("it_mw", "IT load", "MW"),
+          ("total_cost_usd_per_year", "cost", "USD/yr"), ("cost_usd_per_gpu_hour", "cost per GPU-hour", "USD"),
+          ("power_cost_usd_per_mwh", "power cost", "USD/MWh"), ("co2_t_per_year", "CO2", "t/yr"),
+          ("nox_t_per_year", "NOx", "t/yr")]
+CAPACITY_UNITS = (("_mwh", "MWh"), ("_mw", "MW"), ("_units", "units"))
+
+
+@dataclass(frozen=True)
+class Change:
+    section: str  # GPUs, capacity, energy, cost, emissions, caps, binding, orders, rentals, totals
+    item: str
+    old: object  # None: added
+    new: object  # None: removed
+    unit: str = ""
+
+
+@dataclass
+class PlanSet:
+    """The plans one side of a diff names, by program name."""
+
+    label: str
+    plans: dict[str, dict] = field(default_factory=dict)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def _parse(text: str, where: str) -> dict:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError([Problem(where, None, "", f"not a readable plan: {exc}")]) from None
+    if not isinstance(data, dict) or "program" not in data or "sites" not in data:
+        raise InputError([Problem(where, None, "", "not a plan.yaml written by `dcplan plan`")])
+    return data
+
+
+def _git_show(rev: str, path: str) -> str | None:
+    """A file's text at a revision; None if the path is not there (or names a folder)."""
+    try:
+        out = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise InputError([Problem(f"{rev}:{path}", None, "", "git is not installed")]) from None
+    if out.returncode != 0:
+        message = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "git show failed"
+        if "exists on disk, but not in" in message or "does not exist in" in message:
+            return None
+        raise InputError([Problem(f"{rev}:{path}", None, "", message)])
+    return out.stdout
+
+
+def _git_plans(rev: str, path: str) -> dict[str, tuple[str, str]]:
+    """(name shown, text) of the plan(s) at ``rev:path``."""
+    label = f"{rev}:{path}"
+    if path.endswith((".yaml", ".yml")):
+        text = _git_show(rev, path)
+        if text is None:
+            raise InputError([Problem(label, None, "", f"no such file at {rev}")])
+        return {label: text}
+    folder = path.rstrip("/")
+    text = _git_show(rev, f"{folder}/{PLAN_FILE}")
+    if text is not None:
+        return {label: text}
+    listing = _git_show(rev, folder)
+    if listing is None or not listing.startswith("tree "):
+        raise InputError([Problem(label, None, "", f"no plan.yaml or folder of plans at {rev}")])
+    found = {}
+    for entry in listing.splitlines()[2:]:
+        if entry.endswith("/"):
+            text = _git_show(rev, f"{folder}/{entry}{PLAN_FILE}")
+            if text is not None:
+                found[f"{rev}:{folder}/{entry}{PLAN_FILE}"] = text
+    return found
+
+
+def _disk_plans(path: Path) -> dict[str, str]:
+    if path.is_file():
+        files = [path]
+    elif (path / PLAN_FILE).is_file():
+        files = [path / PLAN_FILE]
+    else:
+        files = sorted(p / PLAN_FILE for p in path.iterdir() if (p / PLAN_FILE).is_file())
+    return {display_path(f): f.read_text(encoding="utf-8") for f in files}
+
+
+def load_plans(ref: str) -> PlanSet:
+    """The plans named by ``ref``: a path, or ``REV:PATH`` in git."""
+    path = Path(ref)
+    if path.exists():
+        texts = _disk_plans(path)
+    elif ":" in ref:
+        rev, _, inner = ref.partition(":")
+        texts = _git_plans(rev, inner)
+    else:
+        raise InputError([Problem(ref, None, "", "no such file or folder (a git revision is written REV:PATH)")])
+    plans = PlanSet(ref)
+    for where, text in texts.items():
+        data = _parse(text, where)
+        plans.plans[str(data["program"])] = data
+    if not plans.plans:
+        raise InputError([Problem(ref, None, "", "no plan.yaml found")])
+    return plans
+
+
+# --- comparing -----------------------------------------------------------------------------
+
+def _unit(key: str) -> str:
+    return next((unit for suffix, unit in CAPACITY_UNITS if key.endswith(suffix)), "")
+
+
+def _mapping(changes: list[Change], section: str, prefix: str, old: dict, new: dict, unit=None) -> None:
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key), new.get(key)
+        if a != b:
+            changes.append(Change(section, f"{prefix}{key}", a, b, unit if unit is not None else _unit(str(key))))
+
+
+def _caps(changes: list[Change], old: list, new: list) -> None:
+    def by_key(caps):
+        return {f"{c.get('name')} ({c.get('scope')})": c for c in caps or []}
+
+    a, b = by_key(old), by_key(new)
+    for key in sorted(set(a) | set(b)):
+        ca, cb = a.get(key), b.get(key)
+        if ca is None or cb is None:
+            changes.append(Change("caps", key, _cap_text(ca), _cap_text(cb)))
+            continue
+        for name, label in (("limit", "limit"), ("value", "value"), ("binding", "binding")):
+            if ca.get(name) != cb.get(name):
+                changes.append(Change("caps", f"{key} {label}", ca.get(name), cb.get(name)))
+
+
+def _cap_text(cap: dict | None) -> str | None:
+    if cap is None:
+        return None
+    return f"{cap.get('sense')} {cap.get('limit')}, value {cap.get('value')}" + (", binding" if cap.get("binding") else "")
+
+
+def _timeline(changes: list[Change], old: dict | None, new: dict | None) -> None:
+    old, new = old or {}, new or {}
+    for section, key_fields, shown in (("orders", ("site", "asset", "order_period"), ("quantity", "online_date")),
+                                       ("rentals", ("site", "asset", "start_period"), ("quantity", "end_date"))):
+        source = "orders" if section == "orders" else "bridges"
+
+        def index(timeline):
+            return {" ".join(str(x.get(k)) for k in key_fields): x for x in timeline.get(source) or []}
+
+        a, b = index(old), index(new)
+        for key in sorted(set(a) | set(b)):
+            xa, xb = a.get(key), b.get(key)
+            if xa is None or xb is None:
+                changes.append(Change(section, key, _line_text(xa, shown), _line_text(xb, shown)))
+                continue
+            for name in shown:
+                if xa.get(name) != xb.get(name):
+                    changes.append(Change(section, f"{key} {name}", xa.get(name), xb.get(name), xb.get("unit", "")
+                                          if name == "quantity" else ""))
+    _mapping(changes, "totals", "build-out ", old.get("totals") or {}, new.get("totals") or {}, "")
+
+
+def _line_text(line: dict | None, shown) -> str | None:
+    if line is None:
+        return None
+    return f"{line.get('quantity')} {line.get('unit', '')}".strip() + "".join(
+        f", {name} {line.get(name)}" for name in shown[1:])
+
+
+def diff_plan(old: dict, new: dict) -> list[Change]:
+    """Every difference that matters to a reviewer between two plan.yaml documents."""
+    changes: list[Change] = []
+    ot, nt = old.get("totals") or {}, new.get("totals") or {}
+    for key, label, unit in TOTALS:
+        a = old.get(key) if key == "compute_delivered" else ot.get(key)
+        b = new.get(key) if key == "compute_delivered" else nt.get(key)
+        if a != b:
+            changes.append(Change("totals", label, a, b, unit))
+    osites, nsites = old.get("sites") or {}, new.get("sites") or {}
+    for site in sorted(set(osites) | set(nsites)):
+        a, b = osites.get(site) or {}, nsites.get(site) or {}
+        _mapping(changes, "GPUs", f"{site} ", a.get("gpus") or {}, b.get("gpus") or {}, "GPUs")
+        if a.get("cooling") != b.get("cooling"):
+            changes.append(Change("capacity", f"{site} cooling", a.get("cooling"), b.get("cooling")))
+        _mapping(changes, "capacity", f"{site} ", a.get("capacity") or {}, b.get("capacity") or {})
+        _mapping(changes, "energy", f"{site} ", a.get("energy_mwh_per_year") or {}, b.get("energy_mwh_per_year") or {},
+                 "MWh/yr")
+        _mapping(changes, "emissions", f"{site} ", a.get("emissions_t_per_year") or {},
+                 b.get("emissions_t_per_year") or {}, "t/yr")
+        before, after = set(a.get("binding_limits") or []), set(b.get("binding_limits") or [])
+        changes += [Change("binding", site, text, None) for text in sorted(before - after)]
+        changes += [Change("binding", site, None, text) for text in sorted(after - before)]
+    _mapping(changes, "cost", "", old.get("cost_breakdown_usd_per_year") or {},
+             new.get("cost_breakdown_usd_per_year") or {}, "USD/yr")
+    _caps(changes, old.get("caps"), new.get("caps"))
+    if old.get("timeline") or new.get("timeline"):
+        _timeline(changes, old.get("timeline"), new.get("timeline"))
+    return changes
+
+
+@dataclass
+class PlanDiff:
+    old: PlanSet
+    new: PlanSet
+    changed: dict[str, list[Change]]  # program -> changes (empty: the same)
+    added: list[str]
+    removed: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not self.added and not self.removed and not any(self.changed.values())
+
+
+def diff(old_ref: str, new_ref: str) -> PlanDiff:
+    old, new = load_plans(old_ref), load_plans(new_ref)
+    if len(old.plans) == 1 and len(new.plans) == 1:  # two single plans: compare them whatever their names
+        (a_name, a), (b_name, b) = next(iter(old.plans.items())), next(iter(new.plans.items()))
+        name = b_name if a_name == b_name else f"{a_name} → {b_name}"
+        return PlanDiff(old, new, {name: diff_plan(a, b)}, [], [])
+    common = sorted(set(old.plans) & set(new.plans))
+    return PlanDiff(old, new, {n: diff_plan(old.plans[n], new.plans[n]) for n in common},
+                    sorted(set(new.plans) - set(old.plans)), sorted(set(old.plans) - set(new.plans)))
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+def _fmt(value, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        x = float(value)
+        text = f"{x:,.0f}" if abs(x) >= 100 or x == int(x) else f"{x:,.4g}"
+        if unit == "USD/yr":
+            return f"${text}/yr"
+        if unit == "USD":
+            return f"${x:,.4g}"
+        return f"{text} {unit}".strip()
+    return str(value)
+
+
+def _delta(c: Change) -> str:
+    a, b = c.old, c.new
+    if a is None:
+        return "added"
+    if b is None:
+        return "removed"
+    if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+        return "changed"
+    d = float(b) - float(a)
+    pct = f" ({d / a:+.1%})" if a else ""
+    sign = "+" if d >= 0 else "-"
+    body = _fmt(abs(d), c.unit)
+    return f"{sign}{body}{pct}"
+
+
+def _headline(changes: list[Change]) -> str:
+    picks = {c.item: c for c in changes if c.section == "totals"}
+    parts = [f"{label} {_delta(picks[label])}" for label in ("GPUs", "cost", "CO2") if label in picks]
+    return ", ".join(parts) if parts else "no change in GPUs, cost or CO2"
+
+
+def render_text(d: PlanDiff) -> str:
+    lines = [f"dcplan diff {d.old.label} → {d.new.label}"]
+    for name in d.added:
+        lines.append(f"+ plan {name} (new)")
+    for name in d.removed:
+        lines.append(f"- plan {name} (removed)")
+    for name, changes in d.changed.items():
+        if not changes:
+            lines.append(f"  plan {name}: no changes")
+            continue
+        lines.append(f"  plan {name}: {_headline(changes)}")
+        width = max(len(c.item) for c in changes)
+        for c in changes:
+            lines.append(f"    {c.section:<9} {c.item:<{width}}  {_fmt(c.old, c.unit)} → {_fmt(c.new, c.unit)}  "
+                         f"({_delta(c)})")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(d: PlanDiff) -> str:
+    lines = [f"### dcplan diff: `{d.old.label}` → `{d.new.label}`", ""]
+    if d.empty:
+        return "\n".join(lines + ["No changes in the plans.", ""])
+    for name in d.added:
+        lines.append(f"- **{name}**: new plan")
+    for name in d.removed:
+        lines.append(f"- **{name}**: plan removed")
+    for name, changes in d.changed.items():
+        lines += ["", f"#### {name}: {_headline(changes)}" if changes else f"#### {name}: no changes", ""]
+        if not changes:
+            continue
+        lines += ["| | what | old | new | change |", "|---|---|--:|--:|--:|"]
+        for c in changes:
+            lines.append(f"| {c.section} | {_cell(c.item)} | {_cell(_fmt(c.old, c.unit))} | "
+                         f"{_cell(_fmt(c.new, c.unit))} | {_cell(_delta(c))} |")
+    return "\n".join(lines) + "\n"

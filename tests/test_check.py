@@ -1,0 +1,568 @@
+"""`dcplan check`: committed plans are verified against the current inputs without re-optimising;
+a change that breaks a plan is reported at the file, line and key of the input that breaks it;
+every exit code has a test; the GitHub and JUnit outputs follow their specifications; and the
+explanation of an infeasible program names the limit that conflicts."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, base_site, run_cli, write_yaml
+from typer.testing import CliRunner
+
+from dcplan.check import check_paths, render
+from dcplan.check.formats import escape_data, escape_property
+from dcplan.check.report import (
+    INFEASIBLE,
+    INVALID,
+    PASS,
+    SOLVER,
+    VIOLATION,
+    WARNING,
+    CheckReport,
+    FileReport,
+    Where,
+)
+
+SITE = "site.yaml"
+
+
+def grid_site() -> dict:
+    """20,000 H100 (24.5 MW at PUE 1.2) on a grid that gives 10 MW until a step to 60 MW in 2026."""
+    site = base_site()
+    site["grid"] = {"max_import_mw": 10, "energy_price_usd_per_mwh": 50,
+                    "steps": [{"date": "2026-06-01", "max_import_mw": 60}]}
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "max_gpus": 30000}], "target": {"gpus": 20000}}
+    site["caps"] = [{"name": "permit-gpus", "quantity": "gpus", "max": 25000, "source": "test permit 2026"}]
+    return site
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory) -> Path:
+    """A site file and its committed plan (plans/testsite/), planned once."""
+    root = tmp_path_factory.mktemp("committed")
+    write_yaml(root / SITE, grid_site())
+    result = run_cli(CliRunner(), "plan", root / SITE, "--typical-days", "2", "-o", root / "plans" / "testsite", "-q")
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture
+def repo(planned, tmp_path) -> Path:
+    """A fresh copy of the planned folder for a test to change."""
+    shutil.copytree(planned, tmp_path / "repo")
+    return tmp_path / "repo"
+
+
+def edit(path: Path, change) -> Path:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    return write_yaml(path, data)
+
+
+def line_of(path: Path, fragment: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if fragment in line)
+
+
+def failures(report: CheckReport, status: str = VIOLATION):
+    return [f for fr in report.files for f in fr.findings if f.status == status]
+
+
+# --- committed plans that fit ----------------------------------------------------------------
+
+def test_sample_sites_with_committed_plans_pass_in_seconds():
+    report = check_paths([REPO / "sites"])
+    assert report.exit_code == 0, render(report, "text")
+    assert sorted(fr.name for fr in report.files) == ["alberta", "johor", "memphis", "mojave"]
+    assert all(fr.mode == "verified" and fr.plan for fr in report.files)  # no solve: plans/ is committed
+    assert report.seconds < 10
+
+
+def test_committed_plan_that_still_fits_passes(runner, repo):
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 0, result.output
+    assert "ok: " in result.output and "plan" in result.output and "verified" in result.output
+
+
+# --- a change in the input breaks the plan, at its line --------------------------------------
+
+def test_lower_cap_fails_at_the_cap_line(repo):
+    site = edit(repo / SITE, lambda d: d["caps"][0].update(max=15000))
+    report = check_paths([repo])
+    assert report.exit_code == 1
+    [v] = failures(report)
+    assert v.check == "cap permit-gpus"
+    assert (v.where.file, v.where.line, v.where.key) == (str(site), line_of(site, "max: 15000"), "caps[0].max")
+    assert "20,000" in v.message and "15,000 by 5,000" in v.message and "test permit 2026" in v.message
+
+
+def test_higher_gpu_target_fails_at_the_target_line(repo):
+    site = edit(repo / SITE, lambda d: d["compute"]["target"].update(gpus=24000))
+    [v] = failures(check_paths([repo]))
+    assert (v.where.line, v.where.key) == (line_of(site, "gpus: 24000"), "compute.target.gpus")
+    assert "20,000 GPUs" in v.message and "4,000 short" in v.message
+
+
+def test_fewer_allowed_gpus_fail_at_max_gpus(repo):
+    site = edit(repo / SITE, lambda d: d["compute"]["gpus"][0].update(max_gpus=15000))
+    [v] = failures(check_paths([repo]))
+    assert (v.where.line, v.where.key) == (line_of(site, "max_gpus: 15000"), "compute.gpus[0].max_gpus")
+    assert "5,000 too many" in v.message
+
+
+def test_later_grid_date_fails_at_the_step_date(repo):
+    site = edit(repo / SITE, lambda d: d["grid"]["steps"][0].update(date="2027-06-01"))
+    report = check_paths([repo])
+    assert report.exit_code == 1
+    found = failures(report)
+    grid = next(f for f in found if f.check == "grid schedule testsite")
+    assert (grid.where.line, grid.where.key) == (line_of(site, "2027-06-01"), "grid.steps[0].date")
+    assert "the grid allows 10.0 MW on 2027-01-01" in grid.message and "now comes on 2027-06-01" in grid.message
+    # the build cannot be re-dispatched either: no other source can carry the load
+    assert any(f.check == "re-dispatch" and "infeasible" in f.message for f in found)
+
+
+def test_higher_pue_with_headroom_is_a_stale_dispatch_warning(repo):
+    site = edit(repo / SITE, lambda d: d["cooling"][0].update(pue=1.3))
+    report = check_paths([repo])
+    assert report.exit_code == 0, render(report, "text")
+    warned = failures(report, WARNING)
+    load = next(f for f in warned if f.check == "load every hour testsite")
+    assert (load.where.line, load.where.key) == (line_of(site, "pue: 1.3"), "cooling[0].pue")
+    assert "re-dispatch" in load.message and "still fits" in load.message
+
+
+def test_pue_beyond_the_grid_fails_even_after_redispatch(repo):
+    site = edit(repo / SITE, lambda d: d["cooling"][0].update(pue=3.0))
+    report = check_paths([repo])
+    assert report.exit_code == 1
+    load = next(f for f in failures(report) if f.check == "load every hour testsite")
+    assert load.where.line == line_of(site, "pue: 3.0")
+    assert "now draws 61.2 MW" in load.message  # 20,000 x 1,275 W x 0.8 x 3.0
+
+
+def test_catalog_price_change_is_a_cost_warning_with_its_source(repo):
+    site = edit(repo / SITE, lambda d: d.update(catalog={"gpus": {"h100_sxm": {"price_usd_per_gpu": 60000}}}))
+    report = check_paths([repo])
+    assert report.exit_code == 0
+    [w] = [f for f in failures(report, WARNING) if f.check == "costs testsite"]
+    assert w.message.startswith("gpus: ") and "+22.4%" in w.message  # 60,000 / 49,000
+    assert (w.where.line, w.where.key) == (line_of(site, "price_usd_per_gpu: 60000"),
+                                           "catalog.gpus.h100_sxm.price_usd_per_gpu")
+    assert "override in" in w.message  # the value's source
+
+
+def test_smaller_gas_units_fail_the_dispatch_at_the_catalog_override(tmp_path, runner):
+    site = base_site()
+    site["grid"]["max_import_mw"] = 5
+    site["fuel"] = {"gas_price_usd_per_mmbtu": 3.0}
+    site["technologies"] = {"gas": [{"type": "wartsila_18v50sg", "max_units": 2}]}
+    site["compute"]["target"] = {"gpus": 20000}
+    path = write_yaml(tmp_path / SITE, site)
+    assert run_cli(runner, "plan", path, "--typical-days", "2", "-o", tmp_path / "plans" / "testsite",
+                   "-q").exit_code == 0
+    edit(path, lambda d: d.update(catalog={"generators": {"wartsila_18v50sg": {"unit_mw": 9}}}))
+    found = failures(check_paths([tmp_path]))
+    gas = next(f for f in found if f.check == "load every hour testsite" and "wartsila" in f.message)
+    assert (gas.where.line, gas.where.key) == (line_of(path, "unit_mw: 9"),
+                                               "catalog.generators.wartsila_18v50sg.unit_mw")
+    assert "above 2 units x 9 MW" in gas.message
+    assert any(f.check == "re-dispatch" for f in found)  # 5 + 18 MW cannot carry 24.5 MW
+
+
+# --- a build-out's lead times (hand-written plan following the timeline contract) -------------
+
+def _ramp(root: Path) -> Path:
+    """A one-site program ramping to 4,000 H100 in 2028 and 8,000 by 2029, with a committed
+    build-out plan: cooling ordered 2027 (6-month lead time here), GPUs ordered 2027 and 2028
+    (3 months), rented engines in 2028."""
+    site = base_site(name="rampsite")
+    site["grid"]["max_import_mw"] = 40
+    site["cooling"][0]["lead_time_months"] = 6
+    site["fuel"] = {"gas_price_usd_per_mmbtu": 3.0}
+    site["technologies"] = {"gas": [{"type": "wartsila_18v50sg", "max_units": 2,
+                                     "rental": {"usd_per_kw_month": 20, "lead_time_months": 2}}]}
+    del site["compute"]
+    write_yaml(root / "rampsite.yaml", site)
+    program = {"kind": "program", "name": "ramp", "sites": ["rampsite.yaml"],
+               "compute": {"gpus": [{"model": "h100_sxm"}]}, "horizon": {"start": "2027-01-01", "years": 3},
+               "buildout": {"period": "year", "targets": [{"gpus": 8000, "date": "2029-01-01"}]},
+               "time": {"typical_days": 1}}
+    write_yaml(root / "ramp.yaml", program)
+    it_mw = 8000 * 1275 * 0.8 / 1e6
+    periods, rows = [], ["period,site,step,hour_of_year,weight,load_mw,pue,grid_mw,gas_wartsila_18v50sg_rented_mw"]
+    for year, gpus in ((2027, 0), (2028, 4000), (2029, 8000)):
+        it = it_mw * gpus / 8000
+        periods.append({"name": str(year), "start": f"{year}-01-01", "end": f"{year}-12-31",
+                        "target": 8000.0 if year == 2029 else None, "compute_online": float(gpus),
+                        "gpus_online": {"rampsite": {"h100_sxm": gpus}},
+                        "capacity_online": {"rampsite": {"grid_mw": 40.0, "gas_mw": 0.0, "rental_gas_mw": 0.0,
+                                                         "solar_mw": 0.0, "wind_mw": 0.0, "battery_mw": 0.0,
+                                                         "battery_mwh": 0.0, "it_mw": it}},
+                        "spend_usd": {"capital": 0.0, "operating": 0.0, "rental": 0.0},
+                        "energy_mwh": {"grid": 1.2 * it * 8760}, "co2_t": 0.0})
+        rows += [f"{year},rampsite,{h},{h},365,{1.2 * it:.4f},1.2,{1.2 * it:.4f},0" for h in range(24)]
+    order = {"site": "rampsite", "online_period": "2029", "online_date": "2029-01-01", "retire_date": None}
+    plan = {
+        "dcplan_version": "0.1.0", "program": "ramp", "scenario": None, "objective": "min_cost",
+        "time_resolution": {"method": "typical_days", "steps": 24, "typical_days": 1, "periods": 3,
+                            "period_length": "year"},
+        "target": {"measure": "gpus", "amount": 8000.0}, "compute_delivered": 8000.0, "caps": [],
+        "timeline": {
+            "period_length": "year", "base_date": "2027-01-01",
+            "periods": periods,
+            "orders": [{**order, "asset": "cooling:air_economizer", "label": "air hall", "quantity": it_mw,
+                        "unit": "MW IT", "order_period": "2027", "order_date": "2027-01-01", "online_period": "2028",
+                        "online_date": "2028-01-01", "capex_usd": 6.5e7},
+                       {**order, "asset": "gpus:h100_sxm", "label": "H100 SXM", "quantity": 4000, "unit": "GPUs",
+                        "order_period": "2027", "order_date": "2027-01-01", "online_period": "2028",
+                        "online_date": "2028-01-01", "capex_usd": 1.96e8},
+                       {**order, "asset": "gpus:h100_sxm", "label": "H100 SXM", "quantity": 4000, "unit": "GPUs",
+                        "order_period": "2028", "order_date": "2028-01-01", "capex_usd": 1.96e8}],
+            "bridges": [{"site": "rampsite", "asset": "rental_gas:wartsila_18v50sg", "label": "rented engines",
+                         "quantity": 1, "unit": "units", "start_period": "2028", "start_date": "2028-01-01",
+                         "end_period": "2028", "end_date": "2028-12-31", "cost_usd": 4.5e6}],
+            "totals": {"npv_cost_usd": 4.0e8, "cost_per_gpu_hour_usd": 2.1}},
+        "sites": {"rampsite": {
+            "country": "US", "gpus": {"h100_sxm": 8000}, "gpus_new": {"h100_sxm": 8000}, "cooling": "air_economizer",
+            "it_mw": it_mw, "capacity": {"grid_limit_mw": 40.0, "gas_wartsila_18v50sg_rented_units": 0,
+                                         "gas_wartsila_18v50sg_rented_new_units": 0, "gas_wartsila_18v50sg_rented_mw": 0},
+            "costs_usd_per_year": {"gpus": 1.0e8}}},
+    }
+    (root / "plans" / "ramp").mkdir(parents=True)
+    write_yaml(root / "plans" / "ramp" / "plan.yaml", plan)
+    (root / "plans" / "ramp" / "dispatch.csv").write_text("\n".join(rows) + "\n")
+    return root / "ramp.yaml"
+
+
+def test_buildout_plan_within_lead_times_passes(tmp_path):
+    report = check_paths([_ramp(tmp_path)])
+    assert report.exit_code == 0, render(report, "text")
+    checks = {f.check: f.status for f in report.files[0].findings}
+    assert checks["lead times"] == PASS and checks["dated targets"] == PASS
+
+
+def test_longer_gpu_lead_time_fails_at_its_line(tmp_path):
+    program = edit(_ramp(tmp_path), lambda d: d["compute"]["gpus"][0].update(lead_time_months=18))
+    first, v = failures(check_paths([program]))  # both GPU orders now arrive late
+    assert first.check == v.check == "lead times" and "ordered 2027-01-01" in first.message
+    assert (v.where.file, v.where.line, v.where.key) == (str(program), line_of(program, "lead_time_months: 18"),
+                                                         "compute.gpus[0].lead_time_months")
+    assert "ordered 2028-01-01 are planned online 2029-01-01" in v.message and "not before 2029-07-01" in v.message
+
+
+def test_cap_in_force_in_an_earlier_period_is_checked_there(tmp_path):
+    program = _ramp(tmp_path)
+    site = edit(tmp_path / "rampsite.yaml", lambda d: d.update(caps=[{
+        "name": "phase-one", "quantity": "gpus", "max": 3000, "in_force_until": "2029-01-01", "source": "test"}]))
+    [v] = failures(check_paths([program]))
+    assert v.check == "cap phase-one" and v.where.line == line_of(site, "max: 3000")
+    assert "gpus at rampsite in 2028 is 4,000, above the maximum of 3,000 by 1,000" in v.message
+
+
+def test_longer_catalog_lead_time_points_at_the_catalog_override(tmp_path):
+    program = _ramp(tmp_path)
+    site = edit(tmp_path / "rampsite.yaml",
+                lambda d: d.update(catalog={"gpus": {"h100_sxm": {"lead_time_months": 15}}}))
+    found = failures(check_paths([program]))
+    assert len(found) == 2  # both GPU orders come too early now
+    assert all((v.where.file, v.where.line) == (str(site), line_of(site, "lead_time_months: 15")) for v in found)
+    assert "not before 2028-04-01" in found[0].message
+
+
+def test_longer_rental_lead_time_fails_the_bridge(tmp_path):
+    program = _ramp(tmp_path)
+    site = edit(tmp_path / "rampsite.yaml", lambda d: d["technologies"]["gas"][0]["rental"].update(lead_time_months=14))
+    [v] = failures(check_paths([program]))
+    assert (v.where.line, v.where.key) == (line_of(site, "lead_time_months: 14"),
+                                           "technologies.gas[0].rental.lead_time_months")
+    assert "rented from 2028-01-01" in v.message and "not before 2028-03-01" in v.message
+
+
+# --- every exit code -------------------------------------------------------------------------
+
+def test_exit_0_when_every_plan_fits(runner, repo):
+    assert run_cli(runner, "check", repo / SITE, "--plan", repo / "plans").exit_code == 0
+
+
+def test_exit_1_when_a_committed_plan_is_violated(runner, repo):
+    edit(repo / SITE, lambda d: d["caps"][0].update(max=15000))
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 1
+    assert f"{repo / SITE}:{line_of(repo / SITE, 'max: 15000')}: caps[0].max:" in result.output
+
+
+def test_exit_1_when_no_plan_exists(runner, tmp_path):
+    site = base_site()
+    site["grid"]["max_import_mw"] = 1
+    write_yaml(tmp_path / SITE, site)
+    result = run_cli(runner, "check", tmp_path)
+    assert result.exit_code == 1
+    assert "infeasible" in result.output and "grid import" in result.output
+
+
+def test_exit_2_for_invalid_input_naming_file_and_line(runner, repo):
+    (repo / "broken.yaml").write_text("kind: site\nname: broken\ngrid:\n  max_import_mw: [1, 2\n")
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 2
+    assert f"{repo / 'broken.yaml'}:" in result.output and "YAML syntax error" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_exit_2_for_a_malformed_committed_plan(runner, repo):
+    plan = repo / "plans" / "testsite" / "plan.yaml"
+    edit(plan, lambda d: d["sites"]["testsite"].pop("cooling"))
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 2
+    assert f"{plan}:" in result.output and "sites.testsite" in result.output and "required key" in result.output
+
+
+def test_exit_2_for_a_plan_without_its_dispatch(runner, repo):
+    (repo / "plans" / "testsite" / "dispatch.csv").unlink()
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 2 and "dispatch.csv" in result.output and "missing" in result.output
+
+
+def test_exit_3_when_the_solver_runs_out_of_time(runner, tmp_path):
+    write_yaml(tmp_path / SITE, grid_site())  # no committed plan: solved for feasibility
+    result = run_cli(runner, "check", tmp_path, "--time-limit", "0.000001")
+    assert result.exit_code == 3, result.output
+    assert "solver failure" in result.output
+
+
+def test_invalid_input_outranks_a_violation(runner, repo):
+    edit(repo / SITE, lambda d: d["caps"][0].update(max=15000))
+    (repo / "other.yaml").write_text("kind: program\nname: p\n")
+    assert run_cli(runner, "check", repo).exit_code == 2
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+def test_plans_folder_is_found_beside_the_paths_and_not_read_as_input(repo):
+    (repo / "workflow.yml").write_text("on: [push]\njobs: {check: {runs-on: ubuntu-latest}}\n")
+    report = check_paths([repo / SITE])  # plans/ is in the file's folder
+    assert [fr.file for fr in report.files] == [str(repo / SITE)]
+    assert report.files[0].plan == str(repo / "plans" / "testsite")
+    whole = check_paths([repo])  # neither the workflow nor plans/testsite/plan.yaml is an input
+    assert [fr.file for fr in whole.files] == [str(repo / SITE)]
+
+
+def test_two_files_with_one_name_are_invalid(repo):
+    shutil.copy(repo / SITE, repo / "twin.yaml")
+    report = check_paths([repo])
+    assert report.exit_code == 2
+    [v] = failures(report, INVALID)
+    assert "also the name of" in v.message and v.where.key == "name"
+
+
+# --- output formats --------------------------------------------------------------------------
+
+COMMAND = re.compile(r"^::(error|warning|notice)(?: ([^:]*))?::(.*)$")
+
+
+def _tricky_report() -> CheckReport:
+    fr = FileReport("dir,1/a:b.yaml", "site", "x")
+    fr.add("cap 100%: a,b", VIOLATION, "50% over\nsecond line\r", Where("dir,1/a:b.yaml", 7, "caps[0].max"))
+    fr.add("feasibility", INFEASIBLE, "no plan", Where("p.yaml", 3, "compute.target.gpus"), ("one", "two"))
+    fr.add("costs", WARNING, "moved", Where("s.yaml", 9, ""))
+    fr.add("valid", PASS, "fine")
+    bad = FileReport("bad.yaml", "unknown")
+    bad.add("valid", INVALID, "YAML syntax error", Where("bad.yaml", 4, ""))
+    slow = FileReport("slow.yaml", "site")
+    slow.add("feasibility", SOLVER, "no answer", None)
+    return CheckReport([fr, bad, slow], 1.5)
+
+
+def test_github_annotations_follow_the_workflow_command_syntax():
+    out = render(_tricky_report(), "github")
+    commands = [line for line in out.splitlines() if line.startswith("::")]
+    assert len(commands) == 5  # a pass is not annotated
+    for line in commands:
+        m = COMMAND.match(line)
+        assert m, line
+        props = dict(p.split("=", 1) for p in m.group(2).split(","))
+        assert set(props) <= {"file", "line", "endLine", "col", "endColumn", "title"}
+        assert all(":" not in v and "," not in v for v in props.values())  # escaped in properties
+        assert "\n" not in m.group(3) and "\r" not in m.group(3)
+    first = COMMAND.match(commands[0])
+    props = dict(p.split("=", 1) for p in first.group(2).split(","))
+    assert first.group(1) == "error" and props["file"] == "dir%2C1/a%3Ab.yaml" and props["line"] == "7"
+    assert props["title"] == "dcplan check%3A violated (cap 100%25%3A a%2Cb)"
+    assert first.group(3) == "caps[0].max: 50%25 over%0Asecond line%0D"
+    assert COMMAND.match(commands[1]).group(3).endswith("no plan%0A- one%0A- two")
+    assert COMMAND.match(commands[2]).group(1) == "warning"
+    assert "line=" not in commands[4]  # no line known: the annotation names the file only
+
+
+def test_escaping_per_the_workflow_commands_reference():
+    assert escape_data("100%\r\n") == "100%25%0D%0A"
+    assert escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+
+
+def test_junit_report_has_the_required_elements_and_counts():
+    root = ET.fromstring(render(_tricky_report(), "junit"))
+    assert root.tag == "testsuites"
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["dir,1/a:b.yaml", "bad.yaml", "slow.yaml"]  # one per file
+    for suite in suites:
+        for attr in ("name", "tests", "failures", "errors", "skipped", "time"):
+            assert suite.get(attr) is not None, attr
+        cases = suite.findall("testcase")
+        assert int(suite.get("tests")) == len(cases)
+        assert int(suite.get("failures")) == sum(c.find("failure") is not None for c in cases)
+        assert int(suite.get("errors")) == sum(c.find("error") is not None for c in cases)
+        assert int(suite.get("skipped")) == sum(c.find("skipped") is not None for c in cases)
+        for case in cases:
+            assert case.get("name") and case.get("classname")
+            for bad in case.findall("failure") + case.findall("error"):
+                assert bad.get("message") and bad.get("type") and bad.text
+    for attr in ("tests", "failures", "errors"):
+        assert int(root.get(attr)) == sum(int(s.get(attr)) for s in suites)
+    first = suites[0]
+    assert [c.get("name") for c in first.findall("testcase")] == ["cap 100%: a,b", "feasibility", "costs", "valid"]
+    failure = first.find("testcase/failure")
+    assert failure.get("type") == VIOLATION and "dir,1/a:b.yaml:7: caps[0].max: 50% over" in failure.text
+    assert suites[1].find("testcase/error").get("type") == INVALID
+    assert suites[2].find("testcase/error").get("type") == SOLVER
+
+
+def test_junit_of_a_real_check_parses(runner, repo, tmp_path):
+    edit(repo / SITE, lambda d: d["compute"]["target"].update(gpus=24000))
+    out = tmp_path / "report.xml"
+    result = run_cli(runner, "check", repo, "--format", "junit", "-o", out)
+    assert result.exit_code == 1 and result.output == ""
+    root = ET.parse(out).getroot()
+    [suite] = root.findall("testsuite")
+    assert suite.get("name") == str(repo / SITE) and suite.get("failures") == "1"
+    assert suite.find("testcase[@name='compute target']/failure") is not None
+
+
+def test_json_report_carries_every_finding(runner, repo):
+    import json
+
+    doc = json.loads(run_cli(runner, "check", repo, "--format", "json").output)
+    assert doc["exit_code"] == 0
+    [entry] = doc["files"]
+    assert entry["mode"] == "verified" and {f["check"] for f in entry["findings"]} >= {
+        "valid", "compute target", "build testsite", "load every hour testsite", "grid schedule testsite",
+        "cap permit-gpus", "costs testsite"}
+
+
+# --- the explanation of an infeasible program names the culprit ------------------------------
+
+def _explain(path: Path) -> str:
+    report = check_paths([path])
+    [finding] = failures(report, INFEASIBLE)
+    return " ".join(finding.details)
+
+
+def test_explanation_names_the_conflicting_cap(tmp_path):
+    site = base_site()
+    site["caps"] = [{"name": "permit-gpus", "quantity": "gpus", "max": 500, "source": "test permit"}]
+    text = _explain(write_yaml(tmp_path / SITE, site))
+    assert "permit-gpus" in text and "500" in text and "1,000" in text
+
+
+def test_explanation_names_the_grid_limit_of_a_site_that_cannot_island(tmp_path):
+    site = base_site()  # grid only: no gas, solar or battery to island on
+    site["grid"]["max_import_mw"] = 10
+    site["compute"]["target"] = {"gpus": 20000}
+    text = _explain(write_yaml(tmp_path / SITE, site))
+    short = 20000 * 1275 * 0.8 / 1e6 * 1.2 - 10
+    assert "grid import ≤ 10 MW" in text and f"{short:,.1f} MW" in text
+
+
+def test_explanation_names_a_lead_time_that_misses_the_deadline(tmp_path):
+    site = base_site(name="leadsite")
+    site["cooling"][0]["lead_time_months"] = 0  # the cooling is ready: the GPUs are the culprit
+    del site["compute"]
+    write_yaml(tmp_path / "leadsite.yaml", site)
+    program = {"kind": "program", "name": "deadline", "sites": ["leadsite.yaml"],
+               "compute": {"gpus": [{"model": "h100_sxm", "lead_time_months": 12}]},
+               "horizon": {"start": "2027-01-01", "years": 2},
+               "buildout": {"period": "quarter", "targets": [{"gpus": 1000, "date": "2027-06-30"}]},
+               "time": {"typical_days": 1}}
+    text = _explain(write_yaml(tmp_path / "program.yaml", program))
+    assert "h100_sxm" in text and "2027" in text and "2028" in text  # ordered now, it arrives in 2028
+
+
+# --- every cap quantity measured from the committed plan as the model measured it ------------
+
+ALL_CAPS = [
+    {"quantity": "gpus", "max": 1e9}, {"quantity": "gpus_h100e", "max": 1e9},
+    {"quantity": "gpus_h100e", "max": 1e9, "exempt_orders_below_h100e": 100},
+    {"quantity": "compute_share", "max": 1}, {"quantity": "nox_t", "max": 1e9}, {"quantity": "co2_t", "max": 1e9},
+    {"quantity": "backup_engine_hours", "max": 8760}, {"quantity": "pue", "max": 3},
+    {"quantity": "renewable_share", "min": 0}, {"quantity": "water_m3", "max": 1e12},
+    {"quantity": "grid_import_mw", "max": 1e6},
+    {"quantity": "grid_emergency_import_mw", "max": 1e6, "emergency": {"hours_per_year": 100}},
+    {"quantity": "billed_demand_fraction", "min": 0}, {"quantity": "land_acres", "max": 1e9, "building_acres": 10},
+    {"quantity": "cost_usd", "max": 1e12}, {"quantity": "onsite_dispatchable_share", "max": 100},
+]
+
+
+def test_cap_values_recomputed_from_the_plan_match_the_model(tmp_path, runner):
+    from dcplan.schema.caps import QUANTITIES
+
+    assert {c["quantity"] for c in ALL_CAPS} | {"hourly_cfe_share"} == set(QUANTITIES)
+    site = base_site()
+    site["grid"].update(demand_charge_usd_per_kw_month=10, energy_price_usd_per_mwh={
+        "time_of_use": {"default": 40, "periods": [{"value": 150, "hours": [17, 18, 19]}]}})
+    site["fuel"] = {"gas_price_usd_per_mmbtu": 3.0}
+    site["technologies"] = {"gas": [{"type": "wartsila_18v50sg", "max_units": 2},
+                                    {"type": "smt130", "max_units": 2, "role": "backup"}],
+                            "solar": {"max_mw": 5, "capacity_factor": 0.25},
+                            "battery": {"max_power_mw": 5}}
+    site["caps"] = [{"name": f"c{i}", "source": "test", **cap} for i, cap in enumerate(ALL_CAPS)]
+    write_yaml(tmp_path / SITE, site)
+    assert run_cli(runner, "plan", tmp_path / SITE, "--typical-days", "3", "-o", tmp_path / "plans" / "testsite",
+                   "-q").exit_code == 0
+    report = check_paths([tmp_path])
+    assert report.exit_code == 0, render(report, "text")
+    plan = yaml.safe_load((tmp_path / "plans" / "testsite" / "plan.yaml").read_text())
+    measured = {f.check.removeprefix("cap "): f.message.split(": ", 1)[1] for f in report.files[0].findings
+                if f.check.startswith("cap ")}
+    for cap in plan["caps"]:
+        label, value = measured[cap["name"]].rsplit(" ", 1)
+        assert float(value.replace(",", "")) == pytest.approx(cap["value"], rel=2e-3, abs=1e-3), cap
+
+
+def test_solve_also_solves_a_program_with_a_committed_plan(repo):
+    report = check_paths([repo], solve=True)
+    assert report.exit_code == 0
+    [fr] = report.files
+    assert fr.mode == "verified+solved"
+    assert any(f.check == "feasibility" and f.status == PASS for f in fr.findings)
+
+
+# --- the CI recipe -------------------------------------------------------------------------------
+
+def test_ci_recipe_annotates_with_check_and_comments_the_diff(runner, monkeypatch):
+    workflow = yaml.safe_load((REPO / "examples" / "ci" / "dcplan-check.yml").read_text())
+    runs = [step.get("run", "") for step in workflow["jobs"]["check"]["steps"]]
+    assert any("dcplan check" in r and "--format github" in r for r in runs)
+    assert any("dcplan diff" in r and "--format markdown" in r and "gh pr comment" in r for r in runs)
+    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert (hook["id"], hook["entry"], hook["language"], hook["pass_filenames"]) == (
+        "dcplan-check", "dcplan check", "python", False)
+    config = yaml.safe_load((REPO / "examples" / "ci" / ".pre-commit-config.yaml").read_text())
+    [repo_entry] = config["repos"]
+    [used] = repo_entry["hooks"]
+    assert used["id"] == hook["id"]
+    monkeypatch.chdir(REPO)  # the hook's command on this repository's sample sites and plans
+    result = run_cli(runner, *hook["entry"].split()[1:], "sites", "--format", "github")
+    assert result.exit_code == 0 and "::error" not in result.output
+
+
+def test_a_program_owns_the_name_it_shares_with_its_site(repo):
+    program = {"kind": "program", "name": "testsite", "sites": [SITE], "time": {"typical_days": 2}}
+    write_yaml(repo / "program.yaml", program)
+    report = check_paths([repo])
+    assert report.exit_code == 0, render(report, "text")
+    modes = {Path(fr.file).name: (fr.mode, fr.plan) for fr in report.files}
+    assert modes == {"program.yaml": ("verified", str(repo / "plans" / "testsite")), SITE: ("validated", None)}

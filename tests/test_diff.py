@@ -1,0 +1,162 @@
+"""`dcplan diff`: what changed between two plans (files, folders, folders of plans, git
+revisions), in text and in Markdown for a pull-request comment."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, base_site, run_cli, write_yaml
+from typer.testing import CliRunner
+
+from dcplan import diff as diff_module
+from dcplan.diff import diff, diff_plan, render_markdown, render_text
+from dcplan.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def two_plans(tmp_path_factory) -> tuple[Path, Path]:
+    """The same site planned for 1,000 and then 2,000 GPUs."""
+    root = tmp_path_factory.mktemp("diff")
+    folders = []
+    for gpus in (1000, 2000):
+        site = base_site()
+        site["compute"]["target"] = {"gpus": gpus}
+        path = write_yaml(root / f"site{gpus}.yaml", site)
+        out = root / f"plans{gpus}" / "testsite"
+        result = run_cli(CliRunner(), "plan", path, "--typical-days", "2", "-o", out, "-q")
+        assert result.exit_code == 0, result.output
+        folders.append(out)
+    return folders[0], folders[1]
+
+
+def test_more_gpus_show_in_gpus_power_cost_and_emissions(two_plans):
+    old, new = two_plans
+    d = diff(str(old), str(new))
+    [changes] = d.changed.values()
+    by_item = {(c.section, c.item): c for c in changes}
+    gpus = by_item[("GPUs", "testsite h100_sxm")]
+    assert (gpus.old, gpus.new) == (1000, 2000)
+    assert by_item[("totals", "GPUs")].new == 2000
+    it = by_item[("totals", "IT load")]
+    assert it.new == pytest.approx(2 * it.old)
+    assert by_item[("totals", "cost")].new > by_item[("totals", "cost")].old
+    assert by_item[("energy", "testsite grid")].new == pytest.approx(2 * by_item[("energy", "testsite grid")].old,
+                                                                     rel=1e-4)
+    assert ("cost", "gpus") in by_item
+    text = render_text(d)
+    assert "testsite h100_sxm" in text and "1,000 GPUs → 2,000 GPUs" in text and "+1,000 GPUs (+100.0%)" in text
+    assert text.splitlines()[1].startswith("  plan testsite: GPUs +1,000 (+100.0%), cost +$")
+
+
+def test_markdown_is_a_table_for_a_pull_request_comment(two_plans):
+    md = render_markdown(diff(str(two_plans[0]), str(two_plans[1])))
+    lines = md.splitlines()
+    assert lines[0].startswith("### dcplan diff:")
+    header = lines.index("| | what | old | new | change |")
+    assert lines[header + 1] == "|---|---|--:|--:|--:|"
+    rows = [line for line in lines[header + 2:] if line.startswith("|")]
+    assert all(row.count("|") == 6 for row in rows)  # five cells each, pipes in values escaped
+    assert "| GPUs | testsite h100_sxm | 1,000 GPUs | 2,000 GPUs | +1,000 GPUs (+100.0%) |" in rows
+
+
+def test_identical_plans_have_no_changes(two_plans):
+    d = diff(str(two_plans[0]), str(two_plans[0] / "plan.yaml"))
+    assert d.empty
+    assert "No changes" in render_markdown(d)
+
+
+def test_folders_of_plans_match_by_program_and_list_added_and_removed(two_plans, tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    shutil.copytree(two_plans[0], old / "testsite")
+    shutil.copytree(REPO / "plans" / "memphis", old / "memphis")
+    shutil.copytree(two_plans[1], new / "testsite")
+    shutil.copytree(REPO / "plans" / "johor", new / "johor")
+    d = diff(str(old), str(new))
+    assert d.added == ["johor"] and d.removed == ["memphis"] and list(d.changed) == ["testsite"]
+    text = render_text(d)
+    assert "+ plan johor (new)" in text and "- plan memphis (removed)" in text
+
+
+def _plan(**changes) -> dict:
+    plan = yaml.safe_load((REPO / "plans" / "memphis" / "plan.yaml").read_text())
+    plan.update(changes)
+    return plan
+
+
+def test_binding_caps_and_limits_are_reported():
+    cap = {"name": "air-permit", "quantity": "nox_t", "scope": "memphis", "sense": "max", "limit": 1200.0,
+           "value": 1123.5, "binding": False}
+    old = _plan(caps=[cap])
+    new = _plan(caps=[{**cap, "limit": 1000.0, "value": 1000.0, "binding": True}])
+    new["sites"]["memphis"]["binding_limits"] = ["gas wartsila_18v50sg: all 12 allowed new units built (max_units)"]
+    changes = {(c.section, c.item): c for c in diff_plan(old, new)}
+    assert changes[("caps", "air-permit (memphis) binding")].new is True
+    assert changes[("caps", "air-permit (memphis) limit")].old == 1200.0
+    assert changes[("binding", "memphis")].new.startswith("gas wartsila_18v50sg")
+
+
+def test_buildout_orders_and_rentals_are_compared():
+    order = {"site": "memphis", "asset": "gas:lm6000", "label": "LM6000PF", "quantity": 4.0, "unit": "units",
+             "order_period": "2026-Q1", "order_date": "2026-01-01", "online_period": "2029-Q1",
+             "online_date": "2029-01-01"}
+    bridge = {"site": "memphis", "asset": "rental_gas:mobile_turbine", "quantity": 15.0, "unit": "units",
+              "start_period": "2026-Q2", "end_date": "2028-12-31"}
+    old = _plan(timeline={"orders": [order], "bridges": [bridge], "totals": {"npv_cost_usd": 1.0e10}})
+    new = _plan(timeline={"orders": [{**order, "quantity": 6.0, "online_date": "2029-07-01"},
+                                     {**order, "asset": "solar:utility_pv", "quantity": 100.0, "unit": "MW"}],
+                          "bridges": [], "totals": {"npv_cost_usd": 1.1e10}})
+    changes = {(c.section, c.item): c for c in diff_plan(old, new)}
+    assert changes[("orders", "memphis gas:lm6000 2026-Q1 quantity")].new == 6.0
+    assert changes[("orders", "memphis gas:lm6000 2026-Q1 online_date")].new == "2029-07-01"
+    assert changes[("orders", "memphis solar:utility_pv 2026-Q1")].old is None  # a new order
+    assert changes[("rentals", "memphis rental_gas:mobile_turbine 2026-Q2")].new is None  # no longer rented
+    assert changes[("totals", "build-out npv_cost_usd")].new == 1.1e10
+
+
+def test_git_revisions_are_read_with_git_show(monkeypatch, two_plans):
+    """REV:PATH: a plan file, a plan folder and a folder of plans at a revision."""
+    files = {"plans/testsite/plan.yaml": (two_plans[0] / "plan.yaml").read_text(),
+             "plans/memphis/plan.yaml": (REPO / "plans" / "memphis" / "plan.yaml").read_text()}
+    calls = []
+
+    def fake_run(args, **kwargs):
+        calls.append(args)
+        assert args[:2] == ["git", "show"]
+        rev, _, path = args[2].partition(":")
+        if path in files:
+            return subprocess.CompletedProcess(args, 0, files[path], "")
+        if path == "plans":
+            return subprocess.CompletedProcess(args, 0, f"tree {rev}:plans\n\nmemphis/\ntestsite/\n", "")
+        return subprocess.CompletedProcess(args, 128, "", f"fatal: path '{path}' does not exist in '{rev}'\n")
+
+    monkeypatch.setattr(diff_module.subprocess, "run", fake_run)
+    one = diff("main:plans/testsite", str(two_plans[1]))
+    assert [c.new for c in one.changed["testsite"] if c.item == "testsite h100_sxm"] == [2000]
+    every = diff("main:plans", "main:plans/memphis/plan.yaml")
+    assert set(every.old.plans) == {"testsite", "memphis"} and every.removed == ["testsite"]
+    assert all(call[0:2] == ["git", "show"] for call in calls)
+
+
+def test_real_git_errors_are_clear(monkeypatch):
+    monkeypatch.chdir(REPO)
+    with pytest.raises(InputError, match="no such file at HEAD"):
+        diff("HEAD:no/such/plan.yaml", "plans/memphis")
+    with pytest.raises(InputError, match="not a plan.yaml written by `dcplan plan`"):
+        diff("HEAD:examples/quickstart/program.yaml", "plans/memphis")
+    with pytest.raises(InputError, match="no-such-revision"):
+        diff("no-such-revision:plans", "plans/memphis")
+
+
+def test_cli_diff_markdown_and_bad_input(runner, two_plans, tmp_path):
+    result = run_cli(runner, "diff", two_plans[0], two_plans[1], "--format", "markdown")
+    assert result.exit_code == 0 and "| GPUs | testsite h100_sxm |" in result.output
+    out = tmp_path / "diff.md"
+    assert run_cli(runner, "diff", two_plans[0], two_plans[1], "--format", "markdown", "-o", out).exit_code == 0
+    assert out.read_text() == result.output
+    bad = run_cli(runner, "diff", tmp_path / "missing", two_plans[1])
+    assert bad.exit_code == 2 and "no such file or folder" in bad.output and "Traceback" not in bad.output
+    assert run_cli(runner, "diff", two_plans[0], two_plans[1], "--format", "html").exit_code == 2
