@@ -19,6 +19,7 @@ from dcplan import series as S
 from dcplan.catalog import builtin_catalog_data
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
 from dcplan.rules import resolve_caps
+from dcplan.schema.caps import Preset
 from dcplan.schema.catalog import Catalog
 from dcplan.schema.program import Program
 from dcplan.schema.site import Site
@@ -402,7 +403,7 @@ def validate_paths(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
             checked.append(f)
             continue
         kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
-        if kind is None and not _looks_like_dcplan(doc.data):
+        if is_plan_output(doc) or (kind is None and not _looks_like_dcplan(doc.data)):
             continue
         checked.append(f)
         try:
@@ -410,6 +411,11 @@ def validate_paths(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
         except InputError as err:
             problems += err.problems
     return checked, sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.key))
+
+
+def is_plan_output(doc: YamlDocument) -> bool:
+    """A plan.yaml written by `dcplan plan` (an output kept in git, not an input)."""
+    return isinstance(doc.data, dict) and "dcplan_version" in doc.data
 
 
 def _looks_like_dcplan(data) -> bool:
@@ -426,9 +432,13 @@ def _validate_kind(kind, path: Path, doc: YamlDocument) -> None:
         load_workload(path)
     elif kind == "smoothing":
         load_smoothing_spec(path)
+    elif kind == "preset":
+        problems = validation_problems(doc, Preset, doc.data)
+        if problems:
+            raise InputError(problems)
     else:
-        raise InputError([doc.problem(("kind",), "expected `kind:` site, program, workload or smoothing, "
+        raise InputError([doc.problem(("kind",), "expected `kind:` site, program, workload, smoothing or preset, "
                                       + (f"found {kind!r}" + did_you_mean(kind, ALL_KINDS) if kind else "it is missing"))])
 
 
-ALL_KINDS = ("site", "program", "workload", "smoothing")
+ALL_KINDS = ("site", "program", "workload", "smoothing", "preset")

@@ -298,7 +298,7 @@ class CapBuilder:
         self._hourly_envelope(rc, label, group, lambda sm: list(sm.steps))
 
     def _grid_emergency_import_mw(self, rc, label, group):
-        self._hourly_envelope(rc, label, group, lambda sm: emergency_steps(sm, rc))
+        self._hourly_envelope(rc, label, group, lambda sm: emergency_steps(sm.tg, sm.si, rc))
 
     def _billed_demand_fraction(self, rc, label, group):
         for sm in group:
@@ -344,18 +344,17 @@ class CapBuilder:
             self._limit(rc, sm.name if len(group) > 1 else label, firm * (1 / b.grid_limit_mw))
 
 
-def emergency_steps(sm: SiteModel, rc: ResolvedCap) -> list[int]:
-    """The modelled steps that fall in declared emergency hours: flagged hours from a CSV, or the
-    site's dearest hours (by price) until their weight reaches the yearly count."""
+def emergency_steps(tg, si, rc: ResolvedCap) -> list[int]:
+    """The steps of time grid ``tg`` that fall in a site's declared emergency hours: flagged hours
+    from a CSV, or the site's dearest hours (by price) until their weight reaches the yearly count."""
     em = rc.cap.emergency
-    tg = sm.tg
     if em.flags is not None:
         try:
-            flags = SeriesResolver(sm.si.doc).resolve(em.flags, ("caps",), FLAGS)
+            flags = SeriesResolver(si.doc).resolve(em.flags, ("caps",), FLAGS)
         except SeriesError as err:
             raise InputError([err.problem]) from None
         return [int(i) for i in np.flatnonzero(tg.sample(flags) > 0.5)]
-    price = tg.sample(sm.si.price_usd_per_mwh) if sm.si.price_usd_per_mwh is not None else np.zeros(tg.n)
+    price = tg.sample(si.price_usd_per_mwh) if si.price_usd_per_mwh is not None else np.zeros(tg.n)
     order = np.argsort(-price, kind="stable")
     chosen, weight = [], 0.0
     for i in order:
