@@ -12,10 +12,10 @@ import datetime as dt
 import numpy as np
 
 from dcplan.loader import ProgramInput, SiteInput
+from dcplan.locate import Locator
 from dcplan.model.build import build_model
 from dcplan.model.buildout import add_months, periods_of, target_in_force
 from dcplan.model.compute import gpu_measure
-from dcplan.model.context import lead_time
 from dcplan.model.grid import grid_limit_during, grid_limit_mw
 from dcplan.results import extract
 from dcplan.solver import SolveOptions, solve
@@ -162,7 +162,7 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
     program = pi.program
     if program.buildout is None:
         return []
-    periods, start = periods_of(program), program.horizon.start
+    periods, start, loc = periods_of(program), program.horizon.start, Locator(pi)
 
     def when(day: dt.date) -> str:
         return next((p.name for p in periods if p.start >= day), f"{day:%Y-%m-%d} (after the horizon)")
@@ -172,24 +172,33 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
         if target is None:
             continue
         head = f"target of {target.amount:,.0f} {target.measure.replace('_', ' ')} by {p.name}"
-        gpus = [(add_months(start, lead_time(g.lead_time_months, pi.sites[0].catalog.gpus[g.model].lead_time_months)),
-                 g.model) for g in program.compute.gpus]
-        if min(gpus)[0] > p.start:
-            return [f"{head}: the earliest GPUs ordered now ({min(gpus)[1]}) arrive in {when(min(gpus)[0])}"]
+        si0 = pi.sites[0]
+        gpus = [(add_months(start, lead), g.model, where) for g in program.compute.gpus
+                for lead, where in [_lead(g.lead_time_months, loc.gpu_option(si0, g.model, "lead_time_months"),
+                                          si0.catalog.gpus[g.model].lead_time_months,
+                                          loc.catalog(si0, "gpus", g.model, "lead_time_months"))]]
+        first = min(gpus)
+        if first[0] > p.start:
+            return [f"{head}: the earliest GPUs ordered now ({first[1]}, {first[2]}) arrive in {when(first[0])}"]
         per_unit, firm, notes, cooling_late = [], 0.0, [], []
         for si in pi.sites:
-            ready = [(c, add_months(start, c.rental.lead_time_months if c.rental else
-                                    lead_time(c.lead_time_months, si.catalog.cooling[c.type].lead_time_months)))
-                     for c in si.site.cooling]
-            usable = [c for c, day in ready if day <= p.start]
+            ready = []
+            for i, c in enumerate(si.site.cooling):
+                override = (c.rental.lead_time_months, ("rental", "lead_time_months")) if c.rental else \
+                    (c.lead_time_months, ("lead_time_months",))
+                lead, where = _lead(override[0], loc.site(si, "cooling", i, *override[1]),
+                                    si.catalog.cooling[c.type].lead_time_months,
+                                    loc.catalog(si, "cooling", c.type, "lead_time_months"))
+                ready.append((c, add_months(start, lead), where))
+            usable = [c for c, day, _ in ready if day <= p.start]
             if not usable:
-                first = min(ready, key=lambda x: x[1])
-                cooling_late.append(f"site {si.name}: no cooling plant can be ready (the first, {first[0].type} "
-                                    f"ordered now, is ready in {when(first[1])})")
+                c, day, where = min(ready, key=lambda x: x[1])
+                cooling_late.append(f"site {si.name}: no cooling plant can be ready (the first, {c.type} "
+                                    f"ordered now, {where}, is ready in {when(day)})")
                 continue
             pue = min(float(si.pue[c.type].max()) for c in usable)
             per_unit.append(_cheapest_power_per_measure(si, program, target.measure) * pue)
-            supply, parts = _firm_supply_by(si, p, start, when)
+            supply, parts = _firm_supply_by(si, p, start, when, loc)
             firm += supply
             notes.append(f"site {si.name}: {parts}")
         if cooling_late and len(cooling_late) == len(pi.sites):
@@ -201,7 +210,15 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
     return []
 
 
-def _firm_supply_by(si: SiteInput, p, start: dt.date, when) -> tuple[float, str]:
+def _lead(override: float | None, override_at, catalog: float, catalog_at) -> tuple[float, str]:
+    """A lead time in months, and in words where it is set: the site's (or program's) own value,
+    else the catalog's."""
+    months, where = (catalog, catalog_at) if override is None else (override, override_at)
+    return months, f"lead time {months:g} months at {where.file}:{where.line}" if where.line else \
+        f"lead time {months:g} months"
+
+
+def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tuple[float, str]:
     """Firm MW a site can have during period ``p`` if everything is ordered at ``start``, and
     what arrives too late, in words. Under N+1 the largest unit does not count."""
     parts, units = [], []
@@ -214,15 +231,17 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when) -> tuple[float, str]
                                                f"{when(later[0].date)}" if later else ""))
     else:
         parts.append("no grid")
-    for g in si.site.technologies.gas:
+    for i, g in enumerate(si.site.technologies.gas):
         unit = si.catalog.generators[g.type].unit_mw
-        lead = g.rental.lead_time_months if g.rental else lead_time(
-            g.lead_time_months, si.catalog.generators[g.type].lead_time_months)
+        own = ("rental", "lead_time_months") if g.rental else ("lead_time_months",)
+        lead, where = _lead(g.rental.lead_time_months if g.rental else g.lead_time_months,
+                            loc.site(si, "technologies", "gas", i, *own), si.catalog.generators[g.type].lead_time_months,
+                            loc.catalog(si, "generators", g.type, "lead_time_months"))
         arrive = add_months(start, lead)
         count = g.existing_units + (g.max_units if arrive <= p.start else 0)
         units += [unit] * count
         word = "rented" if g.rental else "ordered now"
-        parts.append(f"{g.key} {word} arrive in {when(arrive)}" if arrive > p.start
+        parts.append(f"{g.key} {word} arrive in {when(arrive)} ({where})" if arrive > p.start
                      else f"{g.key}: {count} × {unit:g} MW")
     gas = sum(units) - (max(units) if units and si.site.n_plus_one_required else 0.0)
     if si.site.n_plus_one_required:

@@ -26,8 +26,8 @@ from dcplan.check.report import (
     WARNING,
     CheckReport,
     FileReport,
-    Where,
 )
+from dcplan.locate import Where
 
 SITE = "site.yaml"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from dcplan.check.report import Where
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.loader import validation_problems
+from dcplan.locate import Where
 from dcplan.output import read_dispatch
 from dcplan.yamlio import YamlDocument, load_yaml
 

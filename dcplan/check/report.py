@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dcplan.errors import ExitCode, Problem
+from dcplan.locate import Where
 
 PASS = "pass"
 WARNING = "warning"  # reported, does not fail the check (a stale dispatch, a cost drift)
@@ -18,19 +19,6 @@ SKIPPED = "skipped"  # a check that does not apply, with the reason
 EXIT_BY_STATUS = {INVALID: ExitCode.INVALID_INPUT, VIOLATION: ExitCode.INFEASIBLE,
                   INFEASIBLE: ExitCode.INFEASIBLE, SOLVER: ExitCode.SOLVER_FAILURE}
 EXIT_PRIORITY = (ExitCode.INVALID_INPUT, ExitCode.INFEASIBLE, ExitCode.SOLVER_FAILURE)
-
-
-@dataclass(frozen=True)
-class Where:
-    """The input a finding is about: file, line and dotted key (a CI annotation's anchor)."""
-
-    file: str
-    line: int | None
-    key: str = ""
-
-    def __str__(self) -> str:
-        at = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{at}: {self.key}" if self.key else at
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Callable
 
 from dcplan.check.discover import Target, find_targets
-from dcplan.check.locate import Locator
 from dcplan.check.planfile import read_plan
 from dcplan.check.report import (
     INFEASIBLE,
@@ -18,12 +17,12 @@ from dcplan.check.report import (
     CheckReport,
     FileReport,
     Finding,
-    Where,
 )
 from dcplan.check.solve import solve_for_feasibility
 from dcplan.check.verify import verify_plan
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.loader import ProgramInput, load_program, validate_paths
+from dcplan.locate import Locator, Where
 from dcplan.solver import SolveOptions
 
 DEFAULT_TIME_LIMIT_S = 300.0

@@ -28,12 +28,12 @@ import numpy as np
 
 from dcplan.check.capvalues import Context, cap_values
 from dcplan.check.costs import recompute_costs
-from dcplan.check.locate import Locator
 from dcplan.check.planfile import CommittedPlan
-from dcplan.check.report import PASS, SKIPPED, VIOLATION, WARNING, FileReport, Finding, Where
+from dcplan.check.report import PASS, SKIPPED, VIOLATION, WARNING, FileReport, Finding
 from dcplan.check.solve import redispatch_committed
 from dcplan.check.state import SiteState
 from dcplan.loader import ProgramInput, SiteInput
+from dcplan.locate import Locator, Where
 from dcplan.model.build import site_compute, time_grid_for
 from dcplan.model.buildout import add_months
 from dcplan.model.compute import gpu_measure

@@ -4,15 +4,28 @@ a catalog override in a site or program file before the built-in catalog."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from dcplan.check.report import Where
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.model.build import site_compute
 from dcplan.rules import ResolvedCap
 from dcplan.yamlio import YamlDocument, dotted, load_yaml
+
+
+@dataclass(frozen=True)
+class Where:
+    """The input a finding is about: file, line and dotted key (a CI annotation's anchor)."""
+
+    file: str
+    line: int | None
+    key: str = ""
+
+    def __str__(self) -> str:
+        at = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{at}: {self.key}" if self.key else at
 
 
 @lru_cache(maxsize=None)
