@@ -18,7 +18,7 @@ from dcplan.model.buildout import add_months, periods_of, target_in_force
 from dcplan.model.compute import gpu_measure
 from dcplan.model.grid import grid_limit_during, grid_limit_mw
 from dcplan.results import extract
-from dcplan.solver import SolveOptions, solve
+from dcplan.solver import SolveOptions, irreducible_conflict, solve
 
 PENALTY_USD_PER_MWH = 1e6
 
@@ -249,9 +249,62 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tup
     return mw + gas, ", ".join(parts)
 
 
+LIMITS = {  # model rows and variable bounds that are limits a user sets, in the user's words
+    "grid_import": "grid import limit", "gas_new_units": "gas max_units", "solar_new_mw": "solar max_mw",
+    "wind_new_mw": "wind max_mw", "bat_new_mw": "battery max_power_mw", "target": "compute target",
+    "n_plus_one": "N+1",
+    "pipeline": "gas pipeline limit", "link": "lead times (in use only once ordered and delivered)",
+    "capital_budget": "yearly capital limit", "budget": "budget", "liquid_required": "liquid cooling",
+}
+
+
+def conflict_summary(pi: ProgramInput) -> list[str]:
+    """HiGHS's irreducible infeasible subset of the LP relaxation: the smallest set of limits
+    that cannot hold together (a plan needs one of them moved). The user's limits are named;
+    the physics rows that tie them together are counted."""
+    pm = build_model(pi, pi.program.time.typical_days or 12)
+    conflict = irreducible_conflict(pm.model)
+    if conflict is None:
+        return []
+    caps = {id(row.row): f"cap {row.cap.cap.name} ({row.label})" for row in pm.cap_rows}
+    named: dict[str, int] = {}
+    physics = 0
+    for row in conflict.rows:
+        name = caps.get(id(row)) or _limit_name(row)
+        if name is None:
+            physics += 1
+        else:
+            named[name] = named.get(name, 0) + 1
+    for var, side in conflict.bounds:
+        name = _limit_name(var) if side != "lower" and var.ub is not None else None
+        if name is not None:
+            named[name] = named.get(name, 0) + 1
+    if not named:
+        return []
+    parts = [name + (f" (×{n})" if n > 1 else "") for name, n in sorted(named.items(), key=lambda kv: -kv[1])]
+    return ["these limits cannot hold together (HiGHS: irreducible infeasible subset of the LP relaxation): "
+            + "; ".join(parts) + (f", tied by {physics} rows of the power balance and equipment physics"
+                                  if physics else "")]
+
+
+def _limit_name(component) -> str | None:
+    """``period[3].site[memphis].gas_new_units[lm6000]`` -> ``memphis: gas max_units``; None for
+    rows and variables that are physics, not a limit (GPU and IT bounds are derived big-Ms)."""
+    parent = component.parent_component()
+    label = LIMITS.get(parent.local_name)
+    if label is None:
+        return None
+    block = parent.parent_block()
+    site = block.index() if block is not None and block.parent_component().local_name == "site" else None
+    return f"{site}: {label}" if site else label
+
+
 def explain_infeasible(pi: ProgramInput) -> list[str]:
+    """Sentences a reviewer can act on: arithmetic and time checks first (cheap and exact), else
+    the alternatives the elastic solves find; then the conflicting set HiGHS isolates."""
     lines = timeline_checks(pi) or arithmetic_checks(pi)
     if not lines:
         lines = elastic_checks(pi)
-    return lines or ["the limits conflict in a way these checks do not isolate; "
-                     "try relaxing max_units, max_mw or the target to find the binding one"]
+    lines += conflict_summary(pi)
+    return lines or ["the limits conflict in a way these checks do not isolate (the LP relaxation is "
+                     "feasible: the conflict is in whole units); try relaxing max_units or the target"]

@@ -81,6 +81,7 @@ class _Compiled:
         self.col_upper = np.array([INF if v.ub is None else v.ub for v in self.columns], dtype=float)
         self.integer = np.array([v.is_integer() or v.is_binary() for v in self.columns], dtype=bool)
         self.row_index = {id(r.constraint): i for i, r in enumerate(repn.rows)}
+        self.rows = [r.constraint for r in repn.rows]
         sense = np.array([r.bound_type for r in repn.rows], dtype=int)
         rhs = np.asarray(repn.rhs, dtype=float)
         self.row_lower = np.where(sense <= 0, rhs, -INF)
@@ -110,6 +111,35 @@ def value_of(x) -> float:
     """A solved variable or expression as a float (0 where it has no value)."""
     value = pyo.value(x, exception=False)
     return 0.0 if value is None else float(value)
+
+
+@dataclass
+class Conflict:
+    """An irreducible infeasible subset of a model's LP relaxation: remove any one of these rows
+    or bounds and the rest can hold together."""
+
+    rows: list  # Pyomo constraint data
+    bounds: list[tuple[object, str]]  # (Pyomo variable, "lower" | "upper" | "both")
+
+
+def irreducible_conflict(model: pyo.ConcreteModel) -> Conflict | None:
+    """HiGHS's IIS of the LP relaxation, or None when the relaxation is feasible (the conflict
+    is then in the integers) or HiGHS finds none."""
+    compiled = _Compiled(model)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))  # the default may stop empty
+    h.passModel(compiled.lp(integral=False))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
+        return None
+    status, iis = h.getIis()
+    if status != highspy.HighsStatus.kOk or not iis.valid_:
+        return None
+    bound = highspy.IisBoundStatus
+    which = {int(bound.kIisBoundStatusLower): "lower", int(bound.kIisBoundStatusUpper): "upper"}
+    return Conflict([compiled.rows[i] for i in iis.row_index_],
+                    [(compiled.columns[j], which.get(int(b), "both")) for j, b in zip(iis.col_index_, iis.col_bound_)])
 
 
 def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None) -> SolveResult:

@@ -41,3 +41,14 @@ def test_a_grid_limit_that_is_too_small_shows_the_shortfall(tmp_path, runner):
     text = " ".join(result.output.split())
     assert "could not be met" in text and "grid import ≤ 1 MW" in text
     assert "shortfall is 0.2 MW" in text
+
+
+def test_highs_isolates_the_conflicting_limits(tmp_path):
+    from dcplan.diagnose import conflict_summary
+    from dcplan.loader import load_program
+
+    pi = load_program(write_yaml(tmp_path / "site.yaml", gas_only_site(nox=1.0)))
+    [line] = conflict_summary(pi)
+    assert "cap air-permit (testsite)" in line and "compute target" in line
+    loose = load_program(write_yaml(tmp_path / "site.yaml", gas_only_site(nox=1e6)))
+    assert conflict_summary(loose) == []  # feasible: nothing to isolate
