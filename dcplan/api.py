@@ -9,8 +9,10 @@ from pathlib import Path
 from dcplan.errors import Problem
 from dcplan.loader import ProgramInput, load_program, validate_paths
 from dcplan.model.build import build_model
+from dcplan.output import write_plan
 from dcplan.results import Plan, extract
 from dcplan.smoothing.api import smooth
+from dcplan.smoothing.output import write_smoothing
 from dcplan.smoothing.workload import load_workload
 from dcplan.solver import SolveOptions, SolveResult, solve
 
@@ -26,6 +28,7 @@ class PlanOutcome:
     solve: SolveResult | None
     plan: Plan | None  # None when no plan exists (infeasible, or no solution in time)
     reasons: list[str] = dataclasses.field(default_factory=list)  # why not, when known up front
+    smoothing: dict = dataclasses.field(default_factory=dict)  # site -> SmoothingResult of its training job
 
     @property
     def infeasible(self) -> bool:
@@ -62,7 +65,18 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     if pm.cap_rows and not options.duals:
         options = dataclasses.replace(options, duals=True)
     result = solve(pm.model, options)
-    return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None)
+    return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None, smoothing=smoothing)
+
+
+def write_outputs(outcome: PlanOutcome, outdir: Path) -> list[Path]:
+    """The plan's files, with the input files recorded, and the smoothing of each site's training
+    job (in OUTDIR itself for one job, so that the report shows it; in OUTDIR/smoothing/SITE for
+    several)."""
+    written = write_plan(outcome.plan, outdir, outcome.input_files)
+    for site, result in outcome.smoothing.items():
+        folder = outdir if len(outcome.smoothing) == 1 else outdir / "smoothing" / site
+        written += write_smoothing(result, folder)
+    return written
 
 
 def smooth_training_jobs(program: ProgramInput) -> tuple[dict, list[str]]:

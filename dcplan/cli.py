@@ -18,7 +18,6 @@ from dcplan import __version__, api
 from dcplan.catalog import builtin_catalog
 from dcplan.check import DEFAULT_TIME_LIMIT_S
 from dcplan.errors import ExitCode, InputError, Problem, display_path
-from dcplan.output import write_plan
 from dcplan.schema.catalog import SECTIONS
 from dcplan.solver import SolveOptions
 from dcplan.terminal import catalog_tables, plan_summary, print_problems
@@ -172,7 +171,7 @@ def plan(
                       f"{result.compile_seconds:.2f} s · solve {result.solve_seconds:.2f} s "
                       f"({result.strategy}: {work})[/dim]")
     if outdir is not None:
-        written = write_plan(outcome.plan, outdir, outcome.input_files)
+        written = api.write_outputs(outcome, outdir)
         if with_report:
             from dcplan.report import write_report
 

@@ -43,3 +43,13 @@ def test_missing_workload_is_an_input_error(tmp_path, runner):
     spec = {"limits": {"swing_mw": 2}, "workload": "nope.yaml"}
     result = run_cli(runner, "validate", write_yaml(tmp_path / "site.yaml", base_site(smoothing=spec)))
     assert result.exit_code == 2 and "smoothing.workload: workload file not found" in result.output
+
+
+def test_plan_writes_the_smoothing_beside_the_plan_and_the_report_shows_it(tmp_path, runner):
+    write_yaml(tmp_path / "job.yaml", JOB)
+    path = write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING))
+    out = tmp_path / "out"
+    result = run_cli(runner, "plan", path, "-o", out, "--report", "--typical-days", "2", "-q")
+    assert result.exit_code == 0, result.output
+    assert {"smoothing.yaml", "schedule.csv", "plan.yaml", "report.html"} <= {p.name for p in out.iterdir()}
+    assert "Training-power smoothing" in (out / "report.html").read_text()
