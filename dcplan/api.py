@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dcplan.errors import Problem
-from dcplan.loader import ProgramInput, load_program, validate_paths
+from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
 from dcplan.model.build import build_model
 from dcplan.output import write_plan
 from dcplan.results import Plan, extract
@@ -36,11 +36,15 @@ class PlanOutcome:
 
     @property
     def input_files(self) -> list[Path]:
-        """The program, site and training-job files the plan was made from (recorded with it)."""
-        docs = ([self.program.doc] if self.program.doc else []) + [si.doc for si in self.program.sites]
-        jobs = [si.doc.path.parent / si.site.smoothing.workload for si in self.program.sites
-                if si.site.smoothing is not None and si.site.smoothing.workload is not None]
-        return [d.path for d in docs] + jobs
+        return input_files(self.program)
+
+
+def input_files(program: ProgramInput) -> list[Path]:
+    """The program, site and training-job files a plan is made from (recorded with it)."""
+    docs = ([program.doc] if program.doc else []) + [si.doc for si in program.sites]
+    jobs = [si.doc.path.parent / si.site.smoothing.workload for si in program.sites
+            if si.site.smoothing is not None and si.site.smoothing.workload is not None]
+    return [d.path for d in docs] + jobs
 
 
 def plan(path: Path | str, scenario: str | None = None, typical_days: int | None = None,
@@ -84,13 +88,21 @@ def smooth_training_jobs(program: ProgramInput) -> tuple[dict, list[str]]:
     by site, or the reasons some job cannot be smoothed."""
     results, reasons = {}, []
     for si in program.sites:
-        spec = si.site.smoothing
-        if spec is None or spec.workload is None:
+        workload = training_job(si)
+        if workload is None:
             continue
-        workload = load_workload(si.doc.path.parent / spec.workload)
+        spec = si.site.smoothing
         result = smooth(workload, spec)
         if not result.has_schedule:
             reasons += [f"site {si.name}: training job {spec.workload}: {r}" for r in result.reasons]
         else:
             results[si.name] = result
     return results, reasons
+
+
+def training_job(si: SiteInput):
+    """The site's declared training job (its ``smoothing.workload``), or None."""
+    spec = si.site.smoothing
+    if spec is None or spec.workload is None:
+        return None
+    return load_workload(si.doc.path.parent / spec.workload)

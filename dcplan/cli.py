@@ -254,8 +254,8 @@ def smooth(
 @_friendly
 def report(
     outdir: Path = typer.Argument(..., help="A folder written by `dcplan plan -o`."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output",
-                                          help="HTML file (or folder) to write; default OUTDIR/report.html."),
+    output: Optional[str] = typer.Option(None, "-o", "--output",  # text: a trailing / means a folder
+                                         help="HTML file (or folder) to write; default OUTDIR/report.html."),
 ):
     """Write one self-contained HTML report of a plan (charts included; opens without a network)."""
     from dcplan.report import write_report

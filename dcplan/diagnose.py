@@ -283,7 +283,7 @@ def conflict_summary(pi: ProgramInput) -> list[str]:
         return []
     parts = [name + (f" (×{n})" if n > 1 else "") for name, n in sorted(named.items(), key=lambda kv: -kv[1])]
     return ["these limits cannot hold together (HiGHS: irreducible infeasible subset of the LP relaxation): "
-            + "; ".join(parts) + (f", tied by {physics} rows of the power balance and equipment physics"
+            + "; ".join(parts) + (f", tied by {physics} row{'s' if physics > 1 else ''} of the power balance and equipment physics"
                                   if physics else "")]
 
 

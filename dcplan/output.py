@@ -196,11 +196,14 @@ def input_records(paths, outdir: Path) -> list[dict]:
              "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()} for p in paths]
 
 
-def write_plan(plan: Plan, outdir: Path, inputs=()) -> list[Path]:
+def write_plan(plan: Plan, outdir: Path, inputs=(), sweep_values: dict | None = None) -> list[Path]:
     """Write all outputs; every file is fully rendered before any is replaced. ``inputs``, the
-    files the plan was made from, are recorded in summary.json."""
+    files the plan was made from, and ``sweep_values``, what a sweep scenario changed in them
+    (path -> value), are recorded in summary.json."""
     summary = summary_document(plan)
     summary["inputs"] = input_records(inputs, outdir)
+    if sweep_values:
+        summary["sweep_values"] = sweep_values
     rendered = {
         "plan.yaml": yaml.safe_dump(plan_document(plan), sort_keys=False, allow_unicode=True, width=100),
         "dispatch.csv": dispatch_csv(plan),

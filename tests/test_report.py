@@ -237,6 +237,9 @@ def test_show_and_report_of_a_buildout(buildout, runner):
     out = buildout.parent / "elsewhere" / "r.html"
     result = run_cli(runner, "report", buildout, "-o", out)
     assert result.exit_code == 0 and out.read_text().startswith("<!DOCTYPE html>")
+    folder = buildout.parent / "new-folder"  # a trailing separator names a folder, made if missing
+    assert run_cli(runner, "report", buildout, "-o", f"{folder}/").exit_code == 0
+    assert (folder / "report.html").is_file()
 
 
 def test_changed_or_missing_inputs_are_flagged(buildout):

@@ -91,6 +91,15 @@ def test_sampling_is_seeded_and_deduplicated(program):
     assert len(factorial.scenarios) == 3
 
 
+def test_sampling_listed_axes_draws_distinct_combinations(program):
+    axes = {GAS: [2, 3, 4, 5, 6, 7], UNITS: [0, 1, 2]}
+    drawn = load_scenarios(sweep_file(program.parent, axes, sample=10, seed=3)).scenarios
+    assert len(drawn) == 10 == len({s.id for s in drawn})
+    assert [s.values for s in drawn] == [s.values for s in load_scenarios(program.parent / "sweep.yaml").scenarios]
+    whole = load_scenarios(sweep_file(program.parent, axes, sample=100)).scenarios
+    assert len(whole) == 18  # no more than the factorial has
+
+
 @pytest.mark.parametrize("axes, settings, line, expected", [
     ({"sites.tiny.fuel.gas_price_usd_per_mmbtux": [3]}, {}, 3, "unknown key (did you mean 'gas_price_usd_per_mmbtu'?)"),
     ({GAS: [3, -1]}, {}, 3, "value -1: input should be greater than or equal to 0"),
@@ -101,6 +110,9 @@ def test_sampling_is_seeded_and_deduplicated(program):
     ({GAS: {"distribution": "uniform", "low": 2, "high": 8}}, {}, 3, "needs `draws: N`"),
     ({GAS: [3, 3]}, {}, 5, "listed twice"),
     ({GAS: {"start": 5, "stop": 1, "step": 1}}, {}, 3, "stop must not be below start"),
+    ({"catalog.gpus.h100_sxmm.price_usd_per_gpu": [1]}, {}, 3,
+     "no gpus entry 'h100_sxmm' in the catalog (did you mean 'h100_sxm'?)"),
+    ({"sites.tiny.catalog.gpu.h100_sxm.price_usd_per_gpu": [1]}, {}, 3, "no section 'gpu' (did you mean 'gpus'?)"),
 ])
 def test_bad_axes_are_reported_at_their_line(program, runner, axes, settings, line, expected):
     path = sweep_file(program.parent, axes, **settings)
@@ -123,6 +135,20 @@ def test_scheduler_without_distributed_says_what_to_install(program, runner, mon
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
     result = run_cli(runner, "sweep", sweep_file(program.parent, {GAS: [3]}), "--scheduler", "tcp://127.0.0.1:9")
     assert result.exit_code == 2 and "pip install 'dcplan[cluster]'" in result.output
+
+
+@pytest.mark.parametrize("address, expected", [("notanaddress", "not a scheduler address"),
+                                               ("tcp://127.0.0.1:9", "cannot reach the Dask scheduler")])
+def test_a_bad_scheduler_address_is_an_input_error(program, runner, address, expected):
+    pytest.importorskip("distributed")
+    result = run_cli(runner, "sweep", sweep_file(program.parent, {GAS: [3]}), "--scheduler", address)
+    assert result.exit_code == 2 and expected in result.output
+
+
+def test_output_must_be_a_folder(program, runner):
+    (program.parent / "out").write_text("")
+    result = run_cli(runner, "sweep", sweep_file(program.parent, {GAS: [3]}), "-o", program.parent / "out")
+    assert result.exit_code == 2 and "is a file; give -o a folder" in result.output
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -159,6 +185,25 @@ def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(pro
     query = run_cli(runner, "sweep", "summary", out, "--sql", "SELECT status, count(*) AS n FROM results GROUP BY 1")
     assert query.exit_code == 0 and "infeasible" in query.output
     assert run_cli(runner, "sweep", "summary", out, "--metric", "nope").exit_code == 2
+
+    recorded = json.loads((out / "scenarios" / rows[2, 8]["scenario"] / "summary.json").read_text())
+    assert recorded["sweep_values"] == {UNITS: 2, GAS: 8}
+    assert [Path(i["path"]).name for i in recorded["inputs"]] == ["program.yaml", "tiny.yaml"]
+
+    sweep_file(program.parent, {UNITS: [2], GAS: [3]})  # a smaller sweep: the folder describes it alone
+    run_sweep(path, out, workers=1)
+    assert [p.name for p in (out / "scenarios").iterdir()] == [rows[2, 3]["scenario"]]
+    (out / "results.parquet").write_text("damaged")
+    damaged = run_cli(runner, "sweep", "summary", out)
+    assert damaged.exit_code == 2 and "cannot read the sweep's results" in damaged.output
+
+
+def test_a_sweep_without_any_plan_has_its_columns_and_says_so(program, runner):
+    out = program.parent / "out"
+    assert run_cli(runner, "sweep", sweep_file(program.parent, {UNITS: [0]}), "-o", out, "-q").exit_code == 0
+    assert "total_cost_usd_per_year" in (out / "results.csv").read_text().splitlines()[0]
+    summary = run_cli(runner, "sweep", "summary", out)
+    assert summary.exit_code == 0 and "no scenario has a plan" in summary.output.replace("\n", " ")
 
 
 def test_a_combination_the_model_rejects_is_recorded_as_invalid(program):
@@ -266,3 +311,18 @@ def test_dask_cluster_gives_the_local_pool_results_row_by_row(program, runner, d
     for row in rows:
         plan = Path("scenarios", row["scenario"], "plan.yaml")
         assert (local / plan).read_bytes() == (cluster / plan).read_bytes()
+
+
+def test_earlier_results_are_stale_when_a_file_behind_the_sites_changes(program):
+    """The digest covers what the loader reads besides the site files: here a training job."""
+    job = {"kind": "workload", "name": "job", "gpu": "h100_sxm", "gpus": 8000, "duration_s": 60,
+           "resolution_s": 0.1, "iteration": {"period_s": 8, "compute_fraction": 0.75}}
+    write_yaml(program.parent / "job.yaml", job)
+    site = yaml.safe_load((program.parent / "tiny.yaml").read_text())
+    site["smoothing"] = {"limits": {"swing_mw": 2, "swing_window_s": 5}, "mitigations": {"battery": {}},
+                         "workload": "job.yaml"}
+    write_yaml(program.parent / "tiny.yaml", site)
+    path = sweep_file(program.parent, {GAS: [3]})
+    before = load_scenarios(path).digest
+    write_yaml(program.parent / "job.yaml", {**job, "iteration": {"period_s": 6, "compute_fraction": 0.75}})
+    assert load_scenarios(path).digest != before

@@ -3,6 +3,7 @@ key figures with a chart of a week's dispatch in the terminal (`dcplan show`).""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dcplan.output import atomic_write
@@ -10,12 +11,13 @@ from dcplan.report.data import PlanFolder, load_folder
 from dcplan.report.html import render
 
 
-def write_report(outdir: Path, path: Path | None = None) -> Path:
-    """Render the output folder ``outdir`` to ``path`` (default, or when ``path`` is a folder:
-    report.html in it)."""
+def write_report(outdir: Path, path: Path | str | None = None) -> Path:
+    """Render the output folder ``outdir`` to ``path`` (default, or when ``path`` is a folder or
+    ends with a separator: report.html in it)."""
     outdir = Path(outdir)
+    folder = path is None or str(path).endswith(("/", os.sep)) or Path(path).is_dir()
     path = Path(path) if path is not None else outdir
-    path = path / "report.html" if path.is_dir() else path
+    path = path / "report.html" if folder else path
     atomic_write(path, render(load_folder(outdir)))
     return path
 

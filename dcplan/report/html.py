@@ -376,10 +376,13 @@ def _smoothing(folder: PlanFolder) -> str:
 
 
 def _inputs(folder: PlanFolder) -> str:
+    values = folder.summary.get("sweep_values") or {}
+    changed = ("<p>A scenario of a sweep: these values replace the files' own.</p>"
+               + _table(["path", "value"], [[k, str(v)] for k, v in values.items()], "ll")) if values else ""
     if not folder.inputs:
-        return _section("inputs", "<p>summary.json records no input files (it was written by a dcplan that "
-                        "did not record them); run <code>dcplan plan</code> again to embed them.</p>")
-    blocks = []
+        return _section("inputs", changed + "<p>summary.json records no input files (it was written by a dcplan "
+                        "that did not record them); run <code>dcplan plan</code> again to embed them.</p>")
+    blocks = [changed]
     for f in folder.inputs:
         note = f' <span class="note">({escape(f.note)})</span>' if f.note else ""
         text = f"<pre>{escape(f.text)}</pre>" if f.text is not None else ""

@@ -22,7 +22,9 @@ import numpy as np
 from dcplan import __version__
 from dcplan.errors import InputError, Problem, did_you_mean
 from dcplan.loader import ProgramInput, deep_merge, load_program
+from dcplan.schema.catalog import SECTIONS as CATALOG_SECTIONS
 from dcplan.schema.program import Program
+from dcplan.series import SeriesError, SeriesResolver
 from dcplan.sweep.spec import Range, SweepFile, load_sweep
 from dcplan.yamlio import dotted
 
@@ -50,6 +52,7 @@ class ScenarioSet:
     axes: list[Axis]
     scenarios: list[Scenario]
     digest: str  # of everything besides the axis values that a result depends on
+    inputs: list[Path]  # the base's program, site and training-job files
 
 
 def load_scenarios(path: Path) -> ScenarioSet:
@@ -79,7 +82,9 @@ def load_scenarios(path: Path) -> ScenarioSet:
             seen.add(sid)
             scenarios.append(Scenario(sid, by_path, data.overrides(axes, combo)))
     _try_values(sweep, data, axes, scenarios)
-    return ScenarioSet(sweep, axes, scenarios, _digest(base, sweep))
+    from dcplan.api import input_files  # late: the API imports the model
+
+    return ScenarioSet(sweep, axes, scenarios, _digest(base, sweep), input_files(base))
 
 
 def scenario_id(values: dict) -> str:
@@ -102,6 +107,7 @@ class _BaseData:
         self.sites = {si.name: deep_merge(si.doc.data, own.get(si.name) or {}) for si in base.sites}
         self.files = {si.name: si.doc.name for si in base.sites}
         self.program_file = base.doc.name
+        self.catalogs = {si.name: si.catalog for si in base.sites}
 
     def resolve(self, path: str) -> Axis:
         parts = path.split(".")
@@ -114,12 +120,28 @@ class _BaseData:
             if site not in self.sites:
                 raise _PathError(f"no site named '{site}'{did_you_mean(site, self.sites)}; "
                                  f"sites: {', '.join(self.sites)}")
+            self._check_catalog(parts[2:], [self.catalogs[site]])
             return Axis(path, site, _walk(self.sites[site], parts[2:], f"sites.{site}"))
+        self._check_catalog(parts, list(self.catalogs.values()))
         allowed = [k for k in Program.model_fields if k not in NOT_VARIED and k != "sites"]
         if parts[0] not in allowed:
             raise _PathError(f"'{parts[0]}' is not a key a sweep can vary{did_you_mean(parts[0], allowed)}; "
                              f"a path starts with sites.<site>. or one of: {', '.join(allowed)}")
         return Axis(path, None, _walk(self.program, parts, ""))
+
+    @staticmethod
+    def _check_catalog(parts: list[str], catalogs: list) -> None:
+        """A catalog path names an existing entry: a sweep varies figures, it does not add
+        equipment (a misspelt name would otherwise read as a new, incomplete entry)."""
+        if parts[0] != "catalog" or len(parts) < 3:
+            return
+        section, name = parts[1], parts[2]
+        if section not in CATALOG_SECTIONS:
+            raise _PathError(f"the catalog has no section '{section}'{did_you_mean(section, CATALOG_SECTIONS)}; "
+                             f"sections: {', '.join(CATALOG_SECTIONS)}")
+        names = sorted({key for catalog in catalogs for key in getattr(catalog, section)})
+        if name not in names:
+            raise _PathError(f"no {section} entry '{name}' in the catalog{did_you_mean(name, names)}")
 
     def overrides(self, axes: list[Axis], values) -> dict:
         """The scenario mapping for these axis values; axes are applied in turn, so two axes in
@@ -187,14 +209,18 @@ def _nested(node, loc: tuple, value):
 
 def _draw(sweep: SweepFile, axes: list[Axis]) -> list[tuple]:
     """The value combinations, in a fixed order: the full factorial (first axis slowest) or
-    ``sample`` draws. Each axis draws from its own seeded stream (seed, axis path), so adding
-    an axis leaves the others' draws as they were."""
+    ``sample`` of them. When every axis lists its values, the sample is drawn from the factorial
+    without replacement; otherwise each axis draws from its own seeded stream (seed, axis path),
+    so adding an axis leaves the others' draws as they were."""
     spec = sweep.spec
+    listed_axes = [_listed(spec.axes[a.path]) for a in axes]
+    if spec.sample is not None and all(v is not None for v in listed_axes):
+        return _sample_factorial(listed_axes, spec.sample, spec.seed)
     columns = []
     for axis in axes:
         rng = np.random.default_rng([spec.seed, int(hashlib.sha256(axis.path.encode()).hexdigest()[:15], 16)])
         kind = spec.axes[axis.path]
-        listed = kind if isinstance(kind, list) else kind.values() if isinstance(kind, Range) else None
+        listed = _listed(kind)
         if spec.sample is None:
             columns.append(listed if listed is not None else kind.draw(rng, kind.draws))
         elif listed is not None:
@@ -204,6 +230,20 @@ def _draw(sweep: SweepFile, axes: list[Axis]) -> list[tuple]:
     if spec.sample is None:
         return list(itertools.product(*columns))
     return list(zip(*columns))
+
+
+def _listed(kind) -> list | None:
+    """An axis's values when it lists them (a list or a range); None for a random axis."""
+    return kind if isinstance(kind, list) else kind.values() if isinstance(kind, Range) else None
+
+
+def _sample_factorial(columns: list[list], n: int, seed: int) -> list[tuple]:
+    """``n`` distinct combinations of listed values, drawn without replacement (the whole
+    factorial when it has no more than ``n``), in factorial order."""
+    size = int(np.prod([len(c) for c in columns]))
+    picked = range(size) if n >= size else np.sort(np.random.default_rng([seed, 0]).choice(size, n, replace=False))
+    shape = [len(c) for c in columns]
+    return [tuple(c[i] for c, i in zip(columns, np.unravel_index(int(k), shape))) for k in picked]
 
 
 def _try_values(sweep: SweepFile, data: _BaseData, axes: list[Axis], scenarios: list[Scenario]) -> None:
@@ -237,13 +277,42 @@ def _at_axis(sweep: SweepFile, path: str, message: str) -> Problem:
 
 
 def _digest(base: ProgramInput, sweep: SweepFile) -> str:
-    """What makes earlier results reusable: the program's and sites' data, their hourly series,
-    the dcplan version and the optimality gap (not the time limit, nor the axes)."""
+    """What makes earlier results reusable: the program's and sites' data, each site's merged
+    catalog, hourly series, emergency-hour flags and training job, the resolved caps, the dcplan
+    version and the optimality gap (not the time limit, nor the axes)."""
+    from dcplan.api import training_job  # late: the API imports the model
+
     h = hashlib.sha256()
-    h.update(json.dumps([__version__, sweep.spec.mip_gap, base.doc.data], sort_keys=True, default=str).encode())
+
+    def add(*items) -> None:
+        for item in items:
+            if isinstance(item, np.ndarray) or item is None:
+                h.update(b"-" if item is None else np.ascontiguousarray(item, dtype=float).tobytes())
+            else:
+                h.update(json.dumps(item, sort_keys=True, default=str).encode())
+
+    add([__version__, sweep.spec.mip_gap, base.doc.data], [(c.cap.model_dump(), c.groups, c.in_force)
+                                                           for c in base.caps])
     for si in base.sites:
-        h.update(json.dumps(si.doc.data, sort_keys=True, default=str).encode())
-        for series in (si.price_usd_per_mwh, si.grid_co2_t_per_mwh, si.solar_cf, si.wind_cf,
-                       *(si.pue[k] for k in sorted(si.pue))):
-            h.update(b"-" if series is None else np.ascontiguousarray(series, dtype=float).tobytes())
+        add(si.doc.data, si.catalog.model_dump(), si.price_usd_per_mwh, si.grid_co2_t_per_mwh, si.solar_cf,
+            si.wind_cf, *(si.pue[k] for k in sorted(si.pue)), *_flags(si, base.caps))
+        job = training_job(si)
+        if job is not None:
+            add([job.time_step_s, job.gpus, job.tdp_w, job.server_mw], job.load_mw)
     return h.hexdigest()[:16]
+
+
+def _flags(si, caps) -> list:
+    """The emergency-hour flags each cap would read for this site (None where it reads none)."""
+    from dcplan.model.caps import FLAGS  # late: the model imports Pyomo
+
+    out = []
+    for rc in caps:
+        em = getattr(rc.cap, "emergency", None)
+        if em is None or em.flags is None:
+            continue
+        try:
+            out.append(SeriesResolver(si.doc).resolve(em.flags, ("caps",), FLAGS))
+        except SeriesError:
+            out.append(None)
+    return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 import time
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -67,7 +68,7 @@ def run_sweep(path: Path | str, outdir: Path | str, workers: int | None = None, 
                                   "workers; give --workers or --scheduler, not both")])
     scenarios = load_scenarios(Path(path))
     axes = [a.path for a in scenarios.axes]
-    store = ResultStore(Path(outdir), axes, scenarios.digest, {s.id for s in scenarios.scenarios})
+    store = ResultStore(Path(outdir), axes, scenarios.digest, {s.id for s in scenarios.scenarios}, scenarios.inputs)
     spec = scenarios.sweep.spec
     done = [s.id for s in scenarios.scenarios if store.is_done(s.id)]  # then also those run now
     total, reused = len(scenarios.scenarios), len(done)
@@ -159,6 +160,7 @@ class _Dask:
             raise InputError([Problem("command line", None, "--scheduler", "running on a Dask cluster "
                                       "needs the distributed package: pip install 'dcplan[cluster]'")]) from None
         self.distributed, self.address, self.running = distributed, address, 0
+        _check_reachable(address)
         try:
             self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -184,6 +186,27 @@ class _Dask:
                 yield task, outcome
         finally:
             client.close()
+
+
+def _check_reachable(address: str) -> None:
+    """A malformed or unreachable scheduler address as an input error, before a Dask Client is
+    made: a Client that fails to connect hangs on its way out and prints a traceback."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    def problem(message: str) -> InputError:
+        return InputError([Problem("command line", None, "--scheduler", message)])
+
+    try:
+        protocol, location = parse_address(address)
+        if protocol not in ("tcp", "tls"):
+            return  # other transports (ucx, inproc) are left to Dask
+        host, port = parse_host_port(location)
+    except ValueError as exc:
+        raise problem(f"'{address}' is not a scheduler address ({exc}); expected tcp://HOST:PORT") from None
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise problem(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
 
 def _failure(error: BaseException) -> dict:

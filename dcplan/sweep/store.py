@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ import pyarrow.parquet as pq
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.output import atomic_write, write_plan
 from dcplan.results import Plan
-from dcplan.sweep.scenario import TIMING_COLUMNS
+from dcplan.sweep.scenario import OUTPUT_COLUMNS, TIMING_COLUMNS
 
 RESULTS, CSV, SCENARIOS = "results.parquet", "results.csv", "scenarios"
 DONE = ("optimal", "infeasible", "invalid")
@@ -29,12 +30,20 @@ DONE = ("optimal", "infeasible", "invalid")
 WITH_PLAN = ("optimal", "time_limit")
 TEXT_COLUMNS = ("scenario", "status", "reason", "cooling", "binding_caps")
 FIRST, LAST = ("scenario", "status"), ("reason", *TIMING_COLUMNS)
+SCENARIO_ID = "[0-9a-f]{12}"  # as expand.scenario_id makes them
 META_DIGEST, META_AXES = b"dcplan.sweep.digest", b"dcplan.sweep.axes"
 
 
 class ResultStore:
-    def __init__(self, outdir: Path, axes: list[str], digest: str, ids: set[str], flush_every_s: float = 2.0):
-        self.outdir, self.axes, self.digest = Path(outdir), axes, digest
+    """The results of one sweep in its folder: earlier rows of scenarios it still has (when the
+    inputs are unchanged), new rows as they come; plan folders of scenarios no longer in the
+    sweep are removed, so the folder describes this sweep alone."""
+
+    def __init__(self, outdir: Path, axes: list[str], digest: str, ids: set[str], inputs=(),
+                 flush_every_s: float = 2.0):
+        self.outdir, self.axes, self.digest, self.inputs = Path(outdir), axes, digest, list(inputs)
+        if self.outdir.exists() and not self.outdir.is_dir():
+            raise InputError([Problem(display_path(self.outdir), None, "", "is a file; give -o a folder")])
         self.flush_every_s, self.last_flush = flush_every_s, time.monotonic()
         self.rows: dict[str, dict] = {}
         self.stale = 0  # earlier rows dropped because the inputs changed
@@ -46,6 +55,10 @@ class ResultStore:
                 self.stale += 1
             else:
                 self.rows[row["scenario"]] = row
+        plans = self.outdir / SCENARIOS
+        for folder in plans.iterdir() if digest_then is not None and plans.is_dir() else ():
+            if folder.is_dir() and re.fullmatch(SCENARIO_ID, folder.name) and folder.name not in ids:
+                shutil.rmtree(folder)
 
     def is_done(self, sid: str) -> bool:
         row = self.rows.get(sid)
@@ -61,7 +74,7 @@ class ResultStore:
         folder = self.plan_dir(row["scenario"])
         shutil.rmtree(folder, ignore_errors=True)
         if plan is not None:
-            write_plan(plan, folder)
+            write_plan(plan, folder, self.inputs, {axis: row[axis] for axis in self.axes})
         self.rows[row["scenario"]] = row
         if time.monotonic() - self.last_flush >= self.flush_every_s:
             self.flush()
@@ -106,8 +119,8 @@ def results_table(rows: list[dict], axes: list[str], digest: str) -> pa.Table:
     for row in rows:
         seen.update(dict.fromkeys(row))
     middle = [c for c in seen if c not in FIRST + LAST and c not in axes]
-    fixed = [c for c in middle if not c.startswith(("gpus_", "gas_units_"))]
-    columns = [*FIRST, *axes, *fixed, *sorted(set(middle) - set(fixed)), *LAST]
+    fixed = list(dict.fromkeys([*OUTPUT_COLUMNS, *(c for c in middle if not c.startswith(("gpus_", "gas_units_")))]))
+    columns = [*FIRST, *axes, *fixed, *sorted(set(middle) - set(fixed)), *LAST]  # outputs even without a plan
     arrays = [_column(name, [row.get(name) for row in rows]) for name in columns]
     table = pa.Table.from_arrays(arrays, names=columns)
     return table.replace_schema_metadata({META_DIGEST: digest.encode(), META_AXES: json.dumps(axes).encode()})

@@ -111,7 +111,11 @@ def _connect(outdir: Path):
     if not path.exists():
         raise InputError([Problem(display_path(path), None, "", "no sweep results here (run `dcplan sweep` "
                                   "with -o pointing at this folder first)")])
-    schema = pq.read_schema(path)
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError([Problem(display_path(path), None, "", f"cannot read the sweep's results ({exc}); "
+                                  "run the sweep again")]) from None
     con = duckdb.connect()
     con.read_parquet(str(path)).create_view("results")
     return con, schema
