@@ -364,7 +364,9 @@ def _smoothing(folder: PlanFolder) -> str:
     overhead = sm.get("energy_overhead_fraction")
     intro = (f"Training job {w.get('name')} ({w.get('source', '')}): {fmt(w.get('gpus'))} × {w.get('gpu')}, "
              f"{fmt(w.get('duration_s'))} s; {sm.get('status')}; energy overhead "
-             f"{f'{overhead:.2%}' if isinstance(overhead, (int, float)) else '-'} of the job's energy.")
+             f"{f'{overhead:.2%}' if isinstance(overhead, (int, float)) else '-'} of the job's energy. "
+             "The costs below are the job's own; the plan carries their non-energy part as its smoothing "
+             "cost line" + (", scaled in each period by the GPUs then in use." if folder.timeline else "."))
     costs = [[k.replace("_", " "), money(v)] for k, v in (sm.get("costs_usd_per_year") or {}).items()
              if isinstance(v, (int, float)) and abs(v) >= 0.5]
     return _section("smoothing", f"<p>{escape(intro)}</p>"
