@@ -13,7 +13,7 @@ import numpy as np
 
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.locate import Locator
-from dcplan.model.build import build_model
+from dcplan.model.build import build_model, site_compute
 from dcplan.model.buildout import add_months, periods_of, target_in_force
 from dcplan.model.compute import gpu_measure
 from dcplan.model.grid import grid_limit_during, grid_limit_mw
@@ -172,13 +172,18 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
         if target is None:
             continue
         head = f"target of {target.amount:,.0f} {target.measure.replace('_', ' ')} by {p.name}"
+        installed = sum(o.existing_gpus * gpu_measure(si.catalog.gpus[o.model], target.measure)
+                        for si in pi.sites for o in site_compute(si, pi).gpus)
+        beyond = target.amount > installed + 1e-9  # installed GPUs run from day one, cooled
+        if installed:
+            head += f" ({installed:,.0f} installed)"
         si0 = pi.sites[0]
         gpus = [(add_months(start, lead), g.model, where) for g in program.compute.gpus
                 for lead, where in [_lead(g.lead_time_months, loc.gpu_option(si0, g.model, "lead_time_months"),
                                           si0.catalog.gpus[g.model].lead_time_months,
                                           loc.catalog(si0, "gpus", g.model, "lead_time_months"))]]
         first = min(gpus)
-        if first[0] > p.start:
+        if beyond and first[0] > p.start:
             return [f"{head}: the earliest GPUs ordered now ({first[1]}, {first[2]}) arrive in {when(first[0])}"]
         per_unit, firm, notes, cooling_late = [], 0.0, [], []
         for si in pi.sites:
@@ -190,7 +195,7 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
                                     si.catalog.cooling[c.type].lead_time_months,
                                     loc.catalog(si, "cooling", c.type, "lead_time_months"))
                 ready.append((c, add_months(start, lead), where))
-            usable = [c for c, day, _ in ready if day <= p.start]
+            usable = [c for c, day, _ in ready if day <= p.start] or ([] if beyond else [c for c, _, _ in ready])
             if not usable:
                 c, day, where = min(ready, key=lambda x: x[1])
                 cooling_late.append(f"site {si.name}: no cooling plant can be ready (the first, {c.type} "

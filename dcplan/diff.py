@@ -131,7 +131,7 @@ def _unit(key: str) -> str:
 def _mapping(changes: list[Change], section: str, prefix: str, old: dict, new: dict, unit=None) -> None:
     for key in sorted(set(old) | set(new), key=str):
         a, b = old.get(key), new.get(key)
-        if a != b:
+        if a != b and not {a, b} <= {None, 0}:  # a zero where the other plan lists nothing is no change
             changes.append(Change(section, f"{prefix}{key}", a, b, unit if unit is not None else _unit(str(key))))
 
 

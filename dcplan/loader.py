@@ -361,6 +361,14 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
         # a site file's own target is for planning it alone; the build-out's ramp replaces it
         program = program.model_copy(update={"compute": program.compute.model_copy(update={"target": None})})
     has_target = program.compute.target is not None or (program.buildout and program.buildout.targets)
+    if program.buildout is not None:
+        start, years = program.horizon.start, program.horizon.years
+        end = start.replace(year=start.year + years)  # a build-out starts on the 1st of a month
+        late = [doc.problem(("buildout", "targets", i, "date"), f"{t.date} is not before the horizon's end "
+                            f"({end}: horizon.start {start} + {years} years); extend horizon.years or move the target")
+                for i, t in enumerate(program.buildout.targets) if t.date >= end]
+        if late:
+            raise InputError(late)
     if not has_target and program.objective.sense == "min_cost":
         raise InputError([doc.problem(("compute", "target"), "required key is missing "
                                       "(or give buildout.targets)")])

@@ -128,7 +128,10 @@ def irreducible_conflict(model: pyo.ConcreteModel) -> Conflict | None:
     compiled = _Compiled(model)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyIrreducible))  # the default may stop empty
+    # from the LP's infeasibility proof, then made irreducible: the default may stop empty, and
+    # the irreducible filter alone deletes row by row (minutes on a build-out)
+    h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyFromLp)
+                     | int(highspy.IisStrategy.kIisStrategyIrreducible))
     h.passModel(compiled.lp(integral=False))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:

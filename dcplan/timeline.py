@@ -137,8 +137,8 @@ def _asset_table(bm: BuildoutModel) -> dict[str, dict[tuple, list]]:
         qty = _quantity(o.asset, units)[0]
         row(o.period, o.site, o.asset)[0] += qty
         row(o.period, o.site, o.asset)[3] += units * o.asset.capex_usd_per_unit
-        for p in bm.periods[o.online.index:]:
-            if p.start < o.retire_date:
+        for p in bm.periods:
+            if o.usable_in(p):
                 row(p, o.site, o.asset)[1] += qty
     return table
 

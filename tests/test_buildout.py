@@ -12,8 +12,9 @@ from conftest import base_site, run_cli, write_yaml
 from dcplan import api
 from dcplan.catalog import builtin_catalog
 from dcplan.model.buildout import add_months, periods_of
+from dcplan.model.context import capital_recovery_factor
 from dcplan.output import read_dispatch
-from dcplan.schema.program import Escalation
+from dcplan.schema.program import Escalation, Finance
 
 CAT = builtin_catalog()
 H100 = CAT.gpus["h100_sxm"]
@@ -206,3 +207,47 @@ def test_a_horizon_cap_in_a_single_period_plan_counts_every_year(tmp_path):
                     "scope": {"sites": ["testsite"]}, "source": "test"}]
     capped = plan_of(tmp_path, doc).plan
     assert capped.co2_t == pytest.approx(yearly / 2, rel=1e-6)  # four years at half the rate
+
+
+def test_an_asset_is_not_used_in_a_period_its_life_ends_in(tmp_path):
+    """GPUs with a 1.3-year life, online 2026-Q2, retire on 2027-07-19: not in use in 2027-Q3,
+    so replacements must be online by then."""
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
+    doc = program(tmp_path, site)
+    doc["finance"] = {"lifetimes_years": {"gpus": 1.3}}
+    t = plan_of(tmp_path, doc).plan.timeline
+    gpu_orders = [o for o in t.orders if o.asset == "gpus:h100_sxm"]
+    assert len(gpu_orders) >= 2 and gpu_orders[0].online_date == "2026-04-01"
+    for p in t.periods:
+        usable = sum(o.quantity for o in gpu_orders if o.online_date <= p.start
+                     and (o.retire_date is None or p.end < o.retire_date))
+        assert p.gpus_online["testsite"]["h100_sxm"] <= usable + 1e-6, p.name
+    q3 = next(p for p in t.periods if p.name == "2027-Q3")
+    assert gpu_orders[0].retire_date < q3.end and q3.gpus_online["testsite"]["h100_sxm"] >= 10000
+
+
+def test_existing_gpus_run_from_day_one_with_the_cooling_they_have(tmp_path):
+    """Cooling takes a year to order, yet installed GPUs meet the first target at once, and
+    neither the build-out nor a single-period plan buys cooling for them."""
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 12}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "existing_gpus": 10000, "lead_time_months": 0}]}
+    doc = program(tmp_path, site, targets=[{"date": "2026-01-01", "gpus": 10000}])
+    t = plan_of(tmp_path, doc).plan.timeline
+    assert t.orders == [] and t.periods[0].gpus_online["testsite"]["h100_sxm"] == 10000
+    site["compute"]["target"] = {"gpus": 12000}
+    single = api.plan(write_yaml(tmp_path / "single.yaml", site)).plan.sites[0]
+    new_it_kw = 2000 * H100.it_power_per_gpu_w * 0.8 / 1e3
+    spec = CAT.cooling["air_economizer"]
+    crf = capital_recovery_factor(Finance().discount_rate, spec.lifetime_years)
+    # cooling is bought for the 2,000 new GPUs alone
+    assert single.costs_usd["cooling"] == pytest.approx(new_it_kw * spec.capex_usd_per_kw_it * crf, rel=1e-9)
+
+
+def test_a_target_after_the_horizon_is_an_input_error(tmp_path, runner):
+    doc = program(tmp_path, islanded_site(rental=True), targets=[{"date": "2029-01-01", "gpus": 10000}])
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "program.yaml", doc))
+    assert result.exit_code == 2
+    assert "buildout.targets[0].date: 2029-01-01 is not before the horizon's end (2029-01-01" in result.output

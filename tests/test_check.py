@@ -284,6 +284,61 @@ def test_longer_rental_lead_time_fails_the_bridge(tmp_path):
     assert "rented from 2028-01-01" in v.message and "not before 2028-03-01" in v.message
 
 
+@pytest.fixture(scope="module")
+def planned_buildout(tmp_path_factory) -> Path:
+    """A real three-year build-out, planned once: cheap dirty gas against a clean dear grid under
+    a CO2 budget over the horizon that binds, a GPU allocation and a yearly capital limit."""
+    root = tmp_path_factory.mktemp("buildout")
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 1.0},
+                     technologies={"gas": [{"type": "wartsila_18v50sg", "max_units": 2, "lead_time_months": 0}]})
+    site["grid"].update({"energy_price_usd_per_mwh": 200.0, "co2_t_per_mwh": 0.0})
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0, "max_new_gpus_per_period": 20000}]}
+    write_yaml(root / "site.yaml", site)
+    program = {"kind": "program", "name": "staged", "sites": ["site.yaml"], "time": {"typical_days": 2},
+               "horizon": {"start": "2026-01-01", "years": 3},
+               "buildout": {"period": "year", "targets": [{"date": "2026-01-01", "gpus": 10000}],
+                            "max_capital_usd_per_year": 1.0e12},
+               "caps": [{"name": "co2-budget", "quantity": "co2_t", "max": 100000, "period": "horizon",
+                         "scope": {"sites": ["testsite"]}, "source": "test"}]}
+    write_yaml(root / "staged.yaml", program)
+    result = run_cli(CliRunner(), "plan", root / "staged.yaml", "-o", root / "plans" / "staged", "-q")
+    assert result.exit_code == 0, result.output
+    cap = next(c for c in yaml.safe_load((root / "plans" / "staged" / "plan.yaml").read_text())["caps"]
+               if c["name"] == "co2-budget")
+    assert cap["value"] == pytest.approx(100000, rel=1e-6)  # the budget binds
+    return root
+
+
+def test_a_fresh_buildout_plan_passes_with_a_binding_horizon_cap(planned_buildout):
+    report = check_paths([planned_buildout / "staged.yaml"])
+    assert report.exit_code == 0, render(report, "text")
+    checks = {f.check: f for f in report.files[0].findings}
+    assert checks["cap co2-budget"].status == PASS and "over the horizon" in checks["cap co2-budget"].message
+    assert checks["GPU allocations"].status == PASS and checks["capital per year"].status == PASS
+
+
+@pytest.mark.parametrize("change, line, message", [
+    (lambda d: d["caps"][0].update(max=90000), "max: 90000", "is 100,000 over the horizon, above the maximum"),
+    (lambda d: d["buildout"].update(max_capital_usd_per_year=1.0e8), "max_capital_usd_per_year: 100000000",
+     "of capital in 2026, above the limit of $100,000,000 a year"),
+    (lambda d: d["horizon"].update(years=4), "years: 4", "the horizon is now 4 years (4 periods), the plan covers 3"),
+])
+def test_a_changed_buildout_limit_fails_at_its_line(planned_buildout, tmp_path, change, line, message):
+    root = shutil.copytree(planned_buildout, tmp_path / "repo")
+    program = edit(root / "staged.yaml", change)
+    [v] = failures(check_paths([program]))
+    assert (v.where.file, v.where.line) == (str(program), line_of(program, line)) and message in v.message, v
+
+
+def test_a_smaller_gpu_allocation_fails_at_its_line(planned_buildout, tmp_path):
+    root = shutil.copytree(planned_buildout, tmp_path / "repo")
+    site = edit(root / "site.yaml", lambda d: d["compute"]["gpus"][0].update(max_new_gpus_per_period=5000))
+    [v] = failures(check_paths([root / "staged.yaml"]))
+    assert (v.where.file, v.where.line) == (str(site), line_of(site, "max_new_gpus_per_period: 5000"))
+    assert "10,000 h100_sxm ordered at testsite on 2026-01-01, above the allocation of 5,000" in v.message
+
+
 # --- every exit code -------------------------------------------------------------------------
 
 def test_exit_0_when_every_plan_fits(runner, repo):
@@ -397,6 +452,14 @@ def test_github_annotations_follow_the_workflow_command_syntax():
     assert COMMAND.match(commands[1]).group(3).endswith("no plan%0A- one%0A- two")
     assert COMMAND.match(commands[2]).group(1) == "warning"
     assert "line=" not in commands[4]  # no line known: the annotation names the file only
+
+
+def test_github_annotation_of_a_value_set_outside_the_repository_lands_on_the_checked_file():
+    fr = FileReport("sites/a.yaml", "site", "a")
+    fr.add("lead times", VIOLATION, "late", Where("/usr/lib/dcplan/catalog/data/gpus.yaml", 12, "h100.lead_time_months"))
+    [command] = [line for line in render(CheckReport([fr], 0.1), "github").splitlines() if line.startswith("::")]
+    assert command.startswith("::error file=sites/a.yaml,title=")
+    assert command.endswith("::late (set at /usr/lib/dcplan/catalog/data/gpus.yaml:12: h100.lead_time_months)")
 
 
 def test_escaping_per_the_workflow_commands_reference():

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dcplan.check.state import SiteState
+from dcplan.model.compute import existing_it_mw
 from dcplan.model.context import capital_recovery_factor
 from dcplan.schema.program import Finance
 
@@ -52,11 +53,12 @@ def recompute_costs(s: SiteState, finance: Finance) -> dict[str, CostLine]:
                              ("catalog", "gpus", g, "price_usd_per_gpu"), ("catalog", "gpus", g, "lifetime_years"), rate)
     index, option = next((i, c) for i, c in enumerate(site.cooling) if c.type == s.entry.cooling)
     spec = cat.cooling[s.entry.cooling]
+    new_it_mw = max(0.0, s.it_mw - existing_it_mw(s.si, s.compute))  # existing GPUs bring their cooling
     if option.rental is not None:
-        line("cooling_rental").add(s.it_mw * 1000 * option.rental.usd_per_kw_month * 12,
+        line("cooling_rental").add(new_it_mw * 1000 * option.rental.usd_per_kw_month * 12,
                                    ("site", "cooling", index, "rental", "usd_per_kw_month"))
     else:
-        line("cooling").add(s.it_mw * 1000 * spec.capex_usd_per_kw_it * _crf(finance, "cooling", s.entry.cooling, spec.lifetime_years),
+        line("cooling").add(new_it_mw * 1000 * spec.capex_usd_per_kw_it * _crf(finance, "cooling", s.entry.cooling, spec.lifetime_years),
                             ("catalog", "cooling", s.entry.cooling, "capex_usd_per_kw_it"), rate)
     fuel = ("site", "fuel", "gas_price_usd_per_mmbtu")
     for i, cand, units in s.gas():

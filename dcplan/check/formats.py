@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from pathlib import Path
 
 from dcplan.check.report import (
     INFEASIBLE,
@@ -103,12 +104,14 @@ def github(report: CheckReport) -> str:
             if f.status not in FAILED and f.status != WARNING:
                 continue
             command = "warning" if f.status == WARNING else "error"
-            where = f.where
+            where, message = f.where, f.message + "".join(f"\n- {d}" for d in f.details)
+            if where is not None and Path(where.file).is_absolute():  # outside the repository (the
+                # built-in catalog): annotate the file checked, and say where the value is set
+                message, where = f"{message} (set at {where})", None
             props = {"file": where.file if where else fr.file}
             if where is not None and where.line:
                 props["line"] = str(where.line)
             props["title"] = f"dcplan check: {MARK[f.status]} ({f.check})"
-            message = f.message + "".join(f"\n- {d}" for d in f.details)
             if where is not None and where.key:
                 message = f"{where.key}: {message}"
             prop_text = ",".join(f"{k}={escape_property(v)}" for k, v in props.items())

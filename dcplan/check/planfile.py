@@ -47,6 +47,7 @@ class PeriodEntry(_Record):
     end: dt.date
     gpus_online: dict[str, dict[str, float]]
     capacity_online: dict[str, dict[str, float | str]] = {}
+    spend_usd: dict[str, float] = {}
 
 
 class OrderEntry(_Record):

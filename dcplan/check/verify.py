@@ -35,7 +35,7 @@ from dcplan.check.state import SiteState
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.locate import Locator, Where
 from dcplan.model.build import site_compute, time_grid_for
-from dcplan.model.buildout import add_months
+from dcplan.model.buildout import add_months, over_horizon, periods_of
 from dcplan.model.compute import gpu_measure
 from dcplan.model.grid import grid_limit_during, grid_limit_mw
 from dcplan.model.timegrid import TimeGrid, month_of_hour
@@ -104,6 +104,8 @@ class Verifier:
         if self.timeline is not None:
             self._lead_times()
             self._period_targets()
+            self._allocations()
+            self._capital_per_year()
         self._settle_dispatch(redispatch)
 
     def add(self, check: str, status: str, message: str, where: Where | None = None,
@@ -168,6 +170,11 @@ class Verifier:
                 ok = False
                 self.add(check, VIOLATION, f"the build-out is now planned by {buildout.period}, the plan by "
                          f"{self.timeline.period_length}: re-plan", self.loc.program("buildout", "period"))
+            elif len(self.timeline.periods) != len(periods_of(program)):
+                ok = False
+                self.add(check, VIOLATION, f"the horizon is now {program.horizon.years} years "
+                         f"({len(periods_of(program))} periods), the plan covers {len(self.timeline.periods)}: "
+                         "re-plan", self.loc.program("horizon", "years"))
         if ok:
             self.add(check, PASS, f"plan of '{plan.program}' with sites {', '.join(plan.sites)}")
         return ok
@@ -203,7 +210,7 @@ class Verifier:
                         **{k: online.get(k, 0.0) for k in ("solar_mw", "wind_mw", "battery_mw", "battery_mwh")},
                         "smoothing_energy_overhead_fraction": entry.capacity.get("smoothing_energy_overhead_fraction", 0.0)}
             for cand in si.site.technologies.gas:
-                new = self._gas_in_use(name, cand, p.start)
+                new = self._gas_in_use(name, cand, p)
                 capacity[f"gas_{cand.key}_new_units"], capacity[f"gas_{cand.key}_units"] = new, new + cand.existing_units
             cooling = online.get("cooling")
             view = entry.model_copy(update={
@@ -214,15 +221,15 @@ class Verifier:
             states[name] = SiteState(si, view, d, compute, p.start, p.end, self._month_steps(d), p.name)
         return states
 
-    def _gas_in_use(self, site: str, cand, day: dt.date) -> float:
-        """Gas units of a candidate in use on ``day``: owned ones ordered and not yet retired, or
-        the most rented in a span that covers the day."""
+    def _gas_in_use(self, site: str, cand, p) -> float:
+        """Gas units of a candidate in use in period ``p``: owned ones delivered by its start and
+        not retired before its end, or the most rented in a span that covers it."""
         key = f"gas:{cand.key}"
         if cand.rental is None:
             return sum(o.quantity for o in self.timeline.orders if o.site == site and o.asset == key
-                       and o.online_date <= day and (o.retire_date is None or day < o.retire_date))
-        return max((b.quantity for b in self.timeline.bridges if b.site == site
-                    and b.asset in (key, f"rental_gas:{cand.type}") and b.start_date <= day <= b.end_date), default=0)
+                       and o.online_date <= p.start and (o.retire_date is None or p.end < o.retire_date))
+        return max((b.quantity for b in self.timeline.bridges if b.site == site and b.asset in
+                    (key, f"rental_gas:{cand.type}") and b.start_date <= p.start <= b.end_date), default=0)
 
     @cached_property
     def _typical_days(self) -> TimeGrid | None:
@@ -552,14 +559,17 @@ class Verifier:
             grid_limits = {n: grid_limit_during(s.si.site.grid, s.start, s.end) if s.si.site.grid else 0.0
                            for n, s in states.items()}
             first = next(iter(states.values()), None)
-            contexts.append((first.start if first else self._dates()[0], first.when if first else "",
-                             Context(states, costs, grid_limits)))
+            start, end = (first.start, first.end) if first else self._dates()
+            contexts.append((start, end, first.when if first else "", Context(states, costs, grid_limits)))
         for rc in self.pi.caps:
             cap, check = rc.cap, f"cap {rc.cap.name}"
-            measured = [(when, ctx) for start, when, ctx in contexts if cap.in_force(start)]
+            if self.timeline is not None and over_horizon(rc):
+                self._horizon_cap(rc, [ctx for *_, ctx in contexts])
+                continue
+            measured = [(when, ctx) for start, end, when, ctx in contexts if cap.in_force_during(start, end)]
             if not measured or not rc.groups:
                 self.add(check, SKIPPED, "binds no site of this program" if not rc.groups else
-                         f"not in force on {', '.join(str(start) for start, _, _ in contexts)}")
+                         f"not in force on {', '.join(str(start) for start, *_ in contexts)}")
                 continue
             if not all(s.cooling_known for _, ctx in measured for s in ctx.states.values()):
                 self.add(check, SKIPPED, "not measured: the plan's cooling is no longer offered (see build)")
@@ -573,11 +583,34 @@ class Verifier:
                 self.add(check, PASS, f"{cap.quantity} within its limit{' in every period' if len(measured) > 1 else ''}"
                          f": {shown}")
 
-    def _cap_limits(self, rc, values: list[tuple[str, float | None]], when: str) -> bool:
-        """Report each group whose value breaks the cap's limits; True if one does."""
+    def _horizon_cap(self, rc, contexts: list[Context]) -> None:
+        """A build-out's cap on a total over the horizon: each period's yearly amount times its
+        length, summed (as the model limits it)."""
+        check = f"cap {rc.cap.name}"
+        if not rc.in_force or not rc.groups:
+            self.add(check, SKIPPED, "binds no site of this program" if not rc.groups else "not in force")
+            return
+        if not all(s.cooling_known for ctx in contexts for s in ctx.states.values()):
+            self.add(check, SKIPPED, "not measured: the plan's cooling is no longer offered (see build)")
+            return
+        years = periods_of(self.pi.program)[0].years
+        totals: dict[str, float] = {}
+        for ctx in contexts:
+            for label, value in cap_values(rc, ctx):
+                if value is not None:
+                    totals[label] = totals.get(label, 0.0) + value * years
+        if not self._cap_limits(rc, list(totals.items()), "", scale=1.0):
+            shown = ", ".join(f"{label} {_num(v)}" for label, v in totals.items()) or "nothing to measure"
+            self.add(check, PASS, f"{rc.cap.quantity} over the horizon within its limit: {shown}")
+
+    def _cap_limits(self, rc, values: list[tuple[str, float | None]], when: str, scale: float | None = None) -> bool:
+        """Report each group whose value breaks the cap's limits; True if one does. ``scale``
+        turns a value into the cap's period (default: a yearly value, times the horizon's years
+        for a horizon cap)."""
         cap, check = rc.cap, f"cap {rc.cap.name}"
         noted = {c.name: c.note for c in self.plan.caps}
-        scale = self.pi.program.horizon.years if cap.period == "horizon" else 1
+        if scale is None:
+            scale = self.pi.program.horizon.years if cap.period == "horizon" else 1
         failed = False
         for label, value in values:
             if value is None:
@@ -594,7 +627,7 @@ class Verifier:
                     continue  # the plan pays to become a major source, which lifts the cap
                 failed = True
                 word = "above the maximum" if sense == "max" else "below the minimum"
-                period = " over the horizon" if scale > 1 else ""
+                period = " over the horizon" if cap.period == "horizon" else ""
                 self.add(check, VIOLATION, f"{cap.quantity} at {label}{when} is {_num(total)}{period}, {word} "
                          f"of {_num(bound)} by {_num(over)} ({rc.origin}: {cap.source})", self.loc.cap(rc, sense))
         return failed
@@ -771,6 +804,43 @@ class Verifier:
                          f"{target.amount:,.0f} are due by {getattr(target, 'date', p.start)}", where)
         if len(self.report.findings) == before:
             self.add(check, PASS, f"every period meets the target in force ({len(self.timeline.periods)} periods)")
+
+
+    def _allocations(self) -> None:
+        """GPUs ordered per period within each supplier allocation (max_new_gpus_per_period)."""
+        check, before = "GPU allocations", len(self.report.findings)
+        limited = 0
+        for name, si in self.sites.items():
+            for opt in site_compute(si, self.pi).gpus:
+                if opt.max_new_gpus_per_period is None:
+                    continue
+                limited += 1
+                ordered: dict[dt.date, float] = {}
+                for o in self.timeline.orders:
+                    if o.site == name and o.asset == f"gpus:{opt.model}":
+                        ordered[o.order_date] = ordered.get(o.order_date, 0.0) + o.quantity
+                for day, n in sorted(ordered.items()):
+                    if n > opt.max_new_gpus_per_period + 1e-6:
+                        self.add(check, VIOLATION, f"{_num(n)} {opt.model} ordered at {name} on {day}, above the "
+                                 f"allocation of {opt.max_new_gpus_per_period:,} a period",
+                                 self.loc.gpu_option(si, opt.model, "max_new_gpus_per_period"))
+        if limited and len(self.report.findings) == before:
+            self.add(check, PASS, f"GPU orders within {limited} allocation{'s' if limited > 1 else ''} in every period")
+
+    def _capital_per_year(self) -> None:
+        """Capital paid per calendar year within buildout.max_capital_usd_per_year."""
+        limit = self.pi.program.buildout.max_capital_usd_per_year
+        if limit is None:
+            return
+        check, paid = "capital per year", {}
+        for p in self.timeline.periods:
+            paid[p.start.year] = paid.get(p.start.year, 0.0) + p.spend_usd.get("capital", 0.0)
+        over = [(year, usd) for year, usd in sorted(paid.items()) if usd > limit * (1 + 1e-9) + 1e-3]
+        for year, usd in over:
+            self.add(check, VIOLATION, f"the plan pays ${_num(usd)} of capital in {year}, above the limit of "
+                     f"${_num(limit)} a year", self.loc.program("buildout", "max_capital_usd_per_year"))
+        if not over:
+            self.add(check, PASS, f"capital within ${_num(limit)} in every year (most: ${_num(max(paid.values()))})")
 
 
 def _measure(si: SiteInput, model: str, measure: str) -> float:

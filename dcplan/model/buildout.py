@@ -78,7 +78,11 @@ class Order:
     var: object
     online: Period  # the first period it can be used
     online_date: dt.date  # that period's start
-    retire_date: dt.date  # end of life
+    retire_date: dt.date  # end of life: the first day it can no longer be used
+
+    def usable_in(self, p: Period) -> bool:
+        """Delivered by the period's start and not retired before its end (a whole period)."""
+        return self.online.index <= p.index and p.end < self.retire_date
 
 
 @dataclass
@@ -123,8 +127,8 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
                                                                  "grid_energy_price", base.year, mid_year)
                    for kind in ("gas", "grid")}
         sites = add_site_blocks(pb, pi, grids[p.months], smoothing, p.start, p.end, period=p, **factors)
-        caps = [dataclasses.replace(rc, in_force=rc.cap.in_force(p.start)) for rc in pi.caps
-                if not _over_horizon(rc)]
+        caps = [dataclasses.replace(rc, in_force=rc.cap.in_force_during(p.start, p.end)) for rc in pi.caps
+                if not over_horizon(rc)]
         builder = add_caps_and_costs(pb, pi, sites, caps, elastic)
         violation = violation + builder.penalty
         for row in builder.rows:
@@ -139,7 +143,7 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
 
     horizon_caps = CapBuilder(m, sites_by_period[-1], program.horizon.years, elastic)
     for rc in pi.caps:
-        if _over_horizon(rc) and rc.in_force:
+        if over_horizon(rc) and rc.in_force:
             horizon_caps.add_over_periods(rc, [(p.years, {sm.name: sm for sm in sites_by_period[p.index]})
                                                for p in periods])
     cap_rows += horizon_caps.rows
@@ -172,7 +176,7 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
     return PlanModel(m, pi, last[0].tg, last, time.perf_counter() - started, cap_rows, bm)
 
 
-def _over_horizon(rc) -> bool:
+def over_horizon(rc) -> bool:
     """A cap on the total over the horizon of a quantity that adds up (not a per-period cap)."""
     return rc.cap.period == "horizon" and rc.cap.quantity in ADDS_UP
 
@@ -196,7 +200,7 @@ def _link_assets(m, periods, sites_by_period, base):
             placed = [o for o in (_order(m, first.name, asset, q, periods) for q in periods) if o]
             orders += placed
             for p, var in zip(periods, in_use):
-                usable = sum(o.var for o in placed if o.online.index <= p.index and p.start < o.retire_date)
+                usable = sum(o.var for o in placed if o.usable_in(p))
                 m.link.add(var <= usable if asset.spare_allowed else var == usable)
     return orders, rented
 

@@ -22,6 +22,13 @@ def gpu_measure(spec, measure: str) -> float:
     return spec.bf16_dense_tflops / 1000.0  # PFLOPS
 
 
+def existing_it_mw(si, compute: Compute) -> float:
+    """IT load of the GPUs already installed. They come with the cooling they run on (on the
+    option the plan picks): cooling is bought, and ordered, only for the IT beyond it."""
+    util = compute.provisioning_utilisation
+    return sum(o.existing_gpus * si.catalog.gpus[o.model].it_power_per_gpu_w * util / 1e6 for o in compute.gpus)
+
+
 def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     b, cat = sm.block, sm.si.catalog
     options = [g for g in compute.gpus]
@@ -58,6 +65,12 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
         return m.gpu_units[g] <= m.gpu_units[g].ub * sum(m.cooling_on[c] for c in liquid)
 
     b.liquid_required = pyo.Constraint(b.G, rule=needs_liquid)
+    existing_it = existing_it_mw(sm.si, compute)
+    if existing_it > 0:
+        b.cooling_new_mw = pyo.Var(b.C, bounds=(0, it_bound_mw))
+        b.cooling_new = pyo.Constraint(b.C, rule=lambda m, c: m.cooling_new_mw[c] == m.it_mw[c]
+                                       - existing_it * m.cooling_on[c])
+    new_cooling = b.cooling_new_mw if existing_it > 0 else b.it_mw
 
     pue = {c: sm.series(sm.si.pue[c]) for c in b.C}
     # smoothing a training job (burn work, a GPU floor, battery losses) draws extra IT energy
@@ -83,7 +96,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
         rent = option.rental
         sm.add_asset(Asset(
             key=f"cooling:{c}", label=spec.name + (" (rented)" if rent else ""), unit="MW IT",
-            in_use=b.it_mw[c], capex_usd_per_unit=1000 * spec.capex_usd_per_kw_it,
+            in_use=new_cooling[c], capex_usd_per_unit=1000 * spec.capex_usd_per_kw_it,
             life_years=sm.life("cooling", c, spec.lifetime_years), crf=sm.crf("cooling", c, spec.lifetime_years),
             lead_time_months=rent.lead_time_months if rent else lead_time(option.lead_time_months,
                                                                          spec.lead_time_months),

@@ -99,11 +99,18 @@ class Cap(StrictModel):
             raise ValueError("exempt_orders_below_h100e applies to gpus_h100e caps")
         if self.major_source is not None and self.quantity not in ("nox_t", "co2_t"):
             raise ValueError("major_source applies to nox_t and co2_t caps")
+        if self.major_source is not None and self.period == "horizon":
+            raise ValueError("major_source applies to yearly caps (a permit's tons per year), not period: horizon")
         return self
 
     def in_force(self, when: dt.date) -> bool:
-        return (self.in_force_from is None or when >= self.in_force_from) and (
-            self.in_force_until is None or when < self.in_force_until)
+        return self.in_force_during(when, when)
+
+    def in_force_during(self, start: dt.date, end: dt.date) -> bool:
+        """In force on any day from ``start`` to ``end`` (inclusive): a build-out period then
+        holds the cap throughout, as it holds a grid step that arrives mid-period to the lower limit."""
+        return (self.in_force_from is None or end >= self.in_force_from) and (
+            self.in_force_until is None or start < self.in_force_until)
 
 
 class Links(StrictModel):
