@@ -15,6 +15,7 @@ import yaml
 from conftest import REPO, base_site, run_cli, write_yaml
 from typer.testing import CliRunner
 
+from dcplan.catalog import builtin_catalog
 from dcplan.check import check_paths, render
 from dcplan.check.formats import escape_data, escape_property
 from dcplan.check.report import (
@@ -30,6 +31,7 @@ from dcplan.check.report import (
 from dcplan.locate import Where
 
 SITE = "site.yaml"
+CAT = builtin_catalog()
 
 
 def grid_site() -> dict:
@@ -329,6 +331,17 @@ def test_a_changed_buildout_limit_fails_at_its_line(planned_buildout, tmp_path, 
     program = edit(root / "staged.yaml", change)
     [v] = failures(check_paths([program]))
     assert (v.where.file, v.where.line) == (str(program), line_of(program, line)) and message in v.message, v
+
+
+def test_a_dearer_gpu_warns_at_the_price_that_changed_the_orders_capital(planned_buildout, tmp_path):
+    root = shutil.copytree(planned_buildout, tmp_path / "repo")
+    price = CAT.gpus["h100_sxm"].price_usd_per_gpu * 1.5
+    program = edit(root / "staged.yaml", lambda d: d.update(catalog={"gpus": {"h100_sxm": {"price_usd_per_gpu": price}}}))
+    report = check_paths([program])
+    assert report.exit_code == 0  # a cost warning does not fail the check
+    [w] = failures(report, WARNING)
+    assert w.check == "costs" and (w.where.file, w.where.line) == (str(program), line_of(program, "price_usd_per_gpu"))
+    assert "10,000 GPUs of" in w.message and "(+50.0%)" in w.message
 
 
 def test_a_smaller_gpu_allocation_fails_at_its_line(planned_buildout, tmp_path):

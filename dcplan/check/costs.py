@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dcplan.check.state import SiteState
+from dcplan.loader import SiteInput
 from dcplan.model.compute import existing_it_mw
 from dcplan.model.context import capital_recovery_factor
 from dcplan.schema.program import Finance
@@ -35,6 +36,29 @@ def _crf(finance: Finance, section: str, key: str, spec_life: float) -> float:
 def _catalog(section: str, key: str):
     """A maker of ("catalog", section, key, field) input references for one entry."""
     return lambda name: ("catalog", section, key, name)
+
+
+def order_unit_price(si: SiteInput, asset: str) -> tuple[float, list[tuple]] | None:
+    """Today's capital per reported unit of a build-out order of ``asset`` (USD per GPU, MW IT,
+    gas unit, MW or MWh, as the model prices it) and the inputs it comes from; None when the
+    site no longer offers the asset."""
+    section, _, key = asset.partition(":")
+    cat, tech = si.catalog, si.site.technologies
+    if section == "gpus" and key in cat.gpus:
+        return cat.gpus[key].price_usd_per_gpu, [("catalog", "gpus", key, "price_usd_per_gpu")]
+    if section == "cooling" and key in cat.cooling:
+        return 1000 * cat.cooling[key].capex_usd_per_kw_it, [("catalog", "cooling", key, "capex_usd_per_kw_it")]
+    if section == "gas":
+        cand = next((c for c in tech.gas if c.key == key and c.rental is None), None)
+        if cand is not None:
+            gen, entry = cat.generators[cand.type], _catalog("generators", cand.type)
+            return 1000 * gen.unit_mw * gen.capex_usd_per_kw, [entry("capex_usd_per_kw"), entry("unit_mw")]
+    if section in ("solar", "wind") and key in cat.renewables:
+        return 1000 * cat.renewables[key].capex_usd_per_kw, [("catalog", "renewables", key, "capex_usd_per_kw")]
+    if section in ("battery_power", "battery_energy") and key in cat.storage:
+        name = "power_capex_usd_per_kw" if section == "battery_power" else "energy_capex_usd_per_kwh"
+        return 1000 * getattr(cat.storage[key], name), [("catalog", "storage", key, name)]
+    return None
 
 
 def recompute_costs(s: SiteState, finance: Finance) -> dict[str, CostLine]:

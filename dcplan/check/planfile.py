@@ -59,6 +59,7 @@ class OrderEntry(_Record):
     order_date: dt.date
     online_date: dt.date
     retire_date: dt.date | None = None
+    capex_usd: float = 0.0
 
 
 class BridgeEntry(_Record):

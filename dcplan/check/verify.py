@@ -27,7 +27,7 @@ from functools import cached_property
 import numpy as np
 
 from dcplan.check.capvalues import Context, cap_values
-from dcplan.check.costs import recompute_costs
+from dcplan.check.costs import order_unit_price, recompute_costs
 from dcplan.check.planfile import CommittedPlan
 from dcplan.check.report import PASS, SKIPPED, VIOLATION, WARNING, FileReport, Finding
 from dcplan.check.solve import redispatch_committed
@@ -653,8 +653,7 @@ class Verifier:
     def _costs(self, lines_by_site: dict[str, dict]) -> None:
         """Warn where an annual cost line moved beyond the tolerance under current prices."""
         if self.timeline is not None:
-            self.add("costs", SKIPPED, "a build-out's costs are escalated per period; its annual lines are not "
-                     "recomputed")
+            self._order_prices()
             return
         for name, lines in lines_by_site.items():
             s = self.states[name]
@@ -674,6 +673,28 @@ class Verifier:
                 total = sum(line.usd_per_year for line in lines.values())
                 self.add(check, PASS, f"every annual cost line within {COST_TOLERANCE:.0%} of the current prices "
                          f"(${total:,.0f}/yr)")
+
+    def _order_prices(self) -> None:
+        """A build-out's order capital against today's prices (its operating costs are escalated
+        per period and not recomputed)."""
+        check, before, priced = "costs", len(self.report.findings), 0
+        for order in self.timeline.orders:
+            si = self.sites.get(order.site)
+            found = order_unit_price(si, order.asset) if si else None
+            if found is None:  # an asset no longer offered is a lead-time finding
+                continue
+            priced += 1
+            now, then = order.quantity * found[0], order.capex_usd
+            if abs(now - then) <= max(COST_TOLERANCE * abs(then), 1.0):
+                continue
+            where, sources = self._cost_inputs(si, found[1])
+            change = f"{(now - then) / then:+.1%}" if then else "new"
+            self.add(check, WARNING, f"{_num(order.quantity)} {order.unit} of {order.label} at {order.site} ordered "
+                     f"{order.order_date}: the plan says ${then:,.0f}, today's prices give ${now:,.0f} ({change})"
+                     + (f"; inputs: {sources}" if sources else ""), where)
+        if len(self.report.findings) == before:
+            self.add(check, PASS, f"{priced} orders' capital within {COST_TOLERANCE:.0%} of today's prices "
+                     "(operating costs, escalated per period, are not recomputed)")
 
     def _cost_inputs(self, si: SiteInput, inputs: list[tuple]) -> tuple[Where | None, str]:
         """The first input of a cost line that lives in the user's files (where a change is most
