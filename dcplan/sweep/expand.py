@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -214,7 +215,8 @@ def _draw(sweep: SweepFile, axes: list[Axis]) -> list[tuple]:
     so adding an axis leaves the others' draws as they were."""
     spec = sweep.spec
     listed_axes = [_listed(spec.axes[a.path]) for a in axes]
-    if spec.sample is not None and all(v is not None for v in listed_axes):
+    if (spec.sample is not None and all(v is not None for v in listed_axes)
+            and math.prod(len(v) for v in listed_axes) < 2**62):  # beyond, repeats are improbable
         return _sample_factorial(listed_axes, spec.sample, spec.seed)
     columns = []
     for axis in axes:
@@ -240,9 +242,9 @@ def _listed(kind) -> list | None:
 def _sample_factorial(columns: list[list], n: int, seed: int) -> list[tuple]:
     """``n`` distinct combinations of listed values, drawn without replacement (the whole
     factorial when it has no more than ``n``), in factorial order."""
-    size = int(np.prod([len(c) for c in columns]))
-    picked = range(size) if n >= size else np.sort(np.random.default_rng([seed, 0]).choice(size, n, replace=False))
     shape = [len(c) for c in columns]
+    size = math.prod(shape)
+    picked = range(size) if n >= size else np.sort(np.random.default_rng([seed, 0]).choice(size, n, replace=False))
     return [tuple(c[i] for c, i in zip(columns, np.unravel_index(int(k), shape))) for k in picked]
 
 
