@@ -108,10 +108,7 @@ def stacked_area(layers: list[tuple[str, str, np.ndarray]], below: list[tuple[st
     def y(v: float) -> float:
         return top + (hi - v) / (hi - lo) * plot_h
 
-    body = [f'<line class="grid" x1="{_n(gutter)}" x2="{WIDTH - 10}" y1="{_n(y(t))}" y2="{_n(y(t))}"/>'
-            f'<text class="tick" x="{_n(gutter - 6)}" y="{_n(y(t) + 4)}" text-anchor="end">{t:,.0f}</text>'
-            for t in ticks]
-    body.append(f'<text class="tick" x="{_n(gutter - 6)}" y="10" text-anchor="end">{escape(unit)}</text>')
+    body = _value_axis(ticks, y, gutter, unit, "{:,.0f}")
     for stack, items in ((up, layers), (down, below)):
         for k, (name, colour, _) in enumerate(items):
             edge = [f"{_n(x(i))},{_n(y(stack[k + 1][i]))}" for i in range(n)]
@@ -151,10 +148,7 @@ def line_chart(t: np.ndarray, series: list[tuple[str, str, np.ndarray]], hlines:
     def y(v: float) -> float:
         return top + (hi - v) / (hi - lo) * plot_h
 
-    body = [f'<line class="grid" x1="{_n(gutter)}" x2="{WIDTH - 10}" y1="{_n(y(v))}" y2="{_n(y(v))}"/>'
-            f'<text class="tick" x="{_n(gutter - 6)}" y="{_n(y(v) + 4)}" text-anchor="end">{v:,.4g}</text>'
-            for v in ticks]
-    body.append(f'<text class="tick" x="{_n(gutter - 6)}" y="10" text-anchor="end">{escape(unit)}</text>')
+    body = _value_axis(ticks, y, gutter, unit, "{:,.4g}")
     for v in nice_ticks(t0, t1, 8):
         if t0 <= v <= t1:
             body.append(f'<text class="tick" x="{_n(x(v))}" y="{_n(top + plot_h + 16)}" '
@@ -200,3 +194,10 @@ def gantt(rows: list[tuple[str, list[tuple[dt.date, dt.date, str, str, str]]]], 
             body.append(f'<rect class="{css}" x="{_n(x(a))}" y="{_n(y + 3)}" width="{_n(max(x(b) - x(a), 1.5))}" '
                         f'height="{_n(row_h - 6)}" fill="{colour}"><title>{escape(title)}</title></rect>')
     return _svg(height, body, label)
+
+
+def _value_axis(ticks, y, gutter: float, unit: str, label: str) -> list[str]:
+    """Horizontal grid lines with their values at the left, and the unit above them."""
+    return [f'<line class="grid" x1="{_n(gutter)}" x2="{WIDTH - 10}" y1="{_n(y(t))}" y2="{_n(y(t))}"/>'
+            f'<text class="tick" x="{_n(gutter - 6)}" y="{_n(y(t) + 4)}" text-anchor="end">{label.format(t)}</text>'
+            for t in ticks] + [f'<text class="tick" x="{_n(gutter - 6)}" y="10" text-anchor="end">{escape(unit)}</text>']
