@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyomo.environ as pyo
 
 from dcplan.errors import Problem
 from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
 from dcplan.model.build import build_model
+from dcplan.model.context import is_operational
 from dcplan.output import write_plan
 from dcplan.results import Plan, extract
 from dcplan.smoothing.api import smooth
@@ -60,6 +64,7 @@ def plan(path: Path | str, scenario: str | None = None, typical_days: int | None
 def plan_program(program: ProgramInput, typical_days: int | None = None,
                  options: SolveOptions | None = None) -> PlanOutcome:
     options = options or SolveOptions()
+    started = time.perf_counter()
     if options.progress:
         options.progress("building model", 0.0, None)
     smoothing, reasons = smooth_training_jobs(program)
@@ -68,8 +73,30 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     pm = build_model(program, typical_days, smoothing)
     if pm.cap_rows and not options.duals:
         options = dataclasses.replace(options, duals=True)
-    result = solve(pm.model, options)
+    start = _typical_days_start(program, smoothing, options) if pm.tg.method == "hourly" else None
+    if options.time_limit_s is not None:  # the limit holds for the whole plan, building included
+        spent = time.perf_counter() - started
+        options = dataclasses.replace(options, time_limit_s=max(options.time_limit_s - spent, 0.0))
+    result = solve(pm.model, options, operational=is_operational, start=start)
     return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None, smoothing=smoothing)
+
+
+START_TYPICAL_DAYS = 12
+
+
+def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOptions) -> dict | None:
+    """The design of the plan on typical days (variable name -> value), where the full-year
+    solve starts: a second or less, and it is usually within a few per cent of the year's."""
+    if options.strategy not in ("auto", "decompose"):
+        return None
+    pm = build_model(program, START_TYPICAL_DAYS, smoothing)
+    quick = dataclasses.replace(options, progress=None, duals=False, strategy="auto", solver_log=None,
+                                time_limit_s=None if options.time_limit_s is None else options.time_limit_s / 10)
+    result = solve(pm.model, quick, operational=is_operational)
+    if not result.has_solution:
+        return None
+    return {v.name: v.value for v in pm.model.component_data_objects(pyo.Var)
+            if not is_operational(v.parent_component()) and v.value is not None}
 
 
 def write_outputs(outcome: PlanOutcome, outdir: Path) -> list[Path]:

@@ -19,7 +19,7 @@ from dcplan.catalog import builtin_catalog
 from dcplan.check import DEFAULT_TIME_LIMIT_S
 from dcplan.errors import ExitCode, InputError, Problem, display_path
 from dcplan.schema.catalog import SECTIONS
-from dcplan.solver import SolveOptions
+from dcplan.solver import STRATEGIES, SolveOptions
 from dcplan.terminal import catalog_tables, plan_summary, print_problems
 
 INTERNAL_ERROR = 70
@@ -128,7 +128,8 @@ def plan(
     typical_days: Optional[int] = typer.Option(None, "--typical-days", min=1, max=365,
                                                help="Cluster the year into N typical days (fast)."),
     scenario: Optional[str] = typer.Option(None, "--scenario", help="Apply a named scenario of the program."),
-    strategy: str = typer.Option("auto", "--strategy", help="auto | branch_and_bound | highs_mip"),
+    strategy: str = typer.Option("auto", "--strategy", help="auto | decompose | branch_and_bound | highs_mip"),
+    solver_log: Optional[Path] = typer.Option(None, "--solver-log", help="Append HiGHS's own log to this file."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
     with_report: bool = typer.Option(False, "--report", help="Also write OUTDIR/report.html (needs -o)."),
 ):
@@ -137,6 +138,9 @@ def plan(
 
     if with_report and outdir is None:
         raise InputError([Problem("command line", None, "--report", "needs -o OUTDIR to write the report in")])
+    if strategy not in STRATEGIES:
+        raise InputError([Problem("command line", None, "--strategy",
+                                  f"unknown strategy '{strategy}': one of {', '.join(STRATEGIES)}")])
 
     status = None if quiet else console.status("starting", spinner="dots")
     started = time.perf_counter()
@@ -146,7 +150,8 @@ def plan(
             text = f"{phase} · {time.perf_counter() - started:,.1f} s"
             status.update(text + (f" · gap {gap:.3%}" if gap is not None else ""))
 
-    options = SolveOptions(time_limit_s=time_limit, mip_gap=mip_gap, strategy=strategy, progress=progress)
+    options = SolveOptions(time_limit_s=time_limit, mip_gap=mip_gap, strategy=strategy, progress=progress,
+                           solver_log=str(solver_log) if solver_log else None)
     if status:
         status.start()
     try:
@@ -165,8 +170,9 @@ def plan(
         raise typer.Exit(ExitCode.SOLVER_FAILURE)
     if not quiet:
         plan_summary(console, outcome.plan)
-        work = (f"{result.lp_solves} LP solves" if result.strategy != "highs_mip"
-                else f"HiGHS MIP, {result.nodes} nodes")
+        work = {"highs_mip": f"HiGHS MIP, {result.nodes} nodes",
+                "decompose": f"{result.nodes} rounds, {result.lp_solves} dispatch solves"}.get(
+                    result.strategy, f"{result.lp_solves} LP solves")
         console.print(f"[dim]build {outcome.plan.solver['build_seconds']:.2f} s · compile "
                       f"{result.compile_seconds:.2f} s · solve {result.solve_seconds:.2f} s "
                       f"({result.strategy}: {work})[/dim]")

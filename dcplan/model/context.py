@@ -116,3 +116,16 @@ class SiteModel:
             self.add_cost(asset.component, annual)
         else:
             self.capital[asset.component] = self.capital.get(asset.component, 0) + annual
+
+
+DISPATCH_SETS = ("T", "M")
+"""The sets a site block indexes its dispatch by: time steps (T) and months (M, demand peaks)."""
+
+
+def is_operational(component) -> bool:
+    """Whether a model variable is dispatch (indexed by a site's steps or months) rather than
+    design (what is built, bought or chosen once per site and period). The solver decomposes
+    the model along this line."""
+    if not component.is_indexed():
+        return False
+    return any(getattr(s, "local_name", None) in DISPATCH_SETS for s in component.index_set().subsets())

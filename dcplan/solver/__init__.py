@@ -1,0 +1,222 @@
+"""Hand a Pyomo model to HiGHS (through highspy) and solve it.
+
+The model is compiled once into sparse matrices with Pyomo's linear standard-form compiler and
+passed to HiGHS in one call. Planning models have few integer decisions (GPU purchase units, gas
+unit counts, the cooling choice) on top of a large LP of operations; the strategies:
+
+- ``decompose``: Benders decomposition, design in a small master, the year's dispatch in a
+  warm-started subproblem (:mod:`dcplan.solver.benders`); the default for large models, whose
+  dispatch LP with the design fixed solves many times faster than the whole LP;
+- ``branch_and_bound``: a compact branch-and-bound over few integers with warm-started LP
+  re-solves (small models with at most ``BRANCH_AND_BOUND_MAX_INTEGERS`` integers);
+- ``highs_mip``: HiGHS's own MIP solver (many integers), started from a plan where one is known.
+
+All stop at the requested relative gap or time limit and report what they got; when the
+decomposition does not converge it hands its best plan to HiGHS's MIP solver as a start.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+
+from dcplan.solver.benders import decompose, dispatch_with_integers
+from dcplan.solver.branch import branch_and_bound, highs_mip
+from dcplan.solver.highs import (
+    Compiled,
+    Deadline,
+    Progress,
+    SolveOptions,
+    SolveResult,
+    Status,
+    new_highs,
+    relative_gap,
+)
+
+__all__ = ["STRATEGIES", "Conflict", "SolveOptions", "SolveResult", "irreducible_conflict", "solve", "value_of"]
+
+STRATEGIES = ("auto", "decompose", "branch_and_bound", "highs_mip")
+BRANCH_AND_BOUND_MAX_INTEGERS = 16  # beyond this, HiGHS (presolve, cuts, heuristics) wins
+DECOMPOSE_MIN_OPERATIONAL = 20_000
+"""Operational columns from which ``auto`` decomposes: a year of hourly dispatch has 40-80k, a
+dozen typical days a few thousand, whose whole LP solves in well under a second."""
+
+
+def value_of(x) -> float:
+    """A solved variable or expression as a float (0 where it has no value)."""
+    value = pyo.value(x, exception=False)
+    return 0.0 if value is None else float(value)
+
+
+@dataclass
+class Conflict:
+    """An irreducible infeasible subset of a model's LP relaxation: remove any one of these rows
+    or bounds and the rest can hold together."""
+
+    rows: list  # Pyomo constraint data
+    bounds: list[tuple[object, str]]  # (Pyomo variable, "lower" | "upper" | "both")
+
+
+def irreducible_conflict(model: pyo.ConcreteModel) -> Conflict | None:
+    """HiGHS's IIS of the LP relaxation, or None when the relaxation is feasible (the conflict
+    is then in the integers) or HiGHS finds none."""
+    compiled = Compiled(model)
+    h = new_highs()
+    # from the LP's infeasibility proof, then made irreducible: the default may stop empty, and
+    # the irreducible filter alone deletes row by row (minutes on a build-out)
+    h.setOptionValue("iis_strategy", int(highspy.IisStrategy.kIisStrategyFromLp)
+                     | int(highspy.IisStrategy.kIisStrategyIrreducible))
+    h.passModel(compiled.lp(integral=False))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
+        return None
+    status, iis = h.getIis()
+    if status != highspy.HighsStatus.kOk or not iis.valid_:
+        return None
+    bound = highspy.IisBoundStatus
+    which = {int(bound.kIisBoundStatusLower): "lower", int(bound.kIisBoundStatusUpper): "upper"}
+    return Conflict([compiled.rows[i] for i in iis.row_index_],
+                    [(compiled.columns[j], which.get(int(b), "both")) for j, b in zip(iis.col_index_, iis.col_bound_)])
+
+
+def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operational=None,
+          start: dict | None = None) -> SolveResult:
+    """Solve ``model`` to ``options.mip_gap``. ``operational(var) -> bool`` tells the dispatch
+    columns from the design ones (without it the model is not decomposed); ``start`` maps
+    variable names to the values of a plan to try first (e.g. from typical days)."""
+    options = options or SolveOptions()
+    if options.strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {options.strategy!r}: one of {', '.join(STRATEGIES)}")
+    t0 = time.perf_counter()
+    progress = Progress(options, t0)
+    deadline = Deadline(options.time_limit_s, t0)
+    progress.report("compiling model")
+    compiled = Compiled(model)
+    compile_seconds = time.perf_counter() - t0
+    op_mask = _operational_mask(compiled, operational)
+    strategy = _choose(options.strategy, compiled, op_mask)
+    t_solve = time.perf_counter()
+    basis, duals, x = None, None, None
+    if strategy == "decompose":
+        result, x, duals = _decomposed(compiled, op_mask, options, deadline, progress, _start_vector(compiled, start))
+    else:
+        h = new_highs(options)
+        progress.attach(h)
+        if strategy == "highs_mip":
+            result, x = highs_mip(h, compiled, options, deadline, progress, _start_vector(compiled, start))
+        else:
+            result, x, basis = branch_and_bound(h, compiled, options, deadline, progress)
+            if strategy == "lp" and x is not None:
+                duals = np.array(h.getSolution().row_dual)
+    result.strategy = strategy
+    result.compile_seconds = compile_seconds
+    result.integer_columns = int(compiled.integer.sum())
+    result.columns, result.rows = compiled.shape[1], compiled.shape[0]
+    if x is not None:
+        compiled.store(x)
+        if options.duals and result.status == "optimal":
+            if duals is None or (strategy != "lp" and result.integer_columns):
+                progress.report("shadow prices")
+                duals = _duals_at(compiled, x, options, basis) if strategy != "decompose" else duals
+            result.row_duals = duals
+        result.row_index = compiled.row_index
+    result.solve_seconds = time.perf_counter() - t_solve
+    return result
+
+
+def _choose(strategy: str, compiled: Compiled, op_mask: np.ndarray | None) -> str:
+    n_int = int(compiled.integer.sum())
+    if n_int == 0 and (strategy == "auto" and (op_mask is None or op_mask.sum() < DECOMPOSE_MIN_OPERATIONAL)):
+        return "lp"
+    if strategy == "decompose" and op_mask is None:
+        return "highs_mip" if n_int > BRANCH_AND_BOUND_MAX_INTEGERS else "branch_and_bound"
+    if strategy != "auto":
+        return strategy
+    if (op_mask is not None and op_mask.sum() >= DECOMPOSE_MIN_OPERATIONAL and (~op_mask).any()
+            and not (compiled.integer & op_mask).any()):
+        return "decompose"  # hourly unit commitment (integer dispatch) stays with HiGHS's MIP for now
+    return "branch_and_bound" if n_int <= BRANCH_AND_BOUND_MAX_INTEGERS else "highs_mip"
+
+
+def _operational_mask(compiled: Compiled, operational) -> np.ndarray | None:
+    if operational is None:
+        return None
+    cache: dict[int, bool] = {}
+    mask = np.empty(len(compiled.columns), dtype=bool)
+    for i, var in enumerate(compiled.columns):
+        comp = var.parent_component()
+        key = id(comp)
+        if key not in cache:
+            cache[key] = bool(operational(comp))
+        mask[i] = cache[key]
+    return mask
+
+
+def _start_vector(compiled: Compiled, start: dict | None) -> np.ndarray | None:
+    """The start plan as a column vector (0 for what it does not name), or None."""
+    if not start:
+        return None
+    return np.array([start.get(v.name, 0.0) for v in compiled.columns], dtype=float)
+
+
+def _decomposed(compiled, op_mask, options, deadline, progress, start):
+    """Benders, then the operational integers, then (only if the gap is still open) HiGHS's MIP
+    from the best plan. Returns (result, x, row duals)."""
+    out = decompose(compiled, op_mask, options, deadline, progress, start)
+    info = dict(lp_solves=out.sub_solves, nodes=out.rounds)
+    if out.status in ("infeasible", "no_solution") or (out.x is None and deadline.passed):
+        status = out.status if out.status != "handover" else "no_solution"
+        return SolveResult(status, bound=out.bound, message=out.message, **info), None, None
+    x, objective, duals = out.x, out.objective, out.row_duals
+    op_integer = compiled.integer & op_mask
+    if x is not None and op_integer.any():
+        progress.report("unit commitment of the plan's design")
+        allowed = max(options.mip_gap * abs(objective) - (objective - out.bound), 0.0) / 2 if out.bound is not None else 0.0
+        objective, x = dispatch_with_integers(compiled, op_mask, x, options, deadline, abs_gap=allowed)
+        duals = None
+        if x is None:
+            out.status = "handover"
+    if out.status == "optimal" and x is not None and (_gap(objective, out.bound) or 0.0) <= options.mip_gap:
+        return SolveResult("optimal", objective, out.bound, _gap(objective, out.bound), **info), x, duals
+    if deadline.passed:
+        if x is None:
+            return SolveResult("no_solution", bound=out.bound, message="time limit", **info), None, None
+        return SolveResult("time_limit", objective, out.bound, _gap(objective, out.bound),
+                           message="time limit reached", **info), x, duals
+    # not converged: the monolithic MIP finishes, from the best plan found
+    h = new_highs(options)
+    progress.attach(h)
+    result, x_mip = highs_mip(h, compiled, options, deadline, progress, x)
+    result.lp_solves += out.sub_solves
+    if x_mip is None and x is not None and result.status != "infeasible":
+        return SolveResult("time_limit", objective, out.bound, _gap(objective, out.bound),
+                           message="time limit reached", **info), x, None
+    return result, x_mip, None
+
+
+def _gap(objective: float, bound: float | None) -> float | None:
+    return None if bound is None else relative_gap(objective, bound)
+
+
+def _duals_at(compiled: Compiled, x: np.ndarray, options: SolveOptions, basis=None) -> np.ndarray | None:
+    """Row duals of the LP around the plan: structural integers (cooling choice, unit counts)
+    fixed at their values in ``x``, the integer components named in ``options.relax_for_duals``
+    (GPU purchase units) left continuous so that limits on them have a marginal value. Starts
+    from the plan's own basis when there is one."""
+    h = new_highs(options)
+    lp = compiled.lp(integral=False)
+    lower, upper = compiled.col_lower.copy(), compiled.col_upper.copy()
+    fix = compiled.integer & ~compiled.components(options.relax_for_duals)
+    lower[fix] = upper[fix] = np.round(x[fix])
+    lp.col_lower_, lp.col_upper_ = lower, upper
+    h.passModel(lp)
+    if basis is not None and basis.valid:
+        h.setBasis(basis)
+    h.run()
+    if h.getModelStatus() != Status.kOptimal:
+        return None
+    return np.array(h.getSolution().row_dual)

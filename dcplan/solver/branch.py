@@ -1,0 +1,192 @@
+"""Two monolithic routes: HiGHS's own MIP solver, and a compact branch-and-bound over few
+integer columns with warm-started LP re-solves (each node starts from its parent's basis; a
+re-solve that takes longer than a cold solve would is stopped and solved cold)."""
+
+from __future__ import annotations
+
+import math
+
+import highspy
+import numpy as np
+
+from dcplan.solver.highs import (
+    Compiled,
+    Deadline,
+    Progress,
+    SolveOptions,
+    SolveResult,
+    Status,
+    relative_gap,
+)
+
+INTEGRALITY_TOL = 1e-6
+
+
+def highs_mip(h: highspy.Highs, compiled: Compiled, options: SolveOptions, deadline: Deadline,
+              progress: Progress, start: np.ndarray | None = None):
+    """HiGHS's MIP solver on the whole model; ``start``: a feasible plan to begin from."""
+    h.passModel(compiled.lp(integral=True))
+    h.setOptionValue("mip_rel_gap", options.mip_gap)
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = start
+        sol.value_valid = True
+        h.setSolution(sol)
+    deadline.arm(h)
+    progress.report("solving (HiGHS MIP)")
+    h.run()
+    status, info = h.getModelStatus(), h.getInfo()
+    if status == Status.kInfeasible:
+        return SolveResult("infeasible", lp_solves=1, message="HiGHS: infeasible"), None
+    if status in (Status.kUnbounded, Status.kUnboundedOrInfeasible):
+        return SolveResult("unbounded", message=h.modelStatusToString(status)), None
+    if info.primal_solution_status != 2:
+        kind = "no_solution" if status == Status.kTimeLimit else "error"
+        return SolveResult(kind, message=h.modelStatusToString(status)), None
+    x = np.array(h.getSolution().col_value)
+    gap = float(info.mip_gap) if math.isfinite(info.mip_gap) else None
+    return SolveResult("optimal" if status == Status.kOptimal else "time_limit", info.objective_function_value,
+                       info.mip_dual_bound, gap, nodes=int(info.mip_node_count),
+                       message=h.modelStatusToString(status)), x
+
+
+class _Node:
+    __slots__ = ("lower", "upper", "bound", "basis")
+
+    def __init__(self, lower, upper, bound, basis):
+        self.lower, self.upper, self.bound, self.basis = lower, upper, bound, basis
+
+
+class _LpRunner:
+    """Re-solves of one LP whose integer columns' bounds change, each from a given basis. A warm
+    re-solve may take at most as long as the cold root solve did (and a second): past that it is
+    stopped and the LP solved cold, so no path is slower than solving each node afresh."""
+
+    def __init__(self, h, compiled: Compiled, idx: np.ndarray, deadline: Deadline):
+        self.h, self.compiled, self.idx, self.deadline = h, compiled, idx, deadline
+        self.solves, self.cold_seconds = 0, None
+        h.passModel(compiled.lp(integral=False))
+
+    def run(self, lower, upper, basis=None):
+        h = self.h
+        if len(self.idx):
+            h.changeColsBounds(len(self.idx), self.idx, lower, upper)
+        if self.deadline.passed:
+            return "time", None, None
+        if basis is not None and self.cold_seconds is not None:
+            h.setBasis(basis)
+            self.deadline.arm(h, cap_s=self.cold_seconds + 1.0)
+            before = h.getRunTime()
+            h.run()
+            self.solves += 1
+            if h.getModelStatus() != Status.kTimeLimit or self.deadline.passed:
+                return self._outcome()
+            self.cold_seconds = max(self.cold_seconds, h.getRunTime() - before)
+        h.clearSolver()  # cold, with presolve
+        self.deadline.arm(h)
+        before = h.getRunTime()
+        h.run()
+        self.solves += 1
+        if self.cold_seconds is None:
+            self.cold_seconds = h.getRunTime() - before
+        return self._outcome()
+
+    def _outcome(self):
+        h = self.h
+        status = h.getModelStatus()
+        if status == Status.kOptimal:
+            return "ok", h.getInfo().objective_function_value, np.array(h.getSolution().col_value)
+        if status == Status.kInfeasible:
+            return "infeasible", None, None
+        if status in (Status.kUnbounded, Status.kUnboundedOrInfeasible):
+            return "unbounded", None, None
+        if status == Status.kTimeLimit:
+            return "time", None, None
+        return "error:" + h.modelStatusToString(status), None, None
+
+
+def branch_and_bound(h, compiled: Compiled, options: SolveOptions, deadline: Deadline, progress: Progress):
+    """Best-first branch-and-bound on the LP relaxation, diving depth-first until the first
+    integer solution. Exact up to ``mip_gap``. Returns (result, x, basis of the plan's LP)."""
+    idx = np.flatnonzero(compiled.integer).astype(np.int32)
+    runner = _LpRunner(h, compiled, idx, deadline)
+    base_lower, base_upper = compiled.col_lower[idx], compiled.col_upper[idx]
+
+    progress.report("solving LP relaxation")
+    state, root_obj, x = runner.run(base_lower.copy(), base_upper.copy())
+    if state == "infeasible":
+        return SolveResult("infeasible", lp_solves=runner.solves, message="the LP relaxation is infeasible"), None, None
+    if state == "unbounded":
+        return SolveResult("unbounded", lp_solves=runner.solves), None, None
+    if state != "ok":
+        return SolveResult("no_solution" if state == "time" else "error", lp_solves=runner.solves,
+                           message=state), None, None
+    if not len(idx):
+        return SolveResult("optimal", root_obj, root_obj, 0.0, lp_solves=runner.solves), x, h.getBasis()
+
+    incumbent_obj, incumbent_x, incumbent_basis = math.inf, None, None
+    open_nodes = [_Node(base_lower.copy(), base_upper.copy(), root_obj, None)]
+    first = (root_obj, x)
+    nodes, timed_out = 0, False
+
+    def tolerance(obj):
+        return options.mip_gap * max(abs(obj), 1.0)
+
+    while open_nodes:
+        if incumbent_x is None:
+            node = open_nodes.pop()  # dive: last pushed (the preferred child) first
+        else:
+            best = min(range(len(open_nodes)), key=lambda i: open_nodes[i].bound)
+            node = open_nodes.pop(best)
+            if node.bound >= incumbent_obj - tolerance(incumbent_obj):
+                open_nodes.append(node)
+                break
+        if first is not None:
+            (obj, x), first = first, None
+        else:
+            gap = (relative_gap(incumbent_obj, min([node.bound] + [n.bound for n in open_nodes]))
+                   if incumbent_x is not None else None)
+            progress.report(f"branch and bound: node {nodes + 1}" + ("" if incumbent_x is not None else ", diving"), gap)
+            state, obj, x = runner.run(node.lower, node.upper, node.basis)
+            nodes += 1
+            if state == "time":
+                open_nodes.append(node)
+                timed_out = True
+                break
+            if state != "ok":
+                continue
+        if obj >= incumbent_obj - tolerance(incumbent_obj):
+            continue
+        values = x[idx]
+        frac = np.abs(values - np.round(values))
+        fractional = np.flatnonzero(frac > INTEGRALITY_TOL * np.maximum(1.0, np.abs(values)))
+        basis = h.getBasis()
+        if not fractional.size:
+            incumbent_obj, incumbent_x, incumbent_basis = obj, x.copy(), basis
+            incumbent_x[idx] = np.round(values)
+            gap = relative_gap(incumbent_obj, min([n.bound for n in open_nodes], default=incumbent_obj))
+            progress.report("branch and bound: improved plan", gap)
+            continue
+        # branch on the most fractional, binaries (range 1) first: they are the structural choices
+        ranges = node.upper[fractional] - node.lower[fractional]
+        order = np.lexsort((-frac[fractional], ranges > 1))
+        j = fractional[order[0]]
+        value = values[j]
+        down = _Node(node.lower.copy(), node.upper.copy(), obj, basis)
+        down.upper[j] = math.floor(value)
+        up = _Node(node.lower.copy(), node.upper.copy(), obj, basis)
+        up.lower[j] = math.ceil(value)
+        # dive toward the rounding nearer the LP value; ties go up (covering a target)
+        preferred_up = value - math.floor(value) >= 0.5
+        open_nodes += [down, up] if preferred_up else [up, down]
+
+    best_bound = min([n.bound for n in open_nodes], default=incumbent_obj)
+    if incumbent_x is None:
+        status = "no_solution" if timed_out else "infeasible"
+        return SolveResult(status, bound=best_bound if open_nodes else None, lp_solves=runner.solves, nodes=nodes,
+                           message="time limit before an integer plan was found" if timed_out
+                           else "no integer plan satisfies the limits"), None, None
+    best_bound = min(best_bound, incumbent_obj)
+    return SolveResult("time_limit" if timed_out else "optimal", incumbent_obj, best_bound,
+                       relative_gap(incumbent_obj, best_bound), lp_solves=runner.solves, nodes=nodes,
+                       message="time limit reached" if timed_out else ""), incumbent_x, incumbent_basis

@@ -1,0 +1,207 @@
+"""The hand-off to HiGHS: a Pyomo model compiled once into sparse arrays, Highs objects that keep
+quiet, and a time limit that holds across re-solves."""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse  # noqa: F401  (Pyomo imports it lazily; keep that out of compile timings)
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+INF = highspy.kHighsInf
+Status = highspy.HighsModelStatus
+
+
+@dataclass
+class SolveOptions:
+    time_limit_s: float | None = None
+    mip_gap: float = 1e-4
+    strategy: str = "auto"  # see dcplan.solver.STRATEGIES
+    progress: Callable[[str, float, float | None], None] | None = None  # (phase, elapsed s, gap)
+    threads: int | None = None
+    duals: bool = False  # compute row duals (shadow prices) for the plan found
+    relax_for_duals: tuple[str, ...] = ("gpu_units",)  # integer components left free for the duals
+    solver_log: str | None = None  # a file that receives HiGHS's own log
+
+
+@dataclass
+class SolveResult:
+    status: str  # optimal | time_limit (a plan, gap open) | infeasible | unbounded | no_solution | error
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    strategy: str = ""
+    compile_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    lp_solves: int = 0
+    nodes: int = 0
+    integer_columns: int = 0
+    columns: int = 0
+    rows: int = 0
+    message: str = ""
+    row_duals: np.ndarray | None = field(default=None, repr=False)  # with integers fixed at the plan
+    row_index: dict = field(default_factory=dict, repr=False)  # id(constraint) -> row
+
+    def dual(self, constraint) -> float | None:
+        """Marginal change of the objective per unit increase of the constraint's bound."""
+        row = self.row_index.get(id(constraint))
+        if row is None or self.row_duals is None:
+            return None
+        return float(self.row_duals[row])
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status in ("optimal", "time_limit")
+
+
+_banner_swallowed = False
+
+
+def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
+    """A Highs object with its console output off. HiGHS prints a copyright banner to the C
+    stdout when the first one is made, whatever the options: it is swallowed here, so that
+    ``--format json`` and ``-q`` keep stdout clean. ``options.solver_log`` appends HiGHS's log."""
+    global _banner_swallowed
+    if not _banner_swallowed:
+        _banner_swallowed = True
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+                ctypes.CDLL(None).fflush(None)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    else:
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    if options is not None:
+        if options.solver_log:
+            h.setOptionValue("output_flag", True)
+            h.setOptionValue("log_to_console", False)
+            h.setOptionValue("log_file", str(options.solver_log))
+        if options.threads:
+            h.setOptionValue("threads", options.threads)
+    return h
+
+
+class Deadline:
+    """The wall-clock limit of one solve, shared by every HiGHS run in it. HiGHS's own
+    ``time_limit`` counts a Highs object's total run time, so each run gets that plus what is
+    left (passing only what is left would count earlier runs twice)."""
+
+    def __init__(self, limit_s: float | None, start: float):
+        self.limit_s, self.start = limit_s, start
+
+    def remaining(self) -> float:
+        if self.limit_s is None:
+            return INF
+        return max(0.0, self.limit_s - (time.perf_counter() - self.start))
+
+    @property
+    def passed(self) -> bool:
+        return self.remaining() <= 0
+
+    def arm(self, h: highspy.Highs, cap_s: float | None = None) -> None:
+        """Let ``h`` run until the deadline, or for at most ``cap_s`` seconds more."""
+        budget = min(self.remaining(), cap_s if cap_s is not None else INF)
+        h.setOptionValue("time_limit", h.getRunTime() + budget if math.isfinite(budget) else INF)
+
+
+class Compiled:
+    """The model as HiGHS arrays, with the map back to Pyomo variables and constraints."""
+
+    def __init__(self, model: pyo.ConcreteModel):
+        repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+        self.columns = repn.columns
+        self.offset = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
+        self.A = repn.A.tocsc()
+        self.cost = np.asarray(repn.c.toarray()).ravel() if repn.c.shape[0] else np.zeros(self.A.shape[1])
+        self.col_lower = np.array([-INF if v.lb is None else v.lb for v in self.columns], dtype=float)
+        self.col_upper = np.array([INF if v.ub is None else v.ub for v in self.columns], dtype=float)
+        self.integer = np.array([v.is_integer() or v.is_binary() for v in self.columns], dtype=bool)
+        self.row_index = {id(r.constraint): i for i, r in enumerate(repn.rows)}
+        self.rows = [r.constraint for r in repn.rows]
+        sense = np.array([r.bound_type for r in repn.rows], dtype=int)
+        rhs = np.asarray(repn.rhs, dtype=float)
+        self.row_lower = np.where(sense <= 0, rhs, -INF)
+        self.row_upper = np.where(sense >= 0, rhs, INF)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.A.shape
+
+    def components(self, names: tuple[str, ...]) -> np.ndarray:
+        """Mask of the columns whose Pyomo component is named in ``names``."""
+        return np.array([v.parent_component().local_name in names for v in self.columns], dtype=bool)
+
+    def lp(self, integral: bool) -> highspy.HighsLp:
+        return highs_lp(self.cost, self.col_lower, self.col_upper, self.row_lower, self.row_upper,
+                        self.A, self.offset, self.integer if integral else None)
+
+    def store(self, x: np.ndarray) -> None:
+        for var, value in zip(self.columns, x):
+            var.set_value(float(value), skip_validation=True)
+
+
+def highs_lp(cost, col_lower, col_upper, row_lower, row_upper, A, offset: float = 0.0,
+             integer: np.ndarray | None = None) -> highspy.HighsLp:
+    """A HighsLp from arrays and a sparse matrix (integrality from the ``integer`` mask)."""
+    A = A.tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+    lp.col_cost_, lp.offset_ = np.asarray(cost, dtype=float), offset
+    lp.col_lower_, lp.col_upper_ = np.asarray(col_lower, dtype=float), np.asarray(col_upper, dtype=float)
+    lp.row_lower_, lp.row_upper_ = np.asarray(row_lower, dtype=float), np.asarray(row_upper, dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
+    if integer is not None and integer.any():
+        kinds = highspy.HighsVarType
+        lp.integrality_ = [kinds.kInteger if i else kinds.kContinuous for i in integer]
+    return lp
+
+
+class Progress:
+    """Reports the solve's phase, elapsed time and gap to ``options.progress``: when the phase
+    changes, and from inside HiGHS's simplex and MIP callbacks at most every ``every_s``
+    seconds, so a long LP or MIP still shows time passing and the MIP gap."""
+
+    def __init__(self, options: SolveOptions, start: float, every_s: float = 0.25):
+        self.callback, self.start, self.every_s = options.progress, start, every_s
+        self.phase, self.gap, self.last = "solving", None, 0.0
+
+    def report(self, phase: str, gap: float | None = None) -> None:
+        self.phase, self.gap = phase, gap
+        if self.callback:
+            self.callback(phase, time.perf_counter() - self.start, gap)
+
+    def attach(self, h) -> None:
+        if self.callback:
+            h.cbSimplexInterrupt += self._tick
+            h.cbMipInterrupt += self._tick
+
+    def _tick(self, event) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.every_s:
+            return
+        self.last = now
+        gap = self.gap
+        if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
+            mip_gap = event.data_out.mip_gap
+            gap = mip_gap if math.isfinite(mip_gap) and mip_gap < 1e30 else None
+        self.callback(self.phase, now - self.start, gap)
+
+
+def relative_gap(obj: float, bound: float) -> float:
+    return max(0.0, (obj - bound) / max(abs(obj), 1e-9))

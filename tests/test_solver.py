@@ -1,0 +1,90 @@
+"""The solve strategies agree, the time limit holds, and HiGHS keeps stdout clean.
+
+Decomposition is forced onto typical-days models here (where ``auto`` would not use it) so that
+it is checked against branch-and-bound and HiGHS's MIP in seconds; the full-year cases are in
+``benchmarks/suite.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dcplan import api
+from dcplan.loader import load_program
+from dcplan.model.build import build_model
+from dcplan.model.context import is_operational
+from dcplan.solver import SolveOptions, solve
+
+REPO = Path(__file__).resolve().parents[1]
+DCPLAN = str(Path(sys.executable).parent / "dcplan")
+
+
+def _objective(path: Path, strategy: str, days: int = 6) -> tuple[float, str]:
+    pm = build_model(load_program(path), days)
+    result = solve(pm.model, SolveOptions(strategy=strategy, mip_gap=1e-7), operational=is_operational)
+    assert result.status == "optimal", (strategy, result.message)
+    return result.objective, result.strategy
+
+
+@pytest.mark.parametrize("site", ["johor", "mojave", "memphis"])
+def test_decomposition_matches_monolithic(site):
+    """Same optimum as HiGHS's MIP on the whole model (memphis has hourly unit commitment: the
+    decomposition relaxes it, then commits the converged design's units hour by hour)."""
+    path = REPO / "sites" / f"{site}.yaml"
+    reference, _ = _objective(path, "highs_mip")
+    decomposed, used = _objective(path, "decompose")
+    assert used == "decompose"
+    assert decomposed == pytest.approx(reference, rel=1e-6)
+
+
+def test_auto_decomposes_full_year_without_unit_commitment():
+    pm = build_model(load_program(REPO / "sites" / "johor.yaml"))
+    result = solve(pm.model, SolveOptions(time_limit_s=0.0), operational=is_operational)
+    assert result.strategy == "decompose"
+
+
+def test_unknown_strategy_is_refused():
+    pm = build_model(load_program(REPO / "sites" / "johor.yaml"), 2)
+    with pytest.raises(ValueError, match="unknown strategy"):
+        solve(pm.model, SolveOptions(strategy="fastest"))
+
+
+def test_time_limit_holds_across_resolves():
+    """A full-year plan under a limit returns within the limit and 10 % (loading and the final
+    extraction aside), with its status saying what it got."""
+    program = load_program(REPO / "sites" / "mojave.yaml")
+    limit = 4.0
+    started = time.perf_counter()
+    outcome = api.plan_program(program, options=SolveOptions(time_limit_s=limit))
+    elapsed = time.perf_counter() - started
+    assert outcome.solve.status in ("optimal", "time_limit", "no_solution")
+    assert elapsed <= 1.1 * limit + 1.0, elapsed
+
+
+def test_highs_banner_stays_off_stdout(tmp_path):
+    """A program without a committed plan is solved by `check`; its JSON on stdout parses."""
+    program = tmp_path / "program.yaml"
+    text = (REPO / "examples" / "quickstart" / "program.yaml").read_text()
+    program.write_text(text.replace("../../sites/memphis.yaml", str(REPO / "sites" / "memphis.yaml")))
+    out = subprocess.run([DCPLAN, "check", str(program), "--format", "json"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    json.loads(out.stdout)
+    quiet = subprocess.run([DCPLAN, "plan", str(program), "-q", "--typical-days", "2"],
+                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout == ""
+
+
+def test_solver_log_is_written(tmp_path):
+    log = tmp_path / "highs.log"
+    options = dataclasses.replace(SolveOptions(), solver_log=str(log))
+    outcome = api.plan(REPO / "sites" / "johor.yaml", typical_days=2, options=options)
+    assert outcome.plan is not None
+    assert "HiGHS" in log.read_text()
