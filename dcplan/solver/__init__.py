@@ -136,9 +136,8 @@ def _choose(strategy: str, compiled: Compiled, op_mask: np.ndarray | None) -> st
         return "highs_mip" if n_int > BRANCH_AND_BOUND_MAX_INTEGERS else "branch_and_bound"
     if strategy != "auto":
         return strategy
-    if (op_mask is not None and op_mask.sum() >= DECOMPOSE_MIN_OPERATIONAL and (~op_mask).any()
-            and not (compiled.integer & op_mask).any()):
-        return "decompose"  # hourly unit commitment (integer dispatch) stays with HiGHS's MIP for now
+    if op_mask is not None and op_mask.sum() >= DECOMPOSE_MIN_OPERATIONAL and (~op_mask).any():
+        return "decompose"
     return "branch_and_bound" if n_int <= BRANCH_AND_BOUND_MAX_INTEGERS else "highs_mip"
 
 

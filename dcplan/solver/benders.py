@@ -41,6 +41,7 @@ from dcplan.solver.highs import (
     relative_gap,
 )
 
+ELASTIC_MIN_TERMS = 24  # a row over more dispatch columns than a day's is a cap over time
 PENALTY_SCALE = 1e3  # price of a violated design row, relative to the dearest dispatch cost
 MAX_ROUNDS = 200  # Benders iterations before handing over (converged cases take 5-40)
 SOLVE_CAP_COLD = 10  # one dispatch solve may take this many cold solves' time (and a second) ...
@@ -94,9 +95,15 @@ class _Dispatch:
         c = split.c
         self.h = new_highs(options)
         self.row_lower, self.row_upper = c.row_lower[split.RS], c.row_upper[split.RS]
-        # elastic: each row the design moves may be violated at a price, so that every design
-        # has a dispatch (slow infeasibility proofs and weak feasibility cuts avoided)
-        moved = split.moved
+        # elastic: rows that the design moves and that tie several dispatch columns together (a
+        # power balance), and rows over many steps (yearly caps), may be violated at a price, so
+        # that a design without a dispatch still yields an informative cut rather than a slow
+        # infeasibility proof. Rows of one dispatch column stay as they are: with the design
+        # fixed, presolve makes them bounds, which is what makes the dispatch fast.
+        per_row = np.diff(split.A_sub_op.tocsr().indptr)
+        is_moved = np.zeros(len(split.RS), dtype=bool)
+        is_moved[split.moved] = True
+        moved = np.flatnonzero((is_moved & (per_row > 1)) | (per_row > ELASTIC_MIN_TERMS)).astype(np.int32)
         up = moved[np.isfinite(self.row_upper[moved])]
         lo = moved[np.isfinite(self.row_lower[moved])]
         n_op, n_rows = len(split.O), len(split.RS)
@@ -106,9 +113,9 @@ class _Dispatch:
         self.penalty = PENALTY_SCALE * max(1.0, float(np.abs(c.cost[split.O]).max(initial=0.0)))
         self.col_lower = np.r_[c.col_lower[split.O], np.zeros(len(self.slack))]
         self.col_upper = np.r_[c.col_upper[split.O], np.full(len(self.slack), INF)]
+        self.A = sp.hstack([split.A_sub_op, slack]).tocsc()
         self.h.passModel(highs_lp(np.r_[c.cost[split.O], np.full(len(self.slack), self.penalty)],
-                                  self.col_lower, self.col_upper, self.row_lower, self.row_upper,
-                                  sp.hstack([split.A_sub_op, slack])))
+                                  self.col_lower, self.col_upper, self.row_lower, self.row_upper, self.A))
         self.solves, self.seconds, self.cold_seconds = 0, 0.0, None
 
     @property
@@ -188,7 +195,7 @@ class _Dispatch:
         if not has_ray:
             return None
         ray = np.asarray(ray, dtype=float)
-        A_op, A_d = self.s.A_sub_op, self.s.A_sub_design
+        A_op, A_d = self.A, self.s.A_sub_design
         for r in (ray, -ray):
             pos, neg = r > 0, r < 0
             if np.any(~np.isfinite(lower[pos])) or np.any(~np.isfinite(upper[neg])):
@@ -264,12 +271,12 @@ class _Master:
         its edge (the LP is convex, so the box's optimum is then the master's)."""
         c, n = self.s.c, self.n
         lower, upper = c.col_lower[self.s.D].copy(), c.col_upper[self.s.D].copy()
-        box = np.zeros(n, dtype=bool)
+        tight_lo = tight_hi = np.zeros(n, dtype=bool)
         if region is not None:
             centre, radius = region
             cont = ~self.s.design_integer
             lo, hi = np.maximum(lower, centre - radius), np.minimum(upper, centre + radius)
-            box = cont & ((lo > lower) | (hi < upper))
+            tight_lo, tight_hi = cont & (lo > lower), cont & (hi < upper)
             lower[cont], upper[cont] = lo[cont], hi[cont]
         self.h.changeColsBounds(n, self.cut_index[:n], lower, upper)
         self.h.changeColBounds(n, -INF if self.has_optimality_cut else 0.0, INF)
@@ -284,8 +291,8 @@ class _Master:
             return ("time" if status == Status.kTimeLimit else "error"), None, None, None
         info = self.h.getInfo()
         x = np.array(self.h.getSolution().col_value)[:n]
-        edge = box & ((np.abs(x - lower) <= 1e-7 * np.maximum(1, np.abs(x))) |
-                      (np.abs(x - upper) <= 1e-7 * np.maximum(1, np.abs(x))))
+        near = 1e-7 * np.maximum(1, np.abs(x))
+        edge = (tight_lo & (x - lower <= near)) | (tight_hi & (upper - x <= near))
         bound = info.mip_dual_bound if self.integral else info.objective_function_value
         if not self.has_optimality_cut or edge.any():
             bound = -INF
@@ -330,7 +337,7 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     phase = "relaxation"
     lp_best = math.inf
     centre, radius = xd.copy(), np.maximum(np.abs(xd), 1.0)
-    floor = 1e-4 * radius
+    floor = radius / 8
     edge = np.zeros(len(xd), dtype=bool)
     while True:
         rounds += 1
@@ -343,7 +350,7 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
             dispatch.raise_penalty()  # the master settled on a design that cannot serve the load
         if state == "ok" and total < lp_best:  # a serious step: move the box, widen it where it held
             lp_best, centre = total, xd.copy()
-            radius[edge] *= 2
+            radius[edge] *= 4
         elif phase == "relaxation" and rounds > 1:  # a null step: look closer to the best design
             radius = np.maximum(radius / 2, floor)
         if best < math.inf and lower > -math.inf and relative_gap(best, lower) <= gap:
