@@ -42,13 +42,13 @@ from dcplan.solver.highs import (
 )
 
 ELASTIC_MIN_TERMS = 24  # a row over more dispatch columns than a day's is a cap over time
-PENALTY_SCALE = 1e3  # price of a violated design row, relative to the dearest dispatch cost
+PENALTY_SCALE = 1e3
+MAX_PENALTY_RAISES = 2  # price of a violated design row, relative to the dearest dispatch cost
 MAX_ROUNDS = 200  # Benders iterations before handing over (converged cases take 5-40)
-SOLVE_CAP_COLD = 10  # one dispatch solve may take this many cold solves' time (and a second) ...
-BUDGET_COLD = 60  # ... and the whole loop this many (and five seconds): a whole-model LP is
-# typically 20-40 cold dispatch solves, so a loop that will not converge costs about as much as
-# one more monolithic solve before it hands over
-INFEASIBLE_TOL = 1e-7
+SOLVE_CAP_COLD = 40  # one dispatch solve may take this many cold solves' time (and a second),
+BUDGET_COLD = 100  # and the whole loop this many (and five seconds): a whole-model LP takes about
+# 20-80 cold dispatch solves, so a loop that will not converge costs about one or two monolithic
+# LPs before it hands over to HiGHS's MIP
 VIOLATION_TOL = 1e-7
 
 
@@ -77,7 +77,6 @@ class _Split:
         self.A_sub_op = sub[:, self.O].tocsc()
         self.A_sub_design = sub[:, self.D].tocsc()
         self.A_master = A[self.RM][:, self.D].tocsc()
-        self.moved = np.flatnonzero(np.diff(self.A_sub_design.tocsr().indptr) > 0).astype(np.int32)
         self.design_integer = compiled.integer[self.D]
         self.op_integer = compiled.integer[self.O]
 
@@ -88,34 +87,52 @@ class _Split:
 
 
 class _Dispatch:
-    """The subproblem: dispatch with the design fixed, re-solved warm as the design moves."""
+    """The subproblem: dispatch with the design fixed, re-solved warm as the design moves.
+
+    A row with one dispatch column (``gen[t] <= unit_mw * units``) is, once the design is fixed,
+    a bound on that column: it is kept as one here, so that the LP holds only the rows that tie
+    dispatch columns together (the power balance, storage, yearly caps) and a new design changes
+    bounds, the case a warm dual simplex re-solve handles best. Its dual, needed for the cut, is
+    the column's reduced cost where that row's bound is the active one.
+    """
 
     def __init__(self, split: _Split, options: SolveOptions, deadline: Deadline):
         self.s, self.deadline = split, deadline
         c = split.c
-        self.h = new_highs(options)
-        self.row_lower, self.row_upper = c.row_lower[split.RS], c.row_upper[split.RS]
-        # elastic: rows that the design moves and that tie several dispatch columns together (a
-        # power balance), and rows over many steps (yearly caps), may be violated at a price, so
-        # that a design without a dispatch still yields an informative cut rather than a slow
-        # infeasibility proof. Rows of one dispatch column stay as they are: with the design
-        # fixed, presolve makes them bounds, which is what makes the dispatch fast.
-        per_row = np.diff(split.A_sub_op.tocsr().indptr)
-        is_moved = np.zeros(len(split.RS), dtype=bool)
-        is_moved[split.moved] = True
-        moved = np.flatnonzero((is_moved & (per_row > 1)) | (per_row > ELASTIC_MIN_TERMS)).astype(np.int32)
-        up = moved[np.isfinite(self.row_upper[moved])]
-        lo = moved[np.isfinite(self.row_lower[moved])]
-        n_op, n_rows = len(split.O), len(split.RS)
+        A_op = split.A_sub_op.tocsr()
+        per_row = np.diff(A_op.indptr)
+        single = per_row == 1
+        self.single = np.flatnonzero(single)  # sub rows that are bounds on one column
+        self.single_col = A_op.indices[A_op.indptr[self.single]]
+        self.single_coef = A_op.data[A_op.indptr[self.single]]
+        self.single_design = split.A_sub_design.tocsr()[self.single]
+        self.single_lower = c.row_lower[split.RS][self.single]
+        self.single_upper = c.row_upper[split.RS][self.single]
+        self.bounded = np.unique(self.single_col).astype(np.int32)
+        multi = np.flatnonzero(~single)
+        self.multi = multi
+        self.multi_design = split.A_sub_design.tocsr()[multi]
+        self.row_lower, self.row_upper = c.row_lower[split.RS][multi], c.row_upper[split.RS][multi]
+        self.moved = np.flatnonzero(np.diff(self.multi_design.indptr) > 0).astype(np.int32)
+        self.col_lower, self.col_upper = c.col_lower[split.O], c.col_upper[split.O]
+        # elastic: rows that the design moves (a power balance that the built capacity cannot
+        # serve) and rows over many steps (yearly caps) may be violated at a price, so that a
+        # design without a dispatch still yields an informative cut, not an infeasibility proof
+        n_terms = per_row[multi]
+        elastic = np.flatnonzero(np.isin(np.arange(len(multi)), self.moved) | (n_terms > ELASTIC_MIN_TERMS))
+        up = elastic[np.isfinite(self.row_upper[elastic])]
+        lo = elastic[np.isfinite(self.row_lower[elastic])]
+        n_op = len(split.O)
         slack = sp.csc_matrix((np.r_[-np.ones(len(up)), np.ones(len(lo))],
-                               (np.r_[up, lo], np.arange(len(up) + len(lo)))), shape=(n_rows, len(up) + len(lo)))
-        self.slack = np.arange(n_op, n_op + slack.shape[1])
+                               (np.r_[up, lo], np.arange(len(up) + len(lo)))), shape=(len(multi), len(up) + len(lo)))
+        self.slack = np.arange(n_op, n_op + slack.shape[1], dtype=np.int32)
         self.penalty = PENALTY_SCALE * max(1.0, float(np.abs(c.cost[split.O]).max(initial=0.0)))
-        self.col_lower = np.r_[c.col_lower[split.O], np.zeros(len(self.slack))]
-        self.col_upper = np.r_[c.col_upper[split.O], np.full(len(self.slack), INF)]
-        self.A = sp.hstack([split.A_sub_op, slack]).tocsc()
+        self.penalty_raises = 0
+        self.h = new_highs(options)
         self.h.passModel(highs_lp(np.r_[c.cost[split.O], np.full(len(self.slack), self.penalty)],
-                                  self.col_lower, self.col_upper, self.row_lower, self.row_upper, self.A))
+                                  np.r_[self.col_lower, np.zeros(len(self.slack))],
+                                  np.r_[self.col_upper, np.full(len(self.slack), INF)],
+                                  self.row_lower, self.row_upper, sp.hstack([A_op[multi], slack])))
         self.solves, self.seconds, self.cold_seconds = 0, 0.0, None
 
     @property
@@ -126,48 +143,96 @@ class _Dispatch:
     def over_budget(self) -> bool:
         return self.cold_seconds is not None and self.seconds > BUDGET_COLD * self.cold_seconds + 5.0
 
-    def bounds_at(self, xd: np.ndarray):
-        shift = self.s.A_sub_design @ xd
-        return self.row_lower - shift, self.row_upper - shift
+    def _column_bounds(self, xd: np.ndarray):
+        """Each bounded column's lower and upper bound at design ``xd``, and the singleton row
+        each comes from (-1: the column's own bound)."""
+        shift = self.single_design @ xd
+        a = self.single_coef
+        lo_row = np.where(a > 0, self.single_lower - shift, self.single_upper - shift) / a
+        hi_row = np.where(a > 0, self.single_upper - shift, self.single_lower - shift) / a
+        n = len(self.col_lower)
+        lower, upper = self.col_lower.copy(), self.col_upper.copy()
+        lo_src, hi_src = np.full(n, -1), np.full(n, -1)
+        order = np.lexsort((-lo_row, self.single_col))  # per column, the highest lower bound first
+        first = order[np.r_[True, np.diff(self.single_col[order]) != 0]]
+        take = lo_row[first] > lower[self.single_col[first]]
+        lower[self.single_col[first[take]]] = lo_row[first[take]]
+        lo_src[self.single_col[first[take]]] = first[take]
+        order = np.lexsort((hi_row, self.single_col))  # per column, the lowest upper bound first
+        first = order[np.r_[True, np.diff(self.single_col[order]) != 0]]
+        take = hi_row[first] < upper[self.single_col[first]]
+        upper[self.single_col[first[take]]] = hi_row[first[take]]
+        hi_src[self.single_col[first[take]]] = first[take]
+        return lower, upper, lo_src, hi_src
 
     def solve(self, xd: np.ndarray):
-        """('ok', (cost, gradient in the design, x, row duals)) | ('infeasible', cut) |
-        ('time' | 'error', message). A warm re-solve may take as long as the first, cold one
-        did (and half a second): past that, and after an infeasible design, it is solved cold."""
-        lower, upper = self.bounds_at(xd)
-        moved = self.s.moved
-        self.h.changeRowsBounds(len(moved), moved, lower[moved], upper[moved])
+        """('ok', (cost, gradient in the design, x, row duals of the sub rows, violation)) |
+        ('infeasible', [cuts]) | ('time' | 'slow' | 'error', message). A warm re-solve may take
+        as long as the first, cold one did (and half a second): past that it is solved cold."""
+        lower, upper, lo_src, hi_src = self._column_bounds(xd)
+        conflict = lower > upper + 1e-9 * np.maximum(1.0, np.abs(upper))
+        if conflict.any():
+            return "infeasible", self._bound_cuts(np.flatnonzero(conflict), lower, upper, lo_src, hi_src)
+        b = self.bounded
+        self.h.changeColsBounds(len(b), b, lower[b], upper[b])
+        shift = self.multi_design @ xd
+        m = self.moved
+        self.h.changeRowsBounds(len(m), m, (self.row_lower - shift)[m], (self.row_upper - shift)[m])
         status = self._run(warm=self.cold_seconds is not None)
         if status == Status.kTimeLimit and not self.deadline.passed:
             status = self._run(warm=False)
             if status == Status.kTimeLimit and not self.deadline.passed:
                 return "slow", "a dispatch solve took longer than the decomposition allows"
-        if status == Status.kInfeasible:
-            cut = self._farkas_cut(lower, upper)
-            if cut is None:  # presolve proved it without a ray: once more on the simplex
-                self.h.setOptionValue("presolve", "off")
-                self.h.clearSolver()
-                self.h.run()
-                self.solves += 1
-                cut = self._farkas_cut(lower, upper) if self.h.getModelStatus() == Status.kInfeasible else None
-            self.h.clearSolver()  # the basis that proved infeasibility is a poor start
-            return ("infeasible", cut) if cut is not None else ("error", "no certificate of infeasibility")
         if status == Status.kTimeLimit:
             return "time", "time limit"
-        if status != Status.kOptimal:
+        if status != Status.kOptimal:  # rows that are not elastic cannot hold: HiGHS's MIP will say why
+            self.h.clearSolver()
             return "error", self.h.modelStatusToString(status)
         sol = self.h.getSolution()
-        y = np.array(sol.row_dual)
+        n = len(self.col_lower)
         x = np.array(sol.col_value)
-        gradient = -(self.s.A_sub_design.T @ y)
+        reduced = np.array(sol.col_dual)[:n]
+        y_multi = np.array(sol.row_dual)
+        # the dual of a singleton row: the reduced cost of its column where its bound is active
+        y_single = np.zeros(len(self.single))
+        at_lo = (reduced > 0) & (lo_src >= 0)
+        at_hi = (reduced < 0) & (hi_src >= 0)
+        y_single[lo_src[at_lo]] += reduced[at_lo] / self.single_coef[lo_src[at_lo]]
+        y_single[hi_src[at_hi]] += reduced[at_hi] / self.single_coef[hi_src[at_hi]]
+        gradient = -(self.multi_design.T @ y_multi) - (self.single_design.T @ y_single)
+        y = np.zeros(len(self.s.RS))
+        y[self.multi], y[self.single] = y_multi, y_single
         violation = float(x[self.slack].sum())
-        return "ok", (self.h.getInfo().objective_function_value, gradient, x[: len(self.s.O)], y, violation)
+        return "ok", (self.h.getInfo().objective_function_value, gradient, x[:n], y, violation)
+
+    def _bound_cuts(self, cols, lower, upper, lo_src, hi_src, most: int = 8):
+        """Cuts ``a @ x_design <= b`` that keep each of the most violated columns' lower bound
+        at or below its upper bound, both linear in the design."""
+        worst = cols[np.argsort(-(lower[cols] - upper[cols]))][:most]
+        cuts = []
+        D = self.single_design
+        for j in worst:
+            a = np.zeros(D.shape[1])
+            b = 0.0
+            for src, sign, own in ((lo_src[j], 1.0, self.col_lower[j]), (hi_src[j], -1.0, self.col_upper[j])):
+                if src < 0:
+                    b -= sign * own
+                    continue
+                coef = self.single_coef[src]
+                bound = (self.single_lower if (coef > 0) == (sign > 0) else self.single_upper)[src]
+                # the bound is (bound - D[src] @ x) / coef
+                a += sign * -(D[src].toarray().ravel() / coef)
+                b -= sign * bound / coef
+            if np.any(a):
+                cuts.append((a, b))
+        return cuts
 
     def raise_penalty(self) -> None:
         """A dearer violation: the cuts so far stay valid (they under-estimate this dispatch too)."""
         self.penalty *= 100
+        self.penalty_raises += 1
         n = len(self.slack)
-        self.h.changeColsCost(n, self.slack.astype(np.int32), np.full(n, self.penalty))
+        self.h.changeColsCost(n, self.slack, np.full(n, self.penalty))
 
     def _run(self, warm: bool):
         h = self.h
@@ -187,33 +252,6 @@ class _Dispatch:
         if not warm and status == Status.kOptimal:
             self.cold_seconds = max(self.cold_seconds or 0.0, elapsed)
         return status
-
-    def _farkas_cut(self, lower, upper):
-        """A feasibility cut ``a @ x_design <= b`` from the LP's dual ray, checked here: it must
-        cut off the design at hand (either sign of the ray is tried)."""
-        _, has_ray, ray = self.h.getDualRay()
-        if not has_ray:
-            return None
-        ray = np.asarray(ray, dtype=float)
-        A_op, A_d = self.A, self.s.A_sub_design
-        for r in (ray, -ray):
-            pos, neg = r > 0, r < 0
-            if np.any(~np.isfinite(lower[pos])) or np.any(~np.isfinite(upper[neg])):
-                continue
-            reduced = A_op.T @ r  # max over the column box of reduced @ y
-            scale = max(1.0, float(np.abs(r).max()))
-            reduced[np.abs(reduced) < 1e-9 * scale] = 0.0
-            top = np.where(reduced > 0, self.col_upper, self.col_lower)
-            if np.any(~np.isfinite(top[reduced != 0])):
-                continue
-            gamma = float(reduced @ np.where(reduced != 0, top, 0.0))
-            rl, ru = self.s.c.row_lower[self.s.RS], self.s.c.row_upper[self.s.RS]
-            const = float(r[pos] @ rl[pos] + r[neg] @ ru[neg])
-            a = -(A_d.T @ r)  # the ray's bound side moves by -A_d x
-            beta_now = float(r[pos] @ lower[pos] + r[neg] @ upper[neg])
-            if beta_now - gamma > INFEASIBLE_TOL * max(1.0, abs(gamma), abs(beta_now)):
-                return a, gamma - const
-        return None
 
 
 class _Master:
@@ -330,7 +368,8 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
             integral = not s.design_integer.any() or np.allclose(xd[s.design_integer], np.round(xd[s.design_integer]), atol=1e-6)
             return "ok", total, integral, xo, y
         if state == "infeasible":
-            master.add_feasibility_cut(*payload)
+            for cut in payload:
+                master.add_feasibility_cut(*cut)
             return "infeasible", None, False, None, None
         return state, payload, False, None, None
 
@@ -347,6 +386,8 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
         if state == "ok" and integral and total < best:
             best, best_xd, best_xo, best_y = total, xd.copy(), xo, y
         if state == "violated" and lower > -math.inf and relative_gap(total, lower) <= gap / 10:
+            if dispatch.penalty_raises >= MAX_PENALTY_RAISES:
+                break  # likely no design serves the load within the limits: HiGHS's MIP proves it
             dispatch.raise_penalty()  # the master settled on a design that cannot serve the load
         if state == "ok" and total < lp_best:  # a serious step: move the box, widen it where it held
             lp_best, centre = total, xd.copy()
