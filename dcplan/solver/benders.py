@@ -44,7 +44,8 @@ from dcplan.solver.highs import (
 ELASTIC_MIN_TERMS = 24  # a row over more dispatch columns than a day's is a cap over time
 PENALTY_SCALE = 1e3
 MAX_PENALTY_RAISES = 2  # price of a violated design row, relative to the dearest dispatch cost
-MAX_ROUNDS = 200  # Benders iterations before handing over (converged cases take 5-40)
+MAX_ROUNDS = 200
+POLISH_ROUNDS = 20  # Benders iterations before handing over (converged cases take 5-40)
 SOLVE_CAP_COLD = 40  # one dispatch solve may take this many cold solves' time (and a second),
 BUDGET_COLD = 100  # and the whole loop this many (and five seconds): a whole-model LP takes about
 # 20-80 cold dispatch solves, so a loop that will not converge costs about one or two monolithic
@@ -270,6 +271,7 @@ class _Master:
         self.cut_index = np.arange(n + 1, dtype=np.int32)
         self.has_optimality_cut = False
         self.integral = False
+        self.fixed = np.full(n, np.nan)  # design columns held at a value (NaN: free)
 
     def add_optimality_cut(self, cost: float, gradient: np.ndarray, xd: np.ndarray) -> None:
         # theta >= cost + gradient @ (x - xd)
@@ -309,6 +311,8 @@ class _Master:
         its edge (the LP is convex, so the box's optimum is then the master's)."""
         c, n = self.s.c, self.n
         lower, upper = c.col_lower[self.s.D].copy(), c.col_upper[self.s.D].copy()
+        held = ~np.isnan(self.fixed)
+        lower[held] = upper[held] = self.fixed[held]
         tight_lo = tight_hi = np.zeros(n, dtype=bool)
         if region is not None:
             centre, radius = region
@@ -378,6 +382,7 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     centre, radius = xd.copy(), np.maximum(np.abs(xd), 1.0)
     floor = radius / 8
     edge = np.zeros(len(xd), dtype=bool)
+    previous = None
     while True:
         rounds += 1
         state, total, integral, xo, y = evaluate(xd)
@@ -385,10 +390,13 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
             break
         if state == "ok" and integral and total < best:
             best, best_xd, best_xo, best_y = total, xd.copy(), xo, y
-        if state == "violated" and lower > -math.inf and relative_gap(total, lower) <= gap / 10:
+        settled = previous is not None and np.allclose(xd, previous, rtol=1e-9, atol=1e-9)
+        if state == "violated" and (settled or (lower > -math.inf and relative_gap(total, lower) <= gap / 10)):
             if dispatch.penalty_raises >= MAX_PENALTY_RAISES:
                 break  # likely no design serves the load within the limits: HiGHS's MIP proves it
             dispatch.raise_penalty()  # the master settled on a design that cannot serve the load
+        elif settled and phase == "relaxation":
+            radius *= 4  # the box alone holds the master on a design it has seen: widen it
         if state == "ok" and total < lp_best:  # a serious step: move the box, widen it where it held
             lp_best, centre = total, xd.copy()
             radius[edge] *= 4
@@ -405,6 +413,10 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
                         relative_gap(best, lower) if best < math.inf and lower > -math.inf else None)
         region = (centre, radius) if phase == "relaxation" else None
         mstate, xd_next, bound, edge = master.solve(deadline, gap / 10, region)
+        if mstate == "ok" and region is not None and edge.any():
+            # the box held the master back: its bound is the master's without the box
+            gstate, _, global_bound, _ = master.solve(deadline, gap / 10, None)
+            bound = global_bound if gstate == "ok" else None
         if mstate == "infeasible":
             return Outcome("infeasible", rounds=rounds, sub_solves=dispatch.solves,
                            message="no design lets the dispatch meet every limit")
@@ -415,9 +427,22 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
             lower = max(lower, bound + offset)
         if best < math.inf and lower > -math.inf and relative_gap(best, lower) <= gap:
             break
-        xd = xd_next
+        previous, xd = xd, xd_next
 
     converged = best < math.inf and lower > -math.inf and relative_gap(best, lower) <= gap
+    if converged and s.design_integer.any():
+        # polish: with the integers settled, the continuous design (MW of solar, battery) is
+        # brought to a hundredth of the gap in a few more cheap rounds
+        master.fixed[s.design_integer] = np.round(best_xd[s.design_integer])
+        for _ in range(POLISH_ROUNDS):
+            mstate, xd, bound, _ = master.solve(deadline, gap / 100, None)
+            if mstate != "ok" or deadline.passed or relative_gap(best, bound + offset) <= gap / 100:
+                break
+            rounds += 1
+            state, total, integral, xo, y = evaluate(xd)
+            if state == "ok" and total < best:
+                best, best_xd, best_xo, best_y = total, xd.copy(), xo, y
+        master.fixed[:] = np.nan
     outcome = Outcome("optimal" if converged else "handover", best if best < math.inf else None,
                       lower if lower > -math.inf else None, rounds=rounds, sub_solves=dispatch.solves)
     if best_xd is None:
