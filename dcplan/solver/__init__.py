@@ -17,6 +17,7 @@ decomposition does not converge it hands its best plan to HiGHS's MIP solver as 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -165,20 +166,27 @@ def _start_vector(compiled: Compiled, start: dict | None) -> np.ndarray | None:
 def _decomposed(compiled, op_mask, options, deadline, progress, start):
     """Benders, then the operational integers, then (only if the gap is still open) HiGHS's MIP
     from the best plan. Returns (result, x, row duals)."""
-    out = decompose(compiled, op_mask, options, deadline, progress, start)
+    op_integer = compiled.integer & op_mask
+    # with hourly commitment, the loop (which relaxes it) leaves nine tenths of the gap to it
+    loop_options = dataclasses.replace(options, mip_gap=options.mip_gap / 10) if op_integer.any() else options
+    loop_started = time.perf_counter()
+    out = decompose(compiled, op_mask, loop_options, deadline, progress, start)
+    loop_seconds = time.perf_counter() - loop_started
     info = dict(lp_solves=out.sub_solves, nodes=out.rounds)
     if out.status in ("infeasible", "no_solution") or (out.x is None and deadline.passed):
         status = out.status if out.status != "handover" else "no_solution"
         return SolveResult(status, bound=out.bound, message=out.message, **info), None, None
     x, objective, duals = out.x, out.objective, out.row_duals
-    op_integer = compiled.integer & op_mask
     if x is not None and op_integer.any():
         progress.report("unit commitment of the plan's design")
         allowed = max(options.mip_gap * abs(objective) - (objective - out.bound), 0.0) / 2 if out.bound is not None else 0.0
-        objective, x = dispatch_with_integers(compiled, op_mask, x, options, deadline, abs_gap=allowed)
+        committed = dispatch_with_integers(compiled, op_mask, x, options, deadline, abs_gap=allowed,
+                                           cap_s=max(5.0, loop_seconds))  # no longer than the loop took
         duals = None
-        if x is None:
-            out.status = "handover"
+        if committed[1] is None:
+            out.status, x = "handover", None
+        else:
+            objective, x = committed
     if out.status == "optimal" and x is not None and (_gap(objective, out.bound) or 0.0) <= options.mip_gap:
         return SolveResult("optimal", objective, out.bound, _gap(objective, out.bound), **info), x, duals
     if deadline.passed:

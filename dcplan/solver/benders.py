@@ -274,7 +274,8 @@ class _Master:
         self.fixed = np.full(n, np.nan)  # design columns held at a value (NaN: free)
 
     def add_optimality_cut(self, cost: float, gradient: np.ndarray, xd: np.ndarray) -> None:
-        # theta >= cost + gradient @ (x - xd)
+        # theta >= cost + gradient @ (x - xd); round-off in the gradient dropped
+        gradient = np.where(np.abs(gradient) > 1e-12 * max(1.0, float(np.abs(gradient).max())), gradient, 0.0)
         self.h.addRow(float(cost - gradient @ xd), INF, self.n + 1, self.cut_index, np.r_[-gradient, 1.0])
         self.has_optimality_cut = True
 
@@ -327,6 +328,11 @@ class _Master:
         deadline.arm(self.h)
         self.h.run()
         status = self.h.getModelStatus()
+        if status == Status.kSolveError:  # steep cuts can trouble presolve: once more without it
+            self.h.setOptionValue("presolve", "off")
+            self.h.run()
+            self.h.setOptionValue("presolve", "choose")
+            status = self.h.getModelStatus()
         if status == Status.kInfeasible:
             return "infeasible", None, None, None
         if status != Status.kOptimal:
@@ -459,9 +465,9 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
 
 
 def dispatch_with_integers(compiled: Compiled, operational: np.ndarray, x: np.ndarray, options: SolveOptions,
-                           deadline: Deadline, abs_gap: float):
+                           deadline: Deadline, abs_gap: float, cap_s: float):
     """The dispatch of the design in ``x`` with the operational integers (unit commitment) kept
-    integral: (cost of the plan, full x) or (None, None)."""
+    integral, within ``cap_s`` seconds: (cost of the plan, full x) or (None, None)."""
     s = _Split(compiled, operational)
     lower, upper = compiled.row_lower[s.RS], compiled.row_upper[s.RS]
     shift = s.A_sub_design @ x[s.D]
@@ -470,7 +476,7 @@ def dispatch_with_integers(compiled: Compiled, operational: np.ndarray, x: np.nd
                          lower - shift, upper - shift, s.A_sub_op, integer=s.op_integer))
     h.setOptionValue("mip_abs_gap", abs_gap)
     h.setOptionValue("mip_rel_gap", 0.0)
-    deadline.arm(h)
+    deadline.arm(h, cap_s=cap_s)
     h.run()
     if h.getInfo().primal_solution_status != 2:
         return None, None
