@@ -74,10 +74,11 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     if pm.cap_rows and not options.duals:
         options = dataclasses.replace(options, duals=True)
     start = _typical_days_start(program, smoothing, options) if pm.tg.method == "hourly" else None
+    suspect = start == {}  # typical days found no plan
     if options.time_limit_s is not None:  # the limit holds for the whole plan, building included
         spent = time.perf_counter() - started
         options = dataclasses.replace(options, time_limit_s=max(options.time_limit_s - spent, 0.0))
-    result = solve(pm.model, options, operational=is_operational, start=start)
+    result = solve(pm.model, options, operational=is_operational, start=start or None, suspect_infeasible=suspect)
     return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None, smoothing=smoothing)
 
 
@@ -86,7 +87,8 @@ START_TYPICAL_DAYS = 12
 
 def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOptions) -> dict | None:
     """The design of the plan on typical days (variable name -> value), where the full-year
-    solve starts: a second or less, and it is usually within a few per cent of the year's."""
+    solve starts: a second or less, and it is usually within a few per cent of the year's.
+    Empty when typical days have no plan; None when no start is wanted."""
     if options.strategy not in ("auto", "decompose"):
         return None
     pm = build_model(program, START_TYPICAL_DAYS, smoothing)
@@ -94,7 +96,7 @@ def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOp
                                 time_limit_s=None if options.time_limit_s is None else options.time_limit_s / 10)
     result = solve(pm.model, quick, operational=is_operational)
     if not result.has_solution:
-        return None
+        return {} if result.status == "infeasible" else None
     return {v.name: v.value for v in pm.model.component_data_objects(pyo.Var)
             if not is_operational(v.parent_component()) and v.value is not None}
 

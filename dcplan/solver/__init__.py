@@ -42,7 +42,7 @@ __all__ = ["STRATEGIES", "Conflict", "SolveOptions", "SolveResult", "irreducible
 
 STRATEGIES = ("auto", "decompose", "branch_and_bound", "highs_mip")
 BRANCH_AND_BOUND_MAX_INTEGERS = 16  # beyond this, HiGHS (presolve, cuts, heuristics) wins
-DECOMPOSE_MIN_OPERATIONAL = 20_000
+DECOMPOSE_MIN_OPERATIONAL = 15_000
 """Operational columns from which ``auto`` decomposes: a year of hourly dispatch has 40-80k, a
 dozen typical days a few thousand, whose whole LP solves in well under a second."""
 
@@ -85,10 +85,11 @@ def irreducible_conflict(model: pyo.ConcreteModel) -> Conflict | None:
 
 
 def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operational=None,
-          start: dict | None = None) -> SolveResult:
+          start: dict | None = None, suspect_infeasible: bool = False) -> SolveResult:
     """Solve ``model`` to ``options.mip_gap``. ``operational(var) -> bool`` tells the dispatch
     columns from the design ones (without it the model is not decomposed); ``start`` maps
-    variable names to the values of a plan to try first (e.g. from typical days)."""
+    variable names to the values of a plan to try first (e.g. from typical days);
+    ``suspect_infeasible``: a coarser model had no plan, so ``auto`` leaves the model whole."""
     options = options or SolveOptions()
     if options.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {options.strategy!r}: one of {', '.join(STRATEGIES)}")
@@ -100,10 +101,13 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
     compile_seconds = time.perf_counter() - t0
     op_mask = _operational_mask(compiled, operational)
     strategy = _choose(options.strategy, compiled, op_mask)
+    if suspect_infeasible and strategy == "decompose" and options.strategy == "auto":
+        strategy = "highs_mip"  # its presolve and LP prove infeasibility fastest
     t_solve = time.perf_counter()
     basis, duals, x = None, None, None
     if strategy == "decompose":
-        result, x, duals = _decomposed(compiled, op_mask, options, deadline, progress, _start_vector(compiled, start))
+        start_x = _start_vector(compiled, start)
+        result, x, duals = _decomposed(compiled, op_mask, options, deadline, progress, start_x)
     else:
         h = new_highs(options)
         progress.attach(h)

@@ -328,10 +328,10 @@ class _Master:
         deadline.arm(self.h)
         self.h.run()
         status = self.h.getModelStatus()
-        if status == Status.kSolveError:  # steep cuts can trouble presolve: once more without it
-            self.h.setOptionValue("presolve", "off")
+        if status not in (Status.kOptimal, Status.kInfeasible, Status.kTimeLimit):
+            # steep cuts can trouble a warm start: once more from scratch
+            self.h.clearSolver()
             self.h.run()
-            self.h.setOptionValue("presolve", "choose")
             status = self.h.getModelStatus()
         if status == Status.kInfeasible:
             return "infeasible", None, None, None
