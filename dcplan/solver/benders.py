@@ -43,7 +43,8 @@ from dcplan.solver.highs import (
 
 ELASTIC_MIN_TERMS = 24  # a row over more dispatch columns than a day's is a cap over time
 PENALTY_SCALE = 1e3
-MAX_PENALTY_RAISES = 2  # price of a violated design row, relative to the dearest dispatch cost
+MAX_PENALTY_RAISES = 2
+PENALISED_CUT_SLACK = 1e-7  # seen: 4e-8 of a penalised cut's size lost to the LP's tolerances  # price of a violated design row, relative to the dearest dispatch cost
 MAX_ROUNDS = 200
 POLISH_ROUNDS = 20  # Benders iterations before handing over (converged cases take 5-40)
 SOLVE_CAP_COLD = 40  # one dispatch solve may take this many cold solves' time (and a second),
@@ -371,10 +372,14 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
         state, payload = dispatch.solve(xd)
         if state == "ok":
             cost, gradient, xo, y, violation = payload
-            master.add_optimality_cut(cost, gradient, xd)
             total = float(compiled.cost[s.D] @ xd) + cost + offset
             if violation > VIOLATION_TOL * max(1.0, float(np.abs(xo).max(initial=0.0))):
+                # a priced violation makes the cut steep and large: the LP's tolerances then
+                # leave it inexact by more than the gap, so it is loosened by its own size
+                slack = PENALISED_CUT_SLACK * (abs(cost) + float(np.abs(gradient) @ np.abs(xd)))
+                master.add_optimality_cut(cost - slack, gradient, xd)
                 return "violated", total, False, None, None
+            master.add_optimality_cut(cost, gradient, xd)
             integral = not s.design_integer.any() or np.allclose(xd[s.design_integer], np.round(xd[s.design_integer]), atol=1e-6)
             return "ok", total, integral, xo, y
         if state == "infeasible":
