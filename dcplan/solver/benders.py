@@ -3,19 +3,21 @@ subproblem.
 
 A planning model has few design columns (GPU units, the cooling choice, gas units, MW of solar,
 battery, ...) and tens of thousands of operational ones (each hour's dispatch). With the design
-fixed, every "dispatch <= capacity" row becomes a bound and the dispatch LP solves some twenty
-times faster than the whole LP; a new design only moves row bounds, so each later dispatch is a
-warm dual-simplex re-solve. The master holds the design rows, the design columns (integers
+fixed, every "dispatch <= capacity" row becomes a column bound and the dispatch LP solves some
+twenty times faster than the whole LP; a new design only moves bounds, so each later dispatch
+is a warm dual-simplex re-solve. The master holds the design rows, the design columns (integers
 kept integral) and one variable for the dispatch cost, bounded below by cuts from the dispatch
-LP's duals (optimality cuts) or dual rays (feasibility cuts). The master's optimum is a lower
-bound on the plan's cost and every evaluated design an upper bound: the loop is exact up to
-``mip_gap``, like branch-and-bound, and stops with the same guarantee.
+LP's duals. Rows that a design may leave unmet (the power balance, yearly caps) are elastic at a
+price, so every design yields a cut; conflicting bounds yield exact feasibility cuts. The
+master's optimum is a lower bound on the plan's cost and every evaluated design that meets all
+rows an upper bound: the loop is exact up to ``mip_gap``, like branch-and-bound, and stops with
+the same guarantee.
 
 First the master is solved as an LP (cheap cuts around the relaxation), then as a MIP. When
 operational columns are integer too (hourly unit commitment), they are relaxed in the loop
 (a valid lower bound) and the converged design's dispatch is then solved with them integral;
 if that closes the gap the plan is exact, otherwise the caller finishes with a monolithic MIP
-started from it. Every loop has a bounded cost: past ``max_rounds`` or its time budget it hands
+started from it. Every loop has a bounded cost: past ``MAX_ROUNDS`` or its time budget it hands
 over its best plan rather than going on.
 """
 
