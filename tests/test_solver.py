@@ -44,10 +44,19 @@ def test_decomposition_matches_monolithic(site):
     assert decomposed == pytest.approx(reference, rel=1e-6)
 
 
-def test_auto_decomposes_full_year_without_unit_commitment():
-    pm = build_model(load_program(REPO / "sites" / "johor.yaml"))
-    result = solve(pm.model, SolveOptions(time_limit_s=0.0), operational=is_operational)
-    assert result.strategy == "decompose"
+def test_auto_decomposes_a_full_year_from_a_start_plan():
+    """A full-year plan is decomposed when a start plan is known (``api.plan`` brings one from
+    typical days); without one ``auto`` leaves the model whole."""
+    path = REPO / "sites" / "johor.yaml"
+    program = load_program(path)
+    outcome = api.plan_program(program, options=SolveOptions())
+    assert outcome.solve.strategy == "decompose" and outcome.solve.status == "optimal"
+    pm = build_model(program)
+    reference = solve(pm.model, SolveOptions(strategy="highs_mip"))
+    assert outcome.solve.objective == pytest.approx(reference.objective, rel=1e-4)
+    assert outcome.solve.bound <= reference.objective * (1 + 1e-9)
+    whole = solve(build_model(program).model, SolveOptions(time_limit_s=0.0), operational=is_operational)
+    assert whole.strategy == "highs_mip"
 
 
 def test_unknown_strategy_is_refused():

@@ -101,6 +101,8 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
     compile_seconds = time.perf_counter() - t0
     op_mask = _operational_mask(compiled, operational)
     strategy = _choose(options.strategy, compiled, op_mask)
+    if strategy == "decompose" and options.strategy == "auto" and not start:
+        strategy = "highs_mip"  # the loop starts from a plan (cuts from far-off designs are poor)
     if suspect_infeasible and strategy == "decompose" and options.strategy == "auto":
         strategy = "highs_mip"  # its presolve and LP prove infeasibility fastest
     t_solve = time.perf_counter()

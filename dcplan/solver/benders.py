@@ -378,7 +378,7 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
             if violation > VIOLATION_TOL * max(1.0, float(np.abs(xo).max(initial=0.0))):
                 # a priced violation makes the cut steep and large: the LP's tolerances then
                 # leave it inexact by more than the gap, so it is loosened by its own size
-                slack = PENALISED_CUT_SLACK * (abs(cost) + float(np.abs(gradient) @ np.abs(xd)))
+                slack = PENALISED_CUT_SLACK * dispatch.penalty * violation
                 master.add_optimality_cut(cost - slack, gradient, xd)
                 return "violated", total, False, None, None
             master.add_optimality_cut(cost, gradient, xd)
