@@ -42,6 +42,7 @@ __all__ = ["STRATEGIES", "Conflict", "SolveOptions", "SolveResult", "irreducible
 
 STRATEGIES = ("auto", "decompose", "branch_and_bound", "highs_mip")
 BRANCH_AND_BOUND_MAX_INTEGERS = 16  # beyond this, HiGHS (presolve, cuts, heuristics) wins
+DECOMPOSE_MIN_GAP = 1e-6  # seen: a plan 2e-6 above the optimum when 1e-9 was asked
 DECOMPOSE_MIN_OPERATIONAL = 15_000
 """Operational columns from which ``auto`` decomposes: a year of hourly dispatch has 40-80k, a
 dozen typical days a few thousand, whose whole LP solves in well under a second."""
@@ -101,8 +102,10 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
     compile_seconds = time.perf_counter() - t0
     op_mask = _operational_mask(compiled, operational)
     strategy = _choose(options.strategy, compiled, op_mask)
-    if strategy == "decompose" and options.strategy == "auto" and not start:
-        strategy = "highs_mip"  # the loop starts from a plan (cuts from far-off designs are poor)
+    if strategy == "decompose" and options.strategy == "auto" and (not start or options.mip_gap < DECOMPOSE_MIN_GAP):
+        # the loop starts from a plan (cuts from far-off designs are poor), and its cuts carry the
+        # dispatch LP's tolerances, so a gap finer than they allow is left to the whole model
+        strategy = "highs_mip"
     if suspect_infeasible and strategy == "decompose" and options.strategy == "auto":
         strategy = "highs_mip"  # its presolve and LP prove infeasibility fastest
     t_solve = time.perf_counter()
