@@ -111,13 +111,13 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
     t_solve = time.perf_counter()
     basis, duals, x = None, None, None
     if strategy == "decompose":
-        start_x = _start_vector(compiled, start)
+        start_x = _start_vector(compiled, start, op_mask)
         result, x, duals = _decomposed(compiled, op_mask, options, deadline, progress, start_x)
     else:
         h = new_highs(options)
         progress.attach(h)
         if strategy == "highs_mip":
-            result, x = highs_mip(h, compiled, options, deadline, progress, _start_vector(compiled, start))
+            result, x = highs_mip(h, compiled, options, deadline, progress, _start_vector(compiled, start, op_mask))
         else:
             result, x, basis = branch_and_bound(h, compiled, options, deadline, progress)
             if strategy == "lp" and x is not None:
@@ -165,11 +165,16 @@ def _operational_mask(compiled: Compiled, operational) -> np.ndarray | None:
     return mask
 
 
-def _start_vector(compiled: Compiled, start: dict | None) -> np.ndarray | None:
-    """The start plan as a column vector (0 for what it does not name), or None."""
+def _start_vector(compiled: Compiled, start: dict | None, op_mask: np.ndarray | None) -> np.ndarray | None:
+    """The start plan as a column vector (0 for what it does not name), or None. A start names
+    design variables only, so with ``op_mask`` only the design columns are looked up (a name
+    costs microseconds, and a year has tens of thousands of dispatch columns)."""
     if not start:
         return None
-    return np.array([start.get(v.name, 0.0) for v in compiled.columns], dtype=float)
+    x = np.zeros(len(compiled.columns))
+    for i in np.flatnonzero(~op_mask) if op_mask is not None else range(len(x)):
+        x[i] = start.get(compiled.columns[i].name, 0.0)
+    return x
 
 
 def _decomposed(compiled, op_mask, options, deadline, progress, start):
