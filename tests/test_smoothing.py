@@ -11,8 +11,8 @@ from conftest import REPO, run_cli, write_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dcplan.schema.smoothing import SmoothingSpec
 from dcplan.smoothing.api import Strategy, smooth
-from dcplan.smoothing.limits import SmoothingSpec
 from dcplan.smoothing.metrics import measure, violations
 from dcplan.smoothing.output import read_schedule
 from dcplan.smoothing.workload import Workload, load_workload, synthetic_workload

@@ -7,8 +7,8 @@ from conftest import base_site, run_cli, write_yaml
 
 from dcplan import api
 from dcplan.model.build import smoothing_cost_usd
+from dcplan.schema.smoothing import SmoothingSpec
 from dcplan.smoothing.api import smooth
-from dcplan.smoothing.limits import SmoothingSpec
 from dcplan.smoothing.workload import load_workload
 
 JOB = {"kind": "workload", "name": "job", "gpu": "h100_sxm", "gpus": 8000, "duration_s": 60,

@@ -13,9 +13,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from dcplan.errors import InputError, Problem, display_path
-from dcplan.loader import validation_problems
 from dcplan.locate import Where
 from dcplan.output import read_dispatch
+from dcplan.schema.validate import validation_problems
 from dcplan.yamlio import YamlDocument, load_yaml
 
 DISPATCH_REQUIRED = ("hour_of_year", "weight", "load_mw")

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from dcplan.schema.base import CurvedSeries, NonNeg, Series, StrictModel
 from dcplan.schema.caps import Cap
 from dcplan.schema.compute import Compute
-from dcplan.smoothing.limits import SmoothingSpec
+from dcplan.schema.smoothing import SmoothingSpec
 
 
 class Location(StrictModel):

@@ -3,6 +3,6 @@ cheapest mix of mitigations (GPU power floor and ramp limits, burn work, rack ca
 battery) that keeps it within the site's ramp, swing and band limits.
 
 The library entry point is :func:`dcplan.smoothing.api.smooth`; ``dcplan smooth`` is a thin
-shell over it. Nothing is imported here, so that the site schema can use
-:class:`dcplan.smoothing.limits.SmoothingSpec` without pulling in the optimiser.
+shell over it. The inputs (a site's ``smoothing:`` section, a workload file) are schemas in
+:mod:`dcplan.schema.smoothing` and :mod:`dcplan.schema.workload`.
 """

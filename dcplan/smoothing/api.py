@@ -29,7 +29,7 @@ import numpy as np
 from dcplan.catalog import builtin_catalog
 from dcplan.errors import InputError, Problem
 from dcplan.model.context import capital_recovery_factor
-from dcplan.smoothing.limits import (
+from dcplan.schema.smoothing import (
     BATTERY_CYCLE_DEPTH,
     BATTERY_CYCLE_LIFE,
     Battery,
@@ -37,9 +37,8 @@ from dcplan.smoothing.limits import (
     GpuSmoothing,
     Limits,
     SmoothingSpec,
-    load_smoothing_spec,
-    with_overrides,
 )
+from dcplan.smoothing.limits import load_smoothing_spec, with_overrides
 from dcplan.smoothing.metrics import measure, violations
 from dcplan.smoothing.model import (
     Boundary,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from dcplan.smoothing.limits import Limits
+from dcplan.schema.smoothing import Limits
 
 
 def window_steps(window_s: float, step_s: float, steps: int | None = None) -> int:

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.smoothing.limits import Limits
+from dcplan.schema.smoothing import Limits
 from dcplan.smoothing.metrics import minute_lag, window_steps
 
 

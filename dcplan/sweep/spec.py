@@ -26,6 +26,7 @@ from pydantic import Discriminator, Field, Tag, model_validator
 
 from dcplan.errors import InputError, Problem
 from dcplan.schema.base import StrictModel
+from dcplan.schema.validate import validation_problems
 from dcplan.yamlio import YamlDocument, load_yaml
 
 MAX_SCENARIOS = 100_000
@@ -172,8 +173,6 @@ class SweepFile:
 
 def load_sweep(path: Path) -> SweepFile:
     """Read and check a sweep file; raise :class:`InputError` with every problem found."""
-    from dcplan.loader import validation_problems  # late: keeps this module light for workers
-
     doc = load_yaml(Path(path))
     if not isinstance(doc.data, dict):
         raise InputError([doc.problem((), "expected a mapping with `base:` and `axes:`")])

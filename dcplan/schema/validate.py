@@ -1,0 +1,87 @@
+"""Validate parsed YAML against a pydantic schema and turn each error into a problem at the
+file, line and dotted key it is about (with a did-you-mean for unknown keys)."""
+
+from __future__ import annotations
+
+import types
+import typing
+
+from pydantic import BaseModel, ValidationError
+
+from dcplan.errors import Problem, did_you_mean
+from dcplan.yamlio import YamlDocument
+
+
+def _model_at(cls, loc: tuple):
+    """The pydantic model class that owns the last key of ``loc``, walking through containers."""
+    tp = cls
+    for part in loc:
+        tp = _unwrap(tp, part)
+        if tp is None:
+            return None
+    return _unwrap(tp, None)
+
+
+def _unwrap(tp, part):
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0], part)
+    if origin in (typing.Union, types.UnionType):
+        models = [a for a in typing.get_args(tp) if _unwrap(a, None) is not None]
+        return _unwrap(models[0], part) if len(models) == 1 else None
+    if origin in (list, tuple):
+        return typing.get_args(tp)[0] if isinstance(part, int) else None
+    if origin is dict:
+        return typing.get_args(tp)[1] if part is not None else None
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if part is None:
+            return tp
+        info = tp.model_fields.get(part)
+        return info.annotation if info else None
+    return None
+
+
+def _clean_loc(data, loc: tuple) -> tuple:
+    """Drop union tags pydantic inserts into error locations, keeping real keys and indices."""
+    out, node = [], data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            out.append(part)
+            node = node[part]
+        elif i == len(loc) - 1 and isinstance(node, dict):
+            out.append(part)  # a missing key: report it under its parent
+        elif isinstance(node, (dict, list)):
+            continue
+    return tuple(out)
+
+
+def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> list[Problem]:
+    """Validate ``data`` as ``cls``; translate pydantic errors into file/line problems."""
+    try:
+        cls.model_validate(data)
+        return []
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    problems = []
+    for err in errors:
+        loc = _clean_loc(data, tuple(err["loc"]))
+        full = base_loc + loc
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            owner = _model_at(cls, loc[:-1])
+            allowed = sorted(owner.model_fields) if owner else []
+            hint = did_you_mean(loc[-1], allowed)
+            msg = f"unknown key{hint}; expected one of: {', '.join(allowed)}" if allowed else "unknown key"
+        elif kind == "missing":
+            msg = "required key is missing"
+        elif kind == "value_error":
+            msg = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
+        else:
+            found = err.get("input")
+            found_text = f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
+            msg = f"{err['msg'][0].lower()}{err['msg'][1:]}{found_text}"
+        problems.append(doc.problem(full, msg))
+    return problems
