@@ -11,7 +11,7 @@ import pyomo.environ as pyo
 
 from dcplan.errors import Problem
 from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
-from dcplan.model.build import build_model
+from dcplan.model import build_model
 from dcplan.model.context import is_operational
 from dcplan.output import write_plan
 from dcplan.results import Plan, extract

@@ -13,7 +13,8 @@ import numpy as np
 
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.locate import Locator
-from dcplan.model.build import build_model, site_compute
+from dcplan.model import build_model
+from dcplan.model.build import site_compute
 from dcplan.model.buildout import add_months, periods_of, target_in_force
 from dcplan.model.compute import gpu_measure
 from dcplan.model.grid import grid_limit_during, grid_limit_mw

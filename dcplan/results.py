@@ -3,13 +3,11 @@ and the limits that bind. Everything downstream (writers, terminal, tests) uses 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from dcplan import __version__
 from dcplan.model.build import PlanModel
 from dcplan.model.context import SiteModel
+from dcplan.plan.types import CapReport, Plan, SitePlan
 from dcplan.solver import SolveResult, value_of
 from dcplan.timeline import extract_timeline
 
@@ -20,120 +18,11 @@ def _arr(indexed, steps) -> np.ndarray:
     return np.array([value_of(indexed[t]) for t in steps])
 
 
-@dataclass
-class SitePlan:
-    name: str
-    country: str
-    gpus: dict[str, int]
-    gpus_new: dict[str, int]
-    cooling: str
-    it_mw: float
-    capacity: dict[str, float]  # decisions and limits, MW / MWh / units
-    energy_mwh: dict[str, float]  # annual energy by source
-    costs_usd: dict[str, float]  # annual, by component
-    co2_t: float
-    nox_t: float
-    water_m3: float
-    dispatch: dict[str, np.ndarray]  # per time step
-    binding: list[str] = field(default_factory=list)
-
-    @property
-    def total_cost_usd(self) -> float:
-        return sum(self.costs_usd.values())
-
-    @property
-    def facility_energy_mwh(self) -> float:
-        return float(np.sum(self.dispatch["weight"] * self.dispatch["load_mw"]))
-
-
 FRACTION_QUANTITIES = {"compute_share", "renewable_share", "hourly_cfe_share", "pue",
                        "billed_demand_fraction", "onsite_dispatchable_share"}
 UNITS = {"gpus": "GPU", "gpus_h100e": "H100e", "nox_t": "t", "co2_t": "t", "backup_engine_hours": "h",
          "water_m3": "m3", "grid_import_mw": "MW", "grid_emergency_import_mw": "MW", "land_acres": "acre",
          "cost_usd": "USD"}
-
-
-@dataclass
-class CapReport:
-    """A cap as it came out: its limit, the value reached, slack, and its shadow price (the
-    objective saved by relaxing the limit by one unit, or by 0.01 for shares and PUE)."""
-
-    name: str
-    quantity: str
-    scope: str
-    sense: str
-    limit: float
-    value: float | None
-    slack: float | None
-    binding: bool
-    shadow_price: float | None
-    shadow_price_unit: str
-    origin: str
-    source: str
-    file: str
-    line: int | None
-    in_force: bool = True
-    note: str = ""
-
-
-@dataclass
-class Plan:
-    program: str
-    scenario: str | None
-    objective: str
-    time_resolution: dict
-    solver: dict
-    sites: list[SitePlan]
-    target: dict | None
-    compute_delivered: float
-    caps: list[CapReport] = field(default_factory=list)
-    timeline: object = None  # dcplan.timeline.Timeline of a build-out
-    version: str = __version__
-
-    @property
-    def total_cost_usd(self) -> float:
-        return sum(s.total_cost_usd for s in self.sites)
-
-    @property
-    def total_gpus(self) -> int:
-        return sum(sum(s.gpus.values()) for s in self.sites)
-
-    def cost_components(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for s in self.sites:
-            for k, v in s.costs_usd.items():
-                out[k] = out.get(k, 0.0) + v
-        return out
-
-    @property
-    def facility_energy_mwh(self) -> float:
-        return sum(s.facility_energy_mwh for s in self.sites)
-
-    @property
-    def levelised_usd_per_mwh(self) -> float:
-        """Annual cost of power, cooling and compute per MWh of facility energy."""
-        energy = self.facility_energy_mwh
-        return self.total_cost_usd / energy if energy else float("nan")
-
-    @property
-    def energy_cost_usd_per_mwh(self) -> float:
-        """Annual cost of power supply alone (no GPUs, no cooling plant) per MWh of facility energy."""
-        energy = self.facility_energy_mwh
-        power = sum(v for k, v in self.cost_components().items() if k not in ("gpus", "cooling"))
-        return power / energy if energy else float("nan")
-
-    @property
-    def usd_per_gpu_hour(self) -> float:
-        gpus = self.total_gpus
-        return self.total_cost_usd / (gpus * 8760) if gpus else float("nan")
-
-    @property
-    def co2_t(self) -> float:
-        return sum(s.co2_t for s in self.sites)
-
-    @property
-    def nox_t(self) -> float:
-        return sum(s.nox_t for s in self.sites)
 
 
 def extract(pm: PlanModel, solve: SolveResult) -> Plan:

@@ -4,96 +4,13 @@ money. Everything here is read from the solved model; nothing is re-derived by h
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
 from dcplan.model.buildout import BuildoutModel, Period
 from dcplan.model.compute import compute_delivered
+from dcplan.plan.types import Bridge, OrderLine, PeriodLine, SitePlan, Timeline
 from dcplan.solver import value_of
-
-if TYPE_CHECKING:
-    from dcplan.results import SitePlan
 
 RENT_COMPONENTS = ("gas_rental", "cooling_rental")
 HOURS_PER_YEAR = 8760.0
-
-
-@dataclass
-class OrderLine:
-    site: str
-    asset: str
-    label: str
-    quantity: float
-    unit: str
-    order_period: str
-    order_date: str
-    online_period: str
-    online_date: str
-    retire_date: str | None  # None when beyond the horizon
-    capex_usd: float
-
-
-@dataclass
-class Bridge:
-    """A rented asset in use over a contiguous span of periods."""
-
-    site: str
-    asset: str
-    label: str
-    quantity: float  # the most in use during the span
-    unit: str
-    start_period: str
-    start_date: str
-    end_period: str
-    end_date: str
-    cost_usd: float
-
-
-@dataclass
-class PeriodLine:
-    name: str
-    start: str
-    end: str
-    target: float | None
-    compute_online: float
-    gpus_online: dict[str, dict[str, int]]
-    capacity_online: dict[str, dict[str, float]]
-    spend_usd: dict[str, float]
-    energy_mwh: dict[str, float]
-    co2_t: float
-
-    @property
-    def gpus(self) -> int:
-        return sum(sum(g.values()) for g in self.gpus_online.values())
-
-
-@dataclass
-class Timeline:
-    period_length: str
-    base_date: str
-    periods: list[PeriodLine]
-    orders: list[OrderLine]
-    bridges: list[Bridge]
-    npv_cost_usd: float
-    salvage_usd: float
-    cost_per_gpu_hour_usd: float | None
-    sites_by_period: list[list[SitePlan]] = field(default_factory=list, repr=False)
-    # period -> (site, asset, unit) -> [ordered, online (owned), rented, capex ordered]
-    assets: dict[str, dict[tuple, list]] = field(default_factory=dict, repr=False)
-
-    def asset_rows(self, period: PeriodLine) -> list[tuple]:
-        """(period, start, end, site, asset, unit, ordered, online, rented, capex) for timeline.csv."""
-        rows = []
-        for (site, asset, unit), line in sorted(self.assets[period.name].items()):
-            rows.append((period.name, period.start, period.end, site, asset, unit, *line))
-        return rows
-
-    def totals(self) -> dict:
-        return {"npv_cost_usd": self.npv_cost_usd, "salvage_credit_usd": self.salvage_usd,
-                "capital_usd": sum(p.spend_usd["capital"] for p in self.periods),
-                "operating_usd": sum(p.spend_usd["operating"] for p in self.periods),
-                "rental_usd": sum(p.spend_usd["rental"] for p in self.periods),
-                "cost_per_gpu_hour_usd": self.cost_per_gpu_hour_usd}
 
 
 def _quantity(asset, units: float) -> tuple[float, str]:

@@ -18,7 +18,7 @@ import pytest
 
 from dcplan import api
 from dcplan.loader import load_program
-from dcplan.model.build import build_model
+from dcplan.model import build_model
 from dcplan.model.context import is_operational
 from dcplan.solver import SolveOptions, solve
 

@@ -9,7 +9,7 @@ import dataclasses
 from dcplan import api
 from dcplan.check.planfile import PlanFile
 from dcplan.loader import ProgramInput
-from dcplan.model.build import build_model
+from dcplan.model import build_model
 from dcplan.solver import SolveOptions, SolveResult, solve
 
 FIRST_PLAN_GAP = 1.0  # a relative gap of 100 %: stop at the first plan found

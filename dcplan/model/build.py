@@ -1,6 +1,6 @@
 """Assemble the Pyomo model of a program: one block per site, each built from the parts, tied
-together by the compute target and the objective. A build-out (``dcplan.model.buildout``) builds
-the same site blocks once per period."""
+together by the compute target and the objective, for a program planned for one period. A
+build-out (``dcplan.model.buildout``) builds the same site blocks once per period."""
 
 from __future__ import annotations
 
@@ -157,15 +157,10 @@ def add_caps_and_costs(parent: pyo.Block, pi: ProgramInput, sites: list[SiteMode
     return builder
 
 
-def build_model(pi: ProgramInput, typical_days: int | None = None, smoothing: dict | None = None,
-                elastic: bool = False) -> PlanModel:
-    """``smoothing``: site name -> SmoothingResult of the site's declared training job.
-    ``elastic``: caps may be violated at a large cost (to explain an infeasible plan)."""
-    if pi.program.buildout is not None:
-        # imported here: the build-out module builds on this one
-        from dcplan.model.buildout import build_buildout_model
-
-        return build_buildout_model(pi, typical_days, smoothing, elastic)
+def build_single_period(pi: ProgramInput, typical_days: int | None = None, smoothing: dict | None = None,
+                        elastic: bool = False) -> PlanModel:
+    """The model of a program planned for one period (no ``buildout:``); see
+    :func:`dcplan.model.build_model`."""
     start = time.perf_counter()
     program = pi.program
     tg = time_grid_for(pi, typical_days if typical_days is not None else program.time.typical_days)

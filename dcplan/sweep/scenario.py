@@ -12,7 +12,7 @@ from pathlib import Path
 from dcplan.api import plan_program
 from dcplan.errors import InputError
 from dcplan.loader import load_program
-from dcplan.results import Plan
+from dcplan.plan.types import Plan
 from dcplan.solver import SolveOptions
 
 TIMING_COLUMNS = ("seconds", "solve_seconds")

@@ -1,0 +1,198 @@
+"""A plan as data: what to build and buy at each site, its dispatch, costs, emissions and caps,
+and for a build-out its timeline of orders, rentals and periods. Made from a solved model by
+:mod:`dcplan.results`; written, read, shown and compared as this one shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dcplan import __version__
+
+
+@dataclass
+class SitePlan:
+    name: str
+    country: str
+    gpus: dict[str, int]
+    gpus_new: dict[str, int]
+    cooling: str
+    it_mw: float
+    capacity: dict[str, float]  # decisions and limits, MW / MWh / units
+    energy_mwh: dict[str, float]  # annual energy by source
+    costs_usd: dict[str, float]  # annual, by component
+    co2_t: float
+    nox_t: float
+    water_m3: float
+    dispatch: dict[str, np.ndarray]  # per time step
+    binding: list[str] = field(default_factory=list)
+
+    @property
+    def total_cost_usd(self) -> float:
+        return sum(self.costs_usd.values())
+
+    @property
+    def facility_energy_mwh(self) -> float:
+        return float(np.sum(self.dispatch["weight"] * self.dispatch["load_mw"]))
+
+
+@dataclass
+class CapReport:
+    """A cap as it came out: its limit, the value reached, slack, and its shadow price (the
+    objective saved by relaxing the limit by one unit, or by 0.01 for shares and PUE)."""
+
+    name: str
+    quantity: str
+    scope: str
+    sense: str
+    limit: float
+    value: float | None
+    slack: float | None
+    binding: bool
+    shadow_price: float | None
+    shadow_price_unit: str
+    origin: str
+    source: str
+    file: str
+    line: int | None
+    in_force: bool = True
+    note: str = ""
+
+
+@dataclass
+class Plan:
+    program: str
+    scenario: str | None
+    objective: str
+    time_resolution: dict
+    solver: dict
+    sites: list[SitePlan]
+    target: dict | None
+    compute_delivered: float
+    caps: list[CapReport] = field(default_factory=list)
+    timeline: Timeline | None = None  # of a build-out
+    version: str = __version__
+
+    @property
+    def total_cost_usd(self) -> float:
+        return sum(s.total_cost_usd for s in self.sites)
+
+    @property
+    def total_gpus(self) -> int:
+        return sum(sum(s.gpus.values()) for s in self.sites)
+
+    def cost_components(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for s in self.sites:
+            for k, v in s.costs_usd.items():
+                out[k] = out.get(k, 0.0) + v
+        return out
+
+    @property
+    def facility_energy_mwh(self) -> float:
+        return sum(s.facility_energy_mwh for s in self.sites)
+
+    @property
+    def levelised_usd_per_mwh(self) -> float:
+        """Annual cost of power, cooling and compute per MWh of facility energy."""
+        energy = self.facility_energy_mwh
+        return self.total_cost_usd / energy if energy else float("nan")
+
+    @property
+    def energy_cost_usd_per_mwh(self) -> float:
+        """Annual cost of power supply alone (no GPUs, no cooling plant) per MWh of facility energy."""
+        energy = self.facility_energy_mwh
+        power = sum(v for k, v in self.cost_components().items() if k not in ("gpus", "cooling"))
+        return power / energy if energy else float("nan")
+
+    @property
+    def usd_per_gpu_hour(self) -> float:
+        gpus = self.total_gpus
+        return self.total_cost_usd / (gpus * 8760) if gpus else float("nan")
+
+    @property
+    def co2_t(self) -> float:
+        return sum(s.co2_t for s in self.sites)
+
+    @property
+    def nox_t(self) -> float:
+        return sum(s.nox_t for s in self.sites)
+
+
+@dataclass
+class OrderLine:
+    site: str
+    asset: str
+    label: str
+    quantity: float
+    unit: str
+    order_period: str
+    order_date: str
+    online_period: str
+    online_date: str
+    retire_date: str | None  # None when beyond the horizon
+    capex_usd: float
+
+
+@dataclass
+class Bridge:
+    """A rented asset in use over a contiguous span of periods."""
+
+    site: str
+    asset: str
+    label: str
+    quantity: float  # the most in use during the span
+    unit: str
+    start_period: str
+    start_date: str
+    end_period: str
+    end_date: str
+    cost_usd: float
+
+
+@dataclass
+class PeriodLine:
+    name: str
+    start: str
+    end: str
+    target: float | None
+    compute_online: float
+    gpus_online: dict[str, dict[str, int]]
+    capacity_online: dict[str, dict[str, float]]
+    spend_usd: dict[str, float]
+    energy_mwh: dict[str, float]
+    co2_t: float
+
+    @property
+    def gpus(self) -> int:
+        return sum(sum(g.values()) for g in self.gpus_online.values())
+
+
+@dataclass
+class Timeline:
+    period_length: str
+    base_date: str
+    periods: list[PeriodLine]
+    orders: list[OrderLine]
+    bridges: list[Bridge]
+    npv_cost_usd: float
+    salvage_usd: float
+    cost_per_gpu_hour_usd: float | None
+    sites_by_period: list[list[SitePlan]] = field(default_factory=list, repr=False)
+    # period -> (site, asset, unit) -> [ordered, online (owned), rented, capex ordered]
+    assets: dict[str, dict[tuple, list]] = field(default_factory=dict, repr=False)
+
+    def asset_rows(self, period: PeriodLine) -> list[tuple]:
+        """(period, start, end, site, asset, unit, ordered, online, rented, capex) for timeline.csv."""
+        rows = []
+        for (site, asset, unit), line in sorted(self.assets[period.name].items()):
+            rows.append((period.name, period.start, period.end, site, asset, unit, *line))
+        return rows
+
+    def totals(self) -> dict:
+        return {"npv_cost_usd": self.npv_cost_usd, "salvage_credit_usd": self.salvage_usd,
+                "capital_usd": sum(p.spend_usd["capital"] for p in self.periods),
+                "operating_usd": sum(p.spend_usd["operating"] for p in self.periods),
+                "rental_usd": sum(p.spend_usd["rental"] for p in self.periods),
+                "cost_per_gpu_hour_usd": self.cost_per_gpu_hour_usd}
