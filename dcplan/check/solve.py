@@ -10,6 +10,7 @@ from dcplan import api
 from dcplan.check.planfile import PlanFile
 from dcplan.loader import ProgramInput
 from dcplan.model import build_model
+from dcplan.model.build import TECHNOLOGIES
 from dcplan.solver import SolveOptions, SolveResult, solve
 
 FIRST_PLAN_GAP = 1.0  # a relative gap of 100 %: stop at the first plan found
@@ -28,19 +29,6 @@ def redispatch_committed(pi: ProgramInput, plan: PlanFile, options: SolveOptions
         return SolveResult("infeasible", message="; ".join(reasons))
     pm = build_model(pi, plan.time_resolution.typical_days, smoothing)
     for sm in pm.sites:
-        entry, b, cat = plan.sites[sm.name], sm.block, sm.si.catalog
-        tech = sm.si.site.technologies
-        for g in b.G:
-            b.gpu_units[g].fix(entry.gpus_new.get(g, 0) // cat.gpus[g].gpus_per_unit)
-        for c in b.C:
-            b.cooling_on[c].fix(1 if c == entry.cooling else 0)
-        for cand in tech.gas:
-            b.gas_new_units[cand.key].fix(round(entry.capacity.get(f"gas_{cand.key}_new_units", 0)))
-        for name in ("solar", "wind"):
-            cand = getattr(tech, name)
-            if cand is not None:
-                getattr(b, f"{name}_new_mw").fix(max(0.0, entry.capacity.get(f"{name}_mw", 0.0) - cand.existing_mw))
-        if tech.battery is not None:
-            b.bat_new_mw.fix(max(0.0, entry.capacity.get("battery_mw", 0.0) - tech.battery.existing_power_mw))
-            b.bat_new_mwh.fix(max(0.0, entry.capacity.get("battery_mwh", 0.0) - tech.battery.existing_energy_mwh))
+        for technology in TECHNOLOGIES:
+            technology.commit(sm, plan.sites[sm.name])
     return solve(pm.model, dataclasses.replace(options, mip_gap=FIRST_PLAN_GAP))

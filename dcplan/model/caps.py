@@ -57,8 +57,7 @@ def _facility_energy(sm: SiteModel):
 
 
 def _renewable(sm: SiteModel, t):
-    b = sm.block
-    return sum(getattr(b, f"{k}_gen")[t] for k in ("solar", "wind") if hasattr(b, f"{k}_gen"))
+    return sum(gen[t] for gen in sm.renewable)
 
 
 class CapBuilder:
@@ -253,15 +252,16 @@ class CapBuilder:
         so the reported value is recomputed from the dispatch (min of load and clean supply)."""
         matched_total, hours = 0, []
         for sm in group:
-            b, w = sm.block, sm.weights()
-            has_bat = hasattr(b, "bat_charge")
+            w = sm.weights()
             for t in sm.steps:
                 matched = self._aux()
-                clean = _renewable(sm, t) + (b.bat_discharge[t] - b.bat_charge[t] if has_bat else 0)
+                clean = _renewable(sm, t)
+                if sm.storage is not None:
+                    charge, discharge = sm.storage
+                    clean = clean + discharge[t] - charge[t]
+                    self._link(charge[t] <= _renewable(sm, t))  # storage counts only if charged clean
                 self._link(matched <= sm.load[t])
                 self._link(matched <= clean)
-                if has_bat:
-                    self._link(b.bat_charge[t] <= _renewable(sm, t))  # storage counts only if charged clean
                 matched_total = matched_total + w[t] * matched
                 hours.append((w[t], sm.load[t], clean))
         whole = sum(_facility_energy(sm) for sm in group)
@@ -286,7 +286,7 @@ class CapBuilder:
         """max over the chosen steps of each site's grid import, through one envelope variable."""
         for sm in group:
             b = sm.block
-            if not hasattr(b, "grid_import"):
+            if sm.si.site.grid is None:
                 continue
             top = self._aux()
             for t in hours_of(sm):
@@ -316,16 +316,7 @@ class CapBuilder:
                         value=("min_of", [b.grid_peak_mw[m] for m in b.M], contract))
 
     def _land_acres(self, rc, label, group):
-        expr = rc.cap.building_acres * len(group)
-        for sm in group:
-            b, cat = sm.block, sm.si.catalog
-            for tech in ("solar", "wind"):
-                cand = getattr(sm.si.site.technologies, tech)
-                if cand is None:
-                    continue
-                key = cand.type or {"solar": "utility_pv", "wind": "onshore_wind"}[tech]
-                expr = expr + (getattr(b, f"{tech}_new_mw") + cand.existing_mw) * cat.renewables[key].land_acres_per_mw
-        self._limit(rc, label, expr)
+        self._limit(rc, label, rc.cap.building_acres * len(group) + sum(sum(sm.land_acres) for sm in group))
 
     def _cost_usd(self, rc, label, group):
         self._limit(rc, label, sum(sum(sm.costs.values()) for sm in group))
@@ -335,13 +326,7 @@ class CapBuilder:
             b, grid = sm.block, sm.si.site.grid
             if grid is None or b.grid_limit_mw <= 0:
                 continue
-            firm = 0
-            if hasattr(b, "K"):
-                firm = sum(sm.si.catalog.generators[c.type].unit_mw * b.gas_units[c.key]
-                           for c in sm.si.site.technologies.gas)
-            if hasattr(b, "bat_new_mw"):
-                firm = firm + b.bat_new_mw + sm.si.site.technologies.battery.existing_power_mw
-            self._limit(rc, sm.name if len(group) > 1 else label, firm * (1 / b.grid_limit_mw))
+            self._limit(rc, sm.name if len(group) > 1 else label, sum(sm.firm_mw) * (1 / b.grid_limit_mw))
 
 
 def emergency_steps(tg, si, rc: ResolvedCap) -> list[int]:

@@ -7,9 +7,11 @@ that facility load = sum_c PUE[c, t] * it_mw[c] stays linear.
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.model.context import Asset, SiteModel, lead_time
+from dcplan.model.context import Asset, SiteModel, lead_time, value_of
+from dcplan.plan.types import SitePlan
 from dcplan.schema.compute import Compute
 
 
@@ -78,6 +80,8 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     pue = {c: [v * (1 + extra) for v in values] for c, values in pue.items()}
     b.load_mw = pyo.Expression(sm.steps, rule=lambda m, t: sum(pue[c][t] * m.it_mw[c] for c in m.C))
     sm.load = b.load_mw
+    sm.add_dispatch("load_mw", at=lambda t: b.load_mw[t])
+    sm.add_dispatch("pue", derive=lambda: sm.tg.sample(sm.si.pue[chosen_cooling(sm)]))
     sm.peak_load = sum(float(sm.si.pue[c].max()) * (1 + extra) * b.it_mw[c] for c in b.C)
 
     for opt in options:
@@ -103,6 +107,32 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
             component="cooling_rental" if rent else "cooling",
             rental_usd_per_unit_year=rent.usd_per_kw_month * 1000 * 12 if rent else None,
             spare_allowed=True))
+
+
+def chosen_cooling(sm: SiteModel) -> str:
+    b = sm.block
+    return max(b.C, key=lambda c: value_of(b.cooling_on[c]))
+
+
+def report(sm: SiteModel, plan: SitePlan) -> None:
+    """The GPUs, the cooling chosen, the IT load, its peaks and the water it uses."""
+    b, cat = sm.block, sm.si.catalog
+    plan.cooling = chosen_cooling(sm)
+    plan.gpus = {g: round(value_of(b.gpus[g])) for g in b.G}
+    plan.gpus_new = {g: round(value_of(b.gpu_units[g])) * cat.gpus[g].gpus_per_unit for g in b.G}
+    plan.it_mw = value_of(b.it_total_mw)
+    plan.capacity["facility_peak_mw"] = float(plan.dispatch["load_mw"].max(initial=0))
+    plan.capacity["design_peak_mw"] = value_of(sm.peak_load)
+    plan.water_m3 = float(np.sum(sm.tg.weight * plan.it_mw)) * sm.si.wue(plan.cooling)  # MWh x L/kWh = m3
+
+
+def commit(sm: SiteModel, built: SitePlan) -> None:
+    """Fix the GPUs bought and the cooling chosen at those of a committed plan."""
+    b, cat = sm.block, sm.si.catalog
+    for g in b.G:
+        b.gpu_units[g].fix(built.gpus_new.get(g, 0) // cat.gpus[g].gpus_per_unit)
+    for c in b.C:
+        b.cooling_on[c].fix(1 if c == built.cooling else 0)
 
 
 def compute_delivered(sm: SiteModel, measure: str):

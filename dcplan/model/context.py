@@ -3,6 +3,7 @@ adds to (supply into the site's power balance, annual cost terms, emissions)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +15,31 @@ from dcplan.schema.program import Finance
 
 NATURAL_GAS_CO2_T_PER_MMBTU = 0.05306
 """EPA emission factor for natural gas, 53.06 kg CO2/MMBtu (40 CFR 98 Table C-1; DESIGN.md)."""
+
+
+def value_of(x) -> float:
+    """A solved (or assigned) variable or expression as a float (0 where it has no value)."""
+    value = pyo.value(x, exception=False)
+    return 0.0 if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class DispatchColumn:
+    """A column of a plan's dispatch: a decision per step (``at(t)``: the step's variable, which
+    a committed plan's value is assigned to) or a figure per step (``at(t)``: an expression) or
+    an array derived from the inputs and the solved model (``derive()``)."""
+
+    at: Callable | None = None
+    derive: Callable[[], np.ndarray] | None = None
+
+    @property
+    def is_decision(self) -> bool:
+        return self.at is not None and self.derive is None
+
+    def values(self, steps) -> np.ndarray:
+        if self.derive is not None:
+            return np.asarray(self.derive(), dtype=float)
+        return np.array([value_of(self.at(t)) for t in steps])
 
 
 def capital_recovery_factor(rate: float, years: float) -> float:
@@ -81,6 +107,11 @@ class SiteModel:
     period: object = None  # dcplan.model.buildout.Period of a build-out; None for a single-period plan
     gas_price_factor: float = 1.0  # escalation of the site's prices in this period
     grid_price_factor: float = 1.0
+    dispatch: dict[str, DispatchColumn] = field(default_factory=dict)  # the plan's dispatch columns, in order
+    renewable: list = field(default_factory=list)  # IndexedVar over steps: clean output (caps)
+    storage: tuple | None = None  # (charge, discharge) IndexedVars over steps (caps: clean matching)
+    firm_mw: list = field(default_factory=list)  # dispatchable capacity expressions, MW (caps)
+    land_acres: list = field(default_factory=list)  # land taken by what is built (caps)
 
     @property
     def steps(self):
@@ -99,6 +130,11 @@ class SiteModel:
 
     def crf(self, section: str, key: str, spec_life: float) -> float:
         return capital_recovery_factor(self.finance.discount_rate, self.life(section, key, spec_life))
+
+    def add_dispatch(self, column: str, at: Callable | None = None,
+                     derive: Callable[[], np.ndarray] | None = None) -> None:
+        """Register a dispatch column: read back into the plan, and assigned from a committed plan."""
+        self.dispatch[column] = DispatchColumn(at, derive)
 
     def add_cost(self, component: str, expr) -> None:
         self.costs[component] = self.costs[component] + expr if component in self.costs else expr

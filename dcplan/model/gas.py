@@ -3,9 +3,11 @@ unit commitment with integer units on and a minimum stable load; fuel, O&M, CO2 
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.model.context import NATURAL_GAS_CO2_T_PER_MMBTU, Asset, SiteModel, lead_time
+from dcplan.model.context import NATURAL_GAS_CO2_T_PER_MMBTU, Asset, SiteModel, lead_time, value_of
+from dcplan.plan.types import SitePlan
 
 
 def add_gas(sm: SiteModel) -> None:
@@ -33,6 +35,9 @@ def add_gas(sm: SiteModel) -> None:
             spec[k].heat_rate_mmbtu_per_mwh * m.gas_gen[k, t] for k in m.K) <= fuel.pipeline_limit_mmbtu_per_h)
     b.gas_total = pyo.Expression(sm.steps, rule=lambda m, t: sum(m.gas_gen[k, t] for k in m.K))
     sm.supply.append(b.gas_total)
+    for k in b.K:
+        sm.add_dispatch(f"gas_{k}_mw", at=lambda t, k=k: b.gas_gen[k, t])
+        sm.firm_mw.append(spec[k].unit_mw * b.gas_units[k])
     w = sm.weights()
     energy = {k: sum(w[t] * b.gas_gen[k, t] for t in sm.steps) for k in b.K}
     for k in b.K:
@@ -54,3 +59,34 @@ def add_gas(sm: SiteModel) -> None:
                                 * sm.gas_price_factor for k in b.K))
     sm.co2_t.append(sum(energy[k] * spec[k].heat_rate_mmbtu_per_mwh * NATURAL_GAS_CO2_T_PER_MMBTU for k in b.K))
     sm.nox_t.append(sum(energy[k] * spec[k].nox_kg_per_mwh / 1000 for k in b.K))
+
+
+def report(sm: SiteModel, plan: SitePlan) -> None:
+    """Units built and in use per candidate, their energy, and the limits reached (all allowed
+    units built, the pipeline full)."""
+    site, cat = sm.si.site, sm.si.catalog
+    if not site.technologies.gas:
+        return
+    b, w = sm.block, sm.tg.weight
+    for cand in site.technologies.gas:
+        k = cand.key
+        new = round(value_of(b.gas_new_units[k]))
+        plan.capacity[f"gas_{k}_units"] = new + cand.existing_units
+        plan.capacity[f"gas_{k}_new_units"] = new
+        plan.capacity[f"gas_{k}_mw"] = (new + cand.existing_units) * cat.generators[cand.type].unit_mw
+        plan.energy_mwh[f"gas_{k}"] = float(np.sum(w * plan.dispatch[f"gas_{k}_mw"]))
+        if new >= cand.max_units and cand.max_units > 0:
+            plan.binding.append(f"gas {k}: all {cand.max_units} allowed new units built (max_units)")
+    limit = site.fuel.pipeline_limit_mmbtu_per_h
+    if limit is not None:
+        fuel = sum(plan.dispatch[f"gas_{c.key}_mw"] * cat.generators[c.type].heat_rate_mmbtu_per_mwh
+                   for c in site.technologies.gas)
+        hours = int(np.sum(w * (fuel >= limit * (1 - 1e-6))))
+        if hours:
+            plan.binding.append(f"gas pipeline at its {limit:g} MMBtu/h limit for {hours:,} h/yr")
+
+
+def commit(sm: SiteModel, built: SitePlan) -> None:
+    """Fix the new units of each candidate at a committed plan's."""
+    for cand in sm.si.site.technologies.gas:
+        sm.block.gas_new_units[cand.key].fix(round(built.capacity.get(f"gas_{cand.key}_new_units", 0)))

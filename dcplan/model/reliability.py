@@ -3,9 +3,11 @@ generation: installed gas capacity minus its largest unit covers the design peak
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.model.context import SiteModel
+from dcplan.model.context import SiteModel, value_of
+from dcplan.plan.types import SitePlan
 
 
 def add_balance(sm: SiteModel) -> None:
@@ -14,6 +16,7 @@ def add_balance(sm: SiteModel) -> None:
     if shed_price is not None:
         b.unserved = pyo.Var(sm.steps, bounds=(0, None))
         sm.supply.append(b.unserved)
+        sm.add_dispatch("unserved_mw", at=lambda t: b.unserved[t])
         w = sm.weights()
         sm.add_cost("unserved_energy", sum(w[t] * shed_price * b.unserved[t] for t in sm.steps))
     supply, withdraw, load = sm.supply, sm.withdraw, sm.load
@@ -25,7 +28,7 @@ def add_n_plus_one(sm: SiteModel) -> None:
     if not sm.si.site.n_plus_one_required:
         return
     b = sm.block
-    if not hasattr(b, "K"):
+    if not sm.si.site.technologies.gas:
         b.n_plus_one = pyo.Constraint(expr=sm.peak_load <= 0)
         return
     cat = sm.si.catalog
@@ -38,3 +41,22 @@ def add_n_plus_one(sm: SiteModel) -> None:
     b.n_plus_one = pyo.Constraint(expr=sum(size[k] * b.gas_units[k] for k in b.K) - b.gas_largest_mw
                                   >= sm.peak_load)
 
+
+
+def report(sm: SiteModel, plan: SitePlan) -> None:
+    """Load shed, and N+1's firm gas against the design peak."""
+    b, site = sm.block, sm.si.site
+    if "unserved_mw" in plan.dispatch:
+        plan.energy_mwh["unserved"] = float(np.sum(sm.tg.weight * plan.dispatch["unserved_mw"]))
+    if b.component("n_plus_one") is None or b.component("K") is None:
+        return
+    firm = sum(plan.capacity[f"gas_{k}_mw"] for k in b.K) - value_of(b.gas_largest_mw)
+    peak = value_of(sm.peak_load)
+    plan.capacity["n_plus_one_firm_mw"] = firm
+    largest = max(sm.si.catalog.generators[c.type].unit_mw for c in site.technologies.gas)
+    if firm - peak <= max(1e-6 * peak, 1e-6) + largest:
+        plan.binding.append(f"N+1: firm gas {firm:,.1f} MW (without the largest unit) vs design peak {peak:,.1f} MW")
+
+
+def commit(sm: SiteModel, built: SitePlan) -> None:
+    """Nothing is built: reliability is a rule on what the other technologies build."""

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
 from dcplan.loader import DEFAULT_RENEWABLE
-from dcplan.model.context import Asset, SiteModel, lead_time
+from dcplan.model.context import Asset, SiteModel, lead_time, value_of
+from dcplan.plan.types import SitePlan
+
+BINDING_TOL = 1e-6
+TECHS = ("solar", "wind")
 
 
 def add_renewables(sm: SiteModel) -> None:
-    for tech in ("solar", "wind"):
+    for tech in TECHS:
         cand = getattr(sm.si.site.technologies, tech)
         if cand is not None:
             _add_one(sm, tech, cand)
@@ -27,8 +32,35 @@ def _add_one(sm: SiteModel, tech: str, cand) -> None:
     b.add_component(f"{tech}_avail", pyo.Constraint(
         sm.steps, rule=lambda m, t: gen[t] <= cf[t] * (new + cand.existing_mw)))
     sm.supply.append(gen)
+    sm.renewable.append(gen)
+    sm.land_acres.append((new + cand.existing_mw) * spec.land_acres_per_mw)
+    available = sm.tg.sample(sm.si.solar_cf if tech == "solar" else sm.si.wind_cf)
+    sm.add_dispatch(f"{tech}_mw", at=lambda t: gen[t])
+    sm.add_dispatch(f"{tech}_curtailed_mw", derive=lambda: np.maximum(
+        0.0, available * (value_of(new) + cand.existing_mw) - np.array([value_of(gen[t]) for t in sm.steps])))
     sm.add_asset(Asset(
         key=f"{tech}:{key}", label=spec.name, unit="MW", in_use=new, capex_usd_per_unit=1000 * spec.capex_usd_per_kw,
         life_years=sm.life("renewables", key, spec.lifetime_years), crf=sm.crf("renewables", key, spec.lifetime_years),
         lead_time_months=lead_time(cand.lead_time_months, spec.lead_time_months), component=f"{tech}_capex"))
     sm.add_cost(f"{tech}_fixed_om", (new + cand.existing_mw) * 1000 * spec.fixed_om_usd_per_kw_year)
+
+
+def report(sm: SiteModel, plan: SitePlan) -> None:
+    """MW built (with what exists), energy, and whether the MW limit was reached."""
+    for tech in TECHS:
+        cand = getattr(sm.si.site.technologies, tech)
+        if cand is None:
+            continue
+        new = value_of(sm.block.component(f"{tech}_new_mw"))
+        plan.capacity[f"{tech}_mw"] = new + cand.existing_mw
+        plan.energy_mwh[tech] = float(np.sum(sm.tg.weight * plan.dispatch[f"{tech}_mw"]))
+        if cand.max_mw > 0 and new >= cand.max_mw - BINDING_TOL:
+            plan.binding.append(f"{tech}: built to its {cand.max_mw:g} MW limit (max_mw)")
+
+
+def commit(sm: SiteModel, built: SitePlan) -> None:
+    """Fix the new MW at a committed plan's (its MW less what exists)."""
+    for tech in TECHS:
+        cand = getattr(sm.si.site.technologies, tech)
+        if cand is not None:
+            sm.block.component(f"{tech}_new_mw").fix(max(0.0, built.capacity.get(f"{tech}_mw", 0.0) - cand.existing_mw))

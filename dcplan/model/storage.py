@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.model.context import Asset, SiteModel, lead_time
+from dcplan.model.context import Asset, SiteModel, lead_time, value_of
+from dcplan.plan.types import SitePlan
+
+BINDING_TOL = 1e-6
 
 
 def add_storage(sm: SiteModel) -> None:
@@ -35,6 +39,11 @@ def add_storage(sm: SiteModel) -> None:
                                        + eta * m.bat_charge[t] - m.bat_discharge[t] / eta)
     sm.supply.append(b.bat_discharge)
     sm.withdraw.append(b.bat_charge)
+    sm.storage = (b.bat_charge, b.bat_discharge)
+    sm.firm_mw.append(power)
+    sm.add_dispatch("battery_charge_mw", at=lambda t: b.bat_charge[t])
+    sm.add_dispatch("battery_discharge_mw", at=lambda t: b.bat_discharge[t])
+    sm.add_dispatch("battery_soc_mwh", at=lambda t: b.bat_soc[t])
     life = sm.life("storage", cand.type, spec.lifetime_years)
     crf = sm.crf("storage", cand.type, spec.lifetime_years)
     lead = lead_time(cand.lead_time_months, spec.lead_time_months)
@@ -44,3 +53,26 @@ def add_storage(sm: SiteModel) -> None:
                            capex_usd_per_unit=1000 * capex, life_years=life, crf=crf, lead_time_months=lead,
                            component="battery_capex"))
     sm.add_cost("battery_fixed_om", power * 1000 * spec.fixed_om_usd_per_kw_year)
+
+
+def report(sm: SiteModel, plan: SitePlan) -> None:
+    """Power and energy built (with what exists), energy through it, and the power limit reached."""
+    cand = sm.si.site.technologies.battery
+    if cand is None:
+        return
+    b, w = sm.block, sm.tg.weight
+    plan.capacity["battery_mw"] = value_of(b.bat_new_mw) + cand.existing_power_mw
+    plan.capacity["battery_mwh"] = value_of(b.bat_new_mwh) + cand.existing_energy_mwh
+    plan.energy_mwh["battery_discharge"] = float(np.sum(w * plan.dispatch["battery_discharge_mw"]))
+    plan.energy_mwh["battery_charge"] = float(np.sum(w * plan.dispatch["battery_charge_mw"]))
+    if cand.max_power_mw is not None and value_of(b.bat_new_mw) >= cand.max_power_mw - BINDING_TOL:
+        plan.binding.append(f"battery: built to its {cand.max_power_mw:g} MW limit (max_power_mw)")
+
+
+def commit(sm: SiteModel, built: SitePlan) -> None:
+    """Fix the new power and energy at a committed plan's (less what exists)."""
+    cand = sm.si.site.technologies.battery
+    if cand is None:
+        return
+    sm.block.bat_new_mw.fix(max(0.0, built.capacity.get("battery_mw", 0.0) - cand.existing_power_mw))
+    sm.block.bat_new_mwh.fix(max(0.0, built.capacity.get("battery_mwh", 0.0) - cand.existing_energy_mwh))

@@ -13,19 +13,21 @@ from dcplan import __version__
 
 @dataclass
 class SitePlan:
+    """One site's plan; the model's technologies fill it in turn (``dcplan.results``)."""
+
     name: str
     country: str
-    gpus: dict[str, int]
-    gpus_new: dict[str, int]
-    cooling: str
-    it_mw: float
-    capacity: dict[str, float]  # decisions and limits, MW / MWh / units
-    energy_mwh: dict[str, float]  # annual energy by source
-    costs_usd: dict[str, float]  # annual, by component
-    co2_t: float
-    nox_t: float
-    water_m3: float
-    dispatch: dict[str, np.ndarray]  # per time step
+    gpus: dict[str, int] = field(default_factory=dict)
+    gpus_new: dict[str, int] = field(default_factory=dict)
+    cooling: str = ""
+    it_mw: float = 0.0
+    capacity: dict[str, float] = field(default_factory=dict)  # decisions and limits, MW / MWh / units
+    energy_mwh: dict[str, float] = field(default_factory=dict)  # annual energy by source
+    costs_usd: dict[str, float] = field(default_factory=dict)  # annual, by component
+    co2_t: float = 0.0
+    nox_t: float = 0.0
+    water_m3: float = 0.0
+    dispatch: dict[str, np.ndarray] = field(default_factory=dict)  # per time step
     binding: list[str] = field(default_factory=list)
 
     @property

@@ -38,7 +38,7 @@ from dcplan.solver.highs import (
     relative_gap,
 )
 
-__all__ = ["STRATEGIES", "Conflict", "SolveOptions", "SolveResult", "irreducible_conflict", "solve", "value_of"]
+__all__ = ["STRATEGIES", "Conflict", "SolveOptions", "SolveResult", "irreducible_conflict", "solve"]
 
 STRATEGIES = ("auto", "decompose", "branch_and_bound", "highs_mip")
 BRANCH_AND_BOUND_MAX_INTEGERS = 16  # beyond this, HiGHS (presolve, cuts, heuristics) wins
@@ -46,12 +46,6 @@ DECOMPOSE_MIN_GAP = 1e-6  # seen: a plan 2e-6 above the optimum when 1e-9 was as
 DECOMPOSE_MIN_OPERATIONAL = 15_000
 """Operational columns from which ``auto`` decomposes: a year of hourly dispatch has 40-80k, a
 dozen typical days a few thousand, whose whole LP solves in well under a second."""
-
-
-def value_of(x) -> float:
-    """A solved variable or expression as a float (0 where it has no value)."""
-    value = pyo.value(x, exception=False)
-    return 0.0 if value is None else float(value)
 
 
 @dataclass
