@@ -177,6 +177,40 @@ def test_smaller_gas_units_fail_the_dispatch_at_the_catalog_override(tmp_path, r
     assert any(f.check == "re-dispatch" for f in found)  # 5 + 18 MW cannot carry 24.5 MW
 
 
+
+def test_a_constraint_family_added_in_the_model_alone_is_checked_at_its_input(tmp_path, runner, monkeypatch):
+    """One model: a family of rows added to ``model/`` with its explanation (here a hot-day
+    derating of the gas units to 30 % of their size) is held against committed plans by `dcplan
+    check` with no code in ``check/``; the plan made without it breaks it, at the input named."""
+    import pyomo.environ as pyo
+
+    import dcplan.model.build as build
+
+    site = base_site()
+    site["grid"]["max_import_mw"] = 5
+    site["fuel"] = {"gas_price_usd_per_mmbtu": 3.0}
+    site["technologies"] = {"gas": [{"type": "wartsila_18v50sg", "max_units": 3}]}
+    site["compute"]["target"] = {"gpus": 20000}
+    path = write_yaml(tmp_path / SITE, site)
+    assert run_cli(runner, "plan", path, "--typical-days", "2", "-o", tmp_path / "plans" / "testsite",
+                   "-q").exit_code == 0
+    assert not failures(check_paths([tmp_path]))  # the plan fits today's model
+    add_gas = build.add_gas
+
+    def add_gas_derated(sm):
+        add_gas(sm)
+        b, unit_mw = sm.block, CAT.generators["wartsila_18v50sg"].unit_mw
+        b.gas_derated = pyo.Constraint(b.K, sm.steps, rule=lambda m, k, t: m.gas_gen[k, t] <= 0.3 * unit_mw * m.gas_units[k])
+        sm.explain(b.gas_derated, lambda k, t: (f"{k} output (MW) above its hot-day derating",
+                                                ("site", "technologies", "gas", 0, "type")))
+
+    monkeypatch.setattr(build, "add_gas", add_gas_derated)
+    found = [f for f in failures(check_paths([tmp_path])) if "hot-day derating" in f.message]
+    assert len(found) == 1 and found[0].check == "load every hour testsite"
+    assert (found[0].where.file, found[0].where.line, found[0].where.key) == (
+        str(path), line_of(path, "type: wartsila_18v50sg"), "technologies.gas[0].type")
+    assert "over in" in found[0].message and "h/yr" in found[0].message
+
 # --- a build-out's lead times (hand-written plan following the timeline contract) -------------
 
 def _ramp(root: Path) -> Path:

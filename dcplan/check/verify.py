@@ -30,6 +30,7 @@ from dcplan.check.capvalues import Context, cap_values
 from dcplan.check.costs import order_unit_price, recompute_costs
 from dcplan.check.planfile import CommittedPlan
 from dcplan.check.report import PASS, SKIPPED, VIOLATION, WARNING, FileReport, Finding
+from dcplan.check.rows import COMPLETION_TIME_S, broken_rows
 from dcplan.check.solve import redispatch_committed
 from dcplan.check.state import SiteState
 from dcplan.loader import ProgramInput, SiteInput
@@ -375,57 +376,60 @@ class Verifier:
                         f"year{s.when}, over in {_hours(float(np.sum(s.weight[bad])))}", where)
 
     def _dispatch_all(self) -> None:
+        for states, _ in self.slices:
+            self._broken_rows(states)
         for name, final in self.states.items():
-            check, before, steps = f"load every hour {name}", len(self.dispatch_issues), 0
+            check, steps = f"load every hour {name}", 0
             for states, _ in self.slices:
                 s = states[name]
                 if s.cooling_known and len(s.weight):
                     self._dispatch(s, check)
                     steps += len(s.weight)
-            if len(self.dispatch_issues) == before and final.cooling_known:
+            if not any(f.check == check for f in self.dispatch_issues) and final.cooling_known:
                 self.add(check, PASS, f"the committed dispatch meets the current facility load (peak "
                          f"{final.load_mw.max(initial=0):,.1f} MW) in all {steps:,} steps within every source's limit")
 
+    def _broken_rows(self, states: dict[str, SiteState]) -> None:
+        """The model's own rows that the committed build and dispatch break under today's inputs
+        (each family explains itself: see dcplan.check.rows)."""
+        known = {n: s for n, s in states.items() if s.cooling_known and len(s.weight)}
+        if not known:
+            return
+        some = next(iter(known.values()))
+        found = broken_rows(self.pi, {n: s.entry for n, s in known.items()}, {n: s.d for n, s in known.items()},
+                            (some.start, some.end), self.plan.time_resolution.method == "typical_days")
+        if found is None:
+            self.add("model rows", WARNING, f"the committed dispatch{some.when} could not be evaluated on the current "
+                     f"model within {COMPLETION_TIME_S:g} s: its limits per source are unchecked")
+            return
+        for b in found:
+            s = known[b.site]
+            at = f" at hour {b.worst_hour} of the year{s.when}" if b.worst_hour is not None else s.when
+            spread = f", over in {_hours(b.hours)}" if b.hours else ""
+            self._issue(f"load every hour {b.site}", f"{b.message}: by up to {_num(b.worst)}{at}{spread}",
+                        self._input(s.si, b.input))
+
+    def _input(self, si: SiteInput, path: tuple) -> Where:
+        """The input at a model explanation's path (see dcplan.model.context.Explanation)."""
+        kind, keys = path[0], path[1:]
+        if kind == "program":
+            return self.loc.program(*keys)
+        return getattr(self.loc, kind)(si, *keys)
+
     def _dispatch(self, s: SiteState, check: str) -> None:
-        si, loc, tech = s.si, self.loc, s.si.site.technologies
-        supply = np.zeros(len(s.weight))
-        if si.site.grid is not None:
-            supply += s.col("grid_mw")
-        gens = si.catalog.generators
-        fuel = np.zeros(len(s.weight))
-        for i, cand, units in s.gas():
-            gen, spec = s.col(f"gas_{cand.key}_mw"), gens[cand.type]
-            supply += gen
-            fuel += gen * spec.heat_rate_mmbtu_per_mwh
-            planned = int(round(s.capacity(f"gas_{cand.key}_units")))
-            where = (loc.site(si, "technologies", "gas", i, "existing_units") if units < planned
-                     else loc.catalog(si, "generators", cand.type, "unit_mw"))
-            self._exceeds(s, check, gen, units * spec.unit_mw, f"{cand.type} output (MW) above {units} units x "
-                          f"{spec.unit_mw:g} MW", where)
-            if cand.unit_commitment and units:
-                on = np.ceil(gen / spec.unit_mw - 1e-6)
-                floor = spec.min_stable_load_fraction * spec.unit_mw * on
-                self._exceeds(s, check, floor, gen, f"{cand.type} runs below its minimum stable load "
-                              f"({spec.min_stable_load_fraction:.0%} of each unit on; floor MW vs output MW)",
-                              loc.catalog(si, "generators", cand.type, "min_stable_load_fraction"))
-        if si.site.fuel is not None and si.site.fuel.pipeline_limit_mmbtu_per_h is not None and s.gas():
-            self._exceeds(s, check, fuel, si.site.fuel.pipeline_limit_mmbtu_per_h, "gas burn (MMBtu/h) above the "
-                          "pipeline limit", loc.site(si, "fuel", "pipeline_limit_mmbtu_per_h"))
-        for name, cf in (("solar", si.solar_cf), ("wind", si.wind_cf)):
-            if getattr(tech, name) is not None:
-                gen = s.col(f"{name}_mw")
-                supply += gen
-                mw = s.capacity(f"{name}_mw")
-                self._exceeds(s, check, gen, cf[s.hours] * mw, f"{name} output (MW) above {mw:,.1f} MW x the current "
-                              "capacity factor", loc.site(si, "technologies", name, "capacity_factor"))
+        """The facility load met: the committed supply against the load of today's inputs (the
+        limits of each source are the model's rows: :meth:`_broken_rows`)."""
+        si, tech = s.si, s.si.site.technologies
+        columns = (["grid_mw"] if si.site.grid is not None else []) + [f"gas_{c.key}_mw" for c in tech.gas]
+        columns += [f"{name}_mw" for name in ("solar", "wind") if getattr(tech, name) is not None]
+        supply = sum((s.col(c) for c in columns), np.zeros(len(s.weight)))
         if tech.battery is not None and tech.battery.type in si.catalog.storage:
-            self._battery(s, check)
             supply += s.col("battery_discharge_mw") - s.col("battery_charge_mw")
         shed = s.col("unserved_mw")
         if shed.max(initial=0) > TOL_MW:
             if si.site.reliability.unserved_energy_usd_per_mwh is None:
                 self._issue(check, f"the plan sheds up to {shed.max():,.1f} MW of load{s.when} but the site no longer allows "
-                            "load shedding", loc.site(si, "reliability"))
+                            "load shedding", self.loc.site(si, "reliability"))
             else:
                 supply += shed
         short = s.load_mw - supply
@@ -462,25 +466,6 @@ class Verifier:
                      f"(hour {h} of the year), more than all the planned capacity then ({supply[h]:,.1f} MW: {shown}); "
                      f"short in {int(bad.sum()):,} h of the year: a full-year plan would size for them",
                      self._load_culprit(s))
-
-    def _battery(self, s: SiteState, check: str) -> None:
-        si, bat = s.si, s.si.site.technologies.battery
-        spec, power, energy = si.catalog.storage[bat.type], s.capacity("battery_mw"), s.capacity("battery_mwh")
-        where = self.loc.site(si, "technologies", "battery")
-        charge, discharge, soc = s.col("battery_charge_mw"), s.col("battery_discharge_mw"), s.col("battery_soc_mwh")
-        self._exceeds(s, check, charge, power, "battery charging (MW) above its power", where)
-        self._exceeds(s, check, discharge, power, "battery discharge (MW) above its power", where)
-        self._exceeds(s, check, soc, energy, "battery state of charge (MWh) above its energy", where)
-        eta = float(np.sqrt(spec.round_trip_efficiency))
-        cycle = (np.arange(len(soc)) // 24 if self.plan.time_resolution.method == "typical_days"
-                 else np.zeros(len(soc), dtype=int))
-        starts = np.flatnonzero(np.r_[True, cycle[1:] != cycle[:-1]])
-        prev = np.arange(len(soc)) - 1
-        prev[starts] = np.r_[starts[1:], len(soc)] - 1
-        gap = np.abs(soc - soc[prev] - (eta * charge - discharge / eta))
-        self._exceeds(s, check, gap, 2e-3 + 1e-6 * energy, f"battery state of charge (MWh) does not follow charge and "
-                      f"discharge at the current round-trip efficiency of {spec.round_trip_efficiency:.0%} "
-                      "(mismatch vs tolerance)", self.loc.catalog(si, "storage", bat.type, "round_trip_efficiency"))
 
     def _load_culprit(self, s: SiteState) -> Where:
         """The input that moved the load: the PUE of the committed cooling, else the IT per GPU."""

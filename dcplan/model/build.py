@@ -165,14 +165,16 @@ def add_caps_and_costs(parent: pyo.Block, pi: ProgramInput, sites: list[SiteMode
 
 
 def build_single_period(pi: ProgramInput, typical_days: int | None = None, smoothing: dict | None = None,
-                        elastic: bool = False) -> PlanModel:
-    """The model of a program planned for one period (no ``buildout:``); see
-    :func:`dcplan.model.build_model`."""
+                        elastic: bool = False, time_grid: TimeGrid | None = None, dates=None) -> PlanModel:
+    """The model of a program planned for one period; see :func:`dcplan.model.build_model`.
+    ``time_grid`` and ``dates`` (first and last day: the grid limits in force) replace the
+    program's, to evaluate a committed plan's dispatch on the grid and period it was made for."""
     start = time.perf_counter()
     program = pi.program
-    tg = time_grid_for(pi, typical_days if typical_days is not None else program.time.typical_days)
+    tg = time_grid or time_grid_for(pi, typical_days if typical_days is not None else program.time.typical_days)
     m = pyo.ConcreteModel(name=program.name)
-    sites = add_site_blocks(m, pi, tg, smoothing, program.horizon.start)
+    first, last = dates or (program.horizon.start, None)
+    sites = add_site_blocks(m, pi, tg, smoothing, first, last)
     caps = add_caps_and_costs(m, pi, sites, pi.caps, elastic)
 
     m.total_cost = pyo.Expression(expr=sum(sm.block.cost for sm in sites))

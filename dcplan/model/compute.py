@@ -127,12 +127,13 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
 
 
 def commit(sm: SiteModel, built: SitePlan) -> None:
-    """Fix the GPUs bought and the cooling chosen at those of a committed plan."""
+    """Fix the GPUs bought and the cooling chosen at those of a committed plan (which may lie
+    outside today's bounds: `dcplan check` reports that itself)."""
     b, cat = sm.block, sm.si.catalog
     for g in b.G:
-        b.gpu_units[g].fix(built.gpus_new.get(g, 0) // cat.gpus[g].gpus_per_unit)
+        b.gpu_units[g].fix(built.gpus_new.get(g, 0) // cat.gpus[g].gpus_per_unit, skip_validation=True)
     for c in b.C:
-        b.cooling_on[c].fix(1 if c == built.cooling else 0)
+        b.cooling_on[c].fix(1 if c == built.cooling else 0, skip_validation=True)
 
 
 def compute_delivered(sm: SiteModel, measure: str):

@@ -23,6 +23,13 @@ def value_of(x) -> float:
     return 0.0 if value is None else float(value)
 
 
+Explanation = Callable[..., tuple[str, tuple]]
+"""What one row of a family of constraints means, from the row's index: ``(message, input)``, the
+message a reader gets when a committed plan breaks the row and the input that sets its limit, a
+path for :class:`dcplan.locate.Locator`: ``("site", *keys)``, ``("catalog", section, key,
+field)``, ``("compute", key)`` or ``("program", *keys)``."""
+
+
 @dataclass(frozen=True)
 class DispatchColumn:
     """A column of a plan's dispatch: a decision per step (``at(t)``: the step's variable, which
@@ -112,6 +119,7 @@ class SiteModel:
     storage: tuple | None = None  # (charge, discharge) IndexedVars over steps (caps: clean matching)
     firm_mw: list = field(default_factory=list)  # dispatchable capacity expressions, MW (caps)
     land_acres: list = field(default_factory=list)  # land taken by what is built (caps)
+    explanations: dict[str, Explanation] = field(default_factory=dict)  # constraint name -> its meaning
 
     @property
     def steps(self):
@@ -135,6 +143,11 @@ class SiteModel:
                      derive: Callable[[], np.ndarray] | None = None) -> None:
         """Register a dispatch column: read back into the plan, and assigned from a committed plan."""
         self.dispatch[column] = DispatchColumn(at, derive)
+
+    def explain(self, constraint, explanation: Explanation) -> None:
+        """Register what the rows of a constraint family of this block mean and which input sets
+        them; `dcplan check` then reports a committed plan that breaks one, with no code of its own."""
+        self.explanations[constraint.local_name] = explanation
 
     def add_cost(self, component: str, expr) -> None:
         self.costs[component] = self.costs[component] + expr if component in self.costs else expr

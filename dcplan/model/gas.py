@@ -33,6 +33,15 @@ def add_gas(sm: SiteModel) -> None:
     if fuel.pipeline_limit_mmbtu_per_h is not None:
         b.pipeline = pyo.Constraint(sm.steps, rule=lambda m, t: sum(
             spec[k].heat_rate_mmbtu_per_mwh * m.gas_gen[k, t] for k in m.K) <= fuel.pipeline_limit_mmbtu_per_h)
+        sm.explain(b.pipeline, lambda t: ("gas burn (MMBtu/h) above the pipeline limit",
+                                          ("site", "fuel", "pipeline_limit_mmbtu_per_h")))
+    sm.explain(b.gas_cap, lambda k, t: (
+        f"{cand[k].type} output (MW) above {value_of(b.gas_units[k]):g} units x {spec[k].unit_mw:g} MW",
+        ("catalog", "generators", cand[k].type, "unit_mw")))
+    if uc:
+        sm.explain(b.gas_min_on, lambda k, t: (
+            f"{cand[k].type} runs below its minimum stable load ({spec[k].min_stable_load_fraction:.0%} "
+            "of each unit on)", ("catalog", "generators", cand[k].type, "min_stable_load_fraction")))
     b.gas_total = pyo.Expression(sm.steps, rule=lambda m, t: sum(m.gas_gen[k, t] for k in m.K))
     sm.supply.append(b.gas_total)
     for k in b.K:
@@ -89,4 +98,4 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
 def commit(sm: SiteModel, built: SitePlan) -> None:
     """Fix the new units of each candidate at a committed plan's."""
     for cand in sm.si.site.technologies.gas:
-        sm.block.gas_new_units[cand.key].fix(round(built.capacity.get(f"gas_{cand.key}_new_units", 0)))
+        sm.block.gas_new_units[cand.key].fix(round(built.capacity.get(f"gas_{cand.key}_new_units", 0)), skip_validation=True)

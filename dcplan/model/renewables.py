@@ -31,6 +31,9 @@ def _add_one(sm: SiteModel, tech: str, cand) -> None:
     b.add_component(f"{tech}_gen", gen)
     b.add_component(f"{tech}_avail", pyo.Constraint(
         sm.steps, rule=lambda m, t: gen[t] <= cf[t] * (new + cand.existing_mw)))
+    sm.explain(b.component(f"{tech}_avail"), lambda t: (
+        f"{tech} output (MW) above {value_of(new) + cand.existing_mw:,.1f} MW x the current capacity factor",
+        ("site", "technologies", tech, "capacity_factor")))
     sm.supply.append(gen)
     sm.renewable.append(gen)
     sm.land_acres.append((new + cand.existing_mw) * spec.land_acres_per_mw)
@@ -63,4 +66,4 @@ def commit(sm: SiteModel, built: SitePlan) -> None:
     for tech in TECHS:
         cand = getattr(sm.si.site.technologies, tech)
         if cand is not None:
-            sm.block.component(f"{tech}_new_mw").fix(max(0.0, built.capacity.get(f"{tech}_mw", 0.0) - cand.existing_mw))
+            sm.block.component(f"{tech}_new_mw").fix(max(0.0, built.capacity.get(f"{tech}_mw", 0.0) - cand.existing_mw), skip_validation=True)

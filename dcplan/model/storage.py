@@ -37,6 +37,13 @@ def add_storage(sm: SiteModel) -> None:
     b.bat_soc_max = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_soc[t] <= energy)
     b.bat_soc_balance = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_soc[t] == m.bat_soc[prev[t]]
                                        + eta * m.bat_charge[t] - m.bat_discharge[t] / eta)
+    where = ("site", "technologies", "battery")
+    sm.explain(b.bat_charge_max, lambda t: ("battery charging (MW) above its power", where))
+    sm.explain(b.bat_discharge_max, lambda t: ("battery discharge (MW) above its power", where))
+    sm.explain(b.bat_soc_max, lambda t: ("battery state of charge (MWh) above its energy", where))
+    sm.explain(b.bat_soc_balance, lambda t: (
+        "battery state of charge (MWh) does not follow charge and discharge at the current round-trip "
+        f"efficiency of {spec.round_trip_efficiency:.0%}", ("catalog", "storage", cand.type, "round_trip_efficiency")))
     sm.supply.append(b.bat_discharge)
     sm.withdraw.append(b.bat_charge)
     sm.storage = (b.bat_charge, b.bat_discharge)
@@ -74,5 +81,5 @@ def commit(sm: SiteModel, built: SitePlan) -> None:
     cand = sm.si.site.technologies.battery
     if cand is None:
         return
-    sm.block.bat_new_mw.fix(max(0.0, built.capacity.get("battery_mw", 0.0) - cand.existing_power_mw))
-    sm.block.bat_new_mwh.fix(max(0.0, built.capacity.get("battery_mwh", 0.0) - cand.existing_energy_mwh))
+    sm.block.bat_new_mw.fix(max(0.0, built.capacity.get("battery_mw", 0.0) - cand.existing_power_mw), skip_validation=True)
+    sm.block.bat_new_mwh.fix(max(0.0, built.capacity.get("battery_mwh", 0.0) - cand.existing_energy_mwh), skip_validation=True)

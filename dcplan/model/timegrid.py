@@ -69,6 +69,19 @@ def hourly_grid(year: int, months: tuple[int, ...] = ALL_MONTHS) -> TimeGrid:
                                    dtype=int) for m in range(12)), "hourly")
 
 
+def grid_of_steps(hour_of_year: np.ndarray, weight: np.ndarray, year: int, typical_days: bool) -> TimeGrid:
+    """The time grid of a plan's dispatch read back from its steps (a committed plan): typical
+    days are its runs of 24 steps, each a storage cycle; otherwise the steps are one cycle. A
+    month's peak is taken over the steps of that month."""
+    hours = np.asarray(hour_of_year, dtype=int)
+    month = month_of_hour(year)[hours]
+    n = len(hours)
+    cycle = np.arange(n) // 24 if typical_days else np.zeros(n, dtype=int)
+    return TimeGrid(hours, np.asarray(weight, dtype=float), cycle,
+                    tuple(np.flatnonzero(month == m) for m in range(12)),
+                    "typical_days" if typical_days else "hourly", n // 24 if typical_days else None)
+
+
 def typical_days_grid(features: list[np.ndarray], n_days: int, year: int, seed: int = 0,
                       months: tuple[int, ...] = ALL_MONTHS) -> TimeGrid:
     """Cluster the days of ``months`` into ``n_days`` groups by their hourly ``features`` (each
