@@ -1,7 +1,71 @@
 """dcplan: plan AI data-center build-outs as code.
 
-The library API lives in :mod:`dcplan.api`; the command line in :mod:`dcplan.cli` is a thin
-shell over it.
+From Python (the command line in :mod:`dcplan.cli` is a thin shell over the same calls)::
+
+    import dcplan
+
+    problems = dcplan.validate("sites/")            # [] when every file is valid
+    plan = dcplan.plan("sites/johor.yaml", typical_days=12, mip_gap=1e-3)
+    plan.total_cost_usd, plan.sites[0].capacity     # a typed dcplan.plans.types.Plan
+    plan.dispatch_frame("johor")                   # pandas, indexed by timestamp
+    report = dcplan.check("sites/", plan_root="plans/")
+    report.exit_code                               # 0 when every committed plan still fits
+    result = dcplan.smooth("examples/smoothing/llama_24k_h100.yaml",
+                           site="examples/smoothing/ercot_limits.yaml", resolution_s=1.0)
+
+:func:`plan` raises :class:`dcplan.errors.InputError` for invalid input (its ``problems`` name
+file, line and key) and :class:`NoPlan` when no plan exists, with the reasons in words.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+from pathlib import Path
+
+from dcplan.api import NoPlan, PlanOutcome, plan_program
+from dcplan.api import plan as plan_outcome
+from dcplan.checks import check_paths
+from dcplan.checks.report import CheckReport
+from dcplan.errors import InputError, Problem
+from dcplan.loader import ProgramInput, validate_paths
+from dcplan.plans.types import Plan
+from dcplan.smoothing.api import SmoothingResult, smooth_files
+from dcplan.solver import SolveOptions
+from dcplan.version import __version__
+
+__all__ = ["CheckReport", "InputError", "NoPlan", "Plan", "PlanOutcome", "Problem", "SmoothingResult",
+           "SolveOptions", "__version__", "check", "plan", "plan_outcome", "smooth", "validate"]
+
+
+def plan(source: str | Path | ProgramInput, *, scenario: str | None = None, typical_days: int | None = None,
+         **solve_options) -> Plan:
+    """Plan a program (or a site file with a compute target), given as a path or as a loaded
+    :class:`dcplan.loader.ProgramInput`. ``solve_options`` are fields of :class:`SolveOptions`
+    (``time_limit_s``, ``mip_gap``, ``strategy``, ...). A plan stopped by the time limit is
+    returned (its ``solver`` says so, with the gap); no plan at all raises :class:`NoPlan`."""
+    options = SolveOptions(**solve_options)
+    if isinstance(source, ProgramInput):
+        outcome = plan_program(source, typical_days, options)
+    else:
+        outcome = plan_outcome(source, scenario, typical_days, options)
+    if outcome.plan is None:
+        raise NoPlan(outcome)
+    return outcome.plan
+
+
+def validate(*paths: str | Path) -> list[Problem]:
+    """Every problem in the site, program, workload and smoothing files under ``paths``."""
+    return validate_paths([Path(p) for p in paths])[1]
+
+
+def check(*paths: str | Path, plan_root: str | Path | None = None, solve: bool = False,
+          time_limit_s: float | None = 300.0) -> CheckReport:
+    """Does every committed plan still fit its inputs (as `dcplan check`)? ``plan_root``: the
+    folder of committed plans; ``solve``: also solve each program for feasibility."""
+    return check_paths([Path(p) for p in paths], Path(plan_root) if plan_root else None, solve, time_limit_s)
+
+
+def smooth(workload: str | Path, site: str | Path | None = None, **overrides) -> SmoothingResult:
+    """Smooth a training job's power (a trace CSV or a workload YAML) against a site's
+    ``smoothing:`` section (as `dcplan smooth`); ``overrides``: see
+    :func:`dcplan.smoothing.api.smooth_files`."""
+    return smooth_files(workload, site, **overrides)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyomo.environ as pyo
 
+from dcplan.diagnose import explain_infeasible
 from dcplan.errors import Problem
 from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
 from dcplan.model import build_model
@@ -41,6 +42,27 @@ class PlanOutcome:
     @property
     def input_files(self) -> list[Path]:
         return input_files(self.program)
+
+    def why_no_plan(self) -> list[str]:
+        """Why there is no plan, in sentences a reviewer can act on: the reasons known up front,
+        else (infeasible) the diagnosis of :func:`dcplan.diagnose.explain_infeasible`, else the
+        solver's status."""
+        if self.reasons:
+            return self.reasons
+        if self.infeasible:
+            return explain_infeasible(self.program)
+        return [f"{self.solve.status}: {self.solve.message}" if self.solve else "no plan"]
+
+
+class NoPlan(Exception):
+    """No plan: the program is infeasible (``status`` "infeasible"), or the solver stopped
+    without one. ``reasons`` say why in words; ``outcome`` holds the rest."""
+
+    def __init__(self, outcome: PlanOutcome):
+        self.outcome = outcome
+        self.status = "infeasible" if outcome.infeasible else (outcome.solve.status if outcome.solve else "none")
+        self.reasons = outcome.why_no_plan()
+        super().__init__(f"{self.status}: " + "; ".join(self.reasons))
 
 
 def input_files(program: ProgramInput) -> list[Path]:

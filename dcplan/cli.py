@@ -14,13 +14,14 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from dcplan import __version__, api
+from dcplan import api
 from dcplan.catalog import builtin_catalog
-from dcplan.check import DEFAULT_TIME_LIMIT_S
+from dcplan.checks import DEFAULT_TIME_LIMIT_S
 from dcplan.errors import ExitCode, InputError, Problem, display_path
 from dcplan.schema.catalog import SECTIONS
 from dcplan.solver import STRATEGIES, SolveOptions
 from dcplan.terminal import catalog_tables, plan_summary, print_problems
+from dcplan.version import __version__
 
 INTERNAL_ERROR = 70
 
@@ -134,8 +135,6 @@ def plan(
     with_report: bool = typer.Option(False, "--report", help="Also write OUTDIR/report.html (needs -o)."),
 ):
     """Size GPUs, power and cooling at least cost; print a summary and write the plan."""
-    from dcplan.diagnose import explain_infeasible
-
     if with_report and outdir is None:
         raise InputError([Problem("command line", None, "--report", "needs -o OUTDIR to write the report in")])
     if strategy not in STRATEGIES:
@@ -162,7 +161,7 @@ def plan(
     result = outcome.solve
     if outcome.infeasible:
         err_console.print("[red bold]infeasible:[/red bold] no plan meets the target within the limits.")
-        for line in outcome.reasons or explain_infeasible(outcome.program):
+        for line in outcome.why_no_plan():
             err_console.print(f"  • {line}", highlight=False)
         raise typer.Exit(ExitCode.INFEASIBLE)
     if outcome.plan is None:
@@ -295,7 +294,7 @@ def check(
 ):
     """Does every committed plan still fit its inputs? Validates every file, verifies each committed
     plan without re-optimising, and solves for feasibility where none is committed."""
-    from dcplan.check import FORMATS, check_paths, render
+    from dcplan.checks import FORMATS, check_paths, render
     from dcplan.output import atomic_write
 
     if fmt not in FORMATS:

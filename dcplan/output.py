@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from dcplan.plan.types import Plan
+from dcplan.plans.types import Plan
 
 DISPATCH_FIRST = ["site", "step", "hour_of_year", "weight", "load_mw", "pue"]
 

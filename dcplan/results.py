@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dcplan.model.build import TECHNOLOGIES, PlanModel
 from dcplan.model.context import SiteModel, value_of
-from dcplan.plan.types import CapReport, Plan, SitePlan
+from dcplan.plans.types import CapReport, Plan, SitePlan
 from dcplan.solver import SolveResult
 from dcplan.timeline import extract_timeline
 
@@ -41,6 +41,7 @@ def extract(pm: PlanModel, solve: SolveResult) -> Plan:
         compute_delivered=value_of(pm.model.compute_delivered),
         caps=_cap_reports(pm, solve),
         timeline=timeline,
+        year=program.horizon.start.year,
     )
 
 

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcplan.errors import Problem
-from dcplan.plan.types import Plan
+from dcplan.plans.types import Plan
 from dcplan.schema.catalog import Catalog
 
 CATALOG_COLUMNS = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dcplan.model.buildout import BuildoutModel, Period
 from dcplan.model.compute import compute_delivered
 from dcplan.model.context import value_of
-from dcplan.plan.types import Bridge, OrderLine, PeriodLine, SitePlan, Timeline
+from dcplan.plans.types import Bridge, OrderLine, PeriodLine, SitePlan, Timeline
 
 RENT_COMPONENTS = ("gas_rental", "cooling_rental")
 HOURS_PER_YEAR = 8760.0

@@ -16,9 +16,9 @@ from conftest import REPO, base_site, run_cli, write_yaml
 from typer.testing import CliRunner
 
 from dcplan.catalog import builtin_catalog
-from dcplan.check import check_paths, render
-from dcplan.check.formats import escape_data, escape_property
-from dcplan.check.report import (
+from dcplan.checks import check_paths, render
+from dcplan.checks.formats import escape_data, escape_property
+from dcplan.checks.report import (
     INFEASIBLE,
     INVALID,
     PASS,

@@ -11,7 +11,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from dcplan.model.context import Asset, SiteModel, lead_time, value_of
-from dcplan.plan.types import SitePlan
+from dcplan.plans.types import SitePlan
 from dcplan.schema.compute import Compute
 
 

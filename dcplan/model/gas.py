@@ -7,7 +7,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from dcplan.model.context import NATURAL_GAS_CO2_T_PER_MMBTU, Asset, SiteModel, lead_time, value_of
-from dcplan.plan.types import SitePlan
+from dcplan.plans.types import SitePlan
 
 
 def add_gas(sm: SiteModel) -> None:

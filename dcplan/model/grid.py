@@ -7,7 +7,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from dcplan.model.context import SiteModel
-from dcplan.plan.types import SitePlan
+from dcplan.plans.types import SitePlan
 
 
 def grid_limit_mw(grid, when) -> float:

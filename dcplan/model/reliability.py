@@ -7,7 +7,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from dcplan.model.context import SiteModel, value_of
-from dcplan.plan.types import SitePlan
+from dcplan.plans.types import SitePlan
 
 
 def add_balance(sm: SiteModel) -> None:

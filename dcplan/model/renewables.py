@@ -7,7 +7,7 @@ import pyomo.environ as pyo
 
 from dcplan.loader import DEFAULT_RENEWABLE
 from dcplan.model.context import Asset, SiteModel, lead_time, value_of
-from dcplan.plan.types import SitePlan
+from dcplan.plans.types import SitePlan
 
 BINDING_TOL = 1e-6
 TECHS = ("solar", "wind")

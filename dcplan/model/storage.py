@@ -10,7 +10,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from dcplan.model.context import Asset, SiteModel, lead_time, value_of
-from dcplan.plan.types import SitePlan
+from dcplan.plans.types import SitePlan
 
 BINDING_TOL = 1e-6
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from dcplan import __version__
 from dcplan.output import _round, atomic_write
+from dcplan.version import __version__
 
 SCHEDULE_COLUMNS = [
     "time_s", "raw_load_mw", "gpu_smoothing_mw", "burn_mw", "battery_charge_mw", "battery_discharge_mw",

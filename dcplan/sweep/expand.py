@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from dcplan import __version__
 from dcplan.errors import InputError, Problem, did_you_mean
 from dcplan.loader import ProgramInput, deep_merge, load_program
 from dcplan.schema.catalog import SECTIONS as CATALOG_SECTIONS
 from dcplan.schema.program import Program
 from dcplan.series import SeriesError, SeriesResolver
 from dcplan.sweep.spec import Range, SweepFile, load_sweep
+from dcplan.version import __version__
 from dcplan.yamlio import dotted
 
 NOT_VARIED = ("kind", "scenarios", "site_overrides")  # sites.<site>... takes the place of site_overrides

@@ -12,7 +12,7 @@ from pathlib import Path
 from dcplan.api import plan_program
 from dcplan.errors import InputError
 from dcplan.loader import load_program
-from dcplan.plan.types import Plan
+from dcplan.plans.types import Plan
 from dcplan.solver import SolveOptions
 
 TIMING_COLUMNS = ("seconds", "solve_seconds")
@@ -36,8 +36,6 @@ class ScenarioTask:
 def run_scenario(task: ScenarioTask) -> tuple[dict, Plan | None]:
     """The scenario's outcome as (row fields, plan or None). One HiGHS thread: the sweep runs
     scenarios side by side instead."""
-    from dcplan.diagnose import explain_infeasible
-
     started = time.perf_counter()
     try:
         program = load_program(Path(task.base), None, task.overrides)
@@ -49,7 +47,7 @@ def run_scenario(task: ScenarioTask) -> tuple[dict, Plan | None]:
     outcome = plan_program(program, None, options)
     result = outcome.solve
     if outcome.infeasible:
-        row = {"status": "infeasible", "reason": "; ".join(outcome.reasons or explain_infeasible(program))}
+        row = {"status": "infeasible", "reason": "; ".join(outcome.why_no_plan())}
     elif outcome.plan is None:
         row = {"status": result.status, "reason": result.message or result.status}
     else:

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.output import atomic_write, write_plan
-from dcplan.plan.types import Plan
+from dcplan.plans.types import Plan
 from dcplan.sweep.scenario import OUTPUT_COLUMNS, TIMING_COLUMNS
 
 RESULTS, CSV, SCENARIOS = "results.parquet", "results.csv", "scenarios"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dcplan.check.state import SiteState
+from dcplan.checks.state import SiteState
 from dcplan.loader import SiteInput
 from dcplan.model.compute import existing_it_mw
 from dcplan.model.context import capital_recovery_factor

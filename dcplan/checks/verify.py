@@ -26,13 +26,13 @@ from functools import cached_property
 
 import numpy as np
 
-from dcplan.check.capvalues import Context, cap_values
-from dcplan.check.costs import order_unit_price, recompute_costs
-from dcplan.check.planfile import CommittedPlan
-from dcplan.check.report import PASS, SKIPPED, VIOLATION, WARNING, FileReport, Finding
-from dcplan.check.rows import COMPLETION_TIME_S, broken_rows
-from dcplan.check.solve import redispatch_committed
-from dcplan.check.state import SiteState
+from dcplan.checks.capvalues import Context, cap_values
+from dcplan.checks.costs import order_unit_price, recompute_costs
+from dcplan.checks.planfile import CommittedPlan
+from dcplan.checks.report import PASS, SKIPPED, VIOLATION, WARNING, FileReport, Finding
+from dcplan.checks.rows import COMPLETION_TIME_S, broken_rows
+from dcplan.checks.solve import redispatch_committed
+from dcplan.checks.state import SiteState
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.locate import Locator, Where
 from dcplan.model.build import site_compute, time_grid_for
@@ -391,7 +391,7 @@ class Verifier:
 
     def _broken_rows(self, states: dict[str, SiteState]) -> None:
         """The model's own rows that the committed build and dispatch break under today's inputs
-        (each family explains itself: see dcplan.check.rows)."""
+        (each family explains itself: see dcplan.checks.rows)."""
         known = {n: s for n, s in states.items() if s.cooling_known and len(s.weight)}
         if not known:
             return

@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from dcplan.check.planfile import SiteEntry
+from dcplan.checks.planfile import SiteEntry
 from dcplan.loader import DEFAULT_RENEWABLE, SiteInput
 from dcplan.model.compute import gpu_measure
 from dcplan.model.context import NATURAL_GAS_CO2_T_PER_MMBTU

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from dcplan import api
-from dcplan.check.planfile import PlanFile
+from dcplan.checks.planfile import PlanFile
 from dcplan.loader import ProgramInput
 from dcplan.model import build_model
 from dcplan.model.build import TECHNOLOGIES

@@ -1,4 +1,4 @@
-"""Render a :class:`~dcplan.check.report.CheckReport` for people and for CI systems.
+"""Render a :class:`~dcplan.checks.report.CheckReport` for people and for CI systems.
 
 - ``text``: one line per problem, ``file:line: key: message``, and a line per file;
 - ``json``: every finding, for scripts;
@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-from dcplan.check.report import (
+from dcplan.checks.report import (
     INFEASIBLE,
     INVALID,
     PASS,

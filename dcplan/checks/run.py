@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from dcplan.check.discover import Target, find_targets
-from dcplan.check.planfile import read_plan
-from dcplan.check.report import (
+from dcplan.checks.discover import Target, find_targets
+from dcplan.checks.planfile import read_plan
+from dcplan.checks.report import (
     INFEASIBLE,
     PASS,
     SOLVER,
@@ -18,8 +18,8 @@ from dcplan.check.report import (
     FileReport,
     Finding,
 )
-from dcplan.check.solve import solve_for_feasibility
-from dcplan.check.verify import verify_plan
+from dcplan.checks.solve import solve_for_feasibility
+from dcplan.checks.verify import verify_plan
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.loader import ProgramInput, load_program, validate_paths
 from dcplan.locate import Locator, Where
@@ -33,7 +33,7 @@ def check_paths(paths: list[Path], plan_root: Path | None = None, solve: bool = 
                 progress: Callable[[str], None] | None = None) -> CheckReport:
     """Check every site and program file under ``paths``.
 
-    ``plan_root``: the folder of committed plans (default: see :mod:`dcplan.check.discover`);
+    ``plan_root``: the folder of committed plans (default: see :mod:`dcplan.checks.discover`);
     ``solve``: solve every program for feasibility, even one with a committed plan;
     ``time_limit_s``: for each solve; ``progress``: called with a line saying what runs now.
     """
@@ -110,12 +110,10 @@ def _target_where(pi: ProgramInput) -> Where:
 
 
 def _feasibility(pi: ProgramInput, options: SolveOptions, report: FileReport, uncommitted: bool) -> None:
-    from dcplan.diagnose import explain_infeasible
-
     outcome = solve_for_feasibility(pi, options)
     result = outcome.solve
     if outcome.infeasible:
-        reasons = tuple(outcome.reasons or explain_infeasible(pi))
+        reasons = tuple(outcome.why_no_plan())
         report.add("feasibility", INFEASIBLE, "no plan meets the target within the limits", _target_where(pi),
                    reasons)
     elif outcome.plan is None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dcplan import __version__
+from dcplan.version import __version__
 
 
 @dataclass
@@ -75,6 +75,34 @@ class Plan:
     caps: list[CapReport] = field(default_factory=list)
     timeline: Timeline | None = None  # of a build-out
     version: str = __version__
+    year: int | None = None  # the calendar year the dispatch's hours belong to
+
+    def dispatch_frame(self, site: str | None = None):
+        """The dispatch of one site (default: the first) as a pandas DataFrame indexed by the
+        timestamp each step stands for (local time, naive); for a build-out, every period's
+        steps with a ``period`` column. Needs pandas (``pip install 'dcplan[pandas]'``)."""
+        pd = _pandas()
+        name = site or self.sites[0].name
+        if self.timeline is None:
+            frame = pd.DataFrame(next(s for s in self.sites if s.name == name).dispatch)
+            years = np.full(len(frame), self.year or 2027)
+        else:
+            frame = pd.DataFrame(self.timeline.dispatch_of(name))
+            years = frame["period_start"].str[:4].astype(int).to_numpy()
+        hours = pd.to_timedelta(frame["hour_of_year"].to_numpy().astype(int), unit="h")
+        frame.index = pd.DatetimeIndex(pd.to_datetime({"year": years, "month": 1, "day": 1}) + hours, name="timestamp")
+        return frame
+
+    def timeline_frame(self):
+        """A build-out's periods as a DataFrame (one row a period: dates, compute online, spend
+        by kind, CO2), indexed by each period's first day; empty for a single-period plan."""
+        pd = _pandas()
+        if self.timeline is None:
+            return pd.DataFrame()
+        rows = [{"period": p.name, "start": pd.Timestamp(p.start), "end": pd.Timestamp(p.end), "target": p.target,
+                 "compute_online": p.compute_online, "gpus": p.gpus, "co2_t": p.co2_t,
+                 **{f"spend_{k}_usd": v for k, v in p.spend_usd.items()}} for p in self.timeline.periods]
+        return pd.DataFrame(rows).set_index("start")
 
     @property
     def total_cost_usd(self) -> float:
@@ -192,9 +220,25 @@ class Timeline:
             rows.append((period.name, period.start, period.end, site, asset, unit, *line))
         return rows
 
+    def dispatch_of(self, site: str) -> dict[str, np.ndarray]:
+        """One site's dispatch over every period, each step with its period and its first day."""
+        parts = [(p, next(s for s in sites if s.name == site)) for p, sites in zip(self.periods, self.sites_by_period)]
+        out = {"period": np.concatenate([[p.name] * len(sp.dispatch["weight"]) for p, sp in parts]),
+               "period_start": np.concatenate([[p.start] * len(sp.dispatch["weight"]) for p, sp in parts])}
+        out.update({c: np.concatenate([sp.dispatch[c] for _, sp in parts]) for c in parts[-1][1].dispatch})
+        return out
+
     def totals(self) -> dict:
         return {"npv_cost_usd": self.npv_cost_usd, "salvage_credit_usd": self.salvage_usd,
                 "capital_usd": sum(p.spend_usd["capital"] for p in self.periods),
                 "operating_usd": sum(p.spend_usd["operating"] for p in self.periods),
                 "rental_usd": sum(p.spend_usd["rental"] for p in self.periods),
                 "cost_per_gpu_hour_usd": self.cost_per_gpu_hour_usd}
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError as err:  # an optional dependency: the rest of dcplan does without it
+        raise ImportError("DataFrames of a plan need pandas: pip install 'dcplan[pandas]'") from err
+    return pandas

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dcplan.check.state import SiteState
+from dcplan.checks.state import SiteState
 from dcplan.model.caps import emergency_steps
 from dcplan.model.timegrid import TimeGrid
 from dcplan.rules import ResolvedCap

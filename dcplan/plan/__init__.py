@@ -1,1 +1,0 @@
-"""Plans as data (:mod:`dcplan.plan.types`)."""

@@ -1,0 +1,1 @@
+"""Plans as data (:mod:`dcplan.plans.types`)."""

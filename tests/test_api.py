@@ -1,0 +1,88 @@
+"""The Python API (`import dcplan`): plan, validate, check and smooth as documented in the
+package's docstring and the README's "From Python"."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, base_site, write_yaml
+
+import dcplan
+from dcplan.loader import load_program
+
+
+def test_plan_returns_a_typed_plan_whose_dispatch_frame_has_timestamps(tmp_path):
+    path = write_yaml(tmp_path / "site.yaml", base_site())
+    plan = dcplan.plan(path, typical_days=2)
+    assert isinstance(plan, dcplan.Plan) and plan.sites[0].name == "testsite"
+    assert plan.sites[0].gpus == {"h100_sxm": 1000} and plan.year == 2027
+    frame = plan.dispatch_frame()
+    assert isinstance(frame.index, pd.DatetimeIndex)
+    first = int(frame["hour_of_year"].iloc[0])
+    assert frame.index[0] == pd.Timestamp(2027, 1, 1) + pd.Timedelta(hours=first)
+    # the frame is the plan's own dispatch: the energy it sums to is the plan's
+    assert float((frame["weight"] * frame["load_mw"]).sum()) == pytest.approx(plan.facility_energy_mwh)
+    assert float((frame["weight"] * frame["grid_mw"]).sum()) == pytest.approx(plan.sites[0].energy_mwh["grid"])
+    assert plan.timeline_frame().empty  # one period
+
+
+def test_plan_from_a_loaded_program_equals_the_plan_from_its_path(tmp_path):
+    path = write_yaml(tmp_path / "site.yaml", base_site())
+    by_path = dcplan.plan(path, typical_days=2)
+    by_program = dcplan.plan(load_program(path), typical_days=2)
+    assert by_program.total_cost_usd == pytest.approx(by_path.total_cost_usd, rel=1e-9)
+
+
+def test_no_plan_raises_with_the_reasons_in_words(tmp_path):
+    site = base_site(reliability={"n_plus_one": True}, grid=None)
+    site["fuel"] = {"gas_price_usd_per_mmbtu": 3.0}
+    site["technologies"] = {"gas": [{"type": "lm6000", "max_units": 1}]}
+    path = write_yaml(tmp_path / "site.yaml", {k: v for k, v in site.items() if v is not None})
+    with pytest.raises(dcplan.NoPlan) as caught:
+        dcplan.plan(path, typical_days=2)
+    assert caught.value.status == "infeasible"
+    assert any("N+1" in r for r in caught.value.reasons), caught.value.reasons
+
+
+def test_invalid_input_raises_input_error_at_file_and_line(tmp_path):
+    site = base_site()
+    site["grid"]["max_import_mw"] = -5
+    path = write_yaml(tmp_path / "site.yaml", site)
+    with pytest.raises(dcplan.InputError) as caught:
+        dcplan.plan(path)
+    problem = caught.value.problems[0]
+    assert problem.file.endswith("site.yaml") and problem.line is not None and "max_import_mw" in problem.key
+    assert [p.key for p in dcplan.validate(path)] == [problem.key]
+
+
+def test_check_and_validate_on_the_sample_portfolio():
+    assert dcplan.validate(REPO / "sites") == []
+    report = dcplan.check(REPO / "sites", plan_root=REPO / "plans")
+    assert report.exit_code == 0 and len(report.files) == 4
+
+
+def test_build_out_dispatch_frame_carries_each_period(tmp_path):
+    program = REPO / "examples" / "gigawatt-buildout" / "program.yaml"
+    if not program.exists():
+        pytest.skip("example not present")
+    plan = dcplan.plan(program, typical_days=1, mip_gap=1e-2)
+    periods = plan.timeline_frame()
+    assert list(periods["period"]) == [p.name for p in plan.timeline.periods]
+    frame = plan.dispatch_frame()
+    assert set(frame["period"]) == set(periods["period"])
+    years = sorted({int(p.start[:4]) for p in plan.timeline.periods})
+    assert sorted(set(frame.index.year)) == years
+    assert np.all(np.diff(frame.index.year.to_numpy()) >= 0)  # periods in order
+
+
+def test_smooth_a_job_against_a_site_limits_file(tmp_path):
+    """As the README shows, on a shortened copy of the example job (ten minutes, 1 s steps)."""
+    import yaml
+
+    examples = REPO / "examples" / "smoothing"
+    job = yaml.safe_load((examples / "llama_24k_h100.yaml").read_text())
+    job.update(duration_s=600, resolution_s=1.0, checkpoint=None)
+    path = write_yaml(tmp_path / "job.yaml", {k: v for k, v in job.items() if v is not None})
+    result = dcplan.smooth(path, site=examples / "ercot_limits.yaml")
+    assert result.has_schedule and result.status in ("optimal", "feasible")
