@@ -45,27 +45,6 @@ def extract(pm: PlanModel, solve: SolveResult) -> Plan:
     )
 
 
-def _cap_value(value) -> float | None:
-    if not isinstance(value, tuple):
-        return value_of(value)
-    kind = value[0]
-    if kind == "share":
-        whole = value_of(value[2])
-        return value_of(value[1]) / whole if abs(whole) > 1e-12 else None
-    if kind == "hours":
-        capacity = value[2] * value_of(value[3])
-        return value_of(value[1]) / capacity if capacity > 1e-12 else 0.0
-    if kind == "matched":  # share of the load met hour by hour: sum of w * min(load, clean) / whole
-        whole = value_of(value[2])
-        matched = sum(w * min(value_of(load), value_of(clean)) for w, load, clean in value[1])
-        return matched / whole if abs(whole) > 1e-12 else None
-    if kind == "max_of":
-        return max((value_of(x) for x in value[1]), default=0.0)
-    if kind == "min_of":
-        return min(value_of(x) for x in value[1]) / value[2]
-    raise ValueError(kind)
-
-
 def _cap_reports(pm: PlanModel, solve: SolveResult) -> list[CapReport]:
     objective_unit = "USD/yr" if pm.program.program.objective.sense == "min_cost" else "compute"
     if pm.buildout is not None:
@@ -73,7 +52,7 @@ def _cap_reports(pm: PlanModel, solve: SolveResult) -> list[CapReport]:
     reports = []
     for row in pm.cap_rows:
         cap = row.cap.cap
-        value = _cap_value(row.value)
+        value = row.measured()
         slack = None if value is None else (row.limit - value if row.sense == "max" else value - row.limit)
         tol = 1e-6 * max(1.0, abs(row.limit))
         if slack is not None and abs(slack) <= tol:

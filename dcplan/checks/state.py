@@ -2,8 +2,8 @@
 committed, and what they draw, emit and cost under today's catalog, series and site file.
 
 Nothing here optimises: the load is the committed IT (recomputed from the GPU counts and the
-current catalog) times the current PUE at each committed step; energy, emissions and costs are
-sums over the committed dispatch, weighted as the plan's time grid weighs its steps.
+current catalog) times the current PUE at each committed step. What the plan's build and dispatch
+cost, emit and measure against caps is the model's to say (dcplan.checks.evaluate).
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ from functools import cached_property
 import numpy as np
 
 from dcplan.checks.planfile import SiteEntry
-from dcplan.loader import DEFAULT_RENEWABLE, SiteInput
+from dcplan.loader import SiteInput
 from dcplan.model.compute import gpu_measure
-from dcplan.model.context import NATURAL_GAS_CO2_T_PER_MMBTU
-from dcplan.schema.catalog import H100_TPP
 from dcplan.schema.compute import Compute
 
 
@@ -30,7 +28,6 @@ class SiteState:
     compute: Compute  # the compute options in force at the site
     start: dt.date  # the dates the dispatch stands for (grid limits, caps in force)
     end: dt.date
-    month_steps: list[np.ndarray]  # steps whose peak counts toward each month's demand charge
     period: str = ""  # the build-out period the state is of ("" for a single-period plan)
 
     @property
@@ -54,9 +51,6 @@ class SiteState:
         """A dispatch column, zeros when the plan has none (the technology was not modelled)."""
         return self.d.get(name, np.zeros(len(self.weight)))
 
-    def energy(self, column: str) -> float:
-        return float(np.sum(self.weight * self.col(column)))
-
     @property
     def gpus(self) -> dict[str, int]:
         return {g: n for g, n in self.entry.gpus.items() if n > 0}
@@ -77,10 +71,6 @@ class SiteState:
     @property
     def tpp(self) -> float:
         return self.gpu_total(lambda spec: spec.tpp)
-
-    @property
-    def h100e(self) -> float:
-        return self.tpp / H100_TPP
 
     @property
     def overhead(self) -> float:
@@ -104,10 +94,6 @@ class SiteState:
     def design_peak_mw(self) -> float:
         return float(self.si.pue[self.entry.cooling].max()) * (1 + self.overhead) * self.it_mw
 
-    @property
-    def facility_energy_mwh(self) -> float:
-        return float(np.sum(self.weight * self.load_mw))
-
     # --- what was built, read from the plan's capacities -----------------------------------
 
     def gas(self) -> list[tuple[int, object, int]]:
@@ -122,39 +108,5 @@ class SiteState:
     def gas_mw(self, cand, units: int) -> float:
         return units * self.si.catalog.generators[cand.type].unit_mw
 
-    def renewable_key(self, tech: str) -> str | None:
-        cand = getattr(self.si.site.technologies, tech)
-        return None if cand is None else cand.type or DEFAULT_RENEWABLE[tech]
-
     def capacity(self, key: str) -> float:
         return self.entry.capacity.get(key, 0.0)
-
-    # --- emissions ---------------------------------------------------------------------
-
-    def gas_energy(self) -> list[tuple[object, float]]:
-        return [(cand, self.energy(f"gas_{cand.key}_mw")) for _, cand, _ in self.gas()]
-
-    @cached_property
-    def co2_t(self) -> float:
-        gens = self.si.catalog.generators
-        gas = sum(e * gens[c.type].heat_rate_mmbtu_per_mwh * NATURAL_GAS_CO2_T_PER_MMBTU for c, e in self.gas_energy())
-        grid = 0.0
-        if self.si.grid_co2_t_per_mwh is not None:
-            grid = float(np.sum(self.weight * self.col("grid_mw") * self.si.grid_co2_t_per_mwh[self.hours]))
-        return gas + grid
-
-    @cached_property
-    def nox_t(self) -> float:
-        gens = self.si.catalog.generators
-        return sum(e * gens[c.type].nox_kg_per_mwh / 1000 for c, e in self.gas_energy())
-
-    @property
-    def renewable_mw(self) -> np.ndarray:
-        return self.col("solar_mw") + self.col("wind_mw")
-
-    def months(self) -> list[int]:
-        return [m for m in range(12) if len(self.month_steps[m])]
-
-    def monthly_peaks(self) -> list[float]:
-        grid = self.col("grid_mw")
-        return [float(grid[self.month_steps[m]].max()) for m in self.months()]

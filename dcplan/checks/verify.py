@@ -22,30 +22,27 @@ turns those findings into warnings. Every finding names the input it is about.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cached_property
 
 import numpy as np
 
-from dcplan.checks.capvalues import Context, cap_values
-from dcplan.checks.costs import order_unit_price, recompute_costs
+from dcplan.checks.evaluate import COMPLETION_TIME_S, Evaluation, evaluate_committed
 from dcplan.checks.planfile import CommittedPlan
 from dcplan.checks.report import PASS, SKIPPED, VIOLATION, WARNING, FileReport, Finding
-from dcplan.checks.rows import COMPLETION_TIME_S, broken_rows
 from dcplan.checks.solve import redispatch_committed
 from dcplan.checks.state import SiteState
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.locate import Locator, Where
-from dcplan.model.build import site_compute, time_grid_for
+from dcplan.model.build import site_compute
 from dcplan.model.buildout import add_months, over_horizon, periods_of
 from dcplan.model.compute import gpu_measure
 from dcplan.model.grid import grid_limit_during, grid_limit_mw
-from dcplan.model.timegrid import TimeGrid, month_of_hour
 from dcplan.solver import SolveOptions
 
 TOL_MW = 1e-3  # dispatch.csv keeps 4 decimals; solvers close rows to ~1e-7
 REL_TOL = 1e-6
 COST_TOLERANCE = 0.01  # a cost line that moved by more than 1 % is reported
 MEASURES = {"gpus": "GPUs", "h100_equivalents": "H100-equivalents", "bf16_pflops": "BF16 PFLOPS"}
+PLAN_ONLY = ("smoothing", "major_source_permit")  # cost lines priced outside the model's rows
 ASSET_SECTIONS = {"gpus": "gpus", "gas": "generators", "solar": "renewables", "wind": "renewables",
                   "battery_power": "storage", "battery_energy": "storage", "cooling": "cooling"}
 
@@ -85,15 +82,15 @@ class Verifier:
             return
         self.states = {name: self._state(name, entry) for name, entry in self.plan.sites.items()
                        if name in self.sites}
-        finance = self.pi.program.finance
-        lines = ({} if self.timeline is not None else
-                 {n: recompute_costs(s, finance) for n, s in self.states.items() if s.cooling_known})
-        totals = {n: (sum(x.usd_per_year for x in lines[n].values()) if n in lines
-                      else sum(s.entry.costs_usd_per_year.values())) for n, s in self.states.items()}
         # what each period of the plan runs: a build-out's earlier periods (their annual costs are
         # not in the plan, so cost caps are measured on the final one), then the final state
         self.slices = [(self._period_states(p), {}) for p in self.timeline.periods[:-1]] if self.timeline else []
-        self.slices.append((self.states, totals))
+        self.slices.append((self.states, {}))
+        self.evaluations = [self._evaluate(states) for states, _ in self.slices]
+        lines = self._cost_lines(self.evaluations[-1])
+        totals = {n: (sum(usd for usd, _ in lines[n].values()) if n in lines
+                      else sum(s.entry.costs_usd_per_year.values())) for n, s in self.states.items()}
+        self.slices[-1] = (self.states, totals)
         self._target(totals)
         for s in self.states.values():
             self._site_build(s)
@@ -191,10 +188,10 @@ class Verifier:
         si, d = self.sites[name], self.c.dispatch[name]
         start, end = self._dates()
         if self.timeline is None:
-            return SiteState(si, entry, d, site_compute(si, self.pi), start, end, self._month_steps(d))
+            return SiteState(si, entry, d, site_compute(si, self.pi), start, end)
         last = self.timeline.periods[-1].name  # the final period: what `sites:` of plan.yaml describes
         d = {k: v[d["period"] == last] for k, v in d.items()}
-        return SiteState(si, entry, d, site_compute(si, self.pi), start, end, self._month_steps(d), last)
+        return SiteState(si, entry, d, site_compute(si, self.pi), start, end, last)
 
     def _period_states(self, p) -> dict[str, SiteState]:
         """Each site as it stands in an earlier period of a build-out: the GPUs, capacity and
@@ -219,7 +216,7 @@ class Verifier:
                 "cooling": cooling if isinstance(cooling, str) else entry.cooling,
                 "it_mw": online.get("it_mw", entry.it_mw), "capacity": capacity})
             d = {k: v[self.c.dispatch[name]["period"] == p.name] for k, v in self.c.dispatch[name].items()}
-            states[name] = SiteState(si, view, d, compute, p.start, p.end, self._month_steps(d), p.name)
+            states[name] = SiteState(si, view, d, compute, p.start, p.end, p.name)
         return states
 
     def _gas_in_use(self, site: str, cand, p) -> float:
@@ -231,30 +228,6 @@ class Verifier:
                        and o.online_date <= p.start and (o.retire_date is None or p.end < o.retire_date))
         return max((b.quantity for b in self.timeline.bridges if b.site == site and b.asset in
                     (key, f"rental_gas:{cand.type}") and b.start_date <= p.start <= b.end_date), default=0)
-
-    @cached_property
-    def _typical_days(self) -> TimeGrid | None:
-        """The typical days the current inputs give, for a single-period typical-days plan."""
-        days = self.plan.time_resolution.typical_days
-        if self.timeline is not None or self.plan.time_resolution.method != "typical_days" or not days:
-            return None
-        return time_grid_for(self.pi, days)
-
-    def _month_steps(self, d: dict) -> list[np.ndarray]:
-        """The steps that count toward each month's peak, as the plan's time grid has them."""
-        hours = d["hour_of_year"].astype(int)
-        month = month_of_hour(self.pi.program.horizon.start.year)[hours]
-        own = [np.flatnonzero(month == m) for m in range(12)]
-        tg = self._typical_days
-        if tg is None:
-            return own
-        if np.array_equal(tg.hour_of_year, hours):
-            return list(tg.month_steps)
-        if not any(f.check == "time grid" for f in self.report.findings):
-            self.add("time grid", WARNING, f"the {tg.typical_days} typical days of the current inputs are not the plan's "
-                     "(a series changed): monthly peaks are taken within each typical day's own month; "
-                     "re-plan to refresh", self.c.where(("time_resolution",)))
-        return own
 
     # --- build ---------------------------------------------------------------------------
 
@@ -375,9 +348,30 @@ class Verifier:
             self._issue(check, f"{what}: {values[i]:,.1f} against {limit[i]:,.1f} at hour {s.hours[i]} of the "
                         f"year{s.when}, over in {_hours(float(np.sum(s.weight[bad])))}", where)
 
+    def _evaluate(self, states: dict[str, SiteState]) -> Evaluation | None:
+        """A slice's committed build and dispatch evaluated on today's model (see
+        dcplan.checks.evaluate); None with nothing to evaluate, or no answer in time."""
+        known = {n: s for n, s in states.items() if s.cooling_known and len(s.weight)}
+        some = next(iter(known.values()), None)
+        return None if some is None else evaluate_committed(
+            self.pi, {n: s.entry for n, s in known.items()}, {n: s.d for n, s in known.items()},
+            (some.start, some.end), self.plan.time_resolution.method == "typical_days")
+
+    def _cost_lines(self, final: Evaluation | None) -> dict[str, dict[str, tuple[float, list]]]:
+        """Each site's annual cost lines at today's inputs, as the model prices the committed
+        plan (a single-period plan's; a build-out's are escalated per period and not recomputed).
+        Smoothing and a major-source permit are priced outside the model's rows: the plan's."""
+        if self.timeline is not None or final is None:
+            return {}
+        lines = {}
+        for name, found in final.costs.items():
+            planned = self.states[name].entry.costs_usd_per_year
+            lines[name] = {**found, **{k: (planned[k], []) for k in PLAN_ONLY if k in planned}}
+        return lines
+
     def _dispatch_all(self) -> None:
-        for states, _ in self.slices:
-            self._broken_rows(states)
+        for (states, _), evaluation in zip(self.slices, self.evaluations):
+            self._broken_rows(states, evaluation)
         for name, final in self.states.items():
             check, steps = f"load every hour {name}", 0
             for states, _ in self.slices:
@@ -389,21 +383,18 @@ class Verifier:
                 self.add(check, PASS, f"the committed dispatch meets the current facility load (peak "
                          f"{final.load_mw.max(initial=0):,.1f} MW) in all {steps:,} steps within every source's limit")
 
-    def _broken_rows(self, states: dict[str, SiteState]) -> None:
+    def _broken_rows(self, states: dict[str, SiteState], evaluation: Evaluation | None) -> None:
         """The model's own rows that the committed build and dispatch break under today's inputs
-        (each family explains itself: see dcplan.checks.rows)."""
-        known = {n: s for n, s in states.items() if s.cooling_known and len(s.weight)}
-        if not known:
+        (each family explains itself)."""
+        some = next((s for s in states.values() if s.cooling_known and len(s.weight)), None)
+        if some is None:
             return
-        some = next(iter(known.values()))
-        found = broken_rows(self.pi, {n: s.entry for n, s in known.items()}, {n: s.d for n, s in known.items()},
-                            (some.start, some.end), self.plan.time_resolution.method == "typical_days")
-        if found is None:
+        if evaluation is None:
             self.add("model rows", WARNING, f"the committed dispatch{some.when} could not be evaluated on the current "
-                     f"model within {COMPLETION_TIME_S:g} s: its limits per source are unchecked")
+                     f"model within {COMPLETION_TIME_S:g} s: its limits per source and its caps are unchecked")
             return
-        for b in found:
-            s = known[b.site]
+        for b in evaluation.broken:
+            s = states[b.site]
             at = f" at hour {b.worst_hour} of the year{s.when}" if b.worst_hour is not None else s.when
             spread = f", over in {_hours(b.hours)}" if b.hours else ""
             self._issue(f"load every hour {b.site}", f"{b.message}: by up to {_num(b.worst)}{at}{spread}",
@@ -540,12 +531,10 @@ class Verifier:
 
     def _caps(self) -> None:
         contexts = []
-        for states, costs in self.slices:
-            grid_limits = {n: grid_limit_during(s.si.site.grid, s.start, s.end) if s.si.site.grid else 0.0
-                           for n, s in states.items()}
+        for (states, costs), evaluation in zip(self.slices, self.evaluations):
             first = next(iter(states.values()), None)
             start, end = (first.start, first.end) if first else self._dates()
-            contexts.append((start, end, first.when if first else "", Context(states, costs, grid_limits)))
+            contexts.append((start, end, first.when if first else "", (evaluation, costs)))
         for rc in self.pi.caps:
             cap, check = rc.cap, f"cap {rc.cap.name}"
             if self.timeline is not None and over_horizon(rc):
@@ -556,32 +545,47 @@ class Verifier:
                 self.add(check, SKIPPED, "binds no site of this program" if not rc.groups else
                          f"not in force on {', '.join(str(start) for start, *_ in contexts)}")
                 continue
-            if not all(s.cooling_known for _, ctx in measured for s in ctx.states.values()):
-                self.add(check, SKIPPED, "not measured: the plan's cooling is no longer offered (see build)")
+            if not self._measurable(check, [ctx for _, ctx in measured]):
                 continue
             failed, shown = False, ""
             for when, ctx in measured:
-                values = cap_values(rc, ctx)
+                values = self._cap_values(rc, *ctx)
                 failed |= self._cap_limits(rc, values, when)
                 shown = ", ".join(f"{label} {_num(v)}" for label, v in values if v is not None) or "nothing to measure"
             if not failed:
                 self.add(check, PASS, f"{cap.quantity} within its limit{' in every period' if len(measured) > 1 else ''}"
                          f": {shown}")
 
-    def _horizon_cap(self, rc, contexts: list[Context]) -> None:
+    def _measurable(self, check: str, contexts: list[tuple]) -> bool:
+        if not all(s.cooling_known for states, _ in self.slices for s in states.values()):
+            self.add(check, SKIPPED, "not measured: the plan's cooling is no longer offered (see build)")
+            return False
+        if any(evaluation is None for evaluation, _ in contexts):
+            self.add(check, SKIPPED, "not measured: the committed dispatch could not be evaluated (see model rows)")
+            return False
+        return True
+
+    def _cap_values(self, rc, evaluation: Evaluation, costs: dict[str, float]) -> list[tuple[str, float | None]]:
+        """(group label, yearly value) as the model measures the cap on the committed plan; a
+        build-out's annual cost is the plan's own (its escalated costs are not recomputed)."""
+        if rc.cap.quantity == "cost_usd" and self.timeline is not None:
+            return [(label, sum(costs[n] for n in names) if all(n in costs for n in names) else None)
+                    for label, names in rc.groups]
+        return evaluation.caps.get(rc.cap.name, [])
+
+    def _horizon_cap(self, rc, contexts: list[tuple]) -> None:
         """A build-out's cap on a total over the horizon: each period's yearly amount times its
         length, summed (as the model limits it)."""
         check = f"cap {rc.cap.name}"
         if not rc.in_force or not rc.groups:
             self.add(check, SKIPPED, "binds no site of this program" if not rc.groups else "not in force")
             return
-        if not all(s.cooling_known for ctx in contexts for s in ctx.states.values()):
-            self.add(check, SKIPPED, "not measured: the plan's cooling is no longer offered (see build)")
+        if not self._measurable(check, contexts):
             return
         years = periods_of(self.pi.program)[0].years
         totals: dict[str, float] = {}
         for ctx in contexts:
-            for label, value in cap_values(rc, ctx):
+            for label, value in self._cap_values(rc, *ctx):
                 if value is not None:
                     totals[label] = totals.get(label, 0.0) + value * years
         if not self._cap_limits(rc, list(totals.items()), "", scale=1.0):
@@ -645,17 +649,16 @@ class Verifier:
             check, before = f"costs {name}", len(self.report.findings)
             planned = s.entry.costs_usd_per_year
             for component in sorted(set(lines) | set(planned)):
-                now = lines[component].usd_per_year if component in lines else 0.0
+                now, inputs = lines.get(component, (0.0, []))
                 then = planned.get(component, 0.0)
                 if abs(now - then) <= max(COST_TOLERANCE * abs(then), 1.0):
                     continue
-                inputs = lines[component].inputs if component in lines else []
                 where, sources = self._cost_inputs(s.si, inputs)
                 change = f"{(now - then) / then:+.1%}" if then else "new"
                 self.add(check, WARNING, f"{component}: the plan says ${then:,.0f}/yr, the current inputs give "
                          f"${now:,.0f}/yr ({change})" + (f"; inputs: {sources}" if sources else ""), where)
             if len(self.report.findings) == before:
-                total = sum(line.usd_per_year for line in lines.values())
+                total = sum(usd for usd, _ in lines.values())
                 self.add(check, PASS, f"every annual cost line within {COST_TOLERANCE:.0%} of the current prices "
                          f"(${total:,.0f}/yr)")
 
@@ -663,9 +666,10 @@ class Verifier:
         """A build-out's order capital against today's prices (its operating costs are escalated
         per period and not recomputed)."""
         check, before, priced = "costs", len(self.report.findings), 0
+        prices = self.evaluations[-1].prices if self.evaluations[-1] is not None else {}
         for order in self.timeline.orders:
             si = self.sites.get(order.site)
-            found = order_unit_price(si, order.asset) if si else None
+            found = prices.get(order.site, {}).get(order.asset)
             if found is None:  # an asset no longer offered is a lead-time finding
                 continue
             priced += 1

@@ -132,7 +132,7 @@ def add_site(sm: SiteModel, pi: ProgramInput, start, end=None) -> None:
         sm.add_cost("smoothing", cost)
     carbon = program.finance.carbon_price_usd_per_t
     if carbon > 0 and sm.co2_t:
-        sm.add_cost("carbon", carbon * sum(sm.co2_t))
+        sm.add_cost("carbon", carbon * sum(sm.co2_t), ("program", "finance", "carbon_price_usd_per_t"))
 
 
 def add_site_blocks(parent: pyo.Block, pi: ProgramInput, tg: TimeGrid, smoothing: dict | None,

@@ -12,7 +12,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.fbbt.fbbt import compute_bounds_on_expr
 
 from dcplan.errors import InputError
-from dcplan.model.context import SiteModel
+from dcplan.model.context import SiteModel, value_of
 from dcplan.model.grid import add_monthly_peaks
 from dcplan.rules import ResolvedCap
 from dcplan.schema.catalog import H100_TPP
@@ -31,10 +31,33 @@ class CapRow:
     label: str
     sense: str  # "max" or "min"
     limit: float
-    value: object  # Pyomo expression, or a tagged tuple (see results), giving the value reached
+    value: object  # Pyomo expression, or a tagged tuple (see measured), giving the value reached
     row: object  # the constraint whose dual is the shadow price
     sensitivity: object = 1.0  # change of the row's bound per unit of the limit (number or expression)
     extras: dict = field(default_factory=dict)
+
+    def measured(self) -> float | None:
+        """The value the cap's quantity reaches in the model's current values (a solved plan, or a
+        committed one assigned to it): the same definition the row limits."""
+        value = self.value
+        if not isinstance(value, tuple):
+            return value_of(value)
+        kind = value[0]
+        if kind == "share":
+            whole = value_of(value[2])
+            return value_of(value[1]) / whole if abs(whole) > 1e-12 else None
+        if kind == "hours":
+            capacity = value[2] * value_of(value[3])
+            return value_of(value[1]) / capacity if capacity > 1e-12 else 0.0
+        if kind == "matched":  # share of the load met hour by hour: sum of w * min(load, clean) / whole
+            whole = value_of(value[2])
+            matched = sum(w * min(value_of(load), value_of(clean)) for w, load, clean in value[1])
+            return matched / whole if abs(whole) > 1e-12 else None
+        if kind == "max_of":
+            return max((value_of(x) for x in value[1]), default=0.0)
+        if kind == "min_of":
+            return min(value_of(x) for x in value[1]) / value[2]
+        raise ValueError(kind)
 
 
 def _tpp(sm: SiteModel):

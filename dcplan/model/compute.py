@@ -94,8 +94,9 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
             crf=sm.crf("gpus", opt.model, spec.lifetime_years),
             lead_time_months=lead_time(opt.lead_time_months, spec.lead_time_months),
             component="gpus", integer=True, size=spec.gpus_per_unit, reported_unit="GPUs",
+            price_inputs=(("catalog", "gpus", opt.model, "price_usd_per_gpu"), ("catalog", "gpus", opt.model, "lifetime_years")),
             max_order_per_period=None if per_period is None else per_period // spec.gpus_per_unit))
-    for option in sm.si.site.cooling:
+    for index, option in enumerate(sm.si.site.cooling):
         c, spec = option.type, cat.cooling[option.type]
         rent = option.rental
         sm.add_asset(Asset(
@@ -106,7 +107,8 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
                                                                          spec.lead_time_months),
             component="cooling_rental" if rent else "cooling",
             rental_usd_per_unit_year=rent.usd_per_kw_month * 1000 * 12 if rent else None,
-            spare_allowed=True))
+            spare_allowed=True, price_inputs=(("site", "cooling", index, "rental", "usd_per_kw_month"),) if rent
+            else (("catalog", "cooling", c, "capex_usd_per_kw_it"),)))
 
 
 def chosen_cooling(sm: SiteModel) -> str:

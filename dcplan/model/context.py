@@ -23,6 +23,8 @@ def value_of(x) -> float:
     return 0.0 if value is None else float(value)
 
 
+DISCOUNT_RATE = ("program", "finance", "discount_rate")
+
 Explanation = Callable[..., tuple[str, tuple]]
 """What one row of a family of constraints means, from the row's index: ``(message, input)``, the
 message a reader gets when a committed plan breaks the row and the input that sets its limit, a
@@ -86,6 +88,7 @@ class Asset:
     rental_usd_per_unit_year: float | None = None  # rented: no capital, rent while in use
     max_order_per_period: float | None = None  # in units of ``in_use``
     spare_allowed: bool = False  # capacity may exceed what is in use (cooling plant)
+    price_inputs: tuple = ()  # the inputs its capital (or rent) comes from, Locator paths (see Explanation)
 
     @property
     def rented(self) -> bool:
@@ -120,6 +123,7 @@ class SiteModel:
     firm_mw: list = field(default_factory=list)  # dispatchable capacity expressions, MW (caps)
     land_acres: list = field(default_factory=list)  # land taken by what is built (caps)
     explanations: dict[str, Explanation] = field(default_factory=dict)  # constraint name -> its meaning
+    cost_inputs: dict[str, list[tuple]] = field(default_factory=dict)  # cost line -> the inputs it comes from
 
     @property
     def steps(self):
@@ -149,8 +153,12 @@ class SiteModel:
         them; `dcplan check` then reports a committed plan that breaks one, with no code of its own."""
         self.explanations[constraint.local_name] = explanation
 
-    def add_cost(self, component: str, expr) -> None:
+    def add_cost(self, component: str, expr, *inputs: tuple) -> None:
+        """Add to an annual cost line; ``inputs``: the inputs it comes from (Locator paths, see
+        :data:`Explanation`), which `dcplan check` names when the line has moved."""
         self.costs[component] = self.costs[component] + expr if component in self.costs else expr
+        known = self.cost_inputs.setdefault(component, [])
+        known += [i for i in inputs if i not in known]
 
     def add_asset(self, asset: Asset) -> None:
         """Register a build decision. Rent is an operating cost in every plan; capital is an
@@ -158,11 +166,11 @@ class SiteModel:
         annualised value is kept for reporting only)."""
         self.assets.append(asset)
         if asset.rented:
-            self.add_cost(asset.component, asset.in_use * asset.rental_usd_per_unit_year)
+            self.add_cost(asset.component, asset.in_use * asset.rental_usd_per_unit_year, *asset.price_inputs)
             return
         annual = asset.in_use * asset.capex_usd_per_unit * asset.crf
         if self.period is None:
-            self.add_cost(asset.component, annual)
+            self.add_cost(asset.component, annual, *asset.price_inputs, DISCOUNT_RATE)
         else:
             self.capital[asset.component] = self.capital.get(asset.component, 0) + annual
 

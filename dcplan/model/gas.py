@@ -49,6 +49,8 @@ def add_gas(sm: SiteModel) -> None:
         sm.firm_mw.append(spec[k].unit_mw * b.gas_units[k])
     w = sm.weights()
     energy = {k: sum(w[t] * b.gas_gen[k, t] for t in sm.steps) for k in b.K}
+    index = {c.key: i for i, c in enumerate(cands)}
+    entry = {k: (lambda field, k=k: ("catalog", "generators", cand[k].type, field)) for k in b.K}
     for k in b.K:
         c, rent = cand[k], cand[k].rental
         unit_kw = spec[k].unit_mw * 1000
@@ -59,13 +61,18 @@ def add_gas(sm: SiteModel) -> None:
             crf=sm.crf("generators", c.type, spec[k].lifetime_years),
             lead_time_months=rent.lead_time_months if rent else lead_time(c.lead_time_months, spec[k].lead_time_months),
             component="gas_rental" if rent else "gas_capex", integer=True,
-            rental_usd_per_unit_year=unit_kw * rent.usd_per_kw_month * 12 if rent else None))
+            rental_usd_per_unit_year=unit_kw * rent.usd_per_kw_month * 12 if rent else None,
+            price_inputs=(("site", "technologies", "gas", index[k], "rental", "usd_per_kw_month"),) if rent
+            else (entry[k]("capex_usd_per_kw"), entry[k]("unit_mw"))))
     # a rent covers the unit's upkeep; owned units pay fixed O&M
+    owned = [k for k in b.K if cand[k].rental is None]
     sm.add_cost("gas_fixed_om", sum(b.gas_units[k] * spec[k].unit_mw * 1000 * spec[k].fixed_om_usd_per_kw_year
-                                    for k in b.K if cand[k].rental is None))
-    sm.add_cost("gas_variable_om", sum(energy[k] * spec[k].variable_om_usd_per_mwh for k in b.K))
+                                    for k in owned), *(entry[k]("fixed_om_usd_per_kw_year") for k in owned))
+    sm.add_cost("gas_variable_om", sum(energy[k] * spec[k].variable_om_usd_per_mwh for k in b.K),
+                *(entry[k]("variable_om_usd_per_mwh") for k in b.K))
     sm.add_cost("gas_fuel", sum(energy[k] * spec[k].heat_rate_mmbtu_per_mwh * fuel.gas_price_usd_per_mmbtu
-                                * sm.gas_price_factor for k in b.K))
+                                * sm.gas_price_factor for k in b.K),
+                ("site", "fuel", "gas_price_usd_per_mmbtu"), *(entry[k]("heat_rate_mmbtu_per_mwh") for k in b.K))
     sm.co2_t.append(sum(energy[k] * spec[k].heat_rate_mmbtu_per_mwh * NATURAL_GAS_CO2_T_PER_MMBTU for k in b.K))
     sm.nox_t.append(sum(energy[k] * spec[k].nox_kg_per_mwh / 1000 for k in b.K))
 

@@ -41,13 +41,14 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
     sm.add_dispatch("price_usd_per_mwh", derive=lambda: sm.tg.sample(sm.si.price_usd_per_mwh))
     sm.add_dispatch("grid_co2_t_per_mwh", derive=lambda: sm.tg.sample(sm.si.grid_co2_t_per_mwh))
     price, co2, w = sm.series(sm.si.price_usd_per_mwh * sm.grid_price_factor), sm.series(sm.si.grid_co2_t_per_mwh), sm.weights()
-    sm.add_cost("grid_energy", sum(w[t] * price[t] * b.grid_import[t] for t in sm.steps))
+    sm.add_cost("grid_energy", sum(w[t] * price[t] * b.grid_import[t] for t in sm.steps),
+                ("site", "grid", "energy_price_usd_per_mwh"))
     sm.co2_t.append(sum(w[t] * co2[t] * b.grid_import[t] for t in sm.steps))
     if grid.demand_charge_usd_per_kw_month > 0:
         add_monthly_peaks(sm)
         # a year's worth of charges: a grid of one quarter's months stands for the year
         sm.add_cost("grid_demand", sum(b.grid_peak_mw[m] for m in b.M) * 1000
-                    * grid.demand_charge_usd_per_kw_month * 12 / len(b.M))
+                    * grid.demand_charge_usd_per_kw_month * 12 / len(b.M), ("site", "grid", "demand_charge_usd_per_kw_month"))
 
 
 def add_monthly_peaks(sm: SiteModel) -> None:

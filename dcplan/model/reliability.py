@@ -18,7 +18,8 @@ def add_balance(sm: SiteModel) -> None:
         sm.supply.append(b.unserved)
         sm.add_dispatch("unserved_mw", at=lambda t: b.unserved[t])
         w = sm.weights()
-        sm.add_cost("unserved_energy", sum(w[t] * shed_price * b.unserved[t] for t in sm.steps))
+        sm.add_cost("unserved_energy", sum(w[t] * shed_price * b.unserved[t] for t in sm.steps),
+                    ("site", "reliability", "unserved_energy_usd_per_mwh"))
     supply, withdraw, load = sm.supply, sm.withdraw, sm.load
     b.balance = pyo.Constraint(sm.steps, rule=lambda m, t: sum(s[t] for s in supply)
                                - sum(x[t] for x in withdraw) == load[t])

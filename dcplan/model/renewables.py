@@ -44,8 +44,10 @@ def _add_one(sm: SiteModel, tech: str, cand) -> None:
     sm.add_asset(Asset(
         key=f"{tech}:{key}", label=spec.name, unit="MW", in_use=new, capex_usd_per_unit=1000 * spec.capex_usd_per_kw,
         life_years=sm.life("renewables", key, spec.lifetime_years), crf=sm.crf("renewables", key, spec.lifetime_years),
-        lead_time_months=lead_time(cand.lead_time_months, spec.lead_time_months), component=f"{tech}_capex"))
-    sm.add_cost(f"{tech}_fixed_om", (new + cand.existing_mw) * 1000 * spec.fixed_om_usd_per_kw_year)
+        lead_time_months=lead_time(cand.lead_time_months, spec.lead_time_months), component=f"{tech}_capex",
+        price_inputs=(("catalog", "renewables", key, "capex_usd_per_kw"),)))
+    sm.add_cost(f"{tech}_fixed_om", (new + cand.existing_mw) * 1000 * spec.fixed_om_usd_per_kw_year,
+                ("catalog", "renewables", key, "fixed_om_usd_per_kw_year"))
 
 
 def report(sm: SiteModel, plan: SitePlan) -> None:

@@ -1,4 +1,5 @@
-"""A committed plan evaluated on today's model: the rows it breaks, in words.
+"""A committed plan evaluated on today's model: the rows it breaks, in words, and what every cap
+measures.
 
 The model is built from today's inputs on the plan's own time grid; each technology fixes the
 committed build on its variables and the committed dispatch is assigned to the dispatch
@@ -7,11 +8,16 @@ unit commitment, monthly peaks, ...) is completed by HiGHS with every row elasti
 rows left outside their bounds are the ones no completion can satisfy. A row whose family has
 registered an explanation (``SiteModel.explain``) becomes a finding with that family's message
 and input; a family without one is verified by a dedicated check (the power balance, the grid
-schedule, caps, N+1, the target), whose messages name what changed since the plan.
+schedule, caps, N+1, the target), whose messages name what changed since the plan. Each cap's
+quantity is measured by the model's own definition (:meth:`dcplan.model.caps.CapRow.measured`),
+as a yearly amount, whether or not the cap is in force (the check decides where it applies);
+so is every annual cost line and capital price, with the inputs it comes from as the model
+registers them (``SiteModel.add_cost``, ``Asset.price_inputs``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -21,6 +27,7 @@ import scipy.sparse as sp
 
 from dcplan.loader import ProgramInput
 from dcplan.model.build import TECHNOLOGIES, build_single_period
+from dcplan.model.context import value_of
 from dcplan.model.timegrid import grid_of_steps
 from dcplan.solver.highs import Compiled, highs_lp, new_highs
 
@@ -41,14 +48,24 @@ class BrokenRows:
     hours: float  # hours per year the broken rows stand for (0 for rows not of one step)
 
 
-def broken_rows(pi: ProgramInput, built: dict, dispatch: dict[str, dict[str, np.ndarray]], dates,
-                typical_days: bool, smoothing: dict | None = None) -> list[BrokenRows] | None:
-    """The explained rows that the committed ``built`` (site -> SiteEntry-like: ``gpus_new``,
-    ``cooling``, ``capacity``) and ``dispatch`` (site -> column -> values per step) break under
-    today's inputs, over ``dates`` (first, last day); None when no completion was found in time."""
+@dataclass
+class Evaluation:
+    broken: list[BrokenRows]
+    caps: dict[str, list[tuple[str, float | None]]]  # cap name -> (group label, yearly value)
+    costs: dict[str, dict[str, tuple[float, list[tuple]]]]  # site -> cost line -> (USD/yr, its inputs)
+    prices: dict[str, dict[str, tuple[float, list[tuple]]]]  # site -> asset -> (USD per reported unit, inputs)
+
+
+def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[str, np.ndarray]], dates,
+                       typical_days: bool) -> Evaluation | None:
+    """Evaluate the committed ``built`` (site -> SiteEntry-like: ``gpus_new``, ``cooling``,
+    ``capacity``) and ``dispatch`` (site -> column -> values per step) on today's model over
+    ``dates`` (first, last day); None when no completion was found in time."""
     first = next(iter(dispatch.values()))
     tg = grid_of_steps(first["hour_of_year"], first["weight"], pi.program.horizon.start.year, typical_days)
-    pm = build_single_period(pi, smoothing=smoothing, time_grid=tg, dates=dates)
+    every_cap = [dataclasses.replace(rc, cap=rc.cap.model_copy(update={"period": "year"}), in_force=True)
+                 for rc in pi.caps if rc.groups and all(n in built for _, names in rc.groups for n in names)]
+    pm = build_single_period(dataclasses.replace(pi, caps=every_cap), time_grid=tg, dates=dates)
     compiled = Compiled(pm.model)
     lower, upper = compiled.col_lower.copy(), compiled.col_upper.copy()
     column = {id(v): j for j, v in enumerate(compiled.columns)}
@@ -69,30 +86,44 @@ def broken_rows(pi: ProgramInput, built: dict, dispatch: dict[str, dict[str, np.
     for j, var in enumerate(compiled.columns):
         if var.fixed:
             lower[j] = upper[j] = var.value
-    excess = _least_excess(compiled, lower, upper)
-    if excess is None:
+    completed = _complete(compiled, lower, upper)
+    if completed is None:
         return None
-    return _explain(compiled, excess, sites, tg)
+    x, excess = completed
+    compiled.store(x)
+    caps: dict[str, list] = {}
+    for row in pm.cap_rows:
+        measured = caps.setdefault(row.cap.cap.name, [])
+        if all(label != row.label for label, _ in measured):
+            measured.append((row.label, row.measured()))
+    committed = [sm for sm in pm.sites if sm.name in built]
+    costs = {sm.name: {k: (value_of(e), sm.cost_inputs.get(k, [])) for k, e in sm.costs.items()} for sm in committed}
+    prices = {sm.name: {a.key: (a.capex_usd_per_unit / a.size, list(a.price_inputs)) for a in sm.assets
+                        if not a.rented} for sm in committed}
+    return Evaluation(_explain(compiled, excess, sites, tg), caps, costs, prices)
 
 
-def _least_excess(compiled: Compiled, lower: np.ndarray, upper: np.ndarray) -> np.ndarray | None:
-    """Per row, how far it lies outside its bounds when the free columns are chosen to minimise
-    the total excess (every row elastic, integrality kept); None when HiGHS finds no answer."""
+def _complete(compiled: Compiled, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The columns, the free ones chosen as the optimiser would: first to minimise the rows'
+    total excess over their bounds (every row elastic, integrality kept), then, with each row's
+    excess held, at least cost (a month's peak at its least, say); and each row's excess. None
+    when HiGHS finds no answer in time."""
     m, n = compiled.shape
     eye = sp.identity(m, format="csc")
     A = sp.hstack([compiled.A, eye, -eye], format="csc")
-    cost = np.r_[np.zeros(n), np.ones(2 * m)]
     integer = np.r_[compiled.integer & (lower != upper), np.zeros(2 * m, dtype=bool)]
-    lp = highs_lp(cost, np.r_[lower, np.zeros(2 * m)], np.r_[upper, np.full(2 * m, np.inf)],
-                  compiled.row_lower, compiled.row_upper, A, integer=integer)
+    slack_upper = np.full(2 * m, np.inf)
     h = new_highs()
     h.setOptionValue("time_limit", COMPLETION_TIME_S)
-    h.passModel(lp)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    x = np.array(h.getSolution().col_value)
-    return x[n:n + m] + x[n + m:]
+    for cost in (np.r_[np.zeros(n), np.ones(2 * m)], np.r_[compiled.cost, np.zeros(2 * m)]):
+        h.passModel(highs_lp(cost, np.r_[lower, np.zeros(2 * m)], np.r_[upper, slack_upper],
+                             compiled.row_lower, compiled.row_upper, A, integer=integer))
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        x = np.array(h.getSolution().col_value)
+        slack_upper = x[n:] * (1 + 1e-9) + 1e-9  # the least excess found, held
+    return x[:n], x[n:n + m] + x[n + m:]
 
 
 def _explain(compiled: Compiled, excess: np.ndarray, sites: dict, tg) -> list[BrokenRows]:
