@@ -105,6 +105,28 @@ def test_major_source_switch_exceeds_the_threshold_when_it_pays(tmp_path):
     assert dear.nox_t <= 20 + 1e-6
 
 
+
+def test_major_source_switch_is_bounded_by_the_grid_in_force_in_each_period(tmp_path):
+    """A build-out on a grid that steps from 10 to 200 MW: once a major source, the site may emit
+    what the later period's grid can bring (the switch's bound is the model's own, not the base
+    grid's 10 MW at a literal intensity)."""
+    s = site("stepgrid")
+    s["grid"].update(max_import_mw=10, co2_t_per_mwh=0.9, steps=[{"date": "2026-07-01", "max_import_mw": 200}])
+    s["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    rule = {"name": "title-v", "quantity": "co2_t", "max": 1000, "source": "test",
+            "major_source": {"cost_usd_per_year": 100_000}}
+    write_yaml(tmp_path / "stepgrid.yaml", s)
+    path = write_yaml(tmp_path / "program.yaml", {
+        "kind": "program", "name": "p", "sites": ["stepgrid.yaml"], "caps": [rule],
+        "horizon": {"start": "2026-01-01", "years": 2}, "time": {"typical_days": 2},
+        "compute": {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]},
+        "buildout": {"period": "quarter", "targets": [{"date": "2026-10-01", "gpus": 40000}]}})
+    plan = solve(path)
+    assert plan.total_gpus == 40000
+    last = plan.timeline.periods[-1]
+    assert last.co2_t > 50 * 1000  # a quarter's emissions, far above the yearly threshold: the permit was bought
+    assert plan.timeline.sites_by_period[-1][0].costs_usd["major_source_permit"] == pytest.approx(100_000)
+
 def test_hourly_matching_adds_storage(tmp_path):
     cf = daily([0.0] * 7 + [0.6, 0.9, 1.0, 1.0, 1.0, 1.0, 0.9, 0.6] + [0.0] * 9)
     write_csv(tmp_path / "cf.csv", {"solar_cf": cf})

@@ -218,23 +218,14 @@ class CapBuilder:
             return
         # becoming a major source lifts the cap at a yearly cost
         major = self.m.cap_bin.add()
-        big = sum(self._max_emissions(sm, attr) for sm in group) * self._period_scale(rc)
+        big = compute_bounds_on_expr(total)[1]  # the most the model's own variables can emit
+        if big is None:
+            raise ValueError(f"cap {rc.cap.name}: emissions without an upper bound")
+        big += 1.0
         row = self._row(total, "max", rc.cap.max + big * major, max(rc.cap.max, 1.0))
         first = group[0]
         first.add_cost("major_source_permit", ms.cost_usd_per_year * major)
         self.rows.append(CapRow(rc, label, "max", rc.cap.max, total, row, 1.0, {"major_source": major}))
-
-    @staticmethod
-    def _max_emissions(sm, attr) -> float:
-        """An upper bound on a site's yearly emissions: every unit flat out all year."""
-        cat, total = sm.si.catalog, 0.0
-        for c in sm.si.site.technologies.gas:
-            g = cat.generators[c.type]
-            mwh = (c.max_units + c.existing_units) * g.unit_mw * 8760
-            total += mwh * (g.nox_kg_per_mwh / 1000 if attr == "nox_t" else g.heat_rate_mmbtu_per_mwh * 0.06)
-        if attr == "co2_t" and sm.si.site.grid is not None:
-            total += sm.si.site.grid.max_import_mw * 8760 * 2.0
-        return total + 1.0
 
     def _nox_t(self, rc, label, group):
         self._emissions(rc, label, group, "nox_t")

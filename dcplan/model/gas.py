@@ -20,7 +20,8 @@ def add_gas(sm: SiteModel) -> None:
     spec = {c.key: cat.generators[c.type] for c in cands}
     b.gas_new_units = pyo.Var(b.K, domain=pyo.NonNegativeIntegers, bounds=lambda m, k: (0, cand[k].max_units))
     b.gas_units = pyo.Expression(b.K, rule=lambda m, k: m.gas_new_units[k] + cand[k].existing_units)
-    b.gas_gen = pyo.Var(b.K, sm.steps, bounds=(0, None))
+    most_mw = {k: spec[k].unit_mw * (cand[k].max_units + cand[k].existing_units) for k in b.K}
+    b.gas_gen = pyo.Var(b.K, sm.steps, bounds=lambda m, k, t: (0, most_mw[k]))  # valid bounds: caps' big-M
     b.gas_cap = pyo.Constraint(b.K, sm.steps, rule=lambda m, k, t: m.gas_gen[k, t] <= spec[k].unit_mw * m.gas_units[k])
     uc = [k for k in b.K if cand[k].unit_commitment]
     if uc:
