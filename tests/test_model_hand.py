@@ -63,6 +63,20 @@ def test_gas_only_with_n_plus_one_builds_ceil_peak_over_unit_plus_one(tmp_path):
     assert any("N+1" in b for b in p.sites[0].binding)
 
 
+
+def test_a_fuel_other_than_natural_gas_is_counted_at_its_own_co2_factor(tmp_path):
+    """Diesel engines (73.96 kg CO2/MMBtu, EPA 40 CFR 98 Table C-1) on an islanded site: CO2 is
+    the fuel burned times the fuel's factor, the load x PUE every hour."""
+    gen = CAT.generators["wartsila_18v50sg"]
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 15.0, "co2_t_per_mmbtu": 0.07396},
+                     technologies={"gas": [{"type": "wartsila_18v50sg", "max_units": 4}]},
+                     reliability={"n_plus_one": False})
+    del site["grid"]
+    p = plan(tmp_path, site, typical_days=2)
+    burned = it_mw(1000) * 1.2 * HOURS_PER_YEAR * gen.heat_rate_mmbtu_per_mwh
+    assert p.co2_t == pytest.approx(burned * 0.07396, rel=1e-6)
+    assert p.sites[0].costs_usd["gas_fuel"] == pytest.approx(burned * 15.0, rel=1e-6)
+
 def _battery_site(tmp_path, low, high, power_mw, duration_h):
     price = daily([low] * 12 + [high] * 12)
     write_csv(tmp_path / "price.csv", {"price_usd_per_mwh": price})

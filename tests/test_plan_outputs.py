@@ -11,9 +11,10 @@ import yaml
 from conftest import REPO, base_site, daily, run_cli, write_csv, write_yaml
 
 from dcplan.catalog import builtin_catalog
-from dcplan.model.context import NATURAL_GAS_CO2_T_PER_MMBTU, capital_recovery_factor
+from dcplan.model.context import capital_recovery_factor
 from dcplan.model.timegrid import month_of_hour
 from dcplan.output import read_dispatch
+from dcplan.schema.site import NATURAL_GAS_CO2_T_PER_MMBTU
 
 CAT = builtin_catalog()
 RATE = 0.08

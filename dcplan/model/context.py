@@ -13,9 +13,6 @@ from dcplan.loader import SiteInput
 from dcplan.model.timegrid import TimeGrid
 from dcplan.schema.program import Finance
 
-NATURAL_GAS_CO2_T_PER_MMBTU = 0.05306
-"""EPA emission factor for natural gas, 53.06 kg CO2/MMBtu (40 CFR 98 Table C-1; DESIGN.md)."""
-
 
 def value_of(x) -> float:
     """A solved (or assigned) variable or expression as a float (0 where it has no value)."""

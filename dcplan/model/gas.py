@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.model.context import NATURAL_GAS_CO2_T_PER_MMBTU, Asset, SiteModel, lead_time, value_of
+from dcplan.model.context import Asset, SiteModel, lead_time, value_of
 from dcplan.plans.types import SitePlan
 
 
@@ -74,7 +74,7 @@ def add_gas(sm: SiteModel) -> None:
     sm.add_cost("gas_fuel", sum(energy[k] * spec[k].heat_rate_mmbtu_per_mwh * fuel.gas_price_usd_per_mmbtu
                                 * sm.gas_price_factor for k in b.K),
                 ("site", "fuel", "gas_price_usd_per_mmbtu"), *(entry[k]("heat_rate_mmbtu_per_mwh") for k in b.K))
-    sm.co2_t.append(sum(energy[k] * spec[k].heat_rate_mmbtu_per_mwh * NATURAL_GAS_CO2_T_PER_MMBTU for k in b.K))
+    sm.co2_t.append(sum(energy[k] * spec[k].heat_rate_mmbtu_per_mwh * fuel.co2_t_per_mmbtu for k in b.K))
     sm.nox_t.append(sum(energy[k] * spec[k].nox_kg_per_mwh / 1000 for k in b.K))
 
 

@@ -59,9 +59,17 @@ class Grid(StrictModel):
         return self
 
 
+NATURAL_GAS_CO2_T_PER_MMBTU = 0.05306
+"""EPA emission factor for natural gas, 53.06 kg CO2/MMBtu (40 CFR 98 Table C-1; DESIGN.md)."""
+
+
 class Fuel(StrictModel):
-    gas_price_usd_per_mmbtu: NonNeg
+    gas_price_usd_per_mmbtu: NonNeg = Field(description="price of the fuel the units burn, USD per MMBtu (HHV)")
     pipeline_limit_mmbtu_per_h: NonNeg | None = None
+    co2_t_per_mmbtu: NonNeg = Field(
+        NATURAL_GAS_CO2_T_PER_MMBTU, description="CO2 of the fuel, t per MMBtu burned (HHV): pipeline natural "
+        "gas 0.05306 (the default), distillate No. 2 (diesel) 0.07396, propane 0.06287, hydrogen 0 "
+        "(EPA 40 CFR 98 Table C-1)")
 
 
 class Rental(StrictModel):
