@@ -77,6 +77,7 @@ def test_a_fuel_other_than_natural_gas_is_counted_at_its_own_co2_factor(tmp_path
     assert p.co2_t == pytest.approx(burned * 0.07396, rel=1e-6)
     assert p.sites[0].costs_usd["gas_fuel"] == pytest.approx(burned * 15.0, rel=1e-6)
 
+
 def _battery_site(tmp_path, low, high, power_mw, duration_h):
     price = daily([low] * 12 + [high] * 12)
     write_csv(tmp_path / "price.csv", {"price_usd_per_mwh": price})
@@ -103,6 +104,21 @@ def test_two_price_battery_arbitrage(tmp_path):
     assert s.costs_usd["battery_capex"] == pytest.approx(
         capex * capital_recovery_factor(0.08, spec.lifetime_years), rel=1e-9)
 
+
+
+def test_one_way_battery_efficiencies_split_the_round_trip(tmp_path):
+    """All the loss on the way in (charge 85 %, discharge 100 %): the state of charge rises by
+    0.85 MWh per MWh charged and falls 1:1; the arbitrage pays what the round trip gives."""
+    site = _battery_site(tmp_path, 20.0, 600.0, 10.0, 12.0)
+    site["catalog"] = {"storage": {"li_ion_lfp": {"charge_efficiency": 0.85, "discharge_efficiency": 1.0}}}
+    s = plan(tmp_path, site).sites[0]
+    d = s.dispatch
+    soc, charge, discharge = d["battery_soc_mwh"], d["battery_charge_mw"], d["battery_discharge_mw"]
+    np.testing.assert_allclose(soc - np.roll(soc, 1), 0.85 * charge - discharge, atol=1e-6)
+    assert discharge.sum() == pytest.approx(0.85 * charge.sum(), rel=1e-9)
+    load = it_mw(40_000) * 1.2  # the arbitrage pays as with the round trip split evenly
+    assert s.costs_usd["grid_energy"] == pytest.approx(365 * (12 * 20.0 * (load + 10) + 12 * 600.0 * (load - 10 * 0.85)),
+                                                       rel=1e-7)
 
 def test_battery_not_built_when_spread_does_not_pay(tmp_path):
     p = plan(tmp_path, _battery_site(tmp_path, 40.0, 45.0, 10.0, 12.0))

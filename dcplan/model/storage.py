@@ -1,10 +1,8 @@
-"""Batteries: power and energy sized separately (or at a fixed duration), charge and discharge
-efficiencies (the square root of round-trip each), state of charge cyclic within each cycle of
-the time grid (the year, or each typical day)."""
+"""Batteries: power and energy sized separately (or at a fixed duration), one-way charge and
+discharge efficiencies (the catalog's, or the square root of the round trip each), state of
+charge cyclic within each cycle of the time grid (the year, or each typical day)."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pyomo.environ as pyo
@@ -21,7 +19,7 @@ def add_storage(sm: SiteModel) -> None:
         return
     b = sm.block
     spec = sm.si.catalog.storage[cand.type]
-    eta = math.sqrt(spec.round_trip_efficiency)
+    eta_in, eta_out = spec.one_way_efficiencies()
     b.bat_new_mw = pyo.Var(bounds=(0, cand.max_power_mw))
     b.bat_new_mwh = pyo.Var(bounds=(0, None))
     if cand.duration_h is not None:
@@ -36,14 +34,14 @@ def add_storage(sm: SiteModel) -> None:
     b.bat_discharge_max = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_discharge[t] <= power)
     b.bat_soc_max = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_soc[t] <= energy)
     b.bat_soc_balance = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_soc[t] == m.bat_soc[prev[t]]
-                                       + eta * m.bat_charge[t] - m.bat_discharge[t] / eta)
+                                       + eta_in * m.bat_charge[t] - m.bat_discharge[t] / eta_out)
     where = ("site", "technologies", "battery")
     sm.explain(b.bat_charge_max, lambda t: ("battery charging (MW) above its power", where))
     sm.explain(b.bat_discharge_max, lambda t: ("battery discharge (MW) above its power", where))
     sm.explain(b.bat_soc_max, lambda t: ("battery state of charge (MWh) above its energy", where))
     sm.explain(b.bat_soc_balance, lambda t: (
-        "battery state of charge (MWh) does not follow charge and discharge at the current round-trip "
-        f"efficiency of {spec.round_trip_efficiency:.0%}", ("catalog", "storage", cand.type, "round_trip_efficiency")))
+        f"battery state of charge (MWh) does not follow charge and discharge at the current efficiencies "
+        f"({eta_in:.1%} in, {eta_out:.1%} out)", ("catalog", "storage", cand.type, "round_trip_efficiency")))
     sm.supply.append(b.bat_discharge)
     sm.withdraw.append(b.bat_charge)
     sm.storage = (b.bat_charge, b.bat_discharge)

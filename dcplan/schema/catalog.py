@@ -77,8 +77,32 @@ class StorageSpec(Sourced):
     energy_capex_usd_per_kwh: NonNeg
     fixed_om_usd_per_kw_year: NonNeg
     round_trip_efficiency: float = Field(gt=0, le=1)
+    charge_efficiency: float | None = Field(None, gt=0, le=1, description="AC in to energy stored, one way; "
+                                            "default: round_trip_efficiency / discharge_efficiency, or its square root")
+    discharge_efficiency: float | None = Field(None, gt=0, le=1, description="energy stored to AC out, one way")
     lifetime_years: float = Field(gt=0)
     lead_time_months: NonNeg
+
+    @model_validator(mode="after")
+    def _one_way_make_the_round_trip(self):
+        charge, discharge, rte = self.charge_efficiency, self.discharge_efficiency, self.round_trip_efficiency
+        if charge is not None and discharge is not None:
+            if abs(charge * discharge - rte) > 1e-6:
+                raise ValueError(f"charge_efficiency x discharge_efficiency = {charge * discharge:.4g}, not the "
+                                 f"round_trip_efficiency of {rte:.4g}")
+        elif (given := charge if charge is not None else discharge) is not None and given < rte:
+            raise ValueError(f"a one-way efficiency of {given:.4g} cannot make a round trip of {rte:.4g}")
+        return self
+
+    def one_way_efficiencies(self) -> tuple[float, float]:
+        """(charge, discharge): as given; one given, the other makes up the round trip; neither,
+        the square root of the round trip each way."""
+        rte, charge, discharge = self.round_trip_efficiency, self.charge_efficiency, self.discharge_efficiency
+        if charge is None and discharge is None:
+            return rte ** 0.5, rte ** 0.5
+        if charge is None:
+            return rte / discharge, discharge
+        return charge, rte / charge if discharge is None else discharge
 
 
 class CoolingSpec(Sourced):

@@ -179,8 +179,8 @@ def _battery(b: Battery, discount_rate: float) -> tuple[Store, dict]:
     crf = capital_recovery_factor(discount_rate, life)
     wear = b.degradation_usd_per_mwh if b.degradation_usd_per_mwh is not None \
         else energy_capex * 1000.0 / (BATTERY_CYCLE_LIFE * BATTERY_CYCLE_DEPTH)
-    eta = math.sqrt(rte)
-    store = Store(eta, eta, None, b.max_power_mw,
+    eta_in, eta_out = cat.one_way_efficiencies() if b.round_trip_efficiency is None else (math.sqrt(rte),) * 2
+    store = Store(eta_in, eta_out, None, b.max_power_mw,
                   None if b.max_energy_mwh is None else b.max_energy_mwh * 3600.0, b.max_c_rate_per_h,
                   power_usd_per_mw_year=power_capex * 1000.0 * crf + fom * 1000.0,
                   energy_usd_per_mj_year=energy_capex * 1000.0 / 3600.0 * crf,
