@@ -48,12 +48,12 @@ def arithmetic_checks(pi: ProgramInput) -> list[str]:
     for si in pi.sites:
         liquid = any(si.catalog.cooling[c.type].liquid for c in si.site.cooling)
         air_ok = [g.model for g in program.compute.gpus if not si.catalog.gpus[g.model].liquid_cooling_required]
-        if not liquid and not air_ok:
+        if not liquid and program.compute.gpus and not air_ok:
             lines.append(f"site {si.name}: every allowed GPU needs liquid cooling but the site offers only "
                          f"{', '.join(c.type for c in si.site.cooling)}")
     if len(pi.sites) == 1:
         si = pi.sites[0]
-        it_mw = target.amount * _cheapest_power_per_measure(si, program)
+        it_mw = target.amount * _cheapest_power_per_measure(si, program) + program.compute.fixed_it_mw
         peak = it_mw * min(float(p.max()) for p in si.pue.values())
         if si.site.n_plus_one_required:
             gas = [(si.catalog.generators[g.type].unit_mw, g.max_units + g.existing_units) for g in si.site.technologies.gas]

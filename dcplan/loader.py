@@ -228,9 +228,10 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
         if scenario or overrides:
             raise InputError([doc.problem(("kind",), "scenarios live in program files, not site files")])
         si = load_site(path)
-        if si.site.compute is None or si.site.compute.target is None:
-            raise InputError([doc.problem(("compute",), "planning a site file alone needs "
-                                          "`compute:` with a `target:` (or write a program file)")])
+        compute = si.site.compute
+        if compute is None or (compute.target is None and not (compute.fixed_it_mw and not compute.gpus)):
+            raise InputError([doc.problem(("compute",), "planning a site file alone needs `compute:` with a "
+                                          "`target:`, or a `fixed_it_mw` and no GPUs (or write a program file)")])
         program = Program(kind="program", name=si.name, sites=[str(path)], compute=si.site.compute)
         return ProgramInput(program, None, [si], None, resolve_caps(program, None, [si], program.horizon.start))
     data = doc.data

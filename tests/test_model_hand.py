@@ -211,3 +211,21 @@ def test_infeasible_n_plus_one_is_explained(tmp_path, runner):
     result = run_cli(runner, "plan", write_yaml(tmp_path / "site.yaml", site), "-q")
     assert result.exit_code == 1
     assert "N+1 needs firm gas" in result.output
+
+
+def test_a_fixed_it_load_is_powered_and_cooled_with_or_without_gpus(tmp_path):
+    """20 MW of IT that is not GPUs, on the grid at PUE 1.2: energy and cooling by hand; with GPUs
+    the two loads add up."""
+    price = 50.0
+    site = base_site()
+    site["compute"] = {"fixed_it_mw": 20.0}
+    p = plan(tmp_path, site, typical_days=2)
+    s = p.sites[0]
+    assert s.it_mw == pytest.approx(20.0) and s.gpus == {}
+    assert s.costs_usd["grid_energy"] == pytest.approx(20.0 * 1.2 * HOURS_PER_YEAR * price, rel=1e-9)
+    cool = CAT.cooling["air_economizer"]
+    assert s.costs_usd["cooling"] == pytest.approx(20.0 * 1000 * cool.capex_usd_per_kw_it
+                                                   * capital_recovery_factor(0.08, cool.lifetime_years), rel=1e-6)
+    site["compute"] = {"gpus": [{"model": "h100_sxm"}], "target": {"gpus": 1000}, "fixed_it_mw": 20.0}
+    both = plan(tmp_path, site, typical_days=2).sites[0]
+    assert both.it_mw == pytest.approx(20.0 + it_mw(1000))

@@ -27,6 +27,7 @@ import scipy.sparse as sp
 
 from dcplan.loader import ProgramInput
 from dcplan.model.build import TECHNOLOGIES, build_single_period
+from dcplan.model.compute import compute_delivered
 from dcplan.model.context import value_of
 from dcplan.model.timegrid import grid_of_steps
 from dcplan.solver.highs import Compiled, highs_lp, new_highs
@@ -34,6 +35,7 @@ from dcplan.solver.highs import Compiled, highs_lp, new_highs
 TOLERANCE = 1e-3
 """Per unit of a row's coefficients: dispatch.csv keeps four decimals, solvers close rows to 1e-7."""
 COMPLETION_TIME_S = 60.0
+MEASURES = ("gpus", "h100_equivalents", "bf16_pflops")
 
 
 @dataclass
@@ -49,7 +51,27 @@ class BrokenRows:
 
 
 @dataclass
+class SiteFigures:
+    """What the model makes of a site's committed GPUs and cooling under today's inputs."""
+
+    it_mw: float
+    load_mw: np.ndarray  # facility load per step
+    design_peak_mw: float  # what supply must carry (N+1)
+    compute: dict[str, float]  # target measure -> compute delivered
+
+
+@dataclass(frozen=True)
+class CommittedSmoothing:
+    """What the model reads of a site's smoothing (its extra energy), taken from the committed
+    plan instead of re-smoothing the job; its cost is the plan's (a plan-only cost line)."""
+
+    energy_overhead_fraction: float
+    costs_usd_per_year: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclass
 class Evaluation:
+    sites: dict[str, SiteFigures]
     broken: list[BrokenRows]
     caps: dict[str, list[tuple[str, float | None]]]  # cap name -> (group label, yearly value)
     costs: dict[str, dict[str, tuple[float, list[tuple]]]]  # site -> cost line -> (USD/yr, its inputs)
@@ -63,9 +85,11 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
     ``dates`` (first, last day); None when no completion was found in time."""
     first = next(iter(dispatch.values()))
     tg = grid_of_steps(first["hour_of_year"], first["weight"], pi.program.horizon.start.year, typical_days)
+    overhead = {name: b.capacity.get("smoothing_energy_overhead_fraction", 0.0) for name, b in built.items()}
+    smoothing = {name: CommittedSmoothing(x) for name, x in overhead.items() if x}
     every_cap = [dataclasses.replace(rc, cap=rc.cap.model_copy(update={"period": "year"}), in_force=True)
                  for rc in pi.caps if rc.groups and all(n in built for _, names in rc.groups for n in names)]
-    pm = build_single_period(dataclasses.replace(pi, caps=every_cap), time_grid=tg, dates=dates)
+    pm = build_single_period(dataclasses.replace(pi, caps=every_cap), smoothing=smoothing, time_grid=tg, dates=dates)
     compiled = Compiled(pm.model)
     lower, upper = compiled.col_lower.copy(), compiled.col_upper.copy()
     column = {id(v): j for j, v in enumerate(compiled.columns)}
@@ -86,7 +110,8 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
     for j, var in enumerate(compiled.columns):
         if var.fixed:
             lower[j] = upper[j] = var.value
-    completed = _complete(compiled, lower, upper)
+    measured_only = np.array([r.parent_component() is pm.model.component("cap_rows") for r in compiled.rows])
+    completed = _complete(compiled, lower, upper, measured_only)
     if completed is None:
         return None
     x, excess = completed
@@ -100,14 +125,19 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
     costs = {sm.name: {k: (value_of(e), sm.cost_inputs.get(k, [])) for k, e in sm.costs.items()} for sm in committed}
     prices = {sm.name: {a.key: (a.capex_usd_per_unit / a.size, list(a.price_inputs)) for a in sm.assets
                         if not a.rented} for sm in committed}
-    return Evaluation(_explain(compiled, excess, sites, tg), caps, costs, prices)
+    figures = {sm.name: SiteFigures(value_of(sm.block.it_total_mw), sm.dispatch["load_mw"].values(sm.steps),
+                                    value_of(sm.peak_load), {m: value_of(compute_delivered(sm, m)) for m in MEASURES})
+               for sm in committed}
+    return Evaluation(figures, _explain(compiled, excess, sites, tg), caps, costs, prices)
 
 
-def _complete(compiled: Compiled, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _complete(compiled: Compiled, lower: np.ndarray, upper: np.ndarray,
+              measured_only: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The columns, the free ones chosen as the optimiser would: first to minimise the rows'
     total excess over their bounds (every row elastic, integrality kept), then, with each row's
     excess held, at least cost (a month's peak at its least, say); and each row's excess. None
-    when HiGHS finds no answer in time."""
+    when HiGHS finds no answer in time. The ``measured_only`` rows (caps) take no part: a cap is
+    judged by the value it measures, and must not bend what the rest implies."""
     m, n = compiled.shape
     eye = sp.identity(m, format="csc")
     A = sp.hstack([compiled.A, eye, -eye], format="csc")
@@ -115,9 +145,11 @@ def _complete(compiled: Compiled, lower: np.ndarray, upper: np.ndarray) -> tuple
     slack_upper = np.full(2 * m, np.inf)
     h = new_highs()
     h.setOptionValue("time_limit", COMPLETION_TIME_S)
+    row_lower = np.where(measured_only, -np.inf, compiled.row_lower)
+    row_upper = np.where(measured_only, np.inf, compiled.row_upper)
     for cost in (np.r_[np.zeros(n), np.ones(2 * m)], np.r_[compiled.cost, np.zeros(2 * m)]):
         h.passModel(highs_lp(cost, np.r_[lower, np.zeros(2 * m)], np.r_[upper, slack_upper],
-                             compiled.row_lower, compiled.row_upper, A, integer=integer))
+                             row_lower, row_upper, A, integer=integer))
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None

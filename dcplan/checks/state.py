@@ -14,9 +14,9 @@ from functools import cached_property
 
 import numpy as np
 
+from dcplan.checks.evaluate import SiteFigures
 from dcplan.checks.planfile import SiteEntry
 from dcplan.loader import SiteInput
-from dcplan.model.compute import gpu_measure
 from dcplan.schema.compute import Compute
 
 
@@ -29,6 +29,7 @@ class SiteState:
     start: dt.date  # the dates the dispatch stands for (grid limits, caps in force)
     end: dt.date
     period: str = ""  # the build-out period the state is of ("" for a single-period plan)
+    figures: SiteFigures | None = None  # what today's model makes of it (dcplan.checks.evaluate)
 
     @property
     def name(self) -> str:
@@ -55,22 +56,12 @@ class SiteState:
     def gpus(self) -> dict[str, int]:
         return {g: n for g, n in self.entry.gpus.items() if n > 0}
 
-    def gpu_total(self, per_gpu) -> float:
-        """Sum over the committed GPUs of ``per_gpu(spec)``, for models still in the catalog."""
-        cat = self.si.catalog.gpus
-        return sum(n * per_gpu(cat[g]) for g, n in self.gpus.items() if g in cat)
-
-    @cached_property
+    @property
     def it_mw(self) -> float:
-        util = self.compute.provisioning_utilisation
-        return self.gpu_total(lambda spec: spec.it_power_per_gpu_w * util / 1e6)
+        return self.figures.it_mw
 
     def compute_in(self, measure: str) -> float:
-        return self.gpu_total(lambda spec: gpu_measure(spec, measure))
-
-    @property
-    def tpp(self) -> float:
-        return self.gpu_total(lambda spec: spec.tpp)
+        return self.figures.compute[measure]
 
     @property
     def overhead(self) -> float:
@@ -86,13 +77,13 @@ class SiteState:
         """The current PUE of the committed cooling option at each step."""
         return self.si.pue[self.entry.cooling][self.hours]
 
-    @cached_property
+    @property
     def load_mw(self) -> np.ndarray:
-        return self.pue * (1 + self.overhead) * self.it_mw
+        return self.figures.load_mw
 
     @property
     def design_peak_mw(self) -> float:
-        return float(self.si.pue[self.entry.cooling].max()) * (1 + self.overhead) * self.it_mw
+        return self.figures.design_peak_mw
 
     # --- what was built, read from the plan's capacities -----------------------------------
 

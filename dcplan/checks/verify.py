@@ -351,11 +351,14 @@ class Verifier:
     def _evaluate(self, states: dict[str, SiteState]) -> Evaluation | None:
         """A slice's committed build and dispatch evaluated on today's model (see
         dcplan.checks.evaluate); None with nothing to evaluate, or no answer in time."""
-        known = {n: s for n, s in states.items() if s.cooling_known and len(s.weight)}
+        known = {n: s for n, s in states.items() if len(s.weight)}
         some = next(iter(known.values()), None)
-        return None if some is None else evaluate_committed(
+        evaluation = None if some is None else evaluate_committed(
             self.pi, {n: s.entry for n, s in known.items()}, {n: s.d for n, s in known.items()},
             (some.start, some.end), self.plan.time_resolution.method == "typical_days")
+        for name, s in known.items():
+            s.figures = evaluation.sites[name] if evaluation is not None else None
+        return evaluation
 
     def _cost_lines(self, final: Evaluation | None) -> dict[str, dict[str, tuple[float, list]]]:
         """Each site's annual cost lines at today's inputs, as the model prices the committed
@@ -629,9 +632,9 @@ class Verifier:
                 self.add("links", VIOLATION, f"no site holds a cluster of {links.min_gpus_in_one_site:,} GPUs "
                          f"(the largest has {most:,})", self.loc.program("links", "min_gpus_in_one_site"))
         if links.max_compute_share_per_site is not None:
-            total = sum(s.tpp for s in states)
+            total = sum(s.compute_in("h100_equivalents") for s in states)  # TPP, in H100s
             for s in states:
-                share = s.tpp / total if total else 0.0
+                share = s.compute_in("h100_equivalents") / total if total else 0.0
                 if share > links.max_compute_share_per_site + 1e-9:
                     self.add("links", VIOLATION, f"site {s.name} holds {share:.1%} of the compute, above the "
                              f"{links.max_compute_share_per_site:.1%} allowed per site",

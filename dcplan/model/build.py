@@ -67,6 +67,8 @@ def site_compute(si, pi: ProgramInput):
         update = {"gpus": own.gpus}
         if own.max_it_mw is not None:
             update["max_it_mw"] = own.max_it_mw
+        if "fixed_it_mw" in own.model_fields_set:
+            update["fixed_it_mw"] = own.fixed_it_mw
         compute = compute.model_copy(update=update)
     return compute
 
@@ -94,7 +96,7 @@ def it_bound_mw(si, program, compute) -> float:
             spec = si.catalog.gpus[opt.model]
             gpus = target.amount / gpu_measure(spec, target.measure) + opt.existing_gpus
             need = max(need, (gpus + spec.gpus_per_unit) * spec.it_power_per_gpu_w / 1e6)
-        bounds.append(need * compute.provisioning_utilisation
+        bounds.append(need * compute.provisioning_utilisation + compute.fixed_it_mw
                       + sum(o.existing_gpus * si.catalog.gpus[o.model].it_power_per_gpu_w / 1e6
                             for o in compute.gpus))
     if compute.max_it_mw is not None:

@@ -50,7 +50,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     existing = {o.model: o.existing_gpus for o in options}
     b.gpus = pyo.Expression(b.G, rule=lambda m, g: m.gpu_units[g] * cat.gpus[g].gpus_per_unit + existing[g])
     b.it_total_mw = pyo.Expression(expr=sum(
-        b.gpus[g] * cat.gpus[g].it_power_per_gpu_w * util / 1e6 for g in b.G))
+        b.gpus[g] * cat.gpus[g].it_power_per_gpu_w * util / 1e6 for g in b.G) + compute.fixed_it_mw)
 
     b.cooling_on = pyo.Var(b.C, domain=pyo.Binary)
     b.it_mw = pyo.Var(b.C, bounds=(0, it_bound_mw))
@@ -129,13 +129,15 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
 
 
 def commit(sm: SiteModel, built: SitePlan) -> None:
-    """Fix the GPUs bought and the cooling chosen at those of a committed plan (which may lie
-    outside today's bounds: `dcplan check` reports that itself)."""
+    """Fix the GPUs bought, the cooling chosen and the IT it carries at those of a committed plan
+    (which may lie outside today's bounds: `dcplan check` reports that itself)."""
     b, cat = sm.block, sm.si.catalog
     for g in b.G:
         b.gpu_units[g].fix(built.gpus_new.get(g, 0) // cat.gpus[g].gpus_per_unit, skip_validation=True)
+    it_mw = value_of(b.it_total_mw)
     for c in b.C:
         b.cooling_on[c].fix(1 if c == built.cooling else 0, skip_validation=True)
+        b.it_mw[c].fix(it_mw if c == built.cooling else 0.0, skip_validation=True)
 
 
 def compute_delivered(sm: SiteModel, measure: str):

@@ -42,10 +42,21 @@ class ComputeTarget(StrictModel):
 
 
 class Compute(StrictModel):
-    gpus: list[GpuOption] = Field(min_length=1, description="GPU models the optimizer may choose")
+    gpus: list[GpuOption] = Field(default_factory=list, description="GPU models the optimizer may choose")
     provisioning_utilisation: float = Field(
         0.8, gt=0, le=1,
         description="fraction of nameplate IT power provisioned (Meta provisions GB200 at 80% of TDP)",
     )
     target: ComputeTarget | None = None
     max_it_mw: NonNeg | None = Field(None, description="building limit on IT load")
+    fixed_it_mw: NonNeg = Field(0.0, description="IT load at each site besides the GPUs' (CPU servers, "
+                                "storage, networks outside the GPU servers), MW drawn all year; alone, a plan "
+                                "of power only")
+
+    @model_validator(mode="after")
+    def _some_load(self):
+        if not self.gpus and self.fixed_it_mw == 0:
+            raise ValueError("list the GPU models the plan may buy (gpus), or a fixed_it_mw to plan power for")
+        if not self.gpus and self.target is not None:
+            raise ValueError("a compute target needs GPU models to meet it (gpus)")
+        return self

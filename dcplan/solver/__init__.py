@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.errors import InfeasibleConstraintException
 
 from dcplan.solver.benders import decompose, dispatch_with_integers
 from dcplan.solver.branch import branch_and_bound, highs_mip
@@ -92,7 +93,10 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
     progress = Progress(options, t0)
     deadline = Deadline(options.time_limit_s, t0)
     progress.report("compiling model")
-    compiled = Compiled(model)
+    try:
+        compiled = Compiled(model)
+    except InfeasibleConstraintException as err:  # fixed variables already break a row
+        return SolveResult("infeasible", message=str(err), compile_seconds=time.perf_counter() - t0)
     compile_seconds = time.perf_counter() - t0
     op_mask = _operational_mask(compiled, operational)
     strategy = _choose(options.strategy, compiled, op_mask)
