@@ -11,13 +11,13 @@ import datetime as dt
 
 import numpy as np
 
+from dcplan.formulas import firm_without_largest_mw, gpu_it_mw, grid_limit_during, grid_limit_mw
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.locate import Locator
 from dcplan.model import build_model
 from dcplan.model.build import site_compute
 from dcplan.model.buildout import add_months, periods_of, target_in_force
 from dcplan.model.compute import gpu_measure
-from dcplan.model.grid import grid_limit_during, grid_limit_mw
 from dcplan.results import extract
 from dcplan.solver import SolveOptions, irreducible_conflict, solve
 
@@ -28,7 +28,7 @@ def _cheapest_power_per_measure(si: SiteInput, program, measure: str | None = No
     """Lowest IT MW per unit of the target measure among the GPU models the site may use."""
     c = program.compute
     measure = measure or (c.target.measure if c.target else "gpus")
-    return min(si.catalog.gpus[g.model].it_power_per_gpu_w * c.provisioning_utilisation / 1e6
+    return min(gpu_it_mw(1, si.catalog.gpus[g.model], c.provisioning_utilisation)
                / gpu_measure(si.catalog.gpus[g.model], measure) for g in c.gpus)
 
 
@@ -56,8 +56,8 @@ def arithmetic_checks(pi: ProgramInput) -> list[str]:
         it_mw = target.amount * _cheapest_power_per_measure(si, program) + program.compute.fixed_it_mw
         peak = it_mw * min(float(p.max()) for p in si.pue.values())
         if si.site.n_plus_one_required:
-            gas = [(si.catalog.generators[g.type].unit_mw, g.max_units + g.existing_units) for g in si.site.technologies.gas]
-            firm = sum(mw * n for mw, n in gas) - max((mw for mw, n in gas if n), default=0.0)
+            firm = firm_without_largest_mw([(si.catalog.generators[g.type].unit_mw, g.max_units + g.existing_units)
+                                            for g in si.site.technologies.gas])
             if firm < peak:
                 lines.append(f"site {si.name}: N+1 needs firm gas of at least {peak:,.1f} MW without its largest "
                              f"unit (design peak at the best cooling), but all allowed units give only "

@@ -11,7 +11,8 @@ from dcplan.plans.types import Plan
 from dcplan.schema.catalog import Catalog
 
 CATALOG_COLUMNS = {
-    "gpus": [("tdp_w", "TDP W"), ("it_power_per_gpu_w", "IT W/GPU"), ("purchase_unit", "unit"),
+    "gpus": [("tdp_w", "TDP W"), ("it_power_per_gpu_w", "IT W/GPU"),
+             ("cluster_w_per_gpu", "cluster W/GPU"), ("purchase_unit", "unit"),
              ("gpus_per_unit", "GPUs/unit"), ("bf16_dense_tflops", "BF16 TF"), ("fp8_dense_tflops", "FP8 TF"),
              ("tpp", "TPP"), ("price_usd_per_gpu", "$ / GPU"), ("liquid_cooling_required", "liquid")],
     "generators": [("kind", "kind"), ("unit_mw", "MW"), ("heat_rate_mmbtu_per_mwh", "HR MMBtu/MWh"),

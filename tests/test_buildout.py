@@ -11,8 +11,8 @@ from conftest import base_site, run_cli, write_yaml
 
 from dcplan import api
 from dcplan.catalog import builtin_catalog
+from dcplan.formulas import capital_recovery_factor
 from dcplan.model.buildout import add_months, periods_of
-from dcplan.model.context import capital_recovery_factor
 from dcplan.output import read_dispatch
 from dcplan.schema.program import Escalation, Finance
 
@@ -77,7 +77,7 @@ def test_lead_time_makes_target_infeasible_until_a_rental_bridge_is_allowed(tmp_
     assert (bridge.start_period, bridge.end_period) == ("2026-Q2", "2026-Q4")
     assert bridge.end_date == "2026-12-31"
     # N+1 on 12.2 MW of load: two 49 MW units, rented then owned
-    load = 10000 * H100.it_power_per_gpu_w * 0.8 / 1e6 * 1.2
+    load = 10000 * H100.design_w_per_gpu / 1e6 * 1.2
     assert bridge.quantity == 2 and load < LM6000.unit_mw
     rent = 2 * LM6000.unit_mw * 1000 * 40 * 12 * 0.75
     assert bridge.cost_usd == pytest.approx(rent, rel=1e-9)
@@ -94,7 +94,7 @@ def test_discounting_defers_an_order_to_the_last_period_it_can_wait_for(tmp_path
     doc["finance"] = {"discount_rate": 0.08}
     late = plan_of(tmp_path, doc).plan.timeline
     assert {o.order_period for o in late.orders} == {"2028"}
-    capex = 1000 * H100.price_usd_per_gpu + 1000 * H100.it_power_per_gpu_w * 0.8 / 1e3 \
+    capex = 1000 * H100.price_usd_per_gpu + 1000 * H100.design_w_per_gpu / 1e3 \
         * CAT.cooling["air_economizer"].capex_usd_per_kw_it
     assert late.npv_cost_usd == pytest.approx(capex * 1.08 ** -((dt.date(2028, 1, 1) - dt.date(2026, 1, 1)).days / 365.25), rel=1e-9)
     # the same build needed from the start costs its full price: deferring saved the discount
@@ -239,7 +239,7 @@ def test_existing_gpus_run_from_day_one_with_the_cooling_they_have(tmp_path):
     assert t.orders == [] and t.periods[0].gpus_online["testsite"]["h100_sxm"] == 10000
     site["compute"]["target"] = {"gpus": 12000}
     single = api.plan(write_yaml(tmp_path / "single.yaml", site)).plan.sites[0]
-    new_it_kw = 2000 * H100.it_power_per_gpu_w * 0.8 / 1e3
+    new_it_kw = 2000 * H100.design_w_per_gpu / 1e3
     spec = CAT.cooling["air_economizer"]
     crf = capital_recovery_factor(Finance().discount_rate, spec.lifetime_years)
     # cooling is bought for the 2,000 new GPUs alone

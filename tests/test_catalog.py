@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import base_site, run_cli, write_yaml
+from conftest import REPO, base_site, run_cli, write_yaml
 
 from dcplan import api
 from dcplan.catalog import builtin_catalog
@@ -91,3 +91,23 @@ def test_catalog_command_lists_sections(runner):
     result = run_cli(runner, "catalog", "gpus")
     assert result.exit_code == 0 and "h100_sxm" in result.output
     assert run_cli(runner, "catalog", "nonsense").exit_code == 2
+
+
+
+def test_100k_h100_design_it_is_what_such_clusters_draw_with_every_part_sourced(tmp_path):
+    """The quickstart's 100,000 GPUs as H100s are designed for 140-165 MW of IT (SemiAnalysis's
+    100k H100 clusters: about 150 MW; about 1.4 kW per H100 all-in), from sourced catalog fields."""
+    import yaml
+
+    import dcplan
+
+    h100 = CAT.gpus["h100_sxm"]
+    assert h100.sources["it_power_per_gpu_w"] and "SemiAnalysis" in h100.sources["cluster_w_per_gpu"]
+    program = REPO / "examples" / "quickstart" / "program.yaml"
+    data = yaml.safe_load(program.read_text())
+    assert "provisioning_utilisation" not in data["compute"]  # the default: a training cluster, not oversubscribed
+    data["compute"]["gpus"] = [{"model": "h100_sxm"}]
+    data["sites"] = [str((program.parent / s).resolve()) for s in data["sites"]]
+    plan = dcplan.plan(write_yaml(tmp_path / "program.yaml", data), typical_days=2, mip_gap=1e-3)
+    assert plan.total_gpus == 100_000
+    assert 140 <= plan.sites[0].it_mw <= 165

@@ -145,7 +145,7 @@ def test_pue_beyond_the_grid_fails_even_after_redispatch(repo):
     assert report.exit_code == 1
     load = next(f for f in failures(report) if f.check == "load every hour testsite")
     assert load.where.line == line_of(site, "pue: 3.0")
-    assert "now draws 61.2 MW" in load.message  # 20,000 x 1,275 W x 0.8 x 3.0
+    assert "now draws 85.0 MW" in load.message  # 20,000 x (1,275 + 141.7) W x 3.0
 
 
 def test_catalog_price_change_is_a_cost_warning_with_its_source(repo):
@@ -230,7 +230,7 @@ def _ramp(root: Path) -> Path:
                "buildout": {"period": "year", "targets": [{"gpus": 8000, "date": "2029-01-01"}]},
                "time": {"typical_days": 1}}
     write_yaml(root / "ramp.yaml", program)
-    it_mw = 8000 * 1275 * 0.8 / 1e6
+    it_mw = 8000 * CAT.gpus["h100_sxm"].design_w_per_gpu / 1e6
     periods, rows = [], ["period,site,step,hour_of_year,weight,load_mw,pue,grid_mw,gas_wartsila_18v50sg_rented_mw"]
     for year, gpus in ((2027, 0), (2028, 4000), (2029, 8000)):
         it = it_mw * gpus / 8000
@@ -583,7 +583,7 @@ def test_explanation_names_the_grid_limit_of_a_site_that_cannot_island(tmp_path)
     site["grid"]["max_import_mw"] = 10
     site["compute"]["target"] = {"gpus": 20000}
     text = _explain(write_yaml(tmp_path / SITE, site))
-    short = 20000 * 1275 * 0.8 / 1e6 * 1.2 - 10
+    short = 20000 * CAT.gpus["h100_sxm"].design_w_per_gpu / 1e6 * 1.2 - 10
     assert "grid import ≤ 10 MW" in text and f"{short:,.1f} MW" in text
 
 

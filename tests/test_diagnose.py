@@ -27,7 +27,7 @@ def test_a_cap_that_cannot_hold_is_named_with_the_value_it_would_need(tmp_path, 
     text = " ".join(result.output.split())
     assert "cap air-permit (nox_t" in text and "site.yaml:" in text
     # 1,000 GPUs at PUE 1.2 burn gas all year: the NOx the permit would need, by hand
-    load = 1000 * CAT.gpus["h100_sxm"].it_power_per_gpu_w * 0.8 / 1e6 * 1.2
+    load = 1000 * CAT.gpus["h100_sxm"].design_w_per_gpu / 1e6 * 1.2
     nox = load * 8760 * CAT.generators["wartsila_18v50sg"].nox_kg_per_mwh / 1000
     needed = float(text.split("would need ")[1].split(" ")[0].replace(",", ""))
     assert needed == pytest.approx(nox, rel=1e-3)
@@ -35,12 +35,12 @@ def test_a_cap_that_cannot_hold_is_named_with_the_value_it_would_need(tmp_path, 
 
 def test_a_grid_limit_that_is_too_small_shows_the_shortfall(tmp_path, runner):
     site = base_site(reliability={"n_plus_one": False})
-    site["grid"]["max_import_mw"] = 1.0  # the load is ~1.22 MW and there is nothing else
+    site["grid"]["max_import_mw"] = 1.0  # the load is 1,000 x 1,416.7 W x 1.2 = 1.7 MW, nothing else
     result = run_cli(runner, "plan", write_yaml(tmp_path / "site.yaml", site))
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert "could not be met" in text and "grid import ≤ 1 MW" in text
-    assert "shortfall is 0.2 MW" in text
+    assert "shortfall is 0.7 MW" in text
 
 
 def test_highs_isolates_the_conflicting_limits(tmp_path):

@@ -10,16 +10,16 @@ from conftest import base_site, daily, write_csv, write_yaml
 
 from dcplan import api
 from dcplan.catalog import builtin_catalog
-from dcplan.model.context import capital_recovery_factor
+from dcplan.formulas import capital_recovery_factor
 from dcplan.series import HOURS_PER_YEAR
 
 CAT = builtin_catalog()
 H100 = CAT.gpus["h100_sxm"]
-UTIL = 0.8
 
 
 def it_mw(gpus: int) -> float:
-    return gpus * H100.it_power_per_gpu_w * UTIL / 1e6
+    """Design IT of H100s: 1,275 W of server and 141.7 W of cluster per GPU, fully provisioned."""
+    return gpus * (H100.it_power_per_gpu_w + H100.cluster_w_per_gpu) / 1e6
 
 
 def plan(tmp_path, site, **kw):

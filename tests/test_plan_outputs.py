@@ -11,7 +11,7 @@ import yaml
 from conftest import REPO, base_site, daily, run_cli, write_csv, write_yaml
 
 from dcplan.catalog import builtin_catalog
-from dcplan.model.context import capital_recovery_factor
+from dcplan.formulas import capital_recovery_factor
 from dcplan.model.timegrid import month_of_hour
 from dcplan.output import read_dispatch
 from dcplan.schema.site import NATURAL_GAS_CO2_T_PER_MMBTU
@@ -40,7 +40,7 @@ def planned(tmp_path_factory):
     site["grid"] = {"max_import_mw": 40, "demand_charge_usd_per_kw_month": DEMAND,
                     "energy_price_usd_per_mwh": {"csv": "profiles.csv", "column": "price_usd_per_mwh"},
                     "co2_t_per_mwh": {"csv": "profiles.csv", "column": "co2_t_per_mwh"}}
-    site["compute"]["target"] = {"gpus": 60_000}
+    site["compute"]["target"] = {"gpus": 43_200}  # 61.2 MW of IT: a load that needs every source
     path = write_yaml(tmp / "site.yaml", site)
     result = run_cli(CliRunner(), "plan", path, "-o", tmp / "out", "-q")
     assert result.exit_code == 0, result.output

@@ -169,7 +169,7 @@ def test_plan_report_has_every_section_of_a_single_period_plan(quickstart):
     html = (quickstart / "report.html").read_text()
     assert _section_ids(html) == ["figures", "capacity", "dispatch", "costs", "emissions", "inputs"]
     plan = yaml.safe_load((quickstart / "plan.yaml").read_text())
-    assert f"{plan['totals']['gpus']:,}" in html and "$1.56" in html
+    assert f"{plan['totals']['gpus']:,}" in html and f"${plan['totals']['cost_usd_per_gpu_hour']:.2f}" in html
     assert html.count('<svg class="chart"') == 4  # capacity, energy, a week of dispatch, costs
     assert "the 7 most-weighted of 12 typical days" in html
     for name in ("program.yaml", "memphis.yaml"):  # the inputs, embedded

@@ -53,3 +53,17 @@ def test_plan_writes_the_smoothing_beside_the_plan_and_the_report_shows_it(tmp_p
     assert result.exit_code == 0, result.output
     assert {"smoothing.yaml", "schedule.csv", "plan.yaml", "report.html"} <= {p.name for p in out.iterdir()}
     assert "Training-power smoothing" in (out / "report.html").read_text()
+
+
+def test_the_plan_is_designed_for_at_least_the_peak_of_its_declared_job(tmp_path):
+    """The job's power (GPUs at TDP plus their servers and the cluster around them), smoothed, never
+    exceeds the IT the plan is designed for, so its supply and cooling carry the job."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    site = base_site(smoothing=SMOOTHING)
+    site["compute"]["target"] = {"gpus": JOB["gpus"]}
+    planned = api.plan(write_yaml(tmp_path / "site.yaml", site), typical_days=2)
+    plan = planned.plan.sites[0]
+    after = planned.smoothing["testsite"].after["max_mw"]
+    assert after > 0.9 * plan.it_mw  # a job near the cluster's full power
+    assert plan.it_mw >= after - 1e-6
+    assert plan.capacity["design_peak_mw"] >= after

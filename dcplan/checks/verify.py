@@ -30,12 +30,12 @@ from dcplan.checks.planfile import CommittedPlan
 from dcplan.checks.report import PASS, SKIPPED, VIOLATION, WARNING, FileReport, Finding
 from dcplan.checks.solve import redispatch_committed
 from dcplan.checks.state import SiteState
+from dcplan.formulas import firm_without_largest_mw, grid_limit_during, grid_limit_mw
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.locate import Locator, Where
 from dcplan.model.build import site_compute
 from dcplan.model.buildout import add_months, over_horizon, periods_of
 from dcplan.model.compute import gpu_measure
-from dcplan.model.grid import grid_limit_during, grid_limit_mw
 from dcplan.solver import SolveOptions
 
 TOL_MW = 1e-3  # dispatch.csv keeps 4 decimals; solvers close rows to ~1e-7
@@ -324,8 +324,7 @@ class Verifier:
                          f"{bat.duration_h:g} h duration the site now fixes",
                          loc.site(si, "technologies", "battery", "duration_h"))
         if si.site.n_plus_one_required and s.cooling_known:
-            built = [(s.si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas() if units]
-            firm = sum(mw * n for mw, n in built) - max((mw for mw, _ in built), default=0.0)
+            firm = firm_without_largest_mw([(s.si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas()])
             peak = s.design_peak_mw
             if firm < peak - TOL_MW - REL_TOL * peak:
                 where = (loc.site(si, "reliability", "n_plus_one") if si.site.reliability.n_plus_one is not None

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
+from dcplan.formulas import gpu_it_mw
 from dcplan.loader import ProgramInput
 from dcplan.model import compute, gas, grid, reliability, renewables, storage
 from dcplan.model.caps import ELASTIC_USD, CapBuilder, CapRow, add_links
@@ -86,7 +87,7 @@ def it_bound_mw(si, program, compute) -> float:
         supply += (r.max_mw + r.existing_mw) if r else 0.0
     if tech.battery is not None:
         supply += (tech.battery.max_power_mw or supply) + tech.battery.existing_power_mw
-    bounds = [supply / min(float(np.min(p)) for p in si.pue.values())]
+    bounds = [supply / (min(float(np.min(p)) for p in si.pue.values()) * compute.average_draw_fraction)]
     if si.site.reliability.unserved_energy_usd_per_mwh is not None:
         bounds = []
     target = largest_target(program)
@@ -95,10 +96,9 @@ def it_bound_mw(si, program, compute) -> float:
         for opt in compute.gpus:
             spec = si.catalog.gpus[opt.model]
             gpus = target.amount / gpu_measure(spec, target.measure) + opt.existing_gpus
-            need = max(need, (gpus + spec.gpus_per_unit) * spec.it_power_per_gpu_w / 1e6)
-        bounds.append(need * compute.provisioning_utilisation + compute.fixed_it_mw
-                      + sum(o.existing_gpus * si.catalog.gpus[o.model].it_power_per_gpu_w / 1e6
-                            for o in compute.gpus))
+            need = max(need, gpu_it_mw(gpus + spec.gpus_per_unit, spec, compute.provisioning_utilisation))
+        bounds.append(need + compute.fixed_it_mw
+                      + sum(gpu_it_mw(o.existing_gpus, si.catalog.gpus[o.model], 1.0) for o in compute.gpus))
     if compute.max_it_mw is not None:
         bounds.append(compute.max_it_mw)
     return min(bounds) if bounds else 1e6

@@ -195,7 +195,7 @@ class CapBuilder:
         if rc.cap.quantity == "water_m3":
             expr = 0
             for sm in group:
-                hours = float(np.sum(sm.tg.weight))
+                hours = float(np.sum(sm.tg.weight)) * sm.average_draw  # the IT's energy, MWh per MW
                 for c in sm.block.C:
                     expr = expr + sm.si.wue(c) * hours * sm.block.it_mw[c]  # L/kWh x MWh -> m3
             return expr

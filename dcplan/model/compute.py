@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.model.context import Asset, SiteModel, lead_time, value_of
+from dcplan.formulas import gpu_it_mw, lead_time_months
+from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.plans.types import SitePlan
 from dcplan.schema.compute import Compute
 
@@ -27,8 +28,8 @@ def gpu_measure(spec, measure: str) -> float:
 def existing_it_mw(si, compute: Compute) -> float:
     """IT load of the GPUs already installed. They come with the cooling they run on (on the
     option the plan picks): cooling is bought, and ordered, only for the IT beyond it."""
-    util = compute.provisioning_utilisation
-    return sum(o.existing_gpus * si.catalog.gpus[o.model].it_power_per_gpu_w * util / 1e6 for o in compute.gpus)
+    return sum(gpu_it_mw(o.existing_gpus, si.catalog.gpus[o.model], compute.provisioning_utilisation)
+               for o in compute.gpus)
 
 
 def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
@@ -43,14 +44,13 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
         spec = cat.gpus[g]
         if opt.max_gpus is not None:
             return (0, max(0, (opt.max_gpus - opt.existing_gpus) // spec.gpus_per_unit))
-        per_unit_mw = spec.gpus_per_unit * spec.it_power_per_gpu_w * util / 1e6
-        return (0, int(it_bound_mw / per_unit_mw) + 1)
+        return (0, int(it_bound_mw / gpu_it_mw(spec.gpus_per_unit, spec, util)) + 1)
 
     b.gpu_units = pyo.Var(b.G, domain=pyo.NonNegativeIntegers, bounds=unit_bounds)
     existing = {o.model: o.existing_gpus for o in options}
     b.gpus = pyo.Expression(b.G, rule=lambda m, g: m.gpu_units[g] * cat.gpus[g].gpus_per_unit + existing[g])
-    b.it_total_mw = pyo.Expression(expr=sum(
-        b.gpus[g] * cat.gpus[g].it_power_per_gpu_w * util / 1e6 for g in b.G) + compute.fixed_it_mw)
+    b.it_total_mw = pyo.Expression(expr=sum(gpu_it_mw(b.gpus[g], cat.gpus[g], util) for g in b.G)
+                                   + compute.fixed_it_mw)  # the design IT: what supply and cooling carry
 
     b.cooling_on = pyo.Var(b.C, domain=pyo.Binary)
     b.it_mw = pyo.Var(b.C, bounds=(0, it_bound_mw))
@@ -75,14 +75,18 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     new_cooling = b.cooling_new_mw if existing_it > 0 else b.it_mw
 
     pue = {c: sm.series(sm.si.pue[c]) for c in b.C}
-    # smoothing a training job (burn work, a GPU floor, battery losses) draws extra IT energy
+    # smoothing a training job (burn work, a GPU floor, battery losses) draws extra IT energy;
+    # hour by hour the IT draws its average share of the design IT (which the design peak keeps)
     extra = (sm.smoothing.energy_overhead_fraction or 0.0) if sm.smoothing is not None else 0.0
-    pue = {c: [v * (1 + extra) for v in values] for c, values in pue.items()}
+    draw = compute.average_draw_fraction * (1 + extra)
+    pue = {c: [v * draw for v in values] for c, values in pue.items()}
     b.load_mw = pyo.Expression(sm.steps, rule=lambda m, t: sum(pue[c][t] * m.it_mw[c] for c in m.C))
     sm.load = b.load_mw
     sm.add_dispatch("load_mw", at=lambda t: b.load_mw[t])
     sm.add_dispatch("pue", derive=lambda: sm.tg.sample(sm.si.pue[chosen_cooling(sm)]))
-    sm.peak_load = sum(float(sm.si.pue[c].max()) * (1 + extra) * b.it_mw[c] for c in b.C)
+    sm.peak_load = sum(float(sm.si.pue[c].max()) * (1 + extra) * b.it_mw[c] for c in b.C)  # the design peak
+    sm.average_draw = compute.average_draw_fraction
+    sm.provisioning, sm.fixed_it_mw = util, compute.fixed_it_mw
 
     for opt in options:
         spec = cat.gpus[opt.model]
@@ -92,7 +96,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
             capex_usd_per_unit=spec.gpus_per_unit * spec.price_usd_per_gpu,
             life_years=sm.life("gpus", opt.model, spec.lifetime_years),
             crf=sm.crf("gpus", opt.model, spec.lifetime_years),
-            lead_time_months=lead_time(opt.lead_time_months, spec.lead_time_months),
+            lead_time_months=lead_time_months(opt.lead_time_months, spec.lead_time_months),
             component="gpus", integer=True, size=spec.gpus_per_unit, reported_unit="GPUs",
             price_inputs=(("catalog", "gpus", opt.model, "price_usd_per_gpu"), ("catalog", "gpus", opt.model, "lifetime_years")),
             max_order_per_period=None if per_period is None else per_period // spec.gpus_per_unit))
@@ -103,7 +107,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
             key=f"cooling:{c}", label=spec.name + (" (rented)" if rent else ""), unit="MW IT",
             in_use=new_cooling[c], capex_usd_per_unit=1000 * spec.capex_usd_per_kw_it,
             life_years=sm.life("cooling", c, spec.lifetime_years), crf=sm.crf("cooling", c, spec.lifetime_years),
-            lead_time_months=rent.lead_time_months if rent else lead_time(option.lead_time_months,
+            lead_time_months=rent.lead_time_months if rent else lead_time_months(option.lead_time_months,
                                                                          spec.lead_time_months),
             component="cooling_rental" if rent else "cooling",
             rental_usd_per_unit_year=rent.usd_per_kw_month * 1000 * 12 if rent else None,
@@ -125,7 +129,11 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
     plan.it_mw = value_of(b.it_total_mw)
     plan.capacity["facility_peak_mw"] = float(plan.dispatch["load_mw"].max(initial=0))
     plan.capacity["design_peak_mw"] = value_of(sm.peak_load)
-    plan.water_m3 = float(np.sum(sm.tg.weight * plan.it_mw)) * sm.si.wue(plan.cooling)  # MWh x L/kWh = m3
+    if sm.provisioning < 1 and plan.it_mw > 0:  # oversubscribed: say what a synchronous job would draw
+        full = (plan.it_mw - sm.fixed_it_mw) / sm.provisioning + sm.fixed_it_mw
+        plan.binding.append(f"oversubscribed: IT designed for {sm.provisioning:.0%} of the GPUs' all-in power; a "
+                            f"job driving every GPU at once draws {full:,.1f} MW, {full - plan.it_mw:,.1f} MW more")
+    plan.water_m3 = float(np.sum(sm.tg.weight) * plan.it_mw * sm.average_draw) * sm.si.wue(plan.cooling)  # MWh x L/kWh
 
 
 def commit(sm: SiteModel, built: SitePlan) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
+from dcplan.formulas import capital_recovery_factor
 from dcplan.loader import SiteInput
 from dcplan.model.timegrid import TimeGrid
 from dcplan.schema.program import Finance
@@ -46,19 +47,6 @@ class DispatchColumn:
         if self.derive is not None:
             return np.asarray(self.derive(), dtype=float)
         return np.array([value_of(self.at(t)) for t in steps])
-
-
-def capital_recovery_factor(rate: float, years: float) -> float:
-    """CRF = r(1+r)^n / ((1+r)^n - 1): the annuity that repays 1 unit of capital over n years."""
-    if rate == 0:
-        return 1.0 / years
-    growth = (1 + rate) ** years
-    return rate * growth / (growth - 1)
-
-
-def lead_time(override: float | None, catalog: float) -> float:
-    """A site's own lead time for a candidate, else the catalog's."""
-    return catalog if override is None else override
 
 
 @dataclass
@@ -109,6 +97,9 @@ class SiteModel:
     smoothing: object = None  # dcplan.smoothing.api.SmoothingResult for the site's training job
     load: object = None  # facility load per step (expression rule), set by the compute part
     peak_load: object = None  # design peak facility load (MW) over the full year
+    average_draw: float = 1.0  # the IT's hourly draw as a share of its design (energy, water)
+    provisioning: float = 1.0  # the design IT as a share of the GPUs' all-in power
+    fixed_it_mw: float = 0.0  # IT besides the GPUs
     assets: list[Asset] = field(default_factory=list)
     capital: dict[str, object] = field(default_factory=dict)  # build-out: annualised capital, reported only
     period: object = None  # dcplan.model.buildout.Period of a build-out; None for a single-period plan

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.model.context import Asset, SiteModel, lead_time, value_of
+from dcplan.formulas import lead_time_months
+from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.plans.types import SitePlan
 
 
@@ -60,7 +61,7 @@ def add_gas(sm: SiteModel) -> None:
             in_use=b.gas_new_units[k], capex_usd_per_unit=unit_kw * spec[k].capex_usd_per_kw,
             life_years=sm.life("generators", c.type, spec[k].lifetime_years),
             crf=sm.crf("generators", c.type, spec[k].lifetime_years),
-            lead_time_months=rent.lead_time_months if rent else lead_time(c.lead_time_months, spec[k].lead_time_months),
+            lead_time_months=rent.lead_time_months if rent else lead_time_months(c.lead_time_months, spec[k].lead_time_months),
             component="gas_rental" if rent else "gas_capex", integer=True,
             rental_usd_per_unit_year=unit_kw * rent.usd_per_kw_month * 12 if rent else None,
             price_inputs=(("site", "technologies", "gas", index[k], "rental", "usd_per_kw_month"),) if rent

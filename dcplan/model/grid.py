@@ -6,26 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
+from dcplan.formulas import grid_limit_during
 from dcplan.model.context import SiteModel
 from dcplan.plans.types import SitePlan
-
-
-def grid_limit_mw(grid, when) -> float:
-    """Import limit in force on date ``when`` (0 before the connection is available)."""
-    if grid.available_from and when < grid.available_from:
-        return 0.0
-    limit = grid.max_import_mw
-    for step in grid.steps:
-        if step.date <= when:
-            limit = step.max_import_mw
-    return limit
-
-
-def grid_limit_during(grid, start, end) -> float:
-    """The firm limit over a whole period: the least in force on any of its days (a step that
-    arrives mid-period helps from the next period)."""
-    changes = [d for d in [grid.available_from, *(s.date for s in grid.steps)] if d and start < d <= end]
-    return min(grid_limit_mw(grid, d) for d in [start, *changes])
 
 
 def add_grid(sm: SiteModel, start, end=None) -> None:

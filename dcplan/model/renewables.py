@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
+from dcplan.formulas import lead_time_months
 from dcplan.loader import DEFAULT_RENEWABLE
-from dcplan.model.context import Asset, SiteModel, lead_time, value_of
+from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.plans.types import SitePlan
 
 BINDING_TOL = 1e-6
@@ -44,7 +45,7 @@ def _add_one(sm: SiteModel, tech: str, cand) -> None:
     sm.add_asset(Asset(
         key=f"{tech}:{key}", label=spec.name, unit="MW", in_use=new, capex_usd_per_unit=1000 * spec.capex_usd_per_kw,
         life_years=sm.life("renewables", key, spec.lifetime_years), crf=sm.crf("renewables", key, spec.lifetime_years),
-        lead_time_months=lead_time(cand.lead_time_months, spec.lead_time_months), component=f"{tech}_capex",
+        lead_time_months=lead_time_months(cand.lead_time_months, spec.lead_time_months), component=f"{tech}_capex",
         price_inputs=(("catalog", "renewables", key, "capex_usd_per_kw"),)))
     sm.add_cost(f"{tech}_fixed_om", (new + cand.existing_mw) * 1000 * spec.fixed_om_usd_per_kw_year,
                 ("catalog", "renewables", key, "fixed_om_usd_per_kw_year"))

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.model.context import Asset, SiteModel, lead_time, value_of
+from dcplan.formulas import lead_time_months
+from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.plans.types import SitePlan
 
 BINDING_TOL = 1e-6
@@ -51,7 +52,7 @@ def add_storage(sm: SiteModel) -> None:
     sm.add_dispatch("battery_soc_mwh", at=lambda t: b.bat_soc[t])
     life = sm.life("storage", cand.type, spec.lifetime_years)
     crf = sm.crf("storage", cand.type, spec.lifetime_years)
-    lead = lead_time(cand.lead_time_months, spec.lead_time_months)
+    lead = lead_time_months(cand.lead_time_months, spec.lead_time_months)
     for part, var, unit, field in (("power", b.bat_new_mw, "MW", "power_capex_usd_per_kw"),
                                    ("energy", b.bat_new_mwh, "MWh", "energy_capex_usd_per_kwh")):
         sm.add_asset(Asset(key=f"battery_{part}:{cand.type}", label=f"{spec.name} ({part})", unit=unit, in_use=var,

@@ -28,6 +28,8 @@ class GpuSpec(Sourced):
     vendor: str
     tdp_w: float = Field(gt=0)
     it_power_per_gpu_w: float = Field(gt=0, description="GPU plus its share of server/rack at full load")
+    cluster_w_per_gpu: NonNeg = Field(0.0, description="the cluster outside the servers or racks, per GPU: "
+                                      "network fabric (switches, optics), storage and management nodes, W")
     purchase_unit: Literal["server", "rack"]
     gpus_per_unit: int = Field(gt=0)
     bf16_dense_tflops: float = Field(gt=0)
@@ -37,6 +39,12 @@ class GpuSpec(Sourced):
     liquid_cooling_required: bool = False
     lifetime_years: float = Field(gt=0)
     lead_time_months: NonNeg = 0
+
+    @property
+    def design_w_per_gpu(self) -> float:
+        """A GPU's all-in IT power at full load, W: its server or rack share plus its share of the
+        cluster's network, storage and management (H100: 1,275 + 142 = 1,417 W)."""
+        return self.it_power_per_gpu_w + self.cluster_w_per_gpu
 
     @property
     def h100_equivalents(self) -> float:

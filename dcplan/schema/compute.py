@@ -44,9 +44,18 @@ class ComputeTarget(StrictModel):
 class Compute(StrictModel):
     gpus: list[GpuOption] = Field(default_factory=list, description="GPU models the optimizer may choose")
     provisioning_utilisation: float = Field(
-        0.8, gt=0, le=1,
-        description="fraction of nameplate IT power provisioned (Meta provisions GB200 at 80% of TDP)",
+        1.0, gt=0, le=1,
+        description="design IT as a share of the GPUs' all-in power: 1 (the default) for a synchronous "
+        "training cluster, whose GPUs reach their peak together; below 1 oversubscribes, as a fleet of "
+        "independent jobs can (Meta provisions GB200 at 80 % of TDP), at the risk of tripping breakers "
+        "and the supply when one job drives every GPU at once",
     )
+    average_draw_fraction: float = Field(
+        1.0, gt=0, le=1,
+        description="the IT's hourly average draw as a share of its design IT (communication phases, "
+        "checkpoints, idle): energy, fuel, emissions and water; supply, cooling and N+1 are sized for the "
+        "design IT. Default 1: a training cluster near its peak all year (SemiAnalysis's 100k H100: 150 MW, "
+        "about 1.59 TWh a year)")
     target: ComputeTarget | None = None
     max_it_mw: NonNeg | None = Field(None, description="building limit on IT load")
     fixed_it_mw: NonNeg = Field(0.0, description="IT load at each site besides the GPUs' (CPU servers, "

@@ -70,8 +70,9 @@ class WorkloadFile(StrictModel):
     gpu: str | None = Field(None, description="GPU catalog key, e.g. h100_sxm")
     gpus: int | None = Field(None, gt=0)
     server_w_per_gpu: NonNeg | None = Field(
-        None, description="constant non-GPU power per GPU (CPUs, NICs, fans); default for a "
-        "synthetic job: the catalog's it_power_per_gpu_w - tdp_w; for a trace: 0")
+        None, description="constant non-GPU power per GPU (CPUs, NICs, fans, and the cluster's network, "
+        "storage and management); default for a synthetic job: the catalog's it_power_per_gpu_w + "
+        "cluster_w_per_gpu - tdp_w; for a trace: 0")
     idle_power_fraction: Fraction = Field(
         0.1, description="GPU power before the start and after the stop ramp, fraction of TDP "
         "(assumption: ~70 W of a 700 W H100)")

@@ -28,7 +28,7 @@ import numpy as np
 
 from dcplan.catalog import builtin_catalog
 from dcplan.errors import InputError, Problem
-from dcplan.model.context import capital_recovery_factor
+from dcplan.formulas import capital_recovery_factor
 from dcplan.schema.smoothing import (
     BATTERY_CYCLE_DEPTH,
     BATTERY_CYCLE_LIFE,

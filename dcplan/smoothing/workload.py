@@ -193,7 +193,7 @@ def workload_from_spec(spec: WorkloadFile, base: Path | None = None, doc: YamlDo
                               time_column=spec.trace.time_column, server_w_per_gpu=spec.server_w_per_gpu,
                               name=spec.name)
     server_w = spec.server_w_per_gpu if spec.server_w_per_gpu is not None \
-        else gpu.it_power_per_gpu_w - gpu.tdp_w
+        else gpu.design_w_per_gpu - gpu.tdp_w
     fraction = generate(spec, gpu.tdp_w, server_w)
     server_mw = spec.gpus * server_w / 1e6
     load = fraction * gpu.tdp_w * spec.gpus / 1e6 + server_mw

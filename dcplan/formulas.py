@@ -1,0 +1,49 @@
+"""Pure formulas the model, the check and the diagnosis share: each defined once, with its units
+in its name. Nothing here knows Pyomo; the model applies them to variables where they are
+linear in them (a number of GPUs), the check and the diagnosis to numbers."""
+
+from __future__ import annotations
+
+
+def capital_recovery_factor(rate: float, years: float) -> float:
+    """CRF = r(1+r)^n / ((1+r)^n - 1): the annuity that repays 1 unit of capital over n years."""
+    if rate == 0:
+        return 1.0 / years
+    growth = (1 + rate) ** years
+    return rate * growth / (growth - 1)
+
+
+def lead_time_months(override: float | None, catalog: float) -> float:
+    """A site's own lead time for a candidate, else the catalog's."""
+    return catalog if override is None else override
+
+
+def gpu_it_mw(gpus, spec, provisioning: float):
+    """Design IT load of ``gpus`` GPUs (a number, or a model expression), MW: each GPU's all-in
+    power (server or rack share plus network fabric, storage and management) times the share
+    provisioned (1: a synchronous training cluster, whose GPUs peak together)."""
+    return gpus * (spec.design_w_per_gpu * provisioning / 1e6)
+
+
+def firm_without_largest_mw(units: list[tuple[float, int]]) -> float:
+    """N+1 firm capacity, MW, of (unit MW, units) pairs: all of it less the largest unit built."""
+    built = [(mw, n) for mw, n in units if n]
+    return sum(mw * n for mw, n in built) - max((mw for mw, _ in built), default=0.0)
+
+
+def grid_limit_mw(grid, when) -> float:
+    """Import limit in force on date ``when`` (0 before the connection is available)."""
+    if grid.available_from and when < grid.available_from:
+        return 0.0
+    limit = grid.max_import_mw
+    for step in grid.steps:
+        if step.date <= when:
+            limit = step.max_import_mw
+    return limit
+
+
+def grid_limit_during(grid, start, end) -> float:
+    """The firm limit over a whole period: the least in force on any of its days (a step that
+    arrives mid-period helps from the next period)."""
+    changes = [d for d in [grid.available_from, *(s.date for s in grid.steps)] if d and start < d <= end]
+    return min(grid_limit_mw(grid, d) for d in [start, *changes])
