@@ -55,7 +55,7 @@ def arithmetic_checks(pi: ProgramInput) -> list[str]:
         si = pi.sites[0]
         it_mw = target.amount * _cheapest_power_per_measure(si, program) + program.compute.fixed_it_mw
         peak = it_mw * min(float(p.max()) for p in si.pue.values())
-        if si.site.n_plus_one_required:
+        if si.site.needs_n_plus_one(grid_limit_mw(si.site.grid, pi.program.horizon.start) if si.site.grid else 0.0):
             firm = firm_without_largest_mw([(si.catalog.generators[g.type].unit_mw, g.max_units + g.existing_units)
                                             for g in si.site.technologies.gas])
             if firm < peak:
@@ -249,8 +249,9 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tup
         word = "rented" if g.rental else "ordered now"
         parts.append(f"{g.key} {word} arrive in {when(arrive)} ({where})" if arrive > p.start
                      else f"{g.key}: {count} × {unit:g} MW")
-    gas = sum(units) - (max(units) if units and si.site.n_plus_one_required else 0.0)
-    if si.site.n_plus_one_required:
+    n_plus_one = si.site.needs_n_plus_one(mw)
+    gas = sum(units) - (max(units) if units and n_plus_one else 0.0)
+    if n_plus_one:
         parts.append("N+1 leaves out the largest unit")
     return mw + gas, ", ".join(parts)
 

@@ -251,3 +251,23 @@ def test_a_target_after_the_horizon_is_an_input_error(tmp_path, runner):
     result = run_cli(runner, "validate", write_yaml(tmp_path / "program.yaml", doc))
     assert result.exit_code == 2
     assert "buildout.targets[0].date: 2029-01-01 is not before the horizon's end (2029-01-01" in result.output
+
+
+def test_n_plus_one_holds_in_every_period_before_the_grid_arrives_and_not_after(tmp_path):
+    """Memphis-like: rented turbines carry the cluster until the substation is energised; in those
+    periods the turbines keep a spare unit (N+1), once the grid is there they need not."""
+    site = islanded_site(rental=True)
+    site["grid"] = {"max_import_mw": 100, "available_from": "2027-01-01", "energy_price_usd_per_mwh": 40}
+    doc = program(tmp_path, site, targets=[{"date": "2026-04-01", "gpus": 60000}])
+    t = plan_of(tmp_path, doc).plan.timeline
+    peak = 60000 * H100.design_w_per_gpu / 1e6 * 1.2  # 102 MW at PUE 1.2: three 49 MW units, and a fourth spare
+    for p, sites in zip(t.periods, t.sites_by_period):
+        if p.target is None or p.start < "2026-04-01":
+            continue
+        s = sites[0]
+        units = sum(v for k, v in s.capacity.items() if k.startswith("gas_") and k.endswith("_units") and "new" not in k)
+        if p.start < "2027-01-01":
+            assert s.capacity["n_plus_one_firm_mw"] >= s.capacity["design_peak_mw"] - 1e-6 >= peak - 1e-6, p.name
+            assert units * LM6000.unit_mw - LM6000.unit_mw >= peak, p.name
+        else:
+            assert "n_plus_one_firm_mw" not in s.capacity, p.name  # the grid carries it: no spare needed

@@ -281,6 +281,9 @@ class Verifier:
                 self.add(check, VIOLATION, f"{', '.join(needs)} need liquid cooling but {s.entry.cooling} is now "
                          "air cooling", loc.catalog(si, "cooling", s.entry.cooling, "liquid"))
         self._site_supply_build(s, check)
+        for states, _ in self.slices:
+            if s.name in states:
+                self._n_plus_one(states[s.name])
         if len(self.report.findings) == before:
             self.add(check, PASS, f"{sum(s.gpus.values()):,} GPUs, {s.it_mw:,.1f} MW IT, {s.entry.cooling}, "
                      "units and MW within the site's limits")
@@ -323,14 +326,19 @@ class Verifier:
                 self.add(check, VIOLATION, f"the planned battery stores {new_e:,.1f} MWh for {new_p:,.1f} MW, not the "
                          f"{bat.duration_h:g} h duration the site now fixes",
                          loc.site(si, "technologies", "battery", "duration_h"))
-        if si.site.n_plus_one_required and s.cooling_known:
-            firm = firm_without_largest_mw([(s.si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas()])
-            peak = s.design_peak_mw
-            if firm < peak - TOL_MW - REL_TOL * peak:
-                where = (loc.site(si, "reliability", "n_plus_one") if si.site.reliability.n_plus_one is not None
-                         else loc.site(si, "technologies", "gas"))
-                self.add(check, VIOLATION, f"N+1: the planned gas units give {firm:,.1f} MW without the largest, "
-                         f"below the design peak of {peak:,.1f} MW now ({peak - firm:,.1f} MW short)", where)
+    def _n_plus_one(self, s: SiteState) -> None:
+        """N+1 in the slice's period when the site requires it then (no grid in force)."""
+        si, grid = s.si, s.si.site.grid
+        limit = grid_limit_during(grid, s.start, s.end) if grid is not None else 0.0
+        if not (si.site.needs_n_plus_one(limit) and s.cooling_known and s.figures is not None):
+            return
+        firm = firm_without_largest_mw([(si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas()])
+        peak = s.design_peak_mw
+        if firm < peak - TOL_MW - REL_TOL * peak:
+            where = (self.loc.site(si, "reliability", "n_plus_one") if si.site.reliability.n_plus_one is not None
+                     else self.loc.site(si, "technologies", "gas"))
+            self.add(f"build {s.name}", VIOLATION, f"N+1{s.when}: the planned gas units give {firm:,.1f} MW without the "
+                     f"largest, below the design peak of {peak:,.1f} MW now ({peak - firm:,.1f} MW short)", where)
 
     # --- every step of the dispatch ------------------------------------------------------
 

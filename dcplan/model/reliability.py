@@ -26,9 +26,10 @@ def add_balance(sm: SiteModel) -> None:
 
 
 def add_n_plus_one(sm: SiteModel) -> None:
-    if not sm.si.site.n_plus_one_required:
-        return
+    """N+1 in this period (a build-out's period, or the plan's year) when the site requires it."""
     b = sm.block
+    if not sm.si.site.needs_n_plus_one(b.grid_limit_mw if sm.si.site.grid is not None else 0.0):
+        return
     if not sm.si.site.technologies.gas:
         b.n_plus_one = pyo.Constraint(expr=sm.peak_load <= 0)
         return

@@ -143,8 +143,8 @@ class CoolingOption(StrictModel):
 
 class Reliability(StrictModel):
     n_plus_one: bool | None = Field(
-        None, description="firm on-site capacity minus its largest unit covers peak load; "
-        "default: required when the site has no grid connection",
+        None, description="firm on-site capacity minus its largest unit covers the design peak; "
+        "default: required in every period in which the grid gives nothing (no connection yet, or none)",
     )
     unserved_energy_usd_per_mwh: NonNeg | None = Field(
         None, description="allow load shedding at this price; default: never shed load"
@@ -179,8 +179,9 @@ class Site(StrictModel):
             raise ValueError("gas units are listed under technologies.gas but the site has no fuel section")
         return self
 
-    @property
-    def n_plus_one_required(self) -> bool:
+    def needs_n_plus_one(self, grid_limit_mw: float) -> bool:
+        """N+1 on the on-site units while the grid gives ``grid_limit_mw``: as the site says, else
+        whenever the grid gives nothing (no connection, or a period before it arrives)."""
         if self.reliability.n_plus_one is not None:
             return self.reliability.n_plus_one
-        return self.grid is None or self.grid.max_import_mw == 0
+        return grid_limit_mw <= 0
