@@ -233,7 +233,8 @@ class Economics:
         per_kw = 1000.0
         return cls(
             discount_rate=rate,
-            it_mw=spec.gpus * gpu["it_power_per_gpu_w"] * spec.provisioning_utilisation / 1e6,
+            it_mw=spec.gpus * ((gpu["it_power_per_gpu_w"] + gpu.get("cluster_w_per_gpu", 0.0))
+                               * spec.provisioning_utilisation / 1e6),
             gas_unit_mw=gas["unit_mw"],
             gas_capital_usd_per_mw_yr=per_kw
             * (

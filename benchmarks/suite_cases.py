@@ -559,9 +559,9 @@ def write_case(case: Case, folder: Path, catalog: dict, rate: float) -> dict:
 
     folder.mkdir(parents=True, exist_ok=True)
     gpu = catalog["gpus"][case.gpu_model]
-    per_unit_mw = gpu["gpus_per_unit"] * gpu["it_power_per_gpu_w"] * 0.8 / 1e6
-    gpus = int(case.it_mw / per_unit_mw) * gpu["gpus_per_unit"]
-    it_mw = gpus * gpu["it_power_per_gpu_w"] * 0.8 / 1e6  # dcplan's product, in its order
+    per_gpu_mw = (gpu["it_power_per_gpu_w"] + gpu.get("cluster_w_per_gpu", 0.0)) * 0.8 / 1e6  # all-in, 80 % provisioned
+    gpus = int(case.it_mw / (gpu["gpus_per_unit"] * per_gpu_mw)) * gpu["gpus_per_unit"]
+    it_mw = gpus * per_gpu_mw  # dcplan's product, in its order
     if gpu["liquid_cooling_required"] and not catalog["cooling"][case.cooling]["liquid"]:
         raise ValueError(f"{case.name}: {case.gpu_model} needs a liquid cooling option")
     arrays = profiles(case)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyomo.environ as pyo
 
-from dcplan.diagnose import explain_infeasible
+from dcplan.diagnose import arithmetic_checks, explain_infeasible
 from dcplan.errors import Problem
 from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
 from dcplan.model import build_model
@@ -89,6 +89,9 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     started = time.perf_counter()
     if options.progress:
         options.progress("building model", 0.0, None)
+    reasons = arithmetic_checks(program)  # necessary conditions, by the model's own formulas: no solve needed
+    if reasons:
+        return PlanOutcome(program, SolveResult("infeasible", message="; ".join(reasons)), None, reasons)
     smoothing, reasons = smooth_training_jobs(program)
     if reasons:
         return PlanOutcome(program, None, None, reasons)

@@ -33,35 +33,34 @@ def _cheapest_power_per_measure(si: SiteInput, program, measure: str | None = No
 
 
 def arithmetic_checks(pi: ProgramInput) -> list[str]:
-    program, lines = pi.program, []
+    """Why a one-site program with a compute target cannot have a plan, by the model's own
+    formulas, before any model is built: too few GPUs allowed, GPUs that need liquid cooling on a
+    site without it, N+1 beyond every allowed unit. Each is a proof (a necessary condition of the
+    model that fails), so `plan` answers at once; a portfolio is left to the solve."""
+    program = pi.program
     target = program.compute.target
-    if target is None:
-        return lines
-    cat = pi.sites[0].catalog
-    limited = [g for g in program.compute.gpus if g.max_gpus is not None]
-    if len(limited) == len(program.compute.gpus) and pi.sites:
-        most = sum(g.max_gpus * gpu_measure(cat.gpus[g.model], target.measure) for g in limited) * len(pi.sites)
+    if target is None or len(pi.sites) != 1:
+        return []
+    si, lines = pi.sites[0], []
+    gpus = program.compute.gpus
+    if all(g.max_gpus is not None for g in gpus):
+        most = sum(g.max_gpus * gpu_measure(si.catalog.gpus[g.model], target.measure) for g in gpus)
         if most < target.amount:
             lines.append(f"compute target of {target.amount:,.0f} {target.measure} exceeds what the allowed GPUs "
-                         f"can supply: at most {most:,.0f} (max_gpus on "
-                         f"{', '.join(g.model for g in limited)})")
-    for si in pi.sites:
-        liquid = any(si.catalog.cooling[c.type].liquid for c in si.site.cooling)
-        air_ok = [g.model for g in program.compute.gpus if not si.catalog.gpus[g.model].liquid_cooling_required]
-        if not liquid and program.compute.gpus and not air_ok:
-            lines.append(f"site {si.name}: every allowed GPU needs liquid cooling but the site offers only "
-                         f"{', '.join(c.type for c in si.site.cooling)}")
-    if len(pi.sites) == 1:
-        si = pi.sites[0]
-        it_mw = target.amount * _cheapest_power_per_measure(si, program) + program.compute.fixed_it_mw
-        peak = it_mw * min(float(p.max()) for p in si.pue.values())
-        if si.site.needs_n_plus_one(grid_limit_mw(si.site.grid, pi.program.horizon.start) if si.site.grid else 0.0):
-            firm = firm_without_largest_mw([(si.catalog.generators[g.type].unit_mw, g.max_units + g.existing_units)
-                                            for g in si.site.technologies.gas])
-            if firm < peak:
-                lines.append(f"site {si.name}: N+1 needs firm gas of at least {peak:,.1f} MW without its largest "
-                             f"unit (design peak at the best cooling), but all allowed units give only "
-                             f"{firm:,.1f} MW: raise max_units, add a unit type, or relax reliability.n_plus_one")
+                         f"can supply: at most {most:,.0f} (max_gpus on {', '.join(g.model for g in gpus)})")
+    if not any(si.catalog.cooling[c.type].liquid for c in si.site.cooling) and \
+            all(si.catalog.gpus[g.model].liquid_cooling_required for g in gpus):
+        lines.append(f"site {si.name}: every allowed GPU needs liquid cooling but the site offers only "
+                     f"{', '.join(c.type for c in si.site.cooling)}")
+    it_mw = target.amount * _cheapest_power_per_measure(si, program) + program.compute.fixed_it_mw
+    peak = it_mw * min(float(p.max()) for p in si.pue.values())
+    if si.site.needs_n_plus_one(grid_limit_mw(si.site.grid, program.horizon.start) if si.site.grid else 0.0):
+        firm = firm_without_largest_mw([(si.catalog.generators[g.type].unit_mw, g.max_units + g.existing_units)
+                                        for g in si.site.technologies.gas])
+        if firm < peak:
+            lines.append(f"site {si.name}: N+1 needs firm gas of at least {peak:,.1f} MW without its largest "
+                         f"unit (design peak at the best cooling), but all allowed units give only "
+                         f"{firm:,.1f} MW: raise max_units, add a unit type, or relax reliability.n_plus_one")
     return lines
 
 
