@@ -17,7 +17,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from dcplan.plans.types import Plan
@@ -71,17 +70,7 @@ def plan_document(plan: Plan) -> dict:
         "solution": {"status": solver["status"], "gap": solver["gap"]},
         "target": plan.target,
         "compute_delivered": plan.compute_delivered,
-        "totals": {
-            "gpus": plan.total_gpus,
-            "it_mw": sum(s.it_mw for s in plan.sites),
-            "facility_energy_mwh_per_year": plan.facility_energy_mwh,
-            "total_cost_usd_per_year": plan.total_cost_usd,
-            "levelised_cost_usd_per_mwh": plan.levelised_usd_per_mwh,
-            "power_cost_usd_per_mwh": plan.energy_cost_usd_per_mwh,
-            "cost_usd_per_gpu_hour": plan.usd_per_gpu_hour,
-            "co2_t_per_year": plan.co2_t,
-            "nox_t_per_year": plan.nox_t,
-        },
+        "totals": plan.key_figures(),
         "cost_breakdown_usd_per_year": dict(sorted(plan.cost_components().items())),
         "caps": [_cap_entry(c) for c in plan.caps],
         **({"timeline": timeline_document(plan.timeline)} if plan.timeline else {}),
@@ -216,17 +205,3 @@ def write_plan(plan: Plan, outdir: Path, inputs=(), sweep_values: dict | None = 
         atomic_write(outdir / name, text)
         paths.append(outdir / name)
     return paths
-
-
-def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
-    """dispatch.csv back into arrays per site (used by checks and tests); a build-out's period
-    names stay strings."""
-    with path.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    out: dict[str, dict[str, list]] = {}
-    for row in rows:
-        site = out.setdefault(row["site"], {})
-        for k, v in row.items():
-            if k != "site" and v != "":
-                site.setdefault(k, []).append(v if k == "period" else float(v))
-    return {s: {k: np.array(v) for k, v in cols.items()} for s, cols in out.items()}

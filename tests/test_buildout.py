@@ -13,7 +13,7 @@ from dcplan import api
 from dcplan.catalog import builtin_catalog
 from dcplan.formulas import capital_recovery_factor
 from dcplan.model.buildout import add_months, periods_of
-from dcplan.output import read_dispatch
+from dcplan.plans.files import read_dispatch
 from dcplan.schema.program import Escalation, Finance
 
 CAT = builtin_catalog()

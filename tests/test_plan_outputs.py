@@ -13,7 +13,7 @@ from conftest import REPO, base_site, daily, run_cli, write_csv, write_yaml
 from dcplan.catalog import builtin_catalog
 from dcplan.formulas import capital_recovery_factor
 from dcplan.model.timegrid import month_of_hour
-from dcplan.output import read_dispatch
+from dcplan.plans.files import read_dispatch
 from dcplan.schema.site import NATURAL_GAS_CO2_T_PER_MMBTU
 
 CAT = builtin_catalog()

@@ -4,7 +4,6 @@ file and line like any other."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.locate import Where
-from dcplan.output import read_dispatch
+from dcplan.plans.files import read_dispatch
 from dcplan.schema.validate import validation_problems
 from dcplan.yamlio import YamlDocument, load_yaml
 
@@ -124,10 +123,7 @@ def read_plan(folder: Path) -> CommittedPlan:
     if not path.is_file():
         raise InputError([Problem(name, None, "", "missing: commit dispatch.csv with plan.yaml "
                                   "(both are written by `dcplan plan -o`)")])
-    try:
-        dispatch = read_dispatch(path)
-    except (ValueError, KeyError, csv.Error, UnicodeDecodeError) as exc:
-        raise InputError([Problem(name, None, "", f"cannot read the dispatch: {exc}")]) from None
+    dispatch = read_dispatch(path)
     problems = []
     for site in plan.sites:
         columns = dispatch.get(site)

@@ -108,6 +108,21 @@ class Plan:
     def total_cost_usd(self) -> float:
         return sum(s.total_cost_usd for s in self.sites)
 
+    def key_figures(self) -> dict[str, float]:
+        """The plan's key figures, summed over its sites: what plan.yaml's ``totals`` and a
+        sweep's result row carry (one definition for both)."""
+        return {
+            "gpus": self.total_gpus,
+            "it_mw": sum(s.it_mw for s in self.sites),
+            "facility_energy_mwh_per_year": self.facility_energy_mwh,
+            "total_cost_usd_per_year": self.total_cost_usd,
+            "levelised_cost_usd_per_mwh": self.levelised_usd_per_mwh,
+            "power_cost_usd_per_mwh": self.energy_cost_usd_per_mwh,
+            "cost_usd_per_gpu_hour": self.usd_per_gpu_hour,
+            "co2_t_per_year": self.co2_t,
+            "nox_t_per_year": self.nox_t,
+        }
+
     @property
     def total_gpus(self) -> int:
         return sum(sum(s.gpus.values()) for s in self.sites)

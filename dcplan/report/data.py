@@ -5,7 +5,6 @@ A missing or damaged file is an InputError naming the file and line, never a tra
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import json
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from dcplan.errors import InputError, Problem, display_path
+from dcplan.plans.files import read_dispatch
 from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
 from dcplan.terminal import _money, _num
 from dcplan.yamlio import YamlDocument, load_yaml
@@ -83,7 +83,7 @@ def load_folder(path: Path) -> PlanFolder:
     doc = load_yaml(path / "plan.yaml")
     _check_plan(doc)
     summary = _read_json(path / "summary.json")
-    dispatch = _read_dispatch(path / "dispatch.csv")
+    dispatch = read_dispatch(path / "dispatch.csv")
     missing = sorted(set(doc.data["sites"]) - set(dispatch))
     if missing:
         raise InputError([Problem(display_path(path / "dispatch.csv"), None, "site",
@@ -171,46 +171,6 @@ def _read_json(path: Path) -> dict:
     if not isinstance(data, dict):
         raise InputError([Problem(name, 1, "", "expected a JSON object")])
     return data
-
-
-def _read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
-    """dispatch.csv by site; unlike :func:`dcplan.output.read_dispatch` it keeps the text
-    ``period`` column of multi-period plans and reports a bad value by line."""
-    name = display_path(path)
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-    except FileNotFoundError:
-        raise InputError([Problem(name, None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError([Problem(name, None, "", f"cannot read file: {exc}")]) from None
-    header = rows[0] if rows else []
-    for required in ("site", "hour_of_year", "weight", "load_mw"):
-        if required not in header:
-            raise InputError([Problem(name, 1, required, "missing column")])
-    sites: dict[str, dict[str, list]] = {}
-    counts: dict[str, int] = {}
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise InputError([Problem(name, line, "", f"expected {len(header)} fields, found {len(row)}")])
-        site = row[header.index("site")]
-        columns = sites.setdefault(site, {})
-        counts[site] = counts.get(site, 0) + 1
-        for key, value in zip(header, row):
-            if key == "site" or value == "":
-                continue
-            if key == "period":
-                columns.setdefault(key, []).append(value)
-                continue
-            try:
-                columns.setdefault(key, []).append(float(value))
-            except ValueError:
-                raise InputError([Problem(name, line, key, f"not a number: '{value}'")]) from None
-    for site, columns in sites.items():
-        for key, values in columns.items():
-            if len(values) != counts[site]:
-                raise InputError([Problem(name, None, key, f"empty in some rows of site {site}")])
-    return {s: {k: np.array(v) for k, v in cols.items()} for s, cols in sites.items()}
 
 
 def _read_schedule(path: Path) -> dict[str, np.ndarray]:

@@ -68,13 +68,11 @@ def plan_outputs(plan: Plan) -> dict:
     def capacity(test) -> float:
         return sum(v for s in sites for k, v in s.capacity.items() if test(k))
 
+    figures = plan.key_figures()
     out = {
-        "total_cost_usd_per_year": plan.total_cost_usd,
-        "cost_usd_per_gpu_hour": plan.usd_per_gpu_hour,
-        "power_cost_usd_per_mwh": plan.energy_cost_usd_per_mwh,
+        **{k: figures[k] for k in ("total_cost_usd_per_year", "cost_usd_per_gpu_hour", "power_cost_usd_per_mwh")},
         "compute_delivered": plan.compute_delivered,
-        "gpus": plan.total_gpus,
-        "it_mw": sum(s.it_mw for s in sites),
+        **{k: figures[k] for k in ("gpus", "it_mw")},
         "cooling": sites[0].cooling if len(sites) == 1 else ", ".join(f"{s.name}: {s.cooling}" for s in sites),
         "grid_peak_mw": capacity(lambda k: k == "grid_peak_import_mw"),
         "gas_mw": capacity(lambda k: k.startswith("gas_") and k.endswith("_mw")),
@@ -82,8 +80,7 @@ def plan_outputs(plan: Plan) -> dict:
         "wind_mw": capacity(lambda k: k == "wind_mw"),
         "battery_mw": capacity(lambda k: k == "battery_mw"),
         "battery_mwh": capacity(lambda k: k == "battery_mwh"),
-        "co2_t_per_year": plan.co2_t,
-        "nox_t_per_year": plan.nox_t,
+        **{k: figures[k] for k in ("co2_t_per_year", "nox_t_per_year")},
         "water_m3_per_year": sum(s.water_m3 for s in sites),
         "binding_caps": ", ".join(c.name for c in plan.caps if c.binding),
         "gap": plan.solver["gap"],
