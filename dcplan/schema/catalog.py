@@ -57,7 +57,7 @@ H100_TPP = 15_832.0
 
 
 class GeneratorSpec(Sourced):
-    kind: Literal["aeroderivative", "reciprocating", "frame", "fuel_cell"]
+    kind: Literal["aeroderivative", "reciprocating", "frame", "combined_cycle", "fuel_cell"]
     unit_mw: float = Field(gt=0)
     heat_rate_mmbtu_per_mwh: float = Field(gt=3.412, description="HHV fuel in per MWh out")
     capex_usd_per_kw: NonNeg
