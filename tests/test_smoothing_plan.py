@@ -67,3 +67,22 @@ def test_the_plan_is_designed_for_at_least_the_peak_of_its_declared_job(tmp_path
     assert after > 0.9 * plan.it_mw  # a job near the cluster's full power
     assert plan.it_mw >= after - 1e-6
     assert plan.capacity["design_peak_mw"] >= after
+
+
+def test_one_battery_serves_the_smoothing_and_the_plan(tmp_path):
+    """The battery the job is smoothed with is the site's own (bought, priced and dispatched by the
+    plan), not a second one hidden in the smoothing's cost: a site listing no battery gets one."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    site = base_site(smoothing=SMOOTHING)
+    assert "battery" not in site.get("technologies", {})
+    plan = api.plan(write_yaml(tmp_path / "site.yaml", site), typical_days=2)
+    s = plan.plan.sites[0]
+    needs = plan.smoothing["testsite"].sizes
+    assert needs["battery_power_mw"] > 0
+    assert s.capacity["battery_mw"] >= needs["battery_power_mw"] - 1e-6
+    assert s.capacity["battery_mwh"] >= needs["battery_energy_mwh"] - 1e-6
+    assert s.costs_usd["battery_capex"] > 0
+    job = plan.smoothing["testsite"].costs_usd_per_year
+    assert s.costs_usd["smoothing"] == pytest.approx(sum(v for k, v in job.items()
+                                                         if k not in ("battery_capex", "battery_fixed_om")
+                                                         and not k.startswith("energy_")), rel=1e-9)

@@ -62,11 +62,20 @@ class SiteFigures:
 
 @dataclass(frozen=True)
 class CommittedSmoothing:
-    """What the model reads of a site's smoothing (its extra energy), taken from the committed
-    plan instead of re-smoothing the job; its cost is the plan's (a plan-only cost line)."""
+    """What the model reads of a site's smoothing (its extra energy, the battery it needs), taken
+    from the committed plan instead of re-smoothing the job; its cost is the plan's (a plan-only
+    cost line)."""
 
     energy_overhead_fraction: float
+    sizes: dict = dataclasses.field(default_factory=dict)
     costs_usd_per_year: dict = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, capacity: dict) -> CommittedSmoothing | None:
+        fraction = capacity.get("smoothing_energy_overhead_fraction", 0.0)
+        sizes = {"battery_power_mw": capacity.get("smoothing_battery_mw", 0.0),
+                 "battery_energy_mwh": capacity.get("smoothing_battery_mwh", 0.0)}
+        return cls(fraction, sizes) if fraction or any(sizes.values()) else None
 
 
 @dataclass
@@ -85,8 +94,8 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
     ``dates`` (first, last day); None when no completion was found in time."""
     first = next(iter(dispatch.values()))
     tg = grid_of_steps(first["hour_of_year"], first["weight"], pi.program.horizon.start.year, typical_days)
-    overhead = {name: b.capacity.get("smoothing_energy_overhead_fraction", 0.0) for name, b in built.items()}
-    smoothing = {name: CommittedSmoothing(x) for name, x in overhead.items() if x}
+    smoothing = {name: CommittedSmoothing.of(b.capacity) for name, b in built.items()}
+    smoothing = {name: s for name, s in smoothing.items() if s is not None}
     every_cap = [dataclasses.replace(rc, cap=rc.cap.model_copy(update={"period": "year"}), in_force=True)
                  for rc in pi.caps if rc.groups and all(n in built for _, names in rc.groups for n in names)]
     pm = build_single_period(dataclasses.replace(pi, caps=every_cap), smoothing=smoothing, time_grid=tg, dates=dates)

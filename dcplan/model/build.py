@@ -105,13 +105,15 @@ def it_bound_mw(si, program, compute) -> float:
 
 
 ENERGY_COSTS = ("energy_",)  # smoothing cost lines the plan's own dispatch prices instead
+BATTERY_COSTS = ("battery_capex", "battery_fixed_om")  # the site's battery, which the plan buys
 
 
 def smoothing_cost_usd(result) -> float:
-    """The annual cost of smoothing a site's training job that the plan does not dispatch itself:
-    battery and capacitor capital, O&M and wear, and training slowdown (its extra energy is
-    added to the site's load and priced by the plan)."""
-    return sum(v for k, v in result.costs_usd_per_year.items() if not k.startswith(ENERGY_COSTS))
+    """The annual cost of smoothing a site's training job that the plan does not price itself:
+    capacitors, the battery's wear, and training slowdown (its extra energy is added to the
+    site's load, its battery is the site's, both priced by the plan)."""
+    return sum(v for k, v in result.costs_usd_per_year.items()
+               if not k.startswith(ENERGY_COSTS) and k not in BATTERY_COSTS)
 
 
 def add_site(sm: SiteModel, pi: ProgramInput, start, end=None) -> None:

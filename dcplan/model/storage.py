@@ -61,6 +61,25 @@ def add_storage(sm: SiteModel) -> None:
                            price_inputs=(("catalog", "storage", cand.type, field),)))
     sm.add_cost("battery_fixed_om", power * 1000 * spec.fixed_om_usd_per_kw_year,
                 ("catalog", "storage", cand.type, "fixed_om_usd_per_kw_year"))
+    _serve_smoothing(sm, power, energy)
+
+
+def _serve_smoothing(sm: SiteModel, power, energy) -> None:
+    """The battery the site's training job is smoothed with is this one: at least the power and
+    energy the smoothing sized (in a build-out, in proportion to the GPUs running the job)."""
+    sizes = sm.smoothing.sizes if sm.smoothing is not None else {}
+    need_mw, need_mwh = sizes.get("battery_power_mw") or 0.0, sizes.get("battery_energy_mwh") or 0.0
+    if need_mw <= 0 and need_mwh <= 0:
+        return
+    b = sm.block
+    share = 1.0
+    if sm.period is not None and sm.smoothing.workload.gpus:
+        share = sum(b.gpus[g] for g in b.G) * (1 / sm.smoothing.workload.gpus)
+    built = {"power": (power, need_mw, "MW"), "energy": (energy, need_mwh, "MWh")}
+    b.bat_for_smoothing = pyo.Constraint(list(built), rule=lambda m, k: built[k][0] >= built[k][1] * share)
+    sm.explain(b.bat_for_smoothing, lambda k: (
+        f"battery {k} below the {built[k][1]:,.2f} {built[k][2]} the training job's smoothing needs",
+        ("site", "smoothing", "mitigations", "battery")))
 
 
 def report(sm: SiteModel, plan: SitePlan) -> None:

@@ -174,6 +174,17 @@ class Site(StrictModel):
     catalog: CatalogOverrides = Field(default_factory=dict)
 
     @model_validator(mode="after")
+    def _one_battery(self):
+        """A declared training job smoothed with a battery uses the site's battery: one asset,
+        sized for both and ordered with its lead time. A site that lists none gets a candidate of
+        the smoothing battery's type."""
+        s = self.smoothing
+        if s is not None and s.workload is not None and s.mitigations.battery is not None \
+                and self.technologies.battery is None:
+            self.technologies.battery = BatteryCandidate(type=s.mitigations.battery.type)
+        return self
+
+    @model_validator(mode="after")
     def _fuel_for_gas(self):
         if self.technologies.gas and self.fuel is None:
             raise ValueError("gas units are listed under technologies.gas but the site has no fuel section")
