@@ -57,9 +57,12 @@ def arithmetic_checks(pi: ProgramInput) -> list[str]:
     if si.site.needs_n_plus_one(grid_limit_mw(si.site.grid, program.horizon.start) if si.site.grid else 0.0):
         firm = firm_without_largest_mw([(si.catalog.generators[g.type].unit_mw, g.max_units + g.existing_units)
                                         for g in si.site.technologies.gas])
+        bat = si.site.technologies.battery  # counts at most its power (its energy may be bought freely)
+        if bat is not None:
+            firm = float("inf") if bat.max_power_mw is None else firm + bat.max_power_mw + bat.existing_power_mw
         if firm < peak:
             lines.append(f"site {si.name}: N+1 needs firm gas of at least {peak:,.1f} MW without its largest "
-                         f"unit (design peak at the best cooling), but all allowed units give only "
+                         f"unit (design peak at the best cooling), but all allowed units{' and the battery' if bat else ''} give only "
                          f"{firm:,.1f} MW: raise max_units, add a unit type, or relax reliability.n_plus_one")
     return lines
 

@@ -31,6 +31,11 @@ def firm_without_largest_mw(units: list[tuple[float, int]]) -> float:
     return sum(mw * n for mw, n in built) - max((mw for mw, _ in built), default=0.0)
 
 
+def battery_firm_mw(power_mw, energy_mwh, hours: float):
+    """What a battery counts for as firm capacity, MW: the power it can hold for ``hours``."""
+    return min(power_mw, energy_mwh / hours)
+
+
 def grid_limit_mw(grid, when) -> float:
     """Import limit in force on date ``when`` (0 before the connection is available)."""
     if grid.available_from and when < grid.available_from:

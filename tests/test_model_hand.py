@@ -229,3 +229,23 @@ def test_a_fixed_it_load_is_powered_and_cooled_with_or_without_gpus(tmp_path):
     site["compute"] = {"gpus": [{"model": "h100_sxm"}], "target": {"gpus": 1000}, "fixed_it_mw": 20.0}
     both = plan(tmp_path, site, typical_days=2).sites[0]
     assert both.it_mw == pytest.approx(20.0 + it_mw(1000))
+
+
+def test_a_battery_counts_toward_n_plus_one_for_the_power_it_holds_four_hours(tmp_path):
+    """Islanded, two gas units of 18.8 MW for a 17 MW design peak: N+1 needs a third unit, or a
+    battery that holds the largest unit's shortfall for 4 hours (battery_firm_hours)."""
+    unit = CAT.generators["wartsila_18v50sg"].unit_mw
+    gpus = 10_000
+    peak = it_mw(gpus) * 1.2
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 3.0},
+                     technologies={"gas": [{"type": "wartsila_18v50sg", "max_units": 1}],
+                                   "battery": {"type": "li_ion_lfp", "max_power_mw": 100}})
+    del site["grid"]
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2}]
+    site["compute"]["target"] = {"gpus": gpus}
+    s = plan(tmp_path, site, typical_days=2).sites[0]
+    assert s.capacity["gas_wartsila_18v50sg_units"] == 1 and unit >= peak  # one unit carries the load ...
+    # ... and N+1 leaves it out: the battery alone must hold the design peak for 4 hours
+    assert s.capacity["battery_mw"] >= peak - 1e-6
+    assert s.capacity["battery_mwh"] >= 4 * peak - 1e-5
+    assert s.capacity["n_plus_one_firm_mw"] >= peak - 1e-6

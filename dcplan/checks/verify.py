@@ -30,7 +30,12 @@ from dcplan.checks.planfile import CommittedPlan
 from dcplan.checks.report import PASS, SKIPPED, VIOLATION, WARNING, FileReport, Finding
 from dcplan.checks.solve import redispatch_committed
 from dcplan.checks.state import SiteState
-from dcplan.formulas import firm_without_largest_mw, grid_limit_during, grid_limit_mw
+from dcplan.formulas import (
+    battery_firm_mw,
+    firm_without_largest_mw,
+    grid_limit_during,
+    grid_limit_mw,
+)
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.locate import Locator, Where
 from dcplan.model.build import site_compute
@@ -333,6 +338,9 @@ class Verifier:
         if not (si.site.needs_n_plus_one(limit) and s.cooling_known and s.figures is not None):
             return
         firm = firm_without_largest_mw([(si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas()])
+        if si.site.technologies.battery is not None:
+            firm += battery_firm_mw(s.capacity("battery_mw"), s.capacity("battery_mwh"),
+                                    si.site.reliability.battery_firm_hours)
         peak = s.design_peak_mw
         if firm < peak - TOL_MW - REL_TOL * peak:
             where = (self.loc.site(si, "reliability", "n_plus_one") if si.site.reliability.n_plus_one is not None

@@ -108,6 +108,7 @@ class SiteModel:
     dispatch: dict[str, DispatchColumn] = field(default_factory=dict)  # the plan's dispatch columns, in order
     renewable: list = field(default_factory=list)  # IndexedVar over steps: clean output (caps)
     storage: tuple | None = None  # (charge, discharge) IndexedVars over steps (caps: clean matching)
+    battery_size: tuple | None = None  # (power MW, energy MWh) expressions of the site's battery (N+1)
     firm_mw: list = field(default_factory=list)  # dispatchable capacity expressions, MW (caps)
     land_acres: list = field(default_factory=list)  # land taken by what is built (caps)
     explanations: dict[str, Explanation] = field(default_factory=dict)  # constraint name -> its meaning

@@ -46,6 +46,7 @@ def add_storage(sm: SiteModel) -> None:
     sm.supply.append(b.bat_discharge)
     sm.withdraw.append(b.bat_charge)
     sm.storage = (b.bat_charge, b.bat_discharge)
+    sm.battery_size = (power, energy)
     sm.firm_mw.append(power)
     sm.add_dispatch("battery_charge_mw", at=lambda t: b.bat_charge[t])
     sm.add_dispatch("battery_discharge_mw", at=lambda t: b.bat_discharge[t])
