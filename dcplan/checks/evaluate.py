@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from dcplan.loader import ProgramInput
-from dcplan.model.build import TECHNOLOGIES, build_single_period
+from dcplan.model.build import TECHNOLOGIES, build_single_period, time_grid_for
 from dcplan.model.compute import compute_delivered
 from dcplan.model.context import value_of
 from dcplan.model.timegrid import grid_of_steps
@@ -92,8 +92,7 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
     """Evaluate the committed ``built`` (site -> SiteEntry-like: ``gpus_new``, ``cooling``,
     ``capacity``) and ``dispatch`` (site -> column -> values per step) on today's model over
     ``dates`` (first, last day); None when no completion was found in time."""
-    first = next(iter(dispatch.values()))
-    tg = grid_of_steps(first["hour_of_year"], first["weight"], pi.program.horizon.start.year, typical_days)
+    tg = _committed_grid(pi, next(iter(dispatch.values())), typical_days)
     smoothing = {name: CommittedSmoothing.of(b.capacity) for name, b in built.items()}
     smoothing = {name: s for name, s in smoothing.items() if s is not None}
     every_cap = [dataclasses.replace(rc, cap=rc.cap.model_copy(update={"period": "year"}), in_force=True)
@@ -140,6 +139,17 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
     return Evaluation(figures, _explain(compiled, excess, sites, tg), caps, costs, prices)
 
 
+def _committed_grid(pi: ProgramInput, steps: dict[str, np.ndarray], typical_days: bool):
+    """The plan's time grid: today's typical days when they are the plan's (a month's peak then
+    counts over the days that stand for it, as the plan counted it), else read from its steps."""
+    hours, weight = steps["hour_of_year"].astype(int), steps["weight"]
+    if typical_days and len(hours) % 24 == 0:
+        today = time_grid_for(pi, len(hours) // 24)
+        if np.array_equal(today.hour_of_year, hours) and np.allclose(today.weight, weight):
+            return today
+    return grid_of_steps(hours, weight, pi.program.horizon.start.year, typical_days)
+
+
 def _complete(compiled: Compiled, lower: np.ndarray, upper: np.ndarray,
               measured_only: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The columns, the free ones chosen as the optimiser would: first to minimise the rows'
@@ -156,15 +166,16 @@ def _complete(compiled: Compiled, lower: np.ndarray, upper: np.ndarray,
     h.setOptionValue("time_limit", COMPLETION_TIME_S)
     row_lower = np.where(measured_only, -np.inf, compiled.row_lower)
     row_upper = np.where(measured_only, np.inf, compiled.row_upper)
+    x = None
     for cost in (np.r_[np.zeros(n), np.ones(2 * m)], np.r_[compiled.cost, np.zeros(2 * m)]):
         h.passModel(highs_lp(cost, np.r_[lower, np.zeros(2 * m)], np.r_[upper, slack_upper],
                              row_lower, row_upper, A, integer=integer))
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
+            break  # the first stage's completion stands (its costs may be above the least)
         x = np.array(h.getSolution().col_value)
-        slack_upper = x[n:] * (1 + 1e-9) + 1e-9  # the least excess found, held
-    return x[:n], x[n:n + m] + x[n + m:]
+        slack_upper = x[n:] * (1 + 1e-7) + 1e-6  # the least excess found, held
+    return None if x is None else (x[:n], x[n:n + m] + x[n + m:])
 
 
 def _explain(compiled: Compiled, excess: np.ndarray, sites: dict, tg) -> list[BrokenRows]:
