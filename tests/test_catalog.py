@@ -113,3 +113,13 @@ def test_100k_h100_design_it_is_what_such_clusters_draw_with_every_part_sourced(
     plan = dcplan.plan(write_yaml(tmp_path / "program.yaml", data), typical_days=2, mip_gap=1e-3)
     assert plan.total_gpus == 100_000
     assert 140 <= plan.sites[0].it_mw <= 165
+
+
+def test_grid_equipment_has_sourced_lead_times():
+    """Transformers and a substation, with the lead times time-to-power planning turns on
+    (large transformers about 2.5 years, a substation about four)."""
+    kit = CAT.grid_equipment
+    assert {e.kind for e in kit.values()} == {"transformer", "substation"}
+    assert 24 <= kit["large_power_transformer"].lead_time_months <= 42
+    assert kit["substation_150mw"].lead_time_months == 48
+    assert all(not e.unsourced_fields() for e in kit.values())

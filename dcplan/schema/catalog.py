@@ -122,12 +122,22 @@ class CoolingSpec(Sourced):
     lead_time_months: NonNeg
 
 
+class GridEquipmentSpec(Sourced):
+    """Equipment between a site and the grid, with the lead time that sets when a connection
+    can carry load (the grid-connection decisions build on it)."""
+
+    kind: Literal["transformer", "substation"]
+    rating_mva: float = Field(gt=0)
+    lead_time_months: NonNeg
+
+
 class Catalog(StrictModel):
     gpus: dict[str, GpuSpec] = Field(default_factory=dict)
     generators: dict[str, GeneratorSpec] = Field(default_factory=dict)
     renewables: dict[str, RenewableSpec] = Field(default_factory=dict)
     storage: dict[str, StorageSpec] = Field(default_factory=dict)
     cooling: dict[str, CoolingSpec] = Field(default_factory=dict)
+    grid_equipment: dict[str, GridEquipmentSpec] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _keys_are_identifiers(self):
@@ -138,4 +148,4 @@ class Catalog(StrictModel):
         return self
 
 
-SECTIONS = ("gpus", "generators", "renewables", "storage", "cooling")
+SECTIONS = ("gpus", "generators", "renewables", "storage", "cooling", "grid_equipment")

@@ -156,7 +156,7 @@ class Reliability(StrictModel):
 
 
 CatalogOverrides = dict[
-    Literal["gpus", "generators", "renewables", "storage", "cooling"], dict[str, dict]
+    Literal["gpus", "generators", "renewables", "storage", "cooling", "grid_equipment"], dict[str, dict]
 ]
 
 
