@@ -57,6 +57,16 @@ Wind (``wind_cf``). Per unit of turbine rating, 0..1:
 
 Temperature (``ambient_temp_c``): the file's dry-bulb temperature in deg C, unchanged.
 
+Clear-sky solar at a site's own coordinates (``<site>_clearsky_solar.csv``: ``solar_cf``,
+``solar_fixed_cf``), for a site no shipped station resembles (a desert is much sunnier than
+Miami): pvlib's Ineichen clear-sky irradiance at the site's latitude, longitude and altitude,
+with the Linke turbidity pvlib ships for that place and month, every component scaled by the
+site's stated clear-sky index (the share of clear-sky irradiance a typical year delivers:
+the cloudiness, an assumption per site in ``CLEAR_SKY_SITES``), then the same PV chain as
+above with the cell temperature of a 25 deg C ambient and 2 m/s wind (assumption). Real
+weather has cloudy runs and clear runs; this profile has neither, only the right level and
+the right shape of each day.
+
 Price (``price_usd_per_mwh``): a *synthetic* wholesale-like hourly energy price, not market
 data. For each hour, with ``T`` the station's dry-bulb temperature (deg C), ``h`` the local
 hour of day, and the 2027 calendar (dcplan's default horizon year; 2027-01-01 is a Friday)
@@ -125,6 +135,27 @@ STATIONS = {
                           "TMY3 723170, Greensboro Piedmont Triad Intl, NC"),
     "miami": Station("miami", "12839.tm2", "tmy2", "TMY2 12839, Miami Intl, FL"),
     "sand_point": Station("sand_point", "703165TY.csv", "tmy3", "TMY3 703165, Sand Point, AK"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ClearSkySite:
+    """A site profiled from the clear sky at its own coordinates (see the module docstring)."""
+
+    key: str
+    latitude: float
+    longitude: float
+    altitude_m: float
+    tz_hours: float
+    clear_sky_index: float  # share of the clear-sky irradiance a typical year delivers
+    description: str
+
+
+CLEAR_SKY_SITES = {
+    "mojave": ClearSkySite(
+        "mojave", 35.01, -117.56, 750.0, -8.0, 0.88,
+        "Kramer Junction area, Mojave Desert, CA (sites/mojave.yaml); clear-sky index 0.88 "
+        "(assumption: the desert southwest receives close to 90 % of its clear-sky GHI in a year)"),
 }
 
 
@@ -271,6 +302,22 @@ def solar_cf(weather: pd.DataFrame, meta: dict, tracking: bool) -> np.ndarray:
     return np.clip(np.asarray(pac, dtype=float) / pac_rated, 0.0, 1.0)
 
 
+def clear_sky_weather(site: ClearSkySite) -> tuple[pd.DataFrame, dict]:
+    """Ineichen clear-sky irradiance (Linke turbidity from pvlib's data) scaled by the site's
+    clear-sky index, at a 25 deg C ambient and 2 m/s wind, in the shape ``read_station`` gives."""
+    times = mid_hour_times(site.tz_hours)
+    location = pvlib.location.Location(site.latitude, site.longitude, altitude=site.altitude_m)
+    sky = location.get_clearsky(times, model="ineichen") * site.clear_sky_index
+    weather = pd.DataFrame({
+        "ghi": sky["ghi"].to_numpy(), "dni": sky["dni"].to_numpy(), "dhi": sky["dhi"].to_numpy(),
+        "temp_air": 25.0, "wind_speed": 2.0,
+        "pressure": pvlib.atmosphere.alt2pres(site.altitude_m),
+    })
+    meta = {"latitude": site.latitude, "longitude": site.longitude, "altitude": site.altitude_m,
+            "tz_hours": site.tz_hours}
+    return weather, meta
+
+
 def wind_cf(wind_speed_10m: np.ndarray) -> np.ndarray:
     """Capacity factor (0..1) of the generic 3 MW-class curve at a 100 m hub."""
     shear = (HUB_HEIGHT_M / ANEMOMETER_HEIGHT_M) ** SHEAR_ALPHA
@@ -333,6 +380,10 @@ def build_all() -> dict[str, str]:
             {"solar_cf": tracker, "solar_fixed_cf": fixed, "wind_cf": wind, "ambient_temp_c": temp}
         )
         weather_by_station[key] = (weather, tracker)
+    for key, site in CLEAR_SKY_SITES.items():
+        weather, meta = clear_sky_weather(site)
+        files[f"{key}_clearsky_solar.csv"] = to_csv_text(
+            {"solar_cf": solar_cf(weather, meta, tracking=True), "solar_fixed_cf": solar_cf(weather, meta, tracking=False)})
     for site, model in PRICE_MODELS.items():
         weather, tracker = weather_by_station[model.station]
         price = price_series(model, weather, tracker)
