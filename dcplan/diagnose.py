@@ -11,7 +11,13 @@ import datetime as dt
 
 import numpy as np
 
-from dcplan.formulas import firm_without_largest_mw, gpu_it_mw, grid_limit_during, grid_limit_mw
+from dcplan.formulas import (
+    facility_load_mw,
+    firm_without_largest_mw,
+    gpu_it_mw,
+    grid_limit_during,
+    grid_limit_mw,
+)
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.locate import Locator
 from dcplan.model import build_model
@@ -53,7 +59,7 @@ def arithmetic_checks(pi: ProgramInput) -> list[str]:
         lines.append(f"site {si.name}: every allowed GPU needs liquid cooling but the site offers only "
                      f"{', '.join(c.type for c in si.site.cooling)}")
     it_mw = target.amount * _cheapest_power_per_measure(si, program) + program.compute.fixed_it_mw
-    peak = it_mw * min(float(p.max()) for p in si.pue.values())
+    peak = facility_load_mw(it_mw, min(float(p.max()) for p in si.pue.values()))
     if si.site.needs_n_plus_one(grid_limit_mw(si.site.grid, program.horizon.start) if si.site.grid else 0.0):
         firm = firm_without_largest_mw([(si.catalog.generators[g.type].unit_mw, g.max_units + g.existing_units)
                                         for g in si.site.technologies.gas])

@@ -25,6 +25,13 @@ def gpu_it_mw(gpus, spec, provisioning: float):
     return gpus * (spec.design_w_per_gpu * provisioning / 1e6)
 
 
+def facility_load_mw(it_mw, pue, draw_fraction: float = 1.0, overhead_fraction: float = 0.0):
+    """Facility load, MW: the IT (design MW, a number or a model expression) drawing its share
+    ``draw_fraction`` (1 at the design peak), plus a smoothing job's extra energy
+    ``overhead_fraction``, times the PUE (a number or an array of hours)."""
+    return it_mw * (pue * (draw_fraction * (1 + overhead_fraction)))
+
+
 def firm_without_largest_mw(units: list[tuple[float, int]]) -> float:
     """N+1 firm capacity, MW, of (unit MW, units) pairs: all of it less the largest unit built."""
     built = [(mw, n) for mw, n in units if n]

@@ -32,6 +32,7 @@ from dcplan.checks.solve import redispatch_committed
 from dcplan.checks.state import SiteState
 from dcplan.formulas import (
     battery_firm_mw,
+    facility_load_mw,
     firm_without_largest_mw,
     grid_limit_during,
     grid_limit_mw,
@@ -447,7 +448,8 @@ class Verifier:
             i = int(np.argmax(short))
             self._issue(check, f"the committed dispatch supplies {supply[i]:,.1f} MW at hour {s.hours[i]} of the "
                         f"year{s.when} but the facility now draws {s.load_mw[i]:,.1f} MW ({s.it_mw:,.1f} MW IT x PUE "
-                        f"{s.pue[i]:.3f}{f' x {1 + s.overhead:.3f} smoothing' if s.overhead else ''}); short by up to "
+                        f"{s.pue[i]:.3f}{f' x {s.compute.average_draw_fraction:.2f} drawn' if s.compute.average_draw_fraction < 1 else ''}"
+                        f"{f' x {1 + s.overhead:.3f} smoothing' if s.overhead else ''}); short by up to "
                         f"{short[i]:,.1f} MW in {_hours(float(np.sum(s.weight[bad])))}", self._load_culprit(s))
         if (self.timeline is None and self.plan.time_resolution.method == "typical_days"
                 and si.site.reliability.unserved_energy_usd_per_mwh is None
@@ -458,7 +460,7 @@ class Verifier:
         """A typical-days plan is dispatched on its representative days only: warn of the hours of
         the year whose load exceeds everything the plan could supply then."""
         si, tech = s.si, s.si.site.technologies
-        load = si.pue[s.entry.cooling] * (1 + s.overhead) * s.it_mw
+        load = facility_load_mw(s.it_mw, si.pue[s.entry.cooling], s.compute.average_draw_fraction, s.overhead)
         parts = {"grid": grid_limit_mw(si.site.grid, s.start) if si.site.grid else 0.0,
                  "gas": sum(s.gas_mw(cand, units) for _, cand, units in s.gas()),
                  "battery": s.capacity("battery_mw") if tech.battery else 0.0}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.formulas import gpu_it_mw, lead_time_months
+from dcplan.formulas import facility_load_mw, gpu_it_mw, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.plans.types import SitePlan
 from dcplan.schema.compute import Compute
@@ -78,13 +78,12 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     # smoothing a training job (burn work, a GPU floor, battery losses) draws extra IT energy;
     # hour by hour the IT draws its average share of the design IT (which the design peak keeps)
     extra = (sm.smoothing.energy_overhead_fraction or 0.0) if sm.smoothing is not None else 0.0
-    draw = compute.average_draw_fraction * (1 + extra)
-    pue = {c: [v * draw for v in values] for c, values in pue.items()}
-    b.load_mw = pyo.Expression(sm.steps, rule=lambda m, t: sum(pue[c][t] * m.it_mw[c] for c in m.C))
+    b.load_mw = pyo.Expression(sm.steps, rule=lambda m, t: sum(
+        facility_load_mw(m.it_mw[c], pue[c][t], compute.average_draw_fraction, extra) for c in m.C))
     sm.load = b.load_mw
     sm.add_dispatch("load_mw", at=lambda t: b.load_mw[t])
     sm.add_dispatch("pue", derive=lambda: sm.tg.sample(sm.si.pue[chosen_cooling(sm)]))
-    sm.peak_load = sum(float(sm.si.pue[c].max()) * (1 + extra) * b.it_mw[c] for c in b.C)  # the design peak
+    sm.peak_load = sum(facility_load_mw(b.it_mw[c], float(sm.si.pue[c].max()), 1.0, extra) for c in b.C)  # design peak
     sm.average_draw = compute.average_draw_fraction
     sm.provisioning, sm.fixed_it_mw = util, compute.fixed_it_mw
 
