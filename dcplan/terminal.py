@@ -114,7 +114,7 @@ def plan_summary(console: Console, plan: Plan) -> None:
         c = s.capacity
         gas = "\n".join(f"{int(c[k])} × {k[4:-6]}" for k in c if k.startswith("gas_") and k.endswith("_units")
                         and not k.endswith("_new_units") and c[k] > 0) or "-"
-        battery = (f"{c['battery_mw'] + 0.0:,.0f} MW / {abs(c['battery_mwh']):,.0f} MWh"
+        battery = (f"{c['battery_mw']:,.0f} MW / {c['battery_mwh']:,.0f} MWh"
                    if "battery_mw" in c else "-")
         values = {
             "GPUs": "\n".join(f"{n:,} {g}" for g, n in s.gpus.items() if n),

@@ -57,7 +57,7 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         cand = getattr(sm.si.site.technologies, tech)
         if cand is None:
             continue
-        new = value_of(sm.block.component(f"{tech}_new_mw"))
+        new = max(0.0, value_of(sm.block.component(f"{tech}_new_mw")))  # no solver dust below zero
         plan.capacity[f"{tech}_mw"] = new + cand.existing_mw
         plan.energy_mwh[tech] = float(np.sum(sm.tg.weight * plan.dispatch[f"{tech}_mw"]))
         if cand.max_mw > 0 and new >= cand.max_mw - BINDING_TOL:

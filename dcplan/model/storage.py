@@ -89,8 +89,8 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
     if cand is None:
         return
     b, w = sm.block, sm.tg.weight
-    plan.capacity["battery_mw"] = value_of(b.bat_new_mw) + cand.existing_power_mw
-    plan.capacity["battery_mwh"] = value_of(b.bat_new_mwh) + cand.existing_energy_mwh
+    plan.capacity["battery_mw"] = max(0.0, value_of(b.bat_new_mw)) + cand.existing_power_mw  # no solver dust
+    plan.capacity["battery_mwh"] = max(0.0, value_of(b.bat_new_mwh)) + cand.existing_energy_mwh
     plan.energy_mwh["battery_discharge"] = float(np.sum(w * plan.dispatch["battery_discharge_mw"]))
     plan.energy_mwh["battery_charge"] = float(np.sum(w * plan.dispatch["battery_charge_mw"]))
     if cand.max_power_mw is not None and value_of(b.bat_new_mw) >= cand.max_power_mw - BINDING_TOL:
