@@ -30,12 +30,12 @@ from dcplan.model.build import TECHNOLOGIES, build_single_period, time_grid_for
 from dcplan.model.compute import compute_delivered
 from dcplan.model.context import value_of
 from dcplan.model.timegrid import grid_of_steps
+from dcplan.schema.compute import MEASURES
 from dcplan.solver.highs import Compiled, highs_lp, new_highs
 
 TOLERANCE = 1e-3
 """Per unit of a row's coefficients: dispatch.csv keeps four decimals, solvers close rows to 1e-7."""
 COMPLETION_TIME_S = 60.0
-MEASURES = ("gpus", "h100_equivalents", "bf16_pflops")
 
 
 @dataclass
@@ -129,7 +129,7 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
         measured = caps.setdefault(row.cap.cap.name, [])
         if all(label != row.label for label, _ in measured):
             measured.append((row.label, row.measured()))
-    committed = [sm for sm in pm.sites if sm.name in built]
+    committed = list(sites.values())
     costs = {sm.name: {k: (value_of(e), sm.cost_inputs.get(k, [])) for k, e in sm.costs.items()} for sm in committed}
     prices = {sm.name: {a.key: (a.capex_usd_per_unit / a.size, list(a.price_inputs)) for a in sm.assets
                         if not a.rented} for sm in committed}

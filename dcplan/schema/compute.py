@@ -16,6 +16,10 @@ class GpuOption(StrictModel):
         None, ge=0, description="supplier allocation: most GPUs ordered in one build-out period")
 
 
+MEASURES = ("gpus", "h100_equivalents", "bf16_pflops")
+"""What a compute target may be counted in."""
+
+
 class ComputeTarget(StrictModel):
     """Exactly one measure of how much compute must be online."""
 
@@ -25,7 +29,7 @@ class ComputeTarget(StrictModel):
 
     @model_validator(mode="after")
     def _exactly_one(self):
-        given = [k for k in ("gpus", "h100_equivalents", "bf16_pflops") if getattr(self, k) is not None]
+        given = [k for k in MEASURES if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
                 f"give exactly one of gpus, h100_equivalents, bf16_pflops (found {len(given)})"
@@ -34,7 +38,7 @@ class ComputeTarget(StrictModel):
 
     @property
     def measure(self) -> str:
-        return next(k for k in ("gpus", "h100_equivalents", "bf16_pflops") if getattr(self, k) is not None)
+        return next(k for k in MEASURES if getattr(self, k) is not None)
 
     @property
     def amount(self) -> float:
