@@ -310,6 +310,9 @@ def build_network(data: dict, arrays: dict):
     return n
 
 
+BATTERY_FIRM_HOURS = 4.0  # dcplan's reliability.battery_firm_hours default
+
+
 def add_constraints(n, data: dict, arrays: dict) -> None:
     """What PyPSA has no component for, as linopy variables, constraints and objective terms."""
     import pandas as pd
@@ -350,7 +353,8 @@ def add_constraints(n, data: dict, arrays: dict) -> None:
         m.add_objective(m.objective.expression + 1000.0 * charge * peak.sum(), overwrite=True)
 
     # N+1 when islanded: for every type k, installed MW minus one unit of k (if any k is built)
-    # covers the design peak, so the largest built unit can trip
+    # covers the design peak, so the largest built unit can trip; a battery counts for the
+    # power it can hold for BATTERY_FIRM_HOURS (dcplan's reliability.battery_firm_hours default)
     if case["grid_max_import_mw"] is None:
         built = m.add_variables(binary=True, coords=[pd.Index(names, name="name")],
                                 name="gas-type_built")
@@ -358,8 +362,20 @@ def add_constraints(n, data: dict, arrays: dict) -> None:
         most = by_gas(g["max_units"] for g in econ["gas"].values())
         units = n_mod.sel(name=names)
         m.add_constraints(units - most * built <= 0, name="gas-type_built_def")
-        m.add_constraints((units * size).sum() - size * built >= data["peak_load_mw"],
-                          name="gas-n_plus_one")
+        firm = (units * size).sum() - size * built
+        battery = econ.get("battery")
+        if battery is not None:
+            held = m.add_variables(lower=0, name="battery-firm")
+            if battery["duration_h"] is not None:
+                power = m["StorageUnit-p_nom"].sel(name="battery")
+                energy = battery["duration_h"] * power
+            else:
+                power = m["Link-p_nom"].sel(name="battery_charge")  # the AC rating (see below)
+                energy = m["Store-e_nom"].sel(name="battery_energy")
+            m.add_constraints(held - power <= 0, name="battery-firm_power")
+            m.add_constraints(held - energy / BATTERY_FIRM_HOURS <= 0, name="battery-firm_energy")
+            firm = firm + held
+        m.add_constraints(firm >= data["peak_load_mw"], name="gas-n_plus_one")
 
     # annual CO2 cap: gas at its heat rate's CO2, grid at its hourly intensity
     if data["co2_cap_t"] is not None:

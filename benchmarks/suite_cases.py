@@ -201,11 +201,12 @@ FIXED_CASES = (
     ),
     Case(
         "infeasible_islanded_n1",
-        "islanded, too few LM6000 allowed for N+1 (3 x 49 MW firm < design peak)",
+        "islanded, too few LM6000 allowed for N+1 (3 x 49 MW firm + a battery of at most 20 MW < design peak)",
         it_mw=150,
         grid_max_import_mw=None,
         gas=(Gas("lm6000", 4),),
         solar_max_mw=200,
+        battery_max_power_mw=20,
         expect="infeasible",
     ),
     Case(
