@@ -354,16 +354,6 @@ class Verifier:
     def _issue(self, check: str, message: str, where: Where) -> None:
         self.dispatch_issues.append(Finding(check, VIOLATION, message, where))
 
-    def _exceeds(self, s: SiteState, check: str, values: np.ndarray, limit, what: str, where: Where) -> None:
-        """Report the steps where ``values`` exceed ``limit`` (MW, per step or one number)."""
-        limit = np.broadcast_to(np.asarray(limit, dtype=float), values.shape)
-        over = values - limit
-        bad = over > TOL_MW + REL_TOL * np.abs(limit)
-        if bad.any():
-            i = int(np.argmax(np.where(bad, over, -np.inf)))
-            self._issue(check, f"{what}: {values[i]:,.1f} against {limit[i]:,.1f} at hour {s.hours[i]} of the "
-                        f"year{s.when}, over in {_hours(float(np.sum(s.weight[bad])))}", where)
-
     def _evaluate(self, states: dict[str, SiteState]) -> Evaluation | None:
         """A slice's committed build and dispatch evaluated on today's model (see
         dcplan.checks.evaluate); None with nothing to evaluate, or no answer in time."""
