@@ -16,7 +16,7 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
     missing column, a short row or a bad value is an InputError at its line."""
     name = display_path(path)
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
+        with path.open(newline="", encoding="utf-8-sig") as fh:  # a byte-order mark is no header
             rows = list(csv.reader(fh))
     except FileNotFoundError:
         raise InputError([Problem(name, None, "", "file not found")]) from None
