@@ -249,3 +249,20 @@ def test_a_battery_counts_toward_n_plus_one_for_the_power_it_holds_four_hours(tm
     assert s.capacity["battery_mw"] >= peak - 1e-6
     assert s.capacity["battery_mwh"] >= 4 * peak - 1e-5
     assert s.capacity["n_plus_one_firm_mw"] >= peak - 1e-6
+
+
+def test_a_grid_tied_site_can_ask_for_backup_through_a_grid_outage(tmp_path):
+    """With reliability.grid_outage_hours, a grid-tied site's gas units and battery carry the
+    design peak on site; without it, the grid alone serves (no gas is built)."""
+    gpus = 10_000
+    peak = it_mw(gpus) * 1.2
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 20.0},  # dearer than the grid's $50/MWh
+                     technologies={"gas": [{"type": "wartsila_18v50sg", "max_units": 4}]})
+    site["compute"]["target"] = {"gpus": gpus}
+    plain = plan(tmp_path, site, typical_days=2).sites[0]
+    assert plain.capacity["gas_wartsila_18v50sg_units"] == 0 and "grid_outage_firm_mw" not in plain.capacity
+    site["reliability"] = {"grid_outage_hours": 8}
+    backed = plan(tmp_path, site, typical_days=2).sites[0]
+    unit = CAT.generators["wartsila_18v50sg"].unit_mw
+    assert backed.capacity["gas_wartsila_18v50sg_units"] == math.ceil(peak / unit)  # no spare: not N+1
+    assert backed.capacity["grid_outage_firm_mw"] >= peak - 1e-6

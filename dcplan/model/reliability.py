@@ -26,19 +26,38 @@ def add_balance(sm: SiteModel) -> None:
 
 
 def add_n_plus_one(sm: SiteModel) -> None:
-    """N+1 in this period (a build-out's period, or the plan's year) when the site requires it."""
+    """Firm on-site capacity in this period (a build-out's period, or the plan's year): N+1 when
+    the site requires it, and the backup for a grid outage when it asks for one."""
     b, site = sm.block, sm.si.site
-    if not site.needs_n_plus_one(b.grid_limit_mw if site.grid is not None else 0.0):
-        return
+    limit = b.grid_limit_mw if site.grid is not None else 0.0
+    outage_h = site.reliability.grid_outage_hours if limit > 0 else None
+    if outage_h is not None:
+        _add_firm(sm, "grid_outage_backup", outage_h, n_plus_one=site.needs_n_plus_one(limit))
+        sm.explain(b.grid_outage_backup, lambda: (
+            f"on-site supply (MW) below the design peak through a {outage_h:g} h grid outage",
+            ("site", "reliability", "grid_outage_hours")))
+    elif site.needs_n_plus_one(limit):
+        _add_firm(sm, "n_plus_one", site.reliability.battery_firm_hours, n_plus_one=True)
+
+
+def _add_firm(sm: SiteModel, name: str, battery_hours: float, n_plus_one: bool) -> None:
+    """On-site firm capacity covers the design peak: the gas units (less the largest one when
+    ``n_plus_one``) and the battery for the power it can hold ``battery_hours``."""
+    b, site = sm.block, sm.si.site
     battery = 0.0
     if sm.battery_size is not None:  # a battery counts for the power it can hold (formulas.battery_firm_mw)
         power, energy = sm.battery_size
         b.bat_firm_mw = pyo.Var(bounds=(0, None))
         b.bat_firm_power = pyo.Constraint(expr=b.bat_firm_mw <= power)
-        b.bat_firm_energy = pyo.Constraint(expr=b.bat_firm_mw <= energy * (1 / site.reliability.battery_firm_hours))
+        b.bat_firm_energy = pyo.Constraint(expr=b.bat_firm_mw <= energy * (1 / battery_hours))
         battery = b.bat_firm_mw
     if not site.technologies.gas:
-        b.n_plus_one = pyo.Constraint(expr=battery >= sm.peak_load)
+        b.add_component(name, pyo.Constraint(expr=battery >= sm.peak_load))
+        return
+    if not n_plus_one:
+        b.add_component(name, pyo.Constraint(expr=sum(b.gas_units[k] * sm.si.catalog.generators[c.type].unit_mw
+                                                      for k, c in zip(b.K, site.technologies.gas)) + battery
+                                             >= sm.peak_load))
         return
     cat = sm.si.catalog
     size = {c.key: cat.generators[c.type].unit_mw for c in sm.si.site.technologies.gas}
@@ -47,28 +66,38 @@ def add_n_plus_one(sm: SiteModel) -> None:
     most = {c.key: c.max_units + c.existing_units for c in sm.si.site.technologies.gas}
     b.gas_built_if = pyo.Constraint(b.K, rule=lambda m, k: m.gas_units[k] <= most[k] * m.gas_type_built[k])
     b.gas_largest_def = pyo.Constraint(b.K, rule=lambda m, k: m.gas_largest_mw >= size[k] * m.gas_type_built[k])
-    b.n_plus_one = pyo.Constraint(expr=sum(size[k] * b.gas_units[k] for k in b.K) - b.gas_largest_mw + battery
-                                  >= sm.peak_load)
+    b.add_component(name, pyo.Constraint(expr=sum(size[k] * b.gas_units[k] for k in b.K) - b.gas_largest_mw
+                                         + battery >= sm.peak_load))
 
 
 
 def report(sm: SiteModel, plan: SitePlan) -> None:
-    """Load shed, and the contingency the period survives: N+1's firm capacity (gas without its
-    largest unit, and a battery for the power it can hold) against the design peak."""
+    """Load shed, and the contingency the period survives: the firm capacity of N+1 or of a grid
+    outage's backup (gas, less its largest unit under N+1, and a battery for the power it can
+    hold) against the design peak."""
     b, site = sm.block, sm.si.site
     if "unserved_mw" in plan.dispatch:
         plan.energy_mwh["unserved"] = float(np.sum(sm.tg.weight * plan.dispatch["unserved_mw"]))
-    if b.component("n_plus_one") is None:
+    firm_rule = next((name for name in ("n_plus_one", "grid_outage_backup") if b.component(name) is not None), None)
+    if firm_rule is None:
         return
     gas = sum(plan.capacity[f"gas_{c.key}_mw"] for c in site.technologies.gas)
     gas -= value_of(b.gas_largest_mw) if b.component("gas_largest_mw") is not None else 0.0
     battery = value_of(b.bat_firm_mw) if b.component("bat_firm_mw") is not None else 0.0
     firm, peak = gas + battery, value_of(sm.peak_load)
-    plan.capacity["n_plus_one_firm_mw"] = firm
+    hours = site.reliability.battery_firm_hours
+    if firm_rule == "grid_outage_backup":
+        hours = site.reliability.grid_outage_hours
+        plan.capacity["grid_outage_firm_mw"] = firm
+    else:
+        plan.capacity["n_plus_one_firm_mw"] = firm
     largest = max((sm.si.catalog.generators[c.type].unit_mw for c in site.technologies.gas), default=0.0)
     if firm - peak <= max(1e-6 * peak, 1e-6) + largest:
-        held = f" + battery {battery:,.1f} MW for {site.reliability.battery_firm_hours:g} h" if battery > 1e-6 else ""
-        plan.binding.append(f"N+1: firm gas {gas:,.1f} MW (without the largest unit){held} vs design peak {peak:,.1f} MW")
+        held = f" + battery {battery:,.1f} MW for {hours:g} h" if battery > 1e-6 else ""
+        what = "N+1: firm gas" if b.component("gas_largest_mw") is not None else "gas"
+        rule = "" if firm_rule == "n_plus_one" else f" through a {hours:g} h grid outage"
+        plan.binding.append(f"{what} {gas:,.1f} MW{' (without the largest unit)' if 'N+1' in what else ''}{held}"
+                            f"{rule} vs design peak {peak:,.1f} MW")
 
 
 def commit(sm: SiteModel, built: SitePlan) -> None:

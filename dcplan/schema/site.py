@@ -149,6 +149,10 @@ class Reliability(StrictModel):
     unserved_energy_usd_per_mwh: NonNeg | None = Field(
         None, description="allow load shedding at this price; default: never shed load"
     )
+    grid_outage_hours: float | None = Field(
+        None, gt=0, description="a grid-tied site rides through a grid outage this long on site: its gas "
+        "units (without the largest under N+1) and its battery, for the power it holds this long, carry "
+        "the design peak; default: no such backup")
     battery_firm_hours: float = Field(
         4.0, gt=0, description="a battery counts toward N+1 with the power it can hold this long (energy / "
         "hours, at most its power); assumption: the 4-hour duration that ISO capacity markets accredit in "
