@@ -26,3 +26,23 @@ def test_example_plans(example, runner, tmp_path):
         for period in plan["timeline"]["periods"]:
             if period["target"] is not None:
                 assert period["compute_online"] >= period["target"] - 1e-6
+
+
+def test_memphis_colossus_keeps_n_plus_one_until_its_substation():
+    """Issue 16's case: before the substation every period's on-site firm capacity (rented
+    turbines without the largest, and the battery for the power it holds 4 h) carries the
+    design peak; once the grid is in, no spare is kept."""
+    import dcplan
+
+    plan = dcplan.plan(REPO / "examples" / "memphis-colossus" / "program.yaml")
+    islanded = 0
+    for period, sites in zip(plan.timeline.periods, plan.timeline.sites_by_period):
+        site = sites[0]
+        if site.it_mw <= 0:
+            continue
+        if period.capacity_online[site.name]["grid_mw"] == 0:
+            islanded += 1
+            assert site.capacity["n_plus_one_firm_mw"] >= site.capacity["design_peak_mw"] - 1e-6, period.name
+        else:
+            assert "n_plus_one_firm_mw" not in site.capacity, period.name
+    assert islanded >= 2  # the quarters on turbines before the first substation
