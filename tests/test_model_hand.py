@@ -266,3 +266,15 @@ def test_a_grid_tied_site_can_ask_for_backup_through_a_grid_outage(tmp_path):
     unit = CAT.generators["wartsila_18v50sg"].unit_mw
     assert backed.capacity["gas_wartsila_18v50sg_units"] == math.ceil(peak / unit)  # no spare: not N+1
     assert backed.capacity["grid_outage_firm_mw"] >= peak - 1e-6
+
+
+def test_oversubscription_is_explicit_and_the_plan_says_what_a_full_job_draws(tmp_path):
+    """provisioning_utilisation 0.8 designs for 80 % of the GPUs' all-in power; the plan says how
+    much more a job driving every GPU at once would draw."""
+    site = base_site()
+    site["compute"]["provisioning_utilisation"] = 0.8
+    s = plan(tmp_path, site, typical_days=2).sites[0]
+    full = it_mw(1000)
+    assert s.it_mw == pytest.approx(0.8 * full)
+    note = next(b for b in s.binding if b.startswith("oversubscribed"))
+    assert f"{full:,.1f} MW" in note and f"{0.2 * full:,.1f} MW more" in note
