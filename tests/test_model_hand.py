@@ -278,3 +278,15 @@ def test_oversubscription_is_explicit_and_the_plan_says_what_a_full_job_draws(tm
     assert s.it_mw == pytest.approx(0.8 * full)
     note = next(b for b in s.binding if b.startswith("oversubscribed"))
     assert f"{full:,.1f} MW" in note and f"{0.2 * full:,.1f} MW more" in note
+
+
+def test_the_average_draw_sets_energy_apart_from_the_design(tmp_path):
+    """average_draw_fraction 0.75: a quarter less energy bought, the same design IT and peak."""
+    site = base_site()
+    full = plan(tmp_path, site, typical_days=2).sites[0]
+    site["compute"]["average_draw_fraction"] = 0.75
+    part = plan(tmp_path, site, typical_days=2).sites[0]
+    assert part.it_mw == pytest.approx(full.it_mw) == pytest.approx(it_mw(1000))
+    assert part.capacity["design_peak_mw"] == pytest.approx(full.capacity["design_peak_mw"])
+    assert part.energy_mwh["grid"] == pytest.approx(0.75 * full.energy_mwh["grid"], rel=1e-9)
+    assert part.energy_mwh["grid"] == pytest.approx(0.75 * it_mw(1000) * 1.2 * HOURS_PER_YEAR, rel=1e-9)
