@@ -33,8 +33,27 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)  # user text such as ":x:" stays text
+err_console = Console(stderr=True, emoji=False)
+
+
+def _check_writable_folder(folder: Path, option: str) -> None:
+    """Before any solve: ``folder`` is (or can be made) a folder this user may write in."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError([Problem("command line", None, option, f"{display_path(folder)} exists and is not a folder")])
+    existing = next(p for p in [folder, *folder.parents] if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError([Problem("command line", None, option, f"cannot write in {display_path(existing)}")])
+    if existing != folder:  # make it, to be sure it can be made, and leave nothing behind yet
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise InputError([Problem("command line", None, option, f"cannot make {display_path(folder)}: "
+                                      f"{exc.strerror or exc}")]) from None
+        for made in [folder, *folder.parents]:
+            if made == existing:
+                break
+            made.rmdir()
 
 
 def _friendly(fn):
@@ -140,6 +159,8 @@ def plan(
     if strategy not in STRATEGIES:
         raise InputError([Problem("command line", None, "--strategy",
                                   f"unknown strategy '{strategy}': one of {', '.join(STRATEGIES)}")])
+    if outdir is not None:
+        _check_writable_folder(outdir, "-o")
 
     status = None if quiet else console.status("starting", spinner="dots")
     started = time.perf_counter()

@@ -71,7 +71,11 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, path + (i,), lines, problems, fname) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader.construct_object(_CONSTRUCTOR, node, deep=True)
+    try:
+        return yaml.SafeLoader.construct_object(_CONSTRUCTOR, node, deep=True)
+    except ValueError as exc:  # a value YAML reads as a date or number but cannot be one: 2027-13-45
+        problems.append(Problem(fname, node.start_mark.line + 1, dotted(path), f"not a valid value: {exc}"))
+        return None
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import yaml
 from conftest import REPO, base_site, run_cli, write_csv, write_yaml
 
 
@@ -118,3 +119,30 @@ def test_nothing_to_validate(runner, tmp_path):
     result = run_cli(runner, "validate", tmp_path / "missing")
     assert result.exit_code == 2
     assert "no such file or folder" in result.output
+
+
+def test_an_impossible_date_is_an_input_error_at_its_line(tmp_path, runner):
+    site = base_site()
+    site["grid"]["available_from"] = "DATE"
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(site, sort_keys=False).replace("DATE", "2027-13-45"))
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "2027-13-45" in text)
+    assert f"site.yaml:{line}: grid.available_from: not a valid value" in " ".join(result.output.split())
+
+
+def test_user_text_is_printed_as_text_not_emoji(tmp_path, runner):
+    site = base_site()
+    site[":x:"] = 1
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "site.yaml", site))
+    assert result.exit_code == 2 and ":x:" in result.output and "\u274c" not in result.output
+
+
+def test_an_output_path_that_is_a_file_is_refused_before_any_solve(tmp_path, runner):
+    path = write_yaml(tmp_path / "site.yaml", base_site())
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    result = run_cli(runner, "plan", path, "-o", taken)
+    assert result.exit_code == 2 and "-o" in result.output and "not a folder" in result.output
+    assert "building model" not in result.output and taken.read_text() == "not a folder"
