@@ -133,7 +133,7 @@ class SeriesResolver:
     def _read(self, path: Path, loc: tuple):
         if path not in self._tables:
             try:
-                with path.open(newline="", encoding="utf-8") as fh:
+                with path.open(newline="", encoding="utf-8-sig") as fh:  # a byte-order mark is no header
                     reader = csv.reader(fh)
                     header = [h.strip() for h in next(reader, [])]
                     rows = [r for r in reader if r and any(c.strip() for c in r)]

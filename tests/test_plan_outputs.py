@@ -157,3 +157,20 @@ def test_version(runner):
     from dcplan import __version__
     result = run_cli(runner, "--version")
     assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_a_reused_output_folder_keeps_no_file_of_an_earlier_run(tmp_path):
+    """Files a run does not write (an earlier build-out's timeline, a job's smoothing, a report)
+    are gone from a reused -o, so that show and report never mix two runs."""
+    from typer.testing import CliRunner
+
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = ["timeline.csv", "schedule.csv", "smoothing.yaml", "smoothing.png", "report.html"]
+    for name in stale:
+        (out / name).write_text("from an earlier run")
+    (out / "smoothing" / "other").mkdir(parents=True)
+    (out / "smoothing" / "other" / "schedule.csv").write_text("from an earlier run")
+    path = write_yaml(tmp_path / "site.yaml", base_site())
+    assert run_cli(CliRunner(), "plan", path, "--typical-days", "2", "-o", out, "-q").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["dispatch.csv", "plan.yaml", "summary.json"]

@@ -146,3 +146,14 @@ def test_an_output_path_that_is_a_file_is_refused_before_any_solve(tmp_path, run
     result = run_cli(runner, "plan", path, "-o", taken)
     assert result.exit_code == 2 and "-o" in result.output and "not a folder" in result.output
     assert "building model" not in result.output and taken.read_text() == "not a folder"
+
+
+def test_a_csv_with_a_byte_order_mark_still_has_its_hour_column_checked(tmp_path, runner):
+    hours = np.arange(8760)
+    hours[100] = 7  # not consecutive
+    text = "hour,price_usd_per_mwh\n" + "".join(f"{h},40\n" for h in hours)
+    (tmp_path / "p.csv").write_text("\ufeff" + text, encoding="utf-8")
+    site = base_site()
+    site["grid"]["energy_price_usd_per_mwh"] = {"csv": "p.csv"}
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "site.yaml", site))
+    assert result.exit_code == 2 and "hour is '7', expected 100" in " ".join(result.output.split())
