@@ -7,6 +7,7 @@ Validation errors are then reported at the line of the offending key.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,19 @@ import yaml
 from dcplan.errors import InputError, Problem, display_path
 
 KeyPath = tuple
+
+MAX_BYTES = int(float(os.environ.get("DCPLAN_MAX_YAML_MB", "10")) * 1e6)
+"""The largest YAML input read (DCPLAN_MAX_YAML_MB, default 10 MB): site and program files are
+kilobytes, and a huge one is more likely an accident or an attack than a plan."""
+MAX_VALUES = 1_000_000
+"""The most values a document may hold once its aliases are expanded (a billion-laughs alias
+bomb expands a few lines into billions)."""
+MAX_DEPTH = 100
+"""The deepest nesting of mappings and lists read (a site file nests about six deep)."""
+
+
+class _TooLarge(Exception):
+    pass
 
 
 @dataclass
@@ -53,12 +67,17 @@ def dotted(loc: KeyPath) -> str:
     return out
 
 
-def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: str):
+def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: str, budget: list):
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooLarge(f"more than {MAX_VALUES:,} values once its aliases are expanded")
+    if len(path) > MAX_DEPTH:
+        raise _TooLarge(f"nested more than {MAX_DEPTH} deep")
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out = {}
         for key_node, value_node in node.value:
-            key = _build(key_node, path + ("<key>",), {}, problems, fname)
+            key = _build(key_node, path + ("<key>",), {}, problems, fname, budget)
             if isinstance(key, (list, dict)):
                 problems.append(Problem(fname, key_node.start_mark.line + 1, dotted(path),
                                         "a mapping key must be a plain value"))
@@ -66,11 +85,11 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
             if key in out:
                 problems.append(Problem(fname, key_node.start_mark.line + 1, dotted(path + (key,)),
                                         "duplicate key (an earlier line sets it too)"))
-            out[key] = _build(value_node, path + (key,), lines, problems, fname)
+            out[key] = _build(value_node, path + (key,), lines, problems, fname, budget)
             lines[path + (key,)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (i,), lines, problems, fname) for i, item in enumerate(node.value)]
+        return [_build(item, path + (i,), lines, problems, fname, budget) for i, item in enumerate(node.value)]
     try:
         return yaml.SafeLoader.construct_object(_CONSTRUCTOR, node, deep=True)
     except ValueError as exc:  # a value YAML reads as a date or number but cannot be one: 2027-13-45
@@ -85,6 +104,10 @@ def load_yaml(path: Path) -> YamlDocument:
     """Read a YAML file; raise :class:`InputError` for unreadable files and syntax errors."""
     name = display_path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError([Problem(name, None, "", f"{size / 1e6:,.3g} MB is larger than the {MAX_BYTES / 1e6:g} MB "
+                                      "a YAML input may be (DCPLAN_MAX_YAML_MB raises it)")])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError([Problem(name, None, "", "file not found")]) from None
@@ -92,6 +115,8 @@ def load_yaml(path: Path) -> YamlDocument:
         raise InputError([Problem(name, None, "", f"cannot read file: {exc}")]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise InputError([Problem(name, None, "", f"nested too deep to read (at most {MAX_DEPTH} levels)")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -105,7 +130,9 @@ def load_yaml(path: Path) -> YamlDocument:
     problems: list[Problem] = []
     lines: dict[KeyPath, int] = {}
     try:
-        data = _build(node, (), lines, problems, name)
+        data = _build(node, (), lines, problems, name, [MAX_VALUES])
+    except _TooLarge as exc:
+        raise InputError([Problem(name, None, "", f"not read: {exc}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError([Problem(name, mark.line + 1 if mark else None, "",
