@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dcplan import series as S
+import dcplan.series as S
 from dcplan.catalog import builtin_catalog_data
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
 from dcplan.rules import resolve_caps

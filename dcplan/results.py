@@ -3,8 +3,9 @@ and the limits that bind. Everything downstream (writers, terminal, tests) uses 
 
 from __future__ import annotations
 
-from dcplan.model.build import TECHNOLOGIES, PlanModel
+from dcplan.model.build import PlanModel
 from dcplan.model.context import SiteModel, value_of
+from dcplan.model.technologies import TECHNOLOGIES
 from dcplan.plans.types import CapReport, Plan, SitePlan
 from dcplan.solver import SolveResult
 from dcplan.timeline import extract_timeline

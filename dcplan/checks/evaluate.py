@@ -26,9 +26,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from dcplan.loader import ProgramInput
-from dcplan.model.build import TECHNOLOGIES, build_single_period, time_grid_for
+from dcplan.model.build import build_single_period, time_grid_for
 from dcplan.model.compute import compute_delivered
 from dcplan.model.context import value_of
+from dcplan.model.technologies import TECHNOLOGIES
 from dcplan.model.timegrid import grid_of_steps
 from dcplan.schema.compute import MEASURES
 from dcplan.solver.highs import Compiled, highs_lp, new_highs

@@ -6,25 +6,25 @@ from __future__ import annotations
 
 import dataclasses
 
-from dcplan import api
+from dcplan.api import PlanOutcome, plan_program, smooth_training_jobs
 from dcplan.checks.planfile import PlanFile
 from dcplan.loader import ProgramInput
 from dcplan.model import build_model
-from dcplan.model.build import TECHNOLOGIES
+from dcplan.model.technologies import TECHNOLOGIES
 from dcplan.solver import SolveOptions, SolveResult, solve
 
 FIRST_PLAN_GAP = 1.0  # a relative gap of 100 %: stop at the first plan found
 
 
-def solve_for_feasibility(pi: ProgramInput, options: SolveOptions) -> api.PlanOutcome:
+def solve_for_feasibility(pi: ProgramInput, options: SolveOptions) -> PlanOutcome:
     """Is there any plan for the current inputs? Optimality is not sought."""
-    return api.plan_program(pi, None, dataclasses.replace(options, mip_gap=FIRST_PLAN_GAP))
+    return plan_program(pi, None, dataclasses.replace(options, mip_gap=FIRST_PLAN_GAP))
 
 
 def redispatch_committed(pi: ProgramInput, plan: PlanFile, options: SolveOptions) -> SolveResult:
     """Solve the current model on the plan's time resolution with every build decision fixed at
     the committed plan's: feasible means the build still meets every step."""
-    smoothing, reasons = api.smooth_training_jobs(pi)
+    smoothing, reasons = smooth_training_jobs(pi)
     if reasons:
         return SolveResult("infeasible", message="; ".join(reasons))
     pm = build_model(pi, plan.time_resolution.typical_days, smoothing)

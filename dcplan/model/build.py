@@ -12,7 +12,6 @@ import pyomo.environ as pyo
 
 from dcplan.formulas import gpu_it_mw
 from dcplan.loader import ProgramInput
-from dcplan.model import compute, gas, grid, reliability, renewables, storage
 from dcplan.model.caps import ELASTIC_USD, CapBuilder, CapRow, add_links
 from dcplan.model.compute import add_compute, compute_delivered, gpu_measure
 from dcplan.model.context import SiteModel
@@ -22,12 +21,6 @@ from dcplan.model.reliability import add_balance, add_n_plus_one
 from dcplan.model.renewables import add_renewables
 from dcplan.model.storage import add_storage
 from dcplan.model.timegrid import ALL_MONTHS, TimeGrid, hourly_grid, typical_days_grid
-
-TECHNOLOGIES = (compute, grid, gas, renewables, storage, reliability)
-"""The parts of a site's block, each a module that adds itself to the model (``add_*``), reads
-its results into a plan (``report(sm, plan)``, after ``compute``'s and in this order) and fixes
-a committed plan's build on its variables (``commit(sm, built)``). Code outside ``model/``
-loops over them and never names a variable."""
 
 
 @dataclass

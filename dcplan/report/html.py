@@ -8,8 +8,8 @@ from html import escape
 
 import numpy as np
 
+import dcplan.report.svg as svg
 from dcplan.errors import display_path
-from dcplan.report import svg
 from dcplan.report.data import (
     PlanFolder,
     fmt,

@@ -1,0 +1,16 @@
+"""The technologies a site's block is built from, each a module that owns its whole life."""
+
+from __future__ import annotations
+
+import dcplan.model.compute as compute
+import dcplan.model.gas as gas
+import dcplan.model.grid as grid
+import dcplan.model.reliability as reliability
+import dcplan.model.renewables as renewables
+import dcplan.model.storage as storage
+
+TECHNOLOGIES = (compute, grid, gas, renewables, storage, reliability)
+"""The parts of a site's block, each a module that adds itself to the model (``add_*``), reads
+its results into a plan (``report(sm, plan)``, after ``compute``'s and in this order) and fixes
+a committed plan's build on its variables (``commit(sm, built)``). Code outside ``model/``
+loops over them and never names a variable."""
