@@ -506,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "processor": _cpu_name(),
         },
-        "versions": _versions(),
+        "versions": cp.versions(),
         "threads": args.threads,
         "mip_gap": args.mip_gap,
     }
@@ -539,18 +539,6 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor()
-
-
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in ("dcplan", "pyomo", "highspy", "pypsa", "linopy", "numpy"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = None
-    return out
 
 
 if __name__ == "__main__":

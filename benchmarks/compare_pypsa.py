@@ -580,5 +580,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if cmp.ok else 1
 
 
+
+def versions() -> dict:
+    """The versions of the packages a benchmark's figures depend on (None where not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("dcplan", "pyomo", "highspy", "pypsa", "linopy", "numpy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
 if __name__ == "__main__":
     sys.exit(main())

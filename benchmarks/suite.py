@@ -748,7 +748,7 @@ def main(argv: list[str] | None = None) -> int:
         "when": time.strftime("%Y-%m-%d %H:%M"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "platform": platform.platform(), "processor": _cpu_name()},
-        "versions": _versions(),
+        "versions": cp.versions(),
         "dcplan_source": source,
         "dcplan_source_after": _git_state(),
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
@@ -791,18 +791,6 @@ def _git_state() -> dict:
 
     return {"commit": git("rev-parse", "--short", "HEAD") or None,
             "dirty": bool(git("status", "--porcelain", "--", "dcplan"))}
-
-
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in ("dcplan", "pyomo", "highspy", "pypsa", "linopy"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = None
-    return out
 
 
 if __name__ == "__main__":
