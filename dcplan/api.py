@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,23 +129,13 @@ def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOp
 def write_outputs(outcome: PlanOutcome, outdir: Path) -> list[Path]:
     """The plan's files, with the input files recorded, and the smoothing of each site's training
     job (in OUTDIR itself for one job, so that the report shows it; in OUTDIR/smoothing/SITE for
-    several)."""
+    several). ``outdir`` should be new: see :class:`dcplan.outfolder.OutputFolder`, which makes
+    a folder that replaces an earlier run's whole."""
     written = write_plan(outcome.plan, outdir, outcome.input_files)
     for site, result in outcome.smoothing.items():
         folder = outdir if len(outcome.smoothing) == 1 else outdir / "smoothing" / site
         written += write_smoothing(result, folder)
-    for stale in STALE_OUTPUTS:  # an earlier run's files that this run does not make
-        path = outdir / stale
-        if path.is_file() and path not in written:
-            path.unlink()
-    if (outdir / "smoothing").is_dir() and not any(p.is_relative_to(outdir / "smoothing") for p in written):
-        shutil.rmtree(outdir / "smoothing")
     return written
-
-
-STALE_OUTPUTS = ("timeline.csv", "schedule.csv", "smoothing.yaml", "smoothing.png", "report.html")
-"""Files `dcplan plan -o` may write; a reused folder loses those this run does not write (the
-report is made again with --report)."""
 
 
 def smooth_training_jobs(program: ProgramInput) -> tuple[dict, list[str]]:

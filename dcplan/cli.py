@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -18,6 +19,7 @@ from dcplan import api
 from dcplan.catalog import builtin_catalog
 from dcplan.checks import DEFAULT_TIME_LIMIT_S
 from dcplan.errors import ExitCode, InputError, Problem, display_path
+from dcplan.outfolder import OutputFolder
 from dcplan.schema.catalog import SECTIONS
 from dcplan.solver import STRATEGIES, SolveOptions
 from dcplan.terminal import catalog_tables, plan_summary, print_problems
@@ -35,25 +37,6 @@ app = typer.Typer(
 )
 console = Console(emoji=False)  # user text such as ":x:" stays text
 err_console = Console(stderr=True, emoji=False)
-
-
-def _check_writable_folder(folder: Path, option: str) -> None:
-    """Before any solve: ``folder`` is (or can be made) a folder this user may write in."""
-    if folder.exists() and not folder.is_dir():
-        raise InputError([Problem("command line", None, option, f"{display_path(folder)} exists and is not a folder")])
-    existing = next(p for p in [folder, *folder.parents] if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError([Problem("command line", None, option, f"cannot write in {display_path(existing)}")])
-    if existing != folder:  # make it, to be sure it can be made, and leave nothing behind yet
-        try:
-            folder.mkdir(parents=True)
-        except OSError as exc:
-            raise InputError([Problem("command line", None, option, f"cannot make {display_path(folder)}: "
-                                      f"{exc.strerror or exc}")]) from None
-        for made in [folder, *folder.parents]:
-            if made == existing:
-                break
-            made.rmdir()
 
 
 def _friendly(fn):
@@ -159,9 +142,11 @@ def plan(
     if strategy not in STRATEGIES:
         raise InputError([Problem("command line", None, "--strategy",
                                   f"unknown strategy '{strategy}': one of {', '.join(STRATEGIES)}")])
-    if outdir is not None:
-        _check_writable_folder(outdir, "-o")
+    with OutputFolder(outdir) if outdir is not None else contextlib.nullcontext() as folder:
+        _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, solver_log, quiet, with_report)
 
+
+def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, solver_log, quiet, with_report):
     status = None if quiet else console.status("starting", spinner="dots")
     started = time.perf_counter()
 
@@ -196,14 +181,15 @@ def plan(
         console.print(f"[dim]build {outcome.plan.solver['build_seconds']:.2f} s · compile "
                       f"{result.compile_seconds:.2f} s · solve {result.solve_seconds:.2f} s "
                       f"({result.strategy}: {work})[/dim]")
-    if outdir is not None:
-        written = api.write_outputs(outcome, outdir)
-        if with_report:
-            from dcplan.report import write_report
+    if folder is not None:
+        with folder.replace() as staging:
+            written = api.write_outputs(outcome, staging)
+            if with_report:
+                from dcplan.report import write_report
 
-            written.append(write_report(outdir))
+                written.append(write_report(staging))
         if not quiet:
-            console.print("wrote " + ", ".join(display_path(p) for p in written))
+            console.print("wrote " + ", ".join(display_path(folder.target / p.relative_to(staging)) for p in written))
     if result.status == "time_limit":
         gap = f"{result.gap:.3%}" if result.gap is not None else "unknown"
         err_console.print(f"[yellow]time limit reached[/yellow]: best plan found has gap {gap}")
@@ -235,14 +221,19 @@ def smooth(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
 ):
     """Keep a training job's power swings within the site's ramp, swing and band limits at least cost."""
-    from dcplan.smoothing import api as smoothing
-    from dcplan.smoothing.output import write_smoothing
-    from dcplan.smoothing.report import print_result
-
     limits = {"ramp_up_mw_per_s": ramp_up_mw_per_s, "ramp_down_mw_per_s": ramp_down_mw_per_s,
               "ramp_up_mw_per_min": ramp_up_mw_per_min, "ramp_down_mw_per_min": ramp_down_mw_per_min,
               "swing_mw": swing_mw, "swing_window_s": swing_window_s,
               "band_min_mw": band_min_mw, "band_max_mw": band_max_mw}
+    with OutputFolder(outdir) if outdir is not None else contextlib.nullcontext() as folder:
+        _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_limit, quiet, folder)
+
+
+def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_limit, quiet, folder):
+    from dcplan.smoothing import api as smoothing
+    from dcplan.smoothing.output import write_smoothing
+    from dcplan.smoothing.report import print_result
+
     status = None if quiet else console.status("smoothing", spinner="dots")
     if status:
         status.start()
@@ -266,10 +257,11 @@ def smooth(
         t = result.timings
         console.print(f"[dim]build {t['build_s']:.1f} s · compile {t['compile_s']:.1f} s · "
                       f"solve {t['solve_s']:.1f} s · total {t['total_s']:.1f} s[/dim]")
-    if outdir is not None:
-        written = write_smoothing(result, outdir)
+    if folder is not None:
+        with folder.replace() as staging:
+            written = write_smoothing(result, staging)
         if not quiet:
-            console.print("wrote " + ", ".join(display_path(p) for p in written))
+            console.print("wrote " + ", ".join(display_path(folder.target / p.relative_to(staging)) for p in written))
     if result.status == "time_limit":
         err_console.print("[yellow]time limit reached[/yellow]: the schedule meets the limits "
                           "but may not be least-cost")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from dcplan.outfolder import current_umask
 from dcplan.plans.types import Plan
 
 DISPATCH_FIRST = ["site", "step", "hour_of_year", "weight", "load_mw", "pue"]
@@ -165,17 +166,11 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def input_records(paths, outdir: Path) -> list[dict]:

@@ -148,7 +148,7 @@ def test_a_bad_scheduler_address_is_an_input_error(program, runner, address, exp
 def test_output_must_be_a_folder(program, runner):
     (program.parent / "out").write_text("")
     result = run_cli(runner, "sweep", sweep_file(program.parent, {GAS: [3]}), "-o", program.parent / "out")
-    assert result.exit_code == 2 and "is a file; give -o a folder" in result.output
+    assert result.exit_code == 2 and "exists and is not a folder" in result.output
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -261,6 +261,34 @@ def test_a_killed_scenario_is_recorded_and_retried_and_a_time_limit_is_not_final
     assert row["status"] in ("time_limit", "no_solution"), row
     third = run_sweep(path, out, workers=1)
     assert (third.ran, third.reused) == (1, 1)
+
+
+def test_a_sweep_killed_leaves_no_process_behind_and_resumes_to_the_uninterrupted_result(program):
+    """SIGKILL of the sweep itself: its pool workers, forkserver and resource tracker all end
+    within seconds; a re-run resumes, and the results equal those of a sweep never killed."""
+    path = sweep_file(program.parent, {UNITS: [1, 2], GAS: [2, 3, 4, 5, 6, 7, 8, 9]})
+    out = program.parent / "out"
+    sweep = subprocess.Popen([sys.executable, "-m", "dcplan", "sweep", path, "-o", out, "--workers", "2", "-q"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any((out / "scenarios").glob("*/plan.yaml")):
+        assert time.monotonic() < deadline and sweep.poll() is None, "the sweep ended before it was killed"
+        time.sleep(0.05)
+    family = psutil.Process(sweep.pid).children(recursive=True)
+    assert sweep.poll() is None and len(family) >= 3  # forkserver, workers, resource tracker
+    sweep.kill()
+    sweep.wait()
+    gone, alive = psutil.wait_procs(family, timeout=15)
+    for orphan in alive:  # not to leave them to the rest of the suite if this fails
+        orphan.kill()
+    assert not alive, [p.cmdline()[-1][:80] for p in alive]
+
+    resumed = run_sweep(path, out, workers=2)
+    assert resumed.reused < 16 and resumed.finished
+    run_sweep(path, program.parent / "uninterrupted", workers=2)
+    assert rows_without_timings(out) == rows_without_timings(program.parent / "uninterrupted")
+    names = lambda folder: sorted(p.name for p in (folder / "scenarios").iterdir())  # noqa: E731
+    assert names(out) == names(program.parent / "uninterrupted")  # no staging folder left behind
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import socket
+import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from dcplan.errors import InputError, Problem
+from dcplan.outfolder import FolderLock
 from dcplan.sweep.expand import ScenarioSet, load_scenarios
 from dcplan.sweep.scenario import ScenarioTask, run_scenario
 from dcplan.sweep.store import DONE, WITH_PLAN, ResultStore
@@ -67,6 +70,11 @@ def run_sweep(path: Path | str, outdir: Path | str, workers: int | None = None, 
         raise InputError([Problem("command line", None, "--workers", "the Dask cluster has its own "
                                   "workers; give --workers or --scheduler, not both")])
     scenarios = load_scenarios(Path(path))
+    with FolderLock(Path(outdir)):
+        return _run(scenarios, Path(outdir), workers, scheduler, progress)
+
+
+def _run(scenarios: ScenarioSet, outdir: Path, workers, scheduler, progress) -> SweepRun:
     axes = [a.path for a in scenarios.axes]
     store = ResultStore(Path(outdir), axes, scenarios.digest, {s.id for s in scenarios.scenarios}, scenarios.inputs)
     spec = scenarios.sweep.spec
@@ -120,7 +128,8 @@ class _LocalPool:
         try:
             while queue or in_flight:
                 if pool is None:
-                    pool = ProcessPoolExecutor(min(self.workers, len(queue)), mp_context=context)
+                    pool = ProcessPoolExecutor(min(self.workers, len(queue)), mp_context=context,
+                                               initializer=exit_with, initargs=(os.getpid(),))
                 while queue and len(in_flight) < self.workers and not (in_flight and crashes[queue[0].id]):
                     task = queue.popleft()
                     in_flight[pool.submit(run_scenario, task)] = task
@@ -147,6 +156,32 @@ class _LocalPool:
         finally:
             if pool is not None:
                 pool.shutdown(wait=not in_flight, cancel_futures=True)
+
+
+def exit_with(pid: int) -> None:
+    """Make this pool worker exit as soon as process ``pid`` (the sweep) has ended, however it
+    ended: a killed sweep leaves no worker behind, and then no forkserver or resource tracker,
+    which live only as long as some process holds their pipes."""
+
+    def watch():
+        if hasattr(os, "pidfd_open"):
+            try:
+                fd = os.pidfd_open(pid)
+            except OSError:  # gone already, or pidfd not supported: fall back to polling
+                fd = None
+            if fd is not None:
+                select.select([fd], [], [])  # readable once the process has ended
+                os._exit(1)
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="exit-with-sweep", daemon=True).start()
 
 
 class _Dask:

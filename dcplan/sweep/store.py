@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from dcplan.errors import InputError, Problem, display_path
+from dcplan.outfolder import STAGING, replaced
 from dcplan.output import atomic_write, write_plan
 from dcplan.plans.types import Plan
 from dcplan.sweep.scenario import OUTPUT_COLUMNS, TIMING_COLUMNS
@@ -42,8 +43,6 @@ class ResultStore:
     def __init__(self, outdir: Path, axes: list[str], digest: str, ids: set[str], inputs=(),
                  flush_every_s: float = 2.0):
         self.outdir, self.axes, self.digest, self.inputs = Path(outdir), axes, digest, list(inputs)
-        if self.outdir.exists() and not self.outdir.is_dir():
-            raise InputError([Problem(display_path(self.outdir), None, "", "is a file; give -o a folder")])
         self.flush_every_s, self.last_flush = flush_every_s, time.monotonic()
         self.rows: dict[str, dict] = {}
         self.stale = 0  # earlier rows dropped because the inputs changed
@@ -59,6 +58,8 @@ class ResultStore:
         for folder in plans.iterdir() if digest_then is not None and plans.is_dir() else ():
             if folder.is_dir() and re.fullmatch(SCENARIO_ID, folder.name) and folder.name not in ids:
                 shutil.rmtree(folder)
+        for leftover in plans.glob(f".*.{STAGING}*"):  # of a sweep killed while it wrote a plan
+            shutil.rmtree(leftover, ignore_errors=True)
 
     def is_done(self, sid: str) -> bool:
         row = self.rows.get(sid)
@@ -72,9 +73,12 @@ class ResultStore:
     def record(self, row: dict, plan: Plan | None) -> None:
         """Write the scenario's plan files (or remove an earlier run's), then its row."""
         folder = self.plan_dir(row["scenario"])
-        shutil.rmtree(folder, ignore_errors=True)
-        if plan is not None:
-            write_plan(plan, folder, self.inputs, {axis: row[axis] for axis in self.axes})
+        if plan is None:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            with replaced(folder) as staging:
+                write_plan(plan, staging, self.inputs, {axis: row[axis] for axis in self.axes})
         self.rows[row["scenario"]] = row
         if time.monotonic() - self.last_flush >= self.flush_every_s:
             self.flush()

@@ -1,0 +1,201 @@
+"""An output folder (``-o``) written as one transaction.
+
+A run claims the folder before it solves: the folder must be new, empty or an earlier dcplan
+output (a folder holding anything else is refused, so ``-o .`` never replaces a repository),
+and a lock beside it makes a second run on the same folder fail at once rather than interleave.
+The run then writes every file into a fresh staging folder beside the target and swaps it in
+with one rename, so a reader, or a run killed at any moment, sees either the earlier run's
+complete folder or this run's, never a mix and never another run's leftovers.
+
+On Linux the swap is ``renameat2(RENAME_EXCHANGE)``: atomic even when the folder exists.
+Elsewhere the earlier folder is renamed aside first; a crash between the two renames leaves no
+folder (and the earlier run's under a hidden name, removed by the next run), still never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from dcplan.errors import InputError, Problem, display_path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; runs on one folder are not serialised there
+    fcntl = None
+
+OUTPUT_NAMES = frozenset({
+    "plan.yaml", "dispatch.csv", "summary.json", "timeline.csv", "report.html",  # dcplan plan
+    "schedule.csv", "smoothing.yaml", "smoothing.png", "smoothing",  # dcplan smooth, or a plan's training job
+})
+"""What dcplan writes in a plan or smoothing folder: the only names a folder it replaces may hold."""
+STAGING = "staging-"
+"""Staging folders beside a target are named .TARGET.staging-XXXX (hidden, and removed when found)."""
+
+
+class OutputFolder:
+    """Claim ``target`` for one run (checks and lock, before any solve); then
+    ``with folder.replace() as staging:`` write the files into ``staging``. Use as a context
+    manager so that the lock is released however the run ends."""
+
+    def __init__(self, target: Path | str, option: str = "-o", names: frozenset[str] = OUTPUT_NAMES):
+        self.target, self.option = Path(target), option
+        self.lock = FolderLock(self.target, option)
+        try:
+            self._refuse_unless_replaceable(names)
+        except InputError:
+            self.lock.release()
+            raise
+
+    def __enter__(self) -> OutputFolder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.lock.release()
+
+    def replace(self):
+        """See :func:`replaced`."""
+        return replaced(self.target)
+
+    def _problem(self, message: str) -> InputError:
+        return InputError([Problem("command line", None, self.option, message)])
+
+    def _refuse_unless_replaceable(self, names: frozenset[str]) -> None:
+        target = self.target
+        if target.is_dir():
+            foreign = sorted(p.name for p in target.iterdir() if p.name not in names)
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+                raise self._problem(f"{display_path(target)} holds files dcplan did not write ({shown}); "
+                                    "a run replaces its whole -o folder, so give a new or empty folder")
+
+
+class FolderLock:
+    """Held while one run writes ``target`` (a lock file beside it, holding the run's process id):
+    a second run on the same folder is refused at once, before it solves anything. Also makes
+    the folder's parent, and removes staging folders that a killed run left there."""
+
+    def __init__(self, target: Path, option: str = "-o"):
+        self.target, self.option = Path(target), option
+        if self.target.exists() and not self.target.is_dir():
+            raise self._problem(f"{display_path(self.target)} exists and is not a folder")
+        existing = next(p for p in [self.target, *self.target.parents] if p.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise self._problem(f"cannot write in {display_path(existing)}")
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._problem(f"cannot make {display_path(self.target.parent)}: {exc.strerror or exc}") from None
+        self.path = self.target.parent / f".{self.target.name}.lock"
+        self._fd = _claim(self.path, self.target, self._problem)
+        for leftover in self.target.parent.glob(f".{self.target.name}.{STAGING}*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    def __enter__(self) -> FolderLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if self._fd is not None:
+            self.path.unlink(missing_ok=True)  # before the lock goes: see _claim
+            os.close(self._fd)
+            self._fd = None
+
+    def _problem(self, message: str) -> InputError:
+        return InputError([Problem("command line", None, self.option, message)])
+
+
+@contextlib.contextmanager
+def replaced(target: Path) -> Iterator[Path]:
+    """A fresh staging folder beside ``target``; when the block ends without an exception it
+    becomes the target in one atomic swap, else it is removed and the target is untouched."""
+    target = Path(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{STAGING}", dir=target.parent))
+    try:
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes 0700; give the folder normal permissions
+        yield staging
+        _swap_in(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # the earlier folder, after a swap
+
+
+def _claim(lock_path: Path, target: Path, problem) -> int | None:
+    """An exclusive lock on ``lock_path``, holding this process's id; None without locks."""
+    if fcntl is None:
+        return None
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise problem(f"cannot make the lock file {display_path(lock_path)}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise problem(f"another dcplan run (pid {holder}) is writing to {display_path(target)}; "
+                          "wait for it to end or give another folder") from None
+        try:
+            if os.stat(lock_path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the holder removed this file as we opened it: take the new one
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Make ``staging`` the target; afterwards ``staging`` holds the earlier folder, if any."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    if _exchange(staging, target):
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.{STAGING}", dir=target.parent))
+    os.replace(target, aside)  # an empty aside folder is replaced (POSIX); then no target until ...
+    os.replace(staging, target)  # ... this rename
+    os.replace(aside, staging)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    if _renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if _renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):  # an old kernel, or a file system without it
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _libc_renameat2():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        function = libc.renameat2
+    except (OSError, AttributeError, TypeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return function
+
+
+_renameat2 = _libc_renameat2() if os.name == "posix" else None
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

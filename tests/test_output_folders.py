@@ -1,0 +1,90 @@
+"""An output folder is one transaction: a run killed at any moment leaves the earlier run's
+complete folder or its own, never a mix; a second run on the same folder is refused while the
+first holds it; a folder holding files dcplan did not write is never replaced."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import base_site, run_cli, write_yaml
+
+from dcplan import api
+from dcplan.outfolder import FolderLock, OutputFolder
+from dcplan.output import write_plan
+
+WRITER = """
+import pickle, sys
+from pathlib import Path
+from dcplan.outfolder import OutputFolder
+from dcplan.output import write_plan
+plans = pickle.loads(Path(sys.argv[1]).read_bytes())
+out = Path(sys.argv[2])
+for i in range(10**9):
+    with OutputFolder(out) as folder, folder.replace() as staging:
+        write_plan(plans[i % 2], staging)
+    print(i, flush=True)
+"""
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_run_killed_at_random_moments_always_leaves_one_complete_run(tmp_path):
+    """A writer alternates two different plans into one folder and is killed (SIGKILL) at a
+    random moment, 16 times: after each kill the folder is exactly one of the two plans."""
+    plans = []
+    for gpus in (1000, 3000):
+        site = write_yaml(tmp_path / f"site{gpus}.yaml", base_site(compute={
+            "gpus": [{"model": "h100_sxm"}], "target": {"gpus": gpus}}))
+        plans.append(api.plan(site, typical_days=2).plan)
+    (tmp_path / "plans.pickle").write_bytes(pickle.dumps(plans))
+    references = []
+    for i, plan in enumerate(plans):
+        write_plan(plan, tmp_path / f"ref{i}")
+        references.append(_files(tmp_path / f"ref{i}"))
+    assert references[0]["plan.yaml"] != references[1]["plan.yaml"]
+
+    out, rng, interrupted = tmp_path / "out", random.Random(20261130), 0
+    for _ in range(16):
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, tmp_path / "plans.pickle", out],
+                                  stdout=subprocess.PIPE, text=True)
+        assert writer.stdout.readline(), "the writer wrote nothing"  # one complete run first
+        time.sleep(rng.uniform(0.0, 0.05))
+        writer.kill()
+        writer.wait()
+        writer.stdout.close()
+        interrupted += any(p.name.startswith(".out.staging-") for p in tmp_path.iterdir())
+        assert _files(out) in references
+    assert interrupted >= 4, "too few kills landed while a run was writing to test anything"
+    with OutputFolder(out) as folder:  # the next run cleans up what the killed ones left
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.staging-")]
+        assert folder.lock.path.exists()
+    assert not folder.lock.path.exists()
+
+
+def test_a_second_run_on_a_folder_in_use_is_refused_before_solving(tmp_path, runner):
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    with FolderLock(tmp_path / "out"):
+        result = run_cli(runner, "plan", site, "--typical-days", "2", "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "another dcplan run (pid" in result.output and "is writing to" in result.output
+    assert "building" not in result.output and not (tmp_path / "out").exists()
+    assert run_cli(runner, "plan", site, "--typical-days", "2", "-o", tmp_path / "out", "-q").exit_code == 0
+
+
+@pytest.mark.parametrize("command", ["plan", "smooth"])
+def test_a_folder_holding_other_files_is_never_replaced(tmp_path, runner, command):
+    """`-o .` in a repository must not replace the repository with a plan."""
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    (tmp_path / "notes.md").write_text("mine")
+    args = [site, "--typical-days", "2"] if command == "plan" else [tmp_path / "trace.csv"]
+    result = run_cli(runner, command, *args, "-o", tmp_path)
+    assert result.exit_code == 2 and "holds files dcplan did not write" in result.output, result.output
+    assert "notes.md" in result.output and (tmp_path / "notes.md").read_text() == "mine"
