@@ -160,4 +160,4 @@ def training_job(si: SiteInput):
     spec = si.site.smoothing
     if spec is None or spec.workload is None:
         return None
-    return load_workload(si.doc.path.parent / spec.workload)
+    return load_workload(si.doc.reference(spec.workload, ("smoothing", "workload")), folders=si.doc.folders)

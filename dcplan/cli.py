@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from dcplan import api
+from dcplan import api, trust
 from dcplan.catalog import builtin_catalog
 from dcplan.checks import DEFAULT_TIME_LIMIT_S
 from dcplan.errors import ExitCode, InputError, Problem, display_path
@@ -72,8 +72,14 @@ def _version(value: bool):
 
 @app.callback()
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                      help="Show the version and exit.")):
+                                      help="Show the version and exit."),
+         allow_path: Optional[list[Path]] = typer.Option(
+             None, "--allow-path", help="Also let input files refer to files in this folder (repeatable; "
+             f"before the command: dcplan --allow-path DIR plan ...). Same as {trust.ALLOW_ENV}.")):
     """dcplan: plan AI data-center build-outs as code."""
+    if allow_path:  # in the environment, so that sweep workers see it too
+        folders = [os.environ.get(trust.ALLOW_ENV, ""), *(str(p.resolve()) for p in allow_path)]
+        os.environ[trust.ALLOW_ENV] = os.pathsep.join(f for f in folders if f)
 
 
 @app.command()

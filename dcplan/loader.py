@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import dcplan.series as S
+from dcplan import trust
 from dcplan.catalog import builtin_catalog_data
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
 from dcplan.rules import resolve_caps
@@ -150,15 +151,17 @@ def _resolve_series(si: SiteInput, year: int) -> list[Problem]:
 
 
 def load_site(path: Path, base_catalog: dict | None = None, year: int = 2027,
-              overrides_by_site: dict | None = None) -> SiteInput:
+              overrides_by_site: dict | None = None, folders: tuple[Path, ...] | None = None) -> SiteInput:
     """Load and fully check one site file. ``overrides_by_site`` (site name -> mapping, from a
-    program's scenario) is merged into the site's raw data first."""
-    doc = load_yaml(path)
+    program's scenario) is merged into the site's raw data first. ``folders``: where the files
+    it refers to may be (:mod:`dcplan.trust`; default, those of a file on the command line)."""
+    doc = load_yaml(path, folders)
     data = doc.data
     problems = _kind_problems(doc, "site")
     if problems:
         raise InputError(problems)
-    override = (overrides_by_site or {}).get(data.get("name"))
+    name = data.get("name")
+    override = (overrides_by_site or {}).get(name) if isinstance(name, str) else None
     if override:
         data = deep_merge(data, override)
     problems = validation_problems(doc, Site, data)
@@ -172,14 +175,14 @@ def load_site(path: Path, base_catalog: dict | None = None, year: int = 2027,
     problems = _check_catalog_refs(site, si.catalog, doc)
     problems += _resolve_series(si, year)
     if site.smoothing is not None and site.smoothing.workload is not None:
-        workload = path.parent / site.smoothing.workload
-        if not workload.exists():
-            problems.append(doc.problem(("smoothing", "workload"), f"workload file not found: {display_path(workload)}"))
-        else:
-            try:
-                load_workload(workload)
-            except InputError as err:
-                problems += err.problems
+        try:
+            workload = doc.reference(site.smoothing.workload, ("smoothing", "workload"))
+            if not workload.exists():
+                raise InputError([doc.problem(("smoothing", "workload"),
+                                              f"workload file not found: {display_path(workload)}")])
+            load_workload(workload, folders=doc.folders)
+        except InputError as err:
+            problems += err.problems
     if problems:
         raise InputError(problems)
     return si
@@ -254,12 +257,16 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
         raise InputError(problems)
     sites, problems, names = [], [], {}
     for i, rel in enumerate(program.sites):
-        site_path = (path.parent / rel)
+        try:
+            site_path = doc.reference(rel, ("sites", i))
+        except InputError as err:
+            problems += err.problems
+            continue
         if not site_path.exists():
             problems.append(doc.problem(("sites", i), f"site file not found: {display_path(site_path)}"))
             continue
         try:
-            si = load_site(site_path, raw_catalog, program.horizon.start.year, site_overrides)
+            si = load_site(site_path, raw_catalog, program.horizon.start.year, site_overrides, doc.folders)
         except InputError as err:
             problems += err.problems
             continue
@@ -312,7 +319,11 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
         if p.is_dir():
             found = sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml")
                            and not any(part.startswith(".") for part in f.relative_to(p).parts))
-            files += found
+            folders = trust.trusted_folders(p)
+            for f in found:
+                if trust.outside(f, folders):  # a symbolic link out of the folder (say, to /etc)
+                    problems.append(Problem(display_path(f), None, "", trust.refusal(str(f.relative_to(p)), folders)))
+            files += [f for f in found if not trust.outside(f, folders)]
         elif p.exists():
             files.append(p)
         else:

@@ -15,11 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from dcplan.errors import Problem, did_you_mean, display_path
+from dcplan import trust
+from dcplan.errors import InputError, Problem, did_you_mean, display_path
 from dcplan.schema.base import CsvColumn, CurveSeries, TimeOfUseSeries
 from dcplan.yamlio import YamlDocument
 
 HOURS_PER_YEAR = 8760
+LEAP_YEAR_HOURS = 8784
+MAX_ROWS = LEAP_YEAR_HOURS
+"""Rows read at most: a longer file is refused without being read to its end."""
 INDEX_COLUMNS = ("hour", "timestamp")
 
 
@@ -93,8 +97,11 @@ class SeriesResolver:
         return values
 
     def _csv(self, spec: CsvColumn, loc: tuple, quantity: Quantity) -> np.ndarray:
-        path = (self.doc.path.parent / spec.csv).resolve()
         csv_loc = loc + ("csv",) if (loc + ("csv",)) in self.doc.lines else loc
+        try:
+            path = self.doc.reference(spec.csv, csv_loc).resolve()
+        except InputError as err:
+            raise SeriesError(err.problems[0]) from None
         header, rows = self._read(path, csv_loc)
         name = display_path(path)
         value_columns = [c for c in header if c not in INDEX_COLUMNS]
@@ -112,8 +119,9 @@ class SeriesResolver:
             raise self._fail(loc + ("column",), f"column '{column}' of {name} is in {unit}, expected "
                              f"{quantity.unit} (convert it, or set `scale:` to convert on load)")
         if len(rows) != HOURS_PER_YEAR:
-            hint = " (a leap year? drop Feb 29)" if len(rows) == 8784 else ""
-            raise self._fail(csv_loc, f"{name} has {len(rows)} data rows, expected {HOURS_PER_YEAR}{hint}")
+            hint = " (a leap year? drop Feb 29)" if len(rows) == LEAP_YEAR_HOURS else ""
+            count = f"more than {MAX_ROWS:,}" if len(rows) > MAX_ROWS else f"{len(rows)}"
+            raise self._fail(csv_loc, f"{name} has {count} data rows, expected {HOURS_PER_YEAR}{hint}")
         self._check_index(header, rows, name, csv_loc)
         j = header.index(column)
         values = np.empty(HOURS_PER_YEAR)
@@ -133,10 +141,18 @@ class SeriesResolver:
     def _read(self, path: Path, loc: tuple):
         if path not in self._tables:
             try:
+                refused = trust.file_problem(path, trust.MAX_CSV_BYTES, "DCPLAN_MAX_CSV_MB", "a CSV input")
+                if refused:
+                    raise self._fail(loc, f"{display_path(path)}: {refused.message}")
                 with path.open(newline="", encoding="utf-8-sig") as fh:  # a byte-order mark is no header
                     reader = csv.reader(fh)
                     header = [h.strip() for h in next(reader, [])]
-                    rows = [r for r in reader if r and any(c.strip() for c in r)]
+                    rows = []
+                    for r in reader:  # one row past the most a year may have is enough to refuse
+                        if r and any(c.strip() for c in r):
+                            rows.append(r)
+                            if len(rows) > MAX_ROWS:
+                                break
             except FileNotFoundError:
                 raise self._fail(loc, f"CSV file not found: {display_path(path)}") from None
             except (OSError, UnicodeDecodeError, csv.Error) as exc:

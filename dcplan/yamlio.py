@@ -7,19 +7,17 @@ Validation errors are then reported at the line of the offending key.
 
 from __future__ import annotations
 
-import os
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from dcplan import trust
 from dcplan.errors import InputError, Problem, display_path
 
 KeyPath = tuple
 
-MAX_BYTES = int(float(os.environ.get("DCPLAN_MAX_YAML_MB", "10")) * 1e6)
-"""The largest YAML input read (DCPLAN_MAX_YAML_MB, default 10 MB): site and program files are
-kilobytes, and a huge one is more likely an accident or an attack than a plan."""
 MAX_VALUES = 1_000_000
 """The most values a document may hold once its aliases are expanded (a billion-laughs alias
 bomb expands a few lines into billions)."""
@@ -38,6 +36,7 @@ class YamlDocument:
     path: Path
     data: object
     lines: dict[KeyPath, int] = field(default_factory=dict)
+    folders: tuple[Path, ...] = ()  # what the files it refers to may be in: see dcplan.trust
 
     @property
     def name(self) -> str:
@@ -54,6 +53,15 @@ class YamlDocument:
 
     def problem(self, loc: KeyPath, message: str) -> Problem:
         return Problem(self.name, self.line_of(loc), dotted(loc), message)
+
+    def reference(self, written: str, loc: KeyPath) -> Path:
+        """The file that ``written``, a path this document gives at ``loc``, names (relative to
+        the document's folder); :class:`InputError` at ``loc`` when it is outside the trusted
+        folders, before anything opens it."""
+        path = self.path.parent / written
+        if trust.outside(path, self.folders):
+            raise InputError([self.problem(loc, trust.refusal(written, self.folders))])
+        return path
 
 
 def dotted(loc: KeyPath) -> str:
@@ -74,6 +82,10 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
     if len(path) > MAX_DEPTH:
         raise _TooLarge(f"nested more than {MAX_DEPTH} deep")
     lines[path] = node.start_mark.line + 1
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        problems.append(Problem(fname, node.start_mark.line + 1, dotted(path), f"the tag {node.tag} is not "
+                                "allowed: a dcplan input is plain mappings, lists and values"))
+        return None
     if isinstance(node, yaml.MappingNode):
         out = {}
         for key_node, value_node in node.value:
@@ -91,23 +103,31 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, path + (i,), lines, problems, fname, budget) for i, item in enumerate(node.value)]
     try:
-        return yaml.SafeLoader.construct_object(_CONSTRUCTOR, node, deep=True)
+        value = yaml.SafeLoader.construct_object(_CONSTRUCTOR, node, deep=True)
     except ValueError as exc:  # a value YAML reads as a date or number but cannot be one: 2027-13-45
         problems.append(Problem(fname, node.start_mark.line + 1, dotted(path), f"not a valid value: {exc}"))
         return None
+    if isinstance(value, float) and not math.isfinite(value):  # .nan or .inf would pass every range check
+        problems.append(Problem(fname, node.start_mark.line + 1, dotted(path),
+                                f"{node.value} is not a number a plan can use; give a finite value"))
+        return None
+    return value
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
-def load_yaml(path: Path) -> YamlDocument:
-    """Read a YAML file; raise :class:`InputError` for unreadable files and syntax errors."""
+def load_yaml(path: Path, folders: tuple[Path, ...] | None = None) -> YamlDocument:
+    """Read a YAML file; raise :class:`InputError` for unreadable files and syntax errors.
+    ``folders``: those the files it refers to may be in; by default (a file given on the command
+    line) :func:`dcplan.trust.trusted_folders` of its own path."""
     name = display_path(path)
+    folders = trust.trusted_folders(path) if folders is None else folders
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError([Problem(name, None, "", f"{size / 1e6:,.3g} MB is larger than the {MAX_BYTES / 1e6:g} MB "
-                                      "a YAML input may be (DCPLAN_MAX_YAML_MB raises it)")])
+        refused = trust.file_problem(path, trust.MAX_YAML_BYTES, "DCPLAN_MAX_YAML_MB", "a YAML input")
+        if refused:
+            raise InputError([refused])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError([Problem(name, None, "", "file not found")]) from None
@@ -126,7 +146,7 @@ def load_yaml(path: Path) -> YamlDocument:
     except yaml.YAMLError as exc:
         raise InputError([Problem(name, None, "", f"YAML syntax error: {exc}")]) from None
     if node is None:
-        return YamlDocument(path, {}, {(): 1})
+        return YamlDocument(path, {}, {(): 1}, folders)
     problems: list[Problem] = []
     lines: dict[KeyPath, int] = {}
     try:
@@ -139,4 +159,4 @@ def load_yaml(path: Path) -> YamlDocument:
                                   f"YAML error: {exc}")]) from None
     if problems:
         raise InputError(problems)
-    return YamlDocument(path, data, lines)
+    return YamlDocument(path, data, lines, folders)

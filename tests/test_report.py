@@ -27,7 +27,9 @@ HOSTILE = "<script>alert('x')</script> & </pre>"
 
 
 def plan_quickstart(tmp: Path) -> Path:
-    """Plan the quickstart, with --report, from a copy of the example; return its output folder."""
+    """Plan the quickstart, with --report, from a copy of the example in a repository of its own;
+    return its output folder."""
+    (tmp / ".git").mkdir()
     shutil.copytree(REPO / "sites", tmp / "sites")
     shutil.copytree(REPO / "examples" / "quickstart", tmp / "examples" / "quickstart")
     result = run_cli(CliRunner(), "plan", tmp / "examples" / "quickstart" / "program.yaml", "-o", tmp / "out",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import time
@@ -82,11 +83,12 @@ def test_highs_banner_stays_off_stdout(tmp_path):
     program = tmp_path / "program.yaml"
     text = (REPO / "examples" / "quickstart" / "program.yaml").read_text()
     program.write_text(text.replace("../../sites/memphis.yaml", str(REPO / "sites" / "memphis.yaml")))
+    env = {**os.environ, "DCPLAN_ALLOW_PATHS": str(REPO / "sites")}  # the site is outside tmp_path
     out = subprocess.run([DCPLAN, "check", str(program), "--format", "json"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
     json.loads(out.stdout)
     quiet = subprocess.run([DCPLAN, "plan", str(program), "-q", "--typical-days", "2"],
-                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
+                           capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stdout == ""
 

@@ -162,7 +162,7 @@ def test_a_csv_with_a_byte_order_mark_still_has_its_hour_column_checked(tmp_path
 def test_an_alias_bomb_too_deep_a_nesting_and_too_large_a_file_are_refused(tmp_path, runner, monkeypatch):
     """Billion laughs (10^9 values from 10 lines), 20,000 nested lists and an oversized file:
     each an input error naming the file (exit 2), in bounded time and memory."""
-    import dcplan.yamlio as yamlio
+    import dcplan.trust as trust
 
     lines = ["kind: site", "a: &a [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]" for i in range(8)]
@@ -173,7 +173,7 @@ def test_an_alias_bomb_too_deep_a_nesting_and_too_large_a_file_are_refused(tmp_p
                 "big": "a YAML input may be (DCPLAN_MAX_YAML_MB raises it)"}
     for name, message in expected.items():
         if name == "big":
-            monkeypatch.setattr(yamlio, "MAX_BYTES", 1_000)  # a small limit stands for the 10 MB
+            monkeypatch.setattr(trust, "MAX_YAML_BYTES", 1_000)  # a small limit stands for the 10 MB
         result = run_cli(runner, "validate", tmp_path / f"{name}.yaml")
         assert result.exit_code == 2 and f"{name}.yaml" in result.output, result.output
         assert message in " ".join(result.output.split()) and "Traceback" not in result.output

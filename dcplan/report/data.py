@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dcplan import trust
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.plans.files import read_dispatch
 from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
@@ -192,13 +193,18 @@ def _read_schedule(path: Path) -> dict[str, np.ndarray]:
 
 
 def _inputs(path: Path, summary: dict) -> list[InputFile]:
-    """The inputs summary.json records (relative to the folder, with their SHA-256), as they are now."""
-    out = []
+    """The inputs summary.json records (relative to the folder, with their SHA-256), as they are now;
+    only those in the folder's trusted folders (:mod:`dcplan.trust`): a summary.json from a pull
+    request must not embed /etc/passwd in a report."""
+    out, folders = [], trust.trusted_folders(path)
     for i, record in enumerate(summary.get("inputs") or []):
         if not isinstance(record, dict) or not isinstance(record.get("path"), str):
             raise InputError([Problem(display_path(path / "summary.json"), None, f"inputs[{i}]",
                                       "expected {path: ..., sha256: ...}")])
         where = (path / record["path"]).resolve()
+        if trust.outside(where, folders):
+            out.append(InputFile(where, None, "not shown: outside the folders a report may read"))
+            continue
         try:
             data = where.read_bytes()
         except OSError:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from dcplan import trust
 from dcplan.catalog import builtin_catalog
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
 from dcplan.schema.validate import validation_problems
@@ -176,15 +177,15 @@ def generate(spec: WorkloadFile, tdp_w: float, server_w_per_gpu: float) -> np.nd
     return idle + envelope * (pattern - idle)
 
 
-def workload_from_spec(spec: WorkloadFile, base: Path | None = None, doc: YamlDocument | None = None,
-                       name: str = "") -> Workload:
-    """A :class:`Workload` from a validated workload file (synthetic, or its CSV trace)."""
+def workload_from_spec(spec: WorkloadFile, doc: YamlDocument | None = None) -> Workload:
+    """A :class:`Workload` from a validated workload file (synthetic, or its CSV trace, found
+    beside ``doc`` or, without one, in the working directory)."""
     problems = _file_problems(spec, doc)
     if problems:
         raise InputError(problems)
     gpu = builtin_catalog().gpus[spec.gpu] if spec.gpu else None
     if spec.trace is not None:
-        csv_path = (base or Path.cwd()) / spec.trace.csv
+        csv_path = doc.reference(spec.trace.csv, ("trace", "csv")) if doc else Path.cwd() / spec.trace.csv
         if not csv_path.exists():
             where = doc.problem(("trace", "csv"), f"file not found: {display_path(csv_path)}") if doc \
                 else Problem(display_path(csv_path), None, "", "file not found")
@@ -198,7 +199,7 @@ def workload_from_spec(spec: WorkloadFile, base: Path | None = None, doc: YamlDo
     server_mw = spec.gpus * server_w / 1e6
     load = fraction * gpu.tdp_w * spec.gpus / 1e6 + server_mw
     return Workload(spec.name, spec.resolution_s, load, spec.gpus, spec.gpu, gpu.tdp_w, server_mw,
-                    name or "synthetic")
+                    doc.name if doc else "synthetic")
 
 
 def synthetic_workload(**fields) -> Workload:
@@ -230,6 +231,9 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
     """Read a measured trace. Every problem names the file, the line and the column."""
     fname = display_path(path)
     try:
+        refused = trust.file_problem(path, trust.MAX_CSV_BYTES, "DCPLAN_MAX_CSV_MB", "a CSV input")
+        if refused:
+            raise InputError([refused])
         with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
     except FileNotFoundError:
@@ -356,17 +360,18 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
 
 # --- entry point -------------------------------------------------------------------------
 
-def load_workload(path: Path | str, gpus: int | None = None, gpu_model: str | None = None) -> Workload:
+def load_workload(path: Path | str, gpus: int | None = None, gpu_model: str | None = None,
+                  folders: tuple[Path, ...] | None = None) -> Workload:
     """A workload from a CSV trace or a ``kind: workload`` YAML file. ``gpus`` and
     ``gpu_model`` (the command line's --gpus, --gpu) complete a CSV trace, or override the
-    workload file's."""
+    workload file's. ``folders``: where its trace may be (:mod:`dcplan.trust`)."""
 
     path = Path(path)
     if gpus is not None and gpus <= 0:
         raise InputError([Problem("command line", None, "--gpus", f"expected a count > 0, found {gpus}")])
     if path.suffix.lower() in (".csv", ".txt"):
         return load_trace_csv(path, gpus=gpus, gpu_model=gpu_model)
-    doc = load_yaml(path)
+    doc = load_yaml(path, folders)
     data = doc.data
     if not isinstance(data, dict) or data.get("kind") != "workload":
         found = data.get("kind") if isinstance(data, dict) else None
@@ -381,4 +386,4 @@ def load_workload(path: Path | str, gpus: int | None = None, gpu_model: str | No
     if problems:
         raise InputError(problems)
     spec = WorkloadFile.model_validate(data)
-    return workload_from_spec(spec, path.parent, doc, doc.name)
+    return workload_from_spec(spec, doc)

@@ -191,8 +191,12 @@ def load_sweep(path: Path) -> SweepFile:
 
 def _check(sweep: SweepFile) -> list[Problem]:
     spec, doc, problems = sweep.spec, sweep.doc, []
-    if not sweep.base_path.is_file():
-        problems.append(doc.problem(("base",), f"program file not found: {spec.base}"))
+    try:
+        doc.reference(spec.base, ("base",))
+        if not sweep.base_path.is_file():
+            problems.append(doc.problem(("base",), f"program file not found: {spec.base}"))
+    except InputError as err:
+        problems += err.problems
     count = 1
     for path, axis in spec.axes.items():
         loc = ("axes", path)

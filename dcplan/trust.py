@@ -1,0 +1,74 @@
+"""What an input file may make dcplan read (README, "Trust and limits").
+
+Site files arrive through pull requests, so a file is not trusted to name any path it likes.
+A file given on the command line may refer (a program's ``sites:``, a series' ``csv:``, a
+site's ``smoothing.workload``, a workload's ``trace:``, a sweep's ``base:``) only to files
+inside its *trusted folders*: the git work tree that holds it, or, outside git, its own folder
+and the working directory; symbolic links are followed before the test. A user allows more
+folders with ``DCPLAN_ALLOW_PATHS`` (or the ``--allow-path`` option), separated as in PATH.
+A refused file is never opened, so nothing of it can reach a message or a report.
+
+Sizes are bounded too, so that a hostile or mistaken file is refused quickly and in little
+memory: YAML inputs (``DCPLAN_MAX_YAML_MB``, default 10 MB) and CSV inputs
+(``DCPLAN_MAX_CSV_MB``, default 200 MB: a year of hourly columns is well under 1 MB; a
+millisecond power trace of a day is about 100 MB).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from dcplan.errors import Problem, display_path
+
+ALLOW_ENV = "DCPLAN_ALLOW_PATHS"
+
+
+def _megabytes(env: str, default: float) -> int:
+    try:
+        return int(float(os.environ.get(env, default)) * 1e6)
+    except ValueError:
+        return int(default * 1e6)
+
+
+MAX_YAML_BYTES = _megabytes("DCPLAN_MAX_YAML_MB", 10)
+MAX_CSV_BYTES = _megabytes("DCPLAN_MAX_CSV_MB", 200)
+
+
+def trusted_folders(top: Path) -> tuple[Path, ...]:
+    """The folders that ``top``, a file (or folder) given on the command line, and the files it
+    refers to may read from."""
+    top = Path(top).resolve()
+    start = top if top.is_dir() else top.parent
+    work_tree = next((d for d in (start, *start.parents) if (d / ".git").exists()), None)
+    folders = [work_tree] if work_tree is not None else [start, Path.cwd().resolve()]
+    folders += [Path(p).expanduser().resolve() for p in os.environ.get(ALLOW_ENV, "").split(os.pathsep) if p]
+    return tuple(dict.fromkeys(folders))
+
+
+def outside(path: Path, folders: tuple[Path, ...]) -> bool:
+    """True when ``path`` (symbolic links followed) lies in none of ``folders``."""
+    real = Path(path).resolve()
+    return not any(real.is_relative_to(folder) for folder in folders)
+
+
+def refusal(written: str, folders: tuple[Path, ...]) -> str:
+    """Why a reference is refused, naming what the file says, never what the target holds."""
+    shown = ", ".join(display_path(f) or "." for f in folders)
+    return (f"'{written}' is outside the folders this file may read ({shown}); dcplan reads only files "
+            f"in the repository of the file it is given: copy the file in, or allow its folder with "
+            f"{ALLOW_ENV} or --allow-path")
+
+
+def file_problem(path: Path, limit: int, env: str, what: str) -> Problem | None:
+    """A problem when ``path`` is not a regular file (a folder, a pipe or a device would block
+    or never end) or is larger than ``limit`` bytes (``env`` raises the limit). Raises
+    FileNotFoundError for a missing file, as opening it would."""
+    status = Path(path).stat()
+    if not stat.S_ISREG(status.st_mode):
+        return Problem(display_path(path), None, "", f"not a regular file: {what} must be a file")
+    if status.st_size <= limit:
+        return None
+    return Problem(display_path(path), None, "", f"{status.st_size / 1e6:,.3g} MB is larger than the "
+                   f"{limit / 1e6:g} MB {what} may be ({env} raises it)")
