@@ -47,13 +47,22 @@ def arithmetic_checks(pi: ProgramInput) -> list[str]:
     target = program.compute.target
     if target is None or len(pi.sites) != 1:
         return []
-    si, lines = pi.sites[0], []
-    gpus = program.compute.gpus
+    si, lines, loc = pi.sites[0], [], Locator(pi)
+    compute = site_compute(si, pi)
+    gpus = compute.gpus
+    head = f"compute target of {target.amount:,.0f} {target.measure} ({loc.program('compute', 'target')})"
     if all(g.max_gpus is not None for g in gpus):
         most = sum(g.max_gpus * gpu_measure(si.catalog.gpus[g.model], target.measure) for g in gpus)
         if most < target.amount:
-            lines.append(f"compute target of {target.amount:,.0f} {target.measure} exceeds what the allowed GPUs "
-                         f"can supply: at most {most:,.0f} (max_gpus on {', '.join(g.model for g in gpus)})")
+            lines.append(f"{head} exceeds what the allowed GPUs can supply: at most {most:,.0f} (max_gpus: "
+                         + ", ".join(f"{g.model} {g.max_gpus:,} at {loc.gpu_option(si, g.model, 'max_gpus')}"
+                                     for g in gpus) + ")")
+    least_it = _least_it_mw(si, compute, target)
+    if not lines and compute.max_it_mw is not None and least_it > compute.max_it_mw * (1 + 1e-9):
+        unit = "GPU" if target.measure == "gpus" else target.measure.replace("_", " ")
+        lines.append(f"{head} needs at least {least_it:,.1f} MW of design IT (with the allowed GPUs that draw the "
+                     f"least per {unit} first), but max_it_mw is {compute.max_it_mw:,.1f} MW "
+                     f"({loc.compute(si, 'max_it_mw')}): raise max_it_mw or lower the target")
     if not any(si.catalog.cooling[c.type].liquid for c in si.site.cooling) and \
             all(si.catalog.gpus[g.model].liquid_cooling_required for g in gpus):
         lines.append(f"site {si.name}: every allowed GPU needs liquid cooling but the site offers only "
@@ -71,6 +80,26 @@ def arithmetic_checks(pi: ProgramInput) -> list[str]:
                          f"unit (design peak at the best cooling), but all allowed units{' and the battery' if bat else ''} give only "
                          f"{firm:,.1f} MW: raise max_units, add a unit type, or relax reliability.n_plus_one")
     return lines
+
+
+def _least_it_mw(si: SiteInput, compute, target) -> float:
+    """The least design IT that meets ``target`` (GPUs in any fractions, so a lower bound on the
+    model's whole units): the GPUs that draw least per unit of the target first, each up to its
+    max_gpus; infinite when the allowed GPUs cannot meet it."""
+    def mw_per_measure(g):
+        spec = si.catalog.gpus[g.model]
+        return gpu_it_mw(1, spec, compute.provisioning_utilisation) / gpu_measure(spec, target.measure)
+
+    need, it_mw = target.amount, compute.fixed_it_mw
+    for g in sorted(compute.gpus, key=mw_per_measure):
+        spec = si.catalog.gpus[g.model]
+        most = float("inf") if g.max_gpus is None else g.max_gpus * gpu_measure(spec, target.measure)
+        take = min(need, most)
+        it_mw += take * mw_per_measure(g)
+        need -= take
+        if need <= 0:
+            return it_mw
+    return float("inf")
 
 
 def elastic_checks(pi: ProgramInput) -> list[str]:
@@ -106,7 +135,7 @@ def _elastic_plan(pi: ProgramInput, days: int, shed: bool):
 
 
 def _shortfalls(pi: ProgramInput, plan) -> list[str]:
-    lines = []
+    lines, loc = [], Locator(pi)
     for sp, si in zip(plan.sites, pi.sites):
         d = sp.dispatch
         short = d.get("unserved_mw")
@@ -114,7 +143,7 @@ def _shortfalls(pi: ProgramInput, plan) -> list[str]:
             continue
         hours = float(np.sum(d["weight"][short > 1e-6]))
         worst = int(np.argmax(short))
-        available = _supply_sentence(si, pi.program.horizon.start)
+        available = _supply_sentence(si, pi.program.horizon.start, loc)
         lines.append(f"site {si.name}: the facility load of {d['load_mw'][worst]:,.1f} MW could not be met in "
                      f"{hours:,.0f} h/yr; the largest shortfall is {short[worst]:,.1f} MW "
                      f"(hour {int(d['hour_of_year'][worst])} of the year), {sp.energy_mwh.get('unserved', 0):,.0f} "
@@ -146,21 +175,25 @@ def _figure(x: float) -> str:
     return f"{x:,.3f}" if abs(x) < 10 else f"{x:,.2f}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def _supply_sentence(si: SiteInput, when) -> str:
+def _supply_sentence(si: SiteInput, when, loc: Locator) -> str:
+    """Each source's limit and the line that sets it."""
     parts, tech = [], si.site.technologies
     if si.site.grid:
-        parts.append(f"grid import ≤ {grid_limit_mw(si.site.grid, when):,.0f} MW")
+        parts.append(f"grid import ≤ {grid_limit_mw(si.site.grid, when):,.0f} MW ({loc.site(si, 'grid', 'max_import_mw')})")
     else:
         parts.append("no grid connection")
-    for g in tech.gas:
+    for i, g in enumerate(tech.gas):
         mw = si.catalog.generators[g.type].unit_mw
-        parts.append(f"{g.type} ≤ {g.max_units + g.existing_units} × {mw:g} MW")
+        parts.append(f"{g.type} ≤ {g.max_units + g.existing_units} × {mw:g} MW "
+                     f"({loc.site(si, 'technologies', 'gas', i, 'max_units')})")
     for name, cand, cf in (("solar", tech.solar, si.solar_cf), ("wind", tech.wind, si.wind_cf)):
         if cand:
             parts.append(f"{name} ≤ {cand.max_mw + cand.existing_mw:,.0f} MW at a mean capacity factor of "
-                         f"{float(np.mean(cf)):.0%}")
+                         f"{float(np.mean(cf)):.0%} ({loc.site(si, 'technologies', name, 'max_mw')})")
     if tech.battery:
-        parts.append("a battery" + (f" ≤ {tech.battery.max_power_mw:,.0f} MW" if tech.battery.max_power_mw else ""))
+        parts.append("a battery" + (f" ≤ {tech.battery.max_power_mw:,.0f} MW "
+                                    f"({loc.site(si, 'technologies', 'battery', 'max_power_mw')})"
+                                    if tech.battery.max_power_mw else ""))
     return "; ".join(parts)
 
 
@@ -281,7 +314,8 @@ def conflict_summary(pi: ProgramInput) -> list[str]:
     conflict = irreducible_conflict(pm.model)
     if conflict is None:
         return []
-    caps = {id(row.row): f"cap {row.cap.cap.name} ({row.label})" for row in pm.cap_rows}
+    loc = Locator(pi)
+    caps = {id(row.row): f"cap {row.cap.cap.name} ({row.label}, {loc.cap(row.cap, row.sense)})" for row in pm.cap_rows}
     named: dict[str, int] = {}
     physics = 0
     for row in conflict.rows:

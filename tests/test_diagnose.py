@@ -39,8 +39,27 @@ def test_a_grid_limit_that_is_too_small_shows_the_shortfall(tmp_path, runner):
     result = run_cli(runner, "plan", write_yaml(tmp_path / "site.yaml", site))
     assert result.exit_code == 1
     text = " ".join(result.output.split())
-    assert "could not be met" in text and "grid import ≤ 1 MW" in text
+    assert "could not be met" in text and "grid import ≤ 1 MW (" in text and "grid.max_import_mw)" in text
     assert "shortfall is 0.7 MW" in text
+
+
+def test_a_target_beyond_the_it_limit_names_the_target_and_max_it_mw_at_their_lines(tmp_path, runner):
+    """10 million GPUs against a 250 MW building: answered by arithmetic, before any solve."""
+    site = base_site(compute={"gpus": [{"model": "h100_sxm"}, {"model": "b200", "max_gpus": 5000}],
+                              "target": {"gpus": 10_000_000}, "max_it_mw": 250})
+    result = run_cli(runner, "plan", write_yaml(tmp_path / "site.yaml", site))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1, text
+    h100, b200 = (CAT.gpus[m].design_w_per_gpu for m in ("h100_sxm", "b200"))
+    assert b200 > h100  # so the least IT is H100s alone
+    least = 10_000_000 * h100 / 1e6
+    assert f"needs at least {least:,.1f} MW of design IT" in text
+    assert "site.yaml:" in text and "compute.target)" in text and "compute.max_it_mw)" in text
+
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "max_gpus": 1000}, {"model": "b200", "max_gpus": 5000}],
+                       "target": {"gpus": 10_000}}
+    text = " ".join(run_cli(runner, "plan", write_yaml(tmp_path / "site.yaml", site)).output.split())
+    assert "at most 6,000 (max_gpus: h100_sxm 1,000 at " in text and "compute.gpus[1].max_gpus" in text
 
 
 def test_highs_isolates_the_conflicting_limits(tmp_path):
@@ -49,6 +68,6 @@ def test_highs_isolates_the_conflicting_limits(tmp_path):
 
     pi = load_program(write_yaml(tmp_path / "site.yaml", gas_only_site(nox=1.0)))
     [line] = conflict_summary(pi)
-    assert "cap air-permit (testsite)" in line and "compute target" in line
+    assert "cap air-permit (testsite, " in line and "site.yaml:" in line and "compute target" in line
     loose = load_program(write_yaml(tmp_path / "site.yaml", gas_only_site(nox=1e6)))
     assert conflict_summary(loose) == []  # feasible: nothing to isolate
