@@ -166,7 +166,7 @@ def commands(top: Path, folder: Path, good_trace: Path) -> dict[str, list[str]]:
     return {
         "validate": ["validate", str(top)],
         "plan": ["plan", str(top), "-q", "--typical-days", "2", "-o", str(folder / "out")],
-        "check": ["check", str(top)],
+        "check": ["check", str(top), "--format", "github"],  # as CI annotations show it
         "smooth": ["smooth", str(top), "-q"] if is_trace else ["smooth", str(good_trace), "--site", str(top), "-q"],
     }
 

@@ -4,6 +4,7 @@ first holds it; a folder holding files dcplan did not write is never replaced.""
 
 from __future__ import annotations
 
+import json
 import pickle
 import random
 import subprocess
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import base_site, run_cli, write_yaml
 
 from dcplan import api
@@ -88,3 +90,43 @@ def test_a_folder_holding_other_files_is_never_replaced(tmp_path, runner, comman
     result = run_cli(runner, command, *args, "-o", tmp_path)
     assert result.exit_code == 2 and "holds files dcplan did not write" in result.output, result.output
     assert "notes.md" in result.output and (tmp_path / "notes.md").read_text() == "mine"
+
+
+def test_an_output_folder_under_a_file_is_refused_before_solving(tmp_path, runner):
+    (tmp_path / "afile").write_text("")
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    result = run_cli(runner, "plan", site, "-o", tmp_path / "afile" / "out")
+    assert result.exit_code == 2 and "cannot write in" in result.output and "afile" in result.output
+
+
+@pytest.mark.slow
+def test_dcplan_plan_killed_at_random_moments_leaves_one_complete_run(tmp_path):
+    """The command itself, killed (SIGKILL) at 24 random moments of its run, alternating two
+    programs: the folder is always one complete run of one of them."""
+    sites = []
+    for gpus in (1000, 3000):
+        sites.append(write_yaml(tmp_path / f"site{gpus}.yaml", base_site(compute={
+            "gpus": [{"model": "h100_sxm"}], "target": {"gpus": gpus}})))
+    plans = []
+    for i, site in enumerate(sites):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "dcplan", "plan", site, "--typical-days", "2", "-q",
+                        "-o", tmp_path / f"ref{i}"], check=True)
+        seconds = time.perf_counter() - started
+        plans.append((_files(tmp_path / f"ref{i}"), seconds))
+    rng, out = random.Random(7), tmp_path / "out"
+    subprocess.run([sys.executable, "-m", "dcplan", "plan", sites[0], "--typical-days", "2", "-q", "-o", out],
+                   check=True)
+    for k in range(24):
+        i = k % 2
+        run = subprocess.Popen([sys.executable, "-m", "dcplan", "plan", sites[i], "--typical-days", "2", "-q",
+                                "-o", out])
+        time.sleep(rng.uniform(0.5, 1.1) * plans[i][1])
+        run.kill()
+        run.wait()
+        files = _files(out)
+        assert files.keys() == plans[0][0].keys()
+        assert [files[n] for n in ("plan.yaml", "dispatch.csv")] in [[p[n] for n in ("plan.yaml", "dispatch.csv")]
+                                                                   for p, _ in plans]
+        summary = json.loads(files["summary.json"])  # its timings differ from run to run; its plan does not
+        assert summary["sites"] == yaml.safe_load(files["plan.yaml"])["sites"]
