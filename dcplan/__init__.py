@@ -19,21 +19,37 @@ file, line and key) and :class:`NoPlan` when no plan exists, with the reasons in
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dcplan.api import NoPlan, PlanOutcome, plan_program
-from dcplan.api import plan as plan_outcome
-from dcplan.checks import check_paths
-from dcplan.checks.report import CheckReport
-from dcplan.errors import InputError, Problem
-from dcplan.loader import ProgramInput, validate_paths
-from dcplan.plans.types import Plan
-from dcplan.smoothing.api import SmoothingResult, smooth_files
-from dcplan.solver import SolveOptions
 from dcplan.version import __version__
+
+if TYPE_CHECKING:
+    from dcplan.api import NoPlan, PlanOutcome
+    from dcplan.checks.report import CheckReport
+    from dcplan.errors import InputError, Problem
+    from dcplan.loader import ProgramInput
+    from dcplan.plans.types import Plan
+    from dcplan.smoothing.api import SmoothingResult
+    from dcplan.solver import SolveOptions
 
 __all__ = ["CheckReport", "InputError", "NoPlan", "Plan", "PlanOutcome", "Problem", "SmoothingResult",
            "SolveOptions", "__version__", "check", "plan", "plan_outcome", "smooth", "validate"]
+
+_HOMES = {"NoPlan": "dcplan.api", "PlanOutcome": "dcplan.api", "CheckReport": "dcplan.checks.report",
+          "InputError": "dcplan.errors", "Problem": "dcplan.errors", "Plan": "dcplan.plans.types",
+          "SmoothingResult": "dcplan.smoothing.api", "SolveOptions": "dcplan.solver"}
+
+
+def __getattr__(name: str):
+    """The API's types, imported when first used: `import dcplan` (and the command line's
+    start-up) does not load Pyomo, HiGHS and SciPy until a plan is made."""
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    if name == "plan_outcome":
+        return importlib.import_module("dcplan.api").plan
+    raise AttributeError(f"module 'dcplan' has no attribute {name!r}")
 
 
 def plan(source: str | Path | ProgramInput, *, scenario: str | None = None, typical_days: int | None = None,
@@ -42,18 +58,24 @@ def plan(source: str | Path | ProgramInput, *, scenario: str | None = None, typi
     :class:`dcplan.loader.ProgramInput`. ``solve_options`` are fields of :class:`SolveOptions`
     (``time_limit_s``, ``mip_gap``, ``strategy``, ...). A plan stopped by the time limit is
     returned (its ``solver`` says so, with the gap); no plan at all raises :class:`NoPlan`."""
+    from dcplan import api
+    from dcplan.loader import ProgramInput
+    from dcplan.solver import SolveOptions
+
     options = SolveOptions(**solve_options)
     if isinstance(source, ProgramInput):
-        outcome = plan_program(source, typical_days, options)
+        outcome = api.plan_program(source, typical_days, options)
     else:
-        outcome = plan_outcome(source, scenario, typical_days, options)
+        outcome = api.plan(source, scenario, typical_days, options)
     if outcome.plan is None:
-        raise NoPlan(outcome)
+        raise api.NoPlan(outcome)
     return outcome.plan
 
 
 def validate(*paths: str | Path) -> list[Problem]:
     """Every problem in the site, program, workload and smoothing files under ``paths``."""
+    from dcplan.loader import validate_paths
+
     return validate_paths([Path(p) for p in paths])[1]
 
 
@@ -61,6 +83,8 @@ def check(*paths: str | Path, plan_root: str | Path | None = None, solve: bool =
           time_limit_s: float | None = 300.0) -> CheckReport:
     """Does every committed plan still fit its inputs (as `dcplan check`)? ``plan_root``: the
     folder of committed plans; ``solve``: also solve each program for feasibility."""
+    from dcplan.checks import check_paths
+
     return check_paths([Path(p) for p in paths], Path(plan_root) if plan_root else None, solve, time_limit_s)
 
 
@@ -68,4 +92,6 @@ def smooth(workload: str | Path, site: str | Path | None = None, **overrides) ->
     """Smooth a training job's power (a trace CSV or a workload YAML) against a site's
     ``smoothing:`` section (as `dcplan smooth`); ``overrides``: see
     :func:`dcplan.smoothing.api.smooth_files`."""
+    from dcplan.smoothing.api import smooth_files
+
     return smooth_files(workload, site, **overrides)

@@ -1,12 +1,17 @@
-"""The ``dcplan`` command line: a thin shell over :mod:`dcplan.api`."""
+"""The ``dcplan`` command line: a thin shell over :mod:`dcplan.api`.
+
+Each command imports what it needs when it runs, so that `dcplan --help`, `--version` and
+shell completion start without the solver stack.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import functools
+import json
 import os
 import shutil
-import time
 from importlib import resources
 from pathlib import Path
 from typing import Optional
@@ -15,25 +20,43 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from dcplan import api, trust
-from dcplan.catalog import builtin_catalog
-from dcplan.checks import DEFAULT_TIME_LIMIT_S
+from dcplan import trust
+from dcplan.choices import (
+    CATALOG_SECTIONS,
+    CHECK_FORMATS,
+    CHECK_TIME_LIMIT_S,
+    DIFF_FORMATS,
+    STRATEGIES,
+)
 from dcplan.errors import ExitCode, InputError, Problem, display_path
 from dcplan.outfolder import OutputFolder
-from dcplan.schema.catalog import SECTIONS
-from dcplan.solver import STRATEGIES, SolveOptions
-from dcplan.terminal import catalog_tables, plan_summary, print_problems
+from dcplan.progress import StatusLine
 from dcplan.version import __version__
 
 INTERNAL_ERROR = 70
+
+
+def _choice(name: str, values: tuple[str, ...]) -> type[enum.Enum]:
+    """A string Enum, which typer validates and lists in --help (and completes in the shell)."""
+    return enum.Enum(name, {v: v for v in values}, type=str)
+
+
+Strategy, CheckFormat, DiffFormat, CatalogSection = (
+    _choice("Strategy", STRATEGIES), _choice("CheckFormat", CHECK_FORMATS),
+    _choice("DiffFormat", DIFF_FORMATS), _choice("CatalogSection", CATALOG_SECTIONS))
+
+
+def _print_json(data) -> None:
+    """A result as JSON on standard output (dates as ISO text), for scripts and notebooks."""
+    typer.echo(json.dumps(data, indent=2, default=str))
 
 app = typer.Typer(
     name="dcplan",
     help="Plan AI data-center build-outs: GPUs, power, cooling and caps, optimised with HiGHS.\n\n"
     "Exit codes: 0 ok, 1 infeasible or violated, 2 invalid input, 3 solver failure or time limit.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: click's metavars (PATH, TEXT), no <bool> column
 )
 console = Console(emoji=False)  # user text such as ":x:" stays text
 err_console = Console(stderr=True, emoji=False)
@@ -47,6 +70,8 @@ def _friendly(fn):
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
+            from dcplan.terminal import print_problems
+
             print_problems(err_console, exc.problems)
             raise typer.Exit(ExitCode.INVALID_INPUT) from None
         except typer.Exit:
@@ -74,7 +99,7 @@ def _version(value: bool):
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="Show the version and exit."),
          allow_path: Optional[list[Path]] = typer.Option(
-             None, "--allow-path", help="Also let input files refer to files in this folder (repeatable; "
+             None, "--allow-path", metavar="DIR", help="Also let input files refer to files in this folder (repeatable; "
              f"before the command: dcplan --allow-path DIR plan ...). Same as {trust.ALLOW_ENV}.")):
     """dcplan: plan AI data-center build-outs as code."""
     if allow_path:  # in the environment, so that sweep workers see it too
@@ -84,8 +109,12 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 @app.command()
 @_friendly
-def validate(paths: list[Path] = typer.Argument(..., help="Site or program files, or folders of them.")):
+def validate(paths: list[Path] = typer.Argument(..., metavar="PATH",
+                                               help="Site or program files, or folders of them.")):
     """Check site and program files; report every problem as file:line: key: message."""
+    from dcplan import api
+    from dcplan.terminal import print_problems
+
     files, problems = api.validate(paths)
     if problems:
         print_problems(err_console, problems)
@@ -100,15 +129,21 @@ def validate(paths: list[Path] = typer.Argument(..., help="Site or program files
 @app.command()
 @_friendly
 def catalog(
-    section: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(SECTIONS)}; default all."),
+    section: Optional[CatalogSection] = typer.Argument(None, help="A section; default all.", show_default=False),
     sources: bool = typer.Option(False, "--sources", help="Show the source of every number."),
+    as_json: bool = typer.Option(False, "--json", help="Print the catalog as JSON (every field, sources included)."),
 ):
     """Show the built-in equipment catalog."""
+    from dcplan.catalog import builtin_catalog
+
     cat = builtin_catalog()
-    if section is not None and section not in SECTIONS:
-        raise InputError([Problem("command line", None, "section",
-                                  f"expected one of {', '.join(SECTIONS)}, found '{section}'")])
-    for s in [section] if section else SECTIONS:
+    sections = [section.value] if section else list(CATALOG_SECTIONS)
+    if as_json:
+        _print_json({s: {k: v.model_dump(mode="json") for k, v in getattr(cat, s).items()} for s in sections})
+        return
+    from dcplan.terminal import catalog_tables
+
+    for s in sections:
         for table in catalog_tables(cat, s, console.width, sources):
             console.print(table)
 
@@ -137,39 +172,35 @@ def plan(
     typical_days: Optional[int] = typer.Option(None, "--typical-days", min=1, max=365,
                                                help="Cluster the year into N typical days (fast)."),
     scenario: Optional[str] = typer.Option(None, "--scenario", help="Apply a named scenario of the program."),
-    strategy: str = typer.Option("auto", "--strategy", help="auto | decompose | branch_and_bound | highs_mip"),
+    strategy: Strategy = typer.Option("auto", "--strategy", help="How to solve (auto picks for the model)."),
     solver_log: Optional[Path] = typer.Option(None, "--solver-log", help="Append HiGHS's own log to this file."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show HiGHS's own log on standard error."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan (summary.json's content) as JSON on "
+                                 "standard output instead of the summary."),
     with_report: bool = typer.Option(False, "--report", help="Also write OUTDIR/report.html (needs -o)."),
 ):
     """Size GPUs, power and cooling at least cost; print a summary and write the plan."""
     if with_report and outdir is None:
         raise InputError([Problem("command line", None, "--report", "needs -o OUTDIR to write the report in")])
-    if strategy not in STRATEGIES:
-        raise InputError([Problem("command line", None, "--strategy",
-                                  f"unknown strategy '{strategy}': one of {', '.join(STRATEGIES)}")])
+    if verbose and solver_log is not None:
+        raise InputError([Problem("command line", None, "--verbose", "give -v or --solver-log, not both")])
+    log = "/dev/stderr" if verbose else str(solver_log) if solver_log else None
     with OutputFolder(outdir) if outdir is not None else contextlib.nullcontext() as folder:
-        _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, solver_log, quiet, with_report)
+        _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy.value, log, quiet or as_json,
+              with_report, as_json)
 
 
-def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, solver_log, quiet, with_report):
-    status = None if quiet else console.status("starting", spinner="dots")
-    started = time.perf_counter()
+def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, solver_log, quiet, with_report,
+          as_json):
+    from dcplan import api
+    from dcplan.solver import SolveOptions
 
-    def progress(phase: str, _elapsed: float, gap: Optional[float]):
-        if status is not None:
-            text = f"{phase} · {time.perf_counter() - started:,.1f} s"
-            status.update(text + (f" · gap {gap:.3%}" if gap is not None else ""))
-
-    options = SolveOptions(time_limit_s=time_limit, mip_gap=mip_gap, strategy=strategy, progress=progress,
-                           solver_log=str(solver_log) if solver_log else None)
-    if status:
-        status.start()
-    try:
+    with StatusLine(err_console, quiet=quiet) as status:
+        options = SolveOptions(time_limit_s=time_limit, mip_gap=mip_gap, strategy=strategy,
+                               progress=lambda phase, _elapsed, gap: status.update(phase, gap),
+                               solver_log=solver_log)
         outcome = api.plan(path, scenario, typical_days, options)
-    finally:
-        if status:
-            status.stop()
     result = outcome.solve
     if outcome.infeasible:
         err_console.print("[red bold]infeasible:[/red bold] no plan meets the target within the limits.")
@@ -179,7 +210,13 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
     if outcome.plan is None:
         err_console.print(f"[red bold]solver failure:[/red bold] {result.status}: {result.message}")
         raise typer.Exit(ExitCode.SOLVER_FAILURE)
-    if not quiet:
+    if as_json:
+        from dcplan.output import summary_document
+
+        _print_json(summary_document(outcome.plan))
+    elif not quiet:
+        from dcplan.terminal import plan_summary
+
         plan_summary(console, outcome.plan)
         work = {"highs_mip": f"HiGHS MIP, {result.nodes} nodes",
                 "decompose": f"{result.nodes} rounds, {result.lp_solves} dispatch solves"}.get(
@@ -239,17 +276,12 @@ def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_
     from dcplan.smoothing import api as smoothing
     from dcplan.smoothing.output import write_smoothing
     from dcplan.smoothing.report import print_result
+    from dcplan.solver import SolveOptions
 
-    status = None if quiet else console.status("smoothing", spinner="dots")
-    if status:
-        status.start()
-    try:
+    with StatusLine(err_console, "smoothing", quiet=quiet):
         result = smoothing.smooth_files(workload, site, gpus=gpus, gpu_model=gpu, limits=limits,
                                         economics={"energy_price_usd_per_mwh": energy_price},
                                         resolution_s=resolution_s, options=SolveOptions(time_limit_s=time_limit))
-    finally:
-        if status:
-            status.stop()
     if result.status == "infeasible":
         err_console.print("[red bold]infeasible:[/red bold] the limits cannot be met with the allowed mitigations.")
         for line in result.reasons:
@@ -289,46 +321,45 @@ def report(
 
 @app.command()
 @_friendly
-def show(outdir: Path = typer.Argument(..., help="A folder written by `dcplan plan -o`.")):
+def show(outdir: Path = typer.Argument(..., help="A folder written by `dcplan plan -o`."),
+         as_json: bool = typer.Option(False, "--json", help="Print the plan's key figures and decisions as JSON.")):
     """Print a plan's key figures and a chart of a typical week's dispatch."""
     from dcplan.report import load_folder
+
+    folder = load_folder(outdir)
+    if as_json:
+        from dcplan.report.data import key_figures
+
+        _print_json({"key_figures": [{"figure": f, "value": v, "detail": d} for f, v, d in key_figures(folder)],
+                     "plan": folder.plan})
+        return
     from dcplan.report.terminal import print_folder
 
-    print_folder(console, load_folder(outdir))
+    print_folder(console, folder)
 
 
 @app.command()
 @_friendly
 def check(
-    paths: Optional[list[Path]] = typer.Argument(None, help="Site and program files, or folders of them; "
+    paths: Optional[list[Path]] = typer.Argument(None, metavar="PATH", help="Site and program files, or folders of them; "
                                                  "default: the current folder."),
     plan_root: Optional[Path] = typer.Option(None, "--plan", help="Folder of committed plans, plans/<name>/plan.yaml "
                                              "and dispatch.csv; default: plans/ in or above each path's folder."),
-    fmt: str = typer.Option("text", "--format", help="text | json | github | junit"),
+    fmt: CheckFormat = typer.Option("text", "--format", help="text, json, github (annotations) or junit (XML)."),
     solve: bool = typer.Option(False, "--solve", help="Also solve every program for feasibility, even one with "
                                "a committed plan."),
-    time_limit: float = typer.Option(DEFAULT_TIME_LIMIT_S, "--time-limit", help="Seconds for each solve."),
+    time_limit: float = typer.Option(CHECK_TIME_LIMIT_S, "--time-limit", help="Seconds for each solve."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the report to this file instead of "
                                           "standard output."),
 ):
     """Does every committed plan still fit its inputs? Validates every file, verifies each committed
     plan without re-optimising, and solves for feasibility where none is committed."""
-    from dcplan.checks import FORMATS, check_paths, render
+    from dcplan.checks import check_paths, render
     from dcplan.output import atomic_write
 
-    if fmt not in FORMATS:
-        raise InputError([Problem("command line", None, "--format", f"expected one of {', '.join(FORMATS)}, "
-                                  f"found '{fmt}'")])
-    status = err_console.status("checking", spinner="dots") if err_console.is_terminal else None
-    if status:
-        status.start()
-    try:
-        result = check_paths(paths or [Path(".")], plan_root, solve, time_limit,
-                             status.update if status else None)
-    finally:
-        if status:
-            status.stop()
-    text = render(result, fmt)
+    with StatusLine(err_console, "checking", quiet=not err_console.is_terminal) as status:
+        result = check_paths(paths or [Path(".")], plan_root, solve, time_limit, status.update)
+    text = render(result, fmt.value)
     if output is not None:
         atomic_write(output, text)
     else:
@@ -342,22 +373,23 @@ def diff(
     old: str = typer.Argument(..., help="A plan.yaml, a plan folder or a folder of them; or REV:PATH in git "
                               "(e.g. main:plans)."),
     new: str = typer.Argument(..., help="The same, for the newer side."),
-    fmt: str = typer.Option("text", "--format", help="text | markdown (for a pull-request comment)"),
+    fmt: DiffFormat = typer.Option("text", "--format", help="text, markdown (for a pull-request comment) or json."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file instead of standard output."),
+    exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when the plans differ (as git diff --exit-code)."),
 ):
     """What changed between two plans: GPUs, MW by source, orders, cost, emissions, binding caps."""
     from dcplan.diff import diff as diff_plans
-    from dcplan.diff import render_markdown, render_text
+    from dcplan.diff import render_json, render_markdown, render_text
     from dcplan.output import atomic_write
 
-    renderers = {"text": render_text, "markdown": render_markdown}
-    if fmt not in renderers:
-        raise InputError([Problem("command line", None, "--format", f"expected text or markdown, found '{fmt}'")])
-    text = renderers[fmt](diff_plans(old, new))
+    result = diff_plans(old, new)
+    text = {"text": render_text, "markdown": render_markdown, "json": render_json}[fmt.value](result)
     if output is not None:
         atomic_write(output, text)
     else:
         typer.echo(text, nl=False)
+    if exit_code and not result.empty:
+        raise typer.Exit(1)
 
 
 class _SweepGroup(TyperGroup):
@@ -394,13 +426,21 @@ def sweep_run(
     bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[state]}"),
                    TimeElapsedColumn(), console=console)
 
+    shown = [-1]
+
     def progress(p):  # first called once the sweep has been checked and the scenarios drawn
         if quiet:
+            return
+        eta = f" · ETA {int(p.eta_s) // 60}:{int(p.eta_s) % 60:02d}" if p.eta_s is not None else ""
+        if not console.is_terminal:  # a log: one plain line each time a scenario finishes
+            if p.done != shown[0]:
+                shown[0] = p.done
+                console.print(f"sweep {p.done}/{p.total} · {p.running} running · {p.failed} failed{eta}",
+                              highlight=False, markup=False)
             return
         if not bar.tasks:
             bar.add_task("sweep", total=p.total, state="")
             bar.start()
-        eta = f" · ETA {int(p.eta_s) // 60}:{int(p.eta_s) % 60:02d}" if p.eta_s is not None else ""
         bar.update(bar.tasks[0].id, completed=p.done, state=f"{p.running} running · {p.failed} failed{eta}")
 
     try:
@@ -422,14 +462,25 @@ def sweep_summary(
     outdir: Path = typer.Argument(..., help="A sweep's results folder."),
     metric: str = typer.Option("total_cost_usd_per_year", "--metric", help="The result to explain."),
     sql: Optional[str] = typer.Option(None, "--sql", help="Run this SQL over the view `results` instead."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary (or the query's rows) as JSON."),
 ):
     """Tornado chart of sensitivities (tornado.png) and how the decisions change along each axis."""
+    import dataclasses
+
     from dcplan.sweep import summary
 
     if sql is not None:
-        summary.print_query(console, *summary.query(outdir, sql))
+        columns, rows = summary.query(outdir, sql)
+        if as_json:
+            _print_json([dict(zip(columns, row)) for row in rows])
+        else:
+            summary.print_query(console, columns, rows)
         return
     result = summary.summarise(outdir, metric)
+    if as_json:
+        _print_json(dataclasses.asdict(result) | {"bars": [dataclasses.asdict(b) | {"swing": b.swing}
+                                                          for b in result.bars]})
+        return
     summary.print_summary(console, result)
     if result.written:
         console.print("wrote " + ", ".join(display_path(p) for p in result.written))

@@ -10,6 +10,8 @@ terminal or Markdown for a pull-request comment.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -318,3 +320,11 @@ def render_markdown(d: PlanDiff) -> str:
             lines.append(f"| {c.section} | {_cell(c.item)} | {_cell(_fmt(c.old, c.unit))} | "
                          f"{_cell(_fmt(c.new, c.unit))} | {_cell(_delta(c))} |")
     return "\n".join(lines) + "\n"
+
+
+def render_json(d: PlanDiff) -> str:
+    """The diff as JSON: each program's changes (old and new values, null where one side has
+    none), and the programs added or removed."""
+    doc = {"old": d.old.label, "new": d.new.label, "added": d.added, "removed": d.removed,
+           "changed": {name: [dataclasses.asdict(c) for c in changes] for name, changes in d.changed.items()}}
+    return json.dumps(doc, indent=2, default=str) + "\n"

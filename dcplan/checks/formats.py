@@ -30,8 +30,9 @@ from dcplan.checks.report import (
     FileReport,
     Finding,
 )
+from dcplan.choices import CHECK_FORMATS
 
-FORMATS = ("text", "json", "github", "junit")
+FORMATS = CHECK_FORMATS
 FAILED = (VIOLATION, INFEASIBLE, INVALID, SOLVER)
 MARK = {PASS: "ok", WARNING: "warning", VIOLATION: "violated", INFEASIBLE: "infeasible", INVALID: "invalid",
         SOLVER: "solver failure", SKIPPED: "skipped"}

@@ -20,12 +20,13 @@ from dcplan.checks.report import (
 )
 from dcplan.checks.solve import solve_for_feasibility
 from dcplan.checks.verify import verify_plan
+from dcplan.choices import CHECK_TIME_LIMIT_S
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.loader import ProgramInput, load_program, validate_paths
 from dcplan.locate import Locator, Where
 from dcplan.solver import SolveOptions
 
-DEFAULT_TIME_LIMIT_S = 300.0
+DEFAULT_TIME_LIMIT_S = CHECK_TIME_LIMIT_S
 
 
 def check_paths(paths: list[Path], plan_root: Path | None = None, solve: bool = False,

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from dcplan.choices import CATALOG_SECTIONS
 from dcplan.schema.base import Fraction, NonNeg, StrictModel
 
 
@@ -148,4 +149,4 @@ class Catalog(StrictModel):
         return self
 
 
-SECTIONS = ("gpus", "generators", "renewables", "storage", "cooling", "grid_equipment")
+SECTIONS = CATALOG_SECTIONS

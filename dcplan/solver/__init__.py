@@ -26,6 +26,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 
+from dcplan.choices import STRATEGIES
 from dcplan.solver.benders import decompose, dispatch_with_integers
 from dcplan.solver.branch import branch_and_bound, highs_mip
 from dcplan.solver.highs import (
@@ -41,7 +42,6 @@ from dcplan.solver.highs import (
 
 __all__ = ["STRATEGIES", "Conflict", "SolveOptions", "SolveResult", "irreducible_conflict", "solve"]
 
-STRATEGIES = ("auto", "decompose", "branch_and_bound", "highs_mip")
 BRANCH_AND_BOUND_MAX_INTEGERS = 16  # beyond this, HiGHS (presolve, cuts, heuristics) wins
 DECOMPOSE_MIN_GAP = 1e-6  # seen: a plan 2e-6 above the optimum when 1e-9 was asked
 DECOMPOSE_MIN_OPERATIONAL = 15_000
