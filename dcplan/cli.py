@@ -26,6 +26,7 @@ from dcplan.choices import (
     CHECK_FORMATS,
     CHECK_TIME_LIMIT_S,
     DIFF_FORMATS,
+    SCHEMA_KINDS,
     STRATEGIES,
 )
 from dcplan.errors import ExitCode, InputError, Problem, display_path
@@ -41,9 +42,9 @@ def _choice(name: str, values: tuple[str, ...]) -> type[enum.Enum]:
     return enum.Enum(name, {v: v for v in values}, type=str)
 
 
-Strategy, CheckFormat, DiffFormat, CatalogSection = (
-    _choice("Strategy", STRATEGIES), _choice("CheckFormat", CHECK_FORMATS),
-    _choice("DiffFormat", DIFF_FORMATS), _choice("CatalogSection", CATALOG_SECTIONS))
+Strategy, CheckFormat, DiffFormat, CatalogSection, SchemaKind = (
+    _choice("Strategy", STRATEGIES), _choice("CheckFormat", CHECK_FORMATS), _choice("DiffFormat", DIFF_FORMATS),
+    _choice("CatalogSection", CATALOG_SECTIONS), _choice("SchemaKind", SCHEMA_KINDS))
 
 
 def _print_json(data) -> None:
@@ -154,12 +155,24 @@ def init(directory: Path = typer.Argument(..., help="Folder to create the starte
     """Scaffold a small working portfolio (a site, a program, a weather CSV)."""
     if directory.exists() and any(directory.iterdir()):
         raise InputError([Problem(display_path(directory), None, "", "folder exists and is not empty")])
+    from dcplan.schema.editor import write_schemas
+
     source = resources.files("dcplan").joinpath("scaffold")
     with resources.as_file(source) as src:
         shutil.copytree(src, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    write_schemas(directory / "schemas")  # the files' modelines point here: completion in the editor
     console.print(f"[green]created[/green] {display_path(directory)}; next:\n"
                   f"  dcplan validate {display_path(directory)}\n"
                   f"  dcplan plan {display_path(directory / 'program.yaml')} -o {display_path(directory / 'plan')}")
+
+
+@app.command()
+@_friendly
+def schema(kind: SchemaKind = typer.Argument(..., help="Which input file's schema.")):
+    """Print the JSON Schema of an input file, for editors (see README, "Editor set-up")."""
+    from dcplan.schema.editor import schema_text
+
+    typer.echo(schema_text(kind.value), nl=False)
 
 
 @app.command()
@@ -213,7 +226,7 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
     if as_json:
         from dcplan.output import summary_document
 
-        _print_json(summary_document(outcome.plan))
+        _print_json(summary_document(outcome.plan, timings=True))
     elif not quiet:
         from dcplan.terminal import plan_summary
 

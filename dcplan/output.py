@@ -1,5 +1,8 @@
 """Write a plan to an output folder: plan.yaml (decisions and key figures, stable key order),
-dispatch.csv (every time step of every site) and summary.json (machine-readable, with timings).
+dispatch.csv (every time step of every site, with its timestamp) and summary.json
+(machine-readable). Every file is a function of the inputs alone: re-planning unchanged inputs
+rewrites them byte for byte, so a committed plan shows a diff only when something changed
+(the solve's timings are printed, and in `plan --json`, not written).
 
 Each file is written to a temporary name in the same folder and renamed into place, so a reader
 never sees a half-written file and a failed run never clobbers a good plan.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import hashlib
 import io
 import json
@@ -22,7 +26,10 @@ import yaml
 from dcplan.outfolder import current_umask
 from dcplan.plans.types import Plan
 
-DISPATCH_FIRST = ["site", "step", "hour_of_year", "weight", "load_mw", "pue"]
+DISPATCH_FIRST = ["site", "step", "hour_of_year", "timestamp", "weight", "load_mw", "pue"]
+RUN_FIELDS = ("build_seconds", "compile_seconds", "solve_seconds", "lp_solves", "nodes")
+"""What differs from one run of the same plan to the next (time, and with several HiGHS threads
+the search itself): left out of the files."""
 
 
 def _round(x, digits: int = 6):
@@ -116,32 +123,36 @@ def _cap_entry(c) -> dict:
     return entry
 
 
-def summary_document(plan: Plan) -> dict:
+def summary_document(plan: Plan, timings: bool = False) -> dict:
+    """summary.json: plan.yaml's content with the solver's figures; its timings and search
+    counts only when asked (``timings``), as they differ from run to run."""
     doc = plan_document(plan)
-    doc["solver"] = _round(plan.solver)
+    doc["solver"] = _round({k: v for k, v in plan.solver.items() if timings or k not in RUN_FIELDS})
     return doc
 
 
 def dispatch_csv(plan: Plan) -> str:
     """Every step of every site; a build-out's rows carry their period first."""
-    periods = ([(p.name, sites) for p, sites in zip(plan.timeline.periods, plan.timeline.sites_by_period)]
-               if plan.timeline else [(None, plan.sites)])
+    periods = ([(p.name, int(str(p.start)[:4]), sites) for p, sites in zip(plan.timeline.periods, plan.timeline.sites_by_period)]
+               if plan.timeline else [(None, plan.year or 2027, plan.sites)])
     columns = list(DISPATCH_FIRST)
-    for _, sites in periods:
+    for _, _, sites in periods:
         for s in sites:
             columns += [c for c in s.dispatch if c not in columns]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow((["period"] if plan.timeline else []) + columns)
-    for period, sites in periods:
+    for period, year, sites in periods:
         for s in sites:
-            _dispatch_rows(writer, s, columns, [period] if period else [])
+            _dispatch_rows(writer, s, columns, [period] if period else [], dt.datetime(year, 1, 1))
     return out.getvalue()
 
 
-def _dispatch_rows(writer, s, columns: list[str], lead: list[str]) -> None:
+def _dispatch_rows(writer, s, columns: list[str], lead: list[str], new_year: dt.datetime) -> None:
+    """One row a step; ``timestamp`` is the hour the step stands for (local time, ISO 8601)."""
     n = len(s.dispatch["load_mw"])
     cols = [s.dispatch.get(c) for c in columns]
+    hours = s.dispatch["hour_of_year"]
     for i in range(n):
         row = list(lead)
         for name, arr in zip(columns, cols):
@@ -149,6 +160,8 @@ def _dispatch_rows(writer, s, columns: list[str], lead: list[str]) -> None:
                 row.append(s.name)
             elif name == "step":
                 row.append(i)
+            elif name == "timestamp":
+                row.append((new_year + dt.timedelta(hours=int(hours[i]))).isoformat(timespec="minutes"))
             elif arr is None:
                 row.append("")
             elif name in ("hour_of_year",):

@@ -10,9 +10,12 @@ import numpy as np
 
 from dcplan.errors import InputError, Problem, display_path
 
+TEXT_COLUMNS = ("period", "timestamp")
+"""Columns of dispatch.csv that are text: a build-out's period names, the ISO hour of each step."""
+
 
 def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
-    """dispatch.csv back into arrays per site (a build-out's ``period`` names stay text); a
+    """dispatch.csv back into arrays per site (``TEXT_COLUMNS`` stay text); a
     missing column, a short row or a bad value is an InputError at its line."""
     name = display_path(path)
     try:
@@ -37,7 +40,7 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
         for key, value in zip(header, row):
             if key == "site" or value == "":
                 continue
-            if key == "period":
+            if key in TEXT_COLUMNS:
                 columns.setdefault(key, []).append(value)
                 continue
             try:

@@ -1,0 +1,139 @@
+"""The command line as other tools meet it: JSON Schemas for editors, JSON output, exit codes
+of choices and diffs, a start-up that does not load the solver stack, progress in a log, and
+the CI workflow it ships."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from conftest import REPO, base_site, run_cli, write_yaml
+
+from dcplan.choices import SCHEMA_KINDS
+from dcplan.schema.editor import FOLDER, schema_text
+
+MODELINE = "# yaml-language-server: $schema="
+
+
+def _plain(data):
+    """YAML data as an editor's language server sees it (dates are text)."""
+    if isinstance(data, dict):
+        return {str(k): _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return data.isoformat() if isinstance(data, (dt.date, dt.datetime)) else data
+
+
+def _shipped_inputs() -> list[Path]:
+    found = [*REPO.glob("sites/*.yaml"), *REPO.glob("examples/**/*.yaml"), *REPO.glob("dcplan/scaffold/**/*.yaml")]
+    return sorted(p for p in found if p.read_text().startswith(MODELINE))
+
+
+@pytest.fixture(scope="module")
+def schemas(tmp_path_factory) -> dict[str, dict]:
+    from typer.testing import CliRunner
+
+    out = {}
+    for kind in SCHEMA_KINDS:
+        result = run_cli(CliRunner(), "schema", kind)
+        assert result.exit_code == 0, result.output
+        out[kind] = json.loads(result.stdout)
+    return out
+
+
+def test_every_shipped_input_names_its_schema_and_validates_against_it(schemas):
+    files = _shipped_inputs()
+    assert len(files) >= 20  # the sample sites, the examples and the scaffold
+    for path in files:
+        target = (path.parent / path.read_text().splitlines()[0].removeprefix(MODELINE)).resolve()
+        kind = target.stem
+        assert kind in SCHEMA_KINDS and (target.is_file() or "scaffold" in str(path)), path
+        errors = list(jsonschema.Draft202012Validator(schemas[kind]).iter_errors(_plain(yaml.safe_load(path.read_text()))))
+        assert not errors, (path, [e.message for e in errors[:3]])
+
+
+def test_a_schema_flags_what_validate_flags(schemas):
+    site = base_site()
+    site["grid"]["max_import_mw"] = "many"
+    site["grdi"] = {}
+    messages = [e.message for e in jsonschema.Draft202012Validator(schemas["site"]).iter_errors(_plain(site))]
+    assert any("'grdi'" in m for m in messages) and any("'many'" in m for m in messages)
+
+
+def test_the_repository_keeps_the_current_schemas():
+    for kind in SCHEMA_KINDS:
+        assert (FOLDER / f"{kind}.json").read_text() == schema_text(kind), f"run: dcplan schema {kind} > {FOLDER}/{kind}.json"
+
+
+def test_init_writes_the_schemas_its_files_point_at(tmp_path, runner):
+    assert run_cli(runner, "init", tmp_path / "p").exit_code == 0
+    for path in (tmp_path / "p").rglob("*.yaml"):
+        first = path.read_text().splitlines()[0]
+        assert first.startswith(MODELINE) and (path.parent / first.removeprefix(MODELINE)).is_file(), path
+    assert run_cli(runner, "validate", tmp_path / "p").exit_code == 0
+
+
+def test_the_command_line_starts_without_the_solver_stack():
+    """`dcplan --help`, `--version` and completion import no Pyomo, HiGHS, NumPy or pydantic."""
+    heavy = ("pyomo", "highspy", "numpy", "scipy", "pydantic", "yaml", "pandas", "pyarrow", "matplotlib")
+    code = f"import sys, dcplan, dcplan.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def test_a_choice_not_offered_is_a_usage_error_that_lists_the_choices(tmp_path, runner):
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    result = run_cli(runner, "plan", site, "--strategy", "foo")
+    assert result.exit_code == 2 and "auto" in result.output and "highs_mip" in result.output
+    assert run_cli(runner, "check", site, "--format", "xml").exit_code == 2
+    assert run_cli(runner, "catalog", "turbines").exit_code == 2
+
+
+def test_json_on_standard_output_and_diff_exit_codes(tmp_path, runner):
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    planned = run_cli(runner, "plan", site, "--typical-days", "2", "--json", "-o", tmp_path / "a")
+    assert planned.exit_code == 0, planned.output
+    doc = json.loads(planned.stdout)
+    assert doc["sites"]["testsite"]["gpus"] == {"h100_sxm": 1000} and doc["solver"]["solve_seconds"] >= 0
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["totals"] == doc["totals"]
+
+    shown = json.loads(run_cli(runner, "show", tmp_path / "a", "--json").stdout)
+    assert shown["plan"]["totals"] == doc["totals"] and shown["key_figures"][0]["figure"]
+    catalog = json.loads(run_cli(runner, "catalog", "gpus", "--json").stdout)
+    assert catalog["gpus"]["h100_sxm"]["tdp_w"] == 700
+
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    same = run_cli(runner, "diff", tmp_path / "a", tmp_path / "b", "--exit-code", "--format", "json")
+    assert same.exit_code == 0 and json.loads(same.stdout)["changed"] == {"testsite": []}
+    write_yaml(tmp_path / "site.yaml", base_site(compute={"gpus": [{"model": "h100_sxm"}], "target": {"gpus": 2000}}))
+    assert run_cli(runner, "plan", site, "--typical-days", "2", "-q", "-o", tmp_path / "b").exit_code == 0
+    changed = run_cli(runner, "diff", tmp_path / "a", tmp_path / "b", "--exit-code", "--format", "json")
+    assert changed.exit_code == 1
+    gpus = [c for c in json.loads(changed.stdout)["changed"]["testsite"] if c["section"] == "GPUs"]
+    assert gpus and gpus[0]["old"] == 1000 and gpus[0]["new"] == 2000
+
+
+def test_progress_goes_to_standard_error_as_plain_lines_in_a_log(tmp_path, runner):
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    result = run_cli(runner, "plan", site, "--typical-days", "2")
+    assert result.exit_code == 0
+    lines = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert lines[0].startswith("[starting · ") and any(line.startswith("[building model · ") for line in lines)
+    assert "[" not in result.stdout.split("\n")[0]
+
+
+def test_the_shipped_ci_workflow_is_a_valid_github_workflow():
+    """GitHub's workflow schema (SchemaStore's, vendored by check-jsonschema), offline."""
+    tool = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
+    assert tool, "pip install check-jsonschema (in the test extra)"
+    result = subprocess.run([tool, "--builtin-schema", "vendor.github-workflows",
+                             str(REPO / "examples" / "ci" / "dcplan-check.yml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    workflow = yaml.safe_load((REPO / "examples" / "ci" / "dcplan-check.yml").read_text())
+    assert all("timeout-minutes" in job for job in workflow["jobs"].values())
