@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import shutil
+from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -19,28 +20,38 @@ from conftest import REPO, run_cli
 from typer.testing import CliRunner
 
 from dcplan.report import load_folder, render
-from dcplan.report.data import key_figures, typical_week
+from dcplan.report.data import duration_curve, key_figures, money, typical_week, whole_year
 from dcplan.smoothing.output import SCHEDULE_COLUMNS
 
 EXTERNAL = re.compile(r"""(?:src|href|xlink:href|action)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//""", re.I)
 HOSTILE = "<script>alert('x')</script> & </pre>"
 
 
-def plan_quickstart(tmp: Path) -> Path:
-    """Plan the quickstart, with --report, from a copy of the example in a repository of its own;
-    return its output folder."""
+def plan_example(tmp: Path, example: str, *options: str) -> Path:
+    """Plan an example, with --report (and ``options``), from a copy of it in a repository of
+    its own; return its output folder."""
     (tmp / ".git").mkdir()
     shutil.copytree(REPO / "sites", tmp / "sites")
-    shutil.copytree(REPO / "examples" / "quickstart", tmp / "examples" / "quickstart")
-    result = run_cli(CliRunner(), "plan", tmp / "examples" / "quickstart" / "program.yaml", "-o", tmp / "out",
-                     "--report", "-q")
+    shutil.copytree(REPO / "examples" / example, tmp / "examples" / example)
+    result = run_cli(CliRunner(), "plan", tmp / "examples" / example / "program.yaml", "-o", tmp / "out",
+                     "--report", "-q", *options)
     assert result.exit_code == 0, result.output
     return tmp / "out"
+
+
+def plan_quickstart(tmp: Path, *options: str) -> Path:
+    return plan_example(tmp, "quickstart", *options)
 
 
 @pytest.fixture(scope="module")
 def quickstart(tmp_path_factory) -> Path:
     return plan_quickstart(tmp_path_factory.mktemp("quickstart"))
+
+
+@pytest.fixture(scope="module")
+def full_year(tmp_path_factory) -> Path:
+    """The quickstart dispatched on all 8,760 hours (its full_year scenario)."""
+    return plan_quickstart(tmp_path_factory.mktemp("full-year"), "--scenario", "full_year")
 
 
 def _periods():
@@ -169,10 +180,12 @@ def _section_ids(html: str) -> list[str]:
 
 def test_plan_report_has_every_section_of_a_single_period_plan(quickstart):
     html = (quickstart / "report.html").read_text()
-    assert _section_ids(html) == ["figures", "capacity", "dispatch", "costs", "emissions", "inputs"]
+    assert _section_ids(html) == ["figures", "capacity", "dispatch", "year", "costs", "emissions", "inputs"]
     plan = yaml.safe_load((quickstart / "plan.yaml").read_text())
     assert f"{plan['totals']['gpus']:,}" in html and f"${plan['totals']['cost_usd_per_gpu_hour']:.2f}" in html
-    assert html.count('<svg class="chart"') == 4  # capacity, energy, a week of dispatch, costs
+    # capacity, energy, a week of dispatch, costs; and of the whole year: heat maps of the grid and of
+    # the one gas unit type that ran, energy and energy cost by typical day, load and price durations
+    assert html.count('<svg class="chart"') == 4 + 6
     assert "the 7 most-weighted of 12 typical days" in html
     for name in ("program.yaml", "memphis.yaml"):  # the inputs, embedded
         assert re.search(rf"<summary><code>[^<]*{name}</code></summary><pre>", html)
@@ -197,7 +210,7 @@ def test_report_escapes_text_from_files(buildout):
 
 def test_report_of_a_buildout_has_its_gantt_chart_and_smoothing(buildout):
     html = render(load_folder(buildout))
-    assert _section_ids(html) == ["figures", "timeline", "capacity", "dispatch", "costs", "emissions",
+    assert _section_ids(html) == ["figures", "timeline", "capacity", "dispatch", "year", "costs", "emissions",
                                   "smoothing", "inputs"]
     timeline = html[html.index('<section id="timeline">'):html.index('<section id="capacity">')]
     assert timeline.count('class="lead"') == 3 and timeline.count('class="online"') == 3
@@ -282,3 +295,236 @@ def test_missing_or_damaged_folders_are_input_errors(tmp_path, buildout, runner)
 def test_plan_report_needs_an_output_folder(runner):
     result = run_cli(runner, "plan", REPO / "examples" / "quickstart" / "program.yaml", "--report")
     assert result.exit_code == 2 and "--report: needs -o OUTDIR" in result.output
+
+
+def _part(html: str, key: str) -> str:
+    """One section of a report."""
+    start = html.index(f'<section id="{key}">')
+    return html[start:html.index("</section>", start)]
+
+
+def _tables(html: str) -> list[list[list[str]]]:
+    """Every table in ``html``: rows of cell texts, tags stripped."""
+    return [[[unescape(re.sub(r"<[^>]+>", "", cell)) for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)]
+             for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table)]
+            for table in re.findall(r"<table>(.*?)</table>", html)]
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "").replace("$", ""))
+
+
+def _dispatch(folder: Path) -> list[dict]:
+    """dispatch.csv's rows, numbers as numbers (the site, the period and the timestamp stay text)."""
+    def value(text: str):
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+    with (folder / "dispatch.csv").open(newline="") as fh:
+        return [{k: value(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def _date(hour: float) -> dt.date:
+    return dt.date(2001, 1, 1) + dt.timedelta(hours=int(hour))
+
+
+SOURCES = ("grid_mw", "gas_wartsila_18v50sg_mw")  # the quickstart's sources that run
+
+
+def test_whole_year_of_typical_days_adds_up_to_the_plans_energy(quickstart):
+    """Energy by typical day, summed here from dispatch.csv, is in the report's table and adds
+    up to plan.yaml's energy by source; the report says the typical days are not mapped to months."""
+    html = (quickstart / "report.html").read_text()
+    plan = yaml.safe_load((quickstart / "plan.yaml").read_text())
+    rows = _dispatch(quickstart)
+    year = _part(html, "year")
+    assert "does not record which calendar days each stands for" in year
+    days = sorted((rows[i:i + 24] for i in range(0, len(rows), 24)), key=lambda day: day[0]["hour_of_year"])
+    expected = []
+    for day in days:
+        first = _date(day[0]["hour_of_year"])
+        energy = [sum(r["weight"] * r[c] for r in day) for c in SOURCES]
+        expected.append([f"{first.day} {first:%b} ×{sum(r['weight'] for r in day) / 24:.0f} d",
+                         *(f"{e:,.0f}" for e in energy), f"{sum(energy):,.0f}"])
+    table = _tables(year)[0]
+    assert table[0][:4] == ["typical day", "grid MWh", "gas wartsila 18v50sg MWh", "total MWh"]
+    assert [row[:4] for row in table[1:-1]] == expected
+    energy = plan["sites"]["memphis"]["energy_mwh_per_year"]
+    total = table[-1]
+    assert total[0] == "year"
+    for cell, key in zip(total[1:3], ("grid", "gas_wartsila_18v50sg")):
+        assert _number(cell) == pytest.approx(energy[key], abs=1.0)
+    costs = plan["cost_breakdown_usd_per_year"]
+    assert total[4] == money(costs["grid_energy"] + costs["gas_fuel"] + costs["gas_variable_om"])
+    assert "No energy from gas lm6000, battery." in year  # no heat map of what never ran
+
+
+def test_whole_year_of_hourly_dispatch_by_month(full_year):
+    """An hourly plan: a heat map column per day of the year, and energy by calendar month,
+    summed here from dispatch.csv, adding up to plan.yaml's energy by source."""
+    html = (full_year / "report.html").read_text()
+    plan = yaml.safe_load((full_year / "plan.yaml").read_text())
+    rows = _dispatch(full_year)
+    assert len(rows) == 8760
+    year = _part(html, "year")
+    assert "typical days" not in year
+    maps = re.findall(r'<svg class="chart".*?aria-label="[^"]* by hour of the day and day of the year".*?</svg>', year)
+    assert len(maps) == 2  # the grid and the gas units that ran
+    for chart in maps:
+        assert chart.count('<rect class="hover"') == 365
+        assert all(f">{m}</tspan>" in chart for m in ("Jan", "Jun", "Dec"))
+    monthly = np.zeros((12, len(SOURCES)))
+    for r in rows:
+        monthly[_date(r["hour_of_year"]).month - 1] += [r["weight"] * r[c] for c in SOURCES]
+    table = _tables(year)[0]
+    assert [row[0] for row in table[1:]] == [dt.date(2001, m, 1).strftime("%b") for m in range(1, 13)] + ["year"]
+    for row, expected in zip(table[1:13], monthly):
+        assert row[1:3] == [f"{e:,.0f}" for e in expected]
+    energy = plan["sites"]["memphis"]["energy_mwh_per_year"]
+    assert monthly.sum(axis=0) == pytest.approx([energy["grid"], energy["gas_wartsila_18v50sg"]], abs=1.0)
+    costs = plan["cost_breakdown_usd_per_year"]
+    grid_cost = sum(r["weight"] * r["price_usd_per_mwh"] * r["grid_mw"] for r in rows)
+    assert grid_cost == pytest.approx(costs["grid_energy"], rel=1e-4)
+    assert table[-1][4] == money(costs["grid_energy"] + costs["gas_fuel"] + costs["gas_variable_om"])
+
+
+def test_duration_curves_are_sorted_and_weighted(quickstart, full_year):
+    """The load duration curve falls from the peak, its hours make a year and its energy the
+    plan's; the report states the weighted energy, mean price and hours above gas's running
+    cost, each computed here from dispatch.csv and plan.yaml."""
+    for folder in (quickstart, full_year):
+        plan = yaml.safe_load((folder / "plan.yaml").read_text())
+        year = whole_year(load_folder(folder), "memphis")
+        level, hours = duration_curve(year.load, year.weight_h)
+        assert np.all(np.diff(level) <= 0) and level[0] == year.load.max()
+        assert hours.sum() == pytest.approx(8760)
+        assert np.sum(level * hours) == pytest.approx(plan["totals"]["facility_energy_mwh_per_year"], rel=1e-5)
+        rows = _dispatch(folder)
+        html = _part((folder / "report.html").read_text(), "year")
+        assert f"{sum(r['weight'] * r['load_mw'] for r in rows):,.0f} MWh in the year" in html
+        chart = re.search(r'aria-label="load duration curve".*?</svg>', html).group(0)
+        points = re.search(r'<polyline points="([^"]+)" fill="none"', chart).group(1).split()
+        y = [float(p.split(",")[1]) for p in points]
+        assert y == sorted(y)  # down the chart, never up
+        site = plan["sites"]["memphis"]
+        costs = site["costs_usd_per_year"]
+        running = (costs["gas_fuel"] + costs["gas_variable_om"]) / site["energy_mwh_per_year"]["gas_wartsila_18v50sg"]
+        mean = sum(r["weight"] * r["price_usd_per_mwh"] for r in rows) / sum(r["weight"] for r in rows)
+        above = sum(r["weight"] for r in rows if r["price_usd_per_mwh"] > running)
+        assert f"mean ${mean:,.2f}/MWh" in html
+        assert f"above gas's running cost (${running:,.2f}/MWh, dotted) for {above:,.0f} h" in html
+        assert 'aria-label="grid price duration curve"' in html
+
+
+def test_cost_per_mwh_by_source(quickstart):
+    """Each source's cost lines over its energy, from plan.yaml, with what the numbers show:
+    the grid's price against gas's running cost, hour by hour from dispatch.csv."""
+    plan = yaml.safe_load((quickstart / "plan.yaml").read_text())
+    site = plan["sites"]["memphis"]
+    costs, energy = site["costs_usd_per_year"], site["energy_mwh_per_year"]
+    table = next(t for t in _tables(_part((quickstart / "report.html").read_text(), "costs"))
+                 if t[0][0] == "source")
+    rows = {row[0]: row for row in table[1:]}
+    assert list(rows) == ["grid", "gas", "battery"]
+    gas_cost = sum(v for k, v in costs.items() if k.startswith("gas_"))
+    gas_mwh = energy["gas_lm6000"] + energy["gas_wartsila_18v50sg"]
+    running = (costs["gas_fuel"] + costs["gas_variable_om"]) / gas_mwh
+    assert rows["gas"][1:6] == ["188.0", f"{gas_mwh:,.0f}", money(gas_cost), f"${gas_cost / gas_mwh:,.2f}",
+                                f"${running:,.2f}"]
+    assert "no energy from lm6000" in rows["gas"][6]
+    grid_cost = costs["grid_energy"] + costs["grid_demand"]
+    assert rows["grid"][3:6] == [money(grid_cost), f"${grid_cost / energy['grid']:,.2f}",
+                                 f"${costs['grid_energy'] / energy['grid']:,.2f}"]
+    dispatch = _dispatch(quickstart)
+    hours = sum(r["weight"] for r in dispatch)
+    imported = sum(r["weight"] for r in dispatch if r["grid_mw"] > 1e-3) / hours
+    dearer = sum(r["weight"] for r in dispatch if r["price_usd_per_mwh"] > running) / hours
+    importing = [r for r in dispatch if r["grid_mw"] > 1e-3]
+    flat_out = sum(r["weight"] for r in importing if r["gas_wartsila_18v50sg_mw"] + r["gas_lm6000_mw"] >= 188 * 0.999)
+    cheaper = sum(r["weight"] for r in importing if r["price_usd_per_mwh"] < running)
+    assert (f"peak import {site['capacity']['grid_peak_import_mw']:,.1f} MW of a 150 MW limit; imported in "
+            f"{imported:.0%} of hours; its price was above gas's running cost (${running:,.2f}/MWh) in "
+            f"{dearer:.0%} of hours; of the hours it imported, its price was below that in "
+            f"{cheaper / sum(r['weight'] for r in importing):.0%} and the gas units ran at their full 188.0 MW in "
+            f"{flat_out / sum(r['weight'] for r in importing):.0%}") in rows["grid"][6]
+    assert rows["battery"][6] == "not built"
+
+
+def test_whole_year_of_a_buildout_is_its_last_year(buildout):
+    """A build-out's year is its last four quarters, each step at a quarter of its yearly rate;
+    its energy cost by month is left out (prices escalate by period)."""
+    folder = load_folder(buildout)
+    year = whole_year(folder, "memphis")
+    assert "periods 2027-Q1 to 2027-Q4" in year.label and year.typical
+    assert year.weight_h.sum() == pytest.approx(8760)
+    rows = [r for r in _dispatch(buildout) if r["period"].startswith("2027")]
+    html = _part(render(folder), "year")
+    total = _tables(html)[0][-1]
+    assert _number(total[-1]) == pytest.approx(sum(
+        0.25 * r["weight"] * sum(r[c] for c in ("grid_mw", "gas_lm6000_mw", "rental_gas_mobile_turbine_mw",
+                                                "solar_mw", "battery_discharge_mw")) for r in rows), abs=1.0)
+    assert "Energy cost in each" not in html and "left out for a build-out" in html
+
+
+def test_cash_flow_by_year_of_a_buildout(buildout):
+    """Capital by the year its orders are placed, operating and rental cost by the year of
+    their periods, summed here from plan.yaml."""
+    plan = yaml.safe_load((buildout / "plan.yaml").read_text())
+    timeline = plan["timeline"]
+    table = _tables(_part(render(load_folder(buildout)), "timeline"))[-1]
+    assert table[0][:5] == ["year", "capital (orders placed)", "capital paid", "operating", "rental"]
+    for row in table[1:]:
+        year = int(row[0])
+        ordered = sum(o["capex_usd"] for o in timeline["orders"] if str(o["order_date"]).startswith(row[0]))
+        spend = [p["spend_usd"] for p in timeline["periods"] if p["name"].startswith(row[0])]
+        paid, operating, rental = (sum(s[k] for s in spend) for k in ("capital", "operating", "rental"))
+        assert row[1:] == [money(ordered), money(paid), money(operating), money(rental),
+                           money(ordered + operating + rental)], year
+    assert [row[0] for row in table[1:]] == ["2026", "2027"]
+    assert table[1][1] == "$2.74 B"  # 120 M + 2.5 B + 120 M of orders placed in 2026
+
+
+def test_one_colour_per_technology(tmp_path):
+    """In the gigawatt build-out example, a gas unit type, and a rented one, have one colour in
+    every chart: the Gantt chart, the capacity and energy bars, the week of dispatch and the
+    energy by typical day (their <title>s name them)."""
+    html = (plan_example(tmp_path, "gigawatt-buildout") / "report.html").read_text()
+    for names in (("GE LM2500XPRESS", "gas lm2500xpress"), ("Solar Turbines SMT-130", "gas smt130 rented")):
+        fills = re.findall(rf'fill="(#[0-9a-f]{{6}})"><title>(?:[^<]*: )?(?:{"|".join(names)})', html)
+        gantt = [f for f in re.findall(rf'fill="(#[0-9a-f]{{6}})"><title>{names[0]}', html)]
+        assert gantt and len(fills) > len(gantt) + 2 and len(set(fills)) == 1, (names, fills)
+
+
+def test_gantt_labels_are_cut_between_words(buildout):
+    """A long label wraps onto a second line and is cut after a whole word, keeping its
+    quantity in view; the whole label is its tooltip."""
+    plan = yaml.safe_load((buildout / "plan.yaml").read_text())
+    long = ("GE LM6000PF aeroderivative gas turbine package (simple cycle, SPRINT water injection, dual fuel, "
+            "trailer-mounted, black start)")
+    plan["timeline"]["orders"][0]["label"] = long
+    (buildout / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
+    gantt = re.search(r'aria-label="orders and bridges over the build-out".*?</svg>',
+                      render(load_folder(buildout))).group(0)
+    label = re.search(r'<text [^>]*text-anchor="end">((?:<tspan[^>]*>[^<]*</tspan>)+)<title>([^<]*)</title>',
+                      gantt)
+    lines = re.findall(r">([^<]*)</tspan>", label.group(1))
+    assert len(lines) == 2 and label.group(2) == f"{long} ×4 units"
+    shown = " ".join(lines)
+    head, tail = shown.split("…")
+    assert tail == " ×4 units" and long.startswith(head) and long[len(head)] in " ,"
+    assert all(len(line) <= 46 for line in lines)
+    assert ">mobile gas turbines (rented) ×15 units<" in gantt  # a short one stays on one line, whole
+
+
+def test_report_links_its_data_files(buildout, runner):
+    """The report links the CSVs beside it by relative addresses, also when it is written elsewhere."""
+    (buildout / "timeline.csv").write_text("period\n")
+    html = render(load_folder(buildout))
+    assert '<a href="dispatch.csv">' in html and '<a href="timeline.csv">' in html
+    out = buildout.parent / "elsewhere" / "r.html"
+    assert run_cli(runner, "report", buildout, "-o", out).exit_code == 0
+    html = out.read_text()
+    assert '<a href="../buildout/dispatch.csv">' in html and '<a href="../buildout/timeline.csv">' in html
+    assert not EXTERNAL.search(html) and str(buildout) not in re.findall(r'href="([^"]*)"', html)

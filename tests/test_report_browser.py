@@ -1,6 +1,6 @@
 """The HTML report in a real headless browser (Debian's Chromium, driven by Playwright): it
 loads with no console error and no request beyond its own file, every chart has a size and
-marks in it, and a screenshot of the page is far from blank.
+marks in it and keeps its labels inside it, and a screenshot of the page is far from blank.
 
 Skipped when Chromium or Playwright is missing, unless DCPLAN_REQUIRE_BROWSER=1 (as in CI)."""
 
@@ -74,6 +74,15 @@ def test_report_renders_in_chromium(browser_page, report, tmp_path):
     assert len(charts) >= 4
     for label, width, height, marks in charts:
         assert width > 500 and height > 40 and marks > 0, (label, width, height, marks)
+    outside = page.eval_on_selector_all("svg.chart", """svgs => svgs.flatMap(s => {
+        const box = s.getBoundingClientRect();
+        return [...s.querySelectorAll('text')].filter(t => {
+            const b = t.getBoundingClientRect();
+            return b.width > 0 && (b.left < box.left - 1 || b.right > box.right + 1
+                                   || b.top < box.top - 1 || b.bottom > box.bottom + 1);
+        }).map(t => [s.getAttribute('aria-label'), t.textContent]);
+    })""")
+    assert outside == []  # no label runs off the edge of its chart
     page.click("details summary")  # an embedded input opens
     assert page.is_visible("details[open] pre")
     shot = tmp_path / "report.png"

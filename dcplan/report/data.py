@@ -35,6 +35,11 @@ PERIOD_SHAPE = {"name": str, "start": dt.date, "end": dt.date, "capacity_online"
 ORDER_SHAPE = {"site": str, "asset": str, "label": str, "order_date": dt.date, "online_date": dt.date}
 BRIDGE_SHAPE = {"site": str, "asset": str, "label": str, "start_date": dt.date, "end_date": dt.date}
 KIND_NAMES = {dict: "a mapping", list: "a list", str: "text", dt.date: "a date (YYYY-MM-DD)"}
+YEAR_START = dt.date(2001, 1, 1)  # a year of 365 days, as dcplan's 8,760 hours count
+MONTHS = [dt.date(2001, m, 1).strftime("%b") for m in range(1, 13)]
+MONTH_OF_DAY = np.array([(YEAR_START + dt.timedelta(days=d)).month - 1 for d in range(365)])
+SOURCES = ("grid", "gas", "solar", "wind", "battery", "unserved")  # what plan.yaml's costs can be split by
+RUNNING_COSTS = ("grid_energy", "gas_fuel", "gas_variable_om", "unserved_energy")  # paid per MWh
 
 
 @dataclass
@@ -70,6 +75,56 @@ class Week:
     supply: dict[str, np.ndarray]  # dispatch column -> MW, in stacking order
     charge: np.ndarray | None  # battery charging, MW
     load: np.ndarray
+
+
+@dataclass
+class Year:
+    """A year of one site's dispatch, every step, for the whole-year views: each step's hours
+    of the year and the column (a calendar day, or a typical day) it falls in."""
+
+    label: str  # which steps these are
+    typical: bool  # typical days: which calendar days each stands for is not in the folder
+    hour: np.ndarray  # hour of the year (0-8759) each step samples
+    weight_h: np.ndarray  # hours of the year each step stands for (about 8,760 in all)
+    day: np.ndarray  # each step's column: its day of the year, or its typical day (in calendar order)
+    days: list[str]  # a date per column
+    day_weight: np.ndarray  # days of the year each column stands for (1 on a calendar)
+    supply: dict[str, np.ndarray]  # dispatch column -> MW, in stacking order
+    load: np.ndarray  # facility load, MW
+    price: np.ndarray | None  # grid energy price, $/MWh
+
+    def by_day(self, mw: np.ndarray) -> np.ndarray:
+        """``mw`` laid out for a heat map: a row per column (day), a value per hour of the day, NaN where none."""
+        cells = np.full((len(self.days), 24), np.nan)
+        cells[self.day, self.hour % 24] = mw
+        return cells
+
+    def groups(self) -> tuple[list[str], np.ndarray]:
+        """The rows of the monthly views and each step's: the months of a calendar year, but
+        the typical days of a typical-day plan, whose steps belong to no month in particular."""
+        if self.typical:
+            return self.days, self.day
+        return MONTHS, MONTH_OF_DAY[np.minimum(self.hour // 24, 364)]
+
+    def energy_mwh(self, mw: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+        """MWh of ``mw`` in each of ``n`` groups (each step's in ``group``)."""
+        return np.bincount(group, weights=self.weight_h * mw, minlength=n)
+
+
+@dataclass
+class SourceCost:
+    """A source's share of a site's cost per year (plan.yaml's cost lines by their prefix)."""
+
+    source: str  # one of SOURCES
+    mw: float  # capacity built (the grid: its peak import)
+    energy_mwh: float  # per year (the battery: discharged)
+    cost_usd: float  # per year, all its cost lines
+    running_usd: float  # per year, its lines paid per MWh (RUNNING_COSTS)
+    kinds: dict[str, float]  # MWh per year of each type (the gas units)
+    limit_mw: float | None = None  # the grid connection
+
+    def per_mwh(self, usd: float) -> float | None:
+        return usd / self.energy_mwh if self.energy_mwh > 0.5 else None
 
 
 def load_folder(path: Path) -> PlanFolder:
@@ -286,6 +341,112 @@ def typical_week(folder: PlanFolder, site: str) -> Week:
     charge = d["battery_charge_mw"][rows] if "battery_charge_mw" in d else None
     return Week(what + (f", period {period}" if period else ""), labels,
                 {c: d[c][rows] for c in columns}, charge, d["load_mw"][rows])
+
+
+def _years(period: dict) -> float:
+    """A period's length as a share of a year, by its calendar months."""
+    after = period["end"] + dt.timedelta(days=1)
+    return ((after.year - period["start"].year) * 12 + after.month - period["start"].month) / 12
+
+
+def whole_year(folder: PlanFolder, site: str) -> Year:
+    """Every step of one year of the site's dispatch: all of a single-period plan's; of a
+    build-out, its last periods that together make a year, each step's weight scaled by its
+    period's share of a year (a period's weights are a yearly rate)."""
+    d = folder.dispatch[site]
+    rows, weight = np.arange(len(d["load_mw"])), d["weight"].astype(float)
+    label = "the whole year"
+    if "period" in d and folder.timeline:
+        chosen: dict[str, float] = {}
+        for p in reversed(folder.timeline["periods"]):
+            if chosen and sum(chosen.values()) + _years(p) > 1 + 1e-9:
+                break
+            chosen[p["name"]] = min(_years(p), 1.0)
+        share = np.array([chosen.get(str(p), 0.0) for p in d["period"]])
+        rows, weight = rows[share > 0], weight * share
+        names = list(reversed(chosen))
+        label = (f"the build-out's last year, periods {names[0]} to {names[-1]} (each at its share of a year)"
+                 if len(names) > 1 else f"the build-out's last period, {names[0]}")
+    hour, weight, n = d["hour_of_year"][rows].astype(int), weight[rows], len(rows)
+    typical = folder.plan["time_resolution"].get("method") == "typical_days" and n % 24 == 0 and n > 0
+    if typical:
+        order = np.argsort(hour[::24], kind="stable")  # typical days in calendar order
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        day = np.repeat(rank, 24)
+        days = [day_label(hour[24 * i]) for i in order]
+        day_weight = weight.reshape(-1, 24).sum(axis=1)[order] / 24
+    else:
+        day = np.clip(hour // 24, 0, 364)
+        days = [day_label(24 * i) for i in range(365)]
+        day_weight = np.ones(365)
+    price = d["price_usd_per_mwh"][rows] if "price_usd_per_mwh" in d else None
+    return Year(label, typical, hour, weight, day, days, day_weight,
+                {c: d[c][rows] for c in supply_columns(d)}, d["load_mw"][rows], price)
+
+
+def cash_flow_by_year(timeline: dict) -> dict[int, dict[str, float]]:
+    """A build-out's spend in each calendar year: the capital of the orders placed that year
+    (committed), the capital its periods pay (part at order, the rest at delivery), and their
+    operating and rental cost (nominal)."""
+    years: dict[int, dict[str, float]] = {}
+
+    def add(year: int, key: str, usd) -> None:
+        row = years.setdefault(year, dict.fromkeys(("ordered", "paid", "operating", "rental"), 0.0))
+        row[key] += usd if isinstance(usd, (int, float)) else 0.0
+
+    for p in timeline["periods"]:
+        spend = p.get("spend_usd") or {}
+        add(p["start"].year, "paid", spend.get("capital"))
+        add(p["start"].year, "operating", spend.get("operating"))
+        add(p["start"].year, "rental", spend.get("rental"))
+    for o in timeline["orders"]:
+        add(o["order_date"].year, "ordered", o.get("capex_usd"))
+    return dict(sorted(years.items()))
+
+
+def duration_curve(values: np.ndarray, weight_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` from the highest down, with the hours of the year each stands for: read
+    cumulatively, how many hours a year the load (or price) is at or above each level."""
+    order = np.argsort(-values, kind="stable")
+    return values[order], weight_h[order]
+
+
+def _source_of(key: str) -> str | None:
+    """The source a cost line or an energy key belongs to: 'gas_fuel' and 'rental_gas_x' -> 'gas'."""
+    if key.startswith(("rental_gas", "rented_gas")):
+        return "gas"
+    return next((s for s in SOURCES if key.startswith(s + "_") or key == s), None)
+
+
+def source_costs(site: dict) -> list[SourceCost]:
+    """Each source's capacity, energy and cost per year at a site, from plan.yaml: the sources
+    the site has, or could have built (a candidate left unbuilt has its capacity at 0)."""
+    c = site["capacity"]
+    out: dict[str, SourceCost] = {}
+
+    def get(source: str) -> SourceCost:
+        return out.setdefault(source, SourceCost(source, 0.0, 0.0, 0.0, 0.0, {}))
+
+    for key, mw in c.items():
+        source = _source_of(key.removesuffix("_mw"))
+        if key == "grid_limit_mw":
+            get("grid").limit_mw = mw
+        elif key == "grid_peak_import_mw":
+            get("grid").mw = mw or 0.0
+        elif source and key.endswith("_mw") and source != "grid":
+            get(source).mw += mw or 0.0
+    for key, mwh in site["energy_mwh_per_year"].items():
+        source = _source_of(source_key(key))
+        if source and key != "battery_charge":
+            get(source).energy_mwh += mwh or 0.0
+            get(source).kinds[source_key(key)] = mwh or 0.0
+    for key, usd in site["costs_usd_per_year"].items():
+        if _source_of(key) and usd:
+            get(_source_of(key)).cost_usd += usd
+            if key in RUNNING_COSTS:
+                get(_source_of(key)).running_usd += usd
+    return sorted(out.values(), key=lambda s: SOURCES.index(s.source))
 
 
 def fmt(x, digits: int = 0, unit: str = "", prefix: str = "") -> str:

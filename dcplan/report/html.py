@@ -5,22 +5,31 @@ from __future__ import annotations
 
 import datetime as dt
 from html import escape
+from urllib.parse import quote
 
 import numpy as np
 
 import dcplan.report.svg as svg
 from dcplan.errors import display_path
 from dcplan.report.data import (
+    MONTH_OF_DAY,
+    MONTHS,
     PlanFolder,
+    SourceCost,
+    Year,
+    cash_flow_by_year,
+    duration_curve,
     fmt,
     key_figures,
     money,
     number,
+    source_costs,
     source_key,
     source_label,
     source_rank,
     supply_columns,
     typical_week,
+    whole_year,
 )
 from dcplan.smoothing.metrics import MEASURE_OF_LIMIT
 from dcplan.smoothing.plot import representative_window
@@ -34,9 +43,13 @@ FAMILIES = {  # colour of each family of sources and costs (by prefix; rent: ren
 OTHER = ["#9c755f", "#bab0ac", "#ff9da7", "#76b7b2", "#edc948", "#59a14f"]
 BINDING, SLACK, LOAD = "#d62728", "#4c9a6a", "#111111"
 BEFORE, AFTER = "#9aa5b1", "#2f6fb0"
+CAPITAL, OPERATING = "#3b5b92", "#8fb3d9"
 SECTIONS = {"figures": "Key figures", "timeline": "Build-out", "capacity": "Capacity and energy",
-            "dispatch": "Dispatch", "costs": "Costs", "emissions": "Emissions and caps",
+            "dispatch": "Dispatch", "year": "The whole year", "costs": "Costs", "emissions": "Emissions and caps",
             "smoothing": "Training-power smoothing", "inputs": "Inputs"}
+DATA_FILES = {"dispatch.csv": "every step of every site", "timeline.csv": "the build-out by period and asset",
+              "plan.yaml": "the plan", "summary.json": "the plan, with the solver's log and the inputs"}
+CURVE_POINTS = 1000  # points of a duration curve at most: more than a chart's width can show
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2933;margin:0 auto;
@@ -64,7 +77,7 @@ svg .rented{stroke:#111;stroke-dasharray:3 2;stroke-width:1}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-2px;border-radius:2px}
 details{margin:6px 0}summary{cursor:pointer}
 pre{background:#f6f8fa;border:1px solid #e4e7eb;padding:10px;overflow:auto;font-size:12px;max-height:520px}
-.note{color:#8a5a00}
+.note{color:#8a5a00}.ct{font-weight:600;margin:14px 0 2px}
 """
 
 
@@ -93,18 +106,17 @@ def _shade(colour: str, k: int) -> str:
     """The k-th shade of a colour: itself, then alternately darker and lighter."""
     if k == 0:
         return colour
-    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
-    amount = min(0.2 * ((k + 1) // 2), 0.6)
-    rgb = rgb * (1 - amount) if k % 2 else rgb + (255 - rgb) * amount
-    return "#" + "".join(f"{round(c):02x}" for c in rgb)
+    return svg.blend(colour, "#000000" if k % 2 else "#ffffff", min(0.2 * ((k + 1) // 2), 0.6))
 
 
 def palette(keys) -> dict[str, str]:
-    """A colour per source or cost key, by family (gas, grid, solar...), shades within a family."""
+    """A colour per source or cost key, by family (gas, grid, solar...), shades within a family;
+    a rented unit ('gas_x_rented') is of the rented family. Shorter keys first: a family's total
+    ('gas', 'rented_gas') takes its plain colour, its types the shades."""
     out: dict[str, str] = {}
     members: dict[str, int] = {}
-    for key in sorted(set(keys)):
-        family = next((f for f in FAMILIES if key.startswith(f)), "")
+    for key in sorted(set(keys), key=lambda k: (k.count("_"), k)):
+        family = "rent" if key.endswith("_rented") else next((f for f in FAMILIES if key.startswith(f)), "")
         k = members.get(family, 0)
         out[key] = _shade(FAMILIES[family], k) if family else OTHER[k % len(OTHER)]
         members[family] = k + 1
@@ -120,12 +132,18 @@ def _section(key: str, body: str) -> str:
     return f'<section id="{key}"><h2>{SECTIONS[key]}</h2>{body}</section>'
 
 
-def render(folder: PlanFolder) -> str:
-    """The whole report as one HTML document."""
+def render(folder: PlanFolder, data_dir: str | None = "") -> str:
+    """The whole report as one HTML document. ``data_dir``: the output folder's address
+    relative to the report ('' when the report is in it, a path ending in '/' otherwise; None
+    when there is none, as on another drive), to link the data files beside it."""
     plan = folder.plan
     colours = palette(_source_keys(folder))
-    parts = {"figures": _figures(folder), "timeline": _timeline(folder, colours) if folder.timeline else "",
-             "capacity": _capacity(folder, colours), "dispatch": _dispatch(folder, colours), "costs": _costs(folder),
+    links = _DataLinks(folder, data_dir)
+    years = {name: whole_year(folder, name) for name in plan["sites"]}
+    parts = {"figures": _figures(folder),
+             "timeline": _timeline(folder, colours, links) if folder.timeline else "",
+             "capacity": _capacity(folder, colours), "dispatch": _dispatch(folder, colours),
+             "year": _year(folder, years, colours, links), "costs": _costs(folder, years),
              "emissions": _emissions(folder), "smoothing": _smoothing(folder) if folder.smoothing else "",
              "inputs": _inputs(folder)}
     title = f"dcplan plan {plan['program']}" + (f", scenario {plan['scenario']}" if plan.get("scenario") else "")
@@ -135,15 +153,33 @@ def render(folder: PlanFolder) -> str:
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
         f"<header><h1>{escape(title)}</h1><p class=sub>objective {escape(str(plan.get('objective', '-')))}"
         f" · written by dcplan {escape(str(plan.get('dcplan_version', '?')))} to "
-        f"{escape(display_path(folder.path))}</p></header>"
+        f"{escape(display_path(folder.path))}</p><p class=sub>data: {links.all()}</p></header>"
         "<nav>" + "".join(f'<a href="#{k}">{SECTIONS[k]}</a>' for k, html in parts.items() if html) + "</nav>"
         + "".join(parts.values()) + "</body></html>\n"
     )
 
 
+class _DataLinks:
+    """Relative links to the data files beside the report: it opens offline and still leads
+    to every number behind it."""
+
+    def __init__(self, folder: PlanFolder, data_dir: str | None):
+        self.present = [name for name in DATA_FILES if (folder.path / name).is_file()]
+        self.data_dir = data_dir
+
+    def __call__(self, name: str) -> str:
+        if self.data_dir is None or name not in self.present:
+            return f"<code>{escape(name)}</code>"
+        return f'<a href="{escape(quote(self.data_dir + name))}"><code>{escape(name)}</code></a>'
+
+    def all(self) -> str:
+        return " · ".join(f"{self(name)} ({escape(DATA_FILES[name])})" for name in self.present)
+
+
 def _source_keys(folder: PlanFolder) -> set[str]:
-    """Every source any chart shows, so that each keeps one colour throughout."""
-    keys = {"battery_charge"}
+    """Every source any chart shows, so that each keeps one colour throughout ('gas': all the
+    gas units together, as in the energy-cost chart and the capacity online)."""
+    keys = {"battery_charge", "gas"}
     for name, site in folder.plan["sites"].items():
         keys |= {k for k, _, _ in _capacity_rows(site)}
         keys |= {source_key(k) for k in site["energy_mwh_per_year"]}
@@ -152,14 +188,18 @@ def _source_keys(folder: PlanFolder) -> set[str]:
         for period in folder.timeline["periods"]:
             for caps in period["capacity_online"].values():
                 keys |= {source_key(k) for k in caps if k.endswith("_mw") and k != "it_mw"}
-        keys |= {_asset_key(a["asset"]) for a in folder.timeline["orders"]}
+        keys |= {_asset_key(a["asset"]) for a in folder.timeline["orders"] + folder.timeline["bridges"]}
     return keys
 
 
 def _asset_key(asset: str) -> str:
-    """The colour key of a timeline asset: 'gas:lm6000' -> 'gas', 'battery_power:x' -> 'battery'."""
-    section = asset.split(":", 1)[0]
-    return "battery" if section.startswith("battery") else section
+    """The colour key of a timeline asset, its dispatch column's for a gas unit, so that one
+    type of unit has one colour in every chart: 'gas:lm6000' -> 'gas_lm6000', 'rental_gas:x' ->
+    'rental_gas_x', 'battery_power:x' -> 'battery', 'solar:utility_pv' -> 'solar'."""
+    section, _, kind = asset.partition(":")
+    if section.startswith("battery"):
+        return "battery"
+    return f"{section}_{kind}" if section in ("gas", "rental_gas") and kind else section
 
 
 def _figures(folder: PlanFolder) -> str:
@@ -228,7 +268,223 @@ def _dispatch(folder: PlanFolder, colours: dict[str, str]) -> str:
                     "is drawn below zero. Hover an hour for its values.</p>" + "".join(parts))
 
 
-def _costs(folder: PlanFolder) -> str:
+def _year(folder: PlanFolder, years: dict[str, Year], colours: dict[str, str], links: _DataLinks) -> str:
+    parts = []
+    for name, year in years.items():
+        if not len(year.hour):
+            continue
+        site = folder.plan["sites"][name]
+        running = _gas_running(site) if not folder.timeline else None  # a build-out's prices escalate
+        parts.append(f"<h3>{escape(name)}: {escape(year.label)}</h3>" + _heatmaps(year, colours)
+                     + _monthly(year, colours, running, not folder.timeline)
+                     + _durations(year, site, colours, running))
+    if not parts:
+        return ""
+    typical = any(y.typical for y in years.values())
+    note = (" This plan was solved on typical days, and the folder does not record which calendar days "
+            "each stands for: these views show the typical days themselves, in calendar order, each with "
+            "the number of days it stands for (×N d), and group energy by typical day, not by month."
+            if typical else "")
+    return _section("year", f"<p>Every step of {links('dispatch.csv')}, weighted by the hours each stands "
+                    f"for.{escape(note)}</p>" + "".join(parts))
+
+
+def _gas_running(site: dict) -> float | None:
+    """The site's gas fuel and variable O&M per MWh of gas (plan.yaml gives them for all its
+    units together)."""
+    gas = next((c for c in source_costs(site) if c.source == "gas"), None)
+    return gas.per_mwh(gas.running_usd) if gas else None
+
+
+def _day_name(year: Year, i: int, sep: str = " ") -> str:
+    return f"{year.days[i]}{sep}×{year.day_weight[i]:.0f} d" if year.typical else year.days[i]
+
+
+def _heatmaps(year: Year, colours: dict[str, str]) -> str:
+    """A heat map per source by day and hour: when in the year and the day each one runs."""
+    n = len(year.days)
+    if year.typical:
+        every = -(-n // 16)  # a label per column, or per few when there are many
+        columns = [(i, _day_name(year, i, "\n")) for i in range(0, n, every)]
+    else:
+        columns = [(int(np.argmax(MONTH_OF_DAY == m)), MONTHS[m]) for m in range(12)]
+    out, unused = [], []
+    for column, mw in year.supply.items():
+        if float(np.sum(year.weight_h * mw)) <= 0.5:
+            unused.append(source_label(column))
+            continue
+        cells = year.by_day(mw)
+        energy = year.energy_mwh(mw, year.day, n) / year.day_weight
+        peak = np.where(np.isnan(cells), -np.inf, cells).max(axis=1)
+        titles = [f"{_day_name(year, i)}: {energy[i]:,.0f} MWh in the day, peak {peak[i]:,.1f} MW"
+                  if np.isfinite(peak[i]) else f"{_day_name(year, i)}: no data" for i in range(n)]
+        label = "grid import" if column == "grid_mw" else source_label(column)
+        out.append(f'<p class="ct">{escape(label)} (MW)</p>'
+                   + svg.heatmap(cells, colours[source_key(column)], columns, titles, "MW",
+                                 f"{label} by hour of the day and day of the year", not year.typical))
+    none = f"<p>No energy from {escape(', '.join(unused))}.</p>" if unused else ""
+    return ("<p>By hour of the day (down) and day of the year (across); hover a day for its energy and "
+            "peak.</p>" + "".join(out) + none)
+
+
+def _monthly(year: Year, colours: dict[str, str], gas_running: float | None, with_cost: bool) -> str:
+    """Energy by source in each month (each typical day), and ``with_cost`` what the energy
+    bought or burnt costs: the grid's at its hourly price, gas's at the site's fuel and variable
+    O&M per MWh (a build-out's prices escalate by period, which dispatch.csv does not show)."""
+    labels, group = year.groups()
+    if year.typical:
+        labels = [_day_name(year, i) for i in range(len(labels))]
+    n = len(labels)
+    energy = {c: year.energy_mwh(mw, group, n) for c, mw in year.supply.items()
+              if float(np.sum(year.weight_h * mw)) > 0.5}
+    what = "typical day" if year.typical else "month"
+    bars = [(labels[i], [(source_label(c), colours[source_key(c)], e[i])
+                         for c, e in energy.items() if e[i] > 0.5]) for i in range(n)]
+    cost: list[tuple[str, str, np.ndarray]] = []  # (what, colour, $ per group)
+    if with_cost and year.price is not None and "grid_mw" in year.supply:
+        cost.append(("grid energy at its hourly price", colours["grid"],
+                     year.energy_mwh(year.price * year.supply["grid_mw"], group, n)))
+    gas = sum((e for c, e in energy.items() if c.startswith("gas_")), np.zeros(n))
+    if gas_running is not None and gas.any():
+        cost.append((f"gas fuel and variable O&M at ${gas_running:,.2f}/MWh", colours["gas"],
+                     gas * gas_running))
+    total = sum(energy.values(), np.zeros(n))
+    cost_total = sum((c for *_, c in cost), np.zeros(n))
+    head = [what, *(f"{source_label(c)} MWh" for c in energy), "total MWh", *(["energy cost"] if cost else [])]
+    rows = [[labels[i], *(fmt(e[i]) for e in energy.values()), fmt(total[i]),
+             *([money(cost_total[i])] if cost else [])] for i in range(n)]
+    rows.append([Html("<b>year</b>"), *(fmt(e.sum()) for e in energy.values()), fmt(total.sum()),
+                 *([money(cost_total.sum())] if cost else [])])
+    out = (f'<p class="ct">Energy by source in each {what} (MWh)</p>'
+           + _legend([(source_label(c), colours[source_key(c)]) for c in energy])
+           + svg.hbars(bars, lambda v: f"{v:,.0f} MWh", f"energy by source in each {what}"))
+    if cost:
+        out += (f'<p class="ct">Energy cost in each {what}</p><p>What the energy bought or burnt costs: '
+                "capital, fixed O&amp;M and demand charges are yearly and left out; gas is at the year's "
+                "average per MWh of all its units.</p>" + _legend([(k, c) for k, c, _ in cost])
+                + svg.hbars([(labels[i], [(k, c, v[i]) for k, c, v in cost if v[i] >= 0.5]) for i in range(n)],
+                            money, f"energy cost in each {what}"))
+    elif not with_cost:
+        out += (f"<p>The energy cost by {what} is left out for a build-out: its prices escalate by period; "
+                "the per-period table above has its operating cost.</p>")
+    return out + _table(head, rows)
+
+
+def _curve(values: np.ndarray, weight_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A duration curve as points to draw: a step per value, or at most CURVE_POINTS samples."""
+    level, hours = duration_curve(values, weight_h)
+    end = np.cumsum(hours)
+    if 2 * len(level) <= CURVE_POINTS:
+        return np.column_stack([end - hours, end]).ravel(), np.repeat(level, 2)
+    t = np.linspace(0.0, end[-1], CURVE_POINTS)
+    return t, level[np.minimum(np.searchsorted(end, t, side="right"), len(level) - 1)]
+
+
+def _durations(year: Year, site: dict, colours: dict[str, str], gas_running: float | None) -> str:
+    """The load, and the grid's price, sorted from the highest: how many hours of the year each
+    stays above a level; with the grid's limit, and gas's running cost, to read them against."""
+    w = year.weight_h
+    limit = site["capacity"].get("grid_limit_mw")
+    hlines = [("grid import limit", limit)] if isinstance(limit, (int, float)) and limit > 0 else []
+    t, v = _curve(year.load, w)
+    out = (f'<p class="ct">Load duration curve</p><p>Facility load: peak {year.load.max():,.1f} MW, '
+           f"mean {np.sum(w * year.load) / w.sum():,.1f} MW, {np.sum(w * year.load):,.0f} MWh in the year"
+           f"{f'; the dotted line is the grid import limit, {limit:,.0f} MW' if hlines else ''}.</p>"
+           + svg.line_chart(t, [("facility load", LOAD, v)], hlines, "h", "MW", "load duration curve"))
+    if year.price is None:
+        return out
+    t, v = _curve(year.price, w)
+    above = (f"; above gas's running cost (${gas_running:,.2f}/MWh, dotted) for "
+             f"{np.sum(w[year.price > gas_running]):,.0f} h" if gas_running is not None else "")
+    return out + (f'<p class="ct">Grid price duration curve</p><p>Hourly grid energy price: '
+                  f"${year.price.max():,.2f} to ${year.price.min():,.2f}/MWh, mean "
+                  f"${np.sum(w * year.price) / w.sum():,.2f}/MWh over the year's hours{above}.</p>"
+                  + svg.line_chart(t, [("grid energy price", colours["grid"], v)],
+                                   [("gas running cost", gas_running)] if gas_running is not None else [],
+                                   "h", "$/MWh", "grid price duration curve"))
+
+
+def _source_hint(sc: SourceCost, site: dict, year: Year, gas: SourceCost | None) -> str:
+    """What the numbers show about why a source was used as much as it was, and no more.
+    ``gas``: the site's gas, to weigh the grid against (None for a build-out, whose prices
+    escalate by period while dispatch.csv has the site's own)."""
+    w = year.weight_h
+    hours = w.sum() or 1.0
+    fixed = sc.cost_usd - sc.running_usd
+    if sc.source == "grid":
+        said = [f"peak import {sc.mw:,.1f} MW of a {sc.limit_mw:,.0f} MW limit"] if sc.limit_mw else []
+        imported = year.supply["grid_mw"] > 1e-3 if "grid_mw" in year.supply else np.zeros(len(w), bool)
+        said.append(f"imported in {np.sum(w[imported]) / hours:.0%} of hours")
+        running = gas.per_mwh(gas.running_usd) if gas else None
+        while_importing = []
+        if year.price is not None and running is not None:
+            said.append(f"its price was above gas's running cost (${running:,.2f}/MWh) in "
+                        f"{np.sum(w[year.price > running]) / hours:.0%} of hours")
+            while_importing.append(f"its price was below that in {_share(w, imported, year.price < running)}")
+        if gas and gas.mw > 0.05:
+            output = sum((mw for c, mw in year.supply.items() if c.startswith("gas_")), np.zeros(len(w)))
+            while_importing.append(f"the gas units ran at their full {gas.mw:,.1f} MW in "
+                                   f"{_share(w, imported, output >= gas.mw * (1 - 1e-3))}")
+        if imported.any() and while_importing:
+            said.append("of the hours it imported, " + " and ".join(while_importing))
+        if sc.cost_usd > 0 and fixed > 0.5:
+            said.append(f"demand charges are {fixed / sc.cost_usd:.0%} of its cost")
+        return "; ".join(said)
+    if sc.mw <= 0.05 and sc.energy_mwh <= 0.5:
+        return "not built"
+    if sc.source == "battery":
+        charged = site["energy_mwh_per_year"].get("battery_charge") or 0.0
+        return (f"discharged {sc.energy_mwh:,.0f} of {charged:,.0f} MWh charged" if charged > 0.5
+                else "built, never discharged")
+    if sc.source == "unserved":
+        return f"{sc.energy_mwh:,.0f} MWh a year not served"
+    said = [f"capacity factor {sc.energy_mwh / (sc.mw * 8760):.0%}"] if sc.mw > 0.05 else []
+    if sc.source == "gas":
+        names = {k: k.removeprefix("gas_").replace("_", " ") for k in sc.kinds}
+        if sum(v > 0.5 for v in sc.kinds.values()) > 1:
+            said.append("of its energy " + ", ".join(f"{names[k]} {v / sc.energy_mwh:.0%}"
+                                                    for k, v in sc.kinds.items() if v > 0.5))
+        idle = [names[k] for k, v in sc.kinds.items() if v <= 0.5]
+        if idle:
+            said.append(f"no energy from {', '.join(idle)}")
+    elif sc.running_usd <= 0.5:
+        said.append("no fuel: its cost is capital and fixed O&M")
+    return "; ".join(said)
+
+
+def _share(weight_h: np.ndarray, among: np.ndarray, which: np.ndarray) -> str:
+    """The share of the hours ``among`` that are also ``which``."""
+    return f"{np.sum(weight_h[among & which]) / np.sum(weight_h[among]):.0%}"
+
+
+def _source_table(folder: PlanFolder, years: dict[str, Year]) -> str:
+    """Each source's cost per year over its energy: the price of a MWh from it, all in and at
+    the margin, with a hint why it ran as much as it did."""
+    several = len(folder.plan["sites"]) > 1
+    rows = []
+    for name, site in folder.plan["sites"].items():
+        costs = source_costs(site)
+        gas = None if folder.timeline else next((c for c in costs if c.source == "gas"), None)
+        for sc in costs:
+            mw = fmt(sc.mw, 1) + (" peak" if sc.source == "grid" else "")
+            rows.append([*([name] if several else []), source_label(sc.source), mw, fmt(sc.energy_mwh),
+                         money(sc.cost_usd),
+                         fmt(sc.per_mwh(sc.cost_usd), 2, prefix="$"),
+                         fmt(sc.per_mwh(sc.running_usd), 2, prefix="$"),
+                         Html(f"<small>{escape(_source_hint(sc, site, years[name], gas))}</small>")])
+    if not rows:
+        return ""
+    head = [*(["site"] if several else []), "source", "MW", "MWh/yr", "cost/yr", "$/MWh", "running $/MWh",
+            "what the numbers show"]
+    when = " (a build-out: its last period, at a yearly rate)" if folder.timeline else ""
+    return ("<h3>Cost per MWh by source</h3><p>Each source's cost lines per year (capital, O&amp;M, fuel, "
+            f"energy, demand charges) over the energy it gave{when}; <em>running</em> counts only what is "
+            "paid per MWh (fuel, energy bought, variable O&amp;M). The battery's is per MWh discharged. GPUs, "
+            "cooling and other lines belong to no source and are left out.</p>"
+            + _table(head, rows, "l" * several + "l" + "r" * 5 + "l"))
+
+
+def _costs(folder: PlanFolder, years: dict[str, Year]) -> str:
     plan = folder.plan
     colours = palette(plan["cost_breakdown_usd_per_year"])
     parts = sorted(((k, v) for k, v in plan["cost_breakdown_usd_per_year"].items() if abs(v or 0) >= 0.5),
@@ -245,7 +501,8 @@ def _costs(folder: PlanFolder) -> str:
         rows.append([key.replace("_", " "), *per_site, *([money(value)] if several else []), share])
     head = ["component", *sites, *(["total"] if several else []), "share"]
     return _section("costs", "<p>Per year: capital annualised at the program's discount rate over each asset's "
-                    "life, plus a year of fuel, energy and O&amp;M.</p>" + chart + _table(head, rows))
+                    "life, plus a year of fuel, energy and O&amp;M.</p>" + chart + _table(head, rows)
+                    + _source_table(folder, years))
 
 
 def _emissions(folder: PlanFolder) -> str:
@@ -286,19 +543,21 @@ def _emissions(folder: PlanFolder) -> str:
                     "per year.</p>" + chart + table)
 
 
-def _timeline(folder: PlanFolder, colours: dict[str, str]) -> str:
+def _timeline(folder: PlanFolder, colours: dict[str, str], links: _DataLinks) -> str:
     tl = folder.timeline
     periods = tl["periods"]
     start, end = periods[0]["start"], periods[-1]["end"] + dt.timedelta(days=1)
     several = len({x["site"] for x in tl["orders"] + tl["bridges"]}) > 1
+    rows, titles = [], []
 
     def row_label(item: dict) -> str:
-        """'site · label ×quantity unit', a long label cut to keep the quantity in view."""
-        label = item["label"] if len(item["label"]) <= 30 else item["label"][:29] + "…"
+        """'site · label ×quantity unit' on up to two lines, a long label cut after a word to
+        keep the quantity in view; the whole of it is the row's tooltip."""
         site = f"{item['site']} · " if several else ""
-        return f"{site}{label} ×{fmt(item.get('quantity'))} {item.get('unit', '')}".rstrip()
+        quantity = f"×{fmt(item.get('quantity'))} {item.get('unit', '')}".rstrip()
+        titles.append(f"{site}{item['label']} {quantity}")
+        return svg.fit(f"{site}{item['label']}", quantity)
 
-    rows = []
     for o in sorted(tl["orders"], key=lambda o: (o["site"], o["order_date"], o["asset"])):
         what = f"{o['label']} ×{fmt(o.get('quantity'))} {o.get('unit', '')}".rstrip()
         colour = colours[_asset_key(o["asset"])]
@@ -312,11 +571,11 @@ def _timeline(folder: PlanFolder, colours: dict[str, str]) -> str:
     for b in sorted(tl["bridges"], key=lambda b: (b["site"], b["start_date"])):
         what = f"{b['label']} ×{fmt(b.get('quantity'))} {b.get('unit', '')}".rstrip()
         rows.append((row_label(b), [
-            (b["start_date"], b["end_date"] + dt.timedelta(days=1), FAMILIES["rent"], "rented",
+            (b["start_date"], b["end_date"] + dt.timedelta(days=1), colours[_asset_key(b["asset"])], "rented",
              f"{what}: rented {b['start_date']} to {b['end_date']}; {money(b.get('cost_usd'))}")]))
     gantt = ("<p>Each order is pale from the day it is ordered to the day it comes online (its lead time), "
              "then solid while it serves; rented bridges are dashed. Hover a bar for its dates and cost.</p>"
-             + svg.gantt(rows, start, end, "orders and bridges over the build-out")) if rows else \
+             + svg.gantt(rows, start, end, "orders and bridges over the build-out", titles)) if rows else \
         "<p>No orders or bridges.</p>"
     bars, keys = [], set()
     for p in periods:
@@ -341,8 +600,29 @@ def _timeline(folder: PlanFolder, colours: dict[str, str]) -> str:
     intro = (f"{len(periods)} {tl.get('period_length', 'period')}s from {start}; cash flows discounted to "
              f"{tl.get('base_date', start)}: NPV {money(totals.get('npv_cost_usd'))}, "
              f"{fmt(totals.get('cost_per_gpu_hour_usd'), 2, prefix='$')} per GPU-hour. Spend is nominal.")
-    return _section("timeline", f"<p>{escape(intro)}</p><h3>Orders and bridges</h3>" + gantt
-                    + "<h3>Capacity online (MW)</h3>" + capacity + "<h3>Per period</h3>" + table)
+    return _section("timeline", f"<p>{escape(intro)} {links('timeline.csv')} has each asset's orders, "
+                    "capacity online and capital per period.</p><h3>Orders and bridges</h3>" + gantt
+                    + "<h3>Capacity online (MW)</h3>" + capacity + "<h3>Per period</h3>" + table
+                    + _cash_flow(tl))
+
+
+def _cash_flow(timeline: dict) -> str:
+    """Spend by calendar year: the capital of the orders placed in it, and the operating and
+    rental cost of its periods, with the capital its periods pay beside it in the table."""
+    years = cash_flow_by_year(timeline)
+    segments = (("ordered", "capital (orders placed)", CAPITAL), ("operating", "operating", OPERATING),
+                ("rental", "rental", FAMILIES["rent"]))
+    bars = [(str(y), [(name, colour, row[key]) for key, name, colour in segments if row[key]])
+            for y, row in years.items()]
+    table = _table(["year", "capital (orders placed)", "capital paid", "operating", "rental",
+                    "orders + operating + rental"],
+                   [[str(y), money(r["ordered"]), money(r["paid"]), money(r["operating"]), money(r["rental"]),
+                     money(r["ordered"] + r["operating"] + r["rental"])] for y, r in years.items()])
+    return ("<h3>Cash flow by year</h3><p>Capital counts in the year its order is placed; the plan pays it "
+            "partly then and the rest on delivery (<em>capital paid</em>, by period). Operating and rental "
+            "costs are those of the year's periods, nominal.</p>"
+            + _legend([(name, colour) for _, name, colour in segments])
+            + svg.hbars(bars, money, "spend by calendar year") + table)
 
 
 def _smoothing(folder: PlanFolder) -> str:

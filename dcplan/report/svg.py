@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import textwrap
 from html import escape
 
 import numpy as np
@@ -33,17 +34,54 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [i * step for i in range(first, max(last, first + 1) + 1)]
 
 
-MAX_LABEL = 46  # characters of a row label; a longer one is cut, whole in its tooltip
+MAX_LABEL = 46  # characters of a line of a row label; a longer label is cut, whole in its tooltip
+LINE_H = 13.0  # px between the lines of a wrapped label
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, cut after a whole word and marked '…', so that
+    no word is shown half (a single word longer than ``limit`` is the only one cut)."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit - 1]  # room for the '…'
+    if text[limit - 1] != " " and " " in head:  # the cut falls inside a word: leave that word out
+        head = head[:head.rfind(" ")]
+    return head.rstrip(" ,;:·(") + "…"
+
+
+def wrap(text: str, width: int = MAX_LABEL, lines: int = 2) -> list[str]:
+    """``text`` on at most ``lines`` lines of ``width`` characters, broken between words (never
+    inside one, not even at a hyphen); what does not fit is cut after a word."""
+    out = textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+    if len(out) > lines:
+        out = out[:lines - 1] + [shorten(" ".join(out[lines - 1:]), width)]
+    return out
+
+
+def fit(text: str, suffix: str, width: int = MAX_LABEL, lines: int = 2) -> str:
+    """``text`` then ``suffix`` (a quantity, say) on ``lines`` lines of ``width``: ``text`` cut
+    after a word as far as it takes to keep the whole ``suffix`` in view."""
+    for limit in range(len(text), 0, -1):
+        label = f"{shorten(text, limit)} {suffix}"
+        if " ".join(wrap(label, width, lines)) == label:
+            return label
+    return suffix
 
 
 def _gutter(labels) -> float:
     return 24 + CHAR_W * min(MAX_LABEL, max((len(s) for s in labels), default=0))
 
 
-def _row_label(x: float, y: float, label: str) -> str:
-    short = label if len(label) <= MAX_LABEL else label[:MAX_LABEL - 1] + "…"
-    return (f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="end">{escape(short)}'
-            f'{f"<title>{escape(label)}</title>" if short != label else ""}</text>')
+def _row_label(x: float, y: float, label: str, title: str = "", lines: int = 1) -> str:
+    """A row's label, right-aligned at ``x`` and centred on ``y``: on up to ``lines`` lines,
+    cut after a word if it is longer; the whole text (or ``title``) in its tooltip when any is hidden."""
+    shown = wrap(label, MAX_LABEL, lines)
+    title = title or label
+    first = y - (len(shown) - 1) * LINE_H / 2
+    body = "".join(f'<tspan x="{_n(x)}" y="{_n(first + i * LINE_H)}">{escape(line)}</tspan>'
+                   for i, line in enumerate(shown)) if len(shown) > 1 else escape(shown[0])
+    tip = f"<title>{escape(title)}</title>" if " ".join(shown) != title else ""
+    return f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="end">{body}{tip}</text>'
 
 
 def hbars(rows: list[tuple[str, list[tuple[str, str, float]]]], fmt, label: str,
@@ -164,10 +202,15 @@ def line_chart(t: np.ndarray, series: list[tuple[str, str, np.ndarray]], hlines:
 
 
 def gantt(rows: list[tuple[str, list[tuple[dt.date, dt.date, str, str, str]]]], start: dt.date,
-          end: dt.date, label: str) -> str:
+          end: dt.date, label: str, titles: list[str] | None = None) -> str:
     """A Gantt chart: one row per (label, [(from, to, colour, css class, tooltip), ...]) over
-    [start, end), with a tick at each new year (or at each quarter for spans under two years)."""
-    gutter, row_h, top = _gutter(r[0] for r in rows), 22.0, 8.0
+    [start, end), with a tick at each new year (or at each quarter for spans under two years).
+    A long label wraps onto a second line (all rows then grow to fit two), ``titles`` the
+    tooltip of each label where it does not show whole."""
+    titles = titles or [""] * len(rows)
+    lines = [wrap(name) for name, _ in rows]
+    two = any(len(w) > 1 for w in lines)
+    gutter, row_h, top = _gutter(line for w in lines for line in w), 34.0 if two else 22.0, 8.0
     plot_w = WIDTH - gutter - 10
     days = max((end - start).days, 1)
 
@@ -187,12 +230,13 @@ def gantt(rows: list[tuple[str, list[tuple[dt.date, dt.date, str, str, str]]]], 
                         f'text-anchor="{anchor}">{text}</text>')
         month = tick.month - 1 + months
         tick = dt.date(tick.year + month // 12, month % 12 + 1, 1)
-    for i, (name, spans) in enumerate(rows):
+    for i, ((name, spans), tip) in enumerate(zip(rows, titles)):
         y = top + i * row_h
-        body.append(_row_label(gutter - 8, y + row_h / 2 + 4, name))
+        body.append(_row_label(gutter - 8, y + row_h / 2 + 4, name, tip, 2))
         for a, b, colour, css, title in spans:
-            body.append(f'<rect class="{css}" x="{_n(x(a))}" y="{_n(y + 3)}" width="{_n(max(x(b) - x(a), 1.5))}" '
-                        f'height="{_n(row_h - 6)}" fill="{colour}"><title>{escape(title)}</title></rect>')
+            body.append(f'<rect class="{css}" x="{_n(x(a))}" y="{_n(y + row_h / 2 - 8)}" '
+                        f'width="{_n(max(x(b) - x(a), 1.5))}" height="16" fill="{colour}">'
+                        f'<title>{escape(title)}</title></rect>')
     return _svg(height, body, label)
 
 
@@ -201,3 +245,75 @@ def _value_axis(ticks, y, gutter: float, unit: str, label: str) -> list[str]:
     return [f'<line class="grid" x1="{_n(gutter)}" x2="{WIDTH - 10}" y1="{_n(y(t))}" y2="{_n(y(t))}"/>'
             f'<text class="tick" x="{_n(gutter - 6)}" y="{_n(y(t) + 4)}" text-anchor="end">{label.format(t)}</text>'
             for t in ticks] + [f'<text class="tick" x="{_n(gutter - 6)}" y="10" text-anchor="end">{escape(unit)}</text>']
+
+
+def blend(colour: str, towards: str, amount: float) -> str:
+    """``colour`` moved ``amount`` (0 to 1) of the way to ``towards``: shades and tints of one hue."""
+    a, b = (np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)], dtype=float) for c in (colour, towards))
+    return "#" + "".join(f"{round(v):02x}" for v in a + (b - a) * amount)
+
+
+def heatmap(cells: np.ndarray, colour: str, columns: list[tuple[int, str]], titles: list[str], unit: str,
+            label: str, calendar: bool = True) -> str:
+    """A heat map with a column per day and a row per hour of the day (midnight at the top):
+    ``cells`` (days × 24, NaN where there is no value) shaded from white to ``colour`` in bins
+    of round values from the least non-zero value to the most (so that a source that never
+    stops still shows how it varies), keyed at the right. ``columns`` labels columns (index,
+    text; a newline for two lines): on a ``calendar`` each label starts a month, marked by a
+    line, otherwise it is centred under its column. ``titles`` is a tooltip per column. The
+    cells of a bin are one path, drawn with crisp edges: a year of hours stays small, not one
+    element per hour."""
+    days = len(cells)
+    positive = cells[np.isfinite(cells) & (cells > 1e-3)]
+    lo, hi = (float(positive.min()), float(positive.max())) if positive.size else (0.0, 1.0)
+    ticks = [t for t in nice_ticks(lo, hi, 6) if t >= 0]
+    bins = len(ticks) - 1
+    shades = [blend("#ffffff", colour, 0.2 + 0.8 * k / bins) for k in range(1, bins + 1)]
+    gutter, top, cell_h, key_w = 48.0, 8.0, 9.0, 150.0
+    plot_w, plot_h = WIDTH - gutter - key_w, 24 * cell_h
+    cell_w = plot_w / max(days, 1)
+    level = np.where(np.isfinite(cells), np.clip(np.searchsorted(ticks, cells, side="left"), 1, bins), -1)
+    level[np.isfinite(cells) & (cells <= 1e-3)] = 0  # nothing: left white
+    paths: dict[int, list[str]] = {}
+    for d in range(days):
+        h = 0
+        while h < 24:
+            run = h
+            while run + 1 < 24 and level[d, run + 1] == level[d, h]:
+                run += 1
+            if level[d, h] != 0:  # absolute edges, shared with the neighbours: no seam between cells
+                x0, x1 = _n(gutter + d * cell_w), _n(gutter + (d + 1) * cell_w)
+                paths.setdefault(int(level[d, h]), []).append(
+                    f"M{x0} {_n(top + h * cell_h)}H{x1}V{_n(top + (run + 1) * cell_h)}H{x0}z")
+            h = run + 1
+    body = [f'<rect x="{_n(gutter)}" y="{_n(top)}" width="{_n(plot_w)}" height="{_n(plot_h)}" fill="#fff" '
+            f'stroke="#d9dee3"/>']
+    for k, parts in sorted(paths.items()):
+        fill = "#d9dee3" if k < 0 else shades[k - 1]
+        body.append(f'<path d="{"".join(parts)}" fill="{fill}" shape-rendering="crispEdges"/>')
+    for hour in (0, 6, 12, 18):
+        body.append(f'<text class="tick" x="{_n(gutter - 6)}" y="{_n(top + (hour + 0.5) * cell_h + 4)}" '
+                    f'text-anchor="end">{hour:02d}:00</text>')
+    for index, text in columns:
+        x = gutter + index * cell_w + (3 if calendar else cell_w / 2)
+        if calendar:
+            body.append(f'<line class="sep" x1="{_n(x - 3)}" x2="{_n(x - 3)}" y1="{_n(top)}" '
+                        f'y2="{_n(top + plot_h + 4)}"/>')
+        anchor = "start" if calendar else "middle"
+        body.append(f'<text class="tick" y="{_n(top + plot_h + 15)}" text-anchor="{anchor}">'
+                    + "".join(f'<tspan x="{_n(x)}" dy="{0 if i == 0 else 12}">{escape(line)}</tspan>'
+                              for i, line in enumerate(text.split("\n"))) + "</text>")
+    for d, title in enumerate(titles):
+        body.append(f'<rect class="hover" x="{_n(gutter + d * cell_w)}" y="{_n(top)}" width="{_n(cell_w)}" '
+                    f'height="{_n(plot_h)}"><title>{escape(title)}</title></rect>')
+    kx = WIDTH - key_w + 16
+    body.append(f'<text class="tick" x="{_n(kx)}" y="{_n(top + 9)}">{escape(unit)}</text>')
+    key = [("#ffffff", "0")] * bool(np.any(level == 0)) + [
+        (shades[k], f"{ticks[k]:,.4g} to {ticks[k + 1]:,.4g}") for k in range(bins)]
+    if np.any(level < 0):
+        key.append(("#d9dee3", "no data"))
+    for i, (fill, text) in enumerate(key):
+        y = top + 16 + i * 16
+        body.append(f'<rect x="{_n(kx)}" y="{_n(y)}" width="12" height="12" fill="{fill}" stroke="#d9dee3"/>'
+                    f'<text class="tick" x="{_n(kx + 18)}" y="{_n(y + 10)}">{escape(text)}</text>')
+    return _svg(top + plot_h + 36, body, label)
