@@ -286,6 +286,7 @@ def smooth(
 
 
 def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_limit, quiet, folder):
+    from dcplan.extras import available
     from dcplan.smoothing import api as smoothing
     from dcplan.smoothing.output import write_smoothing
     from dcplan.smoothing.report import print_result
@@ -311,6 +312,8 @@ def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_
     if folder is not None:
         with folder.replace() as staging:
             written = write_smoothing(result, staging)
+        if not quiet and not available("matplotlib"):
+            console.print("smoothing.png not drawn: pip install 'dcplan[plots]'", style="dim", markup=False)
         if not quiet:
             console.print("wrote " + ", ".join(display_path(folder.target / p.relative_to(staging)) for p in written))
     if result.status == "time_limit":
@@ -432,6 +435,9 @@ def sweep_run(
     """Plan every scenario; write results.parquet, results.csv and scenarios/<id>/. Re-run to resume."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from dcplan.extras import require
+
+    require("dcplan sweep", "pyarrow", "duckdb")
     from dcplan.sweep.runner import run_sweep
     from dcplan.sweep.summary import print_run
 
@@ -480,6 +486,9 @@ def sweep_summary(
     """Tornado chart of sensitivities (tornado.png) and how the decisions change along each axis."""
     import dataclasses
 
+    from dcplan.extras import require
+
+    require("dcplan sweep summary", "pyarrow", "duckdb", "matplotlib")
     from dcplan.sweep import summary
 
     if sql is not None:

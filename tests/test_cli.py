@@ -137,3 +137,26 @@ def test_the_shipped_ci_workflow_is_a_valid_github_workflow():
     assert result.returncode == 0, result.stdout + result.stderr
     workflow = yaml.safe_load((REPO / "examples" / "ci" / "dcplan-check.yml").read_text())
     assert all("timeout-minutes" in job for job in workflow["jobs"].values())
+
+
+def test_an_extra_not_installed_is_named_with_the_command_that_installs_it(tmp_path, runner, monkeypatch):
+    import dcplan.extras
+    import dcplan.smoothing.output
+
+    def available(module: str) -> bool:  # as if the sweep and plots extras were not installed
+        return module not in ("pyarrow", "duckdb", "matplotlib")
+
+    monkeypatch.setattr(dcplan.extras, "available", available)
+    monkeypatch.setattr(dcplan.smoothing.output, "available", available)
+    write_yaml(tmp_path / "sweep.yaml", {"base": "program.yaml", "axes": {"finance.discount_rate": [0.05]}})
+    result = run_cli(runner, "sweep", tmp_path / "sweep.yaml", "-o", tmp_path / "out")
+    assert result.exit_code == 2 and "pip install 'dcplan[sweep]'" in result.output
+    assert "needs pyarrow, duckdb, matplotlib: pip install 'dcplan[sweep,plots]'" in \
+        " ".join(run_cli(runner, "sweep", "summary", tmp_path).output.split())
+
+    trace = tmp_path / "trace.csv"
+    trace.write_text("time_s,mw\n" + "".join(f"{i * 0.1:.1f},{10 + 5 * (i // 20 % 2)}\n" for i in range(200)))
+    smoothed = run_cli(runner, "smooth", trace, "--ramp-up-mw-per-s", "20", "-o", tmp_path / "smooth")
+    assert smoothed.exit_code == 0, smoothed.output
+    assert "smoothing.png not drawn: pip install 'dcplan[plots]'" in " ".join(smoothed.output.split())
+    assert sorted(p.name for p in (tmp_path / "smooth").iterdir()) == ["schedule.csv", "smoothing.yaml"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from dcplan.extras import available
 from dcplan.output import _round, atomic_write
 from dcplan.version import __version__
 
@@ -79,7 +80,7 @@ def write_smoothing(result, outdir: Path, plot: bool = True) -> list[Path]:
         "schedule.csv": schedule_csv(result),
         "smoothing.yaml": yaml.safe_dump(summary_document(result), sort_keys=False, allow_unicode=True, width=100),
     }
-    png = plot_png(result) if plot else None
+    png = plot_png(result) if plot and available("matplotlib") else None  # the plots extra
     paths = []
     for name, text in texts.items():
         atomic_write(outdir / name, text)

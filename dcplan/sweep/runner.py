@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from dcplan.errors import InputError, Problem
+from dcplan.extras import require
 from dcplan.outfolder import FolderLock
 from dcplan.sweep.expand import ScenarioSet, load_scenarios
 from dcplan.sweep.scenario import ScenarioTask, run_scenario
@@ -189,11 +190,8 @@ class _Dask:
     and gives up with KilledWorker after its `allowed-failures`."""
 
     def __init__(self, address: str):
-        try:
-            import distributed
-        except ImportError:
-            raise InputError([Problem("command line", None, "--scheduler", "running on a Dask cluster "
-                                      "needs the distributed package: pip install 'dcplan[cluster]'")]) from None
+        require("running on a Dask cluster (--scheduler)", "distributed")
+        import distributed
         self.distributed, self.address, self.running = distributed, address, 0
         _check_reachable(address)
         try:
