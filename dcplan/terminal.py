@@ -153,6 +153,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
         stored = k == "battery_discharge"  # already counted in the energy that charged it
         mix.add_row(k, f"{v / 1000:,.1f}", f"{v / total:.1%}" if total and not stored else "-")
     console.print(mix)
+    if plan.timeline is None:
+        console.print(_source_cost_table(plan))
 
     costs = Table(title="Annualised cost", header_style="bold cyan")
     costs.add_column("component")
@@ -249,4 +251,26 @@ def cap_table(plan: Plan, binding_only: bool = False) -> Table:
         binds = "[bold red]yes[/bold red]" if c.binding else ("[yellow]major source[/yellow]" if c.note else "no")
         table.add_row(f"{c.name}\n[dim]{c.quantity}[/dim]", c.scope, f"{'≤' if c.sense == 'max' else '≥'} "
                       f"{_num(c.limit)}", _num(c.value), _num(c.slack), binds, shadow)
+    return table
+
+
+def _source_cost_table(plan: Plan) -> Table:
+    """What each source's energy costs, all in and to run (fuel, energy bought, variable O&M):
+    why the optimizer ran one rather than another (the report explains more)."""
+    from dcplan.output import plan_document
+    from dcplan.report.data import source_costs
+
+    totals: dict[str, list[float]] = {}  # source -> [MWh, cost, running cost]
+    for site in plan_document(plan)["sites"].values():
+        for sc in source_costs(site):
+            t = totals.setdefault(sc.source, [0.0, 0.0, 0.0])
+            t[0], t[1], t[2] = t[0] + sc.energy_mwh, t[1] + sc.cost_usd, t[2] + sc.running_usd
+    table = Table(title="Cost of energy by source (per year)", header_style="bold cyan")
+    for name in ("source", "GWh", "all-in $/MWh", "running $/MWh"):
+        table.add_column(name, justify="left" if name == "source" else "right")
+    for source, (mwh, cost, running) in totals.items():
+        if mwh > 0.5:
+            table.add_row(source, f"{mwh / 1000:,.1f}", f"{cost / mwh:,.2f}", f"{running / mwh:,.2f}")
+        elif cost > 0.5:
+            table.add_row(source, "0.0", "-", "-")
     return table
