@@ -126,12 +126,12 @@ def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOp
             if not is_operational(v.parent_component()) and v.value is not None}
 
 
-def write_outputs(outcome: PlanOutcome, outdir: Path) -> list[Path]:
+def write_outputs(outcome: PlanOutcome, outdir: Path, parquet: bool = False) -> list[Path]:
     """The plan's files, with the input files recorded, and the smoothing of each site's training
     job (in OUTDIR itself for one job, so that the report shows it; in OUTDIR/smoothing/SITE for
-    several). ``outdir`` should be new: see :class:`dcplan.outfolder.OutputFolder`, which makes
+    several); ``parquet`` adds dispatch.parquet. ``outdir`` should be new: see :class:`dcplan.outfolder.OutputFolder`, which makes
     a folder that replaces an earlier run's whole."""
-    written = write_plan(outcome.plan, outdir, outcome.input_files)
+    written = write_plan(outcome.plan, outdir, outcome.input_files, parquet=parquet)
     for site, result in outcome.smoothing.items():
         folder = outdir if len(outcome.smoothing) == 1 else outdir / "smoothing" / site
         written += write_smoothing(result, folder)

@@ -192,20 +192,27 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print the plan (summary.json's content) as JSON on "
                                  "standard output instead of the summary."),
     with_report: bool = typer.Option(False, "--report", help="Also write OUTDIR/report.html (needs -o)."),
+    parquet: bool = typer.Option(False, "--parquet", help="Also write OUTDIR/dispatch.parquet (needs -o and "
+                                 "the sweep extra)."),
 ):
     """Size GPUs, power and cooling at least cost; print a summary and write the plan."""
-    if with_report and outdir is None:
-        raise InputError([Problem("command line", None, "--report", "needs -o OUTDIR to write the report in")])
+    for flag, wanted in (("--report", with_report), ("--parquet", parquet)):
+        if wanted and outdir is None:
+            raise InputError([Problem("command line", None, flag, "needs -o OUTDIR to write in")])
+    if parquet:
+        from dcplan.extras import require
+
+        require("--parquet", "pyarrow")
     if verbose and solver_log is not None:
         raise InputError([Problem("command line", None, "--verbose", "give -v or --solver-log, not both")])
     log = "/dev/stderr" if verbose else str(solver_log) if solver_log else None
     with OutputFolder(outdir) if outdir is not None else contextlib.nullcontext() as folder:
         _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy.value, log, quiet or as_json,
-              with_report, as_json)
+              with_report, as_json, parquet)
 
 
 def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, solver_log, quiet, with_report,
-          as_json):
+          as_json, parquet):
     from dcplan import api
     from dcplan.solver import SolveOptions
 
@@ -239,7 +246,7 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
                       f"({result.strategy}: {work})[/dim]")
     if folder is not None:
         with folder.replace() as staging:
-            written = api.write_outputs(outcome, staging)
+            written = api.write_outputs(outcome, staging, parquet)
             if with_report:
                 from dcplan.report import write_report
 

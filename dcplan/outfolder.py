@@ -32,7 +32,7 @@ except ImportError:  # Windows: no advisory locks; runs on one folder are not se
     fcntl = None
 
 OUTPUT_NAMES = frozenset({
-    "plan.yaml", "dispatch.csv", "summary.json", "timeline.csv", "report.html",  # dcplan plan
+    "plan.yaml", "dispatch.csv", "dispatch.parquet", "summary.json", "timeline.csv", "report.html",  # plan
     "schedule.csv", "smoothing.yaml", "smoothing.png", "smoothing",  # dcplan smooth, or a plan's training job
 })
 """What dcplan writes in a plan or smoothing folder: the only names a folder it replaces may hold."""

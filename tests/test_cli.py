@@ -160,3 +160,17 @@ def test_an_extra_not_installed_is_named_with_the_command_that_installs_it(tmp_p
     assert smoothed.exit_code == 0, smoothed.output
     assert "smoothing.png not drawn: pip install 'dcplan[plots]'" in " ".join(smoothed.output.split())
     assert sorted(p.name for p in (tmp_path / "smooth").iterdir()) == ["schedule.csv", "smoothing.yaml"]
+
+
+def test_parquet_on_request_holds_the_csv_with_typed_timestamps(tmp_path, runner):
+    import pyarrow.parquet as pq
+
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    assert run_cli(runner, "plan", site, "--typical-days", "2", "-q", "--parquet").exit_code == 2  # needs -o
+    assert run_cli(runner, "plan", site, "--typical-days", "2", "-q", "--parquet", "-o", tmp_path / "o").exit_code == 0
+    table = pq.read_table(tmp_path / "o" / "dispatch.parquet")
+    csv_lines = (tmp_path / "o" / "dispatch.csv").read_text().splitlines()
+    assert table.num_rows == len(csv_lines) - 1 >= 24 and table.column_names == csv_lines[0].split(",")
+    assert str(table.schema.field("timestamp").type).startswith("timestamp")
+    first = table.slice(0, 1).to_pylist()[0]
+    assert first["timestamp"].isoformat(timespec="minutes") == csv_lines[1].split(",")[3]
