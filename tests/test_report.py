@@ -20,7 +20,14 @@ from conftest import REPO, run_cli
 from typer.testing import CliRunner
 
 from dcplan.report import load_folder, render
-from dcplan.report.data import duration_curve, key_figures, money, typical_week, whole_year
+from dcplan.report.data import (
+    duration_curve,
+    key_figures,
+    money,
+    source_costs,
+    typical_week,
+    whole_year,
+)
 from dcplan.smoothing.output import SCHEDULE_COLUMNS
 
 EXTERNAL = re.compile(r"""(?:src|href|xlink:href|action)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//""", re.I)
@@ -245,6 +252,11 @@ def test_show_prints_the_key_figures_and_a_chart(quickstart, runner):
         assert name in result.output and value in result.output
     assert "Dispatch at memphis" in result.output and "0 MW│" in result.output
     assert "gas wartsila 18v50sg" in result.output
+    assert sum(line.rstrip().endswith("MW│") or " MW│" in line for line in result.output.splitlines()) >= 4  # ticks
+    costs = {sc.source: sc for sc in source_costs(load_folder(quickstart).plan["sites"]["memphis"])}
+    gas = costs["gas"]
+    row = next(line for line in result.output.splitlines() if line.startswith("│ gas "))
+    assert f"{gas.cost_usd / gas.energy_mwh:,.2f}" in row and f"{gas.running_usd / gas.energy_mwh:,.2f}" in row
 
 
 def test_show_and_report_of_a_buildout(buildout, runner):

@@ -11,7 +11,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from dcplan.report.data import PlanFolder, Week, key_figures, source_key, source_label, typical_week
+from dcplan.report.data import (
+    PlanFolder,
+    Week,
+    key_figures,
+    source_costs,
+    source_key,
+    source_label,
+    typical_week,
+)
 from dcplan.report.html import palette
 
 ROWS = 10  # chart height in lines
@@ -31,7 +39,8 @@ def print_folder(console: Console, folder: PlanFolder) -> None:
     for name, value, detail in key_figures(folder):
         table.add_row(name, value, detail)
     console.print(table)
-    for site in plan["sites"]:
+    for site, data in plan["sites"].items():
+        console.print(_sources_table(site, data))
         week = typical_week(folder, site)
         console.print(f"[bold]Dispatch at {escape(site)}[/bold]: {escape(week.label)}", highlight=False)
         console.print(week_chart(week, max(24, min(84, console.width - AXIS - 2))))
@@ -55,7 +64,7 @@ def week_chart(week: Week, width: int) -> Text:
     text = Text()
     for r in range(ROWS):
         lo = (ROWS - 1 - r) * unit
-        label = f"{peak:,.0f} MW" if r == 0 else ("0 MW" if r == ROWS - 1 else "")
+        label = "0 MW" if r == ROWS - 1 else f"{lo + unit:,.0f} MW" if r % 3 == 0 else ""  # a tick each 3 lines
         text.append(f"{label:>{AXIS - 1}}│")
         for col in range(cols):
             stack = tops[:, col]
@@ -77,3 +86,16 @@ def week_chart(week: Week, width: int) -> Text:
         text.append(SHADES[k % len(SHADES)] * 2, style=colours[source_key(column)])
         text.append(f" {source_label(column)}  ")
     return text
+
+
+def _sources_table(site: str, data: dict) -> Table:
+    """Each source at a site: capacity, energy, and what its energy costs, all in and to run."""
+    table = Table(title=f"Sources at {escape(site)} (per year)", title_justify="left", header_style="bold")
+    for name in ("source", "MW", "GWh", "all-in $/MWh", "running $/MWh"):
+        table.add_column(name, justify="left" if name == "source" else "right")
+    for sc in source_costs(data):
+        if sc.mw > 0.05 or sc.energy_mwh > 0.5:
+            all_in, running = sc.per_mwh(sc.cost_usd), sc.per_mwh(sc.running_usd)
+            table.add_row(sc.source, f"{sc.mw:,.1f}", f"{sc.energy_mwh / 1000:,.1f}",
+                          "-" if all_in is None else f"{all_in:,.2f}", "-" if running is None else f"{running:,.2f}")
+    return table
