@@ -16,9 +16,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from dcplan.errors import InputError, Problem, display_path
+from dcplan.plans.files import read_plan_yaml
 
 PLAN_FILE = "plan.yaml"
 TOTALS = [("gpus", "GPUs", ""), ("compute_delivered", "compute delivered", ""), ("it_mw", "IT load", "MW"),
@@ -46,16 +45,6 @@ class PlanSet:
 
 
 # --- reading -------------------------------------------------------------------------------
-
-def _parse(text: str, where: str) -> dict:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError([Problem(where, None, "", f"not a readable plan: {exc}")]) from None
-    if not isinstance(data, dict) or "program" not in data or "sites" not in data:
-        raise InputError([Problem(where, None, "", "not a plan.yaml written by `dcplan plan`")])
-    return data
-
 
 def _git_show(rev: str, path: str) -> str | None:
     """A file's text at a revision; None if the path is not there (or names a folder)."""
@@ -117,8 +106,8 @@ def load_plans(ref: str) -> PlanSet:
         raise InputError([Problem(ref, None, "", "no such file or folder (a git revision is written REV:PATH)")])
     plans = PlanSet(ref)
     for where, text in texts.items():
-        data = _parse(text, where)
-        plans.plans[str(data["program"])] = data
+        doc, _ = read_plan_yaml(text=text, name=where)
+        plans.plans[str(doc.data["program"])] = doc.data
     if not plans.plans:
         raise InputError([Problem(ref, None, "", "no plan.yaml found")])
     return plans

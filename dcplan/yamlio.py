@@ -133,6 +133,16 @@ def load_yaml(path: Path, folders: tuple[Path, ...] | None = None) -> YamlDocume
         raise InputError([Problem(name, None, "", "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError([Problem(name, None, "", f"cannot read file: {exc}")]) from None
+    return parse_yaml(text, path, folders)
+
+
+def parse_yaml(text: str, path: Path, folders: tuple[Path, ...] = ()) -> YamlDocument:
+    """YAML text read as :func:`load_yaml` reads a file (``path`` names it in messages: a file
+    in a git revision, say), within the same limits."""
+    name = display_path(path)
+    if len(text.encode()) > trust.MAX_YAML_BYTES:
+        raise InputError([Problem(name, None, "", f"larger than the {trust.MAX_YAML_BYTES / 1e6:g} MB a YAML "
+                                  "input may be (DCPLAN_MAX_YAML_MB raises it)")])
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except RecursionError:

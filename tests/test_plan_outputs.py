@@ -178,3 +178,23 @@ def test_a_reused_output_folder_keeps_no_file_of_an_earlier_run(tmp_path):
     path = write_yaml(tmp_path / "site.yaml", base_site())
     assert run_cli(CliRunner(), "plan", path, "--typical-days", "2", "-o", out, "-q").exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == ["dispatch.csv", "plan.yaml", "summary.json"]
+
+
+def test_the_plan_files_read_back_as_written(tmp_path):
+    """One writer (dcplan.output) and one reader (dcplan.plans.files): a round trip keeps every
+    figure of plan.yaml and every dispatch column (to the 4 decimals written)."""
+    from dcplan import api
+    from dcplan.output import plan_document, write_plan
+    from dcplan.plans.files import read_plan_yaml
+
+    plan = api.plan(write_yaml(tmp_path / "s.yaml", base_site()), typical_days=2).plan
+    write_plan(plan, tmp_path / "out")
+    doc, shape = read_plan_yaml(tmp_path / "out" / "plan.yaml")
+    assert doc.data == yaml.safe_load(yaml.safe_dump(plan_document(plan), sort_keys=False))
+    assert shape.sites["testsite"].gpus == plan.sites[0].gpus and doc.line_of(("sites", "testsite", "it_mw")) > 1
+    dispatch = read_dispatch(tmp_path / "out" / "dispatch.csv")["testsite"]
+    for column, values in plan.sites[0].dispatch.items():
+        assert np.allclose(dispatch[column], values, atol=6e-5), column
+    assert dispatch["timestamp"][0] == "2027-01-01T00:00"
+    text_doc, _ = read_plan_yaml(text=(tmp_path / "out" / "plan.yaml").read_text(), name="main:plans/x/plan.yaml")
+    assert text_doc.data == doc.data and text_doc.name == "main:plans/x/plan.yaml"

@@ -4,93 +4,17 @@ file and line like any other."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.locate import Where
-from dcplan.plans.files import read_dispatch
-from dcplan.schema.validate import validation_problems
-from dcplan.yamlio import YamlDocument, load_yaml
+from dcplan.plans.files import PlanFile, read_dispatch, read_plan_yaml
+from dcplan.yamlio import YamlDocument
 
 DISPATCH_REQUIRED = ("hour_of_year", "weight", "load_mw")
-
-
-class _Record(BaseModel):
-    """Plan files carry more than the checks read; the rest is ignored."""
-
-    model_config = ConfigDict(extra="ignore")
-
-
-class SiteEntry(_Record):
-    gpus: dict[str, int]
-    gpus_new: dict[str, int]
-    cooling: str
-    it_mw: float
-    capacity: dict[str, float]
-    costs_usd_per_year: dict[str, float]
-
-
-class CapEntry(_Record):
-    name: str
-    note: str = ""
-
-
-class PeriodEntry(_Record):
-    name: str
-    start: dt.date
-    end: dt.date
-    gpus_online: dict[str, dict[str, float]]
-    capacity_online: dict[str, dict[str, float | str]] = {}
-    spend_usd: dict[str, float] = {}
-
-
-class OrderEntry(_Record):
-    site: str
-    asset: str
-    label: str
-    quantity: float
-    unit: str
-    order_date: dt.date
-    online_date: dt.date
-    retire_date: dt.date | None = None
-    capex_usd: float = 0.0
-
-
-class BridgeEntry(_Record):
-    site: str
-    asset: str
-    label: str
-    quantity: float
-    unit: str
-    start_date: dt.date
-    end_date: dt.date
-
-
-class TimelineEntry(_Record):
-    period_length: str
-    base_date: dt.date
-    periods: list[PeriodEntry]
-    orders: list[OrderEntry] = []
-    bridges: list[BridgeEntry] = []
-
-
-class TimeResolutionEntry(_Record):
-    method: str
-    typical_days: int | None = None
-
-
-class PlanFile(_Record):
-    program: str
-    scenario: str | None = None
-    time_resolution: TimeResolutionEntry
-    caps: list[CapEntry] = []
-    timeline: TimelineEntry | None = None
-    sites: dict[str, SiteEntry]
 
 
 @dataclass
@@ -113,11 +37,7 @@ class CommittedPlan:
 
 def read_plan(folder: Path) -> CommittedPlan:
     """plan.yaml and dispatch.csv of a committed plan, or :class:`InputError` naming what is wrong."""
-    doc = load_yaml(folder / "plan.yaml")
-    problems = validation_problems(doc, PlanFile, doc.data)
-    if problems:
-        raise InputError(problems)
-    plan = PlanFile.model_validate(doc.data)
+    doc, plan = read_plan_yaml(folder / "plan.yaml")
     path = folder / "dispatch.csv"
     name = display_path(path)
     if not path.is_file():

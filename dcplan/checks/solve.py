@@ -7,10 +7,10 @@ from __future__ import annotations
 import dataclasses
 
 from dcplan.api import PlanOutcome, plan_program, smooth_training_jobs
-from dcplan.checks.planfile import PlanFile
 from dcplan.loader import ProgramInput
 from dcplan.model import build_model
 from dcplan.model.technologies import TECHNOLOGIES
+from dcplan.plans.files import PlanFile
 from dcplan.solver import SolveOptions, SolveResult, solve
 
 FIRST_PLAN_GAP = 1.0  # a relative gap of 100 %: stop at the first plan found

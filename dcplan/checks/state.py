@@ -15,8 +15,8 @@ from functools import cached_property
 import numpy as np
 
 from dcplan.checks.evaluate import SiteFigures
-from dcplan.checks.planfile import SiteEntry
 from dcplan.loader import SiteInput
+from dcplan.plans.files import SiteEntry
 from dcplan.schema.compute import Compute
 
 

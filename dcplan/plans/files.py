@@ -1,14 +1,20 @@
-"""Reading a plan's files back (the one reader every command uses); writing them is
-:mod:`dcplan.output`'s."""
+"""Reading a plan's files back (the one reader every command uses: check, report, show, diff);
+writing them is :mod:`dcplan.output`'s. plan.yaml is read with the line of every key and its
+shape checked against :class:`PlanFile`, the fields the readers rely on; a malformed plan is an
+input error at its file and line like any other."""
 
 from __future__ import annotations
 
 import csv
-from pathlib import Path
+import datetime as dt
+from pathlib import Path, PurePath
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from dcplan.errors import InputError, Problem, display_path
+from dcplan.schema.validate import validation_problems
+from dcplan.yamlio import YamlDocument, load_yaml, parse_yaml
 
 TEXT_COLUMNS = ("period", "timestamp")
 """Columns of dispatch.csv that are text: a build-out's period names, the ISO hour of each step."""
@@ -52,3 +58,92 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
             if len(values) != counts[site]:
                 raise InputError([Problem(name, None, key, f"empty in some rows of site {site}")])
     return {s: {k: np.array(v) for k, v in cols.items()} for s, cols in sites.items()}
+
+
+# --- plan.yaml ----------------------------------------------------------------------------
+
+class _Record(BaseModel):
+    """Plan files carry more than the checks read; the rest is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class SiteEntry(_Record):
+    gpus: dict[str, int]
+    gpus_new: dict[str, int]
+    cooling: str
+    it_mw: float
+    capacity: dict[str, float]
+    costs_usd_per_year: dict[str, float]
+
+
+class CapEntry(_Record):
+    name: str
+    note: str = ""
+
+
+class PeriodEntry(_Record):
+    name: str
+    start: dt.date
+    end: dt.date
+    gpus_online: dict[str, dict[str, float]]
+    capacity_online: dict[str, dict[str, float | str]] = {}
+    spend_usd: dict[str, float] = {}
+
+
+class OrderEntry(_Record):
+    site: str
+    asset: str
+    label: str
+    quantity: float
+    unit: str
+    order_date: dt.date
+    online_date: dt.date
+    retire_date: dt.date | None = None
+    capex_usd: float = 0.0
+
+
+class BridgeEntry(_Record):
+    site: str
+    asset: str
+    label: str
+    quantity: float
+    unit: str
+    start_date: dt.date
+    end_date: dt.date
+
+
+class TimelineEntry(_Record):
+    period_length: str
+    base_date: dt.date
+    periods: list[PeriodEntry]
+    orders: list[OrderEntry] = []
+    bridges: list[BridgeEntry] = []
+
+
+class TimeResolutionEntry(_Record):
+    method: str
+    typical_days: int | None = None
+
+
+class PlanFile(_Record):
+    program: str
+    scenario: str | None = None
+    time_resolution: TimeResolutionEntry
+    caps: list[CapEntry] = []
+    timeline: TimelineEntry | None = None
+    sites: dict[str, SiteEntry]
+
+
+def read_plan_yaml(path: Path | None = None, text: str | None = None,
+                   name: str | None = None) -> tuple[YamlDocument, PlanFile]:
+    """plan.yaml from a file (``path``) or from text (``text``, e.g. from a git revision, named
+    ``name`` in messages): the document with its lines, and its checked shape. Not a plan (a
+    site file, say) is an input error saying what it is."""
+    doc = load_yaml(path, ()) if text is None else parse_yaml(text, PurePath(name or "plan.yaml"))
+    if not isinstance(doc.data, dict) or "program" not in doc.data or "sites" not in doc.data:
+        raise InputError([doc.problem((), "not a plan.yaml written by `dcplan plan` (no program: and sites:)")])
+    problems = validation_problems(doc, PlanFile, doc.data)
+    if problems:
+        raise InputError(problems)
+    return doc, PlanFile.model_validate(doc.data)
