@@ -334,12 +334,18 @@ def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_
 def report(
     outdir: Path = typer.Argument(..., help="A folder written by `dcplan plan -o`."),
     output: Optional[str] = typer.Option(None, "-o", "--output",  # text: a trailing / means a folder
-                                         help="HTML file (or folder) to write; default OUTDIR/report.html."),
+                                         help="HTML file (or folder) to write; default OUTDIR/report.html "
+                                         "(with --compare, OUTDIR/compare.html)."),
+    compare: Optional[Path] = typer.Option(None, "--compare", metavar="BASELINE",
+                                           help="Compare OUTDIR with this plan folder, side by side (OUTDIR "
+                                           "minus BASELINE)."),
 ):
-    """Write one self-contained HTML report of a plan (charts included; opens without a network)."""
-    from dcplan.report import write_report
+    """Write one self-contained HTML report of a plan (charts included; opens without a network),
+    or of two plans side by side."""
+    from dcplan.report import write_comparison, write_report
 
-    console.print(f"wrote {display_path(write_report(outdir, output))}")
+    written = write_comparison(compare, outdir, output) if compare is not None else write_report(outdir, output)
+    console.print(f"wrote {display_path(written)}")
 
 
 @app.command()

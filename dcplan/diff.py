@@ -233,7 +233,7 @@ def diff(old_ref: str, new_ref: str) -> PlanDiff:
 
 # --- rendering -----------------------------------------------------------------------------
 
-def _fmt(value, unit: str = "") -> str:
+def format_value(value, unit: str = "") -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -249,7 +249,7 @@ def _fmt(value, unit: str = "") -> str:
     return str(value)
 
 
-def _delta(c: Change) -> str:
+def format_change(c: Change) -> str:
     a, b = c.old, c.new
     if a is None:
         return "added"
@@ -260,13 +260,13 @@ def _delta(c: Change) -> str:
     d = float(b) - float(a)
     pct = f" ({d / a:+.1%})" if a else ""
     sign = "+" if d >= 0 else "-"
-    body = _fmt(abs(d), c.unit)
+    body = format_value(abs(d), c.unit)
     return f"{sign}{body}{pct}"
 
 
 def _headline(changes: list[Change]) -> str:
     picks = {c.item: c for c in changes if c.section == "totals"}
-    parts = [f"{label} {_delta(picks[label])}" for label in ("GPUs", "cost", "CO2") if label in picks]
+    parts = [f"{label} {format_change(picks[label])}" for label in ("GPUs", "cost", "CO2") if label in picks]
     return ", ".join(parts) if parts else "no change in GPUs, cost or CO2"
 
 
@@ -283,8 +283,8 @@ def render_text(d: PlanDiff) -> str:
         lines.append(f"  plan {name}: {_headline(changes)}")
         width = max(len(c.item) for c in changes)
         for c in changes:
-            lines.append(f"    {c.section:<9} {c.item:<{width}}  {_fmt(c.old, c.unit)} → {_fmt(c.new, c.unit)}  "
-                         f"({_delta(c)})")
+            lines.append(f"    {c.section:<9} {c.item:<{width}}  {format_value(c.old, c.unit)} → {format_value(c.new, c.unit)}  "
+                         f"({format_change(c)})")
     return "\n".join(lines) + "\n"
 
 
@@ -306,8 +306,8 @@ def render_markdown(d: PlanDiff) -> str:
             continue
         lines += ["| | what | old | new | change |", "|---|---|--:|--:|--:|"]
         for c in changes:
-            lines.append(f"| {c.section} | {_cell(c.item)} | {_cell(_fmt(c.old, c.unit))} | "
-                         f"{_cell(_fmt(c.new, c.unit))} | {_cell(_delta(c))} |")
+            lines.append(f"| {c.section} | {_cell(c.item)} | {_cell(format_value(c.old, c.unit))} | "
+                         f"{_cell(format_value(c.new, c.unit))} | {_cell(format_change(c))} |")
     return "\n".join(lines) + "\n"
 
 

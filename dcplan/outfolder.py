@@ -33,6 +33,7 @@ except ImportError:  # Windows: no advisory locks; runs on one folder are not se
 
 OUTPUT_NAMES = frozenset({
     "plan.yaml", "dispatch.csv", "dispatch.parquet", "summary.json", "timeline.csv", "report.html",  # plan
+    "compare.html",  # dcplan report --compare
     "schedule.csv", "smoothing.yaml", "smoothing.png", "smoothing",  # dcplan smooth, or a plan's training job
 })
 """What dcplan writes in a plan or smoothing folder: the only names a folder it replaces may hold."""

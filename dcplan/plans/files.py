@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path, PurePath
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.schema.validate import validation_problems
@@ -63,9 +63,13 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
 # --- plan.yaml ----------------------------------------------------------------------------
 
 class _Record(BaseModel):
-    """Plan files carry more than the checks read; the rest is ignored."""
+    """What the readers (check, report, show, diff) rely on; anything else a plan file carries
+    is ignored. A figure dcplan could not write as a number (an infinite one) is null."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+Figures = dict[str, float | None]
 
 
 class SiteEntry(_Record):
@@ -80,6 +84,10 @@ class SiteEntry(_Record):
 class CapEntry(_Record):
     name: str
     note: str = ""
+    limit: float | None = None
+    value: float | None = None
+    slack: float | None = None
+    shadow_price: float | None = None
 
 
 class PeriodEntry(_Record):
@@ -87,7 +95,7 @@ class PeriodEntry(_Record):
     start: dt.date
     end: dt.date
     gpus_online: dict[str, dict[str, float]]
-    capacity_online: dict[str, dict[str, float | str]] = {}
+    capacity_online: dict[str, dict[str, float | str | None]] = {}
     spend_usd: dict[str, float] = {}
 
 
@@ -116,7 +124,7 @@ class BridgeEntry(_Record):
 class TimelineEntry(_Record):
     period_length: str
     base_date: dt.date
-    periods: list[PeriodEntry]
+    periods: list[PeriodEntry] = Field(min_length=1)
     orders: list[OrderEntry] = []
     bridges: list[BridgeEntry] = []
 
@@ -132,18 +140,47 @@ class PlanFile(_Record):
     time_resolution: TimeResolutionEntry
     caps: list[CapEntry] = []
     timeline: TimelineEntry | None = None
-    sites: dict[str, SiteEntry]
+    sites: dict[str, SiteEntry] = Field(min_length=1)
 
 
-def read_plan_yaml(path: Path | None = None, text: str | None = None,
-                   name: str | None = None) -> tuple[YamlDocument, PlanFile]:
+class ReportedSite(SiteEntry):
+    energy_mwh_per_year: Figures
+    emissions_t_per_year: Figures
+
+
+class ReportedPlan(PlanFile):
+    """All a report draws: the checks' fields, and the totals and energy dcplan also writes."""
+
+    solution: dict
+    totals: Figures
+    cost_breakdown_usd_per_year: Figures
+    sites: dict[str, ReportedSite] = Field(min_length=1)
+
+
+def read_plan_yaml(path: Path | None = None, text: str | None = None, name: str | None = None,
+                   shape: type[PlanFile] = PlanFile) -> tuple[YamlDocument, PlanFile]:
     """plan.yaml from a file (``path``) or from text (``text``, e.g. from a git revision, named
-    ``name`` in messages): the document with its lines, and its checked shape. Not a plan (a
-    site file, say) is an input error saying what it is."""
+    ``name`` in messages): the document with its lines, and its ``shape`` checked (the fields
+    the caller relies on: :class:`PlanFile`, or :class:`ReportedPlan` for a report). Not a plan
+    (a site file, say) is an input error saying what it is."""
     doc = load_yaml(path, ()) if text is None else parse_yaml(text, PurePath(name or "plan.yaml"))
     if not isinstance(doc.data, dict) or "program" not in doc.data or "sites" not in doc.data:
         raise InputError([doc.problem((), "not a plan.yaml written by `dcplan plan` (no program: and sites:)")])
-    problems = validation_problems(doc, PlanFile, doc.data)
+    problems = validation_problems(doc, shape, doc.data)
     if problems:
         raise InputError(problems)
-    return doc, PlanFile.model_validate(doc.data)
+    plan = shape.model_validate(doc.data)
+    _dates_as_dates(doc.data, plan)
+    return doc, plan
+
+
+def _dates_as_dates(data: dict, plan: PlanFile) -> None:
+    """The timeline's dates in the data as dates, also where the file has them as text (quoted
+    by hand, say), so that every reader of the data compares and sorts them alike."""
+    if plan.timeline is None:
+        return
+    raw = data["timeline"]
+    raw["base_date"] = plan.timeline.base_date
+    for key in ("periods", "orders", "bridges"):
+        for item, entry in zip(raw.get(key) or [], getattr(plan.timeline, key)):
+            item.update({name: value for name, value in entry if isinstance(value, dt.date)})

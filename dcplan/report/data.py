@@ -16,7 +16,7 @@ import numpy as np
 
 from dcplan import trust
 from dcplan.errors import InputError, Problem, display_path
-from dcplan.plans.files import read_dispatch
+from dcplan.plans.files import ReportedPlan, read_dispatch, read_plan_yaml
 from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
 from dcplan.terminal import _money, _num
 from dcplan.yamlio import YamlDocument, load_yaml
@@ -25,16 +25,9 @@ EMBED_LIMIT_BYTES = 512 * 1024  # inputs larger than this are listed, not embedd
 SUPPLY = re.compile(r"^(grid|solar|wind|battery_discharge|unserved)_mw$|^(gas|rental|rented)_.+_mw$")
 SUPPLY_ORDER = ("grid", "gas", "rent", "solar", "wind", "battery", "unserved")  # rent: rental_ or rented_
 
-# What the report reads, checked up front so that a damaged file is reported, not a traceback.
-PLAN_SHAPE = {"program": str, "time_resolution": dict, "solution": dict, "totals": dict,
-              "cost_breakdown_usd_per_year": dict, "caps": list, "sites": dict}
-SITE_SHAPE = {"gpus": dict, "capacity": dict, "energy_mwh_per_year": dict, "costs_usd_per_year": dict,
-              "emissions_t_per_year": dict}
-TIMELINE_SHAPE = {"periods": list, "orders": list, "bridges": list}
-PERIOD_SHAPE = {"name": str, "start": dt.date, "end": dt.date, "capacity_online": dict}
-ORDER_SHAPE = {"site": str, "asset": str, "label": str, "order_date": dt.date, "online_date": dt.date}
-BRIDGE_SHAPE = {"site": str, "asset": str, "label": str, "start_date": dt.date, "end_date": dt.date}
-KIND_NAMES = {dict: "a mapping", list: "a list", str: "text", dt.date: "a date (YYYY-MM-DD)"}
+# smoothing.yaml as the report reads it, checked up front so that a damaged file is reported,
+# not a traceback (plan.yaml's shape is dcplan.plans.files.PlanFile, the one reader's)
+SMOOTHING_SHAPE = {"before": dict, "limits": dict, "workload": dict}
 YEAR_START = dt.date(2001, 1, 1)  # a year of 365 days, as dcplan's 8,760 hours count
 MONTHS = [dt.date(2001, m, 1).strftime("%b") for m in range(1, 13)]
 MONTH_OF_DAY = np.array([(YEAR_START + dt.timedelta(days=d)).month - 1 for d in range(365)])
@@ -136,8 +129,7 @@ def load_folder(path: Path) -> PlanFolder:
     if not (path / "plan.yaml").is_file():
         raise InputError([Problem(display_path(path / "plan.yaml"), None, "", "file not found: the folder is "
                                   "not an output folder of `dcplan plan`")])
-    doc = load_yaml(path / "plan.yaml")
-    _check_plan(doc)
+    doc, _ = read_plan_yaml(path / "plan.yaml", shape=ReportedPlan)
     summary = _read_json(path / "summary.json")
     dispatch = read_dispatch(path / "dispatch.csv")
     missing = sorted(set(doc.data["sites"]) - set(dispatch))
@@ -147,7 +139,7 @@ def load_folder(path: Path) -> PlanFolder:
     folder = PlanFolder(path, doc.data, summary, dispatch, _inputs(path, summary))
     if (path / "smoothing.yaml").is_file():
         smoothing = load_yaml(path / "smoothing.yaml")
-        _need(smoothing, (), smoothing.data, {"before": dict, "limits": dict, "workload": dict})
+        _need(smoothing, (), smoothing.data, SMOOTHING_SHAPE)
         for key in ("before", "after", "limits", "costs_usd_per_year"):
             _numbers(smoothing, (key,), smoothing.data.get(key))
         folder.smoothing = smoothing.data
@@ -158,17 +150,8 @@ def load_folder(path: Path) -> PlanFolder:
 def _need(doc: YamlDocument, loc: tuple, value, shape: dict) -> None:
     if not isinstance(value, dict):
         raise InputError([doc.problem(loc, "expected a mapping")])
-    problems = []
-    for key, kind in shape.items():
-        if key not in value:
-            problems.append(doc.problem(loc + (key,), f"missing key '{key}'"))
-        elif kind is dt.date and isinstance(value[key], str):
-            try:
-                value[key] = dt.date.fromisoformat(value[key])
-            except ValueError:
-                problems.append(doc.problem(loc + (key,), f"expected a date (YYYY-MM-DD), found '{value[key]}'"))
-        elif not isinstance(value[key], kind):
-            problems.append(doc.problem(loc + (key,), f"expected {KIND_NAMES[kind]}"))
+    problems = [doc.problem(loc + (key,), f"missing key '{key}'" if key not in value else "expected a mapping")
+                for key, kind in shape.items() if not isinstance(value.get(key), kind)]
     if problems:
         raise InputError(problems)
 
@@ -180,38 +163,6 @@ def _numbers(doc: YamlDocument, loc: tuple, value) -> None:
             _numbers(doc, loc + (key,), item)
     elif value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise InputError([doc.problem(loc, f"expected a number, found '{value}'")])
-
-
-def _check_plan(doc: YamlDocument) -> None:
-    data = doc.data
-    _need(doc, (), data, PLAN_SHAPE)
-    if not data["sites"]:
-        raise InputError([doc.problem(("sites",), "no sites")])
-    for key in ("totals", "cost_breakdown_usd_per_year"):
-        _numbers(doc, (key,), data[key])
-    for i, cap in enumerate(data["caps"]):
-        _need(doc, ("caps", i), cap, {"name": str})
-        for key in ("limit", "value", "slack", "shadow_price"):
-            _numbers(doc, ("caps", i, key), cap.get(key))
-    for name, site in data["sites"].items():
-        _need(doc, ("sites", name), site, SITE_SHAPE)
-        for key in SITE_SHAPE:
-            _numbers(doc, ("sites", name, key), site[key])
-    if "timeline" in data:
-        _need(doc, ("timeline",), data["timeline"], TIMELINE_SHAPE)
-        for key, shape in (("periods", PERIOD_SHAPE), ("orders", ORDER_SHAPE), ("bridges", BRIDGE_SHAPE)):
-            for i, item in enumerate(data["timeline"][key]):
-                _need(doc, ("timeline", key, i), item, shape)
-                if key == "orders" and item.get("retire_date") is not None:
-                    _need(doc, ("timeline", key, i), item, {"retire_date": dt.date})
-        if not data["timeline"]["periods"]:
-            raise InputError([doc.problem(("timeline", "periods"), "no periods")])
-        for i, period in enumerate(data["timeline"]["periods"]):
-            for site, caps in period["capacity_online"].items():
-                loc = ("timeline", "periods", i, "capacity_online", site)
-                if not isinstance(caps, dict):
-                    raise InputError([doc.problem(loc, "expected a mapping")])
-                _numbers(doc, loc, {k: v for k, v in caps.items() if str(k).endswith("_mw")})  # what is charted
 
 
 def _read_json(path: Path) -> dict:

@@ -46,7 +46,8 @@ BEFORE, AFTER = "#9aa5b1", "#2f6fb0"
 CAPITAL, OPERATING = "#3b5b92", "#8fb3d9"
 SECTIONS = {"figures": "Key figures", "timeline": "Build-out", "capacity": "Capacity and energy",
             "dispatch": "Dispatch", "year": "The whole year", "costs": "Costs", "emissions": "Emissions and caps",
-            "smoothing": "Training-power smoothing", "inputs": "Inputs"}
+            "smoothing": "Training-power smoothing", "inputs": "Inputs",
+            "changes": "What changed", "load": "Load duration"}  # the last two: of a comparison (compare.py)
 DATA_FILES = {"dispatch.csv": "every step of every site", "timeline.csv": "the build-out by period and asset",
               "plan.yaml": "the plan", "summary.json": "the plan, with the solver's log and the inputs"}
 CURVE_POINTS = 1000  # points of a duration curve at most: more than a chart's width can show

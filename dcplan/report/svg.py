@@ -85,12 +85,15 @@ def _row_label(x: float, y: float, label: str, title: str = "", lines: int = 1) 
 
 
 def hbars(rows: list[tuple[str, list[tuple[str, str, float]]]], fmt, label: str,
-          markers: list[float | None] | None = None, marker_label: str = "") -> str:
+          markers: list[float | None] | None = None, marker_label: str = "", group: int = 0) -> str:
     """Horizontal bars, one row per (label, [(segment, colour, value), ...]): positive segments
     stacked rightwards from zero, negative ones leftwards, the total printed at the bar's end.
-    ``markers`` draws one tick per row (a limit, say), named by ``marker_label``."""
+    ``markers`` draws one tick per row (a limit, say), named by ``marker_label``. ``group``: the
+    rows come in groups of that many (two plans' bars of one source, say), a gap between groups."""
     markers = markers or [None] * len(rows)
     gutter, row_h, top = _gutter(r[0] for r in rows), 26.0, 8.0
+    gap = row_h / 2 if group > 0 else 0.0
+    groups = -(-len(rows) // group) if group > 0 else 1
     pos = [sum(v for _, _, v in segs if v > 0) for _, segs in rows]
     neg = [sum(v for _, _, v in segs if v < 0) for _, segs in rows]
     ticks = nice_ticks(min([0.0, *neg]), max([0.0, *pos, *(m for m in markers if m is not None)]))
@@ -100,12 +103,12 @@ def hbars(rows: list[tuple[str, list[tuple[str, str, float]]]], fmt, label: str,
     def x(v: float) -> float:
         return gutter + (v - lo) / (hi - lo) * plot_w
 
-    height = top + row_h * len(rows) + 22
+    height = top + row_h * len(rows) + gap * max(groups - 1, 0) + 22
     body = [f'<line class="grid" x1="{_n(x(t))}" x2="{_n(x(t))}" y1="{_n(top)}" y2="{_n(height - 20)}"/>'
             f'<text class="tick" x="{_n(x(t))}" y="{_n(height - 6)}" text-anchor="middle">'
             f'{escape(fmt(t))}</text>' for t in ticks]
     for i, ((name, segs), marker) in enumerate(zip(rows, markers)):
-        y = top + i * row_h
+        y = top + i * row_h + (gap * (i // group) if group > 0 else 0.0)
         body.append(_row_label(gutter - 8, y + row_h / 2 + 4, name))
         right, left = 0.0, 0.0
         for seg, colour, v in segs:
@@ -170,10 +173,12 @@ def stacked_area(layers: list[tuple[str, str, np.ndarray]], below: list[tuple[st
     return _svg(top + plot_h + 24, body, label)
 
 
-def line_chart(t: np.ndarray, series: list[tuple[str, str, np.ndarray]], hlines: list[tuple[str, float]],
-               x_unit: str, unit: str, label: str) -> str:
-    """Lines against ``t``, with dotted horizontal lines at ``hlines`` (limits)."""
-    values = [float(v) for _, _, s in series for v in (s.min(), s.max())] + [v for _, v in hlines]
+def line_chart(t: np.ndarray, series: list[tuple[str, str, np.ndarray] | tuple[str, str, np.ndarray, float]],
+               hlines: list[tuple[str, float]], x_unit: str, unit: str, label: str) -> str:
+    """Lines against ``t``, with dotted horizontal lines at ``hlines`` (limits). A series may
+    carry a fourth item, its line's width (1.6 by default): a wide pale line under a thin one
+    keeps both in view where they coincide."""
+    values = [float(v) for _, _, s, *_ in series for v in (s.min(), s.max())] + [v for _, v in hlines]
     ticks = nice_ticks(min(values), max(values))
     lo, hi = ticks[0], ticks[-1]
     gutter, top, plot_h = 64.0, 24.0, 260.0
@@ -194,9 +199,10 @@ def line_chart(t: np.ndarray, series: list[tuple[str, str, np.ndarray]], hlines:
     for name, value in hlines:
         body.append(f'<line class="limit" x1="{_n(gutter)}" x2="{WIDTH - 10}" y1="{_n(y(value))}" '
                     f'y2="{_n(y(value))}"><title>{escape(name)} {value:,.4g} {escape(unit)}</title></line>')
-    for name, colour, s in series:
+    for name, colour, s, *width in series:
         points = " ".join(f"{_n(x(a))},{_n(y(b))}" for a, b in zip(t, s))
-        body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6">'
+        body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" '
+                    f'stroke-width="{_n(width[0] if width else 1.6)}">'
                     f'<title>{escape(name)}</title></polyline>')
     return _svg(top + plot_h + 24, body, label)
 
