@@ -111,12 +111,19 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 @app.command()
 @_friendly
 def validate(paths: list[Path] = typer.Argument(..., metavar="PATH",
-                                               help="Site or program files, or folders of them.")):
+                                               help="Site or program files, or folders of them."),
+             as_json: bool = typer.Option(False, "--json", help="Print the files checked and every problem "
+                                          "(file, line, key, message) as JSON; the exit code is the same.")):
     """Check site and program files; report every problem as file:line: key: message."""
+    import dataclasses
+
     from dcplan import api
     from dcplan.terminal import print_problems
 
     files, problems = api.validate(paths)
+    if as_json:
+        _print_json({"files": [str(f) for f in files], "problems": [dataclasses.asdict(p) for p in problems]})
+        raise typer.Exit(ExitCode.INVALID_INPUT if problems or not files else ExitCode.OK)
     if problems:
         print_problems(err_console, problems)
         raise typer.Exit(ExitCode.INVALID_INPUT)
@@ -282,6 +289,7 @@ def smooth(
     resolution_s: Optional[float] = typer.Option(None, "--resolution-s", help="Model time step (decimates the trace)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Solver time limit, seconds."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result (smoothing.yaml's content) as JSON."),
 ):
     """Keep a training job's power swings within the site's ramp, swing and band limits at least cost."""
     limits = {"ramp_up_mw_per_s": ramp_up_mw_per_s, "ramp_down_mw_per_s": ramp_down_mw_per_s,
@@ -289,10 +297,11 @@ def smooth(
               "swing_mw": swing_mw, "swing_window_s": swing_window_s,
               "band_min_mw": band_min_mw, "band_max_mw": band_max_mw}
     with OutputFolder(outdir) if outdir is not None else contextlib.nullcontext() as folder:
-        _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_limit, quiet, folder)
+        _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_limit, quiet or as_json, folder,
+                as_json)
 
 
-def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_limit, quiet, folder):
+def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_limit, quiet, folder, as_json):
     from dcplan.extras import available
     from dcplan.smoothing import api as smoothing
     from dcplan.smoothing.output import write_smoothing
@@ -311,7 +320,11 @@ def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_
     if not result.has_schedule:
         err_console.print(f"[red bold]solver failure:[/red bold] {result.status}: " + "; ".join(result.reasons))
         raise typer.Exit(ExitCode.SOLVER_FAILURE)
-    if not quiet:
+    if as_json:
+        from dcplan.smoothing.output import summary_document
+
+        _print_json(summary_document(result))
+    elif not quiet:
         print_result(console, result)
         t = result.timings
         console.print(f"[dim]build {t['build_s']:.1f} s · compile {t['compile_s']:.1f} s · "

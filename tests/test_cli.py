@@ -174,3 +174,16 @@ def test_parquet_on_request_holds_the_csv_with_typed_timestamps(tmp_path, runner
     assert str(table.schema.field("timestamp").type).startswith("timestamp")
     first = table.slice(0, 1).to_pylist()[0]
     assert first["timestamp"].isoformat(timespec="minutes") == csv_lines[1].split(",")[3]
+
+
+def test_validate_and_smooth_print_json_too(tmp_path, runner):
+    site = base_site()
+    site["grid"]["max_import_mw"] = -1
+    bad = run_cli(runner, "validate", write_yaml(tmp_path / "site.yaml", site), "--json")
+    assert bad.exit_code == 2
+    [problem] = json.loads(bad.stdout)["problems"]
+    assert problem["key"] == "grid.max_import_mw" and problem["line"] > 1 and problem["file"].endswith("site.yaml")
+    trace = tmp_path / "trace.csv"
+    trace.write_text("time_s,mw\n" + "".join(f"{i * 0.1:.1f},{10 + 5 * (i // 20 % 2)}\n" for i in range(200)))
+    smoothed = run_cli(runner, "smooth", trace, "--ramp-up-mw-per-s", "20", "--json")
+    assert smoothed.exit_code == 0 and json.loads(smoothed.stdout)["status"] == "optimal"
