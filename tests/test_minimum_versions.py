@@ -1,0 +1,47 @@
+"""The dependency floors in pyproject.toml are true: dcplan[test] installed with the lowest
+versions (tests/minimum-versions.txt) passes the suite. Slow (a fresh virtual environment and a
+full install from the package index): `pytest -m slow tests/test_minimum_versions.py`."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+CONSTRAINTS = REPO / "tests" / "minimum-versions.txt"
+
+
+def _pins() -> dict[str, str]:
+    lines = (line.split("#")[0].strip() for line in CONSTRAINTS.read_text().splitlines())
+    return dict(line.split("==") for line in lines if "==" in line)
+
+
+def test_the_floors_in_pyproject_are_the_pinned_minimums():
+    text = (REPO / "pyproject.toml").read_text()
+    block = text[text.index("dependencies = ["):text.index("]", text.index("dependencies = ["))]
+    floors = dict(re.findall(r'"([a-z0-9_-]+)>=([0-9.]+)"', block))
+    def release(version: str) -> tuple[int, ...]:  # 12.0.0 and 12 are the same release
+        parts = [int(x) for x in version.split(".")]
+        while parts and parts[-1] == 0:
+            parts.pop()
+        return tuple(parts)
+
+    assert {n: release(v) for n, v in _pins().items()} == {n: release(v) for n, v in floors.items()}
+
+
+@pytest.mark.slow
+def test_the_suite_passes_with_the_minimum_versions(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "-q", "-c", str(CONSTRAINTS), f"{REPO}[test]"],
+                   check=True, timeout=1200)
+    installed = subprocess.run([python, "-m", "pip", "freeze"], capture_output=True, text=True, check=True).stdout
+    for name, version in _pins().items():
+        assert re.search(rf"(?im)^{re.escape(name)}=={re.escape(version)}$", installed), name
+    run = subprocess.run([python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests"],
+                         cwd=REPO, capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
