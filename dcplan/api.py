@@ -10,6 +10,7 @@ from pathlib import Path
 import pyomo.environ as pyo
 
 from dcplan.diagnose import arithmetic_checks, explain_infeasible
+from dcplan.earliest import Earliest, search
 from dcplan.errors import Problem
 from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
 from dcplan.model import build_model
@@ -34,6 +35,7 @@ class PlanOutcome:
     plan: Plan | None  # None when no plan exists (infeasible, or no solution in time)
     reasons: list[str] = dataclasses.field(default_factory=list)  # why not, when known up front
     smoothing: dict = dataclasses.field(default_factory=dict)  # site -> SmoothingResult of its training job
+    earliest: Earliest | None = None  # what the search for buildout.earliest found
 
     @property
     def infeasible(self) -> bool:
@@ -85,7 +87,15 @@ def plan(path: Path | str, scenario: str | None = None, typical_days: int | None
 
 def plan_program(program: ProgramInput, typical_days: int | None = None,
                  options: SolveOptions | None = None) -> PlanOutcome:
+    """Build and solve; for ``buildout.earliest``, the earliest period's plan (:mod:`dcplan.earliest`)."""
     options = options or SolveOptions()
+    if program.program.buildout is not None and program.program.buildout.earliest is not None:
+        probe = dataclasses.replace(options, mip_gap=1.0)  # does a plan exist? any will do
+        found, outcome = search(program, lambda pi, exact: plan_program(pi, typical_days, options if exact else probe))
+        outcome.earliest = found
+        if outcome.plan is not None:
+            outcome.plan.earliest = found.document()
+        return outcome
     started = time.perf_counter()
     if options.progress:
         options.progress("building model", 0.0, None)

@@ -286,10 +286,12 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
         else:
             raise InputError([doc.problem(("compute",), "required key is missing "
                                           "(a program of several sites needs its own compute section)")])
-    if program.buildout is not None and program.buildout.targets and program.compute.target is not None:
+    if program.buildout is not None and (program.buildout.targets or program.buildout.earliest) \
+            and program.compute.target is not None:
         # a site file's own target is for planning it alone; the build-out's ramp replaces it
         program = program.model_copy(update={"compute": program.compute.model_copy(update={"target": None})})
-    has_target = program.compute.target is not None or (program.buildout and program.buildout.targets)
+    has_target = program.compute.target is not None or (program.buildout and (program.buildout.targets
+                                                                               or program.buildout.earliest))
     if program.buildout is not None:
         start, years = program.horizon.start, program.horizon.years
         end = start.replace(year=start.year + years)  # a build-out starts on the 1st of a month

@@ -81,6 +81,7 @@ def plan_document(plan: Plan) -> dict:
         "totals": plan.key_figures(),
         "cost_breakdown_usd_per_year": dict(sorted(plan.cost_components().items())),
         "caps": [_cap_entry(c) for c in plan.caps],
+        **({"earliest": plan.earliest} if plan.earliest else {}),
         **({"timeline": timeline_document(plan.timeline)} if plan.timeline else {}),
         "sites": sites,
     })

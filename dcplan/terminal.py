@@ -102,6 +102,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
     console.print(f"[bold]Plan {plan.program}[/bold]"
                   + (f" (scenario {plan.scenario})" if plan.scenario else "")
                   + f": {plan.solver['status']}" + (f", gap {gap:.3%}" if gap else "") + f", {when}")
+    if plan.earliest is not None:
+        _earliest_summary(console, plan.earliest)
     if plan.timeline is not None:
         timeline_summary(console, plan.timeline)
     build = Table(title="Build" + (f" (in {plan.timeline.periods[-1].name})" if plan.timeline else ""),
@@ -274,3 +276,15 @@ def _source_cost_table(plan: Plan) -> Table:
         elif cost > 0.5:
             table.add_row(source, "0.0", "-", "-")
     return table
+
+
+def _earliest_summary(console: Console, earliest: dict) -> None:
+    """The period found for buildout.earliest, and why one period sooner has no plan."""
+    (measure, amount), = earliest["goal"].items()
+    console.print(f"[bold]Earliest[/bold]: {amount:,} {measure.replace('_', ' ')} online from "
+                  f"{earliest['period']} ({earliest['date']}); this plan is the least-cost one with it then. "
+                  "Not sooner:", highlight=False)
+    for line in earliest["why_not_sooner"]:
+        console.print(f"  • {escape(line)}", highlight=False)
+    tried = ", ".join(f"{t['period']} {'yes' if t['plan'] else 'no'}" for t in earliest["tried"])
+    console.print(f"[dim]periods tried (a plan or not): {tried}[/dim]", highlight=False)

@@ -76,6 +76,7 @@ class Plan:
     timeline: Timeline | None = None  # of a build-out
     version: str = __version__
     year: int | None = None  # the calendar year the dispatch's hours belong to
+    earliest: dict | None = None  # buildout.earliest: the period found and why not sooner (dcplan.earliest)
 
     def dispatch_frame(self, site: str | None = None):
         """The dispatch of one site (default: the first) as a pandas DataFrame indexed by the

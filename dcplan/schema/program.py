@@ -62,6 +62,9 @@ class Buildout(StrictModel):
 
     period: Literal["quarter", "year"] = "quarter"
     targets: list[DatedTarget] = Field(default_factory=list, description="compute online by each date (a ramp)")
+    earliest: ComputeTarget | None = Field(
+        None, description="find the earliest period by which this much compute can be online, to the horizon's "
+        "end, and the least-cost plan that has it then (dcplan.earliest)")
     capital_at_order_fraction: Fraction = Field(
         1.0, description="share of an order's capital paid when ordered; the rest when it comes online")
     max_capital_usd_per_year: NonNeg | None = Field(None, description="capital spend limit per calendar year")
@@ -71,9 +74,9 @@ class Buildout(StrictModel):
 
     @model_validator(mode="after")
     def _one_measure(self):
-        measures = {t.measure for t in self.targets}
+        measures = {t.measure for t in self.targets} | ({self.earliest.measure} if self.earliest else set())
         if len(measures) > 1:
-            raise ValueError(f"all build-out targets must use one measure (found {sorted(measures)})")
+            raise ValueError(f"all build-out targets (and earliest) must use one measure (found {sorted(measures)})")
         dates = [t.date for t in self.targets]
         if dates != sorted(dates):
             raise ValueError("build-out targets must be in date order")
@@ -122,6 +125,8 @@ class Program(StrictModel):
                              f"{self.buildout.period} (horizon.start is {start})")
         if self.objective.sense != "min_cost":
             raise ValueError("a build-out plan minimises cost (objective max_compute is single-period only)")
-        if self.buildout.targets and self.compute is not None and self.compute.target is not None:
-            raise ValueError("give the build-out's targets in buildout.targets or compute.target, not both")
+        if (self.buildout.targets or self.buildout.earliest) and self.compute is not None \
+                and self.compute.target is not None:
+            raise ValueError("give the build-out's targets in buildout.targets (or earliest) or compute.target, "
+                             "not both")
         return self

@@ -1,0 +1,88 @@
+"""Time to power: the earliest build-out period by which a compute goal can be online (and stay
+online to the horizon's end), the least-cost plan that has it then, and the proof that one
+period sooner is impossible, in the words of :func:`dcplan.diagnose.explain_infeasible`.
+
+A program asks with ``buildout.earliest: {gpus: N}`` (or another measure). The goal becomes a
+dated target at a candidate period, merged into the program's own ramp (a later target never
+asks for less than the goal); whether a plan exists is monotone in that date (a plan that has
+the goal online in one period has it in every later one), so a bisection over the periods finds
+the earliest in about log2(periods) + 1 probes. A probe asks only whether a plan exists (the
+first feasible plan will do: infeasibility is proved exactly whatever the gap), so only the
+plan at the earliest period is solved to the requested gap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+from dcplan.loader import ProgramInput
+from dcplan.model.buildout import Period, periods_of
+from dcplan.schema.program import DatedTarget
+
+
+@dataclass
+class Earliest:
+    """What the search found: the goal, the earliest period (None: not within the horizon),
+    why the period before cannot have it, and each period tried with its answer."""
+
+    goal: dict  # {measure: amount}, as the program gives it
+    period: Period | None
+    why_not_sooner: list[str]
+    tried: list[tuple[str, bool]]  # (period name, a plan exists), in the order tried
+
+    def document(self) -> dict:
+        """plan.yaml's ``earliest:``."""
+        return {"goal": self.goal,
+                "period": self.period.name if self.period else None,
+                "date": self.period.start.isoformat() if self.period else None,
+                "why_not_sooner": self.why_not_sooner,
+                "tried": [{"period": name, "plan": ok} for name, ok in self.tried]}
+
+
+def with_goal_at(pi: ProgramInput, period: Period) -> ProgramInput:
+    """The program with its earliest goal due at ``period``'s start and to the end."""
+    bo = pi.program.buildout
+    goal = bo.earliest
+    targets = [t if t.date < period.start else t.model_copy(update={t.measure: max(getattr(t, t.measure),
+                                                                                   getattr(goal, goal.measure))})
+               for t in bo.targets]
+    if not any(t.date == period.start for t in targets):
+        targets.append(DatedTarget(date=period.start, **{goal.measure: getattr(goal, goal.measure)}))
+    buildout = bo.model_copy(update={"targets": sorted(targets, key=lambda t: t.date), "earliest": None})
+    return dataclasses.replace(pi, program=pi.program.model_copy(update={"buildout": buildout}))
+
+
+def search(pi: ProgramInput, plan_at: Callable[[ProgramInput, bool], object]) -> tuple[Earliest, object]:
+    """Bisect over the build-out's periods with ``plan_at(program, exact)`` (an outcome with
+    ``plan`` and ``why_no_plan()``, as :func:`dcplan.api.plan_program` gives; ``exact`` False: any
+    plan will do); return what was found and the least-cost outcome at the earliest period (the
+    last period's when none has a plan). A probe that stops without an answer (a time limit)
+    counts as no plan, and its status is the reason given."""
+    goal, periods = pi.program.buildout.earliest, periods_of(pi.program)
+    outcomes: dict[int, object] = {}
+    tried: list[tuple[str, bool]] = []
+
+    def has_plan(k: int) -> bool:
+        outcomes[k] = plan_at(with_goal_at(pi, periods[k]), False)
+        tried.append((periods[k].name, outcomes[k].plan is not None))
+        return outcomes[k].plan is not None
+
+    last = len(periods) - 1
+    if not has_plan(last):
+        found = Earliest(_goal(goal), None, outcomes[last].why_no_plan(), tried)
+        return found, outcomes[last]
+    sooner, latest = -1, last  # no plan at `sooner` (or before the horizon), a plan at `latest`
+    while latest - sooner > 1:
+        mid = (sooner + latest) // 2
+        if has_plan(mid):
+            latest = mid
+        else:
+            sooner = mid
+    why = outcomes[sooner].why_no_plan() if sooner >= 0 else ["it is met in the horizon's first period"]
+    return Earliest(_goal(goal), periods[latest], why, tried), plan_at(with_goal_at(pi, periods[latest]), True)
+
+
+def _goal(goal) -> dict:
+    return {goal.measure: getattr(goal, goal.measure)}

@@ -1,0 +1,74 @@
+"""Time to power (buildout.earliest): the earliest period derived by hand from lead times, the
+period before proved impossible with the reason, the least cost at that date, and a bisection
+that agrees with trying every period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+from conftest import run_cli, write_yaml
+from test_buildout import islanded_site
+
+from dcplan import api
+from dcplan.earliest import with_goal_at
+from dcplan.loader import load_program
+from dcplan.model.buildout import add_months, periods_of
+
+START = dt.date(2026, 1, 1)
+
+
+def earliest_program(tmp_path, site: dict, **buildout) -> object:
+    write_yaml(tmp_path / "site.yaml", site)
+    doc = {"kind": "program", "name": "ttp", "sites": ["site.yaml"], "horizon": {"start": str(START), "years": 3},
+           "time": {"typical_days": 1}, "buildout": {"period": "quarter", "earliest": {"gpus": 10000}, **buildout}}
+    return write_yaml(tmp_path / "program.yaml", doc)
+
+
+def first_period_from(day: dt.date, periods) -> str:
+    """By hand: equipment delivered on ``day`` is in use from the first period starting then or later."""
+    return next(p.name for p in periods if p.start >= day)
+
+
+def test_the_earliest_period_is_the_gas_lead_time_and_one_sooner_is_impossible(tmp_path):
+    path = earliest_program(tmp_path, islanded_site(rental=False, owned_lead_months=15))
+    periods = periods_of(load_program(path).program)
+    expected = first_period_from(add_months(START, 15), periods)  # 2027-04-01: 2027-Q2
+    assert expected == "2027-Q2"
+    outcome = api.plan(path)
+    found = outcome.plan.earliest
+    assert found["period"] == expected and found["date"] == "2027-04-01"
+    assert "lead time 15 months" in " ".join(found["why_not_sooner"]) and "2027-Q1" in found["why_not_sooner"][0]
+    assert {t["period"]: t["plan"] for t in found["tried"]}["2027-Q1"] is False
+    assert len(found["tried"]) <= math.ceil(math.log2(len(periods))) + 1  # a bisection, not a scan
+
+    fixed = write_yaml(tmp_path / "fixed.yaml", {**load_program(path).doc.data, "buildout": {
+        "period": "quarter", "targets": [{"date": "2027-04-01", "gpus": 10000}]}})
+    assert outcome.plan.total_cost_usd == pytest.approx(api.plan(fixed).plan.total_cost_usd, rel=1e-6)
+
+
+def test_renting_turbines_brings_the_date_forward_and_the_bisection_agrees_with_every_period(tmp_path):
+    path = earliest_program(tmp_path, islanded_site(rental=True, owned_lead_months=15))
+    pi = load_program(path)
+    periods = periods_of(pi.program)
+    found = api.plan(path).plan.earliest
+    assert found["period"] == first_period_from(add_months(START, 1), periods) == "2026-Q2"  # rental: 1 month
+    every = [api.plan_program(with_goal_at(pi, p)).plan is not None for p in periods]
+    assert every.index(True) == [p.name for p in periods].index("2026-Q2") and all(every[every.index(True):])
+
+
+def test_a_goal_later_than_the_horizon_is_infeasible_with_its_reason(tmp_path, runner):
+    path = earliest_program(tmp_path, islanded_site(rental=False, owned_lead_months=40))
+    result = run_cli(runner, "plan", path)
+    assert result.exit_code == 1
+    assert "2028-Q4" in result.output and "lead time 40 months" in " ".join(result.output.split())
+
+
+def test_the_goal_joins_the_ramp_and_a_later_target_never_asks_for_less(tmp_path):
+    path = earliest_program(tmp_path, islanded_site(rental=True),
+                            targets=[{"date": "2026-04-01", "gpus": 2000}, {"date": "2028-01-01", "gpus": 8000}])
+    pi = load_program(path)
+    period = next(p for p in periods_of(pi.program) if p.name == "2027-Q1")
+    targets = [(t.date.isoformat(), t.gpus) for t in with_goal_at(pi, period).program.buildout.targets]
+    assert targets == [("2026-04-01", 2000), ("2027-01-01", 10000), ("2028-01-01", 10000)]
