@@ -70,7 +70,7 @@ class NoPlan(Exception):
 def input_files(program: ProgramInput) -> list[Path]:
     """The program, site and training-job files a plan is made from (recorded with it)."""
     docs = ([program.doc] if program.doc else []) + [si.doc for si in program.sites]
-    jobs = [si.doc.path.parent / si.site.smoothing.workload for si in program.sites
+    jobs = [si.doc.reference(si.site.smoothing.workload, ("smoothing", "workload")) for si in program.sites
             if si.site.smoothing is not None and si.site.smoothing.workload is not None]
     return [d.path for d in docs] + jobs
 
@@ -90,8 +90,14 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     """Build and solve; for ``buildout.earliest``, the earliest period's plan (:mod:`dcplan.earliest`)."""
     options = options or SolveOptions()
     if program.program.buildout is not None and program.program.buildout.earliest is not None:
-        probe = dataclasses.replace(options, mip_gap=1.0)  # does a plan exist? any will do
-        found, outcome = search(program, lambda pi, exact: plan_program(pi, typical_days, options if exact else probe))
+        deadline = None if options.time_limit_s is None else time.perf_counter() + options.time_limit_s
+
+        def plan_at(pi: ProgramInput, exact: bool) -> PlanOutcome:  # a probe: does a plan exist? any will do
+            left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)  # one limit for all
+            return plan_program(pi, typical_days, dataclasses.replace(
+                options, mip_gap=options.mip_gap if exact else 1.0, time_limit_s=left))
+
+        found, outcome = search(program, plan_at)
         outcome.earliest = found
         if outcome.plan is not None:
             outcome.plan.earliest = found.document()

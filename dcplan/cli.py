@@ -30,7 +30,7 @@ from dcplan.choices import (
     STRATEGIES,
 )
 from dcplan.errors import ExitCode, InputError, Problem, display_path
-from dcplan.outfolder import OutputFolder
+from dcplan.outfolder import SMOOTHING_NAMES, OutputFolder
 from dcplan.progress import StatusLine
 from dcplan.version import __version__
 
@@ -330,7 +330,7 @@ def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_
         console.print(f"[dim]build {t['build_s']:.1f} s · compile {t['compile_s']:.1f} s · "
                       f"solve {t['solve_s']:.1f} s · total {t['total_s']:.1f} s[/dim]")
     if folder is not None:
-        with folder.replace() as staging:
+        with folder.replace(only=SMOOTHING_NAMES) as staging:  # beside a plan, the plan stays
             written = write_smoothing(result, staging)
         if not quiet and not available("matplotlib"):
             console.print("smoothing.png not drawn: pip install 'dcplan[plots]'", style="dim", markup=False)

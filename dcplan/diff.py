@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dcplan.errors import InputError, Problem, display_path
+from dcplan.errors import InputError, Problem
 from dcplan.plans.files import read_plan_yaml
 
 PLAN_FILE = "plan.yaml"
@@ -84,29 +84,26 @@ def _git_plans(rev: str, path: str) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _disk_plans(path: Path) -> dict[str, str]:
+def _disk_plans(path: Path) -> list[Path]:
     if path.is_file():
-        files = [path]
-    elif (path / PLAN_FILE).is_file():
-        files = [path / PLAN_FILE]
-    else:
-        files = sorted(p / PLAN_FILE for p in path.iterdir() if (p / PLAN_FILE).is_file())
-    return {display_path(f): f.read_text(encoding="utf-8") for f in files}
+        return [path]
+    if (path / PLAN_FILE).is_file():
+        return [path / PLAN_FILE]
+    return sorted(p / PLAN_FILE for p in path.iterdir() if (p / PLAN_FILE).is_file())
 
 
 def load_plans(ref: str) -> PlanSet:
     """The plans named by ``ref``: a path, or ``REV:PATH`` in git."""
     path = Path(ref)
     if path.exists():
-        texts = _disk_plans(path)
+        docs = [read_plan_yaml(f)[0] for f in _disk_plans(path)]
     elif ":" in ref:
         rev, _, inner = ref.partition(":")
-        texts = _git_plans(rev, inner)
+        docs = [read_plan_yaml(text=text, name=where)[0] for where, text in _git_plans(rev, inner).items()]
     else:
         raise InputError([Problem(ref, None, "", "no such file or folder (a git revision is written REV:PATH)")])
     plans = PlanSet(ref)
-    for where, text in texts.items():
-        doc, _ = read_plan_yaml(text=text, name=where)
+    for doc in docs:
         plans.plans[str(doc.data["program"])] = doc.data
     if not plans.plans:
         raise InputError([Problem(ref, None, "", "no plan.yaml found")])

@@ -59,27 +59,34 @@ def search(pi: ProgramInput, plan_at: Callable[[ProgramInput, bool], object]) ->
     ``plan`` and ``why_no_plan()``, as :func:`dcplan.api.plan_program` gives; ``exact`` False: any
     plan will do); return what was found and the least-cost outcome at the earliest period (the
     last period's when none has a plan). A probe that stops without an answer (a time limit)
-    counts as no plan, and its status is the reason given."""
+    ends the search undecided: that outcome is returned, with no plan."""
     goal, periods = pi.program.buildout.earliest, periods_of(pi.program)
     outcomes: dict[int, object] = {}
     tried: list[tuple[str, bool]] = []
 
-    def has_plan(k: int) -> bool:
-        outcomes[k] = plan_at(with_goal_at(pi, periods[k]), False)
-        tried.append((periods[k].name, outcomes[k].plan is not None))
-        return outcomes[k].plan is not None
+    def probe(k: int) -> bool | None:
+        """True: a plan exists; False: proved none; None: no answer (a time limit)."""
+        outcomes[k] = outcome = plan_at(with_goal_at(pi, periods[k]), False)
+        tried.append((periods[k].name, outcome.plan is not None))
+        return True if outcome.plan is not None else False if outcome.infeasible else None
+
+    def undecided(k: int) -> tuple[Earliest, object]:
+        why = [f"no answer for {periods[k].name}: " + "; ".join(outcomes[k].why_no_plan())]
+        return Earliest(_goal(goal), None, why, tried), outcomes[k]
 
     last = len(periods) - 1
-    if not has_plan(last):
-        found = Earliest(_goal(goal), None, outcomes[last].why_no_plan(), tried)
-        return found, outcomes[last]
+    answer = probe(last)
+    if answer is None:
+        return undecided(last)
+    if not answer:
+        return Earliest(_goal(goal), None, outcomes[last].why_no_plan(), tried), outcomes[last]
     sooner, latest = -1, last  # no plan at `sooner` (or before the horizon), a plan at `latest`
     while latest - sooner > 1:
         mid = (sooner + latest) // 2
-        if has_plan(mid):
-            latest = mid
-        else:
-            sooner = mid
+        answer = probe(mid)
+        if answer is None:
+            return undecided(mid)
+        sooner, latest = (sooner, mid) if answer else (mid, latest)
     why = outcomes[sooner].why_no_plan() if sooner >= 0 else ["it is met in the horizon's first period"]
     return Earliest(_goal(goal), periods[latest], why, tried), plan_at(with_goal_at(pi, periods[latest]), True)
 

@@ -325,7 +325,8 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
             for f in found:
                 if trust.outside(f, folders):  # a symbolic link out of the folder (say, to /etc)
                     problems.append(Problem(display_path(f), None, "", trust.refusal(str(f.relative_to(p)), folders)))
-            files += [f for f in found if not trust.outside(f, folders)]
+                else:
+                    files.append(f)
         elif p.exists():
             files.append(p)
         else:

@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import glob
 import os
 import shutil
 import tempfile
@@ -31,11 +32,13 @@ try:
 except ImportError:  # Windows: no advisory locks; runs on one folder are not serialised there
     fcntl = None
 
-OUTPUT_NAMES = frozenset({
+SMOOTHING_NAMES = frozenset({"schedule.csv", "smoothing.yaml", "smoothing.png"})
+"""What `dcplan smooth -o` writes (beside a plan, the report shows it)."""
+OUTPUT_NAMES = SMOOTHING_NAMES | {
     "plan.yaml", "dispatch.csv", "dispatch.parquet", "summary.json", "timeline.csv", "report.html",  # plan
     "compare.html",  # dcplan report --compare
-    "schedule.csv", "smoothing.yaml", "smoothing.png", "smoothing",  # dcplan smooth, or a plan's training job
-})
+    "smoothing",  # a plan's training jobs, one folder each
+}
 """What dcplan writes in a plan or smoothing folder: the only names a folder it replaces may hold."""
 STAGING = "staging-"
 """Staging folders beside a target are named .TARGET.staging-XXXX (hidden, and removed when found)."""
@@ -47,7 +50,7 @@ class OutputFolder:
     manager so that the lock is released however the run ends."""
 
     def __init__(self, target: Path | str, option: str = "-o", names: frozenset[str] = OUTPUT_NAMES):
-        self.target, self.option = Path(target), option
+        self.target, self.option = Path(os.path.abspath(target)), option  # `-o .` names the folder
         self.lock = FolderLock(self.target, option)
         try:
             self._refuse_unless_replaceable(names)
@@ -61,12 +64,9 @@ class OutputFolder:
     def __exit__(self, *exc) -> None:
         self.lock.release()
 
-    def replace(self):
+    def replace(self, only: frozenset[str] | None = None):
         """See :func:`replaced`."""
-        return replaced(self.target)
-
-    def _problem(self, message: str) -> InputError:
-        return InputError([Problem("command line", None, self.option, message)])
+        return replaced(self.target, only)
 
     def _refuse_unless_replaceable(self, names: frozenset[str]) -> None:
         target = self.target
@@ -74,7 +74,7 @@ class OutputFolder:
             foreign = sorted(p.name for p in target.iterdir() if p.name not in names)
             if foreign:
                 shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-                raise self._problem(f"{display_path(target)} holds files dcplan did not write ({shown}); "
+                raise _problem(self.option, f"{display_path(target)} holds files dcplan did not write ({shown}); "
                                     "a run replaces its whole -o folder, so give a new or empty folder")
 
 
@@ -84,7 +84,7 @@ class FolderLock:
     the folder's parent, and removes staging folders that a killed run left there."""
 
     def __init__(self, target: Path, option: str = "-o"):
-        self.target, self.option = Path(target), option
+        self.target, self.option = Path(os.path.abspath(target)), option
         if self.target.exists() and not self.target.is_dir():
             raise self._problem(f"{display_path(self.target)} exists and is not a folder")
         existing = next(p for p in [self.target, *self.target.parents] if p.exists())
@@ -96,7 +96,7 @@ class FolderLock:
             raise self._problem(f"cannot make {display_path(self.target.parent)}: {exc.strerror or exc}") from None
         self.path = self.target.parent / f".{self.target.name}.lock"
         self._fd = _claim(self.path, self.target, self._problem)
-        for leftover in self.target.parent.glob(f".{self.target.name}.{STAGING}*"):
+        for leftover in self.target.parent.glob(f".{glob.escape(self.target.name)}.{STAGING}*"):
             shutil.rmtree(leftover, ignore_errors=True)
 
     def __enter__(self) -> FolderLock:
@@ -112,17 +112,26 @@ class FolderLock:
             self._fd = None
 
     def _problem(self, message: str) -> InputError:
-        return InputError([Problem("command line", None, self.option, message)])
+        return _problem(self.option, message)
+
+
+def _problem(option: str, message: str) -> InputError:
+    return InputError([Problem("command line", None, option, message)])
 
 
 @contextlib.contextmanager
-def replaced(target: Path) -> Iterator[Path]:
+def replaced(target: Path, only: frozenset[str] | None = None) -> Iterator[Path]:
     """A fresh staging folder beside ``target``; when the block ends without an exception it
-    becomes the target in one atomic swap, else it is removed and the target is untouched."""
+    becomes the target in one atomic swap, else it is removed and the target is untouched.
+    ``only``: the names this run replaces; the target's other files are carried over (a
+    smoothing written beside a plan keeps the plan), these never (no stale one survives)."""
     target = Path(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{STAGING}", dir=target.parent))
     try:
         os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes 0700; give the folder normal permissions
+        for kept in sorted(target.iterdir()) if only is not None and target.is_dir() else ():
+            if kept.name not in only:
+                (shutil.copytree if kept.is_dir() else shutil.copy2)(kept, staging / kept.name)
         yield staging
         _swap_in(staging, target)
     finally:
@@ -140,7 +149,7 @@ def _claim(lock_path: Path, target: Path, problem) -> int | None:
             raise problem(f"cannot make the lock file {display_path(lock_path)}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:  # held by another process (any other error surfaces as itself)
             holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise problem(f"another dcplan run (pid {holder}) is writing to {display_path(target)}; "

@@ -39,17 +39,35 @@ MAX_CSV_BYTES = _megabytes("DCPLAN_MAX_CSV_MB", 200)
 def trusted_folders(top: Path) -> tuple[Path, ...]:
     """The folders that ``top``, a file (or folder) given on the command line, and the files it
     refers to may read from."""
-    top = Path(top).resolve()
-    start = top if top.is_dir() else top.parent
+    top = Path(os.path.abspath(top))  # as named: a link to elsewhere does not move the trust there
+    start = top if _is_dir(top) else top.parent
     work_tree = next((d for d in (start, *start.parents) if (d / ".git").exists()), None)
-    folders = [work_tree] if work_tree is not None else [start, Path.cwd().resolve()]
-    folders += [Path(p).expanduser().resolve() for p in os.environ.get(ALLOW_ENV, "").split(os.pathsep) if p]
-    return tuple(dict.fromkeys(folders))
+    folders = [work_tree] if work_tree is not None else [start, Path.cwd()]
+    folders += [Path(p).expanduser() for p in os.environ.get(ALLOW_ENV, "").split(os.pathsep) if p]
+    return tuple(dict.fromkeys(_real(f) for f in folders))
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _real(folder: Path) -> Path:
+    try:
+        return folder.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return Path(os.path.abspath(folder))
 
 
 def outside(path: Path, folders: tuple[Path, ...]) -> bool:
-    """True when ``path`` (symbolic links followed) lies in none of ``folders``."""
-    real = Path(path).resolve()
+    """True when ``path`` (symbolic links followed) lies in none of ``folders``, or cannot be
+    followed at all (a loop of links, a NUL in the name): such a path is refused too."""
+    try:
+        real = Path(path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return True
     return not any(real.is_relative_to(folder) for folder in folders)
 
 

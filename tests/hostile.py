@@ -81,6 +81,11 @@ def _symlink(folder, target, name):
     return with_price_ref(folder, name)
 
 
+def _loop(folder):
+    os.symlink("price.csv", folder / "price.csv")  # a link to itself
+    return with_price_ref(folder, "price.csv")
+
+
 def _fifo(folder):
     os.mkfifo(folder / "price.csv")
     return with_price_ref(folder, "price.csv")
@@ -131,6 +136,8 @@ CASES = {
     "csv: a symbolic link out of the folder": lambda f: _symlink(f, SECRET, "price.csv"),
     "csv: a device": lambda f: with_price_ref(f, "/dev/zero"),
     "csv: a pipe": _fifo,
+    "csv: a link to itself": _loop,
+    "program sites: a NUL in the path": lambda f: _program(f, ["a\x00b.yaml"]),
     "csv: a folder": lambda f: (f / "data").mkdir() or with_price_ref(f, "data"),
     "program sites: a file outside": lambda f: _program(f, [SECRET]),
     "program sites: ../ out of the folder": lambda f: _program(f, ["../" * 12 + "etc/hostname"]),

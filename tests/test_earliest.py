@@ -65,6 +65,12 @@ def test_a_goal_later_than_the_horizon_is_infeasible_with_its_reason(tmp_path, r
     assert "2028-Q4" in result.output and "lead time 40 months" in " ".join(result.output.split())
 
 
+def test_a_search_stopped_by_the_time_limit_is_undecided_not_a_date(tmp_path, runner):
+    path = earliest_program(tmp_path, islanded_site(rental=True, owned_lead_months=15))
+    result = run_cli(runner, "plan", path, "--time-limit", "0")
+    assert result.exit_code == 3 and "Earliest" not in result.output
+
+
 def test_the_goal_joins_the_ramp_and_a_later_target_never_asks_for_less(tmp_path):
     path = earliest_program(tmp_path, islanded_site(rental=True),
                             targets=[{"date": "2026-04-01", "gpus": 2000}, {"date": "2028-01-01", "gpus": 8000}])

@@ -67,7 +67,7 @@ def test_references_outside_are_refused_before_they_are_opened(corpus):
     of a workload file stops at its kind), and none prints what a refused file holds."""
     outside = [r for r in corpus if r["command"] == "validate" and
                ("outside" in r["case"] or "out of the folder" in r["case"] or r["case"] == "csv: a device")]
-    assert len(outside) == 8
+    assert len(outside) == 8  # the NUL and the loop are refused too, as unreadable links
     for r in outside:
         assert "is outside the folders this file may read" in " ".join(r["output"].split()), r["case"]
 
@@ -87,6 +87,21 @@ def test_a_link_out_of_a_checked_folder_is_refused_and_allowing_a_folder_lets_it
     assert run_cli(runner, "validate", program).exit_code == 2
     monkeypatch.setenv("DCPLAN_ALLOW_PATHS", str(tmp_path / "shared"))
     assert run_cli(runner, "validate", program).exit_code == 0
+
+
+def test_a_committed_plan_linked_outside_the_repository_is_refused_unread(tmp_path, runner):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    site = write_yaml(repo / "site.yaml", base_site())
+    assert run_cli(runner, "plan", site, "--typical-days", "2", "-q", "-o", tmp_path / "elsewhere").exit_code == 0
+    (tmp_path / "elsewhere" / "plan.yaml").write_text((tmp_path / "elsewhere" / "plan.yaml").read_text()
+                                                     .replace("cooling: air_economizer", "cooling: TOPSECRET-123"))
+    (repo / "plans" / "testsite").mkdir(parents=True)
+    for name in ("plan.yaml", "dispatch.csv"):
+        os.symlink(tmp_path / "elsewhere" / name, repo / "plans" / "testsite" / name)
+    result = run_cli(runner, "check", repo, "--format", "github")
+    assert result.exit_code == 2 and "is outside the folders this file may read" in " ".join(result.output.split())
+    assert "TOPSECRET" not in result.output
 
 
 def test_a_report_does_not_embed_an_input_outside_the_plan_folders(tmp_path, runner):

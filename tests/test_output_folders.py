@@ -92,6 +92,43 @@ def test_a_folder_holding_other_files_is_never_replaced(tmp_path, runner, comman
     assert "notes.md" in result.output and (tmp_path / "notes.md").read_text() == "mine"
 
 
+def test_smoothing_into_a_plan_folder_keeps_the_plan_and_no_stale_smoothing(tmp_path, runner):
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    assert run_cli(runner, "plan", site, "--typical-days", "2", "-q", "-o", tmp_path / "out").exit_code == 0
+    plan = _files(tmp_path / "out")
+    (tmp_path / "out" / "smoothing.png").write_bytes(b"an earlier run's")
+    trace = tmp_path / "trace.csv"
+    trace.write_text("time_s,mw\n" + "".join(f"{i * 0.1:.1f},{10 + 5 * (i // 20 % 2)}\n" for i in range(200)))
+    import dcplan.smoothing.output
+
+    dcplan.smoothing.output.available, available = (lambda m: False), dcplan.smoothing.output.available
+    try:  # this run draws no PNG: the earlier one must not stay beside the new schedule
+        assert run_cli(runner, "smooth", trace, "--ramp-up-mw-per-s", "20", "-q", "-o", tmp_path / "out").exit_code == 0
+    finally:
+        dcplan.smoothing.output.available = available
+    files = _files(tmp_path / "out")
+    assert {k: files[k] for k in plan} == plan and sorted(set(files) - set(plan)) == ["schedule.csv", "smoothing.yaml"]
+
+
+def test_the_two_rename_swap_where_renameat2_is_missing(tmp_path, monkeypatch):
+    import dcplan.outfolder as outfolder
+
+    monkeypatch.setattr(outfolder, "_renameat2", None)
+    for run in ("first", "second"):
+        with OutputFolder(tmp_path / "out") as folder, folder.replace() as staging:
+            (staging / "plan.yaml").write_text(run)
+    assert _files(tmp_path / "out") == {"plan.yaml": b"second"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_dash_o_dot_names_the_current_folder(tmp_path, runner, monkeypatch):
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    assert run_cli(runner, "plan", site, "--typical-days", "2", "-q", "-o", ".").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "here").iterdir()) == ["dispatch.csv", "plan.yaml", "summary.json"]
+
+
 def test_an_output_folder_under_a_file_is_refused_before_solving(tmp_path, runner):
     (tmp_path / "afile").write_text("")
     site = write_yaml(tmp_path / "site.yaml", base_site())

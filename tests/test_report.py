@@ -540,3 +540,17 @@ def test_report_links_its_data_files(buildout, runner):
     html = out.read_text()
     assert '<a href="../buildout/dispatch.csv">' in html and '<a href="../buildout/timeline.csv">' in html
     assert not EXTERNAL.search(html) and str(buildout) not in re.findall(r'href="([^"]*)"', html)
+
+
+def test_a_plan_without_its_optional_lists_still_reports(buildout, tmp_path, runner):
+    """What the one reader lets pass (no bridges, no capacity online), the report can draw."""
+    folder = tmp_path / "copy"
+    shutil.copytree(buildout, folder)
+    plan = yaml.safe_load((folder / "plan.yaml").read_text())
+    del plan["timeline"]["bridges"]
+    for period in plan["timeline"]["periods"]:
+        del period["capacity_online"]
+    (folder / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
+    for command in ("report", "show"):
+        result = run_cli(runner, command, folder)
+        assert result.exit_code == 0, result.output

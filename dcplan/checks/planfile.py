@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dcplan import trust
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.locate import Where
 from dcplan.plans.files import PlanFile, read_dispatch, read_plan_yaml
@@ -36,7 +37,13 @@ class CommittedPlan:
 
 
 def read_plan(folder: Path) -> CommittedPlan:
-    """plan.yaml and dispatch.csv of a committed plan, or :class:`InputError` naming what is wrong."""
+    """plan.yaml and dispatch.csv of a committed plan, or :class:`InputError` naming what is wrong.
+    Both must lie in the plan folder's trusted folders (:mod:`dcplan.trust`): a committed plan
+    linked to a file elsewhere is refused unread."""
+    folders = trust.trusted_folders(folder)
+    for name in ("plan.yaml", "dispatch.csv"):
+        if trust.outside(folder / name, folders):
+            raise InputError([Problem(display_path(folder / name), None, "", trust.refusal(name, folders))])
     doc, plan = read_plan_yaml(folder / "plan.yaml")
     path = folder / "dispatch.csv"
     name = display_path(path)

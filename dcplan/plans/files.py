@@ -12,6 +12,7 @@ from pathlib import Path, PurePath
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from dcplan import trust
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.schema.validate import validation_problems
 from dcplan.yamlio import YamlDocument, load_yaml, parse_yaml
@@ -25,6 +26,9 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
     missing column, a short row or a bad value is an InputError at its line."""
     name = display_path(path)
     try:
+        refused = trust.file_problem(path, trust.MAX_CSV_BYTES, "DCPLAN_MAX_CSV_MB", "a CSV input")
+        if refused:
+            raise InputError([refused])
         with path.open(newline="", encoding="utf-8-sig") as fh:  # a byte-order mark is no header
             rows = list(csv.reader(fh))
     except FileNotFoundError:
@@ -125,6 +129,7 @@ class TimelineEntry(_Record):
     period_length: str
     base_date: dt.date
     periods: list[PeriodEntry] = Field(min_length=1)
+    totals: Figures = {}
     orders: list[OrderEntry] = []
     bridges: list[BridgeEntry] = []
 
@@ -170,17 +175,17 @@ def read_plan_yaml(path: Path | None = None, text: str | None = None, name: str 
     if problems:
         raise InputError(problems)
     plan = shape.model_validate(doc.data)
-    _dates_as_dates(doc.data, plan)
+    _as_checked(doc.data, plan)
     return doc, plan
 
 
-def _dates_as_dates(data: dict, plan: PlanFile) -> None:
-    """The timeline's dates in the data as dates, also where the file has them as text (quoted
-    by hand, say), so that every reader of the data compares and sorts them alike."""
+def _as_checked(data: dict, plan: PlanFile) -> None:
+    """The timeline as checked, written back into the data: dates as dates (also where the file
+    has them as text), optional lists and mappings present with their defaults, so that every
+    reader of the data can sort and index them alike."""
     if plan.timeline is None:
         return
-    raw = data["timeline"]
-    raw["base_date"] = plan.timeline.base_date
+    raw, checked = data["timeline"], plan.timeline
+    raw.update(base_date=checked.base_date, totals={**(raw.get("totals") or {}), **checked.totals})
     for key in ("periods", "orders", "bridges"):
-        for item, entry in zip(raw.get(key) or [], getattr(plan.timeline, key)):
-            item.update({name: value for name, value in entry if isinstance(value, dt.date)})
+        raw[key] = [{**item, **entry.model_dump()} for item, entry in zip(raw.get(key) or [], getattr(checked, key))]

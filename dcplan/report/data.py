@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,15 +213,17 @@ def _inputs(path: Path, summary: dict) -> list[InputFile]:
             out.append(InputFile(where, None, "not shown: outside the folders a report may read"))
             continue
         try:
+            status = where.stat()
+            if not stat.S_ISREG(status.st_mode) or status.st_size > EMBED_LIMIT_BYTES:  # listed, not read
+                out.append(InputFile(where, None, f"{status.st_size:,} bytes: too large to embed"
+                                     if stat.S_ISREG(status.st_mode) else "not a regular file"))
+                continue
             data = where.read_bytes()
         except OSError:
             out.append(InputFile(where, None, "not found: moved or deleted since the plan was made"))
             continue
         note = "" if hashlib.sha256(data).hexdigest() == record.get("sha256") else \
             "changed since the plan was made: this is the file as it is now"
-        if len(data) > EMBED_LIMIT_BYTES:
-            out.append(InputFile(where, None, f"{len(data):,} bytes: too large to embed"))
-            continue
         try:
             out.append(InputFile(where, data.decode("utf-8"), note))
         except UnicodeDecodeError:

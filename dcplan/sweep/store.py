@@ -58,7 +58,7 @@ class ResultStore:
         for folder in plans.iterdir() if digest_then is not None and plans.is_dir() else ():
             if folder.is_dir() and re.fullmatch(SCENARIO_ID, folder.name) and folder.name not in ids:
                 shutil.rmtree(folder)
-        for leftover in plans.glob(f".*.{STAGING}*"):  # of a sweep killed while it wrote a plan
+        for leftover in plans.glob(f".*.{STAGING}*"):  # scenario ids are hex: nothing to escape  # of a sweep killed while it wrote a plan
             shutil.rmtree(leftover, ignore_errors=True)
 
     def is_done(self, sid: str) -> bool:
