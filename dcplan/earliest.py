@@ -31,6 +31,7 @@ class Earliest:
     period: Period | None
     why_not_sooner: list[str]
     tried: list[tuple[str, bool]]  # (period name, a plan exists), in the order tried
+    curve: list[dict] = dataclasses.field(default_factory=list)  # the least cost at each later date
 
     def document(self) -> dict:
         """plan.yaml's ``earliest:``."""
@@ -38,7 +39,8 @@ class Earliest:
                 "period": self.period.name if self.period else None,
                 "date": self.period.start.isoformat() if self.period else None,
                 "why_not_sooner": self.why_not_sooner,
-                "tried": [{"period": name, "plan": ok} for name, ok in self.tried]}
+                "tried": [{"period": name, "plan": ok} for name, ok in self.tried],
+                **({"curve": self.curve} if self.curve else {})}
 
 
 def with_goal_at(pi: ProgramInput, period: Period) -> ProgramInput:
@@ -88,7 +90,39 @@ def search(pi: ProgramInput, plan_at: Callable[[ProgramInput, bool], object]) ->
             return undecided(mid)
         sooner, latest = (sooner, mid) if answer else (mid, latest)
     why = outcomes[sooner].why_no_plan() if sooner >= 0 else ["it is met in the horizon's first period"]
-    return Earliest(_goal(goal), periods[latest], why, tried), plan_at(with_goal_at(pi, periods[latest]), True)
+    best = plan_at(with_goal_at(pi, periods[latest]), True)
+    found = Earliest(_goal(goal), periods[latest], why, tried)
+    if best.plan is not None:
+        later = [(p, plan_at(with_goal_at(pi, p), True)) for p in periods[latest + 1:latest + 1 + goal.curve_periods]]
+        found.curve = time_to_power_curve([(periods[latest], best), *later])
+    return found, best
+
+
+CURVE_SECTIONS = ("GPUs", "capacity", "orders", "rentals")
+"""What a step of the curve names as changed: the decisions, not their consequences."""
+
+
+def time_to_power_curve(points_in: list[tuple[Period, object]]) -> list[dict]:
+    """Each later date's least cost against the earliest's, and what changes from the date
+    before (dcplan diff's changes in the decisions): the price of time to power. Stops at the
+    first date without a plan (a time limit)."""
+    from dcplan.diff import diff_plan, format_change
+    from dcplan.output import plan_document
+
+    points, previous, first_cost = [], None, None
+    for period, outcome in points_in:
+        if outcome.plan is None:
+            break
+        doc = plan_document(outcome.plan)
+        cost = doc["timeline"]["totals"]["npv_cost_usd"]
+        first_cost = cost if first_cost is None else first_cost
+        changes = [] if previous is None else [f"{c.section} {c.item}: {format_change(c)}"
+                                               for c in diff_plan(previous, doc) if c.section in CURVE_SECTIONS]
+        points.append({"period": period.name, "npv_cost_usd": cost, "saving_usd": first_cost - cost,
+                       "changes": changes})
+        previous = doc
+    return points
+
 
 
 def _goal(goal) -> dict:

@@ -288,3 +288,12 @@ def _earliest_summary(console: Console, earliest: dict) -> None:
         console.print(f"  • {escape(line)}", highlight=False)
     tried = ", ".join(f"{t['period']} {'yes' if t['plan'] else 'no'}" for t in earliest["tried"])
     console.print(f"[dim]periods tried (a plan or not): {tried}[/dim]", highlight=False)
+    if earliest.get("curve"):
+        curve = Table(title="Time to power: the least cost of each date (NPV)", header_style="bold cyan")
+        for name in ("period", "NPV cost", "saves against the earliest", "what changes from the date before"):
+            curve.add_column(name, justify="left" if name in ("period", "what changes from the date before") else "right",
+                             overflow="fold")
+        for point in earliest["curve"]:
+            curve.add_row(point["period"], _money(point["npv_cost_usd"]), _money(point["saving_usd"]),
+                          escape("; ".join(point["changes"][:6]) + (" ..." if len(point["changes"]) > 6 else "")))
+        console.print(curve)

@@ -78,3 +78,21 @@ def test_the_goal_joins_the_ramp_and_a_later_target_never_asks_for_less(tmp_path
     period = next(p for p in periods_of(pi.program) if p.name == "2027-Q1")
     targets = [(t.date.isoformat(), t.gpus) for t in with_goal_at(pi, period).program.buildout.targets]
     assert targets == [("2026-04-01", 2000), ("2027-01-01", 10000), ("2028-01-01", 10000)]
+
+
+def test_the_time_to_power_curve_is_monotone_each_point_optimal_and_its_changes_named(tmp_path):
+    path = earliest_program(tmp_path, islanded_site(rental=True, owned_lead_months=6))
+    write_yaml(path, {**load_program(path).doc.data, "buildout": {
+        "period": "quarter", "earliest": {"gpus": 10000, "curve_periods": 2}}})
+    pi = load_program(path)
+    curve = api.plan(path).plan.earliest["curve"]
+    assert [p["period"] for p in curve] == ["2026-Q2", "2026-Q3", "2026-Q4"]
+    costs = [p["npv_cost_usd"] for p in curve]
+    assert costs == sorted(costs, reverse=True) and curve[0]["saving_usd"] == 0  # waiting never costs more
+    periods = {p.name: p for p in periods_of(pi.program)}
+    for point in curve:  # each point is the least cost with the goal at its date, as a plan alone finds it
+        alone = api.plan_program(with_goal_at(pi, periods[point["period"]])).plan
+        assert point["npv_cost_usd"] == pytest.approx(alone.timeline.npv_cost_usd, rel=2e-4)
+        assert point["saving_usd"] == pytest.approx(costs[0] - point["npv_cost_usd"], rel=1e-9, abs=1e-6)
+    assert not curve[0]["changes"] and all(p["changes"] for p in curve[1:] if p["saving_usd"] > 0)
+    assert any("rentals" in change for change in curve[1]["changes"])  # one quarter later: no rented turbines

@@ -41,6 +41,13 @@ class DatedTarget(ComputeTarget):
     date: dt.date
 
 
+class EarliestGoal(ComputeTarget):
+    """Compute to have online as early as possible (dcplan.earliest)."""
+
+    curve_periods: int = Field(0, ge=0, le=20, description="also plan each of the next N periods: what waiting "
+                               "one, two... periods longer saves, and what changes (a time-to-power curve)")
+
+
 class Escalation(StrictModel):
     """How prices move between build-out periods: a yearly growth rate, or a factor per
     calendar year (relative to the site files' prices) that overrides the rate for that year."""
@@ -62,7 +69,7 @@ class Buildout(StrictModel):
 
     period: Literal["quarter", "year"] = "quarter"
     targets: list[DatedTarget] = Field(default_factory=list, description="compute online by each date (a ramp)")
-    earliest: ComputeTarget | None = Field(
+    earliest: EarliestGoal | None = Field(
         None, description="find the earliest period by which this much compute can be online, to the horizon's "
         "end, and the least-cost plan that has it then (dcplan.earliest)")
     capital_at_order_fraction: Fraction = Field(
