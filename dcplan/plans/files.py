@@ -148,6 +148,29 @@ class PlanFile(_Record):
     sites: dict[str, SiteEntry] = Field(min_length=1)
 
 
+class TriedEntry(_Record):
+    period: str
+    plan: bool
+
+
+class CurvePoint(_Record):
+    period: str
+    npv_cost_usd: float
+    saving_usd: float
+    changes: list[str] = []
+
+
+class EarliestEntry(_Record):
+    """buildout.earliest's answer (dcplan.earliest.Earliest.document)."""
+
+    goal: dict[str, float]
+    period: str | None = None
+    date: dt.date | None = None
+    why_not_sooner: list[str] = []
+    tried: list[TriedEntry] = []
+    curve: list[CurvePoint] = []
+
+
 class ReportedSite(SiteEntry):
     energy_mwh_per_year: Figures
     emissions_t_per_year: Figures
@@ -160,6 +183,7 @@ class ReportedPlan(PlanFile):
     totals: Figures
     cost_breakdown_usd_per_year: Figures
     sites: dict[str, ReportedSite] = Field(min_length=1)
+    earliest: EarliestEntry | None = None
 
 
 def read_plan_yaml(path: Path | None = None, text: str | None = None, name: str | None = None,
@@ -183,6 +207,8 @@ def _as_checked(data: dict, plan: PlanFile) -> None:
     """The timeline as checked, written back into the data: dates as dates (also where the file
     has them as text), optional lists and mappings present with their defaults, so that every
     reader of the data can sort and index them alike."""
+    if getattr(plan, "earliest", None) is not None:
+        data["earliest"] = {**data["earliest"], **plan.earliest.model_dump()}
     if plan.timeline is None:
         return
     raw, checked = data["timeline"], plan.timeline

@@ -29,6 +29,7 @@ SUPPLY_ORDER = ("grid", "gas", "rent", "solar", "wind", "battery", "unserved")  
 # smoothing.yaml as the report reads it, checked up front so that a damaged file is reported,
 # not a traceback (plan.yaml's shape is dcplan.plans.files.PlanFile, the one reader's)
 SMOOTHING_SHAPE = {"before": dict, "limits": dict, "workload": dict}
+MEASURES = {"gpus": "GPUs", "h100_equivalents": "H100-equivalents", "bf16_pflops": "BF16 PFLOPS"}
 YEAR_START = dt.date(2001, 1, 1)  # a year of 365 days, as dcplan's 8,760 hours count
 MONTHS = [dt.date(2001, m, 1).strftime("%b") for m in range(1, 13)]
 MONTH_OF_DAY = np.array([(YEAR_START + dt.timedelta(days=d)).month - 1 for d in range(365)])
@@ -58,6 +59,12 @@ class PlanFolder:
     @property
     def timeline(self) -> dict | None:
         return self.plan.get("timeline")
+
+    @property
+    def earliest(self) -> dict | None:
+        """What ``buildout.earliest`` found (plan.yaml's ``earliest:``, :mod:`dcplan.earliest`):
+        the goal, the earliest period, why not sooner, the periods tried, and the time-to-power curve."""
+        return self.plan.get("earliest")
 
 
 @dataclass
@@ -155,6 +162,13 @@ def _need(doc: YamlDocument, loc: tuple, value, shape: dict) -> None:
                 for key, kind in shape.items() if not isinstance(value.get(key), kind)]
     if problems:
         raise InputError(problems)
+
+
+def goal_text(goal: dict) -> str:
+    """An earliest goal for people: {'gpus': 10000} -> '10,000 GPUs'."""
+    return ", ".join(f"{fmt(amount, 0 if float(amount).is_integer() else 2)} "
+                     f"{MEASURES.get(measure, str(measure).replace('_', ' '))}"
+                     for measure, amount in goal.items() if isinstance(amount, (int, float))) or "-"
 
 
 def _numbers(doc: YamlDocument, loc: tuple, value) -> None:
@@ -423,7 +437,8 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
         for model, count in s["gpus"].items():
             gpus[model] = gpus.get(model, 0) + (count or 0)
     resolution = plan["time_resolution"]
-    when = (f"{resolution.get('typical_days')} typical days" if resolution.get("method") == "typical_days"
+    days = resolution.get("typical_days")
+    when = (f"{days} typical day{'' if days == 1 else 's'}" if resolution.get("method") == "typical_days"
             else f"{resolution.get('steps', 0):,} hours")
     solution = plan["solution"]
     gap = solution.get("gap")
@@ -454,6 +469,11 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
         figures.append(("build-out", f"{len(periods)} {timeline.get('period_length', 'period')}s",
                         f"{periods[0]['name']} to {periods[-1]['name']}"))
         figures.append(("NPV cost", money(npv), f"discounted to {timeline.get('base_date', 'the start')}"))
+    earliest = folder.earliest
+    if earliest:
+        figures.append(("time to power", str(earliest.get("period") or "not in the horizon"),
+                        f"{goal_text(earliest['goal'])} online" + (f" from {earliest['date']}"
+                                                                   if earliest.get("date") else "")))
     seconds = (folder.summary.get("solver") or {}).get("solve_seconds")
     solved = f"; solved in {seconds:,.1f} s" if isinstance(seconds, (int, float)) else ""
     figures.append(("solution", f"{solution.get('status', '?')}" + (f", gap {gap:.3%}" if gap else ""), when + solved))

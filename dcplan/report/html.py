@@ -20,6 +20,7 @@ from dcplan.report.data import (
     cash_flow_by_year,
     duration_curve,
     fmt,
+    goal_text,
     key_figures,
     money,
     number,
@@ -44,13 +45,14 @@ OTHER = ["#9c755f", "#bab0ac", "#ff9da7", "#76b7b2", "#edc948", "#59a14f"]
 BINDING, SLACK, LOAD = "#d62728", "#4c9a6a", "#111111"
 BEFORE, AFTER = "#9aa5b1", "#2f6fb0"
 CAPITAL, OPERATING = "#3b5b92", "#8fb3d9"
-SECTIONS = {"figures": "Key figures", "timeline": "Build-out", "capacity": "Capacity and energy",
+SECTIONS = {"figures": "Key figures", "earliest": "Time to power", "timeline": "Build-out", "capacity": "Capacity and energy",
             "dispatch": "Dispatch", "year": "The whole year", "costs": "Costs", "emissions": "Emissions and caps",
             "smoothing": "Training-power smoothing", "inputs": "Inputs",
             "changes": "What changed", "load": "Load duration"}  # the last two: of a comparison (compare.py)
 DATA_FILES = {"dispatch.csv": "every step of every site", "timeline.csv": "the build-out by period and asset",
               "plan.yaml": "the plan", "summary.json": "the plan, with the solver's log and the inputs"}
 CURVE_POINTS = 1000  # points of a duration curve at most: more than a chart's width can show
+CHANGES_SHOWN = 6  # changes of a time-to-power step listed; the rest behind "…and N more"
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2933;margin:0 auto;
@@ -79,6 +81,8 @@ svg .rented{stroke:#111;stroke-dasharray:3 2;stroke-width:1}
 details{margin:6px 0}summary{cursor:pointer}
 pre{background:#f6f8fa;border:1px solid #e4e7eb;padding:10px;overflow:auto;font-size:12px;max-height:520px}
 .note{color:#8a5a00}.ct{font-weight:600;margin:14px 0 2px}
+.headline{font-size:15px}.tried span{white-space:nowrap}.no{color:#d62728}
+ul.changes{margin:0;padding-left:16px}ul.changes li{margin:0}
 """
 
 
@@ -141,7 +145,7 @@ def render(folder: PlanFolder, data_dir: str | None = "") -> str:
     colours = palette(_source_keys(folder))
     links = _DataLinks(folder, data_dir)
     years = {name: whole_year(folder, name) for name in plan["sites"]}
-    parts = {"figures": _figures(folder),
+    parts = {"figures": _figures(folder), "earliest": _earliest(folder) if folder.earliest else "",
              "timeline": _timeline(folder, colours, links) if folder.timeline else "",
              "capacity": _capacity(folder, colours), "dispatch": _dispatch(folder, colours),
              "year": _year(folder, years, colours, links), "costs": _costs(folder, years),
@@ -207,6 +211,74 @@ def _figures(folder: PlanFolder) -> str:
     cards = "".join(f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div>'
                     f'<div class="d">{escape(d)}</div></div>' for k, v, d in key_figures(folder))
     return _section("figures", f'<div class="cards">{cards}</div>')
+
+
+def _earliest(folder: PlanFolder) -> str:
+    """What buildout.earliest found: the goal and its earliest period, why one period sooner has
+    no plan, the periods tried, and the time-to-power curve (the least cost of each later date)."""
+    e = folder.earliest
+    goal, period, date = escape(goal_text(e["goal"])), e.get("period"), e.get("date")
+    if period:
+        when = escape(str(period)) + (f" ({escape(str(date))})" if date else "")
+        head = (f'<p class="headline"><b>{goal}</b> can be online from <b>{when}</b> at the earliest, and stay online '
+                "to the horizon's end. This plan is the least-cost one that has it then.</p>"
+                "<h3>Why not one period sooner</h3>")
+    else:
+        head = (f'<p class="headline">No plan found with <b>{goal}</b> online by any period of the horizon.</p>'
+                "<h3>Why not</h3>")
+    why = "<ul>" + "".join(f"<li>{escape(str(line))}</li>" for line in e["why_not_sooner"]) + "</ul>"
+    tried = " · ".join(f'<span{"" if t["plan"] else " class=no"}>{escape(str(t.get("period")))}: '
+                       f'{"a plan" if t["plan"] else "no plan"}</span>' for t in e["tried"])
+    body = head + why + (f'<p class="tried">Periods tried, in order (a bisection): {tried}</p>' if tried else "")
+    base = (folder.timeline or {}).get("base_date")
+    return _section("earliest", body + _time_to_power(e.get("curve") or [], base))
+
+
+def _time_to_power(curve: list[dict], base) -> str:
+    """The least NPV cost of each date from the earliest on: a line over the periods, and a
+    table of what each saves against the earliest and what changes from the date before."""
+    if not curve:
+        return ""
+    names = [str(p.get("period")) for p in curve]
+    costs = [p.get("npv_cost_usd") for p in curve]
+    first = costs[0] if isinstance(costs[0], (int, float)) else None
+    chart = ""
+    if len(curve) > 1 and all(isinstance(c, (int, float)) and np.isfinite(c) for c in costs):
+        scale, unit = next((f, u) for f, u in ((1e9, "$ B"), (1e6, "$ M"), (1e3, "$ k"), (1.0, "$"))
+                           if max(abs(c) for c in costs) >= f or f == 1.0)
+        tips = [f"{n}: NPV {money(c)}" + (f", saves {money(p.get('saving_usd'))} against the earliest" if i else
+                                          " (the earliest)") for i, (n, c, p) in enumerate(zip(names, costs, curve))]
+        chart = svg.line_chart(np.arange(len(curve), dtype=float),
+                               [("NPV cost", CAPITAL, np.array(costs, dtype=float) / scale)], [], "",
+                               unit, "least NPV cost of each date the goal is online from",
+                               x_labels=names, dots=tips)
+    rows = []
+    for i, p in enumerate(curve):
+        saving = p.get("saving_usd")
+        share = f" ({saving / first:.1%})" if i and first and isinstance(saving, (int, float)) else ""
+        rows.append([p.get("period"), money(p.get("npv_cost_usd")), money(saving) + share,
+                     Html(_changes(p.get("changes") or [], i == 0))])
+    table = _table(["goal online from", "NPV cost", "saves against the earliest", "what changes from the date "
+                    "before"], rows, "lrrl")
+    discounted = f" (discounted to {escape(str(base))})" if base else ""
+    return ("<h3>The price of time to power</h3><p>The goal planned again due one, two… periods later: the least "
+            f"NPV cost of each date{discounted}, what waiting saves against the earliest, and what the plan "
+            "changes (its orders, rentals, capacity and GPUs) from the date before. Hover a point for its "
+            "figures.</p>" + chart + table)
+
+
+def _changes(changes: list, first: bool) -> str:
+    """A step's changes as a list: the first CHANGES_SHOWN, the rest (two or more) folded behind "…and N more"."""
+    if first:
+        return "<small>the earliest: this plan</small>"
+    if not changes:
+        return "<small>no change in the decisions</small>"
+    items = [f"<li>{escape(str(c))}</li>" for c in changes]
+    if len(items) <= CHANGES_SHOWN + 1:  # folding away a single one would save nothing
+        return '<ul class="changes">' + "".join(items) + "</ul>"
+    shown, rest = '<ul class="changes">' + "".join(items[:CHANGES_SHOWN]) + "</ul>", len(items) - CHANGES_SHOWN
+    return (shown + f"<details><summary>…and {rest} more</summary>"
+            f'<ul class="changes">{"".join(items[CHANGES_SHOWN:])}</ul></details>')
 
 
 def _capacity_rows(site: dict) -> list[tuple[str, float, str]]:

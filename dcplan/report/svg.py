@@ -174,16 +174,22 @@ def stacked_area(layers: list[tuple[str, str, np.ndarray]], below: list[tuple[st
 
 
 def line_chart(t: np.ndarray, series: list[tuple[str, str, np.ndarray] | tuple[str, str, np.ndarray, float]],
-               hlines: list[tuple[str, float]], x_unit: str, unit: str, label: str) -> str:
+               hlines: list[tuple[str, float]], x_unit: str, unit: str, label: str,
+               x_labels: list[str] | None = None, dots: list[str] | None = None) -> str:
     """Lines against ``t``, with dotted horizontal lines at ``hlines`` (limits). A series may
     carry a fourth item, its line's width (1.6 by default): a wide pale line under a thin one
-    keeps both in view where they coincide."""
+    keeps both in view where they coincide. ``x_labels``: a label per value of ``t`` (build-out
+    periods, say) in place of numeric ticks, as many as fit, the first and last points half a
+    step in from the edges. ``dots``: a tooltip per point of the first series, each drawn as a dot."""
     values = [float(v) for _, _, s, *_ in series for v in (s.min(), s.max())] + [v for _, v in hlines]
     ticks = nice_ticks(min(values), max(values))
     lo, hi = ticks[0], ticks[-1]
     gutter, top, plot_h = 64.0, 24.0, 260.0
     plot_w = WIDTH - gutter - 10
     t0, t1 = float(t[0]), float(t[-1]) if t[-1] > t[0] else float(t[0]) + 1
+    if x_labels is not None:  # a point per label, half a step from each edge
+        half = (t1 - t0) / max(len(t) - 1, 1) / 2
+        t0, t1 = t0 - half, t1 + half
 
     def x(v: float) -> float:
         return gutter + (v - t0) / (t1 - t0) * plot_w
@@ -192,7 +198,14 @@ def line_chart(t: np.ndarray, series: list[tuple[str, str, np.ndarray] | tuple[s
         return top + (hi - v) / (hi - lo) * plot_h
 
     body = _value_axis(ticks, y, gutter, unit, "{:,.4g}")
-    for v in nice_ticks(t0, t1, 8):
+    if x_labels is not None:
+        room = CHAR_W * max((len(s) for s in x_labels), default=1) + 12  # px a label needs
+        every = max(1, math.ceil(room / (plot_w / max(len(t), 1))))
+        for i in range(0, len(t), every):
+            body.append(f'<line class="grid" x1="{_n(x(t[i]))}" x2="{_n(x(t[i]))}" y1="{_n(top)}" '
+                        f'y2="{_n(top + plot_h)}"/><text class="tick" x="{_n(x(t[i]))}" '
+                        f'y="{_n(top + plot_h + 16)}" text-anchor="middle">{escape(x_labels[i])}</text>')
+    for v in nice_ticks(t0, t1, 8) if x_labels is None else []:
         if t0 <= v <= t1:
             body.append(f'<text class="tick" x="{_n(x(v))}" y="{_n(top + plot_h + 16)}" '
                         f'text-anchor="middle">{v:,.4g} {escape(x_unit)}</text>')
@@ -204,6 +217,10 @@ def line_chart(t: np.ndarray, series: list[tuple[str, str, np.ndarray] | tuple[s
         body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" '
                     f'stroke-width="{_n(width[0] if width else 1.6)}">'
                     f'<title>{escape(name)}</title></polyline>')
+    if dots is not None and series:
+        _, colour, s, *_ = series[0]
+        body += [f'<circle cx="{_n(x(a))}" cy="{_n(y(b))}" r="4.5" fill="{colour}" stroke="#fff" stroke-width="1.5">'
+                 f'<title>{escape(tip)}</title></circle>' for a, b, tip in zip(t, s, dots)]
     return _svg(top + plot_h + 24, body, label)
 
 
