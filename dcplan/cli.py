@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from dcplan import trust
+import dcplan.trust as trust
 from dcplan.choices import (
     CATALOG_SECTIONS,
     CHECK_FORMATS,
@@ -117,7 +117,7 @@ def validate(paths: list[Path] = typer.Argument(..., metavar="PATH",
     """Check site and program files; report every problem as file:line: key: message."""
     import dataclasses
 
-    from dcplan import api
+    import dcplan.api as api
     from dcplan.terminal import print_problems
 
     files, problems = api.validate(paths)
@@ -220,7 +220,7 @@ def plan(
 
 def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, solver_log, quiet, with_report,
           as_json, parquet):
-    from dcplan import api
+    import dcplan.api as api
     from dcplan.solver import SolveOptions
 
     with StatusLine(err_console, quiet=quiet) as status:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import dcplan.series as S
-from dcplan import trust
+import dcplan.trust as trust
 from dcplan.catalog import builtin_catalog_data
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
 from dcplan.rules import resolve_caps

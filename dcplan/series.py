@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dcplan import trust
+import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
 from dcplan.schema.base import CsvColumn, CurveSeries, TimeOfUseSeries
 from dcplan.yamlio import YamlDocument

@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcplan.errors import Problem
+from dcplan.formatting import figure, money
 from dcplan.plans.types import Plan
 from dcplan.schema.catalog import Catalog
 
@@ -84,15 +85,6 @@ def catalog_tables(catalog: Catalog, section: str, width: int, show_sources: boo
     return tables
 
 
-def _money(x: float) -> str:
-    x = x if abs(x) >= 0.5 else 0.0  # solver round-off shows as $0, not $-0
-    if abs(x) >= 1e9:
-        return f"${x / 1e9:,.2f} B"
-    if abs(x) >= 1e6:
-        return f"${x / 1e6:,.1f} M"
-    return f"${x:,.0f}"
-
-
 def plan_summary(console: Console, plan: Plan) -> None:
     res = plan.time_resolution
     when = f"{res['typical_days']} typical days" if res["method"] == "typical_days" else "8,760 hours"
@@ -165,8 +157,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
     for k, v in sorted(plan.cost_components().items(), key=lambda kv: -abs(kv[1])):
         if abs(v) < 0.5:
             continue
-        costs.add_row(k, _money(v), f"{v / plan.total_cost_usd:.1%}" if plan.total_cost_usd else "-")
-    costs.add_row("[bold]total[/bold]", f"[bold]{_money(plan.total_cost_usd)}[/bold]", "")
+        costs.add_row(k, money(v), f"{v / plan.total_cost_usd:.1%}" if plan.total_cost_usd else "-")
+    costs.add_row("[bold]total[/bold]", f"[bold]{money(plan.total_cost_usd)}[/bold]", "")
     console.print(costs)
     console.print(
         f"[bold]{plan.total_gpus:,}[/bold] GPUs · [bold]${plan.usd_per_gpu_hour:,.2f}[/bold]/GPU-hour · "
@@ -197,7 +189,7 @@ def timeline_summary(console: Console, t) -> None:
         table.add_row(p.name, "-" if p.target is None else f"{p.target:,.0f}", f"{p.compute_online:,.0f}",
                       *(f"{v:,.0f}" for v in (cap["it_mw"], cap["grid_mw"], cap["gas_mw"], cap["rented_gas_mw"],
                                                cap["solar_mw"] + cap["wind_mw"], cap["battery_mw"])),
-                      _money(p.spend_usd["capital"]), _money(p.spend_usd["operating"] + p.spend_usd["rental"]))
+                      money(p.spend_usd["capital"]), money(p.spend_usd["operating"] + p.spend_usd["rental"]))
     console.print(table)
     orders = Table(title="Orders", header_style="bold cyan")
     for col in ("order", "site", "what", "quantity", "online", "capital"):
@@ -209,9 +201,9 @@ def timeline_summary(console: Console, t) -> None:
         if o in small:
             continue
         orders.add_row(o.order_period, o.site, o.asset, f"{o.quantity:,.1f} {o.unit}".replace(".0 ", " "),
-                       o.online_period, _money(o.capex_usd))
+                       o.online_period, money(o.capex_usd))
     if small:
-        orders.caption = (f"{len(small)} orders under 0.01 % of the capital ({_money(sum(o.capex_usd for o in small))} "
+        orders.caption = (f"{len(small)} orders under 0.01 % of the capital ({money(sum(o.capex_usd for o in small))} "
                           "in all) not shown; plan.yaml lists every order")
     console.print(orders)
     if t.bridges:
@@ -220,20 +212,11 @@ def timeline_summary(console: Console, t) -> None:
             bridges.add_column(col, justify="right" if col in ("quantity", "rent") else "left", overflow="fold")
         for b in t.bridges:
             bridges.add_row(b.site, b.asset, f"{b.quantity:,.0f} {b.unit}", b.start_period, b.end_period,
-                            _money(b.cost_usd))
+                            money(b.cost_usd))
         console.print(bridges)
     per_hour = "-" if t.cost_per_gpu_hour_usd is None else f"${t.cost_per_gpu_hour_usd:,.2f}"
-    console.print(f"Program cost (NPV to {t.base_date}): [bold]{_money(t.npv_cost_usd)}[/bold] "
-                  f"after a salvage credit of {_money(t.salvage_usd)} · {per_hour}/GPU-hour delivered (levelised)")
-
-
-def _num(x) -> str:
-    if x is None:
-        return "-"
-    for scale, suffix in ((1e9, " B"), (1e6, " M")):
-        if abs(x) >= scale:
-            return f"{x / scale:,.2f}{suffix}"
-    return f"{x:,.3f}" if abs(x) < 10 else f"{x:,.0f}"
+    console.print(f"Program cost (NPV to {t.base_date}): [bold]{money(t.npv_cost_usd)}[/bold] "
+                  f"after a salvage credit of {money(t.salvage_usd)} · {per_hour}/GPU-hour delivered (levelised)")
 
 
 def cap_table(plan: Plan, binding_only: bool = False) -> Table:
@@ -249,10 +232,10 @@ def cap_table(plan: Plan, binding_only: bool = False) -> Table:
         if not c.in_force:
             table.add_row(f"[dim]{c.name}[/dim]", c.scope, "", "", "", "[dim]not in force[/dim]", "")
             continue
-        shadow = "-" if not c.shadow_price else f"{_num(c.shadow_price)}\n[dim]{c.shadow_price_unit}[/dim]"
+        shadow = "-" if not c.shadow_price else f"{figure(c.shadow_price)}\n[dim]{c.shadow_price_unit}[/dim]"
         binds = "[bold red]yes[/bold red]" if c.binding else ("[yellow]major source[/yellow]" if c.note else "no")
         table.add_row(f"{c.name}\n[dim]{c.quantity}[/dim]", c.scope, f"{'≤' if c.sense == 'max' else '≥'} "
-                      f"{_num(c.limit)}", _num(c.value), _num(c.slack), binds, shadow)
+                      f"{figure(c.limit)}", figure(c.value), figure(c.slack), binds, shadow)
     return table
 
 
@@ -294,6 +277,6 @@ def _earliest_summary(console: Console, earliest: dict) -> None:
             curve.add_column(name, justify="left" if name in ("period", "what changes from the date before") else "right",
                              overflow="fold")
         for point in earliest["curve"]:
-            curve.add_row(point["period"], _money(point["npv_cost_usd"]), _money(point["saving_usd"]),
+            curve.add_row(point["period"], money(point["npv_cost_usd"]), money(point["saving_usd"]),
                           escape("; ".join(point["changes"][:6]) + (" ..." if len(point["changes"]) > 6 else "")))
         console.print(curve)

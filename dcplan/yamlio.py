@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from dcplan import trust
+import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path
 
 KeyPath = tuple

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dcplan import trust
+import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.locate import Where
 from dcplan.plans.files import PlanFile, read_dispatch, read_plan_yaml

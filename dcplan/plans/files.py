@@ -12,7 +12,7 @@ from pathlib import Path, PurePath
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from dcplan import trust
+import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.schema.validate import validation_problems
 from dcplan.yamlio import YamlDocument, load_yaml, parse_yaml

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dcplan import trust
+import dcplan.formatting as formatting
+import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.plans.files import ReportedPlan, read_dispatch, read_plan_yaml
 from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
-from dcplan.terminal import _money, _num
 from dcplan.yamlio import YamlDocument, load_yaml
 
 EMBED_LIMIT_BYTES = 512 * 1024  # inputs larger than this are listed, not embedded
@@ -482,9 +482,9 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
 
 def number(x) -> str:
     """A number as the terminal's cap table writes it: 29.84 M, 0.051; '-' for a missing one."""
-    return _num(x) if isinstance(x, (int, float)) else fmt(x)
+    return formatting.figure(x) if isinstance(x, (int, float)) else fmt(x)
 
 
 def money(x) -> str:
     """Dollars as $1.37 B, $83.1 M or $595,859; '-' for a missing figure."""
-    return _money(x) if isinstance(x, (int, float)) else fmt(x)
+    return formatting.money(x) if isinstance(x, (int, float)) else fmt(x)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from dcplan import trust
+import dcplan.trust as trust
 from dcplan.catalog import builtin_catalog
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
 from dcplan.schema.validate import validation_problems

@@ -1,0 +1,23 @@
+"""Numbers for people, as the terminal and the report both print them."""
+
+from __future__ import annotations
+
+
+def money(x: float) -> str:
+    """$1.43 B, $115.4 M, $21,675; solver round-off shows as $0, not $-0."""
+    x = x if abs(x) >= 0.5 else 0.0
+    if abs(x) >= 1e9:
+        return f"${x / 1e9:,.2f} B"
+    if abs(x) >= 1e6:
+        return f"${x / 1e6:,.1f} M"
+    return f"${x:,.0f}"
+
+
+def figure(x) -> str:
+    """A quantity in a table: 1.23 B, 45.60 M, 1,234 or 0.125; '-' for none."""
+    if x is None:
+        return "-"
+    for scale, suffix in ((1e9, " B"), (1e6, " M")):
+        if abs(x) >= scale:
+            return f"{x / scale:,.2f}{suffix}"
+    return f"{x:,.3f}" if abs(x) < 10 else f"{x:,.0f}"
