@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 
-def money(x: float) -> str:
-    """$1.43 B, $115.4 M, $21,675; solver round-off shows as $0, not $-0."""
+def money(x: float, million_digits: int = 1) -> str:
+    """$1.43 B, $115.4 M, $21,675; solver round-off shows as $0, not $-0. ``million_digits``:
+    decimals of a figure in millions (the smoothing report, whose costs are a few millions, shows 2)."""
     x = x if abs(x) >= 0.5 else 0.0
     if abs(x) >= 1e9:
         return f"${x / 1e9:,.2f} B"
     if abs(x) >= 1e6:
-        return f"${x / 1e6:,.1f} M"
+        return f"${x / 1e6:,.{million_digits}f} M"
     return f"${x:,.0f}"
 
 

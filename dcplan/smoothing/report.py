@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from dcplan.formatting import money
 from dcplan.smoothing.metrics import MEASURE_OF_LIMIT
 
 ROWS = [  # (measure key, label, unit)
@@ -17,12 +18,6 @@ ROWS = [  # (measure key, label, unit)
     ("max_mw", "maximum", "MW"),
     ("mean_mw", "mean", "MW"),
 ]
-
-
-def _money(x: float) -> str:
-    if abs(x) >= 1e6:
-        return f"${x / 1e6:,.2f} M"
-    return f"${x:,.0f}"
 
 
 def _num(x) -> str:
@@ -67,8 +62,8 @@ def cost_table(result) -> Table:
     table.add_column("per year", justify="right")
     for k, v in sorted(result.costs_usd_per_year.items(), key=lambda kv: -abs(kv[1])):
         if abs(v) >= 0.5:
-            table.add_row(k.replace("_", " "), _money(v))
-    table.add_row("[bold]total[/bold]", f"[bold]{_money(result.total_cost_usd_per_year)}[/bold]")
+            table.add_row(k.replace("_", " "), money(v, million_digits=2))
+    table.add_row("[bold]total[/bold]", f"[bold]{money(result.total_cost_usd_per_year, million_digits=2)}[/bold]")
     return table
 
 
@@ -108,7 +103,7 @@ def print_result(console: Console, result) -> None:
     if method.get("method") == "two_level":
         console.print(f"[dim]rolling horizon at full resolution ({method['pieces']} pieces) guided by a "
                       f"{method['coarse_factor']}× coarser relaxation; cost within {method.get('gap', 0):.1%} of "
-                      f"its lower bound {_money(result.lower_bound_usd_per_year)}[/dim]")
+                      f"its lower bound {money(result.lower_bound_usd_per_year, million_digits=2)}[/dim]")
     for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     dec = result.decimation
