@@ -6,6 +6,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pyomo.environ as pyo
 
@@ -16,6 +17,7 @@ from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
 from dcplan.model import build_model
 from dcplan.model.context import is_operational
 from dcplan.output import write_plan
+from dcplan.pareto import frontier
 from dcplan.results import Plan, extract
 from dcplan.smoothing.api import smooth
 from dcplan.smoothing.output import write_smoothing
@@ -86,9 +88,13 @@ def plan(path: Path | str, scenario: str | None = None, typical_days: int | None
 
 
 def plan_program(program: ProgramInput, typical_days: int | None = None,
-                 options: SolveOptions | None = None) -> PlanOutcome:
-    """Build and solve; for ``buildout.earliest``, the earliest period's plan (:mod:`dcplan.earliest`)."""
+                 options: SolveOptions | None = None, minimise: Callable | None = None) -> PlanOutcome:
+    """Build and solve; for ``buildout.earliest``, the earliest period's plan (:mod:`dcplan.earliest`);
+    with ``pareto``, the least-cost plan and its cost-against-CO2 curve (:mod:`dcplan.pareto`).
+    ``minimise(plan_model)``: an expression to minimise instead of the cost (a trade-off's end)."""
     options = options or SolveOptions()
+    if program.program.pareto is not None and minimise is None:
+        return _with_pareto(program, typical_days, options)
     if program.program.buildout is not None and program.program.buildout.earliest is not None:
         deadline = None if options.time_limit_s is None else time.perf_counter() + options.time_limit_s
 
@@ -112,6 +118,9 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     if reasons:
         return PlanOutcome(program, None, None, reasons)
     pm = build_model(program, typical_days, smoothing)
+    if minimise is not None:
+        pm.model.objective.deactivate()
+        pm.model.least = pyo.Objective(expr=minimise(pm), sense=pyo.minimize)
     if pm.cap_rows and not options.duals:
         options = dataclasses.replace(options, duals=True)
     start = _typical_days_start(program, smoothing, options) if pm.tg.method == "hourly" else None
@@ -121,6 +130,23 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
         options = dataclasses.replace(options, time_limit_s=max(options.time_limit_s - spent, 0.0))
     result = solve(pm.model, options, operational=is_operational, start=start or None, suspect_infeasible=suspect)
     return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None, smoothing=smoothing)
+
+
+def _with_pareto(program: ProgramInput, typical_days: int | None, options: SolveOptions) -> PlanOutcome:
+    """The least-cost plan, with the cost-against-CO2 points in ``plan.pareto``; one
+    ``--time-limit`` covers every solve."""
+    deadline = None if options.time_limit_s is None else time.perf_counter() + options.time_limit_s
+
+    def plan_at(pi: ProgramInput, minimise: Callable | None = None) -> PlanOutcome:
+        left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+        single = pi.program.model_copy(update={"pareto": None})
+        return plan_program(dataclasses.replace(pi, program=single), typical_days,
+                            dataclasses.replace(options, time_limit_s=left), minimise)
+
+    outcome = plan_at(program)
+    if outcome.plan is not None:
+        outcome.plan.pareto = frontier(program, outcome, plan_at).document()
+    return outcome
 
 
 START_TYPICAL_DAYS = 12

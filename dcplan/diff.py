@@ -204,6 +204,17 @@ def diff_plan(old: dict, new: dict) -> list[Change]:
     return changes
 
 
+DECISION_SECTIONS = ("GPUs", "capacity", "orders", "rentals")
+"""What a trade-off curve (time to power, cost against CO2) names as changed from one point to
+the next: the decisions, not their consequences."""
+
+
+def decision_changes(old: dict, new: dict) -> list[str]:
+    """The decisions that differ between two plan.yaml documents, in words ("capacity site
+    solar_mw: +40 MW (+50.0%)")."""
+    return [f"{c.section} {c.item}: {format_change(c)}" for c in diff_plan(old, new) if c.section in DECISION_SECTIONS]
+
+
 @dataclass
 class PlanDiff:
     old: PlanSet

@@ -17,8 +17,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
+from dcplan.diff import decision_changes
 from dcplan.loader import ProgramInput
 from dcplan.model.buildout import Period, periods_of
+from dcplan.output import plan_document
 from dcplan.schema.program import DatedTarget
 
 
@@ -98,17 +100,10 @@ def search(pi: ProgramInput, plan_at: Callable[[ProgramInput, bool], object]) ->
     return found, best
 
 
-CURVE_SECTIONS = ("GPUs", "capacity", "orders", "rentals")
-"""What a step of the curve names as changed: the decisions, not their consequences."""
-
-
 def time_to_power_curve(points_in: list[tuple[Period, object]]) -> list[dict]:
     """Each later date's least cost against the earliest's, and what changes from the date
     before (dcplan diff's changes in the decisions): the price of time to power. Stops at the
     first date without a plan (a time limit)."""
-    from dcplan.diff import diff_plan, format_change
-    from dcplan.output import plan_document
-
     points, previous, first_cost = [], None, None
     for period, outcome in points_in:
         if outcome.plan is None:
@@ -116,8 +111,7 @@ def time_to_power_curve(points_in: list[tuple[Period, object]]) -> list[dict]:
         doc = plan_document(outcome.plan)
         cost = doc["timeline"]["totals"]["npv_cost_usd"]
         first_cost = cost if first_cost is None else first_cost
-        changes = [] if previous is None else [f"{c.section} {c.item}: {format_change(c)}"
-                                               for c in diff_plan(previous, doc) if c.section in CURVE_SECTIONS]
+        changes = [] if previous is None else decision_changes(previous, doc)
         points.append({"period": period.name, "npv_cost_usd": cost, "saving_usd": first_cost - cost,
                        "changes": changes})
         previous = doc

@@ -22,3 +22,8 @@ def figure(x) -> str:
         if abs(x) >= scale:
             return f"{x / scale:,.2f}{suffix}"
     return f"{x:,.3f}" if abs(x) < 10 else f"{x:,.0f}"
+
+
+def per_tonne(x: float | None) -> str:
+    """$737 (a cost per tonne); '-' for none."""
+    return "-" if not isinstance(x, (int, float)) else f"${x:,.0f}"

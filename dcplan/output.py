@@ -82,6 +82,7 @@ def plan_document(plan: Plan) -> dict:
         "cost_breakdown_usd_per_year": dict(sorted(plan.cost_components().items())),
         "caps": [_cap_entry(c) for c in plan.caps],
         **({"earliest": plan.earliest} if plan.earliest else {}),
+        **({"pareto": plan.pareto} if plan.pareto else {}),
         **({"timeline": timeline_document(plan.timeline)} if plan.timeline else {}),
         "sites": sites,
     })

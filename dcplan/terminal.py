@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcplan.errors import Problem
-from dcplan.formatting import figure, money
+from dcplan.formatting import figure, money, per_tonne
 from dcplan.plans.types import Plan
 from dcplan.schema.catalog import Catalog
 
@@ -98,6 +98,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
         _earliest_summary(console, plan.earliest)
     if plan.timeline is not None:
         timeline_summary(console, plan.timeline)
+    if plan.pareto is not None:
+        _pareto_summary(console, plan.pareto)
     build = Table(title="Build" + (f" (in {plan.timeline.periods[-1].name})" if plan.timeline else ""),
                   header_style="bold cyan")
     build.add_column("", style="bold", no_wrap=True)
@@ -280,3 +282,23 @@ def _earliest_summary(console: Console, earliest: dict) -> None:
             curve.add_row(point["period"], money(point["npv_cost_usd"]), money(point["saving_usd"]),
                           escape("; ".join(point["changes"][:6]) + (" ..." if len(point["changes"]) > 6 else "")))
         console.print(curve)
+
+
+def _pareto_summary(console: Console, pareto: dict) -> None:
+    """The cost-against-CO2 points (dcplan.pareto), least CO2 first, and what changes between them."""
+    unit, cost_unit = pareto["co2_unit"], pareto["cost_unit"]
+    table = Table(title=f"Cost against CO2 (CO2 in {unit}, cost in {cost_unit}; the last point is this plan)",
+                  header_style="bold cyan")
+    for name in ("point", "CO2", "cost", "extra", "$/t avoided", "$/t margin"):
+        table.add_column(name, justify="right")
+    points = pareto["points"]
+    for k, point in enumerate(points, 1):
+        table.add_row(str(k), f"{point['co2_t']:,.0f}", money(point["cost_usd"]), money(point["extra_cost_usd"]),
+                      per_tonne(point["usd_per_t_avoided"]), per_tonne(point["marginal_usd_per_t"]))
+    console.print(table)
+    for k, point in enumerate(points[1:], 2):
+        if point["changes"]:
+            shown = "; ".join(point["changes"][:6]) + (" ..." if len(point["changes"]) > 6 else "")
+            console.print(f"  {k} against {k - 1}: {escape(shown)}", highlight=False)
+    for line in pareto.get("incomplete", []):
+        console.print(f"[yellow]the curve stops short:[/yellow] {escape(line)}", highlight=False)

@@ -171,6 +171,25 @@ class EarliestEntry(_Record):
     curve: list[CurvePoint] = []
 
 
+class ParetoPoint(_Record):
+    co2_limit_t: float
+    co2_t: float
+    cost_usd: float
+    extra_cost_usd: float
+    usd_per_t_avoided: float | None = None
+    marginal_usd_per_t: float | None = None
+    changes: list[str] = []
+
+
+class ParetoEntry(_Record):
+    """The cost-against-CO2 points (dcplan.pareto.Frontier.document)."""
+
+    co2_unit: str
+    cost_unit: str
+    points: list[ParetoPoint] = []
+    incomplete: list[str] = []
+
+
 class ReportedSite(SiteEntry):
     energy_mwh_per_year: Figures
     emissions_t_per_year: Figures
@@ -184,6 +203,7 @@ class ReportedPlan(PlanFile):
     cost_breakdown_usd_per_year: Figures
     sites: dict[str, ReportedSite] = Field(min_length=1)
     earliest: EarliestEntry | None = None
+    pareto: ParetoEntry | None = None
 
 
 def read_plan_yaml(path: Path | None = None, text: str | None = None, name: str | None = None,
@@ -207,8 +227,9 @@ def _as_checked(data: dict, plan: PlanFile) -> None:
     """The timeline as checked, written back into the data: dates as dates (also where the file
     has them as text), optional lists and mappings present with their defaults, so that every
     reader of the data can sort and index them alike."""
-    if getattr(plan, "earliest", None) is not None:
-        data["earliest"] = {**data["earliest"], **plan.earliest.model_dump()}
+    for key in ("earliest", "pareto"):
+        if getattr(plan, key, None) is not None:
+            data[key] = {**data[key], **getattr(plan, key).model_dump()}
     if plan.timeline is None:
         return
     raw, checked = data["timeline"], plan.timeline

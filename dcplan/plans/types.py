@@ -77,6 +77,7 @@ class Plan:
     version: str = __version__
     year: int | None = None  # the calendar year the dispatch's hours belong to
     earliest: dict | None = None  # buildout.earliest: the period found and why not sooner (dcplan.earliest)
+    pareto: dict | None = None  # pareto: the cost-against-CO2 points (dcplan.pareto)
 
     def dispatch_frame(self, site: str | None = None):
         """The dispatch of one site (default: the first) as a pandas DataFrame indexed by the

@@ -66,6 +66,11 @@ class PlanFolder:
         the goal, the earliest period, why not sooner, the periods tried, and the time-to-power curve."""
         return self.plan.get("earliest")
 
+    @property
+    def pareto(self) -> dict | None:
+        """The cost-against-CO2 points (plan.yaml's ``pareto:``, :mod:`dcplan.pareto`)."""
+        return self.plan.get("pareto")
+
 
 @dataclass
 class Week:

@@ -11,6 +11,7 @@ import numpy as np
 
 import dcplan.report.svg as svg
 from dcplan.errors import display_path
+from dcplan.formatting import per_tonne
 from dcplan.report.data import (
     MONTH_OF_DAY,
     MONTHS,
@@ -45,7 +46,7 @@ OTHER = ["#9c755f", "#bab0ac", "#ff9da7", "#76b7b2", "#edc948", "#59a14f"]
 BINDING, SLACK, LOAD = "#d62728", "#4c9a6a", "#111111"
 BEFORE, AFTER = "#9aa5b1", "#2f6fb0"
 CAPITAL, OPERATING = "#3b5b92", "#8fb3d9"
-SECTIONS = {"figures": "Key figures", "earliest": "Time to power", "timeline": "Build-out", "capacity": "Capacity and energy",
+SECTIONS = {"figures": "Key figures", "earliest": "Time to power", "pareto": "Cost against CO2", "timeline": "Build-out", "capacity": "Capacity and energy",
             "dispatch": "Dispatch", "year": "The whole year", "costs": "Costs", "emissions": "Emissions and caps",
             "smoothing": "Training-power smoothing", "inputs": "Inputs",
             "changes": "What changed", "load": "Load duration"}  # the last two: of a comparison (compare.py)
@@ -146,6 +147,7 @@ def render(folder: PlanFolder, data_dir: str | None = "") -> str:
     links = _DataLinks(folder, data_dir)
     years = {name: whole_year(folder, name) for name in plan["sites"]}
     parts = {"figures": _figures(folder), "earliest": _earliest(folder) if folder.earliest else "",
+             "pareto": _pareto(folder.pareto) if folder.pareto else "",
              "timeline": _timeline(folder, colours, links) if folder.timeline else "",
              "capacity": _capacity(folder, colours), "dispatch": _dispatch(folder, colours),
              "year": _year(folder, years, colours, links), "costs": _costs(folder, years),
@@ -267,10 +269,38 @@ def _time_to_power(curve: list[dict], base) -> str:
             "figures.</p>" + chart + table)
 
 
-def _changes(changes: list, first: bool) -> str:
+def _pareto(pareto: dict) -> str:
+    """The cost-against-CO2 points: cost over CO2 as a line, and a table of what each point costs,
+    per tonne avoided on average and at the margin, and what changes from the point before."""
+    points, unit, cost_unit = pareto.get("points") or [], pareto.get("co2_unit", "t"), pareto.get("cost_unit", "USD")
+    co2 = [p.get("co2_t") for p in points]
+    costs = [p.get("cost_usd") for p in points]
+    chart = ""
+    if len(points) > 1 and all(isinstance(v, (int, float)) and np.isfinite(v) for v in co2 + costs):
+        scale, money_unit = next((f, u) for f, u in ((1e9, "$ B"), (1e6, "$ M"), (1e3, "$ k"), (1.0, "$"))
+                                 if max(abs(c) for c in costs) >= f or f == 1.0)
+        tips = [f"{c:,.0f} {unit}: {money(v)}" + (f", {money(p.get('extra_cost_usd'))} more than the least-cost plan"
+                                                  if p.get("extra_cost_usd") else " (the least-cost plan)")
+                for c, v, p in zip(co2, costs, points)]
+        chart = svg.line_chart(np.array(co2, dtype=float), [("cost", CAPITAL, np.array(costs, dtype=float) / scale)],
+                               [], unit, money_unit, "least cost at each CO2 limit", dots=tips)
+    rows = [[f"{p.get('co2_t', 0):,.0f}", money(p.get("cost_usd")), money(p.get("extra_cost_usd")),
+             per_tonne(p.get("usd_per_t_avoided")), per_tonne(p.get("marginal_usd_per_t")),
+             Html(_changes(p.get("changes") or [], i == 0, "the least CO2 any plan can have"))]
+            for i, p in enumerate(points)]
+    table = _table([f"CO2 ({unit})", f"cost ({cost_unit})", "more than the least-cost plan", "$ per t avoided",
+                    "$ per t at the margin", "what changes from the point before"], rows, "rrrrrl")
+    stops = "".join(f'<p class="no">The curve stops short: {escape(str(w))}</p>' for w in pareto.get("incomplete") or [])
+    return _section("pareto", "<p>The least cost at CO2 limits spaced evenly from the least CO2 any plan can have "
+                    "to the CO2 of the least-cost plan (this plan, the last point): each point is planned again "
+                    "under its limit. <i>At the margin</i>: what each tonne less costs from a point to the cleaner "
+                    "one before it. Hover a point for its figures.</p>" + chart + table + stops)
+
+
+def _changes(changes: list, first: bool, first_is: str = "the earliest: this plan") -> str:
     """A step's changes as a list: the first CHANGES_SHOWN, the rest (two or more) folded behind "…and N more"."""
     if first:
-        return "<small>the earliest: this plan</small>"
+        return f"<small>{escape(first_is)}</small>"
     if not changes:
         return "<small>no change in the decisions</small>"
     items = [f"<li>{escape(str(c))}</li>" for c in changes]

@@ -101,6 +101,13 @@ class Objective(StrictModel):
         return self
 
 
+class Pareto(StrictModel):
+    """Cost against CO2 (dcplan.pareto): the least cost at each of ``co2_points`` CO2 limits, evenly
+    spaced from the least CO2 any plan can have to the CO2 of the least-cost plan."""
+
+    co2_points: int = Field(ge=2, le=20, description="points of the cost-against-CO2 curve, both ends included")
+
+
 class Program(StrictModel):
     kind: Literal["program"]
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
@@ -109,6 +116,8 @@ class Program(StrictModel):
     objective: Objective = Field(default_factory=Objective)
     horizon: Horizon = Field(default_factory=Horizon)
     buildout: Buildout | None = Field(None, description="plan a staged build-out over the horizon, period by period")
+    pareto: Pareto | None = Field(
+        None, description="also plan at CO2 limits below the least-cost plan's: what each tonne less costs (dcplan.pareto)")
     finance: Finance = Field(default_factory=Finance)
     time: TimeResolution = Field(default_factory=TimeResolution)
     presets: list[str] = Field(default_factory=list, description="rule presets to apply, by name (dcplan presets)")
@@ -121,6 +130,14 @@ class Program(StrictModel):
         default_factory=dict, description="named overrides merged into this program and its sites"
     )
     catalog: CatalogOverrides = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_tradeoff(self):
+        if self.pareto is not None and self.objective.sense != "min_cost":
+            raise ValueError("pareto trades cost against CO2: it needs objective min_cost")
+        if self.pareto is not None and self.buildout is not None and self.buildout.earliest is not None:
+            raise ValueError("one trade-off per plan: buildout.earliest (time to power) or pareto (CO2), not both")
+        return self
 
     @model_validator(mode="after")
     def _buildout_fits(self):
