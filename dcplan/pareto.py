@@ -35,17 +35,17 @@ itself fits under it despite the solver's tolerances."""
 
 @dataclass
 class Frontier:
-    """The points found (least CO2 first); ``why`` says why a point, or the curve, stops short."""
+    """The points found (least CO2 first); ``notes`` say why the curve stops short or has one point."""
 
     unit: str  # "t/yr", or "t" over a build-out's horizon
     cost_unit: str  # "USD/yr", or "USD (NPV)"
     points: list[dict]
-    why: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
 
     def document(self) -> dict:
         """plan.yaml's ``pareto:``."""
         return {"co2_unit": self.unit, "cost_unit": self.cost_unit, "points": self.points,
-                **({"incomplete": self.why} if self.why else {})}
+                **({"notes": self.notes} if self.notes else {})}
 
 
 def with_co2_limit(pi: ProgramInput, limit_t: float | None) -> ProgramInput:
@@ -75,9 +75,13 @@ def frontier(pi: ProgramInput, least_cost, plan_at: Callable[..., object]) -> Fr
     most = plan_co2_t(least_cost.plan)
     cleanest = plan_at(with_co2_limit(pi, None), minimise=co2_of)
     if cleanest.plan is None:
-        found.why = ["the least CO2 was not found: " + "; ".join(cleanest.why_no_plan())]
+        found.notes = ["the least CO2 was not found: " + "; ".join(cleanest.why_no_plan())]
         return found
     least = plan_co2_t(cleanest.plan)
+    if most - least <= LIMIT_ROOM * max(abs(most), 1.0):
+        found.points = _points([(most, least_cost)], least_cost, horizon)
+        found.notes = ["no trade-off: the least-cost plan already has the least CO2 any plan can have"]
+        return found
     n = pi.program.pareto.co2_points
     limits = [least + (most - least) * k / (n - 1) for k in range(n - 1)]
     limits[0] = least + LIMIT_ROOM * max(abs(most), 1.0)
@@ -85,7 +89,7 @@ def frontier(pi: ProgramInput, least_cost, plan_at: Callable[..., object]) -> Fr
     for limit in limits:
         outcome = plan_at(with_co2_limit(pi, limit))
         if outcome.plan is None:
-            found.why = [f"no plan at {limit:,.6g} {found.unit}: " + "; ".join(outcome.why_no_plan())]
+            found.notes = [f"no plan at {limit:,.6g} {found.unit}: " + "; ".join(outcome.why_no_plan())]
             break
         outcomes.append((limit, outcome))
     else:

@@ -300,5 +300,5 @@ def _pareto_summary(console: Console, pareto: dict) -> None:
         if point["changes"]:
             shown = "; ".join(point["changes"][:6]) + (" ..." if len(point["changes"]) > 6 else "")
             console.print(f"  {k} against {k - 1}: {escape(shown)}", highlight=False)
-    for line in pareto.get("incomplete", []):
-        console.print(f"[yellow]the curve stops short:[/yellow] {escape(line)}", highlight=False)
+    for line in pareto.get("notes", []):
+        console.print(f"[yellow]note:[/yellow] {escape(line)}", highlight=False)

@@ -108,3 +108,10 @@ def test_pareto_with_max_compute_is_an_input_error(tmp_path, runner):
                           objective={"sense": "max_compute", "budget_usd_per_year": 1e9})
     result = run_cli(runner, "validate", path)
     assert result.exit_code == 2 and "pareto" in result.output and "min_cost" in result.output
+
+
+def test_a_site_without_a_cleaner_option_has_one_point_and_says_so(tmp_path):
+    site = base_site()
+    site["grid"]["co2_t_per_mwh"] = GRID_CO2
+    pareto = api.plan(pareto_program(tmp_path, site, points=4)).plan.pareto
+    assert len(pareto["points"]) == 1 and "no trade-off" in pareto["notes"][0]

@@ -187,7 +187,7 @@ class ParetoEntry(_Record):
     co2_unit: str
     cost_unit: str
     points: list[ParetoPoint] = []
-    incomplete: list[str] = []
+    notes: list[str] = []
 
 
 class ReportedSite(SiteEntry):

@@ -290,7 +290,7 @@ def _pareto(pareto: dict) -> str:
             for i, p in enumerate(points)]
     table = _table([f"CO2 ({unit})", f"cost ({cost_unit})", "more than the least-cost plan", "$ per t avoided",
                     "$ per t at the margin", "what changes from the point before"], rows, "rrrrrl")
-    stops = "".join(f'<p class="no">The curve stops short: {escape(str(w))}</p>' for w in pareto.get("incomplete") or [])
+    stops = "".join(f'<p class="no">{escape(str(w))}</p>' for w in pareto.get("notes") or [])
     return _section("pareto", "<p>The least cost at CO2 limits spaced evenly from the least CO2 any plan can have "
                     "to the CO2 of the least-cost plan (this plan, the last point): each point is planned again "
                     "under its limit. <i>At the margin</i>: what each tonne less costs from a point to the cleaner "
