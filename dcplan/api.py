@@ -88,39 +88,68 @@ def plan(path: Path | str, scenario: str | None = None, typical_days: int | None
 
 
 def plan_program(program: ProgramInput, typical_days: int | None = None,
-                 options: SolveOptions | None = None, minimise: Callable | None = None) -> PlanOutcome:
+                 options: SolveOptions | None = None) -> PlanOutcome:
     """Build and solve; for ``buildout.earliest``, the earliest period's plan (:mod:`dcplan.earliest`);
-    with ``pareto``, the least-cost plan and its cost-against-CO2 curve (:mod:`dcplan.pareto`).
-    ``minimise(plan_model)``: an expression to minimise instead of the cost (a trade-off's end)."""
+    with ``pareto``, the least-cost plan and its cost-against-CO2 curve (:mod:`dcplan.pareto`)."""
     options = options or SolveOptions()
-    if program.program.pareto is not None and minimise is None:
-        return _with_pareto(program, typical_days, options)
-    if program.program.buildout is not None and program.program.buildout.earliest is not None:
-        deadline = None if options.time_limit_s is None else time.perf_counter() + options.time_limit_s
-
-        def plan_at(pi: ProgramInput, exact: bool) -> PlanOutcome:  # a probe: does a plan exist? any will do
-            left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)  # one limit for all
-            return plan_program(pi, typical_days, dataclasses.replace(
-                options, mip_gap=options.mip_gap if exact else 1.0, time_limit_s=left))
-
-        found, outcome = search(program, plan_at)
-        outcome.earliest = found
+    bo = program.program.buildout
+    if program.program.pareto is None and (bo is None or bo.earliest is None):
+        return plan_once(program, typical_days, options)
+    smoothing, reasons = smooth_training_jobs(program)  # the same for every plan of the search
+    if reasons:
+        return PlanOutcome(program, None, None, reasons)
+    plan_at = Replanner(typical_days, options, smoothing)
+    if program.program.pareto is not None:
+        outcome = plan_at(program)
         if outcome.plan is not None:
-            outcome.plan.earliest = found.document()
+            outcome.plan.pareto = frontier(program, outcome, plan_at).document()
         return outcome
+    found, outcome = search(program, plan_at)
+    outcome.earliest = found
+    if outcome.plan is not None:
+        outcome.plan.earliest = found.document()
+    return outcome
+
+
+@dataclass
+class Replanner:
+    """Plans of variants of one program (a search's probes, a curve's points) under one time
+    limit for them all, its training jobs smoothed once. ``exact`` False: a probe, any plan will
+    do (mip_gap 1; infeasibility is still proved exactly). ``change_model(plan_model)``: a change
+    to the built model before it is solved (another objective, decisions fixed)."""
+
+    typical_days: int | None
+    options: SolveOptions
+    smoothing: dict
+    deadline: float | None = None
+
+    def __post_init__(self):
+        limit = self.options.time_limit_s
+        self.deadline = None if limit is None else time.perf_counter() + limit
+
+    def __call__(self, pi: ProgramInput, exact: bool = True, change_model: Callable | None = None) -> PlanOutcome:
+        left = None if self.deadline is None else max(self.deadline - time.perf_counter(), 0.0)
+        options = dataclasses.replace(self.options, mip_gap=self.options.mip_gap if exact else 1.0, time_limit_s=left)
+        return plan_once(pi, self.typical_days, options, change_model, self.smoothing)
+
+
+def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOptions,
+              change_model: Callable | None = None, smoothing: dict | None = None) -> PlanOutcome:
+    """One plan of the program as it stands (its ``earliest`` and ``pareto`` are not looked at).
+    ``smoothing``: its training jobs' smoothing, when already done."""
     started = time.perf_counter()
     if options.progress:
         options.progress("building model", 0.0, None)
     reasons = arithmetic_checks(program)  # necessary conditions, by the model's own formulas: no solve needed
     if reasons:
         return PlanOutcome(program, SolveResult("infeasible", message="; ".join(reasons)), None, reasons)
-    smoothing, reasons = smooth_training_jobs(program)
-    if reasons:
-        return PlanOutcome(program, None, None, reasons)
+    if smoothing is None:
+        smoothing, reasons = smooth_training_jobs(program)
+        if reasons:
+            return PlanOutcome(program, None, None, reasons)
     pm = build_model(program, typical_days, smoothing)
-    if minimise is not None:
-        pm.model.objective.deactivate()
-        pm.model.least = pyo.Objective(expr=minimise(pm), sense=pyo.minimize)
+    if change_model is not None:
+        change_model(pm)
     if pm.cap_rows and not options.duals:
         options = dataclasses.replace(options, duals=True)
     start = _typical_days_start(program, smoothing, options) if pm.tg.method == "hourly" else None
@@ -130,23 +159,6 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
         options = dataclasses.replace(options, time_limit_s=max(options.time_limit_s - spent, 0.0))
     result = solve(pm.model, options, operational=is_operational, start=start or None, suspect_infeasible=suspect)
     return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None, smoothing=smoothing)
-
-
-def _with_pareto(program: ProgramInput, typical_days: int | None, options: SolveOptions) -> PlanOutcome:
-    """The least-cost plan, with the cost-against-CO2 points in ``plan.pareto``; one
-    ``--time-limit`` covers every solve."""
-    deadline = None if options.time_limit_s is None else time.perf_counter() + options.time_limit_s
-
-    def plan_at(pi: ProgramInput, minimise: Callable | None = None) -> PlanOutcome:
-        left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
-        single = pi.program.model_copy(update={"pareto": None})
-        return plan_program(dataclasses.replace(pi, program=single), typical_days,
-                            dataclasses.replace(options, time_limit_s=left), minimise)
-
-    outcome = plan_at(program)
-    if outcome.plan is not None:
-        outcome.plan.pareto = frontier(program, outcome, plan_at).document()
-    return outcome
 
 
 START_TYPICAL_DAYS = 12

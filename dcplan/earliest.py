@@ -60,7 +60,7 @@ def with_goal_at(pi: ProgramInput, period: Period) -> ProgramInput:
 
 def search(pi: ProgramInput, plan_at: Callable[[ProgramInput, bool], object]) -> tuple[Earliest, object]:
     """Bisect over the build-out's periods with ``plan_at(program, exact)`` (an outcome with
-    ``plan`` and ``why_no_plan()``, as :func:`dcplan.api.plan_program` gives; ``exact`` False: any
+    ``plan`` and ``why_no_plan()``, as :class:`dcplan.api.Replanner` gives; ``exact`` False: any
     plan will do); return what was found and the least-cost outcome at the earliest period (the
     last period's when none has a plan). A probe that stops without an answer (a time limit)
     ends the search undecided: that outcome is returned, with no plan."""

@@ -19,6 +19,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
+import pyomo.environ as pyo
+
 from dcplan.diff import decision_changes
 from dcplan.loader import ProgramInput
 from dcplan.output import plan_document
@@ -61,19 +63,21 @@ def with_co2_limit(pi: ProgramInput, limit_t: float | None) -> ProgramInput:
     return dataclasses.replace(pi, caps=[*pi.caps, resolved])
 
 
-def co2_of(plan_model) -> object:
-    """The expression the Pareto cap limits (the one definition of the portfolio's CO2)."""
-    return next(row.value for row in plan_model.cap_rows if row.cap.cap.name == CO2_CAP)
+def minimise_co2(plan_model) -> None:
+    """Minimise the portfolio's CO2 in place of the cost: the expression the Pareto cap limits
+    (the one definition of the portfolio's CO2)."""
+    co2 = next(row.value for row in plan_model.cap_rows if row.cap.cap.name == CO2_CAP)
+    plan_model.model.objective.deactivate()
+    plan_model.model.least_co2 = pyo.Objective(expr=co2, sense=pyo.minimize)
 
 
 def frontier(pi: ProgramInput, least_cost, plan_at: Callable[..., object]) -> Frontier:
     """The cost-against-CO2 points of ``pi`` given its least-cost outcome ``least_cost``;
-    ``plan_at(program, minimise=None)`` plans a program (minimising the expression
-    ``minimise(plan_model)`` instead of the cost when given), as :func:`dcplan.api.plan_program`."""
+    ``plan_at(program, change_model=None)`` plans a variant of it (:class:`dcplan.api.Replanner`)."""
     horizon = pi.program.buildout is not None
     found = Frontier("t" if horizon else "t/yr", "USD (NPV)" if horizon else "USD/yr", [])
     most = plan_co2_t(least_cost.plan)
-    cleanest = plan_at(with_co2_limit(pi, None), minimise=co2_of)
+    cleanest = plan_at(with_co2_limit(pi, None), change_model=minimise_co2)
     if cleanest.plan is None:
         found.notes = ["the least CO2 was not found: " + "; ".join(cleanest.why_no_plan())]
         return found
