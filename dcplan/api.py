@@ -16,6 +16,7 @@ from dcplan.errors import Problem
 from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
 from dcplan.model import build_model
 from dcplan.model.context import is_operational
+from dcplan.odds import check_delays, odds
 from dcplan.output import write_plan
 from dcplan.pareto import frontier
 from dcplan.results import Plan, extract
@@ -104,11 +105,21 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
         if outcome.plan is not None:
             outcome.plan.pareto = frontier(program, outcome, plan_at).document()
         return outcome
+    if bo.earliest.delays:
+        check_delays(program, asset_keys(program, smoothing))
     found, outcome = search(program, plan_at)
+    if found.period is not None and bo.earliest.delays:
+        found.odds = odds(program, plan_at).document()
     outcome.earliest = found
     if outcome.plan is not None:
         outcome.plan.earliest = found.document()
     return outcome
+
+
+def asset_keys(program: ProgramInput, smoothing: dict) -> dict[str, set[str]]:
+    """Each site's assets by the key orders name them with (a model of one typical day is enough)."""
+    pm = build_model(program, 1, smoothing)
+    return {sm.name: {a.key for a in sm.assets} for sm in pm.buildout.sites[0]}
 
 
 @dataclass

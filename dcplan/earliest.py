@@ -34,6 +34,7 @@ class Earliest:
     why_not_sooner: list[str]
     tried: list[tuple[str, bool]]  # (period name, a plan exists), in the order tried
     curve: list[dict] = dataclasses.field(default_factory=list)  # the least cost at each later date
+    odds: dict | None = None  # with delays: P50, P90 and a plan that holds (dcplan.odds.Odds.document)
 
     def document(self) -> dict:
         """plan.yaml's ``earliest:``."""
@@ -42,7 +43,7 @@ class Earliest:
                 "date": self.period.start.isoformat() if self.period else None,
                 "why_not_sooner": self.why_not_sooner,
                 "tried": [{"period": name, "plan": ok} for name, ok in self.tried],
-                **({"curve": self.curve} if self.curve else {})}
+                **({"curve": self.curve} if self.curve else {}), **({"odds": self.odds} if self.odds else {})}
 
 
 def with_goal_at(pi: ProgramInput, period: Period) -> ProgramInput:
@@ -58,7 +59,33 @@ def with_goal_at(pi: ProgramInput, period: Period) -> ProgramInput:
     return dataclasses.replace(pi, program=pi.program.model_copy(update={"buildout": buildout}))
 
 
-def search(pi: ProgramInput, plan_at: Callable[[ProgramInput, bool], object]) -> tuple[Earliest, object]:
+class Undecided(Exception):
+    """A probe stopped without an answer (a time limit): the search cannot say."""
+
+    def __init__(self, index: int):
+        super().__init__(f"no answer for period {index}")
+        self.index = index
+
+
+def first_with_plan(probe: Callable[[int], bool | None], count: int) -> int | None:
+    """The first of ``count`` periods at which ``probe`` finds a plan (None: not even the last),
+    by bisection: ``probe`` is monotone (once True, True after). Raises :class:`Undecided`."""
+    def asked(k: int) -> bool:
+        answer = probe(k)
+        if answer is None:
+            raise Undecided(k)
+        return answer
+
+    if not asked(count - 1):
+        return None
+    sooner, latest = -1, count - 1  # no plan at `sooner` (or before the horizon), a plan at `latest`
+    while latest - sooner > 1:
+        mid = (sooner + latest) // 2
+        sooner, latest = (sooner, mid) if asked(mid) else (mid, latest)
+    return latest
+
+
+def search(pi: ProgramInput, plan_at: Callable[..., object]) -> tuple[Earliest, object]:
     """Bisect over the build-out's periods with ``plan_at(program, exact)`` (an outcome with
     ``plan`` and ``why_no_plan()``, as :class:`dcplan.api.Replanner` gives; ``exact`` False: any
     plan will do); return what was found and the least-cost outcome at the earliest period (the
@@ -74,24 +101,15 @@ def search(pi: ProgramInput, plan_at: Callable[[ProgramInput, bool], object]) ->
         tried.append((periods[k].name, outcome.plan is not None))
         return True if outcome.plan is not None else False if outcome.infeasible else None
 
-    def undecided(k: int) -> tuple[Earliest, object]:
-        why = [f"no answer for {periods[k].name}: " + "; ".join(outcomes[k].why_no_plan())]
-        return Earliest(_goal(goal), None, why, tried), outcomes[k]
-
-    last = len(periods) - 1
-    answer = probe(last)
-    if answer is None:
-        return undecided(last)
-    if not answer:
-        return Earliest(_goal(goal), None, outcomes[last].why_no_plan(), tried), outcomes[last]
-    sooner, latest = -1, last  # no plan at `sooner` (or before the horizon), a plan at `latest`
-    while latest - sooner > 1:
-        mid = (sooner + latest) // 2
-        answer = probe(mid)
-        if answer is None:
-            return undecided(mid)
-        sooner, latest = (sooner, mid) if answer else (mid, latest)
-    why = outcomes[sooner].why_no_plan() if sooner >= 0 else ["it is met in the horizon's first period"]
+    try:
+        latest = first_with_plan(probe, len(periods))
+    except Undecided as stop:
+        why = [f"no answer for {periods[stop.index].name}: " + "; ".join(outcomes[stop.index].why_no_plan())]
+        return Earliest(_goal(goal), None, why, tried), outcomes[stop.index]
+    if latest is None:
+        last = outcomes[len(periods) - 1]
+        return Earliest(_goal(goal), None, last.why_no_plan(), tried), last
+    why = outcomes[latest - 1].why_no_plan() if latest > 0 else ["it is met in the horizon's first period"]
     best = plan_at(with_goal_at(pi, periods[latest]), True)
     found = Earliest(_goal(goal), periods[latest], why, tried)
     if best.plan is not None:

@@ -194,19 +194,20 @@ def timeline_summary(console: Console, t) -> None:
                       money(p.spend_usd["capital"]), money(p.spend_usd["operating"] + p.spend_usd["rental"]))
     console.print(table)
     orders = Table(title="Orders", header_style="bold cyan")
-    for col in ("order", "site", "what", "quantity", "online", "capital"):
-        orders.add_column(col, justify="right" if col in ("quantity", "capital") else "left",
-                          no_wrap=col in ("order", "online", "quantity", "capital"), overflow="fold")
+    for col in ("order", "site", "what", "quantity", "online", "capital", "slack"):
+        orders.add_column(col, justify="right" if col in ("quantity", "capital", "slack") else "left",
+                          no_wrap=col in ("order", "online", "quantity", "capital", "slack"), overflow="fold")
     capital = sum(o.capex_usd for o in t.orders)
     small = [o for o in t.orders if o.capex_usd < 1e-4 * capital]
     for o in t.orders:
         if o in small:
             continue
         orders.add_row(o.order_period, o.site, o.asset, f"{o.quantity:,.1f} {o.unit}".replace(".0 ", " "),
-                       o.online_period, money(o.capex_usd))
+                       o.online_period, money(o.capex_usd), f"{o.slack_months:.1f} mo")
+    orders.caption = "slack: how late an order may be placed (or its delivery slip) and still come online then"
     if small:
-        orders.caption = (f"{len(small)} orders under 0.01 % of the capital ({money(sum(o.capex_usd for o in small))} "
-                          "in all) not shown; plan.yaml lists every order")
+        orders.caption += (f"; {len(small)} orders under 0.01 % of the capital ({money(sum(o.capex_usd for o in small))} "
+                           "in all) not shown; plan.yaml lists every order")
     console.print(orders)
     if t.bridges:
         bridges = Table(title="Bridges (rented)", header_style="bold cyan")
@@ -282,6 +283,29 @@ def _earliest_summary(console: Console, earliest: dict) -> None:
             curve.add_row(point["period"], money(point["npv_cost_usd"]), money(point["saving_usd"]),
                           escape("; ".join(point["changes"][:6]) + (" ..." if len(point["changes"]) > 6 else "")))
         console.print(curve)
+    if earliest.get("odds"):
+        _odds_summary(console, earliest["odds"])
+
+
+def _odds_summary(console: Console, odds: dict) -> None:
+    """The chance of each earliest period under the delays (dcplan.odds), and the plan that holds."""
+    table = Table(title="Time to power under the delays: the chance of each earliest period", header_style="bold cyan")
+    for name in ("earliest period", "chance", "by then"):
+        table.add_column(name, justify="left" if name == "earliest period" else "right")
+    for row in odds["distribution"]:
+        table.add_row(row["period"] or "not in the horizon", f"{row['probability']:.1%}", f"{row['cumulative']:.1%}")
+    console.print(table)
+    console.print(f"P50 {odds['p50'] or 'not in the horizon'}, P90 {odds['p90'] or 'not in the horizon'}", highlight=False)
+    held = odds.get("plan_holding_90")
+    if held:
+        late = ", ".join(f"{d['asset']} at {d['site']} {d['months_late']:g} months late" for d in held["planned_for"])
+        expected = held["expected_npv_cost_usd"]
+        console.print(f"A plan that holds in {held['holds_probability']:.1%} of the cases: the goal from {held['period']}, "
+                      f"orders placed as if {late} (covers {held['covers_probability']:.1%}); NPV {money(held['npv_cost_usd'])}"
+                      + (f", expected {money(expected)} with the bridges the late cases need" if expected else ""),
+                      highlight=False)
+    for line in odds.get("notes", []):
+        console.print(f"[yellow]note:[/yellow] {escape(line)}", highlight=False)
 
 
 def _pareto_summary(console: Console, pareto: dict) -> None:

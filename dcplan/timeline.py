@@ -4,13 +4,14 @@ money. Everything here is read from the solved model; nothing is re-derived by h
 
 from __future__ import annotations
 
-from dcplan.model.buildout import BuildoutModel, Period
+from dcplan.model.buildout import DAYS_PER_YEAR, BuildoutModel, Period
 from dcplan.model.compute import compute_delivered
 from dcplan.model.context import value_of
 from dcplan.plans.types import Bridge, OrderLine, PeriodLine, SitePlan, Timeline
 
 RENT_COMPONENTS = ("gas_rental", "cooling_rental")
 HOURS_PER_YEAR = 8760.0
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 
 def _quantity(asset, units: float) -> tuple[float, str]:
@@ -28,7 +29,9 @@ def extract_timeline(bm: BuildoutModel, program, sites_by_period: list[list[Site
         retire = o.retire_date if o.retire_date <= periods[-1].end else None
         orders.append(OrderLine(o.site, o.asset.key, o.asset.label, qty, unit, o.period.name,
                                 o.period.start.isoformat(), o.online.name, o.online_date.isoformat(),
-                                retire.isoformat() if retire else None, units * o.asset.capex_usd_per_unit))
+                                retire.isoformat() if retire else None, units * o.asset.capex_usd_per_unit,
+                                o.latest_order_date.isoformat(),
+                                (o.latest_order_date - o.period.start).days / DAYS_PER_MONTH))
     orders.sort(key=lambda x: (x.order_date, x.site, x.asset))
     lines = [_period_line(p, bm, program, sites_by_period[p.index]) for p in periods]
     gpu_hours = sum(bm.discount[p.index] * lines[p.index].gpus * p.years * HOURS_PER_YEAR for p in periods)

@@ -79,6 +79,7 @@ class Order:
     online: Period  # the first period it can be used
     online_date: dt.date  # that period's start
     retire_date: dt.date  # end of life: the first day it can no longer be used
+    latest_order_date: dt.date  # placed later than this, it misses ``online``
 
     def usable_in(self, p: Period) -> bool:
         """Delivered by the period's start and not retired before its end (a whole period)."""
@@ -149,7 +150,7 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
     cap_rows += horizon_caps.rows
     violation = violation + horizon_caps.penalty
     discount = [(1 + rate) ** -(years_between(base, p.start) + p.years / 2) for p in periods]
-    orders, rented = _link_assets(m, periods, sites_by_period, base)
+    orders, rented = _link_assets(m, periods, sites_by_period, base, pi.delay_months)
     capital_cash, npv_capital = _capital(periods, orders, bo.capital_at_order_fraction, base, rate)
     horizon_end = periods[-1].end + dt.timedelta(days=1)
     salvage = 0
@@ -181,8 +182,9 @@ def over_horizon(rc) -> bool:
     return rc.cap.period == "horizon" and rc.cap.quantity in ADDS_UP
 
 
-def _link_assets(m, periods, sites_by_period, base):
-    """Order variables, and in each period: in use == (or <=, for spare capacity) usable orders."""
+def _link_assets(m, periods, sites_by_period, base, delay_months: dict):
+    """Order variables, and in each period: in use == (or <=, for spare capacity) usable orders.
+    ``delay_months``: (site, asset key) -> months its deliveries come after its lead time."""
     orders: list[Order] = []
     rented: dict[tuple[str, str], dt.date] = {}
     m.link = pyo.ConstraintList()
@@ -190,14 +192,15 @@ def _link_assets(m, periods, sites_by_period, base):
     for s, first in enumerate(sites_by_period[0]):
         for a, asset in enumerate(first.assets):
             in_use = [sites_by_period[p.index][s].assets[a].in_use for p in periods]
+            lead = asset.lead_time_months + delay_months.get((first.name, asset.key), 0.0)
             if asset.rented:
-                ready = add_months(base, asset.lead_time_months)
+                ready = add_months(base, lead)
                 rented[(first.name, asset.key)] = ready
                 for p, var in zip(periods, in_use):
                     if p.start < ready:
                         var.setub(0)
                 continue
-            placed = [o for o in (_order(m, first.name, asset, q, periods) for q in periods) if o]
+            placed = [o for o in (_order(m, first.name, asset, lead, q, periods) for q in periods) if o]
             orders += placed
             for p, var in zip(periods, in_use):
                 usable = sum(o.var for o in placed if o.usable_in(p))
@@ -205,10 +208,10 @@ def _link_assets(m, periods, sites_by_period, base):
     return orders, rented
 
 
-def _order(m, site: str, asset: Asset, q: Period, periods: list[Period]) -> Order | None:
-    """The order variable of ``asset`` placed at the start of ``q``; None if it would arrive
-    after the horizon."""
-    online = next((p for p in periods if p.start >= add_months(q.start, asset.lead_time_months)), None)
+def _order(m, site: str, asset: Asset, lead_months: float, q: Period, periods: list[Period]) -> Order | None:
+    """The order variable of ``asset`` placed at the start of ``q`` and delivered ``lead_months``
+    later; None if it would arrive after the horizon."""
+    online = next((p for p in periods if p.start >= add_months(q.start, lead_months)), None)
     if online is None:
         return None
     var = m.orders.add()
@@ -218,7 +221,8 @@ def _order(m, site: str, asset: Asset, q: Period, periods: list[Period]) -> Orde
         var.setub(asset.max_order_per_period)
     elif asset.in_use.ub is not None:
         var.setub(asset.in_use.ub)
-    return Order(site, asset, q, var, online, online.start, add_months(online.start, asset.life_years * 12))
+    return Order(site, asset, q, var, online, online.start, add_months(online.start, asset.life_years * 12),
+                 add_months(online.start, -lead_months))
 
 
 def _capital(periods, orders, at_order: float, base, rate):

@@ -160,6 +160,38 @@ class CurvePoint(_Record):
     changes: list[str] = []
 
 
+class OddsRow(_Record):
+    period: str | None  # None: not within the horizon
+    probability: float
+    cumulative: float
+
+
+class LateBy(_Record):
+    site: str
+    asset: str
+    months_late: float
+
+
+class HoldingPlan(_Record):
+    period: str
+    date: dt.date
+    planned_for: list[LateBy] = []
+    covers_probability: float
+    npv_cost_usd: float
+    holds_probability: float
+    expected_npv_cost_usd: float | None = None
+
+
+class OddsEntry(_Record):
+    """The odds of time to power under delays (dcplan.odds.Odds.document)."""
+
+    p50: str | None = None
+    p90: str | None = None
+    distribution: list[OddsRow] = []
+    plan_holding_90: HoldingPlan | None = None
+    notes: list[str] = []
+
+
 class EarliestEntry(_Record):
     """buildout.earliest's answer (dcplan.earliest.Earliest.document)."""
 
@@ -169,6 +201,7 @@ class EarliestEntry(_Record):
     why_not_sooner: list[str] = []
     tried: list[TriedEntry] = []
     curve: list[CurvePoint] = []
+    odds: OddsEntry | None = None
 
 
 class ParetoPoint(_Record):

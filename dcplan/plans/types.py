@@ -180,6 +180,8 @@ class OrderLine:
     online_date: str
     retire_date: str | None  # None when beyond the horizon
     capex_usd: float
+    latest_order_date: str  # placed after this, it comes online a period later
+    slack_months: float  # from order_date to latest_order_date: how late the order may be and still arrive in time
 
 
 @dataclass

@@ -233,7 +233,31 @@ def _earliest(folder: PlanFolder) -> str:
                        f'{"a plan" if t["plan"] else "no plan"}</span>' for t in e["tried"])
     body = head + why + (f'<p class="tried">Periods tried, in order (a bisection): {tried}</p>' if tried else "")
     base = (folder.timeline or {}).get("base_date")
-    return _section("earliest", body + _time_to_power(e.get("curve") or [], base))
+    return _section("earliest", body + _odds(e.get("odds")) + _time_to_power(e.get("curve") or [], base))
+
+
+def _odds(odds: dict | None) -> str:
+    """The chance of each earliest period under the goal's delays, P50 and P90, and the plan whose
+    orders hold in at least 90 % of the cases (dcplan.odds)."""
+    if not odds:
+        return ""
+    rows = [[r.get("period") or "not in the horizon", f"{r['probability']:.1%}", f"{r['cumulative']:.1%}"]
+            for r in odds.get("distribution") or []]
+    body = (f"<h3>The odds, with deliveries late</h3><p>Every combination of the delays given, planned for its "
+            f"earliest period: <b>P50 {escape(str(odds.get('p50') or 'not in the horizon'))}</b>, "
+            f"<b>P90 {escape(str(odds.get('p90') or 'not in the horizon'))}</b>.</p>"
+            + _table(["earliest period", "chance", "by then"], rows, "lrr"))
+    held = odds.get("plan_holding_90")
+    if held:
+        late = ", ".join(f"{escape(str(d['asset']))} at {escape(str(d['site']))} {d['months_late']:g} months late"
+                         for d in held.get("planned_for") or [])
+        expected = held.get("expected_npv_cost_usd")
+        body += (f"<p>A plan that holds in <b>{held['holds_probability']:.1%}</b> of the cases has the goal online from "
+                 f"<b>{escape(str(held['period']))}</b>: its orders are placed as if {late} (a case covering "
+                 f"{held['covers_probability']:.1%}), NPV {money(held['npv_cost_usd'])}"
+                 + (f"; expected {money(expected)} over the cases it holds in, with what their delays need "
+                    "(early deliveries wait; late ones are bridged where rentals can)" if expected else "") + ".</p>")
+    return body + "".join(f'<p class="no">{escape(str(n))}</p>' for n in odds.get("notes") or [])
 
 
 def _time_to_power(curve: list[dict], base) -> str:
@@ -668,7 +692,8 @@ def _timeline(folder: PlanFolder, colours: dict[str, str], links: _DataLinks) ->
         rows.append((row_label(o), [
             (o["order_date"], o["online_date"], colour, "lead",
              f"{what}: ordered {o['order_date']} ({o.get('order_period', '')}), online {o['online_date']}; "
-             f"{money(o.get('capex_usd'))}"),
+             f"{money(o.get('capex_usd'))}" + (f"; {o['slack_months']:.1f} months of slack (order by "
+                                               f"{o.get('latest_order_date')})" if "slack_months" in o else "")),
             (o["online_date"], min(o.get("retire_date") or end, end), colour, "online",
              f"{what}: online from {o['online_date']} ({o.get('online_period', '')}){retired}")]))
     for b in sorted(tl["bridges"], key=lambda b: (b["site"], b["start_date"])):

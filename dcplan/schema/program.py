@@ -41,11 +41,34 @@ class DatedTarget(ComputeTarget):
     date: dt.date
 
 
+class Delay(StrictModel):
+    """How late one site's deliveries of one asset (or its grid connection) may come, beyond
+    its lead time (or date), as months with their probabilities; entries are independent."""
+
+    site: str
+    asset: str = Field(description="an asset key as plan.yaml's orders name it (gas:lm6000, gpus:gb200_nvl72, "
+                       "cooling:direct_liquid, solar:utility_pv, battery_power:li_ion_lfp...), or grid: the "
+                       "connection's date and every later step")
+    months: dict[float, float] = Field(
+        min_length=1, description="months late -> probability (they add up to 1), e.g. {0: 0.5, 6: 0.3, 12: 0.2}")
+
+    @model_validator(mode="after")
+    def _a_distribution(self):
+        if any(m < 0 for m in self.months) or any(p <= 0 for p in self.months.values()):
+            raise ValueError("months late are 0 or more, each with a probability above 0")
+        if abs(sum(self.months.values()) - 1) > 1e-6:
+            raise ValueError(f"the probabilities add up to {sum(self.months.values()):g}, not 1")
+        return self
+
+
 class EarliestGoal(ComputeTarget):
     """Compute to have online as early as possible (dcplan.earliest)."""
 
     curve_periods: int = Field(0, ge=0, le=20, description="also plan each of the next N periods: what waiting "
                                "one, two... periods longer saves, and what changes (a time-to-power curve)")
+    delays: list[Delay] = Field(
+        default_factory=list, description="uncertain deliveries: the odds of the earliest period (P50, P90) over "
+        "every combination, and a plan whose orders hold in at least 90 % of them (dcplan.odds)")
 
 
 class Escalation(StrictModel):

@@ -1,0 +1,99 @@
+"""The odds of time to power: two independent delivery delays with discrete distributions, the
+earliest period of every combination derived by hand, P50 and P90, and a plan whose orders hold
+in at least 90 % of the probability (bridged by rentals where the site has them)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_cli, write_yaml
+from test_buildout import islanded_site
+from test_earliest import START
+
+from dcplan import api
+from dcplan.model.buildout import add_months
+
+GAS_LATE = {0: 0.5, 6: 0.45, 12: 0.05}  # months late -> probability, LM6000s (15-month lead time)
+GPUS_LATE = {0: 0.6, 20: 0.4}  # H100s (no lead time)
+
+
+def odds_program(tmp_path, site: dict, delays: list[dict] | None = None) -> object:
+    write_yaml(tmp_path / "site.yaml", site)
+    delays = delays if delays is not None else [
+        {"site": "testsite", "asset": "gas:lm6000", "months": GAS_LATE},
+        {"site": "testsite", "asset": "gpus:h100_sxm", "months": GPUS_LATE}]
+    doc = {"kind": "program", "name": "odds", "sites": ["site.yaml"], "horizon": {"start": str(START), "years": 3},
+           "time": {"typical_days": 1},
+           "buildout": {"period": "quarter", "earliest": {"gpus": 10000, "delays": delays}}}
+    return write_yaml(tmp_path / "program.yaml", doc)
+
+
+def quarter_of(day) -> str:
+    """The first quarter starting on or after ``day``: when a delivery on ``day`` is in use."""
+    first = [add_months(START, 3 * k) for k in range(12)]
+    start = next(q for q in first if q >= day)
+    return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+
+
+def by_hand() -> dict[str, float]:
+    """Each combination: gas from 15 + g months, GPUs from h months; the goal needs both."""
+    out: dict[str, float] = {}
+    for g, pg in GAS_LATE.items():
+        for h, ph in GPUS_LATE.items():
+            period = max(quarter_of(add_months(START, 15 + g)), quarter_of(add_months(START, h)))
+            out[period] = out.get(period, 0.0) + pg * ph
+    return dict(sorted(out.items()))
+
+
+def test_p50_and_p90_of_two_independent_delays_are_those_derived_by_hand(tmp_path):
+    expected = by_hand()
+    assert expected == pytest.approx({"2027-Q2": 0.3, "2027-Q4": 0.65, "2028-Q2": 0.05})
+    plan = api.plan(odds_program(tmp_path, islanded_site(rental=False, owned_lead_months=15))).plan
+    odds = plan.earliest["odds"]
+    assert {row["period"]: row["probability"] for row in odds["distribution"]} == pytest.approx(expected)
+    assert [row["cumulative"] for row in odds["distribution"]] == pytest.approx([0.3, 0.95, 1.0])
+    assert odds["p50"] == "2027-Q4" and odds["p90"] == "2027-Q4"
+    assert plan.earliest["period"] == "2027-Q2"  # with no delay at all
+
+    held = odds["plan_holding_90"]
+    # planned for gas 6 months late and GPUs 20 (P = 0.95 x 1.0); it fails only when gas is 12 late
+    assert held["period"] == "2027-Q4"
+    assert {(d["asset"], d["months_late"]) for d in held["planned_for"]} == {("gas:lm6000", 6), ("gpus:h100_sxm", 20)}
+    assert held["holds_probability"] == pytest.approx(0.95)
+    assert held["expected_npv_cost_usd"] == pytest.approx(held["npv_cost_usd"], rel=1e-6)  # early deliveries wait
+
+
+def test_rented_turbines_bridge_the_late_cases_at_a_cost(tmp_path):
+    plan = api.plan(odds_program(tmp_path, islanded_site(rental=True, owned_lead_months=15),
+                                 [{"site": "testsite", "asset": "gas:lm6000", "months": GAS_LATE}])).plan
+    odds = plan.earliest["odds"]
+    assert odds["p50"] == odds["p90"] == "2026-Q2"  # rentals arrive in a month whatever the owned units do
+    held = odds["plan_holding_90"]
+    assert held["planned_for"] == [{"site": "testsite", "asset": "gas:lm6000", "months_late": 6}]  # not 12: dearer
+    assert held["covers_probability"] == pytest.approx(0.95)
+    assert held["holds_probability"] == pytest.approx(1.0)  # rented turbines cover the owned ones' delay
+    assert held["expected_npv_cost_usd"] > held["npv_cost_usd"]  # ... at the rent of the months they cover
+
+
+def test_a_delay_of_an_asset_the_site_does_not_order_is_an_input_error_at_its_line(tmp_path, runner):
+    path = odds_program(tmp_path, islanded_site(rental=False, owned_lead_months=15),
+                        [{"site": "testsite", "asset": "gas:lm2500", "months": {0: 1.0}}])
+    result = run_cli(runner, "plan", path)
+    assert result.exit_code == 2
+    assert "program.yaml" in result.output and "asset" in result.output and "gas:lm6000" in result.output
+
+
+def test_probabilities_that_do_not_add_up_are_refused(tmp_path, runner):
+    path = odds_program(tmp_path, islanded_site(rental=False),
+                        [{"site": "testsite", "asset": "gas:lm6000", "months": {0: 0.5, 6: 0.4}}])
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2 and "add up to 0.9" in result.output
+
+
+def test_the_odds_are_written_read_back_and_shown(tmp_path, runner):
+    path = odds_program(tmp_path, islanded_site(rental=False, owned_lead_months=15))
+    result = run_cli(runner, "plan", path, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "P50 2027-Q4, P90 2027-Q4" in result.output and "holds in 95.0%" in " ".join(result.output.split())
+    assert run_cli(runner, "report", tmp_path / "out", "-o", tmp_path / "report.html").exit_code == 0
+    html = (tmp_path / "report.html").read_text()
+    assert "The odds, with deliveries late" in html and "<b>P90 2027-Q4</b>" in html
