@@ -96,3 +96,26 @@ def test_the_time_to_power_curve_is_monotone_each_point_optimal_and_its_changes_
         assert point["saving_usd"] == pytest.approx(costs[0] - point["npv_cost_usd"], rel=1e-9, abs=1e-6)
     assert not curve[0]["changes"] and all(p["changes"] for p in curve[1:] if p["saving_usd"] > 0)
     assert any("rentals" in change for change in curve[1]["changes"])  # one quarter later: no rented turbines
+
+
+def test_check_holds_a_committed_earliest_plan_to_its_goal_from_the_period_it_found(tmp_path, runner):
+    from dcplan.checks import check_paths, render
+    from dcplan.checks.report import VIOLATION
+
+    path = earliest_program(tmp_path, islanded_site(rental=False, owned_lead_months=15))
+    assert run_cli(runner, "plan", path, "-o", tmp_path / "plans" / "ttp", "-q").exit_code == 0
+    report = check_paths([path])
+    assert report.exit_code == 0, render(report, "text")
+    assert {f.check: f.status for f in report.files[0].findings}["dated targets"] == "pass"
+
+    plan_file = tmp_path / "plans" / "ttp" / "plan.yaml"
+    plan_file.write_text(plan_file.read_text().replace("period: 2027-Q2", "period: 2027-Q3"))
+    doc = load_program(path).doc
+    later = write_yaml(path, {**doc.data, "buildout": {**doc.data["buildout"], "earliest": {"gpus": 12000}}})
+    found = [f for f in check_paths([later]).files[0].findings if f.status == VIOLATION and f.check == "dated targets"]
+    assert found and "2027-Q3: 10,000 GPUs online but 12,000 are due" in found[0].message
+    assert found[0].where.key == "buildout.earliest.gpus"
+
+    plan_file.write_text(plan_file.read_text().replace("period: 2027-Q3", "period: 2031-Q1"))
+    [v] = [f for f in check_paths([later]).files[0].findings if f.status == VIOLATION]
+    assert "the plan says '2031-Q1'" in v.message and v.where.key == "buildout.earliest.gpus"

@@ -30,6 +30,7 @@ from dcplan.checks.planfile import CommittedPlan
 from dcplan.checks.report import PASS, SKIPPED, VIOLATION, WARNING, FileReport, Finding
 from dcplan.checks.solve import redispatch_committed
 from dcplan.checks.state import SiteState
+from dcplan.earliest import with_goal_at
 from dcplan.formulas import (
     battery_firm_mw,
     facility_load_mw,
@@ -802,15 +803,16 @@ class Verifier:
 
     def _period_targets(self) -> None:
         program, check, before = self.pi.program, "dated targets", len(self.report.findings)
-        targets = program.buildout.targets if program.buildout else []
+        own = [(t, ("buildout", "targets", i, "date")) for i, t in enumerate(program.buildout.targets
+                                                                             if program.buildout else [])]
+        targets = self._earliest_targets(own) if program.buildout and program.buildout.earliest else own
         for p in self.timeline.periods:
-            due = [(i, t) for i, t in enumerate(targets) if t.date <= p.end]
+            due = [(t, path) for t, path in targets if t.date <= p.end]
             if program.compute.target is not None:
                 target, where = program.compute.target, self.loc.program("compute", "target",
                                                                          program.compute.target.measure)
             elif due:
-                i, target = due[-1]
-                where = self.loc.program("buildout", "targets", i, "date")
+                target, where = due[-1][0], self.loc.program(*due[-1][1])
             else:
                 continue
             online = 0.0
@@ -825,6 +827,23 @@ class Verifier:
         if len(self.report.findings) == before:
             self.add(check, PASS, f"every period meets the target in force ({len(self.timeline.periods)} periods)")
 
+
+    def _earliest_targets(self, own: list[tuple]) -> list[tuple]:
+        """The ramp (``own``: targets with their input paths) with the program's earliest goal due
+        from the period the plan says it found (dcplan.earliest); a plan that says none, or names a
+        period the program does not have, is a violation (and only the program's own ramp is checked)."""
+        bo, found = self.pi.program.buildout, self.plan.earliest
+        goal_path = ("buildout", "earliest", bo.earliest.measure)
+        period = next((p for p in periods_of(self.pi.program) if found and p.name == found.period), None)
+        if period is None:
+            said = f"says {found.period!r}" if found and found.period else "names no period"
+            self.add("dated targets", VIOLATION, f"the program asks for the earliest period of "
+                     f"{getattr(bo.earliest, bo.earliest.measure):,.0f} {MEASURES[bo.earliest.measure]}, but the plan "
+                     f"{said} (re-plan it)", self.loc.program(*goal_path))
+            return own
+        mine = {t.date: (t.amount, path) for t, path in own}  # a target the goal did not raise keeps its line
+        return [(t, mine[t.date][1] if t.date in mine and mine[t.date][0] == t.amount else goal_path)
+                for t in with_goal_at(self.pi, period).program.buildout.targets]
 
     def _allocations(self) -> None:
         """GPUs ordered per period within each supplier allocation (max_new_gpus_per_period)."""

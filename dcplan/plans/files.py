@@ -139,15 +139,6 @@ class TimeResolutionEntry(_Record):
     typical_days: int | None = None
 
 
-class PlanFile(_Record):
-    program: str
-    scenario: str | None = None
-    time_resolution: TimeResolutionEntry
-    caps: list[CapEntry] = []
-    timeline: TimelineEntry | None = None
-    sites: dict[str, SiteEntry] = Field(min_length=1)
-
-
 class TriedEntry(_Record):
     period: str
     plan: bool
@@ -204,6 +195,16 @@ class EarliestEntry(_Record):
     odds: OddsEntry | None = None
 
 
+class PlanFile(_Record):
+    program: str
+    scenario: str | None = None
+    time_resolution: TimeResolutionEntry
+    caps: list[CapEntry] = []
+    timeline: TimelineEntry | None = None
+    sites: dict[str, SiteEntry] = Field(min_length=1)
+    earliest: EarliestEntry | None = None
+
+
 class ParetoPoint(_Record):
     co2_limit_t: float
     co2_t: float
@@ -235,7 +236,6 @@ class ReportedPlan(PlanFile):
     totals: Figures
     cost_breakdown_usd_per_year: Figures
     sites: dict[str, ReportedSite] = Field(min_length=1)
-    earliest: EarliestEntry | None = None
     pareto: ParetoEntry | None = None
 
 
