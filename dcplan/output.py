@@ -58,6 +58,7 @@ def plan_document(plan: Plan) -> dict:
             "country": s.country,
             "gpus": dict(sorted(s.gpus.items())),
             "gpus_new": dict(sorted(s.gpus_new.items())),
+            **({"cloud_gpus": dict(sorted(s.cloud_gpus.items()))} if s.cloud_gpus else {}),
             "cooling": s.cooling,
             "it_mw": s.it_mw,
             "capacity": dict(sorted(s.capacity.items())),

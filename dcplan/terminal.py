@@ -124,6 +124,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
             "wind": f"{c['wind_mw']:,.0f} MW" if "wind_mw" in c else "-",
             "battery": battery,
         }
+        if any(n > 0.5 for n in s.cloud_gpus.values()):
+            values["cloud GPUs (rented)"] = "\n".join(f"{n:,.0f} {g}" for g, n in s.cloud_gpus.items() if n > 0.5)
         if "smoothing_battery_mw" in c:
             values["smoothing"] = (f"{c['smoothing_battery_mw']:,.1f} MW / {c['smoothing_battery_mwh']:,.2f} MWh "
                                    f"battery, +{c['smoothing_energy_overhead_fraction']:.1%} energy")
@@ -162,11 +164,13 @@ def plan_summary(console: Console, plan: Plan) -> None:
         costs.add_row(k, money(v), f"{v / plan.total_cost_usd:.1%}" if plan.total_cost_usd else "-")
     costs.add_row("[bold]total[/bold]", f"[bold]{money(plan.total_cost_usd)}[/bold]", "")
     console.print(costs)
+    rented = sum(sum(s.cloud_gpus.values()) for s in plan.sites)
     console.print(
-        f"[bold]{plan.total_gpus:,}[/bold] GPUs · [bold]${plan.usd_per_gpu_hour:,.2f}[/bold]/GPU-hour · "
-        f"levelised ${plan.levelised_usd_per_mwh:,.0f}/MWh all-in, "
-        f"${plan.energy_cost_usd_per_mwh:,.1f}/MWh for power · "
-        f"CO2 {plan.co2_t:,.0f} t/yr · NOx {plan.nox_t:,.1f} t/yr"
+        f"[bold]{plan.total_gpus:,}[/bold] GPUs" + (f" + {rented:,.0f} rented" if rented > 0.5 else "")
+        + f" · [bold]${plan.usd_per_gpu_hour:,.2f}[/bold]/GPU-hour · "
+        + (f"levelised ${plan.levelised_usd_per_mwh:,.0f}/MWh all-in, ${plan.energy_cost_usd_per_mwh:,.1f}/MWh for power · "
+           if plan.facility_energy_mwh > 0 else "no energy at the sites · ")
+        + f"CO2 {plan.co2_t:,.0f} t/yr · NOx {plan.nox_t:,.1f} t/yr"
     )
     if plan.caps and plan.timeline is not None and not any(c.binding for c in plan.caps):
         console.print(f"Caps: none binds in any period ({len(plan.caps)} period rows; plan.yaml lists them)")

@@ -9,7 +9,7 @@ from dcplan.model.compute import compute_delivered
 from dcplan.model.context import value_of
 from dcplan.plans.types import Bridge, OrderLine, PeriodLine, SitePlan, Timeline
 
-RENT_COMPONENTS = ("gas_rental", "cooling_rental")
+RENT_COMPONENTS = ("gas_rental", "cooling_rental", "cloud_rental")
 HOURS_PER_YEAR = 8760.0
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
@@ -34,7 +34,8 @@ def extract_timeline(bm: BuildoutModel, program, sites_by_period: list[list[Site
                                 (o.latest_order_date - o.period.start).days / DAYS_PER_MONTH))
     orders.sort(key=lambda x: (x.order_date, x.site, x.asset))
     lines = [_period_line(p, bm, program, sites_by_period[p.index]) for p in periods]
-    gpu_hours = sum(bm.discount[p.index] * lines[p.index].gpus * p.years * HOURS_PER_YEAR for p in periods)
+    gpu_hours = sum(bm.discount[p.index] * (lines[p.index].gpus + lines[p.index].cloud_gpus) * p.years * HOURS_PER_YEAR
+                    for p in periods)
     npv = value_of(bm.npv)
     return Timeline(program.buildout.period, program.horizon.start.isoformat(), lines, orders,
                     _bridges(bm), npv, value_of(bm.salvage), npv / gpu_hours if gpu_hours else None, sites_by_period,
@@ -83,7 +84,8 @@ def _period_line(p: Period, bm: BuildoutModel, program, plans: list[SitePlan]) -
         p.name, p.start.isoformat(), p.end.isoformat(), target.amount if target is not None else None, compute,
         {plan.name: dict(sorted(plan.gpus.items())) for plan in plans}, capacity,
         {"capital": value_of(bm.capital_cash[p.index]), "operating": operating, "rental": rent},
-        dict(sorted(energy.items())), sum(plan.co2_t for plan in plans) * p.years)
+        dict(sorted(energy.items())), sum(plan.co2_t for plan in plans) * p.years,
+        {plan.name: dict(sorted(plan.cloud_gpus.items())) for plan in plans if plan.cloud_gpus})
 
 
 def _capacity(sm, plan: SitePlan) -> dict[str, float]:

@@ -734,6 +734,10 @@ class Verifier:
                 return None
             if option.lead_time_months is not None:
                 return option.lead_time_months, loc.gpu_option(si, key, "lead_time_months")
+        elif section == "cloud":
+            found = next(((i, o) for i, o in enumerate(site_compute(si, self.pi).cloud) if o.model == key), None)
+            return None if found is None else (found[1].lead_time_months,
+                                               loc.program("compute", "cloud", found[0], "lead_time_months"))
         elif section == "gas":
             found = next(((i, c) for i, c in enumerate(tech.gas)
                           if c.key == key or (rented and c.rental and c.type == key)), None)
@@ -816,7 +820,7 @@ class Verifier:
             else:
                 continue
             online = 0.0
-            for site, gpus in p.gpus_online.items():
+            for site, gpus in [*p.gpus_online.items(), *p.cloud_gpus_online.items()]:
                 si = self.sites.get(site)
                 if si is None:
                     continue

@@ -54,8 +54,11 @@ def largest_target(program):
 
 def site_compute(si, pi: ProgramInput):
     """The compute options at one site: the program's, with the site's own GPU list and IT
-    limit when a portfolio site declares them."""
+    limit when a portfolio site declares them. Cloud GPUs belong to no site: the program's first
+    site books them (once)."""
     compute = pi.program.compute
+    if compute.cloud and si is not pi.sites[0]:
+        compute = compute.model_copy(update={"cloud": []})
     own = si.site.compute
     if own is not None and len(pi.sites) > 1:
         update = {"gpus": own.gpus}

@@ -99,6 +99,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
             component="gpus", integer=True, size=spec.gpus_per_unit, reported_unit="GPUs",
             price_inputs=(("catalog", "gpus", opt.model, "price_usd_per_gpu"), ("catalog", "gpus", opt.model, "lifetime_years")),
             max_order_per_period=None if per_period is None else per_period // spec.gpus_per_unit))
+    add_cloud(sm, compute)
     for index, option in enumerate(sm.si.site.cooling):
         c, spec = option.type, cat.cooling[option.type]
         rent = option.rental
@@ -114,6 +115,25 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
             else (("catalog", "cooling", c, "capex_usd_per_kw_it"),)))
 
 
+HOURS_PER_YEAR = 8760.0
+
+
+def add_cloud(sm: SiteModel, compute: Compute) -> None:
+    """GPUs rented from a cloud (``b.cloud_gpus``): compute without power, cooling or capital,
+    rented by the hour (a rented asset: all year in a single-period plan, period by period in a
+    build-out, from its lead time)."""
+    b, cat = sm.block, sm.si.catalog
+    options = {o.model: o for o in compute.cloud}
+    b.CL = pyo.Set(initialize=list(options), ordered=True)
+    b.cloud_gpus = pyo.Var(b.CL, bounds=lambda m, g: (0, options[g].max_gpus))
+    for i, (g, opt) in enumerate(options.items()):
+        sm.add_asset(Asset(
+            key=f"cloud:{g}", label=f"{cat.gpus[g].name} (cloud)", unit="GPUs", in_use=b.cloud_gpus[g],
+            capex_usd_per_unit=0.0, life_years=1.0, crf=1.0, lead_time_months=opt.lead_time_months,
+            component="cloud_rental", rental_usd_per_unit_year=opt.usd_per_gpu_hour * HOURS_PER_YEAR,
+            price_inputs=(("program", "compute", "cloud", i, "usd_per_gpu_hour"),)))
+
+
 def chosen_cooling(sm: SiteModel) -> str:
     b = sm.block
     return max(b.C, key=lambda c: value_of(b.cooling_on[c]))
@@ -125,6 +145,7 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
     plan.cooling = chosen_cooling(sm)
     plan.gpus = {g: round(value_of(b.gpus[g])) for g in b.G}
     plan.gpus_new = {g: round(value_of(b.gpu_units[g])) * cat.gpus[g].gpus_per_unit for g in b.G}
+    plan.cloud_gpus = {g: value_of(b.cloud_gpus[g]) for g in b.CL}
     plan.it_mw = value_of(b.it_total_mw)
     plan.capacity["facility_peak_mw"] = float(plan.dispatch["load_mw"].max(initial=0))
     plan.capacity["design_peak_mw"] = value_of(sm.peak_load)
@@ -141,6 +162,8 @@ def commit(sm: SiteModel, built: SitePlan) -> None:
     b, cat = sm.block, sm.si.catalog
     for g in b.G:
         b.gpu_units[g].fix(built.gpus_new.get(g, 0) // cat.gpus[g].gpus_per_unit, skip_validation=True)
+    for g in b.CL:
+        b.cloud_gpus[g].fix(built.cloud_gpus.get(g, 0.0), skip_validation=True)
     it_mw = value_of(b.it_total_mw)
     for c in b.C:
         b.cooling_on[c].fix(1 if c == built.cooling else 0, skip_validation=True)
@@ -148,6 +171,7 @@ def commit(sm: SiteModel, built: SitePlan) -> None:
 
 
 def compute_delivered(sm: SiteModel, measure: str):
-    """Expression: this site's contribution to a compute target."""
+    """Expression: this site's contribution to a compute target (its GPUs, and cloud GPUs it rents)."""
     b, cat = sm.block, sm.si.catalog
-    return sum(b.gpus[g] * gpu_measure(cat.gpus[g], measure) for g in b.G)
+    return sum(b.gpus[g] * gpu_measure(cat.gpus[g], measure) for g in b.G) \
+        + sum(b.cloud_gpus[g] * gpu_measure(cat.gpus[g], measure) for g in b.CL)

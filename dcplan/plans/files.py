@@ -79,6 +79,7 @@ Figures = dict[str, float | None]
 class SiteEntry(_Record):
     gpus: dict[str, int]
     gpus_new: dict[str, int]
+    cloud_gpus: dict[str, float] = {}
     cooling: str
     it_mw: float
     capacity: dict[str, float]
@@ -99,6 +100,7 @@ class PeriodEntry(_Record):
     start: dt.date
     end: dt.date
     gpus_online: dict[str, dict[str, float]]
+    cloud_gpus_online: dict[str, dict[str, float]] = {}
     capacity_online: dict[str, dict[str, float | str | None]] = {}
     spend_usd: dict[str, float] = {}
 

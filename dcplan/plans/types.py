@@ -19,6 +19,7 @@ class SitePlan:
     country: str
     gpus: dict[str, int] = field(default_factory=dict)
     gpus_new: dict[str, int] = field(default_factory=dict)
+    cloud_gpus: dict[str, float] = field(default_factory=dict)  # rented from a cloud (the program's first site)
     cooling: str = ""
     it_mw: float = 0.0
     capacity: dict[str, float] = field(default_factory=dict)  # decisions and limits, MW / MWh / units
@@ -155,7 +156,8 @@ class Plan:
 
     @property
     def usd_per_gpu_hour(self) -> float:
-        gpus = self.total_gpus
+        """The annual cost over the GPU-hours of a year, owned and rented from a cloud."""
+        gpus = self.total_gpus + sum(sum(s.cloud_gpus.values()) for s in self.sites)
         return self.total_cost_usd / (gpus * 8760) if gpus else float("nan")
 
     @property
@@ -212,10 +214,15 @@ class PeriodLine:
     spend_usd: dict[str, float]
     energy_mwh: dict[str, float]
     co2_t: float
+    cloud_gpus_online: dict[str, dict[str, float]] = field(default_factory=dict)  # site -> model -> rented
 
     @property
     def gpus(self) -> int:
         return sum(sum(g.values()) for g in self.gpus_online.values())
+
+    @property
+    def cloud_gpus(self) -> float:
+        return sum(sum(g.values()) for g in self.cloud_gpus_online.values())
 
 
 @dataclass

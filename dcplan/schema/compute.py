@@ -16,6 +16,19 @@ class GpuOption(StrictModel):
         None, ge=0, description="supplier allocation: most GPUs ordered in one build-out period")
 
 
+class CloudOption(StrictModel):
+    """GPUs rented from a cloud by the hour: they count toward the compute target but draw no
+    power, cooling or capital at the sites; in a build-out they are rented period by period (a
+    bridge until owned GPUs and power arrive), in a single-period plan all year. The optimizer
+    weighs renting against owning; the crossover is its answer."""
+
+    model: str = Field(description="GPU catalog key: what one rented GPU counts for toward the target")
+    usd_per_gpu_hour: NonNeg = Field(description="the rental price, every hour of the year (renting to run)")
+    max_gpus: int | None = Field(None, ge=0, description="most GPUs the cloud will rent at once")
+    lead_time_months: float = Field(0.0, ge=0, description="from the start of the plan to the first rented GPU")
+    source: str | None = Field(None, description="where the price comes from (a quote, a price list), or 'assumption'")
+
+
 MEASURES = ("gpus", "h100_equivalents", "bf16_pflops")
 """What a compute target may be counted in."""
 
@@ -47,6 +60,8 @@ class ComputeTarget(StrictModel):
 
 class Compute(StrictModel):
     gpus: list[GpuOption] = Field(default_factory=list, description="GPU models the optimizer may choose")
+    cloud: list[CloudOption] = Field(default_factory=list, description="GPUs the optimizer may rent from a cloud "
+                                     "instead of (or before) owning them")
     provisioning_utilisation: float = Field(
         1.0, gt=0, le=1,
         description="design IT as a share of the GPUs' all-in power: 1 (the default) for a synchronous "
