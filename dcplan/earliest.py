@@ -68,66 +68,64 @@ class Undecided(Exception):
         self.index = index
 
 
-def first_with_plan(probe: Callable[[int], bool | None], count: int, sooner: int = -1) -> int | None:
+def first_with_plan(probe: Callable[[int], bool | None], count: int, guess: int = -1) -> int | None:
     """The first of ``count`` periods at which ``probe`` finds a plan (None: not even the last);
-    ``probe`` is monotone (once True, True after) and known False up to ``sooner``. Raises
-    :class:`Undecided`. With nothing known it bisects (the last period first: is there any?);
-    from a proved bound it gallops (sooner + 1, + 2, + 4...) and then bisects, since the bound
-    is often the answer's period before: at most 2 log2(count) + 1 probes either way."""
+    ``probe`` is monotone (once True, True after). Raises :class:`Undecided`. ``guess``: a
+    period that probably has none (the timeline's arithmetic): probed first, not trusted. From a
+    confirmed guess the search gallops (guess + 1, + 2, + 4...) and then bisects, since the
+    guess is often the answer's period before; with no guess, or a wrong one, it bisects (the
+    last period first: is there any?). At most 2 log2(count) + 2 probes, each period once."""
+    memo: dict[int, bool] = {}
+
     def asked(k: int) -> bool:
-        answer = probe(k)
-        if answer is None:
-            raise Undecided(k)
-        return answer
+        if k not in memo:
+            answer = probe(k)
+            if answer is None:
+                raise Undecided(k)
+            memo[k] = answer
+        return memo[k]
 
     last = count - 1
-    if sooner < 0 or sooner >= last:
-        if sooner >= last or not asked(last):
-            return None
-        latest = last
-    else:
-        step, latest = 1, None
-        while latest is None:
+    sooner, latest = -1, None  # no plan at `sooner` (or before the horizon), a plan at `latest`
+    if 0 <= guess <= last and not asked(guess):
+        sooner, step = guess, 1
+        while latest is None and sooner < last:
             k = min(sooner + step, last)
             if asked(k):
                 latest = k
-            elif k == last:
-                return None
             else:
                 sooner, step = k, step * 2
-    while latest - sooner > 1:  # no plan at `sooner` (or before the horizon), a plan at `latest`
+        if latest is None:
+            return None
+    elif 0 <= guess <= last:
+        latest = guess
+    elif not asked(last):
+        return None
+    else:
+        latest = last
+    while latest - sooner > 1:
         mid = (sooner + latest) // 2
         sooner, latest = (sooner, mid) if asked(mid) else (mid, latest)
     return latest
 
 
-def proved_impossible(pi: ProgramInput, periods: list[Period]) -> tuple[int, list[str]]:
-    """The last period at which the goal is impossible by :func:`dcplan.diagnose.timeline_checks`
-    (lead times, firm supply: a proof without a solve; -1: none), with that proof."""
-    proofs: dict[int, list[str]] = {}
-
-    def possible(k: int) -> bool:
-        proofs[k] = timeline_checks(with_goal_at(pi, periods[k]))
-        return not proofs[k]
-
-    first = first_with_plan(possible, len(periods))
-    last_impossible = (len(periods) if first is None else first) - 1
-    return last_impossible, proofs.get(last_impossible, [])
+def impossible_by_arithmetic(pi: ProgramInput, periods: list[Period]) -> int:
+    """The last period at which :func:`dcplan.diagnose.timeline_checks` finds the goal impossible
+    (lead times against firm supply; no solve), or -1. A guess for :func:`first_with_plan`, not a
+    proof: those checks leave out what a battery, solar or shed load could add at the peak."""
+    first = first_with_plan(lambda k: not timeline_checks(with_goal_at(pi, periods[k])), len(periods))
+    return (len(periods) if first is None else first) - 1
 
 
 def search(pi: ProgramInput, plan_at: Callable[..., object]) -> tuple[Earliest, object]:
-    """The earliest period: the last one impossible by the timeline's arithmetic first (no
-    solve), then probes with ``plan_at(program, exact)`` (an outcome with ``plan`` and
-    ``why_no_plan()``, as :class:`dcplan.api.Replanner` gives; ``exact`` False: any plan will do)
-    from there; return what was found and the least-cost outcome at the earliest period (the
-    last period's when none has a plan). A probe that stops without an answer (a time limit)
-    ends the search undecided: that outcome is returned, with no plan."""
+    """The earliest period, by probes with ``plan_at(program, exact)`` (an outcome with ``plan``
+    and ``why_no_plan()``, as :class:`dcplan.api.Replanner` gives; ``exact`` False: any plan will
+    do), starting from the timeline arithmetic's guess; return what was found and the least-cost
+    outcome at the earliest period (the last period's when none has a plan). A probe that stops
+    without an answer (a time limit) ends the search undecided: that outcome is returned, with no plan."""
     goal, periods = pi.program.buildout.earliest, periods_of(pi.program)
     outcomes: dict[int, object] = {}
     tried: list[tuple[str, bool]] = []
-    sooner, proof = proved_impossible(pi, periods)
-    if sooner >= 0:
-        tried.append((periods[sooner].name, False))
 
     def probe(k: int) -> bool | None:
         """True: a plan exists; False: proved none; None: no answer (a time limit)."""
@@ -136,27 +134,20 @@ def search(pi: ProgramInput, plan_at: Callable[..., object]) -> tuple[Earliest, 
         return True if outcome.plan is not None else False if outcome.infeasible else None
 
     try:
-        latest = first_with_plan(probe, len(periods), sooner)
+        latest = first_with_plan(probe, len(periods), impossible_by_arithmetic(pi, periods))
     except Undecided as stop:
         why = [f"no answer for {periods[stop.index].name}: " + "; ".join(outcomes[stop.index].why_no_plan())]
         return Earliest(_goal(goal), None, why, tried), outcomes[stop.index]
     if latest is None:
-        last = outcomes.get(len(periods) - 1)
-        why = last.why_no_plan() if last is not None else proof
-        return Earliest(_goal(goal), None, why, tried), last or _no_plan(pi, periods[-1], plan_at)
-    why = (proof if latest - 1 == sooner else outcomes[latest - 1].why_no_plan()) if latest > 0 else \
-        ["it is met in the horizon's first period"]
+        last = outcomes[len(periods) - 1]
+        return Earliest(_goal(goal), None, last.why_no_plan(), tried), last
+    why = outcomes[latest - 1].why_no_plan() if latest > 0 else ["it is met in the horizon's first period"]
     best = plan_at(with_goal_at(pi, periods[latest]), True)
     found = Earliest(_goal(goal), periods[latest], why, tried)
     if best.plan is not None:
         later = [(p, plan_at(with_goal_at(pi, p), True)) for p in periods[latest + 1:latest + 1 + goal.curve_periods]]
         found.curve = time_to_power_curve([(periods[latest], best), *later])
     return found, best
-
-
-def _no_plan(pi: ProgramInput, period: Period, plan_at) -> object:
-    """The outcome at the last period when the arithmetic alone proved it impossible (so no probe ran)."""
-    return plan_at(with_goal_at(pi, period), False)
 
 
 def time_to_power_curve(points_in: list[tuple[Period, object]]) -> list[dict]:

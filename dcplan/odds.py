@@ -5,7 +5,7 @@
 one site's deliveries of one asset (added to its lead time) or for its grid connection (every
 date of its import schedule moves). Every combination of them is a case with the product of the
 probabilities; the earliest period of each case is found as :mod:`dcplan.earliest` finds it (the
-timeline's arithmetic, then feasibility probes), and the quantiles are read off the distribution: P50 is the
+timeline arithmetic's guess, then feasibility probes), and the quantiles are read off the distribution: P50 is the
 first period by which at least half the probability has a plan.
 
 A plan that holds at P90 is planned for one case ``c`` with P(every delay <= c's) >= 90 %: of
@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from dcplan.earliest import Undecided, first_with_plan, proved_impossible, with_goal_at
+from dcplan.earliest import Undecided, first_with_plan, impossible_by_arithmetic, with_goal_at
 from dcplan.errors import InputError
 from dcplan.loader import ProgramInput
 from dcplan.model.buildout import add_months, periods_of
@@ -128,7 +128,7 @@ def odds(pi: ProgramInput, plan_at: Callable[..., object]) -> Odds:
         for case in all_cases:
             variant = with_delays(pi, case.months())
             earliest[case] = first_with_plan(lambda k: _probe(plan_at(with_goal_at(variant, periods[k]), False)),
-                                             len(periods), proved_impossible(variant, periods)[0])
+                                             len(periods), impossible_by_arithmetic(variant, periods))
     except Undecided as stop:
         return Odds([], None, None, None, [f"undecided: no answer in time for {periods[stop.index].name}"])
     order = sorted({k for k in earliest.values() if k is not None}) + ([None] if None in earliest.values() else [])

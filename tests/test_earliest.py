@@ -119,3 +119,18 @@ def test_check_holds_a_committed_earliest_plan_to_its_goal_from_the_period_it_fo
     plan_file.write_text(plan_file.read_text().replace("period: 2027-Q3", "period: 2031-Q1"))
     [v] = [f for f in check_paths([later]).files[0].findings if f.status == VIOLATION]
     assert "the plan says '2031-Q1'" in v.message and v.where.key == "buildout.earliest.gpus"
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 12, 16, 40])
+def test_the_search_finds_the_first_period_whatever_the_guess_within_its_probe_bound(count):
+    """Every answer (a period, or none) against every guess, right or wrong: the right period,
+    each period probed once, at most 2 log2(count) + 2 probes."""
+    from dcplan.earliest import first_with_plan
+
+    bound = 2 * math.ceil(math.log2(max(count, 2))) + 2
+    for answer in range(count + 1):  # count: no period has a plan
+        for guess in range(-1, count):
+            asked = []
+            found = first_with_plan(lambda k: asked.append(k) or k >= answer, count, guess)
+            assert found == (answer if answer < count else None), (answer, guess)
+            assert len(asked) == len(set(asked)) and len(asked) <= bound, (answer, guess, asked)
