@@ -276,6 +276,17 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tup
         later = [s for s in grid.steps if s.date > p.end and s.max_import_mw > mw]
         parts.append(f"grid {mw:,.0f} MW" + (f", rising to {later[0].max_import_mw:,.0f} MW in "
                                                f"{when(later[0].date)}" if later else ""))
+        for i, u in enumerate(grid.upgrades):
+            catalog = si.catalog.grid_equipment[u.equipment].lead_time_months if u.equipment else 0.0
+            lead, where = _lead(u.lead_time_months, loc.site(si, "grid", "upgrades", i, "lead_time_months"), catalog,
+                                loc.catalog(si, "grid_equipment", u.equipment, "lead_time_months") if u.equipment
+                                else loc.site(si, "grid", "upgrades", i))
+            arrive = add_months(start, lead)
+            if arrive <= p.start:
+                mw += u.adds_mw * u.max_units
+                parts.append(f"upgrade {u.name}: {u.max_units} × {u.adds_mw:g} MW")
+            else:
+                parts.append(f"upgrade {u.name} ordered now in service in {when(arrive)} ({where})")
     else:
         parts.append("no grid")
     for i, g in enumerate(si.site.technologies.gas):

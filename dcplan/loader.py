@@ -100,8 +100,13 @@ def _check_catalog_refs(site: Site, catalog: Catalog, doc: YamlDocument) -> list
                                         + did_you_mean(key, getattr(catalog, section))))
 
     if site.compute:
-        for i, g in enumerate(site.compute.gpus):
-            need("gpus", g.model, ("compute", "gpus", i, "model"))
+        for kind in ("gpus", "cloud"):
+            for i, g in enumerate(getattr(site.compute, kind)):
+                need("gpus", g.model, ("compute", kind, i, "model"))
+    if site.grid is not None:
+        for i, u in enumerate(site.grid.upgrades):
+            if u.equipment is not None:
+                need("grid_equipment", u.equipment, ("grid", "upgrades", i, "equipment"))
     for i, g in enumerate(site.technologies.gas):
         need("generators", g.type, ("technologies", "gas", i, "type"))
     for tech in ("solar", "wind"):
@@ -304,11 +309,12 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
     if not has_target and program.objective.sense == "min_cost":
         raise InputError([doc.problem(("compute", "target"), "required key is missing "
                                       "(or give buildout.targets)")])
-    for i, g in enumerate(program.compute.gpus):
-        if g.model not in sites[0].catalog.gpus:
-            raise InputError([doc.problem(("compute", "gpus", i, "model"),
-                                          f"'{g.model}' is not in the gpus catalog"
-                                          + did_you_mean(g.model, sites[0].catalog.gpus))])
+    for kind, options in (("gpus", program.compute.gpus), ("cloud", program.compute.cloud)):
+        for i, g in enumerate(options):
+            if g.model not in sites[0].catalog.gpus:
+                raise InputError([doc.problem(("compute", kind, i, "model"),
+                                              f"'{g.model}' is not in the gpus catalog"
+                                              + did_you_mean(g.model, sites[0].catalog.gpus))])
     caps = resolve_caps(program, doc, sites, program.horizon.start)
     return ProgramInput(program, doc, sites, scenario, caps)
 

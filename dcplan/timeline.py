@@ -93,6 +93,8 @@ def _capacity(sm, plan: SitePlan) -> dict[str, float]:
     out = {"grid_mw": cap.get("grid_limit_mw", 0.0), "gas_mw": 0.0, "rented_gas_mw": 0.0}
     for c in sm.si.site.technologies.gas:
         out["rented_gas_mw" if c.rental else "gas_mw"] += cap[f"gas_{c.key}_mw"]
+    if "grid_flexible_mw" in cap:
+        out["grid_flexible_mw"] = cap["grid_flexible_mw"]
     out.update(solar_mw=cap.get("solar_mw", 0.0), wind_mw=cap.get("wind_mw", 0.0),
                battery_mw=cap.get("battery_mw", 0.0), battery_mwh=cap.get("battery_mwh", 0.0),
                it_mw=plan.it_mw, cooling=plan.cooling)

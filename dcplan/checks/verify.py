@@ -51,7 +51,8 @@ COST_TOLERANCE = 0.01  # a cost line that moved by more than 1 % is reported
 MEASURES = {"gpus": "GPUs", "h100_equivalents": "H100-equivalents", "bf16_pflops": "BF16 PFLOPS"}
 PLAN_ONLY = ("smoothing", "major_source_permit")  # cost lines priced outside the model's rows
 ASSET_SECTIONS = {"gpus": "gpus", "gas": "generators", "solar": "renewables", "wind": "renewables",
-                  "battery_power": "storage", "battery_energy": "storage", "cooling": "cooling"}
+                  "battery_power": "storage", "battery_energy": "storage", "cooling": "cooling",
+                  "grid_equipment": "grid_equipment"}
 
 
 def _num(x: float) -> str:
@@ -217,8 +218,13 @@ class Verifier:
             for cand in si.site.technologies.gas:
                 new = self._gas_in_use(name, cand, p)
                 capacity[f"gas_{cand.key}_new_units"], capacity[f"gas_{cand.key}_units"] = new, new + cand.existing_units
+            for u in si.site.grid.upgrades if si.site.grid else []:
+                capacity[f"grid_upgrade_{u.name}_units"] = self._owned_in_use(name, f"grid_upgrade:{u.name}", p)
+            if "grid_flexible_mw" in online:
+                capacity["grid_flexible_mw"] = online["grid_flexible_mw"] or 0.0
             cooling = online.get("cooling")
             view = entry.model_copy(update={
+                "cloud_gpus": p.cloud_gpus_online.get(name, {}),
                 "gpus": gpus, "gpus_new": {g: max(0, n - existing.get(g, 0)) for g, n in gpus.items()},
                 "cooling": cooling if isinstance(cooling, str) else entry.cooling,
                 "it_mw": online.get("it_mw", entry.it_mw), "capacity": capacity})
@@ -231,10 +237,14 @@ class Verifier:
         not retired before its end, or the most rented in a span that covers it."""
         key = f"gas:{cand.key}"
         if cand.rental is None:
-            return sum(o.quantity for o in self.timeline.orders if o.site == site and o.asset == key
-                       and o.online_date <= p.start and (o.retire_date is None or p.end < o.retire_date))
+            return self._owned_in_use(site, key, p)
         return max((b.quantity for b in self.timeline.bridges if b.site == site and b.asset in
                     (key, f"rental_gas:{cand.type}") and b.start_date <= p.start <= b.end_date), default=0)
+
+    def _owned_in_use(self, site: str, asset: str, p) -> float:
+        """Units of an owned asset in use in period ``p``: delivered by its start, not retired before its end."""
+        return sum(o.quantity for o in self.timeline.orders if o.site == site and o.asset == asset
+                   and o.online_date <= p.start and (o.retire_date is None or p.end < o.retire_date))
 
     # --- build ---------------------------------------------------------------------------
 
@@ -512,7 +522,7 @@ class Verifier:
                         self._issue(check, f"the plan imports up to {used:,.1f} MW{label} but the site no longer has "
                                     "a grid connection", self.loc.site(si, "grid"))
                     continue
-                limit = grid_limit_during(grid, start, end)
+                limit = self._grid_allows(si, name, start, end)
                 if _over(used, limit):
                     where, moved = self._grid_culprit(si, used, start, end, planned)
                     when = f"on {start}" if start == end else f"from {start} to {end}"
@@ -521,6 +531,30 @@ class Verifier:
                                 f"{when}{hint}", where)
             if len(self.dispatch_issues) == before and si.site.grid is not None:
                 self.add(check, PASS, "grid import within the limit in force on every planned date")
+
+    def _grid_allows(self, si: SiteInput, name: str, start, end) -> float:
+        """The most the grid allows in any hour from ``start`` to ``end``: the firm limit, the plan's
+        upgrades in service (at today's MW each), and a flexible connection it accepted (the
+        curtailed hours are the model's rows, checked with the rest of the dispatch)."""
+        grid = si.site.grid
+        limit = grid_limit_during(grid, start, end)
+        for u in grid.upgrades:
+            if self.timeline is None:
+                units = self.plan.sites[name].capacity.get(f"grid_upgrade_{u.name}_units", 0.0)
+            else:
+                units = sum(o.quantity for o in self.timeline.orders if o.site == name
+                            and o.asset == f"grid_upgrade:{u.name}" and o.online_date <= start
+                            and (o.retire_date is None or o.retire_date > end))
+            limit += u.adds_mw * units
+        if grid.flexible is not None and self._flexible_accepted(name, start):
+            limit = max(limit, grid.flexible.max_import_mw)
+        return limit
+
+    def _flexible_accepted(self, name: str, start) -> bool:
+        if self.timeline is None:
+            return self.plan.sites[name].capacity.get("grid_flexible_mw", 0.0) > 0
+        period = next((p for p in self.timeline.periods if p.start == start), None)
+        return period is not None and (period.capacity_online.get(name, {}).get("grid_flexible_mw") or 0.0) > 0
 
     def _grid_culprit(self, si: SiteInput, used: float, start, end, planned: float | None):
         """The grid key that took the import away, and the step that moved later if that is it:
@@ -734,6 +768,15 @@ class Verifier:
                 return None
             if option.lead_time_months is not None:
                 return option.lead_time_months, loc.gpu_option(si, key, "lead_time_months")
+        elif section == "grid_upgrade":
+            found = next(((i, u) for i, u in enumerate(si.site.grid.upgrades if si.site.grid else []) if u.name == key),
+                         None)
+            if found is None:
+                return None
+            i, u = found
+            if u.lead_time_months is not None or u.equipment is None:
+                return u.lead_time_months or 0.0, loc.site(si, "grid", "upgrades", i, "lead_time_months")
+            section, key = "grid_equipment", u.equipment
         elif section == "cloud":
             found = next(((i, o) for i, o in enumerate(site_compute(si, self.pi).cloud) if o.model == key), None)
             return None if found is None else (found[1].lead_time_months,

@@ -76,7 +76,11 @@ def it_bound_mw(si, program, compute) -> float:
     most power-hungry allowed GPU would draw to meet the target alone."""
     tech = si.site.technologies
     grid = si.site.grid
-    supply = max([grid.max_import_mw, *(s.max_import_mw for s in grid.steps)]) if grid else 0.0
+    supply = 0.0
+    if grid is not None:  # the most it may ever import: steps, a flexible offer, every upgrade
+        supply = max([grid.max_import_mw, *(s.max_import_mw for s in grid.steps),
+                      *([grid.flexible.max_import_mw] if grid.flexible else [])]) \
+            + sum(u.adds_mw * u.max_units for u in grid.upgrades)
     for g in tech.gas:
         supply += (g.max_units + g.existing_units) * si.catalog.generators[g.type].unit_mw
     for r in (tech.solar, tech.wind):

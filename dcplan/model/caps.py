@@ -11,14 +11,11 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.fbbt.fbbt import compute_bounds_on_expr
 
-from dcplan.errors import InputError
 from dcplan.model.context import SiteModel, value_of
-from dcplan.model.grid import add_monthly_peaks
+from dcplan.model.grid import add_monthly_peaks, chosen_steps
 from dcplan.rules import ResolvedCap
 from dcplan.schema.catalog import H100_TPP
-from dcplan.series import Quantity, SeriesError, SeriesResolver
 
-FLAGS = Quantity("flag", 0.0, 1.0)
 ADDS_UP = ("nox_t", "co2_t", "water_m3")  # quantities whose period: horizon caps sum over time
 ELASTIC_USD = 1e10  # objective cost of violating a cap by its whole limit, in an elastic model
 
@@ -312,7 +309,7 @@ class CapBuilder:
         self._hourly_envelope(rc, label, group, lambda sm: list(sm.steps))
 
     def _grid_emergency_import_mw(self, rc, label, group):
-        self._hourly_envelope(rc, label, group, lambda sm: emergency_steps(sm.tg, sm.si, rc))
+        self._hourly_envelope(rc, label, group, lambda sm: chosen_steps(sm.tg, sm.si, rc.cap.emergency, ("caps",)))
 
     def _billed_demand_fraction(self, rc, label, group):
         for sm in group:
@@ -341,27 +338,6 @@ class CapBuilder:
             if grid is None or b.grid_limit_mw <= 0:
                 continue
             self._limit(rc, sm.name if len(group) > 1 else label, sum(sm.firm_mw) * (1 / b.grid_limit_mw))
-
-
-def emergency_steps(tg, si, rc: ResolvedCap) -> list[int]:
-    """The steps of time grid ``tg`` that fall in a site's declared emergency hours: flagged hours
-    from a CSV, or the site's dearest hours (by price) until their weight reaches the yearly count."""
-    em = rc.cap.emergency
-    if em.flags is not None:
-        try:
-            flags = SeriesResolver(si.doc).resolve(em.flags, ("caps",), FLAGS)
-        except SeriesError as err:
-            raise InputError([err.problem]) from None
-        return [int(i) for i in np.flatnonzero(tg.sample(flags) > 0.5)]
-    price = tg.sample(si.price_usd_per_mwh) if si.price_usd_per_mwh is not None else np.zeros(tg.n)
-    order = np.argsort(-price, kind="stable")
-    chosen, weight = [], 0.0
-    for i in order:
-        if weight >= em.hours_per_year:
-            break
-        chosen.append(int(i))
-        weight += float(tg.weight[i])
-    return sorted(chosen)
 
 
 def add_links(model: pyo.ConcreteModel, sites: list[SiteModel], links) -> None:

@@ -6,20 +6,36 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.formulas import grid_limit_during
-from dcplan.model.context import SiteModel
+from dcplan.errors import InputError
+from dcplan.formulas import grid_limit_during, lead_time_months
+from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.plans.types import SitePlan
+from dcplan.series import Quantity, SeriesError, SeriesResolver
 
 
 def add_grid(sm: SiteModel, start, end=None) -> None:
+    """Import up to the connection's firm limit in the period (``b.grid_limit_mw``), plus what the
+    plan's grid upgrades add once in service, plus, outside the curtailed hours, a flexible
+    connection's extra room if the plan accepts it (``b.flex_on``)."""
     grid = sm.si.site.grid
     if grid is None:
         return
     b = sm.block
-    limit = grid_limit_during(grid, start, end or start)
-    b.grid_limit_mw = limit
-    b.grid_import = pyo.Var(sm.steps, bounds=(0, limit))
+    firm = grid_limit_during(grid, start, end or start)
+    b.grid_limit_mw = firm
+    added, added_most = _add_upgrades(sm, grid.upgrades)
+    extra, curtailed = _flexible_room(sm, grid, firm, start, end or start)
+    b.grid_most_mw = firm + added_most + extra
+    b.grid_flexible_extra_mw = extra
+    b.grid_import = pyo.Var(sm.steps, bounds=(0, b.grid_most_mw))
     sm.supply.append(b.grid_import)
+    if added_most or extra:
+        room = extra * b.flex_on if extra else 0.0
+        b.grid_within_limit = pyo.Constraint(sm.steps, rule=lambda m, t: m.grid_import[t] <= firm + added
+                                             + (0.0 if t in curtailed else room))
+        sm.explain(b.grid_within_limit, lambda t: (
+            "grid import (MW) above the connection's limit" + (" in a curtailed hour" if t in curtailed else ""),
+            ("site", "grid", "flexible", "curtailment") if t in curtailed else ("site", "grid", "max_import_mw")))
     sm.add_dispatch("grid_mw", at=lambda t: b.grid_import[t])
     sm.add_dispatch("price_usd_per_mwh", derive=lambda: sm.tg.sample(sm.si.price_usd_per_mwh))
     sm.add_dispatch("grid_co2_t_per_mwh", derive=lambda: sm.tg.sample(sm.si.grid_co2_t_per_mwh))
@@ -41,23 +57,104 @@ def add_monthly_peaks(sm: SiteModel) -> None:
         return
     months = sm.tg.months()
     b.M = pyo.Set(initialize=months, ordered=True)
-    b.grid_peak_mw = pyo.Var(b.M, bounds=(0, b.grid_limit_mw))
+    b.grid_peak_mw = pyo.Var(b.M, bounds=(0, b.grid_most_mw))
     pairs = [(m, int(t)) for m in months for t in sm.tg.month_steps[m]]
     b.grid_peak_def = pyo.Constraint(pairs, rule=lambda m_, m, t: m_.grid_import[t] <= m_.grid_peak_mw[m])
 
 
+def _add_upgrades(sm: SiteModel, upgrades) -> tuple[object, float]:
+    """Each upgrade's units in service (``b.grid_upgrade_units``), an asset ordered with its lead
+    time; return the MW they add (expression) and the most they can add."""
+    if not upgrades:
+        return 0.0, 0.0
+    b, cat = sm.block, sm.si.catalog
+    names = [u.name for u in upgrades]
+    b.grid_upgrade_units = pyo.Var(names, domain=pyo.NonNegativeIntegers,
+                                   bounds=lambda m, n: (0, next(u.max_units for u in upgrades if u.name == n)))
+    for i, u in enumerate(upgrades):
+        catalog_lead = cat.grid_equipment[u.equipment].lead_time_months if u.equipment else 0.0
+        sm.add_asset(Asset(
+            key=f"grid_upgrade:{u.name}", label=f"grid upgrade {u.name} (+{u.adds_mw:g} MW)", unit="units",
+            in_use=b.grid_upgrade_units[u.name], capex_usd_per_unit=u.capex_usd,
+            life_years=sm.life("grid_equipment", u.name, u.lifetime_years),
+            crf=sm.crf("grid_equipment", u.name, u.lifetime_years),
+            lead_time_months=lead_time_months(u.lead_time_months, catalog_lead), component="grid_upgrade",
+            integer=True, price_inputs=(("site", "grid", "upgrades", i, "capex_usd"),)))
+    return (sum(u.adds_mw * b.grid_upgrade_units[u.name] for u in upgrades),
+            sum(u.adds_mw * u.max_units for u in upgrades))
+
+
+def _flexible_room(sm: SiteModel, grid, firm: float, start, end) -> tuple[float, set[int]]:
+    """A flexible connection's MW beyond the firm limit in this period (0 when it is not offered
+    for the whole period), with ``b.flex_on`` (accepted, at its yearly fee), and the curtailed
+    steps, in which import stays within the firm limit."""
+    flex = grid.flexible
+    if flex is None:
+        return 0.0, set()
+    offered_from = flex.available_from or grid.available_from or start
+    extra = max(0.0, flex.max_import_mw - firm) if offered_from <= start else 0.0
+    if extra <= 0:
+        return 0.0, set()
+    b = sm.block
+    b.flex_on = pyo.Var(domain=pyo.Binary)
+    if flex.fee_usd_per_year > 0:
+        sm.add_cost("grid_flexible_fee", flex.fee_usd_per_year * b.flex_on, ("site", "grid", "flexible", "fee_usd_per_year"))
+    return extra, set(chosen_steps(sm.tg, sm.si, flex.curtailment, ("grid", "flexible", "curtailment", "flags")))
+
+
+FLAGS = Quantity("flag", 0.0, 1.0)
+
+
+def chosen_steps(tg, si, hours, where: tuple) -> list[int]:
+    """The steps of time grid ``tg`` in a set of hours (a cap's emergency hours, a connection's
+    curtailed ones): flagged hours from a CSV (``where``: its key in the site file), or the
+    site's dearest hours by price until their weight reaches the yearly count."""
+    if hours.flags is not None:
+        try:
+            flags = SeriesResolver(si.doc).resolve(hours.flags, where, FLAGS)
+        except SeriesError as err:
+            raise InputError([err.problem]) from None
+        return [int(i) for i in np.flatnonzero(tg.sample(flags) > 0.5)]
+    price = tg.sample(si.price_usd_per_mwh) if si.price_usd_per_mwh is not None else np.zeros(tg.n)
+    order = np.argsort(-price, kind="stable")
+    chosen, weight = [], 0.0
+    for i in order:
+        if weight >= hours.hours_per_year:
+            break
+        chosen.append(int(i))
+        weight += float(tg.weight[i])
+    return sorted(chosen)
+
+
 def report(sm: SiteModel, plan: SitePlan) -> None:
-    """The connection's limit, the peak import, the energy bought and the hours at the limit."""
+    """The connection's limit (with the upgrades in service), the flexible room accepted, the
+    peak import, the energy bought and the hours at the limit."""
     if sm.si.site.grid is None:
         return
     b, w, grid = sm.block, sm.tg.weight, plan.dispatch["grid_mw"]
-    plan.capacity["grid_limit_mw"] = b.grid_limit_mw
+    limit = b.grid_limit_mw
+    for u in sm.si.site.grid.upgrades:
+        units = round(value_of(b.grid_upgrade_units[u.name]))
+        plan.capacity[f"grid_upgrade_{u.name}_units"] = units
+        limit += u.adds_mw * units
+    plan.capacity["grid_limit_mw"] = limit
+    if b.component("flex_on") is not None:
+        accepted = value_of(b.flex_on) > 0.5
+        plan.capacity["grid_flexible_mw"] = b.grid_flexible_extra_mw if accepted else 0.0
+        if accepted:
+            plan.binding.append(f"flexible connection accepted: {b.grid_flexible_extra_mw:g} MW more outside "
+                                "its curtailed hours")
     plan.capacity["grid_peak_import_mw"] = float(grid.max(initial=0))
     plan.energy_mwh["grid"] = float(np.sum(w * grid))
-    at_limit = int(np.sum(w * (grid >= b.grid_limit_mw - 1e-4))) if b.grid_limit_mw > 0 else 0
+    at_limit = int(np.sum(w * (grid >= limit - 1e-4))) if limit > 0 else 0
     if at_limit:
-        plan.binding.append(f"grid import at its {b.grid_limit_mw:g} MW limit for {at_limit:,} h/yr")
+        plan.binding.append(f"grid import at its {limit:g} MW limit for {at_limit:,} h/yr")
 
 
 def commit(sm: SiteModel, built: SitePlan) -> None:
-    """Nothing is built: the connection is an input."""
+    """The upgrades in service and the flexible connection accepted, as the committed plan has them."""
+    b = sm.block
+    for u in (sm.si.site.grid.upgrades if sm.si.site.grid else []):
+        b.grid_upgrade_units[u.name].fix(built.capacity.get(f"grid_upgrade_{u.name}_units", 0), skip_validation=True)
+    if b.component("flex_on") is not None:
+        b.flex_on.fix(1 if built.capacity.get("grid_flexible_mw", 0.0) > 0 else 0, skip_validation=True)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from dcplan.schema.base import CurvedSeries, NonNeg, Series, StrictModel
-from dcplan.schema.caps import Cap
+from dcplan.schema.caps import Cap, Emergency
 from dcplan.schema.compute import Compute
 from dcplan.schema.smoothing import SmoothingSpec
 
@@ -43,10 +43,48 @@ class GridStep(StrictModel):
     max_import_mw: NonNeg
 
 
+class GridUpgrade(StrictModel):
+    """Equipment that raises the import limit once in service: a substation, a transformer, or
+    the utility's network upgrade behind an interconnection request (its in-service time as the
+    lead time). Ordered and paid like any asset. The catalog has no prices (the reference notes
+    give none): give the price with its source."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$", description="how the plan names it (orders: grid_upgrade:NAME)")
+    adds_mw: float = Field(gt=0, description="import MW each unit adds")
+    capex_usd: NonNeg = Field(description="per unit, all-in: equipment, works and the utility's charges")
+    max_units: int = Field(1, ge=0)
+    equipment: str | None = Field(None, description="grid_equipment catalog key: its lead time, unless "
+                                  "lead_time_months is given")
+    lead_time_months: NonNeg | None = Field(None, description="order to service; default: the equipment's")
+    lifetime_years: float = Field(40.0, gt=0, description="assumption: 40 years, as utility plant")
+
+    @model_validator(mode="after")
+    def _a_lead_time(self):
+        if self.equipment is None and self.lead_time_months is None:
+            raise ValueError("give lead_time_months, or the equipment (a grid_equipment catalog key) it takes")
+        return self
+
+
+class FlexibleConnection(StrictModel):
+    """A utility's offer of a larger or earlier connection that may be curtailed: up to
+    ``max_import_mw`` from ``available_from`` except in the curtailed hours, when import is held
+    to the firm limit (0 before the firm connection). The plan accepts it or not, in each
+    build-out period, and meets the curtailed hours on site (gas, battery, shed load)."""
+
+    max_import_mw: NonNeg = Field(description="the import limit outside curtailed hours while accepted")
+    available_from: dt.date | None = Field(None, description="default: as the firm connection")
+    curtailment: Emergency = Field(description="the curtailed hours: hours_per_year (the dearest hours, as "
+                                   "the utility would call them), or flags (a CSV column of 0/1)")
+    fee_usd_per_year: NonNeg = Field(0.0, description="what accepting costs a year, if anything")
+
+
 class Grid(StrictModel):
     max_import_mw: NonNeg = Field(description="import limit from the available date")
     available_from: dt.date | None = None
     steps: list[GridStep] = Field(default_factory=list, description="later changes of the limit")
+    upgrades: list[GridUpgrade] = Field(default_factory=list, description="equipment the plan may order "
+                                        "to raise the limit (dcplan.model.grid)")
+    flexible: FlexibleConnection | None = Field(None, description="a curtailable connection the plan may accept")
     energy_price_usd_per_mwh: Series
     demand_charge_usd_per_kw_month: NonNeg = 0.0
     co2_t_per_mwh: Series = 0.0

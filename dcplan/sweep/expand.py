@@ -306,7 +306,7 @@ def _digest(base: ProgramInput, sweep: SweepFile) -> str:
 
 def _flags(si, caps) -> list:
     """The emergency-hour flags each cap would read for this site (None where it reads none)."""
-    from dcplan.model.caps import FLAGS  # late: the model imports Pyomo
+    from dcplan.model.grid import FLAGS  # late: the model imports Pyomo
 
     out = []
     for rc in caps:
