@@ -59,3 +59,21 @@ def grid_limit_during(grid, start, end) -> float:
     arrives mid-period helps from the next period)."""
     changes = [d for d in [grid.available_from, *(s.date for s in grid.steps)] if d and start < d <= end]
     return min(grid_limit_mw(grid, d) for d in [start, *changes])
+
+
+def capping_segments(curve: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A power-capping curve — (power share, throughput share) points from (1, 1) down — as
+    segments of its lower convex envelope in the depth of the cap r = 1 - power share: (width in
+    r, throughput lost per unit of r). Convex, each segment dearer than the one before, so that a
+    linear model fills them in order; the envelope lies on or below the measured loss."""
+    points = sorted((1.0 - p, 1.0 - t) for p, t in curve)
+    hull: list[tuple[float, float]] = []
+    for point in points:  # the lower hull of points sorted by depth (monotone chain)
+        while len(hull) >= 2 and _turns_left(hull[-2], hull[-1], point) <= 0:
+            hull.pop()
+        hull.append(point)
+    return [(b[0] - a[0], (b[1] - a[1]) / (b[0] - a[0])) for a, b in zip(hull, hull[1:])]
+
+
+def _turns_left(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.formulas import facility_load_mw, gpu_it_mw, lead_time_months
+from dcplan.formulas import capping_segments, facility_load_mw, gpu_it_mw, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.plans.types import SitePlan
 from dcplan.schema.compute import Compute
@@ -78,8 +78,10 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     # smoothing a training job (burn work, a GPU floor, battery losses) draws extra IT energy;
     # hour by hour the IT draws its average share of the design IT (which the design peak keeps)
     extra = (sm.smoothing.energy_overhead_fraction or 0.0) if sm.smoothing is not None else 0.0
+    capped = add_power_capping(sm, compute, options)
     b.load_mw = pyo.Expression(sm.steps, rule=lambda m, t: sum(
-        facility_load_mw(m.it_mw[c], pue[c][t], compute.average_draw_fraction, extra) for c in m.C))
+        facility_load_mw(m.it_mw[c], pue[c][t], compute.average_draw_fraction, extra)
+        - (pue[c][t] * capped[c, t] if capped is not None else 0.0) for c in m.C))
     sm.load = b.load_mw
     sm.add_dispatch("load_mw", at=lambda t: b.load_mw[t])
     sm.add_dispatch("pue", derive=lambda: sm.tg.sample(sm.si.pue[chosen_cooling(sm)]))
@@ -118,6 +120,34 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
 HOURS_PER_YEAR = 8760.0
 
 
+def add_power_capping(sm: SiteModel, compute: Compute, options) -> object:
+    """The IT MW capped away in each step under each cooling option (``b.gpu_capped_mw[c, j, t]``
+    by segment j of the curve's convex envelope, within its depth of the GPUs' draw; zero unless
+    option c is chosen, since it is bounded by ``it_mw[c]``), priced by the GPU-hours it loses;
+    returns an expression indexed by (c, t), or None without power capping."""
+    pc = compute.power_capping
+    if pc is None or not options:
+        return None
+    b, cat = sm.block, sm.si.catalog
+    segments = capping_segments(pc.curve)
+    spec = min((cat.gpus[o.model] for o in options), key=lambda g: g.tdp_w / g.design_w_per_gpu)
+    board_share, draw = spec.tdp_w / spec.design_w_per_gpu, compute.average_draw_fraction
+    b.J = pyo.RangeSet(0, len(segments) - 1)
+    b.gpu_capped_mw = pyo.Var(b.C, b.J, sm.steps, bounds=(0, None))
+    b.gpu_cap_depth = pyo.Constraint(b.C, b.J, sm.steps, rule=lambda m, c, j, t: m.gpu_capped_mw[c, j, t] <= (
+        segments[j][0] * board_share * draw * (m.it_mw[c] - compute.fixed_it_mw * m.cooling_on[c])))
+    sm.explain(b.gpu_cap_depth, lambda c, j, t: ("GPU power capped (MW) deeper than the curve allows",
+                                                 ("program", "compute", "power_capping", "curve")))
+    b.gpu_capped = pyo.Expression(b.C, sm.steps, rule=lambda m, c, t: sum(m.gpu_capped_mw[c, j, t] for j in m.J))
+    lost_per_mwh = [slope / (spec.tdp_w / 1e6 * draw) for _, slope in segments]  # GPU-hours lost per MWh saved
+    w = sm.weights()
+    sm.add_cost("power_capping", pc.value_usd_per_gpu_hour * sum(
+        w[t] * lost_per_mwh[j] * b.gpu_capped_mw[c, j, t] for c in b.C for j in b.J for t in sm.steps),
+        ("program", "compute", "power_capping", "value_usd_per_gpu_hour"))
+    sm.add_dispatch("gpu_capped_mw", at=lambda t: sum(b.gpu_capped[c, t] for c in b.C))
+    return b.gpu_capped
+
+
 def add_cloud(sm: SiteModel, compute: Compute) -> None:
     """GPUs rented from a cloud (``b.cloud_gpus``): compute without power, cooling or capital,
     rented by the hour (a rented asset: all year in a single-period plan, period by period in a
@@ -153,6 +183,12 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         full = (plan.it_mw - sm.fixed_it_mw) / sm.provisioning + sm.fixed_it_mw
         plan.binding.append(f"oversubscribed: IT designed for {sm.provisioning:.0%} of the GPUs' all-in power; a "
                             f"job driving every GPU at once draws {full:,.1f} MW, {full - plan.it_mw:,.1f} MW more")
+    if "gpu_capped_mw" in plan.dispatch:
+        capped, w = plan.dispatch["gpu_capped_mw"], sm.tg.weight
+        hours = float(np.sum(w * (capped > 1e-6)))
+        if hours:
+            plan.binding.append(f"GPU power capped in {hours:,.0f} h/yr: {float(np.sum(w * capped)):,.0f} MWh of IT less, "
+                                f"at a throughput cost of ${value_of(sm.costs['power_capping']):,.0f}/yr")
     plan.water_m3 = float(np.sum(sm.tg.weight) * plan.it_mw * sm.average_draw) * sm.si.wue(plan.cooling)  # MWh x L/kWh
 
 

@@ -29,6 +29,41 @@ class CloudOption(StrictModel):
     source: str | None = Field(None, description="where the price comes from (a quote, a price list), or 'assumption'")
 
 
+PRETRAINING_POWER_CURVE = [(1.0, 1.0), (0.885, 0.935), (0.76, 0.874), (0.64, 0.787), (0.51, 0.626)]
+"""Throughput of LLM pre-training (MPT-7B) against the GPUs' power as a share of their uncapped
+draw, measured by Emerald AI on the 256-GPU cluster of the Phoenix demonstration (Colangelo et
+al., arXiv:2507.00909; data/dvfs_sweep.csv of github.com/ai-emerald/emerald-ai-demo-may-2025,
+Apache-2.0): caps of 350, 300, 250 and 200 W on 400 W parts (A100-class: inferred, the files do
+not name it) against an uncapped draw of 388 W. No H100 or B200 training curve is published:
+using it for them is an assumption."""
+
+
+class PowerCapping(StrictModel):
+    """Hour by hour the plan may cap the GPUs below their uncapped draw (a power limit set in the
+    driver, as in the Phoenix demonstration): less energy, less throughput, each GPU-hour lost
+    priced at ``value_usd_per_gpu_hour``. Worth it against high energy prices and in a flexible
+    connection's curtailed hours; supply, cooling and N+1 still carry the uncapped peak. The plan
+    uses the curve's lower convex envelope (a cap costs throughput ever faster as it deepens) and
+    the GPU with the least board power per MW (the most GPU-hours lost per MW saved)."""
+
+    value_usd_per_gpu_hour: NonNeg = Field(description="what a GPU-hour of the job is worth (e.g. its rental price)")
+    curve: list[tuple[float, float]] = Field(
+        default_factory=lambda: list(PRETRAINING_POWER_CURVE),
+        description="(power as a share of the uncapped draw, throughput as a share of uncapped) from (1, 1) "
+        "down to the deepest cap allowed; default: Emerald AI's measured pre-training curve")
+
+    @model_validator(mode="after")
+    def _a_curve(self):
+        power = [p for p, _ in self.curve]
+        if len(self.curve) < 2 or self.curve[0] != (1.0, 1.0):
+            raise ValueError("the curve starts at (1, 1), uncapped, and has at least one cap below it")
+        if any(b >= a for a, b in zip(power, power[1:])) or power[-1] <= 0:
+            raise ValueError("power shares fall from 1 toward 0, each below the one before")
+        if any(not 0 < t <= 1 for _, t in self.curve):
+            raise ValueError("throughput shares lie in (0, 1]")
+        return self
+
+
 MEASURES = ("gpus", "h100_equivalents", "bf16_pflops")
 """What a compute target may be counted in."""
 
@@ -75,6 +110,8 @@ class Compute(StrictModel):
         "checkpoints, idle): energy, fuel, emissions and water; supply, cooling and N+1 are sized for the "
         "design IT. Default 1: a training cluster near its peak all year (SemiAnalysis's 100k H100: 150 MW, "
         "about 1.59 TWh a year)")
+    power_capping: PowerCapping | None = Field(None, description="let the plan cap the GPUs' power hour by hour, "
+                                               "at a price per GPU-hour lost")
     target: ComputeTarget | None = None
     max_it_mw: NonNeg | None = Field(None, description="building limit on IT load")
     fixed_it_mw: NonNeg = Field(0.0, description="IT load at each site besides the GPUs' (CPU servers, "
