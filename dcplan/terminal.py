@@ -28,7 +28,7 @@ CATALOG_COLUMNS = {
                 ("lifetime_years", "life yr"), ("lead_time_months", "lead mo")],
     "cooling": [("liquid", "liquid"), ("pue", "PUE"), ("wue_l_per_kwh", "WUE L/kWh"),
                 ("capex_usd_per_kw_it", "$/kW IT"), ("lifetime_years", "life yr")],
-    "grid_equipment": [("kind", "kind"), ("rating_mva", "MVA"), ("lead_time_months", "lead mo")],
+    "grid_equipment": [("kind", "kind"), ("rating_mva", "MVA"), ("lead_time_months", "lead mo"), ("capex_usd", "capex $")],
 }
 
 

@@ -104,3 +104,16 @@ def test_a_flexible_connection_brings_the_earliest_date_forward_with_a_battery_f
     assert early.capacity_online["testsite"]["battery_mw"] > 0  # what carries the curtailed hours
     late = next(p for p in flexible.timeline.periods if p.name == "2027-Q3")
     assert late.capacity_online["testsite"].get("grid_flexible_mw", 0.0) == 0.0  # firm by then: nothing to accept
+
+
+def test_an_upgrade_named_by_its_equipment_takes_the_catalog_price_and_lead_time(tmp_path):
+    from dcplan.catalog import builtin_catalog
+    from dcplan.formulas import capital_recovery_factor
+
+    spec = builtin_catalog().grid_equipment["substation_150mw"]
+    site = base_site()
+    site["grid"].update(max_import_mw=1, upgrades=[{"name": "sub", "adds_mw": 150, "equipment": "substation_150mw"}])
+    plan = api.plan(write_yaml(tmp_path / "site.yaml", site), typical_days=1).plan.sites[0]
+    assert plan.capacity["grid_upgrade_sub_units"] == 1 and plan.capacity["grid_limit_mw"] == 151
+    assert plan.costs_usd["grid_upgrade"] == pytest.approx(spec.capex_usd * capital_recovery_factor(0.08, 40), rel=1e-9)
+    assert spec.sources["capex_usd"].startswith("derived")

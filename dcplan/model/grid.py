@@ -72,14 +72,20 @@ def _add_upgrades(sm: SiteModel, upgrades) -> tuple[object, float]:
     b.grid_upgrade_units = pyo.Var(names, domain=pyo.NonNegativeIntegers,
                                    bounds=lambda m, n: (0, next(u.max_units for u in upgrades if u.name == n)))
     for i, u in enumerate(upgrades):
-        catalog_lead = cat.grid_equipment[u.equipment].lead_time_months if u.equipment else 0.0
+        spec = cat.grid_equipment[u.equipment] if u.equipment else None
+        price = u.capex_usd if u.capex_usd is not None else spec.capex_usd
+        if price is None:
+            raise InputError([sm.si.doc.problem(("grid", "upgrades", i), f"no price for upgrade {u.name}: the "
+                                                f"catalog's {u.equipment} has none; give capex_usd")])
         sm.add_asset(Asset(
             key=f"grid_upgrade:{u.name}", label=f"grid upgrade {u.name} (+{u.adds_mw:g} MW)", unit="units",
-            in_use=b.grid_upgrade_units[u.name], capex_usd_per_unit=u.capex_usd,
+            in_use=b.grid_upgrade_units[u.name], capex_usd_per_unit=price,
             life_years=sm.life("grid_equipment", u.name, u.lifetime_years),
             crf=sm.crf("grid_equipment", u.name, u.lifetime_years),
-            lead_time_months=lead_time_months(u.lead_time_months, catalog_lead), component="grid_upgrade",
-            integer=True, price_inputs=(("site", "grid", "upgrades", i, "capex_usd"),)))
+            lead_time_months=lead_time_months(u.lead_time_months, spec.lead_time_months if spec else 0.0),
+            component="grid_upgrade", integer=True,
+            price_inputs=(("site", "grid", "upgrades", i, "capex_usd") if u.capex_usd is not None
+                          else ("catalog", "grid_equipment", u.equipment, "capex_usd"),)))
     return (sum(u.adds_mw * b.grid_upgrade_units[u.name] for u in upgrades),
             sum(u.adds_mw * u.max_units for u in upgrades))
 

@@ -130,6 +130,7 @@ class GridEquipmentSpec(Sourced):
     kind: Literal["transformer", "substation"]
     rating_mva: float = Field(gt=0)
     lead_time_months: NonNeg
+    capex_usd: NonNeg | None = Field(None, description="installed price of one unit (a site's grid upgrade may give its own)")
 
 
 class Catalog(StrictModel):

@@ -46,12 +46,13 @@ class GridStep(StrictModel):
 class GridUpgrade(StrictModel):
     """Equipment that raises the import limit once in service: a substation, a transformer, or
     the utility's network upgrade behind an interconnection request (its in-service time as the
-    lead time). Ordered and paid like any asset. The catalog has no prices (the reference notes
-    give none): give the price with its source."""
+    lead time). Ordered and paid like any asset, at its own price or the equipment's catalog
+    price (derived, order-of-magnitude: give a quote where there is one)."""
 
     name: str = Field(pattern=r"^[a-z0-9_]+$", description="how the plan names it (orders: grid_upgrade:NAME)")
     adds_mw: float = Field(gt=0, description="import MW each unit adds")
-    capex_usd: NonNeg = Field(description="per unit, all-in: equipment, works and the utility's charges")
+    capex_usd: NonNeg | None = Field(None, description="per unit, all-in: equipment, works and the utility's "
+                                     "charges; default: the equipment's catalog price")
     max_units: int = Field(1, ge=0)
     equipment: str | None = Field(None, description="grid_equipment catalog key: its lead time, unless "
                                   "lead_time_months is given")
@@ -60,8 +61,9 @@ class GridUpgrade(StrictModel):
 
     @model_validator(mode="after")
     def _a_lead_time(self):
-        if self.equipment is None and self.lead_time_months is None:
-            raise ValueError("give lead_time_months, or the equipment (a grid_equipment catalog key) it takes")
+        if self.equipment is None and (self.lead_time_months is None or self.capex_usd is None):
+            raise ValueError("give lead_time_months and capex_usd, or the equipment (a grid_equipment catalog key) "
+                             "whose lead time and price it takes")
         return self
 
 
