@@ -49,6 +49,8 @@ def arithmetic_checks(pi: ProgramInput) -> list[str]:
         return []
     si, lines, loc = pi.sites[0], [], Locator(pi)
     compute = site_compute(si, pi)
+    if compute.cloud:  # cloud GPUs meet a target without a site's GPUs, power or cooling: left to the solve
+        return []
     gpus = compute.gpus
     head = f"compute target of {target.amount:,.0f} {target.measure} ({loc.program('compute', 'target')})"
     if all(g.max_gpus is not None for g in gpus):
@@ -79,6 +81,41 @@ def arithmetic_checks(pi: ProgramInput) -> list[str]:
             lines.append(f"site {si.name}: N+1 needs firm gas of at least {peak:,.1f} MW without its largest "
                          f"unit (design peak at the best cooling), but all allowed units{' and the battery' if bat else ''} give only "
                          f"{firm:,.1f} MW: raise max_units, add a unit type, or relax reliability.n_plus_one")
+    if not lines and least_it < float("inf"):
+        lines += _co2_floor(pi, si, compute, least_it)
+    return lines
+
+
+def _co2_floor(pi: ProgramInput, si: SiteInput, compute, least_it_mw: float) -> list[str]:
+    """A CO2 cap below what the site must emit whatever it builds: the least facility energy (the
+    least IT for the target at each hour's best PUE) less the most that its solar and wind can
+    make, times the lowest emission rate among the grid's hours and the gas units' fuel. A
+    battery only loses energy, so this holds whatever is stored. Full-year plans only (a typical-
+    days plan weighs hours its own way), and not where load may be shed."""
+    caps = [rc for rc in pi.caps if rc.in_force and rc.cap.quantity == "co2_t" and rc.cap.max is not None
+            and rc.cap.major_source is None]
+    if not caps or pi.program.time.typical_days is not None or si.site.reliability.unserved_energy_usd_per_mwh:
+        return []
+    tech, grid = si.site.technologies, si.site.grid
+    pue = np.min([si.pue[c.type] for c in si.site.cooling], axis=0)
+    load_mwh = float(np.sum(facility_load_mw(least_it_mw, pue, compute.average_draw_fraction)))
+    clean_mwh = sum(float(np.sum(cf)) * (cand.max_mw + cand.existing_mw)
+                    for cand, cf in ((tech.solar, si.solar_cf), (tech.wind, si.wind_cf)) if cand is not None)
+    rates = ([("the grid's cleanest hour", float(np.min(si.grid_co2_t_per_mwh)))] if grid is not None else []) + [
+        (g.type, si.catalog.generators[g.type].heat_rate_mmbtu_per_mwh * si.site.fuel.co2_t_per_mmbtu) for g in tech.gas]
+    if not rates or load_mwh <= clean_mwh:
+        return []
+    source, rate = min(rates, key=lambda r: r[1])
+    floor_t = (load_mwh - clean_mwh) * rate
+    lines = []
+    for rc in caps:
+        limit = rc.cap.max / (pi.program.horizon.years if rc.cap.period == "horizon" else 1)
+        if floor_t > limit * (1 + 1e-6) + 1e-6:
+            where = f"{rc.file}:{rc.line}" if rc.line else rc.file
+            lines.append(f"cap {rc.cap.name} ({where}: caps max) allows {limit:,.0f} t of CO2 a year, but the site must "
+                         f"emit at least {floor_t:,.0f}: it needs at least {load_mwh:,.0f} MWh a year (the least IT for the "
+                         f"target at the best PUE of each hour), its solar and wind can make at most {clean_mwh:,.0f} MWh, "
+                         f"and the rest comes from sources emitting at least {rate:.3f} t/MWh ({source})")
     return lines
 
 

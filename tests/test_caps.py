@@ -306,3 +306,24 @@ def test_emergency_hours_from_a_csv_of_flags(tmp_path):
     d = p.sites[0].dispatch
     assert np.all(d["grid_mw"][4000:4010] <= 1e-6) and d["grid_mw"][3990] > 1
     assert p.sites[0].capacity["battery_mwh"] >= 10 * p.sites[0].capacity["facility_peak_mw"] * 0.99
+
+
+def co2_capped_site(tmp_path, cap_t: float) -> object:
+    """Full year: grid at 0.4 t/MWh, solar (up to 1 MW) at a capacity factor of 0.25 every hour."""
+    write_csv(tmp_path / "cf.csv", {"solar_cf": daily([0.25] * 24)})
+    s = base_site(technologies={"solar": {"max_mw": 1, "capacity_factor": {"csv": "cf.csv"}}},
+                  caps=[{"name": "permit", "quantity": "co2_t", "max": cap_t, "source": "test"}])
+    s["grid"]["co2_t_per_mwh"] = 0.4
+    return write_yaml(tmp_path / "site.yaml", s)
+
+
+def test_a_co2_cap_below_the_floor_is_proved_infeasible_without_a_solve_and_at_the_floor_has_a_plan(tmp_path):
+    """By hand: 1,000 H100 at PUE 1.2 draw 1.70 MW every hour; the most solar makes is 0.25 MW,
+    so the grid brings at least 1.45 MW at 0.4 t/MWh: the floor is 1.45 x 8,760 x 0.4 t."""
+    load_mw = 1000 * (1275 + 141.7) / 1e6 * 1.2
+    floor_t = (load_mw - 0.25) * 8760 * 0.4
+    below = api.plan(co2_capped_site(tmp_path, floor_t * 0.999), typical_days=0)
+    assert below.plan is None and below.infeasible and below.solve.lp_solves == 0  # the arithmetic, no solve
+    assert "cap permit" in below.reasons[0] and f"at least {floor_t:,.0f}" in below.reasons[0]
+    at = api.plan(co2_capped_site(tmp_path, floor_t * 1.001), typical_days=0).plan
+    assert at is not None and floor_t <= at.co2_t <= floor_t * 1.001 * (1 + 1e-9)  # nearly all the solar it may build
