@@ -132,7 +132,7 @@ class Replanner:
     typical_days: int | None
     options: SolveOptions
     smoothing: dict
-    deadline: float | None = None
+    deadline: float | None = dataclasses.field(init=False, default=None)
 
     def __post_init__(self):
         limit = self.options.time_limit_s

@@ -186,6 +186,7 @@ def diff_plan(old: dict, new: dict) -> list[Change]:
     for site in sorted(set(osites) | set(nsites)):
         a, b = osites.get(site) or {}, nsites.get(site) or {}
         _mapping(changes, "GPUs", f"{site} ", a.get("gpus") or {}, b.get("gpus") or {}, "GPUs")
+        _mapping(changes, "GPUs", f"{site} cloud ", a.get("cloud_gpus") or {}, b.get("cloud_gpus") or {}, "GPUs")
         if a.get("cooling") != b.get("cooling"):
             changes.append(Change("capacity", f"{site} cooling", a.get("cooling"), b.get("cooling")))
         _mapping(changes, "capacity", f"{site} ", a.get("capacity") or {}, b.get("capacity") or {})

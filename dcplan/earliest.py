@@ -109,6 +109,11 @@ def first_with_plan(probe: Callable[[int], bool | None], count: int, guess: int 
     return latest
 
 
+def answer(outcome) -> bool | None:
+    """What a probe's outcome says: True, a plan exists; False, proved none; None, no answer (a time limit)."""
+    return True if outcome.plan is not None else False if outcome.infeasible else None
+
+
 def impossible_by_arithmetic(pi: ProgramInput, periods: list[Period]) -> int:
     """The last period at which :func:`dcplan.diagnose.timeline_checks` finds the goal impossible
     (lead times against firm supply; no solve), or -1. A guess for :func:`first_with_plan`, not a
@@ -128,10 +133,9 @@ def search(pi: ProgramInput, plan_at: Callable[..., object]) -> tuple[Earliest, 
     tried: list[tuple[str, bool]] = []
 
     def probe(k: int) -> bool | None:
-        """True: a plan exists; False: proved none; None: no answer (a time limit)."""
         outcomes[k] = outcome = plan_at(with_goal_at(pi, periods[k]), False)
         tried.append((periods[k].name, outcome.plan is not None))
-        return True if outcome.plan is not None else False if outcome.infeasible else None
+        return answer(outcome)
 
     try:
         latest = first_with_plan(probe, len(periods), impossible_by_arithmetic(pi, periods))

@@ -25,7 +25,13 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from dcplan.earliest import Undecided, first_with_plan, impossible_by_arithmetic, with_goal_at
+from dcplan.earliest import (
+    Undecided,
+    answer,
+    first_with_plan,
+    impossible_by_arithmetic,
+    with_goal_at,
+)
 from dcplan.errors import InputError
 from dcplan.loader import ProgramInput
 from dcplan.model.buildout import add_months, periods_of
@@ -127,7 +133,7 @@ def odds(pi: ProgramInput, plan_at: Callable[..., object]) -> Odds:
     try:
         for case in all_cases:
             variant = with_delays(pi, case.months())
-            earliest[case] = first_with_plan(lambda k: _probe(plan_at(with_goal_at(variant, periods[k]), False)),
+            earliest[case] = first_with_plan(lambda k: answer(plan_at(with_goal_at(variant, periods[k]), False)),
                                              len(periods), impossible_by_arithmetic(variant, periods))
     except Undecided as stop:
         return Odds([], None, None, None, [f"undecided: no answer in time for {periods[stop.index].name}"])
@@ -142,10 +148,6 @@ def odds(pi: ProgramInput, plan_at: Callable[..., object]) -> Odds:
                 for q in (0.5, HOLD)}
     held, notes = _holding_plan(pi, plan_at, all_cases, earliest, periods)
     return Odds(distribution, quantile[0.5], quantile[HOLD], held, notes)
-
-
-def _probe(outcome) -> bool | None:
-    return True if outcome.plan is not None else False if outcome.infeasible else None
 
 
 def _holding_plan(pi, plan_at, all_cases: list[Case], earliest: dict, periods) -> tuple[dict | None, list[str]]:
@@ -167,13 +169,17 @@ def _holding_plan(pi, plan_at, all_cases: list[Case], earliest: dict, periods) -
         return None, ["the plan for 90 % was not found in time"]
     chosen, planned = min(plans, key=lambda item: item[1].plan.timeline.npv_cost_usd)
     fixed = _fix_orders(planned.plan)
-    holds, cost = 0.0, 0.0
+    holds, cost, tried = 0.0, 0.0, {}  # tried: the outcome of each set of delays (covered cases share one)
     for case in all_cases:
-        late = {key: max(m, chosen.months()[key]) for key, m in case.delays}  # early deliveries wait
-        tried = plan_at(with_goal_at(with_delays(pi, late), periods[k]), True, change_model=fixed)
-        if tried.plan is not None:
+        late = tuple((key, max(m, chosen.months()[key])) for key, m in case.delays)  # early deliveries wait
+        if late not in tried:
+            tried[late] = plan_at(with_goal_at(with_delays(pi, dict(late)), periods[k]), True, change_model=fixed)
+        outcome = tried[late]
+        if answer(outcome) is None:
+            return None, [f"undecided: the plan for 90 % was not tried in every case in time ({outcome.why_no_plan()[0]})"]
+        if outcome.plan is not None:
             holds += case.probability
-            cost += case.probability * tried.plan.timeline.npv_cost_usd
+            cost += case.probability * outcome.plan.timeline.npv_cost_usd
     return {"period": periods[k].name, "date": periods[k].start.isoformat(),
             "planned_for": [{"site": s, "asset": a, "months_late": m} for (s, a), m in chosen.delays],
             "covers_probability": covered(chosen), "npv_cost_usd": planned.plan.timeline.npv_cost_usd,

@@ -315,7 +315,7 @@ def _odds_summary(console: Console, odds: dict) -> None:
 def _pareto_summary(console: Console, pareto: dict) -> None:
     """The cost-against-CO2 points (dcplan.pareto), least CO2 first, and what changes between them."""
     unit, cost_unit = pareto["co2_unit"], pareto["cost_unit"]
-    table = Table(title=f"Cost against CO2 (CO2 in {unit}, cost in {cost_unit}; the last point is this plan)",
+    table = Table(title=f"Cost against CO2 (CO2 in {unit}, cost in {cost_unit}; extra $0: this plan)",
                   header_style="bold cyan")
     for name in ("point", "CO2", "cost", "extra", "$/t avoided", "$/t margin"):
         table.add_column(name, justify="right")

@@ -8,9 +8,9 @@ from dcplan.model.buildout import DAYS_PER_YEAR, BuildoutModel, Period
 from dcplan.model.compute import compute_delivered
 from dcplan.model.context import value_of
 from dcplan.plans.types import Bridge, OrderLine, PeriodLine, SitePlan, Timeline
+from dcplan.series import HOURS_PER_YEAR
 
 RENT_COMPONENTS = ("gas_rental", "cooling_rental", "cloud_rental")
-HOURS_PER_YEAR = 8760.0
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 

@@ -69,3 +69,20 @@ def test_cloud_gpus_bridge_until_owned_ones_arrive_and_not_after(tmp_path, runne
     from dcplan.checks import check_paths, render
     report = check_paths([path])
     assert report.exit_code == 0, render(report, "text")  # the committed plan, cloud GPUs counted, passes
+
+
+def test_a_target_the_owned_gpus_cannot_meet_alone_is_met_with_cloud_gpus(tmp_path):
+    """The up-front checks (too few GPUs allowed) leave a target a cloud can fill to the solve."""
+    site = base_site()
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "max_gpus": 504}], "target": {"gpus": GPUS},
+                       "cloud": [{"model": "h100_sxm", "usd_per_gpu_hour": 3.0}]}
+    plan = api.plan(write_yaml(tmp_path / "site.yaml", site)).plan
+    assert plan.sites[0].gpus["h100_sxm"] == 504 and plan.sites[0].cloud_gpus["h100_sxm"] == pytest.approx(GPUS - 504)
+
+
+def test_diff_names_cloud_gpus(tmp_path, runner):
+    owned, rented = tmp_path / "owned", tmp_path / "rented"
+    assert run_cli(runner, "plan", single_site(tmp_path, 9.0), "-o", owned, "-q").exit_code == 0
+    assert run_cli(runner, "plan", single_site(tmp_path, 0.5), "-o", rented, "-q").exit_code == 0
+    result = run_cli(runner, "diff", owned, rented)
+    assert "cloud h100_sxm" in result.output, result.output

@@ -117,3 +117,26 @@ def test_an_upgrade_named_by_its_equipment_takes_the_catalog_price_and_lead_time
     assert plan.capacity["grid_upgrade_sub_units"] == 1 and plan.capacity["grid_limit_mw"] == 151
     assert plan.costs_usd["grid_upgrade"] == pytest.approx(spec.capex_usd * capital_recovery_factor(0.08, 40), rel=1e-9)
     assert spec.sources["capex_usd"].startswith("derived")
+
+
+def test_an_upgrade_name_used_twice_is_refused(tmp_path, runner):
+    site = base_site()
+    site["grid"]["upgrades"] = [{"name": "sub", "adds_mw": 5, "capex_usd": 1.0e6, "lead_time_months": 0},
+                                {"name": "sub", "adds_mw": 50, "capex_usd": 1.0e5, "lead_time_months": 0}]
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "site.yaml", site))
+    assert result.exit_code == 2 and "grid upgrade name used twice: sub" in result.output
+
+
+def test_upgrades_add_nothing_before_the_connection_and_an_offer_is_the_limit_with_them(tmp_path):
+    """Upgrades raise a connection that is there; with one in service, an accepted offer of 10 MW
+    on a 1 MW connection raised by 5 gives 4 MW more: 10 MW in all, not 15."""
+    site = base_site(reliability={"n_plus_one": False, "unserved_energy_usd_per_mwh": 100000})
+    site["compute"]["target"] = {"gpus": 8000}  # 13.6 MW at PUE 1.2: more than any limit here
+    site["grid"].update(max_import_mw=1, upgrades=[{"name": "sub", "adds_mw": 5, "capex_usd": 1e5, "lead_time_months": 0}],
+                        flexible={"max_import_mw": 10, "curtailment": {"hours_per_year": 10}})
+    plan = api.plan(write_yaml(tmp_path / "site.yaml", site), typical_days=1).plan.sites[0]
+    assert plan.capacity["grid_upgrade_sub_units"] == 1 and plan.capacity["grid_flexible_mw"] == pytest.approx(4.0)
+    assert plan.capacity["grid_peak_import_mw"] == pytest.approx(10.0)
+    site["grid"].update(available_from="2030-01-01", flexible=None)
+    later = api.plan(write_yaml(tmp_path / "later.yaml", site), typical_days=1).plan.sites[0]
+    assert later.energy_mwh.get("grid", 0.0) == pytest.approx(0.0)  # no connection yet: the upgrade adds nothing

@@ -534,17 +534,18 @@ class Verifier:
 
     def _grid_allows(self, si: SiteInput, name: str, start, end) -> float:
         """The most the grid allows in any hour from ``start`` to ``end``: the firm limit, the plan's
-        upgrades in service (at today's MW each), and a flexible connection it accepted (the
-        curtailed hours are the model's rows, checked with the rest of the dispatch)."""
+        upgrades in service on a connection that is there (at today's MW each), or a flexible
+        offer it accepted where that is more (the curtailed hours are the model's rows, checked
+        with the rest of the dispatch)."""
         grid = si.site.grid
         limit = grid_limit_during(grid, start, end)
-        for u in grid.upgrades:
+        connected = grid.available_from is None or grid.available_from <= start
+        for u in grid.upgrades if connected else []:
             if self.timeline is None:
                 units = self.plan.sites[name].capacity.get(f"grid_upgrade_{u.name}_units", 0.0)
             else:
-                units = sum(o.quantity for o in self.timeline.orders if o.site == name
-                            and o.asset == f"grid_upgrade:{u.name}" and o.online_date <= start
-                            and (o.retire_date is None or o.retire_date > end))
+                period = next(p for p in self.timeline.periods if p.start == start)
+                units = self._owned_in_use(name, f"grid_upgrade:{u.name}", period)
             limit += u.adds_mw * units
         if grid.flexible is not None and self._flexible_accepted(name, start):
             limit = max(limit, grid.flexible.max_import_mw)

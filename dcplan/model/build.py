@@ -57,7 +57,7 @@ def site_compute(si, pi: ProgramInput):
     limit when a portfolio site declares them. Cloud GPUs belong to no site: the program's first
     site books them (once)."""
     compute = pi.program.compute
-    if compute.cloud and si is not pi.sites[0]:
+    if compute.cloud and si.name != pi.sites[0].name:
         compute = compute.model_copy(update={"cloud": []})
     own = si.site.compute
     if own is not None and len(pi.sites) > 1:

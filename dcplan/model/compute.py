@@ -14,6 +14,7 @@ from dcplan.formulas import capping_segments, facility_load_mw, gpu_it_mw, lead_
 from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.plans.types import SitePlan
 from dcplan.schema.compute import Compute
+from dcplan.series import HOURS_PER_YEAR
 
 
 def gpu_measure(spec, measure: str) -> float:
@@ -115,9 +116,6 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
             rental_usd_per_unit_year=rent.usd_per_kw_month * 1000 * 12 if rent else None,
             spare_allowed=True, price_inputs=(("site", "cooling", index, "rental", "usd_per_kw_month"),) if rent
             else (("catalog", "cooling", c, "capex_usd_per_kw_it"),)))
-
-
-HOURS_PER_YEAR = 8760.0
 
 
 def add_power_capping(sm: SiteModel, compute: Compute, options) -> object:

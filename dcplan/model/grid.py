@@ -15,22 +15,32 @@ from dcplan.series import Quantity, SeriesError, SeriesResolver
 
 def add_grid(sm: SiteModel, start, end=None) -> None:
     """Import up to the connection's firm limit in the period (``b.grid_limit_mw``), plus what the
-    plan's grid upgrades add once in service, plus, outside the curtailed hours, a flexible
-    connection's extra room if the plan accepts it (``b.flex_on``)."""
+    plan's grid upgrades add once in service (to a connection that is there: nothing before its
+    date), and outside the curtailed hours up to a flexible offer's limit if the plan accepts it
+    (``b.flex_on``): the larger of the offer and the firm limit with the upgrades."""
     grid = sm.si.site.grid
     if grid is None:
         return
     b = sm.block
     firm = grid_limit_during(grid, start, end or start)
+    connected = grid.available_from is None or grid.available_from <= start
     b.grid_limit_mw = firm
     added, added_most = _add_upgrades(sm, grid.upgrades)
+    added, added_most = (added, added_most) if connected else (0.0, 0.0)
     extra, curtailed = _flexible_room(sm, grid, firm, start, end or start)
     b.grid_most_mw = firm + added_most + extra
-    b.grid_flexible_extra_mw = extra
     b.grid_import = pyo.Var(sm.steps, bounds=(0, b.grid_most_mw))
     sm.supply.append(b.grid_import)
+    if extra:  # the offer's room beyond the firm limit and the upgrades, while accepted
+        b.flex_room_mw = pyo.Var(bounds=(0, extra))
+        b.flex_room_accepted = pyo.Constraint(expr=b.flex_room_mw <= extra * b.flex_on)
+        if added_most:  # room <= max(0, offer - firm - upgrades): none once the upgrades reach the offer
+            b.flex_upgraded_past = pyo.Var(domain=pyo.Binary)
+            b.flex_room_beyond = pyo.Constraint(expr=b.flex_room_mw <= extra - added + added_most * b.flex_upgraded_past)
+            b.flex_room_none = pyo.Constraint(expr=b.flex_room_mw <= extra * (1 - b.flex_upgraded_past))
+            b.flex_upgrades_reach = pyo.Constraint(expr=added >= extra * b.flex_upgraded_past)
     if added_most or extra:
-        room = extra * b.flex_on if extra else 0.0
+        room = b.flex_room_mw if extra else 0.0
         b.grid_within_limit = pyo.Constraint(sm.steps, rule=lambda m, t: m.grid_import[t] <= firm + added
                                              + (0.0 if t in curtailed else room))
         sm.explain(b.grid_within_limit, lambda t: (
@@ -145,11 +155,10 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         limit += u.adds_mw * units
     plan.capacity["grid_limit_mw"] = limit
     if b.component("flex_on") is not None:
-        accepted = value_of(b.flex_on) > 0.5
-        plan.capacity["grid_flexible_mw"] = b.grid_flexible_extra_mw if accepted else 0.0
-        if accepted:
-            plan.binding.append(f"flexible connection accepted: {b.grid_flexible_extra_mw:g} MW more outside "
-                                "its curtailed hours")
+        room = value_of(b.flex_room_mw) if value_of(b.flex_on) > 0.5 else 0.0
+        plan.capacity["grid_flexible_mw"] = room
+        if room > 1e-6:
+            plan.binding.append(f"flexible connection accepted: {room:,.6g} MW more outside its curtailed hours")
     plan.capacity["grid_peak_import_mw"] = float(grid.max(initial=0))
     plan.energy_mwh["grid"] = float(np.sum(w * grid))
     at_limit = int(np.sum(w * (grid >= limit - 1e-4))) if limit > 0 else 0
@@ -163,4 +172,6 @@ def commit(sm: SiteModel, built: SitePlan) -> None:
     for u in (sm.si.site.grid.upgrades if sm.si.site.grid else []):
         b.grid_upgrade_units[u.name].fix(built.capacity.get(f"grid_upgrade_{u.name}_units", 0), skip_validation=True)
     if b.component("flex_on") is not None:
-        b.flex_on.fix(1 if built.capacity.get("grid_flexible_mw", 0.0) > 0 else 0, skip_validation=True)
+        room = built.capacity.get("grid_flexible_mw", 0.0)
+        b.flex_on.fix(1 if room > 0 else 0, skip_validation=True)
+        b.flex_room_mw.fix(room, skip_validation=True)

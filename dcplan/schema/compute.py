@@ -119,6 +119,14 @@ class Compute(StrictModel):
                                 "of power only")
 
     @model_validator(mode="after")
+    def _cloud_once(self):
+        models = [c.model for c in self.cloud]
+        twice = sorted({m for m in models if models.count(m) > 1})
+        if twice:
+            raise ValueError(f"cloud GPU model listed twice: {', '.join(twice)} (one offer per model)")
+        return self
+
+    @model_validator(mode="after")
     def _some_load(self):
         if not self.gpus and self.fixed_it_mw == 0:
             raise ValueError("list the GPU models the plan may buy (gpus), or a fixed_it_mw to plan power for")

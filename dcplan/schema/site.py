@@ -96,6 +96,10 @@ class Grid(StrictModel):
         dates = [s.date for s in self.steps]
         if dates != sorted(dates):
             raise ValueError("grid steps must be in date order")
+        names = [u.name for u in self.upgrades]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"grid upgrade name used twice: {', '.join(twice)}")
         return self
 
 

@@ -305,16 +305,20 @@ def _digest(base: ProgramInput, sweep: SweepFile) -> str:
 
 
 def _flags(si, caps) -> list:
-    """The emergency-hour flags each cap would read for this site (None where it reads none)."""
+    """The hour flags the plan would read for this site: each cap's emergency hours and a flexible
+    connection's curtailed hours (None where a file cannot be read)."""
     from dcplan.model.grid import FLAGS  # late: the model imports Pyomo
 
+    grid = si.site.grid
+    hours = [(getattr(rc.cap, "emergency", None), ("caps",)) for rc in caps]
+    if grid is not None and grid.flexible is not None:
+        hours.append((grid.flexible.curtailment, ("grid", "flexible", "curtailment", "flags")))
     out = []
-    for rc in caps:
-        em = getattr(rc.cap, "emergency", None)
+    for em, where in hours:
         if em is None or em.flags is None:
             continue
         try:
-            out.append(SeriesResolver(si.doc).resolve(em.flags, ("caps",), FLAGS))
+            out.append(SeriesResolver(si.doc).resolve(em.flags, where, FLAGS))
         except SeriesError:
             out.append(None)
     return out
