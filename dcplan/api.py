@@ -178,17 +178,23 @@ START_TYPICAL_DAYS = 12
 def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOptions) -> dict | None:
     """The design of the plan on typical days (variable name -> value), where the full-year
     solve starts: a second or less, and it is usually within a few per cent of the year's.
-    Empty when typical days have no plan; None when no start is wanted."""
+    When typical days have no plan, the design that breaks the caps least (an elastic plan:
+    typical days misweigh the hours a tight yearly cap depends on) is the start. Empty when
+    neither has a plan (the year is then suspect); None when no start is wanted."""
     if options.strategy not in ("auto", "decompose"):
         return None
-    pm = build_model(program, START_TYPICAL_DAYS, smoothing)
     quick = dataclasses.replace(options, progress=None, duals=False, strategy="auto", solver_log=None,
                                 time_limit_s=None if options.time_limit_s is None else options.time_limit_s / 10)
-    result = solve(pm.model, quick, operational=is_operational)
-    if not result.has_solution:
-        return {} if result.status == "infeasible" else None
-    return {v.name: v.value for v in pm.model.component_data_objects(pyo.Var)
-            if not is_operational(v.parent_component()) and v.value is not None}
+    for elastic in (False, True) if program.caps else (False,):
+        pm = build_model(program, START_TYPICAL_DAYS, smoothing, elastic=elastic)
+        result = solve(pm.model, quick, operational=is_operational)
+        if result.has_solution:
+            return {v.name: v.value for v in pm.model.component_data_objects(pyo.Var)
+                    if not is_operational(v.parent_component()) and v.value is not None
+                    and v.parent_component().local_name != "cap_slack"}
+        if result.status != "infeasible":
+            return None
+    return {}
 
 
 def write_outputs(outcome: PlanOutcome, outdir: Path, parquet: bool = False) -> list[Path]:
