@@ -70,3 +70,11 @@ def test_a_curve_not_starting_uncapped_is_refused(tmp_path, runner):
     site["compute"]["power_capping"] = {"value_usd_per_gpu_hour": 2.0, "curve": [[0.9, 0.95], [0.5, 0.6]]}
     result = run_cli(runner, "validate", write_yaml(tmp_path / "site.yaml", site))
     assert result.exit_code == 2 and "starts at (1, 1)" in result.output
+
+
+def test_power_caps_save_the_water_of_the_energy_they_take_away(tmp_path):
+    plan = capped_plan(tmp_path, 0.01, 2000.0).sites[0]  # caps pay in the spike hours
+    w, capped = plan.dispatch["weight"], plan.dispatch["gpu_capped_mw"]
+    assert capped.max() > 0
+    wue = builtin_catalog().cooling[plan.cooling].wue_l_per_kwh
+    assert plan.water_m3 == pytest.approx((float(np.sum(w)) * plan.it_mw - float(np.sum(w * capped))) * wue, rel=1e-9)

@@ -53,9 +53,9 @@ def largest_target(program):
 
 
 def site_compute(si, pi: ProgramInput):
-    """The compute options at one site: the program's, with the site's own GPU list and IT
-    limit when a portfolio site declares them. Cloud GPUs belong to no site: the program's first
-    site books them (once)."""
+    """The compute options at one site: the program's, with the site's own GPU list, IT limit and
+    power capping when a portfolio site declares them. Cloud GPUs belong to no site: the
+    program's first site books them (once), from the program's list."""
     compute = pi.program.compute
     if compute.cloud and si.name != pi.sites[0].name:
         compute = compute.model_copy(update={"cloud": []})
@@ -66,6 +66,8 @@ def site_compute(si, pi: ProgramInput):
             update["max_it_mw"] = own.max_it_mw
         if "fixed_it_mw" in own.model_fields_set:
             update["fixed_it_mw"] = own.fixed_it_mw
+        if own.power_capping is not None:
+            update["power_capping"] = own.power_capping
         compute = compute.model_copy(update=update)
     return compute
 

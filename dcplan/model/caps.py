@@ -193,8 +193,11 @@ class CapBuilder:
             expr = 0
             for sm in group:
                 hours = float(np.sum(sm.tg.weight)) * sm.average_draw  # the IT's energy, MWh per MW
+                capped = sm.block.component("gpu_capped")  # IT MW that power caps take away, by hour
+                w = sm.weights()
                 for c in sm.block.C:
-                    expr = expr + sm.si.wue(c) * hours * sm.block.it_mw[c]  # L/kWh x MWh -> m3
+                    it_mwh = hours * sm.block.it_mw[c] - (sum(w[t] * capped[c, t] for t in sm.steps) if capped else 0)
+                    expr = expr + sm.si.wue(c) * it_mwh  # L/kWh x MWh -> m3
             return expr
         attr = rc.cap.quantity
         return sum(sum(getattr(sm, attr)) for sm in group if getattr(sm, attr))

@@ -187,7 +187,10 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         if hours:
             plan.binding.append(f"GPU power capped in {hours:,.0f} h/yr: {float(np.sum(w * capped)):,.0f} MWh of IT less, "
                                 f"at a throughput cost of ${value_of(sm.costs['power_capping']):,.0f}/yr")
-    plan.water_m3 = float(np.sum(sm.tg.weight) * plan.it_mw * sm.average_draw) * sm.si.wue(plan.cooling)  # MWh x L/kWh
+    it_mwh = float(np.sum(sm.tg.weight) * plan.it_mw * sm.average_draw)
+    if "gpu_capped_mw" in plan.dispatch:  # the IT energy power caps took away
+        it_mwh -= float(np.sum(sm.tg.weight * plan.dispatch["gpu_capped_mw"]))
+    plan.water_m3 = it_mwh * sm.si.wue(plan.cooling)  # MWh x L/kWh -> m3
 
 
 def commit(sm: SiteModel, built: SitePlan) -> None:
