@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dcplan.errors import InputError, Problem
+from dcplan.formatting import quantity
 from dcplan.plans.files import read_plan_yaml
 
 PLAN_FILE = "plan.yaml"
@@ -249,7 +250,7 @@ def format_value(value, unit: str = "") -> str:
         return "yes" if value else "no"
     if isinstance(value, (int, float)):
         x = float(value)
-        text = f"{x:,.0f}" if abs(x) >= 100 or x == int(x) else f"{x:,.4g}"
+        text = quantity(x)
         if unit == "USD/yr":
             return f"${text}/yr"
         if unit == "USD":

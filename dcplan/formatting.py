@@ -24,6 +24,11 @@ def figure(x) -> str:
     return f"{x:,.3f}" if abs(x) < 10 else f"{x:,.0f}"
 
 
+def quantity(x: float) -> str:
+    """A quantity in a sentence: whole numbers with separators (1,234; 150), else four digits (0.1235)."""
+    return f"{x:,.0f}" if abs(x) >= 100 or float(x).is_integer() else f"{x:,.4g}"
+
+
 def per_tonne(x: float | None) -> str:
     """$737 (a cost per tonne); '-' for none."""
     return "-" if not isinstance(x, (int, float)) else f"${x:,.0f}"

@@ -31,6 +31,7 @@ from dcplan.checks.report import PASS, SKIPPED, VIOLATION, WARNING, FileReport, 
 from dcplan.checks.solve import redispatch_committed
 from dcplan.checks.state import SiteState
 from dcplan.earliest import with_goal_at
+from dcplan.formatting import quantity
 from dcplan.formulas import (
     battery_firm_mw,
     facility_load_mw,
@@ -53,11 +54,6 @@ PLAN_ONLY = ("smoothing", "major_source_permit")  # cost lines priced outside th
 ASSET_SECTIONS = {"gpus": "gpus", "gas": "generators", "solar": "renewables", "wind": "renewables",
                   "battery_power": "storage", "battery_energy": "storage", "cooling": "cooling",
                   "grid_equipment": "grid_equipment"}
-
-
-def _num(x: float) -> str:
-    """A quantity as a reader wants it: whole numbers with separators, else four digits."""
-    return f"{x:,.0f}" if abs(x) >= 100 or float(x).is_integer() else f"{x:,.4g}"
 
 
 def _over(value, limit) -> bool:
@@ -417,7 +413,7 @@ class Verifier:
             s = states[b.site]
             at = f" at hour {b.worst_hour} of the year{s.when}" if b.worst_hour is not None else s.when
             spread = f", over in {_hours(b.hours)}" if b.hours else ""
-            self._issue(f"load every hour {b.site}", f"{b.message}: by up to {_num(b.worst)}{at}{spread}",
+            self._issue(f"load every hour {b.site}", f"{b.message}: by up to {quantity(b.worst)}{at}{spread}",
                         self._input(s.si, b.input))
 
     def _input(self, si: SiteInput, path: tuple) -> Where:
@@ -597,7 +593,7 @@ class Verifier:
             for when, ctx in measured:
                 values = self._cap_values(rc, *ctx)
                 failed |= self._cap_limits(rc, values, when)
-                shown = ", ".join(f"{label} {_num(v)}" for label, v in values if v is not None) or "nothing to measure"
+                shown = ", ".join(f"{label} {quantity(v)}" for label, v in values if v is not None) or "nothing to measure"
             if not failed:
                 self.add(check, PASS, f"{cap.quantity} within its limit{' in every period' if len(measured) > 1 else ''}"
                          f": {shown}")
@@ -635,7 +631,7 @@ class Verifier:
                 if value is not None:
                     totals[label] = totals.get(label, 0.0) + value * years
         if not self._cap_limits(rc, list(totals.items()), "", scale=1.0):
-            shown = ", ".join(f"{label} {_num(v)}" for label, v in totals.items()) or "nothing to measure"
+            shown = ", ".join(f"{label} {quantity(v)}" for label, v in totals.items()) or "nothing to measure"
             self.add(check, PASS, f"{rc.cap.quantity} over the horizon within its limit: {shown}")
 
     def _cap_limits(self, rc, values: list[tuple[str, float | None]], when: str, scale: float | None = None) -> bool:
@@ -663,8 +659,8 @@ class Verifier:
                 failed = True
                 word = "above the maximum" if sense == "max" else "below the minimum"
                 period = " over the horizon" if cap.period == "horizon" else ""
-                self.add(check, VIOLATION, f"{cap.quantity} at {label}{when} is {_num(total)}{period}, {word} "
-                         f"of {_num(bound)} by {_num(over)} ({rc.origin}: {cap.source})", self.loc.cap(rc, sense))
+                self.add(check, VIOLATION, f"{cap.quantity} at {label}{when} is {quantity(total)}{period}, {word} "
+                         f"of {quantity(bound)} by {quantity(over)} ({rc.origin}: {cap.source})", self.loc.cap(rc, sense))
         return failed
 
     def _links(self) -> None:
@@ -724,7 +720,7 @@ class Verifier:
                 continue
             where, sources = self._cost_inputs(si, found[1])
             change = f"{(now - then) / then:+.1%}" if then else "new"
-            self.add(check, WARNING, f"{_num(order.quantity)} {order.unit} of {order.label} at {order.site} ordered "
+            self.add(check, WARNING, f"{quantity(order.quantity)} {order.unit} of {order.label} at {order.site} ordered "
                      f"{order.order_date}: the plan says ${then:,.0f}, today's prices give ${now:,.0f} ({change})"
                      + (f"; inputs: {sources}" if sources else ""), where)
         if len(self.report.findings) == before:
@@ -829,7 +825,7 @@ class Verifier:
             months, where = found
             ready = add_months(order.order_date, months)
             if order.online_date < ready:
-                self.add(check, VIOLATION, f"{_num(order.quantity)} {order.unit} of {order.label} at {order.site} "
+                self.add(check, VIOLATION, f"{quantity(order.quantity)} {order.unit} of {order.label} at {order.site} "
                          f"ordered {order.order_date} are planned online {order.online_date}, but the lead time is now "
                          f"{months:g} months: not before {ready} ({(ready - order.online_date).days} days late)", where)
         base = self.timeline.base_date
@@ -908,7 +904,7 @@ class Verifier:
                         ordered[o.order_date] = ordered.get(o.order_date, 0.0) + o.quantity
                 for day, n in sorted(ordered.items()):
                     if n > opt.max_new_gpus_per_period + 1e-6:
-                        self.add(check, VIOLATION, f"{_num(n)} {opt.model} ordered at {name} on {day}, above the "
+                        self.add(check, VIOLATION, f"{quantity(n)} {opt.model} ordered at {name} on {day}, above the "
                                  f"allocation of {opt.max_new_gpus_per_period:,} a period",
                                  self.loc.gpu_option(si, opt.model, "max_new_gpus_per_period"))
         if limited and len(self.report.findings) == before:
@@ -924,10 +920,10 @@ class Verifier:
             paid[p.start.year] = paid.get(p.start.year, 0.0) + p.spend_usd.get("capital", 0.0)
         over = [(year, usd) for year, usd in sorted(paid.items()) if usd > limit * (1 + 1e-9) + 1e-3]
         for year, usd in over:
-            self.add(check, VIOLATION, f"the plan pays ${_num(usd)} of capital in {year}, above the limit of "
-                     f"${_num(limit)} a year", self.loc.program("buildout", "max_capital_usd_per_year"))
+            self.add(check, VIOLATION, f"the plan pays ${quantity(usd)} of capital in {year}, above the limit of "
+                     f"${quantity(limit)} a year", self.loc.program("buildout", "max_capital_usd_per_year"))
         if not over:
-            self.add(check, PASS, f"capital within ${_num(limit)} in every year (most: ${_num(max(paid.values()))})")
+            self.add(check, PASS, f"capital within ${quantity(limit)} in every year (most: ${quantity(max(paid.values()))})")
 
 
 def _measure(si: SiteInput, model: str, measure: str) -> float:
