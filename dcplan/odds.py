@@ -64,7 +64,7 @@ def cases(pi: ProgramInput) -> list[Case]:
     entries = pi.program.buildout.earliest.delays
     keys = [(d.site, d.asset) for d in entries]
     return [Case(tuple(zip(keys, (m for m, _ in combo))), math.prod(p for _, p in combo))
-            for combo in itertools.product(*(sorted(d.months.items()) for d in entries))]
+            for combo in itertools.product(*(sorted(d.distribution().items()) for d in entries))]
 
 
 def check_delays(pi: ProgramInput, asset_keys: dict[str, set[str]]) -> None:
@@ -85,7 +85,7 @@ def check_delays(pi: ProgramInput, asset_keys: dict[str, set[str]]) -> None:
     keys = [(d.site, d.asset) for d in entries]
     if len(set(keys)) < len(keys):
         problems.append(pi.doc.problem(("buildout", "earliest", "delays"), "an asset's delay is given twice"))
-    count = math.prod(len(d.months) for d in entries)
+    count = math.prod(len(d.distribution()) for d in entries)
     if count > MAX_CASES:
         problems.append(pi.doc.problem(("buildout", "earliest", "delays"),
                                        f"{count} combinations of delays; at most {MAX_CASES} (fewer outcomes per entry)"))

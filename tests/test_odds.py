@@ -97,3 +97,21 @@ def test_the_odds_are_written_read_back_and_shown(tmp_path, runner):
     assert run_cli(runner, "report", tmp_path / "out", "-o", tmp_path / "report.html").exit_code == 0
     html = (tmp_path / "report.html").read_text()
     assert "The odds, with deliveries late" in html and "<b>P90 2027-Q4</b>" in html
+
+
+def test_a_triangular_delay_is_five_equally_likely_quantiles(tmp_path):
+    """[0, 3, 12] months late: the quantile at 25 % is the likeliest value (3 = (3 - 0) / 12 of
+    the range); the plan's P50 is the third fifth's quarter and P90 the last's, by hand."""
+    from dcplan.schema.program import TRIANGULAR_QUANTILES, triangular_quantile
+
+    assert triangular_quantile(0, 3, 12, 0.25) == pytest.approx(3.0)
+    late = [triangular_quantile(0, 3, 12, q) for q in TRIANGULAR_QUANTILES]
+    quarters = [quarter_of(add_months(START, 15 + m)) for m in late]
+    plan = api.plan(odds_program(tmp_path, islanded_site(rental=False, owned_lead_months=15),
+                                 [{"site": "testsite", "asset": "gas:lm6000", "triangular_months": [0, 3, 12]}])).plan
+    odds = plan.earliest["odds"]
+    assert (odds["p50"], odds["p90"]) == (quarters[2], quarters[4])
+    expected: dict[str, float] = {}
+    for q in quarters:
+        expected[q] = expected.get(q, 0.0) + 0.2
+    assert {r["period"]: r["probability"] for r in odds["distribution"]} == pytest.approx(expected)

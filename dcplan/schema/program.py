@@ -41,24 +41,59 @@ class DatedTarget(ComputeTarget):
     date: dt.date
 
 
+TRIANGULAR_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
+"""A triangular distribution of months late is taken as five equally likely outcomes: its
+quantiles at the middle of each fifth of the probability."""
+
+
 class Delay(StrictModel):
     """How late one site's deliveries of one asset (or its grid connection) may come, beyond
-    its lead time (or date), as months with their probabilities; entries are independent."""
+    its lead time (or date): months with their probabilities, or a triangular distribution;
+    entries are independent."""
 
     site: str
     asset: str = Field(description="an asset key as plan.yaml's orders name it (gas:lm6000, gpus:gb200_nvl72, "
                        "cooling:direct_liquid, solar:utility_pv, battery_power:li_ion_lfp...), or grid: the "
                        "connection's date and every later step")
-    months: dict[float, float] = Field(
-        min_length=1, description="months late -> probability (they add up to 1), e.g. {0: 0.5, 6: 0.3, 12: 0.2}")
+    months: dict[float, float] | None = Field(
+        None, min_length=1, description="months late -> probability (they add up to 1), e.g. {0: 0.5, 6: 0.3, 12: 0.2}")
+    triangular_months: tuple[NonNeg, NonNeg, NonNeg] | None = Field(
+        None, description="[least, likeliest, most] months late: a triangular distribution, taken as five equally "
+        "likely outcomes (its quantiles at 10, 30, 50, 70 and 90 %)")
 
     @model_validator(mode="after")
     def _a_distribution(self):
+        if (self.months is None) == (self.triangular_months is None):
+            raise ValueError("give months (months late -> probability) or triangular_months, not both")
+        if self.triangular_months is not None:
+            low, mode, high = self.triangular_months
+            if not low <= mode <= high:
+                raise ValueError("triangular_months is [least, likeliest, most], in that order")
+            return self
         if any(m < 0 for m in self.months) or any(p <= 0 for p in self.months.values()):
             raise ValueError("months late are 0 or more, each with a probability above 0")
         if abs(sum(self.months.values()) - 1) > 1e-6:
             raise ValueError(f"the probabilities add up to {sum(self.months.values()):g}, not 1")
         return self
+
+    def distribution(self) -> dict[float, float]:
+        """Months late -> probability (a triangular distribution as five equally likely quantiles)."""
+        if self.months is not None:
+            return dict(self.months)
+        out: dict[float, float] = {}
+        for q in TRIANGULAR_QUANTILES:
+            m = triangular_quantile(*self.triangular_months, q)
+            out[m] = out.get(m, 0.0) + 1 / len(TRIANGULAR_QUANTILES)
+        return out
+
+
+def triangular_quantile(low: float, mode: float, high: float, p: float) -> float:
+    """The ``p`` quantile of a triangular distribution on [low, high] peaking at ``mode``."""
+    if high == low:
+        return low
+    if p < (mode - low) / (high - low):
+        return low + ((high - low) * (mode - low) * p) ** 0.5
+    return high - ((high - low) * (high - mode) * (1 - p)) ** 0.5
 
 
 class EarliestGoal(ComputeTarget):
