@@ -7,10 +7,20 @@ Definitions (the optimizer and the before/after measurements use the same ones):
   to the next, divided by the step (at the model's resolution).
 - ``ramp_up_mw_per_min`` / ``ramp_down_mw_per_min``: the change of grid power between any two
   instants 60 s apart.
+- ``ramp_up_pct_per_min`` / ``ramp_down_pct_per_min``: the same change as a percentage of
+  ``capacity_mw`` (the load's registered capacity or maximum demand, which the operator's
+  percentage refers to). ERCOT's 2023 draft: up <= min(2 %, 8 MW) and down <= min(5 %, 20 MW)
+  per minute; with both kinds set, the tighter one binds at every instant.
 - ``swing_mw`` within ``swing_window_s``: maximum minus minimum of grid power over the samples
   of every rolling window spanning ``swing_window_s`` (ERCOT's proposal: 10 MW in any 5 s).
 - ``band_min_mw`` / ``band_max_mw``: grid power stays within [min, max] (a generator's
   minimum stable load and rating, or a contract's band).
+- ``spectral_mask``: bands ``{from_hz, to_hz, max_amplitude_mw}``; the single-sided amplitude
+  (2|X_k|/N) of every DFT bin k >= 1 of grid power over the whole series (taken as one period)
+  whose frequency lies in [from_hz, to_hz] is at most ``max_amplitude_mw``. A sinusoid of
+  amplitude A reads A; a square wave of swing S reads (4/pi) S/2 at its fundamental.
+  The optimizer enforces a bound on the total variation that guarantees it
+  (:mod:`dcplan.smoothing.spectrum`).
 """
 
 from __future__ import annotations
@@ -35,43 +45,89 @@ BATTERY_CYCLE_DEPTH = 0.8
 [42]); the low end sets the default wear cost per MWh discharged."""
 
 
+class SpectralBand(StrictModel):
+    """The largest oscillation the grid may see in a band of frequencies (the grid operator's
+    critical frequencies: Choukse et al. 2025 name < 1 Hz lines, 1-2.5 Hz coupled sources and
+    7-100+ Hz shaft torsional modes)."""
+
+    from_hz: float = Field(gt=0, description="lowest frequency of the band (an oscillation, not the mean)")
+    to_hz: float = Field(gt=0)
+    max_amplitude_mw: NonNeg = Field(description="single-sided amplitude of any DFT bin in the band")
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.from_hz > self.to_hz:
+            raise ValueError(f"from_hz {self.from_hz:g} is above to_hz {self.to_hz:g}")
+        return self
+
+
 class Limits(StrictModel):
     ramp_up_mw_per_s: NonNeg | None = None
     ramp_down_mw_per_s: NonNeg | None = None
     ramp_up_mw_per_min: NonNeg | None = None
     ramp_down_mw_per_min: NonNeg | None = None
+    ramp_up_pct_per_min: NonNeg | None = Field(None, description="percent of capacity_mw per minute")
+    ramp_down_pct_per_min: NonNeg | None = Field(None, description="percent of capacity_mw per minute")
+    capacity_mw: float | None = Field(
+        None, gt=0, description="the capacity the %/min ramps refer to (registered capacity or maximum demand)")
     swing_mw: NonNeg | None = Field(None, description="peak-to-peak within any swing_window_s")
     swing_window_s: float = Field(5.0, gt=0)
     band_min_mw: NonNeg | None = None
     band_max_mw: NonNeg | None = None
+    spectral_mask: list[SpectralBand] | None = Field(
+        None, description="largest amplitude per frequency band of grid power (FFT over the trace)")
 
     @model_validator(mode="after")
-    def _band_order(self):
+    def _consistent(self):
         if self.band_min_mw is not None and self.band_max_mw is not None \
                 and self.band_min_mw > self.band_max_mw:
             raise ValueError(f"band_min_mw {self.band_min_mw:g} is above band_max_mw {self.band_max_mw:g}")
+        pct = [k for k in ("ramp_up_pct_per_min", "ramp_down_pct_per_min") if getattr(self, k) is not None]
+        if pct and self.capacity_mw is None:
+            raise ValueError(f"{' and '.join(pct)} need{'s' if len(pct) == 1 else ''} capacity_mw, "
+                             "the MW the percentage is of")
         return self
 
     def active(self) -> list[str]:
         """Names of the limits that are set."""
         return [k for k in LIMIT_KEYS if getattr(self, k) is not None]
 
+    def minute_ramp(self, direction: str) -> tuple[float, str] | None:
+        """The binding ramp per minute, ``direction`` "up" or "down": (MW/min, the limit's name),
+        the tighter of the MW/min and the %/min of ``capacity_mw``; None when neither is set."""
+        found = []
+        mw = getattr(self, f"ramp_{direction}_mw_per_min")
+        if mw is not None:
+            found.append((mw, f"ramp_{direction}_mw_per_min"))
+        pct = getattr(self, f"ramp_{direction}_pct_per_min")
+        if pct is not None:
+            found.append((pct / 100.0 * self.capacity_mw, f"ramp_{direction}_pct_per_min"))
+        return min(found) if found else None
+
 
 LIMIT_KEYS = ("ramp_up_mw_per_s", "ramp_down_mw_per_s", "ramp_up_mw_per_min", "ramp_down_mw_per_min",
-              "swing_mw", "band_min_mw", "band_max_mw")
+              "ramp_up_pct_per_min", "ramp_down_pct_per_min", "swing_mw", "band_min_mw", "band_max_mw",
+              "spectral_mask")
 
 
 class GpuSmoothing(StrictModel):
-    """GPU power smoothing (GB200/GB300 class): a power floor and GPU ramp-rate limits, set in
-    the driver. The floor keeps each GPU at or above ``f`` x TDP (its cost is the extra
-    energy); the ramp-down limit holds power up while the work drops (more energy); the
-    ramp-up limit delays the return to full power (counted as training slowdown)."""
+    """GPU power smoothing firmware (GB200/GB300 class; NVML's power smoothing profile: floor
+    in % of TDP, ramp-up and ramp-down rates in W/s, ramp-down hysteresis in ms [4]). The floor
+    keeps each GPU at or above ``f`` x TDP (its cost is the extra energy); when the work's power
+    drops, the GPU holds its power for ``ramp_down_hysteresis_s`` (a rise within that time
+    cancels the ramp-down) and then falls no faster than the ramp-down rate (more energy); the
+    ramp-up limit delays the return to full power (counted as training slowdown). What the
+    firmware does is a fixed response, computed step by step before the optimisation; the
+    optimizer chooses among the ``floor_fractions``. Assumption: the hold is at the power the
+    GPU had when the work dropped, and the timer restarts whenever the work comes back up to it."""
 
     floor_fractions: list[Fraction] = Field(
         default_factory=lambda: list(DEFAULT_FLOOR_FRACTIONS), min_length=1,
         description="floor settings to choose from, fraction of TDP; one value fixes it; 0 = off")
     ramp_up_w_per_s: float | None = Field(None, gt=0, description="per GPU")
     ramp_down_w_per_s: float | None = Field(None, gt=0, description="per GPU")
+    ramp_down_hysteresis_s: NonNeg = Field(
+        0.0, description="hold before a ramp-down starts (NVML sets it in ms); 0 = none")
 
 
 class Burn(StrictModel):

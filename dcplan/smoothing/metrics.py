@@ -1,12 +1,13 @@
-"""Worst-case ramps, swing and band of a power series, measured the way the limits are
-defined (:mod:`dcplan.smoothing.limits`), so that 'before', 'after' and the optimizer agree."""
+"""Worst-case ramps, swing, band and spectrum of a power series, measured the way the limits
+are defined (:mod:`dcplan.schema.smoothing`), so that 'before', 'after' and the optimizer agree."""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from dcplan.schema.smoothing import Limits
+from dcplan.schema.smoothing import Limits, SpectralBand
+from dcplan.smoothing.spectrum import band_amplitudes, band_label
 
 
 def window_steps(window_s: float, step_s: float, steps: int | None = None) -> int:
@@ -28,14 +29,16 @@ def rolling_swing(x: np.ndarray, w: int) -> np.ndarray:
     return view.max(axis=1) - view.min(axis=1)
 
 
-def measure(x: np.ndarray, step_s: float, window_s: float = 5.0) -> dict[str, float | None]:
-    """Worst ramps (MW/s per step, MW per 60 s), worst swing in any ``window_s`` and the range."""
+def measure(x: np.ndarray, step_s: float, window_s: float = 5.0,
+            mask: list[SpectralBand] | None = None) -> dict:
+    """Worst ramps (MW/s per step, MW per 60 s), worst swing in any ``window_s``, the range, and
+    with a ``mask`` the largest amplitude in each of its bands (``spectral_amplitude_mw``)."""
     x = np.asarray(x, dtype=float)
     diff = np.diff(x)
     lag = minute_lag(step_s)
     per_min = 60.0 / (lag * step_s)
     minute = x[lag:] - x[:-lag] if len(x) > lag else None
-    return {
+    out = {
         "ramp_up_mw_per_s": float(max(diff.max(initial=0.0), 0.0) / step_s),
         "ramp_down_mw_per_s": float(max((-diff).max(initial=0.0), 0.0) / step_s),
         "ramp_up_mw_per_min": None if minute is None else float(max(minute.max(), 0.0) * per_min),
@@ -45,6 +48,9 @@ def measure(x: np.ndarray, step_s: float, window_s: float = 5.0) -> dict[str, fl
         "max_mw": float(x.max()),
         "mean_mw": float(x.mean()),
     }
+    if mask:
+        out["spectral_amplitude_mw"] = band_amplitudes(x, step_s, mask)
+    return out
 
 
 MEASURE_OF_LIMIT = {
@@ -59,21 +65,34 @@ MEASURE_OF_LIMIT = {
 
 
 def violations(x: np.ndarray, step_s: float, limits: Limits, tol_mw: float = 1e-6) -> dict[str, float]:
-    """Limit name -> by how much ``x`` exceeds it (only those exceeded by more than ``tol_mw``,
-    in MW; rates are compared as MW per step / per 60 s)."""
-    m = measure(x, step_s, limits.swing_window_s)
+    """Limit name -> by how much ``x`` exceeds it, in the limit's unit (only those exceeded by
+    more than ``tol_mw`` MW; rates are compared as MW per step / per 60 s; the spectral mask by
+    its worst band)."""
+    m = measure(x, step_s, limits.swing_window_s, limits.spectral_mask)
     lag_s = minute_lag(step_s) * step_s
     out = {}
     for key in limits.active():
         limit = getattr(limits, key)
-        value = m[MEASURE_OF_LIMIT[key]]
-        if value is None:
-            continue
-        if key == "band_min_mw":
-            excess, scale = limit - value, 1.0
+        if key == "spectral_mask":
+            found = m["spectral_amplitude_mw"]
+            excess = max([found[band_label(b)] - b.max_amplitude_mw for b in limit
+                          if found[band_label(b)] is not None], default=0.0)
+            scale = 1.0
+        elif key.endswith("_pct_per_min"):
+            value = m[key.replace("_pct_", "_mw_")]
+            if value is None:
+                continue
+            excess = value / limits.capacity_mw * 100.0 - limit
+            scale = lag_s / 60.0 * limits.capacity_mw / 100.0
         else:
-            excess = value - limit
-            scale = step_s if key.endswith("_per_s") else (lag_s / 60.0 if key.endswith("_per_min") else 1.0)
+            value = m[MEASURE_OF_LIMIT[key]]
+            if value is None:
+                continue
+            if key == "band_min_mw":
+                excess, scale = limit - value, 1.0
+            else:
+                excess = value - limit
+                scale = step_s if key.endswith("_per_s") else (lag_s / 60.0 if key.endswith("_per_min") else 1.0)
         if excess * scale > tol_mw:
             out[key] = excess
     return out

@@ -18,9 +18,15 @@ At every step ``t`` of length ``dt`` (seconds) the grid sees::
 Limits on g:
 
 - ramps per step: ``g[t] - g[t-1] <= r_up dt`` and ``g[t-1] - g[t] <= r_down dt``;
-- ramps per minute: the same between steps ``L = 60 s / dt`` apart;
+- ramps per minute: the same between steps ``L = 60 s / dt`` apart, at the tighter of the MW/min
+  and %/min limits;
+- spectral mask: the total variation of g (circular over the trace) within the budget that
+  guarantees every band (:mod:`dcplan.smoothing.spectrum`);
 - band: bounds on g;
-- swing: max - min of g over every window of ``W`` consecutive steps is at most ``S``. Exact,
+- with ``cyclic`` (one period of a periodic trace), the ramps and per-minute ramps also reach
+  back from the first steps to the last (``WRAP_ROWS``);
+- swing: max - min of g over every window of ``W`` consecutive steps is at most ``S`` (no rows
+  when the per-step ramps already imply it: (W - 1) steps at the fastest ramp stay within S). Exact,
   with O(T) constraints (the van Herk/Gil-Werman decomposition): cut time into blocks of W
   steps; within each block keep running maxima/minima from the block's start (prefix) and to
   its end (suffix), as variables bounded by chains of inequalities. A window either is a whole
@@ -43,13 +49,15 @@ from a given state of charge and aim at a target at the end (a hard bound, or a 
 shortfall); the sizes already committed are lower bounds.
 
 Size: about 9 columns and 18 rows per step with burn, a battery and every kind of limit (the
-swing part is 4 columns and 10 rows, 20 nonzeros). At 36,000 steps that is one LP of ~320k
-columns and ~640k rows, which HiGHS did not solve within 20 minutes on 2 cores (its time grows
-about as the square of the steps: 3,000 steps 10 s, 6,000 steps 40 s); hence the two levels.
+swing part is 4 columns and 10 rows, 20 nonzeros); 5 columns and 8 rows when the ramps imply the
+swing (ERCOT-like limits). Measured on 2 cores with the ERCOT-like limits: 6,000 steps 11 s,
+12,000 steps 35 s (simplex; interior point alike), 36,000 steps (~180k columns, ~290k rows) not
+within 5 minutes: the time grows faster than the steps, hence the two levels for long traces.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -105,6 +113,25 @@ class Boundary:
     start_soc_mj: dict[str, float]  # "bat", "cap" -> MJ
     end_soc_mj: dict[str, float] = field(default_factory=dict)  # targets
     end_penalty_usd_per_mj: float = 0.0  # 0: the target is a hard lower bound
+    wrap_to_mw: float | None = None  # the last piece: the trace's first grid power (total variation)
+
+
+@dataclass
+class WithinBlocks:
+    """What the steps inside the blocks of a coarse model (block means of ``f`` steps) imply for
+    its block means. Grid power at step j of a block lies within [mean - below[j], mean +
+    above[j]] (the ramp limits: a step is at most so far from the others, on average), so at
+    every step the battery must discharge at least need[k, j] - mean - above[j], and burn and
+    charging must take at least mean - below[j] - need[k, j] (need: the load plus the GPU
+    setting's uplift), charging at least that less the burn room. Averaged over the block, and at
+    the worst step for the battery's power, these are valid rows for the block means: they keep
+    the coarse model a relaxation and make it tighter where the load moves within a block."""
+
+    need_mw: np.ndarray  # (blocks, f)
+    above_mw: np.ndarray  # (f,) inf without a ramp-down (resp. up) limit
+    below_mw: np.ndarray  # (f,)
+    room_mw: np.ndarray  # (blocks, f) burn room (0 without burn)
+    blocks: list[int]  # where the need moves more within the block than the grid could follow
 
 
 @dataclass
@@ -121,6 +148,9 @@ class ModelData:
     capacitors: Store | None = None
     window_steps: int | None = None  # default: from swing_window_s and step_s
     lag_steps: int | None = None  # steps 60 s apart; default from step_s; 0 = no per-minute rows
+    variation_budget_mw: float | None = None  # the spectral mask's total variation (None: no mask)
+    cyclic: bool = False  # ramps and per-minute ramps also reach back across the end (one period)
+    within: WithinBlocks | None = None  # a coarse model: what the steps inside its blocks imply
     boundary: Boundary | None = None  # None: the whole trace, cyclic
 
     @property
@@ -132,6 +162,12 @@ class ModelData:
         """Annual cost of 1 MW more at one step."""
         return self.energy_price_usd_per_mwh * self.year_scale * self.step_s / 3600.0
 
+    @property
+    def wear_usd_per_mw_step(self) -> float:
+        """Annual battery wear of discharging 1 MW for one step."""
+        return 0.0 if self.battery is None else \
+            self.battery.wear_usd_per_mwh * self.year_scale * self.step_s / 3600.0
+
     def window(self) -> int:
         if self.window_steps is not None:
             return self.window_steps
@@ -140,9 +176,12 @@ class ModelData:
     def lag(self) -> int:
         return minute_lag(self.step_s) if self.lag_steps is None else self.lag_steps
 
-
-ELASTIC_KEYS = ("ramp_up_mw_per_s", "ramp_down_mw_per_s", "ramp_up_mw_per_min", "ramp_down_mw_per_min",
-                "swing_mw", "band_min_mw", "band_max_mw")
+    def piece(self, a: int, e: int, boundary: Boundary) -> ModelData:
+        """Steps [a, e) as a piece of the trace, joined to the rest by ``boundary``."""
+        profiles = [dataclasses.replace(p, uplift_mw=p.uplift_mw[a:e],
+                                        burn_room_mw=None if p.burn_room_mw is None else p.burn_room_mw[a:e])
+                    for p in self.profiles]
+        return dataclasses.replace(self, load_mw=self.load_mw[a:e], profiles=profiles, boundary=boundary)
 
 
 @dataclass
@@ -166,14 +205,15 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
     m.T = pyo.RangeSet(0, T - 1)
     m.G = pyo.RangeSet(0, H + T - 1)
     slack = {}
-    if elastic:
-        for key in ELASTIC_KEYS:
-            if getattr(lim, key) is not None:
-                slack[key] = pyo.Var(bounds=(0, None))
-                m.add_component("slack_" + key, slack[key])
 
     def s(key):
-        return slack.get(key, 0.0)
+        """The elastic slack of limit ``key`` (0 unless elastic)."""
+        if not elastic:
+            return 0.0
+        if key not in slack:
+            slack[key] = pyo.Var(bounds=(0, None))
+            m.add_component("slack_" + key, slack[key])
+        return slack[key]
 
     lo = 0.0 if elastic or lim.band_min_mw is None else lim.band_min_mw
     hi = None if elastic else lim.band_max_mw
@@ -181,9 +221,11 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
     for t in range(H):
         m.g[t].fix(float(bnd.history_g[t]))
     if elastic and lim.band_max_mw is not None:
-        m.band_max = pyo.Constraint(m.T, rule=lambda m, t: m.g[H + t] <= lim.band_max_mw + s("band_max_mw"))
+        slack_max = s("band_max_mw")
+        m.band_max = pyo.Constraint(m.T, rule=lambda m, t: m.g[H + t] <= lim.band_max_mw + slack_max)
     if elastic and lim.band_min_mw is not None:
-        m.band_min = pyo.Constraint(m.T, rule=lambda m, t: m.g[H + t] >= lim.band_min_mw - s("band_min_mw"))
+        slack_min = s("band_min_mw")
+        m.band_min = pyo.Constraint(m.T, rule=lambda m, t: m.g[H + t] >= lim.band_min_mw - slack_min)
 
     # --- GPU smoothing setting ---------------------------------------------------------
     profiles = data.profiles
@@ -288,32 +330,35 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
         return m.g[H + t] == expr
 
     m.grid = pyo.Constraint(m.T, rule=grid_rule)
+    if data.within is not None and data.battery is not None and data.capacitors is None and not choice \
+            and not elastic:  # they assume the ramps hold, which the elastic model may break
+        _add_within(m, data.within, H)
 
     # --- limits (rows that involve at least one step of this piece) --------------------
     g = m.g
     N = H + T
     if lim.ramp_up_mw_per_s is not None:
-        r = lim.ramp_up_mw_per_s * dt
-        m.ramp_up = pyo.Constraint(range(max(1, H), N), rule=lambda m, t: g[t] - g[t - 1]
-                                   <= r + s("ramp_up_mw_per_s"))
+        r_up = lim.ramp_up_mw_per_s * dt + s("ramp_up_mw_per_s")
+        m.ramp_up = pyo.Constraint(range(max(1, H), N), rule=lambda m, t: g[t] - g[t - 1] <= r_up)
     if lim.ramp_down_mw_per_s is not None:
-        r = lim.ramp_down_mw_per_s * dt
-        m.ramp_down = pyo.Constraint(range(max(1, H), N), rule=lambda m, t: g[t - 1] - g[t]
-                                     <= r + s("ramp_down_mw_per_s"))
+        r_down = lim.ramp_down_mw_per_s * dt + s("ramp_down_mw_per_s")
+        m.ramp_down = pyo.Constraint(range(max(1, H), N), rule=lambda m, t: g[t - 1] - g[t] <= r_down)
     lag = data.lag()
-    if 0 < lag < N:
-        lag_s = lag * dt
-        if lim.ramp_up_mw_per_min is not None:
-            r = lim.ramp_up_mw_per_min * lag_s / 60.0
-            m.ramp_up_min = pyo.Constraint(range(max(lag, H), N), rule=lambda m, t: g[t] - g[t - lag]
-                                           <= r + s("ramp_up_mw_per_min"))
-        if lim.ramp_down_mw_per_min is not None:
-            r = lim.ramp_down_mw_per_min * lag_s / 60.0
-            m.ramp_down_min = pyo.Constraint(range(max(lag, H), N), rule=lambda m, t: g[t - lag] - g[t]
-                                             <= r + s("ramp_down_mw_per_min"))
+    up_min, down_min = lim.minute_ramp("up"), lim.minute_ramp("down")
+    if 0 < lag < N and up_min is not None:
+        r_up_min = up_min[0] * lag * dt / 60.0 + s(up_min[1])
+        m.ramp_up_min = pyo.Constraint(range(max(lag, H), N), rule=lambda m, t: g[t] - g[t - lag] <= r_up_min)
+    if 0 < lag < N and down_min is not None:
+        r_down_min = down_min[0] * lag * dt / 60.0 + s(down_min[1])
+        m.ramp_down_min = pyo.Constraint(range(max(lag, H), N), rule=lambda m, t: g[t - lag] - g[t] <= r_down_min)
+    if data.cyclic:
+        _add_wrap(m, g, N, lim, dt, lag)
     W = data.window()
-    if lim.swing_mw is not None and W >= 2:
+    if lim.swing_mw is not None and W >= 2 and (elastic or not swing_implied(lim, dt, W)):
         _add_swing(m, g, N, H, min(W, N), lim.swing_mw, s("swing_mw"))
+    if data.variation_budget_mw is not None:
+        wrap = g[0] if bnd is None else bnd.wrap_to_mw
+        _add_variation(m, g, N, H, wrap, data.variation_budget_mw + s("spectral_mask"))
 
     # --- objective ---------------------------------------------------------------------
     if elastic:
@@ -321,6 +366,83 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
     else:
         m.cost = pyo.Objective(expr=_cost(m, data, choice, H) + sum(penalties), sense=pyo.minimize)
     return SmoothingModel(m, data, elastic, time.perf_counter() - start, choice, H)
+
+
+def _add_within(m, wb: WithinBlocks, H: int) -> None:
+    """The rows of ``WithinBlocks``: for each block, f x the mean discharge at least the sum of
+    the j largest per-step needs (j < f), the same for what burn and charging must take, and the
+    battery's power at least the largest of either."""
+    f = wb.need_mw.shape[1]
+    absorb = (lambda k: m.bat_charge[k] + m.burn[k]) if hasattr(m, "burn") else (lambda k: m.bat_charge[k])
+    rows = []  # (kind, block, j, constant): kind "d": discharge >= (sum - j g) / f; "a": absorb >= (j g - sum) / f
+    for k in wb.blocks:
+        top = np.sort(wb.need_mw[k] - wb.above_mw)[::-1]
+        low = np.sort(wb.need_mw[k] + wb.below_mw)
+        # j = f is the block's own balance, weakened: left out
+        rows += [("d", k, j, float(v)) for j, v in enumerate(np.cumsum(top)[:-1], start=1) if np.isfinite(v)]
+        rows += [("a", k, j, float(v)) for j, v in enumerate(np.cumsum(low)[:-1], start=1) if np.isfinite(v)]
+        if np.isfinite(top[0]):
+            rows.append(("pd", k, 1, float(top[0])))
+        worst = float(np.min(wb.need_mw[k] + wb.below_mw + wb.room_mw[k]))
+        if np.isfinite(worst):
+            rows.append(("pa", k, 1, worst))
+
+    def rule(m, i):
+        kind, k, j, c = rows[i]
+        g = m.g[H + k]
+        if kind == "d":
+            return f * m.bat_discharge[k] >= c - j * g
+        if kind == "a":
+            return f * absorb(k) >= j * g - c
+        if kind == "pd":
+            return m.bat_power >= c - g
+        return m.bat_power >= g - c
+
+    m.within = pyo.Constraint(range(len(rows)), rule=rule)
+
+
+WRAP_ROWS = ("ramp_up_wrap", "ramp_down_wrap", "ramp_up_min_wrap", "ramp_down_min_wrap")
+"""The rows a cyclic model adds: those that reach from the first steps back to the last."""
+
+
+def _add_wrap(m, g, N: int, lim: Limits, dt: float, lag: int) -> None:
+    """The ramp and per-minute rows that reach back across the end of a cyclic trace (one
+    period of a periodic one), each family in its own component (``WRAP_ROWS``)."""
+    if lim.ramp_up_mw_per_s is not None:
+        m.ramp_up_wrap = pyo.Constraint(expr=g[0] - g[N - 1] <= lim.ramp_up_mw_per_s * dt)
+    if lim.ramp_down_mw_per_s is not None:
+        m.ramp_down_wrap = pyo.Constraint(expr=g[N - 1] - g[0] <= lim.ramp_down_mw_per_s * dt)
+    steps = range(min(lag, N)) if lag > 0 else range(0)
+    up_min, down_min = lim.minute_ramp("up"), lim.minute_ramp("down")
+    if up_min is not None:
+        r = up_min[0] * lag * dt / 60.0
+        m.ramp_up_min_wrap = pyo.Constraint(steps, rule=lambda m, t: g[t] - g[(t - lag) % N] <= r)
+    if down_min is not None:
+        r = down_min[0] * lag * dt / 60.0
+        m.ramp_down_min_wrap = pyo.Constraint(steps, rule=lambda m, t: g[(t - lag) % N] - g[t] <= r)
+
+
+def swing_implied(lim: Limits, dt: float, W: int) -> bool:
+    """The per-step ramps already keep every window of W steps within the swing: two samples
+    of a window are at most W - 1 steps apart (ERCOT-like: 2 MW/s x 4.9 s = 9.8 <= 10 MW)."""
+    rates = (lim.ramp_up_mw_per_s, lim.ramp_down_mw_per_s)
+    return None not in rates and max(rates) * dt * (W - 1) <= lim.swing_mw
+
+
+def _add_variation(m, g, N: int, H: int, wrap, budget) -> None:
+    """Total variation of g over the piece (with the step from the committed history, and the
+    step from the last back to ``wrap``, the trace's first grid power, when the piece ends the
+    trace) at most ``budget``: the spectral mask's guarantee (:mod:`dcplan.smoothing.spectrum`)."""
+    steps = list(range(max(H, 1), N)) + (["wrap"] if wrap is not None else [])
+
+    def diff(t):
+        return g[N - 1] - wrap if t == "wrap" else g[t] - g[t - 1]
+
+    m.variation = pyo.Var(steps, bounds=(0, None))
+    v = m.variation
+    m.variation_up = pyo.Constraint(steps, rule=lambda m, t: v[t] >= diff(t))
+    m.variation_down = pyo.Constraint(steps, rule=lambda m, t: v[t] >= -diff(t))
+    m.variation_budget = pyo.Constraint(expr=pyo.quicksum(v[t] for t in steps) <= budget)
 
 
 def _add_swing(m, g, N: int, H: int, W: int, S: float, slack) -> None:
@@ -370,8 +492,7 @@ def _cost(m, data: ModelData, choice: bool, H: int):
     if bat is not None:
         expr += bat.power_usd_per_mw_year * m.bat_power + bat.energy_usd_per_mj_year * m.bat_energy
         if bat.wear_usd_per_mwh > 0:
-            wear = bat.wear_usd_per_mwh * data.year_scale * data.step_s / 3600.0
-            expr += wear * pyo.quicksum(m.bat_discharge[t] for t in m.T)
+            expr += data.wear_usd_per_mw_step * pyo.quicksum(m.bat_discharge[t] for t in m.T)
     if choice:
         expr += sum(p.fixed_cost_usd_per_year * m.z[k] for k, p in enumerate(data.profiles)
                     if p.fixed_cost_usd_per_year)
@@ -385,3 +506,29 @@ def _cost(m, data: ModelData, choice: bool, H: int):
 def values(var, T: int, offset: int = 0) -> np.ndarray:
     """An indexed variable's values as an array over steps (0 where unset)."""
     return np.fromiter((var[offset + t].value or 0.0 for t in range(T)), dtype=float, count=T)
+
+
+def read(sm: SmoothingModel) -> tuple[dict[str, np.ndarray], Profile | None, bool, tuple[float, float]]:
+    """Arrays over the piece's steps, the chosen setting, the burn switch, battery sizes (MW, MJ)."""
+    m, d = sm.model, sm.data
+    T, H = d.steps, sm.history
+    zeros = np.zeros(T)
+    chosen = None
+    if sm.choice:
+        chosen = d.profiles[int(np.argmax([m.z[k].value or 0.0 for k in range(len(d.profiles))]))]
+    elif d.profiles:
+        chosen = d.profiles[0]
+    burn = values(m.burn, T) if hasattr(m, "burn") else zeros
+    burn_on = bool((m.burn_on.value or 0) > 0.5) if hasattr(m, "burn_on") else bool(burn.max(initial=0) > 1e-9)
+    arrays = {
+        "grid_mw": values(m.g, T, H),
+        "burn_mw": burn,
+        "battery_charge_mw": values(m.bat_charge, T) if d.battery else zeros,
+        "battery_discharge_mw": values(m.bat_discharge, T) if d.battery else zeros,
+        "battery_soc_mj": values(m.bat_soc, T) if d.battery else zeros,
+        "capacitor_charge_mw": values(m.cap_charge, T) if d.capacitors else zeros,
+        "capacitor_discharge_mw": values(m.cap_discharge, T) if d.capacitors else zeros,
+        "capacitor_soc_mj": values(m.cap_soc, T) if d.capacitors else zeros,
+    }
+    sizes = (float(m.bat_power.value or 0.0), float(m.bat_energy.value or 0.0)) if d.battery else (0.0, 0.0)
+    return arrays, chosen, burn_on, sizes

@@ -12,6 +12,7 @@ import yaml
 
 from dcplan.extras import available
 from dcplan.output import _round, atomic_write
+from dcplan.smoothing.spectrum import band_label
 from dcplan.version import __version__
 
 SCHEDULE_COLUMNS = [
@@ -46,7 +47,7 @@ def summary_document(result) -> dict:
         "notes": result.notes,
         "model_step_s": result.step_s,
         "method": method,
-        "limits": {k: v for k, v in result.spec.limits.model_dump().items() if v is not None},
+        "limits": _limits(result.spec.limits),
         "mitigations_allowed": result.spec.mitigations.names(),
         "sizes": result.sizes,
         "energy_overhead_fraction": result.energy_overhead_fraction,
@@ -60,6 +61,15 @@ def summary_document(result) -> dict:
         doc["decimation"] = result.decimation
         doc["trace_resolution"] = {"before": result.trace_before, "after": result.trace_after}
     return _round(_plain(doc))
+
+
+def _limits(limits) -> dict:
+    """The limits that are set; a spectral mask as {band: max amplitude} (every value a number,
+    as readers of smoothing.yaml expect)."""
+    out = {k: v for k, v in limits.model_dump(exclude={"spectral_mask"}).items() if v is not None}
+    if limits.spectral_mask:
+        out["spectral_mask_max_amplitude_mw"] = {band_label(b): b.max_amplitude_mw for b in limits.spectral_mask}
+    return out
 
 
 def _plain(x):

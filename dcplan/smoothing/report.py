@@ -7,6 +7,7 @@ from rich.table import Table
 
 from dcplan.formatting import money
 from dcplan.smoothing.metrics import MEASURE_OF_LIMIT
+from dcplan.smoothing.spectrum import band_label
 
 ROWS = [  # (measure key, label, unit)
     ("ramp_up_mw_per_s", "ramp up", "MW/s"),
@@ -39,6 +40,8 @@ def sizes_table(result) -> Table:
     if allowed.gpu_smoothing is not None:
         ramp = [f"{k} {s[f'gpu_ramp_{k}_w_per_s']:,.0f} W/s" for k in ("up", "down") if s.get(f"gpu_ramp_{k}_w_per_s")]
         floor = f"{s['gpu_floor_fraction']:.0%} of TDP"
+        if s.get("gpu_ramp_down_hysteresis_s"):
+            ramp.append(f"hold {s['gpu_ramp_down_hysteresis_s']:g} s before ramping down")
         table.add_row("GPU power floor", floor + (", " + ", ".join(ramp) if ramp else ""))
         if s.get("gpu_slowdown_fraction"):
             table.add_row("  deferred by ramp-up limit", f"{s['gpu_slowdown_fraction']:.2%} of GPU work")
@@ -75,16 +78,28 @@ def limits_table(result) -> Table:
         table.add_column(col, justify="left" if not col else "right")
     if result.trace_after is not None:
         table.add_column(f"after @ {result.workload.time_step_s * 1000:g} ms", justify="right")
-    for key, label, unit in ROWS:
-        lkey = "band_min_mw" if key == "min_mw" else "band_max_mw" if key == "max_mw" else limit_of.get(key)
-        limit = getattr(lim, lkey) if lkey else None
-        after = result.after.get(key) if result.after else None
+    minute = {"ramp_up_mw_per_min": lim.minute_ramp("up"), "ramp_down_mw_per_min": lim.minute_ramp("down")}
+    rows = [(key, label, unit, result.before.get(key), result.after, result.trace_after) for key, label, unit in ROWS]
+    for band in lim.spectral_mask or []:
+        name = band_label(band)
+        rows.append((name, f"amplitude {name}", "MW", result.before["spectral_amplitude_mw"][name],
+                     (result.after or {}).get("spectral_amplitude_mw"),
+                     (result.trace_after or {}).get("spectral_amplitude_mw")))
+    for key, label, unit, before, after_set, trace_set in rows:
+        if key in minute:
+            limit = minute[key][0] if minute[key] else None
+        elif " Hz" in key:
+            limit = next(b.max_amplitude_mw for b in lim.spectral_mask if band_label(b) == key)
+        else:
+            lkey = "band_min_mw" if key == "min_mw" else "band_max_mw" if key == "max_mw" else limit_of.get(key)
+            limit = getattr(lim, lkey) if lkey else None
+        after = after_set.get(key) if after_set else None
         bad = limit is not None and after is not None and (after < limit - 1e-6 if key == "min_mw"
                                                            else after > limit + 1e-6 * max(1, limit))
         row = [f"{label} ({unit})", ("≥ " if key == "min_mw" else "≤ ") + _num(limit) if limit is not None else "",
-               _num(result.before.get(key)), ("[red]" if bad else "") + _num(after)]
+               _num(before), ("[red]" if bad else "") + _num(after)]
         if result.trace_after is not None:
-            row.append(_num(result.trace_after.get(key)))
+            row.append(_num(trace_set.get(key) if trace_set else None))
         table.add_row(*row)
     return table
 
@@ -100,6 +115,10 @@ def print_result(console: Console, result) -> None:
     overhead = result.energy_overhead_fraction
     console.print(f"energy overhead: [bold]{overhead:.2%}[/bold] of the job's energy" if overhead is not None else "")
     method = result.method
+    if method.get("method") == "periodic":
+        console.print(f"[dim]the trace repeats every {method['period_steps']:,} steps: one period solved exactly "
+                      f"and repeated {method['periods']:,} times (the optimum of the whole trace: no row that "
+                      "reaches back across the period's end binds)[/dim]")
     if method.get("method") == "two_level":
         console.print(f"[dim]rolling horizon at full resolution ({method['pieces']} pieces) guided by a "
                       f"{method['coarse_factor']}× coarser relaxation; cost within {method.get('gap', 0):.1%} of "
