@@ -190,10 +190,10 @@ def test_time_limit_is_honoured_at_full_resolution():
 
 # --- periodic traces ---------------------------------------------------------------------
 
-def steady_job(phase_steps: int) -> Workload:
-    """Ten minutes of steady training at 100 ms (75 iterations of 8 s, four groups a little out
-    of step), read from ``phase_steps`` into an iteration."""
-    w = synthetic_workload(gpu="h100_sxm", gpus=24_000, duration_s=600, resolution_s=0.1, seed=2,
+def steady_job(phase_steps: int, duration_s: float = 600) -> Workload:
+    """Ten minutes (or ``duration_s``) of steady training at 100 ms (iterations of 8 s, four
+    groups a little out of step), read from ``phase_steps`` into an iteration."""
+    w = synthetic_workload(gpu="h100_sxm", gpus=24_000, duration_s=duration_s, resolution_s=0.1, seed=2,
                            iteration={"period_s": 8, "compute_fraction": 0.75, "comm_power_fraction": 0.15},
                            jitter={"groups": 4, "max_offset_s": 0.3})
     w.load_mw = np.roll(w.load_mw, -phase_steps)
@@ -226,10 +226,10 @@ def test_periodic_trace_without_a_certificate_is_solved_whole():
     """Read from the start of a compute phase, the ramp at the trace's end binds in the one-period
     model: the whole trace lacks that row, so the period is not certified and the trace is solved
     as a whole (a little cheaper: it need not join its end to its start)."""
-    w = steady_job(0)
-    r = smooth(w, SmoothingSpec.model_validate({**ERCOT_LIKE, "limits": {"ramp_up_mw_per_s": 2,
-                                                                         "ramp_down_mw_per_s": 2}}))
+    ramps = SmoothingSpec.model_validate({**ERCOT_LIKE, "limits": {"ramp_up_mw_per_s": 2, "ramp_down_mw_per_s": 2}})
+    r = smooth(steady_job(0, duration_s=120), ramps)
     assert r.method["method"] == "direct" and r.status == "optimal"
+    assert smooth(steady_job(30, duration_s=120), ramps).method["method"] == "periodic"  # the same job, certified
 
 
 # --- the coarse level's bound ------------------------------------------------------------
