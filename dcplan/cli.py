@@ -281,6 +281,9 @@ def smooth(
     ramp_down_mw_per_s: Optional[float] = typer.Option(None, "--ramp-down-mw-per-s"),
     ramp_up_mw_per_min: Optional[float] = typer.Option(None, "--ramp-up-mw-per-min"),
     ramp_down_mw_per_min: Optional[float] = typer.Option(None, "--ramp-down-mw-per-min"),
+    ramp_up_pct_per_min: Optional[float] = typer.Option(None, "--ramp-up-pct-per-min", help="% of --capacity-mw."),
+    ramp_down_pct_per_min: Optional[float] = typer.Option(None, "--ramp-down-pct-per-min", help="% of --capacity-mw."),
+    capacity_mw: Optional[float] = typer.Option(None, "--capacity-mw", help="What the % ramps are of."),
     swing_mw: Optional[float] = typer.Option(None, "--swing-mw", help="Peak-to-peak limit in any window."),
     swing_window_s: Optional[float] = typer.Option(None, "--swing-window-s", help="Default 5 s."),
     band_min_mw: Optional[float] = typer.Option(None, "--band-min-mw"),
@@ -291,10 +294,12 @@ def smooth(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
     as_json: bool = typer.Option(False, "--json", help="Print the result (smoothing.yaml's content) as JSON."),
 ):
-    """Keep a training job's power swings within the site's ramp, swing and band limits at least cost."""
+    """Keep a training job's power swings within the site's ramp, swing, band and spectral limits at least
+    cost (a spectral mask is given in the site or limits file)."""
     limits = {"ramp_up_mw_per_s": ramp_up_mw_per_s, "ramp_down_mw_per_s": ramp_down_mw_per_s,
               "ramp_up_mw_per_min": ramp_up_mw_per_min, "ramp_down_mw_per_min": ramp_down_mw_per_min,
-              "swing_mw": swing_mw, "swing_window_s": swing_window_s,
+              "ramp_up_pct_per_min": ramp_up_pct_per_min, "ramp_down_pct_per_min": ramp_down_pct_per_min,
+              "capacity_mw": capacity_mw, "swing_mw": swing_mw, "swing_window_s": swing_window_s,
               "band_min_mw": band_min_mw, "band_max_mw": band_max_mw}
     with OutputFolder(outdir) if outdir is not None else contextlib.nullcontext() as folder:
         _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_limit, quiet or as_json, folder,

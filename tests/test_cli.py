@@ -187,3 +187,14 @@ def test_validate_and_smooth_print_json_too(tmp_path, runner):
     trace.write_text("time_s,mw\n" + "".join(f"{i * 0.1:.1f},{10 + 5 * (i // 20 % 2)}\n" for i in range(200)))
     smoothed = run_cli(runner, "smooth", trace, "--ramp-up-mw-per-s", "20", "--json")
     assert smoothed.exit_code == 0 and json.loads(smoothed.stdout)["status"] == "optimal"
+
+
+def test_smooth_takes_percent_ramps_of_a_capacity_and_refuses_them_without_one(tmp_path, runner):
+    trace = tmp_path / "trace.csv"
+    trace.write_text("time_s,mw\n" + "".join(f"{i * 0.1:.1f},{10 + 5 * (i // 20 % 2)}\n" for i in range(200)))
+    alone = run_cli(runner, "smooth", trace, "--ramp-up-pct-per-min", "2")
+    assert alone.exit_code == 2 and "capacity_mw" in alone.output
+    done = run_cli(runner, "smooth", trace, "--ramp-up-pct-per-min", "2", "--capacity-mw", "400", "--json")
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.stdout)
+    assert result["limits"]["ramp_up_pct_per_min"] == 2 and result["limits"]["capacity_mw"] == 400

@@ -554,3 +554,20 @@ def test_a_plan_without_its_optional_lists_still_reports(buildout, tmp_path, run
     for command in ("report", "show"):
         result = run_cli(runner, command, folder)
         assert result.exit_code == 0, result.output
+
+
+def test_the_smoothing_section_shows_the_minute_ramp_in_force_and_the_spectral_mask(buildout):
+    """A %/min ramp of a stated capacity tighter than the MW/min one is the limit shown (1 % of
+    400 MW = 4 MW/min, not 8), and each band of a spectral mask is a row with its amplitudes."""
+    data = yaml.safe_load((buildout / "smoothing.yaml").read_text())
+    data["limits"].update(ramp_up_mw_per_min=8.0, ramp_up_pct_per_min=1.0, capacity_mw=400.0,
+                          spectral_mask_max_amplitude_mw={"0.1-1 Hz": 2.0})
+    data["before"].update(ramp_up_mw_per_min=15.12, spectral_amplitude_mw={"0.1-1 Hz": 3.43})
+    data["after"].update(ramp_up_mw_per_min=4.0, spectral_amplitude_mw={"0.1-1 Hz": 0.7})
+    (buildout / "smoothing.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    html = render(load_folder(buildout))
+    smoothing = html[html.index('<section id="smoothing">'):html.index('<section id="inputs">')]
+    row = smoothing[smoothing.index("ramp up per minute (MW/min)"):]
+    assert row.index("≤ 4.00") < row.index("15.12")  # the limit in force, then before and after
+    band = smoothing[smoothing.index("amplitude 0.1-1 Hz (MW)"):]
+    assert band.index("≤ 2.00") < band.index("3.43") < band.index("0.70")

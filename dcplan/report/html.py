@@ -33,6 +33,7 @@ from dcplan.report.data import (
     typical_week,
     whole_year,
 )
+from dcplan.schema.smoothing import Limits
 from dcplan.smoothing.metrics import MEASURE_OF_LIMIT
 from dcplan.smoothing.plot import representative_window
 from dcplan.smoothing.report import ROWS as SMOOTHING_ROWS
@@ -759,9 +760,13 @@ def _smoothing(folder: PlanFolder) -> str:
     limit_of = {v: k for k, v in MEASURE_OF_LIMIT.items()}
     rows = []
     for key, label, unit in SMOOTHING_ROWS:
-        limit = limits.get(limit_of.get(key, ""))
+        limit = _minute_limit(limits, key) if key.endswith("_per_min") else limits.get(limit_of.get(key, ""))
         bound = "" if limit is None else ("≥ " if key == "min_mw" else "≤ ") + fmt(limit, 2)
         rows.append([f"{label} ({unit})", bound, fmt(before.get(key), 2), fmt(after.get(key), 2)])
+    mask = limits.get("spectral_mask_max_amplitude_mw") or {}
+    for band, most in mask.items():  # the spectral mask: each band's largest amplitude, by FFT
+        rows.append([f"amplitude {band} (MW)", "≤ " + fmt(most, 2), fmt((before.get("spectral_amplitude_mw") or {}).get(band), 2),
+                     fmt((after.get("spectral_amplitude_mw") or {}).get(band), 2)])
     window_s = limits.get("swing_window_s") or 5.0
     window = representative_window(s["raw_load_mw"], float(np.median(np.diff(s["time_s"]))), window_s)
     bands = [(k.replace("_", " "), limits[k]) for k in ("band_min_mw", "band_max_mw") if limits.get(k) is not None]
@@ -783,6 +788,17 @@ def _smoothing(folder: PlanFolder) -> str:
                     + _legend([("before: the job's load", BEFORE), ("after: what the grid sees", AFTER)])
                     + chart + _table(["cost per year", ""], costs + [[Html("<b>total</b>"),
                                                                      money(sm.get("total_cost_usd_per_year"))]]))
+
+
+def _minute_limit(limits: dict, key: str) -> float | None:
+    """The ramp per minute in force (MW/min): the tighter of the MW/min limit and the %/min of
+    ``capacity_mw``, as :meth:`dcplan.schema.smoothing.Limits.minute_ramp` reads them."""
+    try:
+        found = Limits.model_validate({k: v for k, v in limits.items() if k in Limits.model_fields}).minute_ramp(
+            "up" if key.startswith("ramp_up") else "down")
+    except ValueError:  # a hand-edited smoothing.yaml: show what it says
+        found = None
+    return found[0] if found else limits.get(key)
 
 
 def _inputs(folder: PlanFolder) -> str:
