@@ -109,7 +109,7 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
         check_delays(program, asset_keys(program, smoothing))
     found, outcome = search(program, plan_at)
     if found.period is not None and bo.earliest.delays:
-        found.odds = odds(program, plan_at).document()
+        found.odds = odds(program, plan_at, found.period.index).document()
     outcome.earliest = found
     if outcome.plan is not None:
         outcome.plan.earliest = found.document()

@@ -124,14 +124,19 @@ class Odds:
                 **({"plan_holding_90": self.held} if self.held else {}), **({"notes": self.notes} if self.notes else {})}
 
 
-def odds(pi: ProgramInput, plan_at: Callable[..., object]) -> Odds:
+def odds(pi: ProgramInput, plan_at: Callable[..., object], on_time: int | None = None) -> Odds:
     """The distribution of the earliest period over the cases of the goal's delays, its P50 and
     P90, and the plan that holds in at least 90 % (``plan_at`` as :class:`dcplan.api.Replanner`).
-    A probe without an answer (a time limit) leaves the odds undecided (notes say so)."""
+    ``on_time``: the earliest period's index with no delay, when the search has found it (that
+    case is not searched again). A probe without an answer (a time limit) leaves the odds
+    undecided (notes say so)."""
     periods, all_cases = periods_of(pi.program), cases(pi)
     earliest: dict[Case, int | None] = {}
     try:
         for case in all_cases:
+            if on_time is not None and not any(m for _, m in case.delays):
+                earliest[case] = on_time
+                continue
             variant = with_delays(pi, case.months())
             earliest[case] = first_with_plan(lambda k: answer(plan_at(with_goal_at(variant, periods[k]), False)),
                                              len(periods), impossible_by_arithmetic(variant, periods))
