@@ -17,6 +17,8 @@ import pyomo.environ as pyo
 import scipy.sparse  # noqa: F401  (Pyomo imports it lazily; keep that out of compile timings)
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from dcplan.solver.standard_form import LinearForm, Unsupported, linear_form
+
 INF = highspy.kHighsInf
 Status = highspy.HighsModelStatus
 
@@ -120,23 +122,23 @@ class Deadline:
 
 
 class Compiled:
-    """The model as HiGHS arrays, with the map back to Pyomo variables and constraints."""
+    """The model as HiGHS arrays, with the map back to Pyomo variables and constraints: from
+    dcplan's own compiler of linear rows (:mod:`dcplan.solver.standard_form`), or from Pyomo's
+    standard-form compiler for an expression the former does not read."""
 
     def __init__(self, model: pyo.ConcreteModel):
-        repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
-        self.columns = repn.columns
-        self.offset = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
-        self.A = repn.A.tocsc()
-        self.cost = np.asarray(repn.c.toarray()).ravel() if repn.c.shape[0] else np.zeros(self.A.shape[1])
+        try:
+            form = linear_form(model)
+        except Unsupported:
+            form = _pyomo_form(model)
+        self.columns, self.rows, self.offset = form.columns, form.rows, form.offset
+        self.A = form.A.tocsc()
+        self.cost = form.cost
+        self.row_lower, self.row_upper = form.row_lower, form.row_upper
         self.col_lower = np.array([-INF if v.lb is None else v.lb for v in self.columns], dtype=float)
         self.col_upper = np.array([INF if v.ub is None else v.ub for v in self.columns], dtype=float)
         self.integer = np.array([v.is_integer() or v.is_binary() for v in self.columns], dtype=bool)
-        self.row_index = {id(r.constraint): i for i, r in enumerate(repn.rows)}
-        self.rows = [r.constraint for r in repn.rows]
-        sense = np.array([r.bound_type for r in repn.rows], dtype=int)
-        rhs = np.asarray(repn.rhs, dtype=float)
-        self.row_lower = np.where(sense <= 0, rhs, -INF)
-        self.row_upper = np.where(sense >= 0, rhs, INF)
+        self.row_index = {id(r): i for i, r in enumerate(self.rows)}
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -153,6 +155,16 @@ class Compiled:
     def store(self, x: np.ndarray) -> None:
         for var, value in zip(self.columns, x):
             var.set_value(float(value), skip_validation=True)
+
+
+def _pyomo_form(model: pyo.ConcreteModel) -> LinearForm:
+    """Pyomo's standard form of ``model`` (a ranged row becomes two rows, one per bound)."""
+    repn = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+    cost = np.asarray(repn.c.toarray()).ravel() if repn.c.shape[0] else np.zeros(repn.A.shape[1])
+    sense = np.array([r.bound_type for r in repn.rows], dtype=int)
+    rhs = np.asarray(repn.rhs, dtype=float)
+    return LinearForm(repn.A, repn.columns, [r.constraint for r in repn.rows], np.where(sense <= 0, rhs, -INF),
+                      np.where(sense >= 0, rhs, INF), cost, float(repn.c_offset[0]) if len(repn.c_offset) else 0.0)
 
 
 def highs_lp(cost, col_lower, col_upper, row_lower, row_upper, A, offset: float = 0.0,

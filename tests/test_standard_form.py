@@ -1,0 +1,144 @@
+"""dcplan's compiler of linear rows gives the same matrix, bounds and objective as Pyomo's
+standard-form compiler, on every model dcplan builds (plans, build-outs, committed-plan checks,
+smoothing) and on a model of every expression shape it reads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+from conftest import REPO
+from pyomo.common.errors import InfeasibleConstraintException
+
+from dcplan import api
+from dcplan.checks.run import check_paths
+from dcplan.loader import load_program
+from dcplan.model import build_model
+from dcplan.schema.smoothing import SmoothingSpec
+from dcplan.smoothing.api import smooth
+from dcplan.smoothing.workload import synthetic_workload
+from dcplan.solver import highs
+from dcplan.solver.highs import Compiled, _pyomo_form
+from dcplan.solver.standard_form import Unsupported, linear_form
+
+
+def _rows(form) -> dict[int, tuple[dict[int, float], float, float]]:
+    """Constraint -> (column -> coefficient, lower, upper), Pyomo's two rows of a ranged
+    constraint merged into one."""
+    A = form.A.tocsr()
+    found: dict[int, tuple[dict, float, float]] = {}
+    for i, con in enumerate(form.rows):
+        start, end = A.indptr[i], A.indptr[i + 1]
+        terms = {id(form.columns[j]): v for j, v in zip(A.indices[start:end], A.data[start:end]) if v != 0.0}
+        if id(con) in found:
+            known, lo, hi = found[id(con)]
+            assert known == pytest.approx(terms, rel=1e-12)
+            found[id(con)] = (known, max(lo, form.row_lower[i]), min(hi, form.row_upper[i]))
+        else:
+            found[id(con)] = (terms, form.row_lower[i], form.row_upper[i])
+    return found
+
+
+def assert_same_form(model: pyo.Block) -> None:
+    ours, reference = linear_form(model), _pyomo_form(model)
+    mine, theirs = _rows(ours), _rows(reference)
+    assert mine.keys() == theirs.keys()
+    for key, (terms, lo, hi) in theirs.items():
+        got_terms, got_lo, got_hi = mine[key]
+        scale = max([1.0, *map(abs, terms.values())])
+        assert got_terms.keys() == terms.keys()
+        for column, coef in terms.items():
+            assert got_terms[column] == pytest.approx(coef, rel=1e-12, abs=1e-12 * scale)
+        for got, want in ((got_lo, lo), (got_hi, hi)):
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-9) or (np.isinf(got) and got == want)
+    cost = {id(v): c for v, c in zip(ours.columns, ours.cost) if c != 0.0}
+    want = {id(v): c for v, c in zip(reference.columns, reference.cost) if c != 0.0}
+    assert cost.keys() == want.keys()
+    assert [cost[k] for k in want] == pytest.approx(list(want.values()), rel=1e-12)
+    assert ours.offset == pytest.approx(reference.offset, rel=1e-12, abs=1e-6)
+
+
+@pytest.fixture
+def compiled_models(monkeypatch) -> list:
+    """Every model ``Compiled`` is given while the test runs."""
+    seen = []
+
+    def recording(model):
+        seen.append(model)
+        return linear_form(model)
+
+    monkeypatch.setattr(highs, "linear_form", recording)
+    return seen
+
+
+@pytest.mark.parametrize("path", ["sites/memphis.yaml", "sites/alberta.yaml"])
+def test_plans_compile_as_pyomo_compiles_them(compiled_models, path):
+    """Unit commitment and N+1: every model the plan solves."""
+    outcome = api.plan(REPO / path, typical_days=2)
+    assert outcome.plan is not None
+    assert compiled_models
+    for model in compiled_models:
+        assert_same_form(model)
+
+
+@pytest.mark.parametrize("path", ["examples/gigawatt-buildout/program.yaml", "examples/flexible-connection/program.yaml",
+                                  "examples/quickstart/program.yaml"])
+def test_build_outs_compile_as_pyomo_compiles_them(path):
+    """Build-outs with lead times and bridges, a flexible grid connection with upgrades, caps."""
+    assert_same_form(build_model(load_program(REPO / path), 2).model)
+
+
+def test_committed_plan_checks_compile_as_pyomo_compiles_them(compiled_models):
+    """The check fixes a committed plan's decisions: fixed variables become numbers."""
+    assert check_paths([REPO / "sites" / "johor.yaml"]).exit_code == 0
+    assert compiled_models
+    for model in compiled_models:
+        assert_same_form(model)
+
+
+def test_smoothing_compiles_as_pyomo_compiles_it(compiled_models):
+    """Battery, burn, ramps and a swing window over a checkpointed job."""
+    job = synthetic_workload(gpu="h100_sxm", gpus=24_000, duration_s=60, resolution_s=0.5, seed=3,
+                             iteration={"period_s": 8, "compute_fraction": 0.75}, checkpoint={"every_min": 0.5, "duration_s": 5})
+    spec = SmoothingSpec.model_validate({"limits": {"swing_mw": 10, "ramp_up_mw_per_s": 2, "ramp_down_mw_per_s": 2},
+                                         "mitigations": {"burn": {}, "battery": {}}})
+    result = smooth(job, spec)
+    assert result.has_schedule
+    for model in compiled_models:
+        assert_same_form(model)
+
+
+def every_shape() -> pyo.ConcreteModel:
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(3), bounds=(0, 10))
+    m.n = pyo.Var(domain=pyo.NonNegativeIntegers, bounds=(0, 5))
+    m.fixed = pyo.Var(initialize=4.0)
+    m.fixed.fix()
+    m.p = pyo.Param(initialize=2.5, mutable=True)
+    m.e = pyo.Expression(expr=3 * m.x[0] - m.x[1] + 7)
+    m.sum = pyo.Constraint(expr=m.x[0] + 2 * m.x[1] - m.x[2] <= 6)
+    m.named = pyo.Constraint(expr=m.e + m.e >= m.n)  # a named expression used twice
+    m.ranged = pyo.Constraint(expr=pyo.inequality(m.fixed, m.x[0] + m.x[2], 2 * m.fixed + m.p))
+    m.param = pyo.Constraint(expr=m.p * m.x[1] == -(m.x[2] / 4) + m.fixed * m.n)
+    m.cancel = pyo.Constraint(expr=m.x[0] - m.x[0] + m.x[1] <= 9)
+    m.fixed_only = pyo.Constraint(expr=m.fixed <= 5)  # no free variable, holds: dropped
+    m.constant = pyo.Constraint(expr=pyo.inequality(0, m.p, 3))  # numbers only: dropped
+    m.obj = pyo.Objective(expr=sum(m.x.values()) + 10 * m.n + m.fixed + 1)
+    return m
+
+
+def test_every_expression_shape_compiles_as_pyomo_compiles_it():
+    assert_same_form(every_shape())
+
+
+def test_a_row_of_numbers_that_cannot_hold_is_infeasible_and_a_product_of_variables_falls_back():
+    m = every_shape()
+    m.broken = pyo.Constraint(expr=m.p >= 3)
+    with pytest.raises(InfeasibleConstraintException, match="broken"):
+        linear_form(m)
+    m = every_shape()
+    m.bilinear = pyo.Constraint(expr=m.x[0] * m.x[1] <= 3)
+    with pytest.raises(Unsupported):
+        linear_form(m)
+    with pytest.raises(ValueError, match="nonlinear"):  # Pyomo's compiler, the fallback, says why
+        Compiled(m)
