@@ -61,6 +61,23 @@ def grid_limit_during(grid, start, end) -> float:
     return min(grid_limit_mw(grid, d) for d in [start, *changes])
 
 
+def grid_connected(grid, start) -> bool:
+    """Whether the connection is there from a period's first day (upgrades add to it only then)."""
+    return grid.available_from is None or grid.available_from <= start
+
+
+def grid_import_limit_mw(grid, start, end, upgrade_units: dict[str, float], flexible_accepted: bool) -> float:
+    """The most a site may import in any hour of a period: the firm limit, plus each upgrade's MW
+    times its units in service (on a connection that is there), or a flexible offer's limit
+    where the plan accepted it and that is more (outside the offer's curtailed hours)."""
+    limit = grid_limit_during(grid, start, end)
+    if grid_connected(grid, start):
+        limit += sum(u.adds_mw * upgrade_units.get(u.name, 0.0) for u in grid.upgrades)
+    if grid.flexible is not None and flexible_accepted:
+        limit = max(limit, grid.flexible.max_import_mw)
+    return limit
+
+
 def capping_segments(curve: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """A power-capping curve — (power share, throughput share) points from (1, 1) down — as
     segments of its lower convex envelope in the depth of the cap r = 1 - power share: (width in

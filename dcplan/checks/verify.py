@@ -36,6 +36,7 @@ from dcplan.formulas import (
     battery_firm_mw,
     facility_load_mw,
     firm_without_largest_mw,
+    grid_import_limit_mw,
     grid_limit_during,
     grid_limit_mw,
 )
@@ -529,23 +530,16 @@ class Verifier:
                 self.add(check, PASS, "grid import within the limit in force on every planned date")
 
     def _grid_allows(self, si: SiteInput, name: str, start, end) -> float:
-        """The most the grid allows in any hour from ``start`` to ``end``: the firm limit, the plan's
-        upgrades in service on a connection that is there (at today's MW each), or a flexible
-        offer it accepted where that is more (the curtailed hours are the model's rows, checked
-        with the rest of the dispatch)."""
+        """The most the grid allows in any hour from ``start`` to ``end`` with the plan's upgrades
+        (at today's MW each) and flexible offer (the curtailed hours are the model's rows,
+        checked with the rest of the dispatch)."""
         grid = si.site.grid
-        limit = grid_limit_during(grid, start, end)
-        connected = grid.available_from is None or grid.available_from <= start
-        for u in grid.upgrades if connected else []:
-            if self.timeline is None:
-                units = self.plan.sites[name].capacity.get(f"grid_upgrade_{u.name}_units", 0.0)
-            else:
-                period = next(p for p in self.timeline.periods if p.start == start)
-                units = self._owned_in_use(name, f"grid_upgrade:{u.name}", period)
-            limit += u.adds_mw * units
-        if grid.flexible is not None and self._flexible_accepted(name, start):
-            limit = max(limit, grid.flexible.max_import_mw)
-        return limit
+        if self.timeline is None:
+            units = {u.name: self.plan.sites[name].capacity.get(f"grid_upgrade_{u.name}_units", 0.0) for u in grid.upgrades}
+        else:
+            period = next(p for p in self.timeline.periods if p.start == start)
+            units = {u.name: self._owned_in_use(name, f"grid_upgrade:{u.name}", period) for u in grid.upgrades}
+        return grid_import_limit_mw(grid, start, end, units, self._flexible_accepted(name, start))
 
     def _flexible_accepted(self, name: str, start) -> bool:
         if self.timeline is None:

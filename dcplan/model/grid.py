@@ -7,7 +7,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from dcplan.errors import InputError
-from dcplan.formulas import grid_limit_during, lead_time_months
+from dcplan.formulas import grid_connected, grid_limit_during, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.plans.types import SitePlan
 from dcplan.series import Quantity, SeriesError, SeriesResolver
@@ -23,7 +23,7 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
         return
     b = sm.block
     firm = grid_limit_during(grid, start, end or start)
-    connected = grid.available_from is None or grid.available_from <= start
+    connected = grid_connected(grid, start)
     b.grid_limit_mw = firm
     added, added_most = _add_upgrades(sm, grid.upgrades)
     added, added_most = (added, added_most) if connected else (0.0, 0.0)

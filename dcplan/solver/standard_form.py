@@ -147,8 +147,15 @@ class _Walk:
 
     def add(self, expr, coef: float) -> float:
         cls = expr.__class__
-        if cls in _VARIABLES:
-            return self._var(expr, coef)
+        if cls in _VARIABLES:  # the commonest node first, handled in line (a call costs as much)
+            if expr.fixed:
+                return coef * expr.value
+            j = self.order.get(id(expr))
+            if j is None:
+                j = self._new_column(expr)
+            self.index.append(j)
+            self.value.append(coef)
+            return 0.0
         if cls in native_numeric_types:
             return coef * expr
         if cls is ne.MonomialTermExpression:
@@ -179,20 +186,19 @@ class _Walk:
             return self.add(numerator, coef / self._number(denominator))
         if not expr.is_potentially_variable():  # a parameter or an expression of numbers only
             return coef * pyo.value(expr)
-        if expr.is_variable_type():
-            return self._var(expr, coef)
+        if expr.is_variable_type():  # a variable of another class
+            if expr.fixed:
+                return coef * expr.value
+            j = self.order.get(id(expr))
+            self.index.append(self._new_column(expr) if j is None else j)
+            self.value.append(coef)
+            return 0.0
         raise Unsupported(cls.__name__)
 
-    def _var(self, var, coef: float) -> float:
-        if var.fixed:
-            return coef * var.value
-        j = self.order.get(id(var))
-        if j is None:
-            j = self.order[id(var)] = len(self.columns)
-            self.columns.append(var)
-        self.index.append(j)
-        self.value.append(coef)
-        return 0.0
+    def _new_column(self, var) -> int:
+        j = self.order[id(var)] = len(self.columns)
+        self.columns.append(var)
+        return j
 
     def _named(self, expr, coef: float) -> float:
         known = self.named.get(id(expr))
