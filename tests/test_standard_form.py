@@ -19,7 +19,7 @@ from dcplan.smoothing.api import smooth
 from dcplan.smoothing.workload import synthetic_workload
 from dcplan.solver import highs
 from dcplan.solver.highs import Compiled, _pyomo_form
-from dcplan.solver.standard_form import Unsupported, linear_form
+from dcplan.solver.standard_form import Unsupported, evaluate, linear_form
 
 
 def _rows(form) -> dict[int, tuple[dict[int, float], float, float]]:
@@ -142,3 +142,12 @@ def test_a_row_of_numbers_that_cannot_hold_is_infeasible_and_a_product_of_variab
         linear_form(m)
     with pytest.raises(ValueError, match="nonlinear"):  # Pyomo's compiler, the fallback, says why
         Compiled(m)
+
+
+def test_expressions_evaluate_as_pyomo_evaluates_them():
+    m = every_shape()
+    for i, x in enumerate((1.5, 2.0, 0.25)):
+        m.x[i].set_value(x)
+    m.n.set_value(3)
+    exprs = [m.e, m.e + m.e - m.n, m.p * m.x[1] + m.x[2] / 4 - m.fixed * m.n, m.obj.expr, 2 * m.x[0], 7.0]
+    assert evaluate(exprs) == pytest.approx([pyo.value(e) for e in exprs], rel=1e-12)

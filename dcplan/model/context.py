@@ -13,6 +13,7 @@ from dcplan.formulas import capital_recovery_factor
 from dcplan.loader import SiteInput
 from dcplan.model.timegrid import TimeGrid
 from dcplan.schema.program import Finance
+from dcplan.solver.standard_form import Unsupported, evaluate
 
 
 def value_of(x) -> float:
@@ -46,7 +47,11 @@ class DispatchColumn:
     def values(self, steps) -> np.ndarray:
         if self.derive is not None:
             return np.asarray(self.derive(), dtype=float)
-        return np.array([value_of(self.at(t)) for t in steps])
+        exprs = [self.at(t) for t in steps]
+        try:
+            return evaluate(exprs)
+        except Unsupported:
+            return np.array([value_of(e) for e in exprs])
 
 
 @dataclass

@@ -100,6 +100,23 @@ def linear_form(model: pyo.Block) -> LinearForm:
                       cost, float(offset))
 
 
+def evaluate(exprs: list) -> np.ndarray:
+    """The values of linear expressions at their variables' current values (a variable without
+    one counts as 0), walked as the rows are: several times faster than Pyomo's evaluation of
+    each (a plan's hourly columns). Raises :class:`Unsupported` as :func:`linear_form` does."""
+    walk = _Walk()
+    constants = np.empty(len(exprs))
+    owner: list[int] = []
+    with paused_collector():
+        for i, expr in enumerate(exprs):
+            before = len(walk.index)
+            constants[i] = walk.add(expr, 1.0)
+            owner.extend([i] * (len(walk.index) - before))
+    x = np.array([0.0 if v.value is None else v.value for v in walk.columns], dtype=float)
+    terms = np.asarray(walk.value, dtype=float) * x[np.asarray(walk.index, dtype=np.int64)] if owner else np.zeros(0)
+    return constants + np.bincount(np.asarray(owner, dtype=np.int64), weights=terms, minlength=len(exprs))
+
+
 class _Walk:
     """Appends ``coef * expr``'s terms (column, coefficient; a column may repeat, the matrix sums
     them) to ``index`` and ``value`` and returns its constant part; a named expression is
