@@ -10,7 +10,6 @@ from typing import Callable
 
 import pyomo.environ as pyo
 
-from dcplan.collector import paused_collector
 from dcplan.diagnose import arithmetic_checks, explain_infeasible
 from dcplan.earliest import Earliest, search
 from dcplan.errors import Problem
@@ -145,7 +144,6 @@ class Replanner:
         return plan_once(pi, self.typical_days, options, change_model, self.smoothing)
 
 
-@paused_collector()
 def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOptions,
               change_model: Callable | None = None, smoothing: dict | None = None) -> PlanOutcome:
     """One plan of the program as it stands (its ``earliest`` and ``pareto`` are not looked at).

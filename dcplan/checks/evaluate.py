@@ -25,7 +25,6 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from dcplan.collector import paused_collector
 from dcplan.loader import ProgramInput
 from dcplan.model.build import build_single_period, time_grid_for
 from dcplan.model.compute import compute_delivered
@@ -89,7 +88,6 @@ class Evaluation:
     prices: dict[str, dict[str, tuple[float, list[tuple]]]]  # site -> asset -> (USD per reported unit, inputs)
 
 
-@paused_collector()
 def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[str, np.ndarray]], dates,
                        typical_days: bool) -> Evaluation | None:
     """Evaluate the committed ``built`` (site -> SiteEntry-like: ``gpus_new``, ``cooling``,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
+from dcplan.collector import paused_collector
 from dcplan.formulas import gpu_it_mw
 from dcplan.loader import ProgramInput
 from dcplan.model.caps import ELASTIC_USD, CapBuilder, CapRow, add_links
@@ -170,6 +171,7 @@ def add_caps_and_costs(parent: pyo.Block, pi: ProgramInput, sites: list[SiteMode
     return builder
 
 
+@paused_collector()
 def build_single_period(pi: ProgramInput, typical_days: int | None = None, smoothing: dict | None = None,
                         elastic: bool = False, time_grid: TimeGrid | None = None, dates=None) -> PlanModel:
     """The model of a program planned for one period; see :func:`dcplan.model.build_model`.

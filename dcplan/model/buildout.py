@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
+from dcplan.collector import paused_collector
 from dcplan.loader import ProgramInput
 from dcplan.model.build import PlanModel, add_caps_and_costs, add_site_blocks, time_grid_for
 from dcplan.model.caps import ADDS_UP, ELASTIC_USD, CapBuilder
@@ -108,6 +109,7 @@ def target_in_force(program, period: Period):
     return due[-1] if due else None
 
 
+@paused_collector()
 def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
                          smoothing: dict | None = None, elastic: bool = False) -> PlanModel:
     started = time.perf_counter()

@@ -29,7 +29,6 @@ import highspy
 import numpy as np
 
 from dcplan.catalog import builtin_catalog
-from dcplan.collector import paused_collector
 from dcplan.errors import InputError, Problem
 from dcplan.formulas import capital_recovery_factor
 from dcplan.schema.smoothing import (
@@ -252,7 +251,6 @@ class Strategy:
     lookahead_steps: int | None = None  # default: 60 s with per-minute limits, else half a piece
 
 
-@paused_collector()
 def smooth(workload: Workload, spec: SmoothingSpec | None = None, options: SolveOptions | None = None,
            strategy: Strategy | None = None) -> SmoothingResult:
     """Choose mitigation sizes and a schedule that keep what the grid sees within

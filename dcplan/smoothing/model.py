@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
+from dcplan.collector import paused_collector
 from dcplan.schema.smoothing import Limits
 from dcplan.smoothing.metrics import minute_lag, window_steps
 
@@ -194,6 +195,7 @@ class SmoothingModel:
     history: int  # g[0:history] are committed values; the piece's steps are g[history:]
 
 
+@paused_collector()
 def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
     start = time.perf_counter()
     lim = data.limits

@@ -6,12 +6,16 @@ are sums of variables times numbers, of named expressions (a site's load, a unit
 numbers, so a direct walk over those node types does the same job several times faster, with a
 named expression compiled once however many rows use it. Any other node (a nonlinear term, an
 expression type this walk does not know) raises :class:`Unsupported`, and the caller compiles
-the model with Pyomo's compiler instead: the answer never depends on which path ran.
+the model with Pyomo's compiler instead.
 
-Conventions, as Pyomo's: a fixed variable is a number; a row without a free variable is dropped
-when its bounds hold (to rounding) and makes the model infeasible (``InfeasibleConstraintException``)
-when they do not; columns are the free variables the rows or the objective use, in order of first
-use; a row is oriented as Pyomo orients it (a dual's sign depends on it).
+The result is Pyomo's, row for row and column for column: a fixed variable is a number; a row
+without a nonzero coefficient on a free variable is dropped when its bounds hold (within 1e-9,
+for the rounding of sums taken in another order) and makes the model infeasible
+(``InfeasibleConstraintException``) when they do not; a row is oriented as Pyomo orients it (a
+dual's sign depends on it); the columns are the free variables with a nonzero coefficient in a
+row or the objective, each variable component's in index order, components in order of first
+use (HiGHS is given the same problem whichever compiler ran). A ranged row is one row with both
+bounds, where Pyomo's has two.
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ from dcplan.collector import paused_collector
 _VARIABLES = (VarData, ScalarVar)
 _NAMED = (ExpressionData, ScalarExpression)
 _SUMS = (ne.LinearExpression, ne.SumExpression)
+ROUNDING = 1e-9
 
 
 def _holds(lo: float | None, hi: float | None) -> bool:
-    """Whether ``lo <= 0 <= hi`` (a row without free variables), to rounding."""
-    return (lo is None or lo <= 1e-9 * max(1.0, abs(lo))) and (hi is None or hi >= -1e-9 * max(1.0, abs(hi)))
+    """Whether ``lo <= 0 <= hi`` (a row without free variables), within :data:`ROUNDING`."""
+    return (lo is None or lo <= ROUNDING * max(1.0, abs(lo))) and (hi is None or hi >= -ROUNDING * max(1.0, abs(hi)))
 
 
 def _constant(expr) -> bool:
@@ -68,51 +73,70 @@ def linear_form(model: pyo.Block) -> LinearForm:
     if len(objectives) > 1:
         raise Unsupported("more than one active objective")
     offset = 0.0
-    if objectives:
-        if objectives[0].sense != pyo.minimize:
-            raise Unsupported("a maximised objective")
-        offset = walk.add(objectives[0].expr, 1.0)
-    cost_index, cost_value = walk.take()
-    row_of: list[int] = []  # per term
-    lower: list[float] = []
-    upper: list[float] = []
-    rows = []
     with paused_collector():  # the walk makes many small objects and keeps none
+        if objectives:
+            if objectives[0].sense != pyo.minimize:
+                raise ValueError("a maximised objective: dcplan's models minimise")
+            offset = walk.add(objectives[0].expr, 1.0)
+        cost_index, cost_value = walk.take()
+        row_of: list[int] = []  # per term
+        lower: list[float] = []
+        upper: list[float] = []
+        rows = []
         for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
             before = len(walk.index)
             lo, hi = walk.bounds(con)
-            if (lo is None and hi is None) or len(walk.index) == before:
+            if (lo is None and hi is None) or not any(walk.value[before:]):
                 del walk.index[before:], walk.value[before:]
-                if _holds(lo, hi):
-                    continue
-                raise InfeasibleConstraintException(f"model contains a trivially infeasible constraint, '{con.name}'")
+                _check_numbers(con, lo, hi)
+                continue
             row_of.extend([len(rows)] * (len(walk.index) - before))
             lower.append(-np.inf if lo is None else lo)
             upper.append(np.inf if hi is None else hi)
             rows.append(con)
-    shape = (len(rows), len(walk.columns))
+    n = len(walk.columns)
     A = sp.csr_matrix((np.asarray(walk.value, dtype=float), (np.asarray(row_of, dtype=np.int64),
-                                                             np.asarray(walk.index, dtype=np.int64))), shape=shape)
+                                                             np.asarray(walk.index, dtype=np.int64))), shape=(len(rows), n))
     A.eliminate_zeros()  # terms that cancel (x - x)
-    cost = np.zeros(shape[1])
+    cost = np.zeros(n)
     np.add.at(cost, np.asarray(cost_index, dtype=np.int64), np.asarray(cost_value, dtype=float))
-    return LinearForm(A, walk.columns, rows, np.asarray(lower, dtype=float), np.asarray(upper, dtype=float),
-                      cost, float(offset))
+    lower_a, upper_a = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    empty = np.flatnonzero(np.diff(A.indptr) == 0)  # rows whose free terms all cancelled
+    if len(empty):
+        for i in empty:
+            _check_numbers(rows[i], None if np.isinf(lower_a[i]) else lower_a[i], None if np.isinf(upper_a[i]) else upper_a[i])
+        keep = np.setdiff1d(np.arange(len(rows)), empty)
+        A, lower_a, upper_a, rows = A[keep], lower_a[keep], upper_a[keep], [rows[i] for i in keep]
+    order = np.argsort(walk.rank, kind="stable")  # each component's columns in index order
+    used = order[(np.diff(A.tocsc().indptr)[order] > 0) | (cost[order] != 0.0)]
+    return LinearForm(A[:, used].tocsr(), [walk.columns[j] for j in used], rows, lower_a, upper_a,
+                      cost[used], float(offset))
+
+
+def _check_numbers(con, lo: float | None, hi: float | None) -> None:
+    """A row of numbers only: nothing to compile when it holds, an infeasible model when not."""
+    if not _holds(lo, hi):
+        raise InfeasibleConstraintException(f"model contains a trivially infeasible constraint, '{con.name}'")
 
 
 def evaluate(exprs: list) -> np.ndarray:
-    """The values of linear expressions at their variables' current values (a variable without
-    one counts as 0), walked as the rows are: several times faster than Pyomo's evaluation of
-    each (a plan's hourly columns). Raises :class:`Unsupported` as :func:`linear_form` does."""
+    """The values of linear expressions at their variables' current values, walked as the rows
+    are: several times faster than Pyomo's evaluation of each (a plan's hourly columns). Raises
+    :class:`Unsupported` as :func:`linear_form` does, and where a variable has no value."""
     walk = _Walk()
     constants = np.empty(len(exprs))
     owner: list[int] = []
-    with paused_collector():
-        for i, expr in enumerate(exprs):
-            before = len(walk.index)
-            constants[i] = walk.add(expr, 1.0)
-            owner.extend([i] * (len(walk.index) - before))
-    x = np.array([0.0 if v.value is None else v.value for v in walk.columns], dtype=float)
+    try:
+        with paused_collector():
+            for i, expr in enumerate(exprs):
+                before = len(walk.index)
+                constants[i] = walk.add(expr, 1.0)
+                owner.extend([i] * (len(walk.index) - before))
+    except TypeError:  # a fixed variable without a value
+        raise Unsupported("a fixed variable without a value") from None
+    x = np.array([v.value for v in walk.columns], dtype=float)  # None: NaN
+    if np.isnan(x).any():
+        raise Unsupported("a variable without a value")
     terms = np.asarray(walk.value, dtype=float) * x[np.asarray(walk.index, dtype=np.int64)] if owner else np.zeros(0)
     return constants + np.bincount(np.asarray(owner, dtype=np.int64), weights=terms, minlength=len(exprs))
 
@@ -128,6 +152,8 @@ class _Walk:
         self.named: dict[int, tuple[list, list, float]] = {}
         self.order: dict[int, int] = {}
         self.columns: list = []
+        self.rank: list[int] = []  # a column's place in Pyomo's order (see _new_column)
+        self.slots: dict[int, tuple[int, dict[int, int]]] = {}  # component -> (its place, id(var) -> place in it)
 
     def take(self) -> tuple[list[int], list[float]]:
         """The terms collected so far, and a fresh start."""
@@ -201,6 +227,8 @@ class _Walk:
         if cls is ne.DivisionExpression:
             numerator, denominator = expr.args
             return self.add(numerator, coef / self._number(denominator))
+        if not hasattr(expr, "is_potentially_variable"):
+            raise Unsupported(cls.__name__)
         if not expr.is_potentially_variable():  # a parameter or an expression of numbers only
             return coef * pyo.value(expr)
         if expr.is_variable_type():  # a variable of another class
@@ -213,8 +241,16 @@ class _Walk:
         raise Unsupported(cls.__name__)
 
     def _new_column(self, var) -> int:
+        """A column for ``var``, ranked as Pyomo's compiler orders columns: the components by
+        first use, each one's variables in index order."""
+        component = var.parent_component()
+        known = self.slots.get(id(component))
+        if known is None:
+            known = self.slots[id(component)] = (len(self.slots), {id(v): k for k, v in enumerate(component.values())})
+        place, inside = known
         j = self.order[id(var)] = len(self.columns)
         self.columns.append(var)
+        self.rank.append(place * (1 << 32) + inside[id(var)])
         return j
 
     def _named(self, expr, coef: float) -> float:
