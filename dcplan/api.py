@@ -16,6 +16,7 @@ from dcplan.errors import Problem
 from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
 from dcplan.model import build_model
 from dcplan.model.context import is_operational
+from dcplan.model.technologies import relaxed_away
 from dcplan.odds import check_delays, odds
 from dcplan.output import write_plan
 from dcplan.pareto import frontier
@@ -168,7 +169,8 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
     if options.time_limit_s is not None:  # the limit holds for the whole plan, building included
         spent = time.perf_counter() - started
         options = dataclasses.replace(options, time_limit_s=max(options.time_limit_s - spent, 0.0))
-    result = solve(pm.model, options, operational=is_operational, start=start or None, suspect_infeasible=suspect)
+    result = solve(pm.model, options, operational=is_operational, start=start or None, suspect_infeasible=suspect,
+                   relaxed_away=relaxed_away)
     return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None, smoothing=smoothing)
 
 
@@ -187,7 +189,7 @@ def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOp
                                 time_limit_s=None if options.time_limit_s is None else options.time_limit_s / 10)
     for elastic in (False, True) if program.caps else (False,):
         pm = build_model(program, START_TYPICAL_DAYS, smoothing, elastic=elastic)
-        result = solve(pm.model, quick, operational=is_operational)
+        result = solve(pm.model, quick, operational=is_operational, relaxed_away=relaxed_away)
         if result.has_solution:
             return {v.name: v.value for v in pm.model.component_data_objects(pyo.Var)
                     if not is_operational(v.parent_component()) and v.value is not None

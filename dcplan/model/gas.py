@@ -10,6 +10,12 @@ from dcplan.formulas import lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.plans.types import SitePlan
 
+RELAXED_AWAY = ("gas_on",)
+"""Units on, hour by hour: relaxed, they lie anywhere between output / unit size and output /
+(minimum load x unit size), and at most the units built; with no start cost nor minimum up or
+down time that adds nothing to ``gas_cap`` (output <= units built x unit size), so a relaxed
+dispatch may leave them out with their rows."""
+
 
 def add_gas(sm: SiteModel) -> None:
     cands = sm.si.site.technologies.gas

@@ -14,3 +14,11 @@ TECHNOLOGIES = (compute, grid, gas, renewables, storage, reliability)
 its results into a plan (``report(sm, plan)``, after ``compute``'s and in this order) and fixes
 a committed plan's build on its variables (``commit(sm, built)``). Code outside ``model/``
 loops over them and never names a variable."""
+
+_RELAXED_AWAY = frozenset(name for t in TECHNOLOGIES for name in getattr(t, "RELAXED_AWAY", ()))
+
+
+def relaxed_away(component) -> bool:
+    """Whether a variable is an operational integer whose LP relaxation the model's other rows
+    imply (a technology's ``RELAXED_AWAY``): a relaxed dispatch may leave it and its rows out."""
+    return component.local_name in _RELAXED_AWAY

@@ -81,11 +81,13 @@ def irreducible_conflict(model: pyo.ConcreteModel) -> Conflict | None:
 
 
 def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operational=None,
-          start: dict | None = None, suspect_infeasible: bool = False) -> SolveResult:
+          start: dict | None = None, suspect_infeasible: bool = False, relaxed_away=None) -> SolveResult:
     """Solve ``model`` to ``options.mip_gap``. ``operational(var) -> bool`` tells the dispatch
     columns from the design ones (without it the model is not decomposed); ``start`` maps
     variable names to the values of a plan to try first (e.g. from typical days);
-    ``suspect_infeasible``: a coarser model had no plan, so ``auto`` leaves the model whole."""
+    ``suspect_infeasible``: a coarser model had no plan, so ``auto`` leaves the model whole;
+    ``relaxed_away(var) -> bool``: operational integers whose LP relaxation the model's other
+    rows imply, which the decomposition's relaxed dispatch leaves out with their rows."""
     options = options or SolveOptions()
     if options.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {options.strategy!r}: one of {', '.join(STRATEGIES)}")
@@ -98,7 +100,7 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
     except InfeasibleConstraintException as err:  # fixed variables already break a row
         return SolveResult("infeasible", message=str(err), compile_seconds=time.perf_counter() - t0)
     compile_seconds = time.perf_counter() - t0
-    op_mask = _operational_mask(compiled, operational)
+    op_mask = _component_mask(compiled, operational)
     strategy = _choose(options.strategy, compiled, op_mask)
     if strategy == "decompose" and options.strategy == "auto" and (not start or options.mip_gap < DECOMPOSE_MIN_GAP):
         # the loop starts from a plan (cuts from far-off designs are poor), and its cuts carry the
@@ -110,7 +112,9 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
     basis, duals, x = None, None, None
     if strategy == "decompose":
         start_x = _start_vector(compiled, start, op_mask)
-        result, x, duals = _decomposed(compiled, op_mask, options, deadline, progress, start_x)
+        away = _component_mask(compiled, relaxed_away)
+        away = None if away is None else away & op_mask & compiled.integer
+        result, x, duals = _decomposed(compiled, op_mask, options, deadline, progress, start_x, away)
     else:
         h = new_highs(options)
         progress.attach(h)
@@ -149,8 +153,9 @@ def _choose(strategy: str, compiled: Compiled, op_mask: np.ndarray | None) -> st
     return "branch_and_bound" if n_int <= BRANCH_AND_BOUND_MAX_INTEGERS else "highs_mip"
 
 
-def _operational_mask(compiled: Compiled, operational) -> np.ndarray | None:
-    if operational is None:
+def _component_mask(compiled: Compiled, predicate) -> np.ndarray | None:
+    """Columns whose Pyomo component ``predicate`` holds for (None without a predicate)."""
+    if predicate is None:
         return None
     cache: dict[int, bool] = {}
     mask = np.empty(len(compiled.columns), dtype=bool)
@@ -158,7 +163,7 @@ def _operational_mask(compiled: Compiled, operational) -> np.ndarray | None:
         comp = var.parent_component()
         key = id(comp)
         if key not in cache:
-            cache[key] = bool(operational(comp))
+            cache[key] = bool(predicate(comp))
         mask[i] = cache[key]
     return mask
 
@@ -175,14 +180,14 @@ def _start_vector(compiled: Compiled, start: dict | None, op_mask: np.ndarray | 
     return x
 
 
-def _decomposed(compiled, op_mask, options, deadline, progress, start):
+def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_away=None):
     """Benders, then the operational integers, then (only if the gap is still open) HiGHS's MIP
     from the best plan. Returns (result, x, row duals)."""
     op_integer = compiled.integer & op_mask
     # with hourly commitment, the loop (which relaxes it) leaves nine tenths of the gap to it
     loop_options = dataclasses.replace(options, mip_gap=options.mip_gap / 10) if op_integer.any() else options
     loop_started = time.perf_counter()
-    out = decompose(compiled, op_mask, loop_options, deadline, progress, start)
+    out = decompose(compiled, op_mask, loop_options, deadline, progress, start, relaxed_away)
     loop_seconds = time.perf_counter() - loop_started
     info = dict(lp_solves=out.sub_solves, nodes=out.rounds)
     if out.status in ("infeasible", "no_solution") or (out.x is None and deadline.passed):

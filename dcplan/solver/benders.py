@@ -98,27 +98,36 @@ class _Dispatch:
     dispatch columns together (the power balance, storage, yearly caps) and a new design changes
     bounds, the case a warm dual simplex re-solve handles best. Its dual, needed for the cut, is
     the column's reduced cost where that row's bound is the active one.
+
+    Columns ``away`` (hourly units on, say) are relaxed integers whose relaxation the remaining
+    rows imply: they and every row they appear in are left out (held at 0, those rows' duals 0:
+    a dual solution of the whole relaxed LP, since the columns cost nothing). The loop's
+    dispatch is relaxed anyway; the integral dispatch of the converged design has them all.
     """
 
-    def __init__(self, split: _Split, options: SolveOptions, deadline: Deadline):
+    def __init__(self, split: _Split, options: SolveOptions, deadline: Deadline, away: np.ndarray):
         self.s, self.deadline = split, deadline
         c = split.c
-        A_op = split.A_sub_op.tocsr()
+        A_all = split.A_sub_op.tocsr()
+        self.kept = np.flatnonzero(np.diff(A_all[:, np.flatnonzero(away)].tocsr().indptr) == 0)  # sub rows used
+        A_op = A_all[self.kept]
+        design = split.A_sub_design.tocsr()[self.kept]
+        row_lower, row_upper = c.row_lower[split.RS][self.kept], c.row_upper[split.RS][self.kept]
         per_row = np.diff(A_op.indptr)
         single = per_row == 1
-        self.single = np.flatnonzero(single)  # sub rows that are bounds on one column
+        self.single = np.flatnonzero(single)  # kept rows that are bounds on one column
         self.single_col = A_op.indices[A_op.indptr[self.single]]
         self.single_coef = A_op.data[A_op.indptr[self.single]]
-        self.single_design = split.A_sub_design.tocsr()[self.single]
-        self.single_lower = c.row_lower[split.RS][self.single]
-        self.single_upper = c.row_upper[split.RS][self.single]
+        self.single_design = design[self.single]
+        self.single_lower, self.single_upper = row_lower[self.single], row_upper[self.single]
         self.bounded = np.unique(self.single_col).astype(np.int32)
         multi = np.flatnonzero(~single)
         self.multi = multi
-        self.multi_design = split.A_sub_design.tocsr()[multi]
-        self.row_lower, self.row_upper = c.row_lower[split.RS][multi], c.row_upper[split.RS][multi]
+        self.multi_design = design[multi]
+        self.row_lower, self.row_upper = row_lower[multi], row_upper[multi]
         self.moved = np.flatnonzero(np.diff(self.multi_design.indptr) > 0).astype(np.int32)
-        self.col_lower, self.col_upper = c.col_lower[split.O], c.col_upper[split.O]
+        self.col_lower = np.where(away, 0.0, c.col_lower[split.O])
+        self.col_upper = np.where(away, 0.0, c.col_upper[split.O])
         # elastic: rows that the design moves (a power balance that the built capacity cannot
         # serve) and rows over many steps (yearly caps) may be violated at a price, so that a
         # design without a dispatch still yields an informative cut, not an infeasibility proof
@@ -205,7 +214,7 @@ class _Dispatch:
         y_single[hi_src[at_hi]] += reduced[at_hi] / self.single_coef[hi_src[at_hi]]
         gradient = -(self.multi_design.T @ y_multi) - (self.single_design.T @ y_single)
         y = np.zeros(len(self.s.RS))
-        y[self.multi], y[self.single] = y_multi, y_single
+        y[self.kept[self.multi]], y[self.kept[self.single]] = y_multi, y_single
         violation = float(x[self.slack].sum())
         return "ok", (self.h.getInfo().objective_function_value, gradient, x[:n], y, violation)
 
@@ -351,11 +360,14 @@ class _Master:
 
 
 def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions, deadline: Deadline,
-              progress: Progress, start: np.ndarray | None = None) -> Outcome:
+              progress: Progress, start: np.ndarray | None = None, relaxed_away: np.ndarray | None = None) -> Outcome:
     """Solve ``compiled`` by Benders decomposition over its design columns (``~operational``).
-    ``start``: a full column vector whose design part is tried first (a typical-days plan)."""
+    ``start``: a full column vector whose design part is tried first (a typical-days plan);
+    ``relaxed_away``: operational integer columns whose relaxation the other rows imply (see
+    :class:`_Dispatch`)."""
     s = _Split(compiled, operational)
-    dispatch, master = _Dispatch(s, options, deadline), _Master(s, options)
+    away = np.zeros(len(s.O), dtype=bool) if relaxed_away is None else relaxed_away[s.O]
+    dispatch, master = _Dispatch(s, options, deadline, away), _Master(s, options)
     gap, offset = options.mip_gap, compiled.offset
     best = math.inf
     best_xd = best_xo = best_y = None
