@@ -68,6 +68,8 @@ class LinearForm:
 
 def linear_form(model: pyo.Block) -> LinearForm:
     """The active constraints and objective of ``model`` as arrays (see the module docstring)."""
+    if next(model.component_data_objects((pyo.SOSConstraint, pyo.LogicalConstraint), active=True, descend_into=True), None):
+        raise Unsupported("an SOS or logical constraint")  # Pyomo's compiler says what it makes of them
     walk = _Walk()
     objectives = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
     if len(objectives) > 1:
