@@ -123,9 +123,22 @@ class SeriesResolver:
             count = f"more than {MAX_ROWS:,}" if len(rows) > MAX_ROWS else f"{len(rows)}"
             raise self._fail(csv_loc, f"{name} has {count} data rows, expected {HOURS_PER_YEAR}{hint}")
         self._check_index(header, rows, name, csv_loc)
-        j = header.index(column)
-        values = np.empty(HOURS_PER_YEAR)
-        for i, row in enumerate(rows):
+        values = self._numbers(rows, header.index(column), f"{name}:{{row}}: column '{column}' has {{what}}", csv_loc)
+        values *= spec.scale
+        self._check_range(values, loc, quantity, where=(name, column))
+        return values
+
+    def _numbers(self, rows: list, j: int, problem: str, loc: tuple) -> np.ndarray:
+        """Column ``j`` of ``rows`` as finite numbers, or the first cell that is not one (its CSV
+        line and what it holds, in ``problem``'s ``{row}`` and ``{what}``)."""
+        try:
+            values = np.array([row[j] for row in rows], dtype=float)  # the whole column at once
+            if np.isfinite(values).all():
+                return values
+        except (ValueError, IndexError):
+            pass
+        values = np.empty(len(rows))
+        for i, row in enumerate(rows):  # cell by cell, to name the first bad one
             cell = row[j].strip() if j < len(row) else ""
             try:
                 values[i] = float(cell)
@@ -133,9 +146,7 @@ class SeriesResolver:
                 values[i] = np.nan
             if not np.isfinite(values[i]):
                 what = "an empty cell (a gap)" if cell == "" else f"'{cell}', not a number"
-                raise self._fail(csv_loc, f"{name}:{i + 2}: column '{column}' has {what}")
-        values *= spec.scale
-        self._check_range(values, loc, quantity, where=(name, column))
+                raise self._fail(loc, problem.format(row=i + 2, what=what))
         return values
 
     def _read(self, path: Path, loc: tuple):
@@ -149,7 +160,7 @@ class SeriesResolver:
                     header = [h.strip() for h in next(reader, [])]
                     rows = []
                     for r in reader:  # one row past the most a year may have is enough to refuse
-                        if r and any(c.strip() for c in r):
+                        if r and "".join(r).strip():
                             rows.append(r)
                             if len(rows) > MAX_ROWS:
                                 break
