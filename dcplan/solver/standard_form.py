@@ -34,7 +34,7 @@ from pyomo.core.expr import relational_expr as rel
 
 from dcplan.collector import paused_collector
 
-_VARIABLES = (VarData, ScalarVar)
+_VARIABLES = {VarData, ScalarVar}  # grows as other variable classes are met
 _NAMED = (ExpressionData, ScalarExpression)
 _SUMS = (ne.LinearExpression, ne.SumExpression)
 ROUNDING = 1e-9
@@ -233,13 +233,9 @@ class _Walk:
             raise Unsupported(cls.__name__)
         if not expr.is_potentially_variable():  # a parameter or an expression of numbers only
             return coef * pyo.value(expr)
-        if expr.is_variable_type():  # a variable of another class
-            if expr.fixed:
-                return coef * expr.value
-            j = self.order.get(id(expr))
-            self.index.append(self._new_column(expr) if j is None else j)
-            self.value.append(coef)
-            return 0.0
+        if expr.is_variable_type():  # a variable of another class: known from now on
+            _VARIABLES.add(cls)
+            return self.add(expr, coef)
         raise Unsupported(cls.__name__)
 
     def _new_column(self, var) -> int:
