@@ -4,7 +4,7 @@ and the limits that bind. Everything downstream (writers, terminal, tests) uses 
 from __future__ import annotations
 
 from dcplan.model.build import PlanModel
-from dcplan.model.context import SiteModel, value_of
+from dcplan.model.context import SiteModel, value_of, values_of
 from dcplan.model.technologies import TECHNOLOGIES
 from dcplan.plans.types import CapReport, Plan, SitePlan
 from dcplan.solver import SolveResult
@@ -122,7 +122,10 @@ def _site_plan(sm: SiteModel) -> SitePlan:
         plan.capacity["smoothing_battery_mw"] = sizes.get("battery_power_mw") or 0.0
         plan.capacity["smoothing_battery_mwh"] = sizes.get("battery_energy_mwh") or 0.0
         plan.capacity["smoothing_energy_overhead_fraction"] = sm.smoothing.energy_overhead_fraction or 0.0
-    plan.costs_usd = {k: value_of(sm.costs.get(k, 0)) + value_of(sm.capital.get(k, 0)) for k in {**sm.costs, **sm.capital}}
-    plan.co2_t = sum(value_of(e) for e in sm.co2_t)
-    plan.nox_t = sum(value_of(e) for e in sm.nox_t)
+    lines = list({**sm.costs, **sm.capital})
+    running = values_of([sm.costs.get(k, 0) for k in lines])
+    capital = values_of([sm.capital.get(k, 0) for k in lines])
+    plan.costs_usd = {k: float(a + b) for k, a, b in zip(lines, running, capital)}
+    plan.co2_t = float(values_of(sm.co2_t).sum())
+    plan.nox_t = float(values_of(sm.nox_t).sum())
     return plan

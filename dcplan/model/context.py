@@ -22,6 +22,15 @@ def value_of(x) -> float:
     return 0.0 if value is None else float(value)
 
 
+def values_of(exprs: list) -> np.ndarray:
+    """:func:`value_of` of each, by the compiler's walk where it can (many times faster on long
+    sums and hour by hour)."""
+    try:
+        return evaluate(exprs)
+    except Unsupported:
+        return np.array([value_of(e) for e in exprs], dtype=float)
+
+
 DISCOUNT_RATE = ("program", "finance", "discount_rate")
 
 Explanation = Callable[..., tuple[str, tuple]]
@@ -47,11 +56,7 @@ class DispatchColumn:
     def values(self, steps) -> np.ndarray:
         if self.derive is not None:
             return np.asarray(self.derive(), dtype=float)
-        exprs = [self.at(t) for t in steps]
-        try:
-            return evaluate(exprs)
-        except Unsupported:
-            return np.array([value_of(e) for e in exprs])
+        return values_of([self.at(t) for t in steps])
 
 
 @dataclass

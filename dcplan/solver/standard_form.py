@@ -125,7 +125,7 @@ def evaluate(exprs: list) -> np.ndarray:
     """The values of linear expressions at their variables' current values, walked as the rows
     are: several times faster than Pyomo's evaluation of each (a plan's hourly columns). Raises
     :class:`Unsupported` as :func:`linear_form` does, and where a variable has no value."""
-    walk = _Walk()
+    walk = _Walk(ranked=False)
     constants = np.empty(len(exprs))
     owner: list[int] = []
     try:
@@ -146,9 +146,11 @@ def evaluate(exprs: list) -> np.ndarray:
 class _Walk:
     """Appends ``coef * expr``'s terms (column, coefficient; a column may repeat, the matrix sums
     them) to ``index`` and ``value`` and returns its constant part; a named expression is
-    collected once and reused."""
+    collected once and reused. ``ranked``: each column's place in Pyomo's order is kept (for a
+    matrix; values need none)."""
 
-    def __init__(self):
+    def __init__(self, ranked: bool = True):
+        self.ranked = ranked
         self.index: list[int] = []
         self.value: list[float] = []
         self.named: dict[int, tuple[list, list, float]] = {}
@@ -241,13 +243,15 @@ class _Walk:
     def _new_column(self, var) -> int:
         """A column for ``var``, ranked as Pyomo's compiler orders columns: the components by
         first use, each one's variables in index order."""
+        j = self.order[id(var)] = len(self.columns)
+        self.columns.append(var)
+        if not self.ranked:
+            return j
         component = var.parent_component()
         known = self.slots.get(id(component))
         if known is None:
             known = self.slots[id(component)] = (len(self.slots), {id(v): k for k, v in enumerate(component.values())})
         place, inside = known
-        j = self.order[id(var)] = len(self.columns)
-        self.columns.append(var)
         self.rank.append(place * (1 << 32) + inside[id(var)])
         return j
 
