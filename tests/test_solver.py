@@ -109,3 +109,20 @@ def test_solver_log_is_written(tmp_path):
     outcome = api.plan(REPO / "sites" / "johor.yaml", typical_days=2, options=options)
     assert outcome.plan is not None
     assert "HiGHS" in log.read_text()
+
+
+def test_units_on_appear_only_in_the_rows_their_relaxation_leaves_implied():
+    """The decomposition drops hourly units-on and every row they are in from its relaxed
+    dispatch (gas.RELAXED_AWAY); that is exact only while those rows are the three commitment
+    families, whose relaxation ``gas_cap`` implies. A new row on units on (a start cost, say)
+    must fail here until the decomposition is told otherwise."""
+    import pyomo.environ as pyo
+    from pyomo.core.expr.visitor import identify_variables
+
+    pm = build_model(load_program(REPO / "sites" / "memphis.yaml"), 2)
+    families = set()
+    for con in pm.model.component_data_objects(pyo.Constraint, active=True):
+        if any(relaxed_away(v.parent_component()) for v in identify_variables(con.body)):
+            families.add(con.parent_component().local_name)
+    assert families == {"gas_on_le_built", "gas_max_on", "gas_min_on"}
+    assert all(pm.model.find_component(f"site[{sm.name}].gas_cap") is not None for sm in pm.sites)

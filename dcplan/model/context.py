@@ -27,7 +27,7 @@ def values_of(exprs: list) -> np.ndarray:
     sums and hour by hour)."""
     try:
         return evaluate(exprs)
-    except Unsupported:
+    except (Unsupported, ValueError):  # ValueError: a parameter without a value
         return np.array([value_of(e) for e in exprs], dtype=float)
 
 

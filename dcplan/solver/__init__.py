@@ -113,7 +113,7 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
     if strategy == "decompose":
         start_x = _start_vector(compiled, start, op_mask)
         away = _component_mask(compiled, relaxed_away)
-        away = None if away is None else away & op_mask & compiled.integer & (compiled.cost == 0)
+        away = None if away is None else away & op_mask & compiled.integer & (compiled.cost == 0) & (compiled.col_lower == 0)
         result, x, duals = _decomposed(compiled, op_mask, options, deadline, progress, start_x, away)
     else:
         h = new_highs(options)
