@@ -189,6 +189,7 @@ def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOp
                                 time_limit_s=None if options.time_limit_s is None else options.time_limit_s / 10)
     for elastic in (False, True) if program.caps else (False,):
         pm = build_model(program, START_TYPICAL_DAYS, smoothing, elastic=elastic)
+        _relax_operational_integers(pm.model)
         result = solve(pm.model, quick, operational=is_operational, relaxed_away=relaxed_away)
         if result.has_solution:
             return {v.name: v.value for v in pm.model.component_data_objects(pyo.Var)
@@ -197,6 +198,21 @@ def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOp
         if result.status != "infeasible":
             return None
     return {}
+
+
+def _relax_operational_integers(model: pyo.Block) -> None:
+    """Hourly integers (units on) made continuous, as the year's decomposition relaxes them in
+    its loop: the start needs a design, and with them integral the typical days are a MIP of
+    hundreds of commitment integers (seconds of heuristics) for the same design or nearly."""
+    for component in model.component_objects(pyo.Var, descend_into=True):
+        if not is_operational(component):
+            continue
+        for var in component.values():
+            if var.is_integer():
+                lower, upper = var.bounds
+                var.domain = pyo.Reals
+                var.setlb(lower)
+                var.setub(upper)
 
 
 def write_outputs(outcome: PlanOutcome, outdir: Path, parquet: bool = False) -> list[Path]:

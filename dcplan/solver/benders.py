@@ -13,7 +13,8 @@ master's optimum is a lower bound on the plan's cost and every evaluated design 
 rows an upper bound: the loop is exact up to ``mip_gap``, like branch-and-bound, and stops with
 the same guarantee.
 
-First the master is solved as an LP (cheap cuts around the relaxation), then as a MIP. When
+First the master is solved as an LP (cheap cuts around the relaxation), then, once the
+relaxation has converged or what is left of the gap is mostly integrality, as a MIP. When
 operational columns are integer too (hourly unit commitment), they are relaxed in the loop
 (a valid lower bound) and the converged design's dispatch is then solved with them integral;
 if that closes the gap the plan is exact, otherwise the caller finishes with a monolithic MIP
@@ -54,6 +55,11 @@ BUDGET_COLD = 100  # and the whole loop this many (and five seconds): a whole-mo
 # 20-80 cold dispatch solves, so a loop that will not converge costs about one or two monolithic
 # LPs before it hands over to HiGHS's MIP
 VIOLATION_TOL = 1e-7
+INTEGRALITY_SHARE = 0.5
+"""The relaxation phase ends once what is left of the relaxation's gap is at most this share of
+the gap between the best integral plan and the bound: what is left is then mostly integrality
+(half a gas unit, say), which refining the relaxation cannot close (26 rounds to 17 where the
+relaxation wants 0.73 of a unit, 58 to 29 with a battery; no case needed more rounds)."""
 
 
 @dataclass
@@ -429,7 +435,8 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
             radius = np.maximum(radius / 2, floor)
         if best < math.inf and lower > -math.inf and relative_gap(best, lower) <= gap:
             break
-        if phase == "relaxation" and lower > -math.inf and relative_gap(lp_best, lower) <= gap / 10:
+        if phase == "relaxation" and lower > -math.inf and (relative_gap(lp_best, lower) <= gap / 10 or (
+                best < math.inf and relative_gap(lp_best, lower) <= INTEGRALITY_SHARE * relative_gap(best, lower))):
             phase = "integral"
             master.make_integral()
         if rounds >= MAX_ROUNDS or deadline.passed or dispatch.over_budget:
