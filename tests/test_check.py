@@ -148,6 +148,19 @@ def test_pue_beyond_the_grid_fails_even_after_redispatch(repo):
     assert "now draws 85.0 MW" in load.message  # 20,000 x (1,275 + 141.7) W x 3.0
 
 
+def test_shedding_allowed_since_the_plan_does_not_make_up_a_shortfall(repo):
+    """The supply is what the committed dispatch delivers as today's model sums it: a source the
+    plan did not dispatch (here load shedding, priced since) delivered nothing."""
+    def change(d):
+        d["cooling"][0].update(pue=3.0)
+        d.setdefault("reliability", {})["unserved_energy_usd_per_mwh"] = 10_000
+    edit(repo / SITE, change)
+    report = check_paths([repo])
+    # a re-dispatch may now shed (at a price): a stale dispatch, no longer a broken build
+    load = next(f for f in failures(report, WARNING) if f.check == "load every hour testsite")
+    assert "supplies 34.0 MW" in load.message and "now draws 85.0 MW" in load.message
+
+
 def test_catalog_price_change_is_a_cost_warning_with_its_source(repo):
     site = edit(repo / SITE, lambda d: d.update(catalog={"gpus": {"h100_sxm": {"price_usd_per_gpu": 60000}}}))
     report = check_paths([repo])

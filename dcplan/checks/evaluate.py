@@ -7,8 +7,10 @@ columns. What the plan files do not hold (which cooling option carries the IT, u
 unit commitment, monthly peaks, ...) is completed by HiGHS with every row elastic, so that the
 rows left outside their bounds are the ones no completion can satisfy. A row whose family has
 registered an explanation (``SiteModel.explain``) becomes a finding with that family's message
-and input; a family without one is verified by a dedicated check (the power balance, the grid
-schedule, caps, N+1, the target), whose messages name what changed since the plan. Each cap's
+and input; a family without one is verified by a dedicated check (the power balance, held
+against the supply as the model sums it; the grid schedule, caps, N+1, the target), whose
+messages name what changed since the plan. A source the plan's dispatch does not have delivered
+nothing: the completion does not make it up. Each cap's
 quantity is measured by the model's own definition (:meth:`dcplan.model.caps.CapRow.measured`),
 as a yearly amount, whether or not the cap is in force (the check decides where it applies);
 so is every annual cost line and capital price, with the inputs it comes from as the model
@@ -28,7 +30,7 @@ import scipy.sparse as sp
 from dcplan.loader import ProgramInput
 from dcplan.model.build import build_single_period, time_grid_for
 from dcplan.model.compute import compute_delivered
-from dcplan.model.context import value_of
+from dcplan.model.context import value_of, values_of
 from dcplan.model.technologies import TECHNOLOGIES
 from dcplan.model.timegrid import grid_of_steps
 from dcplan.schema.compute import MEASURES
@@ -57,6 +59,7 @@ class SiteFigures:
 
     it_mw: float
     load_mw: np.ndarray  # facility load per step
+    supply_mw: np.ndarray  # what the committed dispatch delivers against it per step (the power balance's other side)
     design_peak_mw: float  # what supply must carry (N+1)
     compute: dict[str, float]  # target measure -> compute delivered
 
@@ -110,12 +113,15 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
         for technology in TECHNOLOGIES:
             technology.commit(sm, built[sm.name])
         for name, col in sm.dispatch.items():
-            values = dispatch[sm.name].get(name)
-            if col.is_decision and values is not None:
-                for t, value in zip(sm.steps, values):
-                    j = column.get(id(col.at(t)))
-                    if j is not None:
-                        lower[j] = upper[j] = value
+            if not col.is_decision:
+                continue
+            # a source the plan's dispatch does not have (a grid or load shedding allowed since)
+            # delivered nothing: the completion must not make it up
+            values = dispatch[sm.name].get(name, np.zeros(len(sm.steps)))
+            for t, value in zip(sm.steps, values):
+                j = column.get(id(col.at(t)))
+                if j is not None:
+                    lower[j] = upper[j] = value
     for j, var in enumerate(compiled.columns):
         if var.fixed:
             lower[j] = upper[j] = var.value
@@ -135,7 +141,8 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
     prices = {sm.name: {a.key: (a.capex_usd_per_unit / a.size, list(a.price_inputs)) for a in sm.assets
                         if not a.rented} for sm in committed}
     figures = {sm.name: SiteFigures(value_of(sm.block.it_total_mw), sm.dispatch["load_mw"].values(sm.steps),
-                                    value_of(sm.peak_load), {m: value_of(compute_delivered(sm, m)) for m in MEASURES})
+                                    values_of([sm.net_supply_mw(t) for t in sm.steps]), value_of(sm.peak_load),
+                                    {m: value_of(compute_delivered(sm, m)) for m in MEASURES})
                for sm in committed}
     return Evaluation(figures, _explain(compiled, excess, sites, tg), caps, costs, prices)
 

@@ -425,21 +425,16 @@ class Verifier:
         return getattr(self.loc, kind)(si, *keys)
 
     def _dispatch(self, s: SiteState, check: str) -> None:
-        """The facility load met: the committed supply against the load of today's inputs (the
-        limits of each source are the model's rows: :meth:`_broken_rows`)."""
-        si, tech = s.si, s.si.site.technologies
-        columns = (["grid_mw"] if si.site.grid is not None else []) + [f"gas_{c.key}_mw" for c in tech.gas]
-        columns += [f"{name}_mw" for name in ("solar", "wind") if getattr(tech, name) is not None]
-        supply = sum((s.col(c) for c in columns), np.zeros(len(s.weight)))
-        if tech.battery is not None and tech.battery.type in si.catalog.storage:
-            supply += s.col("battery_discharge_mw") - s.col("battery_charge_mw")
+        """The facility load met: the committed supply, as today's model sums it (shed load
+        included where the site allows it), against the load of today's inputs; the message
+        names what moved the load since the plan. (The limits of each source are the model's
+        rows: :meth:`_broken_rows`.)"""
+        si = s.si
         shed = s.col("unserved_mw")
-        if shed.max(initial=0) > TOL_MW:
-            if si.site.reliability.unserved_energy_usd_per_mwh is None:
-                self._issue(check, f"the plan sheds up to {shed.max():,.1f} MW of load{s.when} but the site no longer allows "
-                            "load shedding", self.loc.site(si, "reliability"))
-            else:
-                supply += shed
+        if shed.max(initial=0) > TOL_MW and si.site.reliability.unserved_energy_usd_per_mwh is None:
+            self._issue(check, f"the plan sheds up to {shed.max():,.1f} MW of load{s.when} but the site no longer allows "
+                        "load shedding", self.loc.site(si, "reliability"))
+        supply = s.figures.supply_mw
         short = s.load_mw - supply
         bad = short > TOL_MW + REL_TOL * s.load_mw
         if bad.any():

@@ -135,6 +135,11 @@ class SiteModel:
     def weights(self) -> list[float]:
         return self.tg.weight.astype(float).tolist()
 
+    def net_supply_mw(self, t):
+        """What the site's sources deliver at step ``t`` less what charging (and export) takes:
+        the power balance's side that meets the load, and what `dcplan check` holds against it."""
+        return sum(s[t] for s in self.supply) - sum(x[t] for x in self.withdraw)
+
     def life(self, section: str, key: str, spec_life: float) -> float:
         lives = self.finance.lifetimes_years
         return lives.get(key, lives.get(section, spec_life))

@@ -20,9 +20,7 @@ def add_balance(sm: SiteModel) -> None:
         w = sm.weights()
         sm.add_cost("unserved_energy", sum(w[t] * shed_price * b.unserved[t] for t in sm.steps),
                     ("site", "reliability", "unserved_energy_usd_per_mwh"))
-    supply, withdraw, load = sm.supply, sm.withdraw, sm.load
-    b.balance = pyo.Constraint(sm.steps, rule=lambda m, t: sum(s[t] for s in supply)
-                               - sum(x[t] for x in withdraw) == load[t])
+    b.balance = pyo.Constraint(sm.steps, rule=lambda m, t: sm.net_supply_mw(t) == sm.load[t])
 
 
 def add_n_plus_one(sm: SiteModel) -> None:
