@@ -161,6 +161,32 @@ def test_shedding_allowed_since_the_plan_does_not_make_up_a_shortfall(repo):
     assert "supplies 34.0 MW" in load.message and "now draws 85.0 MW" in load.message
 
 
+def test_power_capping_the_plan_did_not_take_does_not_lower_the_load(tmp_path, runner):
+    """GPU power capped is a figure of several columns (the curve's segments), held at the plan's
+    value: the check does not cap the GPUs to make up for a load the dispatch no longer meets."""
+    site = grid_site()
+    site["compute"]["power_capping"] = {"value_usd_per_gpu_hour": 1e6}  # never worth capping
+    path = write_yaml(tmp_path / SITE, site)
+    assert run_cli(runner, "plan", path, "--typical-days", "2", "-o", tmp_path / "plans" / "testsite",
+                   "-q").exit_code == 0
+    edit(path, lambda d: d["cooling"][0].update(pue=3.0))
+    report = check_paths([tmp_path])
+    assert report.exit_code == 1
+    load = next(f for f in failures(report) if f.check == "load every hour testsite" and "draws" in f.message)
+    assert "now draws 85.0 MW" in load.message  # all of it: 20,000 x (1,275 + 141.7) W x 3.0
+    assert not any("capped deeper" in f.message for f in failures(report))
+
+
+def test_a_plan_the_model_cannot_evaluate_in_time_is_a_warning_not_a_crash(repo, monkeypatch):
+    import dcplan.checks.verify as verify
+
+    monkeypatch.setattr(verify, "evaluate_committed", lambda *args, **kwargs: None)  # as past its time limit
+    report = check_paths([repo])
+    warned = [f for f in failures(report, WARNING) if f.check == "model rows"]
+    assert warned and "could not be evaluated" in warned[0].message
+    assert not any(f.check == "load every hour testsite" and f.status == PASS for fr in report.files for f in fr.findings)
+
+
 def test_catalog_price_change_is_a_cost_warning_with_its_source(repo):
     site = edit(repo / SITE, lambda d: d.update(catalog={"gpus": {"h100_sxm": {"price_usd_per_gpu": 60000}}}))
     report = check_paths([repo])

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+import pyomo.environ as pyo
 import scipy.sparse as sp
 
 from dcplan.loader import ProgramInput
@@ -39,6 +40,7 @@ from dcplan.solver.highs import Compiled, highs_lp, new_highs
 TOLERANCE = 1e-3
 """Per unit of a row's coefficients: dispatch.csv keeps four decimals, solvers close rows to 1e-7."""
 COMPLETION_TIME_S = 60.0
+HELD_WEIGHT = 1e3
 
 
 @dataclass
@@ -102,31 +104,37 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
     every_cap = [dataclasses.replace(rc, cap=rc.cap.model_copy(update={"period": "year"}), in_force=True)
                  for rc in pi.caps if rc.groups and all(n in built for _, names in rc.groups for n in names)]
     pm = build_single_period(dataclasses.replace(pi, caps=every_cap), smoothing=smoothing, time_grid=tg, dates=dates)
+    sites = {id(sm.block): sm for sm in pm.sites if sm.name in built}
+    # the committed dispatch: a column of one variable per step is fixed at the plan's value, one
+    # of several (GPU power capped, over the curve's segments) held by a row; a column the plan
+    # does not have (a grid or load shedding allowed since) delivered nothing: the completion
+    # must not make it up
+    pm.model.committed_sums = pyo.ConstraintList()
+    fixed_at = {}
+    for sm in sites.values():
+        for name, col in sm.dispatch.items():
+            if col.at is None or col.derive is not None:
+                continue
+            for t, value in zip(sm.steps, dispatch[sm.name].get(name, np.zeros(len(sm.steps)))):
+                at = col.at(t)
+                if not getattr(at, "is_potentially_variable", lambda: False)():
+                    continue  # a figure of numbers only (no capping segments, say)
+                if at.is_variable_type():
+                    fixed_at[id(at)] = float(value)
+                elif col.decided:
+                    pm.model.committed_sums.add(at == float(value))
     compiled = Compiled(pm.model)
-    lower, upper = compiled.col_lower.copy(), compiled.col_upper.copy()
-    column = {id(v): j for j, v in enumerate(compiled.columns)}
-    sites = {}
-    for sm in pm.sites:
-        if sm.name not in built:
-            continue
-        sites[id(sm.block)] = sm
+    for sm in sites.values():
         for technology in TECHNOLOGIES:
             technology.commit(sm, built[sm.name])
-        for name, col in sm.dispatch.items():
-            if not col.is_decision:
-                continue
-            # a source the plan's dispatch does not have (a grid or load shedding allowed since)
-            # delivered nothing: the completion must not make it up
-            values = dispatch[sm.name].get(name, np.zeros(len(sm.steps)))
-            for t, value in zip(sm.steps, values):
-                j = column.get(id(col.at(t)))
-                if j is not None:
-                    lower[j] = upper[j] = value
+    lower, upper = compiled.col_lower.copy(), compiled.col_upper.copy()
     for j, var in enumerate(compiled.columns):
-        if var.fixed:
-            lower[j] = upper[j] = var.value
-    measured_only = np.array([r.parent_component() is pm.model.component("cap_rows") for r in compiled.rows])
-    completed = _complete(compiled, lower, upper, measured_only)
+        value = var.value if var.fixed else fixed_at.get(id(var))
+        if value is not None:
+            lower[j] = upper[j] = value
+    family = [r.parent_component() for r in compiled.rows]
+    completed = _complete(compiled, lower, upper, measured_only=np.array([f is pm.model.component("cap_rows") for f in family]),
+                          held=np.array([f is pm.model.committed_sums for f in family]))
     if completed is None:
         return None
     x, excess = completed
@@ -158,13 +166,14 @@ def _committed_grid(pi: ProgramInput, steps: dict[str, np.ndarray], typical_days
     return grid_of_steps(hours, weight, pi.program.horizon.start.year, typical_days)
 
 
-def _complete(compiled: Compiled, lower: np.ndarray, upper: np.ndarray,
-              measured_only: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _complete(compiled: Compiled, lower: np.ndarray, upper: np.ndarray, measured_only: np.ndarray,
+              held: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The columns, the free ones chosen as the optimiser would: first to minimise the rows'
     total excess over their bounds (every row elastic, integrality kept), then, with each row's
     excess held, at least cost (a month's peak at its least, say); and each row's excess. None
     when HiGHS finds no answer in time. The ``measured_only`` rows (caps) take no part: a cap is
-    judged by the value it measures, and must not bend what the rest implies."""
+    judged by the value it measures, and must not bend what the rest implies. The ``held`` rows
+    (the plan's own figures) give way last: their excess counts ``HELD_WEIGHT`` times."""
     m, n = compiled.shape
     eye = sp.identity(m, format="csc")
     A = sp.hstack([compiled.A, eye, -eye], format="csc")
@@ -175,7 +184,8 @@ def _complete(compiled: Compiled, lower: np.ndarray, upper: np.ndarray,
     row_lower = np.where(measured_only, -np.inf, compiled.row_lower)
     row_upper = np.where(measured_only, np.inf, compiled.row_upper)
     x = None
-    for cost in (np.r_[np.zeros(n), np.ones(2 * m)], np.r_[compiled.cost, np.zeros(2 * m)]):
+    weight = np.where(held, HELD_WEIGHT, 1.0)
+    for cost in (np.r_[np.zeros(n), weight, weight], np.r_[compiled.cost, np.zeros(2 * m)]):
         h.passModel(highs_lp(cost, np.r_[lower, np.zeros(2 * m)], np.r_[upper, slack_upper],
                              row_lower, row_upper, A, integer=integer))
         h.run()

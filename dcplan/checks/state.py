@@ -58,7 +58,8 @@ class SiteState:
 
     @property
     def it_mw(self) -> float:
-        return self.figures.it_mw
+        """Today's IT of the committed GPUs; the plan's own where the model could not evaluate it."""
+        return self.figures.it_mw if self.figures is not None else self.entry.it_mw
 
     def compute_in(self, measure: str) -> float:
         return self.figures.compute[measure]

@@ -253,7 +253,9 @@ class Verifier:
             target, where = program.buildout.targets[index], self.loc.program("buildout", "targets", index)
         elif target is not None:
             where = self.loc.program("compute", "target", target.measure)
-        if target is not None:
+        if target is not None and any(s.figures is None for s in self.states.values()):
+            self.add("compute target", SKIPPED, "not measured: the committed plan could not be evaluated (see model rows)")
+        elif target is not None:
             delivered = sum(s.compute_in(target.measure) for s in self.states.values())
             unit = MEASURES[target.measure]
             if delivered < target.amount * (1 - 1e-9) - 1e-6:
@@ -393,10 +395,10 @@ class Verifier:
             check, steps = f"load every hour {name}", 0
             for states, _ in self.slices:
                 s = states[name]
-                if s.cooling_known and len(s.weight):
+                if s.cooling_known and len(s.weight) and s.figures is not None:  # else: _broken_rows warned
                     self._dispatch(s, check)
                     steps += len(s.weight)
-            if not any(f.check == check for f in self.dispatch_issues) and final.cooling_known:
+            if not any(f.check == check for f in self.dispatch_issues) and final.cooling_known and final.figures is not None:
                 self.add(check, PASS, f"the committed dispatch meets the current facility load (peak "
                          f"{final.load_mw.max(initial=0):,.1f} MW) in all {steps:,} steps within every source's limit")
 
@@ -659,7 +661,9 @@ class Verifier:
             if most < links.min_gpus_in_one_site:
                 self.add("links", VIOLATION, f"no site holds a cluster of {links.min_gpus_in_one_site:,} GPUs "
                          f"(the largest has {most:,})", self.loc.program("links", "min_gpus_in_one_site"))
-        if links.max_compute_share_per_site is not None:
+        if links.max_compute_share_per_site is not None and any(s.figures is None for s in states):
+            self.add("links", SKIPPED, "compute share not measured: the committed plan could not be evaluated (see model rows)")
+        elif links.max_compute_share_per_site is not None:
             total = sum(s.compute_in("h100_equivalents") for s in states)  # TPP, in H100s
             for s in states:
                 share = s.compute_in("h100_equivalents") / total if total else 0.0

@@ -142,7 +142,7 @@ def add_power_capping(sm: SiteModel, compute: Compute, options) -> object:
     sm.add_cost("power_capping", pc.value_usd_per_gpu_hour * sum(
         w[t] * lost_per_mwh[j] * b.gpu_capped_mw[c, j, t] for c in b.C for j in b.J for t in sm.steps),
         ("program", "compute", "power_capping", "value_usd_per_gpu_hour"))
-    sm.add_dispatch("gpu_capped_mw", at=lambda t: sum(b.gpu_capped[c, t] for c in b.C))
+    sm.add_dispatch("gpu_capped_mw", at=lambda t: sum(b.gpu_capped[c, t] for c in b.C), decided=True)
     return b.gpu_capped
 
 

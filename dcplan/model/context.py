@@ -43,15 +43,14 @@ field)``, ``("compute", key)`` or ``("program", *keys)``."""
 @dataclass(frozen=True)
 class DispatchColumn:
     """A column of a plan's dispatch: a decision per step (``at(t)``: the step's variable, which
-    a committed plan's value is assigned to) or a figure per step (``at(t)``: an expression) or
-    an array derived from the inputs and the solved model (``derive()``)."""
+    a committed plan's value is assigned to; or, ``decided``, an expression of several decisions,
+    such as GPU power capped over the curve's segments, which a committed plan's value is held
+    on), a figure per step (``at(t)``: an expression of today's inputs and decisions, the load)
+    or an array derived from the inputs and the solved model (``derive()``)."""
 
     at: Callable | None = None
     derive: Callable[[], np.ndarray] | None = None
-
-    @property
-    def is_decision(self) -> bool:
-        return self.at is not None and self.derive is None
+    decided: bool = False
 
     def values(self, steps) -> np.ndarray:
         if self.derive is not None:
@@ -148,9 +147,10 @@ class SiteModel:
         return capital_recovery_factor(self.finance.discount_rate, self.life(section, key, spec_life))
 
     def add_dispatch(self, column: str, at: Callable | None = None,
-                     derive: Callable[[], np.ndarray] | None = None) -> None:
-        """Register a dispatch column: read back into the plan, and assigned from a committed plan."""
-        self.dispatch[column] = DispatchColumn(at, derive)
+                     derive: Callable[[], np.ndarray] | None = None, decided: bool = False) -> None:
+        """Register a dispatch column: read back into the plan, and assigned from a committed plan
+        (see :class:`DispatchColumn`)."""
+        self.dispatch[column] = DispatchColumn(at, derive, decided)
 
     def explain(self, constraint, explanation: Explanation) -> None:
         """Register what the rows of a constraint family of this block mean and which input sets
