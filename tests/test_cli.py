@@ -87,6 +87,13 @@ def test_the_command_line_starts_without_the_solver_stack():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
 
 
+def test_planning_starts_without_scipys_statistics():
+    """Pyomo would import scipy.stats (half a second) as soon as SciPy is imported; dcplan needs
+    only scipy.sparse (dcplan.solver.without_scipy_extras)."""
+    code = "import sys, dcplan.api, dcplan.checks; print('scipy.sparse' in sys.modules, 'scipy.stats' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split() == ["True", "False"]
+
+
 def test_a_choice_not_offered_is_a_usage_error_that_lists_the_choices(tmp_path, runner):
     site = write_yaml(tmp_path / "site.yaml", base_site())
     result = run_cli(runner, "plan", site, "--strategy", "foo")

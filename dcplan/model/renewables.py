@@ -7,7 +7,7 @@ import pyomo.environ as pyo
 
 from dcplan.formulas import lead_time_months
 from dcplan.loader import DEFAULT_RENEWABLE
-from dcplan.model.context import Asset, SiteModel, value_of
+from dcplan.model.context import Asset, SiteModel, value_of, values_of
 from dcplan.plans.types import SitePlan
 
 BINDING_TOL = 1e-6
@@ -41,7 +41,7 @@ def _add_one(sm: SiteModel, tech: str, cand) -> None:
     available = sm.tg.sample(sm.si.solar_cf if tech == "solar" else sm.si.wind_cf)
     sm.add_dispatch(f"{tech}_mw", at=lambda t: gen[t])
     sm.add_dispatch(f"{tech}_curtailed_mw", derive=lambda: np.maximum(
-        0.0, available * (value_of(new) + cand.existing_mw) - np.array([value_of(gen[t]) for t in sm.steps])))
+        0.0, available * (value_of(new) + cand.existing_mw) - values_of([gen[t] for t in sm.steps])))
     sm.add_asset(Asset(
         key=f"{tech}:{key}", label=spec.name, unit="MW", in_use=new, capex_usd_per_unit=1000 * spec.capex_usd_per_kw,
         life_years=sm.life("renewables", key, spec.lifetime_years), crf=sm.crf("renewables", key, spec.lifetime_years),

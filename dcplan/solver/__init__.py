@@ -17,6 +17,10 @@ decomposition does not converge it hands its best plan to HiGHS's MIP solver as 
 
 from __future__ import annotations
 
+# isort: off
+import dcplan.solver.without_scipy_extras  # noqa: F401  (before SciPy is imported: see there)
+# isort: on
+
 import dataclasses
 import time
 from dataclasses import dataclass
