@@ -76,11 +76,10 @@ def _rss_mb() -> float:
 
 
 def _import_dcplan() -> None:
-    """Import dcplan and the scipy.sparse that Pyomo defers to the first model compile: without
-    this, ~0.5-1 s of one-time import lands in dcplan's first ``compile_seconds`` (PyPSA pays
-    for scipy at ``import pypsa``), and wall times here exclude library imports for both tools."""
-    import scipy.sparse  # noqa: F401
-
+    """Import dcplan up front (it imports the scipy.sparse that Pyomo would defer to the first
+    model compile), so that wall times here exclude library imports for both tools (PyPSA pays
+    for SciPy at ``import pypsa``). dcplan is imported before anything else imports SciPy, as a
+    user's process does (see dcplan.solver.without_scipy_extras)."""
     from dcplan import api  # noqa: F401
 
 
