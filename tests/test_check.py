@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, base_site, run_cli, write_yaml
+from conftest import REPO, base_site, daily, run_cli, write_csv, write_yaml
 from typer.testing import CliRunner
 
 from dcplan.catalog import builtin_catalog
@@ -174,7 +174,27 @@ def test_power_capping_the_plan_did_not_take_does_not_lower_the_load(tmp_path, r
     assert report.exit_code == 1
     load = next(f for f in failures(report) if f.check == "load every hour testsite" and "draws" in f.message)
     assert "now draws 85.0 MW" in load.message  # all of it: 20,000 x (1,275 + 141.7) W x 3.0
-    assert not any("capped deeper" in f.message for f in failures(report))
+    assert not any("deeper than the curve allows" in f.message for f in failures(report))
+
+
+def test_a_plan_capping_to_the_full_depth_still_fits_a_lower_draw(tmp_path, runner):
+    """The plan's GPU power capped is held as a most: where the GPUs now draw less (so the
+    curve's depth in MW is smaller), capping less is no break of the curve."""
+    write_csv(tmp_path / "price.csv", {"price": daily([40.0] * 17 + [5000.0] * 3 + [40.0] * 4)})
+    site = base_site()
+    site["grid"]["energy_price_usd_per_mwh"] = {"csv": "price.csv"}
+    site["compute"] = {"gpus": [{"model": "h100_sxm"}], "target": {"gpus": 1000},
+                       "power_capping": {"value_usd_per_gpu_hour": 0.5}}
+    path = write_yaml(tmp_path / SITE, site)
+    assert run_cli(runner, "plan", path, "--typical-days", "1", "-o", tmp_path / "plans" / "testsite",
+                   "-q").exit_code == 0
+    dispatch = (tmp_path / "plans" / "testsite" / "dispatch.csv").read_text().splitlines()  # caps at the spikes
+    column = dispatch[0].split(",").index("gpu_capped_mw")
+    assert max(float(line.split(",")[column]) for line in dispatch[1:]) > 0.1
+    edit(path, lambda d: d["compute"].update(average_draw_fraction=0.8))
+    report = check_paths([tmp_path])
+    assert not any("deeper than the curve allows" in f.message for fr in report.files for f in fr.findings), render(report, "text")
+    assert report.exit_code == 0, render(report, "text")
 
 
 def test_a_plan_the_model_cannot_evaluate_in_time_is_a_warning_not_a_crash(repo, monkeypatch):

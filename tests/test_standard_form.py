@@ -166,3 +166,10 @@ def test_expressions_evaluate_as_pyomo_evaluates_them():
     m.y.set_value(None)
     with pytest.raises(Unsupported):  # the caller then evaluates as Pyomo does
         evaluate([m.x[0] + m.y])
+    # plain variables (a dispatch column) are read as they are, fixed ones too, as the walk reads them
+    m.x[1].fix(4.0)
+    plain = [m.x[0], m.x[1], m.x[2], m.n, m.x[0]]
+    assert list(evaluate(plain)) == [1.5, 4.0, 0.25, 3.0, 1.5]
+    assert evaluate([]).shape == (0,)
+    with pytest.raises(Unsupported):
+        evaluate([m.x[0], m.y])

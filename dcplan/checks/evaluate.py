@@ -121,8 +121,8 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
                     continue  # a figure of numbers only (no capping segments, say)
                 if at.is_variable_type():
                     fixed_at[id(at)] = float(value)
-                elif col.decided:
-                    pm.model.committed_sums.add(at == float(value))
+                elif col.decided:  # at most the plan's: less (a smaller load since) is no break
+                    pm.model.committed_sums.add(at <= float(value))
     compiled = Compiled(pm.model)
     for sm in sites.values():
         for technology in TECHNOLOGIES:

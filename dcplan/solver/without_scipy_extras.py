@@ -4,9 +4,10 @@
 Pyomo registers a callback that, the first time anything imports SciPy, also imports
 ``scipy.stats``, ``scipy.integrate`` and ``scipy.spatial`` (``_finalize_scipy`` in
 ``pyomo.common.dependencies``): half a second of every planning or checking command's start, for
-modules dcplan never uses (it needs ``scipy.sparse``; Pyomo's own uses of the others import them
-on access). The callback is Pyomo's private machinery: where it is not as expected, or SciPy is
-already imported, nothing is changed.
+modules dcplan never uses (it needs ``scipy.sparse``; SciPy imports its other subpackages on
+first access, for whoever uses them). The callback is Pyomo's private machinery: where it is not
+as expected, or SciPy is already imported, nothing is changed. It is dropped for the whole
+process: a program that imports dcplan and then Pyomo's SciPy-based tools gets them on access.
 """
 
 from __future__ import annotations
