@@ -41,6 +41,9 @@ TOLERANCE = 1e-3
 """Per unit of a row's coefficients: dispatch.csv keeps four decimals, solvers close rows to 1e-7."""
 COMPLETION_TIME_S = 60.0
 HELD_WEIGHT = 1e3
+"""How much more a MW of the plan's own figures (GPU power capped) counts than a MW of any other
+row when the completion must break some: the plan's figures give way last, so the rows that
+break are the limits the plan no longer meets."""
 
 
 @dataclass
