@@ -55,6 +55,7 @@ BUDGET_COLD = 100  # and the whole loop this many (and five seconds): a whole-mo
 # 20-80 cold dispatch solves, so a loop that will not converge costs about one or two monolithic
 # LPs before it hands over to HiGHS's MIP
 VIOLATION_TOL = 1e-7
+MASTER_TOLERANCES = {"primal_feasibility_tolerance": 1e-7, "mip_feasibility_tolerance": 1e-6}  # HiGHS's defaults
 INTEGRALITY_SHARE = 0.5
 """The relaxation phase ends once what is left of the relaxation's gap is at most this share of
 the gap between the best integral plan and the bound: what is left is then mostly integrality
@@ -347,10 +348,17 @@ class _Master:
         self.h.run()
         status = self.h.getModelStatus()
         if status not in (Status.kOptimal, Status.kInfeasible, Status.kTimeLimit):
-            # steep cuts can trouble a warm start: once more from scratch
+            # steep cuts can trouble a warm start: once more from scratch, and with feasibility
+            # tolerances ten times looser (a penalised design's cut has a right-hand side near
+            # 1e10, where 1e-6 is below double precision; seen: a MIP master "optimal with primal
+            # infeasibilities 4e-6", a solve error); the bound moves by that much, 1e-15 of it
             self.h.clearSolver()
+            for name, value in MASTER_TOLERANCES.items():
+                self.h.setOptionValue(name, 10 * value)
             self.h.run()
             status = self.h.getModelStatus()
+            for name, value in MASTER_TOLERANCES.items():
+                self.h.setOptionValue(name, value)
         if status == Status.kInfeasible:
             return "infeasible", None, None, None
         if status != Status.kOptimal:
@@ -435,8 +443,12 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
             radius = np.maximum(radius / 2, floor)
         if best < math.inf and lower > -math.inf and relative_gap(best, lower) <= gap:
             break
-        if phase == "relaxation" and lower > -math.inf and (relative_gap(lp_best, lower) <= gap / 10 or (
-                best < math.inf and relative_gap(lp_best, lower) <= INTEGRALITY_SHARE * relative_gap(best, lower))):
+        # to the integral master: once the relaxation has converged, or what is left is mostly
+        # integrality, or no design has met every row yet (the box would hold the master around
+        # one that does not; unboxed and integral, it looks elsewhere)
+        if phase == "relaxation" and lower > -math.inf and (
+                lp_best == math.inf or relative_gap(lp_best, lower) <= gap / 10
+                or (best < math.inf and relative_gap(lp_best, lower) <= INTEGRALITY_SHARE * relative_gap(best, lower))):
             phase = "integral"
             master.make_integral()
         if rounds >= MAX_ROUNDS or deadline.passed or dispatch.over_budget:
@@ -503,6 +515,7 @@ def dispatch_with_integers(compiled: Compiled, operational: np.ndarray, x: np.nd
     h.setOptionValue("mip_abs_gap", abs_gap)
     h.setOptionValue("mip_rel_gap", 0.0)
     deadline.arm(h, cap_s=cap_s)
+    deadline.watch(h)
     h.run()
     if h.getInfo().primal_solution_status != 2:
         return None, None
