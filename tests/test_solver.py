@@ -128,28 +128,6 @@ def test_units_on_appear_only_in_the_rows_their_relaxation_leaves_implied():
     assert all(pm.model.find_component(f"site[{sm.name}].gas_cap") is not None for sm in pm.sites)
 
 
-def test_a_mip_is_stopped_at_the_deadline_from_inside_its_loops():
-    """Deadline.watch interrupts HiGHS's MIP once the deadline passes, whatever phase it is in
-    (its own time_limit is checked between phases only). A market-split instance (4 equalities
-    over 36 binaries) runs for minutes otherwise; no time_limit is set here, only the watch."""
-    import numpy as np
-    import scipy.sparse as sp
-
-    from dcplan.solver.highs import Deadline, Status, highs_lp, new_highs
-
-    rng = np.random.default_rng(0)
-    a = rng.integers(0, 100, (4, 36)).astype(float)
-    half = np.floor(a.sum(axis=1) / 2)
-    h = new_highs()
-    h.passModel(highs_lp(np.zeros(36), np.zeros(36), np.ones(36), half, half, sp.csc_matrix(a),
-                         integer=np.ones(36, dtype=bool)))
-    started = time.perf_counter()
-    Deadline(0.5, started).watch(h)
-    h.run()
-    assert h.getModelStatus() == Status.kInterrupt
-    assert time.perf_counter() - started < 1.5
-
-
 def test_a_gap_is_unknown_while_either_side_is():
     """Before any plan or bound the gap is infinite, not 0 (a 0 once ended the decomposition's
     relaxation phase before it had evaluated a single design that meets every row)."""

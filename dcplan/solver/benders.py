@@ -515,7 +515,6 @@ def dispatch_with_integers(compiled: Compiled, operational: np.ndarray, x: np.nd
     h.setOptionValue("mip_abs_gap", abs_gap)
     h.setOptionValue("mip_rel_gap", 0.0)
     deadline.arm(h, cap_s=cap_s)
-    deadline.watch(h)
     h.run()
     if h.getInfo().primal_solution_status != 2:
         return None, None

@@ -33,12 +33,9 @@ def highs_mip(h: highspy.Highs, compiled: Compiled, options: SolveOptions, deadl
         sol.value_valid = True
         h.setSolution(sol)
     deadline.arm(h)
-    deadline.watch(h)
     progress.report("solving (HiGHS MIP)")
     h.run()
     status, info = h.getModelStatus(), h.getInfo()
-    if status == Status.kInterrupt:  # by the deadline's watch
-        status = Status.kTimeLimit
     if status == Status.kInfeasible:
         return SolveResult("infeasible", lp_solves=1, message="HiGHS: infeasible"), None
     if status in (Status.kUnbounded, Status.kUnboundedOrInfeasible):

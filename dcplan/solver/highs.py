@@ -120,20 +120,6 @@ class Deadline:
         budget = min(self.remaining(), cap_s if cap_s is not None else INF)
         h.setOptionValue("time_limit", h.getRunTime() + budget if math.isfinite(budget) else INF)
 
-    def watch(self, h: highspy.Highs) -> None:
-        """Also stop ``h``'s MIP from inside its loops once the deadline has passed: HiGHS checks
-        its ``time_limit`` between phases only (seen: a cut-separation LP that ran 40 s past it).
-        The run then ends as interrupted, with its best plan so far."""
-        if self.limit_s is None:
-            return
-
-        def stop(event) -> None:
-            if self.passed:
-                event.data_in.user_interrupt = True
-
-        h.cbSimplexInterrupt += stop
-        h.cbMipInterrupt += stop
-
 
 class Compiled:
     """The model as HiGHS arrays, with the map back to Pyomo variables and constraints: from
