@@ -56,6 +56,7 @@ BUDGET_COLD = 100  # and the whole loop this many (and five seconds): a whole-mo
 # LPs before it hands over to HiGHS's MIP
 VIOLATION_TOL = 1e-7
 MASTER_TOLERANCES = {"primal_feasibility_tolerance": 1e-7, "mip_feasibility_tolerance": 1e-6}  # HiGHS's defaults
+CUT_MAX = 1e6  # the largest coefficient an optimality cut keeps (see _Master.add_optimality_cut)
 INTEGRALITY_SHARE = 0.5
 """The relaxation phase ends once what is left of the relaxation's gap is at most this share of
 the gap between the best integral plan and the bound: what is left is then mostly integrality
@@ -295,7 +296,12 @@ class _Master:
     def add_optimality_cut(self, cost: float, gradient: np.ndarray, xd: np.ndarray) -> None:
         # theta >= cost + gradient @ (x - xd); round-off in the gradient dropped
         gradient = np.where(np.abs(gradient) > 1e-12 * max(1.0, float(np.abs(gradient).max())), gradient, 0.0)
-        self.h.addRow(float(cost - gradient @ xd), INF, self.n + 1, self.cut_index, np.r_[-gradient, 1.0])
+        row = np.r_[-gradient, 1.0]
+        # a steep cut (a penalised design's: coefficients to 1e12) is divided down to CUT_MAX, so
+        # that HiGHS's absolute tolerances stay above its round-off; theta keeps a coefficient of
+        # at least 1 / CUT_MAX, far above what HiGHS drops as zero (1e-9)
+        scale = max(1.0, float(np.abs(row).max()) / CUT_MAX)
+        self.h.addRow(float(cost - gradient @ xd) / scale, INF, self.n + 1, self.cut_index, row / scale)
         self.has_optimality_cut = True
 
     def add_feasibility_cut(self, a: np.ndarray, b: float) -> None:
