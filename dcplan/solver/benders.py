@@ -55,7 +55,6 @@ BUDGET_COLD = 100  # and the whole loop this many (and five seconds): a whole-mo
 # 20-80 cold dispatch solves, so a loop that will not converge costs about one or two monolithic
 # LPs before it hands over to HiGHS's MIP
 VIOLATION_TOL = 1e-7
-MASTER_TOLERANCES = {"primal_feasibility_tolerance": 1e-7, "mip_feasibility_tolerance": 1e-6}  # HiGHS's defaults
 CUT_MAX = 1e6  # the largest coefficient an optimality cut keeps (see _Master.add_optimality_cut)
 INTEGRALITY_SHARE = 0.5
 """The relaxation phase ends once what is left of the relaxation's gap is at most this share of
@@ -354,17 +353,10 @@ class _Master:
         self.h.run()
         status = self.h.getModelStatus()
         if status not in (Status.kOptimal, Status.kInfeasible, Status.kTimeLimit):
-            # steep cuts can trouble a warm start: once more from scratch, and with feasibility
-            # tolerances ten times looser (a penalised design's cut has a right-hand side near
-            # 1e10, where 1e-6 is below double precision; seen: a MIP master "optimal with primal
-            # infeasibilities 4e-6", a solve error); the bound moves by that much, 1e-15 of it
+            # steep cuts can trouble a warm start: once more from scratch
             self.h.clearSolver()
-            for name, value in MASTER_TOLERANCES.items():
-                self.h.setOptionValue(name, 10 * value)
             self.h.run()
             status = self.h.getModelStatus()
-            for name, value in MASTER_TOLERANCES.items():
-                self.h.setOptionValue(name, value)
         if status == Status.kInfeasible:
             return "infeasible", None, None, None
         if status != Status.kOptimal:
