@@ -237,6 +237,35 @@ def test_smaller_gas_units_fail_the_dispatch_at_the_catalog_override(tmp_path, r
 
 
 
+def test_hours_outside_the_typical_days_above_every_source_are_a_warning(tmp_path, runner):
+    """A typical-days plan is held, hour by hour over the whole year, against the most each
+    source can deliver as the model's technologies state it: a hotter climate outside the plan's
+    days lifts the load above the grid there (grid alone: its limit), and nowhere else."""
+    import numpy as np
+
+    write_csv(tmp_path / "weather.csv", {"ambient_temp_c": np.full(8760, 10.0)})
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer",
+                        "pue": {"curve": [[10, 1.2], [40, 1.6]], "against": {"csv": "weather.csv"}}}]
+    path = write_yaml(tmp_path / SITE, site)
+    folder = tmp_path / "plans" / "testsite"
+    assert run_cli(runner, "plan", path, "--typical-days", "2", "-o", folder, "-q").exit_code == 0
+    rows = [line.split(",") for line in (folder / "dispatch.csv").read_text().splitlines()]
+    load = max(float(r[rows[0].index("load_mw")]) for r in rows[1:])
+    planned_hours = {int(r[rows[0].index("hour_of_year")]) for r in rows[1:]}
+    edit(path, lambda d: d["grid"].update(max_import_mw=round(1.1 * load, 3)))
+    assert not failures(check_paths([tmp_path]), WARNING)  # every hour within 1.1x the planned load
+    hot = np.full(8760, 10.0)
+    outside = sorted(set(range(8760)) - planned_hours)
+    hot[outside[:5]] = 40.0  # PUE 1.6: the load 4/3 of the planned one, in five hours the plan does not dispatch
+    write_csv(tmp_path / "weather.csv", {"ambient_temp_c": hot})
+    assert not failures(check_paths([tmp_path]))  # the committed days are as they were
+    found = [f for f in failures(check_paths([tmp_path]), WARNING) if "outside the plan's typical days" in f.message]
+    assert len(found) == 1
+    assert f"draws up to {load * 1.6 / 1.2:,.1f} MW (hour {outside[0]} of the year)" in found[0].message
+    assert f"grid {1.1 * load:,.1f}" in found[0].message and "short in 5 h of the year" in found[0].message
+
+
 def test_a_constraint_family_added_in_the_model_alone_is_checked_at_its_input(tmp_path, runner, monkeypatch):
     """One model: a family of rows added to ``model/`` with its explanation (here a hot-day
     derating of the gas units to 30 % of their size) is held against committed plans by `dcplan

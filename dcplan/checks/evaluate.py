@@ -35,6 +35,7 @@ from dcplan.model.context import value_of, values_of
 from dcplan.model.technologies import TECHNOLOGIES
 from dcplan.model.timegrid import grid_of_steps
 from dcplan.schema.compute import MEASURES
+from dcplan.series import HOURS_PER_YEAR
 from dcplan.solver.highs import Compiled, highs_lp, new_highs
 
 TOLERANCE = 1e-3
@@ -67,6 +68,7 @@ class SiteFigures:
     supply_mw: np.ndarray  # what the committed dispatch delivers against it per step (the power balance's other side)
     design_peak_mw: float  # what supply must carry (N+1)
     compute: dict[str, float]  # target measure -> compute delivered
+    most_mw: dict[str, np.ndarray]  # source -> the most it delivers in each hour of the year (SiteModel.most_mw)
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,9 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
                         if not a.rented} for sm in committed}
     figures = {sm.name: SiteFigures(value_of(sm.block.it_total_mw), sm.dispatch["load_mw"].values(sm.steps),
                                     values_of([sm.net_supply_mw(t) for t in sm.steps]), value_of(sm.peak_load),
-                                    {m: value_of(compute_delivered(sm, m)) for m in MEASURES})
+                                    {m: value_of(compute_delivered(sm, m)) for m in MEASURES},
+                                    {k: np.broadcast_to(np.asarray(most(), dtype=float), (HOURS_PER_YEAR,))
+                                     for k, most in sm.most_mw.items()})
                for sm in committed}
     return Evaluation(figures, _explain(compiled, excess, sites, tg), caps, costs, prices)
 

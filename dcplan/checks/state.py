@@ -97,8 +97,5 @@ class SiteState:
                 out.append((i, cand, int(round(new)) + cand.existing_units))
         return out
 
-    def gas_mw(self, cand, units: int) -> float:
-        return units * self.si.catalog.generators[cand.type].unit_mw
-
     def capacity(self, key: str) -> float:
         return self.entry.capacity.get(key, 0.0)

@@ -38,7 +38,6 @@ from dcplan.formulas import (
     firm_without_largest_mw,
     grid_import_limit_mw,
     grid_limit_during,
-    grid_limit_mw,
 )
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.locate import Locator, Where
@@ -453,21 +452,18 @@ class Verifier:
 
     def _whole_year(self, s: SiteState, check: str) -> None:
         """A typical-days plan is dispatched on its representative days only: warn of the hours of
-        the year whose load exceeds everything the plan could supply then."""
-        si, tech = s.si, s.si.site.technologies
-        load = facility_load_mw(s.it_mw, si.pue[s.entry.cooling], s.compute.average_draw_fraction, s.overhead)
-        parts = {"grid": grid_limit_mw(si.site.grid, s.start) if si.site.grid else 0.0,
-                 "gas": sum(s.gas_mw(cand, units) for _, cand, units in s.gas()),
-                 "battery": s.capacity("battery_mw") if tech.battery else 0.0}
-        for name, cf in (("solar", si.solar_cf), ("wind", si.wind_cf)):
-            if getattr(tech, name) is not None:
-                parts[name] = cf * s.capacity(f"{name}_mw")
-        supply = np.broadcast_to(sum(parts.values()), load.shape)
+        the year whose load exceeds the most every source could deliver then, as the model's
+        technologies state it (``SiteModel.most_mw``)."""
+        if s.figures is None:
+            return
+        load = facility_load_mw(s.it_mw, s.si.pue[s.entry.cooling], s.compute.average_draw_fraction, s.overhead)
+        parts = s.figures.most_mw
+        supply = sum(parts.values(), np.zeros_like(load))
         short = load - supply
         bad = short > TOL_MW + REL_TOL * load
         if bad.any():
             h = int(np.argmax(short))
-            shown = ", ".join(f"{k} {np.broadcast_to(v, load.shape)[h]:,.1f}" for k, v in parts.items())
+            shown = ", ".join(f"{k} {v[h]:,.1f}" for k, v in parts.items())
             self.add(check, WARNING, f"outside the plan's typical days the facility draws up to {load[h]:,.1f} MW "
                      f"(hour {h} of the year), more than all the planned capacity then ({supply[h]:,.1f} MW: {shown}); "
                      f"short in {int(bad.sum()):,} h of the year: a full-year plan would size for them",

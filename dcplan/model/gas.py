@@ -52,6 +52,7 @@ def add_gas(sm: SiteModel) -> None:
             "of each unit on)", ("catalog", "generators", cand[k].type, "min_stable_load_fraction")))
     b.gas_total = pyo.Expression(sm.steps, rule=lambda m, t: sum(m.gas_gen[k, t] for k in m.K))
     sm.supply.append(b.gas_total)
+    sm.most_mw["gas"] = lambda: sum(spec[k].unit_mw * value_of(b.gas_units[k]) for k in b.K)
     for k in b.K:
         sm.add_dispatch(f"gas_{k}_mw", at=lambda t, k=k: b.gas_gen[k, t])
         sm.firm_mw.append(spec[k].unit_mw * b.gas_units[k])

@@ -31,6 +31,7 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
     b.grid_most_mw = firm + added_most + extra
     b.grid_import = pyo.Var(sm.steps, bounds=(0, b.grid_most_mw))
     sm.supply.append(b.grid_import)
+    sm.most_mw["grid"] = lambda: firm + value_of(added) + (value_of(b.flex_room_mw) if extra else 0.0)
     if extra:  # the offer's room beyond the firm limit and the upgrades, while accepted
         b.flex_room_mw = pyo.Var(bounds=(0, extra))
         b.flex_room_accepted = pyo.Constraint(expr=b.flex_room_mw <= extra * b.flex_on)

@@ -25,7 +25,8 @@ def _add_one(sm: SiteModel, tech: str, cand) -> None:
     b = sm.block
     key = cand.type or DEFAULT_RENEWABLE[tech]
     spec = sm.si.catalog.renewables[key]
-    cf = sm.series(sm.si.solar_cf if tech == "solar" else sm.si.wind_cf)
+    cf_year = sm.si.solar_cf if tech == "solar" else sm.si.wind_cf
+    cf = sm.series(cf_year)
     new = pyo.Var(bounds=(0, cand.max_mw))
     gen = pyo.Var(sm.steps, bounds=(0, None))
     b.add_component(f"{tech}_new_mw", new)
@@ -36,9 +37,10 @@ def _add_one(sm: SiteModel, tech: str, cand) -> None:
         f"{tech} output (MW) above {value_of(new) + cand.existing_mw:,.1f} MW x the current capacity factor",
         ("site", "technologies", tech, "capacity_factor")))
     sm.supply.append(gen)
+    sm.most_mw[tech] = lambda: cf_year * (value_of(new) + cand.existing_mw)
     sm.renewable.append(gen)
     sm.land_acres.append((new + cand.existing_mw) * spec.land_acres_per_mw)
-    available = sm.tg.sample(sm.si.solar_cf if tech == "solar" else sm.si.wind_cf)
+    available = sm.tg.sample(cf_year)
     sm.add_dispatch(f"{tech}_mw", at=lambda t: gen[t])
     sm.add_dispatch(f"{tech}_curtailed_mw", derive=lambda: np.maximum(
         0.0, available * (value_of(new) + cand.existing_mw) - values_of([gen[t] for t in sm.steps])))

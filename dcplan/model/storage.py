@@ -48,6 +48,7 @@ def add_storage(sm: SiteModel) -> None:
     sm.storage = (b.bat_charge, b.bat_discharge)
     sm.battery_size = (power, energy)
     sm.firm_mw.append(power)
+    sm.most_mw["battery"] = lambda: value_of(power)
     sm.add_dispatch("battery_charge_mw", at=lambda t: b.bat_charge[t])
     sm.add_dispatch("battery_discharge_mw", at=lambda t: b.bat_discharge[t])
     sm.add_dispatch("battery_soc_mwh", at=lambda t: b.bat_soc[t])

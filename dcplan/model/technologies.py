@@ -12,8 +12,10 @@ import dcplan.model.storage as storage
 TECHNOLOGIES = (compute, grid, gas, renewables, storage, reliability)
 """The parts of a site's block, each a module that adds itself to the model (``add_*``), reads
 its results into a plan (``report(sm, plan)``, after ``compute``'s and in this order) and fixes
-a committed plan's build on its variables (``commit(sm, built)``). Code outside ``model/``
-loops over them and never names a variable."""
+a committed plan's build on its variables (``commit(sm, built)``); adding itself, it registers
+on the ``SiteModel`` what others read of it (supply into the balance, firm and most MW, cost
+lines, emissions, dispatch columns, what its rows mean). Code outside ``model/`` loops over
+them and never names a variable."""
 
 _RELAXED_AWAY = frozenset(name for t in TECHNOLOGIES for name in getattr(t, "RELAXED_AWAY", ()))
 
