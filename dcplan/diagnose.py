@@ -14,6 +14,7 @@ import numpy as np
 from dcplan.formulas import (
     facility_load_mw,
     firm_without_largest_mw,
+    gas_co2_t_per_mwh,
     gpu_it_mw,
     grid_limit_during,
     grid_limit_mw,
@@ -102,7 +103,8 @@ def _co2_floor(pi: ProgramInput, si: SiteInput, compute, least_it_mw: float) -> 
     clean_mwh = sum(float(np.sum(cf)) * (cand.max_mw + cand.existing_mw)
                     for cand, cf in ((tech.solar, si.solar_cf), (tech.wind, si.wind_cf)) if cand is not None)
     rates = ([("the grid's cleanest hour", float(np.min(si.grid_co2_t_per_mwh)))] if grid is not None else []) + [
-        (g.type, si.catalog.generators[g.type].heat_rate_mmbtu_per_mwh * si.site.fuel.co2_t_per_mmbtu) for g in tech.gas]
+        (g.type, gas_co2_t_per_mwh(si.catalog.generators[g.type].heat_rate_mmbtu_per_mwh, si.site.fuel.co2_t_per_mmbtu))
+        for g in tech.gas]
     if not rates or load_mwh <= clean_mwh:
         return []
     source, rate = min(rates, key=lambda r: r[1])

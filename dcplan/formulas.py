@@ -18,6 +18,11 @@ def lead_time_months(override: float | None, catalog: float) -> float:
     return catalog if override is None else override
 
 
+def gas_co2_t_per_mwh(heat_rate_mmbtu_per_mwh: float, co2_t_per_mmbtu: float) -> float:
+    """CO2 of a MWh from gas, tonnes: the fuel burnt for it (heat rate) times the fuel's CO2."""
+    return heat_rate_mmbtu_per_mwh * co2_t_per_mmbtu
+
+
 def gpu_it_mw(gpus, spec, provisioning: float):
     """Design IT load of ``gpus`` GPUs (a number, or a model expression), MW: each GPU's all-in
     power (server or rack share plus network fabric, storage and management) times the share

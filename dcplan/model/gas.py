@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from dcplan.formulas import lead_time_months
+from dcplan.formulas import gas_co2_t_per_mwh, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.plans.types import SitePlan
 
@@ -82,7 +82,8 @@ def add_gas(sm: SiteModel) -> None:
     sm.add_cost("gas_fuel", sum(energy[k] * spec[k].heat_rate_mmbtu_per_mwh * fuel.gas_price_usd_per_mmbtu
                                 * sm.gas_price_factor for k in b.K),
                 ("site", "fuel", "gas_price_usd_per_mmbtu"), *(entry[k]("heat_rate_mmbtu_per_mwh") for k in b.K))
-    sm.co2_t.append(sum(energy[k] * spec[k].heat_rate_mmbtu_per_mwh * fuel.co2_t_per_mmbtu for k in b.K))
+    sm.co2_t.append(sum(energy[k] * gas_co2_t_per_mwh(spec[k].heat_rate_mmbtu_per_mwh, fuel.co2_t_per_mmbtu)
+                        for k in b.K))
     sm.nox_t.append(sum(energy[k] * spec[k].nox_kg_per_mwh / 1000 for k in b.K))
 
 
