@@ -20,10 +20,16 @@ file, line and key) and :class:`NoPlan` when no plan exists, with the reasons in
 from __future__ import annotations
 
 import importlib
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dcplan.version import __version__
+
+STARTED_S = time.perf_counter()
+"""When this process started with dcplan (``time.perf_counter``; only the standard library and
+the interpreter's start-up come before): the command line counts its ``--time-limit`` from
+here, imports included, so that the whole command keeps to it."""
 
 if TYPE_CHECKING:
     from dcplan.api import NoPlan, PlanOutcome

@@ -1,3 +1,3 @@
-from dcplan.cli import app
+from dcplan.cli import run
 
-app(prog_name="dcplan")
+run()

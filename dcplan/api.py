@@ -83,10 +83,19 @@ def plan(path: Path | str, scenario: str | None = None, typical_days: int | None
          options: SolveOptions | None = None) -> PlanOutcome:
     """Load a program (or a site file with a compute target), build and solve its model.
 
-    Raises :class:`dcplan.errors.InputError` for invalid input.
+    Raises :class:`dcplan.errors.InputError` for invalid input. ``options.time_limit_s`` counts
+    from this call, reading the inputs included.
     """
+    started = time.perf_counter()
     program = load_program(Path(path), scenario)
-    return plan_program(program, typical_days, options)
+    return plan_program(program, typical_days, _less_time(options, time.perf_counter() - started))
+
+
+def _less_time(options: SolveOptions | None, spent_s: float) -> SolveOptions | None:
+    """``options`` with ``spent_s`` seconds fewer to its time limit (none left: 0)."""
+    if options is None or options.time_limit_s is None:
+        return options
+    return dataclasses.replace(options, time_limit_s=max(options.time_limit_s - spent_s, 0.0))
 
 
 def plan_program(program: ProgramInput, typical_days: int | None = None,
@@ -159,16 +168,18 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
         smoothing, reasons = smooth_training_jobs(program)
         if reasons:
             return PlanOutcome(program, None, None, reasons)
+    built = time.perf_counter()
     pm = build_model(program, typical_days, smoothing)
+    build_s = time.perf_counter() - built
     if change_model is not None:
         change_model(pm)
     if pm.cap_rows and not options.duals:
         options = dataclasses.replace(options, duals=True)
     start = _typical_days_start(program, smoothing, options) if pm.tg.method == "hourly" else None
     suspect = start == {}  # typical days found no plan
-    if options.time_limit_s is not None:  # the limit holds for the whole plan, building included
-        spent = time.perf_counter() - started
-        options = dataclasses.replace(options, time_limit_s=max(options.time_limit_s - spent, 0.0))
+    options = _less_time(options, time.perf_counter() - started)  # the limit holds for the whole plan, building included
+    if options.time_limit_s is not None and options.time_limit_s < build_s:  # compiling takes about as long
+        return PlanOutcome(program, SolveResult("no_solution", message="time limit"), None, smoothing=smoothing)
     result = solve(pm.model, options, operational=is_operational, start=start or None, suspect_infeasible=suspect,
                    relaxed_away=relaxed_away)
     return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None, smoothing=smoothing)

@@ -55,7 +55,7 @@ def test_auto_decomposes_a_full_year_from_a_start_plan():
     outcome = api.plan_program(program, options=SolveOptions())
     assert outcome.solve.strategy == "decompose" and outcome.solve.status == "optimal"
     assert outcome.solve.bound <= outcome.solve.objective * (1 + 1e-9)
-    whole = solve(build_model(program).model, SolveOptions(time_limit_s=0.0), operational=is_operational)
+    whole = solve(build_model(program).model, SolveOptions(time_limit_s=1e-3), operational=is_operational)
     assert whole.strategy == "highs_mip"
 
 
@@ -86,6 +86,24 @@ def test_time_limit_holds_across_resolves():
     elapsed = time.perf_counter() - started
     assert outcome.solve.status in ("optimal", "time_limit", "no_solution")
     assert elapsed <= 1.1 * limit + 1.0, elapsed
+
+
+@pytest.mark.parametrize("limit_s", [3.0, 6.0])
+def test_the_command_keeps_to_its_time_limit(tmp_path, limit_s):
+    """`dcplan plan --time-limit T` on a full year returns, as a whole process (start-up, reading,
+    building, writing), within T + 10 %: with the best plan and its gap when there is one (exit 3),
+    else no plan (exit 3) and no output folder."""
+    out = tmp_path / "out"
+    started = time.perf_counter()
+    done = subprocess.run([DCPLAN, "plan", str(REPO / "sites" / "mojave.yaml"), "--time-limit", str(limit_s),
+                           "-o", str(out), "-q"], capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - started
+    assert elapsed <= 1.1 * limit_s, elapsed
+    assert done.returncode in (0, 3), done.stderr
+    if (out / "plan.yaml").exists():
+        assert done.returncode == 0 or "best plan found has gap" in done.stderr
+    else:
+        assert done.returncode == 3 and not out.exists() and "no plan found within" in done.stderr
 
 
 def test_highs_banner_stays_off_stdout(tmp_path):

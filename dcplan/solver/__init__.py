@@ -98,6 +98,8 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
     t0 = time.perf_counter()
     progress = Progress(options, t0)
     deadline = Deadline(options.time_limit_s, t0)
+    if deadline.passed:  # compiling a year takes a second: not when no time is left to solve it
+        return SolveResult("no_solution", message="time limit")
     progress.report("compiling model")
     try:
         compiled = Compiled(model)
