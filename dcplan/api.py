@@ -15,6 +15,7 @@ from dcplan.earliest import Earliest, search
 from dcplan.errors import Problem
 from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
 from dcplan.model import build_model
+from dcplan.model.compute import power_share
 from dcplan.model.context import is_operational
 from dcplan.model.technologies import relaxed_away
 from dcplan.odds import check_delays, odds
@@ -175,8 +176,10 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
         change_model(pm)
     if pm.cap_rows and not options.duals:
         options = dataclasses.replace(options, duals=True)
-    start = _typical_days_start(program, smoothing, options) if pm.tg.method == "hourly" else None
+    start, share = _typical_days_start(program, smoothing, options) if pm.tg.method == "hourly" else (None, 1.0)
     suspect = start == {}  # typical days found no plan
+    # the gap is of the power system's cost, as the typical days share it out (see power_share)
+    options = dataclasses.replace(options, mip_gap=options.mip_gap * max(share, MIN_POWER_SHARE))
     options = _less_time(options, time.perf_counter() - started)  # the limit holds for the whole plan, building included
     if options.time_limit_s is not None and options.time_limit_s < build_s:  # compiling takes about as long
         return PlanOutcome(program, SolveResult("no_solution", message="time limit"), None, smoothing=smoothing)
@@ -186,16 +189,19 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
 
 
 START_TYPICAL_DAYS = 12
+MIN_POWER_SHARE = 0.01  # a plan nearly all compute keeps a gap of at least a hundredth of the asked
 
 
-def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOptions) -> dict | None:
+def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOptions) -> tuple[dict | None, float]:
     """The design of the plan on typical days (variable name -> value), where the full-year
     solve starts: a second or less, and it is usually within a few per cent of the year's.
     When typical days have no plan, the design that breaks the caps least (an elastic plan:
     typical days misweigh the hours a tight yearly cap depends on) is the start. Empty when
-    neither has a plan (the year is then suspect); None when no start is wanted."""
+    neither has a plan (the year is then suspect); None when no start is wanted. With it, the
+    share of that plan's cost that is the power system's (:func:`dcplan.model.compute.power_share`;
+    1 for a plan that maximises compute or spans periods, or without a plan)."""
     if options.strategy not in ("auto", "decompose"):
-        return None
+        return None, 1.0
     quick = dataclasses.replace(options, progress=None, duals=False, strategy="auto", solver_log=None,
                                 time_limit_s=None if options.time_limit_s is None else options.time_limit_s / 10)
     for elastic in (False, True) if program.caps else (False,):
@@ -203,12 +209,14 @@ def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOp
         _relax_operational_integers(pm.model)
         result = solve(pm.model, quick, operational=is_operational, relaxed_away=relaxed_away)
         if result.has_solution:
+            share = power_share(pm.sites, pm.model.total_cost) if pm.buildout is None and not elastic \
+                and program.program.objective.sense == "min_cost" else 1.0
             return {v.name: v.value for v in pm.model.component_data_objects(pyo.Var)
                     if not is_operational(v.parent_component()) and v.value is not None
-                    and v.parent_component().local_name != "cap_slack"}
+                    and v.parent_component().local_name != "cap_slack"}, share
         if result.status != "infeasible":
-            return None
-    return {}
+            return None, 1.0
+    return {}, 1.0
 
 
 def _relax_operational_integers(model: pyo.Block) -> None:

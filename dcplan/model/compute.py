@@ -207,6 +207,22 @@ def commit(sm: SiteModel, built: SitePlan) -> None:
         b.it_mw[c].fix(it_mw if c == built.cooling else 0.0, skip_validation=True)
 
 
+COMPUTE_LINES = ("gpus", "cloud_rental", "cooling", "cooling_rental")
+"""Cost lines of the compute and the plant that cools it: set mostly by the compute target, and
+often nine tenths of a plan's cost. The rest is the power system's, which the optimality gap is
+measured against (see :func:`power_share`), as a power-system model measures its own."""
+
+
+def power_share(sites: list[SiteModel], total_cost) -> float:
+    """The share of a solved plan's cost that is not its compute (:data:`COMPUTE_LINES`); 1 when
+    the plan costs nothing or its compute is all of it."""
+    total = value_of(total_cost)
+    compute = sum(value_of(sm.costs[line]) for sm in sites for line in COMPUTE_LINES if line in sm.costs)
+    if total <= 0 or compute >= total:
+        return 1.0
+    return (total - compute) / total
+
+
 def compute_delivered(sm: SiteModel, measure: str):
     """Expression: this site's contribution to a compute target (its GPUs, and cloud GPUs it rents)."""
     b, cat = sm.block, sm.si.catalog

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from dcplan.solver.highs import (
     INF,
@@ -56,11 +57,45 @@ BUDGET_COLD = 100  # and the whole loop this many (and five seconds): a whole-mo
 # LPs before it hands over to HiGHS's MIP
 VIOLATION_TOL = 1e-7
 CUT_MAX = 1e6  # the largest coefficient an optimality cut keeps (see _Master.add_optimality_cut)
+CUT_GROUPS = 2000
+"""The most parts of the dispatch cost the master bounds apart, one cut each a round. Where no
+row ties the year's dispatch together (no storage, no yearly cap), the dispatch LP falls apart
+into independent hours (or months, with demand charges), so its cost is the sum of theirs and
+each part's duals bound that part alone; gathered into this many groups in time (weeks), each
+bounded by its own cut, they carry more of the dispatch's shape to the master per round."""
 INTEGRALITY_SHARE = 0.5
 """The relaxation phase ends once what is left of the relaxation's gap is at most this share of
 the gap between the best integral plan and the bound: what is left is then mostly integrality
 (half a gas unit, say), which refining the relaxation cannot close (26 rounds to 17 where the
 relaxation wants 0.73 of a unit, 58 to 29 with a battery; no case needed more rounds)."""
+
+
+def _time_groups(rows: sp.csr_matrix, n_groups: int) -> tuple[np.ndarray, int]:
+    """Each column's group: the LP's independent parts (connected by no row) gathered into at
+    most ``n_groups`` groups in column order (time, within a family); one group where one part
+    holds most columns (storage, a yearly cap ties the year together)."""
+    n_rows, n_cols = rows.shape
+    pattern = rows.tocoo()
+    graph = sp.coo_matrix((np.ones(pattern.nnz), (pattern.row, n_rows + pattern.col)),
+                          shape=(n_rows + n_cols, n_rows + n_cols))
+    count, label = connected_components(graph, directed=False)
+    label = label[n_rows:]  # the columns' parts
+    if n_cols == 0 or np.bincount(label).max() > n_cols / 2:
+        return np.zeros(n_cols, dtype=np.int64), 1
+    first = np.full(count, n_cols)
+    np.minimum.at(first, label, np.arange(n_cols))
+    rank = np.empty(count, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(count)
+    used = np.unique(label)
+    groups = min(n_groups, len(used))
+    of_part = np.zeros(count, dtype=np.int64)
+    of_part[used] = np.searchsorted(np.sort(rank[used]), rank[used]) * groups // len(used)
+    return of_part[label], groups
+
+
+def _by_group(groups: np.ndarray, n_groups: int) -> sp.csr_matrix:
+    """The 0/1 matrix that sums entries into their groups."""
+    return sp.csr_matrix((np.ones(len(groups)), (groups, np.arange(len(groups)))), shape=(n_groups, len(groups)))
 
 
 @dataclass
@@ -148,6 +183,17 @@ class _Dispatch:
         self.slack = np.arange(n_op, n_op + slack.shape[1], dtype=np.int32)
         self.penalty = PENALTY_SCALE * max(1.0, float(np.abs(c.cost[split.O]).max(initial=0.0)))
         self.penalty_raises = 0
+        # the parts of the dispatch cost bounded apart (see CUT_GROUPS): a column's, a row's and
+        # a slack's group
+        col_group, self.n_groups = _time_groups(A_op[multi].tocsr(), CUT_GROUPS)
+        row_group = np.zeros(len(multi), dtype=np.int64)
+        rows = A_op[multi].tocoo()
+        row_group[rows.row] = col_group[rows.col]
+        self.sum_cols = _by_group(col_group, self.n_groups)
+        self.sum_slack = _by_group(row_group[np.r_[up, lo]], self.n_groups)
+        self.sum_multi = _by_group(row_group, self.n_groups)
+        self.sum_single = _by_group(col_group[self.single_col], self.n_groups)
+        self.cost_op = c.cost[split.O]
         self.h = new_highs(options)
         self.h.passModel(highs_lp(np.r_[c.cost[split.O], np.full(len(self.slack), self.penalty)],
                                   np.r_[self.col_lower, np.zeros(len(self.slack))],
@@ -186,7 +232,8 @@ class _Dispatch:
         return lower, upper, lo_src, hi_src
 
     def solve(self, xd: np.ndarray):
-        """('ok', (cost, gradient in the design, x, row duals of the sub rows, violation)) |
+        """('ok', (cost, gradient in the design, x, row duals of the sub rows, violation), each of
+        cost, gradient and violation per group of the dispatch (see CUT_GROUPS)) |
         ('infeasible', [cuts]) | ('time' | 'slow' | 'error', message). A warm re-solve may take
         as long as the first, cold one did (and half a second): past that it is solved cold."""
         lower, upper, lo_src, hi_src = self._column_bounds(xd)
@@ -219,11 +266,13 @@ class _Dispatch:
         at_hi = (reduced < 0) & (hi_src >= 0)
         y_single[lo_src[at_lo]] += reduced[at_lo] / self.single_coef[lo_src[at_lo]]
         y_single[hi_src[at_hi]] += reduced[at_hi] / self.single_coef[hi_src[at_hi]]
-        gradient = -(self.multi_design.T @ y_multi) - (self.single_design.T @ y_single)
+        gradient = -(self.sum_multi @ self.multi_design.multiply(y_multi[:, None]).tocsr()) \
+            - (self.sum_single @ self.single_design.multiply(y_single[:, None]).tocsr())
         y = np.zeros(len(self.s.RS))
         y[self.kept[self.multi]], y[self.kept[self.single]] = y_multi, y_single
-        violation = float(x[self.slack].sum())
-        return "ok", (self.h.getInfo().objective_function_value, gradient, x[:n], y, violation)
+        slack = x[self.slack]
+        cost = self.sum_cols @ (self.cost_op * x[:n]) + self.penalty * (self.sum_slack @ slack)
+        return "ok", (cost, np.asarray(gradient.todense()), x[:n], y, self.sum_slack @ slack)
 
     def _bound_cuts(self, cols, lower, upper, lo_src, hi_src, most: int = 8):
         """Cuts ``a @ x_design <= b`` that keep each of the most violated columns' lower bound
@@ -275,32 +324,37 @@ class _Dispatch:
 
 
 class _Master:
-    """Design rows and columns plus ``theta`` (the dispatch cost), bounded by the cuts."""
+    """Design rows and columns plus ``theta``, the dispatch cost (one per group of the dispatch,
+    see CUT_GROUPS), bounded by the cuts."""
 
-    def __init__(self, split: _Split, options: SolveOptions):
+    def __init__(self, split: _Split, options: SolveOptions, n_groups: int = 1):
         self.s = split
         c = split.c
         n = len(split.D)
-        self.n = n
+        self.n, self.n_groups = n, n_groups
         self.h = new_highs(options)
-        A = sp.hstack([split.A_master, sp.csc_matrix((split.A_master.shape[0], 1))]).tocsc()
-        self.cost = np.r_[c.cost[split.D], 1.0]
-        self.h.passModel(highs_lp(self.cost, np.r_[c.col_lower[split.D], -INF], np.r_[c.col_upper[split.D], INF],
+        A = sp.hstack([split.A_master, sp.csc_matrix((split.A_master.shape[0], n_groups))]).tocsc()
+        self.cost = np.r_[c.cost[split.D], np.ones(n_groups)]
+        self.h.passModel(highs_lp(self.cost, np.r_[c.col_lower[split.D], np.full(n_groups, -INF)],
+                                  np.r_[c.col_upper[split.D], np.full(n_groups, INF)],
                                   c.row_lower[split.RM], c.row_upper[split.RM], A))
-        self.cut_index = np.arange(n + 1, dtype=np.int32)
+        self.cut_index = np.arange(n + n_groups, dtype=np.int32)
         self.has_optimality_cut = False
         self.integral = False
         self.fixed = np.full(n, np.nan)  # design columns held at a value (NaN: free)
 
-    def add_optimality_cut(self, cost: float, gradient: np.ndarray, xd: np.ndarray) -> None:
-        # theta >= cost + gradient @ (x - xd); round-off in the gradient dropped
-        gradient = np.where(np.abs(gradient) > 1e-12 * max(1.0, float(np.abs(gradient).max())), gradient, 0.0)
-        row = np.r_[-gradient, 1.0]
-        # a steep cut (a penalised design's: coefficients to 1e12) is divided down to CUT_MAX, so
-        # that HiGHS's absolute tolerances stay above its round-off; theta keeps a coefficient of
-        # at least 1 / CUT_MAX, far above what HiGHS drops as zero (1e-9)
-        scale = max(1.0, float(np.abs(row).max()) / CUT_MAX)
-        self.h.addRow(float(cost - gradient @ xd) / scale, INF, self.n + 1, self.cut_index, row / scale)
+    def add_optimality_cut(self, cost: np.ndarray, gradient: np.ndarray, xd: np.ndarray) -> None:
+        """theta_g >= cost_g + gradient_g @ (x - xd) for each group g of the dispatch."""
+        for g in range(self.n_groups):
+            # round-off in the gradient dropped
+            grad = np.where(np.abs(gradient[g]) > 1e-12 * max(1.0, float(np.abs(gradient[g]).max())), gradient[g], 0.0)
+            row = np.r_[-grad, 1.0]
+            # a steep cut (a penalised design's: coefficients to 1e12) is divided down to CUT_MAX,
+            # so that HiGHS's absolute tolerances stay above its round-off; theta keeps a
+            # coefficient of at least 1 / CUT_MAX, far above what HiGHS drops as zero (1e-9)
+            scale = max(1.0, float(np.abs(row).max()) / CUT_MAX)
+            index = np.r_[self.cut_index[:self.n], self.n + g].astype(np.int32)
+            self.h.addRow(float(cost[g] - grad @ xd) / scale, INF, self.n + 1, index, row / scale)
         self.has_optimality_cut = True
 
     def add_feasibility_cut(self, a: np.ndarray, b: float) -> None:
@@ -346,7 +400,9 @@ class _Master:
             tight_lo, tight_hi = cont & (lo > lower), cont & (hi < upper)
             lower[cont], upper[cont] = lo[cont], hi[cont]
         self.h.changeColsBounds(n, self.cut_index[:n], lower, upper)
-        self.h.changeColBounds(n, -INF if self.has_optimality_cut else 0.0, INF)
+        thetas = self.cut_index[n:]
+        self.h.changeColsBounds(len(thetas), thetas, np.full(len(thetas), -INF if self.has_optimality_cut else 0.0),
+                                np.full(len(thetas), INF))
         if self.integral:
             self.h.setOptionValue("mip_rel_gap", mip_gap)
         deadline.arm(self.h)
@@ -379,7 +435,8 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     :class:`_Dispatch`)."""
     s = _Split(compiled, operational)
     away = np.zeros(len(s.O), dtype=bool) if relaxed_away is None else relaxed_away[s.O]
-    dispatch, master = _Dispatch(s, options, deadline, away), _Master(s, options)
+    dispatch = _Dispatch(s, options, deadline, away)
+    master = _Master(s, options, dispatch.n_groups)
     gap, offset = options.mip_gap, compiled.offset
     best = math.inf
     best_xd = best_xo = best_y = None
@@ -398,8 +455,8 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
         state, payload = dispatch.solve(xd)
         if state == "ok":
             cost, gradient, xo, y, violation = payload
-            total = float(compiled.cost[s.D] @ xd) + cost + offset
-            if violation > VIOLATION_TOL * max(1.0, float(np.abs(xo).max(initial=0.0))):
+            total = float(compiled.cost[s.D] @ xd) + float(cost.sum()) + offset
+            if violation.sum() > VIOLATION_TOL * max(1.0, float(np.abs(xo).max(initial=0.0))):
                 # a priced violation makes the cut steep and large: the LP's tolerances then
                 # leave it inexact by more than the gap, so it is loosened by its own size
                 slack = PENALISED_CUT_SLACK * dispatch.penalty * violation
