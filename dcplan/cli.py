@@ -194,7 +194,8 @@ def plan(
     outdir: Optional[Path] = typer.Option(None, "-o", "--outdir", help="Write plan.yaml, dispatch.csv, summary.json here."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds the whole command may take "
                                                "(start-up, solving and writing)."),
-    mip_gap: float = typer.Option(1e-4, "--mip-gap", help="Relative optimality gap to stop at."),
+    mip_gap: float = typer.Option(1e-4, "--mip-gap", help="Relative optimality gap to stop at (on a full year: of the "
+                                  "power system's cost, the plan's less its GPUs and cooling)."),
     typical_days: Optional[int] = typer.Option(None, "--typical-days", min=1, max=365,
                                                help="Cluster the year into N typical days (fast)."),
     scenario: Optional[str] = typer.Option(None, "--scenario", help="Apply a named scenario of the program."),

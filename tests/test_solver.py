@@ -22,6 +22,7 @@ from dcplan.loader import load_program
 from dcplan.model import build_model
 from dcplan.model.context import is_operational
 from dcplan.model.technologies import relaxed_away
+from dcplan.plans.types import COMPUTE_LINES
 from dcplan.solver import SolveOptions, solve
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,6 +69,27 @@ def test_the_decomposition_reaches_the_whole_models_optimum():
     reference = solve(build_model(program).model, SolveOptions(strategy="highs_mip"))
     assert outcome.solve.objective == pytest.approx(reference.objective, rel=1e-4)
     assert outcome.solve.bound <= reference.objective * (1 + 1e-9)
+
+
+def test_the_gap_of_a_full_year_is_of_its_power_systems_cost(monkeypatch):
+    """The objective carries the GPUs and their cooling (most of it here); a full year is solved
+    to the gap of what is left, the power system's cost, as its typical days share it out, so that
+    it is as exact as a power-system model solved to the same gap."""
+    seen = []
+    real = api.solve
+
+    def spy(model, options, **kwargs):
+        seen.append(options.mip_gap)
+        return real(model, options, **kwargs)
+
+    monkeypatch.setattr(api, "solve", spy)
+    outcome = api.plan_program(load_program(REPO / "sites" / "johor.yaml"), options=SolveOptions(mip_gap=1e-4))
+    plan = outcome.plan
+    power = plan.total_cost_usd - sum(plan.cost_components().get(k, 0.0) for k in COMPUTE_LINES)
+    share = power / plan.total_cost_usd
+    assert share < 0.5  # the case the rule is for
+    assert seen[0] == 1e-4 and seen[-1] == pytest.approx(1e-4 * share, rel=0.1)  # typical days, then the year
+    assert outcome.solve.objective - outcome.solve.bound <= 1e-4 * power * 1.1
 
 
 def test_unknown_strategy_is_refused():

@@ -12,7 +12,7 @@ import pyomo.environ as pyo
 
 from dcplan.formulas import capping_segments, facility_load_mw, gpu_it_mw, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
-from dcplan.plans.types import SitePlan
+from dcplan.plans.types import COMPUTE_LINES, SitePlan
 from dcplan.schema.compute import Compute
 from dcplan.series import HOURS_PER_YEAR
 
@@ -207,15 +207,11 @@ def commit(sm: SiteModel, built: SitePlan) -> None:
         b.it_mw[c].fix(it_mw if c == built.cooling else 0.0, skip_validation=True)
 
 
-COMPUTE_LINES = ("gpus", "cloud_rental", "cooling", "cooling_rental")
-"""Cost lines of the compute and the plant that cools it: set mostly by the compute target, and
-often nine tenths of a plan's cost. The rest is the power system's, which the optimality gap is
-measured against (see :func:`power_share`), as a power-system model measures its own."""
-
-
 def power_share(sites: list[SiteModel], total_cost) -> float:
-    """The share of a solved plan's cost that is not its compute (:data:`COMPUTE_LINES`); 1 when
-    the plan costs nothing or its compute is all of it."""
+    """The share of a solved plan's cost that is the power system's, not its compute
+    (:data:`dcplan.plans.types.COMPUTE_LINES`): what the optimality gap of a full year is measured
+    against, as a power-system model measures its own. 1 when the plan costs nothing or its
+    compute is all of it."""
     total = value_of(total_cost)
     compute = sum(value_of(sm.costs[line]) for sm in sites for line in COMPUTE_LINES if line in sm.costs)
     if total <= 0 or compute >= total:

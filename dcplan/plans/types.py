@@ -10,6 +10,10 @@ import numpy as np
 
 from dcplan.version import __version__
 
+COMPUTE_LINES = ("gpus", "cloud_rental", "cooling", "cooling_rental")
+"""Cost lines of the compute and the plant that cools it, set mostly by the compute target and
+often nine tenths of a plan's cost; the other lines are the power system's."""
+
 
 @dataclass
 class SitePlan:
@@ -149,9 +153,10 @@ class Plan:
 
     @property
     def energy_cost_usd_per_mwh(self) -> float:
-        """Annual cost of power supply alone (no GPUs, no cooling plant) per MWh of facility energy."""
+        """Annual cost of power supply alone (no GPUs, cloud or cooling plant: COMPUTE_LINES) per MWh
+        of facility energy."""
         energy = self.facility_energy_mwh
-        power = sum(v for k, v in self.cost_components().items() if k not in ("gpus", "cooling"))
+        power = sum(v for k, v in self.cost_components().items() if k not in COMPUTE_LINES)
         return power / energy if energy else float("nan")
 
     @property
