@@ -128,6 +128,22 @@ def test_the_command_keeps_to_its_time_limit(tmp_path, limit_s):
         assert done.returncode == 3 and not out.exists() and "no plan found within" in done.stderr
 
 
+def test_a_mip_that_overruns_its_limit_is_not_waited_for():
+    """HiGHS's MIP does not look at the clock inside its own LPs (one ran 96 s on a 59 s limit):
+    past the limit and a twentieth of it, the solve stops waiting (and keeps its best plan)."""
+    from dcplan.solver.branch import run_within
+    from dcplan.solver.highs import Deadline
+
+    class Stuck:  # a Highs whose run ignores its time limit
+        def run(self):
+            time.sleep(2.0)
+
+    started = time.perf_counter()
+    assert not run_within(Stuck(), Deadline(1.0, started))
+    assert 1.4 <= time.perf_counter() - started <= 1.8  # the limit and half a second (at least)
+    assert run_within(Stuck(), Deadline(None, time.perf_counter()))  # no limit: waited for
+
+
 def test_highs_banner_stays_off_stdout(tmp_path):
     """A program without a committed plan is solved by `check`; its JSON on stdout parses."""
     program = tmp_path / "program.yaml"

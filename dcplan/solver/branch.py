@@ -5,6 +5,7 @@ re-solve that takes longer than a cold solve would is stopped and solved cold)."
 from __future__ import annotations
 
 import math
+import threading
 
 import highspy
 import numpy as np
@@ -20,6 +21,11 @@ from dcplan.solver.highs import (
 )
 
 INTEGRALITY_TOL = 1e-6
+OVERRUN_SHARE = 0.05
+"""How far past the time limit (a share of it, at least half a second) HiGHS's MIP is waited for.
+HiGHS looks at the clock where it looks at its callbacks, not inside the LPs it solves for cuts
+and nodes: one was seen to run 96 s on a 59 s limit. Past this, the solve returns its best plan
+so far and leaves HiGHS to stop on its own (the command line's exit ends it)."""
 
 
 def highs_mip(h: highspy.Highs, compiled: Compiled, options: SolveOptions, deadline: Deadline,
@@ -34,7 +40,12 @@ def highs_mip(h: highspy.Highs, compiled: Compiled, options: SolveOptions, deadl
         h.setSolution(sol)
     deadline.arm(h)
     progress.report("solving (HiGHS MIP)")
-    h.run()
+    best = _Incumbent(h)
+    if not run_within(h, deadline):
+        if best.x is None:
+            return SolveResult("no_solution", message="time limit (HiGHS did not stop at it)"), None
+        return SolveResult("time_limit", best.objective, best.bound, relative_gap(best.objective, best.bound),
+                           message="time limit (HiGHS did not stop at it: its best plan then)"), best.x
     status, info = h.getModelStatus(), h.getInfo()
     if status == Status.kInfeasible:
         return SolveResult("infeasible", lp_solves=1, message="HiGHS: infeasible"), None
@@ -48,6 +59,35 @@ def highs_mip(h: highspy.Highs, compiled: Compiled, options: SolveOptions, deadl
     return SolveResult("optimal" if status == Status.kOptimal else "time_limit", info.objective_function_value,
                        info.mip_dual_bound, gap, nodes=int(info.mip_node_count),
                        message=h.modelStatusToString(status)), x
+
+
+class _Incumbent:
+    """The best plan HiGHS's MIP has found so far, and its bound, kept as it finds them."""
+
+    def __init__(self, h: highspy.Highs):
+        self.x, self.objective, self.bound = None, math.inf, -math.inf
+        h.cbMipImprovingSolution += self._found
+
+    def _found(self, event) -> None:
+        out = event.data_out
+        self.x, self.objective = np.array(out.mip_solution), float(out.objective_function_value)
+        self.bound = float(out.mip_dual_bound)
+
+
+def run_within(h, deadline: Deadline) -> bool:
+    """Run ``h`` and wait for it until the deadline and :data:`OVERRUN_SHARE` of the limit more;
+    False when it has not finished by then (it is then still running: leave it alone)."""
+    if deadline.limit_s is None:
+        h.run()
+        return True
+    done = threading.Event()
+
+    def work() -> None:
+        h.run()
+        done.set()
+
+    threading.Thread(target=work, daemon=True, name="highs-mip").start()
+    return done.wait(deadline.remaining() + max(0.5, OVERRUN_SHARE * deadline.limit_s))
 
 
 class _Node:
