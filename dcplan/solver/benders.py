@@ -63,6 +63,10 @@ row ties the year's dispatch together (no storage, no yearly cap), the dispatch 
 into independent hours (or months, with demand charges), so its cost is the sum of theirs and
 each part's duals bound that part alone; gathered into this many groups in time (weeks), each
 bounded by its own cut, they carry more of the dispatch's shape to the master per round."""
+FALLBACKS = ({"primal_feasibility_tolerance": 1e-6, "dual_feasibility_tolerance": 1e-6},
+             {"simplex_strategy": 4})  # primal simplex
+FALLBACK_DEFAULTS = {"primal_feasibility_tolerance": 1e-7, "dual_feasibility_tolerance": 1e-7, "simplex_strategy": 1}
+"""How a dispatch LP that HiGHS's dual simplex fails on is solved again (HiGHS's defaults after)."""
 INTEGRALITY_SHARE = 0.5
 """The relaxation phase ends once what is left of the relaxation's gap is at most this share of
 the gap between the best integral plan and the bound: what is left is then mostly integrality
@@ -252,6 +256,13 @@ class _Dispatch:
                 return "slow", "a dispatch solve took longer than the decomposition allows"
         if status == Status.kTimeLimit:
             return "time", "time limit"
+        for fallback in FALLBACKS:
+            if status in (Status.kOptimal, Status.kInfeasible):
+                break
+            # the dual simplex can fail on the round-off of a heavily penalised design ("solve
+            # error": held-out r2028_03, violations priced at 9e12): solved cold with 10 times
+            # its tolerances (0.3 s there), else by the primal simplex (3 s)
+            status = self._run(warm=False, fallback=fallback)
         if status != Status.kOptimal:  # rows that are not elastic cannot hold: HiGHS's MIP will say why
             self.h.clearSolver()
             return "error", self.h.modelStatusToString(status)
@@ -303,8 +314,10 @@ class _Dispatch:
         n = len(self.slack)
         self.h.changeColsCost(n, self.slack, np.full(n, self.penalty))
 
-    def _run(self, warm: bool):
+    def _run(self, warm: bool, fallback: dict | None = None):
         h = self.h
+        for key, value in (fallback or FALLBACK_DEFAULTS).items():
+            h.setOptionValue(key, value)
         if warm:
             h.setOptionValue("presolve", "off")
             self.deadline.arm(h, cap_s=self.cold_seconds + 0.5)
