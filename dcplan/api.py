@@ -178,8 +178,9 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
         options = dataclasses.replace(options, duals=True)
     start, share = _typical_days_start(program, smoothing, options) if pm.tg.method == "hourly" else (None, 1.0)
     suspect = start == {}  # typical days found no plan
-    # the gap is of the power system's cost, as the typical days share it out (see power_share)
-    options = dataclasses.replace(options, mip_gap=options.mip_gap * max(share, MIN_POWER_SHARE))
+    if change_model is None:  # another objective (a curve's CO2) keeps its own gap
+        # the gap is of the power system's cost, as the typical days share it out (see power_share)
+        options = dataclasses.replace(options, mip_gap=options.mip_gap * max(share, MIN_POWER_SHARE))
     options = _less_time(options, time.perf_counter() - started)  # the limit holds for the whole plan, building included
     if options.time_limit_s is not None and options.time_limit_s < build_s:  # compiling takes about as long
         return PlanOutcome(program, SolveResult("no_solution", message="time limit"), None, smoothing=smoothing)

@@ -210,13 +210,13 @@ def commit(sm: SiteModel, built: SitePlan) -> None:
 def power_share(sites: list[SiteModel], total_cost) -> float:
     """The share of a solved plan's cost that is the power system's, not its compute
     (:data:`dcplan.plans.types.COMPUTE_LINES`): what the optimality gap of a full year is measured
-    against, as a power-system model measures its own. 1 when the plan costs nothing or its
+    against, as a power-system model measures its own. 1 when the plan costs nothing, 0 when its
     compute is all of it."""
     total = value_of(total_cost)
     compute = sum(value_of(sm.costs[line]) for sm in sites for line in COMPUTE_LINES if line in sm.costs)
-    if total <= 0 or compute >= total:
+    if total <= 0:
         return 1.0
-    return (total - compute) / total
+    return max(0.0, (total - compute) / total)
 
 
 def compute_delivered(sm: SiteModel, measure: str):

@@ -52,7 +52,9 @@ def add_gas(sm: SiteModel) -> None:
             "of each unit on)", ("catalog", "generators", cand[k].type, "min_stable_load_fraction")))
     b.gas_total = pyo.Expression(sm.steps, rule=lambda m, t: sum(m.gas_gen[k, t] for k in m.K))
     sm.supply.append(b.gas_total)
-    sm.most_mw["gas"] = lambda: sum(spec[k].unit_mw * value_of(b.gas_units[k]) for k in b.K)
+    sm.most_mw["gas"] = lambda: _most_mw({k: spec[k].unit_mw * value_of(b.gas_units[k]) for k in b.K},
+                                         {k: spec[k].heat_rate_mmbtu_per_mwh for k in b.K},
+                                         fuel.pipeline_limit_mmbtu_per_h)
     for k in b.K:
         sm.add_dispatch(f"gas_{k}_mw", at=lambda t, k=k: b.gas_gen[k, t])
         sm.firm_mw.append(spec[k].unit_mw * b.gas_units[k])
@@ -85,6 +87,18 @@ def add_gas(sm: SiteModel) -> None:
     sm.co2_t.append(sum(energy[k] * gas_co2_t_per_mwh(spec[k].heat_rate_mmbtu_per_mwh, fuel.co2_t_per_mmbtu)
                         for k in b.K))
     sm.nox_t.append(sum(energy[k] * spec[k].nox_kg_per_mwh / 1000 for k in b.K))
+
+
+def _most_mw(built_mw: dict, heat_rate: dict, pipeline_mmbtu_per_h: float | None) -> float:
+    """The most the units built deliver in an hour: all of them, or what the pipeline feeds,
+    the most efficient first."""
+    if pipeline_mmbtu_per_h is None:
+        return sum(built_mw.values())
+    fuel, most = pipeline_mmbtu_per_h, 0.0
+    for k in sorted(built_mw, key=heat_rate.get):
+        mw = min(built_mw[k], fuel / heat_rate[k])
+        most, fuel = most + mw, fuel - mw * heat_rate[k]
+    return most
 
 
 def report(sm: SiteModel, plan: SitePlan) -> None:

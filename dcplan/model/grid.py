@@ -9,6 +9,7 @@ import pyomo.environ as pyo
 from dcplan.errors import InputError
 from dcplan.formulas import grid_connected, grid_limit_during, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
+from dcplan.model.timegrid import hourly_grid
 from dcplan.plans.types import SitePlan
 from dcplan.series import Quantity, SeriesError, SeriesResolver
 
@@ -31,7 +32,7 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
     b.grid_most_mw = firm + added_most + extra
     b.grid_import = pyo.Var(sm.steps, bounds=(0, b.grid_most_mw))
     sm.supply.append(b.grid_import)
-    sm.most_mw["grid"] = lambda: firm + value_of(added) + (value_of(b.flex_room_mw) if extra else 0.0)
+    sm.most_mw["grid"] = lambda: _most_mw(sm, firm + value_of(added), value_of(b.flex_room_mw) if extra else 0.0)
     if extra:  # the offer's room beyond the firm limit and the upgrades, while accepted
         b.flex_room_mw = pyo.Var(bounds=(0, extra))
         b.flex_room_accepted = pyo.Constraint(expr=b.flex_room_mw <= extra * b.flex_on)
@@ -59,6 +60,19 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
         # a year's worth of charges: a grid of one quarter's months stands for the year
         sm.add_cost("grid_demand", sum(b.grid_peak_mw[m] for m in b.M) * 1000
                     * grid.demand_charge_usd_per_kw_month * 12 / len(b.M), ("site", "grid", "demand_charge_usd_per_kw_month"))
+
+
+def _most_mw(sm: SiteModel, firm_mw: float, room_mw: float):
+    """The most the site imports in each hour of the year: the firm limit with the upgrades, and a
+    flexible offer's room outside its curtailed hours (chosen over the whole year)."""
+    if not room_mw:
+        return firm_mw
+    flex = sm.si.site.grid.flexible
+    year = hourly_grid(2001)  # the hours of a year; the series do not depend on the calendar
+    curtailed = chosen_steps(year, sm.si, flex.curtailment, ("grid", "flexible", "curtailment", "flags"))
+    most = np.full(len(year.hour_of_year), firm_mw + room_mw)
+    most[curtailed] = firm_mw
+    return most
 
 
 def add_monthly_peaks(sm: SiteModel) -> None:

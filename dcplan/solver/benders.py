@@ -57,7 +57,7 @@ BUDGET_COLD = 100  # and the whole loop this many (and five seconds): a whole-mo
 # LPs before it hands over to HiGHS's MIP
 VIOLATION_TOL = 1e-7
 CUT_MAX = 1e6  # the largest coefficient an optimality cut keeps (see _Master.add_optimality_cut)
-CUT_GROUPS = 2000
+CUT_GROUPS = 52
 """The most parts of the dispatch cost the master bounds apart, one cut each a round. Where no
 row ties the year's dispatch together (no storage, no yearly cap), the dispatch LP falls apart
 into independent hours (or months, with demand charges), so its cost is the sum of theirs and
@@ -74,27 +74,29 @@ the gap between the best integral plan and the bound: what is left is then mostl
 relaxation wants 0.73 of a unit, 58 to 29 with a battery; no case needed more rounds)."""
 
 
-def _time_groups(rows: sp.csr_matrix, n_groups: int) -> tuple[np.ndarray, int]:
+def _time_groups(rows: sp.csr_matrix, cost: np.ndarray, n_groups: int) -> tuple[np.ndarray, int]:
     """Each column's group: the LP's independent parts (connected by no row) gathered into at
     most ``n_groups`` groups in column order (time, within a family); one group where one part
-    holds most columns (storage, a yearly cap ties the year together)."""
+    holds most columns (storage, a yearly cap ties the year together). A column in no row that
+    costs nothing (units on left out, say) is no part of the cost: group 0."""
     n_rows, n_cols = rows.shape
     pattern = rows.tocoo()
     graph = sp.coo_matrix((np.ones(pattern.nnz), (pattern.row, n_rows + pattern.col)),
                           shape=(n_rows + n_cols, n_rows + n_cols))
     count, label = connected_components(graph, directed=False)
     label = label[n_rows:]  # the columns' parts
-    if n_cols == 0 or np.bincount(label).max() > n_cols / 2:
+    live = (np.bincount(pattern.col, minlength=n_cols) > 0) | (cost != 0)
+    if not live.any() or np.bincount(label[live]).max() > live.sum() / 2:
         return np.zeros(n_cols, dtype=np.int64), 1
     first = np.full(count, n_cols)
-    np.minimum.at(first, label, np.arange(n_cols))
-    rank = np.empty(count, dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(count)
-    used = np.unique(label)
+    np.minimum.at(first, label[live], np.flatnonzero(live))
+    used = np.unique(label[live])
     groups = min(n_groups, len(used))
-    of_part = np.zeros(count, dtype=np.int64)
-    of_part[used] = np.searchsorted(np.sort(rank[used]), rank[used]) * groups // len(used)
-    return of_part[label], groups
+    order = np.empty(count, dtype=np.int64)  # a part's place among the used ones, by first column
+    order[used[np.argsort(first[used], kind="stable")]] = np.arange(len(used))
+    group = order[label] * groups // len(used)
+    group[~live] = 0
+    return group, groups
 
 
 def _by_group(groups: np.ndarray, n_groups: int) -> sp.csr_matrix:
@@ -189,7 +191,7 @@ class _Dispatch:
         self.penalty_raises = 0
         # the parts of the dispatch cost bounded apart (see CUT_GROUPS): a column's, a row's and
         # a slack's group
-        col_group, self.n_groups = _time_groups(A_op[multi].tocsr(), CUT_GROUPS)
+        col_group, self.n_groups = _time_groups(A_op[multi].tocsr(), c.cost[split.O], CUT_GROUPS)
         row_group = np.zeros(len(multi), dtype=np.int64)
         rows = A_op[multi].tocoo()
         row_group[rows.row] = col_group[rows.col]
