@@ -56,6 +56,11 @@ BUDGET_COLD = 100  # and the whole loop this many (and five seconds): a whole-mo
 # 20-80 cold dispatch solves, so a loop that will not converge costs about one or two monolithic
 # LPs before it hands over to HiGHS's MIP
 VIOLATION_TOL = 1e-7
+WARM_SLACK_S = 0.05
+"""A warm re-solve may take the cold solve's time and this much more before it is stopped and
+the LP solved cold (so no re-solve costs more than about two cold ones): warm re-solves without
+presolve run slower per iteration, and one from a design far off can take four times the cold
+solve's time (held-out r2027_06: 0.57 s against 0.15 s)."""
 CUT_MAX = 1e6  # the largest coefficient an optimality cut keeps (see _Master.add_optimality_cut)
 CUT_GROUPS = 52
 """The most parts of the dispatch cost the master bounds apart, one cut each a round. Where no
@@ -241,7 +246,7 @@ class _Dispatch:
         """('ok', (cost, gradient in the design, x, row duals of the sub rows, violation), each of
         cost, gradient and violation per group of the dispatch (see CUT_GROUPS)) |
         ('infeasible', [cuts]) | ('time' | 'slow' | 'error', message). A warm re-solve may take
-        as long as the first, cold one did (and half a second): past that it is solved cold."""
+        as long as the first, cold one did (and WARM_SLACK_S): past that it is solved cold."""
         lower, upper, lo_src, hi_src = self._column_bounds(xd)
         conflict = lower > upper + 1e-9 * np.maximum(1.0, np.abs(upper))
         if conflict.any():
@@ -322,7 +327,7 @@ class _Dispatch:
             h.setOptionValue(key, value)
         if warm:
             h.setOptionValue("presolve", "off")
-            self.deadline.arm(h, cap_s=self.cold_seconds + 0.5)
+            self.deadline.arm(h, cap_s=self.cold_seconds + WARM_SLACK_S)
         else:
             h.setOptionValue("presolve", "on")
             h.clearSolver()
