@@ -255,7 +255,7 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
             err_console.print(f"  • {line}", highlight=False)
         raise typer.Exit(ExitCode.INFEASIBLE)
     if outcome.plan is None:
-        if time_limit is not None and result.status == "no_solution" and result.message.startswith("time limit"):
+        if time_limit is not None and result.status == "no_solution" and "time" in result.message.lower():
             err_console.print(f"[yellow]time limit reached[/yellow]: no plan found within {time_limit:g} s")
         else:
             err_console.print(f"[red bold]solver failure:[/red bold] {result.status}: {result.message}")

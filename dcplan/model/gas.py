@@ -97,7 +97,7 @@ def _most_mw(built_mw: dict, heat_rate: dict, pipeline_mmbtu_per_h: float | None
     fuel, most = pipeline_mmbtu_per_h, 0.0
     for k in sorted(built_mw, key=heat_rate.get):
         mw = min(built_mw[k], fuel / heat_rate[k])
-        most, fuel = most + mw, fuel - mw * heat_rate[k]
+        most, fuel = most + mw, max(0.0, fuel - mw * heat_rate[k])
     return most
 
 

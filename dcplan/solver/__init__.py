@@ -198,7 +198,8 @@ def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_a
     info = dict(lp_solves=out.sub_solves, nodes=out.rounds)
     if out.status in ("infeasible", "no_solution") or (out.x is None and deadline.passed):
         status = out.status if out.status != "handover" else "no_solution"
-        return SolveResult(status, bound=out.bound, message=out.message, **info), None, None
+        message = out.message or ("time limit" if deadline.passed else "")
+        return SolveResult(status, bound=out.bound, message=message, **info), None, None
     x, objective, duals = out.x, out.objective, out.row_duals
     if x is not None and op_integer.any():
         progress.report("unit commitment of the plan's design")

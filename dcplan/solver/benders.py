@@ -264,7 +264,7 @@ class _Dispatch:
         if status == Status.kTimeLimit:
             return "time", "time limit"
         for fallback in FALLBACKS:
-            if status in (Status.kOptimal, Status.kInfeasible):
+            if status not in (Status.kSolveError, Status.kUnknown, Status.kNotset):
                 break
             # the dual simplex can fail on the round-off of a heavily penalised design ("solve
             # error": held-out r2028_03, violations priced at 9e12): solved cold with 10 times
@@ -338,7 +338,7 @@ class _Dispatch:
         self.seconds += elapsed
         self.solves += 1
         status = h.getModelStatus()
-        if not warm and status == Status.kOptimal:
+        if not warm and status == Status.kOptimal and fallback is None:  # a fallback's time is no baseline
             self.cold_seconds = max(self.cold_seconds or 0.0, elapsed)
         return status
 

@@ -42,18 +42,23 @@ def highs_mip(h: highspy.Highs, compiled: Compiled, options: SolveOptions, deadl
     progress.report("solving (HiGHS MIP)")
     best = _Incumbent(h)
     if not run_within(h, deadline):
-        if best.x is None:
+        found = best.found  # one read: HiGHS may still be finding better plans
+        if found is None:
             return SolveResult("no_solution", message="time limit (HiGHS did not stop at it)"), None
-        return SolveResult("time_limit", best.objective, best.bound, relative_gap(best.objective, best.bound),
-                           message="time limit (HiGHS did not stop at it: its best plan then)"), best.x
+        x, objective, bound = found
+        bound = bound if math.isfinite(bound) else None
+        gap = relative_gap(objective, bound) if bound is not None else None
+        return SolveResult("time_limit", objective, bound, gap,
+                           message="time limit (HiGHS did not stop at it: its best plan then)"), x
     status, info = h.getModelStatus(), h.getInfo()
     if status == Status.kInfeasible:
         return SolveResult("infeasible", lp_solves=1, message="HiGHS: infeasible"), None
     if status in (Status.kUnbounded, Status.kUnboundedOrInfeasible):
         return SolveResult("unbounded", message=h.modelStatusToString(status)), None
     if info.primal_solution_status != 2:
-        kind = "no_solution" if status == Status.kTimeLimit else "error"
-        return SolveResult(kind, message=h.modelStatusToString(status)), None
+        if status == Status.kTimeLimit:
+            return SolveResult("no_solution", message="time limit"), None
+        return SolveResult("error", message=h.modelStatusToString(status)), None
     x = np.array(h.getSolution().col_value)
     gap = float(info.mip_gap) if math.isfinite(info.mip_gap) else None
     return SolveResult("optimal" if status == Status.kOptimal else "time_limit", info.objective_function_value,
@@ -65,13 +70,12 @@ class _Incumbent:
     """The best plan HiGHS's MIP has found so far, and its bound, kept as it finds them."""
 
     def __init__(self, h: highspy.Highs):
-        self.x, self.objective, self.bound = None, math.inf, -math.inf
+        self.found = None  # (x, objective, bound), replaced whole
         h.cbMipImprovingSolution += self._found
 
     def _found(self, event) -> None:
         out = event.data_out
-        self.x, self.objective = np.array(out.mip_solution), float(out.objective_function_value)
-        self.bound = float(out.mip_dual_bound)
+        self.found = (np.array(out.mip_solution), float(out.objective_function_value), float(out.mip_dual_bound))
 
 
 def run_within(h, deadline: Deadline) -> bool:
@@ -160,7 +164,7 @@ def branch_and_bound(h, compiled: Compiled, options: SolveOptions, deadline: Dea
         return SolveResult("unbounded", lp_solves=runner.solves), None, None
     if state != "ok":
         return SolveResult("no_solution" if state == "time" else "error", lp_solves=runner.solves,
-                           message=state), None, None
+                           message="time limit" if state == "time" else state), None, None
     if not len(idx):
         return SolveResult("optimal", root_obj, root_obj, 0.0, lp_solves=runner.solves), x, h.getBasis()
 
