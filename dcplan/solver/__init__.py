@@ -226,6 +226,9 @@ def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_a
     if x_mip is None and x is not None and result.status != "infeasible":
         return SolveResult("time_limit", objective, out.bound, _gap(objective, out.bound),
                            message="time limit reached", **info), x, None
+    if result.status == "time_limit" and out.bound is not None and (result.bound is None or result.bound < out.bound):
+        result.bound = out.bound  # the loop's bound holds for the same model: the better of the two
+        result.gap = _gap(result.objective, out.bound)
     return result, x_mip, None
 
 
