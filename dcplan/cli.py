@@ -40,6 +40,7 @@ INTERNAL_ERROR = 70
 WRITE_SHARE = 0.1
 """Of ``plan --time-limit``, the share kept for reading the plan out, writing and printing it
 (a full year's dispatch: about 0.1-0.3 s)."""
+_clock = {"process": False, "started": 0.0}  # when the command began: the process's start under run()
 
 
 def _choice(name: str, values: tuple[str, ...]) -> type[enum.Enum]:
@@ -225,9 +226,6 @@ def plan(
     with OutputFolder(outdir) if outdir is not None else contextlib.nullcontext() as folder:
         _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy.value, log, quiet or as_json,
               with_report, as_json, parquet)
-
-
-_clock = {"process": False, "started": 0.0}  # when the command began: the process's start under run()
 
 
 def _planning_budget(limit_s: float | None) -> float | None:
