@@ -73,6 +73,28 @@ def test_a_dispatch_without_storage_is_bounded_in_parts(site, tmp_path, monkeypa
     assert decomposed == pytest.approx(reference, rel=1e-6)
 
 
+def test_a_dispatch_lp_the_dual_simplex_fails_on_is_solved_again(monkeypatch):
+    """A dispatch re-solve that ends in HiGHS's "solve error" (seen on heavily penalised designs)
+    is solved again, cold with looser tolerances, before the loop would give up: same optimum."""
+    import dcplan.solver.benders as benders
+    from dcplan.solver.highs import Status
+
+    path = REPO / "sites" / "johor.yaml"
+    expected, _ = _objective(path, "decompose")
+    runs, real = [], benders._Dispatch._run
+
+    def failing_once(self, warm, fallback=None):
+        runs.append(fallback)
+        if warm and len(runs) == 2:  # the first warm re-solve fails
+            return Status.kSolveError
+        return real(self, warm, fallback)
+
+    monkeypatch.setattr(benders._Dispatch, "_run", failing_once)
+    again, used = _objective(path, "decompose")
+    assert used == "decompose" and runs[2] == benders.FALLBACKS[0]
+    assert again == pytest.approx(expected, rel=1e-9)
+
+
 def test_auto_decomposes_a_full_year_from_a_start_plan():
     """A full-year plan is decomposed when a start plan is known (``api.plan`` brings one from
     typical days); without one ``auto`` leaves the model whole."""
