@@ -196,9 +196,10 @@ class _Dispatch:
         self.penalty_raises = 0
         # the parts of the dispatch cost bounded apart (see CUT_GROUPS): a column's, a row's and
         # a slack's group
-        col_group, self.n_groups = _time_groups(A_op[multi].tocsr(), c.cost[split.O], CUT_GROUPS)
+        A_multi = A_op[multi].tocsr()
+        col_group, self.n_groups = _time_groups(A_multi, c.cost[split.O], CUT_GROUPS)
         row_group = np.zeros(len(multi), dtype=np.int64)
-        rows = A_op[multi].tocoo()
+        rows = A_multi.tocoo()
         row_group[rows.row] = col_group[rows.col]
         self.sum_cols = _by_group(col_group, self.n_groups)
         self.sum_slack = _by_group(row_group[np.r_[up, lo]], self.n_groups)
@@ -209,7 +210,7 @@ class _Dispatch:
         self.h.passModel(highs_lp(np.r_[c.cost[split.O], np.full(len(self.slack), self.penalty)],
                                   np.r_[self.col_lower, np.zeros(len(self.slack))],
                                   np.r_[self.col_upper, np.full(len(self.slack), INF)],
-                                  self.row_lower, self.row_upper, sp.hstack([A_op[multi], slack])))
+                                  self.row_lower, self.row_upper, sp.hstack([A_multi, slack])))
         self.solves, self.seconds, self.cold_seconds = 0, 0.0, None
 
     @property
