@@ -6,26 +6,28 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from dcplan.diagnose import arithmetic_checks, explain_infeasible
-from dcplan.earliest import Earliest, search
 from dcplan.errors import Problem
 from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
 from dcplan.model import build_model
 from dcplan.model.compute import power_share
 from dcplan.model.context import is_operational
 from dcplan.model.technologies import relaxed_away
-from dcplan.odds import check_delays, odds
 from dcplan.output import write_plan
-from dcplan.pareto import frontier
 from dcplan.results import Plan, extract
-from dcplan.smoothing.api import smooth
-from dcplan.smoothing.output import write_smoothing
 from dcplan.smoothing.workload import load_workload
 from dcplan.solver import SolveOptions, SolveResult, solve
+
+if TYPE_CHECKING:
+    from dcplan.earliest import Earliest
+
+# Imported where used, so that a plain plan does not load them: the searches of buildout.earliest
+# and pareto (dcplan.earliest, .odds, .pareto) and the smoothing of training jobs (dcplan.smoothing.api,
+# .output, with Pyomo's plugins).
 
 
 def validate(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
@@ -112,10 +114,15 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
         return PlanOutcome(program, None, None, reasons)
     plan_at = Replanner(typical_days, options, smoothing)
     if program.program.pareto is not None:
+        from dcplan.pareto import frontier
+
         outcome = plan_at(program)
         if outcome.plan is not None:
             outcome.plan.pareto = frontier(program, outcome, plan_at).document()
         return outcome
+    from dcplan.earliest import search
+    from dcplan.odds import check_delays, odds
+
     if bo.earliest.delays:
         check_delays(program, asset_keys(program, smoothing))
     found, outcome = search(program, plan_at)
@@ -241,6 +248,8 @@ def write_outputs(outcome: PlanOutcome, outdir: Path, parquet: bool = False) -> 
     several); ``parquet`` adds dispatch.parquet. ``outdir`` should be new: see :class:`dcplan.outfolder.OutputFolder`, which makes
     a folder that replaces an earlier run's whole."""
     written = write_plan(outcome.plan, outdir, outcome.input_files, parquet=parquet)
+    if outcome.smoothing:
+        from dcplan.smoothing.output import write_smoothing
     for site, result in outcome.smoothing.items():
         folder = outdir if len(outcome.smoothing) == 1 else outdir / "smoothing" / site
         written += write_smoothing(result, folder)
@@ -255,6 +264,8 @@ def smooth_training_jobs(program: ProgramInput) -> tuple[dict, list[str]]:
         workload = training_job(si)
         if workload is None:
             continue
+        from dcplan.smoothing.api import smooth
+
         spec = si.site.smoothing
         result = smooth(workload, spec)
         if not result.has_schedule:
