@@ -19,7 +19,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from dcplan.diff import decision_changes
 from dcplan.loader import ProgramInput

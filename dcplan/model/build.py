@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from dcplan.collector import paused_collector
 from dcplan.formulas import gpu_it_mw

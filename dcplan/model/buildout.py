@@ -22,7 +22,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from dcplan.collector import paused_collector
 from dcplan.loader import ProgramInput

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.contrib.fbbt.fbbt import compute_bounds_on_expr
 
 from dcplan.model.context import SiteModel, value_of

@@ -8,7 +8,7 @@ that facility load = sum_c PUE[c, t] * it_mw[c] stays linear.
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from dcplan.formulas import capping_segments, facility_load_mw, gpu_it_mw, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of

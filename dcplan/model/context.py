@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from dcplan.formulas import capital_recovery_factor
 from dcplan.loader import SiteInput

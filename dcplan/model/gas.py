@@ -4,7 +4,7 @@ unit commitment with integer units on and a minimum stable load; fuel, O&M, CO2 
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from dcplan.formulas import gas_co2_t_per_mwh, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of

@@ -4,7 +4,7 @@ each month's peak import and hourly CO2 intensity."""
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from dcplan.errors import InputError
 from dcplan.formulas import grid_connected, grid_limit_during, lead_time_months

@@ -4,7 +4,7 @@ generation: installed gas capacity minus its largest unit covers the design peak
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from dcplan.model.context import SiteModel, value_of
 from dcplan.plans.types import SitePlan

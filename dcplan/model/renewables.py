@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from dcplan.formulas import lead_time_months
 from dcplan.loader import DEFAULT_RENEWABLE

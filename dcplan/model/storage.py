@@ -5,7 +5,7 @@ charge cyclic within each cycle of the time grid (the year, or each typical day)
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from dcplan.formulas import lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of

@@ -13,7 +13,7 @@ from typing import Callable
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 import scipy.sparse  # noqa: F401  (Pyomo imports it lazily; keep that out of compile timings)
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
