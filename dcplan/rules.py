@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-import yaml
-
 from dcplan.errors import InputError, Problem, did_you_mean
 from dcplan.schema.caps import Cap, Preset
-from dcplan.yamlio import YamlDocument
+from dcplan.yamlio import YamlDocument, load_packaged
 
 
 @dataclass(frozen=True)
@@ -37,7 +35,7 @@ def preset_names() -> list[str]:
 @lru_cache(maxsize=None)
 def load_preset(name: str) -> Preset:
     text = resources.files("dcplan.presets").joinpath("data", f"{name}.yaml").read_text("utf-8")
-    return Preset.model_validate(yaml.safe_load(text))
+    return Preset.model_validate(load_packaged(text))
 
 
 def _scope_sites(cap: Cap, sites, groups: dict[str, list[str]]) -> list:

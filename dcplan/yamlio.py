@@ -136,6 +136,13 @@ def load_yaml(path: Path, folders: tuple[Path, ...] | None = None) -> YamlDocume
     return parse_yaml(text, path, folders)
 
 
+def load_packaged(text: str):
+    """YAML shipped with dcplan (the catalog, the presets), whose errors no user reads: parsed by
+    libyaml where PyYAML has it, the same data some 25 times faster (the catalog's files: 0.07 s
+    of every plan's start in pure Python)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def parse_yaml(text: str, path: Path, folders: tuple[Path, ...] = ()) -> YamlDocument:
     """YAML text read as :func:`load_yaml` reads a file (``path`` names it in messages: a file
     in a git revision, say), within the same limits."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-import yaml
-
 from dcplan.schema.catalog import SECTIONS, Catalog
+from dcplan.yamlio import load_packaged
 
 
 @lru_cache(maxsize=1)
@@ -16,7 +15,7 @@ def builtin_catalog_data() -> dict[str, dict[str, dict]]:
     data = {}
     for section in SECTIONS:
         text = resources.files("dcplan.catalog").joinpath("data", f"{section}.yaml").read_text("utf-8")
-        data[section] = yaml.safe_load(text) or {}
+        data[section] = load_packaged(text) or {}
     return data
 
 
