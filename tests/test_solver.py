@@ -73,6 +73,82 @@ def test_a_dispatch_without_storage_is_bounded_in_parts(site, tmp_path, monkeypa
     assert decomposed == pytest.approx(reference, rel=1e-6)
 
 
+def test_the_dispatchs_parts_are_scipys_connected_components():
+    """The dispatch's independent parts (found in NumPy) are SciPy's connected components, also on
+    a long chain numbered out of order, the worst case of the hooking rounds."""
+    import numpy as np
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    from dcplan.solver.benders import _connected_parts
+
+    rng = np.random.default_rng(14)
+    chain = rng.permutation(5000)
+    graphs = [(5000, chain[:-1], chain[1:])] + [
+        (n, rng.integers(0, n, e), rng.integers(0, n, e)) for n, e in ((1, 0), (7, 3), (300, 150), (300, 900))]
+    for n, u, v in graphs:
+        expected_count, expected = connected_components(sp.coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n)),
+                                                        directed=False)
+        count, label = _connected_parts(n, u, v)
+        assert count == expected_count
+        assert len(set(zip(label, expected))) == count  # the same partition, numbered alike or not
+
+
+def test_a_dispatch_in_parts_is_solved_in_pieces_to_the_same_cuts(tmp_path, monkeypatch):
+    """Where the dispatch falls apart into groups, its LP is cut into pieces solved side by side
+    in threads (one a processor, or ``SolveOptions.threads``): the same cuts, round by round, as
+    the whole LP's."""
+    import shutil
+
+    import numpy as np
+    import yaml
+
+    import dcplan.solver.benders as benders
+
+    shutil.copytree(REPO / "sites", tmp_path / "sites")
+    path = tmp_path / "sites" / "johor.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["technologies"].pop("battery", None)
+    data["grid"]["demand_charge_usd_per_kw_month"] = 0
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    pm = build_model(load_program(path), 6)
+    cuts, pieces, real_cut, real_init = [], [], benders._Master.add_optimality_cut, benders._Dispatch.__init__
+
+    def init(self, *args):
+        real_init(self, *args)
+        pieces.append(len(self.pieces))
+
+    monkeypatch.setattr(benders._Master, "add_optimality_cut", lambda self, cost, gradient, xd:
+                        cuts[-1].append((cost.copy(), gradient.copy())) or real_cut(self, cost, gradient, xd))
+    monkeypatch.setattr(benders._Dispatch, "__init__", init)
+    objectives = []
+    for n_pieces in (1, 2, 3):
+        monkeypatch.setattr(benders, "_pieces_wanted", lambda options, n_groups: n_pieces)
+        cuts.append([])
+        result = solve(pm.model, SolveOptions(strategy="decompose", mip_gap=1e-7), operational=is_operational,
+                       relaxed_away=relaxed_away)
+        assert result.status == "optimal"
+        objectives.append(result.objective)
+    assert pieces == [1, 2, 3]
+    assert objectives[1:] == pytest.approx([objectives[0]] * 2, rel=1e-12)
+    for in_pieces in cuts[1:]:
+        assert len(in_pieces) == len(cuts[0])
+        for (cost, gradient), (cost_in_pieces, gradient_in_pieces) in zip(cuts[0], in_pieces):
+            np.testing.assert_allclose(cost_in_pieces, cost, rtol=1e-9)
+            np.testing.assert_allclose(gradient_in_pieces, gradient, rtol=1e-9, atol=1e-9)
+
+
+def test_the_dispatch_is_cut_into_a_piece_a_thread():
+    """As many pieces as threads (``SolveOptions.threads``, else processors), at most
+    PARALLEL_PIECES and the dispatch's groups: ``threads=1`` keeps the LP whole."""
+    from dcplan.solver.benders import PARALLEL_PIECES, _pieces_wanted
+
+    assert _pieces_wanted(SolveOptions(threads=1), 52) == 1
+    assert _pieces_wanted(SolveOptions(threads=2), 52) == 2
+    assert _pieces_wanted(SolveOptions(threads=64), 52) == PARALLEL_PIECES
+    assert _pieces_wanted(SolveOptions(threads=64), 1) == 1
+
+
 def test_a_dispatch_lp_the_dual_simplex_fails_on_is_solved_again(monkeypatch):
     """A dispatch re-solve that ends in HiGHS's "solve error" (seen on heavily penalised designs)
     is solved again, cold with looser tolerances, before the loop would give up: same optimum."""
