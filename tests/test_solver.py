@@ -73,6 +73,40 @@ def test_a_dispatch_without_storage_is_bounded_in_parts(site, tmp_path, monkeypa
     assert decomposed == pytest.approx(reference, rel=1e-6)
 
 
+@pytest.mark.parametrize("cap_t", [150_000, 300_000])  # binding; slack (the plan emits 190 kt)
+def test_a_yearly_cap_is_shared_out_among_the_dispatchs_parts(cap_t, tmp_path, monkeypatch):
+    """A yearly CO2 cap, the one row that ties an hourly dispatch together, is shared out among
+    its groups as design columns: the whole model's optimum, and the cap's shadow price."""
+    import shutil
+
+    import yaml
+
+    import dcplan.solver.benders as benders
+
+    shutil.copytree(REPO / "sites", tmp_path / "sites")
+    path = tmp_path / "sites" / "johor.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["technologies"].pop("battery", None)
+    data["grid"]["demand_charge_usd_per_kw_month"] = 0
+    data["caps"] = [{"name": "co2", "quantity": "co2_t", "max": cap_t, "source": "test"}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    shared, real = [], benders._share_caps
+    monkeypatch.setattr(benders, "_share_caps", lambda *args: shared.append(real(*args)) or shared[-1])
+    found = {}
+    for strategy in ("highs_mip", "decompose"):
+        pm = build_model(load_program(path), 6)
+        result = solve(pm.model, SolveOptions(strategy=strategy, mip_gap=1e-7, duals=True),
+                       operational=is_operational, relaxed_away=relaxed_away)
+        assert result.status == "optimal"
+        (row,) = pm.cap_rows
+        found[strategy] = (result.objective, result.dual(row.row), row.measured())
+    assert len(shared) == 1 and shared[0] is not None and len(shared[0].caps) == 1
+    (objective, dual, co2), (reference, reference_dual, reference_co2) = found["decompose"], found["highs_mip"]
+    assert objective == pytest.approx(reference, rel=1e-9)
+    assert dual == pytest.approx(reference_dual, rel=1e-6, abs=1e-9)
+    assert co2 <= cap_t * (1 + 1e-9) and (co2 == pytest.approx(cap_t)) == (reference_co2 == pytest.approx(cap_t))
+
+
 def test_the_dispatchs_parts_are_scipys_connected_components():
     """The dispatch's independent parts (found in NumPy) are SciPy's connected components, also on
     a long chain numbered out of order, the worst case of the hooking rounds."""

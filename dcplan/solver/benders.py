@@ -139,6 +139,97 @@ def _by_group(groups: np.ndarray, n_groups: int) -> sp.csr_matrix:
 
 
 @dataclass
+class _Shared:
+    """The model with its caps over time shared out (see :func:`_share_caps`): the arrays
+    :func:`decompose` reads, as :class:`Compiled` names them, and its size before."""
+
+    A: sp.csc_matrix
+    cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    integer: np.ndarray
+    offset: float
+    operational: np.ndarray
+    original: tuple[int, int]  # (rows, columns) of the model itself
+    caps: np.ndarray  # the rows shared out, each with one share a group (the last columns)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.A.shape
+
+    def start(self, x: np.ndarray) -> np.ndarray:
+        """A plan of the model itself with each cap's room (what the plan's design leaves of
+        its limit) shared out among the groups in proportion to what each can reach."""
+        n_cols = self.original[1]
+        lo, hi = (bound[n_cols:].reshape(len(self.caps), -1) for bound in (self.col_lower, self.col_upper))
+        limit = np.where(np.isfinite(self.row_upper[self.caps]), self.row_upper[self.caps], self.row_lower[self.caps])
+        room = limit - self.A[self.caps][:, :n_cols] @ x[:n_cols]
+        reach = lo.sum(axis=1), hi.sum(axis=1)
+        share = np.clip((room - reach[0]) / np.maximum(reach[1] - reach[0], 1e-12), 0.0, 1.0)
+        return np.r_[x[:n_cols], (lo + share[:, None] * (hi - lo)).ravel()]
+
+
+def _share_caps(compiled: Compiled, operational: np.ndarray, away: np.ndarray) -> _Shared | None:
+    """The model with each cap over time (a yearly CO2 limit: a row over more dispatch columns
+    than ELASTIC_MIN_TERMS) that alone ties the dispatch together shared out among the groups the
+    dispatch falls apart into without it (see CUT_GROUPS): a design column per group, its share
+    ``b_g``, the group's part of the row at most (at least, or equal to) ``b_g``, and the row
+    itself made ``design part + sum of shares`` within its old bounds. The same plans at the same
+    costs (a dispatch meets the cap exactly when its groups' parts fit shares that add up to it),
+    but a dispatch the master bounds group by group and solves in pieces. Shares are bounded by
+    what their group's columns can reach; None when some cannot be, or nothing is gained."""
+    A = compiled.A.tocsc()
+    n_rows, n_cols = A.shape
+    col_of = np.repeat(np.arange(n_cols), np.diff(A.indptr))  # each entry's column
+    op_terms = np.bincount(A.indices[operational[col_of]], minlength=n_rows)
+    touches_away = np.bincount(A.indices[away[col_of]], minlength=n_rows) > 0
+    long = np.flatnonzero((op_terms > ELASTIC_MIN_TERMS) & ~touches_away)
+    if not len(long):  # (found in a few milliseconds: most models have no cap over time)
+        return None
+    op = np.flatnonzero(operational)
+    A_op = A[:, op].tocsr()
+    rest = np.flatnonzero((op_terms > 1) & ~touches_away & ~np.isin(np.arange(A.shape[0]), long))
+    group, n_groups = _time_groups(A_op[rest], compiled.cost[op], CUT_GROUPS)
+    if n_groups == 1:
+        return None
+    rows = A_op[long].tocoo()
+    spans = np.zeros((len(long), n_groups), dtype=bool)
+    spans[rows.row, group[rows.col]] = True
+    caps = long[spans.sum(axis=1) > 1]
+    if not len(caps):
+        return None
+    cap_op = A_op[caps].tocoo()
+    lo, hi = compiled.col_lower[op][cap_op.col], compiled.col_upper[op][cap_op.col]
+    low_end, high_end = np.minimum(cap_op.data * lo, cap_op.data * hi), np.maximum(cap_op.data * lo, cap_op.data * hi)
+    share = cap_op.row * n_groups + group[cap_op.col]  # each term's share, cap by cap
+    n_shares = len(caps) * n_groups
+    share_lower = np.bincount(share, low_end, n_shares)
+    share_upper = np.bincount(share, high_end, n_shares)
+    if not (np.isfinite(share_lower).all() and np.isfinite(share_upper).all()):
+        return None
+    # the caps lose their dispatch terms and gain their shares; each share has a row of its terms
+    A_cut = A.tocoo()
+    is_cap_op = np.isin(A_cut.row, caps) & operational[A_cut.col]
+    keep = ~is_cap_op
+    share_col = n_cols + np.arange(n_shares)
+    share_row = n_rows + np.arange(n_shares)
+    cap_of_share = np.repeat(caps, n_groups)
+    data = np.r_[A_cut.data[keep], np.ones(n_shares), cap_op.data, -np.ones(n_shares)]
+    row = np.r_[A_cut.row[keep], cap_of_share, n_rows + share, share_row]
+    col = np.r_[A_cut.col[keep], share_col, op[cap_op.col], share_col]
+    A_new = sp.csc_matrix((data, (row, col)), shape=(n_rows + n_shares, n_cols + n_shares))
+    lower, upper = compiled.row_lower[cap_of_share], compiled.row_upper[cap_of_share]
+    return _Shared(A_new, np.r_[compiled.cost, np.zeros(n_shares)],
+                   np.r_[compiled.col_lower, share_lower], np.r_[compiled.col_upper, share_upper],
+                   np.r_[compiled.row_lower, np.where(np.isfinite(lower), 0.0, -INF)],
+                   np.r_[compiled.row_upper, np.where(np.isfinite(upper), 0.0, INF)],
+                   np.r_[compiled.integer, np.zeros(n_shares, dtype=bool)], compiled.offset,
+                   np.r_[operational, np.zeros(n_shares, dtype=bool)], (n_rows, n_cols), caps)
+
+
+@dataclass
 class Outcome:
     status: str  # optimal | handover (not converged: best plan and bound so far) | infeasible | no_solution
     objective: float | None = None
@@ -534,8 +625,15 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     ``start``: a full column vector whose design part is tried first (a typical-days plan);
     ``relaxed_away``: operational integer columns whose relaxation the other rows imply (see
     :class:`_Dispatch`)."""
+    original = compiled
+    relaxed_away = np.zeros(compiled.shape[1], dtype=bool) if relaxed_away is None else relaxed_away
+    shared = _share_caps(compiled, operational, relaxed_away)
+    if shared is not None:
+        compiled, operational = shared, shared.operational
+        relaxed_away = np.r_[relaxed_away, np.zeros(shared.shape[1] - shared.original[1], dtype=bool)]
+        start = None if start is None else shared.start(start)
     s = _Split(compiled, operational)
-    away = np.zeros(len(s.O), dtype=bool) if relaxed_away is None else relaxed_away[s.O]
+    away = relaxed_away[s.O]
     dispatch = _Dispatch(s, options, deadline, away)
     master = _Master(s, options, dispatch.n_groups)
     gap, offset = options.mip_gap, compiled.offset
@@ -649,12 +747,15 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
         if converged is False and lower > -math.inf and not deadline.passed:
             outcome.message = "no integral design evaluated"
         return outcome
-    outcome.x = s.full(best_xd, best_xo)
+    n_rows, n_cols = original.shape
+    outcome.x = s.full(best_xd, best_xo)[:n_cols]
     if options.duals and converged:
-        master_duals = master.row_duals_at(best_xd, compiled.components(options.relax_for_duals)[s.D])
+        relax = np.r_[original.components(options.relax_for_duals), np.zeros(compiled.shape[1] - n_cols, dtype=bool)]
+        master_duals = master.row_duals_at(best_xd, relax[s.D])
         if master_duals is not None:
-            outcome.row_duals = np.zeros(compiled.shape[0])
-            outcome.row_duals[s.RS], outcome.row_duals[s.RM] = best_y, master_duals
+            duals = np.zeros(compiled.shape[0])
+            duals[s.RS], duals[s.RM] = best_y, master_duals
+            outcome.row_duals = duals[:n_rows]
     return outcome
 
 
