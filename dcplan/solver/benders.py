@@ -159,16 +159,27 @@ class _Shared:
     def shape(self) -> tuple[int, int]:
         return self.A.shape
 
-    def start(self, x: np.ndarray) -> np.ndarray:
-        """A plan of the model itself with each cap's room (what the plan's design leaves of
-        its limit) shared out among the groups in proportion to what each can reach."""
-        n_cols = self.original[1]
+    def start(self, compiled: Compiled, x: np.ndarray) -> np.ndarray:
+        """A plan of the model itself with each cap shared out as the dispatch of its design uses
+        it: the whole model's LP with that design fixed, solved once (0.1-0.4 s on a year). From
+        shares in proportion to what each group can reach, the first dispatch breaks some and
+        the penalised cuts can leave the master unsolvable (held-out r2026_11: a hand-over to
+        HiGHS's MIP, 12 s against 3.5 s). Without such a dispatch, the proportional shares."""
+        n_rows, n_cols = self.original
+        lower, upper = compiled.col_lower.copy(), compiled.col_upper.copy()
+        design = ~self.operational[:n_cols]
+        lower[design] = upper[design] = x[design]
+        h = new_highs()
+        h.passModel(highs_lp(compiled.cost, lower, upper, compiled.row_lower, compiled.row_upper, compiled.A))
+        h.run()
+        if h.getModelStatus() == Status.kOptimal:
+            return np.r_[x, self.A[n_rows:, :n_cols] @ np.array(h.getSolution().col_value)]
         lo, hi = (bound[n_cols:].reshape(len(self.caps), -1) for bound in (self.col_lower, self.col_upper))
         limit = np.where(np.isfinite(self.row_upper[self.caps]), self.row_upper[self.caps], self.row_lower[self.caps])
-        room = limit - self.A[self.caps][:, :n_cols] @ x[:n_cols]
+        room = limit - self.A[self.caps][:, :n_cols] @ x
         reach = lo.sum(axis=1), hi.sum(axis=1)
         share = np.clip((room - reach[0]) / np.maximum(reach[1] - reach[0], 1e-12), 0.0, 1.0)
-        return np.r_[x[:n_cols], (lo + share[:, None] * (hi - lo)).ravel()]
+        return np.r_[x, (lo + share[:, None] * (hi - lo)).ravel()]
 
 
 def _share_caps(compiled: Compiled, operational: np.ndarray, away: np.ndarray) -> _Shared | None:
@@ -631,7 +642,7 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     if shared is not None:
         compiled, operational = shared, shared.operational
         relaxed_away = np.r_[relaxed_away, np.zeros(shared.shape[1] - shared.original[1], dtype=bool)]
-        start = None if start is None else shared.start(start)
+        start = None if start is None else shared.start(original, start)
     s = _Split(compiled, operational)
     away = relaxed_away[s.O]
     dispatch = _Dispatch(s, options, deadline, away)
