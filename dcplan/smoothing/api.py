@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from dcplan.schema.smoothing import (
     Limits,
     SmoothingSpec,
 )
+from dcplan.smoothing.bound import Marginals, lagrangian_bound
 from dcplan.smoothing.limits import load_smoothing_spec, with_overrides
 from dcplan.smoothing.metrics import measure, minute_lag, violations
 from dcplan.smoothing.model import (
@@ -241,10 +243,18 @@ class Strategy:
     already committed before it (so ramps, swing windows and per-minute rows across the seams
     hold), starts from the state of charge where the previous piece ended, aims at the coarse
     plan's state of charge at its end, and may grow the sizes (paying only for the growth). The
-    result meets every limit at full resolution; its cost is an upper bound, and ``gap`` =
-    (upper - lower) / upper states the error."""
+    result meets every limit at full resolution; its cost is an upper bound.
+    (3) The proof (:mod:`dcplan.smoothing.bound`): the whole trace's LP cut at the pieces' seams,
+    each seam priced at what the pieces' own LPs say it is worth, is a sum of small LPs whose
+    optima bound the whole from below; a cutting-plane model over the battery's sizes makes it
+    a bound for any sizes. Where a piece's optimum is well below the schedule's cost on it, the
+    schedule is planned again over that window (everything around it held); where the gap is
+    still above ``target_gap``, the rolling horizon runs again with the battery the pieces find
+    best. ``gap`` = (upper - lower) / upper, the lower the better of the coarse level's bound and
+    the pieces'."""
 
     periodic: bool = True  # a trace that repeats exactly: one period, when certified exact
+    target_gap: float = 1e-3  # two levels: above this proven gap, roll again with the pieces' best battery
     direct_max_steps: int = 6000
     coarse_max_steps: int = 6000
     piece_steps: int = 600
@@ -317,6 +327,8 @@ def smooth(workload: Workload, spec: SmoothingSpec | None = None, options: Solve
         result.timings["diagnose_s"] = time.perf_counter() - t1
     elif outcome.arrays is not None:
         _fill(result, ctx, outcome)
+        if outcome.seams:
+            _tighten(result, ctx, outcome)
         short = outcome.method.get("soc_end_shortfall_mj", 0.0)
         if short > 1e-6:
             result.notes.append(f"the stores end {short:,.4g} MJ below their starting charge (the rolling "
@@ -352,44 +364,88 @@ class _Outcome:
     lower_bound: float | None = None
     reasons: list[str] = field(default_factory=list)
     diagnose_data: ModelData | None = None
+    seams: list[Marginals] | None = None  # two levels: the rolling horizon's pieces (a bound from them)
+    plan: _CoarsePlan | None = None  # two levels: what the coarse level found (to roll again)
 
 
 def _run(ctx: _Context, data: ModelData, options: SolveOptions | None = None, interior: bool = False):
-    """Build and solve; ``interior``: by HiGHS's interior point method (``_interior``) when the
+    """Build and solve; ``interior``: by HiGHS's interior point method (``_lp``) when the
     model is an LP."""
     sm = build(data)
     options = options or ctx.options
-    res = _interior(sm, options) if interior and not sm.choice and not hasattr(sm.model, "burn_on") \
+    res = _lp(sm, options, interior=True)[0] if interior and not sm.choice and not hasattr(sm.model, "burn_on") \
         else solve(sm.model, options)
-    ctx.timings["build_s"] += sm.build_seconds
-    ctx.timings["compile_s"] += res.compile_seconds
-    ctx.timings["solve_s"] += res.solve_seconds
+    _count(ctx, sm, res)
     return sm, res
 
 
-def _interior(sm: SmoothingModel, options: SolveOptions) -> SolveResult:
-    """An LP by interior point with crossover to a basic optimal solution (so the objective is
-    exact, and a bound): on the coarse level's block means about 40 % faster than the simplex
-    method (the hour's 6,000 blocks: 12 s against 20 s on 2 cores)."""
+def _count(ctx: _Context, sm: SmoothingModel, res: SolveResult) -> None:
+    ctx.timings["build_s"] += sm.build_seconds
+    ctx.timings["compile_s"] += res.compile_seconds
+    ctx.timings["solve_s"] += res.solve_seconds
+
+
+PRIMAL_SIMPLEX = 4
+"""HiGHS's primal simplex: on the rolling horizon's pieces (a minute and its lookahead at
+100 ms) a quarter faster than its default dual simplex (0.37 s against 0.49 s a piece)."""
+
+
+def _lp(sm: SmoothingModel, options: SolveOptions,
+        interior: bool = False) -> tuple[SolveResult, np.ndarray | None, Compiled]:
+    """The model as an LP (its integers relaxed), with its columns' reduced costs at the
+    optimum (None without one); see :func:`_run_lp`."""
     t0 = time.perf_counter()
     compiled = Compiled(sm.model)
+    res, x, reduced = _run_lp(compiled, options, interior)
+    res.compile_seconds = time.perf_counter() - t0 - res.solve_seconds
+    if x is not None:
+        compiled.store(x)
+    return res, reduced, compiled
+
+
+def _run_lp(compiled: Compiled, options: SolveOptions,
+            interior: bool = False) -> tuple[SolveResult, np.ndarray | None, np.ndarray | None]:
+    """Solve a compiled LP: (result, column values, reduced costs), None without an optimum.
+    No Pyomo object is touched, so it may run in a thread beside a model being built.
+    ``interior``: by interior point with crossover to a basic optimal solution (the objective
+    exact, so a bound): on the coarse level's block means about 40 % faster than the simplex
+    method (the hour's 6,000 blocks: 12 s against 20 s on 2 cores); else by the primal simplex
+    (:data:`PRIMAL_SIMPLEX`)."""
     t1 = time.perf_counter()
     h = new_highs(options)
-    h.setOptionValue("solver", "ipx")
-    h.setOptionValue("run_crossover", "on")
+    if interior:
+        h.setOptionValue("solver", "ipx")
+        h.setOptionValue("run_crossover", "on")
+    else:
+        h.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
     Deadline(options.time_limit_s, t1).arm(h)
     h.passModel(compiled.lp(integral=False))
     h.run()
     status = h.getModelStatus()
-    done = {"compile_seconds": t1 - t0, "solve_seconds": time.perf_counter() - t1,
-            "rows": compiled.shape[0], "columns": compiled.shape[1], "strategy": "ipx", "lp_solves": 1}
+    done = {"solve_seconds": time.perf_counter() - t1, "rows": compiled.shape[0], "columns": compiled.shape[1],
+            "lp_solves": 1, "strategy": "ipx" if interior else "simplex"}
     if status != highspy.HighsModelStatus.kOptimal:
         kind = {highspy.HighsModelStatus.kInfeasible: "infeasible",
                 highspy.HighsModelStatus.kTimeLimit: "no_solution"}.get(status, "error")
-        return SolveResult(kind, message=h.modelStatusToString(status), **done)
-    compiled.store(np.array(h.getSolution().col_value))
+        return SolveResult(kind, message=h.modelStatusToString(status), **done), None, None
+    solution = h.getSolution()
     value = h.getInfo().objective_function_value
-    return SolveResult("optimal", value, value, 0.0, **done)
+    return (SolveResult("optimal", value, value, 0.0, **done), np.array(solution.col_value),
+            np.array(solution.col_dual))
+
+
+def _marginals(sm: SmoothingModel, reduced: np.ndarray, compiled: Compiled, start: int, stop: int) -> Marginals:
+    """What a rolling-horizon piece's seams are worth to it (see :mod:`dcplan.smoothing.bound`):
+    the reduced costs of its held grid power and starting charges."""
+    m = sm.model
+    column = {id(v): j for j, v in enumerate(compiled.columns)}
+
+    def rc(var) -> float:  # a column no row or cost uses is worth nothing
+        j = column.get(id(var))
+        return 0.0 if j is None else float(reduced[j])
+
+    start_soc = {k: rc(getattr(m, k + "_soc_start")) for k in ("bat", "cap") if hasattr(m, k + "_soc_start")}
+    return Marginals(start, stop, np.array([rc(m.g[t]) for t in range(sm.history)]), start_soc)
 
 
 def _left(ctx: _Context, **changes) -> SolveOptions:
@@ -508,9 +564,33 @@ def _within(data: ModelData, f: int, T: int) -> WithinBlocks:
     return WithinBlocks(need, above, below, room, moves)
 
 
+SCHEDULE = ("grid_mw", "burn_mw", "battery_charge_mw", "battery_discharge_mw", "battery_soc_mj",
+            "capacitor_charge_mw", "capacitor_discharge_mw", "capacitor_soc_mj")
+"""The arrays of a schedule over the trace (:func:`dcplan.smoothing.model.read`)."""
+
+
+@dataclass
+class _Prepared:
+    """A piece of the rolling horizon, built and compiled: steps ``[a, e)``, ``[a, b)`` kept."""
+
+    a: int
+    b: int
+    e: int
+    L: int
+    sm: SmoothingModel
+    compiled: Compiled
+
+
+def _decided(data: ModelData, chosen: Profile | None, burn_on: bool) -> ModelData:
+    """The model at full resolution with the coarse level's choices made: the GPU setting and
+    the burn switch (its slowdown then a constant, counted in the costs)."""
+    return dataclasses.replace(data, profiles=[chosen] if chosen is not None else [],
+                               burn=data.burn and burn_on, burn_slowdown_usd_per_year=0.0)
+
+
 def _two_level(ctx: _Context, st: Strategy) -> _Outcome:
     data = ctx.data
-    T, dt = data.steps, data.step_s
+    T = data.steps
     f = max(2, math.ceil(T / st.coarse_max_steps))
     coarse = _coarsen(data, f)
     minute_limits = data.limits.minute_ramp("up") is not None or data.limits.minute_ramp("down") is not None
@@ -536,78 +616,144 @@ def _two_level(ctx: _Context, st: Strategy) -> _Outcome:
     if not res_c.has_solution:
         return _Outcome(res_c.status, method, res_c, reasons=[f"solver (coarse level): {res_c.status}"])
     lower = (res_c.bound if res_c.bound is not None else res_c.objective) + ctx.cap_capex
-    c_arrays, chosen, burn_on, (p_mw, e_mj) = read(sm_c)
+    method["coarse_bound_usd_per_year"] = lower
+    c_arrays, chosen, burn_on, sizes = read(sm_c)
     if chosen is not None:  # the same setting at full resolution
         chosen = data.profiles[next(i for i, p in enumerate(coarse.profiles) if p is chosen)]
     # state-of-charge targets: the coarse plan's, at the end of each block
-    ends = (np.arange(coarse.steps) + 1) * f
     targets = {"bat": c_arrays["battery_soc_mj"], "cap": c_arrays["capacitor_soc_mj"]}
-    start = {k: float(v[-1]) for k, v in targets.items()}  # cyclic: where the coarse plan ends
-    fine = dataclasses.replace(
-        data, profiles=[chosen] if chosen is not None else [],
-        burn=data.burn and burn_on, burn_slowdown_usd_per_year=0.0)
-    names = ["grid_mw", "burn_mw", "battery_charge_mw", "battery_discharge_mw", "battery_soc_mj",
-             "capacitor_charge_mw", "capacitor_discharge_mw", "capacitor_soc_mj"]
-    out = {k: np.zeros(T) for k in names}
+    plan = _CoarsePlan(st, lookahead, chosen, burn_on, (np.arange(coarse.steps) + 1) * f, targets,
+                       {k: float(v[-1]) for k, v in targets.items()},  # cyclic: where the coarse plan ends
+                       lower, res_c)
+    return _rolling(ctx, plan, sizes, method, deadline)
+
+
+@dataclass
+class _CoarsePlan:
+    """What the coarse level hands the rolling horizon: its choices, its state of charge at the
+    end of each block (``ends``: the steps) and where it starts, its bound and result."""
+
+    strategy: Strategy
+    lookahead: int
+    chosen: Profile | None
+    burn_on: bool
+    ends: np.ndarray
+    targets: dict[str, np.ndarray]
+    start: dict[str, float]
+    lower: float
+    result: SolveResult
+
+
+def _rolling(ctx: _Context, plan: _CoarsePlan, sizes: tuple[float, float], method: dict,
+             deadline: Deadline) -> _Outcome:
+    """The rolling horizon at full resolution (see :class:`Strategy`), the battery at least
+    ``sizes`` (MW, MJ)."""
+    data, st = ctx.data, plan.strategy
+    T, dt = data.steps, data.step_s
+    lookahead, chosen, burn_on, ends, targets, start = (plan.lookahead, plan.chosen, plan.burn_on, plan.ends,
+                                                         plan.targets, plan.start)
+    lower, res_c = plan.lower, plan.result
+    p_mw, e_mj = sizes
+    fine = _decided(data, chosen, burn_on)
+    out = {k: np.zeros(T) for k in SCHEDULE}
     stores = [k for k, s in (("bat", data.battery), ("cap", data.capacitors)) if s is not None]
     mj_value = data.energy_price_usd_per_mwh * data.year_scale / 3600.0
     penalty = 100.0 * (mj_value + 1.0)
-    history_need = max(data.window() - 1, data.lag())
+    history_need = data.reach()
     budget = data.variation_budget_mw
-    a, pieces, retries, last_res = 0, 0, 0, res_c
+    pieces, retries, last_res = 0, 0, res_c
+    seams: list[Marginals] = []  # what each committed piece's seams are worth to it
     soft_end, final_a = False, 0
     L = st.piece_steps
     t1 = time.perf_counter()
-    while a < T:
+    g = out["grid_mw"]
+
+    def prepare(a: int, L: int) -> _Prepared:
+        """The piece from step ``a`` built and compiled, what the pieces before it decide held
+        at placeholders (set by ``hold`` once they are known)."""
         b = min(a + L, T)
         if T - b < L // 2:
             b = T
         e = min(b + lookahead, T)
         H = min(a, history_need)
-        soc0 = {k: (start[k] if a == 0 else float(out[("battery" if k == "bat" else "capacitor") + "_soc_mj"][a - 1]))
-                for k in stores}
         if e == T:
-            final_a = a if not soft_end else final_a
             end, pen = {k: start[k] for k in stores}, (penalty if soft_end else 0.0)
         else:
-            end = {k: float(np.interp(e, ends, targets[k])) for k in stores}
-            pen = penalty
-        g = out["grid_mw"]
-        piece = fine.piece(a, e, Boundary(g[a - H:a].copy(), soc0, end, pen,
+            end, pen = {k: float(np.interp(e, ends, targets[k])) for k in stores}, penalty
+        t = time.perf_counter()
+        piece = fine.piece(a, e, Boundary(np.zeros(H), {k: 0.0 for k in stores}, end, pen,
                                           wrap_to_mw=float(g[0]) if e == T and a > 0 else None))
+        if budget is not None:
+            piece.variation_budget_mw = 0.0
+        sm = build(piece)
+        compiled = Compiled(sm.model)
+        ctx.timings["build_s"] += sm.build_seconds
+        ctx.timings["compile_s"] += time.perf_counter() - t - sm.build_seconds
+        return _Prepared(a, b, e, L, sm, compiled)
+
+    def hold(prep: _Prepared) -> None:
+        """Hold what the pieces before ``prep`` decided: their grid power its rows reach back
+        to, the charge it starts from, the sizes so far, what is left of the mask's budget."""
+        a, m, c = prep.a, prep.sm.model, prep.compiled
+        column = {id(v): j for j, v in enumerate(c.columns)}
+        held = [(m.g[t], float(g[a - prep.sm.history + t])) for t in range(prep.sm.history)]
+        for k in stores:
+            soc = out[("battery" if k == "bat" else "capacitor") + "_soc_mj"]
+            held.append((getattr(m, k + "_soc_start"), start[k] if a == 0 else float(soc[a - 1])))
+        for var, value in held:
+            j = column.get(id(var))
+            if j is not None:
+                c.col_lower[j] = c.col_upper[j] = value
+        if fine.battery is not None:
+            for var, least in ((m.bat_power, p_mw), (m.bat_energy, e_mj)):
+                j = column.get(id(var))
+                if j is not None:
+                    c.col_lower[j] = max(c.col_lower[j], least)
         if budget is not None:  # what is left of the spectral mask's total variation, shared by length
             left = budget - float(np.abs(np.diff(g[:a])).sum())
-            piece.variation_budget_mw = left if e == T else left * (e - a) / (T - a)
-        if piece.battery is not None:
-            piece.battery = dataclasses.replace(piece.battery, min_power_mw=p_mw, min_energy_mj=e_mj)
-        sm, res = _run(ctx, piece, SolveOptions(threads=ctx.options.threads, time_limit_s=deadline.remaining()
-                                                if ctx.options.time_limit_s is not None else None))
-        last_res = res
-        if res.status != "optimal" and deadline.passed:  # a piece cut short is not a schedule
-            method.update(pieces=pieces, stopped_at_s=a * dt)
-            return _Outcome("time_limit", method, res, lower_bound=lower, reasons=[
-                f"the time limit ran out at {a * dt:,.1f} s of {T * dt:,.1f} s of the trace (full resolution, "
-                "rolling horizon); give more time or a coarser --resolution-s"])
-        if not res.has_solution:
-            if retries < 3 and a > 0:
-                # step back: re-plan the previous piece together with this one
-                retries += 1
-                a = max(0, a - L)
-                L *= 2
-                continue
-            if res.status == "infeasible" and e == T and not soft_end:
-                soft_end = True  # accept ending short of the starting state of charge (counted)
-                a, L = final_a, st.piece_steps
-                continue
-            method.update(pieces=pieces, failed_at_s=a * dt)
-            return _Outcome("no_solution", method, res, reasons=[
-                (f"the rolling horizon found no schedule for the piece at {a * dt:,.1f} s ({res.status}); "
-                "try a coarser --resolution-s")])
-        arrays, _, _, (p_mw, e_mj) = read(sm)
-        for k in names:
-            out[k][a:b] = arrays[k][: b - a]
-        pieces += 1
-        a, L = b, st.piece_steps
+            c.row_upper[c.row_index[id(m.variation_budget)]] = left if prep.e == T else left * (prep.e - a) / (T - a)
+
+    options = SolveOptions(threads=ctx.options.threads)
+    prep = prepare(0, L)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        while prep is not None:
+            a, b, e = prep.a, prep.b, prep.e
+            if e == T and not soft_end:
+                final_a = a
+            hold(prep)
+            options.time_limit_s = deadline.remaining() if ctx.options.time_limit_s is not None else None
+            solving = pool.submit(_run_lp, prep.compiled, options)
+            # the next piece is built while this one is solved (HiGHS lets go of the GIL)
+            ahead = prepare(b, st.piece_steps) if b < T and not (budget is not None and a == 0) else None
+            res, x, reduced = solving.result()
+            ctx.timings["solve_s"] += res.solve_seconds
+            last_res = res
+            if res.status != "optimal" and deadline.passed:  # a piece cut short is not a schedule
+                method.update(pieces=pieces, stopped_at_s=a * dt)
+                return _Outcome("time_limit", method, res, lower_bound=lower, reasons=[
+                    f"the time limit ran out at {a * dt:,.1f} s of {T * dt:,.1f} s of the trace (full resolution, "
+                    "rolling horizon); give more time or a coarser --resolution-s"])
+            if not res.has_solution:
+                if retries < 3 and a > 0:
+                    # step back: re-plan the previous piece together with this one
+                    retries += 1
+                    prep = prepare(max(0, a - prep.L), prep.L * 2)
+                    continue
+                if res.status == "infeasible" and e == T and not soft_end:
+                    soft_end = True  # accept ending short of the starting state of charge (counted)
+                    prep = prepare(final_a, st.piece_steps)
+                    continue
+                method.update(pieces=pieces, failed_at_s=a * dt)
+                return _Outcome("no_solution", method, res, reasons=[
+                    (f"the rolling horizon found no schedule for the piece at {a * dt:,.1f} s ({res.status}); "
+                    "try a coarser --resolution-s")])
+            prep.compiled.store(x)
+            arrays, _, _, (p_mw, e_mj) = read(prep.sm)
+            for k in SCHEDULE:
+                out[k][a:b] = arrays[k][: b - a]
+            seams = [s for s in seams if s.start < a] + [_marginals(prep.sm, reduced, prep.compiled, a, b)]
+            pieces += 1
+            prep = None if b >= T else (ahead if ahead is not None else prepare(b, st.piece_steps))
     method.update(pieces=pieces, retries=retries, fine_seconds=time.perf_counter() - t1,
                   coarse_status=res_c.status)
     shortfall = sum(max(start[k] - float(out[("battery" if k == "bat" else "capacitor") + "_soc_mj"][-1]), 0.0)
@@ -615,7 +761,86 @@ def _two_level(ctx: _Context, st: Strategy) -> _Outcome:
     method["soc_end_shortfall_mj"] = shortfall
     # every limit holds at full resolution; optimality is bounded by the gap, not proven
     status = "time_limit" if res_c.status == "time_limit" else "feasible"
-    return _Outcome(status, method, last_res, out, chosen, burn_on, (p_mw, e_mj), lower)
+    return _Outcome(status, method, last_res, out, chosen, burn_on, (p_mw, e_mj), lower, seams=seams, plan=plan)
+
+
+def _tighten(r: SmoothingResult, ctx: _Context, o: _Outcome) -> None:
+    """The pieces' Lagrangian bound (:mod:`dcplan.smoothing.bound`), with the schedule planned
+    again where it loses most against it, and, while the gap is above the strategy's
+    ``target_gap``, rolled again with the battery the pieces find best; the better bound is
+    kept. Within what is left of the time limit."""
+    t0 = time.perf_counter()
+    deadline = Deadline(ctx.options.time_limit_s, ctx.started)
+    fixed = (o.profile.fixed_cost_usd_per_year if o.profile is not None else 0.0) \
+        + (ctx.data.burn_slowdown_usd_per_year if o.burn_on else 0.0)
+    replan = None if ctx.data.variation_budget_mw is not None else \
+        (lambda a, b: _replan(ctx, o, a, b))  # the mask's budget is the whole trace's: not held by a window
+    bound = lagrangian_bound(ctx.data, o.seams, o.arrays, fixed, o.sizes, r.objective_usd_per_year - ctx.cap_capex,
+                             SolveOptions(threads=ctx.options.threads), deadline, replan)
+    r.method["bound_seconds"] = time.perf_counter() - t0
+    if bound is None:
+        return
+    r.method["replanned_windows"] = bound.replanned
+    if bound.replanned:
+        _fill(r, ctx, o)
+    value = bound.usd_per_year + ctx.cap_capex
+    r.method["piece_bound_usd_per_year"] = value
+    if value > r.lower_bound_usd_per_year:
+        r.lower_bound_usd_per_year = value
+    if bound.sizes is not None and _gap(r) > o.plan.strategy.target_gap and not deadline.passed:
+        t1 = time.perf_counter()
+        energy = bound.sizes[1]  # the coarse plan's charges, within the smaller or larger store
+        plan = dataclasses.replace(o.plan, targets={**o.plan.targets, "bat": np.minimum(o.plan.targets["bat"], energy)},
+                                   start={**o.plan.start, "bat": min(o.plan.start["bat"], energy)})
+        again = _rolling(ctx, plan, bound.sizes, dict(r.method), deadline)
+        r.method["rolled_again_seconds"] = time.perf_counter() - t1
+        if again.arrays is not None:
+            other = dataclasses.replace(r)
+            _fill(other, ctx, again)
+            if other.objective_usd_per_year < r.objective_usd_per_year:
+                for name in ("schedule", "sizes", "costs_usd_per_year", "energy_overhead_fraction", "after",
+                             "trace_after", "objective_usd_per_year"):
+                    setattr(r, name, getattr(other, name))
+                r.method["rolled_again"] = True
+    r.lower_bound_usd_per_year = max(value, r.lower_bound_usd_per_year)
+    r.method["gap"] = _gap(r)
+
+
+def _gap(r: SmoothingResult) -> float:
+    total = r.objective_usd_per_year
+    return max(0.0, (total - r.lower_bound_usd_per_year) / total) if total > 0 else 0.0
+
+
+def _replan(ctx: _Context, o: _Outcome, a: int, b: int) -> bool:
+    """Plan the schedule ``o.arrays`` again over steps ``[a, b)``, everything around it held
+    (the grid power its rows reach to on both sides, the charge it starts from and must end at,
+    the sizes): the window's optimum is no dearer than what it replaces and keeps every limit
+    with its neighbours. Whether it was planned again."""
+    data, out = ctx.data, o.arrays
+    g, dt, reach = out["grid_mw"], data.step_s, data.reach()
+    start, end = {}, {}
+    for key, prefix, store in (("bat", "battery", data.battery), ("cap", "capacitor", data.capacitors)):
+        if store is not None:
+            soc = out[prefix + "_soc_mj"]
+            start[key] = float(soc[a] - (store.eta_charge * out[prefix + "_charge_mw"][a]
+                                         - out[prefix + "_discharge_mw"][a] / store.eta_discharge) * dt)
+            end[key] = float(soc[b - 1])
+    H = min(a, reach)
+    piece = _decided(data, o.profile, o.burn_on).piece(
+        a, b, Boundary(g[a - H:a].copy(), start, end, end_soc_exact=True, future_g=g[b:b + reach].copy()))
+    if piece.battery is not None:
+        p_mw, e_mj = o.sizes
+        piece.battery = dataclasses.replace(piece.battery, min_power_mw=p_mw, max_power_mw=p_mw,
+                                            min_energy_mj=e_mj, max_energy_mj=e_mj)
+    sm = build(piece)
+    res = _lp(sm, _left(ctx))[0]
+    _count(ctx, sm, res)
+    if res.status != "optimal":
+        return False
+    arrays = read(sm)[0]
+    for k in SCHEDULE:
+        out[k][a:b] = arrays[k]
+    return True
 
 
 def _fill(r: SmoothingResult, ctx: _Context, o: _Outcome) -> None:

@@ -108,13 +108,37 @@ class Store:
 @dataclass
 class Boundary:
     """A piece of a longer trace (rolling horizon): grid power already committed before it,
-    the stores' state of charge at its start, and a state of charge to reach at its end."""
+    the stores' state of charge at its start, and a state of charge to reach at its end. The
+    committed values are columns held at their value (not constants), so that their reduced
+    costs say what each is worth to the piece (the prices of :class:`SeamPrices`)."""
 
-    history_g: np.ndarray  # committed grid power before the piece (constants in the limits)
+    history_g: np.ndarray  # committed grid power before the piece (held in the limits)
     start_soc_mj: dict[str, float]  # "bat", "cap" -> MJ
     end_soc_mj: dict[str, float] = field(default_factory=dict)  # targets
     end_penalty_usd_per_mj: float = 0.0  # 0: the target is a hard lower bound
     wrap_to_mw: float | None = None  # the last piece: the trace's first grid power (total variation)
+    prices: SeamPrices | None = None  # a piece of a Lagrangian bound: the seams priced, not held
+    # a window re-planned inside a schedule: the grid power committed after it, held in the rows
+    # that reach back into it, and its end charge held where the schedule goes on from it
+    future_g: np.ndarray | None = None
+    end_soc_exact: bool = False
+
+
+@dataclass
+class SeamPrices:
+    """A piece of the Lagrangian lower bound (:mod:`dcplan.smoothing.bound`): what joins it to the
+    rest of the trace is free within a box that holds every optimal schedule, and priced. The
+    grid power before the piece (its copy, as many steps as ``Boundary.history_g`` has) costs
+    ``-history_usd`` a MW, the piece's own grid power ``+steps_usd`` (what later pieces' copies
+    are priced at), the starting charge ``-start_soc_usd`` a MJ and the charge at the end
+    ``+end_soc_usd`` (the next piece's start price). USD a year."""
+
+    history_usd: np.ndarray
+    steps_usd: np.ndarray
+    start_soc_usd: dict[str, float]
+    end_soc_usd: dict[str, float]
+    grid_box_mw: tuple[float, float]
+    soc_box_mj: dict[str, float]
 
 
 @dataclass
@@ -177,6 +201,10 @@ class ModelData:
     def lag(self) -> int:
         return minute_lag(self.step_s) if self.lag_steps is None else self.lag_steps
 
+    def reach(self) -> int:
+        """How many steps back the limits' rows reach (swing windows, per-minute ramps)."""
+        return max(self.window() - 1, self.lag())
+
     def piece(self, a: int, e: int, boundary: Boundary) -> ModelData:
         """Steps [a, e) as a piece of the trace, joined to the rest by ``boundary``."""
         profiles = [dataclasses.replace(p, uplift_mw=p.uplift_mw[a:e],
@@ -202,10 +230,11 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
     T, dt = data.steps, data.step_s
     bnd = data.boundary
     H = len(bnd.history_g) if bnd is not None else 0
+    F = len(bnd.future_g) if bnd is not None and bnd.future_g is not None else 0
     load = data.load_mw.astype(float).tolist()
     m = pyo.ConcreteModel(name="smoothing")
     m.T = pyo.RangeSet(0, T - 1)
-    m.G = pyo.RangeSet(0, H + T - 1)
+    m.G = pyo.RangeSet(0, H + T + F - 1)
     slack = {}
 
     def s(key):
@@ -220,8 +249,13 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
     lo = 0.0 if elastic or lim.band_min_mw is None else lim.band_min_mw
     hi = None if elastic else lim.band_max_mw
     m.g = pyo.Var(m.G, bounds=(lo, hi))
+    prices = bnd.prices if bnd is not None else None
     for t in range(H):
-        m.g[t].fix(float(bnd.history_g[t]))
+        m.g[t].setlb(prices.grid_box_mw[0] if prices else float(bnd.history_g[t]))
+        m.g[t].setub(prices.grid_box_mw[1] if prices else float(bnd.history_g[t]))
+    for t in range(F):
+        m.g[H + T + t].setlb(float(bnd.future_g[t]))
+        m.g[H + T + t].setub(float(bnd.future_g[t]))
     if elastic and lim.band_max_mw is not None:
         slack_max = s("band_max_mw")
         m.band_max = pyo.Constraint(m.T, rule=lambda m, t: m.g[H + t] <= lim.band_max_mw + slack_max)
@@ -270,6 +304,7 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
     # --- stores ------------------------------------------------------------------------
     m.soc_short = pyo.VarList(bounds=(0, None))
     penalties = []
+    seam_costs = []  # a piece of the Lagrangian bound: what its seams are priced at
 
     def add_store(prefix: str, st: Store):
         cin = pyo.Var(m.T, bounds=(0, None))
@@ -303,9 +338,14 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
                 return soc[t - 1 if t else T - 1]
         else:
             initial = float(bnd.start_soc_mj.get(prefix, 0.0))
+            box = (0.0, prices.soc_box_mj[prefix]) if prices else (initial, initial)
+            start_soc = pyo.Var(bounds=box)
+            m.add_component(prefix + "_soc_start", start_soc)
+            if prices:
+                seam_costs.append(prices.end_soc_usd[prefix] * soc[T - 1] - prices.start_soc_usd[prefix] * start_soc)
 
             def before(t):
-                return soc[t - 1] if t else initial
+                return soc[t - 1] if t else start_soc
         m.add_component(prefix + "_soc_balance", pyo.Constraint(
             m.T, rule=lambda m, t: soc[t] == before(t) + ec * cin[t] - ed * cout[t]))
         if bnd is not None and prefix in bnd.end_soc_mj:
@@ -314,6 +354,8 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
                 short = m.soc_short.add()
                 m.add_component(prefix + "_soc_end", pyo.Constraint(expr=soc[T - 1] + short >= target))
                 penalties.append(bnd.end_penalty_usd_per_mj * short)
+            elif bnd.end_soc_exact:
+                m.add_component(prefix + "_soc_end", pyo.Constraint(expr=soc[T - 1] == target))
             else:
                 m.add_component(prefix + "_soc_end", pyo.Constraint(expr=soc[T - 1] >= target))
         terms.append((cin, 1.0))
@@ -339,25 +381,26 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
     # --- limits (rows that involve at least one step of this piece) --------------------
     g = m.g
     N = H + T
+    lag = data.lag()
+    ramps, minutes = range(max(1, H), min(N + F, N + 1)), range(max(lag, H), min(N + F, N + lag))
     if lim.ramp_up_mw_per_s is not None:
         r_up = lim.ramp_up_mw_per_s * dt + s("ramp_up_mw_per_s")
-        m.ramp_up = pyo.Constraint(range(max(1, H), N), rule=lambda m, t: g[t] - g[t - 1] <= r_up)
+        m.ramp_up = pyo.Constraint(ramps, rule=lambda m, t: g[t] - g[t - 1] <= r_up)
     if lim.ramp_down_mw_per_s is not None:
         r_down = lim.ramp_down_mw_per_s * dt + s("ramp_down_mw_per_s")
-        m.ramp_down = pyo.Constraint(range(max(1, H), N), rule=lambda m, t: g[t - 1] - g[t] <= r_down)
-    lag = data.lag()
+        m.ramp_down = pyo.Constraint(ramps, rule=lambda m, t: g[t - 1] - g[t] <= r_down)
     up_min, down_min = lim.minute_ramp("up"), lim.minute_ramp("down")
-    if 0 < lag < N and up_min is not None:
+    if 0 < lag < N + F and up_min is not None:
         r_up_min = up_min[0] * lag * dt / 60.0 + s(up_min[1])
-        m.ramp_up_min = pyo.Constraint(range(max(lag, H), N), rule=lambda m, t: g[t] - g[t - lag] <= r_up_min)
-    if 0 < lag < N and down_min is not None:
+        m.ramp_up_min = pyo.Constraint(minutes, rule=lambda m, t: g[t] - g[t - lag] <= r_up_min)
+    if 0 < lag < N + F and down_min is not None:
         r_down_min = down_min[0] * lag * dt / 60.0 + s(down_min[1])
-        m.ramp_down_min = pyo.Constraint(range(max(lag, H), N), rule=lambda m, t: g[t - lag] - g[t] <= r_down_min)
+        m.ramp_down_min = pyo.Constraint(minutes, rule=lambda m, t: g[t - lag] - g[t] <= r_down_min)
     if data.cyclic:
         _add_wrap(m, g, N, lim, dt, lag)
     W = data.window()
     if lim.swing_mw is not None and W >= 2 and (elastic or not swing_implied(lim, dt, W)):
-        _add_swing(m, g, N, H, min(W, N), lim.swing_mw, s("swing_mw"))
+        _add_swing(m, g, N + F, H, min(W, N + F), lim.swing_mw, s("swing_mw"))
     if data.variation_budget_mw is not None:
         wrap = g[0] if bnd is None else bnd.wrap_to_mw
         _add_variation(m, g, N, H, wrap, data.variation_budget_mw + s("spectral_mask"))
@@ -366,7 +409,13 @@ def build(data: ModelData, elastic: bool = False) -> SmoothingModel:
     if elastic:
         m.cost = pyo.Objective(expr=sum(slack.values()), sense=pyo.minimize)
     else:
-        m.cost = pyo.Objective(expr=_cost(m, data, choice, H) + sum(penalties), sense=pyo.minimize)
+        if prices:
+            seam_costs.append(pyo.quicksum(float(prices.steps_usd[t]) * m.g[H + t] for t in range(T)
+                                           if prices.steps_usd[t])
+                              - pyo.quicksum(float(prices.history_usd[t]) * m.g[t] for t in range(H)
+                                             if prices.history_usd[t]))
+        m.cost = pyo.Objective(expr=_cost(m, data, choice, H) + sum(penalties) + sum(seam_costs),
+                               sense=pyo.minimize)
     return SmoothingModel(m, data, elastic, time.perf_counter() - start, choice, H)
 
 
