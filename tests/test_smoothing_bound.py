@@ -112,3 +112,17 @@ def test_choices_relaxed_piece_by_piece_still_bound_the_optimum():
     assert "piece_bound_usd_per_year" in rolled.method
     assert rolled.method["piece_bound_usd_per_year"] <= exact.total_cost_usd_per_year * (1 + 1e-7)
     assert rolled.lower_bound_usd_per_year <= exact.total_cost_usd_per_year * (1 + 1e-7)
+
+
+def test_joined_pieces_keep_the_prices_of_the_steps_before_them():
+    """Limits that reach back further than a piece (a minute of history, pieces of 30 s): a
+    later member's copies reach past the group's start, and the joined piece prices them as the
+    members did, so the pieces before it pay what they were built with."""
+    reach, length = 6, 3
+    rng = np.random.default_rng(0)
+    pieces = [bound.Marginals(a, a + length, rng.normal(size=min(a, reach)), {}) for a in range(0, 15, length)]
+    before = bound._steps_usd(pieces, 15)
+    joined = pieces[:2] + [bound._joined(pieces[2:4])] + pieces[4:]
+    after = bound._steps_usd(joined, 15)
+    assert np.allclose(after[:6], before[:6])  # the steps before the group
+    assert joined[2].start == 6 and joined[2].stop == 12 and joined[2].joined == 2

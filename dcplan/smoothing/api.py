@@ -327,9 +327,11 @@ def smooth(workload: Workload, spec: SmoothingSpec | None = None, options: Solve
         result.timings["diagnose_s"] = time.perf_counter() - t1
     elif outcome.arrays is not None:
         _fill(result, ctx, outcome)
-        if outcome.seams:
+        if outcome.seams and not outcome.method.get("soc_end_shortfall_mj"):
+            # (a schedule that ends short of its starting charge is no upper bound, which the
+            # pieces' boxes rest on)
             _tighten(result, ctx, outcome)
-        short = outcome.method.get("soc_end_shortfall_mj", 0.0)
+        short = result.method.get("soc_end_shortfall_mj", 0.0)
         if short > 1e-6:
             result.notes.append(f"the stores end {short:,.4g} MJ below their starting charge (the rolling "
                                 "horizon could not refill them under the limits); that energy is counted "
@@ -751,7 +753,9 @@ def _rolling(ctx: _Context, plan: _CoarsePlan, sizes: tuple[float, float], metho
             arrays, _, _, (p_mw, e_mj) = read(prep.sm)
             for k in SCHEDULE:
                 out[k][a:b] = arrays[k][: b - a]
-            seams = [s for s in seams if s.start < a] + [_marginals(prep.sm, reduced, prep.compiled, a, b)]
+            # a piece planned again from inside an earlier one (a retry) ends that one where it starts
+            seams = [dataclasses.replace(s, stop=min(s.stop, a)) for s in seams if s.start < a] \
+                + [_marginals(prep.sm, reduced, prep.compiled, a, b)]
             pieces += 1
             prep = None if b >= T else (ahead if ahead is not None else prepare(b, st.piece_steps))
     method.update(pieces=pieces, retries=retries, fine_seconds=time.perf_counter() - t1,
@@ -794,14 +798,15 @@ def _tighten(r: SmoothingResult, ctx: _Context, o: _Outcome) -> None:
                                    start={**o.plan.start, "bat": min(o.plan.start["bat"], energy)})
         again = _rolling(ctx, plan, bound.sizes, dict(r.method), deadline)
         r.method["rolled_again_seconds"] = time.perf_counter() - t1
-        if again.arrays is not None:
-            other = dataclasses.replace(r)
+        if again.arrays is not None and not again.method.get("soc_end_shortfall_mj"):
+            other = dataclasses.replace(r, method=dict(r.method))
             _fill(other, ctx, again)
             if other.objective_usd_per_year < r.objective_usd_per_year:
                 for name in ("schedule", "sizes", "costs_usd_per_year", "energy_overhead_fraction", "after",
                              "trace_after", "objective_usd_per_year"):
                     setattr(r, name, getattr(other, name))
-                r.method["rolled_again"] = True
+                r.method.update({k: again.method[k] for k in ("pieces", "retries", "fine_seconds")},
+                                rolled_again=True)
     r.lower_bound_usd_per_year = max(value, r.lower_bound_usd_per_year)
     r.method["gap"] = _gap(r)
 

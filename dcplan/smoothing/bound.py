@@ -96,6 +96,8 @@ def lagrangian_bound(data: ModelData, pieces: list[Marginals], schedule: dict[st
     grid_box, soc_box, (power_max, energy_max) = boxes
     soc_usd = {s: float(np.median([p.start_soc.get(s, 0.0) for p in pieces])) for s in soc_box}
     pieces = list(pieces)
+    if [p.start for p in pieces[1:]] != [p.stop for p in pieces[:-1]] or pieces[0].start or pieces[-1].stop != data.steps:
+        return None  # the pieces must cover the trace once
     point = np.clip(np.asarray(sizes, dtype=float), 0.0, [power_max, energy_max])
 
     def made(k: int) -> _PieceLP:
@@ -114,9 +116,11 @@ def lagrangian_bound(data: ModelData, pieces: list[Marginals], schedule: dict[st
     with ThreadPoolExecutor(max_workers=1) as pool:  # each piece is built while the one before is solved
         solving = []
         for k in range(len(pieces)):
+            if deadline.passed:
+                break
             lps.append(made(k))
             solving.append(pool.submit(lps[-1].solve, point, deadline))
-        if any(f.result() is None for f in solving):
+        if len(solving) < len(pieces) or any(f.result() is None for f in solving):
             return None
 
     def lost() -> np.ndarray:
@@ -130,8 +134,9 @@ def lagrangian_bound(data: ModelData, pieces: list[Marginals], schedule: dict[st
     replanned = 0
     if replan is not None:  # where the schedule loses most, plan it again around that piece first
         done = np.zeros(len(pieces), dtype=bool)
-        for k in np.argsort(-lost()):
-            if lost()[k] <= CLOSE * abs(upper_usd) or deadline.passed:
+        losses = lost()  # the schedule changes only where planned again, and ``done`` keeps off there
+        for k in np.argsort(-losses):
+            if losses[k] <= CLOSE * abs(upper_usd) or deadline.passed:
                 break
             lo, hi = max(k - 1, 0), min(k + 1, len(pieces) - 1)
             if done[lo:hi + 1].any():
@@ -139,17 +144,18 @@ def lagrangian_bound(data: ModelData, pieces: list[Marginals], schedule: dict[st
             done[lo:hi + 1] = True
             replanned += replan(pieces[lo].start, pieces[hi].stop)
     joins = len(pieces) // JOIN_SHARE + 1
-    while joins and lost().sum() > MERGE_GAP * abs(upper_usd) and not deadline.passed:
+    while joins and not deadline.passed:
         # what is still lost is lost at the seams: join the worst piece with its neighbours
-        joins -= 1
         losses = lost()
+        if losses.sum() <= MERGE_GAP * abs(upper_usd):
+            break
+        joins -= 1
         k = next((int(k) for k in np.argsort(-losses) if _span(pieces, int(k)) is not None), None)
         if k is None or losses[k] <= 0:
             break
         lo, hi = _span(pieces, k)
         group = pieces[lo:hi + 1]
-        pieces[lo:hi + 1] = [Marginals(group[0].start, group[-1].stop, group[0].history, group[0].start_soc,
-                                       sum(p.joined for p in group))]
+        pieces[lo:hi + 1] = [_joined(group)]
         one = solved(lo)
         if one is None:
             return None
@@ -158,10 +164,10 @@ def lagrangian_bound(data: ModelData, pieces: list[Marginals], schedule: dict[st
         return Bound(sum(lp.value for lp in lps), replanned)
     cuts = _Cuts(data.battery, (power_max, energy_max), len(lps), point)
     bound = -math.inf
-    for _ in range(MAX_ROUNDS):
+    for rounds in range(1, MAX_ROUNDS + 1):
         cuts.add(point, [(lp.value, lp.slope) for lp in lps])
         bound = max(bound, cuts.least())
-        if cuts.best - bound <= CLOSE * abs(cuts.best):
+        if cuts.best - bound <= CLOSE * abs(cuts.best) or rounds == MAX_ROUNDS:
             break
         point = cuts.next_point()
         if any(lp.solve(point, deadline) is None for lp in lps):
@@ -169,6 +175,19 @@ def lagrangian_bound(data: ModelData, pieces: list[Marginals], schedule: dict[st
     if not math.isfinite(bound):
         return None
     return Bound(bound, replanned, tuple(float(x) for x in cuts.best_point))
+
+
+def _joined(group: list[Marginals]) -> Marginals:
+    """Consecutive pieces as one: its copies of the grid power before it priced at what every
+    member's were (a member's history may reach back past the first's start), so that the
+    prices the pieces before it pay stay as they were built with."""
+    first = group[0]
+    H = len(first.history)
+    history = first.history.copy()
+    for p in group[1:]:
+        before = np.arange(p.start - len(p.history), min(p.start, first.start))  # steps before the group
+        history[before - (first.start - H)] += p.history[:len(before)]
+    return Marginals(first.start, group[-1].stop, history, first.start_soc, sum(p.joined for p in group))
 
 
 def _span(pieces: list[Marginals], k: int) -> tuple[int, int] | None:

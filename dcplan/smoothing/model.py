@@ -62,7 +62,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from dcplan.collector import paused_collector
 from dcplan.schema.smoothing import Limits

@@ -120,9 +120,15 @@ def print_result(console: Console, result) -> None:
                       f"and repeated {method['periods']:,} times (the optimum of the whole trace: no row that "
                       "reaches back across the period's end binds)[/dim]")
     if method.get("method") == "two_level":
-        console.print(f"[dim]rolling horizon at full resolution ({method['pieces']} pieces) guided by a "
-                      f"{method['coarse_factor']}× coarser relaxation; cost within {method.get('gap', 0):.1%} of "
-                      f"its lower bound {money(result.lower_bound_usd_per_year, million_digits=2)}[/dim]")
+        replanned = method.get("replanned_windows", 0)
+        by = "the pieces" if method.get("piece_bound_usd_per_year") == result.lower_bound_usd_per_year \
+            else "the relaxation"
+        console.print(f"[dim]rolling horizon at full resolution ({method['pieces']} pieces"
+                      + (f", {replanned} windows planned again" if replanned else "")
+                      + (", rolled again with the pieces' battery" if method.get("rolled_again") else "")
+                      + f") guided by a {method['coarse_factor']}× coarser relaxation; cost within "
+                      f"{method.get('gap', 0):.2%} of its lower bound "
+                      f"{money(result.lower_bound_usd_per_year, million_digits=3)} (proven by {by})[/dim]")
     for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     dec = result.decimation

@@ -159,7 +159,7 @@ class _Shared:
     def shape(self) -> tuple[int, int]:
         return self.A.shape
 
-    def start(self, compiled: Compiled, x: np.ndarray) -> np.ndarray:
+    def start(self, compiled: Compiled, x: np.ndarray, options: SolveOptions, deadline: Deadline) -> np.ndarray:
         """A plan of the model itself with each cap shared out as the dispatch of its design uses
         it: the whole model's LP with that design fixed, solved once (0.1-0.4 s on a year). From
         shares in proportion to what each group can reach, the first dispatch breaks some and
@@ -169,8 +169,9 @@ class _Shared:
         lower, upper = compiled.col_lower.copy(), compiled.col_upper.copy()
         design = ~self.operational[:n_cols]
         lower[design] = upper[design] = x[design]
-        h = new_highs()
+        h = new_highs(options)
         h.passModel(highs_lp(compiled.cost, lower, upper, compiled.row_lower, compiled.row_upper, compiled.A))
+        deadline.arm(h)
         h.run()
         if h.getModelStatus() == Status.kOptimal:
             return np.r_[x, self.A[n_rows:, :n_cols] @ np.array(h.getSolution().col_value)]
@@ -290,6 +291,8 @@ class _Piece:
 def _local(members: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(positions in ``members``, values) of the entries of ``wanted`` that are in ``members``;
     both sorted."""
+    if not len(members):
+        return np.zeros(0, dtype=np.int32), wanted[:0]
     at = np.searchsorted(members, wanted).clip(max=len(members) - 1)
     hit = members[at] == wanted
     return at[hit].astype(np.int32), wanted[hit]
@@ -642,7 +645,7 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     if shared is not None:
         compiled, operational = shared, shared.operational
         relaxed_away = np.r_[relaxed_away, np.zeros(shared.shape[1] - shared.original[1], dtype=bool)]
-        start = None if start is None else shared.start(original, start)
+        start = None if start is None else shared.start(original, start, options, deadline)
     s = _Split(compiled, operational)
     away = relaxed_away[s.O]
     dispatch = _Dispatch(s, options, deadline, away)
