@@ -4,6 +4,8 @@ and the windows planned again keep every limit."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from dcplan.smoothing.metrics import violations
 from dcplan.smoothing.model import Boundary, ModelData, Store, build
 from dcplan.smoothing.workload import synthetic_workload
 from dcplan.solver import SolveOptions
+from dcplan.solver.highs import Deadline
 
 ERCOT_LIKE = {"limits": {"swing_mw": 10, "swing_window_s": 5, "ramp_up_mw_per_s": 2, "ramp_down_mw_per_s": 2,
                          "ramp_up_mw_per_min": 8, "ramp_down_mw_per_min": 20},
@@ -126,3 +129,26 @@ def test_joined_pieces_keep_the_prices_of_the_steps_before_them():
     after = bound._steps_usd(joined, 15)
     assert np.allclose(after[:6], before[:6])  # the steps before the group
     assert joined[2].start == 6 and joined[2].stop == 12 and joined[2].joined == 2
+
+
+def test_any_prices_give_a_bound_and_a_spent_deadline_gives_none():
+    """The relaxation holds whatever the seams are priced at (here: nothing), against the exact
+    LP of a 30 s trace cut in three; with the time already spent there is no bound, not a
+    partial one."""
+    rng = np.random.default_rng(3)
+    load = 20 + 8 * (rng.random(300) > 0.5)
+    lim = SmoothingSpec.model_validate({"limits": {"ramp_up_mw_per_s": 2, "ramp_down_mw_per_s": 2}}).limits
+    battery = Store(0.95, 0.95, power_usd_per_mw_year=40_000, energy_usd_per_mj_year=8, c_rate_per_h=4)
+    data = ModelData(0.1, load, lim, 60.0, 1000.0, battery=battery, burn=False)
+    sm = build(data)
+    exact, _, _ = _lp(sm, SolveOptions())
+    sizes = (sm.model.bat_power.value, sm.model.bat_energy.value)  # where the cuts start
+    schedule = {k: np.zeros(300) for k in ("grid_mw", "battery_discharge_mw", "battery_soc_mj", "capacitor_soc_mj")}
+    pieces = [bound.Marginals(a, a + 100, np.zeros(min(a, 1)), {"bat": 0.0}) for a in (0, 100, 200)]
+    now = time.perf_counter()
+    found = bound.lagrangian_bound(data, pieces, schedule, 0.0, sizes, 10 * exact.objective, SolveOptions(),
+                                   Deadline(None, now))
+    assert found is not None and found.usd_per_year <= exact.objective * (1 + 1e-9)
+    assert found.usd_per_year > 0
+    assert bound.lagrangian_bound(data, pieces, schedule, 0.0, sizes, 10 * exact.objective, SolveOptions(),
+                                  Deadline(0.0, now)) is None

@@ -157,8 +157,9 @@ def lagrangian_bound(data: ModelData, pieces: list[Marginals], schedule: dict[st
         group = pieces[lo:hi + 1]
         pieces[lo:hi + 1] = [_joined(group)]
         one = solved(lo)
-        if one is None:
-            return None
+        if one is None:  # out of time (or no optimum): the pieces as they were still bound
+            pieces[lo:lo + 1] = group
+            break
         lps[lo:hi + 1] = [one]
     if data.battery is None:
         return Bound(sum(lp.value for lp in lps), replanned)
