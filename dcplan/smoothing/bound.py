@@ -165,14 +165,15 @@ def lagrangian_bound(data: ModelData, pieces: list[Marginals], schedule: dict[st
         return Bound(sum(lp.value for lp in lps), replanned)
     cuts = _Cuts(data.battery, (power_max, energy_max), len(lps), point)
     bound = -math.inf
-    for rounds in range(1, MAX_ROUNDS + 1):
-        cuts.add(point, [(lp.value, lp.slope) for lp in lps])
-        bound = max(bound, cuts.least())
-        if cuts.best - bound <= CLOSE * abs(cuts.best) or rounds == MAX_ROUNDS:
-            break
-        point = cuts.next_point()
-        if any(lp.solve(point, deadline) is None for lp in lps):
-            break  # no optimum at these sizes, or out of time: the cuts so far still hold
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the pieces' re-solves side by side
+        for rounds in range(1, MAX_ROUNDS + 1):
+            cuts.add(point, [(lp.value, lp.slope) for lp in lps])
+            bound = max(bound, cuts.least())
+            if cuts.best - bound <= CLOSE * abs(cuts.best) or rounds == MAX_ROUNDS:
+                break
+            point = cuts.next_point()
+            if None in pool.map(lambda lp: lp.solve(point, deadline), lps):
+                break  # no optimum at these sizes, or out of time: the cuts so far still hold
     if not math.isfinite(bound):
         return None
     return Bound(bound, replanned, tuple(float(x) for x in cuts.best_point))
