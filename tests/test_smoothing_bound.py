@@ -4,6 +4,7 @@ and the windows planned again keep every limit."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -152,3 +153,29 @@ def test_any_prices_give_a_bound_and_a_spent_deadline_gives_none():
     assert found.usd_per_year > 0
     assert bound.lagrangian_bound(data, pieces, schedule, 0.0, sizes, 10 * exact.objective, SolveOptions(),
                                   Deadline(0.0, now)) is None
+
+
+def test_rolling_again_where_the_cuts_point_closes_a_blind_coarse_levels_gap():
+    """Blocks of 15 s average 8 s iterations away, so the coarse level buys no battery and the
+    first rolling horizon only burns: its prices are a zero battery's and the pieces' bound
+    (measured: 43 % below) points at far too large a battery. Rolled again where the cuts point,
+    each rolling horizon's prices adding a family of cuts, the sizes and the bound close on the
+    exact LP's (measured: its battery to 0.1 %, the gap 0.17 %)."""
+    w = synthetic_workload(gpu="h100_sxm", gpus=24_000, duration_s=1200, resolution_s=1.0, seed=5,
+                           iteration={"period_s": 8, "compute_fraction": 0.75, "comm_power_fraction": 0.15},
+                           checkpoint={"every_min": 5, "duration_s": 30, "power_fraction": 0.15},
+                           start={"idle_s": 30})
+    sp = SmoothingSpec.model_validate(ERCOT_LIKE)
+    exact = smooth(w, sp, strategy=Strategy(periodic=False))
+    optimum = exact.total_cost_usd_per_year
+    assert exact.method["method"] == "direct" and exact.status == "optimal"
+    blind = Strategy(direct_max_steps=100, coarse_max_steps=80, piece_steps=150)
+    once = smooth(w, sp, strategy=dataclasses.replace(blind, max_rolls=1))
+    assert once.method["coarse_factor"] == 15 and once.sizes["battery_power_mw"] == 0.0
+    assert once.method["gap"] > 0.1
+    again = smooth(w, sp, strategy=blind)
+    assert again.method["rolls"] > 1
+    assert again.lower_bound_usd_per_year <= optimum * (1 + 1e-7) <= again.total_cost_usd_per_year * (1 + 2e-7)
+    assert again.method["gap"] < 0.005
+    assert again.sizes["battery_power_mw"] == pytest.approx(exact.sizes["battery_power_mw"], rel=0.02)
+    assert not violations(again.schedule["grid_mw"], 1.0, again.limits, tol_mw=1e-6)

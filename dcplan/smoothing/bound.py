@@ -70,18 +70,24 @@ class Bound:
     usd_per_year: float
     replanned: int  # windows of the schedule planned again
     sizes: tuple[float, float] | None = None  # the battery (MW, MJ) the pieces find best
+    model: _Cuts | None = None  # the cuts over the battery's sizes, for the next prices to add to
 
 
 def lagrangian_bound(data: ModelData, pieces: list[Marginals], schedule: dict[str, np.ndarray], fixed_usd: float,
                      sizes: tuple[float, float], upper_usd: float, options: SolveOptions, deadline: Deadline,
-                     replan: Callable[[int, int], bool] | None = None) -> Bound | None:
+                     replan: Callable[[int, int], bool] | None = None, model: _Cuts | None = None,
+                     then_roll: bool = False) -> Bound | None:
     """The bound (USD a year, without the capacitors' fixed capital cost), or None when a box
     cannot be made finite, a piece has no optimum or the time runs out before every piece is
     solved once. ``data``: the whole trace at full resolution (every GPU setting); ``pieces``:
     the rolling horizon's, in order, covering it; ``schedule``: its arrays (``grid_mw``,
     ``battery_discharge_mw``, ``battery_soc_mj``, ``capacitor_soc_mj``), ``fixed_usd`` its
     costs that are not per step, ``sizes`` its battery (MW, MJ), where the cuts start, and
-    ``upper_usd`` its cost.
+    ``upper_usd`` its cost (or a cheaper schedule's); ``model``: an earlier call's cuts (under
+    another rolling horizon's prices), which this call's add to (the bound is then the better);
+    ``then_roll``: the caller rolls the schedule again at the returned sizes, so the seams are
+    joined (which tightens the bound at the schedule's sizes only) just where they lose more
+    than other sizes promise.
 
     What each piece loses (its optimum below the schedule's cost on it, the seams priced alike:
     these add up to the gap) says where the gap is. Where a piece loses more than
@@ -143,40 +149,70 @@ def lagrangian_bound(data: ModelData, pieces: list[Marginals], schedule: dict[st
                 continue
             done[lo:hi + 1] = True
             replanned += replan(pieces[lo].start, pieces[hi].stop)
-    joins = len(pieces) // JOIN_SHARE + 1
-    while joins and not deadline.passed:
-        # what is still lost is lost at the seams: join the worst piece with its neighbours
-        losses = lost()
-        if losses.sum() <= MERGE_GAP * abs(upper_usd):
-            break
-        joins -= 1
-        k = next((int(k) for k in np.argsort(-losses) if _span(pieces, int(k)) is not None), None)
-        if k is None or losses[k] <= 0:
-            break
-        lo, hi = _span(pieces, k)
-        group = pieces[lo:hi + 1]
-        pieces[lo:hi + 1] = [_joined(group)]
-        one = solved(lo)
-        if one is None:  # out of time (or no optimum): the pieces as they were still bound
-            pieces[lo:lo + 1] = group
-            break
-        lps[lo:hi + 1] = [one]
+
+    def join() -> bool:
+        """What is still lost is lost at the seams: join the worst pieces with their neighbours.
+        Whether any was."""
+        joins, joined = len(pieces) // JOIN_SHARE + 1, False
+        while joins and not deadline.passed:
+            losses = lost()
+            if losses.sum() <= MERGE_GAP * abs(upper_usd):
+                break
+            joins -= 1
+            k = next((int(k) for k in np.argsort(-losses) if _span(pieces, int(k)) is not None), None)
+            if k is None or losses[k] <= 0:
+                break
+            lo, hi = _span(pieces, k)
+            group = pieces[lo:hi + 1]
+            pieces[lo:hi + 1] = [_joined(group)]
+            one = solved(lo)
+            if one is None:  # out of time (or no optimum): the pieces as they were still bound
+                pieces[lo:lo + 1] = group
+                break
+            lps[lo:hi + 1] = [one]
+            joined = True
+        return joined
+
     if data.battery is None:
+        join()
         return Bound(sum(lp.value for lp in lps), replanned)
-    cuts = _Cuts(data.battery, (power_max, energy_max), len(lps), point)
-    bound = -math.inf
+    model = model or _Cuts(data.battery)
+    at_point = float(model.price @ point) + sum(lp.value for lp in lps)
+    seams_lose = float(lost().sum())
+    found = _kelley(model, lps, point, (power_max, energy_max), deadline)
+    if found is not None and not (then_roll and seams_lose < at_point - found[0]):
+        # more is lost at the schedule's seams than other sizes promise: close it there
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            back = None not in pool.map(lambda lp: lp.solve(point, deadline), lps)
+        if back and join():
+            found = _kelley(model, lps, point, (power_max, energy_max), deadline) or found
+    if found is None:
+        return None
+    return Bound(found[0], replanned, tuple(float(x) for x in found[1]), model)
+
+
+def same_sizes(a, b) -> bool:
+    """Whether two battery sizes (MW, MJ) are the same for rolling the schedule again."""
+    return bool(np.allclose(a, b, rtol=1e-3, atol=1e-6))
+
+
+def _kelley(model: _Cuts, lps: list[_PieceLP], point: np.ndarray, most: tuple[float, float],
+            deadline: Deadline) -> tuple[float, np.ndarray] | None:
+    """The pieces' cuts (``lps`` solved at ``point``) as a new family of ``model``, and more at
+    the sizes the model chooses next, until its least value (the bound) is within
+    :data:`CLOSE` of the best sizes tried: (the bound, where it is), or None."""
+    model.new_family(len(lps), point, most)
+    bound, least_at = -math.inf, point
     with ThreadPoolExecutor(max_workers=2) as pool:  # the pieces' re-solves side by side
         for rounds in range(1, MAX_ROUNDS + 1):
-            cuts.add(point, [(lp.value, lp.slope) for lp in lps])
-            bound = max(bound, cuts.least())
-            if cuts.best - bound <= CLOSE * abs(cuts.best) or rounds == MAX_ROUNDS:
+            model.add(point, [(lp.value, lp.slope) for lp in lps])
+            bound, least_at = model.least()
+            if model.best - bound <= CLOSE * abs(model.best) or rounds == MAX_ROUNDS:
                 break
-            point = cuts.next_point()
+            point = model.next_point()
             if None in pool.map(lambda lp: lp.solve(point, deadline), lps):
                 break  # no optimum at these sizes, or out of time: the cuts so far still hold
-    if not math.isfinite(bound):
-        return None
-    return Bound(bound, replanned, tuple(float(x) for x in cuts.best_point))
+    return (bound, least_at) if math.isfinite(bound) else None
 
 
 def _joined(group: list[Marginals]) -> Marginals:
@@ -285,25 +321,37 @@ class _PieceLP:
 
 
 class _Cuts:
-    """The sizes' price plus one cut per piece and size tried: a model that under-estimates the
-    whole problem's cost as a function of the battery's power (MW) and energy (MJ)."""
+    """The sizes' price plus cutting planes: a model that under-estimates the whole problem's
+    cost as a function of the battery's power (MW) and energy (MJ).
 
-    def __init__(self, battery, most: tuple[float, float], pieces: int, start: np.ndarray):
+    One family of cuts per set of seam prices (a rolling horizon's): within a family, one cut
+    per piece and size tried, and the family's pieces add up to a bound; across families only
+    the largest sum is (a piece's cuts under one set of prices do not add to another set's), so
+    the model is the price plus the largest family's sum."""
+
+    def __init__(self, battery):
         self.price = np.array([battery.power_usd_per_mw_year, battery.energy_usd_per_mj_year])
         self.c_rate = None if battery.c_rate_per_h is None else battery.c_rate_per_h / 3600.0
         self.least_sizes = np.array([battery.min_power_mw, battery.min_energy_mj])
-        self.most = np.array(most, dtype=float)
-        self.n = pieces
-        self.rows: list[tuple[int, float, np.ndarray]] = []  # piece, value at 0, slope
+        self.most = np.full(2, math.inf)
+        self.families: list[tuple[int, list[tuple[int, float, np.ndarray]]]] = []  # pieces, (piece, value at 0, slope)
         self.best, self.best_point = math.inf, None
-        # the box the next sizes are looked for in: a tenth around the schedule's at first
-        self.radius = np.maximum(np.abs(start) / 10, self.most * 1e-3)
+        self.radius = np.zeros(2)
         self.edge = False  # the last sizes were on the box's edge
 
+    def new_family(self, pieces: int, start: np.ndarray, most: tuple[float, float]) -> None:
+        """Cuts under new seam prices follow, from ``start`` (the sizes their rolling horizon
+        used); the box the next sizes are looked for in is a tenth around them at first."""
+        self.most = np.minimum(self.most, most)
+        self.families.append((pieces, []))
+        self.best, self.best_point = math.inf, None
+        self.radius = np.maximum(np.abs(start) / 10, self.most * 1e-3)
+
     def add(self, point: np.ndarray, values: list[tuple[float, np.ndarray]]) -> None:
+        rows = self.families[-1][1]
         for k, (value, slope) in enumerate(values):
-            self.rows.append((k, value - float(slope @ point), slope))
-        total = float(self.price @ point) + sum(v for v, _ in values)
+            rows.append((k, value - float(slope @ point), slope))
+        total = float(self.price @ point) + max(sum(v for v, _ in values), self._others_at(point))
         if total < self.best:
             if self.edge:  # a better one at the box's edge: look further
                 self.radius = self.radius * 2
@@ -311,9 +359,19 @@ class _Cuts:
         else:
             self.radius = self.radius / 2  # the model over-promised away from the best: look closer
 
-    def least(self) -> float:
-        """The model's least value over every allowed size: the bound."""
-        return self._master(self.least_sizes, self.most)[0]
+    def _others_at(self, point: np.ndarray) -> float:
+        """The earlier families' largest sum of cuts at ``point``."""
+        most = -math.inf
+        for n, rows in self.families[:-1]:
+            per_piece = np.full(n, -math.inf)
+            for k, value, slope in rows:
+                per_piece[k] = max(per_piece[k], value + float(slope @ point))
+            most = max(most, float(per_piece.sum()))
+        return most
+
+    def least(self) -> tuple[float, np.ndarray]:
+        """The model's least value over every allowed size (the bound) and where it is."""
+        return self._master(self.least_sizes, self.most)
 
     def next_point(self) -> np.ndarray:
         """The model's least within a box around the best sizes so far."""
@@ -325,27 +383,36 @@ class _Cuts:
         return point
 
     def _master(self, lo: np.ndarray, hi: np.ndarray) -> tuple[float, np.ndarray]:
-        """min price . x + sum_k theta_k  s.t.  theta_k >= value + slope . x (each cut of piece
-        k), lo <= x <= hi, power <= c-rate x energy."""
-        n = self.n
-        cost = np.concatenate([self.price, np.ones(n)])
-        rows, lower = [], []
-        for k, value, slope in self.rows:
-            row = np.zeros(2 + n)
-            row[:2] = -slope
-            row[2 + k] = 1.0
+        """min price . x + z  s.t.  z >= sum_k theta_jk (each family j), theta_jk >= value +
+        slope . x (each cut of piece k in family j), lo <= x <= hi, power <= c-rate x energy."""
+        offsets = np.cumsum([0] + [n for n, _ in self.families])
+        width = 3 + int(offsets[-1])  # x (2), z, the thetas
+        cost = np.zeros(width)
+        cost[:2], cost[2] = self.price, 1.0
+        rows, lower, upper = [], [], []
+        for (n, cuts), at in zip(self.families, offsets):
+            for k, value, slope in cuts:
+                row = np.zeros(width)
+                row[:2], row[3 + at + k] = -slope, 1.0
+                rows.append(row)
+                lower.append(value)
+                upper.append(INF)
+            row = np.zeros(width)
+            row[2], row[3 + at:3 + at + n] = 1.0, -1.0
             rows.append(row)
-            lower.append(value)
-        upper = [INF] * len(rows)
+            lower.append(0.0)
+            upper.append(INF)
         if self.c_rate is not None:
-            rows.append(np.concatenate([[1.0, -self.c_rate], np.zeros(n)]))
+            row = np.zeros(width)
+            row[:2] = [1.0, -self.c_rate]
+            rows.append(row)
             lower.append(-INF)
             upper.append(0.0)
-        A = sp.csc_matrix(np.array(rows))
         h = new_highs()
-        col_lower = np.concatenate([lo, np.full(n, -INF)])
-        col_upper = np.concatenate([hi, np.full(n, INF)])
-        h.passModel(highs_lp(cost, col_lower, col_upper, np.array(lower), np.array(upper), A))
+        col_lower = np.concatenate([lo, np.full(width - 2, -INF)])
+        col_upper = np.concatenate([hi, np.full(width - 2, INF)])
+        h.passModel(highs_lp(cost, col_lower, col_upper, np.array(lower), np.array(upper),
+                             sp.csc_matrix(np.array(rows))))
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return -math.inf, self.best_point
