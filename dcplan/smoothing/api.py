@@ -249,12 +249,12 @@ class Strategy:
     optima bound the whole from below; a cutting-plane model over the battery's sizes makes it
     a bound for any sizes. Where a piece's optimum is well below the schedule's cost on it, the
     schedule is planned again over that window (everything around it held); where the gap is
-    still above ``target_gap``, the rolling horizon runs again with the battery the pieces find
-    best. ``gap`` = (upper - lower) / upper, the lower the better of the coarse level's bound and
+    still above ``target_gap``, the rolling horizon runs again (``max_rolls`` in all) with the
+    battery the cuts find best, its prices adding cuts of their own. ``gap`` = (upper - lower) / upper, the lower the better of the coarse level's bound and
     the pieces'."""
 
     periodic: bool = True  # a trace that repeats exactly: one period, when certified exact
-    target_gap: float = 1e-3  # two levels: above this proven gap, roll again with the pieces' best battery
+    target_gap: float = 1e-3  # two levels: above this proven gap, roll again with the cuts' best battery
     max_rolls: int = 4  # two levels: rolling horizons at most (the first one's included)
     direct_max_steps: int = 6000
     coarse_max_steps: int = 6000

@@ -125,7 +125,8 @@ def print_result(console: Console, result) -> None:
             else "the relaxation"
         console.print(f"[dim]rolling horizon at full resolution ({method['pieces']} pieces"
                       + (f", {replanned} windows planned again" if replanned else "")
-                      + (", rolled again with the pieces' battery" if method.get("rolled_again") else "")
+                      + (f", the cheapest of {method['rolls']} runs, the later at the batteries the cuts chose"
+                         if method.get("rolls", 1) > 1 else "")
                       + f") guided by a {method['coarse_factor']}× coarser relaxation; cost within "
                       f"{method.get('gap', 0):.2%} of its lower bound "
                       f"{money(result.lower_bound_usd_per_year, million_digits=3)} (proven by {by})[/dim]")
