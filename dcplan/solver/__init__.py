@@ -214,11 +214,12 @@ def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_a
             objective, x = committed
             if out.relaxation is not None and (_gap(objective, out.bound) or 0.0) > options.mip_gap:
                 # the relaxation's bound is too low: partial MIPs over the hours that commitment
-                # changes, within the loop's own time (else HiGHS's MIP on the whole year, as before)
+                # changes, for as long as the loop took and a second (then HiGHS's MIP on the
+                # whole model, as before)
                 progress.report("unit commitment: bounding the committed hours")
                 proof = CommitmentBound(out.relaxation)
                 if proof.applies:
-                    bound, objective, x = proof.prove(x, objective, options, deadline, cap_s=loop_seconds)
+                    bound, objective, x = proof.prove(x, objective, options, deadline, cap_s=loop_seconds + 1.0)
                     if bound is not None and bound > out.bound:
                         out.bound = bound
     if out.status == "optimal" and x is not None and (_gap(objective, out.bound) or 0.0) <= options.mip_gap:

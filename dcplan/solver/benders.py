@@ -266,11 +266,11 @@ class Outcome:
 class Relaxation:
     """The loop's relaxed dispatch, kept for a proof of the committed plan
     (:mod:`dcplan.solver.commitment`): the split, the warm dispatch LP, and each design it
-    evaluated (every row met) with that dispatch's columns and the duals of the sub rows."""
+    evaluated with that dispatch's columns, the duals of the sub rows and their priced violations."""
 
     split: _Split
     dispatch: _Dispatch
-    evaluated: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    evaluated: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 class _Split:
@@ -374,6 +374,7 @@ class _Dispatch:
         slack = sp.csc_matrix((np.r_[-np.ones(len(up)), np.ones(len(lo))],
                                (np.r_[up, lo], np.arange(len(up) + len(lo)))), shape=(len(multi), len(up) + len(lo)))
         self.slack = np.arange(n_op, n_op + slack.shape[1], dtype=np.int32)
+        self.slack_row = self.kept[multi[np.r_[up, lo]]]  # the sub row each slack relaxes
         self.penalty = PENALTY_SCALE * max(1.0, float(np.abs(c.cost[split.O]).max(initial=0.0)))
         self.penalty_raises = 0
         # the parts of the dispatch cost bounded apart (see CUT_GROUPS): a column's, a row's and
@@ -437,8 +438,9 @@ class _Dispatch:
         return lower, upper, lo_src, hi_src
 
     def solve(self, xd: np.ndarray):
-        """('ok', (cost, gradient in the design, x, row duals of the sub rows, violation), each of
-        cost, gradient and violation per group of the dispatch (see CUT_GROUPS)) |
+        """('ok', (cost, gradient in the design, x, row duals of the sub rows, violation, each sub
+        row's priced violation), each of cost, gradient and violation per group of the dispatch
+        (see CUT_GROUPS)) |
         ('infeasible', [cuts]) | ('time' | 'slow' | 'error', message). A warm re-solve may take
         as long as the first, cold one did (and WARM_SLACK_S): past that it is solved cold."""
         lower, upper, lo_src, hi_src = self._column_bounds(xd)
@@ -487,7 +489,8 @@ class _Dispatch:
         y[self.kept[self.multi]], y[self.kept[self.single]] = y_multi, y_single
         slack = x[self.slack]
         cost = self.sum_cols @ (self.cost_op * x[:n]) + self.penalty * (self.sum_slack @ slack)
-        return "ok", (cost, np.asarray(gradient.todense()), x[:n], y, self.sum_slack @ slack)
+        penalised = np.bincount(self.slack_row, self.penalty * slack, minlength=len(self.s.RS))
+        return "ok", (cost, np.asarray(gradient.todense()), x[:n], y, self.sum_slack @ slack, penalised)
 
     def _bound_cuts(self, cols, lower, upper, lo_src, hi_src, most: int = 8):
         """Cuts ``a @ x_design <= b`` that keep each of the most violated columns' lower bound
@@ -676,7 +679,8 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     away = relaxed_away[s.O]
     dispatch = _Dispatch(s, options, deadline, away)
     master = _Master(s, options, dispatch.n_groups)
-    relaxation = Relaxation(s, dispatch, []) if shared is None and s.op_integer.any() else None
+    # kept where the dispatch falls apart into parts (commitment without storage or a yearly cap)
+    relaxation = Relaxation(s, dispatch, []) if shared is None and s.op_integer.any() and dispatch.n_groups > 1 else None
     gap, offset = options.mip_gap, compiled.offset
     best = math.inf
     best_xd = best_xo = best_y = None
@@ -694,8 +698,10 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     def evaluate(xd):
         state, payload = dispatch.solve(xd)
         if state == "ok":
-            cost, gradient, xo, y, violation = payload
+            cost, gradient, xo, y, violation, penalised = payload
             total = float(compiled.cost[s.D] @ xd) + float(cost.sum()) + offset
+            if relaxation is not None:
+                relaxation.evaluated.append((xd.copy(), xo, y, penalised))
             if violation.sum() > VIOLATION_TOL * max(1.0, float(np.abs(xo).max(initial=0.0))):
                 # a priced violation makes the cut steep and large: the LP's tolerances then
                 # leave it inexact by more than the gap, so it is loosened by its own size
@@ -703,8 +709,6 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
                 master.add_optimality_cut(cost - slack, gradient, xd)
                 return "violated", total, False, None, None
             master.add_optimality_cut(cost, gradient, xd)
-            if relaxation is not None:
-                relaxation.evaluated.append((xd.copy(), xo, y))
             integral = not s.design_integer.any() or np.allclose(xd[s.design_integer], np.round(xd[s.design_integer]), atol=1e-6)
             return "ok", total, integral, xo, y
         if state == "infeasible":

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from dcplan.solver.benders import (
     CUT_GROUPS,
+    PENALISED_CUT_SLACK,
     Relaxation,
     _by_group,
     _parts,
@@ -58,9 +59,10 @@ class CommitmentBound:
         self.group = np.arange(self.n_parts) * min(CUT_GROUPS, self.n_parts) // self.n_parts
         self.cuts = [self._part_cut(*e) for e in self.evaluated]
 
-    def _part_cut(self, xd: np.ndarray, xo: np.ndarray, y: np.ndarray):
-        """(design, each part's relaxed cost there, each part's gradient in the design)."""
-        cost = self.sum_cols @ (self.s.c.cost[self.s.O] * xo)
+    def _part_cut(self, xd: np.ndarray, xo: np.ndarray, y: np.ndarray, penalised: np.ndarray):
+        """(design, each part's relaxed cost there, each part's gradient in the design); priced
+        violations loosened as the loop's cuts are (see PENALISED_CUT_SLACK)."""
+        cost = self.sum_cols @ (self.s.c.cost[self.s.O] * xo) + (1 - PENALISED_CUT_SLACK) * (self.sum_rows @ penalised)
         gradient = -(self.sum_rows @ sp.csr_matrix(self.s.A_sub_design.multiply(y[:, None])))
         return xd, cost, gradient.toarray()
 
@@ -104,15 +106,15 @@ class CommitmentBound:
     def _relaxed_cost(self, xd: np.ndarray):
         """Each part's relaxed cost at design ``xd`` (evaluated now if the loop did not) and the
         relaxed dispatch, or None when that dispatch breaks a row."""
-        for (seen, cost, _), (_, xo, _) in zip(self.cuts, self.evaluated):
+        for (seen, cost, _), (_, xo, _, _) in zip(self.cuts, self.evaluated):
             if np.array_equal(seen, xd):
                 return cost, xo
         state, payload = self.dispatch.solve(xd)
         if state != "ok":
             return None
-        _, _, xo, y, _ = payload  # a priced violation only lowers the parts' costs: their cuts still hold
-        self.evaluated.append((xd.copy(), xo, y))
-        self.cuts.append(self._part_cut(xd, xo, y))
+        xo, y, penalised = payload[2], payload[3], payload[5]
+        self.evaluated.append((xd.copy(), xo, y, penalised))
+        self.cuts.append(self._part_cut(*self.evaluated[-1]))
         return self.cuts[-1][1], xo
 
     def _differing(self, x: np.ndarray, relaxed, objective: float) -> np.ndarray:
