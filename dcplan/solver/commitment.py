@@ -2,7 +2,7 @@
 
 The decomposition's loop relaxes the hourly units on; the committed dispatch of its design is the
 plan, but the loop's bound is the relaxation's, which can lie more than the gap below the plan
-(a few hours in five held below a unit's minimum load). Where the dispatch falls apart into
+(hours the relaxation runs a unit below its minimum load). Where the dispatch falls apart into
 independent parts (hours: no storage, no yearly cap), its cost is the sum of theirs, and a MIP
 much smaller than the whole model's bounds the plan: the design, the parts whose committed
 dispatch costs more than their relaxed one kept whole with their integers, and every other part
@@ -43,7 +43,7 @@ class CommitmentBound:
 
     def __init__(self, relaxation: Relaxation):
         s = self.s = relaxation.split
-        self.dispatch, self.evaluated = relaxation.dispatch, relaxation.evaluated
+        self.dispatch = relaxation.dispatch
         rows = s.A_sub_op.tocsr()
         multi = np.diff(rows.indptr) > 1  # a row on one dispatch column is a bound once the design is fixed
         self.col_part, self.n_parts = _parts(rows[multi], s.c.cost[s.O])
@@ -57,7 +57,7 @@ class CommitmentBound:
         kept = self.row_part >= 0
         self.sum_rows = _by_group(np.where(kept, self.row_part, 0), self.n_parts).multiply(kept[None, :]).tocsr()
         self.group = np.arange(self.n_parts) * min(CUT_GROUPS, self.n_parts) // self.n_parts
-        self.cuts = [self._part_cut(*e) for e in self.evaluated]
+        self.cuts = [self._part_cut(*e) for e in relaxation.evaluated]
 
     def _part_cut(self, xd: np.ndarray, xo: np.ndarray, y: np.ndarray, penalised: np.ndarray):
         """(design, each part's relaxed cost there, each part's gradient in the design); priced
@@ -69,19 +69,20 @@ class CommitmentBound:
     def prove(self, x: np.ndarray, objective: float, options: SolveOptions, deadline: Deadline, cap_s: float):
         """(bound, objective, x) from partial MIPs started from the plan ``x`` (full columns) of
         cost ``objective``, within ``cap_s`` seconds: stops once the bound is within
-        ``options.mip_gap`` of the best plan. ``bound`` is None when no partial MIP finished."""
+        ``options.mip_gap`` of the best plan (``objective`` and ``x``: the best plan found, a
+        committed dispatch). ``bound`` is None when no partial MIP gave one."""
         s, gap = self.s, options.mip_gap
         budget = Deadline(cap_s, time.perf_counter())
         xd = x[s.D]
         relaxed = self._relaxed_cost(xd)
         if relaxed is None:
             return None, objective, x
-        hours = self._differing(x, relaxed, objective)
+        whole = self._differing(x, relaxed, objective)
         bound = None
         for _ in range(MAX_ROUNDS):
             if deadline.passed or budget.passed:
                 break
-            found = self._partial_mip(hours, x, options, deadline, budget)
+            found = self._partial_mip(whole, x, options, deadline, budget)
             if found is None:
                 break
             round_bound, xd_next = found
@@ -94,43 +95,41 @@ class CommitmentBound:
             if relaxed is None:
                 break
             abs_gap = gap * abs(objective) / 10
-            total, x_next = dispatch_with_integers(s.c, None, s.full(xd_next, relaxed[1]), options, deadline,
-                                                   abs_gap=abs_gap, cap_s=budget.remaining(), split=s)
+            total, x_next = dispatch_with_integers(s.c, None, s.full(xd_next, np.zeros(len(s.O))), options,
+                                                   deadline, abs_gap=abs_gap, cap_s=budget.remaining(), split=s)
             if x_next is None:
                 break
             if total < objective:
                 objective, x = total, x_next
-            hours |= self._differing(x_next, relaxed, total)
+            whole |= self._differing(x_next, relaxed, total)
         return bound, objective, x
 
     def _relaxed_cost(self, xd: np.ndarray):
-        """Each part's relaxed cost at design ``xd`` (evaluated now if the loop did not) and the
-        relaxed dispatch, or None when that dispatch breaks a row."""
-        for (seen, cost, _), (_, xo, _, _) in zip(self.cuts, self.evaluated):
+        """Each part's relaxed cost at design ``xd`` (its dispatch solved now if the loop did not),
+        or None when that dispatch has no solution."""
+        for seen, cost, _ in self.cuts:
             if np.array_equal(seen, xd):
-                return cost, xo
+                return cost
         state, payload = self.dispatch.solve(xd)
         if state != "ok":
             return None
-        xo, y, penalised = payload[2], payload[3], payload[5]
-        self.evaluated.append((xd.copy(), xo, y, penalised))
-        self.cuts.append(self._part_cut(*self.evaluated[-1]))
-        return self.cuts[-1][1], xo
+        self.cuts.append(self._part_cut(xd.copy(), payload[2], payload[3], payload[5]))
+        return self.cuts[-1][1]
 
     def _differing(self, x: np.ndarray, relaxed, objective: float) -> np.ndarray:
         """The parts whose committed dispatch in ``x`` costs more than the relaxed one."""
         committed = self.sum_cols @ (self.s.c.cost[self.s.O] * x[self.s.O])
-        return committed - relaxed[0] > DIFFERS * max(abs(objective), 1.0)
+        return committed - relaxed > DIFFERS * max(abs(objective), 1.0)
 
-    def _partial_mip(self, hours: np.ndarray, x: np.ndarray, options: SolveOptions, deadline: Deadline,
+    def _partial_mip(self, whole: np.ndarray, x: np.ndarray, options: SolveOptions, deadline: Deadline,
                      budget: Deadline):
-        """(lower bound, its design) of the MIP with the parts ``hours`` whole and integral and
+        """(lower bound, its design) of the MIP with the parts ``whole`` whole and integral and
         the others by their cuts, started from the plan ``x``; None if it did not finish."""
         s, c = self.s, self.s.c
         n, n_groups = len(s.D), int(self.group.max()) + 1
-        cols = np.flatnonzero(np.isin(self.col_part, np.flatnonzero(hours)))
-        rows = np.flatnonzero(np.isin(self.row_part, np.flatnonzero(hours)))
-        rest = _by_group(self.group, n_groups).multiply(~hours[None, :]).tocsr()  # the other parts by group
+        cols = np.flatnonzero(np.isin(self.col_part, np.flatnonzero(whole)))
+        rows = np.flatnonzero(np.isin(self.row_part, np.flatnonzero(whole)))
+        rest = _by_group(self.group, n_groups).multiply(~whole[None, :]).tocsr()  # the other parts by group
         cut_lower, cut_design, cut_theta = [], [], []
         for xd, cost, gradient in self.cuts:
             group_cost, group_gradient = rest @ cost, rest @ gradient
