@@ -33,6 +33,7 @@ from pyomo.common.errors import InfeasibleConstraintException
 from dcplan.choices import STRATEGIES
 from dcplan.solver.benders import decompose, dispatch_with_integers
 from dcplan.solver.branch import branch_and_bound, highs_mip
+from dcplan.solver.commitment import CommitmentBound
 from dcplan.solver.highs import (
     Compiled,
     Deadline,
@@ -211,6 +212,16 @@ def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_a
             out.status, x = "handover", None
         else:
             objective, x = committed
+            if out.relaxation is not None and (_gap(objective, out.bound) or 0.0) > options.mip_gap:
+                # the relaxation's bound is too low: partial MIPs over the hours that commitment
+                # changes, for as long as the loop took and a second (then HiGHS's MIP on the
+                # whole model, as before)
+                progress.report("unit commitment: bounding the committed hours")
+                proof = CommitmentBound(out.relaxation)
+                if proof.applies:
+                    bound, objective, x = proof.prove(x, objective, options, deadline, cap_s=loop_seconds + 1.0)
+                    if bound is not None and bound > out.bound:
+                        out.bound = bound
     if out.status == "optimal" and x is not None and (_gap(objective, out.bound) or 0.0) <= options.mip_gap:
         return SolveResult("optimal", objective, out.bound, _gap(objective, out.bound), **info), x, duals
     if deadline.passed:

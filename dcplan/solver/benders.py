@@ -110,27 +110,35 @@ def _connected_parts(n: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndar
     return len(roots), label
 
 
-def _time_groups(rows: sp.csr_matrix, cost: np.ndarray, n_groups: int) -> tuple[np.ndarray, int]:
-    """Each column's group: the LP's independent parts (connected by no row) gathered into at
-    most ``n_groups`` groups in column order (time, within a family); one group where one part
-    holds most columns (storage, a yearly cap ties the year together). A column in no row that
-    costs nothing (units on left out, say) is no part of the cost: group 0."""
+def _parts(rows: sp.csr_matrix, cost: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each column's independent part of the LP (connected to the others by no row), numbered
+    0.. in order of the parts' first columns (time, within a family), and their count. A column
+    in no row that costs nothing (units on left out, say) is no part of the cost: -1."""
     n_rows, n_cols = rows.shape
     pattern = rows.tocoo()
     count, label = _connected_parts(n_rows + n_cols, pattern.row, n_rows + pattern.col)
     label = label[n_rows:]  # the columns' parts
     live = (np.bincount(pattern.col, minlength=n_cols) > 0) | (cost != 0)
-    if not live.any() or np.bincount(label[live]).max() > live.sum() / 2:
-        return np.zeros(n_cols, dtype=np.int64), 1
     first = np.full(count, n_cols)
     np.minimum.at(first, label[live], np.flatnonzero(live))
     used = np.unique(label[live])
-    groups = min(n_groups, len(used))
-    order = np.empty(count, dtype=np.int64)  # a part's place among the used ones, by first column
+    order = np.full(count, -1, dtype=np.int64)  # a part's place among the used ones, by first column
     order[used[np.argsort(first[used], kind="stable")]] = np.arange(len(used))
-    group = order[label] * groups // len(used)
-    group[~live] = 0
-    return group, groups
+    part = order[label]
+    part[~live] = -1
+    return part, len(used)
+
+
+def _time_groups(rows: sp.csr_matrix, cost: np.ndarray, n_groups: int) -> tuple[np.ndarray, int]:
+    """Each column's group: the LP's independent parts (see :func:`_parts`) gathered into at
+    most ``n_groups`` groups in column order; one group where one part holds most columns
+    (storage, a yearly cap ties the year together). Columns in no part: group 0."""
+    part, count = _parts(rows, cost)
+    live = part >= 0
+    if not live.any() or np.bincount(part[live]).max() > live.sum() / 2:
+        return np.zeros(len(part), dtype=np.int64), 1
+    groups = min(n_groups, count)
+    return np.where(live, part * groups // count, 0), groups
 
 
 def _by_group(groups: np.ndarray, n_groups: int) -> sp.csr_matrix:
@@ -251,6 +259,18 @@ class Outcome:
     rounds: int = 0
     sub_solves: int = 0
     message: str = ""
+    relaxation: Relaxation | None = None  # with operational integers: what a proof of the commitment needs
+
+
+@dataclass
+class Relaxation:
+    """The loop's relaxed dispatch, kept for a proof of the committed plan
+    (:mod:`dcplan.solver.commitment`): the split, the warm dispatch LP, and each design it
+    evaluated with that dispatch's columns, the duals of the sub rows and their priced violations."""
+
+    split: _Split
+    dispatch: _Dispatch
+    evaluated: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 class _Split:
@@ -354,6 +374,7 @@ class _Dispatch:
         slack = sp.csc_matrix((np.r_[-np.ones(len(up)), np.ones(len(lo))],
                                (np.r_[up, lo], np.arange(len(up) + len(lo)))), shape=(len(multi), len(up) + len(lo)))
         self.slack = np.arange(n_op, n_op + slack.shape[1], dtype=np.int32)
+        self.slack_row = self.kept[multi[np.r_[up, lo]]]  # the sub row each slack relaxes
         self.penalty = PENALTY_SCALE * max(1.0, float(np.abs(c.cost[split.O]).max(initial=0.0)))
         self.penalty_raises = 0
         # the parts of the dispatch cost bounded apart (see CUT_GROUPS): a column's, a row's and
@@ -417,8 +438,9 @@ class _Dispatch:
         return lower, upper, lo_src, hi_src
 
     def solve(self, xd: np.ndarray):
-        """('ok', (cost, gradient in the design, x, row duals of the sub rows, violation), each of
-        cost, gradient and violation per group of the dispatch (see CUT_GROUPS)) |
+        """('ok', (cost, gradient in the design, x, row duals of the sub rows, violation, each sub
+        row's priced violation), each of cost, gradient and violation per group of the dispatch
+        (see CUT_GROUPS)) |
         ('infeasible', [cuts]) | ('time' | 'slow' | 'error', message). A warm re-solve may take
         as long as the first, cold one did (and WARM_SLACK_S): past that it is solved cold."""
         lower, upper, lo_src, hi_src = self._column_bounds(xd)
@@ -467,7 +489,8 @@ class _Dispatch:
         y[self.kept[self.multi]], y[self.kept[self.single]] = y_multi, y_single
         slack = x[self.slack]
         cost = self.sum_cols @ (self.cost_op * x[:n]) + self.penalty * (self.sum_slack @ slack)
-        return "ok", (cost, np.asarray(gradient.todense()), x[:n], y, self.sum_slack @ slack)
+        penalised = np.bincount(self.slack_row, self.penalty * slack, minlength=len(self.s.RS))
+        return "ok", (cost, np.asarray(gradient.todense()), x[:n], y, self.sum_slack @ slack, penalised)
 
     def _bound_cuts(self, cols, lower, upper, lo_src, hi_src, most: int = 8):
         """Cuts ``a @ x_design <= b`` that keep each of the most violated columns' lower bound
@@ -529,6 +552,18 @@ class _Dispatch:
         return status
 
 
+def cut_row(cost: float, gradient: np.ndarray, xd: np.ndarray) -> tuple[float, np.ndarray]:
+    """``theta >= cost + gradient @ (x - xd)`` as (lower bound, coefficients of [x, theta])."""
+    # round-off in the gradient dropped
+    grad = np.where(np.abs(gradient) > 1e-12 * max(1.0, float(np.abs(gradient).max(initial=0.0))), gradient, 0.0)
+    row = np.r_[-grad, 1.0]
+    # a steep cut (a penalised design's: coefficients to 1e12) is divided down to CUT_MAX, so that
+    # HiGHS's absolute tolerances stay above its round-off; theta keeps a coefficient of at least
+    # 1 / CUT_MAX, far above what HiGHS drops as zero (1e-9)
+    scale = max(1.0, float(np.abs(row).max()) / CUT_MAX)
+    return float(cost - grad @ xd) / scale, row / scale
+
+
 class _Master:
     """Design rows and columns plus ``theta``, the dispatch cost (one per group of the dispatch,
     see CUT_GROUPS), bounded by the cuts."""
@@ -552,15 +587,9 @@ class _Master:
     def add_optimality_cut(self, cost: np.ndarray, gradient: np.ndarray, xd: np.ndarray) -> None:
         """theta_g >= cost_g + gradient_g @ (x - xd) for each group g of the dispatch."""
         for g in range(self.n_groups):
-            # round-off in the gradient dropped
-            grad = np.where(np.abs(gradient[g]) > 1e-12 * max(1.0, float(np.abs(gradient[g]).max())), gradient[g], 0.0)
-            row = np.r_[-grad, 1.0]
-            # a steep cut (a penalised design's: coefficients to 1e12) is divided down to CUT_MAX,
-            # so that HiGHS's absolute tolerances stay above its round-off; theta keeps a
-            # coefficient of at least 1 / CUT_MAX, far above what HiGHS drops as zero (1e-9)
-            scale = max(1.0, float(np.abs(row).max()) / CUT_MAX)
+            lower, row = cut_row(cost[g], gradient[g], xd)
             index = np.r_[self.cut_index[:self.n], self.n + g].astype(np.int32)
-            self.h.addRow(float(cost[g] - grad @ xd) / scale, INF, self.n + 1, index, row / scale)
+            self.h.addRow(lower, INF, self.n + 1, index, row)
         self.has_optimality_cut = True
 
     def add_feasibility_cut(self, a: np.ndarray, b: float) -> None:
@@ -650,6 +679,8 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     away = relaxed_away[s.O]
     dispatch = _Dispatch(s, options, deadline, away)
     master = _Master(s, options, dispatch.n_groups)
+    # kept where the dispatch falls apart into parts (commitment without storage or a yearly cap)
+    relaxation = Relaxation(s, dispatch, []) if shared is None and s.op_integer.any() and dispatch.n_groups > 1 else None
     gap, offset = options.mip_gap, compiled.offset
     best = math.inf
     best_xd = best_xo = best_y = None
@@ -667,8 +698,10 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     def evaluate(xd):
         state, payload = dispatch.solve(xd)
         if state == "ok":
-            cost, gradient, xo, y, violation = payload
+            cost, gradient, xo, y, violation, penalised = payload
             total = float(compiled.cost[s.D] @ xd) + float(cost.sum()) + offset
+            if relaxation is not None:
+                relaxation.evaluated.append((xd.copy(), xo, y, penalised))
             if violation.sum() > VIOLATION_TOL * max(1.0, float(np.abs(xo).max(initial=0.0))):
                 # a priced violation makes the cut steep and large: the LP's tolerances then
                 # leave it inexact by more than the gap, so it is loosened by its own size
@@ -756,7 +789,8 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
                 best, best_xd, best_xo, best_y = total, xd.copy(), xo, y
         master.fixed[:] = np.nan
     outcome = Outcome("optimal" if converged else "handover", best if best < math.inf else None,
-                      lower if lower > -math.inf else None, rounds=rounds, sub_solves=dispatch.solves)
+                      lower if lower > -math.inf else None, rounds=rounds, sub_solves=dispatch.solves,
+                      relaxation=relaxation)
     if best_xd is None:
         if converged is False and lower > -math.inf and not deadline.passed:
             outcome.message = "no integral design evaluated"
@@ -773,11 +807,12 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     return outcome
 
 
-def dispatch_with_integers(compiled: Compiled, operational: np.ndarray, x: np.ndarray, options: SolveOptions,
-                           deadline: Deadline, abs_gap: float, cap_s: float):
+def dispatch_with_integers(compiled: Compiled, operational: np.ndarray | None, x: np.ndarray, options: SolveOptions,
+                           deadline: Deadline, abs_gap: float, cap_s: float, split: _Split | None = None):
     """The dispatch of the design in ``x`` with the operational integers (unit commitment) kept
-    integral, within ``cap_s`` seconds: (cost of the plan, full x) or (None, None)."""
-    s = _Split(compiled, operational)
+    integral, within ``cap_s`` seconds: (cost of the plan, full x) or (None, None). ``split``:
+    the model's split, if made already (else by ``operational``)."""
+    s = split or _Split(compiled, operational)
     lower, upper = compiled.row_lower[s.RS], compiled.row_upper[s.RS]
     shift = s.A_sub_design @ x[s.D]
     h = new_highs(options)
