@@ -789,12 +789,12 @@ def _tighten(r: SmoothingResult, ctx: _Context, o: _Outcome) -> None:
             (lambda a, b, o=o: _replan(ctx, o, a, b))  # the mask's budget is the whole trace's: not held by a window
         bound = lagrangian_bound(ctx.data, o.seams, o.arrays, fixed, o.sizes, r.objective_usd_per_year - ctx.cap_capex,
                                  SolveOptions(threads=ctx.options.threads), deadline, replan, model,
-                                 then_roll=len(tried) + 1 < st.max_rolls)
+                                 then_roll=r.method["rolls"] < st.max_rolls)
         tried.append(np.asarray(o.sizes))
         if bound is not None:
             r.method["replanned_windows"] += bound.replanned
         if o is first:
-            if bound is not None and bound.replanned:
+            if bound is None or bound.replanned:  # (windows may have been planned again before it failed)
                 _fill(r, ctx, o)
         else:
             _keep_cheaper(r, ctx, o)
@@ -804,10 +804,11 @@ def _tighten(r: SmoothingResult, ctx: _Context, o: _Outcome) -> None:
         value = bound.usd_per_year + ctx.cap_capex
         r.method["piece_bound_usd_per_year"] = max(value, r.method.get("piece_bound_usd_per_year", -math.inf))
         r.lower_bound_usd_per_year = max(value, r.lower_bound_usd_per_year)
-        if (bound.sizes is None or _gap(r) <= st.target_gap or deadline.passed or len(tried) >= st.max_rolls
+        if (bound.sizes is None or _gap(r) <= st.target_gap or deadline.passed or r.method["rolls"] >= st.max_rolls
                 or any(same_sizes(bound.sizes, s) for s in tried)):
             break
         t1 = time.perf_counter()
+        tried.append(np.asarray(bound.sizes))  # (a rolling horizon may grow them: not asked for twice)
         o, floors = _rolled_again(r, ctx, first.plan, bound.sizes, deadline, floors)
         r.method["rolled_again_seconds"] = r.method.get("rolled_again_seconds", 0.0) + time.perf_counter() - t1
         if o is None:
@@ -824,7 +825,7 @@ def _rolled_again(r: SmoothingResult, ctx: _Context, plan: _CoarsePlan, sizes: t
     coarse level whose blocks average the load's swings away plans charge for its own use of
     the battery, which at full resolution needs that power for the swings (12 h at 1 s in
     blocks of 8 s: 3.4 % dearer with its floors). The cheaper complete schedule (or None) and
-    whether it kept the floors."""
+    whether it kept the floors (``floors`` as given where nothing was compared)."""
     energy = sizes[1]
     kept = np.minimum(plan.targets["bat"], energy)
     with_floors = dataclasses.replace(plan, targets={**plan.targets, "bat": kept},
@@ -847,7 +848,7 @@ def _rolled_again(r: SmoothingResult, ctx: _Context, plan: _CoarsePlan, sizes: t
         _fill(other, ctx, again)
         if other.objective_usd_per_year < best_cost:
             best, best_cost, best_floors = again, other.objective_usd_per_year, floored
-    return best, best_floors
+    return best, (best_floors if best is not None and len(tries) > 1 else floors)
 
 
 def _keep_cheaper(r: SmoothingResult, ctx: _Context, o: _Outcome) -> None:
@@ -858,7 +859,7 @@ def _keep_cheaper(r: SmoothingResult, ctx: _Context, o: _Outcome) -> None:
         for name in ("schedule", "sizes", "costs_usd_per_year", "energy_overhead_fraction", "after",
                      "trace_after", "objective_usd_per_year"):
             setattr(r, name, getattr(other, name))
-        r.method.update({k: o.method[k] for k in ("pieces", "retries", "fine_seconds")}, rolled_again=True)
+        r.method.update({k: o.method[k] for k in ("pieces", "retries", "fine_seconds")})
 
 
 def _gap(r: SmoothingResult) -> float:

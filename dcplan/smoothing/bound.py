@@ -69,7 +69,7 @@ class Marginals:
 class Bound:
     usd_per_year: float
     replanned: int  # windows of the schedule planned again
-    sizes: tuple[float, float] | None = None  # the battery (MW, MJ) the pieces find best
+    sizes: tuple[float, float] | None = None  # the battery (MW, MJ) where the cuts' model is least
     model: _Cuts | None = None  # the cuts over the battery's sizes, for the next prices to add to
 
 
@@ -206,7 +206,9 @@ def _kelley(model: _Cuts, lps: list[_PieceLP], point: np.ndarray, most: tuple[fl
     with ThreadPoolExecutor(max_workers=2) as pool:  # the pieces' re-solves side by side
         for rounds in range(1, MAX_ROUNDS + 1):
             model.add(point, [(lp.value, lp.slope) for lp in lps])
-            bound, least_at = model.least()
+            least, at = model.least()
+            if least > bound:  # (a master that fails gives -inf: the rounds before still bound)
+                bound, least_at = least, at
             if model.best - bound <= CLOSE * abs(model.best) or rounds == MAX_ROUNDS:
                 break
             point = model.next_point()
@@ -346,6 +348,7 @@ class _Cuts:
         self.families.append((pieces, []))
         self.best, self.best_point = math.inf, None
         self.radius = np.maximum(np.abs(start) / 10, self.most * 1e-3)
+        self.edge = False
 
     def add(self, point: np.ndarray, values: list[tuple[float, np.ndarray]]) -> None:
         rows = self.families[-1][1]
@@ -389,30 +392,27 @@ class _Cuts:
         width = 3 + int(offsets[-1])  # x (2), z, the thetas
         cost = np.zeros(width)
         cost[:2], cost[2] = self.price, 1.0
-        rows, lower, upper = [], [], []
+        r, c, v, lower, upper = [], [], [], [], []  # the rows, sparse
+
+        def row(entries: list[tuple[int, float]], low: float, high: float) -> None:
+            for j, a in entries:
+                r.append(len(lower))
+                c.append(j)
+                v.append(a)
+            lower.append(low)
+            upper.append(high)
+
         for (n, cuts), at in zip(self.families, offsets):
             for k, value, slope in cuts:
-                row = np.zeros(width)
-                row[:2], row[3 + at + k] = -slope, 1.0
-                rows.append(row)
-                lower.append(value)
-                upper.append(INF)
-            row = np.zeros(width)
-            row[2], row[3 + at:3 + at + n] = 1.0, -1.0
-            rows.append(row)
-            lower.append(0.0)
-            upper.append(INF)
+                row([(0, -slope[0]), (1, -slope[1]), (3 + at + k, 1.0)], value, INF)
+            row([(2, 1.0)] + [(3 + at + k, -1.0) for k in range(n)], 0.0, INF)
         if self.c_rate is not None:
-            row = np.zeros(width)
-            row[:2] = [1.0, -self.c_rate]
-            rows.append(row)
-            lower.append(-INF)
-            upper.append(0.0)
+            row([(0, 1.0), (1, -self.c_rate)], -INF, 0.0)
+        A = sp.csc_matrix((v, (r, c)), shape=(len(lower), width))
         h = new_highs()
         col_lower = np.concatenate([lo, np.full(width - 2, -INF)])
         col_upper = np.concatenate([hi, np.full(width - 2, INF)])
-        h.passModel(highs_lp(cost, col_lower, col_upper, np.array(lower), np.array(upper),
-                             sp.csc_matrix(np.array(rows))))
+        h.passModel(highs_lp(cost, col_lower, col_upper, np.array(lower), np.array(upper), A))
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return -math.inf, self.best_point
