@@ -844,8 +844,7 @@ def _rolled_again(r: SmoothingResult, ctx: _Context, plan: _CoarsePlan, sizes: t
         again = _rolling(ctx, p, sizes, dict(r.method), deadline)
         if again.arrays is None or again.method.get("soc_end_shortfall_mj"):
             continue
-        other = dataclasses.replace(r, method=dict(r.method))
-        _fill(other, ctx, again)
+        other = _filled(r, ctx, again)
         if other.objective_usd_per_year < best_cost:
             best, best_cost, best_floors = again, other.objective_usd_per_year, floored
     return best, (best_floors if best is not None and len(tries) > 1 else floors)
@@ -853,13 +852,19 @@ def _rolled_again(r: SmoothingResult, ctx: _Context, plan: _CoarsePlan, sizes: t
 
 def _keep_cheaper(r: SmoothingResult, ctx: _Context, o: _Outcome) -> None:
     """``o``'s schedule in ``r`` where it is cheaper than ``r``'s."""
-    other = dataclasses.replace(r, method=dict(r.method))
-    _fill(other, ctx, o)
+    other = _filled(r, ctx, o)
     if other.objective_usd_per_year < r.objective_usd_per_year:
         for name in ("schedule", "sizes", "costs_usd_per_year", "energy_overhead_fraction", "after",
                      "trace_after", "objective_usd_per_year"):
             setattr(r, name, getattr(other, name))
         r.method.update({k: o.method[k] for k in ("pieces", "retries", "fine_seconds")})
+
+
+def _filled(r: SmoothingResult, ctx: _Context, o: _Outcome) -> SmoothingResult:
+    """A copy of ``r`` with ``o``'s schedule and its figures."""
+    other = dataclasses.replace(r, method=dict(r.method))
+    _fill(other, ctx, o)
+    return other
 
 
 def _gap(r: SmoothingResult) -> float:
