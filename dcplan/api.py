@@ -16,7 +16,7 @@ from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
 from dcplan.model import build_model
 from dcplan.model.compute import power_share
 from dcplan.model.context import is_operational
-from dcplan.model.technologies import relaxed_away
+from dcplan.model.technologies import couples_steps, relaxed_away
 from dcplan.output import write_plan
 from dcplan.results import Plan, extract
 from dcplan.smoothing.workload import load_workload
@@ -192,7 +192,7 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
     if options.time_limit_s is not None and options.time_limit_s < build_s:  # compiling takes about as long
         return PlanOutcome(program, SolveResult("no_solution", message="time limit"), None, smoothing=smoothing)
     result = solve(pm.model, options, operational=is_operational, start=start or None, suspect_infeasible=suspect,
-                   relaxed_away=relaxed_away)
+                   relaxed_away=relaxed_away, couples_steps=couples_steps)
     return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None, smoothing=smoothing)
 
 

@@ -12,6 +12,9 @@ from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.plans.types import SitePlan
 
 BINDING_TOL = 1e-6
+COUPLES_STEPS = ("bat_soc_balance",)
+"""The state of charge carries energy from one step to the next: a bound on hourly commitment
+prices these rows rather than imposing them (:mod:`dcplan.solver.lagrangian`)."""
 
 
 def add_storage(sm: SiteModel) -> None:

@@ -18,9 +18,16 @@ lines, emissions, dispatch columns, what its rows mean). Code outside ``model/``
 them and never names a variable."""
 
 _RELAXED_AWAY = frozenset(name for t in TECHNOLOGIES for name in getattr(t, "RELAXED_AWAY", ()))
+_COUPLES_STEPS = frozenset(name for t in TECHNOLOGIES for name in getattr(t, "COUPLES_STEPS", ()))
 
 
 def relaxed_away(component) -> bool:
     """Whether a variable is an operational integer whose LP relaxation the model's other rows
     imply (a technology's ``RELAXED_AWAY``): a relaxed dispatch may leave it and its rows out."""
     return component.local_name in _RELAXED_AWAY
+
+
+def couples_steps(component) -> bool:
+    """Whether a constraint ties dispatch steps together (a technology's ``COUPLES_STEPS``: a
+    state of charge, a month's peak), which a bound on hourly commitment may price instead."""
+    return component.local_name in _COUPLES_STEPS

@@ -260,6 +260,8 @@ class Outcome:
     sub_solves: int = 0
     message: str = ""
     relaxation: Relaxation | None = None  # with operational integers: what a proof of the commitment needs
+    cuts: list | None = None  # with operational integers and no cap shared out: the optimality cuts,
+    # (cost per group, gradient per group, design), bounds on the relaxed dispatch at any design
 
 
 @dataclass
@@ -681,6 +683,7 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     master = _Master(s, options, dispatch.n_groups)
     # kept where the dispatch falls apart into parts (commitment without storage or a yearly cap)
     relaxation = Relaxation(s, dispatch, []) if shared is None and s.op_integer.any() and dispatch.n_groups > 1 else None
+    cuts = [] if shared is None and s.op_integer.any() else None
     gap, offset = options.mip_gap, compiled.offset
     best = math.inf
     best_xd = best_xo = best_y = None
@@ -702,13 +705,15 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
             total = float(compiled.cost[s.D] @ xd) + float(cost.sum()) + offset
             if relaxation is not None:
                 relaxation.evaluated.append((xd.copy(), xo, y, penalised))
-            if violation.sum() > VIOLATION_TOL * max(1.0, float(np.abs(xo).max(initial=0.0))):
-                # a priced violation makes the cut steep and large: the LP's tolerances then
-                # leave it inexact by more than the gap, so it is loosened by its own size
-                slack = PENALISED_CUT_SLACK * dispatch.penalty * violation
-                master.add_optimality_cut(cost - slack, gradient, xd)
+            violated = violation.sum() > VIOLATION_TOL * max(1.0, float(np.abs(xo).max(initial=0.0)))
+            # a priced violation makes the cut steep and large: the LP's tolerances then leave it
+            # inexact by more than the gap, so it is loosened by its own size
+            cut_cost = cost - PENALISED_CUT_SLACK * dispatch.penalty * violation if violated else cost
+            master.add_optimality_cut(cut_cost, gradient, xd)
+            if cuts is not None:
+                cuts.append((cut_cost, gradient, xd.copy()))
+            if violated:
                 return "violated", total, False, None, None
-            master.add_optimality_cut(cost, gradient, xd)
             integral = not s.design_integer.any() or np.allclose(xd[s.design_integer], np.round(xd[s.design_integer]), atol=1e-6)
             return "ok", total, integral, xo, y
         if state == "infeasible":
@@ -790,7 +795,7 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
         master.fixed[:] = np.nan
     outcome = Outcome("optimal" if converged else "handover", best if best < math.inf else None,
                       lower if lower > -math.inf else None, rounds=rounds, sub_solves=dispatch.solves,
-                      relaxation=relaxation)
+                      relaxation=relaxation, cuts=cuts)
     if best_xd is None:
         if converged is False and lower > -math.inf and not deadline.passed:
             outcome.message = "no integral design evaluated"
