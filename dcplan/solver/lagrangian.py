@@ -75,12 +75,14 @@ def lagrangian_bound(compiled: Compiled, operational: np.ndarray, linking: np.nd
     n, n_groups = A.shape[1], len(cuts[0][0]) if cuts else 0
     design = np.flatnonzero(~operational)
     region_lower, region = [], []
+    theta = np.full(n_groups, -INF)  # at the plan's design, for the start
     for cost, gradient, xd in cuts or []:
         for g in range(n_groups):
             lower_g, row = cut_row(cost[g], gradient[g], xd)
             region_lower.append(lower_g)
             region.append(sp.csr_matrix((row, (np.zeros(len(design) + 1, dtype=int), np.r_[design, n + g])),
                                         shape=(1, n + n_groups)))
+            theta[g] = max(theta[g], (lower_g - row[:-1] @ x[design]) / row[-1])
     region_upper = [INF] * len(region)
     if n_groups:  # design + theta <= target
         region.append(sp.csr_matrix((np.r_[compiled.cost[design], np.ones(n_groups)],
@@ -95,13 +97,7 @@ def lagrangian_bound(compiled: Compiled, operational: np.ndarray, linking: np.nd
                          np.r_[lower[kept], region_lower], np.r_[upper[kept], region_upper], M, priced_offset,
                          np.r_[compiled.integer, np.zeros(n_groups, dtype=bool)]))
     h.setOptionValue("mip_rel_gap", options.mip_gap / 10)  # its incumbent may be the plan: a bound past the target
-    # the plan as a start: it meets every row kept (theta at its cuts' highest there)
-    theta = np.full(n_groups, -INF)
-    for k, row in enumerate(region[:len(region) - bool(n_groups)]):
-        g = k % n_groups
-        coef = row.toarray().ravel()
-        theta[g] = max(theta[g], (region_lower[k] - coef[design] @ x[design]) / coef[n + g])
-    start = highspy.HighsSolution()
+    start = highspy.HighsSolution()  # the plan: it meets every row kept
     start.col_value = np.r_[x, theta]
     start.value_valid = True
     h.setSolution(start)
