@@ -22,6 +22,7 @@ import dcplan.solver.without_scipy_extras  # noqa: F401  (before SciPy is import
 # isort: on
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 
@@ -231,26 +232,8 @@ def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_a
         if committed[1] is None:
             out.status, x = "handover", None
         else:
-            objective, x = committed
-            if out.relaxation is not None and (_gap(objective, out.bound) or 0.0) > options.mip_gap:
-                # the relaxation's bound is too low: partial MIPs over the hours that commitment
-                # changes, for as long as the loop took and a second (then HiGHS's MIP on the
-                # whole model, as before)
-                progress.report("unit commitment: bounding the committed hours")
-                proof = CommitmentBound(out.relaxation)
-                if proof.applies:
-                    bound, objective, x = proof.prove(x, objective, options, deadline, cap_s=loop_seconds + 1.0)
-                    if bound is not None and bound > out.bound:
-                        out.bound = bound
-            elif out.bound is not None and (_gap(objective, out.bound) or 0.0) > options.mip_gap:
-                # rows over time tie the hours together: the MIP with them priced, for as long as
-                # the loop took and LAGRANGIAN_MIN_S (then HiGHS's MIP on the whole model)
-                progress.report("unit commitment: bounding the plan with rows over time priced")
-                target = objective - 0.99 * options.mip_gap * abs(objective)  # (a hundredth for round-off)
-                bound = lagrangian_bound(compiled, op_mask, linking_rows(compiled, op_mask, coupling), x, target,
-                                         options, deadline, cap_s=max(LAGRANGIAN_MIN_S, loop_seconds), cuts=out.cuts)
-                if bound is not None and bound > out.bound:
-                    out.bound = bound
+            objective, x = _bound_commitment(compiled, op_mask, coupling, out, *committed, options, deadline,
+                                             progress, loop_seconds)
     if out.status == "optimal" and x is not None and (_gap(objective, out.bound) or 0.0) <= options.mip_gap:
         return SolveResult("optimal", objective, out.bound, _gap(objective, out.bound), **info), x, duals
     if deadline.passed:
@@ -270,6 +253,30 @@ def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_a
         result.bound = out.bound  # the loop's bound holds for the same model: the better of the two
         result.gap = _gap(result.objective, out.bound)
     return result, x_mip, None
+
+
+def _bound_commitment(compiled, op_mask, coupling, out, objective, x, options, deadline, progress, loop_seconds):
+    """Where the loop's bound (the relaxed commitment's) is more than the gap below the committed
+    plan: partial MIPs over the hours that commitment changes where the dispatch falls apart into
+    hours, then the MIP with the rows over time priced; each for about as long as the loop took,
+    what is left to HiGHS's MIP on the whole model. Raises ``out.bound``; returns the best plan
+    found, (objective, x)."""
+    def still_open() -> bool:
+        return out.bound is not None and (_gap(objective, out.bound) or 0.0) > options.mip_gap and not deadline.passed
+
+    if out.relaxation is not None and still_open():
+        progress.report("unit commitment: bounding the committed hours")
+        proof = CommitmentBound(out.relaxation)
+        if proof.applies:
+            bound, objective, x = proof.prove(x, objective, options, deadline, cap_s=loop_seconds + 1.0)
+            out.bound = max(out.bound, bound if bound is not None else -math.inf)
+    if still_open():
+        progress.report("unit commitment: bounding the plan with rows over time priced")
+        target = objective - 0.99 * options.mip_gap * abs(objective)  # (a hundredth for round-off)
+        bound = lagrangian_bound(compiled, op_mask, linking_rows(compiled, op_mask, coupling), x, target, options,
+                                 deadline, cap_s=max(LAGRANGIAN_MIN_S, loop_seconds), cuts=out.cuts)
+        out.bound = max(out.bound, bound if bound is not None else -math.inf)
+    return objective, x
 
 
 def _gap(objective: float, bound: float | None) -> float | None:
