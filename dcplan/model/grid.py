@@ -13,9 +13,6 @@ from dcplan.model.timegrid import hourly_grid
 from dcplan.plans.types import SitePlan
 from dcplan.series import Quantity, SeriesError, SeriesResolver
 
-COUPLES_STEPS = ("grid_peak_def",)
-"""A month's peak import is one column over all its hours (see ``storage.COUPLES_STEPS``)."""
-
 
 def add_grid(sm: SiteModel, start, end=None) -> None:
     """Import up to the connection's firm limit in the period (``b.grid_limit_mw``), plus what the

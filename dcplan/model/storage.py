@@ -13,8 +13,10 @@ from dcplan.plans.types import SitePlan
 
 BINDING_TOL = 1e-6
 COUPLES_STEPS = ("bat_soc_balance",)
-"""The state of charge carries energy from one step to the next: a bound on hourly commitment
-prices these rows rather than imposing them (:mod:`dcplan.solver.lagrangian`)."""
+"""The state of charge carries energy from one step to the next, a chain through the year that a
+bound on hourly commitment prices rather than imposes (:mod:`dcplan.solver.lagrangian`). A month's
+peak import is not one: it ties its hours as a design column does, and priced, an hour below the
+peak would import more for free."""
 
 
 def add_storage(sm: SiteModel) -> None:

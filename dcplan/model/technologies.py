@@ -28,6 +28,6 @@ def relaxed_away(component) -> bool:
 
 
 def couples_steps(component) -> bool:
-    """Whether a constraint ties dispatch steps together (a technology's ``COUPLES_STEPS``: a
-    state of charge, a month's peak), which a bound on hourly commitment may price instead."""
+    """Whether a constraint chains dispatch steps together (a technology's ``COUPLES_STEPS``: a
+    state of charge), which a bound on hourly commitment may price instead."""
     return component.local_name in _COUPLES_STEPS

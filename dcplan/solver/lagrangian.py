@@ -3,15 +3,17 @@
 The decomposition's loop relaxes the hourly units on; the committed dispatch of its design is the
 plan, but the loop's bound is the relaxation's, which can lie more than the gap below the plan.
 Where the dispatch falls apart into hours, :mod:`dcplan.solver.commitment` closes that gap. Where
-a battery's state of charge, a month's peak or a yearly cap ties the hours together, the whole
+a battery's state of charge chains the hours together (or a yearly cap ties them all), the whole
 MIP's LP is slow (its root LP alone takes longer than the rest of the plan) and this module bounds
 the plan by Lagrangian relaxation instead: those rows ``l <= a @ x <= u`` are priced at ``mu``
 rather than imposed. For every plan that meets them, ``cost @ x >= cost @ x - mu @ (A x - s)``
 with ``s = A x`` within its bounds, and ``min(mu * l, mu * u)`` is the least ``mu * s`` can be, so
 the model without those rows, its costs less their price, is a relaxation of the whole MIP for
 *any* prices: its bound bounds the plan whatever prices are chosen (a poor choice only makes the
-bound weak). The hours then fall apart, and HiGHS proves that MIP (design free, hours integral)
-several times faster than the whole one.
+bound weak). The hours then fall apart but for the design (and a month's peak, which ties its
+hours as a design column does and is kept: priced, an hour below the peak would import more for
+free), and HiGHS proves that MIP (design free, hours integral) many times faster than the whole
+one.
 
 The prices are the duals of the relaxed dispatch: with them, the relaxation's LP is the whole
 LP's near the plan's design, and what commitment adds on top is kept. Where the plan builds no
@@ -37,8 +39,9 @@ FIRST_STORAGE_SHARE = 0.01  # the little of each storage the prices are read at,
 
 
 def linking_rows(compiled: Compiled, operational: np.ndarray, declared: np.ndarray | None) -> np.ndarray:
-    """Rows that tie dispatch steps together: those the model declares so (``declared``: state
-    of charge, a month's peak) and caps over time (rows over more dispatch columns than a day's)."""
+    """Rows that tie dispatch steps together: those the model declares so (``declared``: a state
+    of charge) and caps over time (rows over more dispatch columns than a day's, which a MIP
+    would otherwise hold as one dense row)."""
     A = compiled.A.tocsr()
     op_terms = np.diff(A[:, np.flatnonzero(operational)].tocsr().indptr)
     linking = op_terms > ELASTIC_MIN_TERMS
