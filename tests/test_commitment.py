@@ -140,7 +140,7 @@ def stored(stored_site):
     assert exact.status == "optimal"
     compiled, out, objective, x, _, _ = _relaxed_loop(stored_site, 1e-8)
     operational = solver._component_mask(compiled, is_operational)
-    linking = linking_rows(compiled, operational, solver._row_mask(compiled, couples_steps))
+    linking = linking_rows(compiled, operational, solver._component_mask(compiled, couples_steps, rows=True))
     return exact.objective, compiled, out, objective, x, linking
 
 

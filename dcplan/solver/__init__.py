@@ -125,8 +125,7 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
         start_x = _start_vector(compiled, start, op_mask)
         away = _component_mask(compiled, relaxed_away)
         away = None if away is None else away & op_mask & compiled.integer & (compiled.cost == 0) & (compiled.col_lower == 0)
-        coupling = _row_mask(compiled, couples_steps)
-        result, x, duals = _decomposed(compiled, op_mask, options, deadline, progress, start_x, away, coupling)
+        result, x, duals = _decomposed(compiled, op_mask, options, deadline, progress, start_x, away, couples_steps)
     else:
         h = new_highs(options)
         progress.attach(h)
@@ -165,29 +164,16 @@ def _choose(strategy: str, compiled: Compiled, op_mask: np.ndarray | None) -> st
     return "branch_and_bound" if n_int <= BRANCH_AND_BOUND_MAX_INTEGERS else "highs_mip"
 
 
-def _component_mask(compiled: Compiled, predicate) -> np.ndarray | None:
-    """Columns whose Pyomo component ``predicate`` holds for (None without a predicate)."""
+def _component_mask(compiled: Compiled, predicate, rows: bool = False) -> np.ndarray | None:
+    """Columns (``rows``: rows) whose Pyomo component ``predicate`` holds for (None without a
+    predicate)."""
     if predicate is None:
         return None
+    items = compiled.rows if rows else compiled.columns
     cache: dict[int, bool] = {}
-    mask = np.empty(len(compiled.columns), dtype=bool)
-    for i, var in enumerate(compiled.columns):
-        comp = var.parent_component()
-        key = id(comp)
-        if key not in cache:
-            cache[key] = bool(predicate(comp))
-        mask[i] = cache[key]
-    return mask
-
-
-def _row_mask(compiled: Compiled, predicate) -> np.ndarray | None:
-    """Rows whose Pyomo component ``predicate`` holds for (None without a predicate)."""
-    if predicate is None:
-        return None
-    cache: dict[int, bool] = {}
-    mask = np.empty(len(compiled.rows), dtype=bool)
-    for i, row in enumerate(compiled.rows):
-        comp = row.parent_component()
+    mask = np.empty(len(items), dtype=bool)
+    for i, item in enumerate(items):
+        comp = item.parent_component()
         key = id(comp)
         if key not in cache:
             cache[key] = bool(predicate(comp))
@@ -207,10 +193,10 @@ def _start_vector(compiled: Compiled, start: dict | None, op_mask: np.ndarray | 
     return x
 
 
-def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_away=None, coupling=None):
+def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_away=None, couples_steps=None):
     """Benders, then the operational integers (and a bound on them where the loop's is too low),
-    then (only if the gap is still open) HiGHS's MIP from the best plan. ``coupling``: rows the
-    model declares tie steps together (see :func:`solve`). Returns (result, x, row duals)."""
+    then (only if the gap is still open) HiGHS's MIP from the best plan. ``couples_steps``: see
+    :func:`solve`. Returns (result, x, row duals)."""
     op_integer = compiled.integer & op_mask
     # with hourly commitment, the loop (which relaxes it) leaves nine tenths of the gap to it
     loop_options = dataclasses.replace(options, mip_gap=options.mip_gap / 10) if op_integer.any() else options
@@ -232,7 +218,7 @@ def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_a
         if committed[1] is None:
             out.status, x = "handover", None
         else:
-            objective, x = _bound_commitment(compiled, op_mask, coupling, out, *committed, options, deadline,
+            objective, x = _bound_commitment(compiled, op_mask, couples_steps, out, *committed, options, deadline,
                                              progress, loop_seconds)
     if out.status == "optimal" and x is not None and (_gap(objective, out.bound) or 0.0) <= options.mip_gap:
         return SolveResult("optimal", objective, out.bound, _gap(objective, out.bound), **info), x, duals
@@ -255,7 +241,7 @@ def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_a
     return result, x_mip, None
 
 
-def _bound_commitment(compiled, op_mask, coupling, out, objective, x, options, deadline, progress, loop_seconds):
+def _bound_commitment(compiled, op_mask, couples_steps, out, objective, x, options, deadline, progress, loop_seconds):
     """Where the loop's bound (the relaxed commitment's) is more than the gap below the committed
     plan: partial MIPs over the hours that commitment changes where the dispatch falls apart into
     hours, then the MIP with the rows over time priced; each for about as long as the loop took,
@@ -273,8 +259,9 @@ def _bound_commitment(compiled, op_mask, coupling, out, objective, x, options, d
     if still_open():
         progress.report("unit commitment: bounding the plan with rows over time priced")
         target = objective - 0.99 * options.mip_gap * abs(objective)  # (a hundredth for round-off)
-        bound = lagrangian_bound(compiled, op_mask, linking_rows(compiled, op_mask, coupling), x, target, options,
-                                 deadline, cap_s=max(LAGRANGIAN_MIN_S, loop_seconds), cuts=out.cuts)
+        linking = linking_rows(compiled, op_mask, _component_mask(compiled, couples_steps, rows=True))
+        bound = lagrangian_bound(compiled, op_mask, linking, x, target, options, deadline,
+                                 cap_s=max(LAGRANGIAN_MIN_S, loop_seconds), cuts=out.cuts)
         out.bound = max(out.bound, bound if bound is not None else -math.inf)
     return objective, x
 
