@@ -164,7 +164,7 @@ def _with_first_storage(compiled: Compiled, operational: np.ndarray, linking: np
     floor = lo + FIRST_STORAGE_SHARE * np.where(np.isfinite(span), span, most)
     # the nearest design (least total move, in a small LP) with those floors that meets its rows
     n = len(design)
-    own = np.diff(A[:, np.flatnonzero(operational)].tocsr().indptr) == 0
+    own = np.diff(op.indptr) == 0  # the design's own rows
     rows = A[own][:, design]
     fixed = compiled.integer[design]
     y_lower = np.where(raise_, np.maximum(floor, lo), np.where(fixed, xd, lo))
