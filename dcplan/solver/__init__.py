@@ -50,7 +50,7 @@ from dcplan.solver.lagrangian import lagrangian_bound, linking_rows
 __all__ = ["STRATEGIES", "Conflict", "SolveOptions", "SolveResult", "irreducible_conflict", "solve"]
 
 BRANCH_AND_BOUND_MAX_INTEGERS = 16  # beyond this, HiGHS (presolve, cuts, heuristics) wins
-LAGRANGIAN_MIN_S = 5.0  # a year's priced MIP took 3.7 s where the loop took 1.5 s (held-out r2026_10)
+LAGRANGIAN_MIN_S = 5.0  # r2026_10: its priced MIP 0.9 s; r2027_01: 4.5 s to a bound 4.7e-5 below the plan
 DECOMPOSE_MIN_GAP = 1e-6  # seen: a plan 2e-6 above the optimum when 1e-9 was asked
 DECOMPOSE_MIN_OPERATIONAL = 15_000
 """Operational columns from which ``auto`` decomposes: a year of hourly dispatch has 40-80k, a
