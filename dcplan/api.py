@@ -176,9 +176,19 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
         smoothing, reasons = smooth_training_jobs(program)
         if reasons:
             return PlanOutcome(program, None, None, reasons)
+    timed_out = PlanOutcome(program, SolveResult("no_solution", message="time limit"), None, smoothing=smoothing)
+
+    def out_of_time(build_s: float) -> bool:  # the limit holds for the whole plan, building included
+        left = _less_time(options, time.perf_counter() - started).time_limit_s
+        return left is not None and left <= build_s  # compiling takes about as long as building
+
+    if out_of_time(0.0):  # no time for anything: no model is built
+        return timed_out
     built = time.perf_counter()
     pm = build_model(program, typical_days, smoothing)
     build_s = time.perf_counter() - built
+    if out_of_time(build_s):  # before the typical days too: they would only add to the overrun
+        return timed_out
     if change_model is not None:
         change_model(pm)
     if pm.cap_rows and not options.duals:
@@ -188,9 +198,9 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
     if change_model is None:  # another objective (a curve's CO2) keeps its own gap
         # the gap is of the power system's cost, as the typical days share it out (see power_share)
         options = dataclasses.replace(options, mip_gap=options.mip_gap * max(share, MIN_POWER_SHARE))
-    options = _less_time(options, time.perf_counter() - started)  # the limit holds for the whole plan, building included
-    if options.time_limit_s is not None and options.time_limit_s < build_s:  # compiling takes about as long
-        return PlanOutcome(program, SolveResult("no_solution", message="time limit"), None, smoothing=smoothing)
+    if out_of_time(build_s):
+        return timed_out
+    options = _less_time(options, time.perf_counter() - started)
     result = solve(pm.model, options, operational=is_operational, start=start or None, suspect_infeasible=suspect,
                    relaxed_away=relaxed_away, couples_steps=couples_steps)
     return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None, smoothing=smoothing)

@@ -266,17 +266,34 @@ def test_time_limit_holds_across_resolves():
     assert elapsed <= 1.1 * limit + 1.0, elapsed
 
 
-@pytest.mark.parametrize("limit_s", [3.0, 8.0])
-def test_the_command_keeps_to_its_time_limit(tmp_path, limit_s):
-    """`dcplan plan --time-limit T` on a full year returns, as a whole process (start-up, reading,
-    building, writing), within T + 10 %: with the best plan and its gap when there is one (exit 3),
-    else no plan (exit 3) and no output folder."""
-    out = tmp_path / "out"
+def _plan_mojave(out: Path, limit_s: float) -> tuple[float, subprocess.CompletedProcess]:
     started = time.perf_counter()
     done = subprocess.run([DCPLAN, "plan", str(REPO / "sites" / "mojave.yaml"), "--time-limit", str(limit_s),
                            "-o", str(out), "-q"], capture_output=True, text=True, timeout=120)
-    elapsed = time.perf_counter() - started
-    assert elapsed <= 1.1 * limit_s, elapsed
+    return time.perf_counter() - started, done
+
+
+@pytest.fixture(scope="module")
+def start_up_s(tmp_path_factory) -> float:
+    """The command's floor on this machine: a limit it has spent before it could build anything
+    (start-up, imports and reading; 0.5 s on one machine, 1.5 s on a slower one). It says no plan,
+    writes nothing and builds no model."""
+    out = tmp_path_factory.mktemp("tiny") / "out"
+    elapsed, done = _plan_mojave(out, 0.01)
+    assert done.returncode == 3 and not out.exists() and "no plan found within" in done.stderr
+    return elapsed
+
+
+@pytest.mark.parametrize("beyond_start_up_s", [3.0, 8.0])
+def test_the_command_keeps_to_its_time_limit(tmp_path, start_up_s, beyond_start_up_s):
+    """`dcplan plan --time-limit T` on a full year returns, as a whole process (start-up, reading,
+    building, writing), within T + 10 %: with the best plan and its gap when there is one (exit 3),
+    else no plan (exit 3) and no output folder. T is this machine's start-up and 3 or 8 s more:
+    no process can answer before it has started."""
+    limit_s = start_up_s + beyond_start_up_s
+    out = tmp_path / "out"
+    elapsed, done = _plan_mojave(out, limit_s)
+    assert elapsed <= 1.1 * limit_s, (elapsed, limit_s)
     assert done.returncode in (0, 3), done.stderr
     if (out / "plan.yaml").exists():
         assert done.returncode == 0 or "best plan found has gap" in done.stderr
