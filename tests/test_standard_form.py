@@ -14,6 +14,7 @@ from dcplan import api
 from dcplan.checks.run import check_paths
 from dcplan.loader import load_program
 from dcplan.model import build_model
+from dcplan.model.rows import Rows, Term, row_family
 from dcplan.schema.smoothing import SmoothingSpec
 from dcplan.smoothing.api import smooth
 from dcplan.smoothing.workload import synthetic_workload
@@ -173,3 +174,55 @@ def test_expressions_evaluate_as_pyomo_evaluates_them():
     assert evaluate([]).shape == (0,)
     with pytest.raises(Unsupported):
         evaluate([m.x[0], m.y])
+
+
+def _families(arrays: bool) -> pyo.ConcreteModel:
+    """Hourly rows of every kind a model part writes, as arrays or by rules: a unit's output
+    under its units built (a shared design expression with a constant), a state that follows the
+    previous step (a variable met twice in a row), a ranged row, a row over a fixed variable."""
+    m = pyo.ConcreteModel()
+    m.K = pyo.Set(initialize=["a", "b"], ordered=True)
+    m.T = pyo.RangeSet(0, 5)
+    m.n = pyo.Var(m.K, domain=pyo.NonNegativeIntegers, bounds=(0, 4))
+    m.g = pyo.Var(m.K, m.T, bounds=(0, 100))
+    m.s = pyo.Var(m.T, bounds=(0, 50))
+    m.fixed = pyo.Var(initialize=3.0)
+    m.fixed.fix()
+    m.units = pyo.Expression(m.K, rule=lambda m, k: m.n[k] + 1)
+    size, cf, prev = {"a": 10.0, "b": 25.0}, np.linspace(0.1, 0.9, 6), [5, 0, 1, 2, 3, 4]
+    hours = list(m.T)
+    if arrays:
+        m.cap = row_family(m.K, m.T, rows=[Rows([(k, t) for t in hours], [
+            Term([m.g[k, t] for t in hours]), Term(m.units[k], -size[k] * cf)], upper=0.0) for k in m.K])
+        m.state = row_family(m.T, rows=[Rows(hours, [Term([m.s[t] for t in hours]), Term([m.s[p] for p in prev], -1.0),
+                                                     Term([m.g["a", t] for t in hours], -0.9)], lower=0.0, upper=0.0)])
+        m.band = row_family(m.T, rows=[Rows(hours, [Term([m.g["b", t] for t in hours]), Term(m.fixed, 2.0)],
+                                            lower=5.0, upper=np.arange(6) + 80.0)])
+    else:
+        m.cap = pyo.Constraint(m.K, m.T, rule=lambda m, k, t: m.g[k, t] <= size[k] * cf[t] * m.units[k])
+        m.state = pyo.Constraint(m.T, rule=lambda m, t: m.s[t] == m.s[prev[t]] + 0.9 * m.g["a", t])
+        m.band = pyo.Constraint(m.T, rule=lambda m, t: pyo.inequality(5.0, m.g["b", t] + 2.0 * m.fixed, t + 80.0))
+    m.demand = pyo.Constraint(m.T, rule=lambda m, t: sum(m.g[k, t] for k in m.K) >= 20 + t)
+    m.obj = pyo.Objective(expr=sum(m.g.values()) + 100 * sum(m.n.values()))
+    return m
+
+
+def test_rows_given_as_arrays_compile_as_the_same_rows_written_by_rules():
+    arrays, rules = _families(True), _families(False)
+    assert_same_form(arrays)  # Pyomo's compiler reads them through each row's expression
+    for change in (lambda m: m.n["a"].fix(2), lambda m: m.band[3].deactivate(), lambda m: m.fixed.fix(50.0)):
+        for model in (arrays, rules):  # a design fixed after the rows are built (a committed plan), a row left out
+            change(model)
+        ours, theirs = linear_form(arrays), linear_form(rules)
+        assert [v.name for v in ours.columns] == [v.name for v in theirs.columns]
+        assert [r.name for r in ours.rows] == [r.name for r in theirs.rows]
+        assert (ours.A != theirs.A).nnz == 0
+        assert np.array_equal(ours.row_lower, theirs.row_lower) and np.array_equal(ours.row_upper, theirs.row_upper)
+    assert "band[3]" not in [r.name for r in ours.rows]
+    row = arrays.cap["b", 4]  # a row is a constraint like any other: its index, name and expression
+    assert row.index() == ("b", 4) and row.name == "cap[b,4]"
+    assert pyo.value(row.upper) == pytest.approx(25.0 * 0.74) and "g[b,4]" in str(row.expr)  # the units built' constant moved across
+    arrays.n["b"].fix(0)
+    arrays.g["b", 4].fix(30.0)  # 30 <= 25 x 0.74 x 1: a row of numbers that cannot hold
+    with pytest.raises(InfeasibleConstraintException, match=r"cap\[b,4\]"):
+        linear_form(arrays)

@@ -12,6 +12,7 @@ import pyomo.core as pyo
 
 from dcplan.formulas import capping_segments, facility_load_mw, gpu_it_mw, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
+from dcplan.model.rows import Rows, Term, row_family
 from dcplan.plans.types import COMPUTE_LINES, SitePlan
 from dcplan.schema.compute import Compute
 from dcplan.series import HOURS_PER_YEAR
@@ -80,11 +81,14 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     # hour by hour the IT draws its average share of the design IT (which the design peak keeps)
     extra = (sm.smoothing.energy_overhead_fraction or 0.0) if sm.smoothing is not None else 0.0
     capped = add_power_capping(sm, compute, options)
-    b.load_mw = pyo.Expression(sm.steps, rule=lambda m, t: sum(
-        facility_load_mw(m.it_mw[c], pue[c][t], compute.average_draw_fraction, extra)
-        - (pue[c][t] * capped[c, t] if capped is not None else 0.0) for c in m.C))
+    steps = list(sm.steps)
+    sm.load_terms = [Term(b.it_mw[c], facility_load_mw(1.0, np.asarray(pue[c]), compute.average_draw_fraction, extra))
+                     for c in b.C]
+    if capped is not None:  # less the GPU power capped away, at the PUE
+        sm.load_terms += [Term([capped[c, j, t] for t in steps], -np.asarray(pue[c])) for c in b.C for j in b.J]
+    b.load_mw = pyo.Expression(sm.steps, rule=lambda m, t: sum(term.at(t) for term in sm.load_terms))
     sm.load = b.load_mw
-    sm.add_dispatch("load_mw", at=lambda t: b.load_mw[t])
+    sm.add_dispatch("load_mw", derive=lambda: sum(term.values(len(steps)) for term in sm.load_terms))
     sm.add_dispatch("pue", derive=lambda: sm.tg.sample(sm.si.pue[chosen_cooling(sm)]))
     sm.peak_load = sum(facility_load_mw(b.it_mw[c], float(sm.si.pue[c].max()), 1.0, extra) for c in b.C)  # design peak
     sm.average_draw = compute.average_draw_fraction
@@ -122,7 +126,7 @@ def add_power_capping(sm: SiteModel, compute: Compute, options) -> object:
     """The IT MW capped away in each step under each cooling option (``b.gpu_capped_mw[c, j, t]``
     by segment j of the curve's convex envelope, within its depth of the GPUs' draw; zero unless
     option c is chosen, since it is bounded by ``it_mw[c]``), priced by the GPU-hours it loses;
-    returns an expression indexed by (c, t), or None without power capping."""
+    returns ``b.gpu_capped_mw``, or None without power capping."""
     pc = compute.power_capping
     if pc is None or not options:
         return None
@@ -132,8 +136,11 @@ def add_power_capping(sm: SiteModel, compute: Compute, options) -> object:
     board_share, draw = spec.tdp_w / spec.design_w_per_gpu, compute.average_draw_fraction
     b.J = pyo.RangeSet(0, len(segments) - 1)
     b.gpu_capped_mw = pyo.Var(b.C, b.J, sm.steps, bounds=(0, None))
-    b.gpu_cap_depth = pyo.Constraint(b.C, b.J, sm.steps, rule=lambda m, c, j, t: m.gpu_capped_mw[c, j, t] <= (
-        segments[j][0] * board_share * draw * (m.it_mw[c] - compute.fixed_it_mw * m.cooling_on[c])))
+    steps = list(sm.steps)
+    b.gpu_cap_depth = row_family(b.C, b.J, sm.steps, rows=[Rows(  # capped <= the segment's depth of the draw
+        [(c, j, t) for t in steps], [Term([b.gpu_capped_mw[c, j, t] for t in steps]), Term(
+            b.it_mw[c] - compute.fixed_it_mw * b.cooling_on[c], -segments[j][0] * board_share * draw)], upper=0.0)
+        for c in b.C for j in b.J])
     sm.explain(b.gpu_cap_depth, lambda c, j, t: ("GPU power capped (MW) deeper than the curve allows",
                                                  ("program", "compute", "power_capping", "curve")))
     b.gpu_capped = pyo.Expression(b.C, sm.steps, rule=lambda m, c, t: sum(m.gpu_capped_mw[c, j, t] for j in m.J))
@@ -143,7 +150,7 @@ def add_power_capping(sm: SiteModel, compute: Compute, options) -> object:
         w[t] * lost_per_mwh[j] * b.gpu_capped_mw[c, j, t] for c in b.C for j in b.J for t in sm.steps),
         ("program", "compute", "power_capping", "value_usd_per_gpu_hour"))
     sm.add_dispatch("gpu_capped_mw", at=lambda t: sum(b.gpu_capped[c, t] for c in b.C), decided=True)
-    return b.gpu_capped
+    return b.gpu_capped_mw
 
 
 def add_cloud(sm: SiteModel, compute: Compute) -> None:

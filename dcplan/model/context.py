@@ -45,8 +45,8 @@ class DispatchColumn:
     """A column of a plan's dispatch: a decision per step (``at(t)``: the step's variable, which
     a committed plan's value is assigned to; or, ``decided``, an expression of several decisions,
     such as GPU power capped over the curve's segments, which a committed plan's value is held
-    on), a figure per step (``at(t)``: an expression of today's inputs and decisions, the load)
-    or an array derived from the inputs and the solved model (``derive()``)."""
+    on), a figure per step (``at(t)``: an expression of today's inputs and decisions) or an
+    array derived from the inputs and the solved model (``derive()``: the load, say)."""
 
     at: Callable | None = None
     derive: Callable[[], np.ndarray] | None = None
@@ -98,13 +98,14 @@ class SiteModel:
     tg: TimeGrid
     finance: Finance
     block: pyo.Block
-    supply: list = field(default_factory=list)  # IndexedVar/Expression over steps: + into balance
-    withdraw: list = field(default_factory=list)  # IndexedVar over steps: - from balance
+    supply: list = field(default_factory=list)  # variables over steps (IndexedVar, or a list by step): + into balance
+    withdraw: list = field(default_factory=list)  # the same: - from balance
     costs: dict[str, object] = field(default_factory=dict)  # component -> annual USD expression
     co2_t: list = field(default_factory=list)  # annual tonnes expressions
     nox_t: list = field(default_factory=list)
     smoothing: object = None  # dcplan.smoothing.api.SmoothingResult for the site's training job
-    load: object = None  # facility load per step (expression rule), set by the compute part
+    load: object = None  # facility load per step (an Expression over steps), set by the compute part
+    load_terms: list = field(default_factory=list)  # the same load as dcplan.model.rows.Terms (the balance's rows)
     peak_load: object = None  # design peak facility load (MW) over the full year
     average_draw: float = 1.0  # the IT's hourly draw as a share of its design (energy, water)
     provisioning: float = 1.0  # the design IT as a share of the GPUs' all-in power

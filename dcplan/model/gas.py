@@ -8,6 +8,7 @@ import pyomo.core as pyo
 
 from dcplan.formulas import gas_co2_t_per_mwh, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
+from dcplan.model.rows import Rows, Term, row_family
 from dcplan.plans.types import SitePlan
 
 RELAXED_AWAY = ("gas_on",)
@@ -29,18 +30,27 @@ def add_gas(sm: SiteModel) -> None:
     b.gas_units = pyo.Expression(b.K, rule=lambda m, k: m.gas_new_units[k] + cand[k].existing_units)
     most_mw = {k: spec[k].unit_mw * (cand[k].max_units + cand[k].existing_units) for k in b.K}
     b.gas_gen = pyo.Var(b.K, sm.steps, bounds=lambda m, k, t: (0, most_mw[k]))  # valid bounds: caps' big-M
-    b.gas_cap = pyo.Constraint(b.K, sm.steps, rule=lambda m, k, t: m.gas_gen[k, t] <= spec[k].unit_mw * m.gas_units[k])
+    gen = {k: [b.gas_gen[k, t] for t in sm.steps] for k in b.K}
+    hours = {k: [(k, t) for t in sm.steps] for k in b.K}
+    b.gas_cap = row_family(b.K, sm.steps, rows=[  # output <= units built x unit size
+        Rows(hours[k], [Term(gen[k]), Term(b.gas_units[k], -spec[k].unit_mw)], upper=0.0) for k in b.K])
     uc = [k for k in b.K if cand[k].unit_commitment]
     if uc:
         b.KU = pyo.Set(initialize=uc, ordered=True)
         b.gas_on = pyo.Var(b.KU, sm.steps, domain=pyo.NonNegativeIntegers,
                            bounds=lambda m, k, t: (0, cand[k].max_units + cand[k].existing_units))
-        b.gas_on_le_built = pyo.Constraint(b.KU, sm.steps, rule=lambda m, k, t: m.gas_on[k, t] <= m.gas_units[k])
-        b.gas_max_on = pyo.Constraint(b.KU, sm.steps, rule=lambda m, k, t: m.gas_gen[k, t] <= spec[k].unit_mw * m.gas_on[k, t])
-        b.gas_min_on = pyo.Constraint(b.KU, sm.steps, rule=lambda m, k, t: m.gas_gen[k, t] >= spec[k].min_stable_load_fraction * spec[k].unit_mw * m.gas_on[k, t])
+        on = {k: [b.gas_on[k, t] for t in sm.steps] for k in uc}
+        b.gas_on_le_built = row_family(b.KU, sm.steps, rows=[
+            Rows(hours[k], [Term(on[k]), Term(b.gas_units[k], -1.0)], upper=0.0) for k in uc])
+        b.gas_max_on = row_family(b.KU, sm.steps, rows=[
+            Rows(hours[k], [Term(gen[k]), Term(on[k], -spec[k].unit_mw)], upper=0.0) for k in uc])
+        b.gas_min_on = row_family(b.KU, sm.steps, rows=[  # units on x minimum load <= output
+            Rows(hours[k], [Term(on[k], spec[k].min_stable_load_fraction * spec[k].unit_mw), Term(gen[k], -1.0)], upper=0.0)
+            for k in uc])
     if fuel.pipeline_limit_mmbtu_per_h is not None:
-        b.pipeline = pyo.Constraint(sm.steps, rule=lambda m, t: sum(
-            spec[k].heat_rate_mmbtu_per_mwh * m.gas_gen[k, t] for k in m.K) <= fuel.pipeline_limit_mmbtu_per_h)
+        b.pipeline = row_family(sm.steps, rows=[Rows(
+            list(sm.steps), [Term(gen[k], spec[k].heat_rate_mmbtu_per_mwh) for k in b.K],
+            upper=fuel.pipeline_limit_mmbtu_per_h)])
         sm.explain(b.pipeline, lambda t: ("gas burn (MMBtu/h) above the pipeline limit",
                                           ("site", "fuel", "pipeline_limit_mmbtu_per_h")))
     sm.explain(b.gas_cap, lambda k, t: (
@@ -50,8 +60,7 @@ def add_gas(sm: SiteModel) -> None:
         sm.explain(b.gas_min_on, lambda k, t: (
             f"{cand[k].type} runs below its minimum stable load ({spec[k].min_stable_load_fraction:.0%} "
             "of each unit on)", ("catalog", "generators", cand[k].type, "min_stable_load_fraction")))
-    b.gas_total = pyo.Expression(sm.steps, rule=lambda m, t: sum(m.gas_gen[k, t] for k in m.K))
-    sm.supply.append(b.gas_total)
+    sm.supply += gen.values()
     sm.most_mw["gas"] = lambda: _most_mw({k: spec[k].unit_mw * value_of(b.gas_units[k]) for k in b.K},
                                          {k: spec[k].heat_rate_mmbtu_per_mwh for k in b.K},
                                          fuel.pipeline_limit_mmbtu_per_h)
@@ -59,7 +68,8 @@ def add_gas(sm: SiteModel) -> None:
         sm.add_dispatch(f"gas_{k}_mw", at=lambda t, k=k: b.gas_gen[k, t])
         sm.firm_mw.append(spec[k].unit_mw * b.gas_units[k])
     w = sm.weights()
-    energy = {k: sum(w[t] * b.gas_gen[k, t] for t in sm.steps) for k in b.K}
+    b.gas_energy_mwh = pyo.Expression(b.K, rule=lambda m, k: sum(w[t] * m.gas_gen[k, t] for t in sm.steps))
+    energy = b.gas_energy_mwh  # a year's MWh, in several costs and emissions (compiled once)
     index = {c.key: i for i, c in enumerate(cands)}
     entry = {k: (lambda field, k=k: ("catalog", "generators", cand[k].type, field)) for k in b.K}
     for k in b.K:

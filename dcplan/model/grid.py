@@ -9,6 +9,7 @@ import pyomo.core as pyo
 from dcplan.errors import InputError
 from dcplan.formulas import grid_connected, grid_limit_during, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
+from dcplan.model.rows import Rows, Term, row_family
 from dcplan.model.timegrid import hourly_grid
 from dcplan.plans.types import SitePlan
 from dcplan.series import Quantity, SeriesError, SeriesResolver
@@ -42,9 +43,11 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
             b.flex_room_none = pyo.Constraint(expr=b.flex_room_mw <= extra * (1 - b.flex_upgraded_past))
             b.flex_upgrades_reach = pyo.Constraint(expr=added >= extra * b.flex_upgraded_past)
     if added_most or extra:
-        room = b.flex_room_mw if extra else 0.0
-        b.grid_within_limit = pyo.Constraint(sm.steps, rule=lambda m, t: m.grid_import[t] <= firm + added
-                                             + (0.0 if t in curtailed else room))
+        steps = list(sm.steps)
+        terms = [Term([b.grid_import[t] for t in steps]), Term(added, -1.0)]
+        if extra:  # the flexible room, outside the curtailed hours
+            terms.append(Term(b.flex_room_mw, -np.array([0.0 if t in curtailed else 1.0 for t in steps])))
+        b.grid_within_limit = row_family(sm.steps, rows=[Rows(steps, terms, upper=firm)])
         sm.explain(b.grid_within_limit, lambda t: (
             "grid import (MW) above the connection's limit" + (" in a curtailed hour" if t in curtailed else ""),
             ("site", "grid", "flexible", "curtailment") if t in curtailed else ("site", "grid", "max_import_mw")))
@@ -84,7 +87,8 @@ def add_monthly_peaks(sm: SiteModel) -> None:
     b.M = pyo.Set(initialize=months, ordered=True)
     b.grid_peak_mw = pyo.Var(b.M, bounds=(0, b.grid_most_mw))
     pairs = [(m, int(t)) for m in months for t in sm.tg.month_steps[m]]
-    b.grid_peak_def = pyo.Constraint(pairs, rule=lambda m_, m, t: m_.grid_import[t] <= m_.grid_peak_mw[m])
+    b.grid_peak_def = row_family(pairs, rows=[Rows(pairs, [Term([b.grid_import[t] for _, t in pairs]),
+                                                          Term([b.grid_peak_mw[m] for m, _ in pairs], -1.0)], upper=0.0)])
 
 
 def _add_upgrades(sm: SiteModel, upgrades) -> tuple[object, float]:

@@ -7,6 +7,7 @@ import numpy as np
 import pyomo.core as pyo
 
 from dcplan.model.context import SiteModel, value_of
+from dcplan.model.rows import Rows, Term, row_family
 from dcplan.plans.types import SitePlan
 
 
@@ -20,7 +21,11 @@ def add_balance(sm: SiteModel) -> None:
         w = sm.weights()
         sm.add_cost("unserved_energy", sum(w[t] * shed_price * b.unserved[t] for t in sm.steps),
                     ("site", "reliability", "unserved_energy_usd_per_mwh"))
-    b.balance = pyo.Constraint(sm.steps, rule=lambda m, t: sm.net_supply_mw(t) == sm.load[t])
+    steps = list(sm.steps)
+    b.balance = row_family(sm.steps, rows=[Rows(steps, [Term([s[t] for t in steps]) for s in sm.supply]  # supply = load
+                                                + [Term([x[t] for t in steps], -1.0) for x in sm.withdraw]
+                                                + [Term(term.variables, -term.coef) for term in sm.load_terms],
+                                                lower=0.0, upper=0.0)])
 
 
 def add_n_plus_one(sm: SiteModel) -> None:

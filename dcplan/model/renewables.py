@@ -8,6 +8,7 @@ import pyomo.core as pyo
 from dcplan.formulas import lead_time_months
 from dcplan.loader import DEFAULT_RENEWABLE
 from dcplan.model.context import Asset, SiteModel, value_of, values_of
+from dcplan.model.rows import Rows, Term, row_family
 from dcplan.plans.types import SitePlan
 
 BINDING_TOL = 1e-6
@@ -31,8 +32,8 @@ def _add_one(sm: SiteModel, tech: str, cand) -> None:
     gen = pyo.Var(sm.steps, bounds=(0, None))
     b.add_component(f"{tech}_new_mw", new)
     b.add_component(f"{tech}_gen", gen)
-    b.add_component(f"{tech}_avail", pyo.Constraint(
-        sm.steps, rule=lambda m, t: gen[t] <= cf[t] * (new + cand.existing_mw)))
+    b.add_component(f"{tech}_avail", row_family(sm.steps, rows=[Rows(  # output <= capacity factor x MW
+        list(sm.steps), [Term([gen[t] for t in sm.steps]), Term(new + cand.existing_mw, -np.asarray(cf))], upper=0.0)]))
     sm.explain(b.component(f"{tech}_avail"), lambda t: (
         f"{tech} output (MW) above {value_of(new) + cand.existing_mw:,.1f} MW x the current capacity factor",
         ("site", "technologies", tech, "capacity_factor")))

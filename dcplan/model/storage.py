@@ -9,6 +9,7 @@ import pyomo.core as pyo
 
 from dcplan.formulas import lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
+from dcplan.model.rows import Rows, Term, row_family
 from dcplan.plans.types import SitePlan
 
 BINDING_TOL = 1e-6
@@ -36,11 +37,14 @@ def add_storage(sm: SiteModel) -> None:
     b.bat_discharge = pyo.Var(sm.steps, bounds=(0, None))
     b.bat_soc = pyo.Var(sm.steps, bounds=(0, None))
     prev = sm.tg.previous().tolist()
-    b.bat_charge_max = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_charge[t] <= power)
-    b.bat_discharge_max = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_discharge[t] <= power)
-    b.bat_soc_max = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_soc[t] <= energy)
-    b.bat_soc_balance = pyo.Constraint(sm.steps, rule=lambda m, t: m.bat_soc[t] == m.bat_soc[prev[t]]
-                                       + eta_in * m.bat_charge[t] - m.bat_discharge[t] / eta_out)
+    steps = list(sm.steps)
+    charge, discharge, soc = ([x[t] for t in steps] for x in (b.bat_charge, b.bat_discharge, b.bat_soc))
+    b.bat_charge_max = row_family(sm.steps, rows=[Rows(steps, [Term(charge), Term(power, -1.0)], upper=0.0)])
+    b.bat_discharge_max = row_family(sm.steps, rows=[Rows(steps, [Term(discharge), Term(power, -1.0)], upper=0.0)])
+    b.bat_soc_max = row_family(sm.steps, rows=[Rows(steps, [Term(soc), Term(energy, -1.0)], upper=0.0)])
+    b.bat_soc_balance = row_family(sm.steps, rows=[Rows(steps, [  # soc[t] = soc[t-1] + charge in - discharge out
+        Term(soc), Term([soc[p] for p in prev], -1.0), Term(charge, -eta_in), Term(discharge, 1 / eta_out)],
+        lower=0.0, upper=0.0)])
     where = ("site", "technologies", "battery")
     sm.explain(b.bat_charge_max, lambda t: ("battery charging (MW) above its power", where))
     sm.explain(b.bat_discharge_max, lambda t: ("battery discharge (MW) above its power", where))

@@ -33,6 +33,7 @@ from pyomo.core.expr import numeric_expr as ne
 from pyomo.core.expr import relational_expr as rel
 
 from dcplan.collector import paused_collector
+from dcplan.solver.array_rows import RowFamily
 
 _VARIABLES = {VarData, ScalarVar}  # grows as other variable classes are met
 _NAMED = (ExpressionData, ScalarExpression)
@@ -85,20 +86,34 @@ def linear_form(model: pyo.Block) -> LinearForm:
         lower: list[float] = []
         upper: list[float] = []
         rows = []
-        for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
-            before = len(walk.index)
-            lo, hi = walk.bounds(con)
-            if (lo is None and hi is None) or not any(walk.value[before:]):
-                del walk.index[before:], walk.value[before:]
-                _check_numbers(con, lo, hi)
+        blocks = []  # families given as arrays: (first row, their terms as a COO matrix)
+        for component in model.component_objects(pyo.Constraint, active=True, descend_into=True):
+            if isinstance(component, RowFamily):
+                first = len(lower)
+                terms, lo, hi, members = _family_rows(component, walk)
+                blocks.append((first, terms))
+                lower.extend(lo)
+                upper.extend(hi)
+                rows += members
                 continue
-            row_of.extend([len(rows)] * (len(walk.index) - before))
-            lower.append(-np.inf if lo is None else lo)
-            upper.append(np.inf if hi is None else hi)
-            rows.append(con)
+            for con in component.values():
+                if not con.active:
+                    continue
+                before = len(walk.index)
+                lo, hi = walk.bounds(con)
+                if (lo is None and hi is None) or not any(walk.value[before:]):
+                    del walk.index[before:], walk.value[before:]
+                    _check_numbers(con, lo, hi)
+                    continue
+                row_of.extend([len(rows)] * (len(walk.index) - before))
+                lower.append(-np.inf if lo is None else lo)
+                upper.append(np.inf if hi is None else hi)
+                rows.append(con)
     n = len(walk.columns)
-    A = sp.csr_matrix((np.asarray(walk.value, dtype=float), (np.asarray(row_of, dtype=np.int64),
-                                                             np.asarray(walk.index, dtype=np.int64))), shape=(len(rows), n))
+    entry_row = np.concatenate([np.asarray(row_of, dtype=np.int64)] + [first + t.row for first, t in blocks])
+    entry_col = np.concatenate([np.asarray(walk.index, dtype=np.int64)] + [t.col for _, t in blocks])
+    entry_coef = np.concatenate([np.asarray(walk.value, dtype=float)] + [t.data for _, t in blocks])
+    A = sp.csr_matrix((entry_coef, (entry_row, entry_col)), shape=(len(rows), n))
     A.eliminate_zeros()  # terms that cancel (x - x)
     cost = np.zeros(n)
     np.add.at(cost, np.asarray(cost_index, dtype=np.int64), np.asarray(cost_value, dtype=float))
@@ -109,10 +124,49 @@ def linear_form(model: pyo.Block) -> LinearForm:
             _check_numbers(rows[i], None if np.isinf(lower_a[i]) else lower_a[i], None if np.isinf(upper_a[i]) else upper_a[i])
         keep = np.setdiff1d(np.arange(len(rows)), empty)
         A, lower_a, upper_a, rows = A[keep], lower_a[keep], upper_a[keep], [rows[i] for i in keep]
-    order = np.argsort(walk.rank, kind="stable")  # each component's columns in index order
-    used = order[(np.diff(A.tocsc().indptr)[order] > 0) | (cost[order] != 0.0)]
+    used = np.flatnonzero((np.diff(A.tocsc().indptr) > 0) | (cost != 0.0))  # in Pyomo's order (see _new_column)
     return LinearForm(A[:, used].tocsr(), [walk.columns[j] for j in used], rows, lower_a, upper_a,
                       cost[used], float(offset))
+
+
+def _family_rows(family: RowFamily, walk: _Walk) -> tuple[sp.coo_matrix, np.ndarray, np.ndarray, list]:
+    """The active rows of a family given as arrays, in index order: their terms on the walk's
+    columns (fixed variables moved to the bounds), bounds, and row objects. A row without bounds
+    is left out; one whose terms are all fixed stays, to be checked with the rows whose terms
+    cancel."""
+    members = [row for row in family.values() if row.active]
+    at = np.fromiter((row._row for row in members), dtype=np.int64, count=len(members))
+    A, lower, upper = family.A[at], family.lower[at], family.upper[at]
+    fixed = np.fromiter((var.fixed for var in family.variables), dtype=bool, count=len(family.variables))
+    if fixed.any():
+        values = np.zeros(len(fixed))
+        for j in np.flatnonzero(fixed):
+            value = family.variables[j].value
+            if value is None:
+                raise ValueError(f"{family.variables[j].name} is fixed without a value")
+            values[j] = value
+        moved = A @ values
+        lower, upper = lower - moved, upper - moved
+        A = A[:, ~fixed]
+    free = [var for var, f in zip(family.variables, fixed) if not f]
+    terms = A.tocoo()
+    terms.col = walk.columns_of(free)[terms.col]
+    bounded = np.isfinite(lower) | np.isfinite(upper)
+    if not bounded.all():
+        keep = np.flatnonzero(bounded)
+        terms = sp.csr_matrix((terms.data, (terms.row, terms.col)), shape=(len(at), len(walk.columns)))[keep].tocoo()
+        lower, upper, members = lower[keep], upper[keep], [members[i] for i in keep]
+    return terms, lower, upper, members
+
+
+def linear_terms(expr) -> tuple[list, np.ndarray, float]:
+    """A linear expression as its variables (fixed ones too), their coefficients and a constant
+    (a design expression many rows of a :class:`RowFamily` share)."""
+    walk = _Walk(ranked=False, fixed_as_numbers=False)
+    constant = walk.add(expr, 1.0)
+    coef = np.zeros(len(walk.columns))
+    np.add.at(coef, np.asarray(walk.index, dtype=np.int64), np.asarray(walk.value, dtype=float))
+    return walk.columns, coef, float(constant)
 
 
 def _check_numbers(con, lo: float | None, hi: float | None) -> None:
@@ -151,18 +205,19 @@ def evaluate(exprs: list) -> np.ndarray:
 class _Walk:
     """Appends ``coef * expr``'s terms (column, coefficient; a column may repeat, the matrix sums
     them) to ``index`` and ``value`` and returns its constant part; a named expression is
-    collected once and reused. ``ranked``: each column's place in Pyomo's order is kept (for a
-    matrix; values need none)."""
+    collected once and reused. ``ranked``: columns in Pyomo's order, a whole variable component
+    at a time (for a matrix, whose unused columns are dropped); otherwise only the variables met
+    (values)."""
 
-    def __init__(self, ranked: bool = True):
+    def __init__(self, ranked: bool = True, fixed_as_numbers: bool = True):
         self.ranked = ranked
+        self.fixed_as_numbers = fixed_as_numbers
         self.index: list[int] = []
         self.value: list[float] = []
         self.named: dict[int, tuple[list, list, float]] = {}
-        self.order: dict[int, int] = {}
+        self.order: dict[int, int] = {}  # id(var) -> its column
         self.columns: list = []
-        self.rank: list[int] = []  # a column's place in Pyomo's order (see _new_column)
-        self.slots: dict[int, tuple[int, dict[int, int]]] = {}  # component -> (its place, id(var) -> place in it)
+        self.components: set[int] = set()  # the variable components whose columns are all in
 
     def take(self) -> tuple[list[int], list[float]]:
         """The terms collected so far, and a fresh start."""
@@ -200,7 +255,7 @@ class _Walk:
     def add(self, expr, coef: float) -> float:
         cls = expr.__class__
         if cls in _VARIABLES:  # the commonest node first, handled in line (a call costs as much)
-            if expr.fixed:
+            if expr.fixed and self.fixed_as_numbers:
                 return coef * expr.value
             j = self.order.get(id(expr))
             if j is None:
@@ -246,19 +301,29 @@ class _Walk:
         raise Unsupported(cls.__name__)
 
     def _new_column(self, var) -> int:
-        """A column for ``var``, ranked as Pyomo's compiler orders columns: the components by
-        first use, each one's variables in index order."""
+        """A column for ``var``; ranked, one for each variable of its component, in index order,
+        as Pyomo's compiler orders columns (the components by first use): one registration a
+        component rather than one a variable."""
+        component = var.parent_component() if self.ranked else None
+        if component is not None and id(component) not in self.components:
+            self.components.add(id(component))
+            members = list(component.values())
+            self.order.update(zip(map(id, members), range(len(self.columns), len(self.columns) + len(members))))
+            self.columns += members
+            j = self.order.get(id(var))
+            if j is not None:
+                return j
         j = self.order[id(var)] = len(self.columns)
         self.columns.append(var)
-        if not self.ranked:
-            return j
-        component = var.parent_component()
-        known = self.slots.get(id(component))
-        if known is None:
-            known = self.slots[id(component)] = (len(self.slots), {id(v): k for k, v in enumerate(component.values())})
-        place, inside = known
-        self.rank.append(place * (1 << 32) + inside[id(var)])
         return j
+
+    def columns_of(self, variables: list) -> np.ndarray:
+        """The columns of free variables (new ones added as :meth:`add` adds them)."""
+        columns = list(map(self.order.get, map(id, variables)))
+        for i in [i for i, j in enumerate(columns) if j is None]:  # a component met first (all its columns made)
+            j = self.order.get(id(variables[i]))
+            columns[i] = self._new_column(variables[i]) if j is None else j
+        return np.array(columns, dtype=np.int64)
 
     def _named(self, expr, coef: float) -> float:
         known = self.named.get(id(expr))
