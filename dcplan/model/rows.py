@@ -81,5 +81,5 @@ def row_family(*index, rows: Sequence[Rows]) -> RowFamily:
         upper_parts.append(np.broadcast_to(np.inf if group.upper is None else np.asarray(group.upper, dtype=float), (n,)) - shift)
     A = sp.csr_matrix((np.concatenate(entry_coef), (np.concatenate(entry_row), np.concatenate(entry_col))),
                       shape=(len(keys), len(variables))) if entry_coef else sp.csr_matrix((len(keys), 0))
-    return RowFamily(*index, keys=keys, variables=variables, A=A, lower=np.concatenate(lower_parts),
-                     upper=np.concatenate(upper_parts))
+    return RowFamily(*index, keys=keys, variables=variables, A=A, lower=np.concatenate([np.zeros(0), *lower_parts]),
+                     upper=np.concatenate([np.zeros(0), *upper_parts]))
