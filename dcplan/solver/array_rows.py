@@ -2,7 +2,7 @@
 are not expressions.
 
 A year of hourly rows written as Pyomo expressions costs about 10 µs a row to build and as much
-again to compile into the solver's matrix (a full-year plan has 30-60 thousand). A
+again to compile into the solver's matrix (a full-year plan has 25-115 thousand). A
 :class:`RowFamily` holds its rows as a matrix instead (built by :func:`dcplan.model.rows.row_family`),
 and the compiler (:mod:`dcplan.solver.standard_form`) copies the matrix whole. It is still a Pyomo
 constraint component: indexed like any other (``b.gas_cap[k, t]``), each row a constraint with its
