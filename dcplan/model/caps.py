@@ -72,8 +72,7 @@ def _gpus(sm: SiteModel):
 
 
 def _facility_energy(sm: SiteModel):
-    w = sm.weights()
-    return sum(w[t] * sm.load[t] for t in sm.steps)
+    return sm.load.weighted_sum(sm.tg.weight)
 
 
 def _renewable(sm: SiteModel, t):

@@ -12,7 +12,7 @@ import pyomo.core as pyo
 
 from dcplan.formulas import capping_segments, facility_load_mw, gpu_it_mw, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
-from dcplan.model.rows import Rows, Term, row_family
+from dcplan.model.rows import Hourly, Rows, Term, row_family
 from dcplan.plans.types import COMPUTE_LINES, SitePlan
 from dcplan.schema.compute import Compute
 from dcplan.series import HOURS_PER_YEAR
@@ -82,13 +82,12 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     extra = (sm.smoothing.energy_overhead_fraction or 0.0) if sm.smoothing is not None else 0.0
     capped = add_power_capping(sm, compute, options)
     steps = list(sm.steps)
-    sm.load_terms = [Term(b.it_mw[c], facility_load_mw(1.0, np.asarray(pue[c]), compute.average_draw_fraction, extra))
-                     for c in b.C]
+    load = [Term(b.it_mw[c], facility_load_mw(1.0, np.asarray(pue[c]), compute.average_draw_fraction, extra))
+            for c in b.C]
     if capped is not None:  # less the GPU power capped away, at the PUE
-        sm.load_terms += [Term([capped[c, j, t] for t in steps], -np.asarray(pue[c])) for c in b.C for j in b.J]
-    b.load_mw = pyo.Expression(sm.steps, rule=lambda m, t: sum(term.at(t) for term in sm.load_terms))
-    sm.load = b.load_mw
-    sm.add_dispatch("load_mw", derive=lambda: sum(term.values(len(steps)) for term in sm.load_terms))
+        load += [Term([capped[c, j, t] for t in steps], -np.asarray(pue[c])) for c in b.C for j in b.J]
+    sm.load = Hourly(load, len(steps))
+    sm.add_dispatch("load_mw", derive=sm.load.values)
     sm.add_dispatch("pue", derive=lambda: sm.tg.sample(sm.si.pue[chosen_cooling(sm)]))
     sm.peak_load = sum(facility_load_mw(b.it_mw[c], float(sm.si.pue[c].max()), 1.0, extra) for c in b.C)  # design peak
     sm.average_draw = compute.average_draw_fraction

@@ -104,8 +104,7 @@ class SiteModel:
     co2_t: list = field(default_factory=list)  # annual tonnes expressions
     nox_t: list = field(default_factory=list)
     smoothing: object = None  # dcplan.smoothing.api.SmoothingResult for the site's training job
-    load: object = None  # facility load per step (an Expression over steps), set by the compute part
-    load_terms: list = field(default_factory=list)  # the same load as dcplan.model.rows.Terms (the balance's rows)
+    load: object = None  # facility load per step (dcplan.model.rows.Hourly), set by the compute part
     peak_load: object = None  # design peak facility load (MW) over the full year
     average_draw: float = 1.0  # the IT's hourly draw as a share of its design (energy, water)
     provisioning: float = 1.0  # the design IT as a share of the GPUs' all-in power

@@ -8,7 +8,7 @@ import pyomo.core as pyo
 
 from dcplan.formulas import gas_co2_t_per_mwh, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
-from dcplan.model.rows import Rows, Term, row_family
+from dcplan.model.rows import Rows, Term, row_family, weighted_sum
 from dcplan.plans.types import SitePlan
 
 RELAXED_AWAY = ("gas_on",)
@@ -68,7 +68,7 @@ def add_gas(sm: SiteModel) -> None:
         sm.add_dispatch(f"gas_{k}_mw", at=lambda t, k=k: b.gas_gen[k, t])
         sm.firm_mw.append(spec[k].unit_mw * b.gas_units[k])
     w = sm.weights()
-    b.gas_energy_mwh = pyo.Expression(b.K, rule=lambda m, k: sum(w[t] * m.gas_gen[k, t] for t in sm.steps))
+    b.gas_energy_mwh = pyo.Expression(b.K, rule=lambda m, k: weighted_sum(w, gen[k]))
     energy = b.gas_energy_mwh  # a year's MWh, in several costs and emissions (compiled once)
     index = {c.key: i for i, c in enumerate(cands)}
     entry = {k: (lambda field, k=k: ("catalog", "generators", cand[k].type, field)) for k in b.K}

@@ -9,7 +9,7 @@ import pyomo.core as pyo
 from dcplan.errors import InputError
 from dcplan.formulas import grid_connected, grid_limit_during, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
-from dcplan.model.rows import Rows, Term, row_family
+from dcplan.model.rows import Rows, Term, row_family, weighted_sum
 from dcplan.model.timegrid import hourly_grid
 from dcplan.plans.types import SitePlan
 from dcplan.series import Quantity, SeriesError, SeriesResolver
@@ -55,9 +55,10 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
     sm.add_dispatch("price_usd_per_mwh", derive=lambda: sm.tg.sample(sm.si.price_usd_per_mwh))
     sm.add_dispatch("grid_co2_t_per_mwh", derive=lambda: sm.tg.sample(sm.si.grid_co2_t_per_mwh))
     price, co2, w = sm.series(sm.si.price_usd_per_mwh * sm.grid_price_factor), sm.series(sm.si.grid_co2_t_per_mwh), sm.weights()
-    sm.add_cost("grid_energy", sum(w[t] * price[t] * b.grid_import[t] for t in sm.steps),
+    imports = [b.grid_import[t] for t in sm.steps]
+    sm.add_cost("grid_energy", weighted_sum(np.multiply(w, price), imports),
                 ("site", "grid", "energy_price_usd_per_mwh"))
-    sm.co2_t.append(sum(w[t] * co2[t] * b.grid_import[t] for t in sm.steps))
+    sm.co2_t.append(weighted_sum(np.multiply(w, co2), imports))
     if grid.demand_charge_usd_per_kw_month > 0:
         add_monthly_peaks(sm)
         # a year's worth of charges: a grid of one quarter's months stands for the year

@@ -7,7 +7,7 @@ import numpy as np
 import pyomo.core as pyo
 
 from dcplan.model.context import SiteModel, value_of
-from dcplan.model.rows import Rows, Term, row_family
+from dcplan.model.rows import Rows, Term, row_family, weighted_sum
 from dcplan.plans.types import SitePlan
 
 
@@ -19,12 +19,12 @@ def add_balance(sm: SiteModel) -> None:
         sm.supply.append(b.unserved)
         sm.add_dispatch("unserved_mw", at=lambda t: b.unserved[t])
         w = sm.weights()
-        sm.add_cost("unserved_energy", sum(w[t] * shed_price * b.unserved[t] for t in sm.steps),
+        sm.add_cost("unserved_energy", weighted_sum(np.multiply(w, shed_price), [b.unserved[t] for t in sm.steps]),
                     ("site", "reliability", "unserved_energy_usd_per_mwh"))
     steps = list(sm.steps)
     b.balance = row_family(sm.steps, rows=[Rows(steps, [Term([s[t] for t in steps]) for s in sm.supply]  # supply = load
                                                 + [Term([x[t] for t in steps], -1.0) for x in sm.withdraw]
-                                                + [Term(term.variables, -term.coef) for term in sm.load_terms],
+                                                + [Term(term.variables, -term.coef) for term in sm.load.terms],
                                                 lower=0.0, upper=0.0)])
 
 

@@ -75,3 +75,7 @@ class RowFamily(IndexedConstraint):
                 index_set.construct()
         ref = weakref.ref(self)
         self._data = {key: RowData(ref, key, i) for i, key in enumerate(self.keys_in_order)}
+
+    def active_rows(self) -> list[RowData]:
+        """Its active rows, in the order of its keys (without Pyomo's walk of the index set)."""
+        return [row for row in self._data.values() if row._active]

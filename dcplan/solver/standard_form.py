@@ -134,7 +134,7 @@ def _family_rows(family: RowFamily, walk: _Walk) -> tuple[sp.coo_matrix, np.ndar
     columns (fixed variables moved to the bounds), bounds, and row objects. A row without bounds
     is left out; one whose terms are all fixed stays, to be checked with the rows whose terms
     cancel."""
-    members = [row for row in family.values() if row.active]
+    members = family.active_rows()
     at = np.fromiter((row._row for row in members), dtype=np.int64, count=len(members))
     A, lower, upper = family.A[at], family.lower[at], family.upper[at]
     fixed = np.fromiter((var.fixed for var in family.variables), dtype=bool, count=len(family.variables))
