@@ -32,6 +32,7 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
     extra, curtailed = _flexible_room(sm, grid, firm, start, end or start)
     b.grid_most_mw = firm + added_most + extra
     b.grid_import = pyo.Var(sm.steps, bounds=(0, b.grid_most_mw))
+    imports = [b.grid_import[t] for t in sm.steps]
     sm.supply.append(b.grid_import)
     sm.most_mw["grid"] = lambda: _most_mw(sm, firm + value_of(added), value_of(b.flex_room_mw) if extra else 0.0)
     if extra:  # the offer's room beyond the firm limit and the upgrades, while accepted
@@ -44,7 +45,7 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
             b.flex_upgrades_reach = pyo.Constraint(expr=added >= extra * b.flex_upgraded_past)
     if added_most or extra:
         steps = list(sm.steps)
-        terms = [Term([b.grid_import[t] for t in steps]), Term(added, -1.0)]
+        terms = [Term(imports), Term(added, -1.0)]
         if extra:  # the flexible room, outside the curtailed hours
             terms.append(Term(b.flex_room_mw, -np.array([0.0 if t in curtailed else 1.0 for t in steps])))
         b.grid_within_limit = row_family(sm.steps, rows=[Rows(steps, terms, upper=firm)])
@@ -55,7 +56,6 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
     sm.add_dispatch("price_usd_per_mwh", derive=lambda: sm.tg.sample(sm.si.price_usd_per_mwh))
     sm.add_dispatch("grid_co2_t_per_mwh", derive=lambda: sm.tg.sample(sm.si.grid_co2_t_per_mwh))
     price, co2, w = sm.series(sm.si.price_usd_per_mwh * sm.grid_price_factor), sm.series(sm.si.grid_co2_t_per_mwh), sm.weights()
-    imports = [b.grid_import[t] for t in sm.steps]
     sm.add_cost("grid_energy", weighted_sum(np.multiply(w, price), imports),
                 ("site", "grid", "energy_price_usd_per_mwh"))
     sm.co2_t.append(weighted_sum(np.multiply(w, co2), imports))
