@@ -62,8 +62,9 @@ def plan(source: str | Path | ProgramInput, *, scenario: str | None = None, typi
          **solve_options) -> Plan:
     """Plan a program (or a site file with a compute target), given as a path or as a loaded
     :class:`dcplan.loader.ProgramInput`. ``solve_options`` are fields of :class:`SolveOptions`
-    (``time_limit_s``, ``mip_gap``, ``strategy``, ...). A plan stopped by the time limit is
-    returned (its ``solver`` says so, with the gap); no plan at all raises :class:`NoPlan`."""
+    (``time_limit_s``, ``mip_gap``, ``strategy``, ``stop``, ...). A plan stopped by the time
+    limit or by ``stop`` is returned (its ``solver`` says so, with the gap); no plan at all raises
+    :class:`NoPlan`."""
     from dcplan import api
     from dcplan.loader import ProgramInput
     from dcplan.solver import SolveOptions

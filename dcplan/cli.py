@@ -12,6 +12,9 @@ import functools
 import json
 import os
 import shutil
+import signal
+import sys
+import threading
 import time
 from importlib import resources
 from pathlib import Path
@@ -60,7 +63,8 @@ def _print_json(data) -> None:
 app = typer.Typer(
     name="dcplan",
     help="Plan AI data-center build-outs: GPUs, power, cooling and caps, optimised with HiGHS.\n\n"
-    "Exit codes: 0 ok, 1 infeasible or violated, 2 invalid input, 3 solver failure or time limit.",
+    "Exit codes: 0 ok, 1 infeasible or violated, 2 invalid input, 3 solver failure or time limit, "
+    "130 interrupted (Ctrl-C: `plan` writes the best plan found so far).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: click's metavars (PATH, TEXT), no <bool> column
@@ -85,7 +89,7 @@ def _friendly(fn):
             raise
         except KeyboardInterrupt:
             err_console.print("interrupted")
-            raise typer.Exit(130) from None
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
         except Exception as exc:  # a bug in dcplan, not in the input
             if os.environ.get("DCPLAN_DEBUG"):
                 raise
@@ -241,18 +245,23 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
     import dcplan.api as api
     from dcplan.solver import SolveOptions
 
-    with StatusLine(err_console, quiet=quiet) as status:
+    stop = threading.Event()
+    with StatusLine(err_console, quiet=quiet) as status, _ctrl_c_stops(stop, status):
         options = SolveOptions(time_limit_s=_planning_budget(time_limit), mip_gap=mip_gap, strategy=strategy,
                                progress=lambda phase, _elapsed, gap: status.update(phase, gap),
-                               solver_log=solver_log)
+                               solver_log=solver_log, stop=stop)
         outcome = api.plan(path, scenario, typical_days, options)
     result = outcome.solve
+    stopped = stop.is_set() and result.status != "optimal"
     if outcome.infeasible:
         err_console.print("[red bold]infeasible:[/red bold] no plan meets the target within the limits.")
         for line in outcome.why_no_plan():
             err_console.print(f"  • {line}", highlight=False)
         raise typer.Exit(ExitCode.INFEASIBLE)
     if outcome.plan is None:
+        if stopped:
+            err_console.print("[yellow]stopped[/yellow]: no plan found yet")
+            raise typer.Exit(ExitCode.INTERRUPTED)
         if time_limit is not None and result.status == "no_solution" and "time" in result.message.lower():
             err_console.print(f"[yellow]time limit reached[/yellow]: no plan found within {time_limit:g} s")
         else:
@@ -283,8 +292,33 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
             console.print("wrote " + ", ".join(display_path(folder.target / p.relative_to(staging)) for p in written))
     if result.status == "time_limit":
         gap = f"{result.gap:.3%}" if result.gap is not None else "unknown"
-        err_console.print(f"[yellow]time limit reached[/yellow]: best plan found has gap {gap}")
-        raise typer.Exit(ExitCode.SOLVER_FAILURE)
+        why = "stopped" if stopped else "time limit reached"
+        err_console.print(f"[yellow]{why}[/yellow]: best plan found has gap {gap}")
+        raise typer.Exit(ExitCode.INTERRUPTED if stopped else ExitCode.SOLVER_FAILURE)
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(stop: threading.Event, status: StatusLine):
+    """While planning, the first Ctrl-C ends the solve as a time limit would (the best plan so
+    far is written, with its gap); a second one quits at once. Nothing has been written while
+    the solve runs, so quitting then leaves no output behind."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+
+    def on_ctrl_c(_signum, _frame) -> None:
+        if stop.is_set():
+            err_console.print("interrupted")
+            sys.stderr.flush()
+            os._exit(ExitCode.INTERRUPTED)  # not an exception: it would unwind through HiGHS's callbacks
+        stop.set()
+        status.update("stopping: keeping the best plan so far (Ctrl-C again to quit)")
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @app.command()
@@ -565,7 +599,6 @@ def run() -> None:
     the operating system (Python takes about half a second to tear down a year's model, which
     ``--time-limit`` would otherwise not cover). Exit handlers still run and output is flushed."""
     import atexit
-    import sys
 
     _clock.update(process=True, started=STARTED_S)
     try:

@@ -19,6 +19,7 @@ class ExitCode:
     INFEASIBLE = 1  # no plan meets the targets within the limits, or a plan violates them
     INVALID_INPUT = 2  # a file is missing, malformed or fails validation
     SOLVER_FAILURE = 3  # the solver failed or hit its time limit before proving a result
+    INTERRUPTED = 130  # Ctrl-C (in `plan`'s solve, the first one keeps and writes the best plan so far)
 
 
 @dataclass(frozen=True, order=True)

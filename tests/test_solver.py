@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -299,6 +301,89 @@ def test_the_command_keeps_to_its_time_limit(tmp_path, start_up_s, beyond_start_
         assert done.returncode == 0 or "best plan found has gap" in done.stderr
     else:
         assert done.returncode == 3 and not out.exists() and "no plan found within" in done.stderr
+
+
+def _stopped_when(phase_wanted: str, strategy: str, site: str) -> tuple[api.PlanOutcome, float]:
+    """``site``'s full year, with a stop request made from the progress report once a phase
+    starting with ``phase_wanted`` reports a gap (a plan exists); (outcome, seconds from the request
+    to the answer)."""
+    stop, asked = threading.Event(), []
+
+    def progress(phase, _elapsed, gap):
+        if phase.startswith(phase_wanted) and gap is not None and not stop.is_set():
+            asked.append(time.perf_counter())
+            stop.set()
+
+    outcome = api.plan_program(load_program(REPO / "sites" / site),
+                               options=SolveOptions(strategy=strategy, progress=progress, stop=stop))
+    assert asked, "the solve ended before the stop was asked for"
+    return outcome, time.perf_counter() - asked[0]
+
+
+@pytest.mark.parametrize("phase, strategy, site", [
+    ("decomposition: round", "auto", "mojave.yaml"),
+    pytest.param("solving (HiGHS MIP)", "highs_mip", "memphis.yaml", marks=pytest.mark.slow)])  # its first plan: 30 s
+def test_a_stop_request_ends_the_solve_with_the_best_plan_so_far(phase, strategy, site):
+    """``SolveOptions.stop`` (what Ctrl-C sets in `dcplan plan`) ends the decomposition between
+    rounds, and HiGHS's MIP inside its run (memphis's whole MIP takes minutes): the answer is the
+    best plan so far with its bound and gap, as at a time limit, within a few seconds (the plan's
+    extraction included)."""
+    outcome, after_s = _stopped_when(phase, strategy, site)
+    solved = outcome.solve
+    assert solved.status == "time_limit" and solved.message == "stopped", (solved.status, solved.message)
+    assert outcome.plan is not None and solved.gap is not None and solved.gap > 0
+    assert solved.bound <= solved.objective
+    assert after_s < 5.0, after_s
+
+
+class _Planning:
+    """A `dcplan plan` process whose standard error is read as it comes: ``wait_for(text)``
+    returns once a line (the status line's phases, as printed when piped) contains ``text``."""
+
+    def __init__(self, command: list[str]):
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self.seen = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            with self.seen:
+                self.lines.append(line)
+                self.seen.notify_all()
+
+    def wait_for(self, text: str, timeout_s: float = 120.0) -> None:
+        with self.seen:
+            assert self.seen.wait_for(lambda: any(text in line for line in self.lines), timeout_s), self.lines
+
+    def ended(self, timeout_s: float) -> tuple[int, str]:
+        code = self.process.wait(timeout_s)
+        time.sleep(0.1)  # the reader's last lines
+        return code, "".join(self.lines)
+
+
+def test_ctrl_c_in_plan_stops_the_solve_and_a_second_quits(tmp_path):
+    """`dcplan plan`: the first Ctrl-C ends the solve and writes the best plan found so far (or
+    nothing if there is none yet), the second quits at once; exit 130 either way, no traceback and
+    no half-written output folder (the best-plan part: the test above, through the library)."""
+    command = [DCPLAN, "plan", str(REPO / "sites" / "memphis.yaml"), "--strategy", "highs_mip", "-o"]
+    once, twice = _Planning(command + [str(tmp_path / "once")]), _Planning(command + [str(tmp_path / "twice")])
+    for planning in (once, twice):
+        planning.wait_for("solving (HiGHS MIP)")  # the whole year's MIP: minutes
+    for planning in (once, twice, twice):
+        planning.process.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+    code, stderr = twice.ended(30)
+    # (the first Ctrl-C may have ended it before the second: no plan yet)
+    assert code == 130 and "Traceback" not in stderr, stderr
+    assert "interrupted" in stderr or "stopped: no plan found yet" in stderr, stderr
+    assert not (tmp_path / "twice").exists()
+    code, stderr = once.ended(60)
+    assert code == 130 and "Traceback" not in stderr, stderr
+    if (tmp_path / "once").exists():
+        assert "stopped: best plan found has gap" in stderr and (tmp_path / "once" / "plan.yaml").exists()
+    else:
+        assert "stopped: no plan found yet" in stderr, stderr
 
 
 def test_a_mip_that_overruns_its_limit_is_not_waited_for():

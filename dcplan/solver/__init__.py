@@ -102,7 +102,7 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
         raise ValueError(f"unknown strategy {options.strategy!r}: one of {', '.join(STRATEGIES)}")
     t0 = time.perf_counter()
     progress = Progress(options, t0)
-    deadline = Deadline(options.time_limit_s, t0)
+    deadline = Deadline(options.time_limit_s, t0, options.stop)
     if deadline.passed:  # compiling a year takes a second: not when no time is left to solve it
         return SolveResult("no_solution", message="time limit")
     progress.report("compiling model")
@@ -148,6 +148,8 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
             result.row_duals = duals
         result.row_index = compiled.row_index
     result.solve_seconds = time.perf_counter() - t_solve
+    if deadline.stop is not None and deadline.stop.is_set() and result.status in ("time_limit", "no_solution"):
+        result.message = "stopped"
     return result
 
 

@@ -36,6 +36,7 @@ import scipy.sparse as sp
 
 from dcplan.solver.highs import (
     INF,
+    OUT_OF_TIME,
     Compiled,
     Deadline,
     Progress,
@@ -460,7 +461,7 @@ class _Dispatch:
             status = self._run(warm=False)
             if status == Status.kTimeLimit and not self.deadline.passed:
                 return "slow", "a dispatch solve took longer than the decomposition allows"
-        if status == Status.kTimeLimit:
+        if status in OUT_OF_TIME:
             return "time", "time limit"
         for fallback in FALLBACKS:
             if status not in (Status.kSolveError, Status.kUnknown, Status.kNotset):
@@ -645,7 +646,7 @@ class _Master:
         deadline.arm(self.h)
         self.h.run()
         status = self.h.getModelStatus()
-        if status not in (Status.kOptimal, Status.kInfeasible, Status.kTimeLimit):
+        if status not in (Status.kOptimal, Status.kInfeasible, *OUT_OF_TIME):
             # steep cuts can trouble a warm start: once more from scratch
             self.h.clearSolver()
             self.h.run()
@@ -653,7 +654,7 @@ class _Master:
         if status == Status.kInfeasible:
             return "infeasible", None, None, None
         if status != Status.kOptimal:
-            return ("time" if status == Status.kTimeLimit else "error"), None, None, None
+            return ("time" if status in OUT_OF_TIME else "error"), None, None, None
         info = self.h.getInfo()
         x = np.array(self.h.getSolution().col_value)[:n]
         near = 1e-7 * np.maximum(1, np.abs(x))

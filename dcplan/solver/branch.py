@@ -11,6 +11,7 @@ import highspy
 import numpy as np
 
 from dcplan.solver.highs import (
+    OUT_OF_TIME,
     Compiled,
     Deadline,
     Progress,
@@ -26,6 +27,7 @@ OVERRUN_SHARE = 0.05
 HiGHS looks at the clock where it looks at its callbacks, not inside the LPs it solves for cuts
 and nodes: one was seen to run 96 s on a 59 s limit. Past this, the solve returns its best plan
 so far and leaves HiGHS to stop on its own (the command line's exit ends it)."""
+POLL_S = 0.1  # how often a MIP's wait looks at the deadline and the stop request
 
 
 def highs_mip(h: highspy.Highs, compiled: Compiled, options: SolveOptions, deadline: Deadline,
@@ -56,7 +58,7 @@ def highs_mip(h: highspy.Highs, compiled: Compiled, options: SolveOptions, deadl
     if status in (Status.kUnbounded, Status.kUnboundedOrInfeasible):
         return SolveResult("unbounded", message=h.modelStatusToString(status)), None
     if info.primal_solution_status != 2:
-        if status == Status.kTimeLimit:
+        if status in OUT_OF_TIME:
             return SolveResult("no_solution", message="time limit"), None
         return SolveResult("error", message=h.modelStatusToString(status)), None
     x = np.array(h.getSolution().col_value)
@@ -79,9 +81,11 @@ class _Incumbent:
 
 
 def run_within(h, deadline: Deadline) -> bool:
-    """Run ``h`` and wait for it until the deadline and :data:`OVERRUN_SHARE` of the limit more;
-    False when it has not finished by then (it is then still running: leave it alone)."""
-    if deadline.limit_s is None:
+    """Run ``h`` and wait for it until the deadline (or a stop request) and :data:`OVERRUN_SHARE`
+    of the limit more (half a second at least); False when it has not finished by then (it is
+    then still running: leave it alone). HiGHS answers a stop request where it looks at its
+    callbacks, which can be seconds apart inside its MIP (4 s seen on memphis)."""
+    if deadline.limit_s is None and deadline.stop is None:
         h.run()
         return True
     done = threading.Event()
@@ -91,7 +95,10 @@ def run_within(h, deadline: Deadline) -> bool:
         done.set()
 
     threading.Thread(target=work, daemon=True, name="highs-mip").start()
-    return done.wait(deadline.remaining() + max(0.5, OVERRUN_SHARE * deadline.limit_s))
+    while not done.wait(POLL_S):
+        if deadline.passed:
+            return done.wait(max(0.5, OVERRUN_SHARE * (deadline.limit_s or 0.0)))
+    return True
 
 
 class _Node:
@@ -123,7 +130,7 @@ class _LpRunner:
             before = h.getRunTime()
             h.run()
             self.solves += 1
-            if h.getModelStatus() != Status.kTimeLimit or self.deadline.passed:
+            if h.getModelStatus() not in OUT_OF_TIME or self.deadline.passed:
                 return self._outcome()
             self.cold_seconds = max(self.cold_seconds, h.getRunTime() - before)
         h.clearSolver()  # cold, with presolve
@@ -144,7 +151,7 @@ class _LpRunner:
             return "infeasible", None, None
         if status in (Status.kUnbounded, Status.kUnboundedOrInfeasible):
             return "unbounded", None, None
-        if status == Status.kTimeLimit:
+        if status in OUT_OF_TIME:
             return "time", None, None
         return "error:" + h.modelStatusToString(status), None, None
 

@@ -7,6 +7,7 @@ import ctypes
 import math
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -21,6 +22,8 @@ from dcplan.solver.standard_form import LinearForm, Unsupported, linear_form
 
 INF = highspy.kHighsInf
 Status = highspy.HighsModelStatus
+OUT_OF_TIME = (Status.kTimeLimit, Status.kInterrupt)
+"""How HiGHS ends a run that was cut short: at the time limit, or stopped (``SolveOptions.stop``)."""
 
 
 @dataclass
@@ -33,6 +36,9 @@ class SolveOptions:
     duals: bool = False  # compute row duals (shadow prices) for the plan found
     relax_for_duals: tuple[str, ...] = ("gpu_units",)  # integer components left free for the duals
     solver_log: str | None = None  # a file that receives HiGHS's own log
+    stop: threading.Event | None = None
+    """Set it (from any thread: a Ctrl-C handler, a notebook's button) to end the solve as at its
+    time limit: the best plan found so far is returned, with its gap."""
 
 
 @dataclass
@@ -95,18 +101,35 @@ def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
             h.setOptionValue("log_file", str(options.solver_log))
         if options.threads:
             h.setOptionValue("threads", options.threads)
+        if options.stop is not None:
+            _stop_when_set(h, options.stop)
     return h
+
+
+def _stop_when_set(h: highspy.Highs, stop: threading.Event) -> None:
+    """Let HiGHS's simplex, interior point and MIP end their run once ``stop`` is set (the
+    status is then ``kInterrupt``)."""
+    def interrupt(event) -> None:
+        if stop.is_set():
+            event.data_in.user_interrupt = True
+
+    h.cbSimplexInterrupt += interrupt
+    h.cbIpmInterrupt += interrupt
+    h.cbMipInterrupt += interrupt
 
 
 class Deadline:
     """The wall-clock limit of one solve, shared by every HiGHS run in it. HiGHS's own
     ``time_limit`` counts a Highs object's total run time, so each run gets that plus what is
-    left (passing only what is left would count earlier runs twice)."""
+    left (passing only what is left would count earlier runs twice). Once ``stop`` is set (see
+    ``SolveOptions.stop``) no time is left."""
 
-    def __init__(self, limit_s: float | None, start: float):
-        self.limit_s, self.start = limit_s, start
+    def __init__(self, limit_s: float | None, start: float, stop: threading.Event | None = None):
+        self.limit_s, self.start, self.stop = limit_s, start, stop
 
     def remaining(self) -> float:
+        if self.stop is not None and self.stop.is_set():
+            return 0.0
         if self.limit_s is None:
             return INF
         return max(0.0, self.limit_s - (time.perf_counter() - self.start))
