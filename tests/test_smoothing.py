@@ -167,6 +167,21 @@ def test_two_level_is_feasible_and_close_to_the_exact_optimum():
     assert upper <= best * 1.05
 
 
+def test_two_levels_bound_a_trace_whose_steps_do_not_fill_the_last_block():
+    """71 steps in blocks of 3 (found by the property test below): the coarse level sees the
+    first 69, whose optimum lies above the 71's, so it is no bound there; the bound reported is
+    the pieces' and lies below the exact optimum."""
+    load = np.full(71, 11.0)
+    load[36] = 10.0
+    w = Workload("random", 0.1, load, gpus=50_000, gpu_model="h100_sxm", tdp_w=700, server_mw=5.0)
+    sp = spec(limits={"ramp_up_mw_per_s": 0.0}, mitigations={"battery": {"round_trip_efficiency": 1.0}})
+    rolled = smooth(w, sp, strategy=Strategy(direct_max_steps=30, coarse_max_steps=25, piece_steps=20,
+                                             lookahead_steps=10))
+    exact = smooth(w, sp)
+    assert rolled.method["method"] == "two_level" and "coarse_bound_usd_per_year" not in rolled.method
+    assert rolled.lower_bound_usd_per_year <= exact.total_cost_usd_per_year * (1 + 1e-9)
+
+
 # --- property tests ----------------------------------------------------------------------
 
 @st.composite

@@ -251,7 +251,8 @@ class Strategy:
     schedule is planned again over that window (everything around it held); where the gap is
     still above ``target_gap``, the rolling horizon runs again (``max_rolls`` in all) with the
     battery the cuts find best, its prices adding cuts of their own. ``gap`` = (upper - lower) / upper, the lower the better of the coarse level's bound and
-    the pieces'."""
+    the pieces' (the coarse level's only where its blocks cover every step: where they do not, the
+    steps left over are in no block)."""
 
     periodic: bool = True  # a trace that repeats exactly: one period, when certified exact
     target_gap: float = 1e-3  # two levels: above this proven gap, roll again with the cuts' best battery
@@ -618,8 +619,10 @@ def _two_level(ctx: _Context, st: Strategy) -> _Outcome:
                                                               "before any schedule; give more time"])
     if not res_c.has_solution:
         return _Outcome(res_c.status, method, res_c, reasons=[f"solver (coarse level): {res_c.status}"])
-    lower = (res_c.bound if res_c.bound is not None else res_c.objective) + ctx.cap_capex
-    method["coarse_bound_usd_per_year"] = lower
+    lower = None  # proven only where the blocks cover the trace: steps past the last whole block are
+    if coarse.steps * f == T:  # not in the coarse model (71 steps in blocks of 3: it bounded 69, above the 71's optimum)
+        lower = (res_c.bound if res_c.bound is not None else res_c.objective) + ctx.cap_capex
+        method["coarse_bound_usd_per_year"] = lower
     c_arrays, chosen, burn_on, sizes = read(sm_c)
     if chosen is not None:  # the same setting at full resolution
         chosen = data.profiles[next(i for i, p in enumerate(coarse.profiles) if p is chosen)]
@@ -643,7 +646,7 @@ class _CoarsePlan:
     ends: np.ndarray
     targets: dict[str, np.ndarray]
     start: dict[str, float]
-    lower: float
+    lower: float | None  # the coarse level's bound (None: not a proven one)
     result: SolveResult
 
 
@@ -803,7 +806,7 @@ def _tighten(r: SmoothingResult, ctx: _Context, o: _Outcome) -> None:
         model = bound.model
         value = bound.usd_per_year + ctx.cap_capex
         r.method["piece_bound_usd_per_year"] = max(value, r.method.get("piece_bound_usd_per_year", -math.inf))
-        r.lower_bound_usd_per_year = max(value, r.lower_bound_usd_per_year)
+        r.lower_bound_usd_per_year = value if r.lower_bound_usd_per_year is None else max(value, r.lower_bound_usd_per_year)
         if (bound.sizes is None or _gap(r) <= st.target_gap or deadline.passed or r.method["rolls"] >= st.max_rolls
                 or any(same_sizes(bound.sizes, s) for s in tried)):
             break
@@ -867,8 +870,11 @@ def _filled(r: SmoothingResult, ctx: _Context, o: _Outcome) -> SmoothingResult:
     return other
 
 
-def _gap(r: SmoothingResult) -> float:
+def _gap(r: SmoothingResult) -> float | None:
+    """(cost - bound) / cost; None without a bound."""
     total = r.objective_usd_per_year
+    if r.lower_bound_usd_per_year is None:
+        return None
     return max(0.0, (total - r.lower_bound_usd_per_year) / total) if total > 0 else 0.0
 
 
