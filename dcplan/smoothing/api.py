@@ -619,8 +619,10 @@ def _two_level(ctx: _Context, st: Strategy) -> _Outcome:
                                                               "before any schedule; give more time"])
     if not res_c.has_solution:
         return _Outcome(res_c.status, method, res_c, reasons=[f"solver (coarse level): {res_c.status}"])
-    lower = None  # proven only where the blocks cover the trace: steps past the last whole block are
-    if coarse.steps * f == T:  # not in the coarse model (71 steps in blocks of 3: it bounded 69, above the 71's optimum)
+    # a bound only where the blocks cover the trace: steps past the last whole block are in no block
+    # (71 steps in blocks of 3: the optimum of the first 69, above the 71's)
+    lower = None
+    if coarse.steps * f == T:
         lower = (res_c.bound if res_c.bound is not None else res_c.objective) + ctx.cap_capex
         method["coarse_bound_usd_per_year"] = lower
     c_arrays, chosen, burn_on, sizes = read(sm_c)
