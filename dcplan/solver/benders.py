@@ -37,6 +37,7 @@ import scipy.sparse as sp
 from dcplan.solver.highs import (
     INF,
     OUT_OF_TIME,
+    PARALLEL_ROWS_RULE,
     Compiled,
     Deadline,
     Progress,
@@ -179,6 +180,7 @@ class _Shared:
         design = ~self.operational[:n_cols]
         lower[design] = upper[design] = x[design]
         h = new_highs(options)
+        h.setOptionValue("presolve_rule_off", PARALLEL_ROWS_RULE)
         h.passModel(highs_lp(compiled.cost, lower, upper, compiled.row_lower, compiled.row_upper, compiled.A))
         deadline.arm(h)
         h.run()
