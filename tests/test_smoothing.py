@@ -182,6 +182,21 @@ def test_two_levels_bound_a_trace_whose_steps_do_not_fill_the_last_block():
     assert rolled.lower_bound_usd_per_year <= exact.total_cost_usd_per_year * (1 + 1e-9)
 
 
+def test_two_levels_call_a_trace_infeasible_only_where_the_coarse_blocks_cover_it():
+    """The coarse level is a relaxation only where its blocks cover every step: 72 steps (blocks
+    of 3) with the band below the load: infeasible, proved; 71 steps (prime: the last 2 in no
+    block of 3): no schedule, and said to be no proof. 70 steps: blocks of 5 (the least number
+    above 3 that divides 70), so a proof again."""
+    sp = spec(limits={"band_max_mw": 5.0})
+    strategy = Strategy(direct_max_steps=30, coarse_max_steps=25, piece_steps=20, lookahead_steps=10)
+    for steps, status, factor in ((72, "infeasible", 3), (71, "no_solution", 3), (70, "infeasible", 5)):
+        w = Workload("flat", 0.1, np.full(steps, 11.0), gpus=50_000, gpu_model="h100_sxm", tdp_w=700, server_mw=5.0)
+        r = smooth(w, sp, strategy=strategy)
+        assert (r.status, r.method["coarse_factor"]) == (status, factor), (steps, r.status, r.reasons)
+        if status == "no_solution":
+            assert "no proof" in r.reasons[0] and "last 2 step(s)" in r.reasons[0]
+
+
 # --- property tests ----------------------------------------------------------------------
 
 @st.composite
@@ -250,7 +265,11 @@ def test_random_traces_meet_every_limit(case):
     r = smooth(w, sp, strategy=strategy)
     if r.status == "infeasible":
         assert r.reasons
+        if two_level:  # two levels say infeasible only with a proof: the exact model agrees
+            assert smooth(w, sp).status == "infeasible"
         return
+    if r.status == "no_solution" and two_level and "no proof" in r.reasons[0]:
+        return  # the coarse level found nothing where its blocks leave steps out: said so
     assert r.has_schedule, (r.status, r.reasons)
     check_schedule(r)
     if r.lower_bound_usd_per_year is not None:

@@ -230,12 +230,13 @@ class Strategy:
     Up to ``direct_max_steps`` steps: one LP (or MILP) over the whole trace, cyclic, exact.
 
     Longer: two levels. (1) The same model on block means of ``f`` steps (at most
-    ``coarse_max_steps`` blocks), with the swing window rounded down to whole blocks and
+    ``coarse_max_steps`` blocks; ``f`` divides the trace where it can, see ``_coarse_factor``), with the swing window rounded down to whole blocks and
     per-minute rows only where 60 s is a whole number of blocks, the total variation's budget
     whole (block means vary no more than the steps do), and what the steps inside a block imply
     for its means where the load moves within it (``WithinBlocks``): every schedule of the full
     problem, averaged over blocks, satisfies it, so its optimum (by interior point and
-    crossover: exact) is a lower bound. It fixes the GPU setting and the burn switch, and gives
+    crossover: exact) is a lower bound and its infeasibility a proof (only where the blocks
+    cover every step: steps left over are in no block). It fixes the GPU setting and the burn switch, and gives
     starting sizes and state-of-charge targets.
     (2) A rolling horizon at full resolution: pieces of ``piece_steps``, plus ``lookahead_steps``
     solved and discarded (default: a minute when per-minute limits are set, so that a piece
@@ -250,9 +251,8 @@ class Strategy:
     a bound for any sizes. Where a piece's optimum is well below the schedule's cost on it, the
     schedule is planned again over that window (everything around it held); where the gap is
     still above ``target_gap``, the rolling horizon runs again (``max_rolls`` in all) with the
-    battery the cuts find best, its prices adding cuts of their own. ``gap`` = (upper - lower) / upper, the lower the better of the coarse level's bound and
-    the pieces' (the coarse level's only where its blocks cover every step: where they do not, the
-    steps left over are in no block)."""
+    battery the cuts find best, its prices adding cuts of their own. ``gap`` = (upper - lower) / upper,
+    the lower the better of the coarse level's bound (where there is one) and the pieces'."""
 
     periodic: bool = True  # a trace that repeats exactly: one period, when certified exact
     target_gap: float = 1e-3  # two levels: above this proven gap, roll again with the cuts' best battery
@@ -523,6 +523,15 @@ def _periodic(ctx: _Context, p: int) -> _Outcome | None:
                     bound + ctx.cap_capex)
 
 
+def _coarse_factor(steps: int, max_blocks: int) -> int:
+    """Steps in a block of the coarse level, so that there are at most ``max_blocks`` blocks: the
+    least such number that divides ``steps``, up to twice the least allowed, so that the blocks
+    cover every step and the coarse level is a relaxation (its infeasibility a proof, its optimum
+    a bound); else the least allowed (the steps past the last whole block are then in no block)."""
+    least = max(2, math.ceil(steps / max_blocks))
+    return next((f for f in range(least, 2 * least + 1) if steps % f == 0), least)
+
+
 def _coarsen(data: ModelData, f: int) -> ModelData:
     """The model on block means of ``f`` steps: a relaxation of ``data`` (see Strategy)."""
     T = data.steps // f
@@ -595,8 +604,9 @@ def _decided(data: ModelData, chosen: Profile | None, burn_on: bool) -> ModelDat
 def _two_level(ctx: _Context, st: Strategy) -> _Outcome:
     data = ctx.data
     T = data.steps
-    f = max(2, math.ceil(T / st.coarse_max_steps))
+    f = _coarse_factor(T, st.coarse_max_steps)
     coarse = _coarsen(data, f)
+    covers = coarse.steps * f == T
     minute_limits = data.limits.minute_ramp("up") is not None or data.limits.minute_ramp("down") is not None
     lookahead = st.lookahead_steps if st.lookahead_steps is not None else \
         (data.lag() if minute_limits else st.piece_steps // 2)
@@ -611,9 +621,15 @@ def _two_level(ctx: _Context, st: Strategy) -> _Outcome:
         interior=True)
     method["coarse_seconds"] = time.perf_counter() - t1
     method["coarse_rows"], method["coarse_columns"] = res_c.rows, res_c.columns
-    if res_c.status == "infeasible":
+    if res_c.status == "infeasible" and covers:
         # the coarse model is a relaxation: the full problem is infeasible too
         return _Outcome("infeasible", method, res_c, diagnose_data=coarse)
+    if res_c.status == "infeasible":
+        left = T - coarse.steps * f
+        return _Outcome("no_solution", method, res_c, reasons=[
+            f"the coarse level (blocks of {f} steps) has no schedule, but its blocks leave out the trace's "
+            f"last {left} step(s), so that is no proof that none exists; a trace of a multiple of {f} steps "
+            "(or another --resolution-s) settles it"])
     if res_c.status == "no_solution":  # what the solver says when the time ran out first
         return _Outcome("time_limit", method, res_c, reasons=["the time limit ran out at the coarse level, "
                                                               "before any schedule; give more time"])
@@ -622,7 +638,7 @@ def _two_level(ctx: _Context, st: Strategy) -> _Outcome:
     # a bound only where the blocks cover the trace: steps past the last whole block are in no block
     # (71 steps in blocks of 3: the optimum of the first 69, above the 71's)
     lower = None
-    if coarse.steps * f == T:
+    if covers:
         lower = (res_c.bound if res_c.bound is not None else res_c.objective) + ctx.cap_capex
         method["coarse_bound_usd_per_year"] = lower
     c_arrays, chosen, burn_on, sizes = read(sm_c)
