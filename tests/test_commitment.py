@@ -78,6 +78,28 @@ def test_partial_mips_close_the_gap_the_relaxation_leaves(committed_site, exact)
     assert relative_gap(proved, bound) <= 1e-8
 
 
+def test_a_commitment_mip_cut_short_still_gives_the_relaxed_dispatch_rounded_up(committed_site, exact):
+    """With no time for HiGHS's MIP, the relaxed dispatch with enough units on for its output
+    (then dispatched again by one LP, each unit at its minimum load at least) is the plan: it
+    meets every row, its units on are whole, and it costs no less than the optimum."""
+    compiled = Compiled(build_model(load_program(committed_site), DAYS).model)
+    operational = solver._component_mask(compiled, is_operational)
+    away = solver._component_mask(compiled, relaxed_away) & operational & compiled.integer
+    options = SolveOptions(mip_gap=1e-8)
+    deadline = Deadline(None, time.perf_counter())
+    out = decompose(compiled, operational, options, deadline, Progress(options, 0.0), None, away)
+    cost, x = dispatch_with_integers(compiled, operational, out.x, options, deadline, 0.0, cap_s=0.0, relaxed=True)
+    assert x is not None
+    tol = 1e-6 * np.maximum(1.0, np.abs(compiled.row_upper))
+    rows = compiled.A @ x
+    assert (rows <= compiled.row_upper + tol).all() and (rows >= compiled.row_lower - tol).all()
+    assert (x >= compiled.col_lower - 1e-9).all() and (x <= compiled.col_upper + 1e-9).all()
+    on = x[away]
+    assert np.allclose(on, np.round(on)) and on.max() >= 1  # whole units, and some on
+    assert cost == pytest.approx(compiled.cost @ x + compiled.offset, rel=1e-12)
+    assert exact * (1 - 1e-9) <= cost <= exact * 1.01
+
+
 def test_any_hours_kept_whole_give_a_bound_below_the_optimum(committed_site, exact, monkeypatch):
     """The partial MIP is a relaxation of the model whichever hours it keeps whole (here every
     other one of those commitment changes, or none): its bound never passes the optimum."""

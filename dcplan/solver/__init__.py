@@ -215,7 +215,7 @@ def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_a
         progress.report("unit commitment of the plan's design")
         allowed = max(options.mip_gap * abs(objective) - (objective - out.bound), 0.0) / 2 if out.bound is not None else 0.0
         committed = dispatch_with_integers(compiled, op_mask, x, options, deadline, abs_gap=allowed,
-                                           cap_s=max(5.0, loop_seconds))  # no longer than the loop took
+                                           cap_s=max(5.0, loop_seconds), relaxed=True)  # no longer than the loop took
         duals = None
         if committed[1] is None:
             out.status, x = "handover", None
