@@ -837,7 +837,7 @@ def dispatch_with_integers(compiled: Compiled, operational: np.ndarray | None, x
     found = h.getInfo().primal_solution_status == 2
     xo = np.array(h.getSolution().col_value) if found else None
     if relaxed and h.getModelStatus() != Status.kOptimal:
-        rounded = _rounded_up(lp, s.op_integer, x[s.O], options, deadline)
+        rounded = _rounded_up(lp, s.op_integer, x[s.O], options, deadline, cap_s)
         if rounded is not None and (xo is None or lp[0] @ rounded < lp[0] @ xo):
             xo = rounded
     if xo is None:
@@ -846,12 +846,14 @@ def dispatch_with_integers(compiled: Compiled, operational: np.ndarray | None, x
     return total, s.full(x[s.D], xo)
 
 
-def _rounded_up(lp: tuple, integer: np.ndarray, xo: np.ndarray, options: SolveOptions, deadline: Deadline) -> np.ndarray | None:
+def _rounded_up(lp: tuple, integer: np.ndarray, xo: np.ndarray, options: SolveOptions, deadline: Deadline,
+                cap_s: float) -> np.ndarray | None:
     """A plan of the dispatch LP ``lp`` (cost, column bounds, row bounds, matrix) with its
     ``integer`` columns integral, near its relaxed solution ``xo``: each integer column at the least
     integer its rows allow with every other column at ``xo`` (hourly units on: enough units for the
     relaxed output, whatever the relaxation ran them at), then the rest dispatched again by one LP
-    with those held (a unit's minimum load then holds). None where that LP has no plan."""
+    with those held (a unit's minimum load then holds), within ``cap_s`` seconds and one more.
+    None where that LP has no plan."""
     cost, col_lower, col_upper, row_lower, row_upper, A = lp
     ints = np.flatnonzero(integer)
     entries = A[:, ints].tocoo()
@@ -869,6 +871,6 @@ def _rounded_up(lp: tuple, integer: np.ndarray, xo: np.ndarray, options: SolveOp
     lower[ints] = upper[ints] = held
     h = new_highs(options)
     h.passModel(highs_lp(cost, lower, upper, row_lower, row_upper, A))
-    deadline.arm(h)
+    deadline.arm(h, cap_s=cap_s + 1.0)
     h.run()
     return np.array(h.getSolution().col_value) if h.getModelStatus() == Status.kOptimal else None
