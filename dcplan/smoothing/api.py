@@ -230,14 +230,15 @@ class Strategy:
     Up to ``direct_max_steps`` steps: one LP (or MILP) over the whole trace, cyclic, exact.
 
     Longer: two levels. (1) The same model on block means of ``f`` steps (at most
-    ``coarse_max_steps`` blocks; ``f`` divides the trace where it can, see ``_coarse_factor``), with the swing window rounded down to whole blocks and
-    per-minute rows only where 60 s is a whole number of blocks, the total variation's budget
-    whole (block means vary no more than the steps do), and what the steps inside a block imply
-    for its means where the load moves within it (``WithinBlocks``): every schedule of the full
-    problem, averaged over blocks, satisfies it, so its optimum (by interior point and
-    crossover: exact) is a lower bound and its infeasibility a proof (only where the blocks
-    cover every step: steps left over are in no block). It fixes the GPU setting and the burn switch, and gives
-    starting sizes and state-of-charge targets.
+    ``coarse_max_steps`` blocks; ``f`` divides the trace where it can, see ``_coarse_factor``),
+    with the swing window rounded down to whole blocks and per-minute rows only where 60 s is a
+    whole number of blocks, the total variation's budget whole (block means vary no more than the
+    steps do), and what the steps inside a block imply for its means where the load moves within
+    it (``WithinBlocks``): every schedule of the full problem, averaged over blocks, satisfies it,
+    so its optimum (by interior point and crossover: exact) is a lower bound and its
+    infeasibility a proof (only where the blocks cover every step: steps left over are in no
+    block). It fixes the GPU setting and the burn switch, and gives starting sizes and
+    state-of-charge targets.
     (2) A rolling horizon at full resolution: pieces of ``piece_steps``, plus ``lookahead_steps``
     solved and discarded (default: a minute when per-minute limits are set, so that a piece
     looks as far ahead as the limits do; else half a piece). Each piece sees the grid power
