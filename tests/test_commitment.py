@@ -100,6 +100,35 @@ def test_a_commitment_mip_cut_short_still_gives_the_relaxed_dispatch_rounded_up(
     assert exact * (1 - 1e-9) <= cost <= exact * 1.01
 
 
+def test_steps_that_fix_the_loops_design_hold_it_to_the_tolerance_its_dispatch_met():
+    """A plan that misses a row by more than HiGHS's LP tolerance (the loop's, as HiGHS scales its
+    rows) is held to twice its miss, within HiGHS's MIP tolerance and HELD_TOLERANCE_MAX; rows on
+    columns relaxed away do not count, and a plan within tolerance keeps HiGHS's own."""
+    m = pyo.ConcreteModel()
+    m.x, m.y, m.on = pyo.Var(bounds=(0, 10)), pyo.Var(bounds=(0, 10)), pyo.Var(bounds=(0, 1))
+    m.balance = pyo.Constraint(expr=m.x + m.y == 7.0)
+    m.minimum_load = pyo.Constraint(expr=m.y >= 4.0 * m.on)
+    m.cost = pyo.Objective(expr=m.x + 2 * m.y)
+    compiled = Compiled(m)
+    away = np.array([v is m.on for v in compiled.columns])
+    x = np.array([{"x": 3.0, "y": 4.0 - 6e-6, "on": 1.0}[v.name] for v in compiled.columns])
+    options = SolveOptions()
+    held = solver.held_to(options, compiled, x, away)
+    assert held.feasibility_tolerance == pytest.approx(1.2e-5)
+    assert options.feasibility_tolerance is None  # a copy
+    h = solver.new_highs(held)
+    assert h.getOptionValue("primal_feasibility_tolerance")[1] == pytest.approx(1.2e-5)
+    assert h.getOptionValue("mip_feasibility_tolerance")[1] == pytest.approx(1.2e-5)
+    x[[v is m.y for v in compiled.columns].index(True)] = 4.0 - 2e-7  # 2e-7 short: HiGHS's MIP's own
+    assert solver.held_to(options, compiled, x, away).feasibility_tolerance == solver.MIP_FEASIBILITY_TOLERANCE
+    x[[v is m.y for v in compiled.columns].index(True)] = 4.0 - 5e-8  # within HiGHS's LP tolerance
+    assert solver.held_to(options, compiled, x, away) is options
+    x[[v is m.on for v in compiled.columns].index(True)] = 1.5  # minimum load missed: its row is away
+    assert solver.held_to(options, compiled, x, away) is options
+    x[[v is m.x for v in compiled.columns].index(True)] = 2.0  # a whole MW short: the most
+    assert solver.held_to(options, compiled, x, away).feasibility_tolerance == solver.HELD_TOLERANCE_MAX
+
+
 def test_any_hours_kept_whole_give_a_bound_below_the_optimum(committed_site, exact, monkeypatch):
     """The partial MIP is a relaxation of the model whichever hours it keeps whole (here every
     other one of those commitment changes, or none): its bound never passes the optimum."""

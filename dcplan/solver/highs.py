@@ -48,6 +48,9 @@ class SolveOptions:
     duals: bool = False  # compute row duals (shadow prices) for the plan found
     relax_for_duals: tuple[str, ...] = ("gpu_units",)  # integer components left free for the duals
     solver_log: str | None = None  # a file that receives HiGHS's own log
+    feasibility_tolerance: float | None = None
+    """HiGHS's primal and MIP feasibility tolerances, in the rows' own units (None: its own, 1e-7
+    and 1e-6): see :func:`dcplan.solver.held_to`."""
     stop: threading.Event | None = None
     """Set it (from any thread: a Ctrl-C handler, a notebook's button) to end the solve as at its
     time limit: the best plan found so far is returned, with its gap."""
@@ -113,6 +116,9 @@ def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
             h.setOptionValue("log_file", str(options.solver_log))
         if options.threads:
             h.setOptionValue("threads", options.threads)
+        if options.feasibility_tolerance:
+            h.setOptionValue("primal_feasibility_tolerance", options.feasibility_tolerance)
+            h.setOptionValue("mip_feasibility_tolerance", options.feasibility_tolerance)
         if options.stop is not None:
             _stop_when_set(h, options.stop)
     return h
