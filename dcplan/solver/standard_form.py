@@ -274,7 +274,16 @@ class _Walk:
             return self._named(expr, coef)
         if cls in _SUMS:
             constant = 0.0
+            index, value, order = self.index, self.value, self.order
             for arg in expr.args:
+                if arg.__class__ is ne.MonomialTermExpression:  # the commonest term, in line
+                    c, var = arg.args
+                    if c.__class__ in native_numeric_types and var.__class__ in _VARIABLES and not (
+                            var.fixed and self.fixed_as_numbers):
+                        j = order.get(id(var))
+                        index.append(self._new_column(var) if j is None else j)
+                        value.append(coef * c)
+                        continue
                 constant += self.add(arg, coef)
             return constant
         if cls is ne.ProductExpression:
