@@ -18,17 +18,21 @@ from dcplan.solver.standard_form import Unsupported, evaluate
 
 def value_of(x) -> float:
     """A solved (or assigned) variable or expression as a float (0 where it has no value)."""
-    value = pyo.value(x, exception=False)
-    return 0.0 if value is None else float(value)
+    return float(values_of([x])[0])
 
 
 def values_of(exprs: list) -> np.ndarray:
     """:func:`value_of` of each, by the compiler's walk where it can (many times faster on long
-    sums and hour by hour)."""
+    sums and hour by hour: a yearly cap's value, a cost line), else by Pyomo's evaluation."""
     try:
         return evaluate(exprs)
     except (Unsupported, ValueError):  # ValueError: a parameter without a value
-        return np.array([value_of(e) for e in exprs], dtype=float)
+        return np.array([_pyomo_value(e) for e in exprs], dtype=float)
+
+
+def _pyomo_value(x) -> float:
+    value = pyo.value(x, exception=False)
+    return 0.0 if value is None else float(value)
 
 
 DISCOUNT_RATE = ("program", "finance", "discount_rate")
