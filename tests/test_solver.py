@@ -388,18 +388,58 @@ def test_ctrl_c_in_plan_stops_the_solve_and_a_second_quits(tmp_path):
 
 def test_a_mip_that_overruns_its_limit_is_not_waited_for():
     """HiGHS's MIP does not look at the clock inside its own LPs (one ran 96 s on a 59 s limit):
-    past the limit and a twentieth of it, the solve stops waiting (and keeps its best plan)."""
+    past the limit and a twentieth of it, the solve stops waiting (and keeps its best plan), and
+    asks HiGHS to stop where it next looks at its callbacks."""
     from dcplan.solver.branch import run_within
     from dcplan.solver.highs import Deadline
 
-    class Stuck:  # a Highs whose run ignores its time limit
+    class Stuck:  # a Highs whose run ignores its time limit, and looks at its callbacks each 0.1 s
+        HandleUserInterrupt = False
+
+        def __init__(self, seconds):
+            self.seconds, self.cancelled, self.stopped_after = seconds, False, None
+
+        def cancelSolve(self):
+            self.cancelled = True
+
         def run(self):
-            time.sleep(2.0)
+            started = time.perf_counter()
+            while time.perf_counter() - started < self.seconds:
+                time.sleep(0.1)
+                if self.cancelled and self.HandleUserInterrupt:
+                    self.stopped_after = time.perf_counter() - started
+                    return
 
     started = time.perf_counter()
-    assert not run_within(Stuck(), Deadline(1.0, started))
+    stuck = Stuck(5.0)
+    assert not run_within(stuck, Deadline(1.0, started))
     assert 1.4 <= time.perf_counter() - started <= 1.8  # the limit and half a second (at least)
-    assert run_within(Stuck(), Deadline(None, time.perf_counter()))  # no limit: waited for
+    time.sleep(0.5)
+    assert stuck.stopped_after is not None and stuck.stopped_after < 2.2  # asked to stop: it did
+    assert run_within(Stuck(2.0), Deadline(None, time.perf_counter()))  # no limit: waited for
+
+
+def test_a_program_that_ends_after_a_mip_was_abandoned_exits_cleanly():
+    """A real HiGHS MIP left running past the deadline (its own limit off, as when it does not
+    look at the clock) is asked to stop, and Python's exit waits for it: without that the C++
+    runtime aborts the process ("terminate called without an active exception", exit 134)."""
+    script = """
+import time, numpy as np, scipy.sparse as sp
+from dcplan.solver.branch import run_within
+from dcplan.solver.highs import Deadline, highs_lp, new_highs
+n, m = 1000, 60
+rng = np.random.default_rng(1)
+A = sp.random(m, n, density=0.5, random_state=2, format="csc") * 100
+h = new_highs()
+h.passModel(highs_lp(-rng.uniform(1, 100, n), np.zeros(n), np.ones(n), np.full(m, -np.inf),
+                     np.asarray(A.sum(axis=1)).ravel() / 2, A, 0.0, np.ones(n, bool)))
+print("finished" if run_within(h, Deadline(0.01, time.perf_counter())) else "abandoned", flush=True)
+"""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "terminate" not in done.stderr, (done.returncode, done.stderr)
+    assert done.stdout.strip() == "abandoned"
+    assert time.perf_counter() - started < 60  # asked to stop, it did
 
 
 def test_highs_banner_stays_off_stdout(tmp_path):

@@ -4,6 +4,7 @@ re-solve that takes longer than a cold solve would is stopped and solved cold)."
 
 from __future__ import annotations
 
+import atexit
 import math
 import threading
 
@@ -26,8 +27,13 @@ OVERRUN_SHARE = 0.05
 """How far past the time limit (a share of it, at least half a second) HiGHS's MIP is waited for.
 HiGHS looks at the clock where it looks at its callbacks, not inside the LPs it solves for cuts
 and nodes: one was seen to run 96 s on a 59 s limit. Past this, the solve returns its best plan
-so far and leaves HiGHS to stop on its own (the command line's exit ends it)."""
+so far and asks HiGHS to stop where it next looks at its callbacks (see :func:`run_within`)."""
 POLL_S = 0.1  # how often a MIP's wait looks at the deadline and the stop request
+EXIT_WAIT_S = 30.0
+"""How long Python's exit waits for a HiGHS run that was asked to stop (see :func:`run_within`):
+a program that ends while HiGHS runs in another thread is aborted by the C++ runtime
+("terminate called without an active exception")."""
+_abandoned: list[threading.Thread] = []
 
 
 def highs_mip(h: highspy.Highs, compiled: Compiled, options: SolveOptions, deadline: Deadline,
@@ -82,23 +88,36 @@ class _Incumbent:
 
 def run_within(h, deadline: Deadline) -> bool:
     """Run ``h`` and wait for it until the deadline (or a stop request) and :data:`OVERRUN_SHARE`
-    of the limit more (half a second at least); False when it has not finished by then (it is
-    then still running: leave it alone). HiGHS answers a stop request where it looks at its
-    callbacks, which can be seconds apart inside its MIP (4 s seen on memphis)."""
+    of the limit more (half a second at least); False when it has not finished by then: it is
+    then asked to stop, and left to (Python's exit waits for it, EXIT_WAIT_S at most). HiGHS
+    answers where it looks at its callbacks, which can be seconds apart inside its MIP (4 s
+    seen on memphis)."""
     if deadline.limit_s is None and deadline.stop is None:
         h.run()
         return True
     done = threading.Event()
+    h.HandleUserInterrupt = True  # so that cancelSolve stops it
 
     def work() -> None:
         h.run()
         done.set()
 
-    threading.Thread(target=work, daemon=True, name="highs-mip").start()
+    thread = threading.Thread(target=work, daemon=True, name="highs-mip")
+    thread.start()
     while not done.wait(POLL_S):
         if deadline.passed:
-            return done.wait(max(0.5, OVERRUN_SHARE * (deadline.limit_s or 0.0)))
+            if done.wait(max(0.5, OVERRUN_SHARE * (deadline.limit_s or 0.0))):
+                return True
+            h.cancelSolve()  # no CPU burnt on a plan no one waits for, and an exit that waits for it
+            _abandoned.append(thread)
+            return False
     return True
+
+
+@atexit.register
+def _wait_for_abandoned_runs() -> None:
+    for thread in _abandoned:
+        thread.join(EXIT_WAIT_S)
 
 
 class _Node:
