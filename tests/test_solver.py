@@ -109,6 +109,54 @@ def test_a_yearly_cap_is_shared_out_among_the_dispatchs_parts(cap_t, tmp_path, m
     assert co2 <= cap_t * (1 + 1e-9) and (co2 == pytest.approx(cap_t)) == (reference_co2 == pytest.approx(cap_t))
 
 
+def _short_hours_model(n_hours: int = 240):
+    """Gas capacity (a design column) and a capped grid serve a load whose every hour differs,
+    the design's own load column fixed: the least capacity is the peak hour's need beyond the grid."""
+    import numpy as np
+    import pyomo.core as pyo
+
+    load = 100.0 + 30.0 * np.sin(np.arange(n_hours) * 0.37) + np.arange(n_hours) % 7
+    m = pyo.ConcreteModel()
+    m.T = pyo.RangeSet(0, n_hours - 1)
+    m.gas_mw = pyo.Var(bounds=(0, 500))
+    m.it_mw = pyo.Var(bounds=(1.0, 1.0))
+    m.gas = pyo.Var(m.T, bounds=(0, None))
+    m.grid = pyo.Var(m.T, bounds=(0, 90.0))
+    m.gas_max = pyo.Constraint(m.T, rule=lambda m, t: m.gas[t] <= m.gas_mw)
+    m.balance = pyo.Constraint(m.T, rule=lambda m, t: m.gas[t] + m.grid[t] - float(load[t]) * m.it_mw == 0)
+    m.cost = pyo.Objective(expr=2000.0 * m.gas_mw + sum(60.0 * m.gas[t] + 40.0 * m.grid[t] for t in m.T))
+    return m, float(load.max() - 90.0)
+
+
+@pytest.mark.parametrize("reach_cuts", [8, 0])
+def test_a_design_short_of_the_load_learns_its_reach_in_few_rounds(reach_cuts, monkeypatch):
+    """A dispatch the design cannot serve adds, for the hours it breaks most, a cut on the design's
+    reach (the grid and gas at their most meet the hour's load): from no gas at all, the loop
+    finds the peak hour's need in a few rounds, where the penalised cuts alone walk to it hour by
+    hour. The first cuts leave the box the loop keeps its design in: the master is then solved
+    without it, not found infeasible."""
+    import numpy as np
+
+    import dcplan.solver as solver
+    from dcplan.solver import benders
+    from dcplan.solver.highs import Compiled, Deadline, Progress
+
+    monkeypatch.setattr(benders, "REACH_CUTS", reach_cuts)
+    m, need = _short_hours_model()
+    compiled = Compiled(m)
+    operational = solver._component_mask(compiled, lambda c: c.local_name in ("gas", "grid"))
+    start = np.zeros(compiled.shape[1])
+    options = SolveOptions(mip_gap=1e-8)
+    out = benders.decompose(compiled, operational, options, Deadline(None, time.perf_counter()),
+                            Progress(options, 0.0), start)
+    if reach_cuts:
+        assert out.status == "optimal" and out.rounds <= 4, (out.status, out.rounds)
+        gas_mw = out.x[[v.name for v in compiled.columns].index("gas_mw")]
+        assert gas_mw == pytest.approx(need, rel=1e-6)
+    else:  # what they save: here the loop does not converge in its 200 rounds
+        assert out.rounds >= 20, out.rounds
+
+
 def test_the_dispatchs_parts_are_scipys_connected_components():
     """The dispatch's independent parts (found in NumPy) are SciPy's connected components, also on
     a long chain numbered out of order, the worst case of the hooking rounds."""
