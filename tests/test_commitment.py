@@ -212,7 +212,8 @@ def test_priced_rows_bound_the_optimum_whatever_the_prices(stored, monkeypatch):
     rng = np.random.default_rng(7)
     for cuts in (True, False):
         for _ in range(2):
-            monkeypatch.setattr(lagrangian, "_prices", lambda *args: np.where(linking, rng.normal(0, 80, len(linking)), 0))
+            monkeypatch.setattr(lagrangian, "_prices",
+                                lambda *args: (np.where(linking, rng.normal(0, 80, len(linking)), 0), args[3]))
             bound = _priced_bound(stored, cuts)
             assert bound is not None and bound <= exact * (1 + 1e-9)
 
@@ -263,7 +264,7 @@ def test_a_priced_limit_keeps_its_bound_in_the_bound(monkeypatch):
     x = np.array([v.value for v in compiled.columns])
 
     def bound_at(price):
-        monkeypatch.setattr(lagrangian, "_prices", lambda *args: np.where(linking, price, 0.0))
+        monkeypatch.setattr(lagrangian, "_prices", lambda *args: (np.where(linking, price, 0.0), x))
         return lagrangian_bound(compiled, operational, linking, x, 1e9, SolveOptions(mip_gap=1e-9),
                                 Deadline(None, time.perf_counter()), 10.0)
 
@@ -272,6 +273,50 @@ def test_a_priced_limit_keeps_its_bound_in_the_bound(monkeypatch):
     assert bound_at(+50.0) == pytest.approx(420)  # a price of the wrong sign for a "<=" row: none
     for price in np.linspace(-300, 0, 7):
         assert bound_at(price) <= 1315 + 1e-6
+
+
+def test_integrality_is_kept_where_the_relaxed_dispatch_breaks_it():
+    """Up to 3 units on, each 15-50 MW: an hour's output fits a whole number of units on at 0,
+    15-50, 30-100 or 45-150 MW; 5 MW (below one unit's minimum) and 160 MW (above three units)
+    fit none. The value the relaxation holds for the units on does not matter."""
+    m = pyo.ConcreteModel()
+    outputs = [0.0, 5.0, 15.0, 40.0, 100.0, 150.0, 160.0]
+    m.T = pyo.RangeSet(0, len(outputs) - 1)
+    m.gen = pyo.Var(m.T, bounds=(0, None))
+    m.on = pyo.Var(m.T, domain=pyo.NonNegativeIntegers, bounds=(0, 3))
+    m.when_on = pyo.Constraint(m.T, rule=lambda m, t: m.gen[t] <= 50 * m.on[t])
+    m.least = pyo.Constraint(m.T, rule=lambda m, t: m.gen[t] >= 15 * m.on[t])
+    m.cost = pyo.Objective(expr=sum(m.gen[t] for t in m.T))
+    compiled = Compiled(m)
+    x = np.zeros(compiled.shape[1])
+    for i, v in enumerate(compiled.columns):
+        x[i] = outputs[v.index()] if v.parent_component() is m.gen else outputs[v.index()] / 50 + 0.3
+    unmet = lagrangian.unmet_integers(compiled, x)
+    on = np.array([v.parent_component() is m.on for v in compiled.columns])
+    assert not unmet[~on].any()
+    assert [bool(unmet[i]) for i in np.flatnonzero(on)] == [False, True, False, False, False, False, True]
+
+
+def test_the_priced_mip_keeps_integral_only_the_hours_the_relaxed_dispatch_breaks(stored, monkeypatch):
+    """The priced MIP's dispatch integers: only the hours whose relaxed output no whole number of
+    units carries (some, not all, on the stored site), and the bound still closes on the plan."""
+    _, compiled, _, objective, _, _ = stored
+    operational = solver._component_mask(compiled, is_operational)
+    passed = []
+    highs_lp = lagrangian.highs_lp
+
+    def recorded(*args):
+        if len(args) > 7:
+            passed.append(args[7])
+        return highs_lp(*args)
+
+    monkeypatch.setattr(lagrangian, "highs_lp", recorded)
+    bound = _priced_bound(stored)
+    assert relative_gap(objective, bound) < 1e-7
+    integral = passed[-1][:compiled.shape[1]]
+    hours = compiled.integer & operational
+    assert 0 < (integral & hours).sum() < hours.sum()
+    assert (integral[~operational] == compiled.integer[~operational]).all()
 
 
 def test_a_plan_with_storage_is_proved_without_the_whole_models_mip(stored_site, stored, monkeypatch):

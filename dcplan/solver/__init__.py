@@ -50,7 +50,11 @@ from dcplan.solver.lagrangian import lagrangian_bound, linking_rows
 __all__ = ["STRATEGIES", "Conflict", "SolveOptions", "SolveResult", "irreducible_conflict", "solve"]
 
 BRANCH_AND_BOUND_MAX_INTEGERS = 16  # beyond this, HiGHS (presolve, cuts, heuristics) wins
-LAGRANGIAN_MIN_S = 5.0  # r2026_10: its priced MIP 0.9 s; r2027_01: 4.5 s to a bound 4.7e-5 below the plan
+LAGRANGIAN_MIN_S = 15.0
+"""The least time the priced MIP gets (more where the loop took longer): it proves the plan in
+4.7 s on held-out r2026_10 and 9.9 s on r2051_11, where HiGHS's MIP on the whole year then takes
+48 s; where it cannot close the gap (r2027_01, r2041_08, r2048_08) neither can the whole MIP in
+minutes. Only decomposed models (a year) come here, whose whole MIP takes tens of seconds."""
 DECOMPOSE_MIN_GAP = 1e-6  # seen: a plan 2e-6 above the optimum when 1e-9 was asked
 DECOMPOSE_MIN_OPERATIONAL = 15_000
 """Operational columns from which ``auto`` decomposes: a year of hourly dispatch has 40-80k, a

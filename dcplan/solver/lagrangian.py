@@ -21,6 +21,13 @@ storage, its state of charge is held at zero and any price is a dual: the relaxa
 stored energy at a made-up price, and the bound falls far below. So the prices come from a design
 just like the plan's with a little of each storage it could build (a hundredth of the most): the
 value of the first MWh stored.
+
+Integrality is kept only where that relaxed dispatch breaks it: a unit's hours whose output there
+no whole number of units on can carry (below the minimum load, say). Making the others
+continuous relaxes further, so the bound still holds; what is left out is mostly hours where
+every unit runs well above its minimum load or stays off, which the design near the plan does
+not change. Held-out r2051_11 (hourly commitment, a battery candidate): 2,429 of 8,760 hours
+kept, the MIP proves the plan in 8.2 s where with every hour integral it took 19.4 s.
 """
 
 from __future__ import annotations
@@ -73,9 +80,12 @@ def lagrangian_bound(compiled: Compiled, operational: np.ndarray, linking: np.nd
     the cuts where it is not (no gas units, so nothing to commit, and a battery whose every hour
     sells at the plan's prices)."""
     budget = Deadline(cap_s, time.perf_counter())
-    mu = _prices(compiled, operational, linking, x, options, deadline, budget)
-    if mu is None:
+    priced = _prices(compiled, operational, linking, x, options, deadline, budget)
+    if priced is None:
         return None
+    mu, relaxed = priced
+    # integral: the design, and the dispatch's integers that the relaxed dispatch breaks
+    integer = compiled.integer & (~operational | unmet_integers(compiled, relaxed))
     # a price whose side of the row is unbounded would make the bound -inf: none there
     lower, upper = compiled.row_lower, compiled.row_upper
     mu = np.where(((mu > 0) & ~np.isfinite(lower)) | ((mu < 0) & ~np.isfinite(upper)), 0.0, mu)
@@ -108,26 +118,57 @@ def lagrangian_bound(compiled: Compiled, operational: np.ndarray, linking: np.nd
     h.passModel(highs_lp(np.r_[compiled.cost - A.T @ mu, np.zeros(n_groups)],
                          np.r_[compiled.col_lower, np.full(n_groups, -INF)], np.r_[compiled.col_upper, np.full(n_groups, INF)],
                          np.r_[lower[kept], region_lower], np.r_[upper[kept], region_upper], M, priced_offset,
-                         np.r_[compiled.integer, np.zeros(n_groups, dtype=bool)]))
+                         np.r_[integer, np.zeros(n_groups, dtype=bool)]))
     h.setOptionValue("mip_rel_gap", options.mip_gap / 10)  # its incumbent may be the plan: a bound past the target
     start = highspy.HighsSolution()  # the plan: it meets every row kept
     start.col_value = np.r_[x, theta]
     start.value_valid = True
     h.setSolution(start)
+
+    def stop_past_target(event) -> None:  # the bound is all that is wanted: not a proof of the plan too
+        if event.data_out.mip_dual_bound >= target:
+            event.data_in.user_interrupt = True
+
+    h.cbMipInterrupt += stop_past_target
     deadline.arm(h, cap_s=budget.remaining())
     h.run()
     if h.getModelStatus() == Status.kInfeasible:
         return target  # no design the cuts leave open beats the target
-    bound = h.getInfo().mip_dual_bound
+    if integer.any():
+        bound = h.getInfo().mip_dual_bound
+    else:  # an LP: its optimum, if it reached it
+        bound = h.getInfo().objective_function_value if h.getModelStatus() == Status.kOptimal else math.nan
     if not math.isfinite(bound):
         return None
     return min(bound, target)
 
 
+def unmet_integers(compiled: Compiled, x: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
+    """Mask of the integer columns that no whole value fits: with every other column at ``x``,
+    the rows they are in (and their own bounds) leave no integer within ``tolerance``. A unit's
+    hour whose output lies below the minimum load of one unit on is one; one at 0 or above the
+    minimum is not, whatever ``x`` holds for the integer column itself."""
+    A = compiled.A.tocsc()
+    cols = np.flatnonzero(compiled.integer)
+    sub = A[:, cols].tocoo()
+    rest = (compiled.A @ x)[sub.row] - sub.data * x[cols[sub.col]]  # each row's activity without the column
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = (compiled.row_lower[sub.row] - rest) / sub.data
+        b = (compiled.row_upper[sub.row] - rest) / sub.data
+    lowest = compiled.col_lower[cols].copy()
+    highest = compiled.col_upper[cols].copy()
+    np.maximum.at(lowest, sub.col, np.where(np.isnan(a), -INF, np.minimum(a, b)))
+    np.minimum.at(highest, sub.col, np.where(np.isnan(b), INF, np.maximum(a, b)))
+    unmet = np.zeros(len(x), dtype=bool)
+    unmet[cols] = np.ceil(lowest - tolerance) > highest + tolerance
+    return unmet
+
+
 def _prices(compiled: Compiled, operational: np.ndarray, linking: np.ndarray, x: np.ndarray, options: SolveOptions,
-            deadline: Deadline, budget: Deadline) -> np.ndarray | None:
+            deadline: Deadline, budget: Deadline) -> tuple[np.ndarray, np.ndarray] | None:
     """The ``linking`` rows' duals (0 elsewhere) in the relaxed dispatch of the plan's design,
-    with a little of each storage it could build (see :func:`_with_first_storage`)."""
+    with a little of each storage it could build (see :func:`_with_first_storage`), and that
+    dispatch (all columns)."""
     A = compiled.A.tocsr()
     design = ~operational
     dispatch_rows = np.diff(A[:, np.flatnonzero(operational)].tocsr().indptr) > 0
@@ -144,7 +185,7 @@ def _prices(compiled: Compiled, operational: np.ndarray, linking: np.ndarray, x:
         return None
     mu = np.zeros(A.shape[0])
     mu[dispatch_rows] = h.getSolution().row_dual
-    return np.where(linking, mu, 0.0)
+    return np.where(linking, mu, 0.0), np.array(h.getSolution().col_value)
 
 
 def _with_first_storage(compiled: Compiled, operational: np.ndarray, linking: np.ndarray, x: np.ndarray,
