@@ -138,9 +138,9 @@ def lagrangian_bound(compiled: Compiled, operational: np.ndarray, linking: np.nd
         bound = h.getInfo().mip_dual_bound
     else:  # an LP: its optimum, if it reached it
         bound = h.getInfo().objective_function_value if h.getModelStatus() == Status.kOptimal else math.nan
-    if not math.isfinite(bound):
-        return None
-    return min(bound, target)
+    if bound >= target:  # +inf too: stopped once no design was left
+        return target
+    return bound if math.isfinite(bound) else None
 
 
 def unmet_integers(compiled: Compiled, x: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
