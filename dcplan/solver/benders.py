@@ -897,6 +897,24 @@ def dispatch_with_integers(compiled: Compiled, operational: np.ndarray | None, x
     return total, s.full(x[s.D], xo)
 
 
+def value_range(A: sp.spmatrix, row_lower: np.ndarray, row_upper: np.ndarray, col_lower: np.ndarray,
+                col_upper: np.ndarray, x: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(least, most) each column of ``cols`` may be with every other column at ``x``: what its own
+    bounds and the rows it is in leave (units on in an hour: from its output over the unit's
+    rating up to its output over the unit's minimum load)."""
+    entries = A[:, cols].tocsc()
+    entries.eliminate_zeros()
+    entries = entries.tocoo()
+    a, j = entries.data, entries.col
+    others = (A @ x)[entries.row] - a * x[cols[j]]  # each row's activity without the column
+    from_lower = (row_lower[entries.row] - others) / a
+    from_upper = (row_upper[entries.row] - others) / a
+    least, most = col_lower[cols].copy(), col_upper[cols].copy()
+    np.maximum.at(least, j, np.minimum(from_lower, from_upper))
+    np.minimum.at(most, j, np.maximum(from_lower, from_upper))
+    return least, most
+
+
 def _rounded_up(lp: tuple, integer: np.ndarray, xo: np.ndarray, options: SolveOptions, deadline: Deadline,
                 cap_s: float) -> np.ndarray | None:
     """A plan of the dispatch LP ``lp`` (cost, column bounds, row bounds, matrix) with its
@@ -907,15 +925,8 @@ def _rounded_up(lp: tuple, integer: np.ndarray, xo: np.ndarray, options: SolveOp
     None where that LP has no plan."""
     cost, col_lower, col_upper, row_lower, row_upper, A = lp
     ints = np.flatnonzero(integer)
-    entries = A[:, ints].tocoo()
-    a, j = entries.data, ints[entries.col]
-    others = (A @ xo)[entries.row] - a * xo[j]  # each row's activity without its integer column
-    limit = np.where(a > 0, row_lower[entries.row], row_upper[entries.row])  # the side that bounds it below
-    least = np.full(len(xo), -INF)
-    with np.errstate(invalid="ignore"):
-        implied = (limit - others) / a
-    np.maximum.at(least, j, np.where(np.isfinite(implied), implied, -INF))
-    held = np.ceil(np.maximum(least[ints], col_lower[ints]) - 1e-6)
+    least, _ = value_range(A, row_lower, row_upper, col_lower, col_upper, xo, ints)
+    held = np.ceil(least - 1e-6)
     if (held > col_upper[ints] + 1e-9).any():
         return None
     lower, upper = col_lower.copy(), col_upper.copy()

@@ -32,6 +32,7 @@ from dcplan.solver.benders import (
     cut_row,
     dispatch_with_integers,
 )
+from dcplan.solver.branch import run_within
 from dcplan.solver.highs import INF, Deadline, SolveOptions, highs_lp, new_highs, relative_gap
 
 MAX_ROUNDS = 8  # partial MIPs; each adds the differing parts of a design it had not seen
@@ -167,7 +168,8 @@ class CommitmentBound:
         start.value_valid = True
         h.setSolution(start)
         deadline.arm(h, cap_s=budget.remaining())
-        h.run()
+        if not run_within(h, deadline):  # HiGHS's MIP can look at its clock seconds apart
+            return None
         bound = h.getInfo().mip_dual_bound
         if not math.isfinite(bound) or h.getInfo().primal_solution_status != 2:
             return None

@@ -39,7 +39,8 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from dcplan.solver.benders import ELASTIC_MIN_TERMS, cut_row
+from dcplan.solver.benders import ELASTIC_MIN_TERMS, cut_row, value_range
+from dcplan.solver.branch import run_within
 from dcplan.solver.highs import (
     AGGREGATOR_RULE,
     INF,
@@ -131,7 +132,8 @@ def lagrangian_bound(compiled: Compiled, operational: np.ndarray, linking: np.nd
 
     h.cbMipInterrupt += stop_past_target
     deadline.arm(h, cap_s=budget.remaining())
-    h.run()
+    if not run_within(h, deadline):  # HiGHS's MIP can look at its clock seconds apart
+        return None
     if h.getModelStatus() == Status.kInfeasible:
         return target  # no design the cuts leave open beats the target
     if integer.any():
@@ -148,19 +150,11 @@ def unmet_integers(compiled: Compiled, x: np.ndarray, tolerance: float = 1e-6) -
     the rows they are in (and their own bounds) leave no integer within ``tolerance``. A unit's
     hour whose output lies below the minimum load of one unit on is one; one at 0 or above the
     minimum is not, whatever ``x`` holds for the integer column itself."""
-    A = compiled.A.tocsc()
     cols = np.flatnonzero(compiled.integer)
-    sub = A[:, cols].tocoo()
-    rest = (compiled.A @ x)[sub.row] - sub.data * x[cols[sub.col]]  # each row's activity without the column
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = (compiled.row_lower[sub.row] - rest) / sub.data
-        b = (compiled.row_upper[sub.row] - rest) / sub.data
-    lowest = compiled.col_lower[cols].copy()
-    highest = compiled.col_upper[cols].copy()
-    np.maximum.at(lowest, sub.col, np.where(np.isnan(a), -INF, np.minimum(a, b)))
-    np.minimum.at(highest, sub.col, np.where(np.isnan(b), INF, np.maximum(a, b)))
+    least, most = value_range(compiled.A, compiled.row_lower, compiled.row_upper, compiled.col_lower,
+                              compiled.col_upper, x, cols)
     unmet = np.zeros(len(x), dtype=bool)
-    unmet[cols] = np.ceil(lowest - tolerance) > highest + tolerance
+    unmet[cols] = np.ceil(least - tolerance) > most + tolerance
     return unmet
 
 
