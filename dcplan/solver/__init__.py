@@ -50,11 +50,14 @@ from dcplan.solver.lagrangian import lagrangian_bound, linking_rows
 __all__ = ["STRATEGIES", "Conflict", "SolveOptions", "SolveResult", "irreducible_conflict", "solve"]
 
 BRANCH_AND_BOUND_MAX_INTEGERS = 16  # beyond this, HiGHS (presolve, cuts, heuristics) wins
-LAGRANGIAN_MIN_S = 15.0
-"""The least time the priced MIP gets (more where the loop took longer): it proves the plan in
-4.7 s on held-out r2026_10 and 9.9 s on r2051_11, where HiGHS's MIP on the whole year then takes
-48 s; where it cannot close the gap (r2027_01, r2041_08, r2048_08) neither can the whole MIP in
-minutes. Only decomposed models (a year) come here, whose whole MIP takes tens of seconds."""
+PRICED_SHARE = 0.75
+PRICED_MAX_S = 120.0
+"""The priced MIP (:mod:`dcplan.solver.lagrangian`) may take this share of the time left (at most
+PRICED_MAX_S, and at least the loop's time) before HiGHS's MIP on the whole model gets the rest.
+On every held-out draw where that whole MIP closed the gap, the priced MIP (a relaxation of it
+with fewer integers and no rows over time) closed it sooner: r2026_10 4.7 s against 20 s,
+r2051_11 9.9 s against 48 s, r2053_10 62 s against 118 s (with 15 s it stopped short, and the
+plan missed PyPSA's 115 s); where it did not, neither did the whole MIP in minutes (9 draws)."""
 DECOMPOSE_MIN_GAP = 1e-6  # seen: a plan 2e-6 above the optimum when 1e-9 was asked
 DECOMPOSE_MIN_OPERATIONAL = 15_000
 """Operational columns from which ``auto`` decomposes: a year of hourly dispatch has 40-80k, a
@@ -274,8 +277,8 @@ def held_to(options: SolveOptions, compiled: Compiled, x: np.ndarray, away: np.n
 def _bound_commitment(compiled, op_mask, couples_steps, out, objective, x, options, deadline, progress, loop_seconds):
     """Where the loop's bound (the relaxed commitment's) is more than the gap below the committed
     plan: partial MIPs over the hours that commitment changes where the dispatch falls apart into
-    hours, then the MIP with the rows over time priced; each for about as long as the loop took,
-    what is left to HiGHS's MIP on the whole model. Raises ``out.bound``; returns the best plan
+    hours (for about as long as the loop took), then the MIP with the rows over time priced (see
+    PRICED_SHARE); what is left to HiGHS's MIP on the whole model. Raises ``out.bound``; returns the best plan
     found, (objective, x)."""
     def still_open() -> bool:
         return out.bound is not None and (_gap(objective, out.bound) or 0.0) > options.mip_gap and not deadline.passed
@@ -291,7 +294,8 @@ def _bound_commitment(compiled, op_mask, couples_steps, out, objective, x, optio
         target = objective - 0.99 * options.mip_gap * abs(objective)  # (a hundredth for round-off)
         linking = linking_rows(compiled, op_mask, _component_mask(compiled, couples_steps, rows=True))
         bound = lagrangian_bound(compiled, op_mask, linking, x, target, options, deadline,
-                                 cap_s=max(LAGRANGIAN_MIN_S, loop_seconds), cuts=out.cuts)
+                                 cap_s=max(loop_seconds, min(PRICED_SHARE * deadline.remaining(), PRICED_MAX_S)),
+                                 cuts=out.cuts)
         out.bound = max(out.bound, bound if bound is not None else -math.inf)
     return objective, x
 
