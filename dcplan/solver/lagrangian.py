@@ -27,7 +27,7 @@ no whole number of units on can carry (below the minimum load, say). Making the 
 continuous relaxes further, so the bound still holds; what is left out is mostly hours where
 every unit runs well above its minimum load or stays off, which the design near the plan does
 not change. Held-out r2051_11 (hourly commitment, a battery candidate): 2,429 of 8,760 hours
-kept, the MIP proves the plan in 8.2 s where with every hour integral it took 19.4 s.
+kept, the MIP proves the plan in 8-10 s where with every hour integral it took 19.4 s.
 """
 
 from __future__ import annotations
