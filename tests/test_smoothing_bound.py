@@ -12,9 +12,10 @@ import pytest
 
 from dcplan.schema.smoothing import SmoothingSpec
 from dcplan.smoothing import bound
-from dcplan.smoothing.api import Strategy, _lp, smooth
+from dcplan.smoothing.api import Strategy, smooth
 from dcplan.smoothing.metrics import violations
 from dcplan.smoothing.model import Boundary, ModelData, Store, build
+from dcplan.smoothing.run import solve_lp
 from dcplan.smoothing.workload import synthetic_workload
 from dcplan.solver import SolveOptions
 from dcplan.solver.highs import Deadline
@@ -70,7 +71,7 @@ def test_a_held_values_reduced_cost_is_its_marginal_value():
         data = ModelData(0.1, load, lim, 60.0, 1000.0, battery=battery,
                          boundary=Boundary(history, {"bat": soc}, {"bat": 50.0}))
         sm = build(data)
-        res, reduced, compiled = _lp(sm, SolveOptions())
+        res, reduced, compiled = solve_lp(sm, SolveOptions())
         column = {id(v): j for j, v in enumerate(compiled.columns)}
         held = [sm.model.g[t] for t in range(len(history))] + [sm.model.bat_soc_start]
         return res.objective, np.array([reduced[column[id(v)]] if id(v) in column else 0.0 for v in held])
@@ -142,7 +143,7 @@ def test_any_prices_give_a_bound_and_a_spent_deadline_gives_none():
     battery = Store(0.95, 0.95, power_usd_per_mw_year=40_000, energy_usd_per_mj_year=8, c_rate_per_h=4)
     data = ModelData(0.1, load, lim, 60.0, 1000.0, battery=battery, burn=False)
     sm = build(data)
-    exact, _, _ = _lp(sm, SolveOptions())
+    exact, _, _ = solve_lp(sm, SolveOptions())
     sizes = (sm.model.bat_power.value, sm.model.bat_energy.value)  # where the cuts start
     schedule = {k: np.zeros(300) for k in ("grid_mw", "battery_discharge_mw", "battery_soc_mj", "capacitor_soc_mj")}
     pieces = [bound.Marginals(a, a + 100, np.zeros(min(a, 1)), {"bat": 0.0}) for a in (0, 100, 200)]

@@ -43,7 +43,7 @@ With ``elastic=True`` every limit gets one non-negative slack (MW) shared by all
 the objective is the sum of slacks: the least violation when the limits cannot all be met.
 
 A ``Boundary`` makes the model one piece of a longer trace (the rolling horizon of
-:mod:`dcplan.smoothing.api`): the grid power committed before the piece enters as fixed values,
+:mod:`dcplan.smoothing.two_level`): the grid power committed before the piece enters as fixed values,
 so every ramp, per-minute and swing row that reaches into the piece is kept; the stores start
 from a given state of charge and aim at a target at the end (a hard bound, or a priced
 shortfall); the sizes already committed are lower bounds.
