@@ -1,0 +1,128 @@
+"""Checks of a committed build against today's limits: the compute target and budget, the GPUs
+allowed and their IT, cooling, units and MW of each source, N+1 in every period."""
+
+from __future__ import annotations
+
+from dcplan.checks.report import PASS, SKIPPED, VIOLATION
+from dcplan.checks.state import SiteState
+from dcplan.checks.verification import MEASURES, REL_TOL, TOL_MW, Verification, over
+from dcplan.formulas import battery_firm_mw, firm_without_largest_mw, grid_limit_during
+
+
+def check_target(v: Verification, costs: dict[str, float]) -> None:
+    program = v.pi.program
+    target = program.compute.target
+    if target is None and program.buildout is not None and program.buildout.targets:
+        index = len(program.buildout.targets) - 1
+        target, where = program.buildout.targets[index], v.loc.program("buildout", "targets", index)
+    elif target is not None:
+        where = v.loc.program("compute", "target", target.measure)
+    if target is not None and any(s.figures is None for s in v.states.values()):
+        v.add("compute target", SKIPPED, "not measured: the committed plan could not be evaluated (see model rows)")
+    elif target is not None:
+        delivered = sum(s.compute_in(target.measure) for s in v.states.values())
+        unit = MEASURES[target.measure]
+        if delivered < target.amount * (1 - 1e-9) - 1e-6:
+            v.add("compute target", VIOLATION, f"the plan delivers {delivered:,.0f} {unit} but the target is now "
+                  f"{target.amount:,.0f}: {target.amount - delivered:,.0f} short", where)
+        else:
+            v.add("compute target", PASS, f"{delivered:,.0f} {unit} against a target of {target.amount:,.0f}")
+    if program.objective.sense == "max_compute":
+        budget = program.objective.budget_usd_per_year
+        total = sum(costs.values())
+        if over(total, budget):
+            v.add("budget", VIOLATION, f"the plan costs ${total:,.0f}/yr under current prices, over the "
+                  f"budget of ${budget:,.0f}/yr", v.loc.program("objective", "budget_usd_per_year"))
+
+
+def check_site_build(v: Verification, s: SiteState) -> None:
+    check, si, loc = f"build {s.name}", s.si, v.loc
+    before = len(v.report.findings)
+    options = {o.model: o for o in s.compute.gpus}
+    for model, n in s.gpus.items():
+        option = options.get(model)
+        if option is None:
+            v.add(check, VIOLATION, f"{n:,} {model} GPUs are planned but {model} is no longer an allowed GPU "
+                  f"at {s.name}", loc.compute(si, "gpus"))
+        elif option.max_gpus is not None and n > option.max_gpus:
+            v.add(check, VIOLATION, f"{n:,} {model} GPUs are planned but at most {option.max_gpus:,} are "
+                  f"allowed now ({n - option.max_gpus:,} too many)", loc.gpu_option(si, model, "max_gpus"))
+        if model not in si.catalog.gpus:
+            v.add(check, VIOLATION, f"{model} is no longer in the GPU catalog", loc.gpu_option(si, model))
+    if s.compute.max_it_mw is not None and over(s.it_mw, s.compute.max_it_mw):
+        v.add(check, VIOLATION, f"the planned GPUs draw {s.it_mw:,.1f} MW of IT but the limit is now "
+              f"{s.compute.max_it_mw:,.1f} MW", loc.compute(si, "max_it_mw"))
+    cooling = {c.type: i for i, c in enumerate(si.site.cooling)}
+    if s.entry.cooling not in cooling:
+        v.add(check, VIOLATION, f"the plan cools with {s.entry.cooling}, which the site no longer offers "
+              f"(offers: {', '.join(cooling)})", loc.site(si, "cooling"))
+    else:
+        needs = [g for g in s.gpus if g in si.catalog.gpus and si.catalog.gpus[g].liquid_cooling_required]
+        if needs and not si.catalog.cooling[s.entry.cooling].liquid:
+            v.add(check, VIOLATION, f"{', '.join(needs)} need liquid cooling but {s.entry.cooling} is now "
+                  "air cooling", loc.catalog(si, "cooling", s.entry.cooling, "liquid"))
+    _supply_build(v, s, check)
+    for states, _ in v.slices:
+        if s.name in states:
+            _n_plus_one(v, states[s.name])
+    if len(v.report.findings) == before:
+        v.add(check, PASS, f"{sum(s.gpus.values()):,} GPUs, {s.it_mw:,.1f} MW IT, {s.entry.cooling}, "
+              "units and MW within the site's limits")
+
+
+def _supply_build(v: Verification, s: SiteState, check: str) -> None:
+    si, loc, tech = s.si, v.loc, s.si.site.technologies
+    keys = {c.key for c in tech.gas}
+    planned = (k.removeprefix("gas_").removesuffix("_new_units") for k in s.entry.capacity
+               if k.startswith("gas_") and k.endswith("_new_units"))
+    for k in planned:
+        if k not in keys and s.capacity(f"gas_{k}_units") > 0:
+            v.add(check, VIOLATION, f"the plan has {s.capacity(f'gas_{k}_units'):g} {k} units but the site no "
+                  "longer lists that gas type", loc.site(si, "technologies", "gas"))
+    for i, cand, units in s.gas():
+        new = units - cand.existing_units
+        if new > cand.max_units:
+            v.add(check, VIOLATION, f"the plan builds {new} new {cand.type} units but at most {cand.max_units} "
+                  "are allowed now", loc.site(si, "technologies", "gas", i, "max_units"))
+    for name in ("solar", "wind"):
+        cand, total = getattr(tech, name), s.capacity(f"{name}_mw")
+        if cand is None:
+            if total > TOL_MW:
+                v.add(check, VIOLATION, f"the plan has {total:,.1f} MW of {name} but the site no longer lists "
+                      f"{name}", loc.site(si, "technologies"))
+        elif over(total - cand.existing_mw, cand.max_mw):
+            v.add(check, VIOLATION, f"the plan builds {total - cand.existing_mw:,.1f} MW of {name} but at most "
+                  f"{cand.max_mw:,.1f} MW are allowed now", loc.site(si, "technologies", name, "max_mw"))
+    bat, power, energy = tech.battery, s.capacity("battery_mw"), s.capacity("battery_mwh")
+    if bat is None:
+        if power > TOL_MW or energy > TOL_MW:
+            v.add(check, VIOLATION, f"the plan has a {power:,.1f} MW / {energy:,.1f} MWh battery but the site "
+                  "no longer lists one", loc.site(si, "technologies"))
+    else:
+        new_p, new_e = power - bat.existing_power_mw, energy - bat.existing_energy_mwh
+        if bat.max_power_mw is not None and over(new_p, bat.max_power_mw):
+            v.add(check, VIOLATION, f"the plan builds a {new_p:,.1f} MW battery but at most "
+                  f"{bat.max_power_mw:,.1f} MW are allowed now",
+                  loc.site(si, "technologies", "battery", "max_power_mw"))
+        if bat.duration_h is not None and abs(new_e - bat.duration_h * new_p) > TOL_MW + 1e-4 * new_e:
+            v.add(check, VIOLATION, f"the planned battery stores {new_e:,.1f} MWh for {new_p:,.1f} MW, not the "
+                  f"{bat.duration_h:g} h duration the site now fixes",
+                  loc.site(si, "technologies", "battery", "duration_h"))
+
+
+def _n_plus_one(v: Verification, s: SiteState) -> None:
+    """N+1 in the slice's period when the site requires it then (no grid in force)."""
+    si, grid = s.si, s.si.site.grid
+    limit = grid_limit_during(grid, s.start, s.end) if grid is not None else 0.0
+    if not (si.site.needs_n_plus_one(limit) and s.cooling_known and s.figures is not None):
+        return
+    firm = firm_without_largest_mw([(si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas()])
+    if si.site.technologies.battery is not None:
+        firm += battery_firm_mw(s.capacity("battery_mw"), s.capacity("battery_mwh"),
+                                si.site.reliability.battery_firm_hours)
+    peak = s.design_peak_mw
+    if firm < peak - TOL_MW - REL_TOL * peak:
+        where = (v.loc.site(si, "reliability", "n_plus_one") if si.site.reliability.n_plus_one is not None
+                 else v.loc.site(si, "technologies", "gas"))
+        v.add(f"build {s.name}", VIOLATION, f"N+1{s.when}: the planned gas units give {firm:,.1f} MW without the "
+              f"largest, below the design peak of {peak:,.1f} MW now ({peak - firm:,.1f} MW short)", where)

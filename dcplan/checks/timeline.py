@@ -1,0 +1,202 @@
+"""Checks of a build-out's timeline: orders and rentals against today's lead times, the dated
+targets (with an earliest goal) in every period, GPU allocations, capital per calendar year."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dcplan.checks.report import PASS, VIOLATION
+from dcplan.checks.verification import MEASURES, Verification
+from dcplan.earliest import with_goal_at
+from dcplan.formatting import quantity
+from dcplan.loader import SiteInput
+from dcplan.locate import Where
+from dcplan.model.build import site_compute
+from dcplan.model.buildout import add_months, periods_of
+from dcplan.model.compute import gpu_measure
+
+ASSET_SECTIONS = {"gpus": "gpus", "gas": "generators", "solar": "renewables", "wind": "renewables",
+                  "battery_power": "storage", "battery_energy": "storage", "cooling": "cooling",
+                  "grid_equipment": "grid_equipment"}
+
+
+def _lead_time(v: Verification, si: SiteInput, asset: str) -> tuple[float, Where] | None:
+    """The current lead time of an asset of a timeline (months), and where it is set."""
+    section, _, key = asset.partition(":")
+    rented = section.startswith("rental_")
+    section = section.removeprefix("rental_")
+    tech, loc = si.site.technologies, v.loc
+    if section == "gpus":
+        option = next((o for o in site_compute(si, v.pi).gpus if o.model == key), None)
+        if option is None:
+            return None
+        if option.lead_time_months is not None:
+            return option.lead_time_months, loc.gpu_option(si, key, "lead_time_months")
+    elif section == "grid_upgrade":
+        found = next(((i, u) for i, u in enumerate(si.site.grid.upgrades if si.site.grid else []) if u.name == key),
+                     None)
+        if found is None:
+            return None
+        i, u = found
+        if u.lead_time_months is not None or u.equipment is None:
+            return u.lead_time_months or 0.0, loc.site(si, "grid", "upgrades", i, "lead_time_months")
+        section, key = "grid_equipment", u.equipment
+    elif section == "cloud":
+        found = next(((i, o) for i, o in enumerate(site_compute(si, v.pi).cloud) if o.model == key), None)
+        return None if found is None else (found[1].lead_time_months,
+                                           loc.program("compute", "cloud", found[0], "lead_time_months"))
+    elif section == "gas":
+        found = next(((i, c) for i, c in enumerate(tech.gas)
+                      if c.key == key or (rented and c.rental and c.type == key)), None)
+        if found is None:
+            return None
+        i, cand = found
+        if cand.rental is not None:
+            return cand.rental.lead_time_months, loc.site(si, "technologies", "gas", i, "rental", "lead_time_months")
+        if cand.lead_time_months is not None:
+            return cand.lead_time_months, loc.site(si, "technologies", "gas", i, "lead_time_months")
+        key = cand.type
+    elif section in ("solar", "wind", "battery_power", "battery_energy"):
+        name = "battery" if section.startswith("battery") else section
+        cand = getattr(tech, name)
+        if cand is None:
+            return None
+        if cand.lead_time_months is not None:
+            return cand.lead_time_months, loc.site(si, "technologies", name, "lead_time_months")
+    elif section == "cooling":
+        found = next(((i, c) for i, c in enumerate(si.site.cooling) if c.type == key), None)
+        if found is None:
+            return None
+        i, option = found
+        if option.rental is not None:
+            return option.rental.lead_time_months, loc.site(si, "cooling", i, "rental", "lead_time_months")
+        if option.lead_time_months is not None:
+            return option.lead_time_months, loc.site(si, "cooling", i, "lead_time_months")
+    else:
+        return None
+    catalog_section = ASSET_SECTIONS[section]
+    entries = getattr(si.catalog, catalog_section)
+    if key not in entries:
+        return None
+    return entries[key].lead_time_months, loc.catalog(si, catalog_section, key, "lead_time_months")
+
+
+def check_lead_times(v: Verification) -> None:
+    check, before = "lead times", len(v.report.findings)
+    for i, order in enumerate(v.timeline.orders):
+        si = v.sites.get(order.site)
+        found = _lead_time(v, si, order.asset) if si else None
+        if found is None:
+            v.add(check, VIOLATION, f"the plan orders {order.label} ({order.asset}) at {order.site}, which the "
+                  "site no longer offers", v.c.where(("timeline", "orders", i, "asset")))
+            continue
+        months, where = found
+        ready = add_months(order.order_date, months)
+        if order.online_date < ready:
+            v.add(check, VIOLATION, f"{quantity(order.quantity)} {order.unit} of {order.label} at {order.site} "
+                  f"ordered {order.order_date} are planned online {order.online_date}, but the lead time is now "
+                  f"{months:g} months: not before {ready} ({(ready - order.online_date).days} days late)", where)
+    base = v.timeline.base_date
+    for i, bridge in enumerate(v.timeline.bridges):
+        si = v.sites.get(bridge.site)
+        found = _lead_time(v, si, bridge.asset) if si else None
+        if found is None:
+            v.add(check, VIOLATION, f"the plan rents {bridge.label} ({bridge.asset}) at {bridge.site}, which "
+                  "the site no longer offers", v.c.where(("timeline", "bridges", i, "asset")))
+            continue
+        months, where = found
+        ready = add_months(base, months)
+        if bridge.start_date < ready:
+            v.add(check, VIOLATION, f"{bridge.label} at {bridge.site} is rented from {bridge.start_date}, but "
+                  f"renting now takes {months:g} months: not before {ready}", where)
+    if len(v.report.findings) == before:
+        v.add(check, PASS, f"{len(v.timeline.orders)} orders and {len(v.timeline.bridges)} rentals "
+              "respect the current lead times")
+
+
+def check_period_targets(v: Verification) -> None:
+    program, check, before = v.pi.program, "dated targets", len(v.report.findings)
+    own = [(t, ("buildout", "targets", i, "date")) for i, t in enumerate(program.buildout.targets
+                                                                         if program.buildout else [])]
+    targets = _earliest_targets(v, own) if program.buildout and program.buildout.earliest else own
+    for p in v.timeline.periods:
+        due = [(t, path) for t, path in targets if t.date <= p.end]
+        if program.compute.target is not None:
+            target, where = program.compute.target, v.loc.program("compute", "target",
+                                                                  program.compute.target.measure)
+        elif due:
+            target, where = due[-1][0], v.loc.program(*due[-1][1])
+        else:
+            continue
+        online = 0.0
+        for site, gpus in [*p.gpus_online.items(), *p.cloud_gpus_online.items()]:
+            si = v.sites.get(site)
+            if si is None:
+                continue
+            online += sum(n * _measure(si, g, target.measure) for g, n in gpus.items())
+        if online < target.amount * (1 - 1e-9) - 1e-6:
+            v.add(check, VIOLATION, f"{p.name}: {online:,.0f} {MEASURES[target.measure]} online but "
+                  f"{target.amount:,.0f} are due by {getattr(target, 'date', p.start)}", where)
+    if len(v.report.findings) == before:
+        v.add(check, PASS, f"every period meets the target in force ({len(v.timeline.periods)} periods)")
+
+
+def _earliest_targets(v: Verification, own: list[tuple]) -> list[tuple]:
+    """The ramp (``own``: targets with their input paths) with the program's earliest goal due
+    from the period the plan says it found (dcplan.earliest); a plan that says none, or names a
+    period the program does not have, is a violation (and only the program's own ramp is checked)."""
+    bo, found = v.pi.program.buildout, v.plan.earliest
+    goal_path = ("buildout", "earliest", bo.earliest.measure)
+    period = next((p for p in periods_of(v.pi.program) if found and p.name == found.period), None)
+    if period is None:
+        said = f"says {found.period!r}" if found and found.period else "names no period"
+        v.add("dated targets", VIOLATION, f"the program asks for the earliest period of "
+              f"{getattr(bo.earliest, bo.earliest.measure):,.0f} {MEASURES[bo.earliest.measure]}, but the plan "
+              f"{said} (re-plan it)", v.loc.program(*goal_path))
+        return own
+    mine = {t.date: (t.amount, path) for t, path in own}  # a target the goal did not raise keeps its line
+    return [(t, mine[t.date][1] if t.date in mine and mine[t.date][0] == t.amount else goal_path)
+            for t in with_goal_at(v.pi, period).program.buildout.targets]
+
+
+def check_allocations(v: Verification) -> None:
+    """GPUs ordered per period within each supplier allocation (max_new_gpus_per_period)."""
+    check, before = "GPU allocations", len(v.report.findings)
+    limited = 0
+    for name, si in v.sites.items():
+        for opt in site_compute(si, v.pi).gpus:
+            if opt.max_new_gpus_per_period is None:
+                continue
+            limited += 1
+            ordered: dict[dt.date, float] = {}
+            for o in v.timeline.orders:
+                if o.site == name and o.asset == f"gpus:{opt.model}":
+                    ordered[o.order_date] = ordered.get(o.order_date, 0.0) + o.quantity
+            for day, n in sorted(ordered.items()):
+                if n > opt.max_new_gpus_per_period + 1e-6:
+                    v.add(check, VIOLATION, f"{quantity(n)} {opt.model} ordered at {name} on {day}, above the "
+                          f"allocation of {opt.max_new_gpus_per_period:,} a period",
+                          v.loc.gpu_option(si, opt.model, "max_new_gpus_per_period"))
+    if limited and len(v.report.findings) == before:
+        v.add(check, PASS, f"GPU orders within {limited} allocation{'s' if limited > 1 else ''} in every period")
+
+
+def check_capital_per_year(v: Verification) -> None:
+    """Capital paid per calendar year within buildout.max_capital_usd_per_year."""
+    limit = v.pi.program.buildout.max_capital_usd_per_year
+    if limit is None:
+        return
+    check, paid = "capital per year", {}
+    for p in v.timeline.periods:
+        paid[p.start.year] = paid.get(p.start.year, 0.0) + p.spend_usd.get("capital", 0.0)
+    over = [(year, usd) for year, usd in sorted(paid.items()) if usd > limit * (1 + 1e-9) + 1e-3]
+    for year, usd in over:
+        v.add(check, VIOLATION, f"the plan pays ${quantity(usd)} of capital in {year}, above the limit of "
+              f"${quantity(limit)} a year", v.loc.program("buildout", "max_capital_usd_per_year"))
+    if not over:
+        v.add(check, PASS, f"capital within ${quantity(limit)} in every year (most: ${quantity(max(paid.values()))})")
+
+
+def _measure(si: SiteInput, model: str, measure: str) -> float:
+    spec = si.catalog.gpus.get(model)
+    return gpu_measure(spec, measure) if spec is not None else 0.0
