@@ -258,23 +258,16 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
         beyond = target.amount > installed + 1e-9  # installed GPUs run from day one, cooled
         if installed:
             head += f" ({installed:,.0f} installed)"
-        si0 = pi.sites[0]
-        gpus = [(add_months(start, lead), g.model, where) for g in program.compute.gpus
-                for lead, where in [_lead(g.lead_time_months, loc.gpu_option(si0, g.model, "lead_time_months"),
-                                          si0.catalog.gpus[g.model].lead_time_months,
-                                          loc.catalog(si0, "gpus", g.model, "lead_time_months"))]]
+        gpus = [(add_months(start, lead), o.model, where) for si in pi.sites for o in site_compute(si, pi).gpus
+                for lead, where in [_lead(loc, si, f"gpus:{o.model}")]]
         first = min(gpus)
         if beyond and first[0] > p.start:
             return [f"{head}: the earliest GPUs ordered now ({first[1]}, {first[2]}) arrive in {when(first[0])}"]
         per_unit, firm, notes, cooling_late = [], 0.0, [], []
         for si in pi.sites:
             ready = []
-            for i, c in enumerate(si.site.cooling):
-                override = (c.rental.lead_time_months, ("rental", "lead_time_months")) if c.rental else \
-                    (c.lead_time_months, ("lead_time_months",))
-                lead, where = _lead(override[0], loc.site(si, "cooling", i, *override[1]),
-                                    si.catalog.cooling[c.type].lead_time_months,
-                                    loc.catalog(si, "cooling", c.type, "lead_time_months"))
+            for c in si.site.cooling:
+                lead, where = _lead(loc, si, f"cooling:{c.type}")
                 ready.append((c, add_months(start, lead), where))
             usable = [c for c, day, _ in ready if day <= p.start] or ([] if beyond else [c for c, _, _ in ready])
             if not usable:
@@ -296,10 +289,9 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
     return []
 
 
-def _lead(override: float | None, override_at, catalog: float, catalog_at) -> tuple[float, str]:
-    """A lead time in months, and in words where it is set: the site's (or program's) own value,
-    else the catalog's."""
-    months, where = (catalog, catalog_at) if override is None else (override, override_at)
+def _lead(loc: Locator, si: SiteInput, asset: str) -> tuple[float, str]:
+    """An asset's lead time in months (:meth:`Locator.lead_time`), and in words where it is set."""
+    months, where = loc.lead_time(si, asset)
     return months, f"lead time {months:g} months at {where.file}:{where.line}" if where.line else \
         f"lead time {months:g} months"
 
@@ -315,11 +307,8 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tup
         later = [s for s in grid.steps if s.date > p.end and s.max_import_mw > mw]
         parts.append(f"grid {mw:,.0f} MW" + (f", rising to {later[0].max_import_mw:,.0f} MW in "
                                                f"{when(later[0].date)}" if later else ""))
-        for i, u in enumerate(grid.upgrades):
-            catalog = si.catalog.grid_equipment[u.equipment].lead_time_months if u.equipment else 0.0
-            lead, where = _lead(u.lead_time_months, loc.site(si, "grid", "upgrades", i, "lead_time_months"), catalog,
-                                loc.catalog(si, "grid_equipment", u.equipment, "lead_time_months") if u.equipment
-                                else loc.site(si, "grid", "upgrades", i))
+        for u in grid.upgrades:
+            lead, where = _lead(loc, si, f"grid_upgrade:{u.name}")
             arrive = add_months(start, lead)
             if arrive <= p.start:
                 mw += u.adds_mw * u.max_units
@@ -328,12 +317,9 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tup
                 parts.append(f"upgrade {u.name} ordered now in service in {when(arrive)} ({where})")
     else:
         parts.append("no grid")
-    for i, g in enumerate(si.site.technologies.gas):
+    for g in si.site.technologies.gas:
         unit = si.catalog.generators[g.type].unit_mw
-        own = ("rental", "lead_time_months") if g.rental else ("lead_time_months",)
-        lead, where = _lead(g.rental.lead_time_months if g.rental else g.lead_time_months,
-                            loc.site(si, "technologies", "gas", i, *own), si.catalog.generators[g.type].lead_time_months,
-                            loc.catalog(si, "generators", g.type, "lead_time_months"))
+        lead, where = _lead(loc, si, f"gas:{g.key}")
         arrive = add_months(start, lead)
         count = g.existing_units + (g.max_units if arrive <= p.start else 0)
         units += [unit] * count

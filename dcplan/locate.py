@@ -28,6 +28,12 @@ class Where:
         return f"{at}: {self.key}" if self.key else at
 
 
+_ASSET_SECTIONS = {"gpus": "gpus", "gas": "generators", "solar": "renewables", "wind": "renewables",
+                   "battery_power": "storage", "battery_energy": "storage", "cooling": "cooling",
+                   "grid_equipment": "grid_equipment"}
+"""The catalog section of each kind of asset of a timeline."""
+
+
 @lru_cache(maxsize=None)
 def builtin_catalog_doc(section: str) -> YamlDocument:
     with resources.as_file(resources.files("dcplan.catalog").joinpath("data", f"{section}.yaml")) as path:
@@ -105,3 +111,65 @@ class Locator:
         si = next(s for s in self.pi.sites if rc.origin == f"site {s.name}")
         index = next(i for i, c in enumerate(si.site.caps) if c.name == name)
         return self.site(si, "caps", index, sense)
+
+    def lead_time(self, si: SiteInput, asset: str) -> tuple[float, Where] | None:
+        """An asset's lead time in months as today's inputs set it (a site's or the program's own
+        value, else the catalog's), and where; None where the site no longer offers it. ``asset``: a
+        timeline's key, ``<section>:<key>`` (``rental_<section>:<type>`` for a rental)."""
+        section, _, key = asset.partition(":")
+        rented = section.startswith("rental_")
+        section = section.removeprefix("rental_")
+        tech = si.site.technologies
+        if section == "gpus":
+            option = next((o for o in site_compute(si, self.pi).gpus if o.model == key), None)
+            if option is None:
+                return None
+            if option.lead_time_months is not None:
+                return option.lead_time_months, self.gpu_option(si, key, "lead_time_months")
+        elif section == "grid_upgrade":
+            found = next(((i, u) for i, u in enumerate(si.site.grid.upgrades if si.site.grid else []) if u.name == key),
+                         None)
+            if found is None:
+                return None
+            i, u = found
+            if u.lead_time_months is not None or u.equipment is None:
+                return u.lead_time_months or 0.0, self.site(si, "grid", "upgrades", i, "lead_time_months")
+            section, key = "grid_equipment", u.equipment
+        elif section == "cloud":
+            found = next(((i, o) for i, o in enumerate(site_compute(si, self.pi).cloud) if o.model == key), None)
+            return None if found is None else (found[1].lead_time_months,
+                                               self.program("compute", "cloud", found[0], "lead_time_months"))
+        elif section == "gas":
+            found = next(((i, c) for i, c in enumerate(tech.gas)
+                          if c.key == key or (rented and c.rental and c.type == key)), None)
+            if found is None:
+                return None
+            i, cand = found
+            if cand.rental is not None:
+                return cand.rental.lead_time_months, self.site(si, "technologies", "gas", i, "rental", "lead_time_months")
+            if cand.lead_time_months is not None:
+                return cand.lead_time_months, self.site(si, "technologies", "gas", i, "lead_time_months")
+            key = cand.type
+        elif section in ("solar", "wind", "battery_power", "battery_energy"):
+            name = "battery" if section.startswith("battery") else section
+            cand = getattr(tech, name)
+            if cand is None:
+                return None
+            if cand.lead_time_months is not None:
+                return cand.lead_time_months, self.site(si, "technologies", name, "lead_time_months")
+        elif section == "cooling":
+            found = next(((i, c) for i, c in enumerate(si.site.cooling) if c.type == key), None)
+            if found is None:
+                return None
+            i, option = found
+            if option.rental is not None:
+                return option.rental.lead_time_months, self.site(si, "cooling", i, "rental", "lead_time_months")
+            if option.lead_time_months is not None:
+                return option.lead_time_months, self.site(si, "cooling", i, "lead_time_months")
+        else:
+            return None
+        catalog_section = _ASSET_SECTIONS[section]
+        entries = getattr(si.catalog, catalog_section)
+        if key not in entries:
+            return None
+        return entries[key].lead_time_months, self.catalog(si, catalog_section, key, "lead_time_months")

@@ -764,3 +764,38 @@ def test_a_program_owns_the_name_it_shares_with_its_site(repo):
     assert report.exit_code == 0, render(report, "text")
     modes = {Path(fr.file).name: (fr.mode, fr.plan) for fr in report.files}
     assert modes == {"program.yaml": ("verified", str(repo / "plans" / "testsite")), SITE: ("validated", None)}
+
+
+def test_every_assets_lead_time_is_where_check_and_diagnosis_find_it(tmp_path):
+    """The model prices and schedules each asset at its lead time; `dcplan check` and the
+    diagnosis read it through Locator.lead_time with the input line that sets it. Both must agree
+    for every kind of asset, with the site's own values and with the catalog's."""
+    from dcplan.loader import load_program
+    from dcplan.locate import Locator
+    from dcplan.model.build import build_single_period
+
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 3.0}, technologies={
+        "gas": [{"type": "lm6000", "max_units": 2},  # the catalog's lead time
+                {"type": "wartsila_18v50sg", "max_units": 2, "lead_time_months": 7},
+                {"type": "lm6000", "max_units": 2, "rental": {"usd_per_kw_month": 40, "lead_time_months": 2}}],
+        "solar": {"max_mw": 50, "capacity_factor": 0.25, "lead_time_months": 5}, "battery": {"max_power_mw": 20}})
+    site["grid"]["upgrades"] = [{"name": "sub", "adds_mw": 150, "equipment": "substation_150mw"},
+                                {"name": "line", "adds_mw": 5, "capex_usd": 1e6, "lead_time_months": 4}]
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2},
+                       {"type": "air_chiller", "rental": {"usd_per_kw_month": 10, "lead_time_months": 1}}]
+    site["compute"]["gpus"] = [{"model": "h100_sxm", "lead_time_months": 2}, {"model": "b200"}]
+    site["compute"]["cloud"] = [{"model": "h100_sxm", "usd_per_gpu_hour": 4.0, "lead_time_months": 1, "source": "test"}]
+    pi = load_program(write_yaml(tmp_path / SITE, site))
+    sm = build_single_period(pi, typical_days=1).sites[0]
+    loc, kinds = Locator(pi), set()
+    for asset in sm.assets:
+        months, where = loc.lead_time(sm.si, asset.key)
+        assert months == pytest.approx(asset.lead_time_months), asset.key
+        assert where.line, asset.key  # a line of the site file or of the built-in catalog
+        kinds.add(asset.key.split(":")[0])
+    assert {"gas", "solar", "battery_power", "grid_upgrade", "cooling", "gpus", "cloud"} <= kinds
+    months, where = loc.lead_time(sm.si, "gas:lm6000")
+    assert months == CAT.generators["lm6000"].lead_time_months and where.key == "lm6000.lead_time_months"
+    months, where = loc.lead_time(sm.si, "gpus:h100_sxm")
+    assert months == 2 and where.file.endswith(SITE) and where.key == "compute.gpus[0].lead_time_months"
+    assert loc.lead_time(sm.si, "gas:no_such_unit") is None

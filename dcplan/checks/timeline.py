@@ -10,82 +10,16 @@ from dcplan.checks.verification import MEASURES, Verification
 from dcplan.earliest import with_goal_at
 from dcplan.formatting import quantity
 from dcplan.loader import SiteInput
-from dcplan.locate import Where
 from dcplan.model.build import site_compute
 from dcplan.model.buildout import add_months, periods_of
 from dcplan.model.compute import gpu_measure
-
-ASSET_SECTIONS = {"gpus": "gpus", "gas": "generators", "solar": "renewables", "wind": "renewables",
-                  "battery_power": "storage", "battery_energy": "storage", "cooling": "cooling",
-                  "grid_equipment": "grid_equipment"}
-
-
-def _lead_time(v: Verification, si: SiteInput, asset: str) -> tuple[float, Where] | None:
-    """The current lead time of an asset of a timeline (months), and where it is set."""
-    section, _, key = asset.partition(":")
-    rented = section.startswith("rental_")
-    section = section.removeprefix("rental_")
-    tech, loc = si.site.technologies, v.loc
-    if section == "gpus":
-        option = next((o for o in site_compute(si, v.pi).gpus if o.model == key), None)
-        if option is None:
-            return None
-        if option.lead_time_months is not None:
-            return option.lead_time_months, loc.gpu_option(si, key, "lead_time_months")
-    elif section == "grid_upgrade":
-        found = next(((i, u) for i, u in enumerate(si.site.grid.upgrades if si.site.grid else []) if u.name == key),
-                     None)
-        if found is None:
-            return None
-        i, u = found
-        if u.lead_time_months is not None or u.equipment is None:
-            return u.lead_time_months or 0.0, loc.site(si, "grid", "upgrades", i, "lead_time_months")
-        section, key = "grid_equipment", u.equipment
-    elif section == "cloud":
-        found = next(((i, o) for i, o in enumerate(site_compute(si, v.pi).cloud) if o.model == key), None)
-        return None if found is None else (found[1].lead_time_months,
-                                           loc.program("compute", "cloud", found[0], "lead_time_months"))
-    elif section == "gas":
-        found = next(((i, c) for i, c in enumerate(tech.gas)
-                      if c.key == key or (rented and c.rental and c.type == key)), None)
-        if found is None:
-            return None
-        i, cand = found
-        if cand.rental is not None:
-            return cand.rental.lead_time_months, loc.site(si, "technologies", "gas", i, "rental", "lead_time_months")
-        if cand.lead_time_months is not None:
-            return cand.lead_time_months, loc.site(si, "technologies", "gas", i, "lead_time_months")
-        key = cand.type
-    elif section in ("solar", "wind", "battery_power", "battery_energy"):
-        name = "battery" if section.startswith("battery") else section
-        cand = getattr(tech, name)
-        if cand is None:
-            return None
-        if cand.lead_time_months is not None:
-            return cand.lead_time_months, loc.site(si, "technologies", name, "lead_time_months")
-    elif section == "cooling":
-        found = next(((i, c) for i, c in enumerate(si.site.cooling) if c.type == key), None)
-        if found is None:
-            return None
-        i, option = found
-        if option.rental is not None:
-            return option.rental.lead_time_months, loc.site(si, "cooling", i, "rental", "lead_time_months")
-        if option.lead_time_months is not None:
-            return option.lead_time_months, loc.site(si, "cooling", i, "lead_time_months")
-    else:
-        return None
-    catalog_section = ASSET_SECTIONS[section]
-    entries = getattr(si.catalog, catalog_section)
-    if key not in entries:
-        return None
-    return entries[key].lead_time_months, loc.catalog(si, catalog_section, key, "lead_time_months")
 
 
 def check_lead_times(v: Verification) -> None:
     check, before = "lead times", len(v.report.findings)
     for i, order in enumerate(v.timeline.orders):
         si = v.sites.get(order.site)
-        found = _lead_time(v, si, order.asset) if si else None
+        found = v.loc.lead_time(si, order.asset) if si else None
         if found is None:
             v.add(check, VIOLATION, f"the plan orders {order.label} ({order.asset}) at {order.site}, which the "
                   "site no longer offers", v.c.where(("timeline", "orders", i, "asset")))
@@ -99,7 +33,7 @@ def check_lead_times(v: Verification) -> None:
     base = v.timeline.base_date
     for i, bridge in enumerate(v.timeline.bridges):
         si = v.sites.get(bridge.site)
-        found = _lead_time(v, si, bridge.asset) if si else None
+        found = v.loc.lead_time(si, bridge.asset) if si else None
         if found is None:
             v.add(check, VIOLATION, f"the plan rents {bridge.label} ({bridge.asset}) at {bridge.site}, which "
                   "the site no longer offers", v.c.where(("timeline", "bridges", i, "asset")))
