@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 
-def money(x: float, million_digits: int = 1) -> str:
-    """$1.43 B, $115.4 M, $21,675; solver round-off shows as $0, not $-0. ``million_digits``:
-    decimals of a figure in millions (the smoothing report, whose costs are a few millions, shows 2)."""
+def _not_a_number(x) -> str | None:
+    """'-' for a missing figure, a word as it is (a plan file writes an infinite value as null);
+    None for a number."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return "-" if x is None else str(x)
+    return None
+
+
+def fixed(x, digits: int = 0, unit: str = "", prefix: str = "") -> str:
+    """1,234.5 MW: ``digits`` decimals, with separators; '-' for a missing figure."""
+    word = _not_a_number(x)
+    return word if word is not None else f"{prefix}{x:,.{digits}f}{unit}"
+
+
+def money(x, million_digits: int = 1) -> str:
+    """$1.43 B, $115.4 M, $21,675; solver round-off shows as $0, not $-0; '-' for a missing
+    figure. ``million_digits``: decimals of a figure in millions (the smoothing report, whose
+    costs are a few millions, shows 2)."""
+    word = _not_a_number(x)
+    if word is not None:
+        return word
     x = x if abs(x) >= 0.5 else 0.0
     if abs(x) >= 1e9:
         return f"${x / 1e9:,.2f} B"
@@ -16,8 +34,9 @@ def money(x: float, million_digits: int = 1) -> str:
 
 def figure(x) -> str:
     """A quantity in a table: 1.23 B, 45.60 M, 1,234 or 0.125; '-' for none."""
-    if x is None:
-        return "-"
+    word = _not_a_number(x)
+    if word is not None:
+        return word
     for scale, suffix in ((1e9, " B"), (1e6, " M")):
         if abs(x) >= scale:
             return f"{x / scale:,.2f}{suffix}"

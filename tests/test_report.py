@@ -19,11 +19,11 @@ import yaml
 from conftest import REPO, run_cli
 from typer.testing import CliRunner
 
+from dcplan.formatting import money
 from dcplan.report import load_folder, render
 from dcplan.report.data import (
     duration_curve,
     key_figures,
-    money,
     source_costs,
     typical_week,
     whole_year,

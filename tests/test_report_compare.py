@@ -18,8 +18,8 @@ from test_report_browser import ARGS, CHROMIUM, _browser_missing
 
 from dcplan.diff import diff_plan
 from dcplan.errors import InputError
+from dcplan.formatting import fixed, money
 from dcplan.report import load_folder, render_comparison, write_comparison
-from dcplan.report.data import fmt, money
 
 GAS = "gas_wartsila_18v50sg"
 
@@ -99,11 +99,11 @@ def test_capacity_energy_and_costs_side_by_side(scenarios, compared):
     rows = _rows(_tables(capacity)[0])
     mw = sa["capacity"][f"{GAS}_mw"], sb["capacity"][f"{GAS}_mw"]
     gwh = sa["energy_mwh_per_year"][GAS] / 1e3, sb["energy_mwh_per_year"][GAS] / 1e3
-    assert rows["gas wartsila 18v50sg"] == [fmt(mw[0], 1), fmt(mw[1], 1), _signed(mw[1] - mw[0], lambda x: fmt(x, 1)),
-                                            fmt(gwh[0], 1), fmt(gwh[1], 1),
-                                            _signed(gwh[1] - gwh[0], lambda x: fmt(x, 1))]
+    assert rows["gas wartsila 18v50sg"] == [fixed(mw[0], 1), fixed(mw[1], 1), _signed(mw[1] - mw[0], lambda x: fixed(x, 1)),
+                                            fixed(gwh[0], 1), fixed(gwh[1], 1),
+                                            _signed(gwh[1] - gwh[0], lambda x: fixed(x, 1))]
     grid = sb["capacity"]["grid_peak_import_mw"]
-    assert rows["grid (peak import)"][1] == fmt(grid, 1)
+    assert rows["grid (peak import)"][1] == fixed(grid, 1)
     # paired bars, one colour per technology: the colour of the plan's own report
     report = (scenarios[0] / "report.html").read_text()
     own = set(re.findall(r'fill="(#[0-9a-f]{6})"><title>[^<]*: gas wartsila 18v50sg ', report))
@@ -120,7 +120,7 @@ def test_capacity_energy_and_costs_side_by_side(scenarios, compared):
     assert re.search(rf'class="value"[^>]*>{re.escape(_signed(d, money))}</text>', _part(compared, "costs"))  # net
     emissions = _rows(_tables(_part(compared, "emissions"))[0])
     nox = a["totals"]["nox_t_per_year"], b["totals"]["nox_t_per_year"]
-    assert emissions["NOx t/yr"][:3] == [fmt(nox[0], 1), fmt(nox[1], 1), _signed(nox[1] - nox[0], lambda x: fmt(x, 1))]
+    assert emissions["NOx t/yr"][:3] == [fixed(nox[0], 1), fixed(nox[1], 1), _signed(nox[1] - nox[0], lambda x: fixed(x, 1))]
 
 
 def test_load_duration_curves_on_one_chart(scenarios, compared):

@@ -19,8 +19,9 @@ from test_report import HOSTILE, _section_ids, write_buildout
 from test_report_browser import browser_page  # noqa: F401 (a fixture)
 from typer.testing import CliRunner
 
+from dcplan.formatting import money
 from dcplan.report import load_folder, render, write_report
-from dcplan.report.data import goal_text, key_figures, money
+from dcplan.report.data import goal_text, key_figures
 
 
 def _earliest_section(html: str) -> str:

@@ -14,13 +14,11 @@ import numpy as np
 import dcplan.report.svg as svg
 from dcplan.diff import diff_plan, format_change, format_value
 from dcplan.errors import display_path
+from dcplan.formatting import figure, fixed, money
 from dcplan.report.data import (
     PlanFolder,
     duration_curve,
-    fmt,
     key_figures,
-    money,
-    number,
     source_key,
     source_label,
     source_rank,
@@ -49,19 +47,19 @@ COMPARE_CSS = ".side{font-weight:700;display:inline-block;min-width:1.4em}.kinds
 # Key figures with a difference: (name, value of a plan, format). The values shown are those of
 # the single report (key_figures); the text-only figures (solution, caps, build-out) follow them.
 _NUMBERS = [
-    ("GPUs", lambda p: p["totals"].get("gpus"), lambda x: fmt(x)),
+    ("GPUs", lambda p: p["totals"].get("gpus"), lambda x: fixed(x)),
     ("compute", lambda p: p.get("compute_delivered") if isinstance(p.get("target"), dict) else None,
-     lambda x: fmt(x)),
-    ("IT load", lambda p: p["totals"].get("it_mw"), lambda x: fmt(x, 1, " MW")),
+     lambda x: fixed(x)),
+    ("IT load", lambda p: p["totals"].get("it_mw"), lambda x: fixed(x, 1, " MW")),
     ("cost per year", lambda p: p["totals"].get("total_cost_usd_per_year"), money),
-    ("cost per GPU-hour", lambda p: p["totals"].get("cost_usd_per_gpu_hour"), lambda x: fmt(x, 3, prefix="$")),
-    ("levelised cost", lambda p: p["totals"].get("levelised_cost_usd_per_mwh"), lambda x: fmt(x, 1, "/MWh", "$")),
-    ("power cost", lambda p: p["totals"].get("power_cost_usd_per_mwh"), lambda x: fmt(x, 2, "/MWh", "$")),
+    ("cost per GPU-hour", lambda p: p["totals"].get("cost_usd_per_gpu_hour"), lambda x: fixed(x, 3, prefix="$")),
+    ("levelised cost", lambda p: p["totals"].get("levelised_cost_usd_per_mwh"), lambda x: fixed(x, 1, "/MWh", "$")),
+    ("power cost", lambda p: p["totals"].get("power_cost_usd_per_mwh"), lambda x: fixed(x, 2, "/MWh", "$")),
     ("facility energy", lambda p: _scale(p["totals"].get("facility_energy_mwh_per_year"), 1e-3),
-     lambda x: fmt(x, 1, " GWh/yr")),
-    ("CO2", lambda p: p["totals"].get("co2_t_per_year"), lambda x: fmt(x, 0, " t/yr")),
-    ("NOx", lambda p: p["totals"].get("nox_t_per_year"), lambda x: fmt(x, 1, " t/yr")),
-    ("water", lambda p: _total(s.get("water_m3_per_year") for s in p["sites"].values()), lambda x: fmt(x, 0, " m³/yr")),
+     lambda x: fixed(x, 1, " GWh/yr")),
+    ("CO2", lambda p: p["totals"].get("co2_t_per_year"), lambda x: fixed(x, 0, " t/yr")),
+    ("NOx", lambda p: p["totals"].get("nox_t_per_year"), lambda x: fixed(x, 1, " t/yr")),
+    ("water", lambda p: _total(s.get("water_m3_per_year") for s in p["sites"].values()), lambda x: fixed(x, 0, " m³/yr")),
     ("NPV cost", lambda p: ((p.get("timeline") or {}).get("totals") or {}).get("npv_cost_usd"), money),
 ]
 
@@ -245,9 +243,9 @@ def _capacity(a: PlanFolder, b: PlanFolder, colours: dict[str, str]) -> str:
     rows = []
     for k in keys:
         (x, y), (e, f) = cap[k], energy[k]
-        rows.append([source_label(k) + (" (peak import)" if k == "grid" else ""), fmt(x, 1), fmt(y, 1),
-                     _change(x, y, lambda v: fmt(v, 1))[0], fmt(e, 1), fmt(f, 1),
-                     _change(e, f, lambda v: fmt(v, 1))[0]])
+        rows.append([source_label(k) + (" (peak import)" if k == "grid" else ""), fixed(x, 1), fixed(y, 1),
+                     _change(x, y, lambda v: fixed(v, 1))[0], fixed(e, 1), fixed(f, 1),
+                     _change(e, f, lambda v: fixed(v, 1))[0]])
     several = len(a.plan["sites"]) > 1 or len(b.plan["sites"]) > 1
     return _section("capacity", _legend([(source_label(k), colours[k]) for k in keys])
                     + "<p>Each source's bars: A's above, B's below, all sites together"
@@ -302,7 +300,7 @@ def _emissions(a: PlanFolder, b: PlanFolder) -> str:
         x, y = value(a), value(b)
         x = x if x is not None else site_sum(a, name.lower()) if name != "water" else None
         y = y if y is not None else site_sum(b, name.lower()) if name != "water" else None
-        rows.append([f"{name} {unit}", fmt(x, digits), fmt(y, digits), *_change(x, y, lambda v, d=digits: fmt(v, d))])
+        rows.append([f"{name} {unit}", fixed(x, digits), fixed(y, digits), *_change(x, y, lambda v, d=digits: fixed(v, d))])
         if name != "water" and (_is_number(x) or _is_number(y)):
             charts.append(f'<p class="ct">{name} ({unit})</p>' + svg.hbars(
                 [(side, [(f"plan {side}", SIDE_COLOURS[side], v if _is_number(v) else 0.0)])
@@ -325,9 +323,9 @@ def _caps(a: PlanFolder, b: PlanFolder) -> str:
         if cap is None:
             return ["-", "-", "not in this plan"]
         if not cap.get("in_force", True):
-            return ["", number(cap.get("value")), "not in force"]
+            return ["", figure(cap.get("value")), "not in force"]
         sense = "≥" if cap.get("sense") == "min" else "≤"
-        return [f"{sense} {number(cap.get('limit'))}", number(cap.get("value")),
+        return [f"{sense} {figure(cap.get('limit'))}", figure(cap.get("value")),
                 Html('<span class="yes">binds</span>') if cap.get("binding") else "slack"]
 
     rows = [[key, *state(ca.get(key)), *state(cb.get(key))] for key in list(ca) + [k for k in cb if k not in ca]]
@@ -358,8 +356,8 @@ def _load(a: PlanFolder, b: PlanFolder) -> str:
     same = np.allclose(series[0][2], series[1][2], rtol=1e-6, atol=1e-6)
     note = " The two plans have the same load: B's line runs inside A's." if same else ""
     rows = [[name, *(form(s[i]) for s in said), _change(said[0][i], said[1][i], form)[0]]
-            for i, (name, form) in enumerate((("peak MW", lambda v: fmt(v, 1)), ("mean MW", lambda v: fmt(v, 1)),
-                                              ("MWh a year", lambda v: fmt(v))))]
+            for i, (name, form) in enumerate((("peak MW", lambda v: fixed(v, 1)), ("mean MW", lambda v: fixed(v, 1)),
+                                              ("MWh a year", lambda v: fixed(v))))]
     return _section("load", "<p>The facility load of all sites together, sorted from the highest: how many "
                     f"hours of the year it stays above each level; A's line is the wide pale one.{note}</p>"
                     + _legend([("A", SIDE_COLOURS["A"]), ("B", SIDE_COLOURS["B"])])

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-import dcplan.formatting as formatting
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path
+from dcplan.formatting import fixed, money
 from dcplan.plans.files import ReportedPlan, read_dispatch, read_plan_yaml
 from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
 from dcplan.yamlio import YamlDocument, load_yaml
@@ -171,7 +171,7 @@ def _need(doc: YamlDocument, loc: tuple, value, shape: dict) -> None:
 
 def goal_text(goal: dict) -> str:
     """An earliest goal for people: {'gpus': 10000} -> '10,000 GPUs'."""
-    return ", ".join(f"{fmt(amount, 0 if float(amount).is_integer() else 2)} "
+    return ", ".join(f"{fixed(amount, 0 if float(amount).is_integer() else 2)} "
                      f"{MEASURES.get(measure, str(measure).replace('_', ' '))}"
                      for measure, amount in goal.items() if isinstance(amount, (int, float))) or "-"
 
@@ -422,11 +422,6 @@ def source_costs(site: dict) -> list[SourceCost]:
     return sorted(out.values(), key=lambda s: SOURCES.index(s.source))
 
 
-def fmt(x, digits: int = 0, unit: str = "", prefix: str = "") -> str:
-    """A number for people; '-' for a missing one (an infinite value is written as null)."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return "-" if x is None else str(x)
-    return f"{prefix}{x:,.{digits}f}{unit}"
 
 
 def _scaled(x, factor: float):
@@ -449,20 +444,20 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
     gap = solution.get("gap")
     co2 = totals.get("co2_t_per_year")
     figures = [
-        ("GPUs", fmt(totals.get("gpus")), ", ".join(f"{n:,} {m}" for m, n in gpus.items() if n)),
-        ("IT load", fmt(totals.get("it_mw"), 1, " MW"), f"{len(sites)} site{'s' if len(sites) > 1 else ''}: "
+        ("GPUs", fixed(totals.get("gpus")), ", ".join(f"{n:,} {m}" for m, n in gpus.items() if n)),
+        ("IT load", fixed(totals.get("it_mw"), 1, " MW"), f"{len(sites)} site{'s' if len(sites) > 1 else ''}: "
          + ", ".join(sites)),
         ("cost per year", money(totals.get("total_cost_usd_per_year")), "annualised capital, fuel and O&M"),
-        ("cost per GPU-hour", fmt(totals.get("cost_usd_per_gpu_hour"), 2, prefix="$"), "all-in"),
-        ("levelised cost", fmt(totals.get("levelised_cost_usd_per_mwh"), 0, "/MWh", "$"),
-         fmt(totals.get("power_cost_usd_per_mwh"), 1, "/MWh", "$") + " for power alone"),
-        ("facility energy", fmt(_scaled(totals.get("facility_energy_mwh_per_year"), 1e-3), 0, " GWh/yr"), ""),
-        ("CO2", fmt(co2, 0, " t/yr"), f"NOx {fmt(totals.get('nox_t_per_year'), 1)} t/yr"),
+        ("cost per GPU-hour", fixed(totals.get("cost_usd_per_gpu_hour"), 2, prefix="$"), "all-in"),
+        ("levelised cost", fixed(totals.get("levelised_cost_usd_per_mwh"), 0, "/MWh", "$"),
+         fixed(totals.get("power_cost_usd_per_mwh"), 1, "/MWh", "$") + " for power alone"),
+        ("facility energy", fixed(_scaled(totals.get("facility_energy_mwh_per_year"), 1e-3), 0, " GWh/yr"), ""),
+        ("CO2", fixed(co2, 0, " t/yr"), f"NOx {fixed(totals.get('nox_t_per_year'), 1)} t/yr"),
     ]
     target = plan.get("target")
     if isinstance(target, dict):
-        figures.append(("compute", f"{fmt(plan.get('compute_delivered'))} {str(target.get('measure')).replace('_', ' ')}",
-                        f"target {fmt(target.get('amount'))}"))
+        figures.append(("compute", f"{fixed(plan.get('compute_delivered'))} {str(target.get('measure')).replace('_', ' ')}",
+                        f"target {fixed(target.get('amount'))}"))
     caps = [c for c in plan["caps"] if isinstance(c, dict) and c.get("in_force", True)]
     if caps:
         binding = [c.get("name", "?") for c in caps if c.get("binding")]
@@ -483,13 +478,3 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
     solved = f"; solved in {seconds:,.1f} s" if isinstance(seconds, (int, float)) else ""
     figures.append(("solution", f"{solution.get('status', '?')}" + (f", gap {gap:.3%}" if gap else ""), when + solved))
     return figures
-
-
-def number(x) -> str:
-    """A number as the terminal's cap table writes it: 29.84 M, 0.051; '-' for a missing one."""
-    return formatting.figure(x) if isinstance(x, (int, float)) else fmt(x)
-
-
-def money(x) -> str:
-    """Dollars as $1.37 B, $83.1 M or $595,859; '-' for a missing figure."""
-    return formatting.money(x) if isinstance(x, (int, float)) else fmt(x)

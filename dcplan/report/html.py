@@ -11,7 +11,7 @@ import numpy as np
 
 import dcplan.report.svg as svg
 from dcplan.errors import display_path
-from dcplan.formatting import per_tonne
+from dcplan.formatting import figure, fixed, money, per_tonne
 from dcplan.report.data import (
     MONTH_OF_DAY,
     MONTHS,
@@ -20,11 +20,8 @@ from dcplan.report.data import (
     Year,
     cash_flow_by_year,
     duration_curve,
-    fmt,
     goal_text,
     key_figures,
-    money,
-    number,
     source_costs,
     source_key,
     source_label,
@@ -341,17 +338,17 @@ def _capacity_rows(site: dict) -> list[tuple[str, float, str]]:
     c = site["capacity"]
     rows = []
     if "grid_limit_mw" in c:
-        rows.append(("grid", c.get("grid_peak_import_mw") or 0.0, f"peak import; limit {fmt(c['grid_limit_mw'])} MW"))
+        rows.append(("grid", c.get("grid_peak_import_mw") or 0.0, f"peak import; limit {fixed(c['grid_limit_mw'])} MW"))
     for key, units in c.items():
         if key.startswith("gas_") and key.endswith("_units") and not key.endswith("_new_units"):
             kind = key[4:-6]
             rows.append((f"gas_{kind}", c.get(f"gas_{kind}_mw") or 0.0,
-                         f"{fmt(units)} units, {fmt(c.get(f'gas_{kind}_new_units'))} new"))
+                         f"{fixed(units)} units, {fixed(c.get(f'gas_{kind}_new_units'))} new"))
     for tech in ("solar", "wind"):
         if f"{tech}_mw" in c:
             rows.append((tech, c[f"{tech}_mw"] or 0.0, ""))
     if "battery_mw" in c:
-        rows.append(("battery", c["battery_mw"] or 0.0, f"{fmt(c.get('battery_mwh'))} MWh"))
+        rows.append(("battery", c["battery_mw"] or 0.0, f"{fixed(c.get('battery_mwh'))} MWh"))
     return rows
 
 
@@ -364,8 +361,8 @@ def _capacity(folder: PlanFolder, colours: dict[str, str]) -> str:
         for key in sorted(set(capacity) | set(energy), key=lambda k: (source_rank(k), k)):
             mw, detail = capacity.get(key, (None, ""))
             mwh = energy.get(key)
-            rows.append([name, source_label(key), fmt(mw, 1), Html(f"<small>{escape(detail)}</small>"),
-                         fmt(None if mwh is None else mwh / 1e3, 1),
+            rows.append([name, source_label(key), fixed(mw, 1), Html(f"<small>{escape(detail)}</small>"),
+                         fixed(None if mwh is None else mwh / 1e3, 1),
                          f"{mwh / total:.1%}" if mwh is not None and total else ""])
             classes.append("" if (mw or 0) > 0.05 or (mwh or 0) > 0.5 else "dim")
         cap_rows.append((name, [(source_label(k), colours[k], mw) for k, (mw, _) in capacity.items() if mw > 0]))
@@ -479,9 +476,9 @@ def _monthly(year: Year, colours: dict[str, str], gas_running: float | None, wit
     total = sum(energy.values(), np.zeros(n))
     cost_total = sum((c for *_, c in cost), np.zeros(n))
     head = [what, *(f"{source_label(c)} MWh" for c in energy), "total MWh", *(["energy cost"] if cost else [])]
-    rows = [[labels[i], *(fmt(e[i]) for e in energy.values()), fmt(total[i]),
+    rows = [[labels[i], *(fixed(e[i]) for e in energy.values()), fixed(total[i]),
              *([money(cost_total[i])] if cost else [])] for i in range(n)]
-    rows.append([Html("<b>year</b>"), *(fmt(e.sum()) for e in energy.values()), fmt(total.sum()),
+    rows.append([Html("<b>year</b>"), *(fixed(e.sum()) for e in energy.values()), fixed(total.sum()),
                  *([money(cost_total.sum())] if cost else [])])
     out = (f'<p class="ct">Energy by source in each {what} (MWh)</p>'
            + _legend([(source_label(c), colours[source_key(c)]) for c in energy])
@@ -594,11 +591,11 @@ def _source_table(folder: PlanFolder, years: dict[str, Year]) -> str:
         costs = source_costs(site)
         gas = None if folder.timeline else next((c for c in costs if c.source == "gas"), None)
         for sc in costs:
-            mw = fmt(sc.mw, 1) + (" peak" if sc.source == "grid" else "")
-            rows.append([*([name] if several else []), source_label(sc.source), mw, fmt(sc.energy_mwh),
+            mw = fixed(sc.mw, 1) + (" peak" if sc.source == "grid" else "")
+            rows.append([*([name] if several else []), source_label(sc.source), mw, fixed(sc.energy_mwh),
                          money(sc.cost_usd),
-                         fmt(sc.per_mwh(sc.cost_usd), 2, prefix="$"),
-                         fmt(sc.per_mwh(sc.running_usd), 2, prefix="$"),
+                         fixed(sc.per_mwh(sc.cost_usd), 2, prefix="$"),
+                         fixed(sc.per_mwh(sc.running_usd), 2, prefix="$"),
                          Html(f"<small>{escape(_source_hint(sc, site, years[name], gas))}</small>")])
     if not rows:
         return ""
@@ -635,11 +632,11 @@ def _costs(folder: PlanFolder, years: dict[str, Year]) -> str:
 
 def _emissions(folder: PlanFolder) -> str:
     plan, totals = folder.plan, folder.plan["totals"]
-    rows = [[name, fmt(s["emissions_t_per_year"].get("co2")), fmt(s["emissions_t_per_year"].get("nox"), 1),
-             fmt(s.get("water_m3_per_year"))] for name, s in plan["sites"].items()]
+    rows = [[name, fixed(s["emissions_t_per_year"].get("co2")), fixed(s["emissions_t_per_year"].get("nox"), 1),
+             fixed(s.get("water_m3_per_year"))] for name, s in plan["sites"].items()]
     water = [s.get("water_m3_per_year") for s in plan["sites"].values()]
-    rows.append([Html("<b>total</b>"), fmt(totals.get("co2_t_per_year")), fmt(totals.get("nox_t_per_year"), 1),
-                 fmt(sum(w for w in water if isinstance(w, (int, float))))])
+    rows.append([Html("<b>total</b>"), fixed(totals.get("co2_t_per_year")), fixed(totals.get("nox_t_per_year"), 1),
+                 fixed(sum(w for w in water if isinstance(w, (int, float))))])
     body = _table(["site", "CO2 t/yr", "NOx t/yr", "water m³/yr"], rows)
     caps = plan["caps"]
     if not caps:
@@ -658,10 +655,10 @@ def _emissions(folder: PlanFolder) -> str:
         note = f'<br><span class="note">{escape(str(c["note"]))}</span>' if c.get("note") else ""
         cap_rows.append([
             Html(f"<b>{escape(c['name'])}</b><br><small>{escape(str(c.get('quantity', '')))}</small>"),
-            c.get("scope", ""), f"{sense} {number(c.get('limit'))}" if in_force else "",
-            number(c.get("value")), number(c.get("slack")),
+            c.get("scope", ""), f"{sense} {figure(c.get('limit'))}" if in_force else "",
+            figure(c.get("value")), figure(c.get("slack")),
             (Html('<span class="yes">yes</span>') if c.get("binding") else "no") if in_force else "not in force",
-            Html(f"{escape(number(c['shadow_price']))}<br><small>{unit}</small>") if c.get("shadow_price") else "-",
+            Html(f"{escape(figure(c['shadow_price']))}<br><small>{unit}</small>") if c.get("shadow_price") else "-",
             Html(f"{escape(str(c.get('origin', '')))}<br><small>{escape(str(c.get('source', '')))}</small>{note}")])
         classes.append("" if in_force else "dim")
     table = _table(["cap", "scope", "limit", "value", "slack", "binds", "shadow price", "origin and source"],
@@ -682,12 +679,12 @@ def _timeline(folder: PlanFolder, colours: dict[str, str], links: _DataLinks) ->
         """'site · label ×quantity unit' on up to two lines, a long label cut after a word to
         keep the quantity in view; the whole of it is the row's tooltip."""
         site = f"{item['site']} · " if several else ""
-        quantity = f"×{fmt(item.get('quantity'))} {item.get('unit', '')}".rstrip()
+        quantity = f"×{fixed(item.get('quantity'))} {item.get('unit', '')}".rstrip()
         titles.append(f"{site}{item['label']} {quantity}")
         return svg.fit(f"{site}{item['label']}", quantity)
 
     for o in sorted(tl["orders"], key=lambda o: (o["site"], o["order_date"], o["asset"])):
-        what = f"{o['label']} ×{fmt(o.get('quantity'))} {o.get('unit', '')}".rstrip()
+        what = f"{o['label']} ×{fixed(o.get('quantity'))} {o.get('unit', '')}".rstrip()
         colour = colours[_asset_key(o["asset"])]
         retired = f", retired {o['retire_date']}" if o.get("retire_date") else ""
         rows.append((row_label(o), [
@@ -698,7 +695,7 @@ def _timeline(folder: PlanFolder, colours: dict[str, str], links: _DataLinks) ->
             (o["online_date"], min(o.get("retire_date") or end, end), colour, "online",
              f"{what}: online from {o['online_date']} ({o.get('online_period', '')}){retired}")]))
     for b in sorted(tl["bridges"], key=lambda b: (b["site"], b["start_date"])):
-        what = f"{b['label']} ×{fmt(b.get('quantity'))} {b.get('unit', '')}".rstrip()
+        what = f"{b['label']} ×{fixed(b.get('quantity'))} {b.get('unit', '')}".rstrip()
         rows.append((row_label(b), [
             (b["start_date"], b["end_date"] + dt.timedelta(days=1), colours[_asset_key(b["asset"])], "rented",
              f"{what}: rented {b['start_date']} to {b['end_date']}; {money(b.get('cost_usd'))}")]))
@@ -722,13 +719,13 @@ def _timeline(folder: PlanFolder, colours: dict[str, str], links: _DataLinks) ->
                 + svg.hbars([(n, segs) for n, segs, _ in bars], lambda v: f"{v:,.0f} MW",
                             "capacity online per period", [it for *_, it in bars], "IT load online"))
     table = _table(["period", "target", "compute online", "capital", "operating", "rental", "CO2 t"], [
-        [p["name"], fmt(p.get("target")), fmt(p.get("compute_online")),
+        [p["name"], fixed(p.get("target")), fixed(p.get("compute_online")),
          *(money((p.get("spend_usd") or {}).get(k)) for k in ("capital", "operating", "rental")),
-         fmt(p.get("co2_t"))] for p in periods])
+         fixed(p.get("co2_t"))] for p in periods])
     totals = tl.get("totals") or {}
     intro = (f"{len(periods)} {tl.get('period_length', 'period')}s from {start}; cash flows discounted to "
              f"{tl.get('base_date', start)}: NPV {money(totals.get('npv_cost_usd'))}, "
-             f"{fmt(totals.get('cost_per_gpu_hour_usd'), 2, prefix='$')} per GPU-hour. Spend is nominal.")
+             f"{fixed(totals.get('cost_per_gpu_hour_usd'), 2, prefix='$')} per GPU-hour. Spend is nominal.")
     return _section("timeline", f"<p>{escape(intro)} {links('timeline.csv')} has each asset's orders, "
                     "capacity online and capital per period.</p><h3>Orders and bridges</h3>" + gantt
                     + "<h3>Capacity online (MW)</h3>" + capacity + "<h3>Per period</h3>" + table
@@ -761,12 +758,12 @@ def _smoothing(folder: PlanFolder) -> str:
     rows = []
     for key, label, unit in SMOOTHING_ROWS:
         limit = _minute_limit(limits, key) if key.endswith("_per_min") else limits.get(limit_of.get(key, ""))
-        bound = "" if limit is None else ("≥ " if key == "min_mw" else "≤ ") + fmt(limit, 2)
-        rows.append([f"{label} ({unit})", bound, fmt(before.get(key), 2), fmt(after.get(key), 2)])
+        bound = "" if limit is None else ("≥ " if key == "min_mw" else "≤ ") + fixed(limit, 2)
+        rows.append([f"{label} ({unit})", bound, fixed(before.get(key), 2), fixed(after.get(key), 2)])
     mask = limits.get("spectral_mask_max_amplitude_mw") or {}
     for band, most in mask.items():  # the spectral mask: each band's largest amplitude, by FFT
-        rows.append([f"amplitude {band} (MW)", "≤ " + fmt(most, 2), fmt((before.get("spectral_amplitude_mw") or {}).get(band), 2),
-                     fmt((after.get("spectral_amplitude_mw") or {}).get(band), 2)])
+        rows.append([f"amplitude {band} (MW)", "≤ " + fixed(most, 2), fixed((before.get("spectral_amplitude_mw") or {}).get(band), 2),
+                     fixed((after.get("spectral_amplitude_mw") or {}).get(band), 2)])
     window_s = limits.get("swing_window_s") or 5.0
     window = representative_window(s["raw_load_mw"], float(np.median(np.diff(s["time_s"]))), window_s)
     bands = [(k.replace("_", " "), limits[k]) for k in ("band_min_mw", "band_max_mw") if limits.get(k) is not None]
@@ -775,8 +772,8 @@ def _smoothing(folder: PlanFolder) -> str:
                            bands, "s", "MW", "training power before and after smoothing")
     w = sm["workload"]
     overhead = sm.get("energy_overhead_fraction")
-    intro = (f"Training job {w.get('name')} ({w.get('source', '')}): {fmt(w.get('gpus'))} × {w.get('gpu')}, "
-             f"{fmt(w.get('duration_s'))} s; {sm.get('status')}; energy overhead "
+    intro = (f"Training job {w.get('name')} ({w.get('source', '')}): {fixed(w.get('gpus'))} × {w.get('gpu')}, "
+             f"{fixed(w.get('duration_s'))} s; {sm.get('status')}; energy overhead "
              f"{f'{overhead:.2%}' if isinstance(overhead, (int, float)) else '-'} of the job's energy. "
              "The costs below are the job's own; the plan carries their non-energy part as its smoothing "
              "cost line" + (", scaled in each period by the GPUs then in use." if folder.timeline else "."))
@@ -784,7 +781,7 @@ def _smoothing(folder: PlanFolder) -> str:
              if isinstance(v, (int, float)) and abs(v) >= 0.5]
     return _section("smoothing", f"<p>{escape(intro)}</p>"
                     + _table(["what the grid sees", "limit", "before", "after"], rows)
-                    + f"<h3>Around the worst swing, before and after (limits over any {escape(fmt(window_s, 1))} s)</h3>"
+                    + f"<h3>Around the worst swing, before and after (limits over any {escape(fixed(window_s, 1))} s)</h3>"
                     + _legend([("before: the job's load", BEFORE), ("after: what the grid sees", AFTER)])
                     + chart + _table(["cost per year", ""], costs + [[Html("<b>total</b>"),
                                                                      money(sm.get("total_cost_usd_per_year"))]]))
