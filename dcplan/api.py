@@ -16,17 +16,17 @@ from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
 from dcplan.model import build_model
 from dcplan.model.compute import power_share
 from dcplan.model.context import is_operational
+from dcplan.model.results import Plan, extract
 from dcplan.model.technologies import couples_steps, relaxed_away
-from dcplan.output import write_plan
-from dcplan.results import Plan, extract
+from dcplan.plans.write import write_plan
 from dcplan.smoothing.workload import load_workload
 from dcplan.solver import SolveOptions, SolveResult, solve
 
 if TYPE_CHECKING:
-    from dcplan.earliest import Earliest
+    from dcplan.studies.earliest import Earliest
 
 # Imported where used, so that a plain plan does not load them: the searches of buildout.earliest
-# and pareto (dcplan.earliest, .odds, .pareto) and the smoothing of training jobs (dcplan.smoothing.api,
+# and pareto (dcplan.studies.earliest, .odds, .pareto) and the smoothing of training jobs (dcplan.smoothing.api,
 # .output, with Pyomo's plugins).
 
 
@@ -103,8 +103,8 @@ def _less_time(options: SolveOptions | None, spent_s: float) -> SolveOptions | N
 
 def plan_program(program: ProgramInput, typical_days: int | None = None,
                  options: SolveOptions | None = None) -> PlanOutcome:
-    """Build and solve; for ``buildout.earliest``, the earliest period's plan (:mod:`dcplan.earliest`);
-    with ``pareto``, the least-cost plan and its cost-against-CO2 curve (:mod:`dcplan.pareto`)."""
+    """Build and solve; for ``buildout.earliest``, the earliest period's plan (:mod:`dcplan.studies.earliest`);
+    with ``pareto``, the least-cost plan and its cost-against-CO2 curve (:mod:`dcplan.studies.pareto`)."""
     options = options or SolveOptions()
     bo = program.program.buildout
     if program.program.pareto is None and (bo is None or bo.earliest is None):
@@ -114,14 +114,14 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
         return PlanOutcome(program, None, None, reasons)
     plan_at = Replanner(typical_days, options, smoothing)
     if program.program.pareto is not None:
-        from dcplan.pareto import frontier
+        from dcplan.studies.pareto import frontier
 
         outcome = plan_at(program)
         if outcome.plan is not None:
             outcome.plan.pareto = frontier(program, outcome, plan_at).document()
         return outcome
-    from dcplan.earliest import search
-    from dcplan.odds import check_delays, odds
+    from dcplan.studies.earliest import search
+    from dcplan.studies.odds import check_delays, odds
 
     if bo.earliest.delays:
         check_delays(program, asset_keys(program, smoothing))

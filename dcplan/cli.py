@@ -268,7 +268,7 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
             err_console.print(f"[red bold]solver failure:[/red bold] {result.status}: {result.message}")
         raise typer.Exit(ExitCode.SOLVER_FAILURE)
     if as_json:
-        from dcplan.output import summary_document
+        from dcplan.plans.write import summary_document
 
         _print_json(summary_document(outcome.plan, timings=True))
     elif not quiet:
@@ -457,7 +457,7 @@ def check(
     """Does every committed plan still fit its inputs? Validates every file, verifies each committed
     plan without re-optimising, and solves for feasibility where none is committed."""
     from dcplan.checks import check_paths, render
-    from dcplan.output import atomic_write
+    from dcplan.plans.write import atomic_write
 
     with StatusLine(err_console, "checking", quiet=not err_console.is_terminal) as status:
         result = check_paths(paths or [Path(".")], plan_root, solve, time_limit, status.update)
@@ -480,9 +480,9 @@ def diff(
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when the plans differ (as git diff --exit-code)."),
 ):
     """What changed between two plans: GPUs, MW by source, orders, cost, emissions, binding caps."""
-    from dcplan.diff import diff as diff_plans
-    from dcplan.diff import render_json, render_markdown, render_text
-    from dcplan.output import atomic_write
+    from dcplan.plans.diff import diff as diff_plans
+    from dcplan.plans.diff import render_json, render_markdown, render_text
+    from dcplan.plans.write import atomic_write
 
     result = diff_plans(old, new)
     text = {"text": render_text, "markdown": render_markdown, "json": render_json}[fmt.value](result)

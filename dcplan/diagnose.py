@@ -25,7 +25,7 @@ from dcplan.model import build_model
 from dcplan.model.build import site_compute
 from dcplan.model.buildout import add_months, periods_of, target_in_force
 from dcplan.model.compute import gpu_measure
-from dcplan.results import extract
+from dcplan.model.results import extract
 from dcplan.solver import SolveOptions, irreducible_conflict, solve
 
 PENALTY_USD_PER_MWH = 1e6

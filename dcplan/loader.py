@@ -60,7 +60,7 @@ class ProgramInput:
     sites: list[SiteInput]
     scenario: str | None = None
     caps: list = field(default_factory=list)  # dcplan.rules.ResolvedCap
-    delay_months: dict = field(default_factory=dict)  # (site, asset key) -> months beyond its lead time (dcplan.odds)
+    delay_months: dict = field(default_factory=dict)  # (site, asset key) -> months beyond its lead time (dcplan.studies.odds)
 
     @property
     def name(self) -> str:

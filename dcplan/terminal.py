@@ -249,7 +249,7 @@ def cap_table(plan: Plan, binding_only: bool = False) -> Table:
 def _source_cost_table(plan: Plan) -> Table:
     """What each source's energy costs, all in and to run (fuel, energy bought, variable O&M):
     why the optimizer ran one rather than another (the report explains more)."""
-    from dcplan.output import plan_document
+    from dcplan.plans.write import plan_document
     from dcplan.report.data import source_costs
 
     totals: dict[str, list[float]] = {}  # source -> [MWh, cost, running cost]
@@ -292,7 +292,7 @@ def _earliest_summary(console: Console, earliest: dict) -> None:
 
 
 def _odds_summary(console: Console, odds: dict) -> None:
-    """The chance of each earliest period under the delays (dcplan.odds), and the plan that holds."""
+    """The chance of each earliest period under the delays (dcplan.studies.odds), and the plan that holds."""
     table = Table(title="Time to power under the delays: the chance of each earliest period", header_style="bold cyan")
     for name in ("earliest period", "chance", "by then"):
         table.add_column(name, justify="left" if name == "earliest period" else "right")
@@ -313,7 +313,7 @@ def _odds_summary(console: Console, odds: dict) -> None:
 
 
 def _pareto_summary(console: Console, pareto: dict) -> None:
-    """The cost-against-CO2 points (dcplan.pareto), least CO2 first, and what changes between them."""
+    """The cost-against-CO2 points (dcplan.studies.pareto), least CO2 first, and what changes between them."""
     unit, cost_unit = pareto["co2_unit"], pareto["cost_unit"]
     table = Table(title=f"Cost against CO2 (CO2 in {unit}, cost in {cost_unit}; extra $0: this plan)",
                   header_style="bold cyan")

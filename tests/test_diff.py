@@ -12,9 +12,9 @@ import yaml
 from conftest import REPO, base_site, run_cli, write_yaml
 from typer.testing import CliRunner
 
-from dcplan import diff as diff_module
-from dcplan.diff import diff, diff_plan, render_markdown, render_text
 from dcplan.errors import InputError
+from dcplan.plans import diff as diff_module
+from dcplan.plans.diff import diff, diff_plan, render_markdown, render_text
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from conftest import run_cli, write_yaml
 from test_buildout import islanded_site
 
 from dcplan import api
-from dcplan.earliest import with_goal_at
 from dcplan.loader import load_program
 from dcplan.model.buildout import add_months, periods_of
+from dcplan.studies.earliest import with_goal_at
 
 START = dt.date(2026, 1, 1)
 
@@ -125,7 +125,7 @@ def test_check_holds_a_committed_earliest_plan_to_its_goal_from_the_period_it_fo
 def test_the_search_finds_the_first_period_whatever_the_guess_within_its_probe_bound(count):
     """Every answer (a period, or none) against every guess, right or wrong: the right period,
     each period probed once, at most 2 log2(count) + 2 probes."""
-    from dcplan.earliest import first_with_plan
+    from dcplan.studies.earliest import first_with_plan
 
     bound = 2 * math.ceil(math.log2(max(count, 2))) + 2
     for answer in range(count + 1):  # count: no period has a plan

@@ -18,13 +18,13 @@ from conftest import base_site, run_cli, write_yaml
 
 from dcplan import api
 from dcplan.outfolder import FolderLock, OutputFolder
-from dcplan.output import write_plan
+from dcplan.plans.write import write_plan
 
 WRITER = """
 import pickle, sys
 from pathlib import Path
 from dcplan.outfolder import OutputFolder
-from dcplan.output import write_plan
+from dcplan.plans.write import write_plan
 plans = pickle.loads(Path(sys.argv[1]).read_bytes())
 out = Path(sys.argv[2])
 for i in range(10**9):

@@ -181,11 +181,11 @@ def test_a_reused_output_folder_keeps_no_file_of_an_earlier_run(tmp_path):
 
 
 def test_the_plan_files_read_back_as_written(tmp_path):
-    """One writer (dcplan.output) and one reader (dcplan.plans.files): a round trip keeps every
+    """One writer (dcplan.plans.write) and one reader (dcplan.plans.files): a round trip keeps every
     figure of plan.yaml and every dispatch column (to the 4 decimals written)."""
     from dcplan import api
-    from dcplan.output import plan_document, write_plan
     from dcplan.plans.files import read_plan_yaml
+    from dcplan.plans.write import plan_document, write_plan
 
     plan = api.plan(write_yaml(tmp_path / "s.yaml", base_site()), typical_days=2).plan
     write_plan(plan, tmp_path / "out")

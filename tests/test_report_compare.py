@@ -16,9 +16,9 @@ from matplotlib.image import imread
 from test_report import EXTERNAL, _part, _section_ids, _tables, plan_quickstart, write_buildout
 from test_report_browser import ARGS, CHROMIUM, _browser_missing
 
-from dcplan.diff import diff_plan
 from dcplan.errors import InputError
 from dcplan.formatting import fixed, money
+from dcplan.plans.diff import diff_plan
 from dcplan.report import load_folder, render_comparison, write_comparison
 
 GAS = "gas_wartsila_18v50sg"

@@ -1,4 +1,4 @@
-"""The report's "Time to power" section (plan.yaml's earliest:, dcplan.earliest): the goal and
+"""The report's "Time to power" section (plan.yaml's earliest:, dcplan.studies.earliest): the goal and
 the earliest period found, why one period sooner has no plan, the periods tried, and the
 time-to-power curve as a chart and a table whose figures are plan.yaml's; escaped, its long
 change lists folded, absent from a plan that did not ask, and a damaged earliest: an input error."""

@@ -7,22 +7,19 @@ import datetime as dt
 
 from dcplan.checks.report import PASS, VIOLATION
 from dcplan.checks.verification import MEASURES, Verification
-from dcplan.earliest import with_goal_at
 from dcplan.formatting import quantity
 from dcplan.loader import SiteInput
 from dcplan.model.build import site_compute
 from dcplan.model.buildout import add_months, periods_of
 from dcplan.model.compute import gpu_measure
+from dcplan.studies.earliest import with_goal_at
 
 
 def check_lead_times(v: Verification) -> None:
     check, before = "lead times", len(v.report.findings)
     for i, order in enumerate(v.timeline.orders):
-        si = v.sites.get(order.site)
-        found = v.loc.lead_time(si, order.asset) if si else None
+        found = _offered(v, check, order, "orders", i)
         if found is None:
-            v.add(check, VIOLATION, f"the plan orders {order.label} ({order.asset}) at {order.site}, which the "
-                  "site no longer offers", v.c.where(("timeline", "orders", i, "asset")))
             continue
         months, where = found
         ready = add_months(order.order_date, months)
@@ -30,22 +27,30 @@ def check_lead_times(v: Verification) -> None:
             v.add(check, VIOLATION, f"{quantity(order.quantity)} {order.unit} of {order.label} at {order.site} "
                   f"ordered {order.order_date} are planned online {order.online_date}, but the lead time is now "
                   f"{months:g} months: not before {ready} ({(ready - order.online_date).days} days late)", where)
-    base = v.timeline.base_date
     for i, bridge in enumerate(v.timeline.bridges):
-        si = v.sites.get(bridge.site)
-        found = v.loc.lead_time(si, bridge.asset) if si else None
+        found = _offered(v, check, bridge, "bridges", i)
         if found is None:
-            v.add(check, VIOLATION, f"the plan rents {bridge.label} ({bridge.asset}) at {bridge.site}, which "
-                  "the site no longer offers", v.c.where(("timeline", "bridges", i, "asset")))
             continue
         months, where = found
-        ready = add_months(base, months)
+        ready = add_months(v.timeline.base_date, months)
         if bridge.start_date < ready:
             v.add(check, VIOLATION, f"{bridge.label} at {bridge.site} is rented from {bridge.start_date}, but "
                   f"renting now takes {months:g} months: not before {ready}", where)
     if len(v.report.findings) == before:
         v.add(check, PASS, f"{len(v.timeline.orders)} orders and {len(v.timeline.bridges)} rentals "
               "respect the current lead times")
+
+
+def _offered(v: Verification, check: str, item, section: str, i: int):
+    """An order's or a rental's lead time and where it is set (:meth:`Locator.lead_time`); None,
+    with a violation, where its site no longer offers the asset."""
+    si = v.sites.get(item.site)
+    found = v.loc.lead_time(si, item.asset) if si else None
+    if found is None:
+        verb = "orders" if section == "orders" else "rents"
+        v.add(check, VIOLATION, f"the plan {verb} {item.label} ({item.asset}) at {item.site}, which the site no "
+              "longer offers", v.c.where(("timeline", section, i, "asset")))
+    return found
 
 
 def check_period_targets(v: Verification) -> None:
@@ -77,7 +82,7 @@ def check_period_targets(v: Verification) -> None:
 
 def _earliest_targets(v: Verification, own: list[tuple]) -> list[tuple]:
     """The ramp (``own``: targets with their input paths) with the program's earliest goal due
-    from the period the plan says it found (dcplan.earliest); a plan that says none, or names a
+    from the period the plan says it found (dcplan.studies.earliest); a plan that says none, or names a
     period the program does not have, is a violation (and only the program's own ramp is checked)."""
     bo, found = v.pi.program.buildout, v.plan.earliest
     goal_path = ("buildout", "earliest", bo.earliest.measure)

@@ -1,5 +1,6 @@
 """The optimisation model: a Pyomo model assembled from small parts, one per technology and per
-family of constraints; :func:`build_model` is the entry point."""
+family of constraints; :func:`build_model` is the entry point, and :mod:`.results` (with
+:mod:`.timeline` for a build-out) reads a solved model back into a :class:`dcplan.plans.types.Plan`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Reading a plan's files back (the one reader every command uses: check, report, show, diff);
-writing them is :mod:`dcplan.output`'s. plan.yaml is read with the line of every key and its
+writing them is :mod:`dcplan.plans.write`'s. plan.yaml is read with the line of every key and its
 shape checked against :class:`PlanFile`, the fields the readers rely on; a malformed plan is an
 input error at its file and line like any other."""
 
@@ -176,7 +176,7 @@ class HoldingPlan(_Record):
 
 
 class OddsEntry(_Record):
-    """The odds of time to power under delays (dcplan.odds.Odds.document)."""
+    """The odds of time to power under delays (dcplan.studies.odds.Odds.document)."""
 
     p50: str | None = None
     p90: str | None = None
@@ -186,7 +186,7 @@ class OddsEntry(_Record):
 
 
 class EarliestEntry(_Record):
-    """buildout.earliest's answer (dcplan.earliest.Earliest.document)."""
+    """buildout.earliest's answer (dcplan.studies.earliest.Earliest.document)."""
 
     goal: dict[str, float]
     period: str | None = None
@@ -218,7 +218,7 @@ class ParetoPoint(_Record):
 
 
 class ParetoEntry(_Record):
-    """The cost-against-CO2 points (dcplan.pareto.Frontier.document)."""
+    """The cost-against-CO2 points (dcplan.studies.pareto.Frontier.document)."""
 
     co2_unit: str
     cost_unit: str

@@ -1,6 +1,6 @@
 """A plan as data: what to build and buy at each site, its dispatch, costs, emissions and caps,
 and for a build-out its timeline of orders, rentals and periods. Made from a solved model by
-:mod:`dcplan.results`; written, read, shown and compared as this one shape."""
+:mod:`dcplan.model.results`; written, read, shown and compared as this one shape."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ often nine tenths of a plan's cost; the other lines are the power system's."""
 
 @dataclass
 class SitePlan:
-    """One site's plan; the model's technologies fill it in turn (``dcplan.results``)."""
+    """One site's plan; the model's technologies fill it in turn (``dcplan.model.results``)."""
 
     name: str
     country: str
@@ -81,8 +81,8 @@ class Plan:
     timeline: Timeline | None = None  # of a build-out
     version: str = __version__
     year: int | None = None  # the calendar year the dispatch's hours belong to
-    earliest: dict | None = None  # buildout.earliest: the period found and why not sooner (dcplan.earliest)
-    pareto: dict | None = None  # pareto: the cost-against-CO2 points (dcplan.pareto)
+    earliest: dict | None = None  # buildout.earliest: the period found and why not sooner (dcplan.studies.earliest)
+    pareto: dict | None = None  # pareto: the cost-against-CO2 points (dcplan.studies.pareto)
 
     def dispatch_frame(self, site: str | None = None):
         """The dispatch of one site (default: the first) as a pandas DataFrame indexed by the

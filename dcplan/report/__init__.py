@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dcplan.output import atomic_write
+from dcplan.plans.write import atomic_write
 from dcplan.report.compare import render_comparison
 from dcplan.report.data import PlanFolder, load_folder
 from dcplan.report.html import render

@@ -12,9 +12,9 @@ from urllib.parse import quote
 import numpy as np
 
 import dcplan.report.svg as svg
-from dcplan.diff import diff_plan, format_change, format_value
 from dcplan.errors import display_path
 from dcplan.formatting import figure, fixed, money
+from dcplan.plans.diff import diff_plan, format_change, format_value
 from dcplan.report.data import (
     PlanFolder,
     duration_curve,

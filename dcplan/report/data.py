@@ -62,13 +62,13 @@ class PlanFolder:
 
     @property
     def earliest(self) -> dict | None:
-        """What ``buildout.earliest`` found (plan.yaml's ``earliest:``, :mod:`dcplan.earliest`):
+        """What ``buildout.earliest`` found (plan.yaml's ``earliest:``, :mod:`dcplan.studies.earliest`):
         the goal, the earliest period, why not sooner, the periods tried, and the time-to-power curve."""
         return self.plan.get("earliest")
 
     @property
     def pareto(self) -> dict | None:
-        """The cost-against-CO2 points (plan.yaml's ``pareto:``, :mod:`dcplan.pareto`)."""
+        """The cost-against-CO2 points (plan.yaml's ``pareto:``, :mod:`dcplan.studies.pareto`)."""
         return self.plan.get("pareto")
 
 

@@ -236,7 +236,7 @@ def _earliest(folder: PlanFolder) -> str:
 
 def _odds(odds: dict | None) -> str:
     """The chance of each earliest period under the goal's delays, P50 and P90, and the plan whose
-    orders hold in at least 90 % of the cases (dcplan.odds)."""
+    orders hold in at least 90 % of the cases (dcplan.studies.odds)."""
     if not odds:
         return ""
     rows = [[r.get("period") or "not in the horizon", f"{r['probability']:.1%}", f"{r['cumulative']:.1%}"]

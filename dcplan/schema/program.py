@@ -97,13 +97,13 @@ def triangular_quantile(low: float, mode: float, high: float, p: float) -> float
 
 
 class EarliestGoal(ComputeTarget):
-    """Compute to have online as early as possible (dcplan.earliest)."""
+    """Compute to have online as early as possible (dcplan.studies.earliest)."""
 
     curve_periods: int = Field(0, ge=0, le=20, description="also plan each of the next N periods: what waiting "
                                "one, two... periods longer saves, and what changes (a time-to-power curve)")
     delays: list[Delay] = Field(
         default_factory=list, description="uncertain deliveries: the odds of the earliest period (P50, P90) over "
-        "every combination, and a plan whose orders hold in at least 90 % of them (dcplan.odds)")
+        "every combination, and a plan whose orders hold in at least 90 % of them (dcplan.studies.odds)")
 
 
 class Escalation(StrictModel):
@@ -129,7 +129,7 @@ class Buildout(StrictModel):
     targets: list[DatedTarget] = Field(default_factory=list, description="compute online by each date (a ramp)")
     earliest: EarliestGoal | None = Field(
         None, description="find the earliest period by which this much compute can be online, to the horizon's "
-        "end, and the least-cost plan that has it then (dcplan.earliest)")
+        "end, and the least-cost plan that has it then (dcplan.studies.earliest)")
     capital_at_order_fraction: Fraction = Field(
         1.0, description="share of an order's capital paid when ordered; the rest when it comes online")
     max_capital_usd_per_year: NonNeg | None = Field(None, description="capital spend limit per calendar year")
@@ -160,7 +160,7 @@ class Objective(StrictModel):
 
 
 class Pareto(StrictModel):
-    """Cost against CO2 (dcplan.pareto): the least cost at each of ``co2_points`` CO2 limits, evenly
+    """Cost against CO2 (dcplan.studies.pareto): the least cost at each of ``co2_points`` CO2 limits, evenly
     spaced from the least CO2 any plan can have to the CO2 of the least-cost plan."""
 
     co2_points: int = Field(ge=2, le=20, description="points of the cost-against-CO2 curve, both ends included")
@@ -175,7 +175,7 @@ class Program(StrictModel):
     horizon: Horizon = Field(default_factory=Horizon)
     buildout: Buildout | None = Field(None, description="plan a staged build-out over the horizon, period by period")
     pareto: Pareto | None = Field(
-        None, description="also plan at CO2 limits below the least-cost plan's: what each tonne less costs (dcplan.pareto)")
+        None, description="also plan at CO2 limits below the least-cost plan's: what each tonne less costs (dcplan.studies.pareto)")
     finance: Finance = Field(default_factory=Finance)
     time: TimeResolution = Field(default_factory=TimeResolution)
     presets: list[str] = Field(default_factory=list, description="rule presets to apply, by name (dcplan presets)")

@@ -11,7 +11,7 @@ import numpy as np
 import yaml
 
 from dcplan.extras import available
-from dcplan.output import _round, atomic_write
+from dcplan.plans.write import _round, atomic_write
 from dcplan.smoothing.spectrum import band_label
 from dcplan.version import __version__
 

@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.outfolder import STAGING, replaced
-from dcplan.output import atomic_write, write_plan
 from dcplan.plans.types import Plan
+from dcplan.plans.write import atomic_write, write_plan
 from dcplan.sweep.scenario import OUTPUT_COLUMNS, TIMING_COLUMNS
 
 RESULTS, CSV, SCENARIOS = "results.parquet", "results.csv", "scenarios"

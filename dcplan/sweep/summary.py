@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
-from dcplan.output import atomic_write
+from dcplan.plans.write import atomic_write
 from dcplan.sweep.scenario import TIMING_COLUMNS
 from dcplan.sweep.store import RESULTS, WITH_PLAN, axes_of
 from dcplan.terminal import _fmt

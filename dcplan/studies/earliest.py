@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from dcplan.diagnose import timeline_checks
-from dcplan.diff import decision_changes
 from dcplan.loader import ProgramInput
 from dcplan.model.buildout import Period, periods_of
-from dcplan.output import plan_document
+from dcplan.plans.diff import decision_changes
+from dcplan.plans.write import plan_document
 from dcplan.schema.program import DatedTarget
 
 
@@ -35,7 +35,7 @@ class Earliest:
     why_not_sooner: list[str]
     tried: list[tuple[str, bool]]  # (period name, a plan exists), in the order tried
     curve: list[dict] = dataclasses.field(default_factory=list)  # the least cost at each later date
-    odds: dict | None = None  # with delays: P50, P90 and a plan that holds (dcplan.odds.Odds.document)
+    odds: dict | None = None  # with delays: P50, P90 and a plan that holds (dcplan.studies.odds.Odds.document)
 
     def document(self) -> dict:
         """plan.yaml's ``earliest:``."""

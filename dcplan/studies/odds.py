@@ -4,7 +4,7 @@
 ``buildout.earliest.delays`` lists independent discrete distributions of months late, each for
 one site's deliveries of one asset (added to its lead time) or for its grid connection (every
 date of its import schedule moves). Every combination of them is a case with the product of the
-probabilities; the earliest period of each case is found as :mod:`dcplan.earliest` finds it (the
+probabilities; the earliest period of each case is found as :mod:`dcplan.studies.earliest` finds it (the
 timeline arithmetic's guess, then feasibility probes), and the quantiles are read off the distribution: P50 is the
 first period by which at least half the probability has a plan.
 
@@ -25,16 +25,16 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from dcplan.earliest import (
+from dcplan.errors import InputError
+from dcplan.loader import ProgramInput
+from dcplan.model.buildout import add_months, periods_of
+from dcplan.studies.earliest import (
     Undecided,
     answer,
     first_with_plan,
     impossible_by_arithmetic,
     with_goal_at,
 )
-from dcplan.errors import InputError
-from dcplan.loader import ProgramInput
-from dcplan.model.buildout import add_months, periods_of
 
 MAX_CASES = 64
 """Combinations of delays at most: each takes a bisection of probes."""

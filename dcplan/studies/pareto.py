@@ -21,9 +21,9 @@ from typing import Callable
 
 import pyomo.core as pyo
 
-from dcplan.diff import decision_changes
 from dcplan.loader import ProgramInput
-from dcplan.output import plan_document
+from dcplan.plans.diff import decision_changes
+from dcplan.plans.write import plan_document
 from dcplan.rules import ResolvedCap
 from dcplan.schema.caps import Cap
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dcplan.model.build import PlanModel
 from dcplan.model.context import SiteModel, value_of, values_of
 from dcplan.model.technologies import TECHNOLOGIES
+from dcplan.model.timeline import extract_timeline
 from dcplan.plans.types import CapReport, Plan, SitePlan
 from dcplan.solver import SolveResult
-from dcplan.timeline import extract_timeline
 
 FRACTION_QUANTITIES = {"compute_share", "renewable_share", "hourly_cfe_share", "pue",
                        "billed_demand_fraction", "onsite_dispatchable_share"}
