@@ -10,6 +10,8 @@ from dcplan.formulas import battery_firm_mw, firm_without_largest_mw, grid_limit
 
 
 def check_target(v: Verification, costs: dict[str, float]) -> None:
+    """The compute target in force (a build-out's last) delivered; a max-compute plan within its
+    budget."""
     program = v.pi.program
     target = program.compute.target
     if target is None and program.buildout is not None and program.buildout.targets:
@@ -36,6 +38,7 @@ def check_target(v: Verification, costs: dict[str, float]) -> None:
 
 
 def check_site_build(v: Verification, s: SiteState) -> None:
+    """A site's GPUs, IT, cooling, units and MW within today's limits, and N+1 in each period."""
     check, si, loc = f"build {s.name}", s.si, v.loc
     before = len(v.report.findings)
     options = {o.model: o for o in s.compute.gpus}

@@ -11,6 +11,8 @@ from dcplan.model.buildout import over_horizon, periods_of
 
 
 def check_caps(v: Verification) -> None:
+    """Every cap in force in a period the plan runs, as the model measures it (a horizon cap:
+    summed)."""
     contexts = []
     for (states, costs), evaluation in zip(v.slices, v.evaluations):
         first = next(iter(states.values()), None)
@@ -108,6 +110,8 @@ def _cap_limits(v: Verification, rc, values: list[tuple[str, float | None]], whe
 
 
 def check_links(v: Verification) -> None:
+    """The program's links between sites: one site with a large enough cluster, a share per
+    site."""
     links, states = v.pi.program.links, list(v.states.values())
     if links.min_gpus_in_one_site is not None:
         most = max((sum(s.gpus.values()) for s in states), default=0)

@@ -16,6 +16,8 @@ from dcplan.locate import Where
 
 
 def check_dispatch(v: Verification) -> None:
+    """In every period, the model rows the committed dispatch breaks, and the facility load met in
+    every step (violations held back for a re-dispatch: ``Verification.issue``)."""
     for (states, _), evaluation in zip(v.slices, v.evaluations):
         _broken_rows(v, states, evaluation)
     for name, final in v.states.items():

@@ -26,6 +26,7 @@ def _slices(v: Verification, name: str):
 
 
 def check_grid_schedule(v: Verification) -> None:
+    """Each site's grid import within the limit in force in each period the plan dispatches."""
     for name in v.states:
         si = v.sites[name]
         check, before = f"grid schedule {name}", len(v.dispatch_issues)

@@ -16,6 +16,8 @@ from dcplan.studies.earliest import with_goal_at
 
 
 def check_lead_times(v: Verification) -> None:
+    """Every order online no sooner than today's lead time after it is placed; every rental
+    started no sooner than its own lead time after the build-out begins."""
     check, before = "lead times", len(v.report.findings)
     for i, order in enumerate(v.timeline.orders):
         found = _offered(v, check, order, "orders", i)
@@ -54,6 +56,8 @@ def _offered(v: Verification, check: str, item, section: str, i: int):
 
 
 def check_period_targets(v: Verification) -> None:
+    """The compute online in every period meets the target in force then (with an earliest goal,
+    from the period the plan found)."""
     program, check, before = v.pi.program, "dated targets", len(v.report.findings)
     own = [(t, ("buildout", "targets", i, "date")) for i, t in enumerate(program.buildout.targets
                                                                          if program.buildout else [])]
