@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from dcplan.errors import InputError, Problem
     from dcplan.loader import ProgramInput
     from dcplan.plans.types import Plan
-    from dcplan.smoothing.api import SmoothingResult
+    from dcplan.smoothing.result import SmoothingResult
     from dcplan.solver import SolveOptions
 
 __all__ = ["CheckReport", "InputError", "NoPlan", "Plan", "PlanOutcome", "Problem", "SmoothingResult",
@@ -45,7 +45,7 @@ __all__ = ["CheckReport", "InputError", "NoPlan", "Plan", "PlanOutcome", "Proble
 
 _HOMES = {"NoPlan": "dcplan.api", "PlanOutcome": "dcplan.api", "CheckReport": "dcplan.checks.report",
           "InputError": "dcplan.errors", "Problem": "dcplan.errors", "Plan": "dcplan.plans.types",
-          "SmoothingResult": "dcplan.smoothing.api", "SolveOptions": "dcplan.solver"}
+          "SmoothingResult": "dcplan.smoothing.result", "SolveOptions": "dcplan.solver"}
 
 
 def __getattr__(name: str):

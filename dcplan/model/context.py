@@ -107,7 +107,7 @@ class SiteModel:
     costs: dict[str, object] = field(default_factory=dict)  # component -> annual USD expression
     co2_t: list = field(default_factory=list)  # annual tonnes expressions
     nox_t: list = field(default_factory=list)
-    smoothing: object = None  # dcplan.smoothing.api.SmoothingResult for the site's training job
+    smoothing: object = None  # dcplan.smoothing.result.SmoothingResult for the site's training job
     load: object = None  # facility load per step (dcplan.model.rows.Hourly), set by the compute part
     peak_load: object = None  # design peak facility load (MW) over the full year
     average_draw: float = 1.0  # the IT's hourly draw as a share of its design (energy, water)
