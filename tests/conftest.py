@@ -9,9 +9,14 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from dcplan import cli
 from dcplan.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Rich wraps at the terminal's width, 80 columns in a test run, and may cut a long temporary path
+# in the middle of a word that a test looks for: the command line's consoles get room for it.
+cli.console.width = cli.err_console.width = 240
 
 
 def base_site(**overrides) -> dict:

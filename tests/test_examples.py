@@ -28,6 +28,8 @@ def test_example_plans(example, runner, tmp_path):
                 assert period["compute_online"] >= period["target"] - 1e-6
 
 
+@pytest.mark.slow  # 20-30 s (its training job's smoothing, then the build-out); the rule is also
+# held on a small build-out in test_buildout.py
 def test_memphis_colossus_keeps_n_plus_one_until_its_substation():
     """Issue 16's case: before the substation every period's on-site firm capacity (rented
     turbines without the largest, and the battery for the power it holds 4 h) carries the
