@@ -25,12 +25,22 @@ the checks, one module a family: :mod:`.build`, :mod:`.grid`, :mod:`.dispatch`, 
 
 from __future__ import annotations
 
-from dcplan.checks import build, caps, costs, dispatch, grid, timeline
+from dcplan.checks.build import check_site_build, check_target
+from dcplan.checks.caps import check_caps, check_links
+from dcplan.checks.costs import check_costs
+from dcplan.checks.dispatch import check_dispatch
 from dcplan.checks.evaluate import Evaluation, evaluate_committed
+from dcplan.checks.grid import check_grid_schedule
 from dcplan.checks.planfile import CommittedPlan
 from dcplan.checks.report import PASS, VIOLATION, WARNING, FileReport, Finding
 from dcplan.checks.solve import redispatch_committed
 from dcplan.checks.state import SiteState
+from dcplan.checks.timeline import (
+    check_allocations,
+    check_capital_per_year,
+    check_lead_times,
+    check_period_targets,
+)
 from dcplan.checks.verification import Verification
 from dcplan.loader import ProgramInput
 from dcplan.model.build import site_compute
@@ -57,19 +67,19 @@ def verify_plan(pi: ProgramInput, committed: CommittedPlan, report: FileReport,
     totals = {n: (sum(usd for usd, _ in lines[n].values()) if n in lines
                   else sum(s.entry.costs_usd_per_year.values())) for n, s in v.states.items()}
     v.slices[-1] = (v.states, totals)
-    build.check_target(v, totals)
+    check_target(v, totals)
     for s in v.states.values():
-        build.check_site_build(v, s)
-    grid.check_grid_schedule(v)
-    dispatch.check_dispatch(v)
-    caps.check_caps(v)
-    caps.check_links(v)
-    costs.check_costs(v, lines)
+        check_site_build(v, s)
+    check_grid_schedule(v)
+    check_dispatch(v)
+    check_caps(v)
+    check_links(v)
+    check_costs(v, lines)
     if v.timeline is not None:
-        timeline.check_lead_times(v)
-        timeline.check_period_targets(v)
-        timeline.check_allocations(v)
-        timeline.check_capital_per_year(v)
+        check_lead_times(v)
+        check_period_targets(v)
+        check_allocations(v)
+        check_capital_per_year(v)
     _settle_dispatch(v, redispatch)
 
 
