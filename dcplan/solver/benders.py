@@ -148,8 +148,9 @@ def least_cost(sum_cols: sp.csr_matrix, cost: np.ndarray, lower: np.ndarray, upp
     """The least each group of the dispatch can cost at any design, from its columns' own bounds
     (-inf where a column that earns has no bound): a floor under the master's cuts. Without it, a
     first cut from a design that cannot serve the load, steep with the price of the broken rows,
-    lets the master build a store of no upper size without end (unbounded: held-out an emergency
-    cap's outage, handed over to HiGHS's MIP on the whole year, 15 s against 2.5 s)."""
+    lets the master build a store of no upper size without end (unbounded: the test suite's
+    emergency cap, whose outage a battery must carry, went to HiGHS's MIP on the whole year, 15.5 s
+    against 0.8 s with the floor)."""
     with np.errstate(invalid="ignore"):  # 0 x inf: a free column costs nothing
         least = np.where(cost > 0, cost * lower, np.where(cost < 0, cost * upper, 0.0))
     return sum_cols @ least
@@ -628,9 +629,11 @@ class _Master:
     """Design rows and columns plus ``theta``, the dispatch cost (one per group of the dispatch,
     see CUT_GROUPS), bounded by the cuts."""
 
-    def __init__(self, split: _Split, options: SolveOptions, n_groups: int = 1, floor: np.ndarray | None = None):
+    def __init__(self, split: _Split, options: SolveOptions, floor: np.ndarray):
+        """``floor``: the least each group of the dispatch can cost (:func:`least_cost`)."""
         self.s = split
-        self.floor = np.full(n_groups, -INF) if floor is None else np.where(np.isfinite(floor), floor, -INF)
+        self.floor = np.where(np.isfinite(floor), floor, -INF)
+        n_groups = len(floor)
         c = split.c
         n = len(split.D)
         self.n, self.n_groups = n, n_groups
@@ -742,7 +745,7 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     s = _Split(compiled, operational)
     away = relaxed_away[s.O]
     dispatch = _Dispatch(s, options, deadline, away)
-    master = _Master(s, options, dispatch.n_groups, dispatch.floor)
+    master = _Master(s, options, dispatch.floor)
     # kept where the dispatch falls apart into parts (commitment without storage or a yearly cap)
     relaxation = Relaxation(s, dispatch, []) if shared is None and s.op_integer.any() and dispatch.n_groups > 1 else None
     cuts = [] if shared is None and s.op_integer.any() else None
