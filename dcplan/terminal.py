@@ -8,7 +8,7 @@ from rich.table import Table
 
 from dcplan.errors import Problem
 from dcplan.formatting import figure, money, per_tonne
-from dcplan.plans.types import Plan
+from dcplan.plans.types import Plan, gas_units
 from dcplan.schema.catalog import Catalog
 
 CATALOG_COLUMNS = {
@@ -108,8 +108,7 @@ def plan_summary(console: Console, plan: Plan) -> None:
     rows: dict[str, list[str]] = {}
     for s in plan.sites:
         c = s.capacity
-        gas = "\n".join(f"{int(c[k])} × {k[4:-6]}" for k in c if k.startswith("gas_") and k.endswith("_units")
-                        and not k.endswith("_new_units") and c[k] > 0) or "-"
+        gas = "\n".join(f"{int(n)} × {kind}" for kind, (n, _) in gas_units(c).items() if n > 0) or "-"
         battery = (f"{c['battery_mw']:,.0f} MW / {c['battery_mwh']:,.0f} MWh"
                    if "battery_mw" in c else "-")
         values = {

@@ -101,6 +101,19 @@ def test_costs_recompute_from_dispatch_and_capacities(planned):
     assert site["emissions_t_per_year"]["co2"] == pytest.approx(co2, rel=2e-5)
 
 
+def test_the_gas_units_a_plan_file_holds_are_read_back_by_candidate(planned):
+    """plan.yaml keeps each gas candidate's units as flat keys (a diff reads them line by line);
+    every reader (check, report, terminal, sweep) gets them through one function."""
+    from dcplan.plans.types import gas_key, gas_units
+
+    capacity = planned[0]["sites"]["testsite"]["capacity"]
+    read = gas_units(capacity)
+    assert set(read) == {"lm2500xpress", "wartsila_18v50sg"}
+    for kind, (units, new) in read.items():
+        assert units == capacity[gas_key(kind, "units")] and new == capacity[gas_key(kind, "new_units")]
+        assert capacity[gas_key(kind, "mw")] == pytest.approx(units * CAT.generators[kind].unit_mw)
+
+
 def test_plan_uses_several_sources_and_reports_key_figures(planned):
     plan, d, summary = planned
     energy = plan["sites"]["testsite"]["energy_mwh_per_year"]

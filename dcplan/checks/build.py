@@ -7,6 +7,7 @@ from dcplan.checks.report import PASS, SKIPPED, VIOLATION
 from dcplan.checks.state import SiteState
 from dcplan.checks.verification import MEASURES, REL_TOL, TOL_MW, Verification, over
 from dcplan.formulas import battery_firm_mw, firm_without_largest_mw, grid_limit_during
+from dcplan.plans.types import gas_units
 
 
 def check_target(v: Verification, costs: dict[str, float]) -> None:
@@ -76,11 +77,9 @@ def check_site_build(v: Verification, s: SiteState) -> None:
 def _supply_build(v: Verification, s: SiteState, check: str) -> None:
     si, loc, tech = s.si, v.loc, s.si.site.technologies
     keys = {c.key for c in tech.gas}
-    planned = (k.removeprefix("gas_").removesuffix("_new_units") for k in s.entry.capacity
-               if k.startswith("gas_") and k.endswith("_new_units"))
-    for k in planned:
-        if k not in keys and s.capacity(f"gas_{k}_units") > 0:
-            v.add(check, VIOLATION, f"the plan has {s.capacity(f'gas_{k}_units'):g} {k} units but the site no "
+    for k, (units, _) in gas_units(s.entry.capacity).items():
+        if k not in keys and units > 0:
+            v.add(check, VIOLATION, f"the plan has {units:g} {k} units but the site no "
                   "longer lists that gas type", loc.site(si, "technologies", "gas"))
     for i, cand, units in s.gas():
         new = units - cand.existing_units

@@ -17,6 +17,7 @@ import numpy as np
 from dcplan.checks.evaluate import SiteFigures
 from dcplan.loader import SiteInput
 from dcplan.plans.files import SiteEntry
+from dcplan.plans.types import gas_key
 from dcplan.schema.compute import Compute
 
 
@@ -92,7 +93,7 @@ class SiteState:
         """(index in technologies.gas, candidate, units now) for each candidate of the plan."""
         out = []
         for i, cand in enumerate(self.si.site.technologies.gas):
-            new = self.entry.capacity.get(f"gas_{cand.key}_new_units")
+            new = self.entry.capacity.get(gas_key(cand.key, "new_units"))
             if new is not None:
                 out.append((i, cand, int(round(new)) + cand.existing_units))
         return out

@@ -45,6 +45,7 @@ from dcplan.checks.verification import Verification
 from dcplan.loader import ProgramInput
 from dcplan.model.build import site_compute
 from dcplan.model.buildout import periods_of
+from dcplan.plans.types import gas_key
 from dcplan.solver import SolveOptions
 
 PLAN_ONLY = ("smoothing", "major_source_permit")  # cost lines priced outside the model's rows
@@ -176,7 +177,7 @@ def _period_states(v: Verification, p) -> dict[str, SiteState]:
                     "smoothing_energy_overhead_fraction": entry.capacity.get("smoothing_energy_overhead_fraction", 0.0)}
         for cand in si.site.technologies.gas:
             new = _gas_in_use(v, name, cand, p)
-            capacity[f"gas_{cand.key}_new_units"], capacity[f"gas_{cand.key}_units"] = new, new + cand.existing_units
+            capacity[gas_key(cand.key, "new_units")], capacity[gas_key(cand.key, "units")] = new, new + cand.existing_units
         for u in si.site.grid.upgrades if si.site.grid else []:
             capacity[f"grid_upgrade_{u.name}_units"] = v.owned_in_use(name, f"grid_upgrade:{u.name}", p)
         if "grid_flexible_mw" in online:

@@ -9,7 +9,7 @@ import pyomo.core as pyo
 from dcplan.formulas import gas_co2_t_per_mwh, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.model.rows import Rows, Term, row_family, weighted_sum
-from dcplan.plans.types import SitePlan
+from dcplan.plans.types import SitePlan, gas_key
 
 RELAXED_AWAY = ("gas_on",)
 """Units on, hour by hour: relaxed, they lie anywhere between output / unit size and output /
@@ -121,9 +121,9 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
     for cand in site.technologies.gas:
         k = cand.key
         new = round(value_of(b.gas_new_units[k]))
-        plan.capacity[f"gas_{k}_units"] = new + cand.existing_units
-        plan.capacity[f"gas_{k}_new_units"] = new
-        plan.capacity[f"gas_{k}_mw"] = (new + cand.existing_units) * cat.generators[cand.type].unit_mw
+        plan.capacity[gas_key(k, "units")] = new + cand.existing_units
+        plan.capacity[gas_key(k, "new_units")] = new
+        plan.capacity[gas_key(k, "mw")] = (new + cand.existing_units) * cat.generators[cand.type].unit_mw
         plan.energy_mwh[f"gas_{k}"] = float(np.sum(w * plan.dispatch[f"gas_{k}_mw"]))
         if new >= cand.max_units and cand.max_units > 0:
             plan.binding.append(f"gas {k}: all {cand.max_units} allowed new units built (max_units)")

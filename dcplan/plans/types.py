@@ -15,6 +15,19 @@ COMPUTE_LINES = ("gpus", "cloud_rental", "cooling", "cooling_rental")
 often nine tenths of a plan's cost; the other lines are the power system's."""
 
 
+def gas_key(candidate: str, what: str) -> str:
+    """The capacity key of a gas candidate's ``what``: ``units`` (in use), ``new_units`` (built)
+    or ``mw``, as ``gas_<candidate>_<what>``."""
+    return f"gas_{candidate}_{what}"
+
+
+def gas_units(capacity: dict) -> dict[str, tuple[float, float | None]]:
+    """Each gas candidate's (units, new units) in a plan's capacities (``gas_key``), by key; new
+    units None where the plan does not say."""
+    return {key[4:-6]: (units, capacity.get(gas_key(key[4:-6], "new_units"))) for key, units in capacity.items()
+            if key.startswith("gas_") and key.endswith("_units") and not key.endswith("_new_units")}
+
+
 @dataclass
 class SitePlan:
     """One site's plan; the model's technologies fill it in turn (``dcplan.model.results``)."""

@@ -12,6 +12,7 @@ import numpy as np
 import dcplan.report.svg as svg
 from dcplan.errors import display_path
 from dcplan.formatting import figure, fixed, money, per_tonne
+from dcplan.plans.types import gas_key, gas_units
 from dcplan.report.data import (
     MONTH_OF_DAY,
     MONTHS,
@@ -339,11 +340,8 @@ def _capacity_rows(site: dict) -> list[tuple[str, float, str]]:
     rows = []
     if "grid_limit_mw" in c:
         rows.append(("grid", c.get("grid_peak_import_mw") or 0.0, f"peak import; limit {fixed(c['grid_limit_mw'])} MW"))
-    for key, units in c.items():
-        if key.startswith("gas_") and key.endswith("_units") and not key.endswith("_new_units"):
-            kind = key[4:-6]
-            rows.append((f"gas_{kind}", c.get(f"gas_{kind}_mw") or 0.0,
-                         f"{fixed(units)} units, {fixed(c.get(f'gas_{kind}_new_units'))} new"))
+    for kind, (units, new) in gas_units(c).items():
+        rows.append((f"gas_{kind}", c.get(gas_key(kind, "mw")) or 0.0, f"{fixed(units)} units, {fixed(new)} new"))
     for tech in ("solar", "wind"):
         if f"{tech}_mw" in c:
             rows.append((tech, c[f"{tech}_mw"] or 0.0, ""))

@@ -12,7 +12,7 @@ from pathlib import Path
 from dcplan.api import plan_program
 from dcplan.errors import InputError
 from dcplan.loader import load_program
-from dcplan.plans.types import Plan
+from dcplan.plans.types import Plan, gas_units
 from dcplan.solver import SolveOptions
 
 TIMING_COLUMNS = ("seconds", "solve_seconds")
@@ -88,8 +88,7 @@ def plan_outputs(plan: Plan) -> dict:
     for s in sites:
         for model, n in sorted(s.gpus.items()):
             out[f"gpus_{model}"] = out.get(f"gpus_{model}", 0) + n
-        for key, n in sorted(s.capacity.items()):
-            if key.startswith("gas_") and key.endswith("_units") and not key.endswith("_new_units"):
-                name = f"gas_units_{key[4:-6]}"
-                out[name] = out.get(name, 0) + int(n)
+        for kind, (n, _) in sorted(gas_units(s.capacity).items()):
+            name = f"gas_units_{kind}"
+            out[name] = out.get(name, 0) + int(n)
     return out
