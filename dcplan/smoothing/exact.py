@@ -15,6 +15,7 @@ WRAP_DUAL_TOL = 1e-7
 
 
 def direct(ctx: Context) -> Outcome:
+    """The whole trace as one LP (or MILP, with GPU settings or burn to choose), cyclic: exact."""
     sm, res = run_model(ctx, ctx.data, time_left(ctx))
     method = {"method": "direct", "steps": ctx.data.steps, "rows": res.rows, "columns": res.columns,
               "strategy": res.strategy, "lp_solves": res.lp_solves}

@@ -54,6 +54,9 @@ class SmoothingResult:
 
 
 def fill(r: SmoothingResult, ctx: Context, o: Outcome) -> None:
+    """Put ``o``'s schedule in ``r`` with its figures: the limits measured again (also at the
+    trace's own step where it was decimated), the energy overhead, each cost line, the sizes, and
+    the gap to ``o``'s bound."""
     d = ctx.data
     T, dt = d.steps, d.step_s
     w = r.workload
