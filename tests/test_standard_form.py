@@ -226,3 +226,22 @@ def test_rows_given_as_arrays_compile_as_the_same_rows_written_by_rules():
     arrays.g["b", 4].fix(30.0)  # 30 <= 25 x 0.74 x 1: a row of numbers that cannot hold
     with pytest.raises(InfeasibleConstraintException, match=r"cap\[b,4\]"):
         linear_form(arrays)
+
+
+def test_a_compiled_form_keeps_its_model_alive():
+    """Pyomo's variables name their components only weakly: a compiled form held without its
+    model (as a test fixture did) must still tell each column's component after a collection."""
+    import gc
+
+    def compiled_alone() -> Compiled:
+        m = pyo.ConcreteModel()
+        m.T = pyo.RangeSet(0, 2)
+        m.x = pyo.Var(m.T, bounds=(0, 1))
+        m.c = pyo.Constraint(expr=sum(m.x[t] for t in m.T) >= 1)
+        m.o = pyo.Objective(expr=sum(m.x[t] for t in m.T))
+        return Compiled(m)
+
+    compiled = compiled_alone()
+    gc.collect()
+    assert all(v.parent_component() is not None for v in compiled.columns)
+    assert compiled.components(("x",)).all()

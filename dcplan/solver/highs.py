@@ -168,6 +168,9 @@ class Compiled:
     standard-form compiler for an expression the former does not read."""
 
     def __init__(self, model: pyo.ConcreteModel):
+        # its columns name their components only weakly (Pyomo): held here, the model lives as
+        # long as its compiled form (a test that kept only the form saw them vanish)
+        self.model = model
         try:
             form = linear_form(model)
         except Unsupported:
