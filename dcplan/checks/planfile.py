@@ -12,7 +12,7 @@ import numpy as np
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.locate import Where
-from dcplan.plans.files import PlanFile, read_dispatch, read_plan_yaml
+from dcplan.plans.files import PlanFile, dispatch_problems, read_dispatch, read_plan_yaml
 from dcplan.yamlio import YamlDocument
 
 DISPATCH_REQUIRED = ("hour_of_year", "weight", "load_mw")
@@ -51,11 +51,10 @@ def read_plan(folder: Path) -> CommittedPlan:
         raise InputError([Problem(name, None, "", "missing: commit dispatch.csv with plan.yaml "
                                   "(both are written by `dcplan plan -o`)")])
     dispatch = read_dispatch(path)
-    problems = []
+    problems = dispatch_problems(name, dispatch, plan)
     for site in plan.sites:
         columns = dispatch.get(site)
         if columns is None:
-            problems.append(Problem(name, None, "site", f"no rows for site '{site}' of plan.yaml"))
             continue
         missing = [c for c in DISPATCH_REQUIRED if c not in columns]
         if missing:

@@ -64,6 +64,31 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
     return {s: {k: np.array(v) for k, v in cols.items()} for s, cols in sites.items()}
 
 
+def dispatch_problems(name: str, dispatch: dict[str, dict[str, np.ndarray]], plan: PlanFile) -> list[Problem]:
+    """What keeps ``dispatch`` (read from the file ``name``) from covering ``plan``: a site of
+    plan.yaml without rows, or a site (a build-out: a site in a period) with other than the
+    time grid's number of steps plan.yaml records (a file cut short or spliced together), so that
+    no reader draws, sums or verifies part of a year as if it were all of it."""
+    problems = []
+    steps = plan.time_resolution.steps
+    for site in plan.sites:
+        columns = dispatch.get(site)
+        if columns is None:
+            problems.append(Problem(name, None, "site", f"no rows for site '{site}' of plan.yaml"))
+            continue
+        if steps is None:
+            continue
+        periods = columns.get("period")
+        counts = ({p: int(n) for p, n in zip(*np.unique(periods, return_counts=True))} if periods is not None
+                  else {None: len(columns["hour_of_year"])})
+        for period, n in counts.items():
+            if n != steps:
+                where = f"site {site}" + (f", period {period}" if period is not None else "")
+                problems.append(Problem(name, None, "", f"{where}: {n} rows, but plan.yaml's time grid has {steps} "
+                                        "steps (time_resolution.steps): the file is incomplete or not this plan's"))
+    return problems
+
+
 # --- plan.yaml ----------------------------------------------------------------------------
 
 class _Record(BaseModel):
@@ -138,6 +163,7 @@ class TimelineEntry(_Record):
 
 class TimeResolutionEntry(_Record):
     method: str
+    steps: int | None = Field(None, ge=1)  # rows of dispatch.csv per site (and period); older plans lack it
     typical_days: int | None = None
 
 

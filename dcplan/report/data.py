@@ -18,7 +18,7 @@ import numpy as np
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.formatting import fixed, money
-from dcplan.plans.files import ReportedPlan, read_dispatch, read_plan_yaml
+from dcplan.plans.files import ReportedPlan, dispatch_problems, read_dispatch, read_plan_yaml
 from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
 from dcplan.yamlio import YamlDocument, load_yaml
 
@@ -142,13 +142,12 @@ def load_folder(path: Path) -> PlanFolder:
     if not (path / "plan.yaml").is_file():
         raise InputError([Problem(display_path(path / "plan.yaml"), None, "", "file not found: the folder is "
                                   "not an output folder of `dcplan plan`")])
-    doc, _ = read_plan_yaml(path / "plan.yaml", shape=ReportedPlan)
+    doc, plan = read_plan_yaml(path / "plan.yaml", shape=ReportedPlan)
     summary = _read_json(path / "summary.json")
     dispatch = read_dispatch(path / "dispatch.csv")
-    missing = sorted(set(doc.data["sites"]) - set(dispatch))
-    if missing:
-        raise InputError([Problem(display_path(path / "dispatch.csv"), None, "site",
-                                  f"no rows for site {', '.join(missing)} of plan.yaml")])
+    problems = dispatch_problems(display_path(path / "dispatch.csv"), dispatch, plan)
+    if problems:
+        raise InputError(problems)
     folder = PlanFolder(path, doc.data, summary, dispatch, _inputs(path, summary))
     if (path / "smoothing.yaml").is_file():
         smoothing = load_yaml(path / "smoothing.yaml")
