@@ -24,7 +24,7 @@ from dcplan.schema.site import Site
 from dcplan.schema.validate import validation_problems
 from dcplan.smoothing.limits import load_smoothing_spec
 from dcplan.smoothing.workload import load_workload
-from dcplan.yamlio import YamlDocument, load_yaml
+from dcplan.yamlio import KeyPath, YamlDocument, dotted, load_yaml
 
 KINDS = {"site": Site, "program": Program}
 DEFAULT_RENEWABLE = {"solar": "utility_pv", "wind": "onshore_wind"}
@@ -76,11 +76,14 @@ def merge_catalog(base: dict, overrides: dict, doc: YamlDocument, base_loc=("cat
         for key, fields in (entries or {}).items():
             if not isinstance(fields, dict):
                 continue
-            entry = merged[section].get(key, {})
-            entry = {**entry, **fields}
-            sources = dict(entry.get("sources", {}))
+            base_entry = merged[section].get(key, {})
+            own = fields.get("sources") if isinstance(fields.get("sources"), dict) else {}
+            entry = {**base_entry, **fields}
+            # the override's sources join the catalog's: the fields it leaves alone keep theirs
+            sources = {**base_entry.get("sources", {}), **own} if isinstance(fields.get("sources", {}), dict) \
+                else fields["sources"]  # (not a mapping: the schema says so below)
             for name in fields:
-                if name not in ("sources", "notes", "name") and name not in fields.get("sources", {}):
+                if name not in ("sources", "notes", "name") and name not in own:
                     line = doc.line_of(base_loc + (section, key, name))
                     sources[name] = f"override in {doc.name}:{line}"
             entry["sources"] = sources
@@ -157,10 +160,13 @@ def _resolve_series(si: SiteInput, year: int) -> list[Problem]:
 
 
 def load_site(path: Path, base_catalog: dict | None = None, year: int = 2027,
-              overrides_by_site: dict | None = None, folders: tuple[Path, ...] | None = None) -> SiteInput:
+              overrides_by_site: dict | None = None, folders: tuple[Path, ...] | None = None,
+              program_doc: YamlDocument | None = None) -> SiteInput:
     """Load and fully check one site file. ``overrides_by_site`` (site name -> mapping, from a
-    program's scenario) is merged into the site's raw data first. ``folders``: where the files
-    it refers to may be (:mod:`dcplan.trust`; default, those of a file on the command line)."""
+    program's scenario) is merged into the site's raw data first; a problem with a value it sets
+    is reported at its line in ``program_doc`` (the program's, its scenario overlaid), where it was
+    written. ``folders``: where the files it refers to may be (:mod:`dcplan.trust`; default, those
+    of a file on the command line)."""
     doc = load_yaml(path, folders)
     data = doc.data
     problems = _kind_problems(doc, "site")
@@ -168,8 +174,37 @@ def load_site(path: Path, base_catalog: dict | None = None, year: int = 2027,
         raise InputError(problems)
     name = data.get("name")
     override = (overrides_by_site or {}).get(name) if isinstance(name, str) else None
-    if override:
-        data = deep_merge(data, override)
+    if not override:
+        return _load_site(doc, data, base_catalog, year, folders)
+    try:
+        return _load_site(doc, deep_merge(data, override), base_catalog, year, folders)
+    except InputError as err:
+        if program_doc is None:
+            raise
+        raise InputError(_blamed(err.problems, doc, override, program_doc, ("site_overrides", name))) from None
+
+
+def _blamed(problems: list[Problem], doc: YamlDocument, override: dict, blame: YamlDocument,
+            prefix: KeyPath) -> list[Problem]:
+    """``problems`` of ``doc`` at a key that ``override`` sets, moved to where ``blame`` writes
+    it (under ``prefix``); the others (and those of values given as data, a sweep's) as they are."""
+    written: dict[str, KeyPath] = {}
+
+    def walk(node, loc: KeyPath) -> None:
+        if loc:
+            written[dotted(loc)] = loc
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, loc + (key,))
+
+    walk(override, ())
+    return [blame.problem(prefix + written[p.key], p.message)
+            if p.file == doc.name and p.key in written and prefix + written[p.key] in blame.lines else p
+            for p in problems]
+
+
+def _load_site(doc: YamlDocument, data: dict, base_catalog: dict | None, year: int,
+               folders: tuple[Path, ...] | None) -> SiteInput:
     problems = validation_problems(doc, Site, data)
     if problems:
         raise InputError(problems)
@@ -226,6 +261,21 @@ def _apply_scenario(data: dict, site_overrides: dict, scenario: dict | None) -> 
 
 # --- programs ----------------------------------------------------------------------------
 
+def scenario_problems(path: Path, doc: YamlDocument, besides: str | None = None) -> list[Problem]:
+    """The problems of each scenario of the program ``path`` (read as ``doc``), but ``besides``:
+    a scenario that breaks the program is found before anyone plans it."""
+    scenarios = doc.data.get("scenarios") if isinstance(doc.data, dict) else None
+    problems: list[Problem] = []
+    for name in scenarios if isinstance(scenarios, dict) else ():
+        if name == besides:
+            continue
+        try:
+            load_program(path, name)
+        except InputError as err:
+            problems += [p for p in err.problems if p not in problems]
+    return problems
+
+
 def load_program(path: Path, scenario: str | None = None, overrides: dict | None = None) -> ProgramInput:
     """Load a program and its sites; a site file is treated as a one-site program. ``overrides``
     is one more scenario given as data (a sweep's values), applied after the named one."""
@@ -252,6 +302,7 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
                                           + did_you_mean(scenario, scenarios)
                                           + (f"; defined: {', '.join(scenarios)}" if scenarios else ""))])
         data, site_overrides = _apply_scenario(data, site_overrides, scenarios[scenario])
+        doc = doc.overlaid(("scenarios", scenario))
     if overrides:
         data, site_overrides = _apply_scenario(data, site_overrides, overrides)
     problems = validation_problems(doc, Program, data)
@@ -272,7 +323,7 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
             problems.append(doc.problem(("sites", i), f"site file not found: {display_path(site_path)}"))
             continue
         try:
-            si = load_site(site_path, raw_catalog, program.horizon.start.year, site_overrides, doc.folders)
+            si = load_site(site_path, raw_catalog, program.horizon.start.year, site_overrides, doc.folders, doc)
         except InputError as err:
             problems += err.problems
             continue
@@ -284,8 +335,7 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
         raise InputError(problems)
     unknown = set(site_overrides) - set(names)
     if unknown:
-        raise InputError([doc.problem(("scenarios", scenario, "site_overrides"),
-                                      f"no site named {sorted(unknown)}; sites: {sorted(names)}")])
+        raise InputError([doc.problem(("site_overrides",), f"no site named {sorted(unknown)}; sites: {sorted(names)}")])
     if program.compute is None:
         if len(sites) == 1 and sites[0].site.compute is not None:
             program = program.model_copy(update={"compute": sites[0].site.compute})
@@ -343,25 +393,41 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
 
 def validate_paths(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
     """Check every site and program file under ``paths``; YAML files of other kinds (a CI
-    workflow, a sweep) are skipped. Returns (files checked, problems)."""
+    workflow, a sweep) found in a folder are skipped. Returns (files checked, problems)."""
     files, problems = discover(paths)
+    named = {p.resolve() for p in paths if not p.is_dir()}
     checked = []
     for f in files:
-        try:
-            doc = load_yaml(f)
-        except InputError as err:
-            problems += err.problems
+        read, found = validate_file(f, named=f.resolve() in named)
+        if read:
             checked.append(f)
-            continue
-        kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
-        if is_plan_output(doc) or (kind is None and not _looks_like_dcplan(doc.data)):
-            continue
-        checked.append(f)
-        try:
-            _validate_kind(kind, f, doc)
-        except InputError as err:
-            problems += err.problems
+        problems += found
     return checked, sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.key))
+
+
+def validate_file(path: Path, named: bool = False) -> tuple[bool, list[Problem]]:
+    """(whether ``path`` is a file dcplan reads, its problems). An empty file is one, with a
+    problem (a site file emptied by mistake must not pass as nothing to check); other YAML (a CI
+    workflow, a plan written by dcplan) is not, unless ``named`` on the command line, where
+    skipping it would pass a file the user asked about unread."""
+    try:
+        doc = load_yaml(path)
+    except InputError as err:
+        return True, err.problems
+    kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
+    if doc.data == {}:
+        return True, [doc.problem((), "empty file: a site, program, workload or smoothing file starts with `kind:`")]
+    if is_plan_output(doc):
+        return named, [doc.problem((), "a plan written by `dcplan plan`, not an input: `dcplan check` verifies "
+                                   "a committed plan against its inputs")] if named else []
+    if kind is None and not _looks_like_dcplan(doc.data):
+        return named, [doc.problem(("kind",), "not a file dcplan reads: expected `kind:` site, program, "
+                                   "workload, smoothing or preset")] if named else []
+    try:
+        _validate_kind(kind, path, doc)
+    except InputError as err:
+        return True, err.problems
+    return True, []
 
 
 def is_plan_output(doc: YamlDocument) -> bool:
@@ -377,6 +443,9 @@ def _validate_kind(kind, path: Path, doc: YamlDocument) -> None:
     """Fully load one file of any kind dcplan reads, raising :class:`InputError` if it is bad."""
     if kind == "program":
         load_program(path)
+        problems = scenario_problems(path, doc)
+        if problems:
+            raise InputError(problems)
     elif kind == "site":
         load_site(path)
     elif kind == "workload":

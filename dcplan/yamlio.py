@@ -7,6 +7,7 @@ Validation errors are then reported at the line of the offending key.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ class YamlDocument:
     data: object
     lines: dict[KeyPath, int] = field(default_factory=dict)
     folders: tuple[Path, ...] = ()  # what the files it refers to may be in: see dcplan.trust
+    written_at: dict[KeyPath, KeyPath] = field(default_factory=dict)  # an overlay's keys: see overlaid
 
     @property
     def name(self) -> str:
@@ -52,7 +54,16 @@ class YamlDocument:
         return self.lines.get((), 1)
 
     def problem(self, loc: KeyPath, message: str) -> Problem:
-        return Problem(self.name, self.line_of(loc), dotted(loc), message)
+        loc = tuple(loc)
+        return Problem(self.name, self.line_of(loc), dotted(self.written_at.get(loc, loc)), message)
+
+    def overlaid(self, prefix: KeyPath) -> YamlDocument:
+        """This document with the keys under ``prefix`` (a scenario's) standing in for the keys
+        they override, so that a value a scenario sets is reported at the scenario's line and key."""
+        n = len(prefix)
+        under = [loc for loc in self.lines if loc[:n] == prefix and len(loc) > n]
+        return dataclasses.replace(self, lines={**self.lines, **{loc[n:]: self.lines[loc] for loc in under}},
+                                   written_at={**self.written_at, **{loc[n:]: loc for loc in under}})
 
     def reference(self, written: str, loc: KeyPath) -> Path:
         """The file that ``written``, a path this document gives at ``loc``, names (relative to

@@ -30,6 +30,7 @@ class Target:
     name: str | None = None
     plannable: bool = False  # a program, or a site file with a compute target
     plan: Path | None = None
+    named: bool = False  # named on the command line (not found in a folder)
 
 
 def default_plan_root(path: Path) -> Path | None:
@@ -42,11 +43,13 @@ def default_plan_root(path: Path) -> Path | None:
 
 def find_targets(paths: list[Path], plan_root: Path | None = None) -> tuple[list[Target], list[Problem]]:
     """Every YAML file under ``paths`` that dcplan reads (other YAML, such as CI workflows and
-    committed plans, is left out), each with its committed plan folder if it has one."""
+    committed plans, is left out), each with its committed plan folder if it has one; and, as
+    problems, paths that do not exist and the committed plans of a folder checked whole (its own
+    ``plans/``) that no file in it plans (its input deleted or renamed). Raises
+    :class:`InputError` when ``plan_root`` is not a folder."""
+    if plan_root is not None and not plan_root.is_dir():  # not a fallback to plans/: the wrong plans pass
+        raise InputError([Problem(display_path(plan_root), None, "--plan", "no such folder")])
     problems: list[Problem] = []
-    if plan_root is not None and not plan_root.is_dir():
-        problems.append(Problem(display_path(plan_root), None, "--plan", "no such folder"))
-        plan_root = None
     targets, seen = [], set()
     for path in paths:
         files, missing = discover([path])
@@ -57,7 +60,7 @@ def find_targets(paths: list[Path], plan_root: Path | None = None) -> tuple[list
             if resolved in seen or (root is not None and resolved.is_relative_to(root.resolve())):
                 continue
             seen.add(resolved)
-            target = _target(f)
+            target = _target(f, named=not path.is_dir())
             if target is None:
                 continue
             if target.plannable and root is not None and (root / target.name / "plan.yaml").is_file():
@@ -67,15 +70,33 @@ def find_targets(paths: list[Path], plan_root: Path | None = None) -> tuple[list
     for t in targets:
         if t.kind == "site" and t.name in programs:
             t.plannable, t.plan = False, None
-    return targets, problems
+    return targets, problems + _orphaned_plans(paths, targets)
 
 
-def _target(path: Path) -> Target | None:
+def _orphaned_plans(paths: list[Path], targets: list[Target]) -> list[Problem]:
+    """The committed plans in ``PATH/plans/`` of each folder PATH checked whole that no file
+    found plans: every input of such a folder's plans lies in it, so the plan's input is gone."""
+    planned = {t.name for t in targets if t.plannable}
+    unreadable = any(t.doc is None for t in targets)  # its name unknown: it may own any plan
+    problems = []
+    for path in paths:
+        root = path / PLANS_FOLDER
+        if unreadable or not path.is_dir() or not root.is_dir():
+            continue
+        for folder in sorted(root.iterdir()):
+            if (folder / "plan.yaml").is_file() and folder.name not in planned:
+                problems.append(Problem(display_path(folder / "plan.yaml"), None, "", f"a committed plan of no site or "
+                                        f"program in {'this folder' if display_path(path) == '.' else display_path(path)} (none is named '{folder.name}'): "
+                                        "delete it, or restore or rename its input"))
+    return problems
+
+
+def _target(path: Path, named: bool) -> Target | None:
     try:
         doc = load_yaml(path)
     except InputError:
-        return Target(path, None, None)
-    if is_plan_output(doc):
+        return Target(path, None, None, named=named)
+    if is_plan_output(doc) and not named:
         return None
     data = doc.data if isinstance(doc.data, dict) else {}
     kind = data.get("kind")
@@ -83,4 +104,5 @@ def _target(path: Path) -> Target | None:
     compute = data.get("compute")
     plannable = kind == "program" or (kind == "site" and isinstance(compute, dict)
                                       and compute.get("target") is not None)
-    return Target(path, doc, kind if isinstance(kind, str) else None, name, plannable and name is not None)
+    return Target(path, doc, kind if isinstance(kind, str) else None, name, plannable and name is not None,
+                  named=named)

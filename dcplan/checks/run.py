@@ -22,7 +22,7 @@ from dcplan.checks.solve import solve_for_feasibility
 from dcplan.checks.verify import verify_plan
 from dcplan.choices import CHECK_TIME_LIMIT_S
 from dcplan.errors import InputError, Problem, display_path
-from dcplan.loader import ProgramInput, load_program, validate_paths
+from dcplan.loader import ProgramInput, load_program, scenario_problems, validate_file
 from dcplan.locate import Locator, Where
 from dcplan.solver import SolveOptions
 
@@ -67,8 +67,8 @@ def _check_target(t: Target, solve: bool, options: SolveOptions, names: dict[str
     report = FileReport(display_path(t.path), t.kind or "unknown", t.name)
     try:
         if not t.plannable:
-            checked, problems = validate_paths([t.path])
-            if not checked:
+            read, problems = validate_file(t.path, t.named)
+            if not read:
                 return None  # YAML that is not a dcplan file (a CI workflow, say)
             if problems:
                 return _invalid(report, problems)
@@ -80,6 +80,10 @@ def _check_target(t: Target, solve: bool, options: SolveOptions, names: dict[str
         names[t.name] = report.file
         committed = read_plan(t.plan) if t.plan is not None else None
         pi = load_program(t.path, committed.plan.scenario if committed else None)
+        if t.kind == "program":
+            problems = scenario_problems(t.path, t.doc, besides=pi.scenario)
+            if problems:
+                return _invalid(report, problems)
     except InputError as err:
         return _invalid(report, err.problems)
     finally:
