@@ -118,11 +118,16 @@ class SeriesResolver:
         if unit is not None and unit != quantity.unit and spec.scale == 1.0:
             raise self._fail(loc + ("column",), f"column '{column}' of {name} is in {unit}, expected "
                              f"{quantity.unit} (convert it, or set `scale:` to convert on load)")
+        widths = np.fromiter((len(r) for r in rows), dtype=int, count=len(rows))
+        if (widths != len(header)).any():
+            i = int(np.flatnonzero(widths != len(header))[0])
+            raise self._fail(csv_loc, f"{name}:{i + 2}: {widths[i]} fields, but the header has {len(header)}")
+        if header[0] in INDEX_COLUMNS and len(rows) <= MAX_ROWS:
+            self._check_index(header, rows, name, csv_loc)  # first: a missing hour is named at its line
         if len(rows) != HOURS_PER_YEAR:
             hint = " (a leap year? drop Feb 29)" if len(rows) == LEAP_YEAR_HOURS else ""
             count = f"more than {MAX_ROWS:,}" if len(rows) > MAX_ROWS else f"{len(rows)}"
             raise self._fail(csv_loc, f"{name} has {count} data rows, expected {HOURS_PER_YEAR}{hint}")
-        self._check_index(header, rows, name, csv_loc)
         values = self._numbers(rows, header.index(column), f"{name}:{{row}}: column '{column}' has {{what}}", csv_loc)
         values *= spec.scale
         self._check_range(values, loc, quantity, where=(name, column))
