@@ -35,7 +35,7 @@ from dcplan.choices import (
     STRATEGIES,
 )
 from dcplan.errors import ExitCode, InputError, Problem, display_path
-from dcplan.outfolder import SMOOTHING_NAMES, OutputFolder
+from dcplan.outfolder import SMOOTHING_NAMES, OutputFolder, writable_path
 from dcplan.progress import StatusLine
 from dcplan.version import __version__
 
@@ -56,6 +56,22 @@ Strategy, CheckFormat, DiffFormat, CatalogSection, SchemaKind = (
     _choice("CatalogSection", CATALOG_SECTIONS), _choice("SchemaKind", SCHEMA_KINDS))
 
 
+def _above(least: float, most: float | None = None, can_equal: bool = False):
+    """A callback that takes a number only above ``least`` (or equal, ``can_equal``) and, with
+    ``most``, below it: a usage error (exit 2) otherwise, NaN included, never a run that
+    misreads it (a negative time limit, a gap of 5)."""
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return value
+        low_ok = value >= least if can_equal else value > least
+        if not (low_ok and (most is None or value < most)):
+            shown = f"{'at least' if can_equal else 'above'} {least:g}" + (f" and below {most:g}" if most is not None else "")
+            raise typer.BadParameter(f"must be {shown} (got {value:g})")
+        return value
+
+    return check
+
+
 def _print_json(data) -> None:
     """A result as JSON on standard output (dates as ISO text), for scripts and notebooks."""
     typer.echo(json.dumps(data, indent=2, default=str))
@@ -69,8 +85,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: click's metavars (PATH, TEXT), no <bool> column
 )
-console = Console(emoji=False)  # user text such as ":x:" stays text
-err_console = Console(stderr=True, emoji=False)
+LOG_WIDTH = 160
+"""Columns of tables printed to a log or pipe (Rich's default there is 80, which cuts a build-out's
+timeline to ellipses); a log scrolls sideways. COLUMNS, where set, wins."""
+
+
+def _console(stderr: bool = False) -> Console:
+    console = Console(stderr=stderr, emoji=False)  # user text such as ":x:" stays text
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = LOG_WIDTH
+    return console
+
+
+console, err_console = _console(), _console(stderr=True)
 
 
 def _friendly(fn):
@@ -90,6 +117,12 @@ def _friendly(fn):
         except KeyboardInterrupt:
             err_console.print("interrupted")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except OSError as exc:  # the file system refused (full, read-only, a path not checked up front)
+            if os.environ.get("DCPLAN_DEBUG"):
+                raise
+            where = f"{display_path(Path(exc.filename))}: " if exc.filename else ""
+            err_console.print(f"[red]cannot read or write[/red] {where}{exc.strerror or exc}", highlight=False)
+            raise typer.Exit(ExitCode.INVALID_INPUT) from None
         except Exception as exc:  # a bug in dcplan, not in the input
             if os.environ.get("DCPLAN_DEBUG"):
                 raise
@@ -172,6 +205,7 @@ def catalog(
 @_friendly
 def init(directory: Path = typer.Argument(..., help="Folder to create the starter portfolio in.")):
     """Scaffold a small working portfolio (a site, a program, a weather CSV)."""
+    writable_path(directory, "DIR", folder=True)
     if directory.exists() and any(directory.iterdir()):
         raise InputError([Problem(display_path(directory), None, "", "folder exists and is not empty")])
     from dcplan.schema.editor import write_schemas
@@ -182,7 +216,8 @@ def init(directory: Path = typer.Argument(..., help="Folder to create the starte
     write_schemas(directory / "schemas")  # the files' modelines point here: completion in the editor
     console.print(f"[green]created[/green] {display_path(directory)}; next:\n"
                   f"  dcplan validate {display_path(directory)}\n"
-                  f"  dcplan plan {display_path(directory / 'program.yaml')} -o {display_path(directory / 'plan')}")
+                  f"  dcplan plan {display_path(directory / 'program.yaml')} -o {display_path(directory / 'plans' / 'starter')}\n"
+                  f"  dcplan check {display_path(directory)}   (verifies the committed plan, as in CI)")
 
 
 @app.command()
@@ -199,9 +234,11 @@ def schema(kind: SchemaKind = typer.Argument(..., help="Which input file's schem
 def plan(
     path: Path = typer.Argument(..., help="Program file, or a site file with a compute target."),
     outdir: Optional[Path] = typer.Option(None, "-o", "--outdir", help="Write plan.yaml, dispatch.csv, summary.json here."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds the whole command may take "
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_above(0, can_equal=True),
+                                               help="Seconds the whole command may take "
                                                "(start-up, solving and writing)."),
-    mip_gap: float = typer.Option(1e-4, "--mip-gap", help="Relative optimality gap to stop at (on a full year, "
+    mip_gap: float = typer.Option(1e-4, "--mip-gap", callback=_above(0, 1, can_equal=True),
+                                  help="Relative optimality gap to stop at (on a full year, "
                                   "auto or decompose: of the power system's cost, the plan's less its GPUs and cooling)."),
     typical_days: Optional[int] = typer.Option(None, "--typical-days", min=1, max=365,
                                                help="Cluster the year into N typical days (fast)."),
@@ -226,7 +263,7 @@ def plan(
         require("--parquet", "pyarrow")
     if verbose and solver_log is not None:
         raise InputError([Problem("command line", None, "--verbose", "give -v or --solver-log, not both")])
-    log = "/dev/stderr" if verbose else str(solver_log) if solver_log else None
+    log = "/dev/stderr" if verbose else str(writable_path(solver_log, "--solver-log")) if solver_log else None
     with OutputFolder(outdir) if outdir is not None else contextlib.nullcontext() as folder:
         _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy.value, log, quiet or as_json,
               with_report, as_json, parquet)
@@ -344,8 +381,10 @@ def smooth(
     band_min_mw: Optional[float] = typer.Option(None, "--band-min-mw"),
     band_max_mw: Optional[float] = typer.Option(None, "--band-max-mw"),
     energy_price: Optional[float] = typer.Option(None, "--energy-price-usd-per-mwh"),
-    resolution_s: Optional[float] = typer.Option(None, "--resolution-s", help="Model time step (decimates the trace)."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Solver time limit, seconds."),
+    resolution_s: Optional[float] = typer.Option(None, "--resolution-s", callback=_above(0),
+                                                 help="Model time step (decimates the trace)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_above(0, can_equal=True),
+                                               help="Solver time limit, seconds."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
     as_json: bool = typer.Option(False, "--json", help="Print the result (smoothing.yaml's content) as JSON."),
 ):
@@ -417,6 +456,8 @@ def report(
     or of two plans side by side."""
     from dcplan.report import write_comparison, write_report
 
+    if output is not None:
+        writable_path(Path(output), "--output", folder=output.endswith(("/", os.sep)) or Path(output).is_dir())
     written = write_comparison(compare, outdir, output) if compare is not None else write_report(outdir, output)
     console.print(f"wrote {display_path(written)}")
 
@@ -450,7 +491,8 @@ def check(
     fmt: CheckFormat = typer.Option("text", "--format", help="text, json, github (annotations) or junit (XML)."),
     solve: bool = typer.Option(False, "--solve", help="Also solve every program for feasibility, even one with "
                                "a committed plan."),
-    time_limit: float = typer.Option(CHECK_TIME_LIMIT_S, "--time-limit", help="Seconds for each solve."),
+    time_limit: float = typer.Option(CHECK_TIME_LIMIT_S, "--time-limit", callback=_above(0, can_equal=True),
+                                     help="Seconds for each solve."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the report to this file instead of "
                                           "standard output."),
 ):
@@ -459,6 +501,8 @@ def check(
     from dcplan.checks import check_paths, render
     from dcplan.plans.write import atomic_write
 
+    if output is not None:
+        writable_path(output, "--output")
     with StatusLine(err_console, "checking", quiet=not err_console.is_terminal) as status:
         result = check_paths(paths or [Path(".")], plan_root, solve, time_limit, status.update)
     text = render(result, fmt.value)
@@ -484,6 +528,8 @@ def diff(
     from dcplan.plans.diff import render_json, render_markdown, render_text
     from dcplan.plans.write import atomic_write
 
+    if output is not None:
+        writable_path(output, "--output")
     result = diff_plans(old, new)
     text = {"text": render_text, "markdown": render_markdown, "json": render_json}[fmt.value](result)
     if output is not None:

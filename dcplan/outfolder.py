@@ -119,6 +119,24 @@ def _problem(option: str, message: str) -> InputError:
     return InputError([Problem("command line", None, option, message)])
 
 
+def writable_path(path: Path, option: str, folder: bool = False) -> Path:
+    """Refuse, before any work is done, a path to write (a file; ``folder``: a folder to create
+    or fill) that cannot be written: a file where a folder is wanted or the reverse, a file on
+    the way to it, a folder that cannot be written in."""
+    path = Path(os.path.abspath(path))
+    if path.exists() and path.is_dir() != folder:
+        raise _problem(option, f"{display_path(path)} is a {'file' if folder else 'folder'}: give a "
+                               f"{'folder' if folder else 'file'} name")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise _problem(option, f"{display_path(parent)} is a file, not a folder: {display_path(path)} cannot be made")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise _problem(option, f"cannot write {display_path(path)}: permission denied")
+    return path
+
+
 @contextlib.contextmanager
 def replaced(target: Path, only: frozenset[str] | None = None) -> Iterator[Path]:
     """A fresh staging folder beside ``target``; when the block ends without an exception it
