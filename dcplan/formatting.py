@@ -51,3 +51,13 @@ def quantity(x: float) -> str:
 def per_tonne(x: float | None) -> str:
     """$737 (a cost per tonne); '-' for none."""
     return "-" if not isinstance(x, (int, float)) else f"${x:,.0f}"
+
+
+SINGULAR = {"units": "unit", "GPUs": "GPU"}
+
+
+def amount(value: float, unit: str) -> str:
+    """An order's or bridge's amount: '3 units', '1 unit', '146.7 MW IT' (one decimal where it
+    has one; a counted unit singular for one)."""
+    text = f"{value:,.1f}".removesuffix(".0")
+    return f"{text} {SINGULAR.get(unit, unit) if text == '1' else unit}"

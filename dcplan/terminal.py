@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcplan.errors import Problem
-from dcplan.formatting import figure, money, per_tonne
+from dcplan.formatting import amount, figure, money, per_tonne
 from dcplan.plans.types import Plan, gas_units
 from dcplan.schema.catalog import Catalog
 
@@ -205,7 +205,7 @@ def timeline_summary(console: Console, t) -> None:
     for o in t.orders:
         if o in small:
             continue
-        orders.add_row(o.order_period, o.site, o.asset, f"{o.quantity:,.1f} {o.unit}".replace(".0 ", " "),
+        orders.add_row(o.order_period, o.site, o.asset, amount(o.quantity, o.unit),
                        o.online_period, money(o.capex_usd), f"{o.slack_months:.1f} mo")
     orders.caption = "slack: how late an order may be placed (or its delivery slip) and still come online then"
     if small:
@@ -217,7 +217,7 @@ def timeline_summary(console: Console, t) -> None:
         for col in ("site", "what", "quantity", "from", "until", "rent"):
             bridges.add_column(col, justify="right" if col in ("quantity", "rent") else "left", overflow="fold")
         for b in t.bridges:
-            bridges.add_row(b.site, b.asset, f"{b.quantity:,.0f} {b.unit}", b.start_period, b.end_period,
+            bridges.add_row(b.site, b.asset, amount(b.quantity, b.unit), b.start_period, b.end_period,
                             money(b.cost_usd))
         console.print(bridges)
     per_hour = "-" if t.cost_per_gpu_hour_usd is None else f"${t.cost_per_gpu_hour_usd:,.2f}"

@@ -61,11 +61,13 @@ def week_chart(week: Week, width: int) -> Text:
     tops = np.cumsum([binned(v) for _, v in sources], axis=0) if sources else np.zeros((1, cols))
     peak = float(tops[-1].max()) or 1.0
     unit = peak / ROWS
+    labels = ["0 MW" if r == ROWS - 1 else f"{(ROWS - r) * unit:,.0f} MW" if r % 3 == 0 else ""  # a tick each 3 lines
+              for r in range(ROWS)]
+    axis = max(AXIS, max(map(len, labels)) + 1)
     text = Text()
     for r in range(ROWS):
         lo = (ROWS - 1 - r) * unit
-        label = "0 MW" if r == ROWS - 1 else f"{lo + unit:,.0f} MW" if r % 3 == 0 else ""  # a tick each 3 lines
-        text.append(f"{label:>{AXIS - 1}}│")
+        text.append(f"{labels[r]:>{axis - 1}}│")
         for col in range(cols):
             stack = tops[:, col]
             if stack[-1] <= lo + 1e-9:
@@ -78,10 +80,10 @@ def week_chart(week: Week, width: int) -> Text:
                 k = min(int(np.searchsorted(stack, lo + unit / 2)), len(stack) - 1)  # the source mid-cell
                 text.append(SHADES[k % len(SHADES)], style=colours[source_key(sources[k][0])])
         text.append("\n")
-    text.append(" " * (AXIS - 1) + "└" + "─" * cols + "\n")
+    text.append(" " * (axis - 1) + "└" + "─" * cols + "\n")
     day_width = max(1, round(24 / per))
-    text.append(" " * AXIS + "".join(d[:day_width - 1].ljust(day_width) for d in week.days).rstrip() + "\n")
-    text.append(" " * AXIS)
+    text.append(" " * axis + "".join(d[:day_width - 1].ljust(day_width) for d in week.days).rstrip() + "\n")
+    text.append(" " * axis)
     for k, (column, _) in enumerate(sources):
         text.append(SHADES[k % len(SHADES)] * 2, style=colours[source_key(column)])
         text.append(f" {source_label(column)}  ")
