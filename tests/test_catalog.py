@@ -82,6 +82,15 @@ def test_site_override_changes_a_number_and_records_its_source(tmp_path):
     assert si.catalog.gpus["h200"].price_usd_per_gpu == CAT.gpus["h200"].price_usd_per_gpu
 
 
+def test_an_override_with_its_own_sources_keeps_the_catalogs_for_the_other_fields(tmp_path):
+    from dcplan.loader import load_site
+    site = base_site(catalog={"generators": {"lm6000": {"lead_time_months": 36,
+                                                         "sources": {"lead_time_months": "our vendor quote"}}}})
+    sources = load_site(write_yaml(tmp_path / "s.yaml", site)).catalog.generators["lm6000"].sources
+    assert sources["lead_time_months"] == "our vendor quote"
+    assert sources["heat_rate_mmbtu_per_mwh"] == CAT.generators["lm6000"].sources["heat_rate_mmbtu_per_mwh"]
+
+
 def test_incomplete_new_catalog_entry_is_reported(runner, tmp_path):
     site = base_site(catalog={"generators": {"my_turbine": {"name": "x", "unit_mw": 30}}})
     result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))

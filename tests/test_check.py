@@ -518,6 +518,45 @@ def test_exit_2_for_a_plan_without_its_dispatch(runner, repo):
     assert result.exit_code == 2 and "dispatch.csv" in result.output and "missing" in result.output
 
 
+def test_exit_2_for_a_dispatch_cut_short_not_a_pass_on_part_of_the_year(runner, repo):
+    dispatch = repo / "plans" / "testsite" / "dispatch.csv"
+    lines = dispatch.read_text().splitlines(keepends=True)
+    dispatch.write_text("".join(lines[:10]))  # 9 of the 24 steps (its two typical days are alike: one)
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 2, result.output
+    assert "9 rows, but plan.yaml's time grid has 24 steps" in result.output
+    for command in ("show", "report"):  # the plan's other readers refuse it too
+        shown = run_cli(runner, command, repo / "plans" / "testsite")
+        assert shown.exit_code == 2 and "9 rows" in shown.output, shown.output
+
+
+def test_exit_2_for_a_missing_plans_folder_not_a_fallback_to_plans(runner, repo):
+    result = run_cli(runner, "check", repo, "--plan", repo / "nowhere")
+    assert result.exit_code == 2 and "--plan: no such folder" in result.output
+    assert "verified" not in result.output
+
+
+def test_an_emptied_site_file_fails_and_orphans_its_committed_plan(runner, repo):
+    (repo / SITE).write_text("")
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 2, result.output
+    assert f"{repo / SITE}:1: empty file" in result.output
+    assert "plans/testsite/plan.yaml: a committed plan of no site or program" in result.output
+
+
+def test_a_scenario_that_breaks_the_program_fails_the_check_at_its_line(runner, tmp_path):
+    write_yaml(tmp_path / SITE, grid_site())
+    program = {"kind": "program", "name": "p", "sites": [SITE], "time": {"typical_days": 2},
+               "scenarios": {"fine": {"finance": {"discount_rate": 0.1}},
+                             "typo": {"site_overrides": {"testsite": {"grid": {"max_imprt_mw": 5}}}}}}
+    write_yaml(tmp_path / "p.yaml", program)
+    assert run_cli(runner, "plan", tmp_path / "p.yaml", "-o", tmp_path / "plans" / "p", "-q").exit_code == 0
+    result = run_cli(runner, "check", tmp_path / "p.yaml")
+    assert result.exit_code == 2, result.output
+    where = f"{tmp_path / 'p.yaml'}:{line_of(tmp_path / 'p.yaml', 'max_imprt_mw')}"
+    assert f"{where}: scenarios.typo.site_overrides.testsite.grid.max_imprt_mw: unknown key" in result.output
+
+
 def test_exit_3_when_the_solver_runs_out_of_time(runner, tmp_path):
     write_yaml(tmp_path / SITE, grid_site())  # no committed plan: solved for feasibility
     result = run_cli(runner, "check", tmp_path, "--time-limit", "0.000001")

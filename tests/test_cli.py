@@ -102,6 +102,40 @@ def test_a_choice_not_offered_is_a_usage_error_that_lists_the_choices(tmp_path, 
     assert run_cli(runner, "catalog", "turbines").exit_code == 2
 
 
+def test_init_suggests_a_plan_folder_that_check_then_verifies(tmp_path, runner):
+    result = run_cli(runner, "init", tmp_path / "p")
+    suggested = next(line.split() for line in result.output.splitlines() if "dcplan plan" in line)
+    assert run_cli(runner, *suggested[1:], "-q").exit_code == 0
+    checked = run_cli(runner, "check", tmp_path / "p")
+    assert checked.exit_code == 0 and "verified" in checked.output, checked.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--mip-gap", "-1"), "must be at least 0 and below 1 (got -1)"),
+    (("--mip-gap", "nan"), "(got nan)"),
+    (("--mip-gap", "5"), "(got 5)"),
+    (("--time-limit", "-1"), "must be at least 0 (got -1)"),
+])
+def test_an_option_out_of_its_range_is_a_usage_error_before_any_work(tmp_path, runner, args, message):
+    result = run_cli(runner, "plan", write_yaml(tmp_path / "site.yaml", base_site()), *args)
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_an_output_path_that_cannot_be_written_is_refused_up_front_as_input_not_a_bug(tmp_path, runner):
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    assert run_cli(runner, "plan", site, "--typical-days", "1", "-q", "-o", tmp_path / "a").exit_code == 0
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    for args in (("report", tmp_path / "a", "-o", blocker / "r.html"), ("check", tmp_path, "-o", blocker / "x.xml"),
+                 ("check", tmp_path, "-o", tmp_path), ("diff", tmp_path / "a", tmp_path / "a", "-o", blocker / "d"),
+                 ("init", blocker), ("init", blocker / "sub"),
+                 ("plan", site, "--solver-log", blocker / "log")):
+        result = run_cli(runner, *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert ("is a file" in result.output or "is a folder" in result.output) and "internal error" not in result.output
+    assert blocker.read_text() == "a file, not a folder"
+
+
 def test_json_on_standard_output_and_diff_exit_codes(tmp_path, runner):
     site = write_yaml(tmp_path / "site.yaml", base_site())
     planned = run_cli(runner, "plan", site, "--typical-days", "2", "--json", "-o", tmp_path / "a")

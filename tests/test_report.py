@@ -252,11 +252,30 @@ def test_show_prints_the_key_figures_and_a_chart(quickstart, runner):
         assert name in result.output and value in result.output
     assert "Dispatch at memphis" in result.output and "0 MW│" in result.output
     assert "gas wartsila 18v50sg" in result.output
-    assert sum(line.rstrip().endswith("MW│") or " MW│" in line for line in result.output.splitlines()) >= 4  # ticks
+    axis = [line.index("│") for line in result.output.splitlines() if "MW│" in line or line.startswith(" " * 7 + "│")]
+    assert len(axis) >= 4 and len(set(axis)) == 1, axis  # ticks, each on one straight axis (1,124 MW too)
     costs = {sc.source: sc for sc in source_costs(load_folder(quickstart).plan["sites"]["memphis"])}
     gas = costs["gas"]
     row = next(line for line in result.output.splitlines() if line.startswith("│ gas "))
     assert f"{gas.cost_usd / gas.energy_mwh:,.2f}" in row and f"{gas.running_usd / gas.energy_mwh:,.2f}" in row
+
+
+def test_the_chart_axis_stays_straight_for_a_gigawatt_peak():
+    from dcplan.report.data import Week
+    from dcplan.report.terminal import week_chart
+
+    hours = np.arange(48)
+    week = Week("two days", ["1 Jan", "2 Jan"], {"grid_mw": 900 + 224 * (hours % 24 > 8)}, None, np.full(48, 1124.0))
+    lines = week_chart(week, 48).plain.splitlines()
+    assert lines[0].startswith("1,124 MW│")
+    assert len({line.index("│") for line in lines if "│" in line} | {lines[-3].index("└")}) == 1
+
+
+def test_an_order_of_one_reads_one_unit():
+    from dcplan.formatting import amount
+
+    assert [amount(1, "units"), amount(3, "units"), amount(1, "GPUs"), amount(146.7, "MW IT"), amount(1.0, "MW")] == \
+        ["1 unit", "3 units", "1 GPU", "146.7 MW IT", "1 MW"]
 
 
 def test_show_and_report_of_a_buildout(buildout, runner):

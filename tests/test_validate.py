@@ -177,3 +177,53 @@ def test_an_alias_bomb_too_deep_a_nesting_and_too_large_a_file_are_refused(tmp_p
         result = run_cli(runner, "validate", tmp_path / f"{name}.yaml")
         assert result.exit_code == 2 and f"{name}.yaml" in result.output, result.output
         assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+def test_a_missing_hour_is_named_at_its_line_and_a_row_too_wide_is_refused(tmp_path, runner):
+    hours = [h for h in range(8760) if h != 99]
+    (tmp_path / "short.csv").write_text("hour,price_usd_per_mwh\n" + "".join(f"{h},40\n" for h in hours))
+    rows = [f"{h},40" + (",7" if h == 48 else "") for h in range(8760)]
+    (tmp_path / "wide.csv").write_text("hour,price_usd_per_mwh\n" + "\n".join(rows) + "\n")
+    for name, expected in (("short.csv", "short.csv:101: hour is '100', expected 99"),
+                           ("wide.csv", "wide.csv:50: 3 fields, but the header has 2")):
+        site = base_site()
+        site["grid"]["energy_price_usd_per_mwh"] = {"csv": name}
+        result = run_cli(runner, "validate", write_yaml(tmp_path / f"{name}.yaml", site))
+        assert result.exit_code == 2 and expected in " ".join(result.output.split()), result.output
+
+
+def test_an_empty_file_or_a_file_dcplan_does_not_read_is_a_problem_when_named(tmp_path, runner):
+    good = write_yaml(tmp_path / "site.yaml", base_site())
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n")
+    (tmp_path / "workflow.yml").write_text("on: [push]\n")
+    result = run_cli(runner, "validate", good, tmp_path / "empty.yaml", tmp_path / "workflow.yml")
+    assert result.exit_code == 2
+    out = " ".join(result.output.split())
+    assert "empty.yaml:1: empty file" in out and "workflow.yml:1: kind: not a file dcplan reads" in out
+    (tmp_path / "workflow.yml").unlink()
+    result = run_cli(runner, "validate", tmp_path)  # found in a folder: an empty file still fails
+    assert result.exit_code == 2 and "empty.yaml:1: empty file" in " ".join(result.output.split())
+
+
+def test_every_scenario_is_validated_and_its_problems_named_at_its_own_lines(tmp_path, runner):
+    write_yaml(tmp_path / "site.yaml", base_site())
+    program = {"kind": "program", "name": "p", "sites": ["site.yaml"], "finance": {"discount_rate": 0.07},
+               "scenarios": {"typo": {"site_overrides": {"testsite": {"fuel": {"gas_prce_usd_per_mmbtu": 8}}}},
+                             "bad_rate": {"finance": {"discount_rate": "x"}},
+                             "nobody": {"site_overrides": {"memphs": {"grid": {"max_import_mw": 1}}}}}}
+    path = write_yaml(tmp_path / "p.yaml", program)
+    lines = path.read_text().splitlines()
+
+    def line(fragment: str, after: str = "") -> int:
+        start = next(i for i, t in enumerate(lines) if after in t)
+        return next(i for i, t in enumerate(lines) if i >= start and fragment in t) + 1
+
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2
+    out = " ".join(result.output.split())
+    assert (f"p.yaml:{line('gas_prce')}: scenarios.typo.site_overrides.testsite.fuel.gas_prce_usd_per_mmbtu: "
+            "unknown key") in out
+    assert f"p.yaml:{line('discount_rate', 'bad_rate')}: scenarios.bad_rate.finance.discount_rate:" in out
+    assert f"p.yaml:{line('site_overrides', 'nobody')}: scenarios.nobody.site_overrides: no site named" in out
+    planned = run_cli(runner, "plan", path, "--scenario", "bad_rate")  # the same line when planned
+    assert planned.exit_code == 2 and f"p.yaml:{line('discount_rate', 'bad_rate')}:" in planned.output
