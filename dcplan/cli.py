@@ -156,10 +156,10 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 @app.command()
 @_friendly
 def validate(paths: list[Path] = typer.Argument(..., metavar="PATH",
-                                               help="Site or program files, or folders of them."),
+                                               help="Site, program, workload or smoothing files, or folders of them."),
              as_json: bool = typer.Option(False, "--json", help="Print the files checked and every problem "
                                           "(file, line, key, message) as JSON; the exit code is the same.")):
-    """Check site and program files; report every problem as file:line: key: message."""
+    """Check site, program, workload and smoothing files; report every problem as file:line: key: message."""
     import dataclasses
 
     import dcplan.api as api
@@ -247,8 +247,8 @@ def plan(
     solver_log: Optional[Path] = typer.Option(None, "--solver-log", help="Append HiGHS's own log to this file."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show HiGHS's own log on standard error."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan (summary.json's content) as JSON on "
-                                 "standard output instead of the summary."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan (summary.json's content, with the solve's "
+                                 "timings) as JSON on standard output instead of the summary."),
     with_report: bool = typer.Option(False, "--report", help="Also write OUTDIR/report.html (needs -o)."),
     parquet: bool = typer.Option(False, "--parquet", help="Also write OUTDIR/dispatch.parquet (needs -o and "
                                  "the sweep extra)."),

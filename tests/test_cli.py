@@ -239,3 +239,11 @@ def test_smooth_takes_percent_ramps_of_a_capacity_and_refuses_them_without_one(t
     assert done.exit_code == 0, done.output
     result = json.loads(done.stdout)
     assert result["limits"]["ramp_up_pct_per_min"] == 2 and result["limits"]["capacity_mw"] == 400
+    nothing = run_cli(runner, "smooth", trace)  # no limit at all: nothing to solve for
+    assert nothing.exit_code == 2 and "no limits to keep the job within" in nothing.output
+
+
+def test_a_figure_rounded_to_zero_is_written_as_0_not_minus_0():
+    from dcplan.plans.write import _round
+
+    assert [str(_round(v)) for v in (-1e-9, -0.0, -0.5)] == ["0.0", "0.0", "-0.5"]

@@ -48,7 +48,7 @@ def _round(x, digits: int = 6):
         return 0.0
     if abs(x) >= 1e5 and float(round(x)) == round(x, 0):
         return float(round(x))
-    return float(f"{x:.{digits}g}") if abs(x) >= 1 else round(x, 6)
+    return float(f"{x:.{digits}g}") if abs(x) >= 1 else round(x, 6) + 0.0  # + 0.0: -1e-9 is 0.0, not -0.0
 
 
 def plan_document(plan: Plan) -> dict:
@@ -111,8 +111,9 @@ def timeline_csv(t) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(TIMELINE_COLUMNS)
     for p in t.periods:
-        for row in t.asset_rows(p):
-            writer.writerow([_round(v) if isinstance(v, float) else v for v in row])
+        for *row, capex_usd in t.asset_rows(p):
+            capex_usd = round(capex_usd, 2) + 0.0  # to the cent: not a solver's 1e-06 of a dollar
+            writer.writerow([_round(v) if isinstance(v, float) else v for v in (*row, capex_usd)])
     return out.getvalue()
 
 

@@ -81,7 +81,7 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
             msg = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
         else:
             found = err.get("input")
-            found_text = f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
+            found_text = "; found null" if found is None else f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
             msg = f"{err['msg'][0].lower()}{err['msg'][1:]}{found_text}"
         problems.append(doc.problem(full, msg))
     return problems

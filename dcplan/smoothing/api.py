@@ -99,6 +99,10 @@ def smooth_files(workload_path: Path | str, site_path: Path | str | None = None,
         spec = with_overrides(spec, limits, economics, resolution_s=resolution_s)
     except InputError as err:
         problems += err.problems
+    if not problems and site_path is None and not spec.limits.active():  # a solve that proves $0 helps no one
+        problems.append(Problem("command line", None, "--site", "no limits to keep the job within: give --site "
+                                "with a `smoothing:` section (or a `kind: smoothing` file) or limits such as "
+                                "--swing-mw or --ramp-up-mw-per-s"))
     if problems:
         raise InputError(problems)
     return smooth(workload, spec, options)
