@@ -77,17 +77,16 @@ def merge_catalog(base: dict, overrides: dict, doc: YamlDocument, base_loc=("cat
             if not isinstance(fields, dict):
                 continue
             base_entry = merged[section].get(key, {})
-            own = fields.get("sources") if isinstance(fields.get("sources"), dict) else {}
-            entry = {**base_entry, **fields}
+            merged[section][key] = entry = {**base_entry, **fields}
+            own = fields.get("sources", {})
+            if not isinstance(own, dict):
+                continue  # as written, for the schema to report below
             # the override's sources join the catalog's: the fields it leaves alone keep theirs
-            sources = {**base_entry.get("sources", {}), **own} if isinstance(fields.get("sources", {}), dict) \
-                else fields["sources"]  # (not a mapping: the schema says so below)
+            entry["sources"] = sources = {**base_entry.get("sources", {}), **own}
             for name in fields:
                 if name not in ("sources", "notes", "name") and name not in own:
                     line = doc.line_of(base_loc + (section, key, name))
                     sources[name] = f"override in {doc.name}:{line}"
-            entry["sources"] = sources
-            merged[section][key] = entry
     problems = validation_problems(doc, Catalog, merged, base_loc) if overrides else []
     return merged, problems
 

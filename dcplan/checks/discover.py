@@ -83,11 +83,12 @@ def _orphaned_plans(paths: list[Path], targets: list[Target]) -> list[Problem]:
         root = path / PLANS_FOLDER
         if unreadable or not path.is_dir() or not root.is_dir():
             continue
+        where = "this folder" if display_path(path) == "." else display_path(path)
         for folder in sorted(root.iterdir()):
             if (folder / "plan.yaml").is_file() and folder.name not in planned:
-                problems.append(Problem(display_path(folder / "plan.yaml"), None, "", f"a committed plan of no site or "
-                                        f"program in {'this folder' if display_path(path) == '.' else display_path(path)} (none is named '{folder.name}'): "
-                                        "delete it, or restore or rename its input"))
+                problems.append(Problem(display_path(folder / "plan.yaml"), None, "",
+                                        f"a committed plan of no site or program in {where} (none is named "
+                                        f"'{folder.name}'): delete it, or restore or rename its input"))
     return problems
 
 
