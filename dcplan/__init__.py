@@ -70,13 +70,29 @@ def plan(source: str | Path | ProgramInput, *, scenario: str | None = None, typi
     from dcplan.solver import SolveOptions
 
     options = SolveOptions(**solve_options)
+    _check_arguments(typical_days, options)
     if isinstance(source, ProgramInput):
+        if scenario is not None and scenario != source.scenario:
+            raise ValueError(f"scenario {scenario!r}: a loaded program has its scenario already "
+                             f"({source.scenario!r}); load it with dcplan.loader.load_program(path, scenario)")
         outcome = api.plan_program(source, typical_days, options)
     else:
         outcome = api.plan(source, scenario, typical_days, options)
     if outcome.plan is None:
         raise api.NoPlan(outcome)
     return outcome.plan
+
+
+def _check_arguments(typical_days, options) -> None:
+    """The ranges the command line's options keep to, for callers from Python: a ValueError
+    rather than a plan of another resolution (typical_days=0 planned the whole year) or a crash."""
+    if typical_days is not None and (isinstance(typical_days, bool) or not isinstance(typical_days, int)
+                                     or not 1 <= typical_days <= 365):
+        raise ValueError(f"typical_days must be a whole number from 1 to 365 (or None: every hour), got {typical_days!r}")
+    if not 0 <= options.mip_gap < 1:  # NaN fails too
+        raise ValueError(f"mip_gap must be at least 0 and below 1, got {options.mip_gap!r}")
+    if options.time_limit_s is not None and not options.time_limit_s >= 0:
+        raise ValueError(f"time_limit_s must be at least 0 (or None: no limit), got {options.time_limit_s!r}")
 
 
 def validate(*paths: str | Path) -> list[Problem]:

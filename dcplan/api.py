@@ -71,7 +71,8 @@ class NoPlan(Exception):
         self.outcome = outcome
         self.status = "infeasible" if outcome.infeasible else (outcome.solve.status if outcome.solve else "none")
         self.reasons = outcome.why_no_plan()
-        super().__init__(f"{self.status}: " + "; ".join(self.reasons))
+        said = "; ".join(self.reasons)
+        super().__init__(said if said.startswith(f"{self.status}:") else f"{self.status}: {said}")
 
 
 def input_files(program: ProgramInput) -> list[Path]:

@@ -34,6 +34,34 @@ def test_plan_from_a_loaded_program_equals_the_plan_from_its_path(tmp_path):
     assert by_program.total_cost_usd == pytest.approx(by_path.total_cost_usd, rel=1e-9)
 
 
+@pytest.mark.parametrize("arguments, message", [
+    ({"typical_days": 0}, "typical_days must be a whole number from 1 to 365"),
+    ({"typical_days": 400}, "typical_days must be"), ({"typical_days": 2.5}, "typical_days must be"),
+    ({"mip_gap": -1}, "mip_gap must be at least 0"), ({"mip_gap": float("nan")}, "mip_gap must be"),
+    ({"time_limit_s": -5}, "time_limit_s must be at least 0"), ({"time_limit_s": float("nan")}, "time_limit_s"),
+])
+def test_arguments_out_of_the_command_lines_ranges_are_refused(tmp_path, arguments, message):
+    path = write_yaml(tmp_path / "site.yaml", base_site())
+    with pytest.raises(ValueError, match=message):
+        dcplan.plan(path, **arguments)
+
+
+def test_a_scenario_with_a_loaded_program_is_refused_not_ignored(tmp_path):
+    write_yaml(tmp_path / "site.yaml", base_site())
+    path = write_yaml(tmp_path / "p.yaml", {"kind": "program", "name": "p", "sites": ["site.yaml"],
+                                            "scenarios": {"dear": {"finance": {"discount_rate": 0.2}}}})
+    with pytest.raises(ValueError, match="load_program"):
+        dcplan.plan(load_program(path), scenario="dear", typical_days=2)
+    assert dcplan.plan(load_program(path, "dear"), scenario="dear", typical_days=2).scenario == "dear"
+
+
+def test_a_dispatch_frame_of_no_such_site_names_the_sites(tmp_path):
+    plan = dcplan.plan(write_yaml(tmp_path / "site.yaml", base_site()), typical_days=2)
+    with pytest.raises(KeyError, match="its sites: testsite"):
+        plan.dispatch_frame("memphis")
+    assert not np.signbit(plan.dispatch_frame().select_dtypes("float").to_numpy()).any()  # no -0.0
+
+
 def test_no_plan_raises_with_the_reasons_in_words(tmp_path):
     site = base_site(reliability={"n_plus_one": True}, grid=None)
     site["fuel"] = {"gas_price_usd_per_mmbtu": 3.0}

@@ -103,6 +103,8 @@ class Plan:
         steps with a ``period`` column. Needs pandas (``pip install 'dcplan[pandas]'``)."""
         pd = _pandas()
         name = site or self.sites[0].name
+        if name not in {s.name for s in self.sites}:
+            raise KeyError(f"no site {name!r} in this plan; its sites: {', '.join(s.name for s in self.sites)}")
         if self.timeline is None:
             frame = pd.DataFrame(next(s for s in self.sites if s.name == name).dispatch)
             years = np.full(len(frame), self.year or 2027)
@@ -111,6 +113,8 @@ class Plan:
             years = frame["period_start"].str[:4].astype(int).to_numpy()
         hours = pd.to_timedelta(frame["hour_of_year"].to_numpy().astype(int), unit="h")
         frame.index = pd.DatetimeIndex(pd.to_datetime({"year": years, "month": 1, "day": 1}) + hours, name="timestamp")
+        floats = frame.select_dtypes("float").columns
+        frame[floats] = frame[floats] + 0.0  # a solver's -0.0 is 0.0, as the files write it
         return frame
 
     def timeline_frame(self):
