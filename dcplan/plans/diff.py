@@ -147,8 +147,11 @@ def _cap_text(cap: dict | None) -> str | None:
 
 def _timeline(changes: list[Change], old: dict | None, new: dict | None) -> None:
     old, new = old or {}, new or {}
-    for section, key_fields, shown in (("orders", ("site", "asset", "order_period"), ("quantity", "online_date")),
-                                       ("rentals", ("site", "asset", "start_period"), ("quantity", "end_date"))):
+    # a rental's quantity is its peak: its cost tells a longer or larger rental at the same peak
+    for section, key_fields, shown in (("orders", ("site", "asset", "order_period"),
+                                        ("quantity", "online_date", "capex_usd")),
+                                       ("rentals", ("site", "asset", "start_period"),
+                                        ("quantity", "end_date", "cost_usd"))):
         source = "orders" if section == "orders" else "bridges"
 
         def index(timeline):
