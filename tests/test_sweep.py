@@ -354,3 +354,18 @@ def test_earlier_results_are_stale_when_a_file_behind_the_sites_changes(program)
     before = load_scenarios(path).digest
     write_yaml(program.parent / "job.yaml", {**job, "iteration": {"period_s": 6, "compute_fraction": 0.75}})
     assert load_scenarios(path).digest != before
+
+
+def test_a_text_decision_the_scenarios_split_on_shows_each_count_not_one_of_a_tie():
+    import duckdb
+    import pyarrow as pa
+
+    from dcplan.sweep.summary import _groups
+
+    table = pa.table({"gas": [2.5, 2.5, 8.0, 8.0], "cost": [1.0, 2.0, 3.0, 4.0],
+                      "cooling": ["direct_liquid", "air_economizer", "air_economizer", "air_economizer"]})
+    con = duckdb.connect()
+    con.register("results", table)
+    rows = _groups(con, "gas", "cost", "true", ["cooling"], table.schema)
+    assert [r["cooling"] for r in rows] == ["air_economizer 1 · direct_liquid 1", "air_economizer"]
+    assert [r["cost"] for r in rows] == [1.5, 3.5]

@@ -132,9 +132,10 @@ def _rounded(column: str, schema: pa.Schema) -> str:
 
 def _groups(con, axis: str, metric: str, ok: str, decisions: list[str], schema: pa.Schema) -> list[dict]:
     """Per value of the axis (or per bin of a many-valued one): scenarios, mean metric, and the
-    mean (most common, for text) of each decision that changes."""
-    aggregates = ", ".join(f"{'mode' if pa.types.is_string(schema.field(d).type) else 'avg'}({_q(d)})"
-                           for d in decisions)
+    mean of each decision that changes (for text: the value, or each value's count where the
+    scenarios split, never one of a tie as if it were the decision)."""
+    text = {d for d in decisions if pa.types.is_string(schema.field(d).type)}
+    aggregates = ", ".join(f"{'histogram' if d in text else 'avg'}({_q(d)})" for d in decisions)
     rows = con.execute(f"""
         WITH ok AS (SELECT *, {_q(axis)} AS x FROM results WHERE {ok}),
         binned AS (SELECT *, CASE WHEN (SELECT count(DISTINCT x) FROM ok) > {BINS}
@@ -145,8 +146,18 @@ def _groups(con, axis: str, metric: str, ok: str, decisions: list[str], schema: 
     out = []
     for low, high, n, mean, *values in rows:
         label = _label(low) if low == high else f"{_label(low)}–{_label(high)}"
-        out.append({"axis": axis, "value": label, "scenarios": n, metric: mean, **dict(zip(decisions, values))})
+        out.append({"axis": axis, "value": label, "scenarios": n, metric: mean,
+                    **{d: _split(v) if d in text else v for d, v in zip(decisions, values)}})
     return out
+
+
+def _split(counts: dict | None) -> str | None:
+    """A text decision in one group: 'air_economizer', or 'air_economizer 3 · direct_liquid 3'."""
+    if not counts:
+        return None
+    if len(counts) == 1:
+        return str(next(iter(counts)))
+    return " · ".join(f"{value} {n}" for value, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))))
 
 
 def _label(value) -> str:
