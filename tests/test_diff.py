@@ -160,3 +160,12 @@ def test_cli_diff_markdown_and_bad_input(runner, two_plans, tmp_path):
     bad = run_cli(runner, "diff", tmp_path / "missing", two_plans[1])
     assert bad.exit_code == 2 and "no such file or folder" in bad.output and "Traceback" not in bad.output
     assert run_cli(runner, "diff", two_plans[0], two_plans[1], "--format", "html").exit_code == 2
+
+
+def test_a_bridge_rented_larger_at_the_same_peak_shows_by_its_cost():
+    bridge = {"site": "s", "asset": "gas:smt130_rented", "start_period": "2027-Q1", "quantity": 23, "unit": "units",
+              "end_date": "2027-12-31", "cost_usd": 60_885_000.0}
+    old = {"sites": {}, "timeline": {"bridges": [bridge]}}
+    new = {"sites": {}, "timeline": {"bridges": [{**bridge, "cost_usd": 71_280_000.0}]}}
+    [change] = [c for c in diff_plan(old, new) if c.section == "rentals"]
+    assert change.item.endswith("cost_usd") and (change.old, change.new) == (60_885_000.0, 71_280_000.0)
