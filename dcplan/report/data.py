@@ -432,9 +432,12 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
     plan, totals = folder.plan, folder.plan["totals"]
     sites = plan["sites"]
     gpus: dict[str, int] = {}
+    cloud: dict[str, float] = {}
     for s in sites.values():
         for model, count in s["gpus"].items():
             gpus[model] = gpus.get(model, 0) + (count or 0)
+        for model, count in (s.get("cloud_gpus") or {}).items():
+            cloud[model] = cloud.get(model, 0.0) + (count or 0.0)
     resolution = plan["time_resolution"]
     days = resolution.get("typical_days")
     when = (f"{days} typical day{'' if days == 1 else 's'}" if resolution.get("method") == "typical_days"
@@ -443,7 +446,8 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
     gap = solution.get("gap")
     co2 = totals.get("co2_t_per_year")
     figures = [
-        ("GPUs", fixed(totals.get("gpus")), ", ".join(f"{n:,} {m}" for m, n in gpus.items() if n)),
+        ("GPUs", fixed(totals.get("gpus")), ", ".join([f"{n:,} {m}" for m, n in gpus.items() if n]
+                                                    + [f"{n:,.0f} {m} rented in the cloud" for m, n in cloud.items() if n])),
         ("IT load", fixed(totals.get("it_mw"), 1, " MW"), f"{len(sites)} site{'s' if len(sites) > 1 else ''}: "
          + ", ".join(sites)),
         ("cost per year", money(totals.get("total_cost_usd_per_year")), "annualised capital, fuel and O&M"),

@@ -24,7 +24,7 @@ from dcplan.report.html import palette
 
 ROWS = 10  # chart height in lines
 AXIS = 8  # width of the value axis
-SHADES = "█▓▒░"
+SHADES = "█▓▒░▚▞▙▛"  # a fill per source (eight before one repeats): without colour, a pipe or a log, still told apart
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 
 

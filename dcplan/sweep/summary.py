@@ -263,5 +263,5 @@ def print_run(console: Console, run) -> None:
         console.print(f"  ... and {len(failed) - SHOWN_FAILURES} more (see results.csv)")
     plans = sum(r["status"] in WITH_PLAN for r in run.rows)
     out = display_path(run.outdir)
-    console.print(f"wrote {out}/{RESULTS}, results.csv and {plans} plans in {out}/scenarios/; "
+    console.print(f"wrote {out}/{RESULTS}, results.csv and {plans} plan{'s' if plans != 1 else ''} in {out}/scenarios/; "
                   f"next: dcplan sweep summary {out}")
