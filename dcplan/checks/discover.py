@@ -10,7 +10,7 @@ owns its name: a site file named like a program checked with it is only validate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dcplan.errors import InputError, Problem, display_path
@@ -31,6 +31,7 @@ class Target:
     plannable: bool = False  # a program, or a site file with a compute target
     plan: Path | None = None
     named: bool = False  # named on the command line (not found in a folder)
+    unreadable: list[Problem] = field(default_factory=list)  # why ``doc`` is None: read once, not again
 
 
 def default_plan_root(path: Path) -> Path | None:
@@ -95,8 +96,8 @@ def _orphaned_plans(paths: list[Path], targets: list[Target]) -> list[Problem]:
 def _target(path: Path, named: bool) -> Target | None:
     try:
         doc = load_yaml(path)
-    except InputError:
-        return Target(path, None, None, named=named)
+    except InputError as err:
+        return Target(path, None, None, named=named, unreadable=err.problems)
     if is_plan_output(doc) and not named:
         return None
     data = doc.data if isinstance(doc.data, dict) else {}

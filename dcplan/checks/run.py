@@ -66,6 +66,8 @@ def _check_target(t: Target, solve: bool, options: SolveOptions, names: dict[str
     started = time.perf_counter()
     report = FileReport(display_path(t.path), t.kind or "unknown", t.name)
     try:
+        if t.doc is None:
+            return _invalid(report, t.unreadable)
         if not t.plannable:
             read, problems = validate_file(t.path, t.named)
             if not read:
