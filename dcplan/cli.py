@@ -283,7 +283,7 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
     from dcplan.solver import SolveOptions
 
     stop = threading.Event()
-    with StatusLine(err_console, quiet=quiet) as status, _ctrl_c_stops(stop, status):
+    with StatusLine(err_console, quiet=quiet, hint="Ctrl-C keeps this plan") as status, _ctrl_c_stops(stop, status):
         options = SolveOptions(time_limit_s=_planning_budget(time_limit), mip_gap=mip_gap, strategy=strategy,
                                progress=lambda phase, _elapsed, gap: status.update(phase, gap),
                                solver_log=solver_log, stop=stop)

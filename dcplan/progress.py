@@ -14,13 +14,18 @@ import time
 from rich.console import Console
 from rich.text import Text
 
+HINT_AFTER_S = 30.0
+"""After this long with a plan in hand (a gap), the line adds the caller's hint (`plan`: that
+Ctrl-C keeps the plan), since proving the last part of a gap can take far longer than finding it."""
+
 
 class StatusLine:
     """``with StatusLine(console, "solving") as status: ... status.update(phase, gap)``; silent
-    when ``quiet``."""
+    when ``quiet``. ``hint``: said once a gap is known and HINT_AFTER_S have passed."""
 
-    def __init__(self, console: Console, phase: str = "starting", quiet: bool = False, every_s: float = 10.0):
-        self.console, self.quiet, self.every_s = console, quiet, every_s
+    def __init__(self, console: Console, phase: str = "starting", quiet: bool = False, every_s: float = 10.0,
+                 hint: str | None = None):
+        self.console, self.quiet, self.every_s, self.hint = console, quiet, every_s, hint
         self.phase, self.gap, self.started = phase, None, time.perf_counter()
         self._live = None
         self._stop = threading.Event()
@@ -30,7 +35,8 @@ class StatusLine:
 
     def text(self) -> str:
         elapsed = time.perf_counter() - self.started
-        return f"{self.phase} · {elapsed:,.1f} s" + (f" · gap {self.gap:.3%}" if self.gap is not None else "")
+        hint = f" · {self.hint}" if self.hint and self.gap is not None and elapsed >= HINT_AFTER_S else ""
+        return f"{self.phase} · {elapsed:,.1f} s" + (f" · gap {self.gap:.3%}" if self.gap is not None else "") + hint
 
     def update(self, phase: str, gap: float | None = None) -> None:
         changed = phase != self.phase

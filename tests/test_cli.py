@@ -247,3 +247,17 @@ def test_a_figure_rounded_to_zero_is_written_as_0_not_minus_0():
     from dcplan.plans.write import _round
 
     assert [str(_round(v)) for v in (-1e-9, -0.0, -0.5)] == ["0.0", "0.0", "-0.5"]
+
+
+def test_the_status_line_says_ctrl_c_keeps_the_plan_once_a_plan_has_waited_a_while(monkeypatch):
+    from rich.console import Console
+
+    import dcplan.progress as progress
+
+    line = progress.StatusLine(Console(), "HiGHS MIP", quiet=True, hint="Ctrl-C keeps this plan")
+    line.update("HiGHS MIP", 2.9e-4)
+    assert "Ctrl-C" not in line.text()
+    monkeypatch.setattr(progress, "HINT_AFTER_S", 0.0)
+    assert line.text().endswith("gap 0.029% · Ctrl-C keeps this plan")
+    line.update("HiGHS MIP", None)  # no plan yet: nothing to keep
+    assert "Ctrl-C" not in line.text()
