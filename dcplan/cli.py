@@ -324,7 +324,7 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
             if with_report:
                 from dcplan.report import write_report
 
-                written.append(write_report(staging))
+                written.append(write_report(staging, shown_as=folder.target))
         if not quiet:
             console.print("wrote " + ", ".join(display_path(folder.target / p.relative_to(staging)) for p in written))
     if result.status == "time_limit":

@@ -15,12 +15,14 @@ from dcplan.report.html import render
 COMPARISON_FILE = "compare.html"
 
 
-def write_report(outdir: Path, path: Path | str | None = None) -> Path:
+def write_report(outdir: Path, path: Path | str | None = None, shown_as: Path | None = None) -> Path:
     """Render the output folder ``outdir`` to ``path`` (default, or when ``path`` is a folder or
-    ends with a separator: report.html in it), its links to the data files relative to ``path``."""
+    ends with a separator: report.html in it), its links to the data files relative to ``path``.
+    ``shown_as``: the folder the report names, where ``outdir`` is a staging folder that will
+    become it (`plan --report`), so that the report names where it lives, the same each run."""
     outdir = Path(outdir)
     path = _target(outdir, path, "report.html")
-    atomic_write(path, render(load_folder(outdir), _relative(outdir, path.parent)))
+    atomic_write(path, render(load_folder(outdir), _relative(outdir, path.parent), shown_as))
     return path
 
 

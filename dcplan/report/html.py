@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from html import escape
+from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
@@ -137,10 +138,11 @@ def _section(key: str, body: str) -> str:
     return f'<section id="{key}"><h2>{SECTIONS[key]}</h2>{body}</section>'
 
 
-def render(folder: PlanFolder, data_dir: str | None = "") -> str:
+def render(folder: PlanFolder, data_dir: str | None = "", shown_as: Path | None = None) -> str:
     """The whole report as one HTML document. ``data_dir``: the output folder's address
     relative to the report ('' when the report is in it, a path ending in '/' otherwise; None
-    when there is none, as on another drive), to link the data files beside it."""
+    when there is none, as on another drive), to link the data files beside it; ``shown_as``:
+    the folder to name (default, the folder's own path)."""
     plan = folder.plan
     colours = palette(_source_keys(folder))
     links = _DataLinks(folder, data_dir)
@@ -159,7 +161,7 @@ def render(folder: PlanFolder, data_dir: str | None = "") -> str:
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
         f"<header><h1>{escape(title)}</h1><p class=sub>objective {escape(str(plan.get('objective', '-')))}"
         f" · written by dcplan {escape(str(plan.get('dcplan_version', '?')))} to "
-        f"{escape(display_path(folder.path))}</p><p class=sub>data: {links.all()}</p></header>"
+        f"{escape(display_path(shown_as or folder.path))}</p><p class=sub>data: {links.all()}</p></header>"
         "<nav>" + "".join(f'<a href="#{k}">{SECTIONS[k]}</a>' for k, html in parts.items() if html) + "</nav>"
         + "".join(parts.values()) + "</body></html>\n"
     )
