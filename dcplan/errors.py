@@ -50,9 +50,18 @@ def did_you_mean(word: str, choices) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
+PACKAGE = Path(__file__).resolve().parent
+
+
 def display_path(path: Path | str) -> str:
-    """A path as the user would type it: relative to the working directory when possible."""
+    """A path as the user would type it: relative to the working directory when possible; a file
+    of dcplan's own (the built-in catalog) as ``dcplan/...`` wherever it is installed, so that
+    what names it (a plan's reasons) is the same on every machine."""
+    resolved = Path(path).resolve()
     try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+        return str(resolved.relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(path)
+        pass
+    if resolved.is_relative_to(PACKAGE):
+        return str(Path(PACKAGE.name) / resolved.relative_to(PACKAGE))
+    return str(path)
