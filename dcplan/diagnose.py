@@ -284,8 +284,9 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
             return [f"{head}: " + "; ".join(cooling_late)]
         need = target.amount * min(per_unit)  # at the site that needs the least power per unit
         if firm < need - 1e-6:
-            return [f"{head} needs at least {need:,.1f} MW of firm supply (facility peak at the best cooling "
-                    f"ready by then); the earliest firm supply by then is {firm:,.1f} MW ({'; '.join(notes)})"]
+            return [f"{head} needs at least {need:,.1f} MW of firm supply (the facility peak at the year's highest "
+                    f"PUE of the best cooling ready by then, which typical days may not sample); the earliest firm "
+                    f"supply by then is {firm:,.1f} MW ({'; '.join(notes)})"]
     return []
 
 
