@@ -184,16 +184,20 @@ def plan_summary(console: Console, plan: Plan) -> None:
 
 def timeline_summary(console: Console, t) -> None:
     """The build-out period by period, the orders to place, and the bridges."""
-    table = Table(title="Timeline (MW online; money spent in the period, nominal; opex includes rent)", header_style="bold cyan")
+    table = Table(title="Timeline (MW online, grid +flex: a flexible connection's curtailable MW; money spent in "
+                        "the period, nominal; opex includes rent)", header_style="bold cyan")
     for col in ("period", "target", "online", "IT", "grid", "gas", "rented", "solar+wind", "battery",
                 "capital", "opex"):
         table.add_column(col, justify="left" if col == "period" else "right", no_wrap=True)
     for p in t.periods:
-        cap = {k: sum(site[k] for site in p.capacity_online.values())
-               for k in ("it_mw", "grid_mw", "gas_mw", "rented_gas_mw", "solar_mw", "wind_mw", "battery_mw")}
+        cap = {k: sum(site.get(k, 0.0) for site in p.capacity_online.values())
+               for k in ("it_mw", "grid_mw", "grid_flexible_mw", "gas_mw", "rented_gas_mw", "solar_mw", "wind_mw",
+                         "battery_mw")}
+        grid = f"{cap['grid_mw']:,.0f}" + (f"+{cap['grid_flexible_mw']:,.0f} flex" if cap["grid_flexible_mw"] else "")
         table.add_row(p.name, "-" if p.target is None else f"{p.target:,.0f}", f"{p.compute_online:,.0f}",
-                      *(f"{v:,.0f}" for v in (cap["it_mw"], cap["grid_mw"], cap["gas_mw"], cap["rented_gas_mw"],
-                                               cap["solar_mw"] + cap["wind_mw"], cap["battery_mw"])),
+                      f"{cap['it_mw']:,.0f}", grid,
+                      *(f"{v:,.0f}" for v in (cap["gas_mw"], cap["rented_gas_mw"], cap["solar_mw"] + cap["wind_mw"],
+                                               cap["battery_mw"])),
                       money(p.spend_usd["capital"]), money(p.spend_usd["operating"] + p.spend_usd["rental"]))
     console.print(table)
     orders = Table(title="Orders", header_style="bold cyan")
