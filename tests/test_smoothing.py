@@ -446,3 +446,19 @@ def test_site_file_smoothing_section_is_read(tmp_path):
     assert sp.limits.swing_mw == 10 and sp.limits.swing_window_s == 5
     assert sp.mitigations.names() == ["battery"] and sp.mitigations.battery.max_power_mw == 50
     assert sp.economics.energy_price_usd_per_mwh == 45
+
+
+def test_a_coarse_step_says_what_it_leaves_out_and_what_breaks_at_the_traces_own_step(tmp_path):
+    from dcplan.schema.smoothing import Limits, SmoothingSpec
+    from dcplan.smoothing.api import smooth
+    from dcplan.smoothing.workload import load_workload
+
+    t = np.arange(0, 60, 0.1)
+    (tmp_path / "sq.csv").write_text("time_s,mw\n" + "".join(f"{a:.1f},{10 + 5 * ((a // 1) % 2)}\n" for a in t))
+    spec = SmoothingSpec(limits=Limits(ramp_up_mw_per_s=2.0, ramp_down_mw_per_s=2.0), resolution_s=7.0)
+    result = smooth(load_workload(tmp_path / "sq.csv"), spec)
+    assert result.status == "optimal"
+    assert any("last 4 s are left out" in n for n in result.notes), result.notes
+    assert any("breaks ramp_up_mw_per_s" in n and "--resolution-s 0.1" in n for n in result.notes), result.notes
+    fine = smooth(load_workload(tmp_path / "sq.csv"), spec.model_copy(update={"resolution_s": 0.1}))
+    assert not any("breaks" in n for n in fine.notes)  # at the trace's own step: nothing to say

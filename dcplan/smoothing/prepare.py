@@ -163,6 +163,9 @@ def prepare(workload: Workload, spec: SmoothingSpec) -> Prepared:
     _need_gpus(w, [n for n in ("gpu_smoothing", "burn", "capacitors") if getattr(mit, n) is not None])
     factor, steps = _decimate(w, spec)
     step = factor * w.time_step_s
+    if steps * factor < w.steps:
+        notes.append(f"the trace's last {(w.steps - steps * factor) * w.time_step_s:g} s are left out: the model "
+                     f"step ({step:g} s) does not divide its {w.duration_s:g} s")
     load = block_means(w.load_mw, factor, steps)
     year_scale = econ.job_hours_per_year * 3600.0 / (steps * step)
     per_step_usd = econ.energy_price_usd_per_mwh * year_scale * step / 3600.0

@@ -8,10 +8,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dcplan.schema.smoothing import Limits, SmoothingSpec
-from dcplan.smoothing.metrics import measure
+from dcplan.smoothing.metrics import measure, violations
+from dcplan.smoothing.prepare import DEFAULT_MIN_STEP_S
 from dcplan.smoothing.run import Context, Outcome
 from dcplan.smoothing.workload import Workload
 from dcplan.solver import SolveResult
+
+BROKEN_SHARE = 0.01
+"""A limit the schedule breaks at the trace's own step by more than this share of it is said so,
+where the model's step was asked coarser than its default (DEFAULT_MIN_STEP_S: the ripple
+within a step that fine is the power supplies' time scale, which the model leaves out by
+design, as the module docstring of dcplan.smoothing.api says)."""
 
 
 @dataclass
@@ -85,6 +92,13 @@ def fill(r: SmoothingResult, ctx: Context, o: Outcome) -> None:
     if factor > 1:
         fine = w.load_mw[: T * factor] + np.repeat(grid - d.load_mw, factor)
         r.trace_after = measure(fine, w.time_step_s, lim.swing_window_s, lim.spectral_mask)
+        broken = {k: v for k, v in violations(fine, w.time_step_s, lim).items()
+                  if k == "spectral_mask" or v > BROKEN_SHARE * abs(getattr(lim, k))}
+        if broken and dt > DEFAULT_MIN_STEP_S + 1e-9:  # finer ripple is below the model's time scale
+            r.notes.append(f"at the trace's own step ({w.time_step_s:g} s) the schedule breaks "
+                           + ", ".join(f"{k} by {v:,.3g}" for k, v in broken.items())
+                           + f": the limits hold for the {dt:g} s block means only; plan with --resolution-s "
+                           f"{w.time_step_s:g} to keep them at every step")
     load_sum = float(d.load_mw.sum())
     # work a ramp-up limit defers is done later at the same energy: it is not saved
     smoothing = float(uplift.sum()) + (chosen.deferred_mw_steps if chosen is not None else 0.0)
