@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, run_cli
+from conftest import REPO, base_site, run_cli, write_yaml
 from typer.testing import CliRunner
 
 from dcplan.formatting import money
@@ -590,3 +590,22 @@ def test_the_smoothing_section_shows_the_minute_ramp_in_force_and_the_spectral_m
     assert row.index("≤ 4.00") < row.index("15.12")  # the limit in force, then before and after
     band = smoothing[smoothing.index("amplitude 0.1-1 Hz (MW)"):]
     assert band.index("≤ 2.00") < band.index("3.43") < band.index("0.70")
+
+
+def test_plan_report_names_the_plans_folder_and_is_the_same_each_run(tmp_path, runner):
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    texts = []
+    for _ in range(2):
+        assert run_cli(runner, "plan", site, "--typical-days", "1", "-q", "--report", "-o", tmp_path / "out").exit_code == 0
+        texts.append((tmp_path / "out" / "report.html").read_text())
+    assert f"to {tmp_path / 'out'}</p>" in texts[0] and "staging" not in texts[0]
+    assert texts[0] == texts[1]
+
+
+def test_a_builtin_catalog_file_is_named_the_same_wherever_dcplan_is_installed(tmp_path, monkeypatch):
+    import dcplan
+    from dcplan.errors import display_path
+
+    monkeypatch.chdir(tmp_path)
+    catalog = Path(dcplan.__file__).parent / "catalog" / "data" / "generators.yaml"
+    assert display_path(catalog) == "dcplan/catalog/data/generators.yaml"
