@@ -115,3 +115,17 @@ def test_a_triangular_delay_is_five_equally_likely_quantiles(tmp_path):
     for q in quarters:
         expected[q] = expected.get(q, 0.0) + 0.2
     assert {r["period"]: r["probability"] for r in odds["distribution"]} == pytest.approx(expected)
+
+
+
+def test_a_grid_that_comes_on_time_is_used_then_and_saves_the_bridge(tmp_path):
+    """Planned for the substation six months late, bridged by rented turbines; in the half of the
+    cases where it comes on time, the same orders run on the grid six months sooner and rent
+    less: the expected cost is below the plan's (an early grid is not held to the planned date)."""
+    site = islanded_site(rental=True, owned_lead_months=36)
+    site["grid"] = {"max_import_mw": 40, "energy_price_usd_per_mwh": 30, "available_from": str(add_months(START, 9))}
+    plan = api.plan(odds_program(tmp_path, site, [{"site": "testsite", "asset": "grid", "months": {0: 0.5, 6: 0.5}}])).plan
+    held = plan.earliest["odds"]["plan_holding_90"]
+    assert held["planned_for"] == [{"site": "testsite", "asset": "grid", "months_late": 6}]
+    assert held["holds_probability"] == pytest.approx(1.0)
+    assert held["expected_npv_cost_usd"] < held["npv_cost_usd"] - 1e5

@@ -10,9 +10,10 @@ first period by which at least half the probability has a plan.
 
 A plan that holds at P90 is planned for one case ``c`` with P(every delay <= c's) >= 90 %: of
 those whose earliest period is soonest, the least-cost plan among the least such cases. Its orders are then fixed and tried in every case, with
-the goal due at that period: a delivery earlier than the plan assumed waits until the planned
-date (equipment can be stored; commissioning is deferred), a later one may be bridged by what
-the plan does not fix (rentals, dispatch). The plan therefore holds in every case no worse than
+the goal due at that period: a delivery of what it orders earlier than the plan assumed waits
+until the planned date (equipment can be stored; commissioning is deferred), a later one may be
+bridged by what the plan does not fix (rentals, dispatch); a grid connection or a rental, which
+the plan does not order, is used from when it comes (an early grid saves the rent of a bridge). The plan therefore holds in every case no worse than
 ``c``, at least 90 % of the probability, and in whichever later cases the bridges cover; the
 expected cost is over the cases in which it holds.
 """
@@ -174,9 +175,10 @@ def _holding_plan(pi, plan_at, all_cases: list[Case], earliest: dict, periods) -
         return None, ["the plan for 90 % was not found in time"]
     chosen, planned = min(plans, key=lambda item: item[1].plan.timeline.npv_cost_usd)
     fixed = _fix_orders(planned.plan)
-    holds, cost, tried = 0.0, 0.0, {}  # tried: the outcome of each set of delays (covered cases share one)
+    stored = {(o.site, o.asset) for o in planned.plan.timeline.orders}  # what waits when delivered early
+    holds, cost, tried = 0.0, 0.0, {}  # tried: the outcome of each set of delays (alike cases share one)
     for case in all_cases:
-        late = tuple((key, max(m, chosen.months()[key])) for key, m in case.delays)  # early deliveries wait
+        late = tuple((key, max(m, chosen.months()[key]) if key in stored else m) for key, m in case.delays)
         if late not in tried:
             tried[late] = plan_at(with_goal_at(with_delays(pi, dict(late)), periods[k]), True, change_model=fixed)
         outcome = tried[late]
