@@ -44,8 +44,9 @@ def print_problems(console: Console, problems: list[Problem]) -> None:
 def _fmt(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, float):  # as written in the catalog (812.5 W, not 812): beside its source
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.6g}" if abs(value) < 1e6 \
+            else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
@@ -215,7 +216,10 @@ def timeline_summary(console: Console, t) -> None:
     if small:
         orders.caption += (f"; {len(small)} orders under 0.01 % of the capital ({money(sum(o.capex_usd for o in small))} "
                            "in all) not shown; plan.yaml lists every order")
-    console.print(orders)
+    if len(small) < len(t.orders):
+        console.print(orders)
+    else:  # nothing bought worth a row (a plan that rents all it uses): no empty table
+        console.print("Orders: none" + (f" (but {len(small)} under 0.01 % of the capital, in plan.yaml)" if small else ""))
     if t.bridges:
         bridges = Table(title="Bridges (rented)", header_style="bold cyan")
         for col in ("site", "what", "quantity", "from", "until", "rent"):

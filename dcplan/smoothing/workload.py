@@ -334,7 +334,7 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
                                   f"finer than {MIN_STEP_S * 1000:g} ms; resample the trace")])
     bad = np.flatnonzero(np.abs(steps - step) > STEP_TOLERANCE * step + 1e-9)
     for j in bad[:MAX_PROBLEMS]:
-        what = "time goes backwards" if steps[j] <= 0 else \
+        what = "time repeats the row before" if steps[j] == 0 else "time goes backwards" if steps[j] < 0 else \
             f"time step {steps[j]:g} s differs from the trace's step {step:g} s (a gap or a repeat?)"
         problems.append(Problem(fname, lines[j + 1], header[t_col], what + "; the trace needs a uniform step"))
     if problems:
