@@ -80,7 +80,7 @@ def dispatch_problems(name: str, dispatch: dict[str, dict[str, np.ndarray]], pla
             continue
         periods = columns.get("period")
         counts = ({p: int(n) for p, n in zip(*np.unique(periods, return_counts=True))} if periods is not None
-                  else {None: len(columns["hour_of_year"])})
+                  else {None: max(map(len, columns.values()), default=0)})
         for period, n in counts.items():
             if n != steps:
                 where = f"site {site}" + (f", period {period}" if period is not None else "")
