@@ -58,10 +58,9 @@ def display_path(path: Path | str) -> str:
     of dcplan's own (the built-in catalog) as ``dcplan/...`` wherever it is installed, so that
     what names it (a plan's reasons) is the same on every machine."""
     resolved = Path(path).resolve()
+    if resolved.is_relative_to(PACKAGE):  # first: from a folder above the install too (a repo's .venv)
+        return (Path(PACKAGE.name) / resolved.relative_to(PACKAGE)).as_posix()
     try:
         return str(resolved.relative_to(Path.cwd().resolve()))
     except ValueError:
-        pass
-    if resolved.is_relative_to(PACKAGE):
-        return str(Path(PACKAGE.name) / resolved.relative_to(PACKAGE))
-    return str(path)
+        return str(path)
