@@ -189,12 +189,12 @@ def _blamed(problems: list[Problem], doc: YamlDocument, override: dict, blame: Y
     it (under ``prefix``); the others (and those of values given as data, a sweep's) as they are."""
     written: dict[str, KeyPath] = {}
 
-    def walk(node, loc: KeyPath) -> None:
-        if loc:
-            written[dotted(loc)] = loc
+    def walk(node, loc: KeyPath) -> None:  # the values it sets, not the mappings it passes through
         if isinstance(node, dict):
             for key, value in node.items():
                 walk(value, loc + (key,))
+        elif loc:
+            written[dotted(loc)] = loc
 
     walk(override, ())
     return [blame.problem(prefix + written[p.key], p.message)
@@ -253,9 +253,11 @@ def deep_merge(base, override):
 
 def _apply_scenario(data: dict, site_overrides: dict, scenario: dict | None) -> tuple[dict, dict]:
     """A scenario's ``site_overrides`` join the program's; its other keys merge into the program."""
-    override = dict(scenario or {})
-    return (deep_merge(data, {k: v for k, v in override.items() if k != "site_overrides"}),
-            deep_merge(site_overrides, override.get("site_overrides") or {}))
+    override = dict(scenario) if isinstance(scenario, dict) else {}
+    sites = override.get("site_overrides")  # not a mapping: the schema says so
+    return (deep_merge(data, override if not isinstance(sites, dict) else
+                       {k: v for k, v in override.items() if k != "site_overrides"}),
+            deep_merge(site_overrides, sites) if isinstance(sites, dict) else site_overrides)
 
 
 # --- programs ----------------------------------------------------------------------------
@@ -404,17 +406,17 @@ def validate_paths(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
     return checked, sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.key))
 
 
-def validate_file(path: Path, named: bool = False) -> tuple[bool, list[Problem]]:
+def validate_file(path: Path, named: bool = False, doc: YamlDocument | None = None) -> tuple[bool, list[Problem]]:
     """(whether ``path`` is a file dcplan reads, its problems). An empty file is one, with a
     problem (a site file emptied by mistake must not pass as nothing to check); other YAML (a CI
     workflow, a plan written by dcplan) is not, unless ``named`` on the command line, where
-    skipping it would pass a file the user asked about unread."""
+    skipping it would pass a file the user asked about unread. ``doc``: the file, if read already."""
     try:
-        doc = load_yaml(path)
+        doc = doc or load_yaml(path)
     except InputError as err:
         return True, err.problems
     kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
-    if doc.data == {}:
+    if doc.data in ({}, None):
         return True, [doc.problem((), "empty file: a site, program, workload or smoothing file starts with `kind:`")]
     if is_plan_output(doc):
         return named, [doc.problem((), "a plan written by `dcplan plan`, not an input: `dcplan check` verifies "

@@ -227,3 +227,15 @@ def test_every_scenario_is_validated_and_its_problems_named_at_its_own_lines(tmp
     assert f"p.yaml:{line('site_overrides', 'nobody')}: scenarios.nobody.site_overrides: no site named" in out
     planned = run_cli(runner, "plan", path, "--scenario", "bad_rate")  # the same line when planned
     assert planned.exit_code == 2 and f"p.yaml:{line('discount_rate', 'bad_rate')}:" in planned.output
+
+
+def test_a_scenario_whose_site_overrides_is_not_a_mapping_and_a_document_of_nothing_are_problems(tmp_path, runner):
+    write_yaml(tmp_path / "site.yaml", base_site())
+    write_yaml(tmp_path / "p.yaml", {"kind": "program", "name": "p", "sites": ["site.yaml"],
+                                     "scenarios": {"x": {"site_overrides": [1]}}})
+    (tmp_path / "dashes.yaml").write_text("---\n")
+    result = run_cli(runner, "validate", tmp_path)
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2 and "internal error" not in out, out
+    assert "p.yaml:7: scenarios.x.site_overrides: input should be a valid dictionary" in out
+    assert "dashes.yaml:2: empty file" in out

@@ -69,7 +69,7 @@ def _check_target(t: Target, solve: bool, options: SolveOptions, names: dict[str
         if t.doc is None:
             return _invalid(report, t.unreadable)
         if not t.plannable:
-            read, problems = validate_file(t.path, t.named)
+            read, problems = validate_file(t.path, t.named, t.doc)
             if not read:
                 return None  # YAML that is not a dcplan file (a CI workflow, say)
             if problems:
