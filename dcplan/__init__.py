@@ -84,15 +84,16 @@ def plan(source: str | Path | ProgramInput, *, scenario: str | None = None, typi
 
 
 def _check_arguments(typical_days, options) -> None:
-    """The ranges the command line's options keep to, for callers from Python: a ValueError
-    rather than a plan of another resolution (typical_days=0 planned the whole year) or a crash."""
-    if typical_days is not None and (isinstance(typical_days, bool) or not isinstance(typical_days, int)
-                                     or not 1 <= typical_days <= 365):
-        raise ValueError(f"typical_days must be a whole number from 1 to 365 (or None: every hour), got {typical_days!r}")
-    if not 0 <= options.mip_gap < 1:  # NaN fails too
-        raise ValueError(f"mip_gap must be at least 0 and below 1, got {options.mip_gap!r}")
-    if options.time_limit_s is not None and not options.time_limit_s >= 0:
-        raise ValueError(f"time_limit_s must be at least 0 (or None: no limit), got {options.time_limit_s!r}")
+    """The ranges the command line's options keep to (:func:`dcplan.choices.within`), for callers
+    from Python: a ValueError rather than a plan of another resolution (typical_days=0 planned
+    the whole year) or a crash."""
+    from dcplan.choices import MIP_GAP, TIME_LIMIT_S, TYPICAL_DAYS, within
+
+    if typical_days is not None:
+        within("typical_days", typical_days, TYPICAL_DAYS, whole=True)
+    within("mip_gap", options.mip_gap, MIP_GAP)
+    if options.time_limit_s is not None:
+        within("time_limit_s", options.time_limit_s, TIME_LIMIT_S)
 
 
 def validate(*paths: str | Path) -> list[Problem]:
@@ -107,7 +108,10 @@ def check(*paths: str | Path, plan_root: str | Path | None = None, solve: bool =
     """Does every committed plan still fit its inputs (as `dcplan check`)? ``plan_root``: the
     folder of committed plans; ``solve``: also solve each program for feasibility."""
     from dcplan.checks import check_paths
+    from dcplan.choices import TIME_LIMIT_S, within
 
+    if time_limit_s is not None:
+        within("time_limit_s", time_limit_s, TIME_LIMIT_S)
     return check_paths([Path(p) for p in paths], Path(plan_root) if plan_root else None, solve, time_limit_s)
 
 

@@ -31,8 +31,11 @@ from dcplan.choices import (
     CHECK_FORMATS,
     CHECK_TIME_LIMIT_S,
     DIFF_FORMATS,
+    MIP_GAP,
     SCHEMA_KINDS,
     STRATEGIES,
+    TIME_LIMIT_S,
+    within,
 )
 from dcplan.errors import ExitCode, InputError, Problem, display_path
 from dcplan.outfolder import SMOOTHING_NAMES, OutputFolder, writable_path
@@ -56,17 +59,15 @@ Strategy, CheckFormat, DiffFormat, CatalogSection, SchemaKind = (
     _choice("CatalogSection", CATALOG_SECTIONS), _choice("SchemaKind", SCHEMA_KINDS))
 
 
-def _above(least: float, most: float | None = None, can_equal: bool = False):
-    """A callback that takes a number only above ``least`` (or equal, ``can_equal``) and, with
-    ``most``, below it: a usage error (exit 2) otherwise, NaN included, never a run that
-    misreads it (a negative time limit, a gap of 5)."""
-    def check(value: float | None) -> float | None:
-        if value is None:
-            return value
-        low_ok = value >= least if can_equal else value > least
-        if not (low_ok and (most is None or value < most)):
-            shown = f"{'at least' if can_equal else 'above'} {least:g}" + (f" and below {most:g}" if most is not None else "")
-            raise typer.BadParameter(f"must be {shown} (got {value:g})")
+def _within(bounds: tuple):
+    """A callback that takes a number only within ``bounds`` (:func:`dcplan.choices.within`):
+    a usage error (exit 2) otherwise, NaN included, never a run that misreads it."""
+    def check(ctx: typer.Context, param: typer.CallbackParam, value: float | None) -> float | None:
+        if value is not None:
+            try:
+                within(param.opts[0], value, bounds)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc)) from None
         return value
 
     return check
@@ -117,20 +118,26 @@ def _friendly(fn):
         except KeyboardInterrupt:
             err_console.print("interrupted")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
-        except OSError as exc:  # the file system refused (full, read-only, a path not checked up front)
-            if os.environ.get("DCPLAN_DEBUG"):
-                raise
-            where = f"{display_path(Path(exc.filename))}: " if exc.filename else ""
-            err_console.print(f"[red]cannot read or write[/red] {where}{exc.strerror or exc}", highlight=False)
+        except OSError as exc:
+            if os.environ.get("DCPLAN_DEBUG") or not exc.filename:
+                return _internal(exc)
+            # a file the system refused (full, read-only, a path not checked up front): the user's to fix
+            err_console.print(f"[red]cannot read or write[/red] {display_path(Path(exc.filename))}: "
+                              f"{exc.strerror or exc}", highlight=False)
             raise typer.Exit(ExitCode.INVALID_INPUT) from None
         except Exception as exc:  # a bug in dcplan, not in the input
-            if os.environ.get("DCPLAN_DEBUG"):
-                raise
-            err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}\n"
-                              "This is a bug in dcplan; run with DCPLAN_DEBUG=1 for a traceback.")
-            raise typer.Exit(INTERNAL_ERROR) from None
+            return _internal(exc)
 
     return wrapper
+
+
+def _internal(exc: BaseException):
+    """A bug in dcplan, not in the input: exit 70 (a traceback with DCPLAN_DEBUG=1)."""
+    if os.environ.get("DCPLAN_DEBUG"):
+        raise exc
+    err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}\n"
+                      "This is a bug in dcplan; run with DCPLAN_DEBUG=1 for a traceback.")
+    raise typer.Exit(INTERNAL_ERROR) from None
 
 
 def _version(value: bool):
@@ -234,10 +241,10 @@ def schema(kind: SchemaKind = typer.Argument(..., help="Which input file's schem
 def plan(
     path: Path = typer.Argument(..., help="Program file, or a site file with a compute target."),
     outdir: Optional[Path] = typer.Option(None, "-o", "--outdir", help="Write plan.yaml, dispatch.csv, summary.json here."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_above(0, can_equal=True),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_within(TIME_LIMIT_S),
                                                help="Seconds the whole command may take "
                                                "(start-up, solving and writing)."),
-    mip_gap: float = typer.Option(1e-4, "--mip-gap", callback=_above(0, 1, can_equal=True),
+    mip_gap: float = typer.Option(1e-4, "--mip-gap", callback=_within(MIP_GAP),
                                   help="Relative optimality gap to stop at (on a full year, "
                                   "auto or decompose: of the power system's cost, the plan's less its GPUs and cooling)."),
     typical_days: Optional[int] = typer.Option(None, "--typical-days", min=1, max=365,
@@ -381,9 +388,9 @@ def smooth(
     band_min_mw: Optional[float] = typer.Option(None, "--band-min-mw"),
     band_max_mw: Optional[float] = typer.Option(None, "--band-max-mw"),
     energy_price: Optional[float] = typer.Option(None, "--energy-price-usd-per-mwh"),
-    resolution_s: Optional[float] = typer.Option(None, "--resolution-s", callback=_above(0),
+    resolution_s: Optional[float] = typer.Option(None, "--resolution-s", callback=_within((0.0, None, False)),
                                                  help="Model time step (decimates the trace)."),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_above(0, can_equal=True),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_within(TIME_LIMIT_S),
                                                help="Solver time limit, seconds."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
     as_json: bool = typer.Option(False, "--json", help="Print the result (smoothing.yaml's content) as JSON."),
@@ -454,10 +461,11 @@ def report(
 ):
     """Write one self-contained HTML report of a plan (charts included; opens without a network),
     or of two plans side by side."""
-    from dcplan.report import write_comparison, write_report
+    from dcplan.report import COMPARISON_FILE, report_path, write_comparison, write_report
 
     if output is not None:
-        writable_path(Path(output), "--output", folder=output.endswith(("/", os.sep)) or Path(output).is_dir())
+        writable_path(report_path(outdir, output, COMPARISON_FILE if compare is not None else "report.html"),
+                      "--output")
     written = write_comparison(compare, outdir, output) if compare is not None else write_report(outdir, output)
     console.print(f"wrote {display_path(written)}")
 
@@ -491,7 +499,7 @@ def check(
     fmt: CheckFormat = typer.Option("text", "--format", help="text, json, github (annotations) or junit (XML)."),
     solve: bool = typer.Option(False, "--solve", help="Also solve every program for feasibility, even one with "
                                "a committed plan."),
-    time_limit: float = typer.Option(CHECK_TIME_LIMIT_S, "--time-limit", callback=_above(0, can_equal=True),
+    time_limit: float = typer.Option(CHECK_TIME_LIMIT_S, "--time-limit", callback=_within(TIME_LIMIT_S),
                                      help="Seconds for each solve."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the report to this file instead of "
                                           "standard output."),

@@ -84,12 +84,7 @@ class FolderLock:
     the folder's parent, and removes staging folders that a killed run left there."""
 
     def __init__(self, target: Path, option: str = "-o"):
-        self.target, self.option = Path(os.path.abspath(target)), option
-        if self.target.exists() and not self.target.is_dir():
-            raise self._problem(f"{display_path(self.target)} exists and is not a folder")
-        existing = next(p for p in [self.target, *self.target.parents] if p.exists())
-        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-            raise self._problem(f"cannot write in {display_path(existing)}")
+        self.target, self.option = writable_path(target, option, folder=True), option
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -125,8 +120,7 @@ def writable_path(path: Path, option: str, folder: bool = False) -> Path:
     the way to it, a folder that cannot be written in."""
     path = Path(os.path.abspath(path))
     if path.exists() and path.is_dir() != folder:
-        raise _problem(option, f"{display_path(path)} is a {'file' if folder else 'folder'}: give a "
-                               f"{'folder' if folder else 'file'} name")
+        raise _problem(option, f"{display_path(path)} exists and is not a {'folder' if folder else 'file'}")
     parent = path.parent
     while not parent.exists():
         parent = parent.parent

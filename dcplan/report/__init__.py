@@ -21,7 +21,7 @@ def write_report(outdir: Path, path: Path | str | None = None, shown_as: Path | 
     ``shown_as``: the folder the report names, where ``outdir`` is a staging folder that will
     become it (`plan --report`), so that the report names where it lives, the same each run."""
     outdir = Path(outdir)
-    path = _target(outdir, path, "report.html")
+    path = report_path(outdir, path, "report.html")
     atomic_write(path, render(load_folder(outdir), _relative(outdir, path.parent), shown_as))
     return path
 
@@ -34,13 +34,13 @@ def write_comparison(folder_a: Path | str, folder_b: Path | str, path: Path | st
     A missing or damaged folder is an InputError, and nothing is written."""
     folder_a, folder_b = Path(folder_a), Path(folder_b)
     a, b = load_folder(folder_a), load_folder(folder_b)
-    path = _target(folder_b, path, COMPARISON_FILE)
+    path = report_path(folder_b, path, COMPARISON_FILE)
     dirs = (_relative(folder_a, path.parent), _relative(folder_b, path.parent))
     atomic_write(path, render_comparison(a, b, dirs))
     return path
 
 
-def _target(outdir: Path, path: Path | str | None, name: str) -> Path:
+def report_path(outdir: Path, path: Path | str | None, name: str) -> Path:
     """The file to write: ``path``, or ``name`` in it when it is a folder or ends with a
     separator, or ``name`` in ``outdir`` when there is no ``path``."""
     folder = path is None or str(path).endswith(("/", os.sep)) or Path(path).is_dir()
@@ -58,4 +58,5 @@ def _relative(folder: Path, start: Path) -> str | None:
     return "" if rel == "." else rel + "/"
 
 
-__all__ = ["PlanFolder", "load_folder", "render", "render_comparison", "write_comparison", "write_report"]
+__all__ = ["PlanFolder", "load_folder", "render", "render_comparison", "report_path", "write_comparison",
+           "write_report"]
