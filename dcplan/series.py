@@ -122,7 +122,7 @@ class SeriesResolver:
         if (widths != len(header)).any():
             i = int(np.flatnonzero(widths != len(header))[0])
             raise self._fail(csv_loc, f"{name}:{i + 2}: {widths[i]} fields, but the header has {len(header)}")
-        if header[0] in INDEX_COLUMNS and len(rows) <= MAX_ROWS:
+        if len(rows) <= MAX_ROWS:
             self._check_index(header, rows, name, csv_loc)  # first: a missing hour is named at its line
         if len(rows) != HOURS_PER_YEAR:
             hint = " (a leap year? drop Feb 29)" if len(rows) == LEAP_YEAR_HOURS else ""

@@ -16,9 +16,10 @@ from dcplan.solver import SolveResult
 
 BROKEN_SHARE = 0.01
 """A limit the schedule breaks at the trace's own step by more than this share of it is said so,
-where the model's step was asked coarser than its default (DEFAULT_MIN_STEP_S: the ripple
-within a step that fine is the power supplies' time scale, which the model leaves out by
-design, as the module docstring of dcplan.smoothing.api says)."""
+where a step coarser than the default (DEFAULT_MIN_STEP_S) was asked for: the ripple within a
+step that fine is the power supplies' time scale, which the model leaves out by design (see
+dcplan.smoothing.api), and a step coarsened for a long trace (max_steps) was not the user's
+choice, so "plan at a finer step" would not help there."""
 
 
 @dataclass
@@ -92,9 +93,10 @@ def fill(r: SmoothingResult, ctx: Context, o: Outcome) -> None:
     if factor > 1:
         fine = w.load_mw[: T * factor] + np.repeat(grid - d.load_mw, factor)
         r.trace_after = measure(fine, w.time_step_s, lim.swing_window_s, lim.spectral_mask)
+        asked = r.spec.resolution_s is not None and dt > DEFAULT_MIN_STEP_S + 1e-9  # finer: the supplies' scale
         broken = {k: v for k, v in violations(fine, w.time_step_s, lim).items()
-                  if k == "spectral_mask" or v > BROKEN_SHARE * abs(getattr(lim, k))}
-        if broken and dt > DEFAULT_MIN_STEP_S + 1e-9:  # finer ripple is below the model's time scale
+                  if k == "spectral_mask" or v > BROKEN_SHARE * abs(getattr(lim, k))} if asked else {}
+        if broken:
             r.notes.append(f"at the trace's own step ({w.time_step_s:g} s) the schedule breaks "
                            + ", ".join(f"{k} by {v:,.3g}" for k, v in broken.items())
                            + f": the limits hold for the {dt:g} s block means only; plan with --resolution-s "
