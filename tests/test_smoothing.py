@@ -11,6 +11,7 @@ from conftest import REPO, run_cli, write_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dcplan.errors import InputError
 from dcplan.schema.smoothing import SmoothingSpec
 from dcplan.smoothing.api import Strategy, smooth
 from dcplan.smoothing.metrics import measure, violations
@@ -449,9 +450,7 @@ def test_site_file_smoothing_section_is_read(tmp_path):
 
 
 def test_a_coarse_step_says_what_it_leaves_out_and_what_breaks_at_the_traces_own_step(tmp_path):
-    from dcplan.schema.smoothing import Limits, SmoothingSpec
-    from dcplan.smoothing.api import smooth
-    from dcplan.smoothing.workload import load_workload
+    from dcplan.schema.smoothing import Limits
 
     t = np.arange(0, 60, 0.1)
     (tmp_path / "sq.csv").write_text("time_s,mw\n" + "".join(f"{a:.1f},{10 + 5 * ((a // 1) % 2)}\n" for a in t))
@@ -462,3 +461,14 @@ def test_a_coarse_step_says_what_it_leaves_out_and_what_breaks_at_the_traces_own
     assert any("breaks ramp_up_mw_per_s" in n and "--resolution-s 0.1" in n for n in result.notes), result.notes
     fine = smooth(load_workload(tmp_path / "sq.csv"), spec.model_copy(update={"resolution_s": 0.1}))
     assert not any("breaks" in n for n in fine.notes)  # at the trace's own step: nothing to say
+
+
+def test_watts_per_gpu_above_what_the_gpu_draws_all_in_are_refused_at_their_line(tmp_path):
+    rows = "".join(f"{i * 0.1:.1f},{3000 if i == 7 else 650}\n" for i in range(100))
+    (tmp_path / "t.csv").write_text("time_s,w_per_gpu\n" + rows)
+    with pytest.raises(InputError) as caught:
+        load_workload(tmp_path / "t.csv", gpus=1000, gpu_model="h100_sxm")
+    [problem] = caught.value.problems
+    assert problem.line == 9 and problem.key == "w_per_gpu" and "1,417 W" in problem.message
+    (tmp_path / "t.csv").write_text("time_s,w_per_gpu\n" + rows.replace(",3000", ",700"))
+    assert load_workload(tmp_path / "t.csv", gpus=1000, gpu_model="h100_sxm").load_mw.max() == pytest.approx(0.7)

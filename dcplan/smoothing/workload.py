@@ -345,6 +345,11 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
     if server_w and gpus is None:
         raise InputError([Problem(fname, None, "server_w_per_gpu", "needs a GPU count")])
     server_mw = (gpus or 0) * server_w / 1e6
+    if per_gpu and gpu is not None and float(values_arr.max()) > gpu.design_w_per_gpu:
+        line = lines[int(np.argmax(values_arr))]
+        raise InputError([Problem(fname, line, v_name, f"{float(values_arr.max()):,.0f} W per GPU is more than one "
+                                  f"{gpu_model} draws all in ({gpu.design_w_per_gpu:,.0f} W: its server and cluster "
+                                  "share included): is the column per server or node, or in another unit?")])
     if per_gpu:
         load = values_arr * gpus / 1e6 + server_mw
     else:
