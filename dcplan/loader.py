@@ -277,6 +277,24 @@ def scenario_problems(path: Path, doc: YamlDocument, besides: str | None = None)
     return problems
 
 
+def _unread_site_problems(doc: YamlDocument, sites) -> list[Problem]:
+    """The shape problems of the site files a program lists (``sites``, as written), where the
+    program's own shape stopped it before it read them: a typo in each must not take two runs to
+    find. Only the shape: a site's catalog keys and series depend on the program being valid."""
+    found = []
+    for i, written in enumerate(sites if isinstance(sites, list) else []):
+        try:
+            site_path = doc.reference(written, ("sites", i)) if isinstance(written, str) else None
+            if site_path is None or not site_path.is_file():
+                continue
+            site_doc = load_yaml(site_path)
+        except InputError as err:
+            found += err.problems
+            continue
+        found += _kind_problems(site_doc, "site") or validation_problems(site_doc, Site, site_doc.data)
+    return found
+
+
 def load_program(path: Path, scenario: str | None = None, overrides: dict | None = None) -> ProgramInput:
     """Load a program and its sites; a site file is treated as a one-site program. ``overrides``
     is one more scenario given as data (a sweep's values), applied after the named one."""
@@ -308,7 +326,7 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
         data, site_overrides = _apply_scenario(data, site_overrides, overrides)
     problems = validation_problems(doc, Program, data)
     if problems:
-        raise InputError(problems)
+        raise InputError(problems + _unread_site_problems(doc, data.get("sites")))
     program = Program.model_validate(data)
     raw_catalog, problems = merge_catalog(builtin_catalog_data(), program.catalog, doc)
     if problems:

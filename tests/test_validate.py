@@ -115,6 +115,19 @@ def test_program_reports_problems_in_its_sites(runner, tmp_path):
     assert "site.yaml" in result.output and "grid.max_import_mw" in result.output
 
 
+def test_a_program_with_a_typo_of_its_own_still_reports_its_sites_typos(runner, tmp_path):
+    site = base_site()
+    site["nme"] = site.pop("name")
+    write_yaml(tmp_path / "site.yaml", site)
+    write_yaml(tmp_path / "prog.yaml", {"kind": "program", "name": "p", "sites": ["site.yaml"],
+                                        "finance": {"discount_rat": 0.08}})
+    for command in ("validate", "plan"):
+        result = run_cli(runner, command, tmp_path / "prog.yaml")
+        assert result.exit_code == 2, result.output
+        assert "finance.discount_rat: unknown key" in result.output, result.output
+        assert "site.yaml:" in result.output and "nme: unknown key" in result.output, result.output
+
+
 def test_nothing_to_validate(runner, tmp_path):
     result = run_cli(runner, "validate", tmp_path / "missing")
     assert result.exit_code == 2
