@@ -63,7 +63,7 @@ class SeriesResolver:
         """An array of 8,760 floats, or :class:`SeriesError` naming file, line and key."""
         if isinstance(spec, (int, float)):
             values = np.full(HOURS_PER_YEAR, float(spec))
-            self._check_range(values, loc, quantity, where=None)
+            self._check_range(values, loc, quantity, where=None, hourly=False)
             return values
         if isinstance(spec, CsvColumn):
             return self._csv(spec, loc, quantity)
@@ -196,14 +196,14 @@ class SeriesResolver:
                                      f"{previous} by one hour (a gap or a duplicate)")
                 previous = stamp
 
-    def _check_range(self, values, loc, quantity: Quantity, where):
+    def _check_range(self, values, loc, quantity: Quantity, where, hourly: bool = True):
         bad = np.flatnonzero((values < quantity.low) | (values > quantity.high))
         if bad.size:
             i = int(bad[0])
             place = f"{where[0]}:{i + 2}: column '{where[1]}' " if where else ""
+            hours = f" ({bad.size} such hour{'s' if bad.size > 1 else ''})" if hourly else ""
             raise self._fail(loc, f"{place}value {values[i]:g} is outside the plausible range "
-                             f"{quantity.low:g}..{quantity.high:g} {quantity.unit} "
-                             f"({bad.size} such hour{'s' if bad.size > 1 else ''})")
+                             f"{quantity.low:g}..{quantity.high:g} {quantity.unit}{hours}")
 
     def _fail(self, loc, message) -> SeriesError:
         return SeriesError(self.doc.problem(loc, message))

@@ -271,7 +271,8 @@ def _try_values(sweep: SweepFile, data: _BaseData, axes: list[Axis], scenarios: 
 def _remap(sweep: SweepFile, data: _BaseData, axis: Axis, value, p: Problem) -> Problem:
     key = dotted(axis.loc)
     own = p.file == data.file_of(axis) and (p.key == key or p.key.startswith((key + ".", key + "[")))
-    return _at_axis(sweep, axis.path, f"value {value!r}: {p.message if own else p}")
+    said = p.message if own else str(p)
+    return _at_axis(sweep, axis.path, said if said.startswith("value ") else f"value {value!r}: {said}")
 
 
 def _at_axis(sweep: SweepFile, path: str, message: str) -> Problem:
