@@ -106,6 +106,8 @@ def test_sampling_listed_axes_draws_distinct_combinations(program):
     ({"sites.tiny.fuel.gas_price_usd_per_mmbtu": [3], "sites.memphis.fuel.gas_price_usd_per_mmbtu": [3]}, {}, 5,
      "no site named 'memphis'; sites: tiny"),
     ({"sites.tiny.cooling.liquid.pue": [1.1]}, {}, 3, "no element 'liquid'"),
+    ({"sites.tiny.cooling.air_economizer.pue": [1.2, 0.5]}, {}, 3,
+     "pue: value 0.5 is outside the plausible range 1..3 pue\n"),  # said once, and not counted in hours
     ({"finanse.discount_rate": [0.1]}, {}, 3, "did you mean 'finance'?"),
     ({GAS: {"distribution": "uniform", "low": 2, "high": 8}}, {}, 3, "needs `draws: N`"),
     ({GAS: [3, 3]}, {}, 5, "listed twice"),
@@ -118,7 +120,7 @@ def test_bad_axes_are_reported_at_their_line(program, runner, axes, settings, li
     path = sweep_file(program.parent, axes, **settings)
     with pytest.raises(InputError) as err:
         load_scenarios(path)
-    text = "\n".join(map(str, err.value.problems))
+    text = "\n".join(map(str, err.value.problems)) + "\n"
     assert f"sweep.yaml:{line}:" in text and expected in text, text
     result = run_cli(runner, "sweep", path, "-o", program.parent / "out")
     assert result.exit_code == 2 and expected in result.output
