@@ -142,7 +142,7 @@ class _LocalPool:
                 broken = False
                 for future in finished:
                     task = in_flight.pop(future)
-                    self.running = len(in_flight)
+                    self.running = min(self.workers, len(in_flight) + len(queue))  # the next starts at once
                     error = future.exception()
                     if isinstance(error, BrokenProcessPool):
                         broken = True
