@@ -167,7 +167,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
     rented = sum(sum(s.cloud_gpus.values()) for s in plan.sites)
     console.print(
         f"[bold]{plan.total_gpus:,}[/bold] GPUs" + (f" + {rented:,.0f} rented" if rented > 0.5 else "")
-        + f" · [bold]${plan.usd_per_gpu_hour:,.2f}[/bold]/GPU-hour · "
+        + (f" · [bold]${plan.usd_per_gpu_hour:,.2f}[/bold]/GPU-hour" if plan.total_gpus or rented > 0.5 else "")
+        + " · "
         + (f"levelised ${plan.levelised_usd_per_mwh:,.0f}/MWh all-in, ${plan.energy_cost_usd_per_mwh:,.1f}/MWh for power · "
            if plan.facility_energy_mwh > 0 else "no energy at the sites · ")
         + f"CO2 {plan.co2_t:,.0f} t/yr · NOx {plan.nox_t:,.1f} t/yr"
@@ -247,8 +248,10 @@ def cap_table(plan: Plan, binding_only: bool = False) -> Table:
             table.add_row(f"[dim]{c.name}[/dim]", c.scope, "", "", "", "[dim]not in force[/dim]", "")
             continue
         shadow = "-" if not c.shadow_price else f"{figure(c.shadow_price)}\n[dim]{c.shadow_price_unit}[/dim]"
-        binds = "[bold red]yes[/bold red]" if c.binding else ("[yellow]major source[/yellow]" if c.note else "no")
-        table.add_row(f"{c.name}\n[dim]{c.quantity}[/dim]", c.scope, f"{'≤' if c.sense == 'max' else '≥'} "
+        binds = "[bold red]yes[/bold red]" if c.binding else ("[yellow]major source[/yellow]"
+                                                            if "major source" in c.note else "no")
+        note = f"\n[yellow]{escape(c.note)}[/yellow]" if c.note else ""
+        table.add_row(f"{escape(c.name)}\n[dim]{c.quantity}[/dim]{note}", c.scope, f"{'≤' if c.sense == 'max' else '≥'} "
                       f"{figure(c.limit)}", figure(c.value), figure(c.slack), binds, shadow)
     return table
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import base_site, daily, write_csv, write_yaml
+from conftest import base_site, daily, run_cli, write_csv, write_yaml
 
 from dcplan import api
 from dcplan.catalog import builtin_catalog
@@ -213,13 +213,15 @@ def test_infeasible_n_plus_one_is_explained(tmp_path, runner):
     assert "N+1 needs firm gas" in result.output
 
 
-def test_a_fixed_it_load_is_powered_and_cooled_with_or_without_gpus(tmp_path):
+def test_a_fixed_it_load_is_powered_and_cooled_with_or_without_gpus(tmp_path, runner):
     """20 MW of IT that is not GPUs, on the grid at PUE 1.2: energy and cooling by hand; with GPUs
-    the two loads add up."""
+    the two loads add up. Without GPUs the summary has no cost per GPU-hour (it read $nan)."""
     price = 50.0
     site = base_site()
     site["compute"] = {"fixed_it_mw": 20.0}
     p = plan(tmp_path, site, typical_days=2)
+    summary = run_cli(runner, "plan", tmp_path / "site.yaml", "--typical-days", "2", "-o", tmp_path / "out")
+    assert summary.exit_code == 0 and "0 GPUs · levelised" in summary.output and "nan" not in summary.output
     s = p.sites[0]
     assert s.it_mw == pytest.approx(20.0) and s.gpus == {}
     assert s.costs_usd["grid_energy"] == pytest.approx(20.0 * 1.2 * HOURS_PER_YEAR * price, rel=1e-9)
