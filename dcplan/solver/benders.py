@@ -408,6 +408,8 @@ class _Dispatch:
         self.sum_slack = _by_group(row_group[np.r_[up, lo]], self.n_groups)
         self.sum_multi = _by_group(row_group, self.n_groups)
         self.sum_single = _by_group(col_group[self.single_col], self.n_groups)
+        over_time = n_terms > ELASTIC_MIN_TERMS  # yearly caps: see _Master.over_time_duals
+        self.over_time, self.over_time_group = self.kept[multi[over_time]], row_group[over_time]
         self.cost_op = c.cost[split.O]
         self.floor = least_cost(self.sum_cols, self.cost_op, self.col_lower, self.col_upper)
         lp = (np.r_[c.cost[split.O], np.full(len(self.slack), self.penalty)],
@@ -644,21 +646,26 @@ class _Master:
                                   np.r_[c.col_upper[split.D], np.full(n_groups, INF)],
                                   c.row_lower[split.RM], c.row_upper[split.RM], A))
         self.cut_index = np.arange(n + n_groups, dtype=np.int32)
+        self.cut_made_by: list[tuple[int, int, float]] = []  # (evaluation, group, theta's coefficient) of each
+        # cut row; (-1, -1, 0): a feasibility cut
         self.has_optimality_cut = False
         self.integral = False
         self.fixed = np.full(n, np.nan)  # design columns held at a value (NaN: free)
 
-    def add_optimality_cut(self, cost: np.ndarray, gradient: np.ndarray, xd: np.ndarray) -> None:
-        """theta_g >= cost_g + gradient_g @ (x - xd) for each group g of the dispatch."""
+    def add_optimality_cut(self, cost: np.ndarray, gradient: np.ndarray, xd: np.ndarray, evaluation: int) -> None:
+        """theta_g >= cost_g + gradient_g @ (x - xd) for each group g of the dispatch, made by
+        the ``evaluation``-th dispatch solve."""
         for g in range(self.n_groups):
             lower, row = cut_row(cost[g], gradient[g], xd)
             index = np.r_[self.cut_index[:self.n], self.n + g].astype(np.int32)
             self.h.addRow(lower, INF, self.n + 1, index, row)
+            self.cut_made_by.append((evaluation, g, row[-1]))
         self.has_optimality_cut = True
 
     def add_feasibility_cut(self, a: np.ndarray, b: float) -> None:
         nz = np.flatnonzero(a)
         self.h.addRow(-INF, float(b), len(nz), nz.astype(np.int32), a[nz])
+        self.cut_made_by.append((-1, -1, 0.0))
 
     def make_integral(self) -> None:
         integer = np.flatnonzero(self.s.design_integer).astype(np.int32)
@@ -668,19 +675,39 @@ class _Master:
         self.integral = True
 
     def row_duals_at(self, xd: np.ndarray, relax: np.ndarray) -> np.ndarray | None:
-        """Duals of the design rows around ``xd``: its integers fixed but those in ``relax``
-        (GPU units), as the LP of the master; with the dispatch's cuts, they price the design
-        rows as the whole model's LP would near the plan."""
-        fix = np.flatnonzero(self.s.design_integer & ~relax).astype(np.int32)
+        """Duals of the master's rows (design rows, then the cuts) around ``xd``: its integers
+        fixed but those in ``relax`` (GPU units), the rest within their own bounds, as the LP of
+        the master; with the dispatch's cuts, they price the design rows as the whole model's LP
+        would near the plan."""
+        c, n = self.s.c, self.n
+        fix = self.s.design_integer & ~relax
+        lower, upper = np.where(fix, xd, c.col_lower[self.s.D]), np.where(fix, xd, c.col_upper[self.s.D])
+        self.h.changeColsBounds(n, self.cut_index[:n], lower, upper)
         free = np.flatnonzero(self.s.design_integer).astype(np.int32)
         if len(free):
             self.h.changeColsIntegrality(len(free), free, [highspy.HighsVarType.kContinuous] * len(free))
-        if len(fix):
-            self.h.changeColsBounds(len(fix), fix, xd[fix], xd[fix])
         self.h.run()
         if self.h.getModelStatus() != Status.kOptimal:
             return None
-        return np.array(self.h.getSolution().row_dual)[: self.s.A_master.shape[0]]
+        return np.array(self.h.getSolution().row_dual)
+
+    def over_time_duals(self, row_duals: np.ndarray, made_by: list[np.ndarray], group: np.ndarray) -> np.ndarray:
+        """The whole LP's duals of the dispatch rows over time (yearly caps), from the master's
+        ``row_duals``: the duals of each group's cuts weigh the dispatch duals (``made_by``, one
+        array an evaluation) that made them. (Those weights add up to theta's cost, 1, or less
+        where theta rests on its floor, whose dual is 0; with the master's own duals they meet
+        the whole LP's optimality conditions.) The last dispatch's duals alone price a cap as
+        if the design could not move: a cap that a battery meets reads 0 there, where building
+        more to meet one tonne less costs $243 (a review's case). NaN where a feasibility cut,
+        which no dispatch's duals made, holds the design."""
+        out = np.zeros(len(group))
+        for dual, (evaluation, g, theta) in zip(row_duals[self.s.A_master.shape[0]:], self.cut_made_by):
+            if abs(dual) <= 1e-12:
+                continue
+            if evaluation < 0:
+                return np.full(len(group), np.nan)
+            out += np.where(group == g, dual * theta * made_by[evaluation], 0.0)  # a scaled cut's dual, unscaled
+        return out
 
     def solve(self, deadline: Deadline, mip_gap: float, region: tuple[np.ndarray, np.ndarray] | None = None):
         """(status, x_design, lower bound on the plan's cost less the model's offset, columns at
@@ -752,6 +779,7 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     gap, offset = options.mip_gap, compiled.offset
     best = math.inf
     best_xd = best_xo = best_y = None
+    made_by: list[np.ndarray] = []  # the duals of the rows over time of each dispatch a cut came from
     lower = -math.inf
     rounds = 0
 
@@ -774,7 +802,8 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
             # a priced violation makes the cut steep and large: the LP's tolerances then leave it
             # inexact by more than the gap, so it is loosened by its own size
             cut_cost = cost - PENALISED_CUT_SLACK * dispatch.penalty * violation if violated else cost
-            master.add_optimality_cut(cut_cost, gradient, xd)
+            master.add_optimality_cut(cut_cost, gradient, xd, len(made_by))
+            made_by.append(y[dispatch.over_time])
             if cuts is not None:
                 cuts.append((cut_cost, gradient, xd.copy()))
             if violated:
@@ -880,7 +909,8 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
         master_duals = master.row_duals_at(best_xd, relax[s.D])
         if master_duals is not None:
             duals = np.zeros(compiled.shape[0])
-            duals[s.RS], duals[s.RM] = best_y, master_duals
+            duals[s.RS], duals[s.RM] = best_y, master_duals[:len(s.RM)]
+            duals[s.RS[dispatch.over_time]] = master.over_time_duals(master_duals, made_by, dispatch.over_time_group)
             outcome.row_duals = duals[:n_rows]
     return outcome
 

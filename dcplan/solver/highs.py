@@ -71,15 +71,22 @@ class SolveResult:
     columns: int = 0
     rows: int = 0
     message: str = ""
-    row_duals: np.ndarray | None = field(default=None, repr=False)  # with integers fixed at the plan
+    row_duals: np.ndarray | None = field(default=None, repr=False)  # with integers fixed at the plan; NaN: unpriced
     row_index: dict = field(default_factory=dict, repr=False)  # id(constraint) -> row
 
     def dual(self, constraint) -> float | None:
-        """Marginal change of the objective per unit increase of the constraint's bound."""
+        """Marginal change of the objective per unit increase of the constraint's bound; None
+        where there are no duals or the strategy could not price this row (see :meth:`unpriced`)."""
         row = self.row_index.get(id(constraint))
-        if row is None or self.row_duals is None:
+        if row is None or self.row_duals is None or np.isnan(self.row_duals[row]):
             return None
         return float(self.row_duals[row])
+
+    def unpriced(self, constraint) -> bool:
+        """Duals were computed, but not this row's: a cap over the year in the decomposition
+        where a feasibility cut holds the design (see benders._Master.over_time_duals)."""
+        row = self.row_index.get(id(constraint))
+        return row is not None and self.row_duals is not None and bool(np.isnan(self.row_duals[row]))
 
     @property
     def has_solution(self) -> bool:
