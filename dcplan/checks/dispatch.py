@@ -13,6 +13,8 @@ from dcplan.checks.verification import REL_TOL, TOL_MW, Verification
 from dcplan.formatting import quantity
 from dcplan.formulas import facility_load_mw
 from dcplan.locate import Where
+from dcplan.model.timegrid import month_of_hour
+from dcplan.series import HOURS_PER_YEAR
 
 
 def check_dispatch(v: Verification) -> None:
@@ -70,29 +72,34 @@ def _load_met(v: Verification, s: SiteState, check: str) -> None:
                 f"{s.pue[i]:.3f}{f' x {s.compute.average_draw_fraction:.2f} drawn' if s.compute.average_draw_fraction < 1 else ''}"
                 f"{f' x {1 + s.overhead:.3f} smoothing' if s.overhead else ''}); short by up to "
                 f"{short[i]:,.1f} MW in {_hours(float(np.sum(s.weight[bad])))}", _load_culprit(v, s))
-    if (v.timeline is None and v.plan.time_resolution.method == "typical_days"
-            and si.site.reliability.unserved_energy_usd_per_mwh is None
+    if (v.plan.time_resolution.method == "typical_days" and si.site.reliability.unserved_energy_usd_per_mwh is None
             and not any(f.check.endswith(f" {s.name}") for f in v.dispatch_issues)):
         _whole_year(v, s, check)
 
 
 def _whole_year(v: Verification, s: SiteState, check: str) -> None:
-    """A typical-days plan is dispatched on its representative days only: warn of the hours of
-    the year whose load exceeds the most every source could deliver then, as the model's
-    technologies state it (``SiteModel.most_mw``)."""
+    """A typical-days plan is dispatched on its representative days only: warn of the hours it
+    stands for (the year; a build-out period's months) whose load exceeds the most every source
+    could deliver then, as the model's technologies state it (``SiteModel.most_mw``)."""
     if s.figures is None:
         return
-    load = facility_load_mw(s.it_mw, s.si.pue[s.entry.cooling], s.compute.average_draw_fraction, s.overhead)
-    parts = s.figures.most_mw
+    hours = np.arange(HOURS_PER_YEAR)
+    if s.period:  # a build-out period: the months from its first day's to its last day's
+        months = [(s.start.month - 1 + k) % 12
+                  for k in range((s.end.year - s.start.year) * 12 + s.end.month - s.start.month + 1)]
+        hours = np.flatnonzero(np.isin(month_of_hour(s.start.year), months))
+    load = facility_load_mw(s.it_mw, s.si.pue[s.entry.cooling][hours], s.compute.average_draw_fraction, s.overhead)
+    parts = {k: mw[hours] for k, mw in s.figures.most_mw.items()}
     supply = sum(parts.values(), np.zeros_like(load))
     short = load - supply
     bad = short > TOL_MW + REL_TOL * load
     if bad.any():
-        h = int(np.argmax(short))
-        shown = ", ".join(f"{k} {mw[h]:,.1f}" for k, mw in parts.items())
-        v.add(check, WARNING, f"outside the plan's typical days the facility draws up to {load[h]:,.1f} MW "
-              f"(hour {h} of the year), more than all the planned capacity then ({supply[h]:,.1f} MW: {shown}); "
-              f"short in {int(bad.sum()):,} h of the year: a full-year plan would size for them",
+        i = int(np.argmax(short))
+        shown = ", ".join(f"{k} {mw[i]:,.1f}" for k, mw in parts.items())
+        span = "its months" if s.period else "the year"
+        v.add(check, WARNING, f"outside the plan's typical days{s.when} the facility draws up to {load[i]:,.1f} MW "
+              f"(hour {hours[i]} of the year), more than all the planned capacity then ({supply[i]:,.1f} MW: {shown}); "
+              f"short in {int(bad.sum()):,} h of {span}: a full-year plan would size for them",
               _load_culprit(v, s))
 
 

@@ -195,10 +195,14 @@ def _period_states(v: Verification, p) -> dict[str, SiteState]:
 
 def _gas_in_use(v: Verification, site: str, cand, p) -> float:
     """Gas units of a candidate in use in period ``p``: owned ones delivered by its start and
-    not retired before its end, or the most rented in a span that covers it."""
+    not retired before its end; rented ones from the period's rented MW where the site rents one
+    kind, else the most rented in a span that covers the period (a span's figure: its busiest)."""
     key = f"gas:{cand.key}"
     if cand.rental is None:
         return v.owned_in_use(site, key, p)
+    rented_mw = p.capacity_online.get(site, {}).get("rented_gas_mw")
+    if rented_mw is not None and sum(c.rental is not None for c in v.sites[site].site.technologies.gas) == 1:
+        return round(rented_mw / v.sites[site].catalog.generators[cand.type].unit_mw, 6)
     return max((b.quantity for b in v.timeline.bridges if b.site == site and b.asset in
                 (key, f"rental_gas:{cand.type}") and b.start_date <= p.start <= b.end_date), default=0)
 
