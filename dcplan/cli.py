@@ -648,6 +648,34 @@ def sweep_summary(
         console.print("wrote " + ", ".join(display_path(p) for p in result.written))
 
 
+class _ReaderMayLeave:
+    """Standard output that its reader may close early (``dcplan plan ... | head``): what is left
+    to print is dropped and the command goes on, writing its files and exiting with its own code
+    (a broken pipe once ended it before its files, with exit 1, which means infeasible here)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._left()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._left()
+
+    def _left(self) -> None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())  # the rest goes nowhere
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def run() -> None:
     """The console script: the app, then an exit that leaves freeing the process's objects to
     the operating system (Python takes about half a second to tear down a year's model, which
@@ -655,6 +683,7 @@ def run() -> None:
     import atexit
 
     _clock.update(process=True, started=STARTED_S)
+    sys.stdout = _ReaderMayLeave(sys.stdout) if sys.stdout is not None else open(os.devnull, "w")  # None: closed
     try:
         app(prog_name="dcplan")
         code = 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -261,3 +262,19 @@ def test_the_status_line_says_ctrl_c_keeps_the_plan_once_a_plan_has_waited_a_whi
     assert line.text().endswith("gap 0.029% · Ctrl-C keeps this plan")
     line.update("HiGHS MIP", None)  # no plan yet: nothing to keep
     assert "Ctrl-C" not in line.text()
+
+
+def test_a_reader_that_leaves_early_does_not_stop_the_plan_or_change_its_exit_code(tmp_path):
+    """`dcplan plan ... | head -2`: the reader closes the pipe (here before the first line); the
+    plan is still written and the exit code is the plan's (a broken pipe once ended it with 1,
+    nothing written). With standard output closed outright (`>&-`) the same."""
+    dcplan = str(Path(sys.executable).parent / "dcplan")
+    program = REPO / "examples" / "quickstart" / "program.yaml"
+    reader = subprocess.Popen([dcplan, "plan", program, "-o", tmp_path / "piped"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+    reader.stdout.close()
+    assert reader.wait(timeout=120) == 0
+    assert (tmp_path / "piped" / "plan.yaml").exists()
+    closed = subprocess.run([dcplan, "catalog"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: os.close(1), timeout=60)
+    assert closed.returncode == 0 and "Traceback" not in closed.stderr
