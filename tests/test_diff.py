@@ -69,7 +69,7 @@ def test_identical_plans_have_no_changes(two_plans):
     assert "No changes" in render_markdown(d)
 
 
-def test_folders_of_plans_match_by_program_and_list_added_and_removed(two_plans, tmp_path):
+def test_folders_of_plans_match_by_folder_and_list_added_and_removed(two_plans, tmp_path):
     old, new = tmp_path / "old", tmp_path / "new"
     shutil.copytree(two_plans[0], old / "testsite")
     shutil.copytree(REPO / "plans" / "memphis", old / "memphis")
@@ -79,6 +79,19 @@ def test_folders_of_plans_match_by_program_and_list_added_and_removed(two_plans,
     assert d.added == ["johor"] and d.removed == ["memphis"] and list(d.changed) == ["testsite"]
     text = render_text(d)
     assert "+ plan johor (new)" in text and "- plan memphis (removed)" in text
+
+
+def test_two_plans_of_one_program_in_a_folder_of_plans_are_two_plans(two_plans, tmp_path):
+    """A scenario's plan keeps its program's name: matched by program, one of two plans that both
+    changed was dropped without a word. Matched by folder, both are compared."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    shutil.copytree(two_plans[0], old / "base")
+    shutil.copytree(two_plans[1], old / "bigger")
+    shutil.copytree(two_plans[1], new / "base")
+    shutil.copytree(two_plans[0], new / "bigger")
+    d = diff(str(old), str(new))
+    assert sorted(d.changed) == ["base", "bigger"] and all(d.changed.values())
+    assert not d.added and not d.removed
 
 
 def _plan(**changes) -> dict:

@@ -2,7 +2,9 @@
 
 Each side is a plan.yaml, a plan folder, or a folder of plan folders (``plans/``), on disk or at a
 git revision as ``REV:PATH`` (read with ``git show``; PATH from the repository root, or ``./PATH``
-from the current folder). Plans are matched by program name. Reported: GPUs by site and model,
+from the current folder). In folders of plans, plans are matched by their folder's name (two
+plans of one program, a scenario's and the base's, are two plans); two single plans are
+compared whatever their names. Reported: GPUs by site and model,
 MW and MWh by source, energy by source, cost lines, emissions, caps (limit, value, binding),
 the limits that bind at each site, and a build-out's orders and rentals. Output is text for a
 terminal or Markdown for a pull-request comment.
@@ -39,7 +41,7 @@ class Change:
 
 @dataclass
 class PlanSet:
-    """The plans one side of a diff names, by program name."""
+    """The plans one side of a diff names: by folder name in a folder of plans, else by program."""
 
     label: str
     plans: dict[str, dict] = field(default_factory=dict)
@@ -61,18 +63,18 @@ def _git_show(rev: str, path: str) -> str | None:
     return out.stdout
 
 
-def _git_plans(rev: str, path: str) -> dict[str, tuple[str, str]]:
-    """(name shown, text) of the plan(s) at ``rev:path``."""
+def _git_plans(rev: str, path: str) -> dict[str, tuple[str | None, str]]:
+    """name shown -> (folder name in a folder of plans, else None; text) of the plan(s) at ``rev:path``."""
     label = f"{rev}:{path}"
     if path.endswith((".yaml", ".yml")):
         text = _git_show(rev, path)
         if text is None:
             raise InputError([Problem(label, None, "", f"no such file at {rev}")])
-        return {label: text}
+        return {label: (None, text)}
     folder = path.rstrip("/")
     text = _git_show(rev, f"{folder}/{PLAN_FILE}")
     if text is not None:
-        return {label: text}
+        return {label: (None, text)}
     listing = _git_show(rev, folder)
     if listing is None or not listing.startswith("tree "):
         raise InputError([Problem(label, None, "", f"no plan.yaml or folder of plans at {rev}")])
@@ -81,31 +83,32 @@ def _git_plans(rev: str, path: str) -> dict[str, tuple[str, str]]:
         if entry.endswith("/"):
             text = _git_show(rev, f"{folder}/{entry}{PLAN_FILE}")
             if text is not None:
-                found[f"{rev}:{folder}/{entry}{PLAN_FILE}"] = text
+                found[f"{rev}:{folder}/{entry}{PLAN_FILE}"] = (entry.rstrip("/"), text)
     return found
 
 
-def _disk_plans(path: Path) -> list[Path]:
+def _disk_plans(path: Path) -> list[tuple[str | None, Path]]:
+    """(folder name in a folder of plans, else None; plan.yaml) of the plan(s) at ``path``."""
     if path.is_file():
-        return [path]
+        return [(None, path)]
     if (path / PLAN_FILE).is_file():
-        return [path / PLAN_FILE]
-    return sorted(p / PLAN_FILE for p in path.iterdir() if (p / PLAN_FILE).is_file())
+        return [(None, path / PLAN_FILE)]
+    return sorted((p.name, p / PLAN_FILE) for p in path.iterdir() if (p / PLAN_FILE).is_file())
 
 
 def load_plans(ref: str) -> PlanSet:
     """The plans named by ``ref``: a path, or ``REV:PATH`` in git."""
     path = Path(ref)
     if path.exists():
-        docs = [read_plan_yaml(f)[0] for f in _disk_plans(path)]
+        docs = [(key, read_plan_yaml(f)[0]) for key, f in _disk_plans(path)]
     elif ":" in ref:
         rev, _, inner = ref.partition(":")
-        docs = [read_plan_yaml(text=text, name=where)[0] for where, text in _git_plans(rev, inner).items()]
+        docs = [(key, read_plan_yaml(text=text, name=where)[0]) for where, (key, text) in _git_plans(rev, inner).items()]
     else:
         raise InputError([Problem(ref, None, "", "no such file or folder (a git revision is written REV:PATH)")])
     plans = PlanSet(ref)
-    for doc in docs:
-        plans.plans[str(doc.data["program"])] = doc.data
+    for key, doc in docs:
+        plans.plans[key or str(doc.data["program"])] = doc.data
     if not plans.plans:
         raise InputError([Problem(ref, None, "", "no plan.yaml found")])
     return plans
