@@ -110,6 +110,10 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     bo = program.program.buildout
     if program.program.pareto is None and (bo is None or bo.earliest is None):
         return plan_once(program, typical_days, options)
+    if bo is not None and bo.earliest is not None and bo.earliest.delays:
+        from dcplan.studies.odds import check_delays
+
+        check_delays(program, asset_keys(program))  # before the training jobs are smoothed (seconds)
     smoothing, reasons = smooth_training_jobs(program)  # the same for every plan of the search
     if reasons:
         return PlanOutcome(program, None, None, reasons)
@@ -122,10 +126,8 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
             outcome.plan.pareto = frontier(program, outcome, plan_at).document()
         return outcome
     from dcplan.studies.earliest import search
-    from dcplan.studies.odds import check_delays, odds
+    from dcplan.studies.odds import odds
 
-    if bo.earliest.delays:
-        check_delays(program, asset_keys(program, smoothing))
     found, outcome = search(program, plan_at)
     if found.period is not None and bo.earliest.delays:
         found.odds = odds(program, plan_at, found.period.index).document()
@@ -135,9 +137,10 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     return outcome
 
 
-def asset_keys(program: ProgramInput, smoothing: dict) -> dict[str, set[str]]:
-    """Each site's assets by the key orders name them with (a model of one typical day is enough)."""
-    pm = build_model(program, 1, smoothing)
+def asset_keys(program: ProgramInput) -> dict[str, set[str]]:
+    """Each site's assets by the key orders name them with (a model of one typical day is enough;
+    a training job's smoothing adds none)."""
+    pm = build_model(program, 1, {})
     return {sm.name: {a.key for a in sm.assets} for sm in pm.buildout.sites[0]}
 
 

@@ -74,12 +74,18 @@ def test_rented_turbines_bridge_the_late_cases_at_a_cost(tmp_path):
     assert held["expected_npv_cost_usd"] > held["npv_cost_usd"]  # ... at the rent of the months they cover
 
 
-def test_a_delay_of_an_asset_the_site_does_not_order_is_an_input_error_at_its_line(tmp_path, runner):
+def test_a_delay_of_an_asset_the_site_does_not_order_is_an_input_error_at_its_line(tmp_path, runner, monkeypatch):
+    """Before the training jobs are smoothed or any plan is made (a typo once surfaced only after
+    15 s of smoothing)."""
+    import dcplan.api
+
+    monkeypatch.setattr(dcplan.api, "smooth_training_jobs", lambda *_: pytest.fail("smoothed before the check"))
     path = odds_program(tmp_path, islanded_site(rental=False, owned_lead_months=15),
                         [{"site": "testsite", "asset": "gas:lm2500", "months": {0: 1.0}}])
     result = run_cli(runner, "plan", path)
     assert result.exit_code == 2
-    assert "program.yaml" in result.output and "asset" in result.output and "gas:lm6000" in result.output
+    assert "program.yaml" in result.output and "earliest.delays[0].asset" in result.output
+    assert "orders no 'gas:lm2500'" in result.output and "gas:lm6000" in result.output
 
 
 def test_probabilities_that_do_not_add_up_are_refused(tmp_path, runner):
@@ -129,3 +135,4 @@ def test_a_grid_that_comes_on_time_is_used_then_and_saves_the_bridge(tmp_path):
     assert held["planned_for"] == [{"site": "testsite", "asset": "grid", "months_late": 6}]
     assert held["holds_probability"] == pytest.approx(1.0)
     assert held["expected_npv_cost_usd"] < held["npv_cost_usd"] - 1e5
+
