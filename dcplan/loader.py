@@ -370,11 +370,14 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
     if program.buildout is not None:
         start, years = program.horizon.start, program.horizon.years
         end = start.replace(year=start.year + years)  # a build-out starts on the 1st of a month
-        late = [doc.problem(("buildout", "targets", i, "date"), f"{t.date} is not before the horizon's end "
-                            f"({end}: horizon.start {start} + {years} years); extend horizon.years or move the target")
-                for i, t in enumerate(program.buildout.targets) if t.date >= end]
-        if late:
-            raise InputError(late)
+        outside = [doc.problem(("buildout", "targets", i, "date"), f"{t.date} is not before the horizon's end "
+                               f"({end}: horizon.start {start} + {years} years); extend horizon.years or move the target")
+                   if t.date >= end else
+                   doc.problem(("buildout", "targets", i, "date"), f"{t.date} is before the horizon's start "
+                               f"({start}): move the target, or horizon.start")
+                   for i, t in enumerate(program.buildout.targets) if not start <= t.date < end]
+        if outside:
+            raise InputError(outside)
     if not has_target and program.objective.sense == "min_cost":
         raise InputError([doc.problem(("compute", "target"), "required key is missing "
                                       "(or give buildout.targets)")])

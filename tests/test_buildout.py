@@ -246,11 +246,16 @@ def test_existing_gpus_run_from_day_one_with_the_cooling_they_have(tmp_path):
     assert single.costs_usd["cooling"] == pytest.approx(new_it_kw * spec.capex_usd_per_kw_it * crf, rel=1e-9)
 
 
-def test_a_target_after_the_horizon_is_an_input_error(tmp_path, runner):
+def test_a_target_outside_the_horizon_is_an_input_error(tmp_path, runner):
     doc = program(tmp_path, islanded_site(rental=True), targets=[{"date": "2029-01-01", "gpus": 10000}])
     result = run_cli(runner, "validate", write_yaml(tmp_path / "program.yaml", doc))
     assert result.exit_code == 2
     assert "buildout.targets[0].date: 2029-01-01 is not before the horizon's end (2029-01-01" in result.output
+    start = doc["horizon"]["start"]
+    doc["buildout"]["targets"] = [{"date": "2020-01-01", "gpus": 10000}]  # planned as infeasible 'by' the first period
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "program.yaml", doc))
+    assert result.exit_code == 2
+    assert f"buildout.targets[0].date: 2020-01-01 is before the horizon's start ({start})" in result.output
 
 
 def test_n_plus_one_holds_in_every_period_before_the_grid_arrives_and_not_after(tmp_path):
