@@ -252,3 +252,16 @@ def test_a_scenario_whose_site_overrides_is_not_a_mapping_and_a_document_of_noth
     assert result.exit_code == 2 and "internal error" not in out, out
     assert "p.yaml:7: scenarios.x.site_overrides: input should be a valid dictionary" in out
     assert "dashes.yaml:2: empty file" in out
+
+
+def test_true_or_an_infinite_number_where_a_number_is_due_are_refused_at_their_key(runner, tmp_path):
+    """pydantic read `max_import_mw: true` as a 1 MW grid and 1e400 (text to YAML) as infinity."""
+    site = base_site()
+    site["grid"]["max_import_mw"] = True
+    site["land_available_acres"] = "1e400"
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))
+    assert result.exit_code == 2, result.output
+    assert "grid.max_import_mw: input should be a valid number" in result.output and "found 'true'" in result.output
+    assert "land_available_acres: input should be a finite number" in result.output
+    site["grid"]["max_import_mw"], site["land_available_acres"] = "60", "1e4"  # numbers written as text still read
+    assert run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site)).exit_code == 0

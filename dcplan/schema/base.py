@@ -2,15 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 
 class StrictModel(BaseModel):
-    """Input records reject unknown keys (a typo must never be silently ignored)."""
+    """Input records reject unknown keys (a typo must never be silently ignored), infinite or
+    undefined numbers (``1e400`` reads as infinity) and true/false where a number is due (pydantic
+    reads ``max_import_mw: true`` as 1 MW)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_true_or_false_for_a_number(cls, data):
+        """true/false given for a number is passed on as text, which fails at its own key."""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if isinstance(value, bool) and field is not None and _number_not_bool(field.annotation):
+                    data = {**data, name: str(value).lower()}
+        return data
+
+
+def _number_not_bool(annotation) -> bool:
+    """Whether a field's type takes numbers but not true/false."""
+    kinds, todo = set(), [annotation]
+    while todo:
+        t = todo.pop()
+        if t in (int, float, bool):
+            kinds.add(t)
+        todo.extend(get_args(t))
+    return bool(kinds) and bool not in kinds
 
 
 class CsvColumn(StrictModel):
