@@ -380,6 +380,22 @@ def test_bad_workload_and_limits_files_name_file_and_line(tmp_path, monkeypatch,
     assert "command line: --band-min-mw, --band-max-mw: band_min_mw 50 is above" in result.output
 
 
+def test_a_job_that_never_trains_or_iterates_faster_than_its_resolution_is_an_input_error(tmp_path, runner):
+    """Once: exit 3 after the solver's time limit (a 0.05 s period at 0.1 s), and 'optimal, $0'
+    for 5 s of a job whose start idles 30 s."""
+    (tmp_path / "job.yaml").write_text(
+        "kind: workload\n"
+        "gpu: h100_sxm\n"
+        "gpus: 100\n"
+        "duration_s: 5\n"
+        "start: {idle_s: 30}\n"
+        "iteration: {period_s: 0.05, compute_fraction: 0.5}\n")
+    result = run_cli(runner, "validate", tmp_path / "job.yaml")
+    assert result.exit_code == 2
+    assert "job.yaml:4: duration_s: 5 s is all idle (start.idle_s + stop.idle_s: 30 s)" in result.output
+    assert "job.yaml:6: iteration.period_s: 0.05 s is shorter than two steps of resolution_s 0.1 s" in result.output
+
+
 def test_floor_on_a_trace_without_gpus_is_an_input_error(tmp_path, monkeypatch, runner):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "t.csv").write_text("time_s,mw\n0,30\n1,20\n2,30\n")
@@ -472,3 +488,14 @@ def test_watts_per_gpu_above_what_the_gpu_draws_all_in_are_refused_at_their_line
     assert problem.line == 9 and problem.key == "w_per_gpu" and "1,417 W" in problem.message
     (tmp_path / "t.csv").write_text("time_s,w_per_gpu\n" + rows.replace(",3000", ",700"))
     assert load_workload(tmp_path / "t.csv", gpus=1000, gpu_model="h100_sxm").load_mw.max() == pytest.approx(0.7)
+    # site MW over the GPU count: 3 MW on 1,000 H100s is 3,000 W each (it was smoothed as given)
+    (tmp_path / "mw.csv").write_text("time_s,mw\n" + "".join(f"{i * 0.1:.1f},{3 if i == 7 else 0.65}\n"
+                                                              for i in range(100)))
+    with pytest.raises(InputError) as caught:
+        load_workload(tmp_path / "mw.csv", gpus=1000, gpu_model="h100_sxm")
+    [problem] = caught.value.problems
+    assert problem.line == 9 and "3,000 W per GPU (3 MW over 1,000 GPUs)" in problem.message
+    assert load_workload(tmp_path / "mw.csv", gpus=10_000, gpu_model="h100_sxm").load_mw.max() == pytest.approx(3)
+    (tmp_path / "two.csv").write_text("time_s,mw,w_per_gpu\n0,1,700\n0.1,1,700\n")  # which one?
+    with pytest.raises(InputError, match="two power columns"):
+        load_workload(tmp_path / "two.csv", gpus=1000, gpu_model="h100_sxm")

@@ -111,6 +111,14 @@ def _file_problems(spec: WorkloadFile, doc: YamlDocument | None) -> list[Problem
         if spec.duration_s is not None and spec.duration_s < 2 * spec.resolution_s:
             problems.append(problem(("duration_s",), f"{spec.duration_s:g} s is shorter than two "
                                     f"steps of resolution_s {spec.resolution_s:g} s"))
+        idle_s = (spec.start.idle_s if spec.start else 0.0) + (spec.stop.idle_s if spec.stop else 0.0)
+        if spec.duration_s is not None and idle_s >= spec.duration_s:
+            problems.append(problem(("duration_s",), f"{spec.duration_s:g} s is all idle (start.idle_s + "
+                                    f"stop.idle_s: {idle_s:g} s): the job never trains"))
+        if spec.iteration is not None and spec.iteration.period_s < 2 * spec.resolution_s:
+            problems.append(problem(("iteration", "period_s"), f"{spec.iteration.period_s:g} s is shorter than two "
+                                    f"steps of resolution_s {spec.resolution_s:g} s: its phases cannot be told "
+                                    "apart (a finer resolution_s, or a longer period)"))
     return problems
 
 
@@ -270,6 +278,10 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
         problems.append(Problem(fname, 1, "", "no time column: name one of "
                                 f"{', '.join(TIME_COLUMNS)} (seconds, or ISO 8601 timestamps)"))
     v_col = pick(column, MW_COLUMNS + PER_GPU_COLUMNS, "power")
+    both = [c for c in MW_COLUMNS + PER_GPU_COLUMNS if c in header]
+    if column is None and any(c in MW_COLUMNS for c in both) and any(c in PER_GPU_COLUMNS for c in both):
+        problems.append(Problem(fname, 1, "", f"two power columns ({', '.join(both)}): name the one to smooth "
+                                "(`trace.column:` in a workload file)"))
     if v_col is None and column is None:
         problems.append(Problem(fname, 1, "", "no power column: name one `mw` (site MW) or "
                                 "`w_per_gpu` (watts per GPU, scaled by the GPU count)"))
@@ -345,11 +357,14 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
     if server_w and gpus is None:
         raise InputError([Problem(fname, None, "server_w_per_gpu", "needs a GPU count")])
     server_mw = (gpus or 0) * server_w / 1e6
-    if per_gpu and gpu is not None and float(values_arr.max()) > gpu.design_w_per_gpu:
-        line = lines[int(np.argmax(values_arr))]
-        raise InputError([Problem(fname, line, v_name, f"{float(values_arr.max()):,.0f} W per GPU is more than one "
-                                  f"{gpu_model} draws all in ({gpu.design_w_per_gpu:,.0f} W: its server and cluster "
-                                  "share included): is the column per server or node, or in another unit?")])
+    w_per_gpu = values_arr if per_gpu else values_arr * 1e6 / gpus if gpus else None
+    if w_per_gpu is not None and gpu is not None and float(w_per_gpu.max()) > gpu.design_w_per_gpu:
+        i = int(np.argmax(w_per_gpu))
+        over = "" if per_gpu else f" ({values_arr[i]:,.6g} MW over {gpus:,} GPUs)"
+        raise InputError([Problem(fname, lines[i], v_name, f"{float(w_per_gpu[i]):,.0f} W per GPU{over} is more than "
+                                  f"one {gpu_model} draws all in ({gpu.design_w_per_gpu:,.0f} W: its server and cluster "
+                                  "share included): is the column per server or node, or in another unit?"
+                                  + ("" if per_gpu else " Or the GPU count too low?"))])
     if per_gpu:
         load = values_arr * gpus / 1e6 + server_mw
     else:
