@@ -100,6 +100,9 @@ def validate(*paths: str | Path) -> list[Problem]:
     """Every problem in the site, program, workload and smoothing files under ``paths``."""
     from dcplan.loader import validate_paths
 
+    if not paths:
+        raise TypeError("validate() needs a path (a file or a folder): with none, [] would read as all valid")
+
     return validate_paths([Path(p) for p in paths])[1]
 
 
@@ -115,10 +118,20 @@ def check(*paths: str | Path, plan_root: str | Path | None = None, solve: bool =
     return check_paths([Path(p) for p in paths], Path(plan_root) if plan_root else None, solve, time_limit_s)
 
 
-def smooth(workload: str | Path, site: str | Path | None = None, **overrides) -> SmoothingResult:
+def smooth(workload: str | Path, site: str | Path | None = None, *, gpus: int | None = None,
+           gpu: str | None = None, limits: dict | None = None, energy_price_usd_per_mwh: float | None = None,
+           resolution_s: float | None = None, time_limit_s: float | None = None) -> SmoothingResult:
     """Smooth a training job's power (a trace CSV or a workload YAML) against a site's
-    ``smoothing:`` section (as `dcplan smooth`); ``overrides``: see
-    :func:`dcplan.smoothing.api.smooth_files`."""
+    ``smoothing:`` section or a ``kind: smoothing`` file (as `dcplan smooth`). ``gpus`` and
+    ``gpu`` (a catalog key) complete a trace; ``limits`` ({"swing_mw": 10, ...}, the keys of
+    ``smoothing.limits``), ``energy_price_usd_per_mwh`` and ``resolution_s`` override the
+    site's."""
+    from dcplan.choices import TIME_LIMIT_S, within
     from dcplan.smoothing.api import smooth_files
+    from dcplan.solver import SolveOptions
 
-    return smooth_files(workload, site, **overrides)
+    if time_limit_s is not None:
+        within("time_limit_s", time_limit_s, TIME_LIMIT_S)
+    return smooth_files(workload, site, gpus=gpus, gpu_model=gpu, limits=limits,
+                        economics={"energy_price_usd_per_mwh": energy_price_usd_per_mwh},
+                        resolution_s=resolution_s, options=SolveOptions(time_limit_s=time_limit_s))

@@ -243,7 +243,7 @@ def plan(
     outdir: Optional[Path] = typer.Option(None, "-o", "--outdir", help="Write plan.yaml, dispatch.csv, summary.json here."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_within(TIME_LIMIT_S),
                                                help="Seconds the whole command may take "
-                                               "(start-up, solving and writing)."),
+                                               "(start-up, solving and writing); default none."),
     mip_gap: float = typer.Option(1e-4, "--mip-gap", callback=_within(MIP_GAP),
                                   help="Relative optimality gap to stop at (on a full year, "
                                   "auto or decompose: of the power system's cost, the plan's less its GPUs and cooling)."),
@@ -376,22 +376,29 @@ def smooth(
                                           help="Write schedule.csv, smoothing.yaml, smoothing.png here."),
     gpus: Optional[int] = typer.Option(None, "--gpus", help="GPU count (scales a w_per_gpu trace)."),
     gpu: Optional[str] = typer.Option(None, "--gpu", help="GPU catalog key, e.g. h100_sxm."),
-    ramp_up_mw_per_s: Optional[float] = typer.Option(None, "--ramp-up-mw-per-s"),
-    ramp_down_mw_per_s: Optional[float] = typer.Option(None, "--ramp-down-mw-per-s"),
-    ramp_up_mw_per_min: Optional[float] = typer.Option(None, "--ramp-up-mw-per-min"),
-    ramp_down_mw_per_min: Optional[float] = typer.Option(None, "--ramp-down-mw-per-min"),
+    ramp_up_mw_per_s: Optional[float] = typer.Option(None, "--ramp-up-mw-per-s",
+                                                     help="Most the grid power may rise a second, MW (each step)."),
+    ramp_down_mw_per_s: Optional[float] = typer.Option(None, "--ramp-down-mw-per-s",
+                                                       help="Most the grid power may fall a second, MW (each step)."),
+    ramp_up_mw_per_min: Optional[float] = typer.Option(None, "--ramp-up-mw-per-min",
+                                                       help="Most it may rise over any minute, MW."),
+    ramp_down_mw_per_min: Optional[float] = typer.Option(None, "--ramp-down-mw-per-min",
+                                                         help="Most it may fall over any minute, MW."),
     ramp_up_pct_per_min: Optional[float] = typer.Option(None, "--ramp-up-pct-per-min", help="% of --capacity-mw."),
     ramp_down_pct_per_min: Optional[float] = typer.Option(None, "--ramp-down-pct-per-min", help="% of --capacity-mw."),
     capacity_mw: Optional[float] = typer.Option(None, "--capacity-mw", help="What the % ramps are of."),
     swing_mw: Optional[float] = typer.Option(None, "--swing-mw", help="Peak-to-peak limit in any window."),
     swing_window_s: Optional[float] = typer.Option(None, "--swing-window-s", help="Default 5 s."),
-    band_min_mw: Optional[float] = typer.Option(None, "--band-min-mw"),
-    band_max_mw: Optional[float] = typer.Option(None, "--band-max-mw"),
-    energy_price: Optional[float] = typer.Option(None, "--energy-price-usd-per-mwh"),
+    band_min_mw: Optional[float] = typer.Option(None, "--band-min-mw", help="Least grid power, MW."),
+    band_max_mw: Optional[float] = typer.Option(None, "--band-max-mw", help="Most grid power, MW."),
+    energy_price: Optional[float] = typer.Option(None, "--energy-price-usd-per-mwh",
+                                                 help="Price of the extra energy burned or lost; default the "
+                                                 "site's smoothing.economics, else $60/MWh."),
     resolution_s: Optional[float] = typer.Option(None, "--resolution-s", callback=_within((0.0, None, False)),
-                                                 help="Model time step (decimates the trace)."),
+                                                 help="Model time step, seconds (decimates the trace); default the "
+                                                 "site's smoothing.resolution_s, else the trace's (at least 0.1 s)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_within(TIME_LIMIT_S),
-                                               help="Solver time limit, seconds."),
+                                               help="Solver time limit, seconds; default none."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
     as_json: bool = typer.Option(False, "--json", help="Print the result (smoothing.yaml's content) as JSON."),
 ):
@@ -619,7 +626,9 @@ def sweep_run(
 @_friendly
 def sweep_summary(
     outdir: Path = typer.Argument(..., help="A sweep's results folder."),
-    metric: str = typer.Option("total_cost_usd_per_year", "--metric", help="The result to explain."),
+    metric: str = typer.Option("total_cost_usd_per_year", "--metric",
+                               help="The result to explain: a numeric column of the results, such as "
+                               "cost_usd_per_gpu_hour, co2_t_per_year or gpus (a wrong name lists them all)."),
     sql: Optional[str] = typer.Option(None, "--sql", help="Run this SQL over the view `results` instead."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary (or the query's rows) as JSON."),
 ):

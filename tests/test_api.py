@@ -116,3 +116,13 @@ def test_smooth_a_job_against_a_site_limits_file(tmp_path):
     path = write_yaml(tmp_path / "job.yaml", {k: v for k, v in job.items() if v is not None})
     result = dcplan.smooth(path, site=examples / "ercot_limits.yaml")
     assert result.has_schedule and result.status in ("optimal", "feasible")
+    # the command line's options, by their names there (gpu, not gpu_model) and a time limit
+    trace = tmp_path / "trace.csv"
+    trace.write_text("time_s,w_per_gpu\n" + "".join(f"{i},{700 if i % 4 < 2 else 100}\n" for i in range(40)))
+    capped = dcplan.smooth(trace, gpus=1000, gpu="h100_sxm", limits={"ramp_up_mw_per_s": 0.1},
+                           energy_price_usd_per_mwh=80.0, time_limit_s=60)
+    assert capped.has_schedule
+    with pytest.raises(ValueError, match="time_limit_s"):
+        dcplan.smooth(trace, gpus=1000, gpu="h100_sxm", limits={"ramp_up_mw_per_s": 0.1}, time_limit_s=-1)
+    with pytest.raises(TypeError, match="needs a path"):
+        dcplan.validate()
