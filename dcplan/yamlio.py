@@ -107,7 +107,7 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
                 continue
             if key in out:
                 problems.append(Problem(fname, key_node.start_mark.line + 1, dotted(path + (key,)),
-                                        "duplicate key (an earlier line sets it too)"))
+                                        f"duplicate key (line {lines[path + (key,)]} sets it too)"))
             out[key] = _build(value_node, path + (key,), lines, problems, fname, budget)
             lines[path + (key,)] = key_node.start_mark.line + 1
         return out
@@ -142,7 +142,11 @@ def load_yaml(path: Path, folders: tuple[Path, ...] | None = None) -> YamlDocume
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError([Problem(name, None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise InputError([Problem(name, line, "", f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} "
+                                  "(save the file as UTF-8)")]) from None
+    except OSError as exc:
         raise InputError([Problem(name, None, "", f"cannot read file: {exc}")]) from None
     return parse_yaml(text, path, folders)
 

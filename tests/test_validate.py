@@ -265,3 +265,11 @@ def test_true_or_an_infinite_number_where_a_number_is_due_are_refused_at_their_k
     assert "land_available_acres: input should be a finite number" in result.output
     site["grid"]["max_import_mw"], site["land_available_acres"] = "60", "1e4"  # numbers written as text still read
     assert run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site)).exit_code == 0
+
+
+def test_a_duplicate_key_names_the_line_that_set_it_and_bytes_that_are_not_utf8_their_line(runner, tmp_path):
+    (tmp_path / "dup.yaml").write_text("kind: site\nname: a\nname: b\n")
+    assert "dup.yaml:3: name: duplicate key (line 2 sets it too)" in run_cli(runner, "validate", tmp_path / "dup.yaml").output
+    (tmp_path / "latin.yaml").write_bytes("kind: site\nname: café\n".encode("latin-1"))
+    result = run_cli(runner, "validate", tmp_path / "latin.yaml")
+    assert result.exit_code == 2 and "latin.yaml:2: not UTF-8 text: byte 0xe9" in result.output

@@ -136,6 +136,9 @@ class SourceCost:
 def load_folder(path: Path) -> PlanFolder:
     """Read an output folder of `dcplan plan`; raise InputError when it is not one or is damaged."""
     path = Path(path)
+    if path.is_file():
+        raise InputError([Problem(display_path(path), None, "", "a file: give the plan's folder "
+                                  f"({display_path(path.parent)}), as `dcplan plan FILE -o FOLDER` wrote it")])
     if not path.is_dir():
         raise InputError([Problem(display_path(path), None, "", "no such folder (write one with "
                                   "`dcplan plan FILE -o FOLDER`)")])
