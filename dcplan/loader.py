@@ -88,7 +88,22 @@ def merge_catalog(base: dict, overrides: dict, doc: YamlDocument, base_loc=("cat
                     line = doc.line_of(base_loc + (section, key, name))
                     sources[name] = f"override in {doc.name}:{line}"
     problems = validation_problems(doc, Catalog, merged, base_loc) if overrides else []
-    return merged, problems
+    return merged, _new_entries_explained(problems, base, overrides, doc, base_loc)
+
+
+def _new_entries_explained(problems: list[Problem], base: dict, overrides, doc: YamlDocument, base_loc) -> list[Problem]:
+    """An override of an entry the catalog does not have is a new entry, which lacks every
+    required field: one problem that says so (and which entry was likely meant), not ten."""
+    for section, entries in (overrides or {}).items():
+        for key in entries if isinstance(entries, dict) and section in base else ():
+            prefix = dotted(base_loc + (section, key)) + "."
+            missing = [p for p in problems if p.key.startswith(prefix) and p.message.startswith("required key is missing")]
+            if key in base[section] or not missing:
+                continue
+            problems = [p for p in problems if p not in missing] + [doc.problem(
+                base_loc + (section, key), f"'{key}' is not in the {section} catalog{did_you_mean(key, base[section])}; "
+                f"as a new entry it needs also: {', '.join(p.key[len(prefix):] for p in missing)}")]
+    return problems
 
 
 # --- sites -------------------------------------------------------------------------------

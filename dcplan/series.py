@@ -105,6 +105,9 @@ class SeriesResolver:
         header, rows = self._read(path, csv_loc)
         name = display_path(path)
         value_columns = [c for c in header if c not in INDEX_COLUMNS]
+        twice = [c for c in header if header.count(c) > 1]
+        if twice:
+            raise self._fail(csv_loc, f"{name} has two columns named '{twice[0]}': which one?")
         column = spec.column
         if column is None:
             if len(value_columns) != 1:

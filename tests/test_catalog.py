@@ -95,7 +95,12 @@ def test_incomplete_new_catalog_entry_is_reported(runner, tmp_path):
     site = base_site(catalog={"generators": {"my_turbine": {"name": "x", "unit_mw": 30}}})
     result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))
     assert result.exit_code == 2
-    assert "catalog.generators.my_turbine.heat_rate_mmbtu_per_mwh: required key is missing" in result.output
+    assert "catalog.generators.my_turbine: 'my_turbine' is not in the generators catalog; as a new entry it needs " \
+           "also: " in result.output and "heat_rate_mmbtu_per_mwh" in result.output
+    assert result.output.count("problem") == 1  # one, not one a missing field
+    typo = base_site(catalog={"gpus": {"h100_sxn": {"price_usd_per_gpu": 1}}})
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", typo))
+    assert "'h100_sxn' is not in the gpus catalog (did you mean 'h100_sxm'?)" in result.output
 
 
 def test_catalog_command_lists_sections(runner):

@@ -83,6 +83,8 @@ def test_csv_gap_unit_and_range_problems(runner, tmp_path):
     assert "is in usd_per_kwh, expected usd_per_mwh" in out
     assert "big.csv:9: column 'wind_cf' value 1.5 is outside the plausible range 0..1" in out
     assert "3 problems found" in out  # all of them in one run
+    (tmp_path / "gap.csv").write_text("hour,solar_cf,solar_cf\n" + "".join(f"{i},0.3,0.4\n" for i in range(8760)))
+    assert "gap.csv has two columns named 'solar_cf': which one?" in run_cli(runner, "validate", path).output
 
 
 def test_unknown_catalog_key_and_wrong_kind(runner, tmp_path):
