@@ -563,10 +563,14 @@ def test_exit_2_for_a_dispatch_cut_short_not_a_pass_on_part_of_the_year(runner, 
         assert shown.exit_code == 2 and "9 rows" in shown.output, shown.output
 
 
-def test_exit_2_for_a_missing_plans_folder_not_a_fallback_to_plans(runner, repo):
+def test_exit_2_for_a_missing_or_mistaken_plans_folder_not_a_fallback_to_plans(runner, repo):
     result = run_cli(runner, "check", repo, "--plan", repo / "nowhere")
     assert result.exit_code == 2 and "--plan: no such folder" in result.output
     assert "verified" not in result.output
+    (repo / "elsewhere").mkdir()  # a folder, but of none of the plans: each would be solved instead, and pass
+    result = run_cli(runner, "check", repo, "--plan", repo / "elsewhere")
+    assert result.exit_code == 2 and "--plan: no committed plan of any file checked" in result.output
+    assert "solved" not in result.output
 
 
 def test_an_emptied_site_file_fails_and_orphans_its_committed_plan(runner, repo):

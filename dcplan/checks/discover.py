@@ -47,7 +47,7 @@ def find_targets(paths: list[Path], plan_root: Path | None = None) -> tuple[list
     committed plans, is left out), each with its committed plan folder if it has one; and, as
     problems, paths that do not exist and the committed plans of a folder checked whole (its own
     ``plans/``) that no file in it plans (its input deleted or renamed). Raises
-    :class:`InputError` when ``plan_root`` is not a folder."""
+    :class:`InputError` when ``plan_root`` is not a folder, or holds the plan of no file checked."""
     if plan_root is not None and not plan_root.is_dir():  # not a fallback to plans/: the wrong plans pass
         raise InputError([Problem(display_path(plan_root), None, "--plan", "no such folder")])
     problems: list[Problem] = []
@@ -71,6 +71,14 @@ def find_targets(paths: list[Path], plan_root: Path | None = None) -> tuple[list
     for t in targets:
         if t.kind == "site" and t.name in programs:
             t.plannable, t.plan = False, None
+    plannable = [t.name for t in targets if t.plannable]
+    if plan_root is not None and plannable and not any(t.plan for t in targets):
+        # a mistyped --plan would otherwise turn verification into a solve of each, which passes
+        held = sorted(f.name for f in plan_root.iterdir() if (f / "plan.yaml").is_file())
+        raise InputError([Problem(display_path(plan_root), None, "--plan", "no committed plan of any file checked "
+                                  f"(looked for {', '.join(f'{n}/plan.yaml' for n in plannable[:3])}"
+                                  f"{', ...' if len(plannable) > 3 else ''}; it holds the plans of "
+                                  f"{', '.join(held) if held else 'nothing'})")])
     return targets, problems + _orphaned_plans(paths, targets)
 
 
