@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Callable
 import pyomo.core as pyo
 
 from dcplan.diagnose import arithmetic_checks, explain_infeasible
-from dcplan.errors import Problem
-from dcplan.loader import ProgramInput, SiteInput, load_program, validate_paths
+from dcplan.errors import InputError, Problem
+from dcplan.loader import ProgramInput, SiteInput, discover, is_sweep, load_program, validate_paths
 from dcplan.model import build_model
 from dcplan.model.compute import power_share
 from dcplan.model.context import is_operational
@@ -21,6 +21,7 @@ from dcplan.model.technologies import couples_steps, relaxed_away
 from dcplan.plans.write import write_plan
 from dcplan.smoothing.workload import load_workload
 from dcplan.solver import SolveOptions, SolveResult, solve
+from dcplan.yamlio import load_yaml
 
 if TYPE_CHECKING:
     from dcplan.studies.earliest import Earliest
@@ -31,8 +32,24 @@ if TYPE_CHECKING:
 
 
 def validate(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
-    """Check every site and program file under ``paths``; return (files checked, problems)."""
-    return validate_paths([Path(p) for p in paths])
+    """Check every site, program, workload, smoothing and sweep file under ``paths``; return
+    (files checked, problems)."""
+    from dcplan.sweep.expand import load_scenarios
+
+    paths = [Path(p) for p in paths]
+    checked, problems = validate_paths(paths)
+    for f in discover(paths)[0]:
+        try:
+            if not is_sweep(load_yaml(f)):
+                continue
+        except InputError:
+            continue  # validate_paths said why
+        checked.append(f)
+        try:
+            load_scenarios(f)  # its base, its axes and every value tried on the base
+        except InputError as err:
+            problems += err.problems
+    return checked, sorted(problems, key=lambda p: (p.file, p.line or 0, p.key))
 
 
 @dataclass

@@ -163,10 +163,10 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 @app.command()
 @_friendly
 def validate(paths: list[Path] = typer.Argument(..., metavar="PATH",
-                                               help="Site, program, workload or smoothing files, or folders of them."),
+                                               help="Site, program, workload, smoothing or sweep files, or folders of them."),
              as_json: bool = typer.Option(False, "--json", help="Print the files checked and every problem "
                                           "(file, line, key, message) as JSON; the exit code is the same.")):
-    """Check site, program, workload and smoothing files; report every problem as file:line: key: message."""
+    """Check site, program, workload, smoothing and sweep files; report every problem as file:line: key: message."""
     import dataclasses
 
     import dcplan.api as api

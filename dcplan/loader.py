@@ -454,6 +454,8 @@ def validate_file(path: Path, named: bool = False, doc: YamlDocument | None = No
     kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
     if doc.data in ({}, None):
         return True, [doc.problem((), "empty file: a site, program, workload or smoothing file starts with `kind:`")]
+    if is_sweep(doc):
+        return False, []  # read by dcplan.sweep (dcplan.api.validate checks it)
     if is_plan_output(doc):
         return named, [doc.problem((), "a plan written by `dcplan plan`, not an input: `dcplan check` verifies "
                                    "a committed plan against its inputs")] if named else []
@@ -465,6 +467,11 @@ def validate_file(path: Path, named: bool = False, doc: YamlDocument | None = No
     except InputError as err:
         return True, err.problems
     return True, []
+
+
+def is_sweep(doc: YamlDocument) -> bool:
+    """A sweep file (`dcplan sweep`): `base:` and `axes:`, and no kind."""
+    return isinstance(doc.data, dict) and "kind" not in doc.data and {"base", "axes"} <= set(doc.data)
 
 
 def is_plan_output(doc: YamlDocument) -> bool:

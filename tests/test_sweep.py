@@ -127,6 +127,18 @@ def test_bad_axes_are_reported_at_their_line(program, runner, axes, settings, li
     assert not (program.parent / "out").exists()
 
 
+def test_validate_reads_sweep_files_named_or_in_a_folder(program, runner):
+    """Once 'not a file dcplan reads' when named, and skipped in a folder."""
+    path = sweep_file(program.parent, {GAS: [3, 4]})
+    for target in (path, program.parent):
+        result = run_cli(runner, "validate", target)
+        assert result.exit_code == 0, result.output
+    sweep_file(program.parent, {GAS: [3, -1]})
+    for target in (path, program.parent):
+        result = run_cli(runner, "validate", target)
+        assert result.exit_code == 2 and "sweep.yaml:3: axes." in result.output and "value -1" in result.output
+
+
 def test_the_base_must_be_a_program(program):
     path = write_yaml(program.parent / "sweep.yaml", {"base": "tiny.yaml", "axes": {GAS: [3]}})
     with pytest.raises(InputError, match="sweep.yaml:1: base: expected a program file"):
