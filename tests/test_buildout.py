@@ -246,6 +246,29 @@ def test_existing_gpus_run_from_day_one_with_the_cooling_they_have(tmp_path):
     assert single.costs_usd["cooling"] == pytest.approx(new_it_kw * spec.capex_usd_per_kw_it * crf, rel=1e-9)
 
 
+def test_prices_escalate_from_the_horizons_start_to_each_periods_middle(tmp_path):
+    """The site's $50/MWh is the price at horizon.start (2027-07-01): 10 %/yr compounds to each
+    quarter's middle (1.1^0.125 in the first; it was counted from 1 January, 1.1^0.625), and a
+    factor for a calendar year replaces the rate in the quarters whose middle is in it."""
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
+    doc = program(tmp_path, site, targets=[{"date": "2027-07-01", "gpus": 1000}],
+                  escalation={"grid_energy_price_pct_per_year": 10, "grid_energy_price_factor_by_year": {2028: 1.5}})
+    doc["horizon"] = {"start": "2027-07-01", "years": 2}
+    plan = plan_of(tmp_path, doc).plan
+    factors = {p.name: sites[0].costs_usd["grid_energy"] / (50 * sites[0].energy_mwh["grid"])
+               for p, sites in zip(plan.timeline.periods, plan.timeline.sites_by_period)}
+
+    def years(day: str) -> float:  # from the horizon's start to the quarter's middle
+        return (dt.date.fromisoformat(day) - dt.date(2027, 7, 1)).days / 365.25 + 0.125
+
+    assert factors["2027-Q3"] == pytest.approx(1.1 ** 0.125, rel=1e-9)
+    assert factors["2027-Q4"] == pytest.approx(1.1 ** years("2027-10-01"), rel=1e-9)
+    assert factors["2028-Q1"] == factors["2028-Q4"] == pytest.approx(1.5, rel=1e-9)
+    assert factors["2029-Q2"] == pytest.approx(1.1 ** years("2029-04-01"), rel=1e-9)
+
+
 def test_a_target_outside_the_horizon_is_an_input_error(tmp_path, runner):
     doc = program(tmp_path, islanded_site(rental=True), targets=[{"date": "2029-01-01", "gpus": 10000}])
     result = run_cli(runner, "validate", write_yaml(tmp_path / "program.yaml", doc))

@@ -125,9 +125,10 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
         if p.months not in grids:  # one grid per season: quarters of later years reuse it
             grids[p.months] = time_grid_for(pi, days, p.months)
         pb = m.period[p.index]
-        mid_year = base.year + years_between(dt.date(base.year, 1, 1), p.start) + p.years / 2
+        middle = years_between(base, p.start) + p.years / 2  # years from the horizon's start
+        calendar_year = (p.start + dt.timedelta(days=p.years * DAYS_PER_YEAR / 2)).year
         factors = {f"{kind}_price_factor": bo.escalation.factor(f"{kind}_price" if kind == "gas" else
-                                                                 "grid_energy_price", base.year, mid_year)
+                                                                 "grid_energy_price", middle, calendar_year)
                    for kind in ("gas", "grid")}
         sites = add_site_blocks(pb, pi, grids[p.months], smoothing, p.start, p.end, period=p, **factors)
         caps = [dataclasses.replace(rc, in_force=rc.cap.in_force_during(p.start, p.end)) for rc in pi.caps

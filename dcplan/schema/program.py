@@ -107,19 +107,23 @@ class EarliestGoal(ComputeTarget):
 
 
 class Escalation(StrictModel):
-    """How prices move between build-out periods: a yearly growth rate, or a factor per
-    calendar year (relative to the site files' prices) that overrides the rate for that year."""
+    """How prices move between build-out periods: the site files' prices are those at the
+    horizon's start, and grow at a yearly rate, compounded to each period's middle; a factor for
+    a calendar year (relative to the site files' prices) overrides the rate in the periods whose
+    middle falls in that year."""
 
     gas_price_pct_per_year: float = Field(0.0, gt=-100)
     grid_energy_price_pct_per_year: float = Field(0.0, gt=-100)
     gas_price_factor_by_year: dict[int, NonNeg] = Field(default_factory=dict)
     grid_energy_price_factor_by_year: dict[int, NonNeg] = Field(default_factory=dict)
 
-    def factor(self, kind: str, start_year: int, year: float) -> float:
+    def factor(self, kind: str, years_from_start: float, calendar_year: int) -> float:
+        """The price factor of a period whose middle is ``years_from_start`` after the horizon's
+        start, in ``calendar_year``."""
         table = getattr(self, f"{kind}_factor_by_year")
-        if int(year) in table:
-            return table[int(year)]
-        return (1 + getattr(self, f"{kind}_pct_per_year") / 100) ** (year - start_year)
+        if calendar_year in table:
+            return table[calendar_year]
+        return (1 + getattr(self, f"{kind}_pct_per_year") / 100) ** years_from_start
 
 
 class Buildout(StrictModel):
