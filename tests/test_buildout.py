@@ -59,8 +59,8 @@ def test_periods_and_calendar_arithmetic():
     assert len(periods) == 8 and periods[-1].end == dt.date(2028, 6, 30)
     assert periods[0].months == (6, 7, 8)
     esc = Escalation(gas_price_pct_per_year=10, gas_price_factor_by_year={2028: 2.0})
-    assert esc.factor("gas_price", 2026, 2027) == pytest.approx(1.1)
-    assert esc.factor("gas_price", 2026, 2028.5) == 2.0
+    assert esc.factor("gas_price", 1.0, 2027) == pytest.approx(1.1)  # a year after the start, in 2027
+    assert esc.factor("gas_price", 2.5, 2028) == 2.0
 
 
 def test_lead_time_makes_target_infeasible_until_a_rental_bridge_is_allowed(tmp_path):
