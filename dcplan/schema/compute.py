@@ -106,8 +106,9 @@ class Compute(StrictModel):
     )
     average_draw_fraction: float = Field(
         1.0, gt=0, le=1,
-        description="the IT's hourly average draw as a share of its design IT (communication phases, "
-        "checkpoints, idle): energy, fuel, emissions and water; supply, cooling and N+1 are sized for the "
+        description="the IT's hourly average draw as a share of its design IT, fixed_it_mw included "
+        "(communication phases, checkpoints, idle): the hourly load, and so energy, fuel, emissions, water, "
+        "grid imports against their limit and demand charges; cooling and N+1 firm capacity are sized for the "
         "design IT. Default 1: a training cluster near its peak all year (SemiAnalysis's 100k H100: 150 MW, "
         "about 1.59 TWh a year)")
     power_capping: PowerCapping | None = Field(None, description="let the plan cap the GPUs' power hour by hour, "
@@ -115,8 +116,8 @@ class Compute(StrictModel):
     target: ComputeTarget | None = None
     max_it_mw: NonNeg | None = Field(None, description="building limit on IT load")
     fixed_it_mw: NonNeg = Field(0.0, description="IT load at each site besides the GPUs' (CPU servers, "
-                                "storage, networks outside the GPU servers), MW drawn all year; alone, a plan "
-                                "of power only")
+                                "storage, networks outside the GPU servers), MW at the design, drawn all year "
+                                "(times average_draw_fraction, as the GPUs'); alone, a plan of power only")
 
     @model_validator(mode="after")
     def _cloud_once(self):
