@@ -446,6 +446,9 @@ def test_duration_curves_are_sorted_and_weighted(quickstart, full_year):
         mean = sum(r["weight"] * r["price_usd_per_mwh"] for r in rows) / sum(r["weight"] for r in rows)
         above = sum(r["weight"] for r in rows if r["price_usd_per_mwh"] > running)
         assert f"mean ${mean:,.2f}/MWh" in html
+        prices = [r["price_usd_per_mwh"] for r in rows]  # lowest first; on typical days it says so
+        over = "the typical days' hours" if folder == quickstart else "the year's hours"
+        assert f"price: ${min(prices):,.2f} to ${max(prices):,.2f}/MWh, mean ${mean:,.2f}/MWh over {over}" in html
         assert f"above gas's running cost (${running:,.2f}/MWh, dotted) for {above:,.0f} h" in html
         assert 'aria-label="grid price duration curve"' in html
 

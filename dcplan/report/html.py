@@ -519,11 +519,12 @@ def _durations(year: Year, site: dict, colours: dict[str, str], gas_running: flo
     if year.price is None:
         return out
     t, v = _curve(year.price, w)
+    over = "the typical days' hours, as they weigh in the year" if year.typical else "the year's hours"
     above = (f"; above gas's running cost (${gas_running:,.2f}/MWh, dotted) for "
              f"{np.sum(w[year.price > gas_running]):,.0f} h" if gas_running is not None else "")
     return out + (f'<p class="ct">Grid price duration curve</p><p>Hourly grid energy price: '
-                  f"${year.price.max():,.2f} to ${year.price.min():,.2f}/MWh, mean "
-                  f"${np.sum(w * year.price) / w.sum():,.2f}/MWh over the year's hours{above}.</p>"
+                  f"${year.price.min():,.2f} to ${year.price.max():,.2f}/MWh, mean "
+                  f"${np.sum(w * year.price) / w.sum():,.2f}/MWh over {over}{above}.</p>"
                   + svg.line_chart(t, [("grid energy price", colours["grid"], v)],
                                    [("gas running cost", gas_running)] if gas_running is not None else [],
                                    "h", "$/MWh", "grid price duration curve"))
