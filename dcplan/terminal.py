@@ -127,8 +127,10 @@ def plan_summary(console: Console, plan: Plan) -> None:
         if any(n > 0.5 for n in s.cloud_gpus.values()):
             values["cloud GPUs (rented)"] = "\n".join(f"{n:,.0f} {g}" for g, n in s.cloud_gpus.items() if n > 0.5)
         if "smoothing_battery_mw" in c:
+            job = c.get("smoothing_job_gpus") or 0
+            each = f" for the training job's {job:,.0f} GPUs" if job and abs(job - sum(s.gpus.values())) > 0.5 else ""
             values["smoothing"] = (f"{c['smoothing_battery_mw']:,.1f} MW / {c['smoothing_battery_mwh']:,.2f} MWh "
-                                   f"battery, +{c['smoothing_energy_overhead_fraction']:.1%} energy")
+                                   f"battery{each}, +{c['smoothing_energy_overhead_fraction']:.1%} energy")
         for k, v in values.items():
             rows.setdefault(k, []).append(v)
     for k, v in rows.items():

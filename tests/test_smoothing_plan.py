@@ -27,6 +27,7 @@ def test_plan_adds_the_smoothing_of_the_declared_job(tmp_path):
     assert smoothing_cost_usd(result) > 0
     assert site.costs_usd["smoothing"] == pytest.approx(smoothing_cost_usd(result), rel=1e-9)
     assert site.capacity["smoothing_battery_mw"] == pytest.approx(result.sizes["battery_power_mw"])
+    assert site.capacity["smoothing_job_gpus"] == 8000  # what those sizes are for (the plan has 1,000 GPUs)
     f = result.energy_overhead_fraction
     assert f > 0
     assert planned.facility_energy_mwh == pytest.approx(plain.facility_energy_mwh * (1 + f), rel=1e-9)

@@ -125,6 +125,7 @@ def _site_plan(sm: SiteModel) -> SitePlan:
         plan.capacity["smoothing_battery_mw"] = sizes.get("battery_power_mw") or 0.0
         plan.capacity["smoothing_battery_mwh"] = sizes.get("battery_energy_mwh") or 0.0
         plan.capacity["smoothing_energy_overhead_fraction"] = sm.smoothing.energy_overhead_fraction or 0.0
+        plan.capacity["smoothing_job_gpus"] = float(sm.smoothing.workload.gpus or 0)  # what the sizes are for
     lines = list({**sm.costs, **sm.capital})
     running = values_of([sm.costs.get(k, 0) for k in lines])
     capital = values_of([sm.capital.get(k, 0) for k in lines])
