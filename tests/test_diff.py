@@ -128,6 +128,17 @@ def test_buildout_orders_and_rentals_are_compared():
     assert changes[("orders", "memphis solar:utility_pv 2026-Q1")].old is None  # a new order
     assert changes[("rentals", "memphis rental_gas:mobile_turbine 2026-Q2")].new is None  # no longer rented
     assert changes[("totals", "build-out npv_cost_usd")].new == 1.1e10
+    # an order placed in another quarter is one change, said as the move (it was a removal and an addition)
+    later = _plan(timeline={"orders": [{**order, "order_period": "2026-Q3"}, {**order, "asset": "gpus:h100_sxm",
+                                                                              "quantity": 2000.0, "unit": "GPUs"}],
+                            "bridges": [bridge], "totals": {"npv_cost_usd": 1.0e10}})
+    earlier = _plan(timeline={"orders": [order, {**order, "asset": "gpus:h100_sxm", "quantity": 1000.0,
+                                                 "unit": "GPUs", "order_period": "2025-Q4"}],
+                              "bridges": [bridge], "totals": {"npv_cost_usd": 1.0e10}})
+    from dcplan.plans.diff import decision_changes
+    assert decision_changes(earlier, later) == [
+        "orders memphis gas:lm6000 (4 units) ordered: 2026-Q1 → 2026-Q3",
+        "orders memphis gpus:h100_sxm ordered: 1,000 GPUs in 2025-Q4 → 2,000 GPUs in 2026-Q1"]
 
 
 def test_git_revisions_are_read_with_git_show(monkeypatch, two_plans):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dcplan.errors import InputError, Problem
-from dcplan.formatting import quantity
+from dcplan.formatting import amount, quantity
 from dcplan.plans.files import read_plan_yaml
 
 PLAN_FILE = "plan.yaml"
@@ -148,6 +148,9 @@ def _cap_text(cap: dict | None) -> str | None:
     return f"{cap.get('sense')} {cap.get('limit')}, value {cap.get('value')}" + (", binding" if cap.get("binding") else "")
 
 
+VERBS = {"orders": "ordered", "rentals": "rented from"}
+
+
 def _timeline(changes: list[Change], old: dict | None, new: dict | None) -> None:
     old, new = old or {}, new or {}
     # a rental's quantity is its peak: its cost tells a longer or larger rental at the same peak
@@ -161,6 +164,14 @@ def _timeline(changes: list[Change], old: dict | None, new: dict | None) -> None
             return {" ".join(str(x.get(k)) for k in key_fields): x for x in timeline.get(source) or []}
 
         a, b = index(old), index(new)
+        for xa, xb in _moved(a, b, key_fields):  # the asset's line in another period: one change, not two
+            del a[" ".join(str(xa.get(k)) for k in key_fields)], b[" ".join(str(xb.get(k)) for k in key_fields)]
+            when = key_fields[-1]
+            if xa.get("quantity") == xb.get("quantity"):
+                what, before, after = f"({_line_text(xa, shown[:1])}) {VERBS[section]}", xa.get(when), xb.get(when)
+            else:
+                what, before, after = VERBS[section], *(f"{_line_text(x, shown[:1])} in {x.get(when)}" for x in (xa, xb))
+            changes.append(Change(section, f"{xa.get('site')} {xa.get('asset')} {what}", before, after))
         for key in sorted(set(a) | set(b)):
             xa, xb = a.get(key), b.get(key)
             if xa is None or xb is None:
@@ -173,10 +184,25 @@ def _timeline(changes: list[Change], old: dict | None, new: dict | None) -> None
     _mapping(changes, "totals", "build-out ", old.get("totals") or {}, new.get("totals") or {}, "")
 
 
+def _moved(a: dict, b: dict, key_fields) -> list[tuple[dict, dict]]:
+    """Pairs of lines only one side has, of the same site and asset in other periods (an order
+    placed a quarter later, or larger), matched in the order of their periods."""
+    def unmatched(mine, other):
+        by = {}
+        for key, x in sorted(mine.items(), key=lambda kv: str(kv[1].get(key_fields[-1]))):
+            if key not in other:
+                by.setdefault((x.get("site"), x.get("asset")), []).append(x)
+        return by
+    gone, came = unmatched(a, b), unmatched(b, a)
+    return [pair for what in sorted(gone.keys() & came.keys(), key=str) for pair in zip(gone[what], came[what])]
+
+
 def _line_text(line: dict | None, shown) -> str | None:
     if line is None:
         return None
-    return f"{line.get('quantity')} {line.get('unit', '')}".strip() + "".join(
+    q = line.get("quantity")
+    text = amount(q, line.get("unit", "")) if isinstance(q, (int, float)) else str(q)
+    return text.strip() + "".join(
         f", {name} {line.get(name)}" for name in shown[1:])
 
 
@@ -220,7 +246,9 @@ the next: the decisions, not their consequences."""
 def decision_changes(old: dict, new: dict) -> list[str]:
     """The decisions that differ between two plan.yaml documents, in words ("capacity site
     solar_mw: +40 MW (+50.0%)")."""
-    return [f"{c.section} {c.item}: {format_change(c)}" for c in diff_plan(old, new) if c.section in DECISION_SECTIONS]
+    return [f"{c.section} {c.item}: " + (f"{c.old} → {c.new}" if isinstance(c.old, str) and isinstance(c.new, str)
+                                          else format_change(c))
+            for c in diff_plan(old, new) if c.section in DECISION_SECTIONS]
 
 
 @dataclass
