@@ -127,6 +127,10 @@ def test_later_grid_date_fails_at_the_step_date(repo):
     assert "the grid allows 10.0 MW on 2027-01-01" in grid.message and "now comes on 2027-06-01" in grid.message
     # the build cannot be re-dispatched either: no other source can carry the load
     assert any(f.check == "re-dispatch" and "infeasible" in f.message for f in found)
+    # its cost lines move with the dispatch today's limits hold back, not with their prices: not
+    # blamed on a price (a lower grid limit read as a demand charge that fell 36 %)
+    costs = [f for f in report.files[0].findings if f.check == "costs testsite"]
+    assert [f.status for f in costs] == ["skipped"] and "breaks today's limits" in costs[0].message
 
 
 def test_higher_pue_with_headroom_is_a_stale_dispatch_warning(repo):
@@ -216,6 +220,18 @@ def test_catalog_price_change_is_a_cost_warning_with_its_source(repo):
     assert (w.where.line, w.where.key) == (line_of(site, "price_usd_per_gpu: 60000"),
                                            "catalog.gpus.h100_sxm.price_usd_per_gpu")
     assert "override in" in w.message  # the value's source
+
+
+def test_a_fuel_price_warning_names_the_heat_rates_of_the_units_the_plan_runs_only(tmp_path):
+    """Memphis may build Wärtsilä engines and LM6000s; its plan runs engines alone."""
+    import shutil
+
+    shutil.copytree(REPO / "sites", tmp_path / "sites")
+    shutil.copytree(REPO / "plans", tmp_path / "plans")
+    path = tmp_path / "sites" / "memphis.yaml"
+    path.write_text(path.read_text().replace("gas_price_usd_per_mmbtu: 4.00", "gas_price_usd_per_mmbtu: 9.00"))
+    [w] = [f for f in failures(check_paths([path], tmp_path / "plans"), WARNING) if f.message.startswith("gas_fuel")]
+    assert "wartsila_18v50sg.heat_rate" in w.message and "lm6000" not in w.message
 
 
 def test_smaller_gas_units_fail_the_dispatch_at_the_catalog_override(tmp_path, runner):
