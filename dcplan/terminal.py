@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from dcplan.catalog import cited, references
 from dcplan.errors import Problem
 from dcplan.formatting import amount, figure, money, per_tonne
 from dcplan.plans.types import Plan, gas_units
@@ -63,7 +64,17 @@ def catalog_tables(catalog: Catalog, section: str, width: int, show_sources: boo
         for key, entry in entries.items():
             for field in entry.numeric_fields():
                 table.add_row(key, field, _fmt(getattr(entry, field)), entry.sources.get(field, ""))
-        return [table]
+        known = references()
+        keys = [k for entry in entries.values() for source in entry.sources.values() for k in cited(source)]
+        keys = sorted({k for k in keys if k in known}, key=lambda k: (k.startswith("RC"), int(k.split()[-1])))
+        if not keys:
+            return [table]
+        refs = Table(title=f"references cited in catalog: {section}", header_style="bold cyan")
+        refs.add_column("[ ]", no_wrap=True)
+        refs.add_column("reference", overflow="fold")
+        for k in keys:
+            refs.add_row(k, known[k])
+        return [table, refs]
     label_width = max(len(h) for _, h in CATALOG_COLUMNS[section]) + 3
     chunks, chunk, used = [], [], label_width
     for key, entry in entries.items():

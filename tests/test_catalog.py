@@ -6,7 +6,7 @@ import pytest
 from conftest import REPO, base_site, run_cli, write_yaml
 
 from dcplan import api
-from dcplan.catalog import builtin_catalog
+from dcplan.catalog import builtin_catalog, cited, references
 from dcplan.schema.catalog import H100_TPP, SECTIONS
 
 CAT = builtin_catalog()
@@ -35,6 +35,7 @@ def test_every_number_has_a_source(section, key, entry):
     for field, text in entry.sources.items():
         assert field in type(entry).model_fields, f"source for unknown field {field}"
         assert len(text.strip()) > 10
+        assert set(cited(text)) <= set(references()), f"{field}: a citation the package does not resolve"
 
 
 def test_gpu_units_are_plausible():
@@ -107,6 +108,14 @@ def test_catalog_command_lists_sections(runner):
     result = run_cli(runner, "catalog", "gpus")
     assert result.exit_code == 0 and "h100_sxm" in result.output
     assert run_cli(runner, "catalog", "nonsense").exit_code == 2
+    # each [n] a source cites is resolved under the table (it was only in the package's comments)
+    sourced = run_cli(runner, "catalog", "gpus", "--sources").output
+    assert "references cited in catalog: gpus" in sourced and "glennklockwood.com H100 notes" in sourced
+
+
+def test_citations_are_read_as_written():
+    assert cited("[RC 76,77]; [1,39] and [48; RC 60-62] [weak]") == ["RC 76", "RC 77", "1", "39", "48", "RC 60",
+                                                                     "RC 61", "RC 62"]
 
 
 
