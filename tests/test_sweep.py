@@ -207,6 +207,8 @@ def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(pro
     sweep_file(program.parent, {UNITS: [2], GAS: [3]})  # a smaller sweep: the folder describes it alone
     run_sweep(path, out, workers=1)
     assert [p.name for p in (out / "scenarios").iterdir()] == [rows[2, 3]["scenario"]]
+    alone = run_cli(runner, "sweep", "summary", out).output  # one plan: nothing to compare, said so
+    assert "one scenario has a plan: no sensitivity to compare" in alone and "sensitivity of" not in alone
     (out / "results.parquet").write_text("damaged")
     damaged = run_cli(runner, "sweep", "summary", out)
     assert damaged.exit_code == 2 and "cannot read the sweep's results" in damaged.output

@@ -169,6 +169,7 @@ def tornado_png(summary: SweepSummary) -> bytes:
     mean over all solved scenarios; the axis that moves it most on top."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import EngFormatter
 
     bars = list(reversed(summary.bars))
     fig = Figure(figsize=(10, 1.6 + 0.6 * len(bars)), dpi=100, layout="constrained")
@@ -184,8 +185,9 @@ def tornado_png(summary: SweepSummary) -> bytes:
                         ha="left" if value >= base else "right", va="center", fontsize=8)
     ax.axvline(base, color="0.3", lw=1)
     ax.set_yticks(range(len(bars)), [b.axis for b in bars], fontsize=8)
-    ax.set_xlabel(f"{summary.metric}: mean at each axis's lowest and highest value; "
-                  f"the line: mean of all {summary.solved} scenarios with a plan")
+    ax.xaxis.set_major_formatter(EngFormatter())  # 1.15 G on each tick, no "1e9" over the caption
+    ax.set_xlabel(f"{summary.metric}: mean at each axis's lowest and highest value\n"
+                  f"the line: mean of all {summary.solved} scenarios with a plan", fontsize=9)
     ax.margins(x=0.15)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(f"Sensitivity of {summary.metric}", fontsize=10)
@@ -202,7 +204,11 @@ def print_summary(console: Console, s: SweepSummary) -> None:
     if not s.solved:
         console.print(f"no scenario has a plan, so there is nothing to compare for {s.metric}")
         return
-    console.print(f"{s.metric}: mean {_num(s.baseline)} over {s.solved} scenarios with a plan")
+    console.print(f"{s.metric}: mean {_num(s.baseline)} over {s.solved} scenario{'s' if s.solved > 1 else ''} "
+                  "with a plan")
+    if s.solved == 1:  # nothing to compare: no sensitivity, no change of decisions to speak of
+        console.print("one scenario has a plan: no sensitivity to compare (see the failures above)")
+        return
     tornado = Table(title=f"sensitivity of {s.metric}, largest first", header_style="bold cyan")
     tornado.add_column("axis", overflow="fold")
     for header in ("lowest value", "mean there", "highest value", "mean there", "swing"):
