@@ -7,7 +7,9 @@ demand could not be served and by how much.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections import Counter
 
 import numpy as np
 
@@ -166,9 +168,8 @@ def _elastic_plan(pi: ProgramInput, days: int, shed: bool):
         for si in pi.sites:
             rel = si.site.reliability.model_copy(update={"unserved_energy_usd_per_mwh": PENALTY_USD_PER_MWH,
                                                           "n_plus_one": False})
-            sites.append(SiteInput(si.site.model_copy(update={"reliability": rel}), si.doc, si.catalog,
-                                   si.price_usd_per_mwh, si.grid_co2_t_per_mwh, si.solar_cf, si.wind_cf, si.pue))
-    pm = build_model(ProgramInput(pi.program, pi.doc, sites, pi.scenario, pi.caps), days, elastic=not shed)
+            sites.append(dataclasses.replace(si, site=si.site.model_copy(update={"reliability": rel})))
+    pm = build_model(dataclasses.replace(pi, sites=sites), days, elastic=not shed)  # its delays kept (odds)
     result = solve(pm.model, SolveOptions(mip_gap=1e-3, time_limit_s=300))
     return extract(pm, result) if result.has_solution else None
 
@@ -353,21 +354,13 @@ def conflict_summary(pi: ProgramInput) -> list[str]:
         return []
     loc = Locator(pi)
     caps = {id(row.row): f"cap {row.cap.cap.name} ({row.label}, {loc.cap(row.cap, row.sense)})" for row in pm.cap_rows}
-    named: dict[str, int] = {}
-    physics = 0
-    for row in conflict.rows:
-        name = caps.get(id(row)) or _limit_name(row)
-        if name is None:
-            physics += 1
-        else:
-            named[name] = named.get(name, 0) + 1
-    for var, side in conflict.bounds:
-        name = _limit_name(var) if side != "lower" and var.ub is not None else None
-        if name is not None:
-            named[name] = named.get(name, 0) + 1
+    rows = [caps.get(id(row)) or _limit_name(row) for row in conflict.rows]
+    physics = rows.count(None)
+    named = Counter(name for name in rows + [_limit_name(var) for var, side in conflict.bounds
+                                             if side != "lower" and var.ub is not None] if name is not None)
     if not named:
         return []
-    parts = [name + (f" (×{n})" if n > 1 else "") for name, n in sorted(named.items(), key=lambda kv: -kv[1])]
+    parts = [name + (f" (×{n})" if n > 1 else "") for name, n in named.most_common()]
     return ["these limits cannot hold together (HiGHS: irreducible infeasible subset of the LP relaxation): "
             + "; ".join(parts) + (f", tied by {physics} row{'s' if physics > 1 else ''} of the power balance and equipment physics"
                                   if physics else "")]
