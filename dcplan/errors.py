@@ -44,6 +44,12 @@ class InputError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+def refuse(problems: list[Problem]) -> None:
+    """Raise :class:`InputError` with ``problems``, if there are any."""
+    if problems:
+        raise InputError(problems)
+
+
 def did_you_mean(word: str, choices) -> str:
     """A ' (did you mean X?)' suffix when a close match exists, else ''."""
     match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)

@@ -15,7 +15,7 @@ import numpy as np
 import dcplan.series as S
 import dcplan.trust as trust
 from dcplan.catalog import builtin_catalog_data
-from dcplan.errors import InputError, Problem, did_you_mean, display_path
+from dcplan.errors import InputError, Problem, did_you_mean, display_path, refuse
 from dcplan.rules import resolve_caps
 from dcplan.schema.caps import Preset
 from dcplan.schema.catalog import Catalog
@@ -184,8 +184,7 @@ def load_site(path: Path, base_catalog: dict | None = None, year: int = 2027,
     doc = load_yaml(path, folders)
     data = doc.data
     problems = _kind_problems(doc, "site")
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     name = data.get("name")
     override = (overrides_by_site or {}).get(name) if isinstance(name, str) else None
     if not override:
@@ -219,13 +218,10 @@ def _blamed(problems: list[Problem], doc: YamlDocument, override: dict, blame: Y
 
 def _load_site(doc: YamlDocument, data: dict, base_catalog: dict | None, year: int,
                folders: tuple[Path, ...] | None) -> SiteInput:
-    problems = validation_problems(doc, Site, data)
-    if problems:
-        raise InputError(problems)
+    refuse(validation_problems(doc, Site, data))
     site = Site.model_validate(data)
     raw_catalog, problems = merge_catalog(base_catalog or builtin_catalog_data(), site.catalog, doc)
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     si = SiteInput(site, doc, Catalog.model_validate(raw_catalog))
     problems = _check_catalog_refs(site, si.catalog, doc)
     problems += _resolve_series(si, year)
@@ -238,8 +234,7 @@ def _load_site(doc: YamlDocument, data: dict, base_catalog: dict | None, year: i
             load_workload(workload, folders=doc.folders)
         except InputError as err:
             problems += err.problems
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     return si
 
 
@@ -314,9 +309,7 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
     """Load a program and its sites; a site file is treated as a one-site program. ``overrides``
     is one more scenario given as data (a sweep's values), applied after the named one."""
     doc = load_yaml(path)
-    problems = _kind_problems(doc)
-    if problems:
-        raise InputError(problems)
+    refuse(_kind_problems(doc))
     if doc.data["kind"] == "site":
         if scenario or overrides:
             raise InputError([doc.problem(("kind",), "scenarios live in program files, not site files")])
@@ -344,8 +337,7 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
         raise InputError(problems + _unread_site_problems(doc, data.get("sites")))
     program = Program.model_validate(data)
     raw_catalog, problems = merge_catalog(builtin_catalog_data(), program.catalog, doc)
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     sites, problems, names = [], [], {}
     for i, rel in enumerate(program.sites):
         try:
@@ -365,8 +357,7 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
             problems.append(doc.problem(("sites", i), f"site name '{si.name}' is used by two files"))
         names[si.name] = si
         sites.append(si)
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     unknown = set(site_overrides) - set(names)
     if unknown:
         raise InputError([doc.problem(("site_overrides",), f"no site named {sorted(unknown)}; sites: {sorted(names)}")])
@@ -391,8 +382,7 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
                    doc.problem(("buildout", "targets", i, "date"), f"{t.date} is before the horizon's start "
                                f"({start}): move the target, or horizon.start")
                    for i, t in enumerate(program.buildout.targets) if not start <= t.date < end]
-        if outside:
-            raise InputError(outside)
+        refuse(outside)
     if not has_target and program.objective.sense == "min_cost":
         raise InputError([doc.problem(("compute", "target"), "required key is missing "
                                       "(or give buildout.targets)")])
@@ -487,9 +477,7 @@ def _validate_kind(kind, path: Path, doc: YamlDocument) -> None:
     """Fully load one file of any kind dcplan reads, raising :class:`InputError` if it is bad."""
     if kind == "program":
         load_program(path)
-        problems = scenario_problems(path, doc)
-        if problems:
-            raise InputError(problems)
+        refuse(scenario_problems(path, doc))
     elif kind == "site":
         load_site(path)
     elif kind == "workload":
@@ -497,9 +485,7 @@ def _validate_kind(kind, path: Path, doc: YamlDocument) -> None:
     elif kind == "smoothing":
         load_smoothing_spec(path)
     elif kind == "preset":
-        problems = validation_problems(doc, Preset, doc.data)
-        if problems:
-            raise InputError(problems)
+        refuse(validation_problems(doc, Preset, doc.data))
     else:
         raise InputError([doc.problem(("kind",), "expected `kind:` site, program, workload, smoothing or preset, "
                                       + (f"found {kind!r}" + did_you_mean(kind, ALL_KINDS) if kind else "it is missing"))])

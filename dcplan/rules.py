@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from dcplan.errors import InputError, Problem, did_you_mean
+from dcplan.errors import Problem, did_you_mean, refuse
 from dcplan.schema.caps import Cap, Preset
 from dcplan.yamlio import YamlDocument, load_packaged
 
@@ -111,8 +111,7 @@ def resolve_caps(program, program_doc: YamlDocument | None, sites, when) -> list
             if s not in site_names:
                 problems.append(_problem(program_doc, file, line, loc, f"cap '{cap.name}': no site '{s}' in "
                                          "this program" + did_you_mean(s, site_names)))
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     for cap, origin, file, line in entries.values():
         chosen = _scope_sites(cap, sites, groups)
         resolved.append(ResolvedCap(cap, origin, file, line, _split(cap, chosen), cap.in_force(when)))
@@ -125,8 +124,7 @@ def resolve_caps(program, program_doc: YamlDocument | None, sites, when) -> list
                 continue
             resolved.append(ResolvedCap(cap, f"site {si.name}", si.doc.name, si.doc.line_of(("caps", i)),
                                         ((si.name, (si.name,)),), cap.in_force(when)))
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     return resolved
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 import dcplan.trust as trust
-from dcplan.errors import InputError, Problem, display_path
+from dcplan.errors import InputError, Problem, display_path, refuse
 
 KeyPath = tuple
 
@@ -189,6 +189,5 @@ def parse_yaml(text: str, path: Path, folders: tuple[Path, ...] = ()) -> YamlDoc
         mark = getattr(exc, "problem_mark", None)
         raise InputError([Problem(name, mark.line + 1 if mark else None, "",
                                   f"YAML error: {exc}")]) from None
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     return YamlDocument(path, data, lines, folders)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import dcplan.trust as trust
-from dcplan.errors import InputError, Problem, display_path
+from dcplan.errors import InputError, Problem, display_path, refuse
 from dcplan.locate import Where
 from dcplan.plans.files import PlanFile, dispatch_problems, read_dispatch, read_plan_yaml
 from dcplan.yamlio import YamlDocument
@@ -63,6 +63,5 @@ def read_plan(folder: Path) -> CommittedPlan:
             problems.append(Problem(name, None, "hour_of_year", f"site {site}: hours must be 0..8759"))
     if plan.timeline is not None and any("period" not in cols for cols in dispatch.values()):
         problems.append(Problem(name, 1, "period", "a build-out plan's dispatch needs a `period` column"))
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     return CommittedPlan(folder, doc, plan, dispatch, name)

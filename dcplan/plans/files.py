@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 import dcplan.trust as trust
-from dcplan.errors import InputError, Problem, display_path
+from dcplan.errors import InputError, Problem, display_path, refuse
 from dcplan.schema.validate import validation_problems
 from dcplan.yamlio import YamlDocument, load_yaml, parse_yaml
 
@@ -276,9 +276,7 @@ def read_plan_yaml(path: Path | None = None, text: str | None = None, name: str 
     doc = load_yaml(path, ()) if text is None else parse_yaml(text, PurePath(name or "plan.yaml"))
     if not isinstance(doc.data, dict) or "program" not in doc.data or "sites" not in doc.data:
         raise InputError([doc.problem((), "not a plan.yaml written by `dcplan plan` (no program: and sites:)")])
-    problems = validation_problems(doc, shape, doc.data)
-    if problems:
-        raise InputError(problems)
+    refuse(validation_problems(doc, shape, doc.data))
     plan = shape.model_validate(doc.data)
     _as_checked(doc.data, plan)
     return doc, plan

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 import dcplan.trust as trust
-from dcplan.errors import InputError, Problem, display_path
+from dcplan.errors import InputError, Problem, display_path, refuse
 from dcplan.formatting import fixed, money
 from dcplan.plans.files import ReportedPlan, dispatch_problems, read_dispatch, read_plan_yaml
 from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
@@ -148,9 +148,7 @@ def load_folder(path: Path) -> PlanFolder:
     doc, plan = read_plan_yaml(path / "plan.yaml", shape=ReportedPlan)
     summary = _read_json(path / "summary.json")
     dispatch = read_dispatch(path / "dispatch.csv")
-    problems = dispatch_problems(display_path(path / "dispatch.csv"), dispatch, plan)
-    if problems:
-        raise InputError(problems)
+    refuse(dispatch_problems(display_path(path / "dispatch.csv"), dispatch, plan))
     folder = PlanFolder(path, doc.data, summary, dispatch, _inputs(path, summary))
     if (path / "smoothing.yaml").is_file():
         smoothing = load_yaml(path / "smoothing.yaml")
@@ -167,8 +165,7 @@ def _need(doc: YamlDocument, loc: tuple, value, shape: dict) -> None:
         raise InputError([doc.problem(loc, "expected a mapping")])
     problems = [doc.problem(loc + (key,), f"missing key '{key}'" if key not in value else "expected a mapping")
                 for key, kind in shape.items() if not isinstance(value.get(key), kind)]
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
 
 
 def goal_text(goal: dict) -> str:

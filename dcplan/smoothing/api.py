@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from dcplan.errors import InputError, Problem
+from dcplan.errors import InputError, Problem, refuse
 from dcplan.schema.smoothing import SmoothingSpec
 from dcplan.smoothing.diagnose import diagnose
 from dcplan.smoothing.exact import direct, periodic, repeat_period
@@ -103,8 +103,7 @@ def smooth_files(workload_path: Path | str, site_path: Path | str | None = None,
         problems.append(Problem("command line", None, "--site", "no limits to keep the job within: give --site "
                                 "with a `smoothing:` section (or a `kind: smoothing` file) or limits such as "
                                 "--swing-mw or --ramp-up-mw-per-s"))
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     return smooth(workload, spec, options)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from dcplan.catalog import builtin_catalog
-from dcplan.errors import InputError, Problem, did_you_mean
+from dcplan.errors import InputError, Problem, did_you_mean, refuse
 from dcplan.schema.smoothing import Economics, Limits, SmoothingFile, SmoothingSpec
 from dcplan.schema.validate import validation_problems
 from dcplan.yamlio import YamlDocument, load_yaml
@@ -41,23 +41,17 @@ def load_smoothing_spec(path: Path | str) -> SmoothingSpec:
                                           "(limits, mitigations, economics)")])
         section = data["smoothing"] if data["smoothing"] is not None else {}
         base = ("smoothing",)
-        problems = validation_problems(doc, SmoothingSpec, section, base)
-        if problems:
-            raise InputError(problems)
+        refuse(validation_problems(doc, SmoothingSpec, section, base))
         spec = SmoothingSpec.model_validate(section)
     elif kind == "smoothing":
         base = ()
-        problems = validation_problems(doc, SmoothingFile, data)
-        if problems:
-            raise InputError(problems)
+        refuse(validation_problems(doc, SmoothingFile, data))
         spec = SmoothingSpec.model_validate({k: v for k, v in data.items() if k not in ("kind", "name")})
     else:
         found = f"found {kind!r}" if kind is not None else "it is missing"
         raise InputError([doc.problem(("kind",), f"expected `kind: site` (with a `smoothing:` "
                                       f"section) or `kind: smoothing`, {found}")])
-    problems = check_spec(spec, doc, base)
-    if problems:
-        raise InputError(problems)
+    refuse(check_spec(spec, doc, base))
     return spec
 
 
@@ -82,6 +76,5 @@ def with_overrides(spec: SmoothingSpec, limits: dict | None = None, economics: d
         if resolution_s <= 0:
             problems.append(Problem("command line", None, "--resolution-s", f"expected > 0, found {resolution_s:g}"))
         update["resolution_s"] = resolution_s
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     return spec.model_copy(update=update) if update else spec

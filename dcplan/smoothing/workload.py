@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 import dcplan.trust as trust
 from dcplan.catalog import builtin_catalog
-from dcplan.errors import InputError, Problem, did_you_mean, display_path
+from dcplan.errors import InputError, Problem, did_you_mean, display_path, refuse
 from dcplan.schema.validate import validation_problems
 from dcplan.schema.workload import MIN_STEP_S, JitterSpec, RampSpec, WorkloadFile
 from dcplan.yamlio import YamlDocument, load_yaml
@@ -189,8 +189,7 @@ def workload_from_spec(spec: WorkloadFile, doc: YamlDocument | None = None) -> W
     """A :class:`Workload` from a validated workload file (synthetic, or its CSV trace, found
     beside ``doc`` or, without one, in the working directory)."""
     problems = _file_problems(spec, doc)
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     gpu = builtin_catalog().gpus[spec.gpu] if spec.gpu else None
     if spec.trace is not None:
         csv_path = doc.reference(spec.trace.csv, ("trace", "csv")) if doc else Path.cwd() / spec.trace.csv
@@ -285,8 +284,7 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
     if v_col is None and column is None:
         problems.append(Problem(fname, 1, "", "no power column: name one `mw` (site MW) or "
                                 "`w_per_gpu` (watts per GPU, scaled by the GPU count)"))
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     v_name = header[v_col]
     per_gpu = v_name in PER_GPU_COLUMNS or v_name.endswith("w_per_gpu")
     if not per_gpu and not v_name.endswith("mw"):
@@ -320,8 +318,7 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
         values.append(v)
         if len(problems) >= MAX_PROBLEMS:
             break
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     if len(values) < 2:
         raise InputError([Problem(fname, None, "", f"expected at least 2 rows of data, found {len(values)}")])
     kinds = {isinstance(t, dt.datetime) for _, t in times}
@@ -349,8 +346,7 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
         what = "time repeats the row before" if steps[j] == 0 else "time goes backwards" if steps[j] < 0 else \
             f"time step {steps[j]:g} s differs from the trace's step {step:g} s (a gap or a repeat?)"
         problems.append(Problem(fname, lines[j + 1], header[t_col], what + "; the trace needs a uniform step"))
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     step = float((seconds[-1] - seconds[0]) / (len(seconds) - 1))
     values_arr = np.array(values, dtype=float)
     server_w = server_w_per_gpu or 0.0
@@ -402,8 +398,6 @@ def load_workload(path: Path | str, gpus: int | None = None, gpu_model: str | No
         data["gpus"] = gpus
     if gpu_model is not None:
         data["gpu"] = gpu_model
-    problems = validation_problems(doc, WorkloadFile, data)
-    if problems:
-        raise InputError(problems)
+    refuse(validation_problems(doc, WorkloadFile, data))
     spec = WorkloadFile.model_validate(data)
     return workload_from_spec(spec, doc)

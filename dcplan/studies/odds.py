@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from dcplan.errors import InputError
+from dcplan.errors import refuse
 from dcplan.loader import ProgramInput
 from dcplan.model.buildout import add_months, periods_of
 from dcplan.studies.earliest import (
@@ -90,8 +90,7 @@ def check_delays(pi: ProgramInput, asset_keys: dict[str, set[str]]) -> None:
     if count > MAX_CASES:
         problems.append(pi.doc.problem(("buildout", "earliest", "delays"),
                                        f"{count} combinations of delays; at most {MAX_CASES} (fewer outcomes per entry)"))
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
 
 
 def with_delays(pi: ProgramInput, months: dict[tuple[str, str], float]) -> ProgramInput:

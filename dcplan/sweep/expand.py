@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dcplan.errors import InputError, Problem, did_you_mean
+from dcplan.errors import InputError, Problem, did_you_mean, refuse
 from dcplan.loader import ProgramInput, deep_merge, load_program
 from dcplan.schema.catalog import SECTIONS as CATALOG_SECTIONS
 from dcplan.schema.program import Program
@@ -72,8 +72,7 @@ def load_scenarios(path: Path) -> ScenarioSet:
             axes.append(data.resolve(path_text))
         except _PathError as err:
             problems.append(_at_axis(sweep, path_text, str(err)))
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
     values = _draw(sweep, axes)
     scenarios, seen = [], set()
     for combo in values:
@@ -264,8 +263,7 @@ def _try_values(sweep: SweepFile, data: _BaseData, axes: list[Axis], scenarios: 
                 load_program(sweep.base_path, None, data.overrides([axis], [value]))
             except InputError as err:
                 problems += [_remap(sweep, data, axis, value, p) for p in err.problems]
-    if problems:
-        raise InputError(problems)
+    refuse(problems)
 
 
 def _remap(sweep: SweepFile, data: _BaseData, axis: Axis, value, p: Problem) -> Problem:

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from dcplan.errors import InputError, Problem
+from dcplan.errors import InputError, Problem, refuse
 from dcplan.schema.base import StrictModel
 from dcplan.schema.validate import validation_problems
 from dcplan.yamlio import YamlDocument, load_yaml
@@ -179,13 +179,9 @@ def load_sweep(path: Path) -> SweepFile:
     if "kind" in doc.data:
         raise InputError([doc.problem(("kind",), f"this is a {doc.data['kind']} file; a sweep file has "
                                       "`base:` (a program file) and `axes:`, and no kind")])
-    problems = validation_problems(doc, Sweep, doc.data)
-    if problems:
-        raise InputError(problems)
+    refuse(validation_problems(doc, Sweep, doc.data))
     sweep = SweepFile(Sweep.model_validate(doc.data), doc)
-    problems = _check(sweep)
-    if problems:
-        raise InputError(problems)
+    refuse(_check(sweep))
     return sweep
 
 
