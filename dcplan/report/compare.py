@@ -7,7 +7,6 @@ A is the plan compared against (the baseline), B the other; every difference is 
 from __future__ import annotations
 
 from html import escape
-from urllib.parse import quote
 
 import numpy as np
 
@@ -29,13 +28,14 @@ from dcplan.report.html import (
     BEFORE,
     CSS,
     CURVE_POINTS,
-    SECTIONS,
     Html,
     _capacity_rows,
+    _DataLinks,
     _legend,
     _section,
     _source_keys,
     _table,
+    page,
     palette,
 )
 
@@ -131,24 +131,13 @@ def render_comparison(a: PlanFolder, b: PlanFolder,
         f'<p class=sub><span class="side">{side}</span>{escape(labels[side])} · {escape(_kind(f))} · '
         f"{escape(display_path(f.path))}{_links(f, where)}</p>"
         for side, f, where in (("A", a, data_dirs[0]), ("B", b, data_dirs[1])))
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}{COMPARE_CSS}</style></head><body>"
-        f"<header><h1>{escape(title)}</h1>{sides}<p class=sub>A is the baseline: every difference is B − A, "
-        "and its share is of A.</p>" + kinds
-        + f"<p class=sub>Left out: {escape('; '.join(left_out))}.</p></header>"
-        "<nav>" + "".join(f'<a href="#{k}">{SECTIONS[k]}</a>' for k, html in parts.items() if html) + "</nav>"
-        + "".join(parts.values()) + "</body></html>\n"
-    )
+    return page(title, f"{sides}<p class=sub>A is the baseline: every difference is B − A, and its share is "
+                f"of A.</p>{kinds}<p class=sub>Left out: {escape('; '.join(left_out))}.</p>", parts, CSS + COMPARE_CSS)
 
 
 def _links(folder: PlanFolder, data_dir: str | None) -> str:
-    present = [name for name in LINKED if (folder.path / name).is_file()]
-    if data_dir is None or not present:
-        return ""
-    return " · " + " · ".join(f'<a href="{escape(quote(data_dir + name))}"><code>{escape(name)}</code></a>'
-                              for name in present)
+    links = _DataLinks(folder, data_dir, LINKED)
+    return "" if data_dir is None else "".join(f" · {links(name)}" for name in links.present)
 
 
 def _figures(a: PlanFolder, b: PlanFolder) -> str:

@@ -155,13 +155,19 @@ def render(folder: PlanFolder, data_dir: str | None = "", shown_as: Path | None 
              "emissions": _emissions(folder), "smoothing": _smoothing(folder) if folder.smoothing else "",
              "inputs": _inputs(folder)}
     title = f"dcplan plan {plan['program']}" + (f", scenario {plan['scenario']}" if plan.get("scenario") else "")
+    return page(title, f"<p class=sub>objective {escape(str(plan.get('objective', '-')))}"
+                f" · written by dcplan {escape(str(plan.get('dcplan_version', '?')))} to "
+                f"{escape(display_path(shown_as or folder.path))}</p><p class=sub>data: {links.all()}</p>", parts)
+
+
+def page(title: str, header: str, parts: dict[str, str], css: str = CSS) -> str:
+    """One self-contained HTML document: the title, ``header`` (HTML) below it, a menu of the
+    ``parts`` (SECTIONS keys to their HTML) that have something, and the parts."""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-        f"<header><h1>{escape(title)}</h1><p class=sub>objective {escape(str(plan.get('objective', '-')))}"
-        f" · written by dcplan {escape(str(plan.get('dcplan_version', '?')))} to "
-        f"{escape(display_path(shown_as or folder.path))}</p><p class=sub>data: {links.all()}</p></header>"
+        f"<title>{escape(title)}</title><style>{css}</style></head><body>"
+        f"<header><h1>{escape(title)}</h1>{header}</header>"
         "<nav>" + "".join(f'<a href="#{k}">{SECTIONS[k]}</a>' for k, html in parts.items() if html) + "</nav>"
         + "".join(parts.values()) + "</body></html>\n"
     )
@@ -171,8 +177,8 @@ class _DataLinks:
     """Relative links to the data files beside the report: it opens offline and still leads
     to every number behind it."""
 
-    def __init__(self, folder: PlanFolder, data_dir: str | None):
-        self.present = [name for name in DATA_FILES if (folder.path / name).is_file()]
+    def __init__(self, folder: PlanFolder, data_dir: str | None, files=DATA_FILES):
+        self.present = [name for name in files if (folder.path / name).is_file()]
         self.data_dir = data_dir
 
     def __call__(self, name: str) -> str:
