@@ -12,14 +12,21 @@ import pyomo.core as pyo
 
 from dcplan.diagnose import arithmetic_checks, explain_infeasible
 from dcplan.errors import InputError, Problem
-from dcplan.loader import ProgramInput, SiteInput, discover, is_sweep, load_program, validate_paths
+from dcplan.loader import (
+    ProgramInput,
+    discover,
+    input_files,
+    is_sweep,
+    load_program,
+    training_job,
+    validate_paths,
+)
 from dcplan.model import build_model
 from dcplan.model.compute import power_share
 from dcplan.model.context import is_operational
 from dcplan.model.results import Plan, extract
 from dcplan.model.technologies import couples_steps, relaxed_away
 from dcplan.plans.write import write_plan
-from dcplan.smoothing.workload import load_workload
 from dcplan.solver import SolveOptions, SolveResult, solve
 from dcplan.yamlio import load_yaml
 
@@ -90,14 +97,6 @@ class NoPlan(Exception):
         self.reasons = outcome.why_no_plan()
         said = "; ".join(self.reasons)
         super().__init__(said if said.startswith(f"{self.status}:") else f"{self.status}: {said}")
-
-
-def input_files(program: ProgramInput) -> list[Path]:
-    """The program, site and training-job files a plan is made from (recorded with it)."""
-    docs = ([program.doc] if program.doc else []) + [si.doc for si in program.sites]
-    jobs = [si.doc.reference(si.site.smoothing.workload, ("smoothing", "workload")) for si in program.sites
-            if si.site.smoothing is not None and si.site.smoothing.workload is not None]
-    return [d.path for d in docs] + jobs
 
 
 def plan(path: Path | str, scenario: str | None = None, typical_days: int | None = None,
@@ -306,9 +305,3 @@ def smooth_training_jobs(program: ProgramInput) -> tuple[dict, list[str]]:
     return results, reasons
 
 
-def training_job(si: SiteInput):
-    """The site's declared training job (its ``smoothing.workload``), or None."""
-    spec = si.site.smoothing
-    if spec is None or spec.workload is None:
-        return None
-    return load_workload(si.doc.reference(spec.workload, ("smoothing", "workload")), folders=si.doc.folders)

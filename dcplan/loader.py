@@ -396,6 +396,22 @@ def load_program(path: Path, scenario: str | None = None, overrides: dict | None
     return ProgramInput(program, doc, sites, scenario, caps)
 
 
+def input_files(program: ProgramInput) -> list[Path]:
+    """The program, site and training-job files a plan is made from (recorded with it)."""
+    docs = ([program.doc] if program.doc else []) + [si.doc for si in program.sites]
+    jobs = [si.doc.reference(si.site.smoothing.workload, ("smoothing", "workload")) for si in program.sites
+            if si.site.smoothing is not None and si.site.smoothing.workload is not None]
+    return [d.path for d in docs] + jobs
+
+
+def training_job(si: SiteInput):
+    """The site's declared training job (its ``smoothing.workload``), or None."""
+    spec = si.site.smoothing
+    if spec is None or spec.workload is None:
+        return None
+    return load_workload(si.doc.reference(spec.workload, ("smoothing", "workload")), folders=si.doc.folders)
+
+
 # --- validate ----------------------------------------------------------------------------
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from dcplan.errors import InputError, Problem, did_you_mean, refuse
-from dcplan.loader import ProgramInput, deep_merge, load_program
+from dcplan.loader import ProgramInput, deep_merge, input_files, load_program, training_job
 from dcplan.schema.catalog import SECTIONS as CATALOG_SECTIONS
 from dcplan.schema.program import Program
 from dcplan.series import SeriesError, SeriesResolver
@@ -82,7 +82,6 @@ def load_scenarios(path: Path) -> ScenarioSet:
             seen.add(sid)
             scenarios.append(Scenario(sid, by_path, data.overrides(axes, combo)))
     _try_values(sweep, data, axes, scenarios)
-    from dcplan.api import input_files  # late: the API imports the model
 
     return ScenarioSet(sweep, axes, scenarios, _digest(base, sweep), input_files(base))
 
@@ -281,7 +280,6 @@ def _digest(base: ProgramInput, sweep: SweepFile) -> str:
     """What makes earlier results reusable: the program's and sites' data, each site's merged
     catalog, hourly series, emergency-hour flags and training job, the resolved caps, the dcplan
     version and the optimality gap (not the time limit, nor the axes)."""
-    from dcplan.api import training_job  # late: the API imports the model
 
     h = hashlib.sha256()
 
