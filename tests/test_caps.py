@@ -202,6 +202,24 @@ def test_grid_import_cap_and_emergency_curtailment_need_onsite_supply(tmp_path):
     assert cap(e, "eea").value == pytest.approx(0, abs=1e-6)
 
 
+def test_a_grid_import_cap_over_two_sites_caps_their_total_each_hour_unless_each_site(tmp_path):
+    """By default a cap binds its scope as a whole: two sites under one 10 MW import cap import
+    10 MW together in any hour (it capped each at 10, 20 MW together, a review found); `each: site`
+    caps each."""
+    sites = [site(n, price=40.0, fuel={"gas_price_usd_per_mmbtu": 6.0},
+                  technologies={"gas": [{"type": "wartsila_18v50sg", "max_units": 6}]}) for n in ("a", "b")]
+    imports = {}
+    for each in ("scope", "site"):
+        p = solve(program(tmp_path, sites, target=20_000, caps=[{"name": "import", "quantity": "grid_import_mw",
+                                                                   "max": 10, "each": each, "source": "test"}]))
+        grid = sum(s.dispatch["grid_mw"] for s in p.sites)  # the same typical days at both sites
+        imports[each] = float(grid.max())
+        rows = [c for c in p.caps if c.name == "import"]
+        assert len(rows) == (1 if each == "scope" else 2)
+        assert max(c.value for c in rows) == pytest.approx(imports[each] if each == "scope" else 10, abs=1e-6)
+    assert imports["scope"] <= 10 + 1e-6 < imports["site"]
+
+
 def test_minimum_take_raises_billed_demand(tmp_path):
     s = site("t", price=40.0)
     s["grid"]["demand_charge_usd_per_kw_month"] = 10

@@ -296,16 +296,18 @@ class CapBuilder:
         self._limit(rc, label, self._annual(rc, group) * self._period_scale(rc))
 
     def _hourly_envelope(self, rc, label, group, hours_of):
-        """max over the chosen steps of each site's grid import, through one envelope variable."""
-        for sm in group:
-            b = sm.block
-            if sm.si.site.grid is None:
-                continue
-            top = self._aux()
-            for t in hours_of(sm):
-                self._link(b.grid_import[t] <= top)
-            self._limit(rc, sm.name if len(group) > 1 else label, top,
-                        value=("max_of", [b.grid_import[t] for t in hours_of(sm)]))
+        """The most the scope imports in any of the chosen steps, through one envelope variable:
+        its sites' imports added up step by step (each site's in its own chosen steps). Capped
+        per site, a scope of two sites could import twice its limit."""
+        chosen = {sm.name: set(hours_of(sm)) for sm in group if sm.si.site.grid is not None}
+        if not chosen:
+            return
+        totals = [sum(sm.block.grid_import[t] for sm in group if t in chosen.get(sm.name, ()))
+                  for t in sorted(set().union(*chosen.values()))]
+        top = self._aux()
+        for total in totals:
+            self._link(total <= top)
+        self._limit(rc, label, top, value=("max_of", totals))
 
     def _grid_import_mw(self, rc, label, group):
         self._hourly_envelope(rc, label, group, lambda sm: list(sm.steps))
@@ -314,6 +316,8 @@ class CapBuilder:
         self._hourly_envelope(rc, label, group, lambda sm: chosen_steps(sm.tg, sm.si, rc.cap.emergency, ("caps",)))
 
     def _billed_demand_fraction(self, rc, label, group):
+        """Each site's minimum take of its own connection's contract (a contract is per
+        connection: a scope of several sites has a row for each)."""
         for sm in group:
             b, grid = sm.block, sm.si.site.grid
             if grid is None:
@@ -335,11 +339,11 @@ class CapBuilder:
         self._limit(rc, label, sum(sum(sm.costs.values()) for sm in group))
 
     def _onsite_dispatchable_share(self, rc, label, group):
-        for sm in group:
-            b, grid = sm.block, sm.si.site.grid
-            if grid is None or b.grid_limit_mw <= 0:
-                continue
-            self._limit(rc, sm.name if len(group) > 1 else label, sum(sm.firm_mw) * (1 / b.grid_limit_mw))
+        """The scope's on-site firm MW over its sites' firm grid limits together."""
+        gridded = [sm for sm in group if sm.si.site.grid is not None and sm.block.grid_limit_mw > 0]
+        if gridded:
+            self._limit(rc, label, sum(sum(sm.firm_mw) for sm in gridded)
+                        * (1 / sum(sm.block.grid_limit_mw for sm in gridded)))
 
 
 def add_links(model: pyo.ConcreteModel, sites: list[SiteModel], links) -> None:

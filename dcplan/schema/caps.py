@@ -26,9 +26,10 @@ QUANTITIES = {
     "hourly_cfe_share": "share of facility energy matched hour by hour by solar, wind and "
                         "storage charged from them (24/7 carbon-free), 0-1",
     "water_m3": "cubic metres of water per year (WUE x IT energy)",
-    "grid_import_mw": "grid import in every hour, MW",
-    "grid_emergency_import_mw": "grid import during declared emergency hours, MW",
-    "billed_demand_fraction": "each month's billed demand as a fraction of contracted demand (minimum take)",
+    "grid_import_mw": "grid import in every hour, MW (a scope's sites added up)",
+    "grid_emergency_import_mw": "grid import during declared emergency hours, MW (a scope's sites added up)",
+    "billed_demand_fraction": "each month's billed demand as a fraction of contracted demand (minimum take), "
+                              "site by site: a term of each connection's contract",
     "land_acres": "land used by solar and wind plus buildings, acres",
     "cost_usd": "annualised cost, USD per year",
     "onsite_dispatchable_share": "on-site dispatchable capacity (gas and battery MW) as a share of "
