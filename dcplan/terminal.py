@@ -129,6 +129,7 @@ def plan_summary(console: Console, plan: Plan) -> None:
             "IT load": f"{s.it_mw:,.1f} MW",
             "design peak": f"{c['design_peak_mw']:,.1f} MW",
             "grid peak import": f"{c['grid_peak_import_mw']:,.1f} of {c['grid_limit_mw']:,.0f} MW"
+            + (f" + {c['grid_flexible_mw']:,.1f} MW flexible" if c.get("grid_flexible_mw", 0) > 1e-6 else "")
             if "grid_limit_mw" in c else "no grid",
             "gas units": gas,
             "solar": f"{c['solar_mw']:,.0f} MW" if "solar_mw" in c else "-",
@@ -260,7 +261,8 @@ def cap_table(plan: Plan, binding_only: bool = False) -> Table:
         if not c.in_force:
             table.add_row(f"[dim]{c.name}[/dim]", c.scope, "", "", "", "[dim]not in force[/dim]", "")
             continue
-        shadow = "-" if not c.shadow_price else f"{figure(c.shadow_price)}\n[dim]{c.shadow_price_unit}[/dim]"
+        shadow = ("[dim]not computed[/dim]" if c.shadow_price is None and c.binding else "-" if not c.shadow_price
+                  else f"{figure(c.shadow_price)}\n[dim]{c.shadow_price_unit}[/dim]")  # None: no duals (time limit)
         binds = "[bold red]yes[/bold red]" if c.binding else ("[yellow]major source[/yellow]"
                                                             if "major source" in c.note else "no")
         note = f"\n[yellow]{escape(c.note)}[/yellow]" if c.note else ""

@@ -345,3 +345,24 @@ def test_a_co2_cap_below_the_floor_is_proved_infeasible_without_a_solve_and_at_t
     assert "cap permit" in below.reasons[0] and f"at least {floor_t:,.0f}" in below.reasons[0]
     at = api.plan(co2_capped_site(tmp_path, floor_t * 1.001), typical_days=0).plan
     assert at is not None and floor_t <= at.co2_t <= floor_t * 1.001 * (1 + 1e-9)  # nearly all the solar it may build
+
+
+def test_a_binding_cap_without_duals_says_its_shadow_price_was_not_computed():
+    """A plan stopped at its time limit has no duals: a binding cap's price is unknown, which
+    once read as '-' like a cap that costs nothing."""
+    from rich.console import Console
+
+    from dcplan.plans.types import CapReport
+    from dcplan.terminal import cap_table
+
+    rows = [CapReport("co2-na", "co2_t", "na", "max", 1e6, 1e6, 0.0, True, None, "", "program", "test", "p.yaml", 3),
+            CapReport("nox", "nox_t", "na", "max", 90, 40, 50, False, 0.0, "USD/yr per t", "program", "", "p.yaml", 4)]
+
+    class Shown:
+        caps = rows
+
+    console = Console(record=True, width=200)
+    console.print(cap_table(Shown()))
+    lines = console.export_text().splitlines()
+    assert "not computed" in next(line for line in lines if "co2-na" in line)
+    assert "not computed" not in next(line for line in lines if "nox" in line)

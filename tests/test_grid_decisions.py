@@ -71,6 +71,13 @@ def test_a_flexible_connection_is_accepted_exactly_when_it_costs_less_than_it_ga
     assert taken.energy_mwh["grid"] == pytest.approx(LOAD_MW * (HOURS_PER_YEAR - CURTAILED), rel=1e-6)
     assert taken.costs_usd["grid_flexible_fee"] == pytest.approx(gain * 0.99)
     assert any("flexible connection accepted" in b for b in taken.binding)
+    from rich.console import Console
+
+    from dcplan.terminal import plan_summary
+
+    console = Console(record=True, width=200)
+    plan_summary(console, api.plan(flexible_site(tmp_path, gain * 0.99)).plan)
+    assert " + 10.0 MW flexible" in console.export_text()  # the peak is read against the limit with the offer
     refused = api.plan(flexible_site(tmp_path, gain * 1.01)).plan.sites[0]
     assert refused.capacity["grid_flexible_mw"] == 0.0 and refused.energy_mwh.get("grid", 0.0) == pytest.approx(0.0)
     # the GPUs and cooling cost the same either way: refusing costs the gain less the fee more
