@@ -20,6 +20,7 @@ file, line and key) and :class:`NoPlan` when no plan exists, with the reasons in
 from __future__ import annotations
 
 import importlib
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,11 +128,28 @@ def smooth(workload: str | Path, site: str | Path | None = None, *, gpus: int | 
     ``smoothing.limits``), ``energy_price_usd_per_mwh`` and ``resolution_s`` override the
     site's."""
     from dcplan.choices import TIME_LIMIT_S, within
+    from dcplan.errors import InputError
     from dcplan.smoothing.api import smooth_files
     from dcplan.solver import SolveOptions
 
     if time_limit_s is not None:
         within("time_limit_s", time_limit_s, TIME_LIMIT_S)
-    return smooth_files(workload, site, gpus=gpus, gpu_model=gpu, limits=limits,
-                        economics={"energy_price_usd_per_mwh": energy_price_usd_per_mwh},
-                        resolution_s=resolution_s, options=SolveOptions(time_limit_s=time_limit_s))
+    try:
+        return smooth_files(workload, site, gpus=gpus, gpu_model=gpu, limits=limits,
+                            economics={"energy_price_usd_per_mwh": energy_price_usd_per_mwh},
+                            resolution_s=resolution_s, options=SolveOptions(time_limit_s=time_limit_s))
+    except InputError as err:  # named as the caller wrote them: keywords, not the command's flags
+        raise InputError([_as_arguments(p) for p in err.problems]) from None
+
+
+def _as_arguments(problem: Problem) -> Problem:
+    """A problem the command line would blame on its flags (``--resolution-s``), as keywords."""
+    from dcplan.errors import Problem
+
+    if problem.file != "command line":
+        return problem
+
+    def keyword(text: str) -> str:
+        return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), text)
+
+    return Problem("arguments", None, keyword(problem.key), keyword(problem.message))
