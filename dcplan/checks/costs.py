@@ -28,12 +28,12 @@ def check_costs(v: Verification, lines_by_site: dict[str, dict]) -> None:
                   "breaks today's limits (see the dispatch findings)")
             continue
         planned = s.entry.costs_usd_per_year
+        built = {c.type for c in s.si.site.technologies.gas if s.entry.capacity.get(gas_key(c.key, "units"), 0) > 0}
         for component in sorted(set(lines) | set(planned)):
             now, inputs = lines.get(component, (0.0, []))
             then = planned.get(component, 0.0)
             if abs(now - then) <= max(COST_TOLERANCE * abs(then), 1.0):
                 continue
-            built = {c.type for c in s.si.site.technologies.gas if s.entry.capacity.get(gas_key(c.key, "units"), 0) > 0}
             inputs = [ref for ref in inputs if ref[:2] != ("catalog", "generators") or ref[2] in built]  # of units run
             where, sources = _cost_inputs(v, s.si, inputs)
             change = f"{(now - then) / then:+.1%}" if then else "new"
