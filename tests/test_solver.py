@@ -624,3 +624,23 @@ def test_a_gap_is_unknown_while_either_side_is():
 
     assert relative_gap(math.inf, 1e9) == math.inf and relative_gap(1e9, -math.inf) == math.inf
     assert relative_gap(100.0, 99.0) == pytest.approx(0.01) and relative_gap(100.0, 101.0) == 0.0
+
+
+def test_a_decomposition_stopped_after_its_loop_still_commits_the_units_of_its_design(monkeypatch):
+    """Ctrl-C keeps the plan: with hourly commitment the loop's design is no plan until its units
+    are committed, which once saw the stop and gave up (no plan kept, though the status showed a
+    gap); it now gets a short grace. Here the stop comes as the loop returns."""
+    import dcplan.solver as solver
+
+    stop, real = threading.Event(), solver.decompose
+
+    def loop_then_stop(*args, **kwargs):
+        out = real(*args, **kwargs)
+        stop.set()
+        return out
+
+    monkeypatch.setattr(solver, "decompose", loop_then_stop)
+    pm = build_model(load_program(REPO / "sites" / "memphis.yaml"), 6)  # hourly commitment
+    result = solve(pm.model, SolveOptions(strategy="decompose", stop=stop), operational=is_operational,
+                   relaxed_away=relaxed_away)
+    assert stop.is_set() and result.has_solution and result.status in ("time_limit", "optimal"), result

@@ -65,6 +65,10 @@ dozen typical days a few thousand, whose whole LP solves in well under a second.
 LP_FEASIBILITY_TOLERANCE = 1e-7  # HiGHS's own primal feasibility tolerance
 MIP_FEASIBILITY_TOLERANCE = 1e-6  # and its MIP's
 HELD_TOLERANCE_MAX = 1e-4  # a hundred times the MIP's: a plan that misses by more is not held to it
+STOP_GRACE_S = 15.0
+"""Seconds a stopped decomposition may take to commit the units of its best design hour by hour
+(the loop relaxes commitment): without them a full year of hourly commitment stopped by Ctrl-C
+kept no plan, though its status line showed a gap (a review's case: round 9, gap 0.118 %)."""
 
 
 @dataclass
@@ -225,7 +229,13 @@ def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_a
         progress.report("unit commitment of the plan's design")
         options = held_to(options, compiled, x, relaxed_away)
         allowed = max(options.mip_gap * abs(objective) - (objective - out.bound), 0.0) / 2 if out.bound is not None else 0.0
-        committed = dispatch_with_integers(compiled, op_mask, x, options, deadline, abs_gap=allowed,
+        commit_by, commit_options = deadline, options
+        if deadline.stop is not None and deadline.stop.is_set():
+            # stopped (Ctrl-C keeps the plan): the loop's design is no plan until its units are
+            # committed hour by hour, which gets a short grace (a second Ctrl-C quits)
+            commit_by = Deadline(STOP_GRACE_S, time.perf_counter())
+            commit_options = dataclasses.replace(options, stop=None)
+        committed = dispatch_with_integers(compiled, op_mask, x, commit_options, commit_by, abs_gap=allowed,
                                            cap_s=max(5.0, loop_seconds), relaxed=True)  # no longer than the loop took
         duals = None
         if committed[1] is None:
