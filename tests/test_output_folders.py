@@ -167,3 +167,26 @@ def test_dcplan_plan_killed_at_random_moments_leaves_one_complete_run(tmp_path):
                                                                    for p, _ in plans]
         summary = json.loads(files["summary.json"])  # its timings differ from run to run; its plan does not
         assert summary["sites"] == yaml.safe_load(files["plan.yaml"])["sites"]
+
+
+def test_a_full_disk_is_named_at_the_file_being_written_and_keeps_the_previous_plan(tmp_path, runner, monkeypatch):
+    """ENOSPC says no file name: it was reported as a bug in dcplan (exit 70)."""
+    import errno
+    import os
+
+    import dcplan.plans.write as write
+
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    out = tmp_path / "out"
+    assert run_cli(runner, "plan", site, "--typical-days", "2", "-o", out, "-q").exit_code == 0
+    before = (out / "plan.yaml").read_text()
+
+    def full(fd, mode):
+        os.close(fd)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(write.os, "fdopen", full)
+    result = run_cli(runner, "plan", site, "--typical-days", "2", "-o", out, "-q")
+    assert result.exit_code == 2, result.output
+    assert "cannot read or write" in result.output and "No space left on device" in result.output
+    assert "bug" not in result.output and (out / "plan.yaml").read_text() == before

@@ -186,6 +186,9 @@ def atomic_write(path: Path, data: str | bytes) -> None:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, path)
+    except OSError as err:  # a full disk says no file: name the one being written, as other I/O errors do
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(err.errno, err.strerror, err.filename or str(path)) from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
