@@ -614,3 +614,20 @@ def test_a_builtin_catalog_file_is_named_the_same_wherever_dcplan_is_installed(t
     for folder in (tmp_path, catalog.parents[3], catalog.parents[4]):  # elsewhere, and above the install
         monkeypatch.chdir(folder)
         assert display_path(catalog) == "dcplan/catalog/data/generators.yaml", folder
+
+
+def test_a_plan_that_imports_nothing_reports_without_a_warning(tmp_path, runner):
+    """Shares of the hours the grid imported were worked out over none (0/0: numpy's
+    RuntimeWarning printed with its source line) before being left out."""
+    import warnings
+
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 1.0},
+                     technologies={"gas": [{"type": "wartsila_18v50sg", "max_units": 4}]})
+    site["grid"]["energy_price_usd_per_mwh"] = 900.0
+    out = tmp_path / "out"
+    assert run_cli(runner, "plan", write_yaml(tmp_path / "site.yaml", site), "--typical-days", "2",
+                   "-o", out, "-q").exit_code == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        html = render(load_folder(out))
+    assert "imported in 0% of hours" in html

@@ -552,12 +552,13 @@ def _source_hint(sc: SourceCost, site: dict, year: Year, gas: SourceCost | None)
         if year.price is not None and running is not None:
             said.append(f"its price was above gas's running cost (${running:,.2f}/MWh) in "
                         f"{np.sum(w[year.price > running]) / hours:.0%} of hours")
-            while_importing.append(f"its price was below that in {_share(w, imported, year.price < running)}")
-        if gas and gas.mw > 0.05:
+            if imported.any():
+                while_importing.append(f"its price was below that in {_share(w, imported, year.price < running)}")
+        if gas and gas.mw > 0.05 and imported.any():
             output = sum((mw for c, mw in year.supply.items() if c.startswith("gas_")), np.zeros(len(w)))
             while_importing.append(f"the gas units ran at their full {gas.mw:,.1f} MW in "
                                    f"{_share(w, imported, output >= gas.mw * (1 - 1e-3))}")
-        if imported.any() and while_importing:
+        if while_importing:
             said.append("of the hours it imported, " + " and ".join(while_importing))
         if sc.cost_usd > 0 and fixed > 0.5:
             said.append(f"demand charges are {fixed / sc.cost_usd:.0%} of its cost")
