@@ -71,11 +71,27 @@ class OutputFolder:
     def _refuse_unless_replaceable(self, names: frozenset[str]) -> None:
         target = self.target
         if target.is_dir():
-            foreign = sorted(p.name for p in target.iterdir() if p.name not in names)
+            foreign = sorted(p.name for p in target.iterdir() if p.name not in names or not _written_by_dcplan(p))
             if foreign:
                 shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
                 raise _problem(self.option, f"{display_path(target)} holds files dcplan did not write ({shown}); "
                                     "a run replaces its whole -o folder, so give a new or empty folder")
+
+
+def _written_by_dcplan(path: Path) -> bool:
+    """Whether an entry with one of dcplan's names is dcplan's: its YAML says which dcplan wrote
+    it; its ``smoothing`` folder holds a folder a job of smoothing's files and nothing else (a
+    name alone let a run delete a hand-written plan.yaml and a user's notes, found by review)."""
+    if path.name == "smoothing":
+        return path.is_dir() and all(job.is_dir() and all(f.name in SMOOTHING_NAMES for f in job.iterdir())
+                                     for job in path.iterdir())
+    if path.suffix == ".yaml":
+        try:
+            with path.open("rb") as fh:
+                return b"dcplan_version:" in fh.read(4096)
+        except OSError:
+            return False
+    return True
 
 
 class FolderLock:

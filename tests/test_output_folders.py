@@ -116,8 +116,8 @@ def test_the_two_rename_swap_where_renameat2_is_missing(tmp_path, monkeypatch):
     monkeypatch.setattr(outfolder, "_renameat2", None)
     for run in ("first", "second"):
         with OutputFolder(tmp_path / "out") as folder, folder.replace() as staging:
-            (staging / "plan.yaml").write_text(run)
-    assert _files(tmp_path / "out") == {"plan.yaml": b"second"}
+            (staging / "plan.yaml").write_text(f"dcplan_version: {run}\n")
+    assert _files(tmp_path / "out") == {"plan.yaml": b"dcplan_version: second\n"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
@@ -190,3 +190,16 @@ def test_a_full_disk_is_named_at_the_file_being_written_and_keeps_the_previous_p
     assert result.exit_code == 2, result.output
     assert "cannot read or write" in result.output and "No space left on device" in result.output
     assert "bug" not in result.output and (out / "plan.yaml").read_text() == before
+
+
+def test_a_file_that_has_a_name_dcplan_writes_but_is_not_dcplans_is_never_replaced(tmp_path, runner):
+    """A hand-written plan.yaml, or notes in a folder named smoothing, passed as dcplan's by
+    name and were deleted by the run's swap (review)."""
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    for name, text in (("plan.yaml", "mine\n"), ("smoothing/notes.txt", "notes\n")):
+        out = tmp_path / name.replace("/", "-")
+        (out / name).parent.mkdir(parents=True)
+        (out / name).write_text(text)
+        result = run_cli(runner, "plan", site, "--typical-days", "2", "-o", out, "-q")
+        assert result.exit_code == 2 and "holds files dcplan did not write" in result.output
+        assert (out / name).read_text() == text
