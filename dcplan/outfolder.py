@@ -40,6 +40,7 @@ OUTPUT_NAMES = SMOOTHING_NAMES | {
     "smoothing",  # a plan's training jobs, one folder each
 }
 """What dcplan writes in a plan or smoothing folder: the only names a folder it replaces may hold."""
+NAME_MAX = 255  # bytes in a file name on Linux, macOS and Windows file systems
 STAGING = "staging-"
 """Staging folders beside a target are named .TARGET.staging-XXXX (hidden, and removed when found)."""
 
@@ -105,6 +106,11 @@ class FolderLock:
             self.target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise self._problem(f"cannot make {display_path(self.target.parent)}: {exc.strerror or exc}") from None
+        name_bytes = len(os.fsencode(self.target.name))
+        room = NAME_MAX - len(f"..{STAGING}") - 8  # mkdtemp's random part
+        if name_bytes > room:  # else found only when the plan is written, after the solve
+            raise self._problem(f"the folder name is {name_bytes} bytes long: at most {room} leave room "
+                                "for its staging folder beside it")
         self.path = self.target.parent / f".{self.target.name}.lock"
         self._fd = _claim(self.path, self.target, self._problem)
         for leftover in self.target.parent.glob(f".{glob.escape(self.target.name)}.{STAGING}*"):

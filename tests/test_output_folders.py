@@ -203,3 +203,9 @@ def test_a_file_that_has_a_name_dcplan_writes_but_is_not_dcplans_is_never_replac
         result = run_cli(runner, "plan", site, "--typical-days", "2", "-o", out, "-q")
         assert result.exit_code == 2 and "holds files dcplan did not write" in result.output
         assert (out / name).read_text() == text
+
+
+def test_a_folder_name_too_long_for_its_staging_folder_is_refused_before_solving(tmp_path, runner):
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    result = run_cli(runner, "plan", site, "-o", tmp_path / ("n" * 240))  # fits a name, not the staging one
+    assert result.exit_code == 2 and "the folder name is 240 bytes long: at most 237" in result.output
