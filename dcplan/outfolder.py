@@ -51,7 +51,10 @@ class OutputFolder:
     manager so that the lock is released however the run ends."""
 
     def __init__(self, target: Path | str, option: str = "-o", names: frozenset[str] = OUTPUT_NAMES):
-        self.target, self.option = Path(os.path.abspath(target)), option  # `-o .` names the folder
+        # `-o .` names the folder; a link to a folder names the folder it leads to (the swap beside
+        # the link replaced the link, and left it, dangling, for a staging folder no one removed)
+        self.target, self.option = Path(os.path.realpath(target) if os.path.islink(target) else
+                                        os.path.abspath(target)), option
         self.lock = FolderLock(self.target, option)
         try:
             self._refuse_unless_replaceable(names)
@@ -114,7 +117,10 @@ class FolderLock:
         self.path = self.target.parent / f".{self.target.name}.lock"
         self._fd = _claim(self.path, self.target, self._problem)
         for leftover in self.target.parent.glob(f".{glob.escape(self.target.name)}.{STAGING}*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            if leftover.is_symlink():  # rmtree refuses a link
+                leftover.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(leftover, ignore_errors=True)
 
     def __enter__(self) -> FolderLock:
         return self

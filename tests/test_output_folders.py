@@ -209,3 +209,14 @@ def test_a_folder_name_too_long_for_its_staging_folder_is_refused_before_solving
     site = write_yaml(tmp_path / "site.yaml", base_site())
     result = run_cli(runner, "plan", site, "-o", tmp_path / ("n" * 240))  # fits a name, not the staging one
     assert result.exit_code == 2 and "the folder name is 240 bytes long: at most 237" in result.output
+
+
+def test_an_output_folder_given_through_a_link_is_written_where_the_link_leads(tmp_path, runner):
+    """The swap beside the link replaced the link with a folder and left the link, dangling, in
+    a staging name that was never removed (review)."""
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    assert run_cli(runner, "plan", site, "--typical-days", "2", "-o", tmp_path / "link", "-q").exit_code == 0
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "real" / "plan.yaml").is_file()
+    assert not [p for p in tmp_path.iterdir() if "staging" in p.name]
