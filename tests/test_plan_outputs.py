@@ -184,8 +184,9 @@ def test_a_reused_output_folder_keeps_no_file_of_an_earlier_run(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     stale = ["timeline.csv", "schedule.csv", "smoothing.yaml", "smoothing.png", "report.html"]
-    for name in stale:
-        (out / name).write_text("from an earlier run")
+    for name in stale:  # (a YAML file dcplan wrote says so: see outfolder._written_by_dcplan)
+        (out / name).write_text("dcplan_version: 0.1.0  # from an earlier run" if name.endswith(".yaml")
+                                else "from an earlier run")
     (out / "smoothing" / "other").mkdir(parents=True)
     (out / "smoothing" / "other" / "schedule.csv").write_text("from an earlier run")
     path = write_yaml(tmp_path / "site.yaml", base_site())
