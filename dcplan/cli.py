@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import functools
 import json
 import os
@@ -218,9 +219,15 @@ def init(directory: Path = typer.Argument(..., help="Folder to create the starte
     from dcplan.schema.editor import write_schemas
 
     source = resources.files("dcplan").joinpath("scaffold")
-    with resources.as_file(source) as src:
-        shutil.copytree(src, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    write_schemas(directory / "schemas")  # the files' modelines point here: completion in the editor
+    # written as one transaction, as a plan is: a full disk once left empty files, and a folder
+    # that init then refused as not empty
+    with OutputFolder(directory, "DIR") as folder, folder.replace() as staging, resources.as_file(source) as src:
+        try:
+            shutil.copytree(src, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        except shutil.Error as err:  # a list of (source, target, why): the first names the file
+            _, target, why = err.args[0][0]
+            raise OSError(errno.EIO, why, target) from None
+        write_schemas(staging / "schemas")  # the files' modelines point here: completion in the editor
     console.print(f"[green]created[/green] {display_path(directory)}; next:\n"
                   f"  dcplan validate {display_path(directory)}\n"
                   f"  dcplan plan {display_path(directory / 'program.yaml')} -o {display_path(directory / 'plans' / 'starter')}\n"

@@ -278,3 +278,17 @@ def test_a_reader_that_leaves_early_does_not_stop_the_plan_or_change_its_exit_co
     closed = subprocess.run([dcplan, "catalog"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: os.close(1), timeout=60)
     assert closed.returncode == 0 and "Traceback" not in closed.stderr
+
+
+def test_init_that_cannot_write_leaves_nothing_behind(tmp_path, runner, monkeypatch):
+    """A full disk once left empty files, in a folder that init then refused as not empty."""
+    def full(src, dst, **_):
+        (Path(dst) / "program.yaml").write_text("")  # a file begun, then the disk is full
+        raise shutil.Error([(str(src), str(Path(dst) / "program.yaml"), "[Errno 28] No space left on device")])
+
+    monkeypatch.setattr(shutil, "copytree", full)
+    result = run_cli(runner, "init", tmp_path / "port")
+    assert result.exit_code == 2 and "No space left on device" in result.output and "bug" not in result.output
+    assert not (tmp_path / "port").exists() and not [p for p in tmp_path.iterdir() if "port" in p.name]
+    monkeypatch.undo()
+    assert run_cli(runner, "init", tmp_path / "port").exit_code == 0  # and it can be run again
