@@ -12,7 +12,7 @@ from conftest import base_site, run_cli, write_yaml
 from dcplan import api
 from dcplan.catalog import builtin_catalog
 from dcplan.formulas import capital_recovery_factor
-from dcplan.model.buildout import add_months, periods_of
+from dcplan.model.buildout import add_months, months_between, periods_of
 from dcplan.plans.files import read_dispatch
 from dcplan.schema.program import Escalation, Finance
 
@@ -50,6 +50,10 @@ def plan_of(tmp_path, doc: dict):
 def test_periods_and_calendar_arithmetic():
     assert add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
     assert add_months(dt.date(2026, 10, 1), 36) == dt.date(2029, 10, 1)
+    # an order's slack in calendar months: six of them are 6.0, not 181 days over an average month (5.9)
+    assert months_between(dt.date(2026, 1, 1), dt.date(2026, 7, 1)) == 6.0
+    assert months_between(dt.date(2026, 1, 31), dt.date(2026, 2, 28)) == 1.0  # as add_months counts
+    assert months_between(dt.date(2026, 1, 1), dt.date(2026, 1, 16)) == pytest.approx(15 / (365.25 / 12))
     from dcplan.schema.program import Program
     prog = Program.model_validate({"kind": "program", "name": "p", "sites": ["s.yaml"],
                                    "horizon": {"start": "2026-07-01", "years": 2},

@@ -65,6 +65,15 @@ def add_months(day: dt.date, months: float) -> dt.date:
     return shifted + dt.timedelta(days=round((months - whole) * DAYS_PER_YEAR / 12))
 
 
+def months_between(a: dt.date, b: dt.date) -> float:
+    """Calendar months from ``a`` to ``b`` (``add_months`` undone: 2026-01-01 to 2026-07-01 is 6,
+    where 181 days over an average month read 5.9), the part month in average months."""
+    whole = (b.year - a.year) * 12 + b.month - a.month
+    if add_months(a, whole) > b:
+        whole -= 1
+    return whole + (b - add_months(a, whole)).days / (DAYS_PER_YEAR / 12)
+
+
 def years_between(a: dt.date, b: dt.date) -> float:
     return (b - a).days / DAYS_PER_YEAR
 

@@ -4,14 +4,13 @@ money. Everything here is read from the solved model; nothing is re-derived by h
 
 from __future__ import annotations
 
-from dcplan.model.buildout import DAYS_PER_YEAR, BuildoutModel, Period
+from dcplan.model.buildout import BuildoutModel, Period, months_between
 from dcplan.model.compute import compute_delivered
 from dcplan.model.context import value_of
 from dcplan.plans.types import Bridge, OrderLine, PeriodLine, SitePlan, Timeline
 from dcplan.series import HOURS_PER_YEAR
 
 RENT_COMPONENTS = ("gas_rental", "cooling_rental", "cloud_rental")
-DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 
 def _quantity(asset, units: float) -> tuple[float, str]:
@@ -31,7 +30,7 @@ def extract_timeline(bm: BuildoutModel, program, sites_by_period: list[list[Site
                                 o.period.start.isoformat(), o.online.name, o.online_date.isoformat(),
                                 retire.isoformat() if retire else None, units * o.asset.capex_usd_per_unit,
                                 o.latest_order_date.isoformat(),
-                                (o.latest_order_date - o.period.start).days / DAYS_PER_MONTH))
+                                months_between(o.period.start, o.latest_order_date)))
     orders.sort(key=lambda x: (x.order_date, x.site, x.asset))
     lines = [_period_line(p, bm, program, sites_by_period[p.index]) for p in periods]
     gpu_hours = sum(bm.discount[p.index] * (lines[p.index].gpus + lines[p.index].cloud_gpus) * p.years * HOURS_PER_YEAR
