@@ -225,8 +225,8 @@ def init(directory: Path = typer.Argument(..., help="Folder to create the starte
         try:
             shutil.copytree(src, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
         except shutil.Error as err:  # a list of (source, target, why): the first names the file
-            _, target, why = err.args[0][0]
-            raise OSError(errno.EIO, why, target) from None
+            _, target, why = err.args[0][0]  # named where it was to be, not in the hidden staging folder
+            raise OSError(errno.EIO, why, str(directory / Path(target).relative_to(staging))) from None
         write_schemas(staging / "schemas")  # the files' modelines point here: completion in the editor
     console.print(f"[green]created[/green] {display_path(directory)}; next:\n"
                   f"  dcplan validate {display_path(directory)}\n"

@@ -289,6 +289,7 @@ def test_init_that_cannot_write_leaves_nothing_behind(tmp_path, runner, monkeypa
     monkeypatch.setattr(shutil, "copytree", full)
     result = run_cli(runner, "init", tmp_path / "port")
     assert result.exit_code == 2 and "No space left on device" in result.output and "bug" not in result.output
+    assert f"{tmp_path / 'port' / 'program.yaml'}:" in " ".join(result.output.split())  # not the staging folder's
     assert not (tmp_path / "port").exists() and not [p for p in tmp_path.iterdir() if "port" in p.name]
     monkeypatch.undo()
     assert run_cli(runner, "init", tmp_path / "port").exit_code == 0  # and it can be run again
