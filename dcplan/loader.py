@@ -188,9 +188,9 @@ def load_site(path: Path, base_catalog: dict | None = None, year: int = 2027,
     name = data.get("name")
     override = (overrides_by_site or {}).get(name) if isinstance(name, str) else None
     if not override:
-        return _load_site(doc, data, base_catalog, year, folders)
+        return _load_site(doc, data, base_catalog, year)
     try:
-        return _load_site(doc, deep_merge(data, override), base_catalog, year, folders)
+        return _load_site(doc, deep_merge(data, override), base_catalog, year)
     except InputError as err:
         if program_doc is None:
             raise
@@ -216,8 +216,7 @@ def _blamed(problems: list[Problem], doc: YamlDocument, override: dict, blame: Y
             for p in problems]
 
 
-def _load_site(doc: YamlDocument, data: dict, base_catalog: dict | None, year: int,
-               folders: tuple[Path, ...] | None) -> SiteInput:
+def _load_site(doc: YamlDocument, data: dict, base_catalog: dict | None, year: int) -> SiteInput:
     refuse(validation_problems(doc, Site, data))
     site = Site.model_validate(data)
     raw_catalog, problems = merge_catalog(base_catalog or builtin_catalog_data(), site.catalog, doc)

@@ -16,11 +16,12 @@ millisecond power trace of a day is about 100 MB).
 
 from __future__ import annotations
 
+import csv
 import os
 import stat
 from pathlib import Path
 
-from dcplan.errors import Problem, display_path
+from dcplan.errors import InputError, Problem, display_path
 
 ALLOW_ENV = "DCPLAN_ALLOW_PATHS"
 
@@ -90,3 +91,19 @@ def file_problem(path: Path, limit: int, env: str, what: str) -> Problem | None:
         return None
     return Problem(display_path(path), None, "", f"{status.st_size / 1e6:,.3g} MB is larger than the "
                    f"{limit / 1e6:g} MB {what} may be ({env} raises it)")
+
+
+def read_csv_rows(path: Path) -> list[list[str]]:
+    """A CSV input's rows (a byte-order mark is no header), as InputError when it is missing,
+    not a file, too large or unreadable."""
+    name = display_path(path)
+    try:
+        refused = file_problem(path, MAX_CSV_BYTES, "DCPLAN_MAX_CSV_MB", "a CSV input")
+        if refused:
+            raise InputError([refused])
+        with Path(path).open(newline="", encoding="utf-8-sig") as fh:
+            return list(csv.reader(fh))
+    except FileNotFoundError:
+        raise InputError([Problem(name, None, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError([Problem(name, None, "", f"cannot read CSV: {exc}")]) from None

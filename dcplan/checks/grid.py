@@ -40,7 +40,7 @@ def check_grid_schedule(v: Verification) -> None:
                 continue
             limit = _grid_allows(v, si, name, start, end)
             if over(used, limit):
-                where, moved = _grid_culprit(v, si, used, start, end, planned)
+                where, moved = _grid_culprit(v, si, used, start, planned)
                 when = f"on {start}" if start == end else f"from {start} to {end}"
                 hint = f"; the step to {moved.max_import_mw:,.0f} MW now comes on {moved.date}" if moved else ""
                 v.issue(check, f"grid import reaches {used:,.1f} MW{label} but the grid allows {limit:,.1f} MW "
@@ -69,7 +69,7 @@ def _flexible_accepted(v: Verification, name: str, start) -> bool:
     return period is not None and (period.capacity_online.get(name, {}).get("grid_flexible_mw") or 0.0) > 0
 
 
-def _grid_culprit(v: Verification, si: SiteInput, used: float, start, end, planned: float | None):
+def _grid_culprit(v: Verification, si: SiteInput, used: float, start, planned: float | None):
     """The grid key that took the import away, and the step that moved later if that is it:
     a connection date now after the period, a step whose limit the plan had (``planned``)
     that now comes later, or else the limit in force."""

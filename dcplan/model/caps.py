@@ -208,8 +208,9 @@ class CapBuilder:
             total = sum(years * self._annual(rc, [sites[n] for n in names]) for years, sites in periods)
             self._limit(rc, label, total)
 
-    def _emissions(self, rc, label, group, attr):
-        """Yearly (or, for period: horizon, yearly times the horizon's years) emissions."""
+    def _emissions(self, rc, label, group):
+        """Yearly (or, for period: horizon, yearly times the horizon's years) emissions or water;
+        only emissions may have a major-source permit (the schema refuses it elsewhere)."""
         total = self._annual(rc, group) * self._period_scale(rc)
         ms = rc.cap.major_source
         if ms is None or rc.cap.max is None:
@@ -226,11 +227,7 @@ class CapBuilder:
         first.add_cost("major_source_permit", ms.cost_usd_per_year * major)
         self.rows.append(CapRow(rc, label, "max", rc.cap.max, total, row, 1.0, {"major_source": major}))
 
-    def _nox_t(self, rc, label, group):
-        self._emissions(rc, label, group, "nox_t")
-
-    def _co2_t(self, rc, label, group):
-        self._emissions(rc, label, group, "co2_t")
+    _nox_t = _co2_t = _water_m3 = _emissions
 
     def _backup_engine_hours(self, rc, label, group):
         """Equivalent full-load hours of each backup unit type: energy <= hours x installed MW."""
@@ -291,9 +288,6 @@ class CapBuilder:
             row = self._row(expr, sense, 0, 0.01 * most if most else 1.0)  # slack per 1 % of the most
             self.rows.append(CapRow(rc, label, sense, bound, value or ("share", part, whole), row, whole,
                                     extras or {}))
-
-    def _water_m3(self, rc, label, group):
-        self._limit(rc, label, self._annual(rc, group) * self._period_scale(rc))
 
     def _hourly_envelope(self, rc, label, group, hours_of):
         """The most the scope imports in any of the chosen steps, through one envelope variable:

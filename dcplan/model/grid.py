@@ -29,7 +29,7 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
     b.grid_limit_mw = firm
     added, added_most = _add_upgrades(sm, grid.upgrades)
     added, added_most = (added, added_most) if connected else (0.0, 0.0)
-    extra, curtailed = _flexible_room(sm, grid, firm, start, end or start)
+    extra, curtailed = _flexible_room(sm, grid, firm, start)
     b.grid_most_mw = firm + added_most + extra
     b.grid_import = pyo.Var(sm.steps, bounds=(0, b.grid_most_mw))
     imports = [b.grid_import[t] for t in sm.steps]
@@ -120,7 +120,7 @@ def _add_upgrades(sm: SiteModel, upgrades) -> tuple[object, float]:
             sum(u.adds_mw * u.max_units for u in upgrades))
 
 
-def _flexible_room(sm: SiteModel, grid, firm: float, start, end) -> tuple[float, set[int]]:
+def _flexible_room(sm: SiteModel, grid, firm: float, start) -> tuple[float, set[int]]:
     """A flexible connection's MW beyond the firm limit in this period (0 when it is not offered
     for the whole period), with ``b.flex_on`` (accepted, at its yearly fee), and the curtailed
     steps, in which import stays within the firm limit."""

@@ -32,7 +32,7 @@ def extract_timeline(bm: BuildoutModel, program, sites_by_period: list[list[Site
                                 o.latest_order_date.isoformat(),
                                 months_between(o.period.start, o.latest_order_date)))
     orders.sort(key=lambda x: (x.order_date, x.site, x.asset))
-    lines = [_period_line(p, bm, program, sites_by_period[p.index]) for p in periods]
+    lines = [_period_line(p, bm, sites_by_period[p.index]) for p in periods]
     gpu_hours = sum(bm.discount[p.index] * (lines[p.index].gpus + lines[p.index].cloud_gpus) * p.years * HOURS_PER_YEAR
                     for p in periods)
     npv = value_of(bm.npv)
@@ -63,7 +63,7 @@ def _asset_table(bm: BuildoutModel) -> dict[str, dict[tuple, list]]:
     return table
 
 
-def _period_line(p: Period, bm: BuildoutModel, program, plans: list[SitePlan]) -> PeriodLine:
+def _period_line(p: Period, bm: BuildoutModel, plans: list[SitePlan]) -> PeriodLine:
     target = bm.targets[p.index]
     measure = target.measure if target is not None else "gpus"
     compute = sum(value_of(compute_delivered(sm, measure)) for sm in bm.sites[p.index])

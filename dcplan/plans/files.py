@@ -5,7 +5,6 @@ input error at its file and line like any other."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path, PurePath
 
@@ -25,16 +24,7 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
     """dispatch.csv back into arrays per site (``TEXT_COLUMNS`` stay text); a
     missing column, a short row or a bad value is an InputError at its line."""
     name = display_path(path)
-    try:
-        refused = trust.file_problem(path, trust.MAX_CSV_BYTES, "DCPLAN_MAX_CSV_MB", "a CSV input")
-        if refused:
-            raise InputError([refused])
-        with path.open(newline="", encoding="utf-8-sig") as fh:  # a byte-order mark is no header
-            rows = list(csv.reader(fh))
-    except FileNotFoundError:
-        raise InputError([Problem(name, None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError([Problem(name, None, "", f"cannot read file: {exc}")]) from None
+    rows = trust.read_csv_rows(path)
     header = rows[0] if rows else []
     for required in ("site", "hour_of_year", "weight", "load_mw"):
         if required not in header:

@@ -15,7 +15,6 @@ constant server share (CPUs, NICs, fans: ``server_w_per_gpu`` per GPU).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -124,7 +123,7 @@ def _file_problems(spec: WorkloadFile, doc: YamlDocument | None) -> list[Problem
 
 # --- synthetic generator -----------------------------------------------------------------
 
-def generate(spec: WorkloadFile, tdp_w: float, server_w_per_gpu: float) -> np.ndarray:
+def generate(spec: WorkloadFile) -> np.ndarray:
     """GPU power as a fraction of TDP at each step (the mean of the groups), deterministic
     for ``spec.seed``. Each step is evaluated at its midpoint."""
     res, duration = spec.resolution_s, float(spec.duration_s)
@@ -202,7 +201,7 @@ def workload_from_spec(spec: WorkloadFile, doc: YamlDocument | None = None) -> W
                               name=spec.name)
     server_w = spec.server_w_per_gpu if spec.server_w_per_gpu is not None \
         else gpu.design_w_per_gpu - gpu.tdp_w
-    fraction = generate(spec, gpu.tdp_w, server_w)
+    fraction = generate(spec)
     server_mw = spec.gpus * server_w / 1e6
     load = fraction * gpu.tdp_w * spec.gpus / 1e6 + server_mw
     return Workload(spec.name, spec.resolution_s, load, spec.gpus, spec.gpu, gpu.tdp_w, server_mw,
@@ -237,16 +236,7 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
                    server_w_per_gpu: float | None = None, name: str | None = None) -> Workload:
     """Read a measured trace. Every problem names the file, the line and the column."""
     fname = display_path(path)
-    try:
-        refused = trust.file_problem(path, trust.MAX_CSV_BYTES, "DCPLAN_MAX_CSV_MB", "a CSV input")
-        if refused:
-            raise InputError([refused])
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except FileNotFoundError:
-        raise InputError([Problem(fname, None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError([Problem(fname, None, "", f"cannot read CSV: {exc}")]) from None
+    rows = trust.read_csv_rows(path)
     problems: list[Problem] = []
     gpu = None
     if gpu_model is not None:
@@ -260,7 +250,7 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
         raise InputError([Problem(fname, 1, "", "expected a header row, e.g. `time_s,mw`")])
     header = [c.strip().lower() for c in rows[0]]
 
-    def pick(wanted: str | None, candidates, what: str) -> int | None:
+    def pick(wanted: str | None, candidates) -> int | None:
         if wanted is not None:
             if wanted.lower() not in header:
                 problems.append(Problem(fname, 1, wanted, f"no column named '{wanted}'"
@@ -272,11 +262,11 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
                 return header.index(c)
         return None
 
-    t_col = pick(time_column, TIME_COLUMNS, "time")
+    t_col = pick(time_column, TIME_COLUMNS)
     if t_col is None and time_column is None:
         problems.append(Problem(fname, 1, "", "no time column: name one of "
                                 f"{', '.join(TIME_COLUMNS)} (seconds, or ISO 8601 timestamps)"))
-    v_col = pick(column, MW_COLUMNS + PER_GPU_COLUMNS, "power")
+    v_col = pick(column, MW_COLUMNS + PER_GPU_COLUMNS)
     both = [c for c in MW_COLUMNS + PER_GPU_COLUMNS if c in header]
     if column is None and any(c in MW_COLUMNS for c in both) and any(c in PER_GPU_COLUMNS for c in both):
         problems.append(Problem(fname, 1, "", f"two power columns ({', '.join(both)}): name the one to smooth "

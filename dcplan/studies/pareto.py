@@ -83,7 +83,7 @@ def frontier(pi: ProgramInput, least_cost, plan_at: Callable[..., object]) -> Fr
         return found
     least = plan_co2_t(cleanest.plan)
     if most - least <= LIMIT_ROOM * max(abs(most), 1.0):
-        found.points = _points([(most, least_cost)], least_cost, horizon)
+        found.points = _points([(most, least_cost)], least_cost)
         found.notes = ["no trade-off: the least-cost plan already has the least CO2 any plan can have"]
         return found
     n = pi.program.pareto.co2_points
@@ -98,7 +98,7 @@ def frontier(pi: ProgramInput, least_cost, plan_at: Callable[..., object]) -> Fr
         outcomes.append((limit, outcome))
     else:
         outcomes.append((most, least_cost))
-    found.points = _points(outcomes, least_cost, horizon)
+    found.points = _points(outcomes, least_cost)
     return found
 
 
@@ -114,7 +114,7 @@ def plan_cost_usd(plan) -> float:
     return plan.timeline.npv_cost_usd if plan.timeline is not None else plan.total_cost_usd
 
 
-def _points(outcomes: list[tuple[float, object]], least_cost, horizon: bool) -> list[dict]:
+def _points(outcomes: list[tuple[float, object]], least_cost) -> list[dict]:
     base_cost, base_co2 = plan_cost_usd(least_cost.plan), plan_co2_t(least_cost.plan)
     points, previous, before = [], None, None
     for limit, outcome in outcomes:
