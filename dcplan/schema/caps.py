@@ -1,6 +1,6 @@
 """Regulatory and corporate caps as named, sourced YAML entries, and rule presets.
 
-A cap names a quantity (GPUs in H100-equivalents, tons of NOx, annual PUE, ...), the scope it
+A cap names a quantity (GPUs in H100-equivalents, metric tonnes of NOx, annual PUE, ...), the scope it
 binds (sites, countries, country groups, or the whole portfolio), a limit (max and/or min), and
 the clause it comes from. Each quantity is modelled in :mod:`dcplan.model.caps`.
 """
@@ -18,8 +18,8 @@ QUANTITIES = {
     "gpus": "GPUs installed",
     "gpus_h100e": "GPUs in H100-equivalents by TPP",
     "compute_share": "share of portfolio compute (by TPP), 0-1",
-    "nox_t": "tons of NOx per year",
-    "co2_t": "tons of CO2 per year",
+    "nox_t": "metric tonnes of NOx per year (US permits count short tons: x 0.907185)",
+    "co2_t": "metric tonnes of CO2 per year",
     "backup_engine_hours": "equivalent full-load hours per year of backup gas units",
     "pue": "annual energy-weighted PUE",
     "renewable_share": "share of facility energy from on-site solar and wind, annual, 0-1",
@@ -101,7 +101,7 @@ class Cap(StrictModel):
         if self.major_source is not None and self.quantity not in ("nox_t", "co2_t"):
             raise ValueError("major_source applies to nox_t and co2_t caps")
         if self.major_source is not None and self.period == "horizon":
-            raise ValueError("major_source applies to yearly caps (a permit's tons per year), not period: horizon")
+            raise ValueError("major_source applies to yearly caps (a permit's tonnes per year), not period: horizon")
         return self
 
     def in_force(self, when: dt.date) -> bool:
