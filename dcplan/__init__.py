@@ -14,12 +14,15 @@ From Python (the command line in :mod:`dcplan.cli` is a thin shell over the same
                            site="examples/smoothing/ercot_limits.yaml", resolution_s=1.0)
 
 :func:`plan` raises :class:`dcplan.errors.InputError` for invalid input (its ``problems`` name
-file, line and key) and :class:`NoPlan` when no plan exists, with the reasons in words.
+file, line and key) and :class:`NoPlan` when no plan exists, with the reasons in words;
+:func:`plan_outcome` returns the whole :class:`PlanOutcome` instead, plan or not. Paths may be
+``str`` or ``os.PathLike``.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import time
 from pathlib import Path
@@ -54,34 +57,87 @@ def __getattr__(name: str):
     start-up) does not load Pyomo, HiGHS and SciPy until a plan is made."""
     if name in _HOMES:
         return getattr(importlib.import_module(_HOMES[name]), name)
-    if name == "plan_outcome":
-        return importlib.import_module("dcplan.api").plan
     raise AttributeError(f"module 'dcplan' has no attribute {name!r}")
 
 
-def plan(source: str | Path | ProgramInput, *, scenario: str | None = None, typical_days: int | None = None,
-         **solve_options) -> Plan:
-    """Plan a program (or a site file with a compute target), given as a path or as a loaded
-    :class:`dcplan.loader.ProgramInput`. ``solve_options`` are fields of :class:`SolveOptions`
-    (``time_limit_s``, ``mip_gap``, ``strategy``, ``stop``, ...). A plan stopped by the time
-    limit or by ``stop`` is returned (its ``solver`` says so, with the gap); no plan at all raises
-    :class:`NoPlan`."""
+def __dir__() -> list[str]:
+    """The public API, the lazily imported types included (``dir(dcplan)``, tab completion)."""
+    return sorted(__all__)
+
+
+def plan(source: str | os.PathLike | ProgramInput, *, scenario: str | None = None,
+         typical_days: int | None = None, **solve_options) -> Plan:
+    """Plan a program (or a site file with a compute target), given as a path (``str`` or
+    ``os.PathLike``) or as a loaded :class:`dcplan.loader.ProgramInput`.
+
+    ``scenario``: one of the program's ``scenarios:``; ``typical_days``: plan on that many
+    weighted typical days (1 to 365) instead of the whole year. The other keywords are the
+    fields of :class:`SolveOptions`:
+
+    - ``time_limit_s``: seconds for the whole plan, reading the inputs included (default none);
+    - ``mip_gap``: the relative optimality gap to stop at, at least 0 and below 1 (default 1e-4);
+    - ``strategy``: how the year is solved (``dcplan.solver.STRATEGIES``; default "auto");
+    - ``stop``: a ``threading.Event`` that, set from another thread, ends the solve with the
+      best plan so far;
+    - ``progress``: called with (phase, elapsed seconds, gap or None) as the solve goes;
+    - ``threads``, ``duals``, ``relax_for_duals``, ``solver_log`` (a file for HiGHS's own log),
+      ``feasibility_tolerance``.
+
+    A keyword that is none of these is a TypeError naming the closest; a value outside the
+    command line's ranges is a ValueError. Invalid input files raise
+    :class:`dcplan.errors.InputError`. A plan stopped by the time limit or by ``stop`` is
+    returned (its ``solver`` says so, with the gap); no plan at all raises :class:`NoPlan`
+    (:func:`plan_outcome` returns it instead)."""
+    outcome = _plan_outcome("plan", source, scenario, typical_days, solve_options)
+    if outcome.plan is None:
+        from dcplan.api import NoPlan
+
+        raise NoPlan(outcome)
+    return outcome.plan
+
+
+def plan_outcome(source: str | os.PathLike | ProgramInput, *, scenario: str | None = None,
+                 typical_days: int | None = None, **solve_options) -> PlanOutcome:
+    """As :func:`plan`, with the same arguments and checks, but the whole
+    :class:`dcplan.api.PlanOutcome` is returned, plan or not: no :class:`NoPlan` is raised, so a
+    loop over variants goes on past an infeasible one. Its ``plan`` is None when there is no
+    plan; then ``infeasible`` and ``why_no_plan()`` say why, and ``solve`` holds the solver's
+    status. Invalid input still raises :class:`dcplan.errors.InputError`."""
+    return _plan_outcome("plan_outcome", source, scenario, typical_days, solve_options)
+
+
+def _plan_outcome(caller: str, source, scenario: str | None, typical_days: int | None,
+                  solve_options: dict) -> PlanOutcome:
+    """:func:`plan` and :func:`plan_outcome`: their arguments checked, then the plan made."""
     from dcplan import api
     from dcplan.loader import ProgramInput
-    from dcplan.solver import SolveOptions
 
-    options = SolveOptions(**solve_options)
+    options = _solve_options(caller, solve_options)
     _check_arguments(typical_days, options)
     if isinstance(source, ProgramInput):
         if scenario is not None and scenario != source.scenario:
             raise ValueError(f"scenario {scenario!r}: a loaded program has its scenario already "
                              f"({source.scenario!r}); load it with dcplan.loader.load_program(path, scenario)")
-        outcome = api.plan_program(source, typical_days, options)
-    else:
-        outcome = api.plan(source, scenario, typical_days, options)
-    if outcome.plan is None:
-        raise api.NoPlan(outcome)
-    return outcome.plan
+        return api.plan_program(source, typical_days, options)
+    return api.plan(source, scenario, typical_days, options)
+
+
+def _solve_options(caller: str, keywords: dict) -> SolveOptions:
+    """:class:`SolveOptions` of ``caller``'s keywords; one it does not take is a TypeError that
+    names it, suggests the closest and lists them all (rather than SolveOptions.__init__'s)."""
+    import dataclasses
+    import difflib
+
+    from dcplan.solver import SolveOptions
+
+    valid = [f.name for f in dataclasses.fields(SolveOptions) if f.init]
+    for name in keywords:
+        if name not in valid:
+            close = difflib.get_close_matches(name, ["scenario", "typical_days", *valid], n=1, cutoff=0.6)
+            raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}"
+                            + (f" (did you mean {close[0]!r}?)" if close else "")
+                            + f"; it takes scenario, typical_days and the solver options {', '.join(valid)}")
+    return SolveOptions(**keywords)
 
 
 def _check_arguments(typical_days, options) -> None:
@@ -97,29 +153,43 @@ def _check_arguments(typical_days, options) -> None:
         within("time_limit_s", options.time_limit_s, TIME_LIMIT_S)
 
 
-def validate(*paths: str | Path) -> list[Problem]:
-    """Every problem in the site, program, workload and smoothing files under ``paths``."""
-    from dcplan.loader import validate_paths
-
+def _need_paths(caller: str, paths: tuple) -> None:
+    """No path at all is a TypeError: with none, a check that finds nothing would read as a pass."""
     if not paths:
-        raise TypeError("validate() needs a path (a file or a folder): with none, [] would read as all valid")
+        raise TypeError(f"{caller}() missing required argument 'paths': it needs a path (a file or "
+                        "a folder); with none, nothing checked would read as a pass")
 
-    return validate_paths([Path(p) for p in paths])[1]
+
+def validate(*paths: str | os.PathLike) -> list[Problem]:
+    """Every problem in the site, program, workload, smoothing and sweep files under ``paths``
+    (files or folders), as `dcplan validate` reports them: [] when every file is valid. Paths
+    under which no such file is found are a problem too; no path at all is a TypeError."""
+    from dcplan.api import validate as validate_files
+    from dcplan.errors import Problem
+
+    _need_paths("validate", paths)
+    files, problems = validate_files([Path(p) for p in paths])
+    if not files and not problems:  # as the command line: nothing read is not "all valid"
+        return [Problem(", ".join(map(str, paths)), None, "", "no site or program files found")]
+    return problems
 
 
-def check(*paths: str | Path, plan_root: str | Path | None = None, solve: bool = False,
+def check(*paths: str | os.PathLike, plan_root: str | os.PathLike | None = None, solve: bool = False,
           time_limit_s: float | None = 300.0) -> CheckReport:
-    """Does every committed plan still fit its inputs (as `dcplan check`)? ``plan_root``: the
-    folder of committed plans; ``solve``: also solve each program for feasibility."""
+    """Does every committed plan still fit its inputs (as `dcplan check`)? ``paths``: files or
+    folders of sites and programs, at least one (none is a TypeError, as for :func:`validate`);
+    ``plan_root``: the folder of committed plans; ``solve``: also solve each program for
+    feasibility, each within ``time_limit_s``."""
     from dcplan.checks import check_paths
     from dcplan.choices import TIME_LIMIT_S, within
 
+    _need_paths("check", paths)
     if time_limit_s is not None:
         within("time_limit_s", time_limit_s, TIME_LIMIT_S)
     return check_paths([Path(p) for p in paths], Path(plan_root) if plan_root else None, solve, time_limit_s)
 
 
-def smooth(workload: str | Path, site: str | Path | None = None, *, gpus: int | None = None,
+def smooth(workload: str | os.PathLike, site: str | os.PathLike | None = None, *, gpus: int | None = None,
            gpu: str | None = None, limits: dict | None = None, energy_price_usd_per_mwh: float | None = None,
            resolution_s: float | None = None, time_limit_s: float | None = None) -> SmoothingResult:
     """Smooth a training job's power (a trace CSV or a workload YAML) against a site's

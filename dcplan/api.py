@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,14 +90,35 @@ class PlanOutcome:
 
 class NoPlan(Exception):
     """No plan: the program is infeasible (``status`` "infeasible"), or the solver stopped
-    without one. ``reasons`` say why in words; ``outcome`` holds the rest."""
+    without one. ``reasons`` say why in words; ``outcome`` holds the rest.
+
+    It pickles (from a worker process to its caller) with its status, reasons and message;
+    ``outcome`` comes with them where it pickles, else it is None on the other side."""
 
     def __init__(self, outcome: PlanOutcome):
-        self.outcome = outcome
+        self.outcome: PlanOutcome | None = outcome
         self.status = "infeasible" if outcome.infeasible else (outcome.solve.status if outcome.solve else "none")
         self.reasons = outcome.why_no_plan()
         said = "; ".join(self.reasons)
         super().__init__(said if said.startswith(f"{self.status}:") else f"{self.status}: {said}")
+
+    def __reduce__(self):
+        """Rebuilt from its attributes, not by ``__init__`` (which would diagnose the outcome again,
+        and by default is given the message instead of an outcome)."""
+        state = dict(self.__dict__)
+        try:
+            pickle.dumps(self.outcome)
+        except Exception:  # something of the solve's that does not pickle: the caller keeps the rest
+            state["outcome"] = None
+        return _exception_of, (type(self), self.args), state
+
+
+def _exception_of(cls: type[Exception], args: tuple) -> Exception:
+    """An exception of class ``cls`` with ``args``, its ``__init__`` not run (unpickling sets the
+    rest of its attributes)."""
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 def plan(path: Path | str, scenario: str | None = None, typical_days: int | None = None,

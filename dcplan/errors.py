@@ -43,6 +43,12 @@ class InputError(Exception):
         self.problems = sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.key))
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self):
+        """Pickled as its problems, so that it reaches the caller whole from a worker process
+        (a ProcessPoolExecutor's, joblib's, Dask's): by default it would be rebuilt from its
+        message, a string, and fail."""
+        return type(self), (self.problems,), self.__dict__
+
 
 def refuse(problems: list[Problem]) -> None:
     """Raise :class:`InputError` with ``problems``, if there are any."""

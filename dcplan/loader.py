@@ -7,6 +7,7 @@ together as one :class:`InputError`, each naming file, line and key.
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,14 +174,15 @@ def _resolve_series(si: SiteInput, year: int) -> list[Problem]:
     return problems
 
 
-def load_site(path: Path, base_catalog: dict | None = None, year: int = 2027,
+def load_site(path: str | os.PathLike, base_catalog: dict | None = None, year: int = 2027,
               overrides_by_site: dict | None = None, folders: tuple[Path, ...] | None = None,
               program_doc: YamlDocument | None = None) -> SiteInput:
-    """Load and fully check one site file. ``overrides_by_site`` (site name -> mapping, from a
-    program's scenario) is merged into the site's raw data first; a problem with a value it sets
-    is reported at its line in ``program_doc`` (the program's, its scenario overlaid), where it was
-    written. ``folders``: where the files it refers to may be (:mod:`dcplan.trust`; default, those
+    """Load and fully check one site file (``path``: a ``str`` or ``os.PathLike``).
+    ``overrides_by_site`` (site name -> mapping, from a program's scenario) is merged into the
+    site's raw data first; a problem with a value it sets is reported at its line in
+    ``program_doc`` (the program's, its scenario overlaid), where it was written. ``folders``: where the files it refers to may be (:mod:`dcplan.trust`; default, those
     of a file on the command line)."""
+    path = Path(path)
     doc = load_yaml(path, folders)
     data = doc.data
     problems = _kind_problems(doc, "site")
@@ -304,9 +306,12 @@ def _unread_site_problems(doc: YamlDocument, sites) -> list[Problem]:
     return found
 
 
-def load_program(path: Path, scenario: str | None = None, overrides: dict | None = None) -> ProgramInput:
-    """Load a program and its sites; a site file is treated as a one-site program. ``overrides``
-    is one more scenario given as data (a sweep's values), applied after the named one."""
+def load_program(path: str | os.PathLike, scenario: str | None = None,
+                 overrides: dict | None = None) -> ProgramInput:
+    """Load a program and its sites (``path``: a ``str`` or ``os.PathLike``); a site file is
+    treated as a one-site program. ``overrides`` is one more scenario given as data (a sweep's
+    values), applied after the named one."""
+    path = Path(path)
     doc = load_yaml(path)
     refuse(_kind_problems(doc))
     if doc.data["kind"] == "site":

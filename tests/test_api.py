@@ -3,13 +3,24 @@ package's docstring and the README's "From Python"."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import pickle
+import subprocess
+import sys
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, base_site, write_yaml
 
 import dcplan
-from dcplan.loader import load_program
+from dcplan.api import PlanOutcome
+from dcplan.cli import app
+from dcplan.errors import Problem
+from dcplan.loader import load_program, load_site
+from dcplan.solver import SolveOptions
 
 
 def test_plan_returns_a_typed_plan_whose_dispatch_frame_has_timestamps(tmp_path):
@@ -73,6 +84,9 @@ def test_no_plan_raises_with_the_reasons_in_words(tmp_path):
         dcplan.plan(path, typical_days=2)
     assert caught.value.status == "infeasible"
     assert any("N+1" in r for r in caught.value.reasons), caught.value.reasons
+    again = pickle.loads(pickle.dumps(caught.value))  # as a process pool returns it
+    assert (again.status, again.reasons, str(again)) == (caught.value.status, caught.value.reasons, str(caught.value))
+    assert again.outcome.infeasible and again.outcome.plan is None
 
 
 def test_invalid_input_raises_input_error_at_file_and_line(tmp_path):
@@ -128,3 +142,101 @@ def test_smooth_a_job_against_a_site_limits_file(tmp_path):
         dcplan.validate()
     with pytest.raises(dcplan.InputError, match="arguments: resolution_s: expected > 0"):  # not '--resolution-s'
         dcplan.smooth(trace, gpus=1000, gpu="h100_sxm", limits={"ramp_up_mw_per_s": 0.1}, resolution_s=-1)
+
+
+def test_input_error_and_no_plan_pickle_whole():
+    """From a worker process (ProcessPoolExecutor, joblib, Dask) an error arrives pickled: it came
+    back as AttributeError, and the pool broke."""
+    error = dcplan.InputError([Problem("b.yaml", 7, "grid", "worse"), Problem("a.yaml", 3, "k", "bad")])
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is dcplan.InputError and again.problems == error.problems and str(again) == str(error)
+    no_plan = dcplan.NoPlan(PlanOutcome(None, None, None, ["site x: no power"]))
+    again = pickle.loads(pickle.dumps(no_plan))
+    assert (again.status, again.reasons, str(again)) == ("infeasible", ["site x: no power"], "infeasible: site x: no power")
+    assert again.outcome.reasons == ["site x: no power"]
+    no_plan.outcome.smoothing["x"] = threading.Lock()  # something of a solve's that does not pickle
+    again = pickle.loads(pickle.dumps(no_plan))
+    assert again.outcome is None and (again.status, again.reasons, str(again)) == (
+        no_plan.status, no_plan.reasons, str(no_plan))
+
+
+def test_validate_reports_a_sweep_files_problems_as_the_command_line(tmp_path, runner):
+    write_yaml(tmp_path / "site.yaml", base_site())
+    write_yaml(tmp_path / "program.yaml", {"kind": "program", "name": "p", "sites": ["site.yaml"]})
+    sweep = write_yaml(tmp_path / "sweep.yaml", {"base": "program.yaml",
+                                                 "axes": {"sites.testsite.grid.max_import_mx": [50, 80]}})
+    problems = dcplan.validate(str(sweep))
+    assert problems and problems[0].line is not None and "did you mean" in problems[0].message, problems
+    shown = runner.invoke(app, ["validate", "--json", str(sweep)])
+    assert shown.exit_code == 2
+    assert [dataclasses.asdict(p) for p in problems] == json.loads(shown.stdout)["problems"]
+    assert dcplan.validate(tmp_path) == problems  # in a folder too
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert [p.message for p in dcplan.validate(empty)] == ["no site or program files found"]  # not "all valid"
+
+
+def test_check_without_a_path_is_a_type_error_as_validate():
+    for call in (dcplan.check, dcplan.validate):
+        with pytest.raises(TypeError, match=r"missing required argument 'paths'.*needs a path"):
+            call()
+
+
+def test_loaders_and_plan_take_str_and_path_like_paths(tmp_path):
+    path = write_yaml(tmp_path / "site.yaml", base_site())
+    assert load_program(str(path)).name == "testsite" and load_site(str(path)).name == "testsite"
+    plan = dcplan.plan(str(path), typical_days=2)
+    assert dcplan.validate(str(path)) == [] and plan.sites[0].name == "testsite"
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"typical_days": -3}, "typical_days must be"), ({"typical_days": 400}, "typical_days must be"),
+    ({"mip_gap": -1}, "mip_gap must be at least 0"),
+])
+def test_plan_outcome_checks_its_arguments_as_plan(tmp_path, arguments, message):
+    path = write_yaml(tmp_path / "site.yaml", base_site())
+    with pytest.raises(ValueError, match=message):
+        dcplan.plan_outcome(path, **arguments)
+
+
+def test_plan_outcome_returns_no_plan_instead_of_raising(tmp_path):
+    site = base_site()
+    site["grid"]["max_import_mw"] = 0.5  # 1000 H100 need more
+    outcome = dcplan.plan_outcome(write_yaml(tmp_path / "site.yaml", site), typical_days=2)
+    assert isinstance(outcome, dcplan.PlanOutcome) and outcome.plan is None and outcome.infeasible
+    assert outcome.why_no_plan()
+
+
+def test_import_is_lazy_and_dir_lists_the_lazy_names():
+    code = ("import sys, dcplan; names = dir(dcplan); "
+            "print(all(n in names for n in dcplan.__all__), 'pyomo' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.split() == ["True", "False"], shown
+    assert {"Plan", "NoPlan", "InputError", "SolveOptions", "plan_outcome"} <= set(dir(dcplan))
+
+
+@pytest.mark.parametrize("call", [dcplan.plan, dcplan.plan_outcome])
+def test_a_misspelt_solver_option_names_the_closest(tmp_path, call):
+    path = write_yaml(tmp_path / "site.yaml", base_site())
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'time_limit' \(did you mean 'time_limit_s'\?\)"
+                       r".*mip_gap"):
+        call(path, time_limit=5)
+    with pytest.raises(TypeError, match="did you mean 'typical_days'"):
+        call(path, typical_day=2)
+
+
+def test_plans_docstring_lists_every_solver_option():
+    for field in dataclasses.fields(SolveOptions):
+        assert f"``{field.name}``" in dcplan.plan.__doc__, field.name
+
+
+def test_a_plans_repr_is_short(tmp_path):
+    plan = dcplan.plan(write_yaml(tmp_path / "site.yaml", base_site()), typical_days=2)
+    shown = repr(plan)
+    assert shown.startswith("Plan(program='testsite'") and "status='optimal'" in shown and "gpus=1000" in shown
+    assert len(shown) < 300 and len(repr(plan.sites)) < 300
+    for documented in (dcplan.Plan, dcplan.Plan.total_cost_usd, dcplan.Plan.co2_t, dcplan.Plan.facility_energy_mwh,
+                       dcplan.Plan.levelised_usd_per_mwh, dcplan.Plan.energy_cost_usd_per_mwh):
+        assert documented.__doc__, documented
+    assert "npv_cost_usd" in dcplan.Plan.total_cost_usd.__doc__
+    assert "standard" in dcplan.Plan.dispatch_frame.__doc__ and "weight" in dcplan.Plan.dispatch_frame.__doc__

@@ -39,22 +39,32 @@ class SitePlan:
     cloud_gpus: dict[str, float] = field(default_factory=dict)  # rented from a cloud (the program's first site)
     cooling: str = ""
     it_mw: float = 0.0
-    capacity: dict[str, float] = field(default_factory=dict)  # decisions and limits, MW / MWh / units
-    energy_mwh: dict[str, float] = field(default_factory=dict)  # annual energy by source
-    costs_usd: dict[str, float] = field(default_factory=dict)  # annual, by component
-    co2_t: float = 0.0
-    nox_t: float = 0.0
-    water_m3: float = 0.0
-    dispatch: dict[str, np.ndarray] = field(default_factory=dict)  # per time step
+    # what is built and the limits reached, by key; the key's suffix is its unit: ``battery_mw``,
+    # ``battery_mwh``, ``solar_mw``, ``gas_<candidate>_units`` (in use) and ``_new_units`` (built),
+    # ``grid_limit_mw``, ``grid_peak_import_mw``, ``facility_peak_mw``, ``..._fraction``
+    capacity: dict[str, float] = field(default_factory=dict)
+    energy_mwh: dict[str, float] = field(default_factory=dict)  # MWh a year, by source
+    costs_usd: dict[str, float] = field(default_factory=dict)  # USD a year (capital annualised), by component
+    co2_t: float = 0.0  # tonnes a year
+    nox_t: float = 0.0  # tonnes a year
+    water_m3: float = 0.0  # cubic metres a year
+    dispatch: dict[str, np.ndarray] = field(default_factory=dict)  # per time step: see Plan.dispatch_frame
     binding: list[str] = field(default_factory=list)
 
     @property
     def total_cost_usd(self) -> float:
+        """The site's cost, USD a year: the sum of ``costs_usd``."""
         return sum(self.costs_usd.values())
 
     @property
     def facility_energy_mwh(self) -> float:
+        """The facility's energy (IT and cooling), MWh a year: the dispatch's load times each
+        step's weight."""
         return float(np.sum(self.dispatch["weight"] * self.dispatch["load_mw"]))
+
+    def __repr__(self) -> str:  # not the dataclass's: its dispatch is thousands of numbers
+        return (f"SitePlan(name={self.name!r}, country={self.country!r}, gpus={self.gpus!r}, "
+                f"it_mw={self.it_mw:.6g}, total_cost_usd={self.total_cost_usd:.6g})")
 
 
 @dataclass
@@ -82,14 +92,22 @@ class CapReport:
 
 @dataclass
 class Plan:
-    program: str
+    """A plan of a program, as :func:`dcplan.plan` returns it (and plan.yaml holds it).
+
+    Costs are yearly rates in USD, capital annualised at the program's discount rate; energy is
+    in MWh a year and emissions in tonnes a year, summed over the sites. For a build-out (a
+    ``timeline``), ``sites`` and the figures made of them are those of the last period, in its
+    year; the build-out's net present cost is ``timeline.npv_cost_usd`` (with the rest of its
+    totals in ``timeline.totals()``, its periods in :meth:`timeline_frame`)."""
+
+    program: str  # the program's name
     scenario: str | None
-    objective: str
-    time_resolution: dict
-    solver: dict
+    objective: str  # min_cost or max_compute
+    time_resolution: dict  # method ("hourly" or "typical_days"), steps, typical_days, periods
+    solver: dict  # status ("optimal", "time_limit", ...), gap, objective, best_bound, seconds
     sites: list[SitePlan]
-    target: dict | None
-    compute_delivered: float
+    target: dict | None  # the compute target met: {"measure", "amount"}
+    compute_delivered: float  # in the target's measure
     caps: list[CapReport] = field(default_factory=list)
     timeline: Timeline | None = None  # of a build-out
     version: str = __version__
@@ -98,9 +116,22 @@ class Plan:
     pareto: dict | None = None  # pareto: the cost-against-CO2 points (dcplan.studies.pareto)
 
     def dispatch_frame(self, site: str | None = None):
-        """The dispatch of one site (default: the first) as a pandas DataFrame indexed by the
-        timestamp each step stands for (local time, naive); for a build-out, every period's
-        steps with a ``period`` column. Needs pandas (``pip install 'dcplan[pandas]'``)."""
+        """The dispatch of one site (default: the first) as a pandas DataFrame, MW by column,
+        indexed by the timestamp each step stands for; for a build-out, every period's steps
+        with a ``period`` column. Needs pandas (``pip install 'dcplan[pandas]'``).
+
+        The timestamps are naive, in the site's *standard* time all year: hours of a 365-day
+        year, with no daylight-saving shift (``location.timezone`` is recorded, not applied). So
+        ``tz_localize("America/Chicago")`` fails at the spring change (2027-03-14 02:00); localise
+        to the standard time's fixed offset instead, as ``frame.tz_localize("Etc/GMT+6")`` for
+        UTC-6 (the sign of an ``Etc/`` zone is reversed), and then ``tz_convert("America/Chicago")``
+        for wall-clock time.
+
+        ``weight``: the hours of the year each step stands for: 1 for a full-year plan; with
+        typical days, the days that typical day represents (each of its hours stands for them
+        all). The weights of a year (of each period, in a build-out) sum to 8,760, so
+        ``(frame.weight * frame.load_mw).sum()`` is the facility's MWh a year;
+        ``hour_of_year`` is the calendar hour (0 to 8,759) each step samples."""
         pd = _pandas()
         name = site or self.sites[0].name
         if name not in {s.name for s in self.sites}:
@@ -130,7 +161,14 @@ class Plan:
 
     @property
     def total_cost_usd(self) -> float:
+        """The cost of a year, USD, capital annualised, over all sites. For a build-out, the last
+        period's yearly cost, not the net present cost: that is ``timeline.npv_cost_usd``."""
         return sum(s.total_cost_usd for s in self.sites)
+
+    def __repr__(self) -> str:  # not the dataclass's: the sites' dispatch is thousands of numbers
+        return (f"Plan(program={self.program!r}, scenario={self.scenario!r}, status={self.solver.get('status')!r}, "
+                f"sites={[s.name for s in self.sites]!r}, total_cost_usd={self.total_cost_usd:.6g}, "
+                f"gpus={self.total_gpus})")
 
     def key_figures(self) -> dict[str, float]:
         """The plan's key figures, summed over its sites: what plan.yaml's ``totals`` and a
@@ -160,18 +198,20 @@ class Plan:
 
     @property
     def facility_energy_mwh(self) -> float:
+        """The facilities' energy (IT and cooling), MWh a year, over all sites."""
         return sum(s.facility_energy_mwh for s in self.sites)
 
     @property
     def levelised_usd_per_mwh(self) -> float:
-        """Annual cost of power, cooling and compute per MWh of facility energy."""
+        """All of the yearly cost (power, cooling and compute: ``total_cost_usd``) per MWh of
+        facility energy, USD/MWh; NaN with no energy."""
         energy = self.facility_energy_mwh
         return self.total_cost_usd / energy if energy else float("nan")
 
     @property
     def energy_cost_usd_per_mwh(self) -> float:
-        """Annual cost of power supply alone (no GPUs, cloud or cooling plant: COMPUTE_LINES) per MWh
-        of facility energy."""
+        """The yearly cost of the power supply alone (no GPUs, cloud or cooling plant:
+        COMPUTE_LINES) per MWh of facility energy, USD/MWh; NaN with no energy."""
         energy = self.facility_energy_mwh
         power = sum(v for k, v in self.cost_components().items() if k not in COMPUTE_LINES)
         return power / energy if energy else float("nan")
@@ -184,10 +224,12 @@ class Plan:
 
     @property
     def co2_t(self) -> float:
+        """CO2 emitted, tonnes a year, over all sites: from the gas burnt and the grid's energy."""
         return sum(s.co2_t for s in self.sites)
 
     @property
     def nox_t(self) -> float:
+        """NOx emitted by gas units, tonnes a year, over all sites."""
         return sum(s.nox_t for s in self.sites)
 
 
