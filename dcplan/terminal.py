@@ -100,6 +100,8 @@ def catalog_tables(catalog: Catalog, section: str, width: int, show_sources: boo
 def plan_summary(console: Console, plan: Plan) -> None:
     res = plan.time_resolution
     when = f"{res['typical_days']} typical days" if res["method"] == "typical_days" else "8,760 hours"
+    if res.get("peak_days"):
+        when += f" ({res['peak_days']} kept for its peak hour)"
     gap = plan.solver.get("gap")
     if "periods" in res:
         when += f" per {res['period_length']}, {res['periods']} periods"

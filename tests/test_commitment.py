@@ -28,6 +28,7 @@ from dcplan.solver.lagrangian import lagrangian_bound, linking_rows
 
 REPO = Path(__file__).resolve().parents[1]
 DAYS = 6
+DAYS_PLANNED = DAYS + 1  # memphis's hottest day is no medoid: the typical days keep it besides
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +164,7 @@ def test_storage_makes_each_typical_day_one_part(committed_site, tmp_path):
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     _, out, objective, x, options, deadline = _relaxed_loop(path, 1e-8)
     proof = CommitmentBound(out.relaxation)
-    assert proof.applies and proof.n_parts == DAYS
+    assert proof.applies and proof.n_parts == DAYS_PLANNED
     bound, proved, _ = proof.prove(x, objective, options, deadline, cap_s=1.0)
     assert proved <= objective and (bound is None or bound <= proved)
 
@@ -208,7 +209,7 @@ def test_priced_rows_bound_the_optimum_whatever_the_prices(stored, monkeypatch):
     prices: random ones (with and without the loop's cuts) never bound above the optimum."""
     exact, _, out, objective, _, linking = stored
     assert objective == pytest.approx(exact, rel=1e-9)
-    assert linking.sum() == DAYS * 24  # each hour's state of charge
+    assert linking.sum() == DAYS_PLANNED * 24  # each hour's state of charge
     rng = np.random.default_rng(7)
     for cuts in (True, False):
         for _ in range(2):

@@ -292,3 +292,29 @@ def test_the_average_draw_sets_energy_apart_from_the_design(tmp_path):
     assert part.capacity["design_peak_mw"] == pytest.approx(full.capacity["design_peak_mw"])
     assert part.energy_mwh["grid"] == pytest.approx(0.75 * full.energy_mwh["grid"], rel=1e-9)
     assert part.energy_mwh["grid"] == pytest.approx(0.75 * it_mw(1000) * 1.2 * HOURS_PER_YEAR, rel=1e-9)
+
+
+def test_typical_days_dispatch_the_design_peaks_hour(tmp_path):
+    """One hot afternoon (PUE 1.45 in hour 15 of day 100; else a seasonal 1.1-1.3 flat over each
+    day) is no typical day's medoid, yet it sets what a grid-tied site must carry: the typical
+    days keep its day as a day of its own, so gas is built for it, as on the full year:
+    ceil((IT x 1.45 - grid) / unit) units (on medoids alone: for at most 1.3)."""
+    unit = CAT.generators["lm6000"].unit_mw
+    gpus = 200_000
+    day = np.arange(HOURS_PER_YEAR) // 24
+    pue = 1.2 + 0.1 * np.sin(2 * np.pi * day / 365)
+    hot = 100 * 24 + 15
+    pue[hot] = 1.45
+    write_csv(tmp_path / "pue.csv", {"pue": pue})
+    grid = it_mw(gpus) * 1.2
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 3.0},
+                     technologies={"gas": [{"type": "lm6000", "max_units": 20}]})
+    site["grid"]["max_import_mw"] = grid
+    site["cooling"] = [{"type": "air_economizer", "pue": {"csv": "pue.csv"}}]
+    site["compute"]["target"] = {"gpus": gpus}
+    needed = math.ceil((it_mw(gpus) * 1.45 - grid) / unit)
+    assert needed > math.ceil((it_mw(gpus) * 1.3 - grid) / unit)
+    for days in (None, 3):
+        p = plan(tmp_path, site, typical_days=days)
+        assert p.sites[0].capacity["gas_lm6000_units"] == needed, days
+    assert p.time_resolution["typical_days"] == 4 and p.time_resolution["peak_days"] == 1

@@ -159,7 +159,7 @@ def test_quickstart_example_plans(tmp_path, runner):
     assert result.exit_code == 0, result.output
     plan = yaml.safe_load((tmp_path / "q" / "plan.yaml").read_text())
     assert plan["totals"]["gpus"] >= 100_000
-    assert plan["time_resolution"]["typical_days"] == 12
+    assert plan["time_resolution"]["typical_days"] == 13 and plan["time_resolution"]["peak_days"] == 1  # 12 and the hottest
 
 
 def test_init_scaffold_validates_and_plans(tmp_path, runner):

@@ -99,11 +99,12 @@ class Evaluation:
 
 
 def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[str, np.ndarray]], dates,
-                       typical_days: bool) -> Evaluation | None:
+                       typical_days: bool, peak_days: int = 0) -> Evaluation | None:
     """Evaluate the committed ``built`` (site -> SiteEntry-like: ``gpus_new``, ``cooling``,
     ``capacity``) and ``dispatch`` (site -> column -> values per step) on today's model over
-    ``dates`` (first, last day); None when no completion was found in time."""
-    tg = _committed_grid(pi, next(iter(dispatch.values())), typical_days)
+    ``dates`` (first, last day); None when no completion was found in time. ``peak_days``: of
+    a typical-day plan's days, those it kept for a peak hour."""
+    tg = _committed_grid(pi, next(iter(dispatch.values())), typical_days, peak_days)
     smoothing = {name: CommittedSmoothing.of(b.capacity) for name, b in built.items()}
     smoothing = {name: s for name, s in smoothing.items() if s is not None}
     every_cap = [dataclasses.replace(rc, cap=rc.cap.model_copy(update={"period": "year"}), in_force=True)
@@ -162,12 +163,14 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
     return Evaluation(figures, _explain(compiled, excess, sites, tg), caps, costs, prices)
 
 
-def _committed_grid(pi: ProgramInput, steps: dict[str, np.ndarray], typical_days: bool):
+def _committed_grid(pi: ProgramInput, steps: dict[str, np.ndarray], typical_days: bool, peak_days: int):
     """The plan's time grid: today's typical days when they are the plan's (a month's peak then
-    counts over the days that stand for it, as the plan counted it), else read from its steps."""
+    counts over the days that stand for it, as the plan counted it), else read from its steps.
+    A plan that records no peak day was clustered without them (as before they were kept)."""
     hours, weight = steps["hour_of_year"].astype(int), steps["weight"]
-    if typical_days and len(hours) % 24 == 0:
-        today = time_grid_for(pi, len(hours) // 24)
+    asked = len(hours) // 24 - peak_days
+    if typical_days and len(hours) % 24 == 0 and asked > 0:
+        today = time_grid_for(pi, asked, keep_peak=peak_days > 0)
         if np.array_equal(today.hour_of_year, hours) and np.allclose(today.weight, weight):
             return today
     return grid_of_steps(hours, weight, pi.program.horizon.start.year, typical_days)

@@ -214,7 +214,8 @@ def _evaluate(v: Verification, states: dict[str, SiteState]) -> Evaluation | Non
     some = next(iter(known.values()), None)
     evaluation = None if some is None else evaluate_committed(
         v.pi, {n: s.entry for n, s in known.items()}, {n: s.d for n, s in known.items()},
-        (some.start, some.end), v.plan.time_resolution.method == "typical_days")
+        (some.start, some.end), v.plan.time_resolution.method == "typical_days",
+        v.plan.time_resolution.peak_days or 0)
     for name, s in known.items():
         s.figures = evaluation.sites[name] if evaluation is not None else None
     return evaluation

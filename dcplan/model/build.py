@@ -35,14 +35,18 @@ class PlanModel:
     buildout: object = None  # dcplan.model.buildout.BuildoutModel of a staged build-out
 
 
-def time_grid_for(pi: ProgramInput, typical_days: int | None, months: tuple[int, ...] = ALL_MONTHS) -> TimeGrid:
+def time_grid_for(pi: ProgramInput, typical_days: int | None, months: tuple[int, ...] = ALL_MONTHS,
+                  keep_peak: bool = True) -> TimeGrid:
+    """``keep_peak``: the day of each PUE's highest hour is a day of its own where no medoid
+    reaches it (see :func:`typical_days_grid`; plans before 2026-12-02 were made without)."""
     year = pi.program.horizon.start.year
     if not typical_days:
         return hourly_grid(year, months)
     features = []
     for si in pi.sites:
         features += [a for a in (si.price_usd_per_mwh, si.solar_cf, si.wind_cf, *si.pue.values()) if a is not None]
-    return typical_days_grid(features, typical_days, year, months=months)
+    peaks = tuple(pue for si in pi.sites for pue in si.pue.values()) if keep_peak else ()  # design peak's hour
+    return typical_days_grid(features, typical_days, year, months=months, peaks=peaks)
 
 
 def largest_target(program):

@@ -23,6 +23,8 @@ def extract(pm: PlanModel, solve: SolveResult) -> Plan:
     time_res = {"method": tg.method, "steps": tg.n}
     if tg.typical_days:
         time_res["typical_days"] = tg.typical_days
+        if tg.peak_days:
+            time_res["peak_days"] = tg.peak_days
     target = program.compute.target
     timeline = None
     if pm.buildout is not None:

@@ -31,6 +31,7 @@ class TimeGrid:
     method: str  # "hourly" or "typical_days"
     typical_days: int | None = None
     day_weights: np.ndarray | None = None  # days each typical day represents
+    peak_days: int = 0  # of the typical days, those kept for a peak hour no other reached
 
     @property
     def n(self) -> int:
@@ -83,12 +84,17 @@ def grid_of_steps(hour_of_year: np.ndarray, weight: np.ndarray, year: int, typic
 
 
 def typical_days_grid(features: list[np.ndarray], n_days: int, year: int, seed: int = 0,
-                      months: tuple[int, ...] = ALL_MONTHS) -> TimeGrid:
+                      months: tuple[int, ...] = ALL_MONTHS, peaks: tuple[np.ndarray, ...] = ()) -> TimeGrid:
     """Cluster the days of ``months`` into ``n_days`` groups by their hourly ``features`` (each
     8,760 values; scaled to unit range) and represent each group by its medoid day, weighted by
     size (scaled so that the weights stand for a year).
 
-    k-means with k-means++ seeding from a fixed seed: the same inputs give the same days.
+    ``peaks`` (8,760 values each, such as a cooling option's PUE): a series whose highest hour in
+    ``months`` no chosen day reaches brings that day in as a group of its own (one more day, taken
+    from its group's weight), as extreme periods are kept in energy models: a medoid is an average
+    day, and a plan dispatched on average days alone was found short in the hottest hours of its
+    quarter (139 h in a build-out's summer). k-means with k-means++ seeding from a fixed seed: the
+    same inputs give the same days.
     """
     day_month = month_of_hour(year)[::24]
     days = np.flatnonzero(np.isin(day_month, months))
@@ -100,17 +106,17 @@ def typical_days_grid(features: list[np.ndarray], n_days: int, year: int, seed: 
             cols.append(((f - f.min()) / span).reshape(DAYS, 24)[days])
     X = np.hstack(cols) if cols else np.zeros((len(days), 1))
     labels = _kmeans(X, n_days, np.random.default_rng(seed))
-    medoids, weights = [], []
-    for k in range(n_days):
-        members = np.flatnonzero(labels == k)
-        if members.size == 0:
-            continue
-        centre = X[members].mean(axis=0)
-        medoids.append(int(members[np.argmin(((X[members] - centre) ** 2).sum(axis=1))]))
-        weights.append(members.size)
+    medoids, sizes = _medoids(X, labels)
+    clustered = len(medoids)
+    for series in peaks:
+        daily_peak = np.asarray(series, dtype=float).reshape(DAYS, 24)[days].max(axis=1)
+        hottest = int(np.argmax(daily_peak))
+        if daily_peak[hottest] > daily_peak[medoids].max() + 1e-9 * max(1.0, abs(daily_peak[hottest])):
+            labels[hottest] = labels.max() + 1
+            medoids, sizes = _medoids(X, labels)
     order = np.argsort(medoids)
-    medoids = np.array(medoids)[order]
-    weights = np.array(weights, dtype=float)[order] * DAYS / len(days)
+    medoids = medoids[order]
+    weights = sizes[order] * DAYS / len(days)
     label_to_rep = {int(labels[m]): i for i, m in enumerate(medoids)}
     hours = (days[medoids][:, None] * 24 + np.arange(24)[None, :]).ravel()
     weight = np.repeat(weights, 24)
@@ -119,7 +125,19 @@ def typical_days_grid(features: list[np.ndarray], n_days: int, year: int, seed: 
     for m in range(12):
         reps = sorted({label_to_rep[int(labels[i])] for i in np.flatnonzero(day_month[days] == m)})
         month_steps.append(np.concatenate([np.arange(r * 24, r * 24 + 24) for r in reps] or [np.array([], int)]))
-    return TimeGrid(hours, weight, cycle, tuple(month_steps), "typical_days", len(medoids), weights)
+    return TimeGrid(hours, weight, cycle, tuple(month_steps), "typical_days", len(medoids), weights,
+                    len(medoids) - clustered)
+
+
+def _medoids(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each non-empty group's member nearest its centre, and the group's size (days)."""
+    medoids, sizes = [], []
+    for k in np.unique(labels):
+        members = np.flatnonzero(labels == k)
+        centre = X[members].mean(axis=0)
+        medoids.append(int(members[np.argmin(((X[members] - centre) ** 2).sum(axis=1))]))
+        sizes.append(members.size)
+    return np.array(medoids), np.array(sizes, dtype=float)
 
 
 def _kmeans(X: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 100) -> np.ndarray:

@@ -155,6 +155,7 @@ class TimeResolutionEntry(_Record):
     method: str
     steps: int | None = Field(None, ge=1)  # rows of dispatch.csv per site (and period); older plans lack it
     typical_days: int | None = None
+    peak_days: int | None = None  # of the typical days, those kept for a peak hour (the last period's)
 
 
 class TriedEntry(_Record):

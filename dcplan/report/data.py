@@ -442,6 +442,8 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
     days = resolution.get("typical_days")
     when = (f"{days} typical day{'' if days == 1 else 's'}" if resolution.get("method") == "typical_days"
             else f"{resolution.get('steps', 0):,} hours")
+    if resolution.get("peak_days"):
+        when += f" ({resolution['peak_days']} kept for its peak hour)"
     solution = plan["solution"]
     gap = solution.get("gap")
     co2 = totals.get("co2_t_per_year")
