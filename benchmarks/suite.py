@@ -355,6 +355,7 @@ def add_constraints(n, data: dict, arrays: dict) -> None:
     # N+1 when islanded: for every type k, installed MW minus one unit of k (if any k is built)
     # covers the design peak, so the largest built unit can trip; a battery counts for the
     # power it can hold for BATTERY_FIRM_HOURS (dcplan's reliability.battery_firm_hours default)
+    # and holds it
     if case["grid_max_import_mw"] is None:
         built = m.add_variables(binary=True, coords=[pd.Index(names, name="name")],
                                 name="gas-type_built")
@@ -374,6 +375,10 @@ def add_constraints(n, data: dict, arrays: dict) -> None:
                 energy = m["Store-e_nom"].sel(name="battery_energy")
             m.add_constraints(held - power <= 0, name="battery-firm_power")
             m.add_constraints(held - energy / BATTERY_FIRM_HOURS <= 0, name="battery-firm_energy")
+            # and keeps those hours in store every hour (dcplan's reliability.bat_firm_reserve)
+            soc = (m["StorageUnit-state_of_charge"].sel(name="battery") if battery["duration_h"] is not None
+                   else m["Store-e"].sel(name="battery_energy"))
+            m.add_constraints(soc - BATTERY_FIRM_HOURS * held >= 0, name="battery-firm_reserve")
             firm = firm + held
         m.add_constraints(firm >= data["peak_load_mw"], name="gas-n_plus_one")
 

@@ -144,6 +144,25 @@ def test_solar_plus_battery_on_a_single_day(tmp_path):
     assert s.capacity["battery_mwh"] == pytest.approx(16 * load / math.sqrt(rte), rel=1e-6)
 
 
+def test_a_battery_counted_firm_keeps_its_hours_in_store(tmp_path):
+    """Islanded on solar and a battery alone, N+1 (the default there) counts the battery for the
+    power it holds 4 h: the night's 16 h of load ride on top of 4 h of the peak kept in store at
+    every hour, so the energy is 16 L / sqrt(rte) + 4 L (it was 16 L / sqrt(rte), the store
+    emptied each night, on the day above)."""
+    cf = daily([0.0] * 8 + [1.0] * 8 + [0.0] * 8)
+    write_csv(tmp_path / "cf.csv", {"solar_cf": cf})
+    site = base_site(technologies={"solar": {"max_mw": 1000, "capacity_factor": {"csv": "cf.csv"}},
+                                   "battery": {"type": "li_ion_lfp"}})
+    del site["grid"]
+    p = plan(tmp_path, site, typical_days=1)
+    rte = CAT.storage["li_ion_lfp"].round_trip_efficiency
+    load = it_mw(1000) * 1.2
+    s = p.sites[0]
+    assert s.capacity["n_plus_one_firm_mw"] == pytest.approx(load, rel=1e-6)
+    assert s.capacity["battery_mwh"] == pytest.approx(16 * load / math.sqrt(rte) + 4 * load, rel=1e-6)
+    assert min(s.dispatch["battery_soc_mwh"]) == pytest.approx(4 * load, rel=1e-6)
+
+
 @pytest.mark.parametrize("climate, expected", [(-5.0, "air_economizer"), (35.0, "direct_liquid")])
 def test_cooling_choice_flips_with_ambient(tmp_path, climate, expected):
     temperature = np.full(HOURS_PER_YEAR, climate) + 5 * np.sin(np.arange(HOURS_PER_YEAR) / 24 * 2 * np.pi)

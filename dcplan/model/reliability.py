@@ -45,7 +45,10 @@ def add_n_plus_one(sm: SiteModel) -> None:
 
 def _add_firm(sm: SiteModel, name: str, battery_hours: float, n_plus_one: bool) -> None:
     """On-site firm capacity covers the design peak: the gas units (less the largest one when
-    ``n_plus_one``) and the battery for the power it can hold ``battery_hours``."""
+    ``n_plus_one``) and the battery for the power it can hold ``battery_hours``: what it counts
+    for it keeps in store every hour (its state of charge never below firm MW x hours), so
+    that it can carry that power when the unit trips (a battery counted firm and kept empty by
+    the dispatch passed before; domain review)."""
     b, site = sm.block, sm.si.site
     battery = 0.0
     if sm.battery_size is not None:  # a battery counts for the power it can hold (formulas.battery_firm_mw)
@@ -53,6 +56,12 @@ def _add_firm(sm: SiteModel, name: str, battery_hours: float, n_plus_one: bool) 
         b.bat_firm_mw = pyo.Var(bounds=(0, None))
         b.bat_firm_power = pyo.Constraint(expr=b.bat_firm_mw <= power)
         b.bat_firm_energy = pyo.Constraint(expr=b.bat_firm_mw <= energy * (1 / battery_hours))
+        steps = list(sm.steps)
+        b.bat_firm_reserve = row_family(sm.steps, rows=[Rows(steps, [  # soc[t] >= hours x firm MW
+            Term([b.bat_soc[t] for t in steps]), Term(b.bat_firm_mw, -battery_hours)], lower=0.0)])
+        sm.explain(b.bat_firm_reserve, lambda t: (
+            f"battery state of charge (MWh) below the {battery_hours:g} h of firm power it counts for",
+            ("site", "reliability", "battery_firm_hours" if name == "n_plus_one" else "grid_outage_hours")))
         battery = b.bat_firm_mw
     if not site.technologies.gas:
         b.add_component(name, pyo.Constraint(expr=battery >= sm.peak_load))
