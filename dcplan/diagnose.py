@@ -183,7 +183,7 @@ def _shortfalls(pi: ProgramInput, plan) -> list[str]:
             continue
         hours = float(np.sum(d["weight"][short > 1e-6]))
         worst = int(np.argmax(short))
-        available = _supply_sentence(si, pi.program.horizon.start, loc)
+        available = _supply_sentence(si, pi.program.horizon.start, loc, pi.caps)
         lines.append(f"site {si.name}: the facility load of {d['load_mw'][worst]:,.1f} MW could not be met in "
                      f"{hours:,.0f} h/yr; the largest shortfall is {short[worst]:,.1f} MW "
                      f"(hour {int(d['hour_of_year'][worst])} of the year), {sp.energy_mwh.get('unserved', 0):,.0f} "
@@ -215,11 +215,20 @@ def _figure(x: float) -> str:
     return f"{x:,.3f}" if abs(x) < 10 else f"{x:,.2f}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def _supply_sentence(si: SiteInput, when, loc: Locator) -> str:
-    """Each source's limit and the line that sets it."""
+def _supply_sentence(si: SiteInput, when, loc: Locator, caps=()) -> str:
+    """Each source's limit and the line that sets it; a cap on the grid import below the
+    connection's limit is named beside it (the shortfall was measured against the cap)."""
     parts, tech = [], si.site.technologies
     if si.site.grid:
-        parts.append(f"grid import ≤ {grid_limit_mw(si.site.grid, when):,.0f} MW ({loc.site(si, 'grid', 'max_import_mw')})")
+        limit = grid_limit_mw(si.site.grid, when)
+        parts.append(f"grid import ≤ {limit:,.0f} MW ({loc.site(si, 'grid', 'max_import_mw')})")
+        for rc in caps:
+            scope = next((names for _, names in rc.groups if si.name in names), None)
+            if (rc.cap.quantity == "grid_import_mw" and rc.cap.max is not None and rc.cap.max < limit
+                    and scope is not None and rc.cap.in_force(when)):
+                shared = f" with {', '.join(n for n in scope if n != si.name)}" if len(scope) > 1 else ""
+                where = f"{rc.file}:{rc.line}" if rc.line else rc.file
+                parts[-1] += f", capped at {rc.cap.max:,.0f} MW{shared} by cap {rc.cap.name} ({where})"
     else:
         parts.append("no grid connection")
     for i, g in enumerate(tech.gas):

@@ -43,6 +43,18 @@ def test_a_grid_limit_that_is_too_small_shows_the_shortfall(tmp_path, runner):
     assert "shortfall is 0.7 MW" in text
 
 
+def test_a_cap_on_grid_import_below_the_connection_is_named_beside_it(tmp_path, runner):
+    """The shortfall is measured against the cap (1.7 MW of load, 1.0 MW allowed by the cap
+    under a 100 MW connection): the sentence of what is available says so, not 100 MW alone."""
+    site = base_site(reliability={"n_plus_one": False})
+    site["caps"] = [{"name": "import-cap", "quantity": "grid_import_mw", "max": 1.0, "source": "test"}]
+    result = run_cli(runner, "plan", write_yaml(tmp_path / "site.yaml", site))
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "shortfall is 0.7 MW" in text
+    assert "grid import ≤ 100 MW (" in text and "capped at 1 MW by cap import-cap (" in text, text
+
+
 def test_a_target_beyond_the_it_limit_names_the_target_and_max_it_mw_at_their_lines(tmp_path, runner):
     """10 million GPUs against a 250 MW building: answered by arithmetic, before any solve."""
     site = base_site(compute={"gpus": [{"model": "h100_sxm"}, {"model": "b200", "max_gpus": 5000}],
