@@ -160,12 +160,13 @@ def plan_summary(console: Console, plan: Plan) -> None:
         for k, v in s.energy_mwh.items():
             if k not in ("battery_charge",):
                 energy[k] = energy.get(k, 0.0) + v
-    total = plan.facility_energy_mwh
+    # shares of what the sources make, which sums to 100 % (the load is that less battery losses);
+    # the battery's discharge was counted in the energy that charged it
+    total = sum(v for k, v in energy.items() if k != "battery_discharge")
     for k, v in energy.items():
         if abs(v) < 0.5:
             continue
-        stored = k == "battery_discharge"  # already counted in the energy that charged it
-        mix.add_row(k, f"{v / 1000:,.1f}", f"{v / total:.1%}" if total and not stored else "-")
+        mix.add_row(k, f"{v / 1000:,.1f}", f"{v / total:.1%}" if total and k != "battery_discharge" else "-")
     console.print(mix)
     if plan.timeline is None:
         console.print(_source_cost_table(plan))

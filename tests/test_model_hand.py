@@ -7,9 +7,11 @@ import math
 import numpy as np
 import pytest
 from conftest import base_site, daily, run_cli, write_csv, write_yaml
+from typer.testing import CliRunner
 
 from dcplan import api
 from dcplan.catalog import builtin_catalog
+from dcplan.cli import app
 from dcplan.formulas import capital_recovery_factor
 from dcplan.series import HOURS_PER_YEAR
 
@@ -119,6 +121,19 @@ def test_one_way_battery_efficiencies_split_the_round_trip(tmp_path):
     load = it_mw(40_000) * 1.2  # the arbitrage pays as with the round trip split evenly
     assert s.costs_usd["grid_energy"] == pytest.approx(365 * (12 * 20.0 * (load + 10) + 12 * 600.0 * (load - 10 * 0.85)),
                                                        rel=1e-7)
+
+def test_energy_mix_shares_add_up_past_battery_losses(tmp_path):
+    """The terminal's energy shares are of what the sources make (100 %; the grid's share of the
+    load read 100.2 % beside a cycling battery's losses), the battery's discharge has none."""
+    runner = CliRunner()
+    site = write_yaml(tmp_path / "site.yaml", _battery_site(tmp_path, 20.0, 600.0, 10.0, 12.0))
+    result = runner.invoke(app, ["plan", str(site)], env={"COLUMNS": "200"}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    table = result.output.split("Energy mix")[1].split("└")[0]
+    rows = {cells[0]: cells[2] for line in table.splitlines()
+            if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 3 and cells[1][:1].isdigit()}
+    assert rows["battery_discharge"] == "-" and rows["grid"] == "100.0%", rows
+
 
 def test_battery_not_built_when_spread_does_not_pay(tmp_path):
     p = plan(tmp_path, _battery_site(tmp_path, 40.0, 45.0, 10.0, 12.0))

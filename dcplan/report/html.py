@@ -363,13 +363,14 @@ def _capacity(folder: PlanFolder, colours: dict[str, str]) -> str:
     for name, site in folder.plan["sites"].items():
         capacity = {k: (mw, detail) for k, mw, detail in _capacity_rows(site)}
         energy = {source_key(k): v or 0.0 for k, v in site["energy_mwh_per_year"].items() if k != "battery_charge"}
-        total = sum(energy.values())
+        stored = source_key("battery_discharge")  # re-delivers energy a source made: no share of its own
+        total = sum(v for k, v in energy.items() if k != stored)
         for key in sorted(set(capacity) | set(energy), key=lambda k: (source_rank(k), k)):
             mw, detail = capacity.get(key, (None, ""))
             mwh = energy.get(key)
             rows.append([name, source_label(key), fixed(mw, 1), Html(f"<small>{escape(detail)}</small>"),
                          fixed(None if mwh is None else mwh / 1e3, 1),
-                         f"{mwh / total:.1%}" if mwh is not None and total else ""])
+                         f"{mwh / total:.1%}" if mwh is not None and total and key != stored else ""])
             classes.append("" if (mw or 0) > 0.05 or (mwh or 0) > 0.5 else "dim")
         cap_rows.append((name, [(source_label(k), colours[k], mw) for k, (mw, _) in capacity.items() if mw > 0]))
         energy_rows.append((name, [(source_label(k), colours[k], v / 1e3)
