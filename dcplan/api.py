@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import pickle
 import time
 from dataclasses import dataclass
@@ -322,8 +323,35 @@ def smooth_training_jobs(program: ProgramInput) -> tuple[dict, list[str]]:
         result = smooth(workload, spec)
         if not result.has_schedule:
             reasons += [f"site {si.name}: training job {spec.workload}: {r}" for r in result.reasons]
-        else:
-            results[si.name] = result
+            continue
+        most = _most_gpus_running(program, si, workload)
+        if most is not None:
+            larger = smooth(workload.scaled_to(most), spec)
+            if larger.has_schedule:
+                result.larger = larger
+            else:
+                result.notes.append(f"at {most:,} GPUs (the most the build-out may run here) the job cannot be "
+                                    f"smoothed ({'; '.join(larger.reasons)}): the battery scales with the GPUs")
+        results[si.name] = result
     return results, reasons
+
+
+def _most_gpus_running(program: ProgramInput, si, workload) -> int | None:
+    """In a build-out, the most GPUs of the job's model the site may run, where more than the
+    job's: the program's largest target met by them alone, or the site's max_gpus of them."""
+    from dcplan.model.build import largest_target
+    from dcplan.model.compute import gpu_measure
+
+    target = largest_target(program.program)
+    if program.program.buildout is None or target is None or not workload.gpus or workload.gpu_model is None:
+        return None
+    spec = si.catalog.gpus.get(workload.gpu_model)
+    if spec is None:
+        return None
+    most = math.ceil(target.amount / gpu_measure(spec, target.measure))
+    limits = [g.max_gpus for g in (si.site.compute.gpus if si.site.compute else program.program.compute.gpus)
+              if g.model == workload.gpu_model and g.max_gpus is not None]
+    most = min([most, *limits])
+    return most if most > workload.gpus else None
 
 

@@ -87,3 +87,28 @@ def test_one_battery_serves_the_smoothing_and_the_plan(tmp_path):
     assert s.costs_usd["smoothing"] == pytest.approx(sum(v for k, v in job.items()
                                                          if k not in ("battery_capex", "battery_fixed_om")
                                                          and not k.startswith("energy_")), rel=1e-9)
+
+
+def test_a_build_out_sizes_the_smoothing_battery_for_the_gpus_it_runs(tmp_path):
+    """The job states 8,000 GPUs; the build-out grows to 16,000. Its swing limit is in MW, so
+    what 16,000 need is more than twice what 8,000 do: the last period's battery is at least
+    the job's need at 16,000 (smoothed apart), not twice its need at 8,000 (as it was)."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    site = base_site(smoothing=SMOOTHING)
+    site["grid"]["max_import_mw"] = 200
+    write_yaml(tmp_path / "site.yaml", site)
+    doc = {"kind": "program", "name": "staged", "sites": ["site.yaml"],
+           "compute": {"gpus": [{"model": "h100_sxm"}]},
+           "horizon": {"start": "2026-01-01", "years": 4}, "time": {"typical_days": 1},
+           "buildout": {"period": "year", "targets": [{"date": "2028-01-01", "gpus": 8000},
+                                                      {"date": "2029-01-01", "gpus": 16000}]}}
+    outcome = api.plan(write_yaml(tmp_path / "program.yaml", doc))
+    job = outcome.smoothing["testsite"]
+    larger = job.larger
+    assert larger is not None and larger.workload.gpus == 16000
+    twice = 2 * job.sizes["battery_power_mw"]
+    assert larger.sizes["battery_power_mw"] > twice * 1.01
+    last = outcome.plan.timeline.sites_by_period[-1][0]
+    assert last.capacity["battery_mw"] >= larger.sizes["battery_power_mw"] - 1e-6
+    first = outcome.plan.timeline.sites_by_period[2][0]  # 2028, 8,000 GPUs: the job's own need
+    assert first.capacity["battery_mw"] >= job.sizes["battery_power_mw"] - 1e-6

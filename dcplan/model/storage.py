@@ -75,21 +75,33 @@ def add_storage(sm: SiteModel) -> None:
     _serve_smoothing(sm, power, energy)
 
 
+SMOOTHING_NEEDS = {"power": ("battery_power_mw", "MW"), "energy": ("battery_energy_mwh", "MWh")}
+
+
 def _serve_smoothing(sm: SiteModel, power, energy) -> None:
     """The battery the site's training job is smoothed with is this one: at least the power and
-    energy the smoothing sized (in a build-out, in proportion to the GPUs running the job)."""
-    sizes = sm.smoothing.sizes if sm.smoothing is not None else {}
-    need_mw, need_mwh = sizes.get("battery_power_mw") or 0.0, sizes.get("battery_energy_mwh") or 0.0
-    if need_mw <= 0 and need_mwh <= 0:
+    energy the smoothing sized. In a build-out, for the GPUs running: in proportion to them up to
+    the job's, and beyond, along the line to what the job needs at the most GPUs the site may run
+    (the limits are in MW: the need grows faster than the GPUs, and the line through two points
+    of a convex need lies above it between them)."""
+    smoothing = sm.smoothing
+    if smoothing is None or not any((smoothing.sizes.get(key) or 0.0) > 0 for key, _ in SMOOTHING_NEEDS.values()):
         return
-    b = sm.block
-    share = 1.0
-    if sm.period is not None and sm.smoothing.workload.gpus:
-        share = sum(b.gpus[g] for g in b.G) * (1 / sm.smoothing.workload.gpus)
-    built = {"power": (power, need_mw, "MW"), "energy": (energy, need_mwh, "MWh")}
-    b.bat_for_smoothing = pyo.Constraint(list(built), rule=lambda m, k: built[k][0] >= built[k][1] * share)
-    sm.explain(b.bat_for_smoothing, lambda k: (
-        f"battery {k} below the {built[k][1]:,.2f} {built[k][2]} the training job's smoothing needs",
+    b, job = sm.block, smoothing.workload.gpus
+    gpus = sum(b.gpus[g] for g in b.G) if sm.period is not None and job else None
+    built = {"power": power, "energy": energy}
+    lines = {}  # (power or energy, line) -> (need at the job's GPUs, the need's rise per GPU)
+    for k, (key, _) in SMOOTHING_NEEDS.items():
+        need = smoothing.sizes.get(key) or 0.0
+        lines[k, "job"] = (need, need / job if gpus is not None else 0.0)
+        if gpus is not None and smoothing.larger is not None:
+            rise = (smoothing.larger.sizes.get(key) or 0.0) - need
+            lines[k, "larger"] = (need, rise / (smoothing.larger.workload.gpus - job))
+    b.bat_for_smoothing = pyo.Constraint(list(lines), rule=lambda m, k, line: built[k] >= lines[k, line][0] + (
+        lines[k, line][1] * (gpus - job) if gpus is not None else 0.0))
+    sm.explain(b.bat_for_smoothing, lambda k, line: (
+        f"battery {k} below the {lines[k, line][0]:,.2f} {SMOOTHING_NEEDS[k][1]} the training job's smoothing "
+        f"needs{' on its GPUs, and in step with the GPUs running' if gpus is not None else ''}",
         ("site", "smoothing", "mitigations", "battery")))
 
 

@@ -47,6 +47,10 @@ class SmoothingResult:
     lower_bound_usd_per_year: float | None = None
     method: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    larger: SmoothingResult | None = None
+    """The job scaled to the most GPUs a build-out may run at the site: the limits are in MW, so
+    what smoothing needs grows faster than the GPUs (a second 100k H100 needs 84 MW, not 2 x 39.7);
+    the plan's battery follows the line through the two (:func:`dcplan.model.storage`)."""
 
     @property
     def has_schedule(self) -> bool:

@@ -15,6 +15,7 @@ constant server share (CPUs, NICs, fans: ``server_w_per_gpu`` per GPU).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -56,6 +57,11 @@ class Workload:
     tdp_w: float | None = None
     server_mw: float = 0.0
     source: str = ""
+
+    def scaled_to(self, gpus: int) -> Workload:
+        """The same job on ``gpus`` GPUs in step (its power scaled with them)."""
+        k = gpus / self.gpus
+        return dataclasses.replace(self, load_mw=self.load_mw * k, gpus=gpus, server_mw=self.server_mw * k)
 
     @property
     def steps(self) -> int:
