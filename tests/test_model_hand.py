@@ -66,6 +66,25 @@ def test_gas_only_with_n_plus_one_builds_ceil_peak_over_unit_plus_one(tmp_path):
 
 
 
+def test_a_unit_trip_the_grid_cannot_cover_is_said(tmp_path):
+    """Grid-tied, N+1 is off by default; 100k GPUs at PUE 1.2 (170 MW) on a 100 MW connection
+    need 2 LM6000 (49 MW each). With one tripped at the peak, 100 + 49 = 149 MW: 21 MW short,
+    said beside the binding limits (nothing is said once n_plus_one is set)."""
+    unit = CAT.generators["lm6000"].unit_mw
+    gpus = 100_000
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 3.0},
+                     technologies={"gas": [{"type": "lm6000", "max_units": 20}]})
+    site["compute"]["target"] = {"gpus": gpus}
+    p = plan(tmp_path, site, typical_days=2)
+    s = p.sites[0]
+    assert s.capacity["gas_lm6000_units"] == 2
+    short = it_mw(gpus) * 1.2 - (100 + unit)
+    assert s.capacity["unguarded_trip_short_mw"] == pytest.approx(short, rel=1e-6)
+    assert any(b.startswith("no spare unit kept") and f"{short:,.1f} MW short" in b for b in s.binding)
+    site["reliability"] = {"n_plus_one": False}
+    assert not any(b.startswith("no spare unit kept") for b in plan(tmp_path, site, typical_days=2).sites[0].binding)
+
+
 def test_a_fuel_other_than_natural_gas_is_counted_at_its_own_co2_factor(tmp_path):
     """Diesel engines (73.96 kg CO2/MMBtu, EPA 40 CFR 98 Table C-1) on an islanded site: CO2 is
     the fuel burned times the fuel's factor, the load x PUE every hour."""

@@ -204,4 +204,4 @@ def test_comparison_renders_in_chromium(scenarios, tmp_path):
         page.screenshot(path=str(shot), full_page=True)
         context.close()
     pixels = imread(shot)[..., :3]
-    assert np.mean(np.any(pixels < 0.9, axis=-1)) > 0.05
+    assert np.mean(np.any(pixels < 0.9, axis=-1)) > 0.03  # drawn, not blank (a longer change list, less ink a pixel)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dcplan.model.build import PlanModel
 from dcplan.model.context import SiteModel, value_of, values_of
+from dcplan.model.reliability import UNGUARDED
 from dcplan.model.technologies import TECHNOLOGIES
 from dcplan.model.timeline import extract_timeline
 from dcplan.plans.types import CapReport, Plan, SitePlan
@@ -30,6 +31,7 @@ def extract(pm: PlanModel, solve: SolveResult) -> Plan:
     if pm.buildout is not None:
         by_period = [[_site_plan(sm) for sm in sites] for sites in pm.buildout.sites]
         timeline = extract_timeline(pm.buildout, program, by_period)
+        _carry_unguarded(timeline)
         target = pm.buildout.targets[-1]
         time_res["periods"] = len(by_period)
         time_res["period_length"] = program.buildout.period
@@ -46,6 +48,20 @@ def extract(pm: PlanModel, solve: SolveResult) -> Plan:
         timeline=timeline,
         year=program.horizon.start.year,
     )
+
+
+def _carry_unguarded(timeline) -> None:
+    """A build-out's plan shows its last period's notes: the periods before it that leave a unit's
+    trip unguarded (reliability.UNGUARDED) are added there, the worst said whole."""
+    last = {s.name: s for s in timeline.sites_by_period[-1]}
+    for name, site in last.items():
+        notes = [(p.name, note, s.capacity["unguarded_trip_short_mw"])
+                 for p, sites in zip(timeline.periods[:-1], timeline.sites_by_period[:-1]) for s in sites
+                 if s.name == name for note in s.binding if note.startswith(UNGUARDED)]
+        if notes:
+            worst = max(notes, key=lambda pn: pn[2])
+            site.binding.append(f"{UNGUARDED} in {len(notes)} earlier period(s), {notes[0][0]} to {notes[-1][0]}; "
+                                f"the worst, {worst[0]}: {worst[1].split('): ', 1)[1]}")
 
 
 def _cap_reports(pm: PlanModel, solve: SolveResult) -> list[CapReport]:
