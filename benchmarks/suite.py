@@ -374,11 +374,12 @@ def add_constraints(n, data: dict, arrays: dict) -> None:
                 power = m["Link-p_nom"].sel(name="battery_charge")  # the AC rating (see below)
                 energy = m["Store-e_nom"].sel(name="battery_energy")
             m.add_constraints(held - power <= 0, name="battery-firm_power")
-            m.add_constraints(held - energy / BATTERY_FIRM_HOURS <= 0, name="battery-firm_energy")
+            eta = battery["efficiency"]  # one way: what is drawn from store for a MWh out is 1 / eta
+            m.add_constraints(held - energy * eta / BATTERY_FIRM_HOURS <= 0, name="battery-firm_energy")
             # and keeps those hours in store every hour (dcplan's reliability.bat_firm_reserve)
             soc = (m["StorageUnit-state_of_charge"].sel(name="battery") if battery["duration_h"] is not None
                    else m["Store-e"].sel(name="battery_energy"))
-            m.add_constraints(soc - BATTERY_FIRM_HOURS * held >= 0, name="battery-firm_reserve")
+            m.add_constraints(soc - BATTERY_FIRM_HOURS / eta * held >= 0, name="battery-firm_reserve")
             firm = firm + held
         m.add_constraints(firm >= data["peak_load_mw"], name="gas-n_plus_one")
 

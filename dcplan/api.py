@@ -337,21 +337,22 @@ def smooth_training_jobs(program: ProgramInput) -> tuple[dict, list[str]]:
 
 
 def _most_gpus_running(program: ProgramInput, si, workload) -> int | None:
-    """In a build-out, the most GPUs of the job's model the site may run, where more than the
-    job's: the program's largest target met by them alone, or the site's max_gpus of them."""
-    from dcplan.model.build import largest_target
+    """In a build-out whose smoothing may use a battery (the only need the plan scales), the most
+    GPUs of the job's model the site may run, where more than the job's: the program's largest
+    target met by them alone, or the site's max_gpus of them; None when the site does not list
+    the job's model."""
+    from dcplan.model.build import largest_target, site_compute
     from dcplan.model.compute import gpu_measure
 
     target = largest_target(program.program)
-    if program.program.buildout is None or target is None or not workload.gpus or workload.gpu_model is None:
+    if (program.program.buildout is None or target is None or not workload.gpus
+            or si.site.smoothing.mitigations.battery is None):
         return None
-    spec = si.catalog.gpus.get(workload.gpu_model)
-    if spec is None:
+    options = [g for g in site_compute(si, program).gpus if g.model == workload.gpu_model]
+    if not options:
         return None
-    most = math.ceil(target.amount / gpu_measure(spec, target.measure))
-    limits = [g.max_gpus for g in (si.site.compute.gpus if si.site.compute else program.program.compute.gpus)
-              if g.model == workload.gpu_model and g.max_gpus is not None]
-    most = min([most, *limits])
+    most = math.ceil(target.amount / gpu_measure(si.catalog.gpus[workload.gpu_model], target.measure))
+    most = min([most, *(g.max_gpus for g in options if g.max_gpus is not None)])
     return most if most > workload.gpus else None
 
 

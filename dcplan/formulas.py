@@ -43,9 +43,10 @@ def firm_without_largest_mw(units: list[tuple[float, int]]) -> float:
     return sum(mw * n for mw, n in built) - max((mw for mw, _ in built), default=0.0)
 
 
-def battery_firm_mw(power_mw, energy_mwh, hours: float):
-    """What a battery counts for as firm capacity, MW: the power it can hold for ``hours``."""
-    return min(power_mw, energy_mwh / hours)
+def battery_firm_mw(power_mw, energy_mwh, hours: float, discharge_efficiency: float = 1.0):
+    """What a battery counts for as firm capacity, MW: the power it can hold for ``hours`` out of
+    ``energy_mwh`` in store, each MWh out costing 1 / ``discharge_efficiency`` of it."""
+    return min(power_mw, energy_mwh * discharge_efficiency / hours)
 
 
 def grid_limit_mw(grid, when) -> float:

@@ -79,7 +79,7 @@ def test_a_unit_trip_the_grid_cannot_cover_is_said(tmp_path):
     s = p.sites[0]
     assert s.capacity["gas_lm6000_units"] == 2
     short = it_mw(gpus) * 1.2 - (100 + unit)
-    assert s.capacity["unguarded_trip_short_mw"] == pytest.approx(short, rel=1e-6)
+    assert s.unguarded_trip_short_mw == pytest.approx(short, rel=1e-6)
     assert any(b.startswith("no spare unit kept") and f"{short:,.1f} MW short" in b for b in s.binding)
     site["reliability"] = {"n_plus_one": False}
     assert not any(b.startswith("no spare unit kept") for b in plan(tmp_path, site, typical_days=2).sites[0].binding)
@@ -181,8 +181,8 @@ def test_solar_plus_battery_on_a_single_day(tmp_path):
 def test_a_battery_counted_firm_keeps_its_hours_in_store(tmp_path):
     """Islanded on solar and a battery alone, N+1 (the default there) counts the battery for the
     power it holds 4 h: the night's 16 h of load ride on top of 4 h of the peak kept in store at
-    every hour, so the energy is 16 L / sqrt(rte) + 4 L (it was 16 L / sqrt(rte), the store
-    emptied each night, on the day above)."""
+    every hour, each MWh out drawing 1 / sqrt(rte) from store, so the energy is
+    (16 + 4) L / sqrt(rte) (it was 16 L / sqrt(rte), the store emptied each night)."""
     cf = daily([0.0] * 8 + [1.0] * 8 + [0.0] * 8)
     write_csv(tmp_path / "cf.csv", {"solar_cf": cf})
     site = base_site(technologies={"solar": {"max_mw": 1000, "capacity_factor": {"csv": "cf.csv"}},
@@ -193,8 +193,8 @@ def test_a_battery_counted_firm_keeps_its_hours_in_store(tmp_path):
     load = it_mw(1000) * 1.2
     s = p.sites[0]
     assert s.capacity["n_plus_one_firm_mw"] == pytest.approx(load, rel=1e-6)
-    assert s.capacity["battery_mwh"] == pytest.approx(16 * load / math.sqrt(rte) + 4 * load, rel=1e-6)
-    assert min(s.dispatch["battery_soc_mwh"]) == pytest.approx(4 * load, rel=1e-6)
+    assert s.capacity["battery_mwh"] == pytest.approx(20 * load / math.sqrt(rte), rel=1e-6)
+    assert min(s.dispatch["battery_soc_mwh"]) == pytest.approx(4 * load / math.sqrt(rte), rel=1e-6)
 
 
 @pytest.mark.parametrize("climate, expected", [(-5.0, "air_economizer"), (35.0, "direct_liquid")])

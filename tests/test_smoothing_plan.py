@@ -89,12 +89,14 @@ def test_one_battery_serves_the_smoothing_and_the_plan(tmp_path):
                                                          and not k.startswith("energy_")), rel=1e-9)
 
 
-def test_a_build_out_sizes_the_smoothing_battery_for_the_gpus_it_runs(tmp_path):
+@pytest.mark.parametrize("swing_mw", [2.0, 5.3])
+def test_a_build_out_sizes_the_smoothing_battery_for_the_gpus_it_runs(tmp_path, swing_mw):
     """The job states 8,000 GPUs; the build-out grows to 16,000. Its swing limit is in MW, so
     what 16,000 need is more than twice what 8,000 do: the last period's battery is at least
-    the job's need at 16,000 (smoothed apart), not twice its need at 8,000 (as it was)."""
+    the job's need at 16,000 (smoothed apart), not twice its need at 8,000 (as it was); at
+    5.3 MW, 8,000 GPUs need no battery and 16,000 do (none was built)."""
     write_yaml(tmp_path / "job.yaml", JOB)
-    site = base_site(smoothing=SMOOTHING)
+    site = base_site(smoothing={**SMOOTHING, "limits": {"swing_mw": swing_mw, "swing_window_s": 5}})
     site["grid"]["max_import_mw"] = 200
     write_yaml(tmp_path / "site.yaml", site)
     doc = {"kind": "program", "name": "staged", "sites": ["site.yaml"],
@@ -108,7 +110,19 @@ def test_a_build_out_sizes_the_smoothing_battery_for_the_gpus_it_runs(tmp_path):
     assert larger is not None and larger.workload.gpus == 16000
     twice = 2 * job.sizes["battery_power_mw"]
     assert larger.sizes["battery_power_mw"] > twice * 1.01
+    assert (job.sizes["battery_power_mw"] == 0) == (swing_mw > 5)
     last = outcome.plan.timeline.sites_by_period[-1][0]
     assert last.capacity["battery_mw"] >= larger.sizes["battery_power_mw"] - 1e-6
     first = outcome.plan.timeline.sites_by_period[2][0]  # 2028, 8,000 GPUs: the job's own need
     assert first.capacity["battery_mw"] >= job.sizes["battery_power_mw"] - 1e-6
+
+
+def test_check_verifies_a_plan_with_a_smoothing_battery(tmp_path, runner):
+    """`check` rebuilds the model with the plan's committed smoothing (its sizes, not its job)."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    path = write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING))
+    (tmp_path / ".git").mkdir()
+    result = run_cli(runner, "plan", path, "--typical-days", "2", "-o", tmp_path / "plans" / "testsite", "-q")
+    assert result.exit_code == 0, result.output
+    result = run_cli(runner, "check", path, "--plan", tmp_path / "plans")
+    assert result.exit_code == 0 and "verified" in result.output, result.output

@@ -118,13 +118,18 @@ def _n_plus_one(v: Verification, s: SiteState) -> None:
     limit = grid_limit_during(grid, s.start, s.end) if grid is not None else 0.0
     if not (si.site.needs_n_plus_one(limit) and s.cooling_known and s.figures is not None):
         return
-    firm = firm_without_largest_mw([(si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas()])
-    if si.site.technologies.battery is not None:
-        firm += battery_firm_mw(s.capacity("battery_mw"), s.capacity("battery_mwh"),
-                                si.site.reliability.battery_firm_hours)
-    peak = s.design_peak_mw
+    gas = firm_without_largest_mw([(si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas()])
+    battery, held_mw = si.site.technologies.battery, 0.0
+    if battery is not None:  # for what it holds: its energy, and the least it kept in store
+        soc = s.d.get("battery_soc_mwh")
+        held = s.capacity("battery_mwh") if soc is None or not len(soc) else min(s.capacity("battery_mwh"), float(min(soc)))
+        held_mw = battery_firm_mw(s.capacity("battery_mw"), held, si.site.reliability.battery_firm_hours,
+                                  si.catalog.storage[battery.type].one_way_efficiencies()[1])
+    firm, peak = gas + held_mw, s.design_peak_mw
     if firm < peak - TOL_MW - REL_TOL * peak:
         where = (v.loc.site(si, "reliability", "n_plus_one") if si.site.reliability.n_plus_one is not None
-                 else v.loc.site(si, "technologies", "gas"))
-        v.add(f"build {s.name}", VIOLATION, f"N+1{s.when}: the planned gas units give {firm:,.1f} MW without the "
-              f"largest, below the design peak of {peak:,.1f} MW now ({peak - firm:,.1f} MW short)", where)
+                 else v.loc.site(si, "technologies", "gas" if si.site.technologies.gas else "battery"))
+        stored = (f" and the battery {held_mw:,.1f} MW for {si.site.reliability.battery_firm_hours:g} h (of what it "
+                  "keeps in store at its lowest)" if battery is not None else "")
+        v.add(f"build {s.name}", VIOLATION, f"N+1{s.when}: the planned gas units give {gas:,.1f} MW without the "
+              f"largest{stored}, below the design peak of {peak:,.1f} MW now ({peak - firm:,.1f} MW short)", where)

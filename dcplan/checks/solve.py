@@ -27,7 +27,8 @@ def redispatch_committed(pi: ProgramInput, plan: PlanFile, options: SolveOptions
     smoothing, reasons = smooth_training_jobs(pi)
     if reasons:
         return SolveResult("infeasible", message="; ".join(reasons))
-    pm = build_model(pi, plan.time_resolution.typical_days, smoothing)
+    res = plan.time_resolution  # the days asked for: the peak days come back with them
+    pm = build_model(pi, res.typical_days - (res.peak_days or 0) if res.typical_days else None, smoothing)
     for sm in pm.sites:
         for technology in TECHNOLOGIES:
             technology.commit(sm, plan.sites[sm.name])

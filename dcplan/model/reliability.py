@@ -53,12 +53,13 @@ def _add_firm(sm: SiteModel, name: str, battery_hours: float, n_plus_one: bool) 
     battery = 0.0
     if sm.battery_size is not None:  # a battery counts for the power it can hold (formulas.battery_firm_mw)
         power, energy = sm.battery_size
+        eta_out = sm.si.catalog.storage[site.technologies.battery.type].one_way_efficiencies()[1]
         b.bat_firm_mw = pyo.Var(bounds=(0, None))
         b.bat_firm_power = pyo.Constraint(expr=b.bat_firm_mw <= power)
-        b.bat_firm_energy = pyo.Constraint(expr=b.bat_firm_mw <= energy * (1 / battery_hours))
+        b.bat_firm_energy = pyo.Constraint(expr=b.bat_firm_mw <= energy * (eta_out / battery_hours))
         steps = list(sm.steps)
-        b.bat_firm_reserve = row_family(sm.steps, rows=[Rows(steps, [  # soc[t] >= hours x firm MW
-            Term([b.bat_soc[t] for t in steps]), Term(b.bat_firm_mw, -battery_hours)], lower=0.0)])
+        b.bat_firm_reserve = row_family(sm.steps, rows=[Rows(steps, [  # soc[t] >= hours x firm MW / eta out
+            Term([b.bat_soc[t] for t in steps]), Term(b.bat_firm_mw, -battery_hours / eta_out)], lower=0.0)])
         sm.explain(b.bat_firm_reserve, lambda t: (
             f"battery state of charge (MWh) below the {battery_hours:g} h of firm power it counts for",
             ("site", "reliability", "battery_firm_hours" if name == "n_plus_one" else "grid_outage_hours")))
@@ -125,16 +126,16 @@ def _unguarded_contingency(sm: SiteModel, plan: SitePlan) -> None:
     losing the largest unit built at the period's peak load would leave unserved, said (a 250 MW
     connection beside 2.7 GW of gas read as safe; domain review)."""
     site = sm.si.site
-    limit = sm.block.grid_limit_mw if site.grid is not None else 0.0
-    built = {c.type: plan.capacity[f"gas_{c.key}_mw"] for c in site.technologies.gas
-             if plan.capacity.get(f"gas_{c.key}_units", 0) > 0.5}
+    limit = plan.capacity.get("grid_limit_mw", 0.0)  # with the upgrades in service
+    built = [c for c in site.technologies.gas if plan.capacity.get(f"gas_{c.key}_units", 0) > 0.5]
     if site.reliability.n_plus_one is not None or limit <= 0 or not built:
         return
-    unit_type = max(built, key=lambda t: sm.si.catalog.generators[t].unit_mw)
-    left = limit + sum(built.values()) - sm.si.catalog.generators[unit_type].unit_mw + plan.capacity.get("battery_mw", 0.0)
+    unit_type = max((c.type for c in built), key=lambda t: sm.si.catalog.generators[t].unit_mw)
+    gas = sum(plan.capacity[f"gas_{c.key}_mw"] for c in built)
+    left = limit + gas - sm.si.catalog.generators[unit_type].unit_mw + plan.capacity.get("battery_mw", 0.0)
     peak = float(np.max(plan.dispatch["load_mw"], initial=0.0))
     if left < peak - 1e-6 * peak:
-        plan.capacity["unguarded_trip_short_mw"] = peak - left
+        plan.unguarded_trip_short_mw = peak - left
         plan.binding.append(f"{UNGUARDED} (N+1 is off with a grid connection): with one {unit_type} tripped at "
                             f"the peak load of {peak:,.1f} MW, the grid's {limit:,.1f} MW and the rest give {left:,.1f} MW, "
                             f"{peak - left:,.1f} MW short (reliability.n_plus_one: true keeps a spare)")

@@ -55,7 +55,7 @@ def _carry_unguarded(timeline) -> None:
     trip unguarded (reliability.UNGUARDED) are added there, the worst said whole."""
     last = {s.name: s for s in timeline.sites_by_period[-1]}
     for name, site in last.items():
-        notes = [(p.name, note, s.capacity["unguarded_trip_short_mw"])
+        notes = [(p.name, note, s.unguarded_trip_short_mw)
                  for p, sites in zip(timeline.periods[:-1], timeline.sites_by_period[:-1]) for s in sites
                  if s.name == name for note in s.binding if note.startswith(UNGUARDED)]
         if notes:

@@ -85,18 +85,24 @@ def _serve_smoothing(sm: SiteModel, power, energy) -> None:
     (the limits are in MW: the need grows faster than the GPUs, and the line through two points
     of a convex need lies above it between them)."""
     smoothing = sm.smoothing
-    if smoothing is None or not any((smoothing.sizes.get(key) or 0.0) > 0 for key, _ in SMOOTHING_NEEDS.values()):
+    if smoothing is None:
         return
-    b, job = sm.block, smoothing.workload.gpus
-    gpus = sum(b.gpus[g] for g in b.G) if sm.period is not None and job else None
+    b = sm.block
+    # a build-out's GPUs running (a committed plan's smoothing, in `check`, is for its own GPUs)
+    job = smoothing.workload.gpus if sm.period is not None else None
+    gpus = sum(b.gpus[g] for g in b.G) if job else None
+    larger = smoothing.larger if gpus is not None else None
+    if not any((sizes.get(key) or 0.0) > 0 for sizes in (smoothing.sizes, larger.sizes if larger else {})
+               for key, _ in SMOOTHING_NEEDS.values()):
+        return
     built = {"power": power, "energy": energy}
     lines = {}  # (power or energy, line) -> (need at the job's GPUs, the need's rise per GPU)
     for k, (key, _) in SMOOTHING_NEEDS.items():
         need = smoothing.sizes.get(key) or 0.0
         lines[k, "job"] = (need, need / job if gpus is not None else 0.0)
-        if gpus is not None and smoothing.larger is not None:
-            rise = (smoothing.larger.sizes.get(key) or 0.0) - need
-            lines[k, "larger"] = (need, rise / (smoothing.larger.workload.gpus - job))
+        if larger is not None:
+            rise = (larger.sizes.get(key) or 0.0) - need
+            lines[k, "larger"] = (need, rise / (larger.workload.gpus - job))
     b.bat_for_smoothing = pyo.Constraint(list(lines), rule=lambda m, k, line: built[k] >= lines[k, line][0] + (
         lines[k, line][1] * (gpus - job) if gpus is not None else 0.0))
     sm.explain(b.bat_for_smoothing, lambda k, line: (

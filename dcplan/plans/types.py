@@ -50,6 +50,7 @@ class SitePlan:
     water_m3: float = 0.0  # cubic metres a year
     dispatch: dict[str, np.ndarray] = field(default_factory=dict)  # per time step: see Plan.dispatch_frame
     binding: list[str] = field(default_factory=list)
+    unguarded_trip_short_mw: float = 0.0  # at the peak with a unit tripped, N+1 off (said in binding)
 
     @property
     def total_cost_usd(self) -> float:
