@@ -66,13 +66,15 @@ def __dir__() -> list[str]:
 
 
 def plan(source: str | os.PathLike | ProgramInput, *, scenario: str | None = None,
-         typical_days: int | None = None, **solve_options) -> Plan:
+         typical_days: int | None = None, overrides: dict | None = None, **solve_options) -> Plan:
     """Plan a program (or a site file with a compute target), given as a path (``str`` or
     ``os.PathLike``) or as a loaded :class:`dcplan.loader.ProgramInput`.
 
     ``scenario``: one of the program's ``scenarios:``; ``typical_days``: plan on that many
-    weighted typical days (1 to 365) instead of the whole year. The other keywords are the
-    fields of :class:`SolveOptions`:
+    weighted typical days (1 to 365) instead of the whole year; ``overrides``: values by the
+    dotted paths a sweep varies, applied after the scenario (``{"sites.memphis.fuel.gas_price_usd_per_mmbtu":
+    8.0, "finance.discount_rate": 0.1}``; a path that names nothing is an InputError with
+    "did you mean"). The other keywords are the fields of :class:`SolveOptions`:
 
     - ``time_limit_s``: seconds for the whole plan, reading the inputs included (default none);
     - ``mip_gap``: the relative optimality gap to stop at, at least 0 and below 1 (default 1e-4);
@@ -88,7 +90,7 @@ def plan(source: str | os.PathLike | ProgramInput, *, scenario: str | None = Non
     :class:`dcplan.errors.InputError`. A plan stopped by the time limit or by ``stop`` is
     returned (its ``solver`` says so, with the gap); no plan at all raises :class:`NoPlan`
     (:func:`plan_outcome` returns it instead)."""
-    outcome = _plan_outcome("plan", source, scenario, typical_days, solve_options)
+    outcome = _plan_outcome("plan", source, scenario, typical_days, overrides, solve_options)
     if outcome.plan is None:
         from dcplan.api import NoPlan
 
@@ -97,16 +99,16 @@ def plan(source: str | os.PathLike | ProgramInput, *, scenario: str | None = Non
 
 
 def plan_outcome(source: str | os.PathLike | ProgramInput, *, scenario: str | None = None,
-                 typical_days: int | None = None, **solve_options) -> PlanOutcome:
+                 typical_days: int | None = None, overrides: dict | None = None, **solve_options) -> PlanOutcome:
     """As :func:`plan`, with the same arguments and checks, but the whole
     :class:`dcplan.api.PlanOutcome` is returned, plan or not: no :class:`NoPlan` is raised, so a
     loop over variants goes on past an infeasible one. Its ``plan`` is None when there is no
     plan; then ``infeasible`` and ``why_no_plan()`` say why, and ``solve`` holds the solver's
     status. Invalid input still raises :class:`dcplan.errors.InputError`."""
-    return _plan_outcome("plan_outcome", source, scenario, typical_days, solve_options)
+    return _plan_outcome("plan_outcome", source, scenario, typical_days, overrides, solve_options)
 
 
-def _plan_outcome(caller: str, source, scenario: str | None, typical_days: int | None,
+def _plan_outcome(caller: str, source, scenario: str | None, typical_days: int | None, overrides: dict | None,
                   solve_options: dict) -> PlanOutcome:
     """:func:`plan` and :func:`plan_outcome`: their arguments checked, then the plan made."""
     from dcplan import api
@@ -118,8 +120,10 @@ def _plan_outcome(caller: str, source, scenario: str | None, typical_days: int |
         if scenario is not None and scenario != source.scenario:
             raise ValueError(f"scenario {scenario!r}: a loaded program has its scenario already "
                              f"({source.scenario!r}); load it with dcplan.loader.load_program(path, scenario)")
+        if overrides:
+            raise ValueError("overrides apply to a path: give the program's file, not a loaded program")
         return api.plan_program(source, typical_days, options)
-    return api.plan(source, scenario, typical_days, options)
+    return api.plan(source, scenario, typical_days, options, overrides)
 
 
 def _solve_options(caller: str, keywords: dict) -> SolveOptions:
@@ -133,10 +137,10 @@ def _solve_options(caller: str, keywords: dict) -> SolveOptions:
     valid = [f.name for f in dataclasses.fields(SolveOptions) if f.init]
     for name in keywords:
         if name not in valid:
-            close = difflib.get_close_matches(name, ["scenario", "typical_days", *valid], n=1, cutoff=0.6)
+            close = difflib.get_close_matches(name, ["scenario", "typical_days", "overrides", *valid], n=1, cutoff=0.6)
             raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}"
                             + (f" (did you mean {close[0]!r}?)" if close else "")
-                            + f"; it takes scenario, typical_days and the solver options {', '.join(valid)}")
+                            + f"; it takes scenario, typical_days, overrides and the solver options {', '.join(valid)}")
     return SolveOptions(**keywords)
 
 

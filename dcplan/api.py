@@ -123,14 +123,21 @@ def _exception_of(cls: type[Exception], args: tuple) -> Exception:
 
 
 def plan(path: Path | str, scenario: str | None = None, typical_days: int | None = None,
-         options: SolveOptions | None = None) -> PlanOutcome:
+         options: SolveOptions | None = None, overrides: dict | None = None) -> PlanOutcome:
     """Load a program (or a site file with a compute target), build and solve its model.
+    ``overrides``: values by a sweep's dotted paths (``{"sites.memphis.fuel.gas_price_usd_per_mmbtu":
+    8}``), applied after ``scenario`` (:func:`dcplan.sweep.expand.load_with_overrides`).
 
     Raises :class:`dcplan.errors.InputError` for invalid input. ``options.time_limit_s`` counts
     from this call, reading the inputs included.
     """
     started = time.perf_counter()
-    program = load_program(Path(path), scenario)
+    if overrides:
+        from dcplan.sweep.expand import load_with_overrides
+
+        program = load_with_overrides(Path(path), scenario, overrides)
+    else:
+        program = load_program(Path(path), scenario)
     return plan_program(program, typical_days, _less_time(options, time.perf_counter() - started))
 
 

@@ -243,3 +243,24 @@ def test_a_plans_repr_is_short(tmp_path):
         assert documented.__doc__, documented
     assert "npv_cost_usd" in dcplan.Plan.total_cost_usd.__doc__
     assert "standard" in dcplan.Plan.dispatch_frame.__doc__ and "weight" in dcplan.Plan.dispatch_frame.__doc__
+
+
+def test_overrides_set_a_number_by_a_sweeps_path():
+    """A value changed from Python as a sweep's axis changes it: the quickstart's gas at $8 by
+    `overrides` is its `gas_at_8` scenario; a path or value the model refuses is an InputError
+    at `overrides: <path>`, with "did you mean", not at the file line whose value it replaced."""
+    program = REPO / "examples" / "quickstart" / "program.yaml"
+    by_path = dcplan.plan(program, overrides={"sites.memphis.fuel.gas_price_usd_per_mmbtu": 8.0})
+    by_scenario = dcplan.plan(program, scenario="gas_at_8")
+    assert by_path.total_cost_usd == pytest.approx(by_scenario.total_cost_usd, rel=1e-9)
+    assert by_path.sites[0].capacity == by_scenario.sites[0].capacity
+    with pytest.raises(dcplan.InputError) as err:
+        dcplan.plan(program, overrides={"sites.memphs.fuel.gas_price_usd_per_mmbtu": 8.0})
+    assert [(p.file, p.key) for p in err.value.problems] == [("overrides", "sites.memphs.fuel.gas_price_usd_per_mmbtu")]
+    assert "did you mean 'memphis'" in err.value.problems[0].message
+    with pytest.raises(dcplan.InputError) as err:
+        dcplan.plan(program, overrides={"finance.discount_rate": -5})
+    assert [(p.file, p.key) for p in err.value.problems] == [("overrides", "finance.discount_rate")]
+    assert err.value.problems[0].message.startswith("value -5: ")
+    with pytest.raises(ValueError, match="overrides apply to a path"):
+        dcplan.plan(load_program(program), overrides={"finance.discount_rate": 0.1})

@@ -161,6 +161,35 @@ class _BaseData:
         return self.program_file if axis.site is None else self.files[axis.site]
 
 
+def load_with_overrides(path: Path, scenario: str | None, values: dict) -> ProgramInput:
+    """The program at ``path`` (with ``scenario``) with each of ``values``' dotted paths set as a
+    sweep's axis would set it (``sites.<site>.<key>...`` or a program key; a list element by
+    index or by name). A path that names nothing, or a value the schema refuses, is an
+    InputError at ``overrides: <path>``, not at the file's line the value replaced."""
+    base = load_program(path, scenario)
+    if base.doc is None:
+        raise InputError([Problem("overrides", None, next(iter(values), ""),
+                                  "overrides apply to a program file, not to a site file planned alone")])
+    data, axes = _BaseData(base), []
+    for key in values:
+        try:
+            axes.append(data.resolve(key))
+        except _PathError as err:
+            raise InputError([Problem("overrides", None, key, str(err))]) from None
+    try:
+        return load_program(path, scenario, data.overrides(axes, list(values.values())))
+    except InputError as err:
+        raise InputError([_at_override(data, axes, values, p) for p in err.problems]) from None
+
+
+def _at_override(data: _BaseData, axes: list[Axis], values: dict, p: Problem) -> Problem:
+    for axis in axes:
+        key = dotted(axis.loc)
+        if p.file == data.file_of(axis) and (p.key == key or p.key.startswith((key + ".", key + "["))):
+            return Problem("overrides", None, axis.path, f"value {values[axis.path]!r}: {p.message}")
+    return p
+
+
 def _walk(node, parts: list[str], prefix: str) -> tuple:
     loc = []
     for i, seg in enumerate(parts):
