@@ -209,11 +209,19 @@ def smooth(workload: str | os.PathLike, site: str | os.PathLike | None = None, *
     if time_limit_s is not None:
         within("time_limit_s", time_limit_s, TIME_LIMIT_S)
     try:
-        return smooth_files(workload, site, gpus=gpus, gpu_model=gpu, limits=limits,
-                            economics={"energy_price_usd_per_mwh": energy_price_usd_per_mwh},
-                            resolution_s=resolution_s, options=SolveOptions(time_limit_s=time_limit_s))
+        result = smooth_files(workload, site, gpus=gpus, gpu_model=gpu, limits=limits,
+                              economics={"energy_price_usd_per_mwh": energy_price_usd_per_mwh},
+                              resolution_s=resolution_s, options=SolveOptions(time_limit_s=time_limit_s))
     except InputError as err:  # named as the caller wrote them: keywords, not the command's flags
         raise InputError([_as_arguments(p) for p in err.problems]) from None
+    result.notes = [_as_keywords(n) for n in result.notes]
+    result.reasons = [_as_keywords(r) for r in result.reasons]
+    return result
+
+
+def _as_keywords(text: str) -> str:
+    """The command line's flags in a message (``--resolution-s 0.1``) as this API's keywords."""
+    return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), text)
 
 
 def _as_arguments(problem: Problem) -> Problem:
@@ -222,8 +230,4 @@ def _as_arguments(problem: Problem) -> Problem:
 
     if problem.file != "command line":
         return problem
-
-    def keyword(text: str) -> str:
-        return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), text)
-
-    return Problem("arguments", None, keyword(problem.key), keyword(problem.message))
+    return Problem("arguments", None, _as_keywords(problem.key), _as_keywords(problem.message))
