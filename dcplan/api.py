@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 import pyomo.core as pyo
 
 from dcplan.diagnose import arithmetic_checks, explain_infeasible
-from dcplan.errors import InputError, Problem
+from dcplan.errors import InputError, Problem, display_path
 from dcplan.loader import (
     ProgramInput,
     discover,
@@ -58,6 +58,14 @@ def validate(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
             load_scenarios(f)  # its base, its axes and every value tried on the base
         except InputError as err:
             problems += err.problems
+    for f in checked:  # a valid program's time-to-power delays (their assets need its model)
+        if not any(p.file == display_path(f) for p in problems):
+            try:
+                doc = load_yaml(f)
+                if isinstance(doc.data, dict) and doc.data.get("kind") == "program":
+                    check_program_delays(load_program(f))
+            except InputError as err:
+                problems += err.problems
     return checked, sorted(problems, key=lambda p: (p.file, p.line or 0, p.key))
 
 
@@ -156,10 +164,7 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     bo = program.program.buildout
     if program.program.pareto is None and (bo is None or bo.earliest is None):
         return plan_once(program, typical_days, options)
-    if bo is not None and bo.earliest is not None and bo.earliest.delays:
-        from dcplan.studies.odds import check_delays
-
-        check_delays(program, asset_keys(program))  # before the training jobs are smoothed (seconds)
+    check_program_delays(program)  # before the training jobs are smoothed (seconds)
     smoothing, reasons = smooth_training_jobs(program)  # the same for every plan of the search
     if reasons:
         return PlanOutcome(program, None, None, reasons)
@@ -181,6 +186,16 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     if outcome.plan is not None:
         outcome.plan.earliest = found.document()
     return outcome
+
+
+def check_program_delays(program: ProgramInput) -> None:
+    """A time-to-power goal's delays name sites and assets the program has (an InputError at the
+    entry); the assets' keys need a model of one typical day, so only a program with delays pays."""
+    bo = program.program.buildout
+    if bo is not None and bo.earliest is not None and bo.earliest.delays:
+        from dcplan.studies.odds import check_delays
+
+        check_delays(program, asset_keys(program))
 
 
 def asset_keys(program: ProgramInput) -> dict[str, set[str]]:

@@ -82,10 +82,11 @@ def test_a_delay_of_an_asset_the_site_does_not_order_is_an_input_error_at_its_li
     monkeypatch.setattr(dcplan.api, "smooth_training_jobs", lambda *_: pytest.fail("smoothed before the check"))
     path = odds_program(tmp_path, islanded_site(rental=False, owned_lead_months=15),
                         [{"site": "testsite", "asset": "gas:lm2500", "months": {0: 1.0}}])
-    result = run_cli(runner, "plan", path)
-    assert result.exit_code == 2
-    assert "program.yaml" in result.output and "earliest.delays[0].asset" in result.output
-    assert "orders no 'gas:lm2500'" in result.output and "gas:lm6000" in result.output
+    for command in (("plan",), ("validate",), ("check",)):  # each says it, before any solve
+        result = run_cli(runner, *command[:1], path, *command[1:])
+        assert result.exit_code == 2, (command, result.output)
+        assert "program.yaml" in result.output and "earliest.delays[0].asset" in result.output
+        assert "orders no 'gas:lm2500'" in result.output and "gas:lm6000" in result.output
 
 
 def test_probabilities_that_do_not_add_up_are_refused(tmp_path, runner):

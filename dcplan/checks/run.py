@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from dcplan.api import check_program_delays
 from dcplan.checks.discover import Target, find_targets
 from dcplan.checks.planfile import read_plan
 from dcplan.checks.report import (
@@ -82,6 +83,7 @@ def _check_target(t: Target, solve: bool, options: SolveOptions, names: dict[str
         names[t.name] = report.file
         committed = read_plan(t.plan) if t.plan is not None else None
         pi = load_program(t.path, committed.plan.scenario if committed else None)
+        check_program_delays(pi)
         if t.kind == "program":
             problems = scenario_problems(t.path, t.doc, besides=pi.scenario)
             if problems:
