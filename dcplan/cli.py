@@ -349,10 +349,11 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
 
 
 @contextlib.contextmanager
-def _ctrl_c_stops(stop: threading.Event, status: StatusLine):
+def _ctrl_c_stops(stop: threading.Event, status: StatusLine,
+                  saying: str = "stopping: keeping the best plan so far (Ctrl-C again to quit)"):
     """While planning, the first Ctrl-C ends the solve as a time limit would (the best plan so
     far is written, with its gap); a second one quits at once. Nothing has been written while
-    the solve runs, so quitting then leaves no output behind."""
+    the solve runs, so quitting then leaves no output behind. ``saying``: the status line then."""
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
         yield
         return
@@ -363,7 +364,7 @@ def _ctrl_c_stops(stop: threading.Event, status: StatusLine):
             sys.stderr.flush()
             os._exit(ExitCode.INTERRUPTED)  # not an exception: it would unwind through HiGHS's callbacks
         stop.set()
-        status.update("stopping: keeping the best plan so far (Ctrl-C again to quit)")
+        status.update(saying)
 
     previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
@@ -525,8 +526,13 @@ def check(
 
     if output is not None:
         writable_path(output, "--output")
-    with StatusLine(err_console, "checking", quiet=not err_console.is_terminal) as status:
-        result = check_paths(paths or [Path(".")], plan_root, solve, time_limit, status.update)
+    stop = threading.Event()
+    with StatusLine(err_console, "checking", quiet=not err_console.is_terminal) as status, \
+            _ctrl_c_stops(stop, status, "stopping the check (Ctrl-C again to quit)"):
+        result = check_paths(paths or [Path(".")], plan_root, solve, time_limit, status.update, stop)
+    if stop.is_set():  # a check cut short is no verdict: nothing is printed or written
+        err_console.print("interrupted")
+        raise typer.Exit(ExitCode.INTERRUPTED)
     text = render(result, fmt.value)
     if output is not None:
         atomic_write(output, text)

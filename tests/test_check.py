@@ -891,3 +891,21 @@ def test_every_assets_lead_time_is_where_check_and_diagnosis_find_it(tmp_path):
     months, where = loc.lead_time(sm.si, "gpus:h100_sxm")
     assert months == 2 and where.file.endswith(SITE) and where.key == "compute.gpus[0].lead_time_months"
     assert loc.lead_time(sm.si, "gas:no_such_unit") is None
+
+
+def test_a_stop_ends_the_check_at_the_solve_under_way():
+    """Ctrl-C in `dcplan check` sets ``stop``: the feasibility solve under way ends, and no later
+    file is checked (the command then says "interrupted", exit 130, and prints no verdict)."""
+    import threading
+
+    from dcplan.checks import check_paths
+
+    stop, seen = threading.Event(), []
+
+    def progress(line: str) -> None:
+        seen.append(line)
+        if line.startswith("solving"):
+            stop.set()  # as the signal handler does, mid-check
+
+    check_paths([REPO / "sites"], None, solve=True, progress=progress, stop=stop)
+    assert [line for line in seen if line.startswith("solving")] == [seen[-1]]  # one solve begun, none after

@@ -4,6 +4,7 @@ when asked); return every finding."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -32,19 +33,23 @@ DEFAULT_TIME_LIMIT_S = CHECK_TIME_LIMIT_S
 
 def check_paths(paths: list[Path], plan_root: Path | None = None, solve: bool = False,
                 time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
-                progress: Callable[[str], None] | None = None) -> CheckReport:
+                progress: Callable[[str], None] | None = None, stop: threading.Event | None = None) -> CheckReport:
     """Check every site and program file under ``paths``.
 
     ``plan_root``: the folder of committed plans (default: see :mod:`dcplan.checks.discover`);
     ``solve``: solve every program for feasibility, even one with a committed plan;
-    ``time_limit_s``: for each solve; ``progress``: called with a line saying what runs now.
+    ``time_limit_s``: for each solve; ``progress``: called with a line saying what runs now;
+    ``stop``: once set (from another thread, a signal handler), the solve under way ends and no
+    further file is checked (the caller says the check was interrupted).
     """
     started = time.perf_counter()
     targets, problems = find_targets([Path(p) for p in paths], plan_root)
     reports = [FileReport(p.file, "unknown", findings=[Finding.from_problem("files", p)]) for p in problems]
     names: dict[str, str] = {}
-    options = SolveOptions(time_limit_s=time_limit_s)
+    options = SolveOptions(time_limit_s=time_limit_s, stop=stop)
     for target in targets:
+        if stop is not None and stop.is_set():
+            break
         if progress:
             progress(f"checking {display_path(target.path)}")
         report = _check_target(target, solve, options, names, progress)
