@@ -429,10 +429,16 @@ def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_
     from dcplan.smoothing.report import print_result
     from dcplan.solver import SolveOptions
 
-    with StatusLine(err_console, "smoothing", quiet=quiet):
+    stop = threading.Event()
+    with StatusLine(err_console, "smoothing", quiet=quiet) as status, \
+            _ctrl_c_stops(stop, status, "stopping: keeping the best schedule so far (Ctrl-C again to quit)"):
         result = smoothing.smooth_files(workload, site, gpus=gpus, gpu_model=gpu, limits=limits,
                                         economics={"energy_price_usd_per_mwh": energy_price},
-                                        resolution_s=resolution_s, options=SolveOptions(time_limit_s=time_limit))
+                                        resolution_s=resolution_s,
+                                        options=SolveOptions(time_limit_s=time_limit, stop=stop))
+    if stop.is_set() and not result.has_schedule:
+        err_console.print("interrupted: no schedule yet")
+        raise typer.Exit(ExitCode.INTERRUPTED)
     if result.status == "infeasible":
         err_console.print("[red bold]infeasible:[/red bold] the limits cannot be met with the allowed mitigations.")
         for line in result.reasons:
@@ -457,10 +463,10 @@ def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_
             console.print("smoothing.png not drawn: pip install 'dcplan[plots]'", style="dim", markup=False)
         if not quiet:
             console.print("wrote " + ", ".join(display_path(folder.target / p.relative_to(staging)) for p in written))
-    if result.status == "time_limit":
-        err_console.print("[yellow]time limit reached[/yellow]: the schedule meets the limits "
-                          "but may not be least-cost")
-        raise typer.Exit(ExitCode.SOLVER_FAILURE)
+    if result.status == "time_limit" or stop.is_set():
+        err_console.print(f"[yellow]{'stopped' if stop.is_set() else 'time limit reached'}[/yellow]: the "
+                          "schedule meets the limits but may not be least-cost")
+        raise typer.Exit(ExitCode.INTERRUPTED if stop.is_set() else ExitCode.SOLVER_FAILURE)
 
 
 @app.command()

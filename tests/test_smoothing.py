@@ -499,3 +499,18 @@ def test_watts_per_gpu_above_what_the_gpu_draws_all_in_are_refused_at_their_line
     (tmp_path / "two.csv").write_text("time_s,mw,w_per_gpu\n0,1,700\n0.1,1,700\n")  # which one?
     with pytest.raises(InputError, match="two power columns"):
         load_workload(tmp_path / "two.csv", gpus=1000, gpu_model="h100_sxm")
+
+
+def test_a_stop_ends_the_smoothing_at_once():
+    """Ctrl-C in `dcplan smooth` sets the solve's ``stop``: the memphis job (13 s of HiGHS) gives
+    up with no schedule (the command says "interrupted", exit 130; it waited the 13 s before)."""
+    import threading
+
+    from dcplan.smoothing.api import smooth_files
+    from dcplan.solver import SolveOptions
+
+    stop = threading.Event()
+    stop.set()
+    example = REPO / "examples" / "memphis-colossus"
+    result = smooth_files(example / "training_job.yaml", example / "site.yaml", options=SolveOptions(stop=stop))
+    assert not result.has_schedule and result.status == "time_limit"

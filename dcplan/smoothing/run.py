@@ -137,7 +137,7 @@ def run_lp(compiled: Compiled, options: SolveOptions,
         h.setOptionValue("run_crossover", "on")
     else:
         h.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
-    Deadline(options.time_limit_s, t1).arm(h)
+    Deadline(options.time_limit_s, t1, options.stop).arm(h)
     h.passModel(compiled.lp(integral=False))
     h.run()
     status = h.getModelStatus()
@@ -156,7 +156,7 @@ def run_lp(compiled: Compiled, options: SolveOptions,
 def time_left(ctx: Context, **changes) -> SolveOptions:
     """The solve options with what is left of --time-limit (it counts from when smooth began)."""
     limit = ctx.options.time_limit_s
-    left = None if limit is None else Deadline(limit, ctx.started).remaining()
+    left = None if limit is None else Deadline(limit, ctx.started, ctx.options.stop).remaining()
     return dataclasses.replace(ctx.options, time_limit_s=left, **changes)
 
 

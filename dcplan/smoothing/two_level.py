@@ -125,7 +125,7 @@ def two_level(ctx: Context, st: Strategy) -> Outcome:
     method = {"method": "two_level", "steps": T, "coarse_factor": f, "coarse_steps": coarse.steps,
               "coarse_window_steps": coarse.window(), "coarse_minute_rows": coarse.lag() > 0,
               "piece_steps": st.piece_steps, "lookahead_steps": lookahead}
-    deadline = Deadline(ctx.options.time_limit_s, ctx.started)
+    deadline = Deadline(ctx.options.time_limit_s, ctx.started, ctx.options.stop)
     t1 = time.perf_counter()
     # the coarse level may take half of what is left; the full resolution the rest
     sm_c, res_c = run_model(ctx, coarse, dataclasses.replace(
@@ -295,7 +295,7 @@ def tighten(r: SmoothingResult, ctx: Context, o: Outcome) -> None:
     not as the first such roll found cheaper. The cheapest schedule and the best bound are kept.
     Within what is left of the time limit."""
     t0 = time.perf_counter()
-    deadline = Deadline(ctx.options.time_limit_s, ctx.started)
+    deadline = Deadline(ctx.options.time_limit_s, ctx.started, ctx.options.stop)
     st = o.plan.strategy
     fixed = (o.profile.fixed_cost_usd_per_year if o.profile is not None else 0.0) \
         + (ctx.data.burn_slowdown_usd_per_year if o.burn_on else 0.0)
