@@ -59,13 +59,15 @@ def validate(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
         except InputError as err:
             problems += err.problems
     for f in checked:  # a valid program's time-to-power delays (their assets need its model)
-        if not any(p.file == display_path(f) for p in problems):
-            try:
-                doc = load_yaml(f)
-                if isinstance(doc.data, dict) and doc.data.get("kind") == "program":
-                    check_program_delays(load_program(f))
-            except InputError as err:
-                problems += err.problems
+        if any(p.file == display_path(f) for p in problems):
+            continue
+        try:
+            data = load_yaml(f).data
+            earliest = ((data.get("buildout") or {}).get("earliest") or {}) if isinstance(data, dict) else {}
+            if data.get("kind") == "program" and isinstance(earliest, dict) and earliest.get("delays"):
+                check_program_delays(load_program(f))
+        except InputError as err:
+            problems += err.problems
     return checked, sorted(problems, key=lambda p: (p.file, p.line or 0, p.key))
 
 
