@@ -28,6 +28,7 @@ from dcplan.model.build import site_compute
 from dcplan.model.buildout import add_months, periods_of, target_in_force
 from dcplan.model.compute import gpu_measure
 from dcplan.model.results import extract
+from dcplan.model.timegrid import month_of_hour
 from dcplan.solver import SolveOptions, irreducible_conflict, solve
 
 PENALTY_USD_PER_MWH = 1e6
@@ -285,7 +286,8 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
                 cooling_late.append(f"site {si.name}: no cooling plant can be ready (the first, {c.type} "
                                     f"ordered now, {where}, is ready in {when(day)})")
                 continue
-            pue = min(float(si.pue[c.type].max()) for c in usable)
+            hours = np.isin(month_of_hour(start.year), p.months)  # the period's own peak, not the year's
+            pue = min(float(si.pue[c.type][hours].max()) for c in usable)
             per_unit.append(_cheapest_power_per_measure(si, program, target.measure) * pue)
             supply, parts = _firm_supply_by(si, p, start, when, loc)
             firm += supply
@@ -294,9 +296,9 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
             return [f"{head}: " + "; ".join(cooling_late)]
         need = target.amount * min(per_unit)  # at the site that needs the least power per unit
         if firm < need - 1e-6:
-            return [f"{head} needs at least {need:,.1f} MW of firm supply (the facility peak at the year's highest "
-                    f"PUE of the best cooling ready by then, which typical days may not sample); the earliest firm "
-                    f"supply by then is {firm:,.1f} MW ({'; '.join(notes)})"]
+            return [f"{head} needs at least {need:,.1f} MW at its peak (the facility at the period's highest PUE "
+                    f"of the best cooling ready by then); everything that can be in service by then gives at most "
+                    f"{firm:,.1f} MW ({'; '.join(notes)})"]
     return []
 
 
@@ -308,8 +310,10 @@ def _lead(loc: Locator, si: SiteInput, asset: str) -> tuple[float, str]:
 
 
 def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tuple[float, str]:
-    """Firm MW a site can have during period ``p`` if everything is ordered at ``start``, and
-    what arrives too late, in words. Under N+1 the largest unit does not count."""
+    """The most MW a site can supply at its peak in period ``p`` if everything is ordered at
+    ``start`` (grid, gas, the battery at its power, sun and wind at their best hour of the
+    period: an upper bound, so a target above it cannot be met), and what arrives too late, in
+    words. Under N+1 the largest unit does not count. Infinite where a battery has no power limit."""
     parts, units = [], []
     grid = si.site.grid
     mw = 0.0
@@ -341,7 +345,23 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tup
     gas = sum(units) - (max(units) if units and n_plus_one else 0.0)
     if n_plus_one:
         parts.append("N+1 leaves out the largest unit")
-    return mw + gas, ", ".join(parts)
+    hours = np.isin(month_of_hour(start.year), p.months)
+    tech, other = si.site.technologies, 0.0
+    for name, cand, cf in (("solar", tech.solar, si.solar_cf), ("wind", tech.wind, si.wind_cf)):
+        if cand is not None and cf is not None:
+            lead, _ = _lead(loc, si, f"{name}:{cand.type}")
+            built = cand.existing_mw + (cand.max_mw if add_months(start, lead) <= p.start else 0.0)
+            other += built * float(np.max(cf[hours]))
+            parts.append(f"{name} at most {built * float(np.max(cf[hours])):,.0f} MW")
+    if tech.battery is not None:
+        lead, _ = _lead(loc, si, f"battery_power:{tech.battery.type}")
+        in_time = add_months(start, lead) <= p.start
+        if in_time and tech.battery.max_power_mw is None:
+            return float("inf"), ", ".join(parts)
+        power = tech.battery.existing_power_mw + ((tech.battery.max_power_mw or 0.0) if in_time else 0.0)
+        other += power
+        parts.append(f"battery at most {power:,.0f} MW")
+    return mw + gas + other, ", ".join(parts)
 
 
 LIMITS = {  # model rows and variable bounds that are limits a user sets, in the user's words

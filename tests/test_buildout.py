@@ -159,7 +159,7 @@ def test_infeasible_target_explains_itself_in_time_terms(tmp_path, runner):
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert "2026-Q2" in text and "10,000" in text
-    assert "earliest" in text and "2027-Q1" in text
+    assert "gives at most 0.0 MW" in text and "arrive in 2027-Q1" in text  # all ordered today
 
 
 def grid_and_gas_site() -> dict:

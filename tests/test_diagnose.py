@@ -83,3 +83,20 @@ def test_highs_isolates_the_conflicting_limits(tmp_path):
     assert "cap air-permit (testsite, " in line and "site.yaml:" in line and "compute target" in line
     loose = load_program(write_yaml(tmp_path / "site.yaml", gas_only_site(nox=1e6)))
     assert conflict_summary(loose) == []  # feasible: nothing to isolate
+
+
+def test_a_build_out_blames_power_only_when_nothing_in_service_could_carry_the_peak(tmp_path, runner):
+    """Time to power: a battery in service by the period counts toward what could carry its peak
+    (the old check counted grid and gas alone, and blamed power where the GPUs' allocation was
+    what bound: 300 a quarter cannot make 1,000 by the second)."""
+    site = base_site(reliability={"n_plus_one": False}, technologies={
+        "battery": {"type": "li_ion_lfp", "max_power_mw": 50, "lead_time_months": 0}})
+    site["grid"]["max_import_mw"] = 1.0  # below the 1.7 MW peak; the battery is not
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0, "max_new_gpus_per_period": 300}]}
+    write_yaml(tmp_path / "site.yaml", site)
+    doc = {"kind": "program", "name": "staged", "sites": ["site.yaml"], "horizon": {"start": "2026-01-01", "years": 2},
+           "time": {"typical_days": 1}, "buildout": {"period": "quarter", "targets": [{"date": "2026-04-01", "gpus": 1000}]}}
+    result = run_cli(runner, "plan", write_yaml(tmp_path / "program.yaml", doc))
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1 and "at its peak" not in text and "firm supply" not in text, text
