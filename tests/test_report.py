@@ -634,3 +634,12 @@ def test_a_plan_that_imports_nothing_reports_without_a_warning(tmp_path, runner)
         warnings.simplefilter("error")
         html = render(load_folder(out))
     assert "imported in 0% of hours" in html
+
+
+def test_a_build_out_weeks_days_stand_for_days_of_their_period(buildout):
+    """A period's weights are a yearly rate (150 and 215 days of a year here): in a quarter its two
+    typical days stand for 37.5 and 53.75 of its days, as labelled (it read ×150 and ×215)."""
+    from dcplan.report.data import typical_week
+
+    week = typical_week(load_folder(buildout), "memphis")
+    assert [day.split("×")[1] for day in week.days] == ["38", "54"]

@@ -289,7 +289,10 @@ def typical_week(folder: PlanFolder, site: str) -> Week:
     hours = d["hour_of_year"][rows]
     n, days = len(rows), len(rows) // 24
     if folder.plan["time_resolution"].get("method") == "typical_days" and n % 24 == 0 and n:
-        weight = d["weight"][rows].reshape(days, 24).sum(axis=1) / 24  # days each stands for
+        weight = d["weight"][rows].reshape(days, 24).sum(axis=1) / 24  # days of a year each stands for
+        if period:  # a period's weights are a yearly rate: days of its own instead
+            entry = next(p for p in (folder.plan.get("timeline") or {}).get("periods", []) if p["name"] == period)
+            weight = weight * _years(entry)
         pick = np.argsort(-weight, kind="stable")[:7]
         pick = pick[np.argsort(hours[pick * 24])]
         rows = np.concatenate([rows[24 * p:24 * p + 24] for p in pick])
