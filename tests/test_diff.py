@@ -193,3 +193,16 @@ def test_a_bridge_rented_larger_at_the_same_peak_shows_by_its_cost():
     new = {"sites": {}, "timeline": {"bridges": [{**bridge, "cost_usd": 71_280_000.0}]}}
     [change] = [c for c in diff_plan(old, new) if c.section == "rentals"]
     assert change.item.endswith("cost_usd") and (change.old, change.new) == (60_885_000.0, 71_280_000.0)
+
+
+def test_a_build_outs_time_to_power_and_npv_lead_its_headline():
+    """What a build-out answers (when, at what net present cost) heads the diff; its yearly cost
+    is the last period's (a planner read +0.7 % where the NPV rose 146 % and the date moved)."""
+    from dcplan.plans.diff import _headline
+
+    def doc(period, npv):
+        return {"earliest": {"period": period}, "totals": {"total_cost_usd_per_year": 2.0e9},
+                "timeline": {"periods": [], "orders": [], "bridges": [], "totals": {"npv_cost_usd": npv}}}
+
+    changes = diff_plan(doc("2028-Q1", 2.128e9), doc("2026-Q3", 5.229e9))
+    assert _headline(changes) == "time to power 2028-Q1 → 2026-Q3, NPV +$3.10 B (+145.7%)"

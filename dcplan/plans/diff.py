@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dcplan.errors import InputError, Problem
-from dcplan.formatting import amount, quantity
+from dcplan.formatting import amount, money, quantity
 from dcplan.plans.files import read_plan_yaml
 
 PLAN_FILE = "plan.yaml"
@@ -181,7 +181,10 @@ def _timeline(changes: list[Change], old: dict | None, new: dict | None) -> None
                 if xa.get(name) != xb.get(name):
                     changes.append(Change(section, f"{key} {name}", xa.get(name), xb.get(name), xb.get("unit", "")
                                           if name == "quantity" else ""))
-    _mapping(changes, "totals", "build-out ", old.get("totals") or {}, new.get("totals") or {}, "")
+    ot, nt = old.get("totals") or {}, new.get("totals") or {}
+    for dollars in (True, False):  # NPV, capital, ... in dollars
+        _mapping(changes, "totals", "build-out ", *({k: v for k, v in t.items() if k.endswith("_usd") == dollars}
+                                                    for t in (ot, nt)), "USD" if dollars else "")
 
 
 def _moved(a: dict, b: dict, key_fields) -> list[tuple[dict, dict]]:
@@ -215,6 +218,9 @@ def diff_plan(old: dict, new: dict) -> list[Change]:
         b = new.get(key) if key == "compute_delivered" else nt.get(key)
         if a != b:
             changes.append(Change("totals", label, a, b, unit))
+    before, after = ((doc.get("earliest") or {}).get("period") for doc in (old, new))
+    if before != after:  # time to power: the question a build-out with an earliest goal answers
+        changes.append(Change("totals", "time to power", before, after))
     osites, nsites = old.get("sites") or {}, new.get("sites") or {}
     for site in sorted(set(osites) | set(nsites)):
         a, b = osites.get(site) or {}, nsites.get(site) or {}
@@ -288,7 +294,7 @@ def format_value(value, unit: str = "") -> str:
         if unit == "USD/yr":
             return f"${text}/yr"
         if unit == "USD":
-            return f"${x:,.4g}"
+            return money(x) if abs(x) >= 1e4 else f"${x:,.4g}"  # an NPV in $ B, a GPU-hour in cents
         return f"{text} {unit}".strip()
     return str(value)
 
@@ -309,8 +315,13 @@ def format_change(c: Change) -> str:
 
 
 def _headline(changes: list[Change]) -> str:
+    """GPUs, cost and CO2; a build-out's time to power and net present cost first (its yearly
+    cost is its last period's)."""
     picks = {c.item: c for c in changes if c.section == "totals"}
-    parts = [f"{label} {format_change(picks[label])}" for label in ("GPUs", "cost", "CO2") if label in picks]
+    parts = [f"time to power {picks['time to power'].old or '-'} → {picks['time to power'].new or '-'}"] \
+        if "time to power" in picks else []
+    parts += [f"{label} {format_change(picks[key])}" for key, label in
+              (("build-out npv_cost_usd", "NPV"), ("GPUs", "GPUs"), ("cost", "cost"), ("CO2", "CO2")) if key in picks]
     return ", ".join(parts) if parts else "no change in GPUs, cost or CO2"
 
 
