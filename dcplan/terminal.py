@@ -336,6 +336,15 @@ def _odds_summary(console: Console, odds: dict) -> None:
                       f"orders placed as if {late} (covers {held['covers_probability']:.1%}); NPV {money(held['npv_cost_usd'])}"
                       + (f", expected {money(expected)} with the bridges the late cases need" if expected else ""),
                       highlight=False)
+        if held.get("orders"):
+            orders = Table(title=f"Orders of the plan that holds in {held['holds_probability']:.1%} (the timeline "
+                           "below is the on-time plan's)", header_style="bold cyan")
+            for name in ("order", "site", "what", "quantity", "online"):
+                orders.add_column(name, justify="right" if name == "quantity" else "left")
+            for o in held["orders"]:
+                orders.add_row(o["order_period"], o["site"], o["asset"], amount(o["quantity"], o["unit"]),
+                               o["online_period"])
+            console.print(orders)
     for line in odds.get("notes", []):
         console.print(f"[yellow]note:[/yellow] {escape(line)}", highlight=False)
 

@@ -5,6 +5,7 @@ in at least 90 % of the probability (bridged by rentals where the site has them)
 from __future__ import annotations
 
 import pytest
+import yaml
 from conftest import run_cli, write_yaml
 from test_buildout import islanded_site
 from test_earliest import START
@@ -104,6 +105,11 @@ def test_the_odds_are_written_read_back_and_shown(tmp_path, runner):
     assert run_cli(runner, "report", tmp_path / "out", "-o", tmp_path / "report.html").exit_code == 0
     html = (tmp_path / "report.html").read_text()
     assert "The odds, with deliveries late" in html and "<b>P90 2027-Q4</b>" in html
+    # what the plan that holds orders is written, shown and read back (the timeline is the on-time plan's)
+    held = yaml.safe_load((tmp_path / "out" / "plan.yaml").read_text())["earliest"]["odds"]["plan_holding_90"]
+    assert held["orders"] and all(o["online_period"] <= held["period"] for o in held["orders"])
+    assert "Orders of the plan that holds in 95.0%" in " ".join(result.output.split())
+    assert "Its orders (the timeline of this report is the on-time plan" in html
 
 
 def test_a_triangular_delay_is_five_equally_likely_quantiles(tmp_path):

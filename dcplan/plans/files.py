@@ -182,6 +182,16 @@ class LateBy(_Record):
     months_late: float
 
 
+class HeldOrder(_Record):
+    site: str
+    asset: str
+    label: str = ""
+    quantity: float
+    unit: str = ""
+    order_period: str
+    online_period: str
+
+
 class HoldingPlan(_Record):
     period: str
     date: dt.date
@@ -190,6 +200,7 @@ class HoldingPlan(_Record):
     npv_cost_usd: float
     holds_probability: float
     expected_npv_cost_usd: float | None = None
+    orders: list[HeldOrder] = []  # what it orders (plans before 2026-12-02 have none)
 
 
 class OddsEntry(_Record):

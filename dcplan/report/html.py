@@ -12,7 +12,7 @@ import numpy as np
 
 import dcplan.report.svg as svg
 from dcplan.errors import display_path
-from dcplan.formatting import figure, fixed, money, per_tonne
+from dcplan.formatting import amount, figure, fixed, money, per_tonne
 from dcplan.plans.types import gas_key, gas_units
 from dcplan.report.data import (
     MONTH_OF_DAY,
@@ -264,6 +264,11 @@ def _odds(odds: dict | None) -> str:
                  f"{held['covers_probability']:.1%}), NPV {money(held['npv_cost_usd'])}"
                  + (f"; expected {money(expected)} over the cases it holds in, with what their delays need "
                     "(early deliveries wait; late ones are bridged where rentals can)" if expected else "") + ".</p>")
+        if held.get("orders"):
+            body += ("<p>Its orders (the timeline of this report is the on-time plan's):</p>"
+                     + _table(["order", "site", "what", "quantity", "online"],
+                              [[o["order_period"], o["site"], o["asset"], amount(o["quantity"], o["unit"]),
+                                o["online_period"]] for o in held["orders"]], "lllrl"))
     return body + "".join(f'<p class="no">{escape(str(n))}</p>' for n in odds.get("notes") or [])
 
 

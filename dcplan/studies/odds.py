@@ -189,7 +189,11 @@ def _holding_plan(pi, plan_at, all_cases: list[Case], earliest: dict, periods) -
     return {"period": periods[k].name, "date": periods[k].start.isoformat(),
             "planned_for": [{"site": s, "asset": a, "months_late": m} for (s, a), m in chosen.delays],
             "covers_probability": covered(chosen), "npv_cost_usd": planned.plan.timeline.npv_cost_usd,
-            "holds_probability": holds, "expected_npv_cost_usd": cost / holds if holds else None}, []
+            "holds_probability": holds, "expected_npv_cost_usd": cost / holds if holds else None,
+            # what to order: the timeline written beside it is the on-time plan's
+            "orders": [{"site": o.site, "asset": o.asset, "label": o.label, "quantity": o.quantity, "unit": o.unit,
+                        "order_period": o.order_period, "online_period": o.online_period}
+                       for o in planned.plan.timeline.orders]}, []
 
 
 def _fix_orders(plan) -> Callable:
