@@ -315,6 +315,8 @@ def _earliest_summary(console: Console, earliest: dict) -> None:
             curve.add_row(point["period"], money(point["npv_cost_usd"]), money(point["saving_usd"]),
                           escape("; ".join(point["changes"][:6]) + (" ..." if len(point["changes"]) > 6 else "")))
         console.print(curve)
+    if earliest.get("curve_note"):
+        console.print(f"[yellow]note:[/yellow] {escape(earliest['curve_note'])}", highlight=False)
     if earliest.get("odds"):
         _odds_summary(console, earliest["odds"])
 

@@ -96,6 +96,17 @@ def test_the_time_to_power_curve_is_monotone_each_point_optimal_and_its_changes_
         assert point["saving_usd"] == pytest.approx(costs[0] - point["npv_cost_usd"], rel=1e-9, abs=1e-6)
     assert not curve[0]["changes"] and all(p["changes"] for p in curve[1:] if p["saving_usd"] > 0)
     assert any("rentals" in change for change in curve[1]["changes"])  # one quarter later: no rented turbines
+    assert "curve_note" not in api.plan(path).plan.earliest
+
+
+def test_a_curve_cut_short_by_the_horizon_says_so(tmp_path):
+    """Earliest 2026-Q2 in a one-year horizon: 2 of the 5 later dates asked for fall in it."""
+    path = earliest_program(tmp_path, islanded_site(rental=True, owned_lead_months=6))
+    write_yaml(path, {**load_program(path).doc.data, "horizon": {"start": str(START), "years": 1}, "buildout": {
+        "period": "quarter", "earliest": {"gpus": 10000, "curve_periods": 5}}})
+    earliest = api.plan(path).plan.earliest
+    assert [p["period"] for p in earliest["curve"]] == ["2026-Q2", "2026-Q3", "2026-Q4"]
+    assert earliest["curve_note"] == "curve_periods asks for 5 later dates; 2 fall within the horizon"
 
 
 def test_check_holds_a_committed_earliest_plan_to_its_goal_from_the_period_it_found(tmp_path, runner):

@@ -222,6 +222,7 @@ class EarliestEntry(_Record):
     why_not_sooner: list[str] = []
     tried: list[TriedEntry] = []
     curve: list[CurvePoint] = []
+    curve_note: str | None = None
     odds: OddsEntry | None = None
 
 

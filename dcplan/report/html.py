@@ -240,7 +240,8 @@ def _earliest(folder: PlanFolder) -> str:
                        f'{"a plan" if t["plan"] else "no plan"}</span>' for t in e["tried"])
     body = head + why + (f'<p class="tried">Periods tried, in order (a bisection): {tried}</p>' if tried else "")
     base = (folder.timeline or {}).get("base_date")
-    return _section("earliest", body + _odds(e.get("odds")) + _time_to_power(e.get("curve") or [], base))
+    note = f'<p class="no">{escape(str(e["curve_note"]))}</p>' if e.get("curve_note") else ""
+    return _section("earliest", body + _odds(e.get("odds")) + _time_to_power(e.get("curve") or [], base) + note)
 
 
 def _odds(odds: dict | None) -> str:

@@ -36,6 +36,7 @@ class Earliest:
     tried: list[tuple[str, bool]]  # (period name, a plan exists), in the order tried
     curve: list[dict] = dataclasses.field(default_factory=list)  # the least cost at each later date
     odds: dict | None = None  # with delays: P50, P90 and a plan that holds (dcplan.studies.odds.Odds.document)
+    curve_note: str | None = None  # why the curve has fewer later dates than curve_periods asks
 
     def document(self) -> dict:
         """plan.yaml's ``earliest:``."""
@@ -44,7 +45,8 @@ class Earliest:
                 "date": self.period.start.isoformat() if self.period else None,
                 "why_not_sooner": self.why_not_sooner,
                 "tried": [{"period": name, "plan": ok} for name, ok in self.tried],
-                **({"curve": self.curve} if self.curve else {}), **({"odds": self.odds} if self.odds else {})}
+                **({"curve": self.curve} if self.curve else {}),
+                **({"curve_note": self.curve_note} if self.curve_note else {}), **({"odds": self.odds} if self.odds else {})}
 
 
 def with_goal_at(pi: ProgramInput, period: Period) -> ProgramInput:
@@ -151,6 +153,12 @@ def search(pi: ProgramInput, plan_at: Callable[..., object]) -> tuple[Earliest, 
     if best.plan is not None:
         later = [(p, plan_at(with_goal_at(pi, p), True)) for p in periods[latest + 1:latest + 1 + goal.curve_periods]]
         found.curve = time_to_power_curve([(periods[latest], best), *later])
+        if len(found.curve) - 1 < len(later):
+            found.curve_note = (f"the curve stops before {later[len(found.curve) - 1][0].name}: no plan for it "
+                                "in time (a time limit)")
+        elif len(later) < goal.curve_periods:
+            found.curve_note = (f"curve_periods asks for {goal.curve_periods} later dates; {len(later)} fall "
+                                "within the horizon")
     return found, best
 
 
