@@ -145,3 +145,15 @@ def test_the_search_finds_the_first_period_whatever_the_guess_within_its_probe_b
             found = first_with_plan(lambda k: asked.append(k) or k >= answer, count, guess)
             assert found == (answer if answer < count else None), (answer, guess)
             assert len(asked) == len(set(asked)) and len(asked) <= bound, (answer, guess, asked)
+
+
+def test_a_sweep_records_time_to_power_and_npv(tmp_path):
+    """A sweep's row of a build-out with an earliest goal: its NPV, its earliest period and the
+    months to it (a number `sweep summary --metric earliest_months` can rank)."""
+    from dcplan.sweep.scenario import plan_outputs
+
+    plan = api.plan(earliest_program(tmp_path, islanded_site(rental=False, owned_lead_months=15))).plan
+    row = plan_outputs(plan)
+    assert row["npv_cost_usd"] == plan.timeline.npv_cost_usd
+    assert row["earliest_period"] == plan.earliest["period"] == "2027-Q2"  # 15 months: 2027-04-01
+    assert row["earliest_months"] == 15.0

@@ -5,6 +5,7 @@ reads only the input files and returns plain data, so the same task gives the sa
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from dcplan.api import plan_program
 from dcplan.errors import InputError
 from dcplan.loader import load_program
+from dcplan.model.buildout import months_between
 from dcplan.plans.types import Plan, gas_units
 from dcplan.solver import SolveOptions
 
@@ -62,7 +64,9 @@ def run_scenario(task: ScenarioTask) -> tuple[dict, Plan | None]:
 
 def plan_outputs(plan: Plan) -> dict:
     """The plan's key figures, summed over its sites: cost, MW by source, emissions, the caps
-    that bind, and the decisions (GPUs by model, gas units by type, cooling)."""
+    that bind, and the decisions (GPUs by model, gas units by type, cooling); of a build-out its
+    NPV, and with an earliest goal its period and the months from the horizon's start to it
+    (a number a sweep's summary can rank)."""
     sites = plan.sites
 
     def capacity(test) -> float:
@@ -85,6 +89,13 @@ def plan_outputs(plan: Plan) -> dict:
         "binding_caps": ", ".join(c.name for c in plan.caps if c.binding),
         "gap": plan.solver["gap"],
     }
+    if plan.timeline is not None:  # a build-out: its net present cost, and its time to power
+        out["npv_cost_usd"] = plan.timeline.npv_cost_usd
+        period = (plan.earliest or {}).get("period")
+        if period:
+            out["earliest_period"] = period
+            out["earliest_months"] = months_between(dt.date.fromisoformat(plan.timeline.base_date),
+                                                    dt.date.fromisoformat(plan.earliest["date"]))
     for s in sites:
         for model, n in sorted(s.gpus.items()):
             out[f"gpus_{model}"] = out.get(f"gpus_{model}", 0) + n
