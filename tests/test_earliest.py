@@ -157,3 +157,23 @@ def test_a_sweep_records_time_to_power_and_npv(tmp_path):
     assert row["npv_cost_usd"] == plan.timeline.npv_cost_usd
     assert row["earliest_period"] == plan.earliest["period"] == "2027-Q2"  # 15 months: 2027-04-01
     assert row["earliest_months"] == 15.0
+
+
+def test_a_proved_date_whose_least_cost_plan_runs_out_of_time_keeps_its_first_plan(tmp_path):
+    """The search proved 2027-Q2 but the least-cost plan for it found nothing in time (as with a
+    --time-limit spent on the probes): the probe's plan is the answer, said to be cut by the time
+    limit, with its gap (it was "no plan found", nothing written)."""
+    from dcplan.api import PlanOutcome, Replanner
+    from dcplan.solver import SolveOptions, SolveResult
+    from dcplan.studies.earliest import search
+
+    pi = load_program(earliest_program(tmp_path, islanded_site(rental=False, owned_lead_months=15)))
+    real = Replanner(None, SolveOptions(), {})
+
+    def out_of_time_when_exact(variant, exact, **kw):
+        return PlanOutcome(variant, SolveResult("no_solution", message="time limit"), None) if exact \
+            else real(variant, exact, **kw)
+
+    found, outcome = search(pi, out_of_time_when_exact)
+    assert found.period.name == "2027-Q2" and outcome.plan is not None
+    assert outcome.solve.status == outcome.plan.solver["status"] == "time_limit"

@@ -149,6 +149,8 @@ def search(pi: ProgramInput, plan_at: Callable[..., object]) -> tuple[Earliest, 
         return Earliest(_goal(goal), None, last.why_no_plan(), tried), last
     why = outcomes[latest - 1].why_no_plan() if latest > 0 else ["it is met in the horizon's first period"]
     best = plan_at(with_goal_at(pi, periods[latest]), True)
+    if best.plan is None and outcomes[latest].plan is not None:  # out of time: the date is proved,
+        best = _first_plan(outcomes[latest])  # so keep the probe's plan, its gap open
     found = Earliest(_goal(goal), periods[latest], why, tried)
     if best.plan is not None:
         later = [(p, plan_at(with_goal_at(pi, p), True)) for p in periods[latest + 1:latest + 1 + goal.curve_periods]]
@@ -160,6 +162,16 @@ def search(pi: ProgramInput, plan_at: Callable[..., object]) -> tuple[Earliest, 
             found.curve_note = (f"curve_periods asks for {goal.curve_periods} later dates; {len(later)} fall "
                                 "within the horizon")
     return found, best
+
+
+def _first_plan(probe):
+    """The earliest period's probe (any plan would do) as the answer when its least-cost plan ran
+    out of time: a plan with the gap it has, said to be cut by the time limit (the search had
+    proved the date, and answered "no plan found" after all)."""
+    solve = dataclasses.replace(probe.solve, status="time_limit",
+                                message="time limit: the earliest period's first plan, not its least-cost one")
+    probe.plan.solver.update(status="time_limit", gap=solve.gap)
+    return dataclasses.replace(probe, solve=solve)
 
 
 def time_to_power_curve(points_in: list[tuple[Period, object]]) -> list[dict]:
