@@ -7,7 +7,8 @@ import yaml
 from conftest import REPO, run_cli
 
 EXAMPLES = sorted(p for p in (REPO / "examples").iterdir() if (p / "program.yaml").exists())
-FAST = {"gigawatt-buildout", "gas-campus-2gw", "crypto-retrofit", "greener-and-fast", "quickstart"}
+FAST = {"gigawatt-buildout", "crypto-retrofit", "greener-and-fast", "quickstart"}
+"""Planned in the default suite; the others (gas-campus-2gw's 18 s among them) under `-m slow`."""
 
 
 def test_every_example_and_site_file_validates(runner):
