@@ -513,4 +513,4 @@ def test_a_stop_ends_the_smoothing_at_once():
     stop.set()
     example = REPO / "examples" / "memphis-colossus"
     result = smooth_files(example / "training_job.yaml", example / "site.yaml", options=SolveOptions(stop=stop))
-    assert not result.has_schedule and result.status == "time_limit"
+    assert not result.has_schedule and result.status == "time_limit" and result.reasons == ["stopped before any schedule"]

@@ -22,7 +22,9 @@ def direct(ctx: Context) -> Outcome:
     if res.status == "infeasible":
         return Outcome("infeasible", method, res)
     if res.status == "no_solution":  # what the solver says when the time ran out first
-        return Outcome("time_limit", method, res, reasons=["the time limit ran out before any schedule"])
+        stopped = ctx.options.stop is not None and ctx.options.stop.is_set()
+        return Outcome("time_limit", method, res, reasons=[f"{'stopped' if stopped else 'the time limit ran out'} "
+                                                           "before any schedule"])
     if not res.has_solution:
         return Outcome(res.status, method, res, reasons=[f"solver: {res.status}" + (f" ({res.message})"
                                                                                   if res.message else "")])
