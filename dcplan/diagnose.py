@@ -286,19 +286,20 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
                 cooling_late.append(f"site {si.name}: no cooling plant can be ready (the first, {c.type} "
                                     f"ordered now, {where}, is ready in {when(day)})")
                 continue
-            hours = np.isin(month_of_hour(start.year), p.months)  # the period's own peak, not the year's
+            supply, parts, n_plus_one = _firm_supply_by(si, p, start, when, loc)
+            # N+1 holds firm capacity to the design peak (the year's highest PUE); else the period's own peak
+            hours = slice(None) if n_plus_one else np.isin(month_of_hour(start.year), p.months)
             pue = min(float(si.pue[c.type][hours].max()) for c in usable)
             per_unit.append(_cheapest_power_per_measure(si, program, target.measure) * pue)
-            supply, parts = _firm_supply_by(si, p, start, when, loc)
             firm += supply
             notes.append(f"site {si.name}: {parts}")
         if cooling_late and len(cooling_late) == len(pi.sites):
             return [f"{head}: " + "; ".join(cooling_late)]
         need = target.amount * min(per_unit)  # at the site that needs the least power per unit
         if firm < need - 1e-6:
-            return [f"{head} needs at least {need:,.1f} MW at its peak (the facility at the period's highest PUE "
-                    f"of the best cooling ready by then); everything that can be in service by then gives at most "
-                    f"{firm:,.1f} MW ({'; '.join(notes)})"]
+            return [f"{head} needs at least {need:,.1f} MW at its peak (the facility at the highest PUE of the best "
+                    f"cooling ready by then: the period's, or the year's where N+1 holds the design peak); everything "
+                    f"that can be in service by then gives at most {firm:,.1f} MW ({'; '.join(notes)})"]
     return []
 
 
@@ -309,11 +310,12 @@ def _lead(loc: Locator, si: SiteInput, asset: str) -> tuple[float, str]:
         f"lead time {months:g} months"
 
 
-def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tuple[float, str]:
+def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tuple[float, str, bool]:
     """The most MW a site can supply at its peak in period ``p`` if everything is ordered at
     ``start`` (grid, gas, the battery at its power, sun and wind at their best hour of the
-    period: an upper bound, so a target above it cannot be met), and what arrives too late, in
-    words. Under N+1 the largest unit does not count. Infinite where a battery has no power limit."""
+    period: an upper bound, so a target above it cannot be met), what arrives too late, in
+    words, and whether N+1 holds there: then its firm capacity instead (the largest unit left
+    out, sun and wind not counted, as the model's N+1). Infinite where a battery has no power limit."""
     parts, units = [], []
     grid = si.site.grid
     mw = 0.0
@@ -348,7 +350,7 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tup
     hours = np.isin(month_of_hour(start.year), p.months)
     tech, other = si.site.technologies, 0.0
     for name, cand, cf in (("solar", tech.solar, si.solar_cf), ("wind", tech.wind, si.wind_cf)):
-        if cand is not None and cf is not None:
+        if cand is not None and cf is not None and not n_plus_one:
             lead, _ = _lead(loc, si, f"{name}:{cand.type}")
             built = cand.existing_mw + (cand.max_mw if add_months(start, lead) <= p.start else 0.0)
             other += built * float(np.max(cf[hours]))
@@ -357,11 +359,11 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tup
         lead, _ = _lead(loc, si, f"battery_power:{tech.battery.type}")
         in_time = add_months(start, lead) <= p.start
         if in_time and tech.battery.max_power_mw is None:
-            return float("inf"), ", ".join(parts)
+            return float("inf"), ", ".join(parts), n_plus_one
         power = tech.battery.existing_power_mw + ((tech.battery.max_power_mw or 0.0) if in_time else 0.0)
         other += power
         parts.append(f"battery at most {power:,.0f} MW")
-    return mw + gas + other, ", ".join(parts)
+    return mw + gas + other, ", ".join(parts), n_plus_one
 
 
 LIMITS = {  # model rows and variable bounds that are limits a user sets, in the user's words
