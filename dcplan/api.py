@@ -58,17 +58,25 @@ def validate(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
             load_scenarios(f)  # its base, its axes and every value tried on the base
         except InputError as err:
             problems += err.problems
-    for f in checked:  # a valid program's time-to-power delays (their assets need its model)
+    for f in checked:  # a valid program's time-to-power delays, and a scenario's own (their assets need its model)
         if any(p.file == display_path(f) for p in problems):
             continue
-        try:
-            data = load_yaml(f).data
-            earliest = ((data.get("buildout") or {}).get("earliest") or {}) if isinstance(data, dict) else {}
-            if data.get("kind") == "program" and isinstance(earliest, dict) and earliest.get("delays"):
-                check_program_delays(load_program(f))
-        except InputError as err:
-            problems += err.problems
+        data = load_yaml(f).data
+        if not (isinstance(data, dict) and data.get("kind") == "program"):
+            continue
+        for scenario in [None, *(data.get("scenarios") or {})]:
+            if _has_delays(data if scenario is None else data["scenarios"][scenario]):
+                try:
+                    check_program_delays(load_program(f, scenario))
+                except InputError as err:
+                    problems += [p for p in err.problems if p not in problems]
     return checked, sorted(problems, key=lambda p: (p.file, p.line or 0, p.key))
+
+
+def _has_delays(data) -> bool:
+    """Whether a program's (or a scenario's) data lists time-to-power delays."""
+    earliest = (data.get("buildout") or {}).get("earliest") if isinstance(data, dict) else None
+    return isinstance(earliest, dict) and bool(earliest.get("delays"))
 
 
 @dataclass

@@ -249,8 +249,8 @@ def _supply_sentence(si: SiteInput, when, loc: Locator, caps=()) -> str:
 
 def timeline_checks(pi: ProgramInput) -> list[str]:
     """For a build-out: the first target that no order placed today can meet in time, compared
-    with the firm supply (grid, and gas that can arrive) and the cooling and GPUs that can be
-    ready by then."""
+    with the most supply that can be in service by then (:func:`_firm_supply_by`: an upper bound,
+    so what it finds short is short) and the cooling and GPUs that can be ready by then."""
     program = pi.program
     if program.buildout is None:
         return []

@@ -266,5 +266,17 @@ def test_overrides_set_a_number_by_a_sweeps_path():
         dcplan.plan(program, overrides={"finance.discount_rate": -5})
     assert [(p.file, p.key) for p in err.value.problems] == [("overrides", "finance.discount_rate")]
     assert err.value.problems[0].message.startswith("value -5: ")
+    with pytest.raises(dcplan.InputError) as err:  # a misspelt section on the way: at the override too
+        dcplan.plan(program, overrides={"sites.memphis.battery.max_power_mw": 5})
+    assert [(p.file, p.key) for p in err.value.problems] == [("overrides", "sites.memphis.battery.max_power_mw")]
+    # a list element over a scenario's list: the scenario's list, with that element changed
+    from dcplan.sweep.expand import load_with_overrides
+
+    memphis = REPO / "examples" / "memphis-colossus" / "program.yaml"
+    late = load_with_overrides(memphis, "substation_22_late", {"sites.colossus.grid.steps.0.max_import_mw": 280})
+    scenario = load_program(memphis, "substation_22_late")
+    assert [(x.date, x.max_import_mw) for x in late.sites[0].site.grid.steps] == \
+        [(scenario.sites[0].site.grid.steps[0].date, 280.0), *[(x.date, x.max_import_mw)
+                                                               for x in scenario.sites[0].site.grid.steps[1:]]]
     with pytest.raises(ValueError, match="overrides apply to a path"):
         dcplan.plan(load_program(program), overrides={"finance.discount_rate": 0.1})

@@ -90,6 +90,19 @@ def test_a_delay_of_an_asset_the_site_does_not_order_is_an_input_error_at_its_li
         assert "orders no 'gas:lm2500'" in result.output and "gas:lm6000" in result.output
 
 
+def test_validate_checks_a_scenarios_own_delays(tmp_path, runner):
+    """Delays given in a scenario (as the memphis example does) are checked by validate too."""
+    path = odds_program(tmp_path, islanded_site(rental=False, owned_lead_months=15), [])
+    doc = yaml.safe_load(path.read_text())
+    doc["buildout"]["earliest"].pop("delays")
+    doc["scenarios"] = {"odds": {"buildout": {"earliest": {"gpus": 10000, "delays": [
+        {"site": "testsite", "asset": "gas:lm2500", "months": {0: 1.0}}]}}}}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2 and "scenarios.odds.buildout.earliest.delays[0].asset" in result.output, result.output
+    assert result.output.count("orders no 'gas:lm2500'") == 1
+
+
 def test_probabilities_that_do_not_add_up_are_refused(tmp_path, runner):
     path = odds_program(tmp_path, islanded_site(rental=False),
                         [{"site": "testsite", "asset": "gas:lm6000", "months": {0: 0.5, 6: 0.4}}])

@@ -118,8 +118,9 @@ def answer(outcome) -> bool | None:
 
 def impossible_by_arithmetic(pi: ProgramInput, periods: list[Period]) -> int:
     """The last period at which :func:`dcplan.diagnose.timeline_checks` finds the goal impossible
-    (lead times against firm supply; no solve), or -1. A guess for :func:`first_with_plan`, not a
-    proof: those checks leave out what a battery, solar or shed load could add at the peak."""
+    (lead times against the most that could be in service; no solve), or -1. A start for
+    :func:`first_with_plan`: the checks are necessary conditions (what they find impossible is),
+    and a probe confirms it."""
     first = first_with_plan(lambda k: not timeline_checks(with_goal_at(pi, periods[k])), len(periods))
     return (len(periods) if first is None else first) - 1
 

@@ -21,7 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from dcplan.errors import InputError, Problem, did_you_mean, refuse
-from dcplan.loader import ProgramInput, deep_merge, input_files, load_program, training_job
+from dcplan.loader import (
+    ProgramInput,
+    _apply_scenario,
+    deep_merge,
+    input_files,
+    load_program,
+    training_job,
+)
 from dcplan.schema.catalog import SECTIONS as CATALOG_SECTIONS
 from dcplan.schema.program import Program
 from dcplan.series import SeriesError, SeriesResolver
@@ -98,11 +105,14 @@ class _PathError(Exception):
 
 class _BaseData:
     """The raw data a scenario's overrides are merged into: the program's, and each site's with
-    the program's own site_overrides applied (as the loader does)."""
+    the program's own site_overrides applied (as the loader does), after the named ``scenario``
+    (a list element overridden carries its whole list: the scenario's, not the file's)."""
 
-    def __init__(self, base: ProgramInput):
+    def __init__(self, base: ProgramInput, scenario: str | None = None):
         self.program = base.doc.data
         own = self.program.get("site_overrides") or {}
+        if scenario is not None:
+            self.program, own = _apply_scenario(self.program, own, (self.program.get("scenarios") or {}).get(scenario))
         self.sites = {si.name: deep_merge(si.doc.data, own.get(si.name) or {}) for si in base.sites}
         self.files = {si.name: si.doc.name for si in base.sites}
         self.program_file = base.doc.name
@@ -170,7 +180,7 @@ def load_with_overrides(path: Path, scenario: str | None, values: dict) -> Progr
     if base.doc is None:
         raise InputError([Problem("overrides", None, next(iter(values), ""),
                                   "overrides apply to a program file, not to a site file planned alone")])
-    data, axes = _BaseData(base), []
+    data, axes = _BaseData(base, scenario), []
     for key in values:
         try:
             axes.append(data.resolve(key))
@@ -184,10 +194,17 @@ def load_with_overrides(path: Path, scenario: str | None, values: dict) -> Progr
 
 def _at_override(data: _BaseData, axes: list[Axis], values: dict, p: Problem) -> Problem:
     for axis in axes:
-        key = dotted(axis.loc)
-        if p.file == data.file_of(axis) and (p.key == key or p.key.startswith((key + ".", key + "["))):
+        if _of_axis(data, axis, p):
             return Problem("overrides", None, axis.path, f"value {values[axis.path]!r}: {p.message}")
     return p
+
+
+def _of_axis(data: _BaseData, axis: Axis, p: Problem) -> bool:
+    """Whether a problem is about what ``axis`` sets: at its key, below it (a key of the value
+    set), or above it (a key on its way that the file does not have: a misspelt section)."""
+    key = dotted(axis.loc)
+    return p.file == data.file_of(axis) and (p.key == key or p.key.startswith((key + ".", key + "["))
+                                             or key.startswith((p.key + ".", p.key + "[")))
 
 
 def _walk(node, parts: list[str], prefix: str) -> tuple:
@@ -295,9 +312,7 @@ def _try_values(sweep: SweepFile, data: _BaseData, axes: list[Axis], scenarios: 
 
 
 def _remap(sweep: SweepFile, data: _BaseData, axis: Axis, value, p: Problem) -> Problem:
-    key = dotted(axis.loc)
-    own = p.file == data.file_of(axis) and (p.key == key or p.key.startswith((key + ".", key + "[")))
-    said = p.message if own else str(p)
+    said = p.message if _of_axis(data, axis, p) else str(p)
     return _at_axis(sweep, axis.path, said if said.startswith("value ") else f"value {value!r}: {said}")
 
 
