@@ -225,9 +225,10 @@ def _as_keywords(text: str) -> str:
 
 
 def _as_arguments(problem: Problem) -> Problem:
-    """A problem the command line would blame on its flags (``--resolution-s``), as keywords."""
+    """A problem the command line would blame on its flags (``--resolution-s``), as keywords; a
+    file's problem keeps its place, its advice in keywords ("or gpus", not "or --gpus")."""
     from dcplan.errors import Problem
 
     if problem.file != "command line":
-        return problem
+        return Problem(problem.file, problem.line, problem.key, _as_keywords(problem.message))
     return Problem("arguments", None, _as_keywords(problem.key), _as_keywords(problem.message))

@@ -145,6 +145,8 @@ def test_smooth_a_job_against_a_site_limits_file(tmp_path):
         dcplan.validate()
     with pytest.raises(dcplan.InputError, match="arguments: resolution_s: expected > 0"):  # not '--resolution-s'
         dcplan.smooth(trace, gpus=1000, gpu="h100_sxm", limits={"ramp_up_mw_per_s": 0.1}, resolution_s=-1)
+    with pytest.raises(dcplan.InputError, match=r"or gpus\)$"):  # a file's problem advises the keyword, not --gpus
+        dcplan.smooth(trace, limits={"ramp_up_mw_per_s": 0.1})
     halves = tmp_path / "halves.csv"  # a 0.5 s trace on a 1 s model: its note names the keyword
     halves.write_text("time_s,w_per_gpu\n" + "".join(f"{i / 2},{700 if i % 4 < 2 else 100}\n" for i in range(80)))
     coarse = dcplan.smooth(halves, gpus=1000, gpu="h100_sxm", limits={"ramp_up_mw_per_s": 0.1}, resolution_s=1.0)
