@@ -177,3 +177,10 @@ def test_a_proved_date_whose_least_cost_plan_runs_out_of_time_keeps_its_first_pl
     found, outcome = search(pi, out_of_time_when_exact)
     assert found.period.name == "2027-Q2" and outcome.plan is not None
     assert outcome.solve.status == outcome.plan.solver["status"] == "time_limit"
+    assert outcome.solve.message.startswith("time limit")
+
+    def stopped_when_exact(variant, exact, **kw):  # Ctrl-C during the exact plan: said as such
+        return PlanOutcome(variant, SolveResult("no_solution", message="stopped"), None) if exact \
+            else real(variant, exact, **kw)
+
+    assert search(pi, stopped_when_exact)[1].solve.message == "stopped"

@@ -151,7 +151,8 @@ def search(pi: ProgramInput, plan_at: Callable[..., object]) -> tuple[Earliest, 
     why = outcomes[latest - 1].why_no_plan() if latest > 0 else ["it is met in the horizon's first period"]
     best = plan_at(with_goal_at(pi, periods[latest]), True)
     if best.plan is None and outcomes[latest].plan is not None:  # out of time: the date is proved,
-        best = _first_plan(outcomes[latest])  # so keep the probe's plan, its gap open
+        stopped = best.solve is not None and best.solve.message == "stopped"  # (Ctrl-C, a stop event)
+        best = _first_plan(outcomes[latest], stopped)  # so keep the probe's plan, its gap open
     found = Earliest(_goal(goal), periods[latest], why, tried)
     if best.plan is not None:
         later = [(p, plan_at(with_goal_at(pi, p), True)) for p in periods[latest + 1:latest + 1 + goal.curve_periods]]
@@ -165,12 +166,12 @@ def search(pi: ProgramInput, plan_at: Callable[..., object]) -> tuple[Earliest, 
     return found, best
 
 
-def _first_plan(probe):
+def _first_plan(probe, stopped: bool = False):
     """The earliest period's probe (any plan would do) as the answer when its least-cost plan ran
-    out of time: a plan with the gap it has, said to be cut by the time limit (the search had
-    proved the date, and answered "no plan found" after all)."""
-    solve = dataclasses.replace(probe.solve, status="time_limit",
-                                message="time limit: the earliest period's first plan, not its least-cost one")
+    out of time (or was ``stopped``): a plan with the gap it has, said to be cut short (the
+    search had proved the date, and answered "no plan found" after all)."""
+    solve = dataclasses.replace(probe.solve, status="time_limit", message="stopped" if stopped else
+                                "time limit: the earliest period's first plan, not its least-cost one")
     probe.plan.solver.update(status="time_limit", gap=solve.gap)
     return dataclasses.replace(probe, solve=solve)
 
