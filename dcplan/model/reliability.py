@@ -8,7 +8,7 @@ import pyomo.core as pyo
 
 from dcplan.model.context import SiteModel, value_of
 from dcplan.model.rows import Rows, Term, row_family, weighted_sum
-from dcplan.plans.types import SitePlan
+from dcplan.plans.types import SitePlan, gas_key
 
 
 def add_balance(sm: SiteModel) -> None:
@@ -95,7 +95,7 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
     if firm_rule is None:
         _unguarded_contingency(sm, plan)
         return
-    gas = sum(plan.capacity[f"gas_{c.key}_mw"] for c in site.technologies.gas)
+    gas = sum(plan.capacity[gas_key(c.key, "mw")] for c in site.technologies.gas)
     gas -= value_of(b.gas_largest_mw) if b.component("gas_largest_mw") is not None else 0.0
     battery = value_of(b.bat_firm_mw) if b.component("bat_firm_mw") is not None else 0.0
     firm, peak = gas + battery, value_of(sm.peak_load)
@@ -127,11 +127,11 @@ def _unguarded_contingency(sm: SiteModel, plan: SitePlan) -> None:
     connection beside 2.7 GW of gas read as safe; domain review)."""
     site = sm.si.site
     limit = plan.capacity.get("grid_limit_mw", 0.0)  # with the upgrades in service
-    built = [c for c in site.technologies.gas if plan.capacity.get(f"gas_{c.key}_units", 0) > 0.5]
+    built = [c for c in site.technologies.gas if plan.capacity.get(gas_key(c.key, "units"), 0) > 0.5]
     if site.reliability.n_plus_one is not None or limit <= 0 or not built:
         return
     unit_type = max((c.type for c in built), key=lambda t: sm.si.catalog.generators[t].unit_mw)
-    gas = sum(plan.capacity[f"gas_{c.key}_mw"] for c in built)
+    gas = sum(plan.capacity[gas_key(c.key, "mw")] for c in built)
     left = limit + gas - sm.si.catalog.generators[unit_type].unit_mw + plan.capacity.get("battery_mw", 0.0)
     peak = float(np.max(plan.dispatch["load_mw"], initial=0.0))
     if left < peak - 1e-6 * peak:
