@@ -76,7 +76,7 @@ def arithmetic_checks(pi: ProgramInput) -> list[str]:
     it_mw = target.amount * _cheapest_power_per_measure(si, program) + program.compute.fixed_it_mw
     peak = facility_load_mw(it_mw, min(float(p.max()) for p in si.pue.values()))
     if si.site.needs_n_plus_one(grid_limit_mw(si.site.grid, program.horizon.start) if si.site.grid else 0.0):
-        firm = firm_without_largest_mw([(si.catalog.generators[g.type].unit_mw, g.max_units + g.existing_units)
+        firm = firm_without_largest_mw([(si.gas_firm_unit_mw(g.type), g.max_units + g.existing_units)
                                         for g in si.site.technologies.gas])
         bat = si.site.technologies.battery  # counts at most its power (its energy may be bought freely)
         if bat is not None:
@@ -233,8 +233,9 @@ def _supply_sentence(si: SiteInput, when, loc: Locator, caps=()) -> str:
     else:
         parts.append("no grid connection")
     for i, g in enumerate(tech.gas):
-        mw = si.catalog.generators[g.type].unit_mw
-        parts.append(f"{g.type} ≤ {g.max_units + g.existing_units} × {mw:g} MW "
+        mw, firm_mw = si.catalog.generators[g.type].unit_mw, si.gas_firm_unit_mw(g.type)
+        hot = f" ({firm_mw:,.1f} MW in the hottest hour)" if firm_mw < mw else ""
+        parts.append(f"{g.type} ≤ {g.max_units + g.existing_units} × {mw:g} MW{hot} "
                      f"({loc.site(si, 'technologies', 'gas', i, 'max_units')})")
     for name, cand, cf in (("solar", tech.solar, si.solar_cf), ("wind", tech.wind, si.wind_cf)):
         if cand:
@@ -334,16 +335,16 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tup
                 parts.append(f"upgrade {u.name} ordered now in service in {when(arrive)} ({where})")
     else:
         parts.append("no grid")
-    for g in si.site.technologies.gas:
-        unit = si.catalog.generators[g.type].unit_mw
+    n_plus_one = si.site.needs_n_plus_one(mw)
+    for g in si.site.technologies.gas:  # N+1 counts a unit for its output in the hottest hour
+        unit = si.gas_firm_unit_mw(g.type) if n_plus_one else si.catalog.generators[g.type].unit_mw
         lead, where = _lead(loc, si, f"gas:{g.key}")
         arrive = add_months(start, lead)
         count = g.existing_units + (g.max_units if arrive <= p.start else 0)
         units += [unit] * count
         word = "rented" if g.rental else "ordered now"
         parts.append(f"{g.key} {word} arrive in {when(arrive)} ({where})" if arrive > p.start
-                     else f"{g.key}: {count} × {unit:g} MW")
-    n_plus_one = si.site.needs_n_plus_one(mw)
+                     else f"{g.key}: {count} × {unit:,.4g} MW")
     gas = sum(units) - (max(units) if units and n_plus_one else 0.0)
     if n_plus_one:
         parts.append("N+1 leaves out the largest unit")

@@ -4,6 +4,8 @@ linear in them (a number of GPUs), the check and the diagnosis to numbers."""
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def capital_recovery_factor(rate: float, years: float) -> float:
     """CRF = r(1+r)^n / ((1+r)^n - 1): the annuity that repays 1 unit of capital over n years."""
@@ -41,6 +43,16 @@ def firm_without_largest_mw(units: list[tuple[float, int]]) -> float:
     """N+1 firm capacity, MW, of (unit MW, units) pairs: all of it less the largest unit built."""
     built = [(mw, n) for mw, n in units if n]
     return sum(mw * n for mw, n in built) - max((mw for mw, _ in built), default=0.0)
+
+
+def output_fraction(curve: list[tuple[float, float]] | None, ambient_temp_c: np.ndarray) -> np.ndarray:
+    """A gas unit's available output as a share of its ISO rating at each ambient dry-bulb
+    temperature (°C): the catalog's ``output_vs_ambient_c`` points, interpolated linearly and held
+    at the end points; 1 everywhere without a curve (a fuel cell, an unknown derate)."""
+    if not curve:
+        return np.ones_like(ambient_temp_c, dtype=float)
+    points = np.asarray(curve, dtype=float)
+    return np.interp(ambient_temp_c, points[:, 0], points[:, 1])
 
 
 def battery_firm_mw(power_mw, energy_mwh, hours: float, discharge_efficiency: float = 1.0):

@@ -17,6 +17,7 @@ import dcplan.series as S
 import dcplan.trust as trust
 from dcplan.catalog import builtin_catalog_data
 from dcplan.errors import InputError, Problem, did_you_mean, display_path, refuse
+from dcplan.formulas import output_fraction
 from dcplan.rules import resolve_caps
 from dcplan.schema.caps import Preset
 from dcplan.schema.catalog import Catalog
@@ -43,10 +44,23 @@ class SiteInput:
     solar_cf: np.ndarray | None = None
     wind_cf: np.ndarray | None = None
     pue: dict[str, np.ndarray] = field(default_factory=dict)  # cooling type -> hourly PUE
+    ambient_temp_c: np.ndarray | None = None
 
     @property
     def name(self) -> str:
         return self.site.name
+
+    def gas_output_fraction(self, gen_type: str) -> np.ndarray:
+        """Each hour's available output of a ``gen_type`` unit as a share of its ISO rating: its
+        catalog derate at the site's ambient temperature (1 in every hour where either is missing)."""
+        if self.ambient_temp_c is None:
+            return np.ones(S.HOURS_PER_YEAR)
+        return output_fraction(self.catalog.generators[gen_type].output_vs_ambient_c, self.ambient_temp_c)
+
+    def gas_firm_unit_mw(self, gen_type: str) -> float:
+        """What a ``gen_type`` unit counts for as firm capacity, MW: its output in the year's
+        least favourable hour (its summer rating), what N+1 and a grid outage's backup rely on."""
+        return self.catalog.generators[gen_type].unit_mw * float(np.min(self.gas_output_fraction(gen_type)))
 
     def wue(self, cooling: str) -> float:
         """Water use of a cooling option, L per kWh of IT energy: the site's figure or the catalog's."""
@@ -165,6 +179,8 @@ def _resolve_series(si: SiteInput, year: int) -> list[Problem]:
     if site.technologies.wind:
         si.wind_cf = get(site.technologies.wind.capacity_factor,
                          ("technologies", "wind", "capacity_factor"), S.CAPACITY_FACTOR)
+    if site.ambient_temp_c is not None:
+        si.ambient_temp_c = get(site.ambient_temp_c, ("ambient_temp_c",), S.TEMPERATURE)
     for i, option in enumerate(site.cooling):
         spec = option.pue
         if spec is None and option.type in si.catalog.cooling:

@@ -50,6 +50,8 @@ def _fmt(value) -> str:
             else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
+    if isinstance(value, list):  # a curve of (x, y) points
+        return ", ".join(f"{_fmt(float(x))}: {_fmt(float(y))}" for x, y in value)
     return str(value)
 
 
@@ -62,7 +64,7 @@ def catalog_tables(catalog: Catalog, section: str, width: int, show_sources: boo
         for header in ("key", "field", "value", "source"):
             table.add_column(header, overflow="fold")
         for key, entry in entries.items():
-            for field in entry.numeric_fields():
+            for field in entry.sourced_fields():
                 table.add_row(key, field, _fmt(getattr(entry, field)), entry.sources.get(field, ""))
         known = references()
         keys = [k for entry in entries.values() for source in entry.sources.values() for k in cited(source)]

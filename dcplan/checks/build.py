@@ -118,7 +118,7 @@ def _n_plus_one(v: Verification, s: SiteState) -> None:
     limit = grid_limit_during(grid, s.start, s.end) if grid is not None else 0.0
     if not (si.site.needs_n_plus_one(limit) and s.cooling_known and s.figures is not None):
         return
-    gas = firm_without_largest_mw([(si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas()])
+    gas = firm_without_largest_mw([(si.gas_firm_unit_mw(c.type), units) for _, c, units in s.gas()])
     battery, held_mw = si.site.technologies.battery, 0.0
     if battery is not None:  # for what it holds: its energy, and the least it kept in store
         soc = s.d.get("battery_soc_mwh")

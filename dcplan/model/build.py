@@ -37,15 +37,21 @@ class PlanModel:
 
 def time_grid_for(pi: ProgramInput, typical_days: int | None, months: tuple[int, ...] = ALL_MONTHS,
                   keep_peak: bool = True) -> TimeGrid:
-    """``keep_peak``: the day of each PUE's highest hour is a day of its own where no medoid
-    reaches it (see :func:`typical_days_grid`; plans before 2026-12-02 were made without)."""
+    """``keep_peak``: the day of each PUE's highest hour, and of each gas unit type's least output
+    in the heat, is a day of its own where no medoid reaches it (see :func:`typical_days_grid`;
+    plans before 2026-12-02 were made without)."""
     year = pi.program.horizon.start.year
     if not typical_days:
         return hourly_grid(year, months)
     features = []
     for si in pi.sites:
         features += [a for a in (si.price_usd_per_mwh, si.solar_cf, si.wind_cf, *si.pue.values()) if a is not None]
-    peaks = tuple(pue for si in pi.sites for pue in si.pue.values()) if keep_peak else ()  # design peak's hour
+    peaks = ()
+    if keep_peak:  # the design peak's hour, and the hour the heat takes most from a gas unit
+        peaks = tuple(pue for si in pi.sites for pue in si.pue.values())
+        peaks += tuple(1.0 - share for si in pi.sites for share in
+                       (si.gas_output_fraction(t) for t in sorted({g.type for g in si.site.technologies.gas}))
+                       if share.min() < 1.0)
     return typical_days_grid(features, typical_days, year, months=months, peaks=peaks)
 
 

@@ -32,8 +32,9 @@ def add_gas(sm: SiteModel) -> None:
     b.gas_gen = pyo.Var(b.K, sm.steps, bounds=lambda m, k, t: (0, most_mw[k]))  # valid bounds: caps' big-M
     gen = {k: [b.gas_gen[k, t] for t in sm.steps] for k in b.K}
     hours = {k: [(k, t) for t in sm.steps] for k in b.K}
+    unit_mw = {k: _unit_mw_by_step(sm, cand[k].type) for k in b.K}  # the ISO rating, derated on hot hours
     b.gas_cap = row_family(b.K, sm.steps, rows=[  # output <= units built x unit size
-        Rows(hours[k], [Term(gen[k]), Term(b.gas_units[k], -spec[k].unit_mw)], upper=0.0) for k in b.K])
+        Rows(hours[k], [Term(gen[k]), Term(b.gas_units[k], -unit_mw[k])], upper=0.0) for k in b.K])
     uc = [k for k in b.K if cand[k].unit_commitment]
     if uc:
         b.KU = pyo.Set(initialize=uc, ordered=True)
@@ -43,9 +44,9 @@ def add_gas(sm: SiteModel) -> None:
         b.gas_on_le_built = row_family(b.KU, sm.steps, rows=[
             Rows(hours[k], [Term(on[k]), Term(b.gas_units[k], -1.0)], upper=0.0) for k in uc])
         b.gas_max_on = row_family(b.KU, sm.steps, rows=[
-            Rows(hours[k], [Term(gen[k]), Term(on[k], -spec[k].unit_mw)], upper=0.0) for k in uc])
+            Rows(hours[k], [Term(gen[k]), Term(on[k], -unit_mw[k])], upper=0.0) for k in uc])
         b.gas_min_on = row_family(b.KU, sm.steps, rows=[  # units on x minimum load <= output
-            Rows(hours[k], [Term(on[k], spec[k].min_stable_load_fraction * spec[k].unit_mw), Term(gen[k], -1.0)], upper=0.0)
+            Rows(hours[k], [Term(on[k], spec[k].min_stable_load_fraction * unit_mw[k]), Term(gen[k], -1.0)], upper=0.0)
             for k in uc])
     if fuel.pipeline_limit_mmbtu_per_h is not None:
         b.pipeline = row_family(sm.steps, rows=[Rows(
@@ -53,20 +54,18 @@ def add_gas(sm: SiteModel) -> None:
             upper=fuel.pipeline_limit_mmbtu_per_h)])
         sm.explain(b.pipeline, lambda t: ("gas burn (MMBtu/h) above the pipeline limit",
                                           ("site", "fuel", "pipeline_limit_mmbtu_per_h")))
-    sm.explain(b.gas_cap, lambda k, t: (
-        f"{cand[k].type} output (MW) above {value_of(b.gas_units[k]):g} units x {spec[k].unit_mw:g} MW",
-        ("catalog", "generators", cand[k].type, "unit_mw")))
+    sm.explain(b.gas_cap, lambda k, t: _cap_explained(sm, cand[k].type, value_of(b.gas_units[k]), t))
     if uc:
         sm.explain(b.gas_min_on, lambda k, t: (
             f"{cand[k].type} runs below its minimum stable load ({spec[k].min_stable_load_fraction:.0%} "
             "of each unit on)", ("catalog", "generators", cand[k].type, "min_stable_load_fraction")))
     sm.supply += gen.values()
-    sm.most_mw["gas"] = lambda: _most_mw({k: spec[k].unit_mw * value_of(b.gas_units[k]) for k in b.K},
-                                         {k: spec[k].heat_rate_mmbtu_per_mwh for k in b.K},
-                                         fuel.pipeline_limit_mmbtu_per_h)
+    sm.most_mw["gas"] = lambda: _most_mw(
+        {k: spec[k].unit_mw * sm.si.gas_output_fraction(cand[k].type) * value_of(b.gas_units[k]) for k in b.K},
+        {k: spec[k].heat_rate_mmbtu_per_mwh for k in b.K}, fuel.pipeline_limit_mmbtu_per_h)
     for k in b.K:
         sm.add_dispatch(f"gas_{k}_mw", at=lambda t, k=k: b.gas_gen[k, t])
-        sm.firm_mw.append(spec[k].unit_mw * b.gas_units[k])
+        sm.firm_mw.append(sm.si.gas_firm_unit_mw(cand[k].type) * b.gas_units[k])
     w = sm.weights()
     b.gas_energy_mwh = pyo.Expression(b.K, rule=lambda m, k: weighted_sum(w, gen[k]))
     energy = b.gas_energy_mwh  # a year's MWh, in several costs and emissions (compiled once)
@@ -99,15 +98,33 @@ def add_gas(sm: SiteModel) -> None:
     sm.nox_t.append(sum(energy[k] * spec[k].nox_kg_per_mwh / 1000 for k in b.K))
 
 
-def _most_mw(built_mw: dict, heat_rate: dict, pipeline_mmbtu_per_h: float | None) -> float:
-    """The most the units built deliver in an hour: all of them, or what the pipeline feeds,
-    the most efficient first."""
+def _unit_mw_by_step(sm: SiteModel, gen_type: str) -> float | np.ndarray:
+    """A unit's output at each step, MW: its ISO rating, derated by the site's ambient temperature
+    where it gives one (one number where nothing is derated: the model as it was)."""
+    share = sm.si.gas_output_fraction(gen_type)
+    unit_mw = sm.si.catalog.generators[gen_type].unit_mw
+    return unit_mw if np.all(share == 1.0) else unit_mw * np.asarray(sm.series(share))
+
+
+def _cap_explained(sm: SiteModel, gen_type: str, units: float, t) -> tuple[str, tuple]:
+    """What a broken ``gas_cap`` row means: the units' output above their rating at that hour,
+    blamed on the derate where the hour's temperature lowered it."""
+    rated, by_step = sm.si.catalog.generators[gen_type].unit_mw, _unit_mw_by_step(sm, gen_type)
+    if np.ndim(by_step) == 0 or by_step[list(sm.steps).index(t)] == rated:
+        return f"{gen_type} output (MW) above {units:g} units x {rated:g} MW", ("catalog", "generators", gen_type, "unit_mw")
+    return (f"{gen_type} output (MW) above {units:g} units at their rating derated for the hour's ambient "
+            "temperature (the catalog's output_vs_ambient_c)", ("site", "ambient_temp_c"))
+
+
+def _most_mw(built_mw: dict, heat_rate: dict, pipeline_mmbtu_per_h: float | None) -> np.ndarray:
+    """The most the units built deliver in each hour (``built_mw``: their MW by hour): all of
+    them, or what the pipeline feeds, the most efficient first."""
     if pipeline_mmbtu_per_h is None:
         return sum(built_mw.values())
     fuel, most = pipeline_mmbtu_per_h, 0.0
     for k in sorted(built_mw, key=heat_rate.get):
-        mw = min(built_mw[k], fuel / heat_rate[k])
-        most, fuel = most + mw, max(0.0, fuel - mw * heat_rate[k])
+        mw = np.minimum(built_mw[k], fuel / heat_rate[k])
+        most, fuel = most + mw, np.maximum(0.0, fuel - mw * heat_rate[k])
     return most
 
 
@@ -127,6 +144,8 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         plan.energy_mwh[f"gas_{k}"] = float(np.sum(w * plan.dispatch[f"gas_{k}_mw"]))
         if new >= cand.max_units and cand.max_units > 0:
             plan.binding.append(f"gas {k}: all {cand.max_units} allowed new units built (max_units)")
+        if new + cand.existing_units > 0:
+            _say_derate(sm.si, cand.type, plan)
     limit = site.fuel.pipeline_limit_mmbtu_per_h
     if limit is not None:
         fuel = sum(plan.dispatch[f"gas_{c.key}_mw"] * cat.generators[c.type].heat_rate_mmbtu_per_mwh
@@ -134,6 +153,24 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         hours = int(np.sum(w * (fuel >= limit * (1 - 1e-6))))
         if hours:
             plan.binding.append(f"gas pipeline at its {limit:g} MMBtu/h limit for {hours:,} h/yr")
+
+
+def _say_derate(si, gen_type: str, plan: SitePlan) -> None:
+    """How the heat lowered a unit type's output, or that it was not asked to: a curve in the
+    catalog and no temperature at the site leaves the units at their ISO rating every hour."""
+    spec = si.catalog.generators[gen_type]
+    line = f"gas {gen_type}: "
+    if si.ambient_temp_c is None:
+        if spec.output_vs_ambient_c and any(share < 1 for _, share in spec.output_vs_ambient_c):
+            plan.binding.append(line + f"at its ISO rating of {spec.unit_mw:g} MW in every hour: the site gives no "
+                                "ambient_temp_c to derate it on hot hours (its catalog's output_vs_ambient_c)")
+        return
+    share = si.gas_output_fraction(gen_type)
+    hottest = int(np.argmin(share))
+    if share[hottest] < 1:
+        plan.binding.append(line + f"{spec.unit_mw * share[hottest]:,.1f} MW a unit in the hottest hour "
+                            f"({si.ambient_temp_c[hottest]:.1f} °C, what counts as firm), {spec.unit_mw:g} MW at ISO; "
+                            f"below its rating {int(np.sum(share < 1)):,} h a year")
 
 
 def commit(sm: SiteModel, built: SitePlan) -> None:

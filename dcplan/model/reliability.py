@@ -67,13 +67,11 @@ def _add_firm(sm: SiteModel, name: str, battery_hours: float, n_plus_one: bool) 
     if not site.technologies.gas:
         b.add_component(name, pyo.Constraint(expr=battery >= sm.peak_load))
         return
+    size = {c.key: sm.si.gas_firm_unit_mw(c.type) for c in site.technologies.gas}  # in the hottest hour
     if not n_plus_one:
-        b.add_component(name, pyo.Constraint(expr=sum(b.gas_units[k] * sm.si.catalog.generators[c.type].unit_mw
-                                                      for k, c in zip(b.K, site.technologies.gas)) + battery
+        b.add_component(name, pyo.Constraint(expr=sum(b.gas_units[k] * size[k] for k in b.K) + battery
                                              >= sm.peak_load))
         return
-    cat = sm.si.catalog
-    size = {c.key: cat.generators[c.type].unit_mw for c in sm.si.site.technologies.gas}
     b.gas_type_built = pyo.Var(b.K, domain=pyo.Binary)
     b.gas_largest_mw = pyo.Var(bounds=(0, max(size.values())))
     most = {c.key: c.max_units + c.existing_units for c in sm.si.site.technologies.gas}
@@ -95,7 +93,7 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
     if firm_rule is None:
         _unguarded_contingency(sm, plan)
         return
-    gas = sum(plan.capacity[gas_key(c.key, "mw")] for c in site.technologies.gas)
+    gas = sum(plan.capacity[gas_key(c.key, "units")] * sm.si.gas_firm_unit_mw(c.type) for c in site.technologies.gas)
     gas -= value_of(b.gas_largest_mw) if b.component("gas_largest_mw") is not None else 0.0
     battery = value_of(b.bat_firm_mw) if b.component("bat_firm_mw") is not None else 0.0
     firm, peak = gas + battery, value_of(sm.peak_load)
@@ -105,7 +103,7 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         plan.capacity["grid_outage_firm_mw"] = firm
     else:
         plan.capacity["n_plus_one_firm_mw"] = firm
-    largest = max((sm.si.catalog.generators[c.type].unit_mw for c in site.technologies.gas), default=0.0)
+    largest = max((sm.si.gas_firm_unit_mw(c.type) for c in site.technologies.gas), default=0.0)
     if firm - peak <= max(1e-6 * peak, 1e-6) + largest:
         held = f" + battery {battery:,.1f} MW for {hours:g} h" if battery > 1e-6 else ""
         what = "N+1: firm gas" if b.component("gas_largest_mw") is not None else "gas"
@@ -130,9 +128,9 @@ def _unguarded_contingency(sm: SiteModel, plan: SitePlan) -> None:
     built = [c for c in site.technologies.gas if plan.capacity.get(gas_key(c.key, "units"), 0) > 0.5]
     if site.reliability.n_plus_one is not None or limit <= 0 or not built:
         return
-    unit_type = max((c.type for c in built), key=lambda t: sm.si.catalog.generators[t].unit_mw)
-    gas = sum(plan.capacity[gas_key(c.key, "mw")] for c in built)
-    left = limit + gas - sm.si.catalog.generators[unit_type].unit_mw + plan.capacity.get("battery_mw", 0.0)
+    unit_type = max((c.type for c in built), key=sm.si.gas_firm_unit_mw)
+    gas = sum(plan.capacity[gas_key(c.key, "units")] * sm.si.gas_firm_unit_mw(c.type) for c in built)
+    left = limit + gas - sm.si.gas_firm_unit_mw(unit_type) + plan.capacity.get("battery_mw", 0.0)
     peak = float(np.max(plan.dispatch["load_mw"], initial=0.0))
     if left < peak - 1e-6 * peak:
         plan.unguarded_trip_short_mw = peak - left

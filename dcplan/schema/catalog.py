@@ -18,11 +18,13 @@ class Sourced(StrictModel):
     )
     notes: str | None = None
 
-    def numeric_fields(self) -> list[str]:
-        return [k for k, v in self if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    def sourced_fields(self) -> list[str]:
+        """The fields that need a source: numbers, and curves of them (a derate)."""
+        return [k for k, v in self if (isinstance(v, (int, float)) and not isinstance(v, bool))
+                or (isinstance(v, list) and v and all(isinstance(p, tuple) for p in v))]
 
     def unsourced_fields(self) -> list[str]:
-        return [f for f in self.numeric_fields() if not self.sources.get(f, "").strip()]
+        return [f for f in self.sourced_fields() if not self.sources.get(f, "").strip()]
 
 
 class GpuSpec(Sourced):
@@ -69,6 +71,20 @@ class GeneratorSpec(Sourced):
     ramp_rate_fraction_per_min: NonNeg
     nox_kg_per_mwh: NonNeg
     lifetime_years: float = Field(gt=0)
+    output_vs_ambient_c: list[tuple[float, float]] | None = Field(
+        None, min_length=2, description="available output as a share of unit_mw (rated at ISO, 15 °C) against "
+        "the ambient dry-bulb temperature in °C, [[temp_c, share], ...] with rising temp_c, held at the ends; "
+        "applied where the site gives ambient_temp_c; default: no derate")
+
+    @model_validator(mode="after")
+    def _curve_rises(self):
+        curve = self.output_vs_ambient_c or []
+        xs = [x for x, _ in curve]
+        if xs != sorted(xs) or len(set(xs)) != len(xs):
+            raise ValueError("output_vs_ambient_c: temperatures must rise strictly")
+        if any(not 0 < share <= 1.5 for _, share in curve):
+            raise ValueError("output_vs_ambient_c: each share of unit_mw must lie in (0, 1.5]")
+        return self
 
 
 class RenewableSpec(Sourced):

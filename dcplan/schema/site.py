@@ -213,6 +213,10 @@ class Site(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     location: Location
     land_available_acres: NonNeg | None = None
+    ambient_temp_c: Series | None = Field(
+        None, description="hourly dry-bulb temperature at the site, °C (a CSV column in °F is converted): gas "
+        "units deliver their catalog's output_vs_ambient_c share of their ISO rating each hour, and count as firm "
+        "for their output in the year's hottest hour; default: none, units at their ISO rating in every hour")
     jurisdiction_tags: list[str] = Field(default_factory=list)
     grid: Grid | None = None
     fuel: Fuel | None = None

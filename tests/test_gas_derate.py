@@ -1,0 +1,111 @@
+"""Gas units in the heat: the catalog's output_vs_ambient_c at the site's ambient_temp_c, against
+answers derived by hand. The LM6000's curve is 1.0 at 15 °C and 0.72 at 50 °C, so at 40 °C it
+gives 1 - 0.28 x 25 / 35 = 0.80 of its 49 MW ISO rating: 39.2 MW (0.96 at the sites' 20 °C
+elsewhere: below its rating every hour)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import base_site, run_cli, write_csv, write_yaml
+from typer.testing import CliRunner
+
+from dcplan import api
+from dcplan.catalog import builtin_catalog
+from dcplan.formulas import output_fraction
+from dcplan.series import HOURS_PER_YEAR
+
+CAT = builtin_catalog()
+H100 = CAT.gpus["h100_sxm"]
+UNIT_MW = CAT.generators["lm6000"].unit_mw
+HOT_UNIT_MW = UNIT_MW * 0.80  # at 40 °C
+HOT_HOUR = 200 * 24 + 15  # an afternoon in July
+
+
+def it_mw(gpus: int) -> float:
+    return gpus * H100.design_w_per_gpu / 1e6
+
+
+def test_the_curve_is_interpolated_and_held_at_its_ends():
+    curve = CAT.generators["lm6000"].output_vs_ambient_c
+    got = output_fraction(curve, np.array([-20.0, 15.0, 40.0, 50.0, 60.0]))
+    assert got == pytest.approx([1.0, 1.0, 0.80, 0.72, 0.72])
+    assert output_fraction(None, np.array([45.0])) == pytest.approx([1.0])
+
+
+def _site(tmp_path, gpus: int, temperature: bool = True, **kw) -> dict:
+    temp = np.full(HOURS_PER_YEAR, 20.0)
+    temp[HOT_HOUR] = 40.0
+    write_csv(tmp_path / "weather.csv", {"ambient_temp_c": temp})
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 3.0},
+                     technologies={"gas": [{"type": "lm6000", "max_units": 20}]}, **kw)
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.25}]
+    site["compute"]["target"] = {"gpus": gpus}
+    if temperature:
+        site["ambient_temp_c"] = {"csv": "weather.csv", "column": "ambient_temp_c"}
+    return site
+
+
+def _plan(tmp_path, site, **kw):
+    outcome = api.plan(write_yaml(tmp_path / "site.yaml", site), **kw)
+    assert outcome.plan is not None, outcome.solve
+    return outcome.plan.sites[0]
+
+
+def test_n_plus_one_counts_each_unit_for_its_output_in_the_hottest_hour(tmp_path):
+    """Islanded, 100k H100 at PUE 1.25 (177.1 MW): N+1 needs ceil(177.1 / 39.2) + 1 = 6 units
+    where the ISO rating would give ceil(177.1 / 49) + 1 = 5. Without a temperature the units
+    stay at their rating, and the plan says so."""
+    peak = it_mw(100_000) * 1.25
+    site = _site(tmp_path, 100_000)
+    del site["grid"]
+    hot = _plan(tmp_path, site)
+    assert hot.capacity["gas_lm6000_units"] == math.ceil(peak / HOT_UNIT_MW) + 1 == 6
+    assert hot.capacity["n_plus_one_firm_mw"] == pytest.approx(5 * HOT_UNIT_MW)
+    assert any("39.2 MW a unit in the hottest hour (40.0 °C" in b and "below its rating 8,760 h a year" in b
+               for b in hot.binding), hot.binding
+    del site["ambient_temp_c"]
+    rated = _plan(tmp_path, site)
+    assert rated.capacity["gas_lm6000_units"] == math.ceil(peak / UNIT_MW) + 1 == 5
+    assert any("at its ISO rating of 49 MW in every hour" in b for b in rated.binding), rated.binding
+
+
+@pytest.mark.parametrize("typical_days", [None, 3])
+def test_each_hour_the_units_deliver_at_most_their_derated_output(tmp_path, typical_days):
+    """Grid-tied (200 MW, N+1 off), 200k H100 at PUE 1.2 (340.1 MW): gas carries 140.1 MW in
+    the hot hour, ceil(140.1 / 39.2) = 4 units, not ceil(140.1 / 49) = 3; on three typical days
+    too (the hot hour's day is kept as a day of its own). Gas ($3/MMBtu: $33.7/MWh) is cheaper
+than the grid, so the units run flat out: 4 x 39.2 MW in the hot hour, 4 x 47.04 at 20 °C."""
+    gpus = 200_000
+    site = _site(tmp_path, gpus)
+    site["grid"]["max_import_mw"] = 200
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2}]
+    s = _plan(tmp_path, site, typical_days=typical_days)
+    need = it_mw(gpus) * 1.2 - 200
+    assert math.ceil(need / UNIT_MW) == 3
+    assert s.capacity["gas_lm6000_units"] == math.ceil(need / HOT_UNIT_MW) == 4
+    hours = s.dispatch["hour_of_year"].astype(int)
+    gas = s.dispatch["gas_lm6000_mw"]
+    assert gas[hours == HOT_HOUR] == pytest.approx([4 * HOT_UNIT_MW])  # gas ($34/MWh) runs flat out
+    assert gas[hours != HOT_HOUR] == pytest.approx(4 * 0.96 * UNIT_MW)  # below the grid's $50
+
+
+def test_check_finds_a_plan_made_before_the_site_gave_its_temperature(tmp_path):
+    """A plan made at the ISO rating (3 units) is short in the hot hour once the site gives its
+    temperature: `check` names the input that changed (site.ambient_temp_c), with no code of
+    its own for the derate."""
+    site = _site(tmp_path, 200_000, temperature=False)
+    site["grid"]["max_import_mw"] = 200
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2}]
+    path = write_yaml(tmp_path / "site.yaml", site)
+    runner = CliRunner()
+    result = run_cli(runner, "plan", path, "-o", tmp_path / "plans" / "testsite", "-q")
+    assert result.exit_code == 0, result.output
+    assert run_cli(runner, "check", path, "--plan", tmp_path / "plans").exit_code == 0
+    site["ambient_temp_c"] = {"csv": "weather.csv", "column": "ambient_temp_c"}
+    write_yaml(path, site)
+    result = run_cli(runner, "check", path, "--plan", tmp_path / "plans")
+    assert result.exit_code == 1, result.output
+    assert "ambient_temp_c" in result.output and "derated" in result.output, result.output
