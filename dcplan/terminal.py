@@ -220,6 +220,10 @@ def timeline_summary(console: Console, t) -> None:
                       *(f"{v:,.0f}" for v in (cap["gas_mw"], cap["rented_gas_mw"], cap["solar_mw"] + cap["wind_mw"],
                                                cap["battery_mw"])),
                       money(p.spend_usd["capital"]), money(p.spend_usd["operating"] + p.spend_usd["rental"]))
+    stocked = [f"{p.name} {p.stock:,}" for p in t.periods if p.stock]
+    if stocked:
+        table.caption = ("GPUs delivered and held in stock until their power and cooling are ready (not online): "
+                         + ", ".join(stocked))
     console.print(table)
     orders = Table(title="Orders", header_style="bold cyan")
     for col in ("order", "site", "what", "quantity", "online", "capital", "slack"):

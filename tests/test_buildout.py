@@ -303,3 +303,31 @@ def test_n_plus_one_holds_in_every_period_before_the_grid_arrives_and_not_after(
             assert units * LM6000.unit_mw - LM6000.unit_mw >= peak, p.name
         else:
             assert "n_plus_one_firm_mw" not in s.capacity, p.name  # the grid carries it: no spare needed
+
+
+def test_gpus_allocated_ahead_of_their_power_wait_in_stock(tmp_path, runner):
+    """A supplier allocates 10,000 H100 a quarter and the target is 30,000 on 2026-07-01, the
+    day the grid arrives: only by taking 10,000 in each of the first three quarters and holding
+    the first 20,000 unpowered is the target met (running on delivery needs power there is none
+    of). Online 0, 0, 30,000; in stock 10,000, 20,000, then none; the terminal says so."""
+    site = base_site()
+    site["grid"].update(available_from="2026-07-01")
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0, "max_new_gpus_per_period": 10000}]}
+    doc = program(tmp_path, site, targets=[{"date": "2026-07-01", "gpus": 30000}])
+    doc["horizon"]["years"] = 1
+    outcome = plan_of(tmp_path, doc)
+    assert outcome.plan is not None, outcome.solve
+    t = outcome.plan.timeline
+    assert [p.gpus for p in t.periods] == [0, 0, 30000, 30000]
+    assert [p.stock for p in t.periods] == [10000, 20000, 0, 0]
+    assert t.periods[1].gpus_in_stock == {"testsite": {"h100_sxm": 20000}}
+    assert sorted((o.order_period, o.quantity) for o in t.orders if o.asset.startswith("gpus")) == [
+        ("2026-Q1", 10000), ("2026-Q2", 10000), ("2026-Q3", 10000)]
+    result = run_cli(runner, "plan", tmp_path / "program.yaml", "-o", tmp_path / "plans" / "staged")
+    assert result.exit_code == 0, result.output
+    assert "held in stock until their power and cooling are ready" in " ".join(result.output.split())
+    written = yaml.safe_load((tmp_path / "plans" / "staged" / "plan.yaml").read_text())["timeline"]["periods"]
+    assert [sum(sum(g.values()) for g in p["gpus_in_stock"].values()) for p in written] == [10000, 20000, 0, 0]
+    result = run_cli(runner, "check", tmp_path / "program.yaml")  # the committed plan with its stock fits
+    assert result.exit_code == 0, result.output

@@ -85,7 +85,7 @@ class Asset:
     reported_unit: str | None = None  # unit of the reported quantity when ``size`` != 1
     rental_usd_per_unit_year: float | None = None  # rented: no capital, rent while in use
     max_order_per_period: float | None = None  # in units of ``in_use``
-    spare_allowed: bool = False  # capacity may exceed what is in use (cooling plant)
+    spare_allowed: bool = False  # what is delivered may exceed what is in use (cooling plant, GPUs in stock)
     price_inputs: tuple = ()  # the inputs its capital (or rent) comes from, Locator paths (see Explanation)
 
     @property

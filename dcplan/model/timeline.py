@@ -84,7 +84,24 @@ def _period_line(p: Period, bm: BuildoutModel, plans: list[SitePlan]) -> PeriodL
         {plan.name: dict(sorted(plan.gpus.items())) for plan in plans}, capacity,
         {"capital": value_of(bm.capital_cash[p.index]), "operating": operating, "rental": rent},
         dict(sorted(energy.items())), sum(plan.co2_t for plan in plans) * p.years,
-        {plan.name: dict(sorted(plan.cloud_gpus.items())) for plan in plans if plan.cloud_gpus})
+        {plan.name: dict(sorted(plan.cloud_gpus.items())) for plan in plans if plan.cloud_gpus},
+        _gpus_in_stock(p, bm))
+
+
+def _gpus_in_stock(p: Period, bm: BuildoutModel) -> dict[str, dict[str, int]]:
+    """Per site and GPU model, GPUs delivered by ``p`` (and not yet retired) that do not run in
+    it: bought ahead of their power or cooling, within a supplier's allocation per period."""
+    stock: dict[str, dict[str, int]] = {}
+    for sm in bm.sites[p.index]:
+        for asset in sm.assets:
+            if not asset.key.startswith("gpus:"):
+                continue
+            delivered = sum(value_of(o.var) for o in bm.orders
+                            if o.site == sm.name and o.asset.key == asset.key and o.usable_in(p))
+            idle = round(delivered - value_of(asset.in_use))
+            if idle > 0:
+                stock.setdefault(sm.name, {})[asset.key.split(":", 1)[1]] = int(idle * asset.size)
+    return stock
 
 
 def _capacity(sm, plan: SitePlan) -> dict[str, float]:

@@ -116,6 +116,7 @@ class PeriodEntry(_Record):
     end: dt.date
     gpus_online: dict[str, dict[str, float]]
     cloud_gpus_online: dict[str, dict[str, float]] = {}
+    gpus_in_stock: dict[str, dict[str, float]] = {}
     capacity_online: dict[str, dict[str, float | str | None]] = {}
     spend_usd: dict[str, float] = {}
 

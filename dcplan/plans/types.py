@@ -280,6 +280,12 @@ class PeriodLine:
     energy_mwh: dict[str, float]
     co2_t: float
     cloud_gpus_online: dict[str, dict[str, float]] = field(default_factory=dict)  # site -> model -> rented
+    gpus_in_stock: dict[str, dict[str, int]] = field(default_factory=dict)  # site -> model -> delivered, not yet running
+
+    @property
+    def stock(self) -> int:
+        """GPUs delivered and held until their power and cooling are ready."""
+        return sum(sum(g.values()) for g in self.gpus_in_stock.values())
 
     @property
     def gpus(self) -> int:
