@@ -52,10 +52,15 @@ class SiteInput:
 
     def gas_output_fraction(self, gen_type: str) -> np.ndarray:
         """Each hour's available output of a ``gen_type`` unit as a share of its ISO rating: its
-        catalog derate at the site's ambient temperature (1 in every hour where either is missing)."""
-        if self.ambient_temp_c is None:
-            return np.ones(S.HOURS_PER_YEAR)
-        return output_fraction(self.catalog.generators[gen_type].output_vs_ambient_c, self.ambient_temp_c)
+        catalog derates at the site's ambient temperature and at its elevation (each 1 where the
+        site or the catalog does not give it; the two multiply, an assumption)."""
+        spec, elevation = self.catalog.generators[gen_type], self.site.location.elevation_m
+        share = np.ones(S.HOURS_PER_YEAR)
+        if self.ambient_temp_c is not None:
+            share = output_fraction(spec.output_vs_ambient_c, self.ambient_temp_c)
+        if elevation is not None:
+            share = share * output_fraction(spec.output_vs_elevation_m, np.array([elevation]))[0]
+        return share
 
     def gas_firm_unit_mw(self, gen_type: str) -> float:
         """What a ``gen_type`` unit counts for as firm capacity, MW: its output in the year's

@@ -69,7 +69,7 @@ def test_n_plus_one_counts_each_unit_for_its_output_in_the_hottest_hour(tmp_path
     del site["ambient_temp_c"]
     rated = _plan(tmp_path, site)
     assert rated.capacity["gas_lm6000_units"] == math.ceil(peak / UNIT_MW) + 1 == 5
-    assert any("at its ISO rating of 49 MW in every hour" in b for b in rated.binding), rated.binding
+    assert any("no derate for heat: the site gives no ambient_temp_c" in b for b in rated.binding), rated.binding
 
 
 @pytest.mark.parametrize("typical_days", [None, 3])
@@ -109,3 +109,15 @@ def test_check_finds_a_plan_made_before_the_site_gave_its_temperature(tmp_path):
     result = run_cli(runner, "check", path, "--plan", tmp_path / "plans")
     assert result.exit_code == 1, result.output
     assert "ambient_temp_c" in result.output and "derated" in result.output, result.output
+
+
+def test_thin_air_lowers_every_hour(tmp_path):
+    """Islanded at 1,000 m with no temperature: an LM6000 gives 0.89 x 49 = 43.61 MW in every
+    hour, so N+1 for 177.1 MW takes ceil(177.1 / 43.61) + 1 = 6 units (5 at sea level)."""
+    peak = it_mw(100_000) * 1.25
+    site = _site(tmp_path, 100_000, temperature=False)
+    del site["grid"]
+    site["location"]["elevation_m"] = 1000
+    s = _plan(tmp_path, site)
+    assert s.capacity["gas_lm6000_units"] == math.ceil(peak / (0.89 * UNIT_MW)) + 1 == 6
+    assert any("43.6 MW a unit in every hour (1,000 m up" in b for b in s.binding), s.binding

@@ -156,21 +156,21 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
 
 
 def _say_derate(si, gen_type: str, plan: SitePlan) -> None:
-    """How the heat lowered a unit type's output, or that it was not asked to: a curve in the
-    catalog and no temperature at the site leaves the units at their ISO rating every hour."""
-    spec = si.catalog.generators[gen_type]
-    line = f"gas {gen_type}: "
-    if si.ambient_temp_c is None:
-        if spec.output_vs_ambient_c and any(share < 1 for _, share in spec.output_vs_ambient_c):
-            plan.binding.append(line + f"at its ISO rating of {spec.unit_mw:g} MW in every hour: the site gives no "
-                                "ambient_temp_c to derate it on hot hours (its catalog's output_vs_ambient_c)")
-        return
+    """How the heat (and thin air) lowered a unit type's output, or that the heat was not asked
+    to: a curve in the catalog and no temperature at the site leaves the units at their rating."""
+    spec, elevation = si.catalog.generators[gen_type], si.site.location.elevation_m
     share = si.gas_output_fraction(gen_type)
-    hottest = int(np.argmin(share))
-    if share[hottest] < 1:
-        plan.binding.append(line + f"{spec.unit_mw * share[hottest]:,.1f} MW a unit in the hottest hour "
-                            f"({si.ambient_temp_c[hottest]:.1f} °C, what counts as firm), {spec.unit_mw:g} MW at ISO; "
-                            f"below its rating {int(np.sum(share < 1)):,} h a year")
+    worst = int(np.argmin(share))
+    where = [f"{si.ambient_temp_c[worst]:.1f} °C"] if si.ambient_temp_c is not None else []
+    where += [f"{elevation:,.0f} m up"] if elevation is not None and elevation > 0 else []
+    if share[worst] < 1:
+        when = "in the hottest hour" if si.ambient_temp_c is not None else "in every hour"
+        plan.binding.append(f"gas {gen_type}: {spec.unit_mw * share[worst]:,.1f} MW a unit {when} ({', '.join(where)}, "
+                            f"what counts as firm), {spec.unit_mw:g} MW at ISO; below its rating "
+                            f"{int(np.sum(share < 1)):,} h a year")
+    if si.ambient_temp_c is None and any(s < 1 for _, s in spec.output_vs_ambient_c or []):
+        plan.binding.append(f"gas {gen_type}: no derate for heat: the site gives no ambient_temp_c (its catalog's "
+                            "output_vs_ambient_c lowers its output on hot hours)")
 
 
 def commit(sm: SiteModel, built: SitePlan) -> None:

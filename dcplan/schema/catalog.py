@@ -75,15 +75,19 @@ class GeneratorSpec(Sourced):
         None, min_length=2, description="available output as a share of unit_mw (rated at ISO, 15 °C) against "
         "the ambient dry-bulb temperature in °C, [[temp_c, share], ...] with rising temp_c, held at the ends; "
         "applied where the site gives ambient_temp_c; default: no derate")
+    output_vs_elevation_m: list[tuple[float, float]] | None = Field(
+        None, min_length=2, description="available output as a share of unit_mw (rated at sea level) against the "
+        "site's elevation in m, [[elevation_m, share], ...], held at the ends; applied where the site's location "
+        "gives elevation_m; default: no derate")
 
     @model_validator(mode="after")
-    def _curve_rises(self):
-        curve = self.output_vs_ambient_c or []
-        xs = [x for x, _ in curve]
-        if xs != sorted(xs) or len(set(xs)) != len(xs):
-            raise ValueError("output_vs_ambient_c: temperatures must rise strictly")
-        if any(not 0 < share <= 1.5 for _, share in curve):
-            raise ValueError("output_vs_ambient_c: each share of unit_mw must lie in (0, 1.5]")
+    def _curves_rise(self):
+        for name in ("output_vs_ambient_c", "output_vs_elevation_m"):
+            xs = [x for x, _ in getattr(self, name) or []]
+            if xs != sorted(xs) or len(set(xs)) != len(xs):
+                raise ValueError(f"{name}: its x values must rise strictly")
+            if any(not 0 < share <= 1.5 for _, share in getattr(self, name) or []):
+                raise ValueError(f"{name}: each share of unit_mw must lie in (0, 1.5]")
         return self
 
 

@@ -20,6 +20,9 @@ class Location(StrictModel):
     country: str = Field(description="ISO 3166-1 alpha-2 code, e.g. US")
     region: str | None = Field(None, description="grid region or ISO, e.g. ERCOT, TVA")
     timezone: str = Field(description="IANA time zone, e.g. America/Chicago")
+    elevation_m: float | None = Field(None, ge=-500, le=6000, description="height above sea level, m: gas units "
+                                      "lose output in thinner air (the catalog's output_vs_elevation_m); default: "
+                                      "sea level")
 
     @field_validator("country")
     @classmethod
