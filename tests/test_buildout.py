@@ -324,8 +324,9 @@ def test_gpus_allocated_ahead_of_their_power_wait_in_stock(tmp_path, runner):
     assert t.periods[1].gpus_in_stock == {"testsite": {"h100_sxm": 20000}}
     assert sorted((o.order_period, o.quantity) for o in t.orders if o.asset.startswith("gpus")) == [
         ("2026-Q1", 10000), ("2026-Q2", 10000), ("2026-Q3", 10000)]
-    result = run_cli(runner, "plan", tmp_path / "program.yaml", "-o", tmp_path / "plans" / "staged")
+    result = run_cli(runner, "plan", tmp_path / "program.yaml", "-o", tmp_path / "plans" / "staged", "--report")
     assert result.exit_code == 0, result.output
+    assert ">GPUs in stock</th>" in (tmp_path / "plans" / "staged" / "report.html").read_text()
     assert "held in stock until their power and cooling are ready" in " ".join(result.output.split())
     written = yaml.safe_load((tmp_path / "plans" / "staged" / "plan.yaml").read_text())["timeline"]["periods"]
     assert [sum(sum(g.values()) for g in p["gpus_in_stock"].values()) for p in written] == [10000, 20000, 0, 0]

@@ -733,10 +733,12 @@ def _timeline(folder: PlanFolder, colours: dict[str, str], links: _DataLinks) ->
                         + [("IT load online (tick)", LOAD)])
                 + svg.hbars([(n, segs) for n, segs, _ in bars], lambda v: f"{v:,.0f} MW",
                             "capacity online per period", [it for *_, it in bars], "IT load online"))
-    table = _table(["period", "target", "compute online", "capital", "operating", "rental", "CO2 t"], [
-        [p["name"], fixed(p.get("target")), fixed(p.get("compute_online")),
+    stock = [sum(sum(m.values()) for m in (p.get("gpus_in_stock") or {}).values()) for p in periods]
+    held = ["GPUs in stock"] if any(stock) else []  # delivered before their power and cooling
+    table = _table(["period", "target", "compute online", *held, "capital", "operating", "rental", "CO2 t"], [
+        [p["name"], fixed(p.get("target")), fixed(p.get("compute_online")), *([fixed(n)] if held else []),
          *(money((p.get("spend_usd") or {}).get(k)) for k in ("capital", "operating", "rental")),
-         fixed(p.get("co2_t"))] for p in periods])
+         fixed(p.get("co2_t"))] for p, n in zip(periods, stock)])
     totals = tl.get("totals") or {}
     intro = (f"{len(periods)} {tl.get('period_length', 'period')}s from {start}; cash flows discounted to "
              f"{tl.get('base_date', start)}: NPV {money(totals.get('npv_cost_usd'))}, "
