@@ -45,14 +45,15 @@ def firm_without_largest_mw(units: list[tuple[float, int]]) -> float:
     return sum(mw * n for mw, n in built) - max((mw for mw, _ in built), default=0.0)
 
 
-def output_fraction(curve: list[tuple[float, float]] | None, ambient_temp_c: np.ndarray) -> np.ndarray:
-    """A gas unit's available output as a share of its ISO rating at each ambient dry-bulb
-    temperature (°C): the catalog's ``output_vs_ambient_c`` points, interpolated linearly and held
-    at the end points; 1 everywhere without a curve (a fuel cell, an unknown derate)."""
+def output_fraction(curve: list[tuple[float, float]] | None, at: np.ndarray) -> np.ndarray:
+    """A gas unit's available output as a share of its ISO rating at each value ``at`` of what
+    the curve is against (the ambient dry-bulb temperature in °C for the catalog's
+    ``output_vs_ambient_c``, the elevation in m for ``output_vs_elevation_m``): its points,
+    interpolated linearly and held at the end points; 1 everywhere without a curve."""
     if not curve:
-        return np.ones_like(ambient_temp_c, dtype=float)
+        return np.ones_like(at, dtype=float)
     points = np.asarray(curve, dtype=float)
-    return np.interp(ambient_temp_c, points[:, 0], points[:, 1])
+    return np.interp(at, points[:, 0], points[:, 1])
 
 
 def battery_firm_mw(power_mw, energy_mwh, hours: float, discharge_efficiency: float = 1.0):

@@ -100,7 +100,7 @@ def add_gas(sm: SiteModel) -> None:
 
 def _unit_mw_by_step(sm: SiteModel, gen_type: str) -> float | np.ndarray:
     """A unit's output at each step, MW: its ISO rating, derated by the site's ambient temperature
-    where it gives one (one number where nothing is derated: the model as it was)."""
+    and elevation where it gives them (one number where nothing is derated: the model as it was)."""
     share = sm.si.gas_output_fraction(gen_type)
     unit_mw = sm.si.catalog.generators[gen_type].unit_mw
     return unit_mw if np.all(share == 1.0) else unit_mw * np.asarray(sm.series(share))
@@ -108,10 +108,13 @@ def _unit_mw_by_step(sm: SiteModel, gen_type: str) -> float | np.ndarray:
 
 def _cap_explained(sm: SiteModel, gen_type: str, units: float, t) -> tuple[str, tuple]:
     """What a broken ``gas_cap`` row means: the units' output above their rating at that hour,
-    blamed on the derate where the hour's temperature lowered it."""
+    blamed on the derate where the hour's temperature (or the site's elevation) lowered it."""
     rated, by_step = sm.si.catalog.generators[gen_type].unit_mw, _unit_mw_by_step(sm, gen_type)
     if np.ndim(by_step) == 0 or by_step[list(sm.steps).index(t)] == rated:
         return f"{gen_type} output (MW) above {units:g} units x {rated:g} MW", ("catalog", "generators", gen_type, "unit_mw")
+    if sm.si.ambient_temp_c is None:
+        return (f"{gen_type} output (MW) above {units:g} units at their rating derated for the site's elevation "
+                "(the catalog's output_vs_elevation_m)", ("site", "location", "elevation_m"))
     return (f"{gen_type} output (MW) above {units:g} units at their rating derated for the hour's ambient "
             "temperature (the catalog's output_vs_ambient_c)", ("site", "ambient_temp_c"))
 
