@@ -77,7 +77,7 @@ def refusal(written: str, folders: tuple[Path, ...]) -> str:
     shown = ", ".join(display_path(f) or "." for f in folders)
     return (f"'{written}' is outside the folders this file may read ({shown}); dcplan reads only files "
             f"in the repository of the file it is given: copy the file in, or allow its folder with "
-            f"{ALLOW_ENV} or --allow-path")
+            f"the environment variable {ALLOW_ENV} (from the command line also dcplan --allow-path DIR)")
 
 
 def file_problem(path: Path, limit: int, env: str, what: str) -> Problem | None:
