@@ -61,3 +61,18 @@ def amount(value: float, unit: str) -> str:
     has one; a counted unit singular for one)."""
     text = f"{value:,.1f}".removesuffix(".0")
     return f"{text} {SINGULAR.get(unit, unit) if text == '1' else unit}"
+
+
+def time_resolution_words(resolution: dict, period_peak_days: list[int] | tuple = ()) -> str:
+    """"13 typical days (1 kept for its peak hour)" or "8,760 hours", from plan.yaml's
+    ``time_resolution``; a build-out whose periods kept different numbers of days for a peak
+    hour (``period_peak_days``, one per period) says how many did."""
+    if resolution.get("method") != "typical_days":
+        return f"{resolution.get('steps') or 8760:,} hours"
+    days, peak = resolution.get("typical_days") or 0, resolution.get("peak_days") or 0
+    if len(set(period_peak_days)) > 1:
+        asked = days - peak
+        kept = sum(1 for k in period_peak_days if k)
+        return (f"{asked} typical day{'' if asked == 1 else 's'} (up to {max(period_peak_days)} more kept for a peak "
+                f"hour in {kept} of {len(period_peak_days)} periods)")
+    return f"{days} typical day{'' if days == 1 else 's'}" + (f" ({peak} kept for its peak hour)" if peak else "")

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from dcplan.catalog import cited, references
 from dcplan.errors import Problem
-from dcplan.formatting import amount, figure, money, per_tonne
+from dcplan.formatting import amount, figure, money, per_tonne, time_resolution_words
 from dcplan.plans.types import Plan, gas_units
 from dcplan.schema.catalog import Catalog
 
@@ -101,9 +101,7 @@ def catalog_tables(catalog: Catalog, section: str, width: int, show_sources: boo
 
 def plan_summary(console: Console, plan: Plan) -> None:
     res = plan.time_resolution
-    when = f"{res['typical_days']} typical days" if res["method"] == "typical_days" else "8,760 hours"
-    if res.get("peak_days"):
-        when += f" ({res['peak_days']} kept for its peak hour)"
+    when = time_resolution_words(res, [p.peak_days for p in plan.timeline.periods] if plan.timeline else ())
     gap = plan.solver.get("gap")
     if "periods" in res:
         when += f" per {res['period_length']}, {res['periods']} periods"

@@ -6,9 +6,12 @@ elsewhere: below its rating every hour)."""
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from conftest import base_site, run_cli, write_csv, write_yaml
 from typer.testing import CliRunner
 
@@ -17,6 +20,7 @@ from dcplan.catalog import builtin_catalog
 from dcplan.formulas import output_fraction
 from dcplan.series import HOURS_PER_YEAR
 
+REPO = Path(__file__).resolve().parents[1]
 CAT = builtin_catalog()
 H100 = CAT.gpus["h100_sxm"]
 UNIT_MW = CAT.generators["lm6000"].unit_mw
@@ -121,3 +125,30 @@ def test_thin_air_lowers_every_hour(tmp_path):
     s = _plan(tmp_path, site)
     assert s.capacity["gas_lm6000_units"] == math.ceil(peak / (0.89 * UNIT_MW)) + 1 == 6
     assert any("43.6 MW a unit in every hour (1,000 m up" in b for b in s.binding), s.binding
+
+
+def test_a_build_out_whose_quarters_keep_different_days_reads_back(tmp_path, runner):
+    """Sand Point's weather: only the warmer quarters have an hour above the turbines' 15 °C, so
+    only they keep a day for it (4 days against 3). Each period records its own steps and kept
+    days, so the plan's files read back and `check` verifies them (it refused them before:
+    "96 rows, but plan.yaml's time grid has 72 steps"), and the headline says which kept one."""
+    for name in ("sand_point_weather.csv", "memphis_price.csv"):
+        shutil.copy(REPO / "sites" / "data" / name, tmp_path / name)
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 3.0},
+                     technologies={"gas": [{"type": "lm6000", "max_units": 10, "lead_time_months": 0}]})
+    site["grid"] = {"max_import_mw": 30,
+                    "energy_price_usd_per_mwh": {"csv": "memphis_price.csv", "column": "price_usd_per_mwh"}}
+    site["ambient_temp_c"] = {"csv": "sand_point_weather.csv", "column": "ambient_temp_c"}
+    site["cooling"] = [{"type": "air_economizer", "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
+    write_yaml(tmp_path / "site.yaml", site)
+    doc = {"kind": "program", "name": "staged", "sites": ["site.yaml"], "horizon": {"start": "2026-01-01", "years": 1},
+           "time": {"typical_days": 3}, "buildout": {"period": "quarter", "targets": [{"date": "2026-04-01", "gpus": 30000}]}}
+    program = write_yaml(tmp_path / "program.yaml", doc)
+    result = run_cli(runner, "plan", program, "-o", tmp_path / "plans" / "staged")
+    assert result.exit_code == 0, result.output
+    assert "3 typical days (up to 1 more kept for a peak hour in 2 of 4 periods)" in " ".join(result.output.split())
+    periods = yaml.safe_load((tmp_path / "plans" / "staged" / "plan.yaml").read_text())["timeline"]["periods"]
+    assert [(p["steps"], p["peak_days"]) for p in periods] == [(72, 0), (96, 1), (96, 1), (72, 0)]
+    result = run_cli(runner, "check", program)
+    assert result.exit_code == 0, result.output

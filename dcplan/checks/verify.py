@@ -214,11 +214,19 @@ def _evaluate(v: Verification, states: dict[str, SiteState]) -> Evaluation | Non
     some = next(iter(known.values()), None)
     evaluation = None if some is None else evaluate_committed(
         v.pi, {n: s.entry for n, s in known.items()}, {n: s.d for n, s in known.items()},
-        (some.start, some.end), v.plan.time_resolution.method == "typical_days",
-        v.plan.time_resolution.peak_days or 0)
+        (some.start, some.end), v.plan.time_resolution.method == "typical_days", _peak_days(v, some.period))
     for name, s in known.items():
         s.figures = evaluation.sites[name] if evaluation is not None else None
     return evaluation
+
+
+def _peak_days(v: Verification, period: str) -> int:
+    """The typical days a period's grid kept for a peak hour: its own where the plan records it
+    (they can differ by period), else the plan's (its last period's)."""
+    entry = next((p for p in v.timeline.periods if p.name == period), None) if v.timeline else None
+    if entry is not None and entry.peak_days is not None:
+        return entry.peak_days
+    return v.plan.time_resolution.peak_days or 0
 
 
 def _cost_lines(v: Verification, final: Evaluation | None) -> dict[str, dict[str, tuple[float, list]]]:

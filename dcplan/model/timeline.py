@@ -85,7 +85,7 @@ def _period_line(p: Period, bm: BuildoutModel, plans: list[SitePlan]) -> PeriodL
         {"capital": value_of(bm.capital_cash[p.index]), "operating": operating, "rental": rent},
         dict(sorted(energy.items())), sum(plan.co2_t for plan in plans) * p.years,
         {plan.name: dict(sorted(plan.cloud_gpus.items())) for plan in plans if plan.cloud_gpus},
-        _gpus_in_stock(p, bm))
+        _gpus_in_stock(p, bm), bm.sites[p.index][0].tg.n, bm.sites[p.index][0].tg.peak_days)
 
 
 def _gpus_in_stock(p: Period, bm: BuildoutModel) -> dict[str, dict[str, int]]:

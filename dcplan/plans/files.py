@@ -61,6 +61,7 @@ def dispatch_problems(name: str, dispatch: dict[str, dict[str, np.ndarray]], pla
     no reader draws, sums or verifies part of a year as if it were all of it."""
     problems = []
     steps = plan.time_resolution.steps
+    by_period = {p.name: p.steps for p in plan.timeline.periods if p.steps} if plan.timeline else {}
     for site in plan.sites:
         columns = dispatch.get(site)
         if columns is None:
@@ -72,10 +73,12 @@ def dispatch_problems(name: str, dispatch: dict[str, dict[str, np.ndarray]], pla
         counts = ({p: int(n) for p, n in zip(*np.unique(periods, return_counts=True))} if periods is not None
                   else {None: max(map(len, columns.values()), default=0)})
         for period, n in counts.items():
-            if n != steps:
+            expected = by_period.get(period, steps)
+            if n != expected:
                 where = f"site {site}" + (f", period {period}" if period is not None else "")
-                problems.append(Problem(name, None, "", f"{where}: {n} rows, but plan.yaml's time grid has {steps} "
-                                        "steps (time_resolution.steps): the file is incomplete or not this plan's"))
+                key = "steps of the period in timeline.periods" if period in by_period else "time_resolution.steps"
+                problems.append(Problem(name, None, "", f"{where}: {n} rows, but plan.yaml's time grid has {expected} "
+                                        f"steps ({key}): the file is incomplete or not this plan's"))
     return problems
 
 
@@ -117,6 +120,8 @@ class PeriodEntry(_Record):
     gpus_online: dict[str, dict[str, float]]
     cloud_gpus_online: dict[str, dict[str, float]] = {}
     gpus_in_stock: dict[str, dict[str, float]] = {}
+    steps: int | None = Field(None, ge=1)  # its time grid's; older plans have time_resolution.steps only
+    peak_days: int | None = None
     capacity_online: dict[str, dict[str, float | str | None]] = {}
     spend_usd: dict[str, float] = {}
 

@@ -281,6 +281,8 @@ class PeriodLine:
     co2_t: float
     cloud_gpus_online: dict[str, dict[str, float]] = field(default_factory=dict)  # site -> model -> rented
     gpus_in_stock: dict[str, dict[str, int]] = field(default_factory=dict)  # site -> model -> delivered, not yet running
+    steps: int = 0  # of the period's time grid (typical days can differ by period: a day kept for its peak hour)
+    peak_days: int = 0  # of its typical days, those kept for a peak hour
 
     @property
     def stock(self) -> int:

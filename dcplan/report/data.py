@@ -17,7 +17,7 @@ import numpy as np
 
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, refuse
-from dcplan.formatting import fixed, money
+from dcplan.formatting import fixed, money, time_resolution_words
 from dcplan.plans.files import ReportedPlan, dispatch_problems, read_dispatch, read_plan_yaml
 from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
 from dcplan.yamlio import YamlDocument, load_yaml
@@ -442,11 +442,8 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
         for model, count in (s.get("cloud_gpus") or {}).items():
             cloud[model] = cloud.get(model, 0.0) + (count or 0.0)
     resolution = plan["time_resolution"]
-    days = resolution.get("typical_days")
-    when = (f"{days} typical day{'' if days == 1 else 's'}" if resolution.get("method") == "typical_days"
-            else f"{resolution.get('steps', 0):,} hours")
-    if resolution.get("peak_days"):
-        when += f" ({resolution['peak_days']} kept for its peak hour)"
+    periods = (plan.get("timeline") or {}).get("periods") or []
+    when = time_resolution_words(resolution, [p.get("peak_days") or 0 for p in periods])
     solution = plan["solution"]
     gap = solution.get("gap")
     co2 = totals.get("co2_t_per_year")
