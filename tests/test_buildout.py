@@ -327,7 +327,8 @@ def test_gpus_allocated_ahead_of_their_power_wait_in_stock(tmp_path, runner):
     result = run_cli(runner, "plan", tmp_path / "program.yaml", "-o", tmp_path / "plans" / "staged", "--report")
     assert result.exit_code == 0, result.output
     assert ">GPUs in stock</th>" in (tmp_path / "plans" / "staged" / "report.html").read_text()
-    assert "held in stock until their power and cooling are ready" in " ".join(result.output.split())
+    assert "GPUs delivered ahead of need, in stock (paid for, not running): 2026-Q1 10,000, 2026-Q2 20,000" \
+        in " ".join(result.output.split())
     written = yaml.safe_load((tmp_path / "plans" / "staged" / "plan.yaml").read_text())["timeline"]["periods"]
     assert [sum(sum(g.values()) for g in p["gpus_in_stock"].values()) for p in written] == [10000, 20000, 0, 0]
     result = run_cli(runner, "check", tmp_path / "program.yaml")  # the committed plan with its stock fits

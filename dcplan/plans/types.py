@@ -286,7 +286,8 @@ class PeriodLine:
 
     @property
     def stock(self) -> int:
-        """GPUs delivered and held until their power and cooling are ready."""
+        """GPUs delivered by the period and not running in it: ahead of what its target needs,
+        or of the power and cooling to run them."""
         return sum(sum(g.values()) for g in self.gpus_in_stock.values())
 
     @property
