@@ -152,3 +152,19 @@ def test_a_build_out_whose_quarters_keep_different_days_reads_back(tmp_path, run
     assert [(p["steps"], p["peak_days"]) for p in periods] == [(72, 0), (96, 1), (96, 1), (72, 0)]
     result = run_cli(runner, "check", program)
     assert result.exit_code == 0, result.output
+
+
+def test_a_curve_that_credits_cold_hours_above_the_rating_is_used(tmp_path):
+    """A site's own curve may pass 1 (a turbine makes more in cold air): at 0 °C all year, 1 +
+    0.2 x 15 / 35 = 1.0857 of 49 MW is 53.2 MW a unit, so four units carry 113,000 H100 at PUE
+    1.25 (200.1 MW) that their ISO 196 MW could not (the output's bounds assumed at most 1)."""
+    write_csv(tmp_path / "cold.csv", {"ambient_temp_c": np.zeros(HOURS_PER_YEAR)})
+    site = _site(tmp_path, 113_000, temperature=False, reliability={"n_plus_one": False})
+    del site["grid"]
+    site["technologies"]["gas"][0]["max_units"] = 4
+    site["ambient_temp_c"] = {"csv": "cold.csv", "column": "ambient_temp_c"}
+    site["catalog"] = {"generators": {"lm6000": {"output_vs_ambient_c": [[-20, 1.2], [15, 1.0], [50, 0.72]],
+                                                 "sources": {"output_vs_ambient_c": "assumption: a test's"}}}}
+    assert 4 * UNIT_MW < it_mw(113_000) * 1.25 < 4 * UNIT_MW * (1 + 0.2 * 15 / 35)
+    s = _plan(tmp_path, site, typical_days=2)
+    assert s.capacity["gas_lm6000_units"] == 4

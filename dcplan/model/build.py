@@ -95,7 +95,8 @@ def it_bound_mw(si, program, compute) -> float:
                       *([grid.flexible.max_import_mw] if grid.flexible else [])]) \
             + sum(u.adds_mw * u.max_units for u in grid.upgrades)
     for g in tech.gas:
-        supply += (g.max_units + g.existing_units) * si.catalog.generators[g.type].unit_mw
+        supply += (g.max_units + g.existing_units) * si.catalog.generators[g.type].unit_mw \
+            * float(np.max(si.gas_output_fraction(g.type)))  # a derate curve may credit cold hours above 1
     for r in (tech.solar, tech.wind):
         supply += (r.max_mw + r.existing_mw) if r else 0.0
     if tech.battery is not None:

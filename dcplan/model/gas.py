@@ -28,7 +28,8 @@ def add_gas(sm: SiteModel) -> None:
     spec = {c.key: cat.generators[c.type] for c in cands}
     b.gas_new_units = pyo.Var(b.K, domain=pyo.NonNegativeIntegers, bounds=lambda m, k: (0, cand[k].max_units))
     b.gas_units = pyo.Expression(b.K, rule=lambda m, k: m.gas_new_units[k] + cand[k].existing_units)
-    most_mw = {k: spec[k].unit_mw * (cand[k].max_units + cand[k].existing_units) for k in b.K}
+    most_mw = {k: spec[k].unit_mw * float(np.max(sm.si.gas_output_fraction(cand[k].type)))  # a curve may pass 1
+               * (cand[k].max_units + cand[k].existing_units) for k in b.K}
     b.gas_gen = pyo.Var(b.K, sm.steps, bounds=lambda m, k, t: (0, most_mw[k]))  # valid bounds: caps' big-M
     gen = {k: [b.gas_gen[k, t] for t in sm.steps] for k in b.K}
     hours = {k: [(k, t) for t in sm.steps] for k in b.K}
