@@ -168,3 +168,20 @@ def test_a_curve_that_credits_cold_hours_above_the_rating_is_used(tmp_path):
     assert 4 * UNIT_MW < it_mw(113_000) * 1.25 < 4 * UNIT_MW * (1 + 0.2 * 15 / 35)
     s = _plan(tmp_path, site, typical_days=2)
     assert s.capacity["gas_lm6000_units"] == 4
+
+
+def test_check_blames_the_heat_for_an_n_plus_one_it_breaks(tmp_path, runner):
+    """Islanded, 100k H100: the plan made at the ISO rating has 5 LM6000 (196 MW without the
+    largest); with the site's temperature given, 4 x 39.2 = 156.8 MW is 20.3 MW short of 177.1,
+    and `check` says so at ambient_temp_c, not at the gas units."""
+    site = _site(tmp_path, 100_000, temperature=False)
+    del site["grid"]
+    path = write_yaml(tmp_path / "site.yaml", site)
+    assert run_cli(runner, "plan", path, "-o", tmp_path / "plans" / "testsite", "-q", "--typical-days", "3").exit_code == 0
+    site["ambient_temp_c"] = {"csv": "weather.csv", "column": "ambient_temp_c"}
+    write_yaml(path, site)
+    result = run_cli(runner, "check", path, "--plan", tmp_path / "plans")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1, text
+    assert ("ambient_temp_c: N+1: the planned gas units give 156.8 MW without the largest (derated for the "
+            "site's heat; 196.0 MW at ISO), below the design peak of 177.1 MW now (20.3 MW short)") in text

@@ -129,7 +129,15 @@ def _n_plus_one(v: Verification, s: SiteState) -> None:
     if firm < peak - TOL_MW - REL_TOL * peak:
         where = (v.loc.site(si, "reliability", "n_plus_one") if si.site.reliability.n_plus_one is not None
                  else v.loc.site(si, "technologies", "gas" if si.site.technologies.gas else "battery"))
+        rated = firm_without_largest_mw([(si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas()])
+        heat = ""
+        if rated + held_mw >= peak - TOL_MW - REL_TOL * peak:  # short only for the derate: say so, blame it
+            causes = [w for w, given in (("heat", si.ambient_temp_c is not None),
+                                         ("elevation", si.site.location.elevation_m is not None)) if given]
+            heat = f" (derated for the site's {' and '.join(causes)}; {rated:,.1f} MW at ISO)"
+            where = (v.loc.site(si, "ambient_temp_c") if si.ambient_temp_c is not None
+                     else v.loc.site(si, "location", "elevation_m"))
         stored = (f" and the battery {held_mw:,.1f} MW for {si.site.reliability.battery_firm_hours:g} h (of what it "
                   "keeps in store at its lowest)" if battery is not None else "")
         v.add(f"build {s.name}", VIOLATION, f"N+1{s.when}: the planned gas units give {gas:,.1f} MW without the "
-              f"largest{stored}, below the design peak of {peak:,.1f} MW now ({peak - firm:,.1f} MW short)", where)
+              f"largest{heat}{stored}, below the design peak of {peak:,.1f} MW now ({peak - firm:,.1f} MW short)", where)

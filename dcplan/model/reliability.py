@@ -37,10 +37,17 @@ def add_n_plus_one(sm: SiteModel) -> None:
     if outage_h is not None:
         _add_firm(sm, "grid_outage_backup", outage_h, n_plus_one=site.needs_n_plus_one(limit))
         sm.explain(b.grid_outage_backup, lambda: (
-            f"on-site supply (MW) below the design peak through a {outage_h:g} h grid outage",
+            f"on-site supply (MW) below the design peak through a {outage_h:g} h grid outage"
+            + (" (gas counted for its output in the hottest hour)" if _derated(sm) else ""),
             ("site", "reliability", "grid_outage_hours")))
     elif site.needs_n_plus_one(limit):
         _add_firm(sm, "n_plus_one", site.reliability.battery_firm_hours, n_plus_one=True)
+
+
+def _derated(sm: SiteModel) -> bool:
+    """Whether heat or elevation lowers a gas unit's firm output below its rating here."""
+    return any(sm.si.gas_firm_unit_mw(c.type) < sm.si.catalog.generators[c.type].unit_mw
+               for c in sm.si.site.technologies.gas)
 
 
 def _add_firm(sm: SiteModel, name: str, battery_hours: float, n_plus_one: bool) -> None:
