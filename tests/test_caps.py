@@ -261,6 +261,11 @@ def test_backup_engine_hours(tmp_path):
                                             "each": "site", "source": "NSPS JJJJ"}]))
     units = p.sites[0].capacity["gas_wartsila_18v50sg_units"]
     assert p.sites[0].energy_mwh["gas_wartsila_18v50sg"] <= 50 * 18.8 * units * (1 + 1e-6)
+    s["location"]["elevation_m"] = 2000  # the engines give 0.95 of 18.8 MW: 50 h at that, not at 18.8
+    p = solve(program(tmp_path, [s], caps=[{"name": "rice", "quantity": "backup_engine_hours", "max": 50,
+                                            "each": "site", "source": "NSPS JJJJ"}]))
+    units = p.sites[0].capacity["gas_wartsila_18v50sg_units"]
+    assert p.sites[0].energy_mwh["gas_wartsila_18v50sg"] == pytest.approx(50 * 0.95 * 18.8 * units, rel=1e-6)
 
 
 def test_onsite_dispatchable_share(tmp_path):

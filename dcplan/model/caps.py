@@ -230,14 +230,17 @@ class CapBuilder:
     _nox_t = _co2_t = _water_m3 = _emissions
 
     def _backup_engine_hours(self, rc, label, group):
-        """Equivalent full-load hours of each backup unit type: energy <= hours x installed MW."""
+        """Equivalent full-load hours of each backup unit type: energy <= hours x installed MW,
+        each step's energy counted against what the units could give then (a unit derated to 0.8
+        in the heat runs an hour at full output on 0.8 h of its rating's energy)."""
         for sm in group:
             b, w = sm.block, sm.weights()
             for c in sm.si.site.technologies.gas:
                 if c.role != "backup":
                     continue
                 unit = sm.si.catalog.generators[c.type].unit_mw
-                energy = sum(w[t] * b.gas_gen[c.key, t] for t in sm.steps)
+                share = sm.series(sm.si.gas_output_fraction(c.type))
+                energy = sum(w[i] / share[i] * b.gas_gen[c.key, t] for i, t in enumerate(sm.steps))
                 row = self._row(energy, "max", rc.cap.max * unit * b.gas_units[c.key],
                                 rc.cap.max * unit * (c.max_units + c.existing_units))
                 self.rows.append(CapRow(rc, f"{sm.name}:{c.type}", "max", rc.cap.max,
