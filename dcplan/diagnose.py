@@ -234,7 +234,8 @@ def _supply_sentence(si: SiteInput, when, loc: Locator, caps=()) -> str:
         parts.append("no grid connection")
     for i, g in enumerate(tech.gas):
         mw, firm_mw = si.catalog.generators[g.type].unit_mw, si.gas_firm_unit_mw(g.type)
-        hot = f" ({firm_mw:,.1f} MW in the hottest hour)" if firm_mw < mw else ""
+        when = "in every hour" if np.ptp(si.gas_output_fraction(g.type)) == 0 else "in the hottest hour"
+        hot = f" ({firm_mw:,.1f} MW {when})" if firm_mw < mw else ""
         parts.append(f"{g.type} ≤ {g.max_units + g.existing_units} × {mw:g} MW{hot} "
                      f"({loc.site(si, 'technologies', 'gas', i, 'max_units')})")
     for name, cand, cf in (("solar", tech.solar, si.solar_cf), ("wind", tech.wind, si.wind_cf)):

@@ -185,3 +185,20 @@ def test_check_blames_the_heat_for_an_n_plus_one_it_breaks(tmp_path, runner):
     assert result.exit_code == 1, text
     assert ("ambient_temp_c: N+1: the planned gas units give 156.8 MW without the largest (derated for the "
             "site's heat; 196.0 MW at ISO), below the design peak of 177.1 MW now (20.3 MW short)") in text
+
+
+def test_a_derate_flat_over_the_year_is_said_for_every_hour(tmp_path):
+    """Wärtsilä engines at 2,000 m with the site's temperature never above 40 °C: their share is
+    0.95 in every hour (thin air; no heat derate below 40 °C), 17.86 MW a unit, said for every
+    hour, with no hour's temperature named as the hottest."""
+    temp = np.full(HOURS_PER_YEAR, 20.0)
+    temp[0], temp[HOT_HOUR] = 5.0, 30.0
+    write_csv(tmp_path / "weather.csv", {"ambient_temp_c": temp})
+    site = base_site(fuel={"gas_price_usd_per_mmbtu": 3.0},
+                     technologies={"gas": [{"type": "wartsila_18v50sg", "max_units": 20}]})
+    del site["grid"]
+    site["location"]["elevation_m"] = 2000
+    site["ambient_temp_c"] = {"csv": "weather.csv", "column": "ambient_temp_c"}
+    s = _plan(tmp_path, site, typical_days=2)
+    line = next(b for b in s.binding if b.startswith("gas wartsila_18v50sg:"))
+    assert line.startswith("gas wartsila_18v50sg: 17.9 MW a unit in every hour (2,000 m up, what counts as firm)"), line

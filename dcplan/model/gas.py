@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyomo.core as pyo
 
-from dcplan.formulas import gas_co2_t_per_mwh, lead_time_months
+from dcplan.formulas import gas_co2_t_per_mwh, lead_time_months, output_fraction
 from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.model.rows import Rows, Term, row_family, weighted_sum
 from dcplan.plans.types import SitePlan, gas_key
@@ -111,9 +111,12 @@ def _cap_explained(sm: SiteModel, gen_type: str, units: float, t) -> tuple[str, 
     """What a broken ``gas_cap`` row means: the units' output above their rating at that hour,
     blamed on the derate where the hour's temperature (or the site's elevation) lowered it."""
     rated, by_step = sm.si.catalog.generators[gen_type].unit_mw, _unit_mw_by_step(sm, gen_type)
-    if np.ndim(by_step) == 0 or by_step[list(sm.steps).index(t)] == rated:
+    step = list(sm.steps).index(t)
+    if np.ndim(by_step) == 0 or by_step[step] == rated:
         return f"{gen_type} output (MW) above {units:g} units x {rated:g} MW", ("catalog", "generators", gen_type, "unit_mw")
-    if sm.si.ambient_temp_c is None:
+    temp = sm.si.ambient_temp_c
+    if temp is None or output_fraction(sm.si.catalog.generators[gen_type].output_vs_ambient_c,
+                                       temp[[sm.tg.hour_of_year[step]]])[0] == 1.0:  # thin air alone
         return (f"{gen_type} output (MW) above {units:g} units at their rating derated for the site's elevation "
                 "(the catalog's output_vs_elevation_m)", ("site", "location", "elevation_m"))
     return (f"{gen_type} output (MW) above {units:g} units at their rating derated for the hour's ambient "
@@ -164,11 +167,13 @@ def _say_derate(si, gen_type: str, plan: SitePlan) -> None:
     to: a curve in the catalog and no temperature at the site leaves the units at their rating."""
     spec, elevation = si.catalog.generators[gen_type], si.site.location.elevation_m
     share = si.gas_output_fraction(gen_type)
-    worst = int(np.argmin(share))
-    where = [f"{si.ambient_temp_c[worst]:.1f} °C"] if si.ambient_temp_c is not None else []
+    flat = bool(np.ptp(share) == 0)
+    least = np.flatnonzero(share <= share.min())
+    worst = int(least[np.argmax(si.ambient_temp_c[least])]) if si.ambient_temp_c is not None else int(least[0])
+    where = [f"{si.ambient_temp_c[worst]:.1f} °C"] if si.ambient_temp_c is not None and not flat else []
     where += [f"{elevation:,.0f} m up"] if elevation is not None and elevation > 0 else []
     if share[worst] < 1:
-        when = "in the hottest hour" if si.ambient_temp_c is not None else "in every hour"
+        when = "in every hour" if flat else "in the hottest hour"
         plan.binding.append(f"gas {gen_type}: {spec.unit_mw * share[worst]:,.1f} MW a unit {when} ({', '.join(where)}, "
                             f"what counts as firm), {spec.unit_mw:g} MW at ISO; below its rating "
                             f"{int(np.sum(share < 1)):,} h a year")
