@@ -118,7 +118,8 @@ class SeriesResolver:
                              + did_you_mean(column, value_columns))
         unit = next((u for u in sorted(KNOWN_UNITS, key=len, reverse=True)
                      if column == u or column.endswith("_" + u)), None)
-        if unit is not None and unit != quantity.unit and spec.scale == 1.0:
+        fahrenheit = unit == "temp_f" and quantity.unit == "temp_c"  # converted below, with its offset
+        if unit is not None and unit != quantity.unit and spec.scale == 1.0 and not fahrenheit:
             raise self._fail(loc + ("column",), f"column '{column}' of {name} is in {unit}, expected "
                              f"{quantity.unit} (convert it, or set `scale:` to convert on load)")
         widths = np.fromiter((len(r) for r in rows), dtype=int, count=len(rows))
@@ -133,6 +134,8 @@ class SeriesResolver:
             raise self._fail(csv_loc, f"{name} has {count} data rows, expected {HOURS_PER_YEAR}{hint}")
         values = self._numbers(rows, header.index(column), f"{name}:{{row}}: column '{column}' has {{what}}", csv_loc)
         values *= spec.scale
+        if fahrenheit:
+            values = (values - 32.0) * (5.0 / 9.0)
         self._check_range(values, loc, quantity, where=(name, column))
         return values
 

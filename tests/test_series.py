@@ -75,6 +75,19 @@ def test_pue_curve_against_temperature(tmp_path):
     assert pue[0] == pytest.approx(1.1) and pue[-1] == pytest.approx(1.4)  # held at the ends
 
 
+def test_a_temperature_in_fahrenheit_is_read_in_celsius(tmp_path):
+    """An ``_temp_f`` column is converted with its offset (104 °F is 40 °C, 32 °F is 0 °C), for
+    the site's ambient temperature and a PUE curve's alike; ``scale:`` alone could not."""
+    fahrenheit = np.linspace(14, 104, 8760)
+    write_csv(tmp_path / "w.csv", {"ambient_temp_f": fahrenheit})
+    site = base_site()
+    site["ambient_temp_c"] = {"csv": "w.csv"}
+    site["cooling"] = [{"type": "air_economizer", "pue": {"curve": [[0, 1.1], [30, 1.4]], "against": {"csv": "w.csv"}}}]
+    si = load_site(write_yaml(tmp_path / "s.yaml", site))
+    np.testing.assert_allclose(si.ambient_temp_c, (fahrenheit - 32) * 5 / 9, atol=1e-4)
+    assert si.ambient_temp_c[-1] == pytest.approx(40.0) and si.pue["air_economizer"][-1] == pytest.approx(1.4)
+
+
 def test_default_pue_comes_from_the_catalog(tmp_path):
     from dcplan.catalog import builtin_catalog
     site = base_site()
