@@ -181,9 +181,6 @@ def plan_summary(console: Console, plan: Plan) -> None:
         costs.add_row(k, money(v), f"{v / plan.total_cost_usd:.1%}" if plan.total_cost_usd else "-")
     costs.add_row("[bold]total[/bold]", f"[bold]{money(plan.total_cost_usd)}[/bold]", "")
     console.print(costs)
-    if abs(plan.cost_components().get("cooling", 0.0)) >= 0.5:
-        console.print("[dim]cooling: the whole data hall for the IT (shell, electrical, cooling plant; the catalog's "
-                      "capex_usd_per_kw_it)[/dim]")
     rented = sum(sum(s.cloud_gpus.values()) for s in plan.sites)
     console.print(
         f"[bold]{plan.total_gpus:,}[/bold] GPUs" + (f" + {rented:,.0f} rented" if rented > 0.5 else "")
