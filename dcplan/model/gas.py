@@ -142,6 +142,7 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
     if not site.technologies.gas:
         return
     b, w = sm.block, sm.tg.weight
+    said = set()  # a type both owned and rented is derated once
     for cand in site.technologies.gas:
         k = cand.key
         new = round(value_of(b.gas_new_units[k]))
@@ -151,7 +152,8 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         plan.energy_mwh[f"gas_{k}"] = float(np.sum(w * plan.dispatch[f"gas_{k}_mw"]))
         if new >= cand.max_units and cand.max_units > 0:
             plan.binding.append(f"gas {k}: all {cand.max_units} allowed new units built (max_units)")
-        if new + cand.existing_units > 0:
+        if new + cand.existing_units > 0 and cand.type not in said:
+            said.add(cand.type)
             _say_derate(sm.si, cand.type, plan)
     limit = site.fuel.pipeline_limit_mmbtu_per_h
     if limit is not None:
