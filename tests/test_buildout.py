@@ -12,8 +12,6 @@ from conftest import base_site, run_cli, write_yaml
 from dcplan import api
 from dcplan.catalog import builtin_catalog
 from dcplan.formulas import capital_recovery_factor
-from dcplan.loader import load_program
-from dcplan.model import build_model
 from dcplan.model.buildout import add_months, months_between, periods_of
 from dcplan.plans.files import read_dispatch
 from dcplan.schema.program import Escalation, Finance
@@ -335,25 +333,3 @@ def test_gpus_allocated_ahead_of_their_power_wait_in_stock(tmp_path, runner):
     assert [sum(sum(g.values()) for g in p["gpus_in_stock"].values()) for p in written] == [10000, 20000, 0, 0]
     result = run_cli(runner, "check", tmp_path / "program.yaml")  # the committed plan with its stock fits
     assert result.exit_code == 0, result.output
-
-
-def test_gpus_wait_in_stock_only_where_buying_ahead_can_pay(tmp_path):
-    """Without an allocation per period or a capital limit a year, an order delivered ahead of
-    need could be placed later, paid later and salvaged at more: the model lets GPUs run only
-    as delivered there (as before stock), and allows stock where either limit is set."""
-    site = base_site()
-    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
-    doc = program(tmp_path, site)
-
-    def spare(doc):
-        pm = build_model(load_program(write_yaml(tmp_path / "program.yaml", doc)), 2, {})
-        return next(a.spare_allowed for a in pm.buildout.sites[0][0].assets if a.key == "gpus:h100_sxm")
-
-    assert not spare(doc)
-    doc["buildout"]["max_capital_usd_per_year"] = 1e12
-    assert spare(doc)
-    del doc["buildout"]["max_capital_usd_per_year"]
-    site["compute"]["gpus"][0]["max_new_gpus_per_period"] = 5000
-    write_yaml(tmp_path / "site.yaml", site)
-    assert spare(doc)
-

@@ -134,8 +134,7 @@ def add_site(sm: SiteModel, pi: ProgramInput, start, end=None) -> None:
     """All the parts of one site's block, dispatched over ``start``..``end`` (grid limits)."""
     si, program = sm.si, pi.program
     compute = site_compute(si, pi)
-    add_compute(sm, compute, it_bound_mw(si, program, compute),
-                capital_limited=program.buildout is not None and program.buildout.max_capital_usd_per_year is not None)
+    add_compute(sm, compute, it_bound_mw(si, program, compute))
     add_grid(sm, start, end)
     add_gas(sm)
     add_renewables(sm)

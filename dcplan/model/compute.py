@@ -34,12 +34,7 @@ def existing_it_mw(si, compute: Compute) -> float:
                for o in compute.gpus)
 
 
-def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float, capital_limited: bool = False) -> None:
-    """The GPUs, their cooling and the site's load. ``capital_limited``: a build-out's capital
-    spend per year is limited, which (as a supplier's allocation per period does) can make
-    buying GPUs ahead of need pay: only then may delivered GPUs wait in stock. Without either,
-    an order delivered ahead of need could always be placed later for the same use, paid later
-    and salvaged at more, so holding stock never lowers the cost: GPUs run from delivery."""
+def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     b, cat = sm.block, sm.si.catalog
     options = [g for g in compute.gpus]
     b.G = pyo.Set(initialize=[g.model for g in options], ordered=True)
@@ -108,7 +103,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float, capital_lim
             crf=sm.crf("gpus", opt.model, spec.lifetime_years),
             lead_time_months=lead_time_months(opt.lead_time_months, spec.lead_time_months),
             component="gpus", integer=True, size=spec.gpus_per_unit, reported_unit="GPUs",
-            spare_allowed=per_period is not None or capital_limited,  # stock, aging from delivery
+            spare_allowed=True,  # delivered ahead of need, they may wait unpowered (aging from delivery)
             price_inputs=(("catalog", "gpus", opt.model, "price_usd_per_gpu"), ("catalog", "gpus", opt.model, "lifetime_years")),
             max_order_per_period=None if per_period is None else per_period // spec.gpus_per_unit))
     add_cloud(sm, compute)
