@@ -220,7 +220,7 @@ def timeline_summary(console: Console, t) -> None:
                       money(p.spend_usd["capital"]), money(p.spend_usd["operating"] + p.spend_usd["rental"]))
     stocked = [f"{p.name} {p.stock:,}" for p in t.periods if p.stock]
     if stocked:
-        table.caption = ("GPUs delivered ahead of need, in stock (paid for, not running): "
+        table.caption = ("GPUs delivered and in stock, not running (paid for; no target needs them then): "
                          + ", ".join(stocked))
     console.print(table)
     orders = Table(title="Orders", header_style="bold cyan")

@@ -327,9 +327,26 @@ def test_gpus_allocated_ahead_of_their_power_wait_in_stock(tmp_path, runner):
     result = run_cli(runner, "plan", tmp_path / "program.yaml", "-o", tmp_path / "plans" / "staged", "--report")
     assert result.exit_code == 0, result.output
     assert ">GPUs in stock</th>" in (tmp_path / "plans" / "staged" / "report.html").read_text()
-    assert "GPUs delivered ahead of need, in stock (paid for, not running): 2026-Q1 10,000, 2026-Q2 20,000" \
+    assert "GPUs delivered and in stock, not running (paid for; no target needs them then): 2026-Q1 10,000, " \
+        "2026-Q2 20,000" \
         in " ".join(result.output.split())
     written = yaml.safe_load((tmp_path / "plans" / "staged" / "plan.yaml").read_text())["timeline"]["periods"]
     assert [sum(sum(g.values()) for g in p["gpus_in_stock"].values()) for p in written] == [10000, 20000, 0, 0]
     result = run_cli(runner, "check", tmp_path / "program.yaml")  # the committed plan with its stock fits
     assert result.exit_code == 0, result.output
+
+
+def test_gpus_a_falling_target_no_longer_needs_wait_idle(tmp_path):
+    """30,000 H100 from 2026-Q1, then 10,000 from 2026-Q3: the 20,000 no target needs any more
+    stay delivered but idle (in stock) rather than powered (a review found a rule that made
+    delivered GPUs run cost $7 M more here, and make a shrinking grid infeasible)."""
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
+    doc = program(tmp_path, site, targets=[{"date": "2026-01-01", "gpus": 30000}, {"date": "2026-07-01", "gpus": 10000}])
+    doc["horizon"]["years"] = 1
+    outcome = plan_of(tmp_path, doc)
+    assert outcome.plan is not None, outcome.solve
+    t = outcome.plan.timeline
+    assert [p.gpus for p in t.periods] == [30000, 30000, 10000, 10000]
+    assert [p.stock for p in t.periods] == [0, 0, 20000, 20000]

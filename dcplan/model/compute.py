@@ -103,7 +103,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
             crf=sm.crf("gpus", opt.model, spec.lifetime_years),
             lead_time_months=lead_time_months(opt.lead_time_months, spec.lead_time_months),
             component="gpus", integer=True, size=spec.gpus_per_unit, reported_unit="GPUs",
-            spare_allowed=True,  # delivered ahead of need, they may wait unpowered (aging from delivery)
+            spare_allowed=True,  # delivered, they need not run: in stock, aging from delivery
             price_inputs=(("catalog", "gpus", opt.model, "price_usd_per_gpu"), ("catalog", "gpus", opt.model, "lifetime_years")),
             max_order_per_period=None if per_period is None else per_period // spec.gpus_per_unit))
     add_cloud(sm, compute)

@@ -286,8 +286,8 @@ class PeriodLine:
 
     @property
     def stock(self) -> int:
-        """GPUs delivered by the period and not running in it: ahead of what its target needs,
-        or of the power and cooling to run them."""
+        """GPUs delivered by the period and not running in it: beyond what its target needs (ahead
+        of a later one, or past a target that fell), or waiting for power and cooling."""
         return sum(sum(g.values()) for g in self.gpus_in_stock.values())
 
     @property

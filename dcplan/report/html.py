@@ -734,7 +734,7 @@ def _timeline(folder: PlanFolder, colours: dict[str, str], links: _DataLinks) ->
                 + svg.hbars([(n, segs) for n, segs, _ in bars], lambda v: f"{v:,.0f} MW",
                             "capacity online per period", [it for *_, it in bars], "IT load online"))
     stock = [sum(sum(m.values()) for m in (p.get("gpus_in_stock") or {}).values()) for p in periods]
-    held = ["GPUs in stock"] if any(stock) else []  # delivered ahead of need, not running
+    held = ["GPUs in stock"] if any(stock) else []  # delivered, not running
     table = _table(["period", "target", "compute online", *held, "capital", "operating", "rental", "CO2 t"], [
         [p["name"], fixed(p.get("target")), fixed(p.get("compute_online")), *([fixed(n)] if held else []),
          *(money((p.get("spend_usd") or {}).get(k)) for k in ("capital", "operating", "rental")),
