@@ -350,3 +350,28 @@ def test_gpus_a_falling_target_no_longer_needs_wait_idle(tmp_path):
     t = outcome.plan.timeline
     assert [p.gpus for p in t.periods] == [30000, 30000, 10000, 10000]
     assert [p.stock for p in t.periods] == [0, 0, 20000, 20000]
+
+
+@pytest.mark.parametrize("typical_days", [None, 3])
+def test_a_build_out_plan_written_before_periods_kept_their_steps_reads(tmp_path, runner, typical_days):
+    """Plans written before each period recorded its steps: an hourly quarter has its own hours
+    (2,160 in 2026-Q1, 2,208 in Q3) and typical-day quarters may differ by a kept peak day;
+    `check` reads them (it refused them as "incomplete or not this plan's")."""
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
+    doc = program(tmp_path, site)
+    doc["horizon"]["years"] = 1
+    if typical_days is None:
+        del doc["time"]
+    else:
+        doc["time"]["typical_days"] = typical_days
+    path = write_yaml(tmp_path / "program.yaml", doc)
+    assert run_cli(runner, "plan", path, "-o", tmp_path / "plans" / "staged", "-q").exit_code == 0
+    plan_yaml = tmp_path / "plans" / "staged" / "plan.yaml"
+    old = yaml.safe_load(plan_yaml.read_text())
+    for p in old["timeline"]["periods"]:
+        del p["steps"], p["peak_days"]
+    plan_yaml.write_text(yaml.safe_dump(old, sort_keys=False))
+    result = run_cli(runner, "check", path)
+    assert result.exit_code == 0, result.output

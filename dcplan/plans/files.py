@@ -74,12 +74,30 @@ def dispatch_problems(name: str, dispatch: dict[str, dict[str, np.ndarray]], pla
                   else {None: max(map(len, columns.values()), default=0)})
         for period, n in counts.items():
             expected = by_period.get(period, steps)
+            if period is not None and period not in by_period:  # written before periods kept their steps
+                expected = _steps_of_period(plan, period, n)
             if n != expected:
                 where = f"site {site}" + (f", period {period}" if period is not None else "")
                 key = "steps of the period in timeline.periods" if period in by_period else "time_resolution.steps"
                 problems.append(Problem(name, None, "", f"{where}: {n} rows, but plan.yaml's time grid has {expected} "
                                         f"steps ({key}): the file is incomplete or not this plan's"))
     return problems
+
+
+def _steps_of_period(plan: PlanFile, period: str, rows: int) -> int:
+    """The steps a build-out period of a plan that records none of its own must have: an hourly
+    period's hours (of a 365-day year), or its ``rows`` where they are whole typical days no
+    fewer than the days asked for (its peak days, which may differ by period, were not kept)."""
+    res = plan.time_resolution
+    entry = next((p for p in plan.timeline.periods if p.name == period), None)
+    if entry is None:
+        return res.steps or rows
+    if res.method != "typical_days":
+        days = (entry.end - entry.start).days + 1
+        leap = any((d.month, d.day) == (2, 29) for d in (entry.start + dt.timedelta(i) for i in range(days)))
+        return 24 * (days - leap)
+    asked = (res.typical_days or 0) - (res.peak_days or 0)
+    return rows if rows % 24 == 0 and rows // 24 >= asked else (res.steps or rows)
 
 
 # --- plan.yaml ----------------------------------------------------------------------------
