@@ -62,6 +62,15 @@ class SiteInput:
             share = share * output_fraction(spec.output_vs_elevation_m, np.array([elevation]))[0]
         return share
 
+    def gas_derate_causes(self, gen_types: list[str]) -> list[str]:
+        """Which of the site's heat and elevation lower any of these unit types' output."""
+        elevation, temp = self.site.location.elevation_m, self.ambient_temp_c
+        specs = [self.catalog.generators[t] for t in gen_types]
+        heat = temp is not None and any(output_fraction(s.output_vs_ambient_c, temp).min() < 1 for s in specs)
+        thin = elevation is not None and any(
+            output_fraction(s.output_vs_elevation_m, np.array([elevation]))[0] < 1 for s in specs)
+        return [cause for cause, lowers in (("heat", heat), ("elevation", thin)) if lowers]
+
     def gas_firm_unit_mw(self, gen_type: str) -> float:
         """What a ``gen_type`` unit counts for as firm capacity, MW: its output in the year's
         least favourable hour (its summer rating), what N+1 and a grid outage's backup rely on."""

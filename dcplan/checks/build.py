@@ -132,10 +132,9 @@ def _n_plus_one(v: Verification, s: SiteState) -> None:
         rated = firm_without_largest_mw([(si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas()])
         heat = ""
         if rated + held_mw >= peak - TOL_MW - REL_TOL * peak:  # short only for the derate: say so, blame it
-            causes = [w for w, given in (("heat", si.ambient_temp_c is not None),
-                                         ("elevation", si.site.location.elevation_m is not None)) if given]
+            causes = si.gas_derate_causes([c.type for _, c, units in s.gas() if units])
             heat = f" (derated for the site's {' and '.join(causes)}; {rated:,.1f} MW at ISO)"
-            where = (v.loc.site(si, "ambient_temp_c") if si.ambient_temp_c is not None
+            where = (v.loc.site(si, "ambient_temp_c") if "heat" in causes
                      else v.loc.site(si, "location", "elevation_m"))
         stored = (f" and the battery {held_mw:,.1f} MW for {si.site.reliability.battery_firm_hours:g} h (of what it "
                   "keeps in store at its lowest)" if battery is not None else "")
