@@ -119,6 +119,9 @@ class SeriesResolver:
         unit = next((u for u in sorted(KNOWN_UNITS, key=len, reverse=True)
                      if column == u or column.endswith("_" + u)), None)
         fahrenheit = unit == "temp_f" and quantity.unit == "temp_c"  # converted below, with its offset
+        if fahrenheit and spec.scale != 1.0:
+            raise self._fail(loc + ("scale",), f"column '{column}' of {name} is in °F, which is converted to °C on "
+                             "load: remove `scale:` (it would apply before the conversion)")
         if unit is not None and unit != quantity.unit and spec.scale == 1.0 and not fahrenheit:
             raise self._fail(loc + ("column",), f"column '{column}' of {name} is in {unit}, expected "
                              f"{quantity.unit} (convert it, or set `scale:` to convert on load)")

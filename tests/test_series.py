@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import base_site, write_csv, write_yaml
 
+from dcplan.errors import InputError
 from dcplan.loader import load_site
 
 
@@ -86,6 +87,9 @@ def test_a_temperature_in_fahrenheit_is_read_in_celsius(tmp_path):
     si = load_site(write_yaml(tmp_path / "s.yaml", site))
     np.testing.assert_allclose(si.ambient_temp_c, (fahrenheit - 32) * 5 / 9, atol=1e-3)  # the CSV holds 6 digits
     assert si.ambient_temp_c[-1] == pytest.approx(40.0) and si.pue["air_economizer"][-1] == pytest.approx(1.4)
+    site["ambient_temp_c"]["scale"] = 0.5556  # as an older hint said: now refused, not converted twice
+    with pytest.raises(InputError, match="in °F, which is converted to °C on load: remove `scale:`"):
+        load_site(write_yaml(tmp_path / "s.yaml", site))
 
 
 def test_default_pue_comes_from_the_catalog(tmp_path):
