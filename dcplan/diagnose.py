@@ -338,7 +338,8 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tup
         parts.append("no grid")
     n_plus_one = si.site.needs_n_plus_one(mw)
     for g in si.site.technologies.gas:  # N+1 counts a unit for its output in the hottest hour
-        unit = si.gas_firm_unit_mw(g.type) if n_plus_one else si.catalog.generators[g.type].unit_mw
+        unit = si.gas_firm_unit_mw(g.type) if n_plus_one else \
+            si.catalog.generators[g.type].unit_mw * float(np.max(si.gas_output_fraction(g.type)))  # its best hour
         lead, where = _lead(loc, si, f"gas:{g.key}")
         arrive = add_months(start, lead)
         count = g.existing_units + (g.max_units if arrive <= p.start else 0)

@@ -67,8 +67,8 @@ def time_resolution_words(resolution: dict, period_peak_days: list[int] | tuple 
     """"13 typical days (1 kept for its peak hour)" or "8,760 hours", from plan.yaml's
     ``time_resolution``; a build-out whose periods kept different numbers of days for a peak
     hour (``period_peak_days``, one per period) says how many did."""
-    if resolution.get("method") != "typical_days":
-        return f"{resolution.get('steps') or 8760:,} hours"
+    if resolution.get("method") != "typical_days":  # a build-out's periods have their own hours
+        return "hourly" if resolution.get("periods") else f"{resolution.get('steps') or 8760:,} hours"
     days, peak = resolution.get("typical_days") or 0, resolution.get("peak_days") or 0
     if len(set(period_peak_days)) > 1:
         asked = days - peak
