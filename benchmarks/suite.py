@@ -19,7 +19,9 @@ that imports, caches and peak memory (``ru_maxrss`` from ``os.wait4``) belong to
   integer units, a StorageUnit for a fixed-duration battery, Store and Links for a free one),
   then linopy variables and constraints for what PyPSA has no component for: monthly demand-
   charge peaks, N+1 against the largest unit type built, a CO2 cap with hourly grid intensity,
-  and hourly integer units-on with a minimum stable load. Solved by HiGHS (``io_api="direct"``)
+  and hourly integer units-on with a minimum stable load; where a case derates gas in the heat,
+  each gas generator's ``p_max_pu`` is its curve at the hour's temperature (and its units-on
+  rows and its N+1 size follow it: the hottest hour's output). Solved by HiGHS (``io_api="direct"``)
   with default options but output off (``mip_rel_gap`` 1e-4, HiGHS's and dcplan's default).
 
 dcplan's objective includes the GPUs and the cooling plant, which are constants here (one GPU
@@ -280,7 +282,8 @@ def build_network(data: dict, arrays: dict):
     for kind, g in econ["gas"].items():
         n.add("Generator", f"gas_{kind}", bus="site", carrier="gas", p_nom_extendable=True,
               p_nom_mod=g["unit_mw"], p_nom_max=g["max_units"] * g["unit_mw"],
-              capital_cost=g["capital_usd_per_mw_yr"], marginal_cost=g["marginal_usd_per_mwh"])
+              capital_cost=g["capital_usd_per_mw_yr"], marginal_cost=g["marginal_usd_per_mwh"],
+              p_max_pu=pd.Series(gas_share(g, arrays), index=idx))
     for tech in ("solar", "wind"):
         if tech in econ:
             n.add("Generator", tech, bus="site", carrier=tech, p_nom_extendable=True,
@@ -313,6 +316,19 @@ def build_network(data: dict, arrays: dict):
 BATTERY_FIRM_HOURS = 4.0  # dcplan's reliability.battery_firm_hours default
 
 
+def gas_share(g: dict, arrays: dict):
+    """A gas type's available output as a share of its rating each hour: its curve against the
+    site's temperature where the case derates gas (linear between the points, held at the
+    ends), else 1."""
+    import numpy as np
+
+    curve = g.get("output_vs_ambient_c")
+    if not curve or "ambient_temp_c" not in arrays:
+        return np.ones(sc.HOURS)
+    xs, ys = zip(*curve)
+    return np.interp(arrays["ambient_temp_c"], xs, ys)
+
+
 def add_constraints(n, data: dict, arrays: dict) -> None:
     """What PyPSA has no component for, as linopy variables, constraints and objective terms."""
     import pandas as pd
@@ -336,9 +352,10 @@ def add_constraints(n, data: dict, arrays: dict) -> None:
         on = m.add_variables(lower=0, upper=g["max_units"], coords=[idx], name=f"{gen}-on",
                              integer=True)
         m.add_constraints(on - n_mod.sel(name=gen) <= 0, name=f"{gen}-on_le_built")
-        m.add_constraints(p.sel(name=gen) - g["unit_mw"] * on <= 0, name=f"{gen}-on_max")
+        unit = g["unit_mw"] * xr.DataArray(gas_share(g, arrays), coords={"snapshot": idx})  # derated
+        m.add_constraints(p.sel(name=gen) - unit * on <= 0, name=f"{gen}-on_max")
         m.add_constraints(
-            p.sel(name=gen) - g["min_stable_load_fraction"] * g["unit_mw"] * on >= 0,
+            p.sel(name=gen) - g["min_stable_load_fraction"] * unit * on >= 0,
             name=f"{gen}-on_min",
         )
 
@@ -359,7 +376,8 @@ def add_constraints(n, data: dict, arrays: dict) -> None:
     if case["grid_max_import_mw"] is None:
         built = m.add_variables(binary=True, coords=[pd.Index(names, name="name")],
                                 name="gas-type_built")
-        size = by_gas(g["unit_mw"] for g in econ["gas"].values())
+        # a unit counts for its output in the hottest hour (the least share of its rating)
+        size = by_gas(g["unit_mw"] * float(gas_share(g, arrays).min()) for g in econ["gas"].values())
         most = by_gas(g["max_units"] for g in econ["gas"].values())
         units = n_mod.sel(name=names)
         m.add_constraints(units - most * built <= 0, name="gas-type_built_def")

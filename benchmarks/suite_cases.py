@@ -100,6 +100,7 @@ class Case:
     battery_duration_h: float = 4.0
     battery_max_power_mw: float | None = None
     co2_cap: float | None = None
+    derate: bool = False  # the site gives its weather's ambient_temp_c: gas output falls on hot hours
     expect: str = "optimal"  # or "infeasible"
     origin: str = "fixed"
     seed: int = 0
@@ -198,6 +199,19 @@ FIXED_CASES = (
         wind_max_mw=150,
         battery="free",
         seed=5,
+    ),
+    Case(
+        "hot_islanded_derated_gas",
+        "islanded (N+1) on a hot site, gas derated hour by hour: LM6000s (8 %/10 °C above 15 °C) with "
+        "hourly commitment beside two Wartsila engines (flat to 40 °C), solar",
+        it_mw=70,
+        weather="miami",
+        grid_max_import_mw=None,
+        gas=(Gas("lm6000", 5, unit_commitment=True), Gas("wartsila_18v50sg", 2)),
+        gas_price_usd_per_mmbtu=6.0,
+        solar_max_mw=100,
+        battery="none",
+        derate=True,
     ),
     Case(
         "infeasible_islanded_n1",
@@ -356,6 +370,7 @@ def economics(case: Case, catalog: dict, rate: float) -> dict:
             "marginal_usd_per_mwh": s["heat_rate_mmbtu_per_mwh"] * case.gas_price_usd_per_mmbtu
             + s["variable_om_usd_per_mwh"],
             "co2_t_per_mwh": s["heat_rate_mmbtu_per_mwh"] * CO2_T_PER_MMBTU,
+            "output_vs_ambient_c": s.get("output_vs_ambient_c") if case.derate else None,
         }
     out = {"discount_rate": rate, "gas": gas}
     for tech, key, cap in (
@@ -430,6 +445,8 @@ def profiles(case: Case) -> dict[str, np.ndarray]:
         "pue": np.round(np.clip(np.interp(temp, xs, ys), 1.0, 3.0), 4),
         "price_usd_per_mwh": np.round(np.clip(price, 1.0, None), 2),
     }
+    if case.derate:
+        out["ambient_temp_c"] = np.round(temp, 2)
     if case.grid_co2_mean_t_per_mwh is not None:
         rank = np.argsort(np.argsort(out["price_usd_per_mwh"], kind="stable")) / (HOURS - 1)
         co2 = case.grid_co2_mean_t_per_mwh * (0.75 + 0.5 * rank + rng.normal(0, 0.03, HOURS))
@@ -486,6 +503,7 @@ SERIES_FILES = {
     "pue": "pue.csv",
     "price_usd_per_mwh": "price.csv",
     "co2_t_per_mwh": "grid_co2.csv",
+    "ambient_temp_c": "weather.csv",
 }
 """Each hourly series in its own CSV, its column named with its unit as dcplan requires."""
 
@@ -510,6 +528,8 @@ def site_document(case: Case, gpus: int, co2_cap_t: float | None) -> dict:
         if case.grid_co2_mean_t_per_mwh is not None:
             grid["co2_t_per_mwh"] = _series("co2_t_per_mwh")
         site["grid"] = grid
+    if case.derate:
+        site["ambient_temp_c"] = _series("ambient_temp_c")
     site["fuel"] = {"gas_price_usd_per_mmbtu": case.gas_price_usd_per_mmbtu}
     tech: dict = {
         "gas": [
