@@ -50,31 +50,24 @@ class SiteInput:
     def name(self) -> str:
         return self.site.name
 
-    def gas_output_fraction(self, gen_type: str) -> np.ndarray:
+    def gas_output_fraction(self, gen_type: str, heat: bool = True, thin_air: bool = True) -> np.ndarray:
         """Each hour's available output of a ``gen_type`` unit as a share of its ISO rating: its
         catalog derates at the site's ambient temperature and at its elevation (each 1 where the
-        site or the catalog does not give it; the two multiply, an assumption)."""
+        site or the catalog does not give it, or where ``heat`` or ``thin_air`` leaves it out;
+        the two multiply, an assumption)."""
         spec, elevation = self.catalog.generators[gen_type], self.site.location.elevation_m
         share = np.ones(S.HOURS_PER_YEAR)
-        if self.ambient_temp_c is not None:
+        if heat and self.ambient_temp_c is not None:
             share = output_fraction(spec.output_vs_ambient_c, self.ambient_temp_c)
-        if elevation is not None:
+        if thin_air and elevation is not None:
             share = share * output_fraction(spec.output_vs_elevation_m, np.array([elevation]))[0]
         return share
 
-    def gas_derate_causes(self, gen_types: list[str]) -> list[str]:
-        """Which of the site's heat and elevation lower any of these unit types' output."""
-        elevation, temp = self.site.location.elevation_m, self.ambient_temp_c
-        specs = [self.catalog.generators[t] for t in gen_types]
-        heat = temp is not None and any(output_fraction(s.output_vs_ambient_c, temp).min() < 1 for s in specs)
-        thin = elevation is not None and any(
-            output_fraction(s.output_vs_elevation_m, np.array([elevation]))[0] < 1 for s in specs)
-        return [cause for cause, lowers in (("heat", heat), ("elevation", thin)) if lowers]
-
-    def gas_firm_unit_mw(self, gen_type: str) -> float:
+    def gas_firm_unit_mw(self, gen_type: str, heat: bool = True, thin_air: bool = True) -> float:
         """What a ``gen_type`` unit counts for as firm capacity, MW: its output in the year's
-        least favourable hour (its summer rating), what N+1 and a grid outage's backup rely on."""
-        return self.catalog.generators[gen_type].unit_mw * float(np.min(self.gas_output_fraction(gen_type)))
+        least favourable hour (its summer rating), what N+1 and a grid outage's backup rely on
+        (``heat``, ``thin_air``: as :meth:`gas_output_fraction`, to tell which derate matters)."""
+        return self.catalog.generators[gen_type].unit_mw * float(np.min(self.gas_output_fraction(gen_type, heat, thin_air)))
 
     def wue(self, cooling: str) -> float:
         """Water use of a cooling option, L per kWh of IT energy: the site's figure or the catalog's."""

@@ -352,16 +352,18 @@ def test_gpus_a_falling_target_no_longer_needs_wait_idle(tmp_path):
     assert [p.stock for p in t.periods] == [0, 0, 20000, 20000]
 
 
-@pytest.mark.parametrize("typical_days", [None, 3])
-def test_a_build_out_plan_written_before_periods_kept_their_steps_reads(tmp_path, runner, typical_days):
+@pytest.mark.parametrize("typical_days, start", [(None, "2026-01-01"), (None, "2028-01-01"), (3, "2026-01-01")])
+def test_a_build_out_plan_written_before_periods_kept_their_steps_reads(tmp_path, runner, typical_days, start):
     """Plans written before each period recorded its steps: an hourly quarter has its own hours
-    (2,160 in 2026-Q1, 2,208 in Q3) and typical-day quarters may differ by a kept peak day;
-    `check` reads them (it refused them as "incomplete or not this plan's")."""
+    (2,160 in 2026-Q1, 2,208 in Q3; a horizon from a leap year reuses that year's 365 days, whose
+    Q1 has 2,184 and Q4 2,184) and typical-day quarters may differ by a kept peak day; `check`
+    reads them (it refused them as "incomplete or not this plan's")."""
     site = base_site()
     site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
     site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
     doc = program(tmp_path, site)
-    doc["horizon"]["years"] = 1
+    doc["horizon"].update(years=1, start=start)
+    doc["buildout"]["targets"] = [{"date": start, "gpus": 10000}]
     if typical_days is None:
         del doc["time"]
     else:

@@ -129,11 +129,16 @@ def _n_plus_one(v: Verification, s: SiteState) -> None:
     if firm < peak - TOL_MW - REL_TOL * peak:
         where = (v.loc.site(si, "reliability", "n_plus_one") if si.site.reliability.n_plus_one is not None
                  else v.loc.site(si, "technologies", "gas" if si.site.technologies.gas else "battery"))
-        rated = firm_without_largest_mw([(si.catalog.generators[c.type].unit_mw, units) for _, c, units in s.gas()])
+        def firm_gas(heat: bool, thin_air: bool) -> float:
+            return firm_without_largest_mw([(si.gas_firm_unit_mw(c.type, heat, thin_air), units) for _, c, units in s.gas()])
+
+        rated = firm_gas(False, False)
         heat = ""
         if rated + held_mw >= peak - TOL_MW - REL_TOL * peak:  # short only for the derate: say so, blame it
-            causes = si.gas_derate_causes([c.type for _, c, units in s.gas() if units])
-            heat = f" (derated for the site's {' and '.join(causes)}; {rated:,.1f} MW at ISO)"
+            # a cause is one without which the firm figure would be higher (the unit left out may be the derated one)
+            causes = [cause for cause, without in (("heat", firm_gas(False, True)), ("elevation", firm_gas(True, False)))
+                      if without > gas + 1e-9]
+            heat = f" (derated for the site's {' and '.join(causes) or 'heat and elevation'}; {rated:,.1f} MW at ISO)"
             where = (v.loc.site(si, "ambient_temp_c") if "heat" in causes
                      else v.loc.site(si, "location", "elevation_m"))
         stored = (f" and the battery {held_mw:,.1f} MW for {si.site.reliability.battery_firm_hours:g} h (of what it "

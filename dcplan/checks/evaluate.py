@@ -33,7 +33,7 @@ from dcplan.model.build import build_single_period, time_grid_for
 from dcplan.model.compute import compute_delivered
 from dcplan.model.context import value_of, values_of
 from dcplan.model.technologies import TECHNOLOGIES
-from dcplan.model.timegrid import grid_of_steps
+from dcplan.model.timegrid import ALL_MONTHS, grid_of_steps
 from dcplan.schema.compute import MEASURES
 from dcplan.series import HOURS_PER_YEAR
 from dcplan.solver.highs import Compiled, highs_lp, new_highs
@@ -99,12 +99,13 @@ class Evaluation:
 
 
 def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[str, np.ndarray]], dates,
-                       typical_days: bool, peak_days: int = 0) -> Evaluation | None:
+                       typical_days: bool, peak_days: int = 0, months: tuple[int, ...] = ALL_MONTHS) -> Evaluation | None:
     """Evaluate the committed ``built`` (site -> SiteEntry-like: ``gpus_new``, ``cooling``,
     ``capacity``) and ``dispatch`` (site -> column -> values per step) on today's model over
     ``dates`` (first, last day); None when no completion was found in time. ``peak_days``: of
-    a typical-day plan's days, those it kept for a peak hour."""
-    tg = _committed_grid(pi, next(iter(dispatch.values())), typical_days, peak_days, dates)
+    a typical-day plan's days, those it kept for a peak hour; ``months``: those its grid covers
+    (a build-out period's, 0-11)."""
+    tg = _committed_grid(pi, next(iter(dispatch.values())), typical_days, peak_days, months)
     smoothing = {name: CommittedSmoothing.of(b.capacity) for name, b in built.items()}
     smoothing = {name: s for name, s in smoothing.items() if s is not None}
     every_cap = [dataclasses.replace(rc, cap=rc.cap.model_copy(update={"period": "year"}), in_force=True)
@@ -163,18 +164,17 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
     return Evaluation(figures, _explain(compiled, excess, sites, tg), caps, costs, prices)
 
 
-def _committed_grid(pi: ProgramInput, steps: dict[str, np.ndarray], typical_days: bool, peak_days: int, dates):
+def _committed_grid(pi: ProgramInput, steps: dict[str, np.ndarray], typical_days: bool, peak_days: int,
+                    months: tuple[int, ...]):
     """The plan's time grid: today's typical days when they are the plan's (a month's peak then
     counts over the days that stand for it, as the plan counted it), else read from its steps.
     A plan that records no peak day was clustered without them (as before they were kept)."""
     hours, weight = steps["hour_of_year"].astype(int), steps["weight"]
     asked = len(hours) // 24 - peak_days
     if typical_days and len(hours) % 24 == 0 and asked > 0:
-        first, last = dates  # the months of the period (a build-out's quarter: its own typical days)
-        months = tuple(sorted({(first.month - 1 + k) % 12 for k in range((last.year - first.year) * 12
-                                                                          + last.month - first.month + 1)}))
         today = time_grid_for(pi, asked, months=months, keep_peak=peak_days > 0)
-        if np.array_equal(today.hour_of_year, hours) and np.allclose(today.weight, weight):
+        # dispatch.csv writes weights to 4 decimals: a one-day group of a 90-day quarter (4.05556) is 4.4e-5 off
+        if np.array_equal(today.hour_of_year, hours) and np.allclose(today.weight, weight, rtol=0.0, atol=5.01e-5):
             return today
     return grid_of_steps(hours, weight, pi.program.horizon.start.year, typical_days)
 

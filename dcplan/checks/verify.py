@@ -45,6 +45,7 @@ from dcplan.checks.verification import Verification
 from dcplan.loader import ProgramInput
 from dcplan.model.build import site_compute
 from dcplan.model.buildout import periods_of
+from dcplan.model.timegrid import ALL_MONTHS
 from dcplan.plans.types import gas_key
 from dcplan.solver import SolveOptions
 
@@ -214,10 +215,20 @@ def _evaluate(v: Verification, states: dict[str, SiteState]) -> Evaluation | Non
     some = next(iter(known.values()), None)
     evaluation = None if some is None else evaluate_committed(
         v.pi, {n: s.entry for n, s in known.items()}, {n: s.d for n, s in known.items()},
-        (some.start, some.end), v.plan.time_resolution.method == "typical_days", _peak_days(v, some.period))
+        (some.start, some.end), v.plan.time_resolution.method == "typical_days", _peak_days(v, some.period),
+        _months(v, some.period))
     for name, s in known.items():
         s.figures = evaluation.sites[name] if evaluation is not None else None
     return evaluation
+
+
+def _months(v: Verification, period: str) -> tuple[int, ...]:
+    """The calendar months (0-11) a slice's grid covers: a build-out period's own, else the year."""
+    entry = next((p for p in v.timeline.periods if p.name == period), None) if v.timeline else None
+    if entry is None:
+        return ALL_MONTHS
+    months = (entry.end.year - entry.start.year) * 12 + entry.end.month - entry.start.month + 1
+    return tuple(sorted({(entry.start.month - 1 + k) % 12 for k in range(months)}))
 
 
 def _peak_days(v: Verification, period: str) -> int:

@@ -78,7 +78,8 @@ def dispatch_problems(name: str, dispatch: dict[str, dict[str, np.ndarray]], pla
                 expected = _steps_of_period(plan, period, n)
             if n != expected:
                 where = f"site {site}" + (f", period {period}" if period is not None else "")
-                key = "steps of the period in timeline.periods" if period in by_period else "time_resolution.steps"
+                key = ("steps of the period in timeline.periods" if period in by_period
+                       else "the period's hours" if period is not None else "time_resolution.steps")
                 problems.append(Problem(name, None, "", f"{where}: {n} rows, but plan.yaml's time grid has {expected} "
                                         f"steps ({key}): the file is incomplete or not this plan's"))
     return problems
@@ -86,18 +87,18 @@ def dispatch_problems(name: str, dispatch: dict[str, dict[str, np.ndarray]], pla
 
 def _steps_of_period(plan: PlanFile, period: str, rows: int) -> int:
     """The steps a build-out period of a plan that records none of its own must have: an hourly
-    period's hours (of a 365-day year), or its ``rows`` where they are whole typical days no
-    fewer than the days asked for (its peak days, which may differ by period, were not kept)."""
-    res = plan.time_resolution
+    period's hours of its months in the horizon's first year (the 365 days whose grid every
+    later year reuses), or its ``rows`` where they are whole days (its typical days and kept
+    peak days, which may differ by period, were not recorded)."""
     entry = next((p for p in plan.timeline.periods if p.name == period), None)
     if entry is None:
-        return res.steps or rows
-    if res.method != "typical_days":
-        days = (entry.end - entry.start).days + 1
-        leap = any((d.month, d.day) == (2, 29) for d in (entry.start + dt.timedelta(i) for i in range(days)))
-        return 24 * (days - leap)
-    asked = (res.typical_days or 0) - (res.peak_days or 0)
-    return rows if rows % 24 == 0 and rows // 24 >= asked else (res.steps or rows)
+        return plan.time_resolution.steps or rows
+    if plan.time_resolution.method == "typical_days":
+        return rows if rows % 24 == 0 and rows > 0 else (plan.time_resolution.steps or rows)
+    count = (entry.end.year - entry.start.year) * 12 + entry.end.month - entry.start.month + 1
+    months = {(entry.start.month - 1 + k) % 12 + 1 for k in range(count)}
+    first = dt.date(plan.timeline.periods[0].start.year, 1, 1)
+    return 24 * sum((first + dt.timedelta(days=i)).month in months for i in range(365))
 
 
 # --- plan.yaml ----------------------------------------------------------------------------
