@@ -97,18 +97,19 @@ than the grid, so the units run flat out: 4 x 39.2 MW in the hot hour, 4 x 47.04
 
 
 def test_check_finds_a_plan_made_before_the_site_gave_its_temperature(tmp_path):
-    """A plan made at the ISO rating (3 units) is short in the hot hour once the site gives its
-    temperature: `check` names the input that changed (site.ambient_temp_c), with no code of
-    its own for the derate."""
+    """A plan made at the ISO rating (3 units for 140.1 MW) is short once the site gives its
+    temperature, 40 °C all year (3 x 39.2 = 117.6 MW): `check` names the input that changed
+    (site.ambient_temp_c), with no code of its own for the derate."""
     site = _site(tmp_path, 200_000, temperature=False)
     site["grid"]["max_import_mw"] = 200
     site["cooling"] = [{"type": "air_economizer", "pue": 1.2}]
+    write_csv(tmp_path / "hot.csv", {"ambient_temp_c": np.full(HOURS_PER_YEAR, 40.0)})
     path = write_yaml(tmp_path / "site.yaml", site)
     runner = CliRunner()
-    result = run_cli(runner, "plan", path, "-o", tmp_path / "plans" / "testsite", "-q")
+    result = run_cli(runner, "plan", path, "-o", tmp_path / "plans" / "testsite", "-q", "--typical-days", "3")
     assert result.exit_code == 0, result.output
     assert run_cli(runner, "check", path, "--plan", tmp_path / "plans").exit_code == 0
-    site["ambient_temp_c"] = {"csv": "weather.csv", "column": "ambient_temp_c"}
+    site["ambient_temp_c"] = {"csv": "hot.csv", "column": "ambient_temp_c"}
     write_yaml(path, site)
     result = run_cli(runner, "check", path, "--plan", tmp_path / "plans")
     assert result.exit_code == 1, result.output
