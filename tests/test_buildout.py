@@ -43,6 +43,22 @@ def program(tmp_path, site: dict, **buildout) -> dict:
     return doc
 
 
+def prompt_site(**gpu) -> dict:
+    """A grid-tied site whose cooling and H100s come without a lead time (``gpu``: more of the
+    GPU option, an allocation say)."""
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0, **gpu}]}
+    return site
+
+
+def one_year(tmp_path, site: dict, targets: list[dict]) -> dict:
+    """A quarterly build-out of ``site`` over 2026 with these targets."""
+    doc = program(tmp_path, site, targets=targets)
+    doc["horizon"]["years"] = 1
+    return doc
+
+
 def plan_of(tmp_path, doc: dict):
     return api.plan(write_yaml(tmp_path / "program.yaml", doc))
 
@@ -310,13 +326,9 @@ def test_gpus_allocated_ahead_of_their_power_wait_in_stock(tmp_path, runner):
     day the grid arrives: only by taking 10,000 in each of the first three quarters and holding
     the first 20,000 unpowered is the target met (running on delivery needs power there is none
     of). Online 0, 0, 30,000; in stock 10,000, 20,000, then none; the terminal says so."""
-    site = base_site()
+    site = prompt_site(max_new_gpus_per_period=10000)
     site["grid"].update(available_from="2026-07-01")
-    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
-    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0, "max_new_gpus_per_period": 10000}]}
-    doc = program(tmp_path, site, targets=[{"date": "2026-07-01", "gpus": 30000}])
-    doc["horizon"]["years"] = 1
-    outcome = plan_of(tmp_path, doc)
+    outcome = plan_of(tmp_path, one_year(tmp_path, site, [{"date": "2026-07-01", "gpus": 30000}]))
     assert outcome.plan is not None, outcome.solve
     t = outcome.plan.timeline
     assert [p.gpus for p in t.periods] == [0, 0, 30000, 30000]
@@ -340,12 +352,8 @@ def test_gpus_a_falling_target_no_longer_needs_wait_idle(tmp_path):
     """30,000 H100 from 2026-Q1, then 10,000 from 2026-Q3: the 20,000 no target needs any more
     stay delivered but idle (in stock) rather than powered (a review found a rule that made
     delivered GPUs run cost $7 M more here, and make a shrinking grid infeasible)."""
-    site = base_site()
-    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
-    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
-    doc = program(tmp_path, site, targets=[{"date": "2026-01-01", "gpus": 30000}, {"date": "2026-07-01", "gpus": 10000}])
-    doc["horizon"]["years"] = 1
-    outcome = plan_of(tmp_path, doc)
+    targets = [{"date": "2026-01-01", "gpus": 30000}, {"date": "2026-07-01", "gpus": 10000}]
+    outcome = plan_of(tmp_path, one_year(tmp_path, prompt_site(), targets))
     assert outcome.plan is not None, outcome.solve
     t = outcome.plan.timeline
     assert [p.gpus for p in t.periods] == [30000, 30000, 10000, 10000]
@@ -358,12 +366,8 @@ def test_a_build_out_plan_written_before_periods_kept_their_steps_reads(tmp_path
     (2,160 in 2026-Q1, 2,208 in Q3; a horizon from a leap year reuses that year's 365 days, whose
     Q1 has 2,184 and Q4 2,184) and typical-day quarters may differ by a kept peak day; `check`
     reads them (it refused them as "incomplete or not this plan's")."""
-    site = base_site()
-    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 0}]
-    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
-    doc = program(tmp_path, site)
-    doc["horizon"].update(years=1, start=start)
-    doc["buildout"]["targets"] = [{"date": start, "gpus": 10000}]
+    doc = one_year(tmp_path, prompt_site(), [{"date": start, "gpus": 10000}])
+    doc["horizon"]["start"] = start
     if typical_days is None:
         del doc["time"]
     else:
