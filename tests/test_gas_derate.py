@@ -203,3 +203,14 @@ def test_a_derate_flat_over_the_year_is_said_for_every_hour(tmp_path):
     s = _plan(tmp_path, site, typical_days=2)
     line = next(b for b in s.binding if b.startswith("gas wartsila_18v50sg:"))
     assert line.startswith("gas wartsila_18v50sg: 17.9 MW a unit in every hour (2,000 m up, what counts as firm)"), line
+
+
+def test_a_constant_temperature_is_named_in_the_derate(tmp_path):
+    """`ambient_temp_c: 35` (a number is an hourly series too): an LM6000 gives 1 - 0.28 x 20 / 35
+    = 0.84 of 49 MW = 41.2 MW in every hour, said with the temperature that takes it."""
+    site = _site(tmp_path, 50_000, temperature=False)
+    del site["grid"]
+    site["ambient_temp_c"] = 35
+    s = _plan(tmp_path, site, typical_days=2)
+    assert any(b.startswith("gas lm6000: 41.2 MW a unit in every hour (35.0 °C, what counts as firm)") for b in s.binding), \
+        s.binding

@@ -172,8 +172,8 @@ def _say_derate(si, gen_type: str, plan: SitePlan) -> None:
     flat = bool(np.ptp(share) == 0)
     least = np.flatnonzero(share <= share.min())
     worst = int(least[np.argmax(si.ambient_temp_c[least])]) if si.ambient_temp_c is not None else int(least[0])
-    where = [f"{si.ambient_temp_c[worst]:.1f} °C"] if si.ambient_temp_c is not None and not flat else []
-    where += [f"{elevation:,.0f} m up"] if elevation is not None and elevation > 0 else []
+    where = [f"{si.ambient_temp_c[worst]:.1f} °C"] if si.gas_output_fraction(gen_type, thin_air=False)[worst] < 1 else []
+    where += [f"{elevation:,.0f} m up"] if si.gas_output_fraction(gen_type, heat=False)[worst] < 1 else []
     if share[worst] < 1:
         when = "in every hour" if flat else "in the hottest hour"
         plan.binding.append(f"gas {gen_type}: {spec.unit_mw * share[worst]:,.1f} MW a unit {when} ({', '.join(where)}, "
