@@ -109,7 +109,7 @@ def plan_summary(console: Console, plan: Plan) -> None:
                   + (f" (scenario {plan.scenario})" if plan.scenario else "")
                   + f": {plan.solver['status']}" + (f", gap {gap:.3%}" if gap else "") + f", {when}")
     if plan.earliest is not None:
-        _earliest_summary(console, plan.earliest)
+        _earliest_summary(console, plan.earliest, plan.time_resolution.get("method") == "typical_days")
     if plan.timeline is not None:
         timeline_summary(console, plan.timeline)
     if plan.pareto is not None:
@@ -300,8 +300,9 @@ def _source_cost_table(plan: Plan) -> Table:
     return table
 
 
-def _earliest_summary(console: Console, earliest: dict) -> None:
-    """The period found for buildout.earliest, and why one period sooner has no plan."""
+def _earliest_summary(console: Console, earliest: dict, typical_days: bool) -> None:
+    """The period found for buildout.earliest, and why one period sooner has no plan; a date
+    found on typical days is said to be theirs (the real year's hours may ask for more)."""
     (measure, amount), = earliest["goal"].items()
     console.print(f"[bold]Earliest[/bold]: {amount:,} {measure.replace('_', ' ')} online from "
                   f"{earliest['period']} ({earliest['date']}); this plan is the least-cost one with it then. "
@@ -309,7 +310,9 @@ def _earliest_summary(console: Console, earliest: dict) -> None:
     for line in earliest["why_not_sooner"]:
         console.print(f"  • {escape(line)}", highlight=False)
     tried = ", ".join(f"{t['period']} {'yes' if t['plan'] else 'no'}" for t in earliest["tried"])
-    console.print(f"[dim]periods tried (a plan or not): {tried}[/dim]", highlight=False)
+    days = ("; found on typical days: `dcplan check` holds the plan against every hour of each period"
+            if typical_days else "")
+    console.print(f"[dim]periods tried (a plan or not): {tried}{days}[/dim]", highlight=False)
     if earliest.get("curve"):
         curve = Table(title="Time to power: the least cost of each date (NPV)", header_style="bold cyan")
         for name in ("period", "NPV cost", "saves against the earliest", "what changes from the date before"):
