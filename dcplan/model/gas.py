@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyomo.core as pyo
 
-from dcplan.formulas import gas_co2_t_per_mwh, lead_time_months, output_fraction
+from dcplan.formulas import gas_co2_t_per_mwh, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.model.rows import Rows, Term, row_family, weighted_sum
 from dcplan.plans.types import SitePlan, gas_key
@@ -55,7 +55,10 @@ def add_gas(sm: SiteModel) -> None:
             upper=fuel.pipeline_limit_mmbtu_per_h)])
         sm.explain(b.pipeline, lambda t: ("gas burn (MMBtu/h) above the pipeline limit",
                                           ("site", "fuel", "pipeline_limit_mmbtu_per_h")))
-    sm.explain(b.gas_cap, lambda k, t: _cap_explained(sm, cand[k].type, value_of(b.gas_units[k]), t))
+    step_of = {t: i for i, t in enumerate(sm.steps)}
+    heat = {k: sm.series(sm.si.gas_output_fraction(cand[k].type, thin_air=False)) for k in b.K}  # the heat's share alone
+    sm.explain(b.gas_cap, lambda k, t: _cap_explained(cand[k].type, value_of(b.gas_units[k]), spec[k].unit_mw,
+                                                      unit_mw[k], heat[k], step_of[t]))
     if uc:
         sm.explain(b.gas_min_on, lambda k, t: (
             f"{cand[k].type} runs below its minimum stable load ({spec[k].min_stable_load_fraction:.0%} "
@@ -107,16 +110,15 @@ def _unit_mw_by_step(sm: SiteModel, gen_type: str) -> float | np.ndarray:
     return unit_mw if np.all(share == 1.0) else unit_mw * np.asarray(sm.series(share))
 
 
-def _cap_explained(sm: SiteModel, gen_type: str, units: float, t) -> tuple[str, tuple]:
-    """What a broken ``gas_cap`` row means: the units' output above their rating at that hour,
-    blamed on the derate where the hour's temperature (or the site's elevation) lowered it."""
-    rated, by_step = sm.si.catalog.generators[gen_type].unit_mw, _unit_mw_by_step(sm, gen_type)
-    step = list(sm.steps).index(t)
+def _cap_explained(gen_type: str, units: float, rated: float, by_step, heat_share: list[float],
+                   step: int) -> tuple[str, tuple]:
+    """What a broken ``gas_cap`` row at ``step`` means: the units' output above their rating
+    then (``by_step``: one number, or one per step), blamed on the derate where the hour's
+    temperature (``heat_share``: the heat's share alone, per step) or the site's elevation
+    lowered it."""
     if np.ndim(by_step) == 0 or by_step[step] == rated:
         return f"{gen_type} output (MW) above {units:g} units x {rated:g} MW", ("catalog", "generators", gen_type, "unit_mw")
-    temp = sm.si.ambient_temp_c
-    if temp is None or output_fraction(sm.si.catalog.generators[gen_type].output_vs_ambient_c,
-                                       temp[[sm.tg.hour_of_year[step]]])[0] == 1.0:  # thin air alone
+    if heat_share[step] == 1.0:  # thin air alone
         return (f"{gen_type} output (MW) above {units:g} units at their rating derated for the site's elevation "
                 "(the catalog's output_vs_elevation_m)", ("site", "location", "elevation_m"))
     return (f"{gen_type} output (MW) above {units:g} units at their rating derated for the hour's ambient "
