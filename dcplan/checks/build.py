@@ -138,7 +138,7 @@ def _n_plus_one(v: Verification, s: SiteState) -> None:
             # a cause is one without which the firm figure would be higher (the unit left out may be the derated one)
             causes = [cause for cause, without in (("heat", firm_gas(False, True)), ("elevation", firm_gas(True, False)))
                       if without > gas + 1e-9]
-            heat = f" (derated for the site's {' and '.join(causes) or 'heat and elevation'}; {rated:,.1f} MW at ISO)"
+            heat = f" (derated for the site's {' and '.join(causes)}; {rated:,.1f} MW at ISO)"
             where = (v.loc.site(si, "ambient_temp_c") if "heat" in causes
                      else v.loc.site(si, "location", "elevation_m"))
         stored = (f" and the battery {held_mw:,.1f} MW for {si.site.reliability.battery_firm_hours:g} h (of what it "
