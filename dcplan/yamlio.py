@@ -86,10 +86,23 @@ def dotted(loc: KeyPath) -> str:
     return out
 
 
-def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: str, budget: list):
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise _TooLarge(f"more than {MAX_VALUES:,} values once its aliases are expanded")
+def _expanded_values(node: yaml.Node, counted: dict, depth: int = 0) -> int:
+    """How many values ``node`` holds once its aliases are expanded, each shared node counted
+    once per use but walked once, so that an alias bomb is refused in milliseconds rather than
+    after building a million values (seconds). Stops at ``MAX_DEPTH``, which :func:`_build`
+    reports; a node inside itself (a recursive anchor) counts as too many."""
+    key = id(node)
+    if key in counted:
+        return counted[key]
+    if depth > MAX_DEPTH or not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        return 1
+    counted[key] = MAX_VALUES + 1  # while its children are counted: met again, it contains itself
+    children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else node.value
+    counted[key] = min(MAX_VALUES + 1, 1 + sum(_expanded_values(n, counted, depth + 1) for n in children))
+    return counted[key]
+
+
+def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: str):
     if len(path) > MAX_DEPTH:
         raise _TooLarge(f"nested more than {MAX_DEPTH} deep")
     lines[path] = node.start_mark.line + 1
@@ -100,7 +113,7 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
     if isinstance(node, yaml.MappingNode):
         out = {}
         for key_node, value_node in node.value:
-            key = _build(key_node, path + ("<key>",), {}, problems, fname, budget)
+            key = _build(key_node, path + ("<key>",), {}, problems, fname)
             if isinstance(key, (list, dict)):
                 problems.append(Problem(fname, key_node.start_mark.line + 1, dotted(path),
                                         "a mapping key must be a plain value"))
@@ -108,11 +121,11 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
             if key in out:
                 problems.append(Problem(fname, key_node.start_mark.line + 1, dotted(path + (key,)),
                                         f"duplicate key (line {lines[path + (key,)]} sets it too)"))
-            out[key] = _build(value_node, path + (key,), lines, problems, fname, budget)
+            out[key] = _build(value_node, path + (key,), lines, problems, fname)
             lines[path + (key,)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (i,), lines, problems, fname, budget) for i, item in enumerate(node.value)]
+        return [_build(item, path + (i,), lines, problems, fname) for i, item in enumerate(node.value)]
     try:
         value = yaml.SafeLoader.construct_object(_CONSTRUCTOR, node, deep=True)
     except ValueError as exc:  # a value YAML reads as a date or number but cannot be one: 2027-13-45
@@ -182,7 +195,9 @@ def parse_yaml(text: str, path: Path, folders: tuple[Path, ...] = ()) -> YamlDoc
     problems: list[Problem] = []
     lines: dict[KeyPath, int] = {}
     try:
-        data = _build(node, (), lines, problems, name, [MAX_VALUES])
+        if _expanded_values(node, {}) > MAX_VALUES:
+            raise _TooLarge(f"more than {MAX_VALUES:,} values once its aliases are expanded")
+        data = _build(node, (), lines, problems, name)
     except _TooLarge as exc:
         raise InputError([Problem(name, None, "", f"not read: {exc}")]) from None
     except yaml.YAMLError as exc:

@@ -175,16 +175,19 @@ def test_a_csv_with_a_byte_order_mark_still_has_its_hour_column_checked(tmp_path
 
 
 def test_an_alias_bomb_too_deep_a_nesting_and_too_large_a_file_are_refused(tmp_path, runner, monkeypatch):
-    """Billion laughs (10^9 values from 10 lines), 20,000 nested lists and an oversized file:
-    each an input error naming the file (exit 2), in bounded time and memory."""
+    """Billion laughs (10^9 values from 10 lines), a list that holds itself, 20,000 nested lists
+    and an oversized file: each an input error naming the file (exit 2), in bounded time and
+    memory."""
     import dcplan.trust as trust
 
     lines = ["kind: site", "a: &a [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]" for i in range(8)]
     (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
+    (tmp_path / "itself.yaml").write_text("kind: site\na: &a [1, *a]\n")
     (tmp_path / "deep.yaml").write_text("kind: site\nx: " + "[" * 20_000 + "]" * 20_000 + "\n")
     (tmp_path / "big.yaml").write_text("kind: site\n" + "".join(f"k{i}: {i}\n" for i in range(200)))
-    expected = {"bomb": "values once its aliases are expanded", "deep": "nested too deep",
+    expected = {"bomb": "values once its aliases are expanded", "itself": "values once its aliases are expanded",
+                "deep": "nested too deep",
                 "big": "a YAML input may be (DCPLAN_MAX_YAML_MB raises it)"}
     for name, message in expected.items():
         if name == "big":
