@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from conftest import REPO, run_cli
+from test_report import assert_one_colour_per_technology
 
 EXAMPLES = sorted(p for p in (REPO / "examples").iterdir() if (p / "program.yaml").exists())
 FAST = {"gigawatt-buildout", "crypto-retrofit", "greener-and-fast", "quickstart"}
@@ -19,7 +20,7 @@ def test_every_example_and_site_file_validates(runner):
 @pytest.mark.parametrize("example", [pytest.param(p, id=p.name, marks=() if p.name in FAST else pytest.mark.slow)
                                      for p in EXAMPLES])
 def test_example_plans(example, runner, tmp_path):
-    result = run_cli(runner, "plan", example / "program.yaml", "-o", tmp_path, "-q")
+    result = run_cli(runner, "plan", example / "program.yaml", "-o", tmp_path, "--report", "-q")
     assert result.exit_code == 0, result.output
     plan = yaml.safe_load((tmp_path / "plan.yaml").read_text())
     assert plan["solution"]["status"] in ("optimal", "feasible")
@@ -27,6 +28,8 @@ def test_example_plans(example, runner, tmp_path):
         for period in plan["timeline"]["periods"]:
             if period["target"] is not None:
                 assert period["compute_online"] >= period["target"] - 1e-6
+    if example.name == "gigawatt-buildout":  # checked here, where the example is planned once
+        assert_one_colour_per_technology((tmp_path / "report.html").read_text(), ("GE LM2500XPRESS", "gas lm2500xpress"))
 
 
 @pytest.mark.slow  # 20-30 s (its training job's smoothing, then the build-out); the rule is also

@@ -521,18 +521,20 @@ def test_cash_flow_by_year_of_a_buildout(buildout):
     assert table[1][1] == "$2.74 B"  # 120 M + 2.5 B + 120 M of orders placed in 2026
 
 
-@pytest.mark.parametrize("example, names", [
-    ("gigawatt-buildout", ("GE LM2500XPRESS", "gas lm2500xpress")),
-    # rented units in every chart, not the Gantt alone: memphis rents in its last periods (35 s)
-    pytest.param("memphis-colossus", ("Solar Turbines SMT-130", "gas smt130 rented"), marks=pytest.mark.slow)])
-def test_one_colour_per_technology(tmp_path, example, names):
-    """In the build-out examples, a gas unit type, and a rented one, have one colour in every
-    chart: the Gantt chart, the capacity and energy bars, the week of dispatch and the energy by
-    typical day (their <title>s name them)."""
-    html = (plan_example(tmp_path, example) / "report.html").read_text()
+def assert_one_colour_per_technology(html: str, names: tuple[str, str]) -> None:
+    """A gas unit type (``names``: its catalog label and its name in the charts) has one colour in
+    every chart of a build-out's report: the Gantt chart, the capacity and energy bars, the week of
+    dispatch and the energy by typical day (their <title>s name them)."""
     fills = re.findall(rf'fill="(#[0-9a-f]{{6}})"><title>(?:[^<]*: )?(?:{"|".join(names)})', html)
     gantt = [f for f in re.findall(rf'fill="(#[0-9a-f]{{6}})"><title>{names[0]}', html)]
     assert gantt and len(fills) > len(gantt) + 2 and len(set(fills)) == 1, (names, fills)
+
+
+@pytest.mark.slow  # 35 s; the gigawatt example's owned turbines are checked in test_examples.py
+def test_a_rented_unit_has_one_colour_in_every_chart(tmp_path):
+    """Rented units in every chart, not the Gantt alone: memphis rents in its last periods."""
+    html = (plan_example(tmp_path, "memphis-colossus") / "report.html").read_text()
+    assert_one_colour_per_technology(html, ("Solar Turbines SMT-130", "gas smt130 rented"))
 
 
 def test_gantt_labels_are_cut_between_words(buildout):
