@@ -8,6 +8,8 @@ From Python (the command line in :mod:`dcplan.cli` is a thin shell over the same
     plan = dcplan.plan("sites/johor.yaml", typical_days=12, mip_gap=1e-3)
     plan.total_cost_usd, plan.sites[0].capacity     # a typed dcplan.plans.types.Plan
     plan.dispatch_frame("johor")                   # pandas, indexed by timestamp
+    dcplan.write_plan(plan, "plans/johor")         # the files of `dcplan plan -o plans/johor`
+    committed = dcplan.read_plan("plans/johor")    # and back, as a Plan
     report = dcplan.check("sites/", plan_root="plans/")
     report.exit_code                               # 0 when every committed plan still fits
     result = dcplan.smooth("examples/smoothing/llama_24k_h100.yaml",
@@ -45,7 +47,8 @@ if TYPE_CHECKING:
     from dcplan.solver import SolveOptions
 
 __all__ = ["CheckReport", "InputError", "NoPlan", "Plan", "PlanOutcome", "Problem", "SmoothingResult",
-           "SolveOptions", "__version__", "check", "plan", "plan_outcome", "smooth", "validate"]
+           "SolveOptions", "__version__", "check", "plan", "plan_outcome", "read_plan", "smooth", "validate",
+           "write_plan"]
 
 _HOMES = {"NoPlan": "dcplan.api", "PlanOutcome": "dcplan.api", "CheckReport": "dcplan.checks.report",
           "InputError": "dcplan.errors", "Problem": "dcplan.errors", "Plan": "dcplan.plans.types",
@@ -106,6 +109,36 @@ def plan_outcome(source: str | os.PathLike | ProgramInput, *, scenario: str | No
     plan; then ``infeasible`` and ``why_no_plan()`` say why, and ``solve`` holds the solver's
     status. Invalid input still raises :class:`dcplan.errors.InputError`."""
     return _plan_outcome("plan_outcome", source, scenario, typical_days, overrides, solve_options)
+
+
+def write_plan(plan: Plan, folder: str | os.PathLike, *, report: bool = False, parquet: bool = False) -> list[Path]:
+    """Write ``plan`` into ``folder`` as `dcplan plan -o FOLDER` does: plan.yaml, dispatch.csv,
+    summary.json (timeline.csv for a build-out, its training jobs' smoothing), with ``report``
+    report.html and with ``parquet`` dispatch.parquet; the paths written. The folder is replaced
+    whole in one transaction; one that holds files dcplan did not write is refused
+    (:class:`dcplan.errors.InputError`, as for a folder that cannot be made)."""
+    from dcplan.api import write_folder
+    from dcplan.errors import InputError
+    from dcplan.extras import available
+    from dcplan.outfolder import OutputFolder
+
+    if parquet and not available("pyarrow"):
+        raise ImportError("parquet=True needs pyarrow: pip install 'dcplan[sweep]'")
+    try:
+        claimed = OutputFolder(folder, "folder")
+    except InputError as err:  # named as the caller wrote it: the argument, not the command's -o
+        raise InputError([_as_arguments(p) for p in err.problems]) from None
+    with claimed:
+        return write_folder(plan, claimed, report, parquet)
+
+
+def read_plan(folder: str | os.PathLike) -> Plan:
+    """A plan's folder (written by `dcplan plan -o` or :func:`write_plan`) read back as a
+    :class:`Plan`, with its figures as the files hold them; a folder that is not one, or is
+    damaged, raises :class:`dcplan.errors.InputError` naming the file, line and key."""
+    from dcplan.plans.files import read_plan as read
+
+    return read(folder)
 
 
 def _plan_outcome(caller: str, source, scenario: str | None, typical_days: int | None, overrides: dict | None,

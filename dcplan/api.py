@@ -28,7 +28,8 @@ from dcplan.model.compute import power_share
 from dcplan.model.context import is_operational
 from dcplan.model.results import Plan, extract
 from dcplan.model.technologies import couples_steps, relaxed_away
-from dcplan.plans.write import write_plan
+from dcplan.outfolder import OutputFolder
+from dcplan.plans.write import write_plan_files
 from dcplan.solver import SolveOptions, SolveResult, solve
 from dcplan.yamlio import load_yaml
 
@@ -85,16 +86,11 @@ class PlanOutcome:
     solve: SolveResult | None
     plan: Plan | None  # None when no plan exists (infeasible, or no solution in time)
     reasons: list[str] = dataclasses.field(default_factory=list)  # why not, when known up front
-    smoothing: dict = dataclasses.field(default_factory=dict)  # site -> SmoothingResult of its training job
     earliest: Earliest | None = None  # what the search for buildout.earliest found
 
     @property
     def infeasible(self) -> bool:
         return bool(self.reasons) or (self.solve is not None and self.solve.status == "infeasible")
-
-    @property
-    def input_files(self) -> list[Path]:
-        return input_files(self.program)
 
     def why_no_plan(self) -> list[str]:
         """Why there is no plan, in sentences a reviewer can act on: the reasons known up front,
@@ -251,7 +247,7 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
         smoothing, reasons = smooth_training_jobs(program)
         if reasons:
             return PlanOutcome(program, None, None, reasons)
-    timed_out = PlanOutcome(program, SolveResult("no_solution", message="time limit"), None, smoothing=smoothing)
+    timed_out = PlanOutcome(program, SolveResult("no_solution", message="time limit"), None)
 
     def out_of_time(build_s: float) -> bool:  # the limit holds for the whole plan, building included
         left = _less_time(options, time.perf_counter() - started).time_limit_s
@@ -278,7 +274,10 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
     options = _less_time(options, time.perf_counter() - started)
     result = solve(pm.model, options, operational=is_operational, start=start or None, suspect_infeasible=suspect,
                    relaxed_away=relaxed_away, couples_steps=couples_steps)
-    return PlanOutcome(program, result, extract(pm, result) if result.has_solution else None, smoothing=smoothing)
+    plan = extract(pm, result) if result.has_solution else None
+    if plan is not None:
+        plan.inputs, plan.smoothing = input_files(program), smoothing
+    return PlanOutcome(program, result, plan)
 
 
 START_TYPICAL_DAYS = 12
@@ -327,18 +326,30 @@ def _relax_operational_integers(model: pyo.Block) -> None:
                 var.setub(upper)
 
 
-def write_outputs(outcome: PlanOutcome, outdir: Path, parquet: bool = False) -> list[Path]:
-    """The plan's files, with the input files recorded, and the smoothing of each site's training
+def write_outputs(plan: Plan, outdir: Path, parquet: bool = False) -> list[Path]:
+    """The plan's files, with its input files recorded, and the smoothing of each site's training
     job (in OUTDIR itself for one job, so that the report shows it; in OUTDIR/smoothing/SITE for
-    several); ``parquet`` adds dispatch.parquet. ``outdir`` should be new: see :class:`dcplan.outfolder.OutputFolder`, which makes
-    a folder that replaces an earlier run's whole."""
-    written = write_plan(outcome.plan, outdir, outcome.input_files, parquet=parquet)
-    if outcome.smoothing:
+    several); ``parquet`` adds dispatch.parquet. ``outdir`` should be new: see
+    :class:`dcplan.outfolder.OutputFolder`, which makes a folder that replaces an earlier run's whole."""
+    written = write_plan_files(plan, outdir, parquet=parquet)
+    if plan.smoothing:
         from dcplan.smoothing.output import write_smoothing
-    for site, result in outcome.smoothing.items():
-        folder = outdir if len(outcome.smoothing) == 1 else outdir / "smoothing" / site
+    for site, result in plan.smoothing.items():
+        folder = outdir if len(plan.smoothing) == 1 else outdir / "smoothing" / site
         written += write_smoothing(result, folder)
     return written
+
+
+def write_folder(plan: Plan, folder: OutputFolder, report: bool = False, parquet: bool = False) -> list[Path]:
+    """Write ``plan`` (:func:`write_outputs`, and ``report``: report.html) into a claimed output
+    folder as one transaction; the paths written, in the folder."""
+    with folder.replace() as staging:
+        written = write_outputs(plan, staging, parquet)
+        if report:
+            from dcplan.report import write_report
+
+            written.append(write_report(staging, shown_as=folder.target))
+    return [folder.target / p.relative_to(staging) for p in written]
 
 
 def smooth_training_jobs(program: ProgramInput) -> tuple[dict, list[str]]:

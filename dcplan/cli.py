@@ -333,14 +333,9 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
                       f"{result.compile_seconds:.2f} s · solve {result.solve_seconds:.2f} s "
                       f"({result.strategy}: {work})[/dim]")
     if folder is not None:
-        with folder.replace() as staging:
-            written = api.write_outputs(outcome, staging, parquet)
-            if with_report:
-                from dcplan.report import write_report
-
-                written.append(write_report(staging, shown_as=folder.target))
+        written = api.write_folder(outcome.plan, folder, with_report, parquet)
         if not quiet:
-            console.print("wrote " + ", ".join(display_path(folder.target / p.relative_to(staging)) for p in written))
+            console.print("wrote " + ", ".join(display_path(p) for p in written))
     if result.status == "time_limit":
         gap = f"{result.gap:.3%}" if result.gap is not None else "unknown"
         why = "stopped" if stopped else "time limit reached"

@@ -79,7 +79,7 @@ class OutputFolder:
             if foreign:
                 shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
                 raise _problem(self.option, f"{display_path(target)} holds files dcplan did not write ({shown}); "
-                                    "a run replaces its whole -o folder, so give a new or empty folder")
+                                    "a run replaces the whole folder, so give a new or empty one")
 
 
 def _written_by_dcplan(path: Path) -> bool:

@@ -163,7 +163,7 @@ def test_input_error_and_no_plan_pickle_whole():
     again = pickle.loads(pickle.dumps(no_plan))
     assert (again.status, again.reasons, str(again)) == ("infeasible", ["site x: no power"], "infeasible: site x: no power")
     assert again.outcome.reasons == ["site x: no power"]
-    no_plan.outcome.smoothing["x"] = threading.Lock()  # something of a solve's that does not pickle
+    no_plan.outcome.program = threading.Lock()  # something of a solve's that does not pickle
     again = pickle.loads(pickle.dumps(no_plan))
     assert again.outcome is None and (again.status, again.reasons, str(again)) == (
         no_plan.status, no_plan.reasons, str(no_plan))
@@ -282,3 +282,75 @@ def test_overrides_set_a_number_by_a_sweeps_path():
                                                                for x in scenario.sites[0].site.grid.steps[1:]]]
     with pytest.raises(ValueError, match="overrides apply to a path"):
         dcplan.plan(load_program(program), overrides={"finance.discount_rate": 0.1})
+
+
+def _close(a, b, where=()) -> None:
+    """``a`` equals ``b`` to the 6 significant digits the files keep (recursively); the totals
+    made of the dispatch (facility energy and what divides by it) to its 4 decimals a step."""
+    if isinstance(a, dict):
+        assert set(a) == set(b), (where, set(a) ^ set(b))
+        for key in a:
+            _close(a[key], b[key], where + (key,))
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _close(x, y, where + (i,))
+    elif isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-4 if where[0] == "totals" else 2e-6, abs=1e-3), where
+    else:
+        assert a == b, where
+
+
+def _same_plan(read: dcplan.Plan, plan: dcplan.Plan) -> None:
+    from dcplan.plans.write import dispatch_csv, plan_document, summary_document
+
+    _close(plan_document(read), plan_document(plan))
+    assert dispatch_csv(read) == dispatch_csv(plan)  # to the file's 4 decimals, every step
+    _close(summary_document(read).get("sites_by_period"), summary_document(plan).get("sites_by_period"))
+    assert read.solver["status"] == plan.solver["status"] and read.year == plan.year
+    assert read.dispatch_frame().index.equals(plan.dispatch_frame().index)
+
+
+def test_a_plan_written_and_read_back_is_the_plan(tmp_path):
+    """dcplan.write_plan then dcplan.read_plan: every figure of plan.yaml, every dispatch step,
+    the timestamps of the frame, to the precision the files keep; a folder of other files is
+    refused, named as the argument."""
+    plan = dcplan.plan(write_yaml(tmp_path / "s.yaml", base_site()), typical_days=2)
+    written = dcplan.write_plan(plan, tmp_path / "out", report=True)
+    assert sorted(p.name for p in written) == ["dispatch.csv", "plan.yaml", "report.html", "summary.json"]
+    read = dcplan.read_plan(tmp_path / "out")
+    _same_plan(read, plan)
+    assert read.sites[0].capacity == pytest.approx(plan.sites[0].capacity, rel=1e-5)
+    assert [c.name for c in read.caps] == [c.name for c in plan.caps]
+    dcplan.write_plan(read, tmp_path / "out")  # an earlier plan's folder is replaced whole
+    assert not (tmp_path / "out" / "report.html").exists()
+    with pytest.raises(dcplan.InputError, match="holds files dcplan did not write") as err:
+        dcplan.write_plan(plan, tmp_path)  # s.yaml is there
+    assert err.value.problems[0].file == "arguments"
+    with pytest.raises(dcplan.InputError, match="not an output folder"):
+        dcplan.read_plan(tmp_path)
+
+
+def test_a_build_out_read_back_has_every_periods_sites(tmp_path):
+    """Each period's sites come back from summary.json (plan.yaml holds the last period's), the
+    orders, bridges and timeline.csv's assets too; a damaged period's site is named at its key."""
+    from test_buildout import islanded_site, program
+
+    doc = program(tmp_path, islanded_site(rental=True), targets=[{"date": "2026-04-01", "gpus": 10000}])
+    plan = dcplan.plan(write_yaml(tmp_path / "p.yaml", doc))
+    dcplan.write_plan(plan, tmp_path / "out")
+    read = dcplan.read_plan(tmp_path / "out")
+    _same_plan(read, plan)
+    assert len(read.timeline.sites_by_period) == len(plan.timeline.sites_by_period) > 4
+    for mine, theirs in zip(read.timeline.sites_by_period, plan.timeline.sites_by_period):
+        assert mine[0].capacity == pytest.approx(theirs[0].capacity, rel=1e-5, abs=1e-6)
+    assert read.timeline.bridges and read.timeline.bridges[0] == plan.timeline.bridges[0]
+    assert read.timeline.assets.keys() == plan.timeline.assets.keys()
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    first = next(iter(summary["sites_by_period"]))
+    site = next(iter(summary["sites_by_period"][first]))
+    summary["sites_by_period"][first][site]["it_mw"] = "lots"
+    (tmp_path / "out" / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(dcplan.InputError, match="summary.json") as err:
+        dcplan.read_plan(tmp_path / "out")
+    assert err.value.problems[0].key == f"sites_by_period.{first}.{site}.it_mw"

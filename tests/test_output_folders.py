@@ -18,18 +18,18 @@ from conftest import base_site, run_cli, write_yaml
 
 from dcplan import api
 from dcplan.outfolder import FolderLock, OutputFolder
-from dcplan.plans.write import write_plan
+from dcplan.plans.write import write_plan_files
 
 WRITER = """
 import pickle, sys
 from pathlib import Path
 from dcplan.outfolder import OutputFolder
-from dcplan.plans.write import write_plan
+from dcplan.plans.write import write_plan_files
 plans = pickle.loads(Path(sys.argv[1]).read_bytes())
 out = Path(sys.argv[2])
 for i in range(10**9):
     with OutputFolder(out) as folder, folder.replace() as staging:
-        write_plan(plans[i % 2], staging)
+        write_plan_files(plans[i % 2], staging)
     print(i, flush=True)
 """
 
@@ -49,7 +49,7 @@ def test_a_run_killed_at_random_moments_always_leaves_one_complete_run(tmp_path)
     (tmp_path / "plans.pickle").write_bytes(pickle.dumps(plans))
     references = []
     for i, plan in enumerate(plans):
-        write_plan(plan, tmp_path / f"ref{i}")
+        write_plan_files(plan, tmp_path / f"ref{i}")
         references.append(_files(tmp_path / f"ref{i}"))
     assert references[0]["plan.yaml"] != references[1]["plan.yaml"]
 

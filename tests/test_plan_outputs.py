@@ -199,10 +199,10 @@ def test_the_plan_files_read_back_as_written(tmp_path):
     figure of plan.yaml and every dispatch column (to the 4 decimals written)."""
     from dcplan import api
     from dcplan.plans.files import read_plan_yaml
-    from dcplan.plans.write import plan_document, write_plan
+    from dcplan.plans.write import plan_document, write_plan_files
 
     plan = api.plan(write_yaml(tmp_path / "s.yaml", base_site()), typical_days=2).plan
-    write_plan(plan, tmp_path / "out")
+    write_plan_files(plan, tmp_path / "out")
     doc, shape = read_plan_yaml(tmp_path / "out" / "plan.yaml")
     assert doc.data == yaml.safe_load(yaml.safe_dump(plan_document(plan), sort_keys=False))
     assert shape.sites["testsite"].gpus == plan.sites[0].gpus and doc.line_of(("sites", "testsite", "it_mw")) > 1

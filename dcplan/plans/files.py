@@ -5,7 +5,10 @@ input error at its file and line like any other."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
+import os
 from pathlib import Path, PurePath
 
 import numpy as np
@@ -13,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, refuse
+from dcplan.plans.types import Bridge, CapReport, OrderLine, PeriodLine, Plan, SitePlan, Timeline
+from dcplan.plans.write import TIMELINE_COLUMNS
 from dcplan.schema.validate import validation_problems
 from dcplan.yamlio import YamlDocument, load_yaml, parse_yaml
 
@@ -119,7 +124,7 @@ class SiteEntry(_Record):
     cloud_gpus: dict[str, float] = {}
     cooling: str
     it_mw: float
-    capacity: dict[str, float]
+    capacity: dict[str, int | float]  # unit counts as written (whole numbers)
     costs_usd_per_year: dict[str, float]
 
 
@@ -323,3 +328,222 @@ def _as_checked(data: dict, plan: PlanFile) -> None:
     raw.update(base_date=checked.base_date, totals={**(raw.get("totals") or {}), **checked.totals})
     for key in ("periods", "orders", "bridges"):
         raw[key] = [{**item, **entry.model_dump()} for item, entry in zip(raw.get(key) or [], getattr(checked, key))]
+
+
+# --- a plan's folder, and a Plan read back ----------------------------------------------
+
+class SavedSite(ReportedSite):
+    """A site as plan.yaml (and summary.json's ``sites_by_period``) holds it: all a SitePlan needs."""
+
+    country: str = ""
+    water_m3_per_year: float | None = 0.0
+    binding_limits: list[str] = []
+
+
+class SavedCap(CapEntry):
+    quantity: str = ""
+    scope: str = ""
+    sense: str = ""
+    binding: bool = False
+    shadow_price_unit: str = ""
+    origin: str = ""
+    source: str = ""
+    in_force: bool = True
+
+
+class SavedPeriod(PeriodEntry):
+    target: float | None = None
+    compute_online: float = 0.0
+    energy_mwh: Figures = {}
+    co2_t: float = 0.0
+
+
+class SavedOrder(OrderEntry):
+    order_period: str = ""
+    online_period: str = ""
+    latest_order_date: dt.date | None = None
+    slack_months: float = 0.0
+
+
+class SavedBridge(BridgeEntry):
+    start_period: str = ""
+    end_period: str = ""
+    cost_usd: float = 0.0
+
+
+class SavedTimeline(TimelineEntry):
+    periods: list[SavedPeriod] = Field(min_length=1)
+    orders: list[SavedOrder] = []
+    bridges: list[SavedBridge] = []
+
+
+class SavedPlan(ReportedPlan):
+    """All of plan.yaml that :func:`read_plan` turns back into a :class:`Plan`."""
+
+    dcplan_version: str = ""
+    objective: str = "min_cost"
+    target: dict | None = None
+    compute_delivered: float = 0.0
+    caps: list[SavedCap] = []
+    timeline: SavedTimeline | None = None
+    sites: dict[str, SavedSite] = Field(min_length=1)
+
+
+@dataclasses.dataclass
+class PlanFiles:
+    """A plan's folder as read: plan.yaml (its document with lines, and its shape checked),
+    summary.json and dispatch.csv (site -> column -> values per step)."""
+
+    doc: YamlDocument
+    shape: PlanFile
+    summary: dict
+    dispatch: dict[str, dict[str, np.ndarray]]
+
+
+def read_folder(path: str | os.PathLike, shape: type[PlanFile] = PlanFile) -> PlanFiles:
+    """The files `dcplan plan -o FOLDER` wrote, each checked (plan.yaml against ``shape``, the
+    dispatch against plan.yaml's time grid); InputError at the file and line when the folder is
+    not one or is damaged."""
+    path = Path(path)
+    if path.is_file():
+        raise InputError([Problem(display_path(path), None, "", "a file: give the plan's folder "
+                                  f"({display_path(path.parent)}), as `dcplan plan FILE -o FOLDER` wrote it")])
+    if not path.is_dir():
+        raise InputError([Problem(display_path(path), None, "", "no such folder (write one with "
+                                  "`dcplan plan FILE -o FOLDER`)")])
+    if not (path / "plan.yaml").is_file():
+        raise InputError([Problem(display_path(path / "plan.yaml"), None, "", "file not found: the folder is "
+                                  "not an output folder of `dcplan plan`")])
+    doc, plan = read_plan_yaml(path / "plan.yaml", shape=shape)
+    summary = _read_json(path / "summary.json")
+    dispatch = read_dispatch(path / "dispatch.csv")
+    refuse(dispatch_problems(display_path(path / "dispatch.csv"), dispatch, plan))
+    return PlanFiles(doc, plan, summary, dispatch)
+
+
+def _read_json(path: Path) -> dict:
+    name = display_path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError([Problem(name, None, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(name, None, "", f"cannot read file: {exc}")]) from None
+    except json.JSONDecodeError as exc:
+        raise InputError([Problem(name, exc.lineno, "", f"invalid JSON: {exc.msg}")]) from None
+    if not isinstance(data, dict):
+        raise InputError([Problem(name, 1, "", "expected a JSON object")])
+    return data
+
+
+def read_plan(path: str | os.PathLike) -> Plan:
+    """A plan's folder (as `dcplan plan -o` or :func:`dcplan.write_plan` wrote it) read back into
+    a :class:`Plan`, figures as written (6 significant digits, dispatch to 4 decimals). A
+    build-out's earlier periods come from summary.json's ``sites_by_period``; a folder written
+    before summary.json kept them (dcplan before 2026-12-02) gives those periods' dispatch alone.
+    Not kept in the files: the input files' paths (summary.json records them relative to the
+    folder), the smoothing results' objects (smoothing.yaml beside the plan has their figures)."""
+    files = read_folder(path, SavedPlan)
+    data, plan, summary = files.doc.data, files.shape, files.summary
+    by_period = {}
+    if plan.timeline is not None and summary.get("sites_by_period") is not None:
+        by_period = _checked(files, ("sites_by_period",), dict[str, dict[str, SavedSite]])
+    years = {s: int(str(c["timestamp"][0])[:4]) for s, c in files.dispatch.items() if "timestamp" in c}
+    sites = [_site_plan(name, entry, _dispatch_of(files.dispatch[name])) for name, entry in plan.sites.items()]
+    timeline = None
+    if plan.timeline is not None:
+        timeline = _timeline(plan.timeline, by_period, files.dispatch, plan.sites, Path(path) / "timeline.csv")
+        sites = timeline.sites_by_period[-1]
+    return Plan(
+        program=plan.program, scenario=plan.scenario, objective=plan.objective,
+        time_resolution=_plain(data["time_resolution"]), solver=summary.get("solver") or dict(plan.solution),
+        sites=sites, target=_plain(plan.target), compute_delivered=plan.compute_delivered,
+        caps=[CapReport(c.name, c.quantity, c.scope, c.sense, c.limit, c.value, c.slack, c.binding, c.shadow_price,
+                        c.shadow_price_unit, c.origin, c.source, "", None, c.in_force, c.note) for c in plan.caps],
+        timeline=timeline, version=plan.dcplan_version, year=years.get(sites[0].name),
+        earliest=_plain(data.get("earliest")), pareto=_plain(data.get("pareto")))
+
+
+def _checked(files: PlanFiles, loc: tuple, kind):
+    """summary.json's value at ``loc`` checked as ``kind``: InputError naming its key."""
+    from pydantic import TypeAdapter, ValidationError
+
+    value = files.summary
+    for key in loc:
+        value = value[key]
+    try:
+        return TypeAdapter(kind).validate_python(value)
+    except ValidationError as exc:
+        name = display_path(files.doc.path.parent / "summary.json")
+        raise InputError([Problem(name, None, ".".join(map(str, loc + tuple(e["loc"]))), e["msg"])
+                          for e in exc.errors(include_url=False)]) from None
+
+
+def _plain(value):
+    """A checked value as the Plan holds it: dates as ISO text (as its files write them)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _dispatch_of(columns: dict[str, np.ndarray], rows=slice(None)) -> dict[str, np.ndarray]:
+    """A site's dispatch columns (of ``rows``), without those the writer adds to each row."""
+    return {k: v[rows] for k, v in columns.items() if k not in ("step", "timestamp", "period")}
+
+
+def _site_plan(name: str, entry: SavedSite | None, dispatch: dict[str, np.ndarray]) -> SitePlan:
+    if entry is None:  # a period a folder written before 2026-12-02 does not describe
+        return SitePlan(name, "", dispatch=dispatch)
+    emissions = entry.emissions_t_per_year
+    return SitePlan(name, entry.country, gpus=dict(entry.gpus), gpus_new=dict(entry.gpus_new),
+                    cloud_gpus=dict(entry.cloud_gpus), cooling=entry.cooling, it_mw=entry.it_mw,
+                    capacity=dict(entry.capacity), energy_mwh={k: v or 0.0 for k, v in entry.energy_mwh_per_year.items()},
+                    costs_usd=dict(entry.costs_usd_per_year), co2_t=emissions.get("co2") or 0.0,
+                    nox_t=emissions.get("nox") or 0.0, water_m3=entry.water_m3_per_year or 0.0, dispatch=dispatch,
+                    binding=list(entry.binding_limits))
+
+
+def _timeline(t: SavedTimeline, by_period: dict, dispatch: dict, last: dict[str, SavedSite], assets_csv: Path) -> Timeline:
+    """plan.yaml's ``timeline:`` as a Timeline, each period's sites from ``by_period`` (the last
+    period's from plan.yaml where summary.json has none) and their rows of dispatch.csv."""
+    whole = lambda g: {site: {k: round(v) for k, v in models.items()} for site, models in g.items()}  # noqa: E731
+    periods = [PeriodLine(p.name, p.start.isoformat(), p.end.isoformat(), p.target, p.compute_online,
+                          whole(p.gpus_online), dict(p.capacity_online), dict(p.spend_usd), dict(p.energy_mwh), p.co2_t,
+                          dict(p.cloud_gpus_online), whole(p.gpus_in_stock), p.steps or 0, p.peak_days or 0)
+               for p in t.periods]
+    sites_by_period = []
+    for i, p in enumerate(periods):
+        entries = by_period.get(p.name) or (last if i == len(periods) - 1 else {})
+        sites_by_period.append([_site_plan(name, entries.get(name), _dispatch_of(columns, columns["period"] == p.name))
+                                for name, columns in dispatch.items() if np.any(columns["period"] == p.name)])
+    iso = lambda d: d.isoformat() if d is not None else None  # noqa: E731
+    orders = [OrderLine(o.site, o.asset, o.label, o.quantity, o.unit, o.order_period, iso(o.order_date), o.online_period,
+                        iso(o.online_date), iso(o.retire_date), o.capex_usd, iso(o.latest_order_date) or "", o.slack_months)
+              for o in t.orders]
+    bridges = [Bridge(b.site, b.asset, b.label, b.quantity, b.unit, b.start_period, iso(b.start_date), b.end_period,
+                      iso(b.end_date), b.cost_usd) for b in t.bridges]
+    totals = t.totals
+    return Timeline(t.period_length, t.base_date.isoformat(), periods, orders, bridges, totals.get("npv_cost_usd") or 0.0,
+                    totals.get("salvage_credit_usd") or 0.0, totals.get("cost_per_gpu_hour_usd"), sites_by_period,
+                    _assets(assets_csv, periods))
+
+
+def _assets(path: Path, periods: list[PeriodLine]) -> dict[str, dict[tuple, list]]:
+    """timeline.csv back into Timeline.assets: period -> (site, asset, unit) -> [ordered, online,
+    rented, capex]; empty periods where the file is missing."""
+    assets: dict[str, dict[tuple, list]] = {p.name: {} for p in periods}
+    if not path.is_file():
+        return assets
+    name = display_path(path)
+    rows = trust.read_csv_rows(path)
+    header = rows[0] if rows else []
+    if header != TIMELINE_COLUMNS:
+        raise InputError([Problem(name, 1, "", "not the columns dcplan writes in timeline.csv")])
+    for line, row in enumerate(rows[1:], start=2):
+        try:
+            assets.setdefault(row[0], {})[tuple(row[3:6])] = [float(v) for v in row[6:10]]
+        except (ValueError, IndexError):
+            raise InputError([Problem(name, line, "", "expected 10 fields, the last 4 numbers")]) from None
+    return assets

@@ -5,6 +5,7 @@ and for a build-out its timeline of orders, rentals and periods. Made from a sol
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -115,6 +116,8 @@ class Plan:
     year: int | None = None  # the calendar year the dispatch's hours belong to
     earliest: dict | None = None  # buildout.earliest: the period found and why not sooner (dcplan.studies.earliest)
     pareto: dict | None = None  # pareto: the cost-against-CO2 points (dcplan.studies.pareto)
+    inputs: list[Path] = field(default_factory=list)  # the files it was made from (recorded in summary.json)
+    smoothing: dict = field(default_factory=dict, repr=False)  # site -> SmoothingResult of its training job
 
     def dispatch_frame(self, site: str | None = None):
         """The dispatch of one site (default: the first) as a pandas DataFrame, MW by column,

@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from dcplan.outfolder import current_umask
-from dcplan.plans.types import Plan
+from dcplan.plans.types import Plan, SitePlan
 
 DISPATCH_FIRST = ["site", "step", "hour_of_year", "timestamp", "weight", "load_mw", "pue"]
 RUN_FIELDS = ("build_seconds", "compile_seconds", "solve_seconds", "lp_solves", "nodes")
@@ -51,25 +51,28 @@ def _round(x, digits: int = 6):
     return float(f"{x:.{digits}g}") if abs(x) >= 1 else round(x, 6) + 0.0  # + 0.0: -1e-9 is 0.0, not -0.0
 
 
+def site_document(s: SitePlan) -> dict:
+    """One site's entry in plan.yaml's ``sites:`` (not rounded: see :func:`plan_document`)."""
+    return {
+        "country": s.country,
+        "gpus": dict(sorted(s.gpus.items())),
+        "gpus_new": dict(sorted(s.gpus_new.items())),
+        **({"cloud_gpus": dict(sorted(s.cloud_gpus.items()))} if s.cloud_gpus else {}),
+        "cooling": s.cooling,
+        "it_mw": s.it_mw,
+        "capacity": dict(sorted(s.capacity.items())),
+        "energy_mwh_per_year": dict(sorted(s.energy_mwh.items())),
+        "costs_usd_per_year": dict(sorted(s.costs_usd.items())),
+        "total_cost_usd_per_year": s.total_cost_usd,
+        "emissions_t_per_year": {"co2": s.co2_t, "nox": s.nox_t},
+        "water_m3_per_year": s.water_m3,
+        "binding_limits": s.binding,
+    }
+
+
 def plan_document(plan: Plan) -> dict:
     """The content of plan.yaml: what to build and what it costs, no timings (diff-friendly)."""
-    sites = {}
-    for s in plan.sites:
-        sites[s.name] = {
-            "country": s.country,
-            "gpus": dict(sorted(s.gpus.items())),
-            "gpus_new": dict(sorted(s.gpus_new.items())),
-            **({"cloud_gpus": dict(sorted(s.cloud_gpus.items()))} if s.cloud_gpus else {}),
-            "cooling": s.cooling,
-            "it_mw": s.it_mw,
-            "capacity": dict(sorted(s.capacity.items())),
-            "energy_mwh_per_year": dict(sorted(s.energy_mwh.items())),
-            "costs_usd_per_year": dict(sorted(s.costs_usd.items())),
-            "total_cost_usd_per_year": s.total_cost_usd,
-            "emissions_t_per_year": {"co2": s.co2_t, "nox": s.nox_t},
-            "water_m3_per_year": s.water_m3,
-            "binding_limits": s.binding,
-        }
+    sites = {s.name: site_document(s) for s in plan.sites}
     solver = plan.solver
     return _round({
         "dcplan_version": plan.version,
@@ -129,10 +132,14 @@ def _cap_entry(c) -> dict:
 
 
 def summary_document(plan: Plan, timings: bool = False) -> dict:
-    """summary.json: plan.yaml's content with the solver's figures; its timings and search
-    counts only when asked (``timings``), as they differ from run to run."""
+    """summary.json: plan.yaml's content with the solver's figures, and for a build-out each
+    period's sites (what :func:`dcplan.plans.files.read_plan` needs to rebuild the Plan); the
+    solve's timings and search counts only when asked (``timings``), as they differ from run to run."""
     doc = plan_document(plan)
     doc["solver"] = _round({k: v for k, v in plan.solver.items() if timings or k not in RUN_FIELDS})
+    if plan.timeline is not None:  # plan.yaml's sites are the last period's: here every period's
+        doc["sites_by_period"] = _round({p.name: {s.name: site_document(s) for s in sites} for p, sites
+                                         in zip(plan.timeline.periods, plan.timeline.sites_by_period)})
     return doc
 
 
@@ -214,13 +221,13 @@ def dispatch_parquet(csv_text: str) -> bytes:
     return out.getvalue().to_pybytes()
 
 
-def write_plan(plan: Plan, outdir: Path, inputs=(), sweep_values: dict | None = None,
-               parquet: bool = False) -> list[Path]:
+def write_plan_files(plan: Plan, outdir: Path, inputs=None, sweep_values: dict | None = None,
+                     parquet: bool = False) -> list[Path]:
     """Write all outputs; every file is fully rendered before any is replaced. ``inputs``, the
     files the plan was made from, and ``sweep_values``, what a sweep scenario changed in them
     (path -> value), are recorded in summary.json; ``parquet`` adds dispatch.parquet."""
     summary = summary_document(plan)
-    summary["inputs"] = input_records(inputs, outdir)
+    summary["inputs"] = input_records(plan.inputs if inputs is None else inputs, outdir)
     if sweep_values:
         summary["sweep_values"] = sweep_values
     rendered = {

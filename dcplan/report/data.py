@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 import stat
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ import numpy as np
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, refuse
 from dcplan.formatting import fixed, money, time_resolution_words
-from dcplan.plans.files import ReportedPlan, dispatch_problems, read_dispatch, read_plan_yaml
+from dcplan.plans.files import ReportedPlan, read_folder
 from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
 from dcplan.yamlio import YamlDocument, load_yaml
 
@@ -136,20 +135,8 @@ class SourceCost:
 def load_folder(path: Path) -> PlanFolder:
     """Read an output folder of `dcplan plan`; raise InputError when it is not one or is damaged."""
     path = Path(path)
-    if path.is_file():
-        raise InputError([Problem(display_path(path), None, "", "a file: give the plan's folder "
-                                  f"({display_path(path.parent)}), as `dcplan plan FILE -o FOLDER` wrote it")])
-    if not path.is_dir():
-        raise InputError([Problem(display_path(path), None, "", "no such folder (write one with "
-                                  "`dcplan plan FILE -o FOLDER`)")])
-    if not (path / "plan.yaml").is_file():
-        raise InputError([Problem(display_path(path / "plan.yaml"), None, "", "file not found: the folder is "
-                                  "not an output folder of `dcplan plan`")])
-    doc, plan = read_plan_yaml(path / "plan.yaml", shape=ReportedPlan)
-    summary = _read_json(path / "summary.json")
-    dispatch = read_dispatch(path / "dispatch.csv")
-    refuse(dispatch_problems(display_path(path / "dispatch.csv"), dispatch, plan))
-    folder = PlanFolder(path, doc.data, summary, dispatch, _inputs(path, summary))
+    files = read_folder(path, ReportedPlan)
+    folder = PlanFolder(path, files.doc.data, files.summary, files.dispatch, _inputs(path, files.summary))
     if (path / "smoothing.yaml").is_file():
         smoothing = load_yaml(path / "smoothing.yaml")
         _need(smoothing, (), smoothing.data, SMOOTHING_SHAPE)
@@ -182,21 +169,6 @@ def _numbers(doc: YamlDocument, loc: tuple, value) -> None:
             _numbers(doc, loc + (key,), item)
     elif value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise InputError([doc.problem(loc, f"expected a number, found '{value}'")])
-
-
-def _read_json(path: Path) -> dict:
-    name = display_path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError([Problem(name, None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([Problem(name, None, "", f"cannot read file: {exc}")]) from None
-    except json.JSONDecodeError as exc:
-        raise InputError([Problem(name, exc.lineno, "", f"invalid JSON: {exc.msg}")]) from None
-    if not isinstance(data, dict):
-        raise InputError([Problem(name, 1, "", "expected a JSON object")])
-    return data
 
 
 def _read_schedule(path: Path) -> dict[str, np.ndarray]:

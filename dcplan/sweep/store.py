@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.outfolder import STAGING, replaced
 from dcplan.plans.types import Plan
-from dcplan.plans.write import atomic_write, write_plan
+from dcplan.plans.write import atomic_write, write_plan_files
 from dcplan.sweep.scenario import OUTPUT_COLUMNS, TIMING_COLUMNS
 
 RESULTS, CSV, SCENARIOS = "results.parquet", "results.csv", "scenarios"
@@ -78,7 +78,7 @@ class ResultStore:
         else:
             folder.parent.mkdir(parents=True, exist_ok=True)
             with replaced(folder) as staging:
-                write_plan(plan, staging, self.inputs, {axis: row[axis] for axis in self.axes})
+                write_plan_files(plan, staging, self.inputs, {axis: row[axis] for axis in self.axes})
         self.rows[row["scenario"]] = row
         if time.monotonic() - self.last_flush >= self.flush_every_s:
             self.flush()
