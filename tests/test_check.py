@@ -561,6 +561,26 @@ def test_exit_2_for_a_malformed_committed_plan(runner, repo):
     assert f"{plan}:" in result.output and "sites.testsite" in result.output and "required key" in result.output
 
 
+@pytest.mark.parametrize("column, value", [("grid_mw", "nan"), ("load_mw", "inf"), ("weight", "-17")])
+def test_exit_2_for_a_dispatch_with_a_value_dcplan_never_writes(runner, repo, column, value):
+    """A NaN, an infinity or a negative weight is a damaged file (exit 2 at its line and column),
+    not a plan to judge: NaN passed every comparison and the check said ok."""
+    dispatch = repo / "plans" / "testsite" / "dispatch.csv"
+    rows = [line.split(",") for line in dispatch.read_text().splitlines()]
+    rows[5][rows[0].index(column)] = value
+    dispatch.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 2, result.output
+    assert f"{dispatch}:6: {column}: '{value}' is not" in result.output
+
+
+def test_exit_2_for_a_negative_number_of_gpus_in_a_committed_plan(runner, repo):
+    plan = repo / "plans" / "testsite" / "plan.yaml"
+    edit(plan, lambda d: d["sites"]["testsite"]["gpus"].update(h100_sxm=-8000))
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 2 and "sites.testsite.gpus.h100_sxm" in result.output, result.output
+
+
 def test_exit_2_for_a_plan_without_its_dispatch(runner, repo):
     (repo / "plans" / "testsite" / "dispatch.csv").unlink()
     result = run_cli(runner, "check", repo)

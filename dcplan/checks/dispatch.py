@@ -42,7 +42,8 @@ def _broken_rows(v: Verification, states: dict[str, SiteState], evaluation: Eval
         return
     if evaluation is None:
         v.add("model rows", WARNING, f"the committed dispatch{some.when} could not be evaluated on the current "
-              f"model within {COMPLETION_TIME_S:g} s: its limits per source and its caps are unchecked")
+              f"model (HiGHS found no completion of it within {COMPLETION_TIME_S:g} s, or its figures are too large "
+              "to compute with): its limits per source and its caps are unchecked")
         return
     for b in evaluation.broken:
         s = states[b.site]

@@ -8,11 +8,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import os
 from pathlib import Path, PurePath
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt
 
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, refuse
@@ -27,7 +28,8 @@ TEXT_COLUMNS = ("period", "timestamp")
 
 def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
     """dispatch.csv back into arrays per site (``TEXT_COLUMNS`` stay text); a
-    missing column, a short row or a bad value is an InputError at its line."""
+    missing column, a short row or a bad value (not a number, not finite, a negative weight) is
+    an InputError at its line."""
     name = display_path(path)
     rows = trust.read_csv_rows(path)
     header = rows[0] if rows else []
@@ -49,9 +51,14 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
                 columns.setdefault(key, []).append(value)
                 continue
             try:
-                columns.setdefault(key, []).append(float(value))
+                number = float(value)
             except ValueError:
                 raise InputError([Problem(name, line, key, f"not a number: '{value}'")]) from None
+            if not math.isfinite(number) or (key == "weight" and number < 0):  # dcplan writes neither
+                what = "a weight (hours, at least 0)" if key == "weight" else "a finite number"
+                raise InputError([Problem(name, line, key, f"'{value}' is not {what}: dcplan writes none, so "
+                                          "the file was changed or damaged")])
+            columns.setdefault(key, []).append(number)
     for site, columns in sites.items():
         for key, values in columns.items():
             if len(values) != counts[site]:
@@ -119,11 +126,11 @@ Figures = dict[str, float | None]
 
 
 class SiteEntry(_Record):
-    gpus: dict[str, int]
-    gpus_new: dict[str, int]
-    cloud_gpus: dict[str, float] = {}
+    gpus: dict[str, NonNegativeInt]
+    gpus_new: dict[str, NonNegativeInt]
+    cloud_gpus: dict[str, NonNegativeFloat] = {}
     cooling: str
-    it_mw: float
+    it_mw: NonNegativeFloat
     capacity: dict[str, int | float]  # unit counts as written (whole numbers)
     costs_usd_per_year: dict[str, float]
 
