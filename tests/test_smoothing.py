@@ -326,6 +326,18 @@ def test_bad_csv_names_file_and_line(tmp_path, monkeypatch, runner, text, where)
     assert "Traceback" not in result.output
 
 
+def test_a_job_too_long_to_generate_and_a_negative_seed_are_refused_at_their_lines(tmp_path, runner):
+    """A billion seconds at 0.1 s (10^10 steps) took every byte of memory before it was refused
+    (exit 70); a negative seed crashed NumPy's generator."""
+    job = "kind: workload\ngpu: h100_sxm\ngpus: 100\nduration_s: {}\nseed: {}\niteration: {{period_s: 8, compute_fraction: 0.75}}\n"
+    for duration, seed, message in [("1.0e9", 0, "job.yaml:4: duration_s: 1e+09 s of 0.1 s steps is 10,000,000,000 "
+                                     "steps, more than the 5,000,000"),
+                                    (60, -1, "job.yaml:5: seed: input should be greater than or equal to 0")]:
+        (tmp_path / "job.yaml").write_text(job.format(duration, seed))
+        result = run_cli(runner, "validate", tmp_path / "job.yaml")
+        assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
+
+
 def test_bad_workload_and_limits_files_name_file_and_line(tmp_path, monkeypatch, runner):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "job.yaml").write_text(

@@ -76,7 +76,7 @@ class WorkloadFile(StrictModel):
     idle_power_fraction: Fraction = Field(
         0.1, description="GPU power before the start and after the stop ramp, fraction of TDP "
         "(assumption: ~70 W of a 700 W H100)")
-    seed: int = 0
+    seed: int = Field(0, ge=0, description="of the random draws (jitter): the same seed, the same trace")
     duration_s: float | None = Field(None, gt=0)
     resolution_s: float = Field(0.1, ge=MIN_STEP_S)
     iteration: IterationSpec | None = None

@@ -88,6 +88,9 @@ class Workload:
         return float(self.load_mw.sum()) * self.time_step_s / 3600.0
 
 
+MAX_STEPS = 5_000_000
+"""The most steps a synthetic job is generated with (almost 6 days at 0.1 s; each step takes some
+hundred bytes while it is made): a file's one number must not exhaust memory."""
 SYNTHETIC_KEYS = ("iteration", "checkpoint", "start", "stop", "jitter", "duration_s")
 
 
@@ -113,7 +116,11 @@ def _file_problems(spec: WorkloadFile, doc: YamlDocument | None) -> list[Problem
             if getattr(spec, key) is None:
                 problems.append(problem((key,), "required key is missing (a synthetic job needs "
                                         "gpu, gpus and duration_s)"))
-        if spec.duration_s is not None and spec.duration_s < 2 * spec.resolution_s:
+        if spec.duration_s is not None and spec.duration_s / spec.resolution_s > MAX_STEPS:
+            problems.append(problem(("duration_s",), f"{spec.duration_s:g} s of {spec.resolution_s:g} s steps is "
+                                    f"{spec.duration_s / spec.resolution_s:,.0f} steps, more than the {MAX_STEPS:,} a "
+                                    "synthetic job may have (a shorter job, or a coarser resolution_s)"))
+        elif spec.duration_s is not None and spec.duration_s < 2 * spec.resolution_s:
             problems.append(problem(("duration_s",), f"{spec.duration_s:g} s is shorter than two "
                                     f"steps of resolution_s {spec.resolution_s:g} s"))
         idle_s = (spec.start.idle_s if spec.start else 0.0) + (spec.stop.idle_s if spec.stop else 0.0)
