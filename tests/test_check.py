@@ -581,6 +581,22 @@ def test_exit_2_for_a_negative_number_of_gpus_in_a_committed_plan(runner, repo):
     assert result.exit_code == 2 and "sites.testsite.gpus.h100_sxm" in result.output, result.output
 
 
+def test_an_output_file_is_never_written_over_a_file_dcplan_reads(runner, repo):
+    """`-o` of check, diff and report wrote their text over the site checked or the plan shown,
+    exit 0 (a review's cases); a report over its own report.html is still replaced."""
+    site, plan = repo / SITE, repo / "plans" / "testsite"
+    before = {p: p.read_bytes() for p in (site, plan / "plan.yaml", plan / "summary.json")}
+    for args, target in ((("check", repo), site), (("diff", plan, plan), plan / "plan.yaml"),
+                         (("report", plan), plan / "summary.json")):
+        result = run_cli(runner, *args, "-o", target)
+        assert result.exit_code == 2 and "is a file dcplan reads" in result.output, (args, result.output)
+    assert all(p.read_bytes() == text for p, text in before.items())
+    for _ in range(2):
+        assert run_cli(runner, "report", plan, "-o", plan / "report.html").exit_code == 0
+    result = run_cli(runner, "plan", site, "--typical-days", "2", "-o", repo / "out", "--solver-log", repo / "out" / "h.log")
+    assert result.exit_code == 2 and "which the plan replaces whole" in result.output, result.output
+
+
 def test_exit_2_for_a_plan_without_its_dispatch(runner, repo):
     (repo / "plans" / "testsite" / "dispatch.csv").unlink()
     result = run_cli(runner, "check", repo)
