@@ -57,7 +57,7 @@ class SeriesResolver:
     def __init__(self, doc: YamlDocument, year: int = 2027):
         self.doc = doc
         self.year = year
-        self._tables: dict[Path, tuple[list[str], list[list[str]]]] = {}
+        self._tables: dict[Path, tuple[list[str], list[list[str]], list[int]]] = {}  # header, rows, their lines
 
     def resolve(self, spec, loc: tuple, quantity: Quantity) -> np.ndarray:
         """An array of 8,760 floats, or :class:`SeriesError` naming file, line and key."""
@@ -102,7 +102,7 @@ class SeriesResolver:
             path = self.doc.reference(spec.csv, csv_loc).resolve()
         except InputError as err:
             raise SeriesError(err.problems[0]) from None
-        header, rows = self._read(path, csv_loc)
+        header, rows, lines = self._read(path, csv_loc)
         name = display_path(path)
         value_columns = [c for c in header if c not in INDEX_COLUMNS]
         twice = [c for c in header if header.count(c) > 1]
@@ -113,9 +113,10 @@ class SeriesResolver:
             if len(value_columns) != 1:
                 raise self._fail(csv_loc, f"{name} has columns {value_columns}: name one with `column:`")
             column = value_columns[0]
-        if column not in header:
-            raise self._fail(loc + ("column",), f"no column '{column}' in {name}; it has {value_columns}"
-                             + did_you_mean(column, value_columns))
+        if column not in value_columns:
+            what = "is its index (the hour each row is)" if column in header else "is not there"
+            raise self._fail(loc + ("column",), f"column '{column}' of {name} {what}; its values are in "
+                             f"{value_columns}" + did_you_mean(column, value_columns))
         unit = next((u for u in sorted(KNOWN_UNITS, key=len, reverse=True)
                      if column == u or column.endswith("_" + u)), None)
         fahrenheit = unit == "temp_f" and quantity.unit == "temp_c"  # converted below, with its offset
@@ -128,23 +129,24 @@ class SeriesResolver:
         widths = np.fromiter((len(r) for r in rows), dtype=int, count=len(rows))
         if (widths != len(header)).any():
             i = int(np.flatnonzero(widths != len(header))[0])
-            raise self._fail(csv_loc, f"{name}:{i + 2}: {widths[i]} fields, but the header has {len(header)}")
+            raise self._fail(csv_loc, f"{name}:{lines[i]}: {widths[i]} fields, but the header has {len(header)}")
         if len(rows) <= MAX_ROWS:
-            self._check_index(header, rows, name, csv_loc)  # first: a missing hour is named at its line
+            self._check_index(header, rows, lines, name, csv_loc)  # first: a missing hour is named at its line
         if len(rows) != HOURS_PER_YEAR:
             hint = " (a leap year? drop Feb 29)" if len(rows) == LEAP_YEAR_HOURS else ""
             count = f"more than {MAX_ROWS:,}" if len(rows) > MAX_ROWS else f"{len(rows)}"
             raise self._fail(csv_loc, f"{name} has {count} data rows, expected {HOURS_PER_YEAR}{hint}")
-        values = self._numbers(rows, header.index(column), f"{name}:{{row}}: column '{column}' has {{what}}", csv_loc)
+        values = self._numbers(rows, lines, header.index(column), f"{name}:{{row}}: column '{column}' has {{what}}",
+                               csv_loc)
         values *= spec.scale
         if fahrenheit:
             values = (values - 32.0) * (5.0 / 9.0)
-        self._check_range(values, loc, quantity, where=(name, column))
+        self._check_range(values, loc, quantity, where=(name, column, lines))
         return values
 
-    def _numbers(self, rows: list, j: int, problem: str, loc: tuple) -> np.ndarray:
+    def _numbers(self, rows: list, lines: list[int], j: int, problem: str, loc: tuple) -> np.ndarray:
         """Column ``j`` of ``rows`` as finite numbers, or the first cell that is not one (its CSV
-        line and what it holds, in ``problem``'s ``{row}`` and ``{what}``)."""
+        line, from ``lines``, and what it holds, in ``problem``'s ``{row}`` and ``{what}``)."""
         try:
             values = np.array([row[j] for row in rows], dtype=float)  # the whole column at once
             if np.isfinite(values).all():
@@ -160,7 +162,7 @@ class SeriesResolver:
                 values[i] = np.nan
             if not np.isfinite(values[i]):
                 what = "an empty cell (a gap)" if cell == "" else f"'{cell}', not a number"
-                raise self._fail(loc, problem.format(row=i + 2, what=what))
+                raise self._fail(loc, problem.format(row=lines[i], what=what))
         return values
 
     def _read(self, path: Path, loc: tuple):
@@ -172,10 +174,11 @@ class SeriesResolver:
                 with path.open(newline="", encoding="utf-8-sig") as fh:  # a byte-order mark is no header
                     reader = csv.reader(fh)
                     header = [h.strip() for h in next(reader, [])]
-                    rows = []
+                    rows, lines = [], []
                     for r in reader:  # one row past the most a year may have is enough to refuse
-                        if r and "".join(r).strip():
+                        if r and "".join(r).strip():  # blank lines are skipped, and counted in lines
                             rows.append(r)
+                            lines.append(reader.line_num)
                             if len(rows) > MAX_ROWS:
                                 break
             except FileNotFoundError:
@@ -184,24 +187,36 @@ class SeriesResolver:
                 raise self._fail(loc, f"cannot read {display_path(path)}: {exc}") from None
             if not header:
                 raise self._fail(loc, f"{display_path(path)} is empty (expected a header row)")
-            self._tables[path] = (header, rows)
+            self._tables[path] = (header, rows, lines)
         return self._tables[path]
 
-    def _check_index(self, header, rows, name, loc):
-        if header[0] == "hour":
+    def _check_index(self, header, rows, lines, name, loc):
+        """The rows are the year's hours in order from hour 0 (1 January 00:00), as their index
+        column (``hour`` or ``timestamp``, in any place) says, where the file has one."""
+        index = next((c for c in INDEX_COLUMNS if c in header), None)
+        j = header.index(index) if index else None
+        if index == "hour":
             for i, row in enumerate(rows):
-                if row[0].strip() != str(i):
-                    raise self._fail(loc, f"{name}:{i + 2}: hour is '{row[0]}', expected {i} "
-                                     "(rows must be consecutive hours)")
-        elif header[0] == "timestamp":
+                if row[j].strip() != str(i):
+                    raise self._fail(loc, f"{name}:{lines[i]}: hour is '{row[j]}', expected {i} "
+                                     "(rows must be consecutive hours from 0)")
+        elif index == "timestamp":
             previous = None
             for i, row in enumerate(rows):
                 try:
-                    stamp = dt.datetime.fromisoformat(row[0].strip())
+                    stamp = dt.datetime.fromisoformat(row[j].strip())
+                    step = stamp - previous if previous is not None else None
                 except ValueError:
-                    raise self._fail(loc, f"{name}:{i + 2}: timestamp '{row[0]}' is not ISO 8601") from None
-                if previous is not None and stamp - previous != dt.timedelta(hours=1):
-                    raise self._fail(loc, f"{name}:{i + 2}: timestamp {stamp} does not follow "
+                    raise self._fail(loc, f"{name}:{lines[i]}: timestamp '{row[j]}' is not ISO 8601") from None
+                except TypeError:  # one with a time zone, one without
+                    raise self._fail(loc, f"{name}:{lines[i]}: timestamp '{row[j]}' mixes timestamps with and "
+                                     "without a time zone") from None
+                if previous is None and (stamp.month, stamp.day, stamp.hour, stamp.minute) != (1, 1, 0, 0):
+                    raise self._fail(loc, f"{name}:{lines[i]}: the first timestamp is {stamp}: a year's series "
+                                     "starts at 1 January 00:00 (hour 0; for data stamped at each hour's end, "
+                                     "the hour before the stamp)")
+                if step is not None and step != dt.timedelta(hours=1):
+                    raise self._fail(loc, f"{name}:{lines[i]}: timestamp {stamp} does not follow "
                                      f"{previous} by one hour (a gap or a duplicate)")
                 previous = stamp
 
@@ -209,7 +224,7 @@ class SeriesResolver:
         bad = np.flatnonzero((values < quantity.low) | (values > quantity.high))
         if bad.size:
             i = int(bad[0])
-            place = f"{where[0]}:{i + 2}: column '{where[1]}' " if where else ""
+            place = f"{where[0]}:{where[2][i]}: column '{where[1]}' " if where else ""
             hours = f" ({bad.size} such hour{'s' if bad.size > 1 else ''})" if hourly else ""
             raise self._fail(loc, f"{place}value {values[i]:g} is outside the plausible range "
                              f"{quantity.low:g}..{quantity.high:g} {quantity.unit}{hours}")

@@ -52,6 +52,42 @@ def test_csv_with_a_timestamp_gap_is_rejected(tmp_path):
         load(tmp_path, {"csv": "p.csv"})
 
 
+def _stamped(start: dt.datetime, first: str | None = None) -> list[str]:
+    stamps = [(start + dt.timedelta(hours=h)).isoformat() for h in range(8760)]
+    return [first or stamps[0], *stamps[1:]]
+
+
+@pytest.mark.parametrize("header, rows, spec, message", [
+    # a year from 1 July, or stamped at each hour's end, read as if from 1 January 00:00
+    ("timestamp,price_usd_per_mwh", [f"{s},1" for s in _stamped(dt.datetime(2027, 7, 1))], {},
+     "p.csv:2: the first timestamp is 2027-07-01 00:00:00: a year's series starts at 1 January 00:00"),
+    ("timestamp,price_usd_per_mwh", [f"{s},1" for s in _stamped(dt.datetime(2027, 1, 1, 1))], {},
+     "the first timestamp is 2027-01-01 01:00:00"),
+    # one stamp with a time zone among stamps without: a TypeError (exit 70)
+    ("timestamp,price_usd_per_mwh", [f"{s},1" for s in _stamped(dt.datetime(2027, 1, 1), "2027-01-01T00:00+00:00")],
+     {}, "p.csv:3: timestamp '2027-01-01T01:00:00' mixes timestamps with and without a time zone"),
+    # the index in the second column, its hours backwards: read as a year that runs backwards
+    ("price_usd_per_mwh,hour", [f"1,{8759 - h}" for h in range(8760)], {},
+     "p.csv:2: hour is '8759', expected 0"),
+    # the hours used as prices: they fall in the price's plausible range
+    ("hour,price_usd_per_mwh", [f"{h},1" for h in range(8760)], {"column": "hour"},
+     "p.csv is its index (the hour each row is)"),
+])
+def test_an_index_that_is_not_the_years_hours_in_order_is_refused(tmp_path, header, rows, spec, message):
+    (tmp_path / "p.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as err:
+        load(tmp_path, {"csv": "p.csv", **spec})
+    assert message in str(err.value)
+
+
+def test_a_bad_cell_is_named_at_its_line_counting_blank_lines(tmp_path):
+    rows = ["hour,price_usd_per_mwh", *[f"{h},{'x' if h == 5000 else 1}" for h in range(8760)]]
+    rows[10:10] = ["", "", ""]  # three blank lines before it: line 5005, not 5002
+    (tmp_path / "p.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(InputError, match=r"p.csv:5005: column 'price_usd_per_mwh' has 'x'"):
+        load(tmp_path, {"csv": "p.csv"})
+
+
 def test_time_of_use(tmp_path):
     spec = {"time_of_use": {"default": 40, "periods": [
         {"value": 120, "months": [7, 8], "hours": [16, 17, 18]},
