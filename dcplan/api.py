@@ -29,7 +29,7 @@ from dcplan.model.context import is_operational
 from dcplan.model.results import Plan, extract
 from dcplan.model.technologies import couples_steps, relaxed_away
 from dcplan.outfolder import OutputFolder
-from dcplan.plans.write import write_plan_files
+from dcplan.plans.write import input_hashes, write_plan_files
 from dcplan.solver import SolveOptions, SolveResult, solve
 from dcplan.yamlio import load_yaml
 
@@ -86,11 +86,16 @@ class PlanOutcome:
     solve: SolveResult | None
     plan: Plan | None  # None when no plan exists (infeasible, or no solution in time)
     reasons: list[str] = dataclasses.field(default_factory=list)  # why not, when known up front
+    smoothing: dict = dataclasses.field(default_factory=dict)  # site -> SmoothingResult of its training job
     earliest: Earliest | None = None  # what the search for buildout.earliest found
 
     @property
     def infeasible(self) -> bool:
         return bool(self.reasons) or (self.solve is not None and self.solve.status == "infeasible")
+
+    @property
+    def input_files(self) -> list[Path]:
+        return input_files(self.program)
 
     def why_no_plan(self) -> list[str]:
         """Why there is no plan, in sentences a reviewer can act on: the reasons known up front,
@@ -152,7 +157,10 @@ def plan(path: Path | str, scenario: str | None = None, typical_days: int | None
         program = load_with_overrides(Path(path), scenario, overrides)
     else:
         program = load_program(Path(path), scenario)
-    return plan_program(program, typical_days, _less_time(options, time.perf_counter() - started))
+    outcome = plan_program(program, typical_days, _less_time(options, time.perf_counter() - started))
+    if outcome.plan is not None and overrides:
+        outcome.plan.overrides = dict(overrides)
+    return outcome
 
 
 def _less_time(options: SolveOptions | None, spent_s: float) -> SolveOptions | None:
@@ -247,7 +255,7 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
         smoothing, reasons = smooth_training_jobs(program)
         if reasons:
             return PlanOutcome(program, None, None, reasons)
-    timed_out = PlanOutcome(program, SolveResult("no_solution", message="time limit"), None)
+    timed_out = PlanOutcome(program, SolveResult("no_solution", message="time limit"), None, smoothing=smoothing)
 
     def out_of_time(build_s: float) -> bool:  # the limit holds for the whole plan, building included
         left = _less_time(options, time.perf_counter() - started).time_limit_s
@@ -275,9 +283,9 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
     result = solve(pm.model, options, operational=is_operational, start=start or None, suspect_infeasible=suspect,
                    relaxed_away=relaxed_away, couples_steps=couples_steps)
     plan = extract(pm, result) if result.has_solution else None
-    if plan is not None:
-        plan.inputs, plan.smoothing = input_files(program), smoothing
-    return PlanOutcome(program, result, plan)
+    if plan is not None:  # what writing it needs: the files it came from as they were, its jobs' smoothing
+        plan.inputs, plan.smoothing = input_hashes(input_files(program)), smoothing
+    return PlanOutcome(program, result, plan, smoothing=smoothing)
 
 
 START_TYPICAL_DAYS = 12

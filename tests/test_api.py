@@ -4,6 +4,7 @@ package's docstring and the README's "From Python"."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import pickle
 import subprocess
@@ -315,11 +316,19 @@ def test_a_plan_written_and_read_back_is_the_plan(tmp_path):
     """dcplan.write_plan then dcplan.read_plan: every figure of plan.yaml, every dispatch step,
     the timestamps of the frame, to the precision the files keep; a folder of other files is
     refused, named as the argument."""
-    plan = dcplan.plan(write_yaml(tmp_path / "s.yaml", base_site()), typical_days=2)
+    site = write_yaml(tmp_path / "s.yaml", base_site())
+    program = write_yaml(tmp_path / "p.yaml", {"kind": "program", "name": "p", "sites": ["s.yaml"]})
+    plan = dcplan.plan(program, typical_days=2, overrides={"sites.testsite.grid.max_import_mw": 150})
+    made_from = hashlib.sha256(site.read_bytes()).hexdigest()
+    site.write_text(site.read_text() + "# edited after the plan was made\n")
     written = dcplan.write_plan(plan, tmp_path / "out", report=True)
     assert sorted(p.name for p in written) == ["dispatch.csv", "plan.yaml", "report.html", "summary.json"]
+    recorded = json.loads((tmp_path / "out" / "summary.json").read_text())["inputs"]
+    assert {"path": "../s.yaml", "sha256": made_from} in recorded  # the file as the plan was made from it
     read = dcplan.read_plan(tmp_path / "out")
     _same_plan(read, plan)
+    assert read.inputs == plan.inputs and site.resolve() in read.inputs  # as they were when it was made
+    assert read.overrides == plan.overrides == {"sites.testsite.grid.max_import_mw": 150}
     assert read.sites[0].capacity == pytest.approx(plan.sites[0].capacity, rel=1e-5)
     assert [c.name for c in read.caps] == [c.name for c in plan.caps]
     dcplan.write_plan(read, tmp_path / "out")  # an earlier plan's folder is replaced whole
@@ -354,3 +363,37 @@ def test_a_build_out_read_back_has_every_periods_sites(tmp_path):
     with pytest.raises(dcplan.InputError, match="summary.json") as err:
         dcplan.read_plan(tmp_path / "out")
     assert err.value.problems[0].key == f"sites_by_period.{first}.{site}.it_mw"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda out: _replace(out / "dispatch.csv", "\n2026-Q2,", "\n2031-Q9,"), "rows of period 2031-Q9, which plan.yaml"),
+    (lambda out: _replace(out / "dispatch.csv", "\n2026-Q1,testsite,", "\n2026-Q1,ghost,"), "rows of site 'ghost'"),
+    (lambda out: (out / "timeline.csv").write_text((out / "timeline.csv").read_text() + "2026-Q1,a\n"),
+     "expected 10 fields"),
+    (lambda out: _replace(out / "summary.json", '"solver": {', '"solver": "optimal", "was": {'), "solver"),
+])
+def test_a_damaged_build_out_folder_is_an_input_error(built_out, tmp_path, damage, message):
+    """Each a ValueError, IndexError or StopIteration later, or a period or site dropped unsaid."""
+    import shutil
+
+    out = shutil.copytree(built_out, tmp_path / "out")
+    damage(out)
+    with pytest.raises(dcplan.InputError) as err:
+        dcplan.read_plan(out)
+    assert message in str(err.value), str(err.value)
+
+
+def _replace(path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture(scope="module")
+def built_out(tmp_path_factory):
+    from test_buildout import islanded_site, program
+
+    tmp = tmp_path_factory.mktemp("built_out")
+    doc = program(tmp, islanded_site(rental=True), targets=[{"date": "2026-04-01", "gpus": 10000}])
+    dcplan.write_plan(dcplan.plan(write_yaml(tmp / "p.yaml", doc)), tmp / "out")
+    return tmp / "out"

@@ -68,10 +68,12 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
 
 def dispatch_problems(name: str, dispatch: dict[str, dict[str, np.ndarray]], plan: PlanFile) -> list[Problem]:
     """What keeps ``dispatch`` (read from the file ``name``) from covering ``plan``: a site of
-    plan.yaml without rows, or a site (a build-out: a site in a period) with other than the
-    time grid's number of steps plan.yaml records (a file cut short or spliced together), so that
-    no reader draws, sums or verifies part of a year as if it were all of it."""
-    problems = []
+    plan.yaml without rows or rows of a site it does not have, a build-out's period without rows
+    or rows of a period it does not have, or a site (in a period) with other than the time grid's
+    number of steps plan.yaml records (a file cut short or spliced together), so that no reader
+    draws, sums or verifies part of a year as if it were all of it."""
+    problems = [Problem(name, None, "site", f"rows of site '{site}', which plan.yaml does not have")
+                for site in dispatch if site not in plan.sites]
     steps = plan.time_resolution.steps
     by_period = {p.name: p.steps for p in plan.timeline.periods if p.steps} if plan.timeline else {}
     for site in plan.sites:
@@ -79,9 +81,16 @@ def dispatch_problems(name: str, dispatch: dict[str, dict[str, np.ndarray]], pla
         if columns is None:
             problems.append(Problem(name, None, "site", f"no rows for site '{site}' of plan.yaml"))
             continue
+        periods = columns.get("period")
+        if plan.timeline is not None:  # every period of plan.yaml's timeline, and none other
+            named = [p.name for p in plan.timeline.periods]
+            found = set(periods) if periods is not None else set()
+            problems += [Problem(name, None, "period", f"site {site}: no rows of period {p} of plan.yaml's timeline")
+                         for p in named if p not in found]
+            problems += [Problem(name, None, "period", f"site {site}: rows of period {p}, which plan.yaml's timeline "
+                                 "does not have") for p in sorted(found - set(named))]
         if steps is None:
             continue
-        periods = columns.get("period")
         counts = ({p: int(n) for p, n in zip(*np.unique(periods, return_counts=True))} if periods is not None
                   else {None: max(map(len, columns.values()), default=0)})
         for period, n in counts.items():
@@ -366,6 +375,7 @@ class SavedPeriod(PeriodEntry):
 
 
 class SavedOrder(OrderEntry):
+    quantity: int | float  # as written: GPUs whole
     order_period: str = ""
     online_period: str = ""
     latest_order_date: dt.date | None = None
@@ -443,56 +453,94 @@ def _read_json(path: Path) -> dict:
     return data
 
 
+class SolverEntry(_Record):
+    """summary.json's ``solver``: what the readers rely on; its other figures are kept as written."""
+
+    model_config = ConfigDict(extra="allow")
+    status: str
+    gap: float | None = None
+
+
+class InputRecord(_Record):
+    path: str  # relative to the plan's folder
+    sha256: str
+
+
 def read_plan(path: str | os.PathLike) -> Plan:
     """A plan's folder (as `dcplan plan -o` or :func:`dcplan.write_plan` wrote it) read back into
-    a :class:`Plan`, figures as written (6 significant digits, dispatch to 4 decimals). A
-    build-out's earlier periods come from summary.json's ``sites_by_period``; a folder written
-    before summary.json kept them (dcplan before 2026-12-02) gives those periods' dispatch alone.
-    Not kept in the files: the input files' paths (summary.json records them relative to the
-    folder), the smoothing results' objects (smoothing.yaml beside the plan has their figures)."""
+    a :class:`Plan`: its figures as written (6 significant digits, dispatch to 4 decimals), its
+    totals made of them again, the inputs it records (as they were when it was made). A
+    build-out's last period is plan.yaml's, the others summary.json's ``sites_by_period``; from a
+    folder written before summary.json kept them (dcplan before 2026-12-02), those periods come
+    with their dispatch alone. Not in the files, so not read back: its training jobs' smoothing
+    as objects (smoothing.yaml beside the plan has their figures), where in an input file each
+    cap was set, and the solve's timings."""
     files = read_folder(path, SavedPlan)
-    data, plan, summary = files.doc.data, files.shape, files.summary
-    by_period = {}
-    if plan.timeline is not None and summary.get("sites_by_period") is not None:
-        by_period = _checked(files, ("sites_by_period",), dict[str, dict[str, SavedSite]])
-    years = {s: int(str(c["timestamp"][0])[:4]) for s, c in files.dispatch.items() if "timestamp" in c}
+    folder, plan = Path(path), files.shape
+    raw = load_yaml(folder / "plan.yaml", ()).data  # as written: before the shape's defaults and dates
+    solver = _summary_value(files, "solver", SolverEntry)
+    records = _summary_value(files, "inputs", list[InputRecord]) or []
     sites = [_site_plan(name, entry, _dispatch_of(files.dispatch[name])) for name, entry in plan.sites.items()]
     timeline = None
     if plan.timeline is not None:
-        timeline = _timeline(plan.timeline, by_period, files.dispatch, plan.sites, Path(path) / "timeline.csv")
+        timeline = _timeline(files, plan, _sites_by_period(files, plan), folder / "timeline.csv")
         sites = timeline.sites_by_period[-1]
     return Plan(
-        program=plan.program, scenario=plan.scenario, objective=plan.objective,
-        time_resolution=_plain(data["time_resolution"]), solver=summary.get("solver") or dict(plan.solution),
-        sites=sites, target=_plain(plan.target), compute_delivered=plan.compute_delivered,
+        program=plan.program, scenario=plan.scenario, objective=plan.objective, time_resolution=raw["time_resolution"],
+        solver=solver.model_dump() if solver else dict(plan.solution), sites=sites, target=raw.get("target"),
+        compute_delivered=plan.compute_delivered,
         caps=[CapReport(c.name, c.quantity, c.scope, c.sense, c.limit, c.value, c.slack, c.binding, c.shadow_price,
                         c.shadow_price_unit, c.origin, c.source, "", None, c.in_force, c.note) for c in plan.caps],
-        timeline=timeline, version=plan.dcplan_version, year=years.get(sites[0].name),
-        earliest=_plain(data.get("earliest")), pareto=_plain(data.get("pareto")))
+        timeline=timeline, version=plan.dcplan_version, year=_year(files, sites[0].name),
+        earliest=raw.get("earliest"), pareto=raw.get("pareto"),
+        inputs={(folder / r.path).resolve(): r.sha256 for r in records},
+        overrides=_summary_value(files, "sweep_values", dict[str, object]) or {})
 
 
-def _checked(files: PlanFiles, loc: tuple, kind):
-    """summary.json's value at ``loc`` checked as ``kind``: InputError naming its key."""
+def _summary_value(files: PlanFiles, key: str, kind):
+    """summary.json's ``key`` checked as ``kind`` (None where it has none): InputError naming it."""
     from pydantic import TypeAdapter, ValidationError
 
-    value = files.summary
-    for key in loc:
-        value = value[key]
+    if files.summary.get(key) is None:
+        return None
     try:
-        return TypeAdapter(kind).validate_python(value)
+        return TypeAdapter(kind).validate_python(files.summary[key])
     except ValidationError as exc:
-        name = display_path(files.doc.path.parent / "summary.json")
-        raise InputError([Problem(name, None, ".".join(map(str, loc + tuple(e["loc"]))), e["msg"])
+        raise InputError([Problem(_summary_name(files), None, ".".join(map(str, (key, *e["loc"]))), e["msg"])
                           for e in exc.errors(include_url=False)]) from None
 
 
-def _plain(value):
-    """A checked value as the Plan holds it: dates as ISO text (as its files write them)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value.isoformat() if isinstance(value, dt.date) else value
+def _summary_name(files: PlanFiles) -> str:
+    return display_path(files.doc.path.parent / "summary.json")
+
+
+def _sites_by_period(files: PlanFiles, plan: SavedPlan) -> dict[str, dict[str, SavedSite]]:
+    """summary.json's ``sites_by_period``, every period of the timeline with every site of
+    plan.yaml and nothing else; {} from a folder written before it kept them."""
+    by_period = _summary_value(files, "sites_by_period", dict[str, dict[str, SavedSite]]) or {}
+    if not by_period:
+        return {}
+    periods, sites = [p.name for p in plan.timeline.periods], set(plan.sites)
+    problems = [Problem(_summary_name(files), None, "sites_by_period", f"no period {p} of plan.yaml's timeline")
+                for p in periods if p not in by_period]
+    problems += [Problem(_summary_name(files), None, f"sites_by_period.{p}", "a period plan.yaml's timeline does not have")
+                 for p in by_period if p not in periods]
+    problems += [Problem(_summary_name(files), None, f"sites_by_period.{p}", f"its sites are {sorted(entries)}, "
+                         f"plan.yaml's {sorted(sites)}") for p, entries in by_period.items() if set(entries) != sites]
+    refuse(problems)
+    return by_period
+
+
+def _year(files: PlanFiles, site: str) -> int | None:
+    """The calendar year of a plan's hours: its first timestamp's."""
+    stamps = files.dispatch[site].get("timestamp")
+    if stamps is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(stamps[0])).year
+    except ValueError:
+        raise InputError([Problem(display_path(files.doc.path.parent / "dispatch.csv"), None, "timestamp",
+                                  f"'{stamps[0]}' is not ISO 8601")]) from None
 
 
 def _dispatch_of(columns: dict[str, np.ndarray], rows=slice(None)) -> dict[str, np.ndarray]:
@@ -512,9 +560,10 @@ def _site_plan(name: str, entry: SavedSite | None, dispatch: dict[str, np.ndarra
                     binding=list(entry.binding_limits))
 
 
-def _timeline(t: SavedTimeline, by_period: dict, dispatch: dict, last: dict[str, SavedSite], assets_csv: Path) -> Timeline:
-    """plan.yaml's ``timeline:`` as a Timeline, each period's sites from ``by_period`` (the last
-    period's from plan.yaml where summary.json has none) and their rows of dispatch.csv."""
+def _timeline(files: PlanFiles, plan: SavedPlan, by_period: dict, assets_csv: Path) -> Timeline:
+    """plan.yaml's ``timeline:`` as a Timeline: each period's sites (the last period's from
+    plan.yaml, the reviewed file; the others from ``by_period``) with their rows of dispatch.csv."""
+    t = plan.timeline
     whole = lambda g: {site: {k: round(v) for k, v in models.items()} for site, models in g.items()}  # noqa: E731
     periods = [PeriodLine(p.name, p.start.isoformat(), p.end.isoformat(), p.target, p.compute_online,
                           whole(p.gpus_online), dict(p.capacity_online), dict(p.spend_usd), dict(p.energy_mwh), p.co2_t,
@@ -522,9 +571,10 @@ def _timeline(t: SavedTimeline, by_period: dict, dispatch: dict, last: dict[str,
                for p in t.periods]
     sites_by_period = []
     for i, p in enumerate(periods):
-        entries = by_period.get(p.name) or (last if i == len(periods) - 1 else {})
-        sites_by_period.append([_site_plan(name, entries.get(name), _dispatch_of(columns, columns["period"] == p.name))
-                                for name, columns in dispatch.items() if np.any(columns["period"] == p.name)])
+        entries = plan.sites if i == len(periods) - 1 else by_period.get(p.name, {})
+        sites_by_period.append([_site_plan(name, entries.get(name), _dispatch_of(files.dispatch[name],
+                                                                                 files.dispatch[name]["period"] == p.name))
+                                for name in plan.sites])
     iso = lambda d: d.isoformat() if d is not None else None  # noqa: E731
     orders = [OrderLine(o.site, o.asset, o.label, o.quantity, o.unit, o.order_period, iso(o.order_date), o.online_period,
                         iso(o.online_date), iso(o.retire_date), o.capex_usd, iso(o.latest_order_date) or "", o.slack_months)
@@ -541,16 +591,18 @@ def _assets(path: Path, periods: list[PeriodLine]) -> dict[str, dict[tuple, list
     """timeline.csv back into Timeline.assets: period -> (site, asset, unit) -> [ordered, online,
     rented, capex]; empty periods where the file is missing."""
     assets: dict[str, dict[tuple, list]] = {p.name: {} for p in periods}
-    if not path.is_file():
+    if not path.exists():
         return assets
     name = display_path(path)
     rows = trust.read_csv_rows(path)
-    header = rows[0] if rows else []
-    if header != TIMELINE_COLUMNS:
-        raise InputError([Problem(name, 1, "", "not the columns dcplan writes in timeline.csv")])
+    if not rows or rows[0] != TIMELINE_COLUMNS:
+        raise InputError([Problem(name, 1, "", f"not the columns dcplan writes in timeline.csv: {', '.join(TIMELINE_COLUMNS)}")])
     for line, row in enumerate(rows[1:], start=2):
         try:
-            assets.setdefault(row[0], {})[tuple(row[3:6])] = [float(v) for v in row[6:10]]
-        except (ValueError, IndexError):
-            raise InputError([Problem(name, line, "", "expected 10 fields, the last 4 numbers")]) from None
+            if len(row) != len(TIMELINE_COLUMNS) or row[0] not in assets:
+                raise ValueError
+            assets[row[0]][tuple(row[3:6])] = [float(v) for v in row[6:10]]
+        except ValueError:
+            raise InputError([Problem(name, line, "", f"expected {len(TIMELINE_COLUMNS)} fields, a period of "
+                                      "plan.yaml's timeline first and numbers last")]) from None
     return assets

@@ -116,7 +116,8 @@ class Plan:
     year: int | None = None  # the calendar year the dispatch's hours belong to
     earliest: dict | None = None  # buildout.earliest: the period found and why not sooner (dcplan.studies.earliest)
     pareto: dict | None = None  # pareto: the cost-against-CO2 points (dcplan.studies.pareto)
-    inputs: list[Path] = field(default_factory=list)  # the files it was made from (recorded in summary.json)
+    inputs: dict[Path, str] = field(default_factory=dict)  # the files it was made from -> their SHA-256 then
+    overrides: dict = field(default_factory=dict)  # values by a sweep's dotted paths it was made with
     smoothing: dict = field(default_factory=dict, repr=False)  # site -> SmoothingResult of its training job
 
     def dispatch_frame(self, site: str | None = None):

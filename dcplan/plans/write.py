@@ -201,11 +201,15 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
-def input_records(paths, outdir: Path) -> list[dict]:
-    """Each input file relative to the output folder, with its SHA-256: a report embeds the
-    inputs and can tell when one has changed since the plan was made."""
-    return [{"path": os.path.relpath(Path(p).resolve(), Path(outdir).resolve()),
-             "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()} for p in paths]
+def input_hashes(paths) -> dict[Path, str]:
+    """Each input file (resolved) with its SHA-256, taken when the plan is made: a report embeds
+    the inputs and can tell when one has changed since."""
+    return {Path(p).resolve(): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
+
+
+def input_records(inputs: dict[Path, str], outdir: Path) -> list[dict]:
+    """summary.json's ``inputs``: each input file relative to the output folder, with its SHA-256."""
+    return [{"path": os.path.relpath(p, Path(outdir).resolve()), "sha256": sha} for p, sha in inputs.items()]
 
 
 def dispatch_parquet(csv_text: str) -> bytes:
@@ -221,13 +225,14 @@ def dispatch_parquet(csv_text: str) -> bytes:
     return out.getvalue().to_pybytes()
 
 
-def write_plan_files(plan: Plan, outdir: Path, inputs=None, sweep_values: dict | None = None,
-                     parquet: bool = False) -> list[Path]:
-    """Write all outputs; every file is fully rendered before any is replaced. ``inputs``, the
-    files the plan was made from, and ``sweep_values``, what a sweep scenario changed in them
-    (path -> value), are recorded in summary.json; ``parquet`` adds dispatch.parquet."""
+def write_plan_files(plan: Plan, outdir: Path, sweep_values: dict | None = None, parquet: bool = False) -> list[Path]:
+    """Write all outputs; every file is fully rendered before any is replaced. The files the
+    plan was made from and ``sweep_values``, what a sweep scenario changed in them (path ->
+    value; by default the plan's overrides), are recorded in summary.json; ``parquet`` adds
+    dispatch.parquet."""
     summary = summary_document(plan)
-    summary["inputs"] = input_records(plan.inputs if inputs is None else inputs, outdir)
+    summary["inputs"] = input_records(plan.inputs, outdir)
+    sweep_values = plan.overrides if sweep_values is None else sweep_values
     if sweep_values:
         summary["sweep_values"] = sweep_values
     rendered = {

@@ -25,7 +25,6 @@ from dcplan.loader import (
     ProgramInput,
     _apply_scenario,
     deep_merge,
-    input_files,
     load_program,
     training_job,
 )
@@ -60,7 +59,6 @@ class ScenarioSet:
     axes: list[Axis]
     scenarios: list[Scenario]
     digest: str  # of everything besides the axis values that a result depends on
-    inputs: list[Path]  # the base's program, site and training-job files
 
 
 def load_scenarios(path: Path) -> ScenarioSet:
@@ -90,7 +88,7 @@ def load_scenarios(path: Path) -> ScenarioSet:
             scenarios.append(Scenario(sid, by_path, data.overrides(axes, combo)))
     _try_values(sweep, data, axes, scenarios)
 
-    return ScenarioSet(sweep, axes, scenarios, _digest(base, sweep), input_files(base))
+    return ScenarioSet(sweep, axes, scenarios, _digest(base, sweep))
 
 
 def scenario_id(values: dict) -> str:

@@ -77,7 +77,7 @@ def run_sweep(path: Path | str, outdir: Path | str, workers: int | None = None, 
 
 def _run(scenarios: ScenarioSet, outdir: Path, workers, scheduler, progress) -> SweepRun:
     axes = [a.path for a in scenarios.axes]
-    store = ResultStore(Path(outdir), axes, scenarios.digest, {s.id for s in scenarios.scenarios}, scenarios.inputs)
+    store = ResultStore(Path(outdir), axes, scenarios.digest, {s.id for s in scenarios.scenarios})
     spec = scenarios.sweep.spec
     done = [s.id for s in scenarios.scenarios if store.is_done(s.id)]  # then also those run now
     total, reused = len(scenarios.scenarios), len(done)

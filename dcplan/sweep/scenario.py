@@ -57,6 +57,8 @@ def run_scenario(task: ScenarioTask) -> tuple[dict, Plan | None]:
         if result.status == "time_limit":
             row["reason"] = "time limit reached" + (f"; gap {result.gap:.3%}" if result.gap is not None else "")
     row["seconds"] = time.perf_counter() - started
+    if outcome.plan is not None:
+        outcome.plan.smoothing = {}  # a sweep writes no training job's smoothing: not sent back from a worker
     if result is not None:
         row["solve_seconds"] = result.compile_seconds + result.solve_seconds
     return row, outcome.plan

@@ -40,9 +40,8 @@ class ResultStore:
     inputs are unchanged), new rows as they come; plan folders of scenarios no longer in the
     sweep are removed, so the folder describes this sweep alone."""
 
-    def __init__(self, outdir: Path, axes: list[str], digest: str, ids: set[str], inputs=(),
-                 flush_every_s: float = 2.0):
-        self.outdir, self.axes, self.digest, self.inputs = Path(outdir), axes, digest, list(inputs)
+    def __init__(self, outdir: Path, axes: list[str], digest: str, ids: set[str], flush_every_s: float = 2.0):
+        self.outdir, self.axes, self.digest = Path(outdir), axes, digest
         self.flush_every_s, self.last_flush = flush_every_s, time.monotonic()
         self.rows: dict[str, dict] = {}
         self.stale = 0  # earlier rows dropped because the inputs changed
@@ -78,7 +77,7 @@ class ResultStore:
         else:
             folder.parent.mkdir(parents=True, exist_ok=True)
             with replaced(folder) as staging:
-                write_plan_files(plan, staging, self.inputs, {axis: row[axis] for axis in self.axes})
+                write_plan_files(plan, staging, {axis: row[axis] for axis in self.axes})
         self.rows[row["scenario"]] = row
         if time.monotonic() - self.last_flush >= self.flush_every_s:
             self.flush()
