@@ -17,6 +17,7 @@ millisecond power trace of a day is about 100 MB).
 from __future__ import annotations
 
 import csv
+import math
 import os
 import stat
 from pathlib import Path
@@ -26,11 +27,20 @@ from dcplan.errors import InputError, Problem, display_path
 ALLOW_ENV = "DCPLAN_ALLOW_PATHS"
 
 
-def _megabytes(env: str, default: float) -> int:
+def _megabytes(env: str, default: float) -> int | None:
+    """Bytes from the environment's ``env`` (megabytes), else ``default``; None for a value that is
+    no size (``abc``, ``inf``, ``-1``): refused where a file is read (:func:`limit_problem`)."""
     try:
-        return int(float(os.environ.get(env, default)) * 1e6)
+        mb = float(os.environ.get(env, default))
     except ValueError:
-        return int(default * 1e6)
+        return None
+    return int(mb * 1e6) if math.isfinite(mb) and mb > 0 else None
+
+
+def limit_problem(env: str) -> Problem:
+    """The problem of a size limit the environment gives that is no size."""
+    return Problem("environment", None, env, f"{env}='{os.environ.get(env)}' is not a size: give megabytes, a "
+                   "number above 0 (or unset it)")
 
 
 MAX_YAML_BYTES = _megabytes("DCPLAN_MAX_YAML_MB", 10)
@@ -80,10 +90,13 @@ def refusal(written: str, folders: tuple[Path, ...]) -> str:
             f"the environment variable {ALLOW_ENV} (from the command line also dcplan --allow-path DIR)")
 
 
-def file_problem(path: Path, limit: int, env: str, what: str) -> Problem | None:
+def file_problem(path: Path, limit: int | None, env: str, what: str) -> Problem | None:
     """A problem when ``path`` is not a regular file (a folder, a pipe or a device would block
-    or never end) or is larger than ``limit`` bytes (``env`` raises the limit). Raises
+    or never end) or is larger than ``limit`` bytes (``env`` raises the limit; None: it gave no
+    size). Raises
     FileNotFoundError for a missing file, as opening it would."""
+    if limit is None:
+        return limit_problem(env)
     status = Path(path).stat()
     if not stat.S_ISREG(status.st_mode):
         return Problem(display_path(path), None, "", f"not a regular file: {what} must be a file")

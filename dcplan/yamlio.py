@@ -175,6 +175,8 @@ def parse_yaml(text: str, path: Path, folders: tuple[Path, ...] = ()) -> YamlDoc
     """YAML text read as :func:`load_yaml` reads a file (``path`` names it in messages: a file
     in a git revision, say), within the same limits."""
     name = display_path(path)
+    if trust.MAX_YAML_BYTES is None:
+        raise InputError([trust.limit_problem("DCPLAN_MAX_YAML_MB")])
     if len(text.encode()) > trust.MAX_YAML_BYTES:
         raise InputError([Problem(name, None, "", f"larger than the {trust.MAX_YAML_BYTES / 1e6:g} MB a YAML "
                                   "input may be (DCPLAN_MAX_YAML_MB raises it)")])

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 import yaml
 from conftest import REPO, base_site, run_cli, write_csv, write_yaml
 
@@ -195,6 +200,16 @@ def test_an_alias_bomb_too_deep_a_nesting_and_too_large_a_file_are_refused(tmp_p
         result = run_cli(runner, "validate", tmp_path / f"{name}.yaml")
         assert result.exit_code == 2 and f"{name}.yaml" in result.output, result.output
         assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("value", ["inf", "abc", "-1"])
+def test_a_size_limit_that_is_no_size_is_an_input_error_not_a_traceback(value):
+    """DCPLAN_MAX_YAML_MB=inf raised OverflowError on import, for every command; abc was ignored."""
+    env = {**os.environ, "DCPLAN_MAX_YAML_MB": value, "DCPLAN_MAX_CSV_MB": value}
+    result = subprocess.run([sys.executable, "-m", "dcplan", "validate", str(REPO / "sites" / "johor.yaml")],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"DCPLAN_MAX_YAML_MB='{value}' is not a size" in result.stdout + result.stderr
 
 
 def test_a_missing_hour_is_named_at_its_line_and_a_row_too_wide_is_refused(tmp_path, runner):
