@@ -165,6 +165,17 @@ def test_output_must_be_a_folder(program, runner):
     assert result.exit_code == 2 and "exists and is not a folder" in result.output
 
 
+def test_a_folder_holding_what_no_sweep_wrote_is_refused(program, runner):
+    """A user's own results.csv was overwritten, and a plan's folder got a sweep mixed into it."""
+    for name, text in (("results.csv", "my,own\n1,2\n"), ("plan.yaml", "program: x\n")):
+        out = program.parent / f"out-{name}"
+        out.mkdir()
+        (out / name).write_text(text)
+        result = run_cli(runner, "sweep", sweep_file(program.parent, {GAS: [3]}), "-o", out)
+        assert result.exit_code == 2 and f"holds files no dcplan sweep wrote ({name})" in result.output, result.output
+        assert (out / name).read_text() == text and sorted(p.name for p in out.iterdir()) == [name]
+
+
 # --- running ---------------------------------------------------------------------------------
 
 def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(program, runner):
@@ -199,6 +210,9 @@ def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(pro
     query = run_cli(runner, "sweep", "summary", out, "--sql", "SELECT status, count(*) AS n FROM results GROUP BY 1")
     assert query.exit_code == 0 and "infeasible" in query.output
     assert run_cli(runner, "sweep", "summary", out, "--metric", "nope").exit_code == 2
+    for empty in ("", "-- only a comment"):  # DuckDB gave no cursor: an AttributeError, exit 70
+        nothing = run_cli(runner, "sweep", "summary", out, "--sql", empty)
+        assert nothing.exit_code == 2 and "no statement to run" in nothing.output, nothing.output
 
     recorded = json.loads((out / "scenarios" / rows[2, 8]["scenario"] / "summary.json").read_text())
     assert recorded["sweep_values"] == {UNITS: 2, GAS: 8}

@@ -26,6 +26,7 @@ from dcplan.plans.write import atomic_write, write_plan_files
 from dcplan.sweep.scenario import OUTPUT_COLUMNS, TIMING_COLUMNS
 
 RESULTS, CSV, SCENARIOS = "results.parquet", "results.csv", "scenarios"
+TORNADO = "tornado.png"  # written beside them by `dcplan sweep summary`
 DONE = ("optimal", "infeasible", "invalid")
 """Final outcomes; a re-run retries the others (time limit, no solution, crashed, error)."""
 WITH_PLAN = ("optimal", "time_limit")
@@ -45,6 +46,7 @@ class ResultStore:
         self.flush_every_s, self.last_flush = flush_every_s, time.monotonic()
         self.rows: dict[str, dict] = {}
         self.stale = 0  # earlier rows dropped because the inputs changed
+        _refuse_foreign(self.outdir)
         earlier, digest_then = read_results(self.outdir)
         for row in earlier:
             if row["scenario"] not in ids:
@@ -91,6 +93,26 @@ class ResultStore:
         atomic_write(self.outdir / RESULTS, parquet.getvalue().to_pybytes())
         atomic_write(self.outdir / CSV, text.getvalue())
         self.last_flush = time.monotonic()
+
+
+def _refuse_foreign(outdir: Path) -> None:
+    """A folder that holds what no sweep wrote is not written in: a results.csv of the user's own
+    (one a sweep wrote, and the summary's tornado.png, sit beside its results.parquet), a plan's
+    folder, notes; a sweep rewrites
+    its results whole and removes the plans of scenarios it no longer has."""
+    if not outdir.is_dir():
+        return
+    ours = {RESULTS, CSV, SCENARIOS, TORNADO} if (outdir / RESULTS).is_file() else {SCENARIOS}
+    plans = outdir / SCENARIOS
+    if plans.exists() and not (plans.is_dir() and all(re.fullmatch(SCENARIO_ID, p.name) or STAGING in p.name
+                                                       for p in plans.iterdir())):
+        ours = ours - {SCENARIOS}
+    foreign = sorted(p.name for p in outdir.iterdir()
+                     if p.name not in ours and not any(p.name.startswith(f".{name}.") for name in (RESULTS, CSV, TORNADO)))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise InputError([Problem("command line", None, "-o", f"{display_path(outdir)} holds files no dcplan sweep "
+                                  f"wrote ({shown}); a sweep rewrites its folder, so give a new or empty one")])
 
 
 def read_results(outdir: Path) -> tuple[list[dict], str | None]:

@@ -22,14 +22,13 @@ from rich.table import Table
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
 from dcplan.plans.write import atomic_write
 from dcplan.sweep.scenario import TIMING_COLUMNS
-from dcplan.sweep.store import RESULTS, WITH_PLAN, axes_of
+from dcplan.sweep.store import RESULTS, TORNADO, WITH_PLAN, axes_of
 from dcplan.terminal import _fmt
 
 BINS = 5
 DECISIONS = ("gpus", "it_mw", "cooling", "grid_peak_mw", "gas_mw", "solar_mw", "wind_mw", "battery_mw",
              "battery_mwh")
 DECISION_PREFIXES = ("gpus_", "gas_units_")
-TORNADO = "tornado.png"
 SHOWN_FAILURES = 10
 
 
@@ -99,6 +98,8 @@ def query(outdir: Path | str, sql: str) -> tuple[list[str], list[tuple]]:
 
     try:
         cursor = con.execute(sql)
+        if cursor is None:  # an empty statement (or only a comment): DuckDB gives no cursor
+            raise InputError([Problem("command line", None, "--sql", "no statement to run")])
         return [d[0] for d in cursor.description or []], cursor.fetchall()
     except duckdb.Error as exc:
         raise InputError([Problem("command line", None, "--sql", str(exc).splitlines()[0])]) from None
