@@ -175,6 +175,15 @@ def test_real_git_errors_are_clear(monkeypatch):
         diff("no-such-revision:plans", "plans/memphis")
 
 
+def test_a_revision_that_git_would_read_as_an_option_is_refused(monkeypatch, tmp_path):
+    """`--output=FILE:plans/x/plan.yaml` made `git show` write a file."""
+    monkeypatch.chdir(REPO)
+    written = tmp_path / "evil"
+    with pytest.raises(InputError, match="a revision does not start with '-'"):
+        diff(f"--output={written}:plans/johor/plan.yaml", "plans/memphis")
+    assert not written.exists()
+
+
 def test_cli_diff_markdown_and_bad_input(runner, two_plans, tmp_path):
     result = run_cli(runner, "diff", two_plans[0], two_plans[1], "--format", "markdown")
     assert result.exit_code == 0 and "| GPUs | testsite h100_sxm |" in result.output

@@ -51,6 +51,8 @@ class PlanSet:
 
 def _git_show(rev: str, path: str) -> str | None:
     """A file's text at a revision; None if the path is not there (or names a folder)."""
+    if rev.startswith("-"):  # git would read it as an option (--output=FILE writes a file)
+        raise InputError([Problem(f"{rev}:{path}", None, "", "a revision does not start with '-'")])
     try:
         out = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=False)
     except FileNotFoundError:
