@@ -25,6 +25,9 @@ TIME_LIMIT_S = (0.0, None, True)
 """The seconds a command or solve may take (0: none left; None: no limit)."""
 TYPICAL_DAYS = (1, 366, True)
 """Typical days a year is clustered into (a whole number)."""
+RESOLUTION_S = (0.0, 3600.001, False)
+"""A smoothing model's step, seconds (`smooth --resolution-s`): above 0, at most an hour (a
+training job's swings last seconds to minutes)."""
 
 
 
@@ -35,6 +38,8 @@ def within(name: str, value, bounds: tuple, whole: bool = False) -> None:
     least, below, can_equal = bounds
     if isinstance(value, bool) or not isinstance(value, numbers.Integral if whole else numbers.Real):
         raise ValueError(f"{name} must be a {'whole ' if whole else ''}number (got {value!r})")
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be a finite number (got {value:g})")
     if not ((value >= least if can_equal else value > least) and (below is None or value < below)):
         shown = f"{'at least' if can_equal else 'above'} {least:g}" + (f" and below {below:g}" if below is not None else "")
         raise ValueError(f"{name} must be {shown} (got {value:g})")

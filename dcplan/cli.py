@@ -33,6 +33,7 @@ from dcplan.choices import (
     CHECK_TIME_LIMIT_S,
     DIFF_FORMATS,
     MIP_GAP,
+    RESOLUTION_S,
     SCHEMA_KINDS,
     STRATEGIES,
     TIME_LIMIT_S,
@@ -400,7 +401,7 @@ def smooth(
     energy_price: Optional[float] = typer.Option(None, "--energy-price-usd-per-mwh",
                                                  help="Price of the extra energy burned or lost; default the "
                                                  "site's smoothing.economics, else $60/MWh."),
-    resolution_s: Optional[float] = typer.Option(None, "--resolution-s", callback=_within((0.0, None, False)),
+    resolution_s: Optional[float] = typer.Option(None, "--resolution-s", callback=_within(RESOLUTION_S),
                                                  help="Model time step, seconds (decimates the trace); default the "
                                                  "site's smoothing.resolution_s, else the trace's (at least 0.1 s)."),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", callback=_within(TIME_LIMIT_S),

@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import pickle
+import re
 import subprocess
 import sys
 import threading
@@ -122,6 +123,16 @@ def test_build_out_dispatch_frame_carries_each_period(tmp_path):
     years = sorted({int(p.start[:4]) for p in plan.timeline.periods})
     assert sorted(set(frame.index.year)) == years
     assert np.all(np.diff(frame.index.year.to_numpy()) >= 0)  # periods in order
+
+
+@pytest.mark.parametrize("resolution_s, message", [(float("inf"), "must be a finite number"),
+                                                   ("1", "must be a number (got '1')"), (7200, "below 3600")])
+def test_a_smoothing_step_that_is_no_step_is_named_as_the_argument(resolution_s, message):
+    """inf raised OverflowError and '1' a TypeError; both exit 70 on the command line."""
+    examples = REPO / "examples" / "smoothing"
+    with pytest.raises(dcplan.InputError, match=re.escape(message)) as err:
+        dcplan.smooth(examples / "llama_24k_h100.yaml", site=examples / "ercot_limits.yaml", resolution_s=resolution_s)
+    assert err.value.problems[0].key == "resolution_s"
 
 
 def test_smooth_a_job_against_a_site_limits_file(tmp_path):

@@ -30,6 +30,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from dcplan.schema.base import Fraction, NonNeg, StrictModel
+from dcplan.schema.workload import MAX_STEP_S
 
 DEFAULT_FLOOR_FRACTIONS = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 """Floor settings the optimizer may pick from (0 = off). GB200 power smoothing supports a
@@ -204,7 +205,7 @@ class SmoothingSpec(StrictModel):
         description="default when the key is absent: burn and battery")
     economics: Economics = Field(default_factory=Economics)
     resolution_s: float | None = Field(
-        None, gt=0, description="model time step; default: the trace's, at least 0.1 s, coarser "
+        None, gt=0, le=MAX_STEP_S, description="model time step; default: the trace's, at least 0.1 s, coarser "
         "when the trace would exceed max_steps")
     max_steps: int = Field(40_000, ge=10, description="decimate longer traces to this many steps")
     workload: str | None = Field(

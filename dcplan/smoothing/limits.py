@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from dcplan.catalog import builtin_catalog
+from dcplan.choices import RESOLUTION_S, within
 from dcplan.errors import InputError, Problem, did_you_mean, refuse
 from dcplan.schema.smoothing import Economics, Limits, SmoothingFile, SmoothingSpec
 from dcplan.schema.validate import validation_problems
@@ -73,8 +74,10 @@ def with_overrides(spec: SmoothingSpec, limits: dict | None = None, economics: d
                     ", ".join("--" + k.replace("_", "-") for k in given)
                 problems.append(Problem("command line", None, key, err["msg"].removeprefix("Value error, ")))
     if resolution_s is not None:
-        if resolution_s <= 0:
-            problems.append(Problem("command line", None, "--resolution-s", f"expected > 0, found {resolution_s:g}"))
+        try:
+            within("--resolution-s", resolution_s, RESOLUTION_S)
+        except ValueError as exc:
+            problems.append(Problem("command line", None, "--resolution-s", str(exc).removeprefix("--resolution-s ")))
         update["resolution_s"] = resolution_s
     refuse(problems)
     return spec.model_copy(update=update) if update else spec

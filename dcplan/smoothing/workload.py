@@ -28,7 +28,7 @@ import dcplan.trust as trust
 from dcplan.catalog import builtin_catalog
 from dcplan.errors import InputError, Problem, did_you_mean, display_path, refuse
 from dcplan.schema.validate import validation_problems
-from dcplan.schema.workload import MIN_STEP_S, JitterSpec, RampSpec, WorkloadFile
+from dcplan.schema.workload import MAX_STEP_S, MIN_STEP_S, JitterSpec, RampSpec, WorkloadFile
 from dcplan.yamlio import YamlDocument, load_yaml
 
 STEP_TOLERANCE = 1e-3
@@ -236,12 +236,14 @@ def synthetic_workload(**fields) -> Workload:
 # --- CSV traces --------------------------------------------------------------------------
 
 def _parse_time(text: str) -> float | dt.datetime:
+    """Seconds (a finite number) or an ISO 8601 timestamp; ValueError for anything else."""
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
-        pass
-    value = dt.datetime.fromisoformat(text.strip())
-    return value
+        return dt.datetime.fromisoformat(text.strip())
+    if not math.isfinite(seconds):
+        raise ValueError(text)
+    return seconds
 
 
 def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = None,
@@ -344,6 +346,9 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
     if step < MIN_STEP_S * (1 - STEP_TOLERANCE):
         raise InputError([Problem(fname, lines[1], header[t_col], f"time step {step * 1000:g} ms is "
                                   f"finer than {MIN_STEP_S * 1000:g} ms; resample the trace")])
+    if step > MAX_STEP_S:
+        raise InputError([Problem(fname, lines[1], header[t_col], f"time step {step:g} s is coarser than "
+                                  f"{MAX_STEP_S:g} s: a training job's swings last seconds to minutes")])
     bad = np.flatnonzero(np.abs(steps - step) > STEP_TOLERANCE * step + 1e-9)
     for j in bad[:MAX_PROBLEMS]:
         what = "time repeats the row before" if steps[j] == 0 else "time goes backwards" if steps[j] < 0 else \
