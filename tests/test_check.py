@@ -768,6 +768,15 @@ def test_junit_of_a_real_check_parses(runner, repo, tmp_path):
     assert suite.find("testcase[@name='compute target']/failure") is not None
 
 
+def test_junit_of_a_key_with_a_control_character_parses(runner, repo, tmp_path):
+    """A key holding \\x01 was written raw: the file did not parse, and CI dropped the report."""
+    (repo / SITE).write_text((repo / SITE).read_text() + '"odd\\x01key": 1\n')
+    out = tmp_path / "report.xml"
+    assert run_cli(runner, "check", repo, "--format", "junit", "-o", out).exit_code == 2
+    failure = ET.parse(out).getroot().find("testsuite/testcase/error")
+    assert "odd\ufffdkey" in failure.text
+
+
 def test_json_report_carries_every_finding(runner, repo):
     import json
 

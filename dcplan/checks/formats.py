@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
@@ -130,6 +131,10 @@ def _testcases(fr: FileReport) -> dict[str, list[Finding]]:
     return cases
 
 
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 cannot hold, written or escaped: shown as U+FFFD, so that the file parses."""
+
+
 def junit(report: CheckReport) -> str:
     root = ET.Element("testsuites", name="dcplan check")
     totals = defaultdict(int)
@@ -163,5 +168,9 @@ def junit(report: CheckReport) -> str:
     for key in ("tests", "failures", "errors", "skipped"):
         root.set(key, str(totals[key]))
     root.set("time", f"{report.seconds:.3f}")
+    for element in root.iter():  # a key or value of the user's may hold what XML forbids
+        element.text = element.text and _XML_FORBIDDEN.sub("\ufffd", element.text)
+        for name, value in element.attrib.items():
+            element.set(name, _XML_FORBIDDEN.sub("\ufffd", value))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
