@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -106,16 +106,20 @@ class EarliestGoal(ComputeTarget):
         "every combination, and a plan whose orders hold in at least 90 % of them (dcplan.studies.odds)")
 
 
+PriceFactor = Annotated[float, Field(ge=0, le=100)]
+
+
 class Escalation(StrictModel):
     """How prices move between build-out periods: the site files' prices are those at the
     horizon's start, and grow at a yearly rate, compounded to each period's middle; a factor for
     a calendar year (relative to the site files' prices) overrides the rate in the periods whose
     middle falls in that year."""
 
-    gas_price_pct_per_year: float = Field(0.0, gt=-100)
-    grid_energy_price_pct_per_year: float = Field(0.0, gt=-100)
-    gas_price_factor_by_year: dict[int, NonNeg] = Field(default_factory=dict)
-    grid_energy_price_factor_by_year: dict[int, NonNeg] = Field(default_factory=dict)
+    # the bounds: a price that doubles every year, or stands at 100 times today's, is past planning
+    gas_price_pct_per_year: float = Field(0.0, gt=-100, le=100)
+    grid_energy_price_pct_per_year: float = Field(0.0, gt=-100, le=100)
+    gas_price_factor_by_year: dict[int, PriceFactor] = Field(default_factory=dict)
+    grid_energy_price_factor_by_year: dict[int, PriceFactor] = Field(default_factory=dict)
 
     def factor(self, kind: str, years_from_start: float, calendar_year: int) -> float:
         """The price factor of a period whose middle is ``years_from_start`` after the horizon's

@@ -62,6 +62,11 @@ class Range(StrictModel):
         return [float(f"{x:.12g}") for x in raw]  # 0.30000000000000004 -> 0.3
 
 
+Parameter = Annotated[float, Field(ge=-1e15, le=1e15)]
+"""A distribution's parameter: within any quantity an input holds, so that every draw is a finite
+number (a mean of 1e308 drew infinities, an OverflowError)."""
+
+
 class _Random(StrictModel):
     draws: int | None = Field(None, ge=1, le=MAX_SCENARIOS,
                               description="values to draw for a full factorial; with sample: N, one per scenario")
@@ -76,8 +81,8 @@ class _Random(StrictModel):
 
 class Uniform(_Random):
     distribution: Literal["uniform"]
-    low: float
-    high: float
+    low: Parameter
+    high: Parameter
 
     @model_validator(mode="after")
     def _order(self):
@@ -91,8 +96,8 @@ class Uniform(_Random):
 
 class Normal(_Random):
     distribution: Literal["normal"]
-    mean: float
-    sd: float = Field(gt=0)
+    mean: Parameter
+    sd: float = Field(gt=0, le=1e15)
 
     def _draw(self, rng, n):
         return rng.normal(self.mean, self.sd, n)
@@ -102,8 +107,8 @@ class LogNormal(_Random):
     """Parameterised by its median and the standard deviation of its logarithm."""
 
     distribution: Literal["lognormal"]
-    median: float = Field(gt=0)
-    sigma: float = Field(gt=0)
+    median: float = Field(gt=0, le=1e15)
+    sigma: float = Field(gt=0, le=10)
 
     def _draw(self, rng, n):
         return rng.lognormal(math.log(self.median), self.sigma, n)
@@ -111,9 +116,9 @@ class LogNormal(_Random):
 
 class Triangular(_Random):
     distribution: Literal["triangular"]
-    low: float
-    mode: float
-    high: float
+    low: Parameter
+    mode: Parameter
+    high: Parameter
 
     @model_validator(mode="after")
     def _order(self):
