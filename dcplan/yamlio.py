@@ -113,6 +113,11 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
     if isinstance(node, yaml.MappingNode):
         out = {}
         for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`, YAML 1.1's, which the reader does not merge
+                problems.append(Problem(fname, key_node.start_mark.line + 1, dotted(path + ("<<",)),
+                                        "a merge key (<<) is not read: write the keys out (an anchor and alias "
+                                        "may stand for a whole value)"))
+                continue
             key = _build(key_node, path + ("<key>",), {}, problems, fname)
             if isinstance(key, (list, dict)):
                 problems.append(Problem(fname, key_node.start_mark.line + 1, dotted(path),

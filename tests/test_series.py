@@ -101,6 +101,15 @@ def test_time_of_use(tmp_path):
     assert values[(dt.datetime(2027, 7, 10, 17) - start).days * 24 + 17] == 120
 
 
+@pytest.mark.parametrize("period, message", [({"value": 9, "hours": []}, "at least 1 item"),
+                                            ({"value": 9, "hours": [True]}, "valid integer"),
+                                            ({"value": 9, "months": []}, "at least 1 item")])
+def test_a_time_of_use_period_of_no_hours_or_of_true_is_refused(tmp_path, period, message):
+    """[] made a period that applied nowhere; [true] was read as hour 1."""
+    with pytest.raises(InputError, match=message):
+        load(tmp_path, {"time_of_use": {"default": 40, "periods": [period]}})
+
+
 def test_pue_curve_against_temperature(tmp_path):
     temps = np.linspace(-10, 40, 8760)
     write_csv(tmp_path / "w.csv", {"ambient_temp_c": temps})

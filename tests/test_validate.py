@@ -212,6 +212,12 @@ def test_a_size_limit_that_is_no_size_is_an_input_error_not_a_traceback(value):
     assert f"DCPLAN_MAX_YAML_MB='{value}' is not a size" in result.stdout + result.stderr
 
 
+def test_a_merge_key_is_named_at_its_line_not_as_a_constructor_error(tmp_path, runner):
+    (tmp_path / "m.yaml").write_text("kind: site\nname: x\nbase: &g {max_import_mw: 5}\ngrid:\n  <<: *g\n")
+    result = run_cli(runner, "validate", tmp_path / "m.yaml")
+    assert result.exit_code == 2 and "m.yaml:5: grid.<<: a merge key (<<) is not read" in result.output, result.output
+
+
 def test_a_missing_hour_is_named_at_its_line_and_a_row_too_wide_is_refused(tmp_path, runner):
     hours = [h for h in range(8760) if h != 99]
     (tmp_path / "short.csv").write_text("hour,price_usd_per_mwh\n" + "".join(f"{h},40\n" for h in hours))

@@ -9,6 +9,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictInt,
     Tag,
     model_validator,
 )
@@ -59,9 +60,11 @@ class CsvColumn(StrictModel):
 
 class TimeOfUsePeriod(StrictModel):
     value: float
-    months: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=lambda: list(range(1, 13)))
-    hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(
-        default_factory=lambda: list(range(24)), description="local hours of day, 0-23"
+    # whole numbers (true is no hour), and at least one: an empty list made a period that applied nowhere
+    months: list[Annotated[StrictInt, Field(ge=1, le=12)]] = Field(default_factory=lambda: list(range(1, 13)),
+                                                                    min_length=1)
+    hours: list[Annotated[StrictInt, Field(ge=0, le=23)]] = Field(
+        default_factory=lambda: list(range(24)), min_length=1, description="local hours of day, 0-23"
     )
     weekdays_only: bool = False
 
