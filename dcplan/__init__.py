@@ -188,13 +188,20 @@ def _check_arguments(typical_days, options) -> None:
     within("mip_gap", options.mip_gap, MIP_GAP)
     if options.time_limit_s is not None:
         within("time_limit_s", options.time_limit_s, TIME_LIMIT_S)
+    if options.stop is not None and not callable(getattr(options.stop, "is_set", None)):
+        raise TypeError(f"stop must be a threading.Event (or anything with is_set()), not {options.stop!r}")
+    if options.progress is not None and not callable(options.progress):
+        raise TypeError(f"progress must be callable: (phase, elapsed seconds, gap or None), not {options.progress!r}")
 
 
 def _need_paths(caller: str, paths: tuple) -> None:
-    """No path at all is a TypeError: with none, a check that finds nothing would read as a pass."""
+    """No path at all is a TypeError: with none, a check that finds nothing would read as a pass;
+    an empty one a ValueError (``Path("")`` is the current folder, not what was meant)."""
     if not paths:
         raise TypeError(f"{caller}() missing required argument 'paths': it needs a path (a file or "
                         "a folder); with none, nothing checked would read as a pass")
+    if any(str(p) == "" for p in paths):
+        raise ValueError(f"{caller}(): a path is the empty string")
 
 
 def validate(*paths: str | os.PathLike) -> list[Problem]:
@@ -241,6 +248,10 @@ def smooth(workload: str | os.PathLike, site: str | os.PathLike | None = None, *
 
     if time_limit_s is not None:
         within("time_limit_s", time_limit_s, TIME_LIMIT_S)
+    if gpus is not None:
+        within("gpus", gpus, (1, None, True), whole=True)
+    if limits is not None and not isinstance(limits, dict):
+        raise TypeError(f"limits must be a dict of smoothing.limits keys, e.g. {{'swing_mw': 10}}, not {limits!r}")
     try:
         result = smooth_files(workload, site, gpus=gpus, gpu_model=gpu, limits=limits,
                               economics={"energy_price_usd_per_mwh": energy_price_usd_per_mwh},

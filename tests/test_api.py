@@ -135,6 +135,21 @@ def test_a_smoothing_step_that_is_no_step_is_named_as_the_argument(resolution_s,
     assert err.value.problems[0].key == "resolution_s"
 
 
+def test_arguments_of_the_wrong_kind_are_named_not_a_crash_inside(tmp_path):
+    """An AttributeError or TypeError from deep inside, or (validate('')) the current folder checked."""
+    examples = REPO / "examples" / "smoothing"
+    job, limits = examples / "llama_24k_h100.yaml", examples / "ercot_limits.yaml"
+    with pytest.raises(ValueError, match="gpus must be a whole number"):
+        dcplan.smooth(job, site=limits, gpus="x")
+    with pytest.raises(TypeError, match="limits must be a dict"):
+        dcplan.smooth(job, site=limits, limits=5)
+    with pytest.raises(TypeError, match="stop must be a threading.Event"):
+        dcplan.plan(write_yaml(tmp_path / "s.yaml", base_site()), stop=True)
+    for call in (dcplan.validate, dcplan.check):
+        with pytest.raises(ValueError, match="a path is the empty string"):
+            call("")
+
+
 def test_smooth_a_job_against_a_site_limits_file(tmp_path):
     """As the README shows, on a shortened copy of the example job (ten minutes, 1 s steps)."""
     import yaml
