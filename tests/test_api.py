@@ -170,7 +170,7 @@ def test_smooth_a_job_against_a_site_limits_file(tmp_path):
         dcplan.smooth(trace, gpus=1000, gpu="h100_sxm", limits={"ramp_up_mw_per_s": 0.1}, time_limit_s=-1)
     with pytest.raises(TypeError, match="needs a path"):
         dcplan.validate()
-    with pytest.raises(dcplan.InputError, match="arguments: resolution_s: expected > 0"):  # not '--resolution-s'
+    with pytest.raises(dcplan.InputError, match="arguments: resolution_s: must be above 0"):  # not '--resolution-s'
         dcplan.smooth(trace, gpus=1000, gpu="h100_sxm", limits={"ramp_up_mw_per_s": 0.1}, resolution_s=-1)
     with pytest.raises(dcplan.InputError, match=r"or gpus\)$"):  # a file's problem advises the keyword, not --gpus
         dcplan.smooth(trace, limits={"ramp_up_mw_per_s": 0.1})
