@@ -146,8 +146,14 @@ def _check_catalog_refs(site: Site, catalog: Catalog, doc: YamlDocument) -> list
         for i, u in enumerate(site.grid.upgrades):
             if u.equipment is not None:
                 need("grid_equipment", u.equipment, ("grid", "upgrades", i, "equipment"))
+    keys = set()
     for i, g in enumerate(site.technologies.gas):
         need("generators", g.type, ("technologies", "gas", i, "type"))
+        if g.key in keys:  # with the cooling's below, every option listed twice is said in one run
+            problems.append(doc.problem(("technologies", "gas", i, "type"), f"gas type '{g.type}' is listed twice"
+                                        f"{' as rented' if g.rental else ''} (raise max_units instead; an owned and a "
+                                        "rented entry of one type may coexist)"))
+        keys.add(g.key)
     for tech in ("solar", "wind"):
         cand = getattr(site.technologies, tech)
         if cand is not None:

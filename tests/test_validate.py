@@ -212,6 +212,19 @@ def test_a_size_limit_that_is_no_size_is_an_input_error_not_a_traceback(value):
     assert f"DCPLAN_MAX_YAML_MB='{value}' is not a size" in result.stdout + result.stderr
 
 
+def test_a_gas_type_and_a_cooling_option_listed_twice_are_both_said_at_their_lines(tmp_path, runner):
+    """The gas type's was a schema error, which hid the cooling's until it was mended."""
+    site = base_site()
+    site["fuel"] = {"gas_price_usd_per_mmbtu": 3.0}
+    site.setdefault("technologies", {})["gas"] = [{"type": "lm6000", "max_units": 2}, {"type": "lm6000", "max_units": 1}]
+    site["cooling"] = [{"type": "air_economizer"}, {"type": "air_economizer", "pue": 1.3}]
+    path = write_yaml(tmp_path / "s.yaml", site)
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2 and "2 problems found" in result.output, result.output
+    assert "technologies.gas[1].type: gas type 'lm6000' is listed twice" in result.output
+    assert "cooling[1].type: cooling option 'air_economizer' is listed twice" in result.output
+
+
 def test_a_merge_key_is_named_at_its_line_not_as_a_constructor_error(tmp_path, runner):
     (tmp_path / "m.yaml").write_text("kind: site\nname: x\nbase: &g {max_import_mw: 5}\ngrid:\n  <<: *g\n")
     result = run_cli(runner, "validate", tmp_path / "m.yaml")

@@ -170,15 +170,6 @@ class Technologies(StrictModel):
     wind: RenewableCandidate | None = None
     battery: BatteryCandidate | None = None
 
-    @model_validator(mode="after")
-    def _gas_once(self):
-        keys = [g.key for g in self.gas]
-        twice = sorted({k for k in keys if keys.count(k) > 1})
-        if twice:
-            raise ValueError(f"gas type listed twice: {', '.join(twice)} (raise max_units instead; "
-                             "an owned and a rented entry of one type may coexist)")
-        return self
-
 
 class CoolingOption(StrictModel):
     type: str = Field(description="cooling catalog key, e.g. direct_liquid")
