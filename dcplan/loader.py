@@ -174,7 +174,7 @@ def _check_catalog_refs(site: Site, catalog: Catalog, doc: YamlDocument) -> list
 
 
 def _resolve_series(si: SiteInput, year: int) -> list[Problem]:
-    site, resolver, problems = si.site, S.SeriesResolver(si.doc, year), []
+    site, resolver, problems = si.site, S.SeriesResolver(si.doc, year, si.site.location.timezone), []
 
     def get(spec, loc, quantity):
         try:

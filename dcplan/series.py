@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -46,6 +47,14 @@ KNOWN_UNITS = ("usd_per_mwh", "usd_per_kwh", "t_per_mwh", "kg_per_mwh", "temp_c"
                "cf", "pue", "mw", "kw", "mwh")
 
 
+def standard_time(timezone: str, year: int) -> dt.timezone:
+    """The fixed offset of ``timezone``'s standard time (the lesser of its January and July
+    offsets, so either hemisphere's summer time is left out): the clock of dcplan's hours."""
+    zone = ZoneInfo(timezone)
+    offset = min(dt.datetime(year, month, 1, tzinfo=zone).utcoffset() for month in (1, 7))
+    return dt.timezone(offset)
+
+
 class SeriesError(Exception):
     def __init__(self, problem: Problem):
         self.problem = problem
@@ -54,9 +63,10 @@ class SeriesError(Exception):
 class SeriesResolver:
     """Turns series specifications of one YAML document into arrays; CSV files are read once."""
 
-    def __init__(self, doc: YamlDocument, year: int = 2027):
+    def __init__(self, doc: YamlDocument, year: int = 2027, timezone: str | None = None):
         self.doc = doc
         self.year = year
+        self.standard = standard_time(timezone, year) if timezone else None  # where hour 0 is, for stamps with an offset
         self._tables: dict[Path, tuple[list[str], list[list[str]], list[int]]] = {}  # header, rows, their lines
 
     def resolve(self, spec, loc: tuple, quantity: Quantity) -> np.ndarray:
@@ -191,9 +201,10 @@ class SeriesResolver:
         return self._tables[path]
 
     def _check_index(self, header, rows, lines, name, loc):
-        """The rows are the year's hours in order from hour 0 (1 January 00:00), as their index
-        column (``hour`` or ``timestamp``, in any place) says, where the file has one."""
-        index = next((c for c in INDEX_COLUMNS if c in header), None)
+        """The rows are the year's hours in order from hour 0 (1 January 00:00 in the site's
+        standard time), as their index column says where the file has one: ``timestamp`` in any
+        place, else ``hour`` (unless beside a ``date``: then it is the hour of each day)."""
+        index = "timestamp" if "timestamp" in header else "hour" if "hour" in header and "date" not in header else None
         j = header.index(index) if index else None
         if index == "hour":
             for i, row in enumerate(rows):
@@ -211,10 +222,12 @@ class SeriesResolver:
                 except TypeError:  # one with a time zone, one without
                     raise self._fail(loc, f"{name}:{lines[i]}: timestamp '{row[j]}' mixes timestamps with and "
                                      "without a time zone") from None
-                if previous is None and (stamp.month, stamp.day, stamp.hour, stamp.minute) != (1, 1, 0, 0):
-                    raise self._fail(loc, f"{name}:{lines[i]}: the first timestamp is {stamp}: a year's series "
-                                     "starts at 1 January 00:00 (hour 0; for data stamped at each hour's end, "
-                                     "the hour before the stamp)")
+                local = stamp.astimezone(self.standard) if stamp.tzinfo and self.standard else stamp
+                if previous is None and (local.month, local.day, local.hour, local.minute) != (1, 1, 0, 0):
+                    said = f" ({local:%Y-%m-%d %H:%M} in the site's standard time)" if local is not stamp else ""
+                    raise self._fail(loc, f"{name}:{lines[i]}: the first timestamp is {stamp}{said}: a year's "
+                                     "series starts at 1 January 00:00 of the site's standard time (hour 0; for "
+                                     "data stamped at each hour's end, the hour before the stamp)")
                 if step is not None and step != dt.timedelta(hours=1):
                     raise self._fail(loc, f"{name}:{lines[i]}: timestamp {stamp} does not follow "
                                      f"{previous} by one hour (a gap or a duplicate)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -64,7 +65,7 @@ def _stamped(start: dt.datetime, first: str | None = None) -> list[str]:
     ("timestamp,price_usd_per_mwh", [f"{s},1" for s in _stamped(dt.datetime(2027, 1, 1, 1))], {},
      "the first timestamp is 2027-01-01 01:00:00"),
     # one stamp with a time zone among stamps without: a TypeError (exit 70)
-    ("timestamp,price_usd_per_mwh", [f"{s},1" for s in _stamped(dt.datetime(2027, 1, 1), "2027-01-01T00:00+00:00")],
+    ("timestamp,price_usd_per_mwh", [f"{s},1" for s in _stamped(dt.datetime(2027, 1, 1), "2027-01-01T00:00-06:00")],
      {}, "p.csv:3: timestamp '2027-01-01T01:00:00' mixes timestamps with and without a time zone"),
     # the index in the second column, its hours backwards: read as a year that runs backwards
     ("price_usd_per_mwh,hour", [f"1,{8759 - h}" for h in range(8760)], {},
@@ -78,6 +79,35 @@ def test_an_index_that_is_not_the_years_hours_in_order_is_refused(tmp_path, head
     with pytest.raises(InputError) as err:
         load(tmp_path, {"csv": "p.csv", **spec})
     assert message in str(err.value)
+
+
+def _year_of(start: dt.datetime, row) -> list[str]:
+    return [row(start + dt.timedelta(hours=h), h) for h in range(8760)]
+
+
+@pytest.mark.parametrize("header, rows", [
+    # a timestamp first and the hour of the day beside it: the timestamp is the index
+    ("timestamp,hour,price_usd_per_mwh", _year_of(dt.datetime(2027, 1, 1), lambda t, h: f"{t.isoformat()},{t.hour},1")),
+    # a date and its hours 1-24 (an ISO export's layout): no index column to check
+    ("date,hour,price_usd_per_mwh", _year_of(dt.datetime(2027, 1, 1), lambda t, h: f"{t.date()},{t.hour + 1},1")),
+    # stamps in UTC from the site's (UTC-6) midnight, and in its wall-clock time across daylight saving
+    ("timestamp,price_usd_per_mwh",
+     _year_of(dt.datetime(2027, 1, 1, 6, tzinfo=dt.timezone.utc), lambda t, h: f"{t.isoformat()},1")),
+    ("timestamp,price_usd_per_mwh",
+     _year_of(dt.datetime(2027, 1, 1, 6, tzinfo=dt.timezone.utc),
+              lambda t, h: f"{t.astimezone(ZoneInfo('America/Chicago')).isoformat()},1")),
+])
+def test_an_index_read_as_the_years_hours_where_it_is_them(tmp_path, header, rows):
+    (tmp_path / "p.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+    assert np.all(load(tmp_path, {"csv": "p.csv", "column": "price_usd_per_mwh"}) == 1)
+
+
+def test_stamps_with_an_offset_start_at_the_sites_midnight(tmp_path):
+    """UTC midnight is 18:00 of 31 December at a UTC-6 site: six hours off, said so."""
+    rows = _year_of(dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc), lambda t, h: f"{t.isoformat()},1")
+    (tmp_path / "p.csv").write_text("timestamp,price_usd_per_mwh\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError, match="2026-12-31 18:00 in the site's standard time"):
+        load(tmp_path, {"csv": "p.csv"})
 
 
 def test_a_bad_cell_is_named_at_its_line_counting_blank_lines(tmp_path):
