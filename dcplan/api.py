@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable
 
 import pyomo.core as pyo
 
+import dcplan.trust as trust
 from dcplan.diagnose import arithmetic_checks, explain_infeasible
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.loader import (
@@ -175,6 +176,9 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     """Build and solve; for ``buildout.earliest``, the earliest period's plan (:mod:`dcplan.studies.earliest`);
     with ``pareto``, the least-cost plan and its cost-against-CO2 curve (:mod:`dcplan.studies.pareto`)."""
     options = options or SolveOptions()
+    if options.solver_log and trust.was_read(Path(options.solver_log)):  # HiGHS would append its log to it
+        raise InputError([Problem("solver_log", None, "", f"{display_path(Path(options.solver_log))} is an input "
+                                  "of this plan: HiGHS's log is not appended to it; give another file")])
     bo = program.program.buildout
     if program.program.pareto is None and (bo is None or bo.earliest is None):
         return plan_once(program, typical_days, options)

@@ -108,6 +108,7 @@ def _friendly(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        trust.forget_reads()  # what an earlier command of this process read is not this one's input
         try:
             return fn(*args, **kwargs)
         except InputError as exc:

@@ -40,9 +40,6 @@ OUTPUT_NAMES = SMOOTHING_NAMES | {
     "smoothing",  # a plan's training jobs, one folder each
 }
 """What dcplan writes in a plan or smoothing folder: the only names a folder it replaces may hold."""
-READ_SUFFIXES = frozenset({".yaml", ".yml", ".csv", ".parquet"})
-"""What dcplan's inputs and plans are written in; no report, log or diff is written over one
-(nor over a plan's summary.json; its report.html is the report's to replace)."""
 NAME_MAX = 255  # bytes in a file name on Linux, macOS and Windows file systems
 STAGING = "staging-"
 """Staging folders beside a target are named .TARGET.staging-XXXX (hidden, and removed when found)."""
@@ -148,14 +145,11 @@ def _problem(option: str, message: str) -> InputError:
 def writable_path(path: Path, option: str, folder: bool = False) -> Path:
     """Refuse, before any work is done, a path to write (a file; ``folder``: a folder to create
     or fill) that cannot be written: a file where a folder is wanted or the reverse, a file on
-    the way to it, a folder that cannot be written in, and a file of the kinds dcplan reads (a
-    report written over the site it checks, or over the plan it shows, destroyed them)."""
+    the way to it, a folder that cannot be written in. (A file the command reads is refused where
+    it would be written: :func:`dcplan.plans.write.atomic_write`.)"""
     path = Path(os.path.abspath(path))
     if path.exists() and path.is_dir() != folder:
         raise _problem(option, f"{display_path(path)} exists and is not a {'folder' if folder else 'file'}")
-    if not folder and path.is_file() and (path.suffix.lower() in READ_SUFFIXES or path.name == "summary.json"):
-        raise _problem(option, f"{display_path(path)} is a file dcplan reads (an input, or a plan's or a "
-                       "smoothing's file): it is not overwritten with this output; give another name")
     parent = path.parent
     while not parent.exists():
         parent = parent.parent

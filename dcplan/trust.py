@@ -90,6 +90,25 @@ def refusal(written: str, folders: tuple[Path, ...]) -> str:
             f"the environment variable {ALLOW_ENV} (from the command line also dcplan --allow-path DIR)")
 
 
+_READ: set[Path] = set()
+"""Every input file this process has read (since :func:`forget_reads`): no output is written over one."""
+
+
+def note_read(path: Path) -> None:
+    """Record that ``path`` is read as an input (see :func:`was_read`)."""
+    _READ.add(Path(path).resolve())
+
+
+def was_read(path: Path) -> bool:
+    """Whether ``path`` is a file read as an input (since the command began)."""
+    return Path(path).resolve() in _READ
+
+
+def forget_reads() -> None:
+    """A new command: what earlier ones read in this process is not its input."""
+    _READ.clear()
+
+
 def file_problem(path: Path, limit: int | None, env: str, what: str) -> Problem | None:
     """A problem when ``path`` is not a regular file (a folder, a pipe or a device would block
     or never end) or is larger than ``limit`` bytes (``env`` raises the limit; None: it gave no
@@ -97,6 +116,7 @@ def file_problem(path: Path, limit: int | None, env: str, what: str) -> Problem 
     FileNotFoundError for a missing file, as opening it would."""
     if limit is None:
         return limit_problem(env)
+    note_read(path)
     status = Path(path).stat()
     if not stat.S_ISREG(status.st_mode):
         return Problem(display_path(path), None, "", f"not a regular file: {what} must be a file")

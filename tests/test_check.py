@@ -583,16 +583,20 @@ def test_exit_2_for_a_negative_number_of_gpus_in_a_committed_plan(runner, repo):
 
 def test_an_output_file_is_never_written_over_a_file_dcplan_reads(runner, repo):
     """`-o` of check, diff and report wrote their text over the site checked or the plan shown,
-    exit 0 (a review's cases); a report over its own report.html is still replaced."""
+    exit 0, and --solver-log appended to any file (reviews' cases); what the command does not
+    read is replaced on every run (a rule by file name refused summary.json the second time)."""
     site, plan = repo / SITE, repo / "plans" / "testsite"
     before = {p: p.read_bytes() for p in (site, plan / "plan.yaml", plan / "summary.json")}
     for args, target in ((("check", repo), site), (("diff", plan, plan), plan / "plan.yaml"),
                          (("report", plan), plan / "summary.json")):
         result = run_cli(runner, *args, "-o", target)
-        assert result.exit_code == 2 and "is a file dcplan reads" in result.output, (args, result.output)
+        assert result.exit_code == 2 and "a file this command read" in result.output, (args, result.output)
     assert all(p.read_bytes() == text for p, text in before.items())
-    for _ in range(2):
+    for _ in range(2):  # what it does not read it replaces, run after run, whatever its name
         assert run_cli(runner, "report", plan, "-o", plan / "report.html").exit_code == 0
+        assert run_cli(runner, "check", repo, "--format", "json", "-o", repo / "summary.json").exit_code == 0
+    result = run_cli(runner, "plan", site, "--typical-days", "2", "--solver-log", site)
+    assert result.exit_code == 2 and "is an input of this plan" in result.output and site.read_bytes() == before[site]
     result = run_cli(runner, "plan", site, "--typical-days", "2", "-o", repo / "out", "--solver-log", repo / "out" / "h.log")
     assert result.exit_code == 2 and "which the plan replaces whole" in result.output, result.output
 

@@ -440,6 +440,7 @@ def read_folder(path: str | os.PathLike, shape: type[PlanFile] = PlanFile) -> Pl
 
 def _read_json(path: Path) -> dict:
     name = display_path(path)
+    trust.note_read(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+import dcplan.trust as trust
+from dcplan.errors import InputError, Problem, display_path
 from dcplan.outfolder import current_umask
 from dcplan.plans.types import Plan, SitePlan
 
@@ -185,7 +187,12 @@ def _dispatch_rows(writer, s, columns: list[str], lead: list[str], new_year: dt.
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write text (UTF-8) or bytes to a temporary file beside ``path``, then rename it into place."""
+    """Write text (UTF-8) or bytes to a temporary file beside ``path``, then rename it into place;
+    never over an input file read since the command began (``check -o sites/x.yaml`` replaced
+    the site it checked): an InputError naming it."""
+    if trust.was_read(path):
+        raise InputError([Problem(display_path(path), None, "", "a file this command read (an input, or a plan's "
+                                  "file): no output is written over it; give another name")])
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
