@@ -25,21 +25,19 @@ TIME_LIMIT_S = (0.0, None, True)
 """The seconds a command or solve may take (0: none left; None: no limit)."""
 TYPICAL_DAYS = (1, 366, True)
 """Typical days a year is clustered into (a whole number)."""
-RESOLUTION_S = (0.0, 3600.001, False)
-"""A smoothing model's step, seconds (`smooth --resolution-s`): above 0, at most an hour (a
-training job's swings last seconds to minutes)."""
+RESOLUTION_S = (0.0, 3600.0, False)
+"""A smoothing model's step, seconds (`smooth --resolution-s`, a workload's, a site's): above 0,
+below an hour (a training job's swings last seconds to minutes)."""
 
 
 
 def within(name: str, value, bounds: tuple, whole: bool = False) -> None:
     """ValueError unless ``value`` is a number (with ``whole``, a whole one) in ``bounds`` (one of
-    the tuples above; NaN never is): the one check of the ranges the command line and the Python
+    the tuples above; NaN never is, infinity only where no upper bound is: no time limit): the one check of the ranges the command line and the Python
     API both keep to."""
     least, below, can_equal = bounds
     if isinstance(value, bool) or not isinstance(value, numbers.Integral if whole else numbers.Real):
         raise ValueError(f"{name} must be a {'whole ' if whole else ''}number (got {value!r})")
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"{name} must be a finite number (got {value:g})")
     if not ((value >= least if can_equal else value > least) and (below is None or value < below)):
         shown = f"{'at least' if can_equal else 'above'} {least:g}" + (f" and below {below:g}" if below is not None else "")
         raise ValueError(f"{name} must be {shown} (got {value:g})")

@@ -125,7 +125,7 @@ def test_build_out_dispatch_frame_carries_each_period(tmp_path):
     assert np.all(np.diff(frame.index.year.to_numpy()) >= 0)  # periods in order
 
 
-@pytest.mark.parametrize("resolution_s, message", [(float("inf"), "must be a finite number"),
+@pytest.mark.parametrize("resolution_s, message", [(float("inf"), "below 3600 (got inf)"),
                                                    ("1", "must be a number (got '1')"), (7200, "below 3600")])
 def test_a_smoothing_step_that_is_no_step_is_named_as_the_argument(resolution_s, message):
     """inf raised OverflowError and '1' a TypeError; both exit 70 on the command line."""

@@ -205,7 +205,7 @@ class SmoothingSpec(StrictModel):
         description="default when the key is absent: burn and battery")
     economics: Economics = Field(default_factory=Economics)
     resolution_s: float | None = Field(
-        None, gt=0, le=MAX_STEP_S, description="model time step; default: the trace's, at least 0.1 s, coarser "
+        None, gt=0, lt=MAX_STEP_S, description="model time step; default: the trace's, at least 0.1 s, coarser "
         "when the trace would exceed max_steps")
     max_steps: int = Field(40_000, ge=10, description="decimate longer traces to this many steps")
     workload: str | None = Field(

@@ -7,12 +7,13 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from dcplan.choices import RESOLUTION_S
 from dcplan.schema.base import Fraction, NonNeg, StrictModel
 
 MIN_STEP_S = 0.01
 """Finest trace resolution accepted (10 ms)."""
-MAX_STEP_S = 3600.0
-"""Coarsest: an hour (a training job's swings last seconds to minutes)."""
+MAX_STEP_S = RESOLUTION_S[1]
+"""Every step is below an hour (a training job's swings last seconds to minutes)."""
 
 class IterationSpec(StrictModel):
     """One training iteration: a compute phase, then a communication phase."""
@@ -80,7 +81,7 @@ class WorkloadFile(StrictModel):
         "(assumption: ~70 W of a 700 W H100)")
     seed: int = Field(0, ge=0, description="of the random draws (jitter): the same seed, the same trace")
     duration_s: float | None = Field(None, gt=0)
-    resolution_s: float = Field(0.1, ge=MIN_STEP_S, le=MAX_STEP_S)
+    resolution_s: float = Field(0.1, ge=MIN_STEP_S, lt=MAX_STEP_S)
     iteration: IterationSpec | None = None
     checkpoint: CheckpointSpec | None = None
     start: RampSpec | None = None

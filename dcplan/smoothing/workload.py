@@ -346,8 +346,8 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
     if step < MIN_STEP_S * (1 - STEP_TOLERANCE):
         raise InputError([Problem(fname, lines[1], header[t_col], f"time step {step * 1000:g} ms is "
                                   f"finer than {MIN_STEP_S * 1000:g} ms; resample the trace")])
-    if step > MAX_STEP_S:
-        raise InputError([Problem(fname, lines[1], header[t_col], f"time step {step:g} s is coarser than "
+    if step >= MAX_STEP_S:
+        raise InputError([Problem(fname, lines[1], header[t_col], f"time step {step:g} s is not below "
                                   f"{MAX_STEP_S:g} s: a training job's swings last seconds to minutes")])
     bad = np.flatnonzero(np.abs(steps - step) > STEP_TOLERANCE * step + 1e-9)
     for j in bad[:MAX_PROBLEMS]:
