@@ -179,6 +179,8 @@ class SeriesResolver:
         if path not in self._tables:
             try:
                 refused = trust.file_problem(path, trust.MAX_CSV_BYTES, "DCPLAN_MAX_CSV_MB", "a CSV input")
+                if refused and refused.file == "environment":  # said once, not at every file's reference
+                    raise InputError([refused])
                 if refused:
                     raise self._fail(loc, f"{display_path(path)}: {refused.message}")
                 with path.open(newline="", encoding="utf-8-sig") as fh:  # a byte-order mark is no header

@@ -30,8 +30,9 @@ ALLOW_ENV = "DCPLAN_ALLOW_PATHS"
 def _megabytes(env: str, default: float) -> int | None:
     """Bytes from the environment's ``env`` (megabytes), else ``default``; None for a value that is
     no size (``abc``, ``inf``, ``-1``): refused where a file is read (:func:`limit_problem`)."""
+    text = os.environ.get(env, "").strip()  # set empty (a template's way of leaving it out): unset
     try:
-        mb = float(os.environ.get(env, default))
+        mb = float(text or default)
     except ValueError:
         return None
     return int(mb * 1e6) if math.isfinite(mb) and mb > 0 else None

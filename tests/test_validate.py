@@ -212,6 +212,17 @@ def test_a_size_limit_that_is_no_size_is_an_input_error_not_a_traceback(value):
     assert f"DCPLAN_MAX_YAML_MB='{value}' is not a size" in result.stdout + result.stderr
 
 
+def test_a_size_limit_set_empty_is_unset_and_a_bad_csv_limit_is_said_once(tmp_path):
+    """An empty value (a template's way of leaving it out) was refused; the CSV limit was blamed
+    on every reference to a CSV in every site file."""
+    def validate(**env):
+        return subprocess.run([sys.executable, "-m", "dcplan", "validate", str(REPO / "sites")], capture_output=True,
+                              text=True, env={**os.environ, **env}, timeout=120)
+    assert validate(DCPLAN_MAX_YAML_MB="", DCPLAN_MAX_CSV_MB="").returncode == 0
+    result = validate(DCPLAN_MAX_CSV_MB="abc")
+    assert result.returncode == 2 and (result.stdout + result.stderr).count("is not a size") == 1, result.stdout
+
+
 def test_a_gas_type_and_a_cooling_option_listed_twice_are_both_said_at_their_lines(tmp_path, runner):
     """The gas type's was a schema error, which hid the cooling's until it was mended."""
     site = base_site()
