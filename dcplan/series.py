@@ -143,7 +143,8 @@ class SeriesResolver:
         if len(rows) <= MAX_ROWS:
             self._check_index(header, rows, lines, name, csv_loc)  # first: a missing hour is named at its line
         if len(rows) != HOURS_PER_YEAR:
-            hint = " (a leap year? drop Feb 29)" if len(rows) == LEAP_YEAR_HOURS else ""
+            hint = (" (a leap year? keep its first 8,760 hours: dcplan's year is 365 days from 1 January, so 29 "
+                    "February is one of them and 31 December is not)") if len(rows) == LEAP_YEAR_HOURS else ""
             count = f"more than {MAX_ROWS:,}" if len(rows) > MAX_ROWS else f"{len(rows)}"
             raise self._fail(csv_loc, f"{name} has {count} data rows, expected {HOURS_PER_YEAR}{hint}")
         values = self._numbers(rows, lines, header.index(column), f"{name}:{{row}}: column '{column}' has {{what}}",
