@@ -172,7 +172,7 @@ def test_spectral_mask_holds_across_the_rolling_horizon():
 def test_time_limit_is_honoured_at_full_resolution():
     """A limit too short for the rolling horizon stops it within the limit and says where, with the
     bound the coarse level proved."""
-    w = synthetic_workload(gpu="h100_sxm", gpus=24_000, duration_s=300, resolution_s=0.1, seed=3,
+    w = synthetic_workload(gpu="h100_sxm", gpus=24_000, duration_s=150, resolution_s=0.1, seed=3,
                            iteration={"period_s": 8, "compute_fraction": 0.75}, start={"idle_s": 30})
     sp = spec(limits={"swing_mw": 10, "ramp_up_mw_per_s": 2, "ramp_down_mw_per_s": 2, "ramp_up_mw_per_min": 8},
               mitigations={"burn": {}, "battery": {}})
