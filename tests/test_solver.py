@@ -428,7 +428,9 @@ def test_the_command_keeps_to_its_time_limit(tmp_path, start_up_s, beyond_start_
     limit_s = start_up_s + beyond_start_up_s
     out = tmp_path / "out"
     elapsed, done = _plan_mojave(out, limit_s)
-    assert elapsed <= 1.1 * limit_s, (elapsed, limit_s)
+    # + 0.5 s: the start-up, measured once, varies by that much with a test beside it (CI: 5.12 s
+    # for a limit of 4.51 s, where the process alone takes 4.4-4.6 s)
+    assert elapsed <= 1.1 * limit_s + 0.5, (elapsed, limit_s)
     assert done.returncode in (0, 3), done.stderr
     if (out / "plan.yaml").exists():
         assert done.returncode == 0 or "best plan found has gap" in done.stderr
