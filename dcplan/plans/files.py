@@ -13,7 +13,15 @@ import os
 from pathlib import Path, PurePath
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    TypeAdapter,
+    ValidationError,
+)
 
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, refuse
@@ -500,8 +508,6 @@ def read_plan(path: str | os.PathLike) -> Plan:
 
 def _summary_value(files: PlanFiles, key: str, kind):
     """summary.json's ``key`` checked as ``kind`` (None where it has none): InputError naming it."""
-    from pydantic import TypeAdapter, ValidationError
-
     if files.summary.get(key) is None:
         return None
     try:
