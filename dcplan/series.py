@@ -225,7 +225,7 @@ class SeriesResolver:
                 except TypeError:  # one with a time zone, one without
                     raise self._fail(loc, f"{name}:{lines[i]}: timestamp '{row[j]}' mixes timestamps with and "
                                      "without a time zone") from None
-                local = stamp.astimezone(self.standard) if stamp.tzinfo and self.standard else stamp
+                local = stamp.astimezone(self.standard) if previous is None and stamp.tzinfo and self.standard else stamp
                 if previous is None and (local.month, local.day, local.hour, local.minute) != (1, 1, 0, 0):
                     said = f" ({local:%Y-%m-%d %H:%M} in the site's standard time)" if local is not stamp else ""
                     raise self._fail(loc, f"{name}:{lines[i]}: the first timestamp is {stamp}{said}: a year's "
