@@ -203,7 +203,7 @@ def _priced_bound(stored, cuts=True):
     operational = solver._component_mask(compiled, is_operational)
     options = SolveOptions(mip_gap=1e-8)
     return lagrangian_bound(compiled, operational, linking, x, objective * (1 - 1e-8), options,
-                            Deadline(None, time.perf_counter()), 60.0, cuts=out.cuts if cuts else None)
+                            Deadline(None, time.perf_counter()), 60.0, cuts=out.cuts if cuts else None)[0]
 
 
 def test_priced_rows_bound_the_optimum_whatever_the_prices(stored, monkeypatch):
@@ -246,7 +246,8 @@ def test_a_priced_limit_keeps_its_bound_in_the_bound(monkeypatch):
     load and $1/MW built, at most 30 MWh of fuel over both hours (a row over time, its limit not
     zero). Optimum: 15 MW built, 15 MW each hour, 10 MWh imported: 15 + 300 + 1,000 = $1,315.
     Priced at -$50/MWh instead of imposed, the fuel limit gives at most 20 + 400 + 40 x 50 - 30 x
-    50 = $920; without the limit's own term (30 x 50) the bound would pass the optimum."""
+    50 = $920; without the limit's own term (30 x 50) the bound would pass the optimum. The priced
+    MIP builds 20 MW, not the plan's 15: that design is handed back to be committed."""
     m = pyo.ConcreteModel()
     m.T = pyo.Set(initialize=[0, 1])
     m.unit_mw = pyo.Var(bounds=(0, 50))
@@ -266,12 +267,19 @@ def test_a_priced_limit_keeps_its_bound_in_the_bound(monkeypatch):
     linking = np.array([r.parent_component() is m.fuel for r in compiled.rows])
     x = np.array([v.value for v in compiled.columns])
 
-    def bound_at(price):
-        monkeypatch.setattr(lagrangian, "_prices", lambda *args: (np.where(linking, price, 0.0), x))
-        return lagrangian_bound(compiled, operational, linking, x, 1e9, SolveOptions(mip_gap=1e-9),
+    def priced_at(price, plan=x):
+        monkeypatch.setattr(lagrangian, "_prices", lambda *args: (np.where(linking, price, 0.0), plan))
+        return lagrangian_bound(compiled, operational, linking, plan, 1e9, SolveOptions(mip_gap=1e-9),
                                 Deadline(None, time.perf_counter()), 10.0)
 
+    def bound_at(price):
+        return priced_at(price)[0]
+
     assert bound_at(-50.0) == pytest.approx(920)
+    other = priced_at(-50.0)[1]
+    assert other is not None and other[~operational] == pytest.approx([20.0])
+    assert x[~operational] == pytest.approx([15.0])
+    assert priced_at(-50.0, plan=other)[1] is None  # a plan of that design: nothing else to try
     assert bound_at(0.0) == pytest.approx(420)  # no limit: 20 + 400
     assert bound_at(+50.0) == pytest.approx(420)  # a price of the wrong sign for a "<=" row: none
     for price in np.linspace(-300, 0, 7):

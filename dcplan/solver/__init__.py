@@ -288,8 +288,9 @@ def _bound_commitment(compiled, op_mask, couples_steps, out, objective, x, optio
     """Where the loop's bound (the relaxed commitment's) is more than the gap below the committed
     plan: partial MIPs over the hours that commitment changes where the dispatch falls apart into
     hours (for about as long as the loop took), then the MIP with the rows over time priced (see
-    PRICED_SHARE); what is left to HiGHS's MIP on the whole model. Raises ``out.bound``; returns the best plan
-    found, (objective, x)."""
+    PRICED_SHARE), whose own design, where it is not the plan's, is committed too (a better plan
+    perhaps); what is left to HiGHS's MIP on the whole model. Raises ``out.bound``; returns the best
+    plan found, (objective, x)."""
     def still_open() -> bool:
         return out.bound is not None and (_gap(objective, out.bound) or 0.0) > options.mip_gap and not deadline.passed
 
@@ -303,10 +304,17 @@ def _bound_commitment(compiled, op_mask, couples_steps, out, objective, x, optio
         progress.report("unit commitment: bounding the plan with rows over time priced")
         target = objective - 0.99 * options.mip_gap * abs(objective)  # (a hundredth for round-off)
         linking = linking_rows(compiled, op_mask, _component_mask(compiled, couples_steps, rows=True))
-        bound = lagrangian_bound(compiled, op_mask, linking, x, target, options, deadline,
-                                 cap_s=max(loop_seconds, min(PRICED_SHARE * deadline.remaining(), PRICED_MAX_S)),
-                                 cuts=out.cuts)
+        bound, other = lagrangian_bound(compiled, op_mask, linking, x, target, options, deadline,
+                                        cap_s=max(loop_seconds, min(PRICED_SHARE * deadline.remaining(), PRICED_MAX_S)),
+                                        cuts=out.cuts)
         out.bound = max(out.bound, bound if bound is not None else -math.inf)
+        if other is not None and still_open():
+            progress.report("unit commitment of the priced MIP's design")
+            allowed = max(options.mip_gap * abs(objective) - (objective - out.bound), 0.0) / 2
+            cost, committed = dispatch_with_integers(compiled, op_mask, other, options, deadline, abs_gap=allowed,
+                                                     cap_s=max(5.0, loop_seconds), relaxed=True)
+            if cost is not None and cost < objective:
+                objective, x = cost, committed
     return objective, x
 
 

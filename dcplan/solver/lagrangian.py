@@ -67,10 +67,15 @@ def linking_rows(compiled: Compiled, operational: np.ndarray, declared: np.ndarr
 
 def lagrangian_bound(compiled: Compiled, operational: np.ndarray, linking: np.ndarray, x: np.ndarray,
                      target: float, options: SolveOptions, deadline: Deadline, cap_s: float,
-                     cuts: list | None = None) -> float | None:
+                     cuts: list | None = None) -> tuple[float | None, np.ndarray | None]:
     """A lower bound on the whole MIP from the relaxation that prices the ``linking`` rows (see
     the module's docstring), within ``cap_s`` seconds, started from the plan ``x`` (full columns);
-    None when the prices or the bound could not be found in time.
+    None when the prices or the bound could not be found in time. With it, the relaxation's best
+    solution (full columns) where its design is not the plan's, else None: the design the
+    relaxation prefers, whose committed dispatch may cost less than the plan's. Of the 15 held-out
+    draws of hourly commitment no tool solved in 120 s: r2043_08 (no storage) 28 % less solar,
+    $171k a year less; the others the plan's design (9) or one that commits dearer (3) or not at
+    all (2), and the plan stays.
 
     ``cuts``: the decomposition's optimality cuts ``(cost per group, gradient per group, design)``,
     each a bound on the relaxed dispatch at any design, hence on the committed one. Designs they
@@ -83,7 +88,7 @@ def lagrangian_bound(compiled: Compiled, operational: np.ndarray, linking: np.nd
     budget = Deadline(cap_s, time.perf_counter())
     priced = _prices(compiled, operational, linking, x, options, deadline, budget)
     if priced is None:
-        return None
+        return None, None
     mu, relaxed = priced
     # integral: the design, and the dispatch's integers that the relaxed dispatch breaks
     integer = compiled.integer & (~operational | unmet_integers(compiled, relaxed))
@@ -133,16 +138,25 @@ def lagrangian_bound(compiled: Compiled, operational: np.ndarray, linking: np.nd
     h.cbMipInterrupt += stop_past_target
     deadline.arm(h, cap_s=budget.remaining())
     if not run_within(h, deadline):  # HiGHS's MIP can look at its clock seconds apart
-        return None
+        return None, None
     if h.getModelStatus() == Status.kInfeasible:
-        return target  # no design the cuts leave open beats the target
+        return target, None  # no design the cuts leave open beats the target
     if integer.any():
         bound = h.getInfo().mip_dual_bound
     else:  # an LP: its optimum, if it reached it
         bound = h.getInfo().objective_function_value if h.getModelStatus() == Status.kOptimal else math.nan
     if bound >= target:  # +inf too: stopped once no design was left
-        return target
-    return bound if math.isfinite(bound) else None
+        return target, None
+    return (bound if math.isfinite(bound) else None), _other_design(h, x, design)
+
+
+def _other_design(h: highspy.Highs, x: np.ndarray, design: np.ndarray) -> np.ndarray | None:
+    """The priced MIP's best solution (the model's columns) if its design is not ``x``'s."""
+    if h.getInfo().primal_solution_status != 2:  # none feasible
+        return None
+    found = np.array(h.getSolution().col_value)[:len(x)]
+    moved = np.abs(found[design] - x[design]) > 1e-6 * np.maximum(1.0, np.abs(x[design]))
+    return found if moved.any() else None
 
 
 def unmet_integers(compiled: Compiled, x: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
