@@ -80,7 +80,8 @@ def plan(source: str | os.PathLike | ProgramInput, *, scenario: str | None = Non
     "did you mean"). The other keywords are the fields of :class:`SolveOptions`:
 
     - ``time_limit_s``: seconds for the whole plan, reading the inputs included (default none);
-    - ``mip_gap``: the relative optimality gap to stop at, at least 0 and below 1 (default 1e-4);
+    - ``mip_gap``: the relative optimality gap to stop at, at least 0 and below 1 (default 1e-4;
+      on a full year, of the power system's cost, as the plan's own gap and ``progress``'s are);
     - ``strategy``: how the year is solved (``dcplan.solver.STRATEGIES``; default "auto");
     - ``stop``: a ``threading.Event`` that, set from another thread, ends the solve with the
       best plan so far;

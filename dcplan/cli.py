@@ -40,6 +40,7 @@ from dcplan.choices import (
     within,
 )
 from dcplan.errors import ExitCode, InputError, Problem, display_path
+from dcplan.formatting import gap_words
 from dcplan.outfolder import SMOOTHING_NAMES, OutputFolder, writable_path
 from dcplan.progress import StatusLine
 from dcplan.version import __version__
@@ -342,7 +343,7 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
         if not quiet:
             console.print("wrote " + ", ".join(display_path(p) for p in written))
     if result.status == "time_limit":
-        gap = f"{result.gap:.3%}" if result.gap is not None else "unknown"
+        gap = gap_words(result.gap, result.gap_share) if result.gap is not None else "unknown"
         why = "stopped" if stopped else "time limit reached"
         err_console.print(f"[yellow]{why}[/yellow]: best plan found has gap {gap}")
         raise typer.Exit(ExitCode.INTERRUPTED if stopped else ExitCode.SOLVER_FAILURE)

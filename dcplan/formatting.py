@@ -43,6 +43,12 @@ def figure(x) -> str:
     return f"{x:,.3f}" if abs(x) < 10 else f"{x:,.0f}"
 
 
+def gap_words(gap: float, share: float = 1.0) -> str:
+    """0.380 % of the power system's cost: a plan's optimality gap, of the share of its cost it
+    was measured against (``share`` below 1: the power system's, as ``--mip-gap`` asks it)."""
+    return f"{gap:.3%}" + (" of the power system's cost" if share < 1.0 else "")
+
+
 def quantity(x: float) -> str:
     """A quantity in a sentence: whole numbers with separators (1,234; 150), else four digits (0.1235)."""
     return f"{x:,.0f}" if abs(x) >= 100 or float(x).is_integer() else f"{x:,.4g}"

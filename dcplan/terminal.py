@@ -8,7 +8,7 @@ from rich.table import Table
 
 from dcplan.catalog import cited, references
 from dcplan.errors import Problem
-from dcplan.formatting import amount, figure, money, per_tonne, time_resolution_words
+from dcplan.formatting import amount, figure, gap_words, money, per_tonne, time_resolution_words
 from dcplan.plans.types import Plan, gas_units
 from dcplan.schema.catalog import Catalog
 
@@ -107,7 +107,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
         when += f" per {res['period_length']}, {res['periods']} periods"
     console.print(f"[bold]Plan {plan.program}[/bold]"
                   + (f" (scenario {plan.scenario})" if plan.scenario else "")
-                  + f": {plan.solver['status']}" + (f", gap {gap:.3%}" if gap else "") + f", {when}")
+                  + f": {plan.solver['status']}" + (f", gap {gap_words(gap, plan.solver.get('gap_share', 1.0))}" if gap else "")
+                  + f", {when}")
     if plan.earliest is not None:
         _earliest_summary(console, plan.earliest, plan.time_resolution.get("method") == "typical_days")
     if plan.timeline is not None:

@@ -366,8 +366,8 @@ def test_the_gap_of_a_full_year_is_of_its_power_systems_cost(monkeypatch):
     """The objective carries the GPUs and their cooling (most of it here); a full year is solved
     to the gap of what is left, the power system's cost, as its typical days share it out, so that
     it is as exact as a power-system model solved to the same gap. The gap shown while solving
-    and the plan's are of that cost too: shown of the whole, a plan of 4 % power read 0.015 % for
-    0.38 %."""
+    and the plan's are of that cost too (shown of the whole, a plan of 9 % power read 0.015 % for
+    0.16 %), and summary.json says of what share."""
     seen, raw, shown = [], [], []
     real = api.solve
 
@@ -390,7 +390,7 @@ def test_the_gap_of_a_full_year_is_of_its_power_systems_cost(monkeypatch):
     assert solved.objective - solved.bound <= 1e-4 * power * 1.1
     asked_share = seen[-1] / 1e-4
     assert solved.gap == pytest.approx((solved.objective - solved.bound) / solved.objective / asked_share, rel=1e-9)
-    assert plan.solver["gap"] == solved.gap
+    assert plan.solver["gap"] == solved.gap and plan.solver["gap_share"] == solved.gap_share == asked_share
     gaps = [(r, s) for r, s in zip(raw, shown[-len(raw):]) if r is not None]
     assert gaps and all(s == pytest.approx(r / asked_share) for r, s in gaps)
 

@@ -118,6 +118,7 @@ def _solver_info(solve: SolveResult, pm: PlanModel) -> dict:
         "objective": solve.objective,
         "best_bound": solve.bound,
         "gap": solve.gap,
+        "gap_share": solve.gap_share,
         "build_seconds": round(pm.build_seconds, 3),
         "compile_seconds": round(solve.compile_seconds, 3),
         "solve_seconds": round(solve.solve_seconds, 3),

@@ -106,7 +106,7 @@ class Plan:
     scenario: str | None
     objective: str  # min_cost or max_compute
     time_resolution: dict  # method ("hourly" or "typical_days"), steps, typical_days, periods
-    solver: dict  # status ("optimal", "time_limit", ...), gap, objective, best_bound, seconds
+    solver: dict  # status ("optimal", "time_limit", ...), gap (of gap_share of the objective), objective, best_bound, seconds
     sites: list[SitePlan]
     target: dict | None  # the compute target met: {"measure", "amount"}
     compute_delivered: float  # in the target's measure

@@ -62,6 +62,7 @@ class SolveResult:
     objective: float | None = None
     bound: float | None = None
     gap: float | None = None
+    gap_share: float = 1.0  # the share of the objective the gap is of (gap = (objective - bound) / (objective x it))
     strategy: str = ""
     compile_seconds: float = 0.0
     solve_seconds: float = 0.0

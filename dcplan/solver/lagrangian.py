@@ -147,14 +147,15 @@ def lagrangian_bound(compiled: Compiled, operational: np.ndarray, linking: np.nd
         bound = h.getInfo().objective_function_value if h.getModelStatus() == Status.kOptimal else math.nan
     if bound >= target:  # +inf too: stopped once no design was left
         return target, None
-    return (bound if math.isfinite(bound) else None), _other_design(h, x, design)
+    return (bound if math.isfinite(bound) else None), _other_design(h, x, design, compiled.integer & ~operational)
 
 
-def _other_design(h: highspy.Highs, x: np.ndarray, design: np.ndarray) -> np.ndarray | None:
+def _other_design(h: highspy.Highs, x: np.ndarray, design: np.ndarray, integer: np.ndarray) -> np.ndarray | None:
     """The priced MIP's best solution (the model's columns) if its design is not ``x``'s."""
     if h.getInfo().primal_solution_status != 2:  # none feasible
         return None
     found = np.array(h.getSolution().col_value)[:len(x)]
+    found[integer] = np.round(found[integer])  # as HiGHS holds them: within its tolerance of a whole number
     moved = np.abs(found[design] - x[design]) > 1e-6 * np.maximum(1.0, np.abs(x[design]))
     return found if moved.any() else None
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dcplan.api import plan_program
 from dcplan.errors import InputError
+from dcplan.formatting import gap_words
 from dcplan.loader import load_program
 from dcplan.model.buildout import months_between
 from dcplan.plans.types import Plan, gas_units
@@ -55,7 +56,8 @@ def run_scenario(task: ScenarioTask) -> tuple[dict, Plan | None]:
     else:
         row = {"status": result.status, **plan_outputs(outcome.plan)}
         if result.status == "time_limit":
-            row["reason"] = "time limit reached" + (f"; gap {result.gap:.3%}" if result.gap is not None else "")
+            row["reason"] = "time limit reached" + (f"; gap {gap_words(result.gap, result.gap_share)}"
+                                                    if result.gap is not None else "")
     row["seconds"] = time.perf_counter() - started
     if outcome.plan is not None:
         outcome.plan.smoothing = {}  # a sweep writes no training job's smoothing: not sent back from a worker
