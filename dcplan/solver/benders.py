@@ -836,8 +836,8 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
         if state == "ok" and integral and total < best:
             best, best_xd, best_xo, best_y = total, xd.copy(), xo, y
         settled = previous is not None and np.allclose(xd, previous, rtol=1e-9, atol=1e-9)
-        if state == "infeasible" and settled:
-            break  # its feasibility cuts did not move the master: asking again would not either
+        if state == "infeasible" and settled and phase == "integral":
+            break  # its feasibility cuts did not move the master (the box does not hold it): nor would they again
         if state == "violated" and (settled or (lower > -math.inf and relative_gap(total, lower) <= gap / 10)):
             if dispatch.penalty_raises >= MAX_PENALTY_RAISES:
                 break  # likely no design serves the load within the limits: HiGHS's MIP proves it
