@@ -44,7 +44,7 @@ def figure(x) -> str:
 
 
 def gap_words(gap: float, share: float = 1.0) -> str:
-    """0.380 % of the power system's cost: a plan's optimality gap, of the share of its cost it
+    """0.380% of the power system's cost: a plan's optimality gap, of the share of its cost it
     was measured against (``share`` below 1: the power system's, as ``--mip-gap`` asks it)."""
     return f"{gap:.3%}" + (" of the power system's cost" if share < 1.0 else "")
 
