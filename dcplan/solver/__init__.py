@@ -36,6 +36,8 @@ from dcplan.solver.benders import decompose, dispatch_with_integers
 from dcplan.solver.branch import branch_and_bound, highs_mip
 from dcplan.solver.commitment import CommitmentBound
 from dcplan.solver.highs import (
+    LP_FEASIBILITY_TOLERANCE,
+    MIP_FEASIBILITY_TOLERANCE,
     Compiled,
     Deadline,
     Progress,
@@ -62,8 +64,6 @@ DECOMPOSE_MIN_GAP = 1e-6  # seen: a plan 2e-6 above the optimum when 1e-9 was as
 DECOMPOSE_MIN_OPERATIONAL = 15_000
 """Operational columns from which ``auto`` decomposes: a year of hourly dispatch has 40-80k, a
 dozen typical days a few thousand, whose whole LP solves in well under a second."""
-LP_FEASIBILITY_TOLERANCE = 1e-7  # HiGHS's own primal feasibility tolerance
-MIP_FEASIBILITY_TOLERANCE = 1e-6  # and its MIP's
 HELD_TOLERANCE_MAX = 1e-4  # a hundred times the MIP's: a plan that misses by more is not held to it
 STOP_GRACE_S = 15.0
 """Seconds a stopped decomposition may take to commit the units of its best design hour by hour

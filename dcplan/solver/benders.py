@@ -36,6 +36,7 @@ import scipy.sparse as sp
 
 from dcplan.solver.highs import (
     INF,
+    MIP_FEASIBILITY_TOLERANCE,
     OUT_OF_TIME,
     PARALLEL_ROWS_RULE,
     Compiled,
@@ -467,8 +468,9 @@ class _Dispatch:
         ('infeasible', [cuts]) | ('time' | 'slow' | 'error', message). A warm re-solve may take
         as long as the first, cold one did (and WARM_SLACK_S): past that it is solved cold."""
         lower, upper, lo_src, hi_src = self._column_bounds(xd)
-        # bounds that cross by less than the master's tolerance meet (its design may pass a cut by that)
-        conflict = lower > upper + VIOLATION_TOL * np.maximum(1.0, np.abs(upper))
+        # bounds that cross by less than the master's tolerance meet (its design may pass a cut by
+        # that: a conflict within it would be cut again and again at the same design)
+        conflict = lower > upper + MIP_FEASIBILITY_TOLERANCE * np.maximum(1.0, np.abs(upper))
         if conflict.any():
             return "infeasible", self._bound_cuts(np.flatnonzero(conflict), lower, upper, lo_src, hi_src)
         upper = np.maximum(upper, lower)

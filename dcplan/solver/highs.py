@@ -21,6 +21,8 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from dcplan.solver.standard_form import LinearForm, Unsupported, linear_form
 
 INF = highspy.kHighsInf
+LP_FEASIBILITY_TOLERANCE = 1e-7  # HiGHS's own primal feasibility tolerance
+MIP_FEASIBILITY_TOLERANCE = 1e-6  # and its MIP's
 Status = highspy.HighsModelStatus
 OUT_OF_TIME = (Status.kTimeLimit, Status.kInterrupt)
 """How HiGHS ends a run that was cut short: at the time limit, or stopped (``SolveOptions.stop``)."""
