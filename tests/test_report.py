@@ -232,6 +232,17 @@ def test_report_of_a_buildout_has_its_gantt_chart_and_smoothing(buildout):
     assert '<svg class="chart"' in smoothing
 
 
+def test_the_gap_shown_says_what_it_is_of(buildout):
+    """A gap measured against the power system's cost (summary.json's ``gap_share`` below 1)
+    says so, as the terminal does; an older summary without it shows the bare figure."""
+    def solution() -> str:
+        return next(value for name, value, _ in key_figures(load_folder(buildout)) if name == "solution")
+    assert solution() == "optimal, gap 0.001%"
+    summary = json.loads((buildout / "summary.json").read_text())
+    (buildout / "summary.json").write_text(json.dumps(summary | {"solver": {"gap_share": 0.1}}))
+    assert solution() == "optimal, gap 0.001% of the power system's cost"
+
+
 def test_week_of_a_full_year_is_the_one_closest_to_the_years_mix(buildout):
     folder = load_folder(buildout)
     day = np.repeat(np.arange(365), 24)

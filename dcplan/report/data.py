@@ -16,7 +16,7 @@ import numpy as np
 
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, refuse
-from dcplan.formatting import fixed, money, time_resolution_words
+from dcplan.formatting import fixed, gap_words, money, time_resolution_words
 from dcplan.plans.files import ReportedPlan, read_folder
 from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
 from dcplan.yamlio import YamlDocument, load_yaml
@@ -451,7 +451,9 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
         figures.append(("time to power", str(earliest.get("period") or "not in the horizon"),
                         f"{goal_text(earliest['goal'])} online" + (f" from {earliest['date']}"
                                                                    if earliest.get("date") else "")))
-    seconds = (folder.summary.get("solver") or {}).get("solve_seconds")
+    solver = folder.summary.get("solver") or {}
+    seconds, share = solver.get("solve_seconds"), solver.get("gap_share")
     solved = f"; solved in {seconds:,.1f} s" if isinstance(seconds, (int, float)) else ""
-    figures.append(("solution", f"{solution.get('status', '?')}" + (f", gap {gap:.3%}" if gap else ""), when + solved))
+    gap_text = gap_words(gap, share if isinstance(share, (int, float)) else 1.0) if isinstance(gap, (int, float)) and gap else ""
+    figures.append(("solution", f"{solution.get('status', '?')}" + (f", gap {gap_text}" if gap_text else ""), when + solved))
     return figures
