@@ -70,9 +70,10 @@ POWER_EXCLUDED = cp.POWER_EXCLUDED
 # --- dcplan (child process) ------------------------------------------------------------------
 
 
-def worker_dcplan(folder: Path, threads: int | None) -> dict:
+def worker_dcplan(folder: Path, threads: int | None, time_limit: float | None = None) -> dict:
     """``api.plan`` on the case's site file with dcplan's default options (``--threads``, when
-    given, is passed to both tools alike)."""
+    given, is passed to both tools alike); ``time_limit``: its ``--time-limit``, only where the
+    timed pairs left a case with no plan (its plan at the limit, for the design check)."""
     t0 = time.perf_counter()
     from dcplan import api
     from dcplan.solver import SolveOptions
@@ -80,7 +81,7 @@ def worker_dcplan(folder: Path, threads: int | None) -> dict:
     imports = time.perf_counter() - t0
     data = _case_data(folder)
     t1 = time.perf_counter()
-    outcome = api.plan(folder / data["site_file"], options=SolveOptions(threads=threads))
+    outcome = api.plan(folder / data["site_file"], options=SolveOptions(threads=threads, time_limit_s=time_limit))
     wall = time.perf_counter() - t1
     out = _dcplan_outcome(outcome, data)
     out["timings"].update(import_seconds=imports, wall_seconds=wall)
@@ -194,8 +195,12 @@ def _dcplan_outcome(outcome, data: dict) -> dict:
 # --- PyPSA (child process) -------------------------------------------------------------------
 
 
-def worker_pypsa(folder: Path, threads: int | None) -> dict:
-    """Read the case, build the network and its extra constraints, solve with HiGHS."""
+def worker_pypsa(folder: Path, threads: int | None, time_limit: float | None = None,
+                 design: dict | None = None) -> dict:
+    """Read the case, build the network and its extra constraints, solve with HiGHS (given
+    ``time_limit``: HiGHS's own, so that a case it does not finish still gives its best
+    objective and bound). ``design``: capacities to fix (dcplan's), so that PyPSA prices that
+    design's dispatch alone."""
     t0 = time.perf_counter()
     import pypsa  # noqa: F401 - timed import
 
@@ -204,16 +209,15 @@ def worker_pypsa(folder: Path, threads: int | None) -> dict:
     t1 = time.perf_counter()
     data = _case_data(folder)
     arrays = {c: cp._read_column(folder / f, c) for c, f in data["series"].items()}
-    n = build_network(data, arrays)
+    n = build_network(data, arrays, design)
     t2 = time.perf_counter()
     n.optimize.create_model(include_objective_constant=False)
     add_constraints(n, data, arrays)
     t3 = time.perf_counter()
-    status, condition = n.optimize.solve_model(
-        solver_name="highs",
-        io_api="direct",
-        solver_options=cp.pypsa_solver_options(HIGHS_MIP_GAP, threads),
-    )
+    options = cp.pypsa_solver_options(HIGHS_MIP_GAP, threads)
+    if time_limit is not None:
+        options["time_limit"] = time_limit
+    status, condition = n.optimize.solve_model(solver_name="highs", io_api="direct", solver_options=options)
     t4 = time.perf_counter()
     highs = cp._highs_runtime(n.model)
     out = {
@@ -234,7 +238,7 @@ def worker_pypsa(folder: Path, threads: int | None) -> dict:
         },
     }
     if status != "ok":
-        return out
+        return out | _at_time_limit(n.model, str(condition))
     info = n.model.solver.solver_model.getInfo()
     gen, econ = n.c.generators.static, data["economics"]
     capacity = {f"{k}_units": gen.at[f"gas_{k}", "p_nom_opt"] / g["unit_mw"]
@@ -261,10 +265,31 @@ def worker_pypsa(folder: Path, threads: int | None) -> dict:
     return out
 
 
-def build_network(data: dict, arrays: dict):
+def _at_time_limit(model, condition: str) -> dict:
+    """PyPSA stopped by HiGHS's time limit: the best objective HiGHS found (linopy reads no
+    solution back then) and its bound; nothing where it found none."""
+    if condition != "time_limit":
+        return {}
+    info = model.solver.solver_model.getInfo()
+    found = info.primal_solution_status == 2  # a feasible point
+    return {"status": "time_limit", "objective": float(info.objective_function_value) if found else None,
+            "bound": float(info.mip_dual_bound), "gap": float(info.mip_gap) if found else None}
+
+
+def _fixed(design: dict | None, key: str, scale: float = 1.0) -> dict:
+    """A capacity held at a design's value (within 1e-6: the design met its rows to HiGHS's
+    tolerances), or nothing where there is no design to hold."""
+    if design is None:
+        return {}
+    x = design[key] * scale
+    return {"p_nom_min": max(x * (1 - 1e-6) - 1e-6, 0.0), "p_nom_max": x * (1 + 1e-6) + 1e-6}
+
+
+def build_network(data: dict, arrays: dict, design: dict | None = None):
     """The case as a one-bus PyPSA network: load = IT MW x PUE, the grid as a generator of
     fixed capacity at the hourly price, one modular generator per gas type, solar and wind
-    with hourly availability, and the battery."""
+    with hourly availability, and the battery; with ``design`` (dcplan's capacities, as
+    :func:`_dcplan_outcome` records them), each capacity held at the design's."""
     import pandas as pd
     import pypsa
 
@@ -280,15 +305,16 @@ def build_network(data: dict, arrays: dict):
         n.add("Generator", "grid", bus="site", carrier="grid", p_nom=case["grid_max_import_mw"],
               marginal_cost=pd.Series(arrays["price_usd_per_mwh"], index=idx))
     for kind, g in econ["gas"].items():
+        units = None if design is None else {f"{kind}_units": round(design[f"{kind}_units"])}
         n.add("Generator", f"gas_{kind}", bus="site", carrier="gas", p_nom_extendable=True,
-              p_nom_mod=g["unit_mw"], p_nom_max=g["max_units"] * g["unit_mw"],
-              capital_cost=g["capital_usd_per_mw_yr"], marginal_cost=g["marginal_usd_per_mwh"],
-              p_max_pu=pd.Series(gas_share(g, arrays), index=idx))
+              p_nom_mod=g["unit_mw"], capital_cost=g["capital_usd_per_mw_yr"],
+              marginal_cost=g["marginal_usd_per_mwh"], p_max_pu=pd.Series(gas_share(g, arrays), index=idx),
+              **{"p_nom_max": g["max_units"] * g["unit_mw"]} | _fixed(units, f"{kind}_units", g["unit_mw"]))
     for tech in ("solar", "wind"):
         if tech in econ:
             n.add("Generator", tech, bus="site", carrier=tech, p_nom_extendable=True,
-                  p_nom_max=econ[tech]["max_mw"], capital_cost=econ[tech]["capital_usd_per_mw_yr"],
-                  p_max_pu=pd.Series(arrays[f"{tech}_cf"], index=idx))
+                  capital_cost=econ[tech]["capital_usd_per_mw_yr"], p_max_pu=pd.Series(arrays[f"{tech}_cf"], index=idx),
+                  **{"p_nom_max": econ[tech]["max_mw"]} | _fixed(design, f"{tech}_mw"))
     battery = econ.get("battery")
     if battery is None:
         return n
@@ -298,16 +324,18 @@ def build_network(data: dict, arrays: dict):
         n.add("StorageUnit", "battery", bus="site", carrier="battery", p_nom_extendable=True,
               max_hours=battery["duration_h"], efficiency_store=eta, efficiency_dispatch=eta,
               standing_loss=0.0, cyclic_state_of_charge=True,
-              capital_cost=battery["power_usd_per_mw_yr"], **limit)
+              capital_cost=battery["power_usd_per_mw_yr"], **limit | _fixed(design, "battery_mw"))
         return n
     # free duration: energy (Store) sized apart from power (the charging Link); the
     # discharging Link's capacity is tied to it in add_constraints
     n.add("Bus", "battery", carrier="battery")
+    energy = {f"e_nom_{end}": x for end, x in ((k.removeprefix("p_nom_"), v) for k, v in
+                                               _fixed(design, "battery_mwh").items())}
     n.add("Store", "battery_energy", bus="battery", carrier="battery", e_nom_extendable=True,
-          e_cyclic=True, standing_loss=0.0, capital_cost=battery["energy_usd_per_mwh_yr"])
+          e_cyclic=True, standing_loss=0.0, capital_cost=battery["energy_usd_per_mwh_yr"], **energy)
     n.add("Link", "battery_charge", bus0="site", bus1="battery", carrier="battery",
           efficiency=eta, p_nom_extendable=True, capital_cost=battery["power_usd_per_mw_yr"],
-          **limit)
+          **limit | _fixed(design, "battery_mw"))
     n.add("Link", "battery_discharge", bus0="battery", bus1="site", carrier="battery",
           efficiency=eta, p_nom_extendable=True)
     return n
@@ -485,7 +513,69 @@ def run_case(case: sc.Case, folder: Path, args) -> dict:
                   + (f", {wall:.2f} s in-process" if wall is not None else "")
                   + f", {r['process_seconds']:.2f} s process, {r['peak_rss_mb']:.0f} MB",
                   file=sys.stderr, flush=True)
-    return summarise(case, runs, args.tolerance)
+    row = summarise(case, runs, args.tolerance)
+    if row["verdict"] == "unverified" and case.expect != "infeasible":
+        row["design_check"] = check_design(folder, args, runs["dcplan"][0], runs["pypsa"][0])
+    return row
+
+
+SOLVER_SHARE = 0.85
+"""Of a child's time limit, the share given to its solver in a design check: the rest builds
+the model and reads the answer back before the child is killed."""
+
+
+def check_design(folder: Path, args, dc: dict, ps: dict) -> dict:
+    """A case the timed pairs left unverified (a tool past the limit): each tool's best answer
+    at a solver time limit (rerun only where the pair had none), then PyPSA's price of dcplan's
+    design, its capacities held, and :func:`judge_design`'s verdict on the three."""
+    limit = ["--solver-time-limit", f"{SOLVER_SHARE * args.time_limit:.0f}"]
+    base = ["--case-dir", str(folder), *(["--threads", str(args.threads)] if args.threads else [])]
+    if dc["status"] == "timeout":
+        dc = run_child(["--worker", "dcplan", *base, *limit], args.time_limit)
+    if ps["status"] == "timeout":
+        ps = run_child(["--worker", "pypsa", *base, *limit], args.time_limit)
+    priced = None
+    if dc.get("capacity"):
+        design = folder / "dcplan_design.json"
+        design.write_text(json.dumps(dc["capacity"]), encoding="utf-8")
+        priced = run_child(["--worker", "pypsa", *base, *limit, "--design", str(design)], args.time_limit)
+    verdict, note = judge_design(dc, ps, priced, args.tolerance)
+    print(f"  {folder.name} design check: {verdict}: {note}", file=sys.stderr, flush=True)
+    keep = ("status", "objective", "bound", "gap", "capacity", "process_seconds")
+    return {"dcplan": {k: dc.get(k) for k in keep}, "pypsa": {k: ps.get(k) for k in keep},
+            "priced": None if priced is None else {k: priced.get(k) for k in keep},
+            "verdict": verdict, "note": note}
+
+
+def judge_design(dc: dict, ps: dict, priced: dict | None, tolerance: float) -> tuple[str, str]:
+    """Where PyPSA has no optimum to compare with, what an independent model can still say of
+    dcplan's answer (each a power-system cost, $/yr): "design agrees" when PyPSA, its capacities
+    held, prices dcplan's design at dcplan's cost (so the cost is real, not an artefact of
+    dcplan's formulation) and that cost is not below PyPSA's proven bound; "DISAGREE" when
+    dcplan's cost is below either, or PyPSA finds the design infeasible, or dispatches a design
+    dcplan calls optimal for less; "dispatch dearer" when dcplan stopped at its time limit with
+    a dispatch PyPSA improves on; "unchecked" when there is no plan or no price."""
+    z = dc.get("objective")
+    if z is None:
+        return "unchecked", f"dcplan has no plan ({dc.get('status')})"
+    if priced is None or priced.get("status") not in ("optimal", "infeasible"):
+        return "unchecked", f"PyPSA did not price the design ({(priced or {}).get('status')})"
+    if priced["status"] == "infeasible":
+        return "DISAGREE", "PyPSA finds dcplan's design infeasible"
+    price = priced["objective"]
+    rel = (z - price) / max(abs(price), 1.0)
+    bounds = [b for b in (dc.get("bound"), ps.get("bound")) if b is not None]  # on the optimum
+    proven = (z - max(bounds)) / max(abs(z), 1.0) if bounds else None
+    found = ps.get("objective")
+    words = (f"dcplan {z:,.0f} ({dc['status']}), PyPSA's price of its design {price:,.0f} ({rel:+.1e})"
+             + ("" if proven is None else f", within {max(proven, 0.0):.1e} of the best bound")
+             + ("" if found is None else f"; PyPSA's best at its limit {found:,.0f} ({(found - z) / max(abs(z), 1.0):+.1e})"))
+    bound = ps.get("bound")
+    if rel < -tolerance or (bound is not None and z < bound - tolerance * max(abs(bound), 1.0)):
+        return "DISAGREE", words + ": dcplan's cost is below PyPSA's"
+    if rel > tolerance:
+        return ("dispatch dearer", words) if dc["status"] != "optimal" else ("DISAGREE", words)
+    return "design agrees", words
 
 
 TIMING_KEYS = ("build_seconds", "compile_seconds", "solve_seconds", "other_seconds",
@@ -672,6 +762,20 @@ def markdown(report: dict) -> str:
             if r[tool]["status"] in ("error", "timeout"):
                 notes.append(f"- {r['name']}: {tool} {r[tool]['status']}: "
                              f"{(r[tool].get('message') or '')[:300]}")
+    checked = [r for r in rows if r.get("design_check")]
+    if checked:
+        out += ["", "## Unverified cases: dcplan's design priced by PyPSA", "",
+                f"Where the pairs gave no answer to compare, each tool ran again with a solver time "
+                f"limit of {SOLVER_SHARE:g} x the child's (where its pair had no answer), and PyPSA "
+                "priced dcplan's design with its capacities held. Costs are of the power system, $/yr.",
+                "", "| case | dcplan | PyPSA at its limit (best / bound) | PyPSA's price of dcplan's design "
+                "| verdict | note |", "|---|---|---|---|---|---|"]
+        for r in checked:
+            c = r["design_check"]
+            d, p, q = c["dcplan"], c["pypsa"], c["priced"] or {}
+            out.append(f"| {r['name']} | {_f(d['objective'], ',.0f')} ({d['status']}) "
+                       f"| {_f(p['objective'], ',.0f')} / {_f(p['bound'], ',.0f')} ({p['status']}) "
+                       f"| {_f(q.get('objective'), ',.0f')} ({q.get('status', '-')}) | {c['verdict']} | {c['note']} |")
     if notes:
         out += ["", "## Notes", "", *notes]
     out += ["", report["final_line"], ""]
@@ -683,6 +787,7 @@ def final_line(rows: list[dict]) -> str:
     disagree = sum(r["verdict"] == "DISAGREE" for r in rows)
     missed = sum(r["infeasible_missed"] for r in rows)
     unverified = sum(r["verdict"] == "unverified" for r in rows)
+    checks = [r["design_check"]["verdict"] for r in rows if r.get("design_check")]
     if ratios:
         worst = max(ratios)
         speed = (f"dcplan/PyPSA wall ratio median {statistics.median(v for v, _ in ratios):.2f}, "
@@ -692,7 +797,9 @@ def final_line(rows: list[dict]) -> str:
         speed = "no ratio"
     return (f"SUITE: {len(rows)} cases; {speed}; objectives disagree in {disagree} case(s); "
             f"infeasible cases missed: {missed}; unverified (timeout or PyPSA error): "
-            f"{unverified}")
+            f"{unverified}" + (f", of which dcplan's design priced alike by PyPSA in "
+                               f"{checks.count('design agrees')}, disagreeing in {checks.count('DISAGREE')}"
+                               if checks else ""))
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -728,6 +835,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--json", type=Path, help="write every figure here as JSON")
     ap.add_argument("--worker", choices=["dcplan", "dcplan-cli", "pypsa"], help=argparse.SUPPRESS)
     ap.add_argument("--case-dir", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--solver-time-limit", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--design", type=Path, help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
 
@@ -735,9 +844,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
         if args.worker == "pypsa":
-            result = worker_pypsa(args.case_dir, args.threads)
+            design = json.loads(args.design.read_text(encoding="utf-8")) if args.design else None
+            result = worker_pypsa(args.case_dir, args.threads, args.solver_time_limit, design)
         elif args.worker == "dcplan":
-            result = worker_dcplan(args.case_dir, args.threads)
+            result = worker_dcplan(args.case_dir, args.threads, args.solver_time_limit)
         else:
             result = worker_dcplan_cli(args.case_dir)
         print(json.dumps(result, default=float))
@@ -788,7 +898,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1, default=float), encoding="utf-8")
-    failed = any(r["verdict"] == "DISAGREE" or r["infeasible_missed"] for r in rows)
+    failed = any(r["verdict"] == "DISAGREE" or r["infeasible_missed"]
+                 or (r.get("design_check") or {}).get("verdict") == "DISAGREE" for r in rows)
     return 1 if failed else 0
 
 
