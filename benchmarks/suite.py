@@ -35,8 +35,13 @@ Usage::
     python benchmarks/suite.py [--repeat 3] [--seed 2026 --random 5] [--cases A,B]
         [--time-limit 600] [--threads T] [--markdown out.md] [--json out.json] [--keep DIR]
 
-Exit status 1 when the objectives of a case disagree or a case meant to be infeasible is not
-found infeasible by dcplan; 0 otherwise.
+A case the pairs leave unverified (a tool past ``--time-limit``) gets a design check
+(:func:`check_design`): each tool's best answer at a solver time limit, and PyPSA's price of
+dcplan's design with its capacities held. ``--check-only`` skips the timing: one run of each
+tool at the solver time limit, then the check.
+
+Exit status 1 when the objectives of a case disagree, a design check disagrees, or a case meant
+to be infeasible is not found infeasible by dcplan; 0 otherwise.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import platform
 import statistics
@@ -221,7 +227,7 @@ def worker_pypsa(folder: Path, threads: int | None, time_limit: float | None = N
     t4 = time.perf_counter()
     highs = cp._highs_runtime(n.model)
     out = {
-        "status": "optimal" if status == "ok" else str(condition),
+        "status": "optimal" if status == "ok" and condition == "optimal" else str(condition),
         "condition": f"{status}/{condition}",
         "objective": None,
         "timings": {
@@ -273,16 +279,19 @@ def _at_time_limit(model) -> dict:
     info = model.solver.solver_model.getInfo()
     found = info.primal_solution_status == 2  # a feasible point
     return {"status": "time_limit", "objective": float(info.objective_function_value) if found else None,
-            "bound": float(info.mip_dual_bound), "gap": float(info.mip_gap) if found else None}
+            "bound": _finite(float(info.mip_dual_bound)), "gap": float(info.mip_gap) if found else None}
 
 
-def _fixed(design: dict | None, key: str, scale: float = 1.0) -> dict:
-    """A capacity held at a design's value (within 1e-6: the design met its rows to HiGHS's
-    tolerances), or nothing where there is no design to hold."""
+def _fixed(design: dict | None, key: str, scale: float = 1.0, most: float | None = None) -> dict:
+    """A capacity held at a design's value (within 1e-6 of it and 1e-6 MW: the design met its
+    rows to HiGHS's tolerances) and kept to the case's ``most`` (a design beyond it is then
+    infeasible), or only ``most`` where there is no design to hold."""
+    top = {} if most is None else {"p_nom_max": most * (1 + 1e-6) + 1e-6 if design else most}
     if design is None:
-        return {}
+        return top
     x = design[key] * scale
-    return {"p_nom_min": max(x * (1 - 1e-6) - 1e-6, 0.0), "p_nom_max": x * (1 + 1e-6) + 1e-6}
+    return {"p_nom_min": max(x * (1 - 1e-6) - 1e-6, 0.0),
+            "p_nom_max": min(x * (1 + 1e-6) + 1e-6, top.get("p_nom_max", math.inf))}
 
 
 def build_network(data: dict, arrays: dict, design: dict | None = None):
@@ -309,22 +318,22 @@ def build_network(data: dict, arrays: dict, design: dict | None = None):
         n.add("Generator", f"gas_{kind}", bus="site", carrier="gas", p_nom_extendable=True,
               p_nom_mod=g["unit_mw"], capital_cost=g["capital_usd_per_mw_yr"],
               marginal_cost=g["marginal_usd_per_mwh"], p_max_pu=pd.Series(gas_share(g, arrays), index=idx),
-              **{"p_nom_max": g["max_units"] * g["unit_mw"]} | _fixed(units, f"{kind}_units", g["unit_mw"]))
+              **_fixed(units, f"{kind}_units", g["unit_mw"], g["max_units"] * g["unit_mw"]))
     for tech in ("solar", "wind"):
         if tech in econ:
             n.add("Generator", tech, bus="site", carrier=tech, p_nom_extendable=True,
                   capital_cost=econ[tech]["capital_usd_per_mw_yr"], p_max_pu=pd.Series(arrays[f"{tech}_cf"], index=idx),
-                  **{"p_nom_max": econ[tech]["max_mw"]} | _fixed(design, f"{tech}_mw"))
+                  **_fixed(design, f"{tech}_mw", most=econ[tech]["max_mw"]))
     battery = econ.get("battery")
     if battery is None:
         return n
     eta = battery["efficiency"]
-    limit = {} if battery["max_power_mw"] is None else {"p_nom_max": battery["max_power_mw"]}
+    power = _fixed(design, "battery_mw", most=battery["max_power_mw"])
     if battery["duration_h"] is not None:
         n.add("StorageUnit", "battery", bus="site", carrier="battery", p_nom_extendable=True,
               max_hours=battery["duration_h"], efficiency_store=eta, efficiency_dispatch=eta,
               standing_loss=0.0, cyclic_state_of_charge=True,
-              capital_cost=battery["power_usd_per_mw_yr"], **limit | _fixed(design, "battery_mw"))
+              capital_cost=battery["power_usd_per_mw_yr"], **power)
         return n
     # free duration: energy (Store) sized apart from power (the charging Link); the
     # discharging Link's capacity is tied to it in add_constraints
@@ -334,8 +343,7 @@ def build_network(data: dict, arrays: dict, design: dict | None = None):
     n.add("Store", "battery_energy", bus="battery", carrier="battery", e_nom_extendable=True,
           e_cyclic=True, standing_loss=0.0, capital_cost=battery["energy_usd_per_mwh_yr"], **energy)
     n.add("Link", "battery_charge", bus0="site", bus1="battery", carrier="battery",
-          efficiency=eta, p_nom_extendable=True, capital_cost=battery["power_usd_per_mw_yr"],
-          **limit | _fixed(design, "battery_mw"))
+          efficiency=eta, p_nom_extendable=True, capital_cost=battery["power_usd_per_mw_yr"], **power)
     n.add("Link", "battery_discharge", bus0="battery", bus1="site", carrier="battery",
           efficiency=eta, p_nom_extendable=True)
     return n
@@ -539,10 +547,11 @@ def check_design(folder: Path, args, dc: dict, ps: dict) -> dict:
     limit = _solver_limit(args)
     base = ["--case-dir", str(folder), *(["--threads", str(args.threads)] if args.threads else [])]
     kill = CHECK_GRACE * args.time_limit
-    if dc["status"] == "timeout":
-        dc = run_child(["--worker", "dcplan", *base, *limit], kill)
-    if ps["status"] == "timeout":
-        ps = run_child(["--worker", "pypsa", *base, *limit], kill)
+    if not args.check_only:  # there the pair ran at this limit already
+        if dc["status"] == "timeout":
+            dc = run_child(["--worker", "dcplan", *base, *limit], kill)
+        if ps["status"] == "timeout":
+            ps = run_child(["--worker", "pypsa", *base, *limit], kill)
     priced = None
     if dc.get("capacity"):
         design = folder / "dcplan_design.json"
@@ -556,35 +565,62 @@ def check_design(folder: Path, args, dc: dict, ps: dict) -> dict:
             "verdict": verdict, "note": note}
 
 
+DESIGN_VERDICTS = ("design agrees", "dispatch dearer", "DISAGREE", "unchecked")
+
+
 def judge_design(dc: dict, ps: dict, priced: dict | None, tolerance: float) -> tuple[str, str]:
-    """Where PyPSA has no optimum to compare with, what an independent model can still say of
-    dcplan's answer (each a power-system cost, $/yr): "design agrees" when PyPSA, its capacities
-    held, prices dcplan's design at dcplan's cost (so the cost is real, not an artefact of
-    dcplan's formulation) and that cost is not below PyPSA's proven bound; "DISAGREE" when
-    dcplan's cost is below either, or PyPSA finds the design infeasible, or dispatches a design
-    dcplan calls optimal for less; "dispatch dearer" when dcplan stopped at its time limit with
-    a dispatch PyPSA improves on; "unchecked" when there is no plan or no price."""
-    z = dc.get("objective")
+    """What an independent model can still say of dcplan's answer where PyPSA has no optimum
+    to compare with. Each figure is a power-system cost, $/yr; ``priced``: PyPSA's run with
+    dcplan's capacities held, whose [bound, objective] holds what the design costs to run.
+
+    - "DISAGREE": a proof that one model is wrong: dcplan's cost below what its own design can
+      cost (the priced bound) or below PyPSA's bound on the optimum; a PyPSA plan (the priced
+      dispatch, or PyPSA's best at its limit) below dcplan's bound; the design infeasible for
+      PyPSA; dcplan infeasible where PyPSA found a plan.
+    - "dispatch dearer": PyPSA runs dcplan's design for less than dcplan says, though not below
+      dcplan's bound (within the gap dcplan stopped at).
+    - "design agrees": PyPSA prices the design at dcplan's cost (within ``tolerance`` and the
+      priced run's own gap).
+    - "unchecked": no plan, or no price."""
+    tol = tolerance
+    z, found = dc.get("objective"), ps.get("objective")
+    if dc.get("status") == "infeasible" and found is not None:
+        return "DISAGREE", f"dcplan infeasible, PyPSA found a plan of {found:,.0f}"
     if z is None:
         return "unchecked", f"dcplan has no plan ({dc.get('status')})"
-    if priced is None or priced.get("status") not in ("optimal", "infeasible"):
-        return "unchecked", f"PyPSA did not price the design ({(priced or {}).get('status')})"
-    if priced["status"] == "infeasible":
+    status = (priced or {}).get("status")
+    if status in ("infeasible", "infeasible_or_unbounded"):  # costs are bounded below: infeasible
         return "DISAGREE", "PyPSA finds dcplan's design infeasible"
-    price = priced["objective"]
-    rel = (z - price) / max(abs(price), 1.0)
-    bounds = [b for b in (dc.get("bound"), ps.get("bound")) if b is not None]  # on the optimum
-    proven = (z - max(bounds)) / max(abs(z), 1.0) if bounds else None
-    found = ps.get("objective")
-    words = (f"dcplan {z:,.0f} ({dc['status']}), PyPSA's price of its design {price:,.0f} ({rel:+.1e})"
-             + ("" if proven is None else f", within {max(proven, 0.0):.1e} of the best bound")
-             + ("" if found is None else f"; PyPSA's best at its limit {found:,.0f} ({(found - z) / max(abs(z), 1.0):+.1e})"))
-    bound = ps.get("bound")
-    if rel < -tolerance or (bound is not None and z < bound - tolerance * max(abs(bound), 1.0)):
-        return "DISAGREE", words + ": dcplan's cost is below PyPSA's"
-    if rel > tolerance:
-        return ("dispatch dearer", words) if dc["status"] != "optimal" else ("DISAGREE", words)
+    if status not in ("optimal", "time_limit") or priced.get("objective") is None:
+        return "unchecked", f"PyPSA did not price the design ({status})"
+    price, price_low = priced["objective"], _finite(priced.get("bound")) or priced["objective"]
+    dc_bound, ps_bound = _finite(dc.get("bound")), _finite(ps.get("bound"))
+    best = max((b for b in (dc_bound, ps_bound) if b is not None), default=None)
+    words = (f"dcplan {z:,.0f} ({dc['status']}), PyPSA's price of its design {price:,.0f} ({_rel(z, price):+.1e})"
+             + ("" if best is None else f", dcplan {_rel(z, best):+.1e} from the best bound")
+             + ("" if found is None else f"; PyPSA's best at its limit {found:,.0f} ({_rel(found, z):+.1e})"))
+
+    def below(x: float, floor: float | None) -> bool:
+        return floor is not None and x < floor - tol * max(abs(floor), 1.0)
+
+    if below(z, price_low):
+        return "DISAGREE", words + ": dcplan's cost is below what PyPSA proves its design costs"
+    if below(z, ps_bound):
+        return "DISAGREE", words + ": dcplan's cost is below PyPSA's bound"
+    if below(price, dc_bound) or (found is not None and below(found, dc_bound)):
+        return "DISAGREE", words + ": a PyPSA plan is below dcplan's bound"
+    if z > price + tol * max(abs(price), 1.0):
+        return "dispatch dearer", words
     return "design agrees", words
+
+
+def _finite(x: float | None) -> float | None:
+    """A bound, or None where HiGHS had none (infinite before the root, or not a MIP)."""
+    return x if x is not None and math.isfinite(x) else None
+
+
+def _rel(x: float, ref: float) -> float:
+    return (x - ref) / max(abs(ref), 1.0)
 
 
 TIMING_KEYS = ("build_seconds", "compile_seconds", "solve_seconds", "other_seconds",
@@ -796,8 +832,9 @@ def markdown(report: dict) -> str:
     return "\n".join(out)
 
 
-def final_line(rows: list[dict]) -> str:
-    ratios = [(r["ratio_wall"], r["name"]) for r in rows if r["ratio_wall"] is not None]
+def final_line(rows: list[dict], timed: bool = True) -> str:
+    """The report's last line; ``timed`` False (``--check-only``): no speed, the runs were not timed."""
+    ratios = [(r["ratio_wall"], r["name"]) for r in rows if r["ratio_wall"] is not None and timed]
     disagree = sum(r["verdict"] == "DISAGREE" for r in rows)
     missed = sum(r["infeasible_missed"] for r in rows)
     unverified = sum(r["verdict"] == "unverified" for r in rows)
@@ -808,11 +845,10 @@ def final_line(rows: list[dict]) -> str:
                  f"worst {worst[0]:.2f} ({worst[1]}); "
                  f"{sum(v <= SPEED_TARGET for v, _ in ratios)}/{len(ratios)} cases 2x faster")
     else:
-        speed = "no ratio"
+        speed = "no ratio" if timed else "check only, not timed"
     return (f"SUITE: {len(rows)} cases; {speed}; objectives disagree in {disagree} case(s); "
-            f"infeasible cases missed: {missed}; unverified (timeout or PyPSA error): "
-            f"{unverified}" + (f", of which dcplan's design priced alike by PyPSA in "
-                               f"{checks.count('design agrees')}, disagreeing in {checks.count('DISAGREE')}"
+            f"infeasible cases missed: {missed}; unverified (a tool past its limit, or PyPSA's error): "
+            f"{unverified}" + ("; design checks: " + ", ".join(f"{checks.count(v)} {v}" for v in DESIGN_VERDICTS)
                                if checks else ""))
 
 
@@ -908,7 +944,7 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "highs_mip_rel_gap": HIGHS_MIP_GAP,
         "cases": rows,
-        "final_line": final_line(rows),
+        "final_line": final_line(rows, timed=not args.check_only),
     }
     text = markdown(report)
     print(text)

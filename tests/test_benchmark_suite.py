@@ -30,13 +30,21 @@ def _priced(objective, status="optimal"):
      "design agrees"),
     # dcplan's cost of its design is below what that design costs: dcplan leaves a cost out
     (_dc(100.0e6), {"status": "timeout"}, _priced(100.1e6), "DISAGREE"),
+    # ... but not where the priced run's own gap reaches down to it
+    (_dc(100.0e6), {"status": "timeout"}, {"status": "time_limit", "objective": 100.1e6, "bound": 99.9e6},
+     "design agrees"),
     # dcplan claims less than PyPSA proves possible
     (_dc(100.0e6), {"status": "time_limit", "objective": None, "bound": 100.5e6}, _priced(100.0e6), "DISAGREE"),
-    # an optimal plan whose dispatch PyPSA runs for less
-    (_dc(100.1e6), {"status": "timeout"}, _priced(100.0e6), "DISAGREE"),
-    # the same from a plan stopped at its time limit: its dispatch can be improved
+    # PyPSA runs the design for less than dcplan says: within dcplan's gap, or below its bound
+    (_dc(100.1e6), {"status": "timeout"}, _priced(100.0e6), "dispatch dearer"),
     (_dc(100.1e6, "time_limit", 99.0e6), {"status": "timeout"}, _priced(100.0e6), "dispatch dearer"),
+    (_dc(100.1e6, "optimal", 100.09e6), {"status": "timeout"}, _priced(100.0e6), "DISAGREE"),
+    # PyPSA's own plan at its limit below the bound dcplan proves
+    (_dc(100.0e6, "optimal", 99.99e6), {"status": "time_limit", "objective": 99.0e6, "bound": 98.0e6},
+     _priced(100.0e6), "DISAGREE"),
     (_dc(100.0e6), {"status": "timeout"}, _priced(None, "infeasible"), "DISAGREE"),
+    (_dc(100.0e6), {"status": "timeout"}, _priced(None, "infeasible_or_unbounded"), "DISAGREE"),
+    (_dc(None, "infeasible"), {"status": "time_limit", "objective": 99.0e6, "bound": 98.0e6}, None, "DISAGREE"),
     (_dc(None, "timeout"), {"status": "timeout"}, None, "unchecked"),
     (_dc(100.0e6), {"status": "timeout"}, {"status": "timeout", "objective": None}, "unchecked"),
 ])
@@ -48,8 +56,11 @@ def test_the_note_says_how_far_the_plan_is_proven():
     _, note = suite.judge_design(_dc(100.0e6, "time_limit", 99.9e6),
                                  {"status": "time_limit", "objective": 101.0e6, "bound": 99.0e6},
                                  _priced(100.0e6), TOL)
-    assert "within 1.0e-03 of the best bound" in note  # dcplan's own bound, the higher
+    assert "dcplan +1.0e-03 from the best bound" in note  # dcplan's own bound, the higher
     assert "PyPSA's best at its limit 101,000,000 (+1.0e-02)" in note
+    bare = suite.judge_design(_dc(100.0e6), {"status": "time_limit", "objective": None, "bound": float("-inf")},
+                              _priced(100.0e6), TOL)
+    assert bare == ("design agrees", "dcplan 100,000,000 (optimal), PyPSA's price of its design 100,000,000 (+0.0e+00)")
 
 
 @pytest.mark.slow
