@@ -565,7 +565,7 @@ def check_design(folder: Path, args, dc: dict, ps: dict) -> dict:
             "verdict": verdict, "note": note}
 
 
-DESIGN_VERDICTS = ("design agrees", "dispatch dearer", "DISAGREE", "unchecked")
+DESIGN_VERDICTS = ("design agrees", "consistent", "dispatch dearer", "DISAGREE", "unchecked")
 
 
 def judge_design(dc: dict, ps: dict, priced: dict | None, tolerance: float) -> tuple[str, str]:
@@ -579,8 +579,9 @@ def judge_design(dc: dict, ps: dict, priced: dict | None, tolerance: float) -> t
       PyPSA; dcplan infeasible where PyPSA found a plan.
     - "dispatch dearer": PyPSA runs dcplan's design for less than dcplan says, though not below
       dcplan's bound (within the gap dcplan stopped at).
-    - "design agrees": PyPSA prices the design at dcplan's cost (within ``tolerance`` and the
-      priced run's own gap).
+    - "consistent": dcplan runs its design for less than PyPSA found in time, and not below the
+      bound of PyPSA's priced run: nothing proved either way.
+    - "design agrees": PyPSA prices the design at dcplan's cost (within ``tolerance``).
     - "unchecked": no plan, or no price."""
     tol = tolerance
     z, found = dc.get("objective"), ps.get("objective")
@@ -611,6 +612,8 @@ def judge_design(dc: dict, ps: dict, priced: dict | None, tolerance: float) -> t
         return "DISAGREE", words + ": a PyPSA plan is below dcplan's bound"
     if z > price + tol * max(abs(price), 1.0):
         return "dispatch dearer", words
+    if z < price - tol * max(abs(price), 1.0):
+        return "consistent", words + ": PyPSA did not dispatch the design as cheaply in time"
     return "design agrees", words
 
 

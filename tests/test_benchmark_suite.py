@@ -32,7 +32,7 @@ def _priced(objective, status="optimal"):
     (_dc(100.0e6), {"status": "timeout"}, _priced(100.1e6), "DISAGREE"),
     # ... but not where the priced run's own gap reaches down to it
     (_dc(100.0e6), {"status": "timeout"}, {"status": "time_limit", "objective": 100.1e6, "bound": 99.9e6},
-     "design agrees"),
+     "consistent"),
     # dcplan claims less than PyPSA proves possible
     (_dc(100.0e6), {"status": "time_limit", "objective": None, "bound": 100.5e6}, _priced(100.0e6), "DISAGREE"),
     # PyPSA runs the design for less than dcplan says: within dcplan's gap, or below its bound
