@@ -26,6 +26,7 @@ from dcplan.model import build_model
 from dcplan.model.context import is_operational
 from dcplan.model.technologies import relaxed_away
 from dcplan.plans.types import COMPUTE_LINES
+from dcplan.plans.write import plan_document
 from dcplan.solver import SolveOptions, solve
 
 REPO = Path(__file__).resolve().parents[1]
@@ -409,7 +410,7 @@ def test_the_gap_of_a_full_year_is_of_its_power_systems_cost(monkeypatch):
     to the gap of what is left, the power system's cost, as its typical days share it out, so that
     it is as exact as a power-system model solved to the same gap. The gap shown while solving
     and the plan's are of that cost too (shown of the whole, a plan of 9 % power read 0.015 % for
-    0.16 %), and summary.json says of what share."""
+    0.16 %), and summary.json says of what share (plan.yaml: of what cost)."""
     seen, raw, shown = [], [], []
     real = api.solve
 
@@ -433,6 +434,8 @@ def test_the_gap_of_a_full_year_is_of_its_power_systems_cost(monkeypatch):
     asked_share = seen[-1] / 1e-4
     assert solved.gap == pytest.approx((solved.objective - solved.bound) / solved.objective / asked_share, rel=1e-9)
     assert plan.solver["gap"] == solved.gap and plan.solver["gap_share"] == solved.gap_share == asked_share
+    assert plan_document(plan)["solution"] == {"status": "optimal", "gap": pytest.approx(solved.gap, abs=1e-6),
+                                               "gap_of": "power_system_cost"}
     gaps = [(r, s) for r, s in zip(raw, shown[-len(raw):]) if r is not None]
     assert gaps and all(s == pytest.approx(r / asked_share) for r, s in gaps)
 
