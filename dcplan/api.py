@@ -183,9 +183,9 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     if program.program.pareto is None and (bo is None or bo.earliest is None):
         return plan_once(program, typical_days, options)
     check_program_delays(program)  # before the training jobs are smoothed (seconds)
-    smoothing, reasons = smooth_training_jobs(program)  # the same for every plan of the search
-    if reasons:
-        return PlanOutcome(program, None, None, reasons)
+    smoothing, ended = smooth_training_jobs(program, options)  # the same for every plan of the search
+    if ended is not None:
+        return ended
     plan_at = Replanner(typical_days, options, smoothing)
     if program.program.pareto is not None:
         from dcplan.studies.pareto import frontier
@@ -256,9 +256,9 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
     if reasons:
         return PlanOutcome(program, SolveResult("infeasible", message="; ".join(reasons)), None, reasons)
     if smoothing is None:
-        smoothing, reasons = smooth_training_jobs(program)
-        if reasons:
-            return PlanOutcome(program, None, None, reasons)
+        smoothing, ended = smooth_training_jobs(program, _less_time(options, time.perf_counter() - started))
+        if ended is not None:
+            return ended
     timed_out = PlanOutcome(program, SolveResult("no_solution", message="time limit"), None, smoothing=smoothing)
 
     def out_of_time(build_s: float) -> bool:  # the limit holds for the whole plan, building included
@@ -387,10 +387,23 @@ def write_folder(plan: Plan, folder: OutputFolder, report: bool = False, parquet
     return [folder.target / p.relative_to(staging) for p in written]
 
 
-def smooth_training_jobs(program: ProgramInput) -> tuple[dict, list[str]]:
-    """Smooth every site's declared training job against that site's limits; return the results
-    by site, or the reasons some job cannot be smoothed."""
+def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = None) -> tuple[dict, PlanOutcome | None]:
+    """Smooth every site's declared training job against that site's limits: the results by site,
+    and None, or the outcome that ends the plan (the reasons some job cannot be smoothed; no
+    solution where the time limit, counted from here, or ``options.stop`` ended a smoothing first:
+    the plan's clock holds for its jobs' smoothing too, tens of seconds on examples/memphis-colossus)."""
     results, reasons = {}, []
+    limit = None if options is None else options.time_limit_s
+    deadline = None if limit is None else time.perf_counter() + limit
+
+    def within_time() -> SolveOptions:  # the smoothing's own options: only the plan's clock and stop
+        left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+        return SolveOptions(time_limit_s=left, stop=options and options.stop, threads=options and options.threads)
+
+    def ended() -> bool:
+        return (deadline is not None and time.perf_counter() >= deadline) or bool(
+            options and options.stop and options.stop.is_set())
+
     for si in program.sites:
         workload = training_job(si)
         if workload is None:
@@ -398,20 +411,22 @@ def smooth_training_jobs(program: ProgramInput) -> tuple[dict, list[str]]:
         from dcplan.smoothing.api import smooth
 
         spec = si.site.smoothing
-        result = smooth(workload, spec)
+        result = smooth(workload, spec, within_time())
         if not result.has_schedule:
+            if ended():
+                return {}, PlanOutcome(program, SolveResult("no_solution", message="time limit"), None)
             reasons += [f"site {si.name}: training job {spec.workload}: {r}" for r in result.reasons]
             continue
         most = _most_gpus_running(program, si, workload)
         if most is not None:
-            larger = smooth(workload.scaled_to(most), spec)
+            larger = smooth(workload.scaled_to(most), spec, within_time())
             if larger.has_schedule:
                 result.larger = larger
             else:
                 result.notes.append(f"at {most:,} GPUs (the most the build-out may run here) the job cannot be "
                                     f"smoothed ({'; '.join(larger.reasons)}): the battery scales with the GPUs")
         results[si.name] = result
-    return results, reasons
+    return (results, None) if not reasons else ({}, PlanOutcome(program, None, None, reasons))
 
 
 def _most_gpus_running(program: ProgramInput, si, workload) -> int | None:

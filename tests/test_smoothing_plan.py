@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import base_site, run_cli, write_yaml
 
 from dcplan import api
+from dcplan.loader import load_program
 from dcplan.model.build import smoothing_cost_usd
 from dcplan.schema.smoothing import SmoothingSpec
 from dcplan.smoothing.api import smooth
 from dcplan.smoothing.workload import load_workload
+from dcplan.solver import SolveOptions
 
 JOB = {"kind": "workload", "name": "job", "gpu": "h100_sxm", "gpus": 8000, "duration_s": 60,
        "resolution_s": 0.1, "iteration": {"period_s": 8, "compute_fraction": 0.75},
@@ -126,3 +130,15 @@ def test_check_verifies_a_plan_with_a_smoothing_battery(tmp_path, runner):
     assert result.exit_code == 0, result.output
     result = run_cli(runner, "check", path, "--plan", tmp_path / "plans")
     assert result.exit_code == 0 and "verified" in result.output, result.output
+
+
+def test_the_plans_time_limit_holds_for_its_jobs_smoothing(tmp_path):
+    """A plan's time limit covers the smoothing of its training jobs, which comes first: ten
+    minutes of a jittered job at 100 ms smooth in about 40 s with no limit (the whole trace, no
+    period to repeat), and a plan limited to 1 s had taken all of that before looking at its clock."""
+    write_yaml(tmp_path / "job.yaml", {**JOB, "duration_s": 600, "jitter": {"groups": 4, "max_offset_s": 0.3}})
+    path = write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING))
+    started = time.perf_counter()
+    outcome = api.plan_program(load_program(path), 2, SolveOptions(time_limit_s=1.0))
+    assert time.perf_counter() - started < 3.0
+    assert outcome.plan is None and outcome.solve.status == "no_solution" and not outcome.reasons

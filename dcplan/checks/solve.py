@@ -24,9 +24,9 @@ def solve_for_feasibility(pi: ProgramInput, options: SolveOptions) -> PlanOutcom
 def redispatch_committed(pi: ProgramInput, plan: PlanFile, options: SolveOptions) -> SolveResult:
     """Solve the current model on the plan's time resolution with every build decision fixed at
     the committed plan's: feasible means the build still meets every step."""
-    smoothing, reasons = smooth_training_jobs(pi)
-    if reasons:
-        return SolveResult("infeasible", message="; ".join(reasons))
+    smoothing, ended = smooth_training_jobs(pi, options)
+    if ended is not None:
+        return ended.solve or SolveResult("infeasible", message="; ".join(ended.reasons))
     res = plan.time_resolution  # the days asked for: the peak days come back with them
     pm = build_model(pi, res.typical_days - (res.peak_days or 0) if res.typical_days else None, smoothing)
     for sm in pm.sites:
