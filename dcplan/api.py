@@ -158,13 +158,13 @@ def plan(path: Path | str, scenario: str | None = None, typical_days: int | None
         program = load_with_overrides(Path(path), scenario, overrides)
     else:
         program = load_program(Path(path), scenario)
-    outcome = plan_program(program, typical_days, _less_time(options, time.perf_counter() - started))
+    outcome = plan_program(program, typical_days, less_time(options, time.perf_counter() - started))
     if outcome.plan is not None and overrides:
         outcome.plan.overrides = dict(overrides)
     return outcome
 
 
-def _less_time(options: SolveOptions | None, spent_s: float) -> SolveOptions | None:
+def less_time(options: SolveOptions | None, spent_s: float) -> SolveOptions | None:
     """``options`` with ``spent_s`` seconds fewer to its time limit (none left: 0)."""
     if options is None or options.time_limit_s is None:
         return options
@@ -175,6 +175,7 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
                  options: SolveOptions | None = None) -> PlanOutcome:
     """Build and solve; for ``buildout.earliest``, the earliest period's plan (:mod:`dcplan.studies.earliest`);
     with ``pareto``, the least-cost plan and its cost-against-CO2 curve (:mod:`dcplan.studies.pareto`)."""
+    started = time.perf_counter()
     options = options or SolveOptions()
     if options.solver_log and trust.was_read(Path(options.solver_log)):  # HiGHS would append its log to it
         raise InputError([Problem("solver_log", None, "", f"{display_path(Path(options.solver_log))} is an input "
@@ -186,7 +187,7 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
     smoothing, ended = smooth_training_jobs(program, options)  # the same for every plan of the search
     if ended is not None:
         return ended
-    plan_at = Replanner(typical_days, options, smoothing)
+    plan_at = Replanner(typical_days, less_time(options, time.perf_counter() - started), smoothing)
     if program.program.pareto is not None:
         from dcplan.studies.pareto import frontier
 
@@ -256,13 +257,13 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
     if reasons:
         return PlanOutcome(program, SolveResult("infeasible", message="; ".join(reasons)), None, reasons)
     if smoothing is None:
-        smoothing, ended = smooth_training_jobs(program, _less_time(options, time.perf_counter() - started))
+        smoothing, ended = smooth_training_jobs(program, less_time(options, time.perf_counter() - started))
         if ended is not None:
             return ended
     timed_out = PlanOutcome(program, SolveResult("no_solution", message="time limit"), None, smoothing=smoothing)
 
     def out_of_time(build_s: float) -> bool:  # the limit holds for the whole plan, building included
-        left = _less_time(options, time.perf_counter() - started).time_limit_s
+        left = less_time(options, time.perf_counter() - started).time_limit_s
         return left is not None and left <= build_s  # compiling takes about as long as building
 
     if out_of_time(0.0):  # no time for anything: no model is built
@@ -283,7 +284,7 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
     share = max(share, MIN_POWER_SHARE) if change_model is None else 1.0
     if out_of_time(build_s):
         return timed_out
-    options = _gap_of_share(_less_time(options, time.perf_counter() - started), share)
+    options = _gap_of_share(less_time(options, time.perf_counter() - started), share)
     result = solve(pm.model, options, operational=is_operational, start=start or None, suspect_infeasible=suspect,
                    relaxed_away=relaxed_away, couples_steps=couples_steps)
     if result.gap is not None:  # reported as asked: of the same share
@@ -311,9 +312,6 @@ START_GAP = 1e-2
 per cent of its cost, so a closer proof buys no better start. On the build-out examples planned
 over full years that proof was most of the plan (rent-vs-own: 48 s of 61 at the asked 1e-4, 6 s
 at 1e-2; gigawatt-buildout 28 s -> 6 s), the year's own solve as long as before."""
-START_MOST_S = 60.0
-"""The most the start may take (or a tenth of ``--time-limit``, if less): past it the start's
-best plan so far is the start, or the year starts without one."""
 MIN_POWER_SHARE = 0.01  # a plan nearly all compute keeps a gap of at least a hundredth of the asked
 
 
@@ -330,7 +328,7 @@ def _typical_days_start(program: ProgramInput, smoothing: dict, options: SolveOp
         return None, 1.0
     quick = dataclasses.replace(options, progress=None, duals=False, strategy="auto", solver_log=None,
                                 mip_gap=max(options.mip_gap, START_GAP),
-                                time_limit_s=min(START_MOST_S, (options.time_limit_s or math.inf) / 10))
+                                time_limit_s=None if options.time_limit_s is None else options.time_limit_s / 10)
     for elastic in (False, True) if program.caps else (False,):
         pm = build_model(program, START_TYPICAL_DAYS, smoothing, elastic=elastic)
         _relax_operational_integers(pm.model)
@@ -400,9 +398,15 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
         left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
         return SolveOptions(time_limit_s=left, stop=options and options.stop, threads=options and options.threads)
 
-    def ended() -> bool:
-        return (deadline is not None and time.perf_counter() >= deadline) or bool(
-            options and options.stop and options.stop.is_set())
+    def cut_short(result) -> PlanOutcome | None:
+        """Where ``result`` has no schedule for want of time (a time-out, a stop), the plan's end:
+        the jobs already proved unsmoothable, else no plan in time; None otherwise."""
+        stopped = bool(options and options.stop and options.stop.is_set())
+        if result.has_schedule or result.status == "infeasible" or not (
+                result.status == "time_limit" or stopped or (deadline is not None and time.perf_counter() >= deadline)):
+            return None
+        return PlanOutcome(program, None, None, reasons) if reasons else PlanOutcome(
+            program, SolveResult("no_solution", message="stopped" if stopped else "time limit"), None)
 
     for si in program.sites:
         workload = training_job(si)
@@ -412,14 +416,18 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
 
         spec = si.site.smoothing
         result = smooth(workload, spec, within_time())
+        ended = cut_short(result)
+        if ended is not None:
+            return {}, ended
         if not result.has_schedule:
-            if ended():
-                return {}, PlanOutcome(program, SolveResult("no_solution", message="time limit"), None)
             reasons += [f"site {si.name}: training job {spec.workload}: {r}" for r in result.reasons]
             continue
         most = _most_gpus_running(program, si, workload)
         if most is not None:
             larger = smooth(workload.scaled_to(most), spec, within_time())
+            ended = cut_short(larger)
+            if ended is not None:
+                return {}, ended
             if larger.has_schedule:
                 result.larger = larger
             else:

@@ -309,7 +309,7 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
                                solver_log=solver_log, stop=stop)
         outcome = api.plan(path, scenario, typical_days, options)
     result = outcome.solve
-    stopped = stop.is_set() and result.status != "optimal"
+    stopped = stop.is_set() and (result is None or result.status != "optimal")
     if outcome.infeasible:
         err_console.print("[red bold]infeasible:[/red bold] no plan meets the target within the limits.")
         for line in outcome.why_no_plan():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import types
 
 import pytest
 from conftest import base_site, run_cli, write_yaml
@@ -142,3 +143,20 @@ def test_the_plans_time_limit_holds_for_its_jobs_smoothing(tmp_path):
     outcome = api.plan_program(load_program(path), 2, SolveOptions(time_limit_s=1.0))
     assert time.perf_counter() - started < 3.0
     assert outcome.plan is None and outcome.solve.status == "no_solution" and not outcome.reasons
+
+
+@pytest.mark.parametrize("status, ends_as", [("time_limit", "no_solution"), ("infeasible", "reasons")])
+def test_a_smoothing_cut_short_is_no_plan_in_time_not_a_job_that_cannot_be_smoothed(tmp_path, monkeypatch,
+                                                                                    status, ends_as):
+    """The two levels give their coarse level half the time left: a time-out there comes well
+    before the plan's deadline, and is no proof that the job cannot be smoothed (exit 3, not 1)."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    program = load_program(write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING)))
+    monkeypatch.setattr("dcplan.smoothing.api.smooth", lambda *_: types.SimpleNamespace(
+        has_schedule=False, status=status, reasons=[f"{status} at the coarse level"]))
+    smoothing, ended = api.smooth_training_jobs(program, SolveOptions(time_limit_s=600))
+    assert smoothing == {} and ended.plan is None
+    if ends_as == "no_solution":
+        assert ended.solve.status == "no_solution" and not ended.reasons and not ended.infeasible
+    else:
+        assert ended.solve is None and ended.infeasible and "infeasible at the coarse level" in ended.reasons[0]

@@ -5,8 +5,9 @@ the current inputs (the build fixed, only the dispatch free)."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
-from dcplan.api import PlanOutcome, plan_program, smooth_training_jobs
+from dcplan.api import PlanOutcome, less_time, plan_program, smooth_training_jobs
 from dcplan.loader import ProgramInput
 from dcplan.model import build_model
 from dcplan.model.technologies import TECHNOLOGIES
@@ -24,6 +25,7 @@ def solve_for_feasibility(pi: ProgramInput, options: SolveOptions) -> PlanOutcom
 def redispatch_committed(pi: ProgramInput, plan: PlanFile, options: SolveOptions) -> SolveResult:
     """Solve the current model on the plan's time resolution with every build decision fixed at
     the committed plan's: feasible means the build still meets every step."""
+    started = time.perf_counter()
     smoothing, ended = smooth_training_jobs(pi, options)
     if ended is not None:
         return ended.solve or SolveResult("infeasible", message="; ".join(ended.reasons))
@@ -32,4 +34,4 @@ def redispatch_committed(pi: ProgramInput, plan: PlanFile, options: SolveOptions
     for sm in pm.sites:
         for technology in TECHNOLOGIES:
             technology.commit(sm, plan.sites[sm.name])
-    return solve(pm.model, dataclasses.replace(options, mip_gap=FIRST_PLAN_GAP))
+    return solve(pm.model, dataclasses.replace(less_time(options, time.perf_counter() - started), mip_gap=FIRST_PLAN_GAP))
