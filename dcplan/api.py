@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import hashlib
 import math
 import pickle
 import time
@@ -35,6 +37,9 @@ from dcplan.solver import SolveOptions, SolveResult, solve
 from dcplan.yamlio import load_yaml
 
 if TYPE_CHECKING:
+    from dcplan.schema.smoothing import SmoothingSpec
+    from dcplan.smoothing.result import SmoothingResult
+    from dcplan.smoothing.workload import Workload
     from dcplan.studies.earliest import Earliest
 
 # Imported where used, so that a plain plan does not load them: the searches of buildout.earliest
@@ -412,10 +417,8 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
         workload = training_job(si)
         if workload is None:
             continue
-        from dcplan.smoothing.api import smooth
-
         spec = si.site.smoothing
-        result = smooth(workload, spec, within_time())
+        result = smoothed(workload, spec, within_time())
         ended = cut_short(result)
         if ended is not None:
             return {}, ended
@@ -424,7 +427,7 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
             continue
         most = _most_gpus_running(program, si, workload)
         if most is not None:
-            larger = smooth(workload.scaled_to(most), spec, within_time())
+            larger = smoothed(workload.scaled_to(most), spec, within_time())
             ended = cut_short(larger)
             if ended is not None:
                 return {}, ended
@@ -435,6 +438,29 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
                                     f"smoothed ({'; '.join(larger.reasons)}): the battery scales with the GPUs")
         results[si.name] = result
     return (results, None) if not reasons else ({}, PlanOutcome(program, None, None, reasons))
+
+
+_SMOOTHED: dict[bytes, SmoothingResult] = {}
+SMOOTHED_KEPT = 8
+
+
+def smoothed(workload: Workload, spec: SmoothingSpec, options: SolveOptions) -> SmoothingResult:
+    """:func:`dcplan.smoothing.api.smooth`, remembered in this process by the job and its limits
+    (all it depends on, with dcplan's own catalog): a sweep's worker plans scenario after
+    scenario of one program, and each smoothed the same job again (18 s a scenario on
+    examples/memphis-colossus). Only a finished answer (optimal, or proved infeasible) is kept,
+    the last :data:`SMOOTHED_KEPT`; each caller gets its own copy, as a plan adds to it."""
+    from dcplan.smoothing.api import smooth
+
+    key = hashlib.sha256(pickle.dumps((workload, spec))).digest()
+    if key not in _SMOOTHED:
+        result = smooth(workload, spec, options)
+        if result.status not in ("optimal", "infeasible"):
+            return result
+        _SMOOTHED[key] = result
+        while len(_SMOOTHED) > SMOOTHED_KEPT:
+            del _SMOOTHED[next(iter(_SMOOTHED))]
+    return copy.deepcopy(_SMOOTHED[key])
 
 
 def _most_gpus_running(program: ProgramInput, si, workload) -> int | None:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from dcplan import cli
+from dcplan import api, cli
 from dcplan.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,6 +17,13 @@ REPO = Path(__file__).resolve().parents[1]
 # Rich wraps at the terminal's width, 80 columns in a test run, and may cut a long temporary path
 # in the middle of a word that a test looks for: the command line's consoles get room for it.
 cli.console.width = cli.err_console.width = 240
+
+
+@pytest.fixture(autouse=True)
+def _smoothing_forgotten():
+    """Each test smooths its training jobs afresh: a test that changes how a job is smoothed
+    (a stub, a time limit) must not meet another test's remembered answer (api.smoothed)."""
+    api._SMOOTHED.clear()
 
 
 def base_site(**overrides) -> dict:

@@ -160,3 +160,26 @@ def test_a_smoothing_cut_short_is_no_plan_in_time_not_a_job_that_cannot_be_smoot
         assert ended.solve.status == "no_solution" and not ended.reasons and not ended.infeasible
     else:
         assert ended.solve is None and ended.infeasible and "infeasible at the coarse level" in ended.reasons[0]
+
+
+def test_a_job_is_smoothed_once_a_process_and_each_plan_gets_its_own_copy(tmp_path, monkeypatch):
+    """A sweep's worker plans scenario after scenario of one program: its job, against the same
+    limits, is smoothed once; other limits smooth it again; a time-out is not remembered."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    program = load_program(write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING)))
+    calls = []
+    real = smooth
+    monkeypatch.setattr("dcplan.smoothing.api.smooth", lambda *a: calls.append(a[1]) or real(*a))
+    first, _ = api.smooth_training_jobs(program)
+    first["testsite"].notes.append("a plan's own note")
+    again, _ = api.smooth_training_jobs(program)
+    assert len(calls) == 1 and "a plan's own note" not in again["testsite"].notes
+    assert again["testsite"].sizes == first["testsite"].sizes and again["testsite"].schedule is not first["testsite"].schedule
+    tighter = {**SMOOTHING, "limits": {"swing_mw": 1.5, "swing_window_s": 5}}
+    other = load_program(write_yaml(tmp_path / "tighter.yaml", base_site(smoothing=tighter)))
+    api.smooth_training_jobs(other)
+    assert len(calls) == 2 and calls[1].limits.swing_mw == 1.5
+    cut, _ = api.smooth_training_jobs(load_program(write_yaml(tmp_path / "t.yaml", base_site(smoothing={
+        **SMOOTHING, "limits": {"swing_mw": 1.2, "swing_window_s": 5}}))), SolveOptions(time_limit_s=0.0))
+    api.smooth_training_jobs(load_program(tmp_path / "t.yaml"))
+    assert len(calls) == 4  # the time-out, then the answer
