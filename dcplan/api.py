@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import math
 import pickle
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -441,6 +442,7 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
 
 
 _SMOOTHED: dict[bytes, SmoothingResult] = {}
+_SMOOTHED_LOCK = threading.Lock()  # a Dask worker runs scenarios in threads
 SMOOTHED_KEPT = 8
 
 
@@ -448,19 +450,23 @@ def smoothed(workload: Workload, spec: SmoothingSpec, options: SolveOptions) -> 
     """:func:`dcplan.smoothing.api.smooth`, remembered in this process by the job and its limits
     (all it depends on, with dcplan's own catalog): a sweep's worker plans scenario after
     scenario of one program, and each smoothed the same job again (18 s a scenario on
-    examples/memphis-colossus). Only a finished answer (optimal, or proved infeasible) is kept,
-    the last :data:`SMOOTHED_KEPT`; each caller gets its own copy, as a plan adds to it."""
+    examples/memphis-colossus). Only an optimal answer is kept (an infeasible one's diagnosis
+    may have been cut short by the time limit), the last :data:`SMOOTHED_KEPT`; each caller gets
+    its own copy, as a plan adds to it. A remembered answer keeps the timings of its first run."""
     from dcplan.smoothing.api import smooth
 
     key = hashlib.sha256(pickle.dumps((workload, spec))).digest()
-    if key not in _SMOOTHED:
+    with _SMOOTHED_LOCK:
+        result = _SMOOTHED.get(key)
+    if result is None:
         result = smooth(workload, spec, options)
-        if result.status not in ("optimal", "infeasible"):
+        if result.status != "optimal":
             return result
-        _SMOOTHED[key] = result
-        while len(_SMOOTHED) > SMOOTHED_KEPT:
-            del _SMOOTHED[next(iter(_SMOOTHED))]
-    return copy.deepcopy(_SMOOTHED[key])
+        with _SMOOTHED_LOCK:
+            _SMOOTHED[key] = result
+            while len(_SMOOTHED) > SMOOTHED_KEPT:
+                del _SMOOTHED[next(iter(_SMOOTHED))]
+    return copy.deepcopy(result)
 
 
 def _most_gpus_running(program: ProgramInput, si, workload) -> int | None:

@@ -164,7 +164,8 @@ def test_a_smoothing_cut_short_is_no_plan_in_time_not_a_job_that_cannot_be_smoot
 
 def test_a_job_is_smoothed_once_a_process_and_each_plan_gets_its_own_copy(tmp_path, monkeypatch):
     """A sweep's worker plans scenario after scenario of one program: its job, against the same
-    limits, is smoothed once; other limits smooth it again; a time-out is not remembered."""
+    limits, is smoothed once, each plan adding to a copy of its own; other limits smooth it
+    again; a time-out is not remembered."""
     write_yaml(tmp_path / "job.yaml", JOB)
     program = load_program(write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING)))
     calls = []
@@ -174,6 +175,9 @@ def test_a_job_is_smoothed_once_a_process_and_each_plan_gets_its_own_copy(tmp_pa
     first["testsite"].notes.append("a plan's own note")
     again, _ = api.smooth_training_jobs(program)
     assert len(calls) == 1 and "a plan's own note" not in again["testsite"].notes
+    again["testsite"].notes.append("another plan's note")
+    third, _ = api.smooth_training_jobs(program)
+    assert len(calls) == 1 and not {"a plan's own note", "another plan's note"} & set(third["testsite"].notes)
     assert again["testsite"].sizes == first["testsite"].sizes and again["testsite"].schedule is not first["testsite"].schedule
     tighter = {**SMOOTHING, "limits": {"swing_mw": 1.5, "swing_window_s": 5}}
     other = load_program(write_yaml(tmp_path / "tighter.yaml", base_site(smoothing=tighter)))
