@@ -38,6 +38,7 @@ from dcplan.solver import SolveOptions, SolveResult, solve
 from dcplan.yamlio import load_yaml
 
 if TYPE_CHECKING:
+    from dcplan.schema.catalog import Catalog
     from dcplan.schema.smoothing import SmoothingSpec
     from dcplan.smoothing.result import SmoothingResult
     from dcplan.smoothing.workload import Workload
@@ -419,7 +420,7 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
         if workload is None:
             continue
         spec = si.site.smoothing
-        result = smoothed(workload, spec, within_time())
+        result = smoothed(workload, spec, within_time(), si.catalog)
         ended = cut_short(result)
         if ended is not None:
             return {}, ended
@@ -428,7 +429,7 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
             continue
         most = _most_gpus_running(program, si, workload)
         if most is not None:
-            larger = smoothed(workload.scaled_to(most), spec, within_time())
+            larger = smoothed(workload.scaled_to(most), spec, within_time(), si.catalog)
             ended = cut_short(larger)
             if ended is not None:
                 return {}, ended
@@ -446,20 +447,21 @@ _SMOOTHED_LOCK = threading.Lock()  # a Dask worker runs scenarios in threads
 SMOOTHED_KEPT = 8
 
 
-def smoothed(workload: Workload, spec: SmoothingSpec, options: SolveOptions) -> SmoothingResult:
-    """:func:`dcplan.smoothing.api.smooth`, remembered in this process by the job and its limits
-    (all it depends on, with dcplan's own catalog): a sweep's worker plans scenario after
+def smoothed(workload: Workload, spec: SmoothingSpec, options: SolveOptions, catalog: Catalog) -> SmoothingResult:
+    """:func:`dcplan.smoothing.api.smooth`, remembered in this process by the job, its limits and
+    its battery's catalog entry (all it depends on): a sweep's worker plans scenario after
     scenario of one program, and each smoothed the same job again (18 s a scenario on
     examples/memphis-colossus). Only an optimal answer is kept (an infeasible one's diagnosis
     may have been cut short by the time limit), the last :data:`SMOOTHED_KEPT`; each caller gets
     its own copy, as a plan adds to it. A remembered answer keeps the timings of its first run."""
     from dcplan.smoothing.api import smooth
 
-    key = hashlib.sha256(pickle.dumps((workload, spec))).digest()
+    battery = spec.mitigations.battery
+    key = hashlib.sha256(pickle.dumps((workload, spec, battery and catalog.storage[battery.type]))).digest()
     with _SMOOTHED_LOCK:
         result = _SMOOTHED.get(key)
     if result is None:
-        result = smooth(workload, spec, options)
+        result = smooth(workload, spec, options, catalog=catalog)
         if result.status != "optimal":
             return result
         with _SMOOTHED_LOCK:

@@ -9,6 +9,7 @@ import pytest
 from conftest import base_site, run_cli, write_yaml
 
 from dcplan import api
+from dcplan.formulas import capital_recovery_factor
 from dcplan.loader import load_program
 from dcplan.model.build import smoothing_cost_usd
 from dcplan.schema.smoothing import SmoothingSpec
@@ -152,7 +153,7 @@ def test_a_smoothing_cut_short_is_no_plan_in_time_not_a_job_that_cannot_be_smoot
     before the plan's deadline, and is no proof that the job cannot be smoothed (exit 3, not 1)."""
     write_yaml(tmp_path / "job.yaml", JOB)
     program = load_program(write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING)))
-    monkeypatch.setattr("dcplan.smoothing.api.smooth", lambda *_: types.SimpleNamespace(
+    monkeypatch.setattr("dcplan.smoothing.api.smooth", lambda *_, **__: types.SimpleNamespace(
         has_schedule=False, status=status, reasons=[f"{status} at the coarse level"]))
     smoothing, ended = api.smooth_training_jobs(program, SolveOptions(time_limit_s=600))
     assert smoothing == {} and ended.plan is None
@@ -170,7 +171,7 @@ def test_a_job_is_smoothed_once_a_process_and_each_plan_gets_its_own_copy(tmp_pa
     program = load_program(write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING)))
     calls = []
     real = smooth
-    monkeypatch.setattr("dcplan.smoothing.api.smooth", lambda *a: calls.append(a[1]) or real(*a))
+    monkeypatch.setattr("dcplan.smoothing.api.smooth", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
     first, _ = api.smooth_training_jobs(program)
     first["testsite"].notes.append("a plan's own note")
     again, _ = api.smooth_training_jobs(program)
@@ -187,3 +188,23 @@ def test_a_job_is_smoothed_once_a_process_and_each_plan_gets_its_own_copy(tmp_pa
         **SMOOTHING, "limits": {"swing_mw": 1.2, "swing_window_s": 5}}))), SolveOptions(time_limit_s=0.0))
     api.smooth_training_jobs(load_program(tmp_path / "t.yaml"))
     assert len(calls) == 4  # the time-out, then the answer
+
+
+def test_the_smoothing_prices_its_battery_as_the_plan_does(tmp_path):
+    """The battery that smooths the job is the site's own, priced by the plan from the catalog
+    with its overrides; the smoothing weighs it at the same price (it had dcplan's own catalog's,
+    whatever the site or program said), and a job remembered at one price is smoothed again at
+    another."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    path = write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING))
+    cat = load_program(path).sites[0].catalog.storage["li_ion_lfp"]
+    crf = capital_recovery_factor(SmoothingSpec.model_validate(SMOOTHING).economics.discount_rate, cat.lifetime_years)
+    for times in (1, 3):
+        dearer = {"storage": {"li_ion_lfp": {"power_capex_usd_per_kw": times * cat.power_capex_usd_per_kw}}}
+        site = write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING, catalog=dearer))
+        result = api.smooth_training_jobs(load_program(site))[0]["testsite"]
+        power_mw, energy_mwh = result.sizes["battery_power_mw"], result.sizes["battery_energy_mwh"]
+        assert power_mw > 0
+        assert result.costs_usd_per_year["battery_capex"] == pytest.approx(
+            crf * 1000 * (power_mw * times * cat.power_capex_usd_per_kw + energy_mwh * cat.energy_capex_usd_per_kwh),
+            rel=1e-9)

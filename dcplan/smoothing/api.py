@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from dcplan.errors import InputError, Problem, refuse
+from dcplan.schema.catalog import Catalog
 from dcplan.schema.smoothing import SmoothingSpec
 from dcplan.smoothing.diagnose import diagnose
 from dcplan.smoothing.exact import direct, periodic, repeat_period
@@ -37,15 +38,16 @@ from dcplan.solver import SolveOptions
 
 
 def smooth(workload: Workload, spec: SmoothingSpec | None = None, options: SolveOptions | None = None,
-           strategy: Strategy | None = None) -> SmoothingResult:
+           strategy: Strategy | None = None, catalog: Catalog | None = None) -> SmoothingResult:
     """Choose mitigation sizes and a schedule that keep what the grid sees within
-    ``spec.limits`` at least annual cost. Raises :class:`InputError` for unusable input; an
+    ``spec.limits`` at least annual cost; the battery priced from ``catalog`` (a site's, with its
+    program's overrides; default dcplan's own). Raises :class:`InputError` for unusable input; an
     infeasible problem is a result with ``status == 'infeasible'`` and ``reasons``."""
     t0 = time.perf_counter()
     spec = spec or SmoothingSpec()
     options = options or SolveOptions()
     strategy = strategy or Strategy()
-    p = prepare(workload, spec)
+    p = prepare(workload, spec, catalog)
     spec, data, lim = p.spec, p.data, p.spec.limits
     result = SmoothingResult("error", workload, spec, data.step_s,
                              before=measure(data.load_mw, data.step_s, lim.swing_window_s, lim.spectral_mask),

@@ -12,6 +12,7 @@ import numpy as np
 from dcplan.catalog import builtin_catalog
 from dcplan.errors import InputError, Problem
 from dcplan.formulas import capital_recovery_factor
+from dcplan.schema.catalog import Catalog, StorageSpec
 from dcplan.schema.smoothing import (
     BATTERY_CYCLE_DEPTH,
     BATTERY_CYCLE_LIFE,
@@ -104,8 +105,8 @@ def _gpu_profiles(w: Workload, gs: GpuSmoothing | None, burn: Burn | None, facto
     return out
 
 
-def _battery_store(b: Battery, discount_rate: float) -> tuple[Store, dict]:
-    cat = builtin_catalog().storage[b.type]
+def _battery_store(b: Battery, discount_rate: float, cat: StorageSpec) -> tuple[Store, dict]:
+    """The battery as the model's store, priced from ``cat`` where ``b`` does not say."""
 
     def pick(name):
         v = getattr(b, name)
@@ -148,9 +149,10 @@ class Prepared:
     notes: list[str]
 
 
-def prepare(workload: Workload, spec: SmoothingSpec) -> Prepared:
-    """The model's data for ``workload`` under ``spec``. Raises :class:`InputError` where a
-    mitigation needs GPUs that the workload does not name, or the trace is too short."""
+def prepare(workload: Workload, spec: SmoothingSpec, catalog: Catalog | None = None) -> Prepared:
+    """The model's data for ``workload`` under ``spec``, the battery priced from ``catalog``
+    (default: dcplan's own). Raises :class:`InputError` where a mitigation needs GPUs that the
+    workload does not name, or the trace is too short."""
     w = workload
     mit, econ, lim = spec.mitigations, spec.economics, spec.limits
     notes = []
@@ -181,7 +183,8 @@ def prepare(workload: Workload, spec: SmoothingSpec) -> Prepared:
                      if lim.spectral_mask else None)
     battery_info = {}
     if mit.battery is not None:
-        data.battery, battery_info = _battery_store(mit.battery, econ.discount_rate)
+        storage = (catalog or builtin_catalog()).storage[mit.battery.type]
+        data.battery, battery_info = _battery_store(mit.battery, econ.discount_rate, storage)
     cap_capex = 0.0
     if mit.capacitors is not None:
         c = mit.capacitors
