@@ -419,7 +419,7 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
         workload = training_job(si)
         if workload is None:
             continue
-        spec = si.site.smoothing
+        spec = _in_plan(si.site.smoothing, program)
         result = smoothed(workload, spec, within_time(), si.catalog)
         ended = cut_short(result)
         if ended is not None:
@@ -440,6 +440,15 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
                                     f"smoothed ({'; '.join(larger.reasons)}): the battery scales with the GPUs")
         results[si.name] = result
     return (results, None) if not reasons else ({}, PlanOutcome(program, None, None, reasons))
+
+
+def _in_plan(spec: SmoothingSpec, program: ProgramInput) -> SmoothingSpec:
+    """A site's smoothing as its plan weighs it: its battery's capital annualised at the program's
+    discount rate, as the plan annualises that same battery, unless the section gives its own."""
+    if "discount_rate" in spec.economics.model_fields_set:
+        return spec
+    economics = spec.economics.model_copy(update={"discount_rate": program.program.finance.discount_rate})
+    return spec.model_copy(update={"economics": economics})
 
 
 _SMOOTHED: dict[bytes, SmoothingResult] = {}

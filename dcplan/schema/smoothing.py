@@ -185,7 +185,8 @@ class Mitigations(StrictModel):
 
 class Economics(StrictModel):
     energy_price_usd_per_mwh: NonNeg = Field(60.0, description="price of the extra energy (assumption: $60/MWh)")
-    discount_rate: float = Field(0.08, ge=0, lt=1, description="annualises capital (as the planner: 8 %)")
+    discount_rate: float = Field(0.08, ge=0, lt=1, description="annualises capital; default: in a plan, the "
+                                 "program's finance.discount_rate, else 8 % (the planner's default)")
     job_hours_per_year: float = Field(8760.0, gt=0, le=8784,
                                       description="hours a year the job runs like the trace")
     throughput_value_usd_per_gpu_hour: NonNeg = Field(
