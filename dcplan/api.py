@@ -18,8 +18,10 @@ import pyomo.core as pyo
 import dcplan.trust as trust
 from dcplan.diagnose import arithmetic_checks, explain_infeasible
 from dcplan.errors import InputError, Problem, display_path
+from dcplan.formulas import asset_life_years
 from dcplan.loader import (
     ProgramInput,
+    SiteInput,
     discover,
     input_files,
     is_sweep,
@@ -419,8 +421,8 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
         workload = training_job(si)
         if workload is None:
             continue
-        spec = _in_plan(si.site.smoothing, program)
-        result = smoothed(workload, spec, within_time(), si.catalog)
+        spec, catalog = _as_planned(si, program)
+        result = smoothed(workload, spec, within_time(), catalog)
         ended = cut_short(result)
         if ended is not None:
             return {}, ended
@@ -429,7 +431,7 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
             continue
         most = _most_gpus_running(program, si, workload)
         if most is not None:
-            larger = smoothed(workload.scaled_to(most), spec, within_time(), si.catalog)
+            larger = smoothed(workload.scaled_to(most), spec, within_time(), catalog)
             ended = cut_short(larger)
             if ended is not None:
                 return {}, ended
@@ -442,13 +444,23 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
     return (results, None) if not reasons else ({}, PlanOutcome(program, None, None, reasons))
 
 
-def _in_plan(spec: SmoothingSpec, program: ProgramInput) -> SmoothingSpec:
-    """A site's smoothing as its plan weighs it: its battery's capital annualised at the program's
-    discount rate, as the plan annualises that same battery, unless the section gives its own."""
-    if "discount_rate" in spec.economics.model_fields_set:
-        return spec
-    economics = spec.economics.model_copy(update={"discount_rate": program.program.finance.discount_rate})
-    return spec.model_copy(update={"economics": economics})
+def _as_planned(si: SiteInput, program: ProgramInput) -> tuple[SmoothingSpec, Catalog]:
+    """A site's smoothing (its spec and catalog) as its plan weighs the battery they share: priced
+    from the site's catalog with the program's overrides, its capital annualised at the program's
+    discount rate (unless the smoothing's economics give their own) over the life the plan gives
+    it (``finance.lifetimes_years``)."""
+    spec, catalog, finance = si.site.smoothing, si.catalog, program.program.finance
+    if "discount_rate" not in spec.economics.model_fields_set:
+        spec = spec.model_copy(update={"economics": spec.economics.model_copy(
+            update={"discount_rate": finance.discount_rate})})
+    battery = spec.mitigations.battery
+    if battery is not None and battery.type in catalog.storage:
+        entry = catalog.storage[battery.type]
+        life = asset_life_years(finance.lifetimes_years, "storage", battery.type, entry.lifetime_years)
+        if life != entry.lifetime_years:
+            entry = entry.model_copy(update={"lifetime_years": life})
+            catalog = catalog.model_copy(update={"storage": {**catalog.storage, battery.type: entry}})
+    return spec, catalog
 
 
 _SMOOTHED: dict[bytes, SmoothingResult] = {}

@@ -15,6 +15,12 @@ def capital_recovery_factor(rate: float, years: float) -> float:
     return rate * growth / (growth - 1)
 
 
+def asset_life_years(lifetimes_years: dict[str, float], section: str, key: str, catalog_years: float) -> float:
+    """The life an asset's capital is annualised over: the program's ``finance.lifetimes_years``
+    by the asset's catalog key, else by its catalog section, else the catalog's own."""
+    return lifetimes_years.get(key, lifetimes_years.get(section, catalog_years))
+
+
 def lead_time_months(override: float | None, catalog: float) -> float:
     """A site's own lead time for a candidate, else the catalog's."""
     return catalog if override is None else override

@@ -210,22 +210,25 @@ def test_the_smoothing_prices_its_battery_as_the_plan_does(tmp_path):
             rel=1e-9)
 
 
-@pytest.mark.parametrize("own_rate", [None, 0.05])
-def test_the_smoothing_annualises_its_battery_at_the_programs_rate_unless_it_says(tmp_path, own_rate):
-    """The plan annualises the site's battery at the program's discount rate; the smoothing that
-    sizes that battery does too, unless its own economics give a rate (it had 8 % regardless)."""
+@pytest.mark.parametrize("own_rate, lives", [(None, {}), (0.05, {}), (None, {"storage": 5}), (None, {"li_ion_lfp": 6})])
+def test_the_smoothing_annualises_its_battery_as_the_plan_does(tmp_path, own_rate, lives):
+    """The plan annualises the site's battery at the program's discount rate over the life its
+    finance gives it (by key, else by section, else the catalog's); the smoothing that sizes that
+    battery does too, unless its own economics give a rate (it had 8 % and the catalog's life)."""
     write_yaml(tmp_path / "job.yaml", JOB)
     smoothing = {**SMOOTHING, **({"economics": {"discount_rate": own_rate}} if own_rate else {})}
     write_yaml(tmp_path / "site.yaml", base_site(smoothing=smoothing))
     path = write_yaml(tmp_path / "program.yaml", {"kind": "program", "name": "p", "sites": ["site.yaml"],
-                                                  "finance": {"discount_rate": 0.12}})
+                                                  "finance": {"discount_rate": 0.12, "lifetimes_years": lives}})
     program = load_program(path)
     result = api.smooth_training_jobs(program)[0]["testsite"]
     rate = own_rate or 0.12
     assert result.spec.economics.discount_rate == rate
     cat = program.sites[0].catalog.storage["li_ion_lfp"]
+    life = next(iter(lives.values()), cat.lifetime_years)
+    assert life != cat.lifetime_years or not lives
     power_mw, energy_mwh = result.sizes["battery_power_mw"], result.sizes["battery_energy_mwh"]
     assert power_mw > 0
     assert result.costs_usd_per_year["battery_capex"] == pytest.approx(
-        capital_recovery_factor(rate, cat.lifetime_years) * 1000
+        capital_recovery_factor(rate, life) * 1000
         * (power_mw * cat.power_capex_usd_per_kw + energy_mwh * cat.energy_capex_usd_per_kwh), rel=1e-9)

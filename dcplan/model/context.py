@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.core as pyo
 
-from dcplan.formulas import capital_recovery_factor
+from dcplan.formulas import asset_life_years, capital_recovery_factor
 from dcplan.loader import SiteInput
 from dcplan.model.timegrid import TimeGrid
 from dcplan.schema.program import Finance
@@ -148,8 +148,7 @@ class SiteModel:
         return sum(s[t] for s in self.supply) - sum(x[t] for x in self.withdraw)
 
     def life(self, section: str, key: str, spec_life: float) -> float:
-        lives = self.finance.lifetimes_years
-        return lives.get(key, lives.get(section, spec_life))
+        return asset_life_years(self.finance.lifetimes_years, section, key, spec_life)
 
     def crf(self, section: str, key: str, spec_life: float) -> float:
         return capital_recovery_factor(self.finance.discount_rate, self.life(section, key, spec_life))
