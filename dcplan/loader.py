@@ -130,6 +130,18 @@ def _new_entries_explained(problems: list[Problem], base: dict, overrides, doc: 
 
 # --- sites -------------------------------------------------------------------------------
 
+def _check_one_battery(site: Site, doc: YamlDocument) -> list[Problem]:
+    """A training job is smoothed with the site's own battery (see Site._one_battery): a smoothing
+    battery of another type than the site's would be a second battery, priced and sized apart."""
+    job = site.smoothing.mitigations.battery if site.smoothing is not None and site.smoothing.workload else None
+    own = site.technologies.battery
+    if job is None or own is None or job.type == own.type:
+        return []
+    return [doc.problem(("smoothing", "mitigations", "battery", "type"),
+                        f"'{job.type}' is not the site's battery (technologies.battery.type '{own.type}'): the "
+                        "training job is smoothed with the site's own battery; name one type, or leave this out")]
+
+
 def _check_catalog_refs(site: Site, catalog: Catalog, doc: YamlDocument) -> list[Problem]:
     problems = []
 
@@ -253,7 +265,7 @@ def _load_site(doc: YamlDocument, data: dict, base_catalog: dict | None, year: i
     raw_catalog, problems = merge_catalog(base_catalog or builtin_catalog_data(), site.catalog, doc)
     refuse(problems)
     si = SiteInput(site, doc, Catalog.model_validate(raw_catalog))
-    problems = _check_catalog_refs(site, si.catalog, doc)
+    problems = _check_catalog_refs(site, si.catalog, doc) + _check_one_battery(site, doc)
     problems += _resolve_series(si, year)
     if site.smoothing is not None and site.smoothing.workload is not None:
         try:

@@ -232,3 +232,26 @@ def test_the_smoothing_annualises_its_battery_as_the_plan_does(tmp_path, own_rat
     assert result.costs_usd_per_year["battery_capex"] == pytest.approx(
         capital_recovery_factor(rate, life) * 1000
         * (power_mw * cat.power_capex_usd_per_kw + energy_mwh * cat.energy_capex_usd_per_kwh), rel=1e-9)
+
+
+NMC = {"storage": {"li_ion_nmc": {"name": "NMC (a test's entry)", "power_capex_usd_per_kw": 300,
+                                  "energy_capex_usd_per_kwh": 250, "fixed_om_usd_per_kw_year": 10,
+                                  "round_trip_efficiency": 0.9, "lifetime_years": 12, "lead_time_months": 6}}}
+
+
+def test_the_smoothing_uses_the_sites_battery_type_and_refuses_another(tmp_path, runner):
+    """One battery serves the job and the plan: a smoothing that names no type takes the site's;
+    one that names another type is refused at its line (it would be a second battery)."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    site = base_site(smoothing=SMOOTHING, technologies={"battery": {"type": "li_ion_nmc"}}, catalog=NMC)
+    program = load_program(write_yaml(tmp_path / "site.yaml", site))
+    assert program.sites[0].site.smoothing.mitigations.battery.type == "li_ion_nmc"
+    result = api.smooth_training_jobs(program)[0]["testsite"]
+    assert result.sizes["battery_round_trip_efficiency"] == pytest.approx(0.9)
+    other = {**SMOOTHING, "mitigations": {"battery": {"type": "li_ion_lfp"}}}
+    path = write_yaml(tmp_path / "site.yaml", base_site(smoothing=other, technologies={"battery": {"type": "li_ion_nmc"}},
+                                                         catalog=NMC))
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "type: li_ion_lfp" in text)
+    done = run_cli(runner, "validate", path)
+    assert done.exit_code == 2
+    assert f"site.yaml:{line}: smoothing.mitigations.battery.type: 'li_ion_lfp' is not the site's battery" in done.output

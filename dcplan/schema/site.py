@@ -227,11 +227,16 @@ class Site(StrictModel):
     def _one_battery(self):
         """A declared training job smoothed with a battery uses the site's battery: one asset,
         sized for both and ordered with its lead time. A site that lists none gets a candidate of
-        the smoothing battery's type."""
+        the smoothing battery's type; one that lists a battery lends the smoothing its type (two
+        types named are two batteries: the loader refuses them)."""
         s = self.smoothing
-        if s is not None and s.workload is not None and s.mitigations.battery is not None \
-                and self.technologies.battery is None:
-            self.technologies.battery = BatteryCandidate(type=s.mitigations.battery.type)
+        if s is None or s.workload is None or s.mitigations.battery is None:
+            return self
+        job, own = s.mitigations.battery, self.technologies.battery
+        if own is None:
+            self.technologies.battery = BatteryCandidate(type=job.type)
+        elif "type" not in job.model_fields_set:
+            job.type = own.type
         return self
 
     @model_validator(mode="after")
