@@ -158,7 +158,9 @@ def test_annual_renewable_share_builds_solar(tmp_path):
     s = site("sun", price=40.0, technologies={"solar": {"max_mw": 500, "capacity_factor": {"csv": "cf.csv"}}})
     p = solve(program(tmp_path, [s], typical_days=1, caps=[{
         "name": "re", "quantity": "renewable_share", "min": 0.25, "source": "EnEfG"}]))
+    # at the cap, which binds (solar is dearer than the grid): the decomposed plan is a vertex
     assert p.sites[0].capacity["solar_mw"] > 1 and cap(p, "re").value == pytest.approx(0.25, abs=1e-6)
+    assert cap(p, "re").binding and cap(p, "re").shadow_price > 0
 
 
 def _two_cooling(s):

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import base_site, write_yaml
 
+import dcplan
 from dcplan import api
 from dcplan.loader import load_program
 from dcplan.model import build_model
@@ -383,15 +385,32 @@ def test_a_dispatch_lp_the_dual_simplex_fails_on_is_solved_again(monkeypatch):
     assert again == pytest.approx(expected, rel=1e-9)
 
 
-def test_auto_decomposes_a_full_year_from_a_start_plan():
-    """A full-year plan is decomposed when a start plan is known (``api.plan`` brings one from
-    typical days); without one ``auto`` leaves the model whole."""
+def test_a_start_plan_that_breaks_a_design_row_is_not_taken_as_a_plan(tmp_path):
+    """Typical days with no plan give the year the design that breaks the caps least (an elastic
+    plan) to start from. Its grid-import envelope of 1.7 MW broke the 1 MW cap, a row on design
+    columns alone, which the decomposition never checked: it returned that design as optimal."""
+    site = base_site(reliability={"n_plus_one": False})
+    site["caps"] = [{"name": "import-cap", "quantity": "grid_import_mw", "max": 1.0, "source": "test"}]
+    outcome = dcplan.plan_outcome(write_yaml(tmp_path / "site.yaml", site), strategy="decompose")
+    assert outcome.plan is None and outcome.solve.status == "infeasible"
+
+
+def test_auto_decomposes_a_plan_with_integers_with_or_without_a_start_plan():
+    """``auto`` decomposes a full year from the typical-days start ``api.plan`` brings, a full
+    year without one to the same cost, and a build-out on typical days (none); a gap finer
+    than the loop's cuts hold goes to HiGHS's MIP."""
     program = load_program(REPO / "sites" / "johor.yaml")
     outcome = api.plan_program(program, options=SolveOptions())
     assert outcome.solve.strategy == "decompose" and outcome.solve.status == "optimal"
     assert outcome.solve.bound <= outcome.solve.objective * (1 + 1e-9)
-    whole = solve(build_model(program).model, SolveOptions(time_limit_s=1e-3), operational=is_operational)
-    assert whole.strategy == "highs_mip"
+    alone = solve(build_model(program).model, SolveOptions(), operational=is_operational)
+    assert alone.strategy == "decompose" and alone.status == "optimal"
+    assert alone.objective == pytest.approx(outcome.solve.objective, rel=2e-4)
+    fine = solve(build_model(program).model, SolveOptions(mip_gap=1e-7, time_limit_s=1e-3), operational=is_operational)
+    assert fine.strategy == "highs_mip"
+    buildout = api.plan_program(load_program(REPO / "examples" / "greener-and-fast" / "program.yaml"),
+                                options=SolveOptions())
+    assert buildout.solve.strategy == "decompose" and buildout.solve.status == "optimal"
 
 
 @pytest.mark.slow

@@ -308,6 +308,13 @@ class _Split:
         self.design_integer = compiled.integer[self.D]
         self.op_integer = compiled.integer[self.O]
 
+    def meets_design_rows(self, xd: np.ndarray) -> bool:
+        """Whether the design ``xd`` holds the rows on design columns alone (the master's)."""
+        activity = self.A_master @ xd
+        lower, upper = self.c.row_lower[self.RM], self.c.row_upper[self.RM]
+        tolerance = MIP_FEASIBILITY_TOLERANCE * np.maximum(1.0, np.abs(np.where(np.isfinite(upper), upper, lower)))
+        return bool(np.all(activity >= lower - tolerance) and np.all(activity <= upper + tolerance))
+
     def full(self, xd: np.ndarray, xo: np.ndarray) -> np.ndarray:
         x = np.empty(self.c.shape[1])
         x[self.D], x[self.O] = xd, xo
@@ -449,6 +456,8 @@ class _Dispatch:
         n = len(self.col_lower)
         lower, upper = self.col_lower.copy(), self.col_upper.copy()
         lo_src, hi_src = np.full(n, -1), np.full(n, -1)
+        if not len(a):  # no design bounds a dispatch column alone (a model of a few rows)
+            return lower, upper, lo_src, hi_src
         order = np.lexsort((-lo_row, self.single_col))  # per column, the highest lower bound first
         first = order[np.r_[True, np.diff(self.single_col[order]) != 0]]
         take = lo_row[first] > lower[self.single_col[first]]
@@ -792,7 +801,9 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     if start is not None:
         xd = np.clip(start[s.D], compiled.col_lower[s.D], compiled.col_upper[s.D])
         xd[s.design_integer] = np.round(xd[s.design_integer])
-    else:
+        if not s.meets_design_rows(xd):
+            start = None  # (typical days' elastic plan breaks a cap: evaluated, it was taken as a plan)
+    if start is None:
         state, xd, _, _ = master.solve(deadline, gap)
         if state != "ok":
             return Outcome("infeasible" if state == "infeasible" else "no_solution", message="design rows: " + state)
