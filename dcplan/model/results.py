@@ -87,8 +87,8 @@ def _cap_reports(pm: PlanModel, solve: SolveResult) -> list[CapReport]:
         if "granularity_tpp" in row.extras:
             step = row.extras["granularity_tpp"] / max(value_of(row.extras["total_tpp"]), 1e-9)
         if solve.unpriced(row.row):
-            note = ("no shadow price: the decomposition of the year could not price this cap here "
-                    "(--strategy highs_mip or typical days do)")
+            note = ("no shadow price: the decomposition could not price this cap here "
+                    "(--strategy highs_mip does, on the whole model)")
         if not binding and step is not None and slack is not None and slack < step:
             binding = True
             note = "binds to within one purchase unit (server or rack)"
