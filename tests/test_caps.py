@@ -156,9 +156,11 @@ def test_annual_renewable_share_builds_solar(tmp_path):
     cf = daily([0.0] * 7 + [0.6, 0.9, 1.0, 1.0, 1.0, 1.0, 0.9, 0.6] + [0.0] * 9)
     write_csv(tmp_path / "cf.csv", {"solar_cf": cf})
     s = site("sun", price=40.0, technologies={"solar": {"max_mw": 500, "capacity_factor": {"csv": "cf.csv"}}})
-    p = solve(program(tmp_path, [s], typical_days=1, caps=[{
+    outcome = api.plan(program(tmp_path, [s], typical_days=1, caps=[{
         "name": "re", "quantity": "renewable_share", "min": 0.25, "source": "EnEfG"}]))
+    p = outcome.plan
     # at the cap, which binds (solar is dearer than the grid): the decomposed plan is a vertex
+    assert outcome.solve.strategy == "decompose"
     assert p.sites[0].capacity["solar_mw"] > 1 and cap(p, "re").value == pytest.approx(0.25, abs=1e-6)
     assert cap(p, "re").binding and cap(p, "re").shadow_price > 0
 

@@ -79,15 +79,25 @@ def test_a_dispatch_without_storage_is_bounded_in_parts(site, tmp_path, monkeypa
     assert decomposed == pytest.approx(reference, rel=1e-6)
 
 
+# at_vertex: a small dispatch is re-solved as one LP around the plan (its prices then come from
+# that LP); without it the price is the decomposition's own, as on a full year
+AT_VERTEX = pytest.mark.parametrize("at_vertex", [True, False], ids=["vertex", "decomposition"])
+
+
 @pytest.mark.parametrize("cap_t", [150_000, 300_000])  # binding; slack (the plan emits 190 kt)
-def test_a_yearly_cap_is_shared_out_among_the_dispatchs_parts(cap_t, tmp_path, monkeypatch):
+@AT_VERTEX
+def test_a_yearly_cap_is_shared_out_among_the_dispatchs_parts(cap_t, at_vertex, tmp_path, monkeypatch):
     """A yearly CO2 cap, the one row that ties an hourly dispatch together, is shared out among
     its groups as design columns: the whole model's optimum, and the cap's shadow price."""
     import shutil
 
     import yaml
 
+    import dcplan.solver as solver
     import dcplan.solver.benders as benders
+
+    if not at_vertex:
+        monkeypatch.setattr(solver, "DECOMPOSE_MIN_OPERATIONAL", 0)
 
     shutil.copytree(REPO / "sites", tmp_path / "sites")
     path = tmp_path / "sites" / "johor.yaml"
@@ -114,13 +124,20 @@ def test_a_yearly_cap_is_shared_out_among_the_dispatchs_parts(cap_t, tmp_path, m
 
 
 @pytest.mark.parametrize("cap_t", [150_000, 170_000])
-def test_a_yearly_cap_that_a_battery_helps_meet_is_priced_as_the_whole_model_prices_it(cap_t, tmp_path):
+@AT_VERTEX
+def test_a_yearly_cap_that_a_battery_helps_meet_is_priced_as_the_whole_model_prices_it(cap_t, at_vertex, tmp_path,
+                                                                                        monkeypatch):
     """With a battery the dispatch is one piece and the cap stays in it: its price is what the
     master's cut duals make of the dispatch duals behind each cut, not the last dispatch's dual
     (the design held, a cap a battery meets reads 0 there: a review's case, $243.6/t by hand)."""
     import shutil
 
     import yaml
+
+    import dcplan.solver as solver
+
+    if not at_vertex:
+        monkeypatch.setattr(solver, "DECOMPOSE_MIN_OPERATIONAL", 0)
 
     shutil.copytree(REPO / "sites", tmp_path / "sites")
     path = tmp_path / "sites" / "johor.yaml"

@@ -10,8 +10,9 @@ unit counts, the cooling choice) on top of a large LP of operations; the strateg
   the design fixed solves many times faster than the whole LP;
 - ``branch_and_bound``: a compact branch-and-bound over few integers with warm-started LP
   re-solves (models without a dispatch part, with at most ``BRANCH_AND_BOUND_MAX_INTEGERS``);
-- ``highs_mip``: HiGHS's own MIP solver (many integers; a gap finer than the decomposition's
-  cuts hold; a model whose coarser version had no plan), started from a plan where one is known.
+- ``highs_mip``: HiGHS's own MIP solver (what ``auto`` picks for many integers without a
+  dispatch part, a gap finer than the decomposition's cuts hold, or a model whose coarser
+  version had no plan), started from a plan where one is known.
 
 All stop at the requested relative gap or time limit and report what they got; when the
 decomposition does not converge it hands its best plan to HiGHS's MIP solver as a start.
@@ -64,6 +65,7 @@ r2051_11 9.9 s against 48 s, r2053_10 62 s against 118 s (with 15 s it stopped s
 plan missed PyPSA's 115 s); where it did not, neither did the whole MIP in minutes (9 draws)."""
 DECOMPOSE_MIN_GAP = 1e-6  # seen: a plan 2e-6 above the optimum when 1e-9 was asked
 DECOMPOSE_MIN_OPERATIONAL = 15_000
+VERTEX_ROUND_OFF = 1e-9  # the plan's vertex may cost this much more (relative): the two LPs' round-off
 """Operational columns from which ``auto`` decomposes a model without integers (below, one LP): a
 year of hourly dispatch has 40-80k, a dozen typical days a few thousand, whose whole LP solves in
 well under a second. A model with integers is decomposed whatever its size, start plan or not:
@@ -141,14 +143,17 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
         strategy = "highs_mip"
     t_solve = time.perf_counter()
     basis, duals, x = None, None, None
+    lp_options = options  # those of the LPs around the plan: see held_to
     if strategy == "decompose":
         start_x = _start_vector(compiled, start, op_mask)
         away = _component_mask(compiled, relaxed_away)
         away = None if away is None else away & op_mask & compiled.integer & (compiled.cost == 0) & (compiled.col_lower == 0)
         result, x, duals = _decomposed(compiled, op_mask, options, deadline, progress, start_x, away, couples_steps)
-        if x is not None and options.duals and op_mask.sum() < DECOMPOSE_MIN_OPERATIONAL:
+        if (x is not None and options.duals and result.status == "optimal" and not deadline.passed
+                and op_mask.sum() < DECOMPOSE_MIN_OPERATIONAL):
             progress.report("the plan's vertex")
-            x, basis = _at_vertex(compiled, x, result, options)
+            lp_options = held_to(options, compiled, x, away)
+            x, basis = _at_vertex(compiled, x, result, lp_options, deadline)
     else:
         h = new_highs(options)
         progress.attach(h)
@@ -167,7 +172,7 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
         if options.duals and result.status == "optimal":
             if duals is None or (strategy != "lp" and result.integer_columns):
                 progress.report("shadow prices")
-                duals = _duals_at(compiled, x, options, basis) if strategy != "decompose" or basis is not None else duals
+                duals = _duals_at(compiled, x, lp_options, basis) if strategy != "decompose" or basis is not None else duals
             result.row_duals = duals
         result.row_index = compiled.row_index
     result.solve_seconds = time.perf_counter() - t_solve
@@ -331,16 +336,25 @@ def _gap(objective: float, bound: float | None) -> float | None:
     return None if bound is None else relative_gap(objective, bound)
 
 
-def _at_vertex(compiled: Compiled, x: np.ndarray, result: SolveResult, options: SolveOptions):
+def _at_vertex(compiled: Compiled, x: np.ndarray, result: SolveResult, options: SolveOptions,
+               deadline: Deadline):
     """The plan's integers with the rest re-solved as one LP: the decomposition's plan is
     optimal to the gap but need not be a vertex, so a cap that binds may show a few parts per
     million of slack and no shadow price (a 25 % renewable share met at 25.0002 %). Only for a
     model whose whole LP is cheap (see DECOMPOSE_MIN_OPERATIONAL). Returns (x, the LP's basis),
-    ``result``'s objective and gap updated; (x, None) where the LP does no better."""
-    h = _lp_around(compiled, x, options, compiled.integer)
-    if h.getModelStatus() != Status.kOptimal or h.getInfo().objective_function_value > result.objective:
+    ``result``'s objective, bound and gap updated; (x, None) where the LP does worse than the
+    plan beyond round-off, or would leave the gap wider than asked."""
+    h = _lp_around(compiled, x, options, compiled.integer, deadline=deadline)
+    if h.getModelStatus() != Status.kOptimal:
         return x, None
-    result.objective = h.getInfo().objective_function_value
+    objective = h.getInfo().objective_function_value
+    if objective > result.objective + VERTEX_ROUND_OFF * max(1.0, abs(result.objective)):
+        return x, None
+    if result.bound is not None and _gap(objective, result.bound) > options.mip_gap >= (result.gap or 0.0):
+        return x, None
+    result.objective = objective
+    if result.bound is not None:
+        result.bound = min(result.bound, objective)
     result.gap = _gap(result.objective, result.bound)
     return np.array(h.getSolution().col_value), h.getBasis()
 
@@ -356,10 +370,13 @@ def _duals_at(compiled: Compiled, x: np.ndarray, options: SolveOptions, basis=No
     return np.array(h.getSolution().row_dual)
 
 
-def _lp_around(compiled: Compiled, x: np.ndarray, options: SolveOptions, fix: np.ndarray, basis=None) -> highspy.Highs:
+def _lp_around(compiled: Compiled, x: np.ndarray, options: SolveOptions, fix: np.ndarray, basis=None,
+               deadline: Deadline | None = None) -> highspy.Highs:
     """The model's LP with the columns ``fix`` held at their values in ``x`` (rounded), solved
-    (from ``basis`` where one is given)."""
+    (from ``basis`` where one is given; until ``deadline`` where one is given)."""
     h = new_highs(options)
+    if deadline is not None:
+        deadline.arm(h)
     lp = compiled.lp(integral=False)
     lower, upper = compiled.col_lower.copy(), compiled.col_upper.copy()
     lower[fix] = upper[fix] = np.round(x[fix])

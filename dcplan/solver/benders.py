@@ -312,7 +312,9 @@ class _Split:
         """Whether the design ``xd`` holds the rows on design columns alone (the master's)."""
         activity = self.A_master @ xd
         lower, upper = self.c.row_lower[self.RM], self.c.row_upper[self.RM]
-        tolerance = MIP_FEASIBILITY_TOLERANCE * np.maximum(1.0, np.abs(np.where(np.isfinite(upper), upper, lower)))
+        # relative to the row's largest term as well as its limit: a cap of 0 on large flows
+        scale = np.maximum(np.abs(np.where(np.isfinite(upper), upper, lower)), abs(self.A_master) @ np.abs(xd))
+        tolerance = MIP_FEASIBILITY_TOLERANCE * np.maximum(1.0, scale)
         return bool(np.all(activity >= lower - tolerance) and np.all(activity <= upper + tolerance))
 
     def full(self, xd: np.ndarray, xo: np.ndarray) -> np.ndarray:
