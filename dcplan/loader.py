@@ -23,8 +23,9 @@ from dcplan.schema.caps import Preset
 from dcplan.schema.catalog import Catalog
 from dcplan.schema.program import Program
 from dcplan.schema.site import Site
+from dcplan.schema.smoothing import SmoothingSpec
 from dcplan.schema.validate import validation_problems
-from dcplan.smoothing.limits import load_smoothing_spec
+from dcplan.smoothing.limits import check_spec, load_smoothing_spec
 from dcplan.smoothing.workload import load_workload
 from dcplan.yamlio import KeyPath, YamlDocument, dotted, load_yaml
 
@@ -142,7 +143,8 @@ def _check_one_battery(site: Site, doc: YamlDocument) -> list[Problem]:
                         "training job is smoothed with the site's own battery; name one type, or leave this out")]
 
 
-def _check_catalog_refs(site: Site, catalog: Catalog, doc: YamlDocument) -> list[Problem]:
+def _check_catalog_refs(site: Site, catalog: Catalog, doc: YamlDocument, data: dict) -> list[Problem]:
+    """Each catalog key the site names (``data``: as written, overrides merged) is in its catalog."""
     problems = []
 
     def need(section, key, loc):
@@ -174,8 +176,10 @@ def _check_catalog_refs(site: Site, catalog: Catalog, doc: YamlDocument) -> list
             if key in catalog.renewables and catalog.renewables[key].kind != tech:
                 problems.append(doc.problem(("technologies", tech, "type"),
                                             f"'{key}' is a {catalog.renewables[key].kind} entry, not {tech}"))
-    if site.technologies.battery:
-        need("storage", site.technologies.battery.type, ("technologies", "battery", "type"))
+    for loc in (("technologies", "battery", "type"), ("smoothing", "mitigations", "battery", "type")):
+        written = _written(data, loc)  # (a type left out is the default, or lent: see Site._one_battery)
+        if written is not None:
+            need("storage", written, loc)
     seen = set()
     for i, c in enumerate(site.cooling):
         need("cooling", c.type, ("cooling", i, "type"))
@@ -183,6 +187,15 @@ def _check_catalog_refs(site: Site, catalog: Catalog, doc: YamlDocument) -> list
             problems.append(doc.problem(("cooling", i, "type"), f"cooling option '{c.type}' is listed twice"))
         seen.add(c.type)
     return problems
+
+
+def _written(data, loc: KeyPath):
+    """The value at ``loc`` in raw YAML ``data``; None where it is not written."""
+    for key in loc:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
 
 
 def _resolve_series(si: SiteInput, year: int) -> list[Problem]:
@@ -265,7 +278,9 @@ def _load_site(doc: YamlDocument, data: dict, base_catalog: dict | None, year: i
     raw_catalog, problems = merge_catalog(base_catalog or builtin_catalog_data(), site.catalog, doc)
     refuse(problems)
     si = SiteInput(site, doc, Catalog.model_validate(raw_catalog))
-    problems = _check_catalog_refs(site, si.catalog, doc) + _check_one_battery(site, doc)
+    problems = _check_catalog_refs(site, si.catalog, doc, data) + _check_one_battery(site, doc)
+    if site.smoothing is not None:
+        problems += check_spec(site.smoothing, doc, ("smoothing",))
     problems += _resolve_series(si, year)
     if site.smoothing is not None and site.smoothing.workload is not None:
         try:
@@ -278,6 +293,21 @@ def _load_site(doc: YamlDocument, data: dict, base_catalog: dict | None, year: i
             problems += err.problems
     refuse(problems)
     return si
+
+
+def load_smoothing(path: str | os.PathLike) -> tuple[SmoothingSpec, Catalog | None]:
+    """The smoothing limits, mitigations and economics of a ``kind: smoothing`` file (priced from
+    dcplan's catalog: None), or of a site's ``smoothing:`` section with the site's catalog, the
+    whole site checked: its battery is the site's (see ``Site._one_battery``), priced as the
+    site's plan prices it."""
+    doc = load_yaml(Path(path))
+    if not (isinstance(doc.data, dict) and doc.data.get("kind") == "site"):
+        return load_smoothing_spec(path), None
+    si = load_site(path)
+    if si.site.smoothing is None:
+        raise InputError([doc.problem(("kind",), "this site file has no `smoothing:` section "
+                                      "(limits, mitigations, economics)")])
+    return si.site.smoothing, si.catalog
 
 
 def _kind_problems(doc: YamlDocument, expected: str | None = None) -> list[Problem]:

@@ -465,7 +465,7 @@ def test_example_hour_at_100_ms(runner, tmp_path):
 
 
 def test_site_file_smoothing_section_is_read(tmp_path):
-    from dcplan.smoothing.limits import load_smoothing_spec
+    from dcplan.loader import load_smoothing
 
     site = write_yaml(tmp_path / "site.yaml", {
         "kind": "site", "name": "x",
@@ -473,7 +473,8 @@ def test_site_file_smoothing_section_is_read(tmp_path):
         "cooling": [{"type": "direct_liquid"}],
         "smoothing": {"limits": {"swing_mw": 10}, "mitigations": {"battery": {"max_power_mw": 50}},
                       "economics": {"energy_price_usd_per_mwh": 45}}})
-    sp = load_smoothing_spec(site)
+    sp, catalog = load_smoothing(site)
+    assert catalog is not None and "li_ion_lfp" in catalog.storage
     assert sp.limits.swing_mw == 10 and sp.limits.swing_window_s == 5
     assert sp.mitigations.names() == ["battery"] and sp.mitigations.battery.max_power_mw == 50
     assert sp.economics.energy_price_usd_per_mwh == 45
@@ -528,3 +529,48 @@ def test_a_stop_ends_the_smoothing_at_once():
     example = REPO / "examples" / "memphis-colossus"
     result = smooth_files(example / "training_job.yaml", example / "site.yaml", options=SolveOptions(stop=stop))
     assert not result.has_schedule and result.status == "time_limit" and result.reasons == ["stopped before any schedule"]
+
+
+def test_smooth_with_a_site_prices_the_sites_own_battery(tmp_path):
+    """`dcplan smooth --site` smooths with the site's battery as its plan does: the type the site
+    lists (a catalog entry the site adds) at the site's catalog prices. The square wave held flat
+    at 96.25 MW needs 11.25 MW, and 11.25 / 4 MWh at the smoothing's 4 C; the capital line is
+    then CRF(8 %, 20 y) x (11.25 MW x $200/kW + 2.8125 MWh x $100/kWh), by hand."""
+    from conftest import base_site
+
+    from dcplan.formulas import capital_recovery_factor
+    from dcplan.smoothing.api import smooth_files
+
+    w = square_wave()
+    (tmp_path / "t.csv").write_text("time_s,mw\n" + "".join(f"{i * w.time_step_s:.1f},{mw}\n"
+                                                            for i, mw in enumerate(w.load_mw)))
+    entry = {"power_capex_usd_per_kw": 200, "energy_capex_usd_per_kwh": 100, "fixed_om_usd_per_kw_year": 0,
+             "round_trip_efficiency": 1.0, "lifetime_years": 20, "lead_time_months": 6, "name": "Cheap LFP",
+             "sources": {"power_capex_usd_per_kw": "test"}}
+    site = write_yaml(tmp_path / "site.yaml", base_site(
+        technologies={"battery": {"type": "cheap_lfp"}}, catalog={"storage": {"cheap_lfp": entry}},
+        smoothing={"limits": {"band_min_mw": 96.25, "band_max_mw": 96.25}, "mitigations": {"battery": {}}}))
+    r = smooth_files(tmp_path / "t.csv", site)
+    assert r.status == "optimal" and r.spec.mitigations.battery.type == "cheap_lfp"
+    assert r.sizes["battery_power_mw"] == pytest.approx(11.25) and r.sizes["battery_energy_mwh"] == pytest.approx(2.8125)
+    by_hand = capital_recovery_factor(0.08, 20) * (11.25 * 200e3 + 2.8125 * 100e3)
+    assert r.costs_usd_per_year["battery_capex"] == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_a_sites_smoothing_is_checked_with_the_site(tmp_path, runner):
+    """`dcplan validate` holds a site's smoothing section to what `dcplan smooth` does (a slowdown
+    without a price had passed validation and was refused by smooth); a bad battery type is said
+    once, where it is written."""
+    from conftest import base_site
+
+    site = base_site(smoothing={"workload": "job.yaml", "limits": {"swing_mw": 10},
+                                "mitigations": {"burn": {"slowdown_fraction": 0.05}, "battery": {"type": "li_ion_lpf"}}})
+    (tmp_path / "job.yaml").write_text("kind: workload\ngpu: h100_sxm\ngpus: 100\nduration_s: 60\n"
+                                       "iteration: {period_s: 8, compute_fraction: 0.5}\n")
+    write_yaml(tmp_path / "site.yaml", site)
+    result = run_cli(runner, "validate", str(tmp_path / "site.yaml"))
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "smoothing.mitigations.burn.slowdown_fraction: a slowdown needs economics." in out
+    assert out.count("'li_ion_lpf' is not in the storage catalog") == 1
+    assert "smoothing.mitigations.battery.type: 'li_ion_lpf' is not in the storage catalog" in out

@@ -225,18 +225,19 @@ class Site(StrictModel):
 
     @model_validator(mode="after")
     def _one_battery(self):
-        """A declared training job smoothed with a battery uses the site's battery: one asset,
-        sized for both and ordered with its lead time. A site that lists none gets a candidate of
-        the smoothing battery's type; one that lists a battery lends the smoothing its type (two
-        types named are two batteries: the loader refuses them)."""
+        """A training job smoothed with a battery uses the site's battery: one asset, sized for
+        both and ordered with its lead time. A site that lists a battery lends the smoothing its
+        type (`dcplan smooth --site` too; two types named are two batteries: the loader refuses
+        them for a declared job); one that lists none gets a candidate of the smoothing battery's
+        type where it declares the job."""
         s = self.smoothing
-        if s is None or s.workload is None or s.mitigations.battery is None:
+        if s is None or s.mitigations.battery is None:
             return self
         job, own = s.mitigations.battery, self.technologies.battery
-        if own is None:
-            self.technologies.battery = BatteryCandidate(type=job.type)
-        elif "type" not in job.model_fields_set:
+        if own is not None and "type" not in job.model_fields_set:
             job.type = own.type
+        elif own is None and s.workload is not None:
+            self.technologies.battery = BatteryCandidate(type=job.type)
         return self
 
     @model_validator(mode="after")

@@ -23,11 +23,12 @@ import time
 from pathlib import Path
 
 from dcplan.errors import InputError, Problem, refuse
+from dcplan.loader import load_smoothing
 from dcplan.schema.catalog import Catalog
 from dcplan.schema.smoothing import SmoothingSpec
 from dcplan.smoothing.diagnose import diagnose
 from dcplan.smoothing.exact import direct, periodic, repeat_period
-from dcplan.smoothing.limits import load_smoothing_spec, with_overrides
+from dcplan.smoothing.limits import with_overrides
 from dcplan.smoothing.metrics import measure
 from dcplan.smoothing.prepare import prepare
 from dcplan.smoothing.result import SmoothingResult, fill
@@ -88,16 +89,16 @@ def smooth_files(workload_path: Path | str, site_path: Path | str | None = None,
                  gpus: int | None = None, gpu_model: str | None = None, limits: dict | None = None,
                  economics: dict | None = None, resolution_s: float | None = None,
                  options: SolveOptions | None = None) -> SmoothingResult:
-    """Load a workload (CSV or YAML) and the site's ``smoothing:`` section (or a
-    ``kind: smoothing`` file), apply command-line overrides, and smooth."""
+    """Load a workload (CSV or YAML) and the site's ``smoothing:`` section with its battery and
+    catalog (or a ``kind: smoothing`` file), apply command-line overrides, and smooth."""
     problems: list[Problem] = []
-    workload = spec = None
+    workload = spec = catalog = None
     try:
         workload = load_workload(Path(workload_path), gpus, gpu_model)
     except InputError as err:
         problems += err.problems
     try:
-        spec = load_smoothing_spec(Path(site_path)) if site_path is not None else SmoothingSpec()
+        spec, catalog = load_smoothing(site_path) if site_path is not None else (SmoothingSpec(), None)
         spec = with_overrides(spec, limits, economics, resolution_s=resolution_s)
     except InputError as err:
         problems += err.problems
@@ -106,7 +107,7 @@ def smooth_files(workload_path: Path | str, site_path: Path | str | None = None,
                                 "with a `smoothing:` section (or a `kind: smoothing` file) or limits such as "
                                 "--swing-mw or --ramp-up-mw-per-s"))
     refuse(problems)
-    return smooth(workload, spec, options)
+    return smooth(workload, spec, options, catalog=catalog)
 
 
 __all__ = ["SmoothingResult", "Strategy", "diagnose", "smooth", "smooth_files"]

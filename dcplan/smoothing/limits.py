@@ -1,5 +1,6 @@
-"""Read a smoothing spec (a site's ``smoothing:`` section or a ``kind: smoothing`` file) and
-apply command-line overrides; the schema and the definitions of each limit are in
+"""Read a ``kind: smoothing`` file and apply command-line overrides; check a smoothing spec
+beyond its schema. A site's ``smoothing:`` section is read with its site
+(:func:`dcplan.loader.load_smoothing`); the schema and the definitions of each limit are in
 :mod:`dcplan.schema.smoothing`."""
 
 from __future__ import annotations
@@ -17,42 +18,34 @@ from dcplan.yamlio import YamlDocument, load_yaml
 
 
 def check_spec(spec: SmoothingSpec, doc: YamlDocument, base: tuple) -> list[Problem]:
-    problems = []
-    bat = spec.mitigations.battery
-    if bat is not None and bat.type not in builtin_catalog().storage:
-        problems.append(doc.problem(base + ("mitigations", "battery", "type"),
-                                    f"'{bat.type}' is not in the storage catalog"
-                                    + did_you_mean(bat.type, builtin_catalog().storage)))
+    """What the schema cannot say of ``spec`` (written at ``base`` in ``doc``): a slowdown needs
+    a price. (Its battery type is checked against the catalog that prices it: dcplan's here, a
+    site's by the loader.)"""
     burn = spec.mitigations.burn
     if burn is not None and burn.slowdown_fraction > 0 and spec.economics.throughput_value_usd_per_gpu_hour == 0:
-        problems.append(doc.problem(base + ("mitigations", "burn", "slowdown_fraction"),
-                                    "a slowdown needs economics.throughput_value_usd_per_gpu_hour to price it"))
-    return problems
+        return [doc.problem(base + ("mitigations", "burn", "slowdown_fraction"),
+                            "a slowdown needs economics.throughput_value_usd_per_gpu_hour to price it")]
+    return []
 
 
 def load_smoothing_spec(path: Path | str) -> SmoothingSpec:
-    """Read the ``smoothing:`` section of a ``kind: site`` file (read from the raw YAML, so the
-    rest of the site is not checked here), or a ``kind: smoothing`` file."""
+    """Read a ``kind: smoothing`` file (limits, mitigations, economics)."""
     doc = load_yaml(Path(path))
     data = doc.data
     kind = data.get("kind") if isinstance(data, dict) else None
-    if kind == "site":
-        if "smoothing" not in data:
-            raise InputError([doc.problem(("kind",), "this site file has no `smoothing:` section "
-                                          "(limits, mitigations, economics)")])
-        section = data["smoothing"] if data["smoothing"] is not None else {}
-        base = ("smoothing",)
-        refuse(validation_problems(doc, SmoothingSpec, section, base))
-        spec = SmoothingSpec.model_validate(section)
-    elif kind == "smoothing":
-        base = ()
-        refuse(validation_problems(doc, SmoothingFile, data))
-        spec = SmoothingSpec.model_validate({k: v for k, v in data.items() if k not in ("kind", "name")})
-    else:
+    if kind != "smoothing":
         found = f"found {kind!r}" if kind is not None else "it is missing"
-        raise InputError([doc.problem(("kind",), f"expected `kind: site` (with a `smoothing:` "
-                                      f"section) or `kind: smoothing`, {found}")])
-    refuse(check_spec(spec, doc, base))
+        raise InputError([doc.problem(("kind",), f"expected `kind: smoothing` (or `kind: site` with a "
+                                      f"`smoothing:` section), {found}")])
+    refuse(validation_problems(doc, SmoothingFile, data))
+    spec = SmoothingSpec.model_validate({k: v for k, v in data.items() if k not in ("kind", "name")})
+    problems = check_spec(spec, doc, ())
+    storage = builtin_catalog().storage
+    bat = spec.mitigations.battery
+    if bat is not None and bat.type not in storage:
+        problems.append(doc.problem(("mitigations", "battery", "type"),
+                                    f"'{bat.type}' is not in the storage catalog" + did_you_mean(bat.type, storage)))
+    refuse(problems)
     return spec
 
 
