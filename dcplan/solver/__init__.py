@@ -65,14 +65,15 @@ r2051_11 9.9 s against 48 s, r2053_10 62 s against 118 s (with 15 s it stopped s
 plan missed PyPSA's 115 s); where it did not, neither did the whole MIP in minutes (9 draws)."""
 DECOMPOSE_MIN_GAP = 1e-6  # seen: a plan 2e-6 above the optimum when 1e-9 was asked
 DECOMPOSE_MIN_OPERATIONAL = 15_000
-VERTEX_ROUND_OFF = 1e-9  # the plan's vertex may cost this much more (relative): the two LPs' round-off
 """Operational columns from which ``auto`` decomposes a model without integers (below, one LP): a
 year of hourly dispatch has 40-80k, a dozen typical days a few thousand, whose whole LP solves in
 well under a second. A model with integers is decomposed whatever its size, start plan or not:
 on 29 random build-outs on typical days (benchmarks/buildouts.py, seeds 2067-2068) the
 decomposition took 0.03-1.08x the time of HiGHS's MIP on the whole model (31 s -> 0.9 s), and on
 8 of the suite's full years without a start 0.01-0.4x (r2066_09: HiGHS's MIP not done in 90 s,
-0.9 s)."""
+0.9 s). Below it too, a decomposed plan whose prices are wanted is re-solved at its vertex
+(:func:`_at_vertex`)."""
+VERTEX_ROUND_OFF = 1e-9  # the plan's vertex may cost this much more (relative): the two LPs' round-off
 HELD_TOLERANCE_MAX = 1e-4  # a hundred times the MIP's: a plan that misses by more is not held to it
 STOP_GRACE_S = 15.0
 """Seconds a stopped decomposition may take to commit the units of its best design hour by hour
