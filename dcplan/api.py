@@ -472,9 +472,9 @@ def smoothed(workload: Workload, spec: SmoothingSpec, options: SolveOptions, cat
     """:func:`dcplan.smoothing.api.smooth`, remembered in this process by the job, its limits and
     its battery's catalog entry (all it depends on): a sweep's worker plans scenario after
     scenario of one program, and each smoothed the same job again (18 s a scenario on
-    examples/memphis-colossus). Only an optimal answer is kept (an infeasible one's diagnosis
-    may have been cut short by the time limit), the last :data:`SMOOTHED_KEPT`; each caller gets
-    its own copy, as a plan adds to it. A remembered answer keeps the timings of its first run."""
+    examples/memphis-colossus). Only an answer that more time would not change is kept (see
+    :func:`_final`), the last :data:`SMOOTHED_KEPT`; each caller gets its own copy, as a plan adds
+    to it. A remembered answer keeps the timings of its first run."""
     from dcplan.smoothing.api import smooth
 
     battery = spec.mitigations.battery
@@ -483,13 +483,23 @@ def smoothed(workload: Workload, spec: SmoothingSpec, options: SolveOptions, cat
         result = _SMOOTHED.get(key)
     if result is None:
         result = smooth(workload, spec, options, catalog=catalog)
-        if result.status != "optimal":
+        if not _final(result, options):
             return result
         with _SMOOTHED_LOCK:
             _SMOOTHED[key] = result
             while len(_SMOOTHED) > SMOOTHED_KEPT:
                 del _SMOOTHED[next(iter(_SMOOTHED))]
     return copy.deepcopy(result)
+
+
+def _final(result: SmoothingResult, options: SolveOptions) -> bool:
+    """Whether ``result`` is what any later smoothing of the same job would find: optimal, or a
+    long trace's two-level schedule (feasible, within its gap of a bound) that no time limit or
+    stop could have cut short. (An infeasible answer's diagnosis may have been cut short.)"""
+    if result.status == "optimal":
+        return True
+    stopped = options.stop is not None and options.stop.is_set()
+    return result.status == "feasible" and options.time_limit_s is None and not stopped
 
 
 def _most_gpus_running(program: ProgramInput, si, workload) -> int | None:

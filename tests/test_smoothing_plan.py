@@ -190,6 +190,29 @@ def test_a_job_is_smoothed_once_a_process_and_each_plan_gets_its_own_copy(tmp_pa
     assert len(calls) == 4  # the time-out, then the answer
 
 
+def test_a_long_traces_two_level_schedule_is_remembered_unless_a_clock_could_have_cut_it(tmp_path, monkeypatch):
+    """A long trace is smoothed in two levels ('feasible': within its gap of a bound); without a
+    time limit that answer is final and remembered like an optimal one (a sweep had smoothed it
+    again every scenario); under a time limit it may be cut short, and is not."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    program = load_program(write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING)))
+    calls = []
+
+    def two_level(*args, **kwargs):
+        calls.append(args[2])
+        result = smooth(*args, **kwargs)
+        result.status = "feasible"
+        return result
+
+    monkeypatch.setattr("dcplan.smoothing.api.smooth", two_level)
+    api.smooth_training_jobs(program, SolveOptions(time_limit_s=600))
+    api.smooth_training_jobs(program, SolveOptions(time_limit_s=600))
+    assert len(calls) == 2 and calls[0].time_limit_s is not None
+    api.smooth_training_jobs(program)
+    again, _ = api.smooth_training_jobs(program)
+    assert len(calls) == 3 and again["testsite"].status == "feasible"
+
+
 def test_the_smoothing_prices_its_battery_as_the_plan_does(tmp_path):
     """The battery that smooths the job is the site's own, priced by the plan from the catalog
     with its overrides; the smoothing weighs it at the same price (it had dcplan's own catalog's,
