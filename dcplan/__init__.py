@@ -238,7 +238,8 @@ def smooth(workload: str | os.PathLike, site: str | os.PathLike | None = None, *
            gpu: str | None = None, limits: dict | None = None, energy_price_usd_per_mwh: float | None = None,
            resolution_s: float | None = None, time_limit_s: float | None = None) -> SmoothingResult:
     """Smooth a training job's power (a trace CSV or a workload YAML) against a site's
-    ``smoothing:`` section or a ``kind: smoothing`` file (as `dcplan smooth`). ``gpus`` and
+    ``smoothing:`` section (the site checked whole, its battery priced from its catalog) or a
+    ``kind: smoothing`` file (as `dcplan smooth`). ``gpus`` and
     ``gpu`` (a catalog key) complete a trace; ``limits`` ({"swing_mw": 10, ...}, the keys of
     ``smoothing.limits``), ``energy_price_usd_per_mwh`` and ``resolution_s`` override the
     site's."""
