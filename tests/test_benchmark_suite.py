@@ -71,7 +71,10 @@ def test_pypsa_prices_dcplans_design_at_dcplans_cost_and_a_bigger_one_higher(tmp
     dc = suite.worker_dcplan(tmp_path, None)
     priced = suite.worker_pypsa(tmp_path, None, 300.0, dc["capacity"])
     assert suite.judge_design(dc, {"status": "timeout"}, priced, TOL)[0] == "design agrees"
-    bigger = dc["capacity"] | {"wind_mw": dc["capacity"]["wind_mw"] + 10.0}
+    # one more LM6000 (2 of the case's 3 are built; wind and solar sit at their limits, which a
+    # held design is kept to)
+    assert dc["capacity"]["lm6000_units"] < 3
+    bigger = dc["capacity"] | {"lm6000_units": dc["capacity"]["lm6000_units"] + 1}
     dearer = suite.worker_pypsa(tmp_path, None, 300.0, bigger)
     assert dearer["objective"] > priced["objective"] * (1 + TOL)
     assert suite.judge_design(dc, {"status": "timeout"}, dearer, TOL)[0] == "DISAGREE"
