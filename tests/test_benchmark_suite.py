@@ -63,7 +63,6 @@ def test_the_note_says_how_far_the_plan_is_proven():
     assert bare == ("design agrees", "dcplan 100,000,000 (optimal), PyPSA's price of its design 100,000,000 (+0.0e+00)")
 
 
-@pytest.mark.slow
 def test_pypsa_prices_dcplans_design_at_dcplans_cost_and_a_bigger_one_higher(tmp_path):
     pytest.importorskip("pypsa")
     case = next(c for c in sc.FIXED_CASES if c.name == "grid_co2_cap_wind")
