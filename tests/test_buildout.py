@@ -287,6 +287,12 @@ def test_prices_escalate_from_the_horizons_start_to_each_periods_middle(tmp_path
     assert factors["2027-Q4"] == pytest.approx(1.1 ** years("2027-10-01"), rel=1e-9)
     assert factors["2028-Q1"] == factors["2028-Q4"] == pytest.approx(1.5, rel=1e-9)
     assert factors["2029-Q2"] == pytest.approx(1.1 ** years("2029-04-01"), rel=1e-9)
+    # dispatch.csv's price column is the price each period pays: Σ weight × MW × price is its
+    # grid_energy line (it had been the base year's price, short by the factor)
+    for sites in plan.timeline.sites_by_period:
+        d = sites[0].dispatch
+        assert sum(d["weight"] * d["grid_mw"] * d["price_usd_per_mwh"]) == pytest.approx(
+            sites[0].costs_usd["grid_energy"], rel=1e-9)
 
 
 def test_an_escalation_past_planning_is_an_input_error(tmp_path, runner):

@@ -70,7 +70,7 @@ def test_a_flexible_connection_is_accepted_exactly_when_it_costs_less_than_it_ga
     assert taken.capacity["grid_flexible_mw"] == pytest.approx(10.0)
     assert taken.energy_mwh["grid"] == pytest.approx(LOAD_MW * (HOURS_PER_YEAR - CURTAILED), rel=1e-6)
     assert taken.costs_usd["grid_flexible_fee"] == pytest.approx(gain * 0.99)
-    assert any("flexible connection accepted" in b for b in taken.binding)
+    assert any("flexible connection accepted" in b and "(100 h/yr on the plan's time grid)" in b for b in taken.binding)
     from rich.console import Console
 
     from dcplan.terminal import plan_summary
@@ -109,6 +109,10 @@ def test_a_flexible_connection_brings_the_earliest_date_forward_with_a_battery_f
     early = next(p for p in flexible.timeline.periods if p.name == "2026-Q2")
     assert early.capacity_online["testsite"]["grid_flexible_mw"] == pytest.approx(30.0)
     assert early.capacity_online["testsite"]["battery_mw"] > 0  # what carries the curtailed hours
+    # one typical day a quarter: its dearest hour stands for 365 h a year, all curtailed
+    binding = next(s for s in flexible.timeline.sites_by_period[1]).binding
+    assert ("flexible connection accepted: 30 MW more outside its curtailed hours (365 h/yr on the plan's "
+            "time grid for the 50 h asked: a typical day's hour stands for its whole weight)") in binding
     late = next(p for p in flexible.timeline.periods if p.name == "2027-Q3")
     assert late.capacity_online["testsite"].get("grid_flexible_mw", 0.0) == 0.0  # firm by then: nothing to accept
 

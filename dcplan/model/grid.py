@@ -53,7 +53,8 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
             "grid import (MW) above the connection's limit" + (" in a curtailed hour" if t in curtailed else ""),
             ("site", "grid", "flexible", "curtailment") if t in curtailed else ("site", "grid", "max_import_mw")))
     sm.add_dispatch("grid_mw", at=lambda t: b.grid_import[t])
-    sm.add_dispatch("price_usd_per_mwh", derive=lambda: sm.tg.sample(sm.si.price_usd_per_mwh))
+    # the price the period pays: a build-out's escalation included, as in its grid_energy cost
+    sm.add_dispatch("price_usd_per_mwh", derive=lambda: sm.tg.sample(sm.si.price_usd_per_mwh) * sm.grid_price_factor)
     sm.add_dispatch("grid_co2_t_per_mwh", derive=lambda: sm.tg.sample(sm.si.grid_co2_t_per_mwh))
     price, co2, w = sm.series(sm.si.price_usd_per_mwh * sm.grid_price_factor), sm.series(sm.si.grid_co2_t_per_mwh), sm.weights()
     sm.add_cost("grid_energy", weighted_sum(np.multiply(w, price), imports),
@@ -178,7 +179,15 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         room = value_of(b.flex_room_mw) if value_of(b.flex_on) > 0.5 else 0.0
         plan.capacity["grid_flexible_mw"] = room
         if room > 1e-6:
-            plan.binding.append(f"flexible connection accepted: {room:,.6g} MW more outside its curtailed hours")
+            curtailment = sm.si.site.grid.flexible.curtailment
+            steps = chosen_steps(sm.tg, sm.si, curtailment, ("grid", "flexible", "curtailment", "flags"))
+            hours = float(np.sum(w[steps]))
+            # typical days curtail a whole step's weight (the dearest until the count is reached)
+            asked = curtailment.hours_per_year
+            note = f" for the {asked:,} h asked: a typical day's hour stands for its whole weight" \
+                if asked is not None and abs(hours - asked) > 0.5 else ""
+            plan.binding.append(f"flexible connection accepted: {room:,.6g} MW more outside its curtailed hours "
+                                f"({hours:,.0f} h/yr on the plan's time grid{note})")
     plan.capacity["grid_peak_import_mw"] = float(grid.max(initial=0))
     plan.energy_mwh["grid"] = float(np.sum(w * grid))
     at_limit = int(np.sum(w * (grid >= limit - 1e-4))) if limit > 0 else 0
