@@ -30,7 +30,6 @@ class TimeGrid:
     month_steps: tuple[np.ndarray, ...]  # for each month, the steps whose peak counts toward it
     method: str  # "hourly" or "typical_days"
     typical_days: int | None = None
-    day_weights: np.ndarray | None = None  # days each typical day represents
     peak_days: int = 0  # of the typical days, those kept for a peak hour no other reached
 
     @property
@@ -125,8 +124,7 @@ def typical_days_grid(features: list[np.ndarray], n_days: int, year: int, seed: 
     for m in range(12):
         reps = sorted({label_to_rep[int(labels[i])] for i in np.flatnonzero(day_month[days] == m)})
         month_steps.append(np.concatenate([np.arange(r * 24, r * 24 + 24) for r in reps] or [np.array([], int)]))
-    return TimeGrid(hours, weight, cycle, tuple(month_steps), "typical_days", len(medoids), weights,
-                    len(medoids) - clustered)
+    return TimeGrid(hours, weight, cycle, tuple(month_steps), "typical_days", len(medoids), len(medoids) - clustered)
 
 
 def _medoids(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
