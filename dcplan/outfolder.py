@@ -150,6 +150,8 @@ def writable_path(path: Path, option: str, folder: bool = False) -> Path:
     path = Path(os.path.abspath(path))
     if path.exists() and path.is_dir() != folder:
         raise _problem(option, f"{display_path(path)} exists and is not a {'folder' if folder else 'file'}")
+    if path.is_fifo() or path.is_socket():  # opened for writing, a pipe with no reader waits for ever
+        raise _problem(option, f"{display_path(path)} is a pipe or socket, not a file: dcplan would wait on it")
     parent = path.parent
     while not parent.exists():
         parent = parent.parent

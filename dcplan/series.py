@@ -152,6 +152,11 @@ class SeriesResolver:
         values *= spec.scale
         if fahrenheit:
             values = (values - 32.0) * (5.0 / 9.0)
+        large = np.flatnonzero(np.abs(values) > trust.MAX_MAGNITUDE)
+        if len(large):
+            scaled = f" (scaled by {spec.scale:g})" if spec.scale != 1 else ""
+            raise self._fail(csv_loc, f"{name}:{lines[large[0]]}: column '{column}'{scaled}: "
+                                      + trust.too_large_words(values[large[0]]))
         self._check_range(values, loc, quantity, where=(name, column, lines))
         return values
 

@@ -46,6 +46,21 @@ def limit_problem(env: str) -> Problem:
 
 MAX_YAML_BYTES = _megabytes("DCPLAN_MAX_YAML_MB", 10)
 MAX_CSV_BYTES = _megabytes("DCPLAN_MAX_CSV_MB", 200)
+MAX_MAGNITUDE = 1e15
+"""The largest magnitude of a number in an input (YAML or CSV; a seed excepted): a thousand times
+any real price, budget or count (a year's capital for the largest campus is about 1e11 USD), and
+small enough that the model's products (a price times 8,760 hours times 1,000 kW) stay finite and
+below HiGHS's infinity (1e20). A typo such as 1.0e+308 passed every range check and made a plan
+of NaN."""
+
+
+def too_large(value) -> bool:
+    """Whether ``value``, a number read from an input, is beyond :data:`MAX_MAGNITUDE`."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE
+
+
+def too_large_words(value) -> str:
+    return f"{value:g} is beyond what dcplan reads (at most {MAX_MAGNITUDE:g} in magnitude): a typo?"
 
 
 def trusted_folders(top: Path) -> tuple[Path, ...]:

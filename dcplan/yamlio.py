@@ -140,6 +140,9 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
         problems.append(Problem(fname, node.start_mark.line + 1, dotted(path),
                                 f"{node.value} is not a number a plan can use; give a finite value"))
         return None
+    if trust.too_large(value) and not (path and path[-1] == "seed"):
+        problems.append(Problem(fname, node.start_mark.line + 1, dotted(path), trust.too_large_words(value)))
+        return None
     return value
 
 

@@ -127,6 +127,10 @@ CASES = {
     "negative GPU target": lambda f: write(f / "site.yaml", _site_text(
         compute={"gpus": [{"model": "h100_sxm"}], "target": {"gpus": -5}})),
     "a word for a number": lambda f: write(f / "site.yaml", _site_text(grid={"max_import_mw": "many"})),
+    "a demand charge of 1e308": lambda f: write(f / "site.yaml", _site_text(
+        grid={"max_import_mw": 100, "demand_charge_usd_per_kw_month": 1.0e308})),
+    "a lead time of 1e8 months": lambda f: write(f / "site.yaml", _site_text(
+        cooling=[{"type": "air_economizer", "pue": 1.2, "lead_time_months": 1.0e8}])),
     "markup and emoji codes in user text": lambda f: write(f / "site.yaml", _site_text(
         cooling=[{"type": "[bold red]:x: boom[/]", "pue": 1.2}])),
     "a key of 200,000 characters": lambda f: write(f / "site.yaml", _site_text() + "k" * 200_000 + ": 1\n"),

@@ -135,6 +135,9 @@ def test_an_output_path_that_cannot_be_written_is_refused_up_front_as_input_not_
         assert result.exit_code == 2, (args, result.output)
         assert ("is a file" in result.output or "is not a f" in result.output) and "internal error" not in result.output
     assert blocker.read_text() == "a file, not a folder"
+    os.mkfifo(tmp_path / "log.fifo")  # a pipe no one reads: opening it had hung the plan past --time-limit
+    result = run_cli(runner, "plan", site, "--typical-days", "1", "--time-limit", "5", "--solver-log", tmp_path / "log.fifo")
+    assert result.exit_code == 2 and "log.fifo is a pipe or socket, not a file" in " ".join(result.output.split())
 
 
 def test_json_on_standard_output_and_diff_exit_codes(tmp_path, runner):

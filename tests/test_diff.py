@@ -69,6 +69,23 @@ def test_identical_plans_have_no_changes(two_plans):
     assert "No changes" in render_markdown(d)
 
 
+@pytest.mark.parametrize("damage, where", [
+    (lambda d: d.update(totals="broken"), "totals: input should be a valid dictionary"),
+    (lambda d: d["totals"].update(total_cost_usd_per_year="lots"), "totals.total_cost_usd_per_year: input should be a valid number"),
+    (lambda d: d["sites"]["testsite"].update(energy_mwh_per_year=[1]), "sites.testsite.energy_mwh_per_year: input should be a valid dict"),
+])
+def test_a_damaged_plan_is_refused_at_its_key_not_compared(two_plans, tmp_path, runner, damage, where):
+    """A string for the totals had been an internal error (exit 70), a word for the total cost a
+    change "to lots" (exit 0), though `dcplan show` refused both."""
+    doc = yaml.safe_load((two_plans[1] / "plan.yaml").read_text())
+    damage(doc)
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "plan.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = run_cli(runner, "diff", two_plans[0], tmp_path / "new")
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2 and "plan.yaml:" in out and where in out, out
+
+
 def test_folders_of_plans_match_by_folder_and_list_added_and_removed(two_plans, tmp_path):
     old, new = tmp_path / "old", tmp_path / "new"
     shutil.copytree(two_plans[0], old / "testsite")

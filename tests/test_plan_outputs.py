@@ -212,3 +212,15 @@ def test_the_plan_files_read_back_as_written(tmp_path):
     assert dispatch["timestamp"][0] == "2027-01-01T00:00"
     text_doc, _ = read_plan_yaml(text=(tmp_path / "out" / "plan.yaml").read_text(), name="main:plans/x/plan.yaml")
     assert text_doc.data == doc.data and text_doc.name == "main:plans/x/plan.yaml"
+
+
+def test_a_summary_nested_past_pythons_recursion_limit_is_refused_by_show_and_report(tmp_path, runner):
+    """Read back, json raised RecursionError: an internal error (exit 70) in show and report."""
+    out = tmp_path / "out"
+    assert run_cli(runner, "plan", write_yaml(tmp_path / "s.yaml", base_site()), "--typical-days", "1",
+                   "-q", "-o", out).exit_code == 0
+    (out / "summary.json").write_text("[" * 5000 + "]" * 5000)
+    for args in (("show", out), ("report", out, "-o", tmp_path / "r.html")):
+        result = run_cli(runner, *args)
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2 and "summary.json: nested too deep to read" in text, (args, text)

@@ -325,3 +325,42 @@ def test_a_duplicate_key_names_the_line_that_set_it_and_bytes_that_are_not_utf8_
     (tmp_path / "latin.yaml").write_bytes("kind: site\nname: café\n".encode("latin-1"))
     result = run_cli(runner, "validate", tmp_path / "latin.yaml")
     assert result.exit_code == 2 and "latin.yaml:2: not UTF-8 text: byte 0xe9" in result.output
+
+
+def test_numbers_beyond_1e15_are_refused_at_their_line_in_yaml_and_in_csv(runner, tmp_path):
+    """1.0e+308 for a demand charge passed validation and made a plan of NaN costs (exit 0) that
+    dcplan's own readers then refused; in a GPU's price it ran a build-out past its time limit."""
+    write_csv(tmp_path / "price.csv", {"price_usd_per_mwh": np.where(np.arange(8760) == 4, 2e15, 50.0)})
+    site = base_site(catalog={"gpus": {"h100_sxm": {"price_usd_per_gpu": 1.0e308}}})
+    site["grid"]["demand_charge_usd_per_kw_month"] = -1.0e16
+    site["grid"]["energy_price_usd_per_mwh"] = {"csv": "price.csv"}
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2, out
+    assert "catalog.gpus.h100_sxm.price_usd_per_gpu: 1e+308 is beyond what dcplan reads (at most 1e+15" in out
+    assert "grid.demand_charge_usd_per_kw_month: -1e+16 is beyond what dcplan reads" in out
+    del site["catalog"], site["grid"]["demand_charge_usd_per_kw_month"]  # the file read, then its CSV
+    out = " ".join(run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site)).output.split())
+    assert "price.csv:6: column 'price_usd_per_mwh': 2e+15 is beyond what dcplan reads" in out
+    site = base_site()
+    site["grid"]["energy_price_usd_per_mwh"] = {"csv": "price.csv", "scale": 1e14}  # 50 x 1e14: too
+    write_csv(tmp_path / "price.csv", {"price_usd_per_mwh": np.full(8760, 50.0)})
+    out = " ".join(run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site)).output.split())
+    assert "price.csv:2: column 'price_usd_per_mwh' (scaled by 1e+14): 5e+15 is beyond" in out
+
+
+def test_a_lead_time_past_a_century_and_a_horizon_past_2200_are_refused_at_their_lines(runner, tmp_path):
+    """Both ran the calendar past year 9999 (exit 70, ValueError: year 10000 is out of range)."""
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 1e8}]
+    write_yaml(tmp_path / "site.yaml", site)
+    path = write_yaml(tmp_path / "program.yaml", {
+        "kind": "program", "name": "p", "sites": ["site.yaml"], "horizon": {"start": "9999-01-01", "years": 1},
+        "compute": {"gpus": [{"model": "h100_sxm", "lead_time_months": 1201}]},
+        "buildout": {"period": "year", "targets": [{"date": "9999-06-01", "gpus": 1000}]}})
+    result = run_cli(runner, "validate", path)
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2 and "internal error" not in out, out
+    assert "cooling[0].lead_time_months: input should be less than or equal to 1200" in out
+    assert "compute.gpus[0].lead_time_months: input should be less than or equal to 1200" in out
+    assert "horizon.start: input should be less than or equal to 2200-12-31" in out

@@ -324,6 +324,22 @@ class ReportedPlan(PlanFile):
     pareto: ParetoEntry | None = None
 
 
+class ComparedSite(SiteEntry):
+    energy_mwh_per_year: Figures = {}
+    emissions_t_per_year: Figures = {}
+    binding_limits: list[str] = []
+
+
+class ComparedPlan(PlanFile):
+    """All `dcplan diff` draws: the checks' fields, and the totals, costs, energy and emissions,
+    each optional (an older plan in git may lack one) but of its type where written (a string for
+    the totals had been an internal error, a word for a cost a change "to lots")."""
+
+    totals: Figures = {}
+    cost_breakdown_usd_per_year: Figures = {}
+    sites: dict[str, ComparedSite] = Field(min_length=1)
+
+
 def read_plan_yaml(path: Path | None = None, text: str | None = None, name: str | None = None,
                    shape: type[PlanFile] = PlanFile) -> tuple[YamlDocument, PlanFile]:
     """plan.yaml from a file (``path``) or from text (``text``, e.g. from a git revision, named
@@ -457,6 +473,8 @@ def _read_json(path: Path) -> dict:
         raise InputError([Problem(name, None, "", f"cannot read file: {exc}")]) from None
     except json.JSONDecodeError as exc:
         raise InputError([Problem(name, exc.lineno, "", f"invalid JSON: {exc.msg}")]) from None
+    except RecursionError:  # dcplan writes it a few levels deep
+        raise InputError([Problem(name, None, "", "nested too deep to read: not a summary dcplan wrote")]) from None
     if not isinstance(data, dict):
         raise InputError([Problem(name, 1, "", "expected a JSON object")])
     return data

@@ -142,3 +142,7 @@ CurvedSeries = Annotated[
 
 NonNeg = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
+MAX_MONTHS = 1200
+Months = Annotated[float, Field(ge=0, le=MAX_MONTHS)]
+"""A lead time or delay: at most a century (a lead time of 1e8 months passed and broke the
+calendar: year 8,335,360)."""

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from dcplan.schema.base import CsvColumn, NonNeg, StrictModel
+from dcplan.schema.base import CsvColumn, Months, NonNeg, StrictModel
 
 QUANTITIES = {
     "gpus": "GPUs installed",
@@ -67,7 +67,7 @@ class MajorSource(StrictModel):
     money every year and takes time to permit."""
 
     cost_usd_per_year: NonNeg
-    lead_time_months: NonNeg = 0
+    lead_time_months: Months = 0
 
 
 class Cap(StrictModel):

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from dcplan.choices import CATALOG_SECTIONS
-from dcplan.schema.base import Fraction, NonNeg, StrictModel
+from dcplan.schema.base import Fraction, Months, NonNeg, StrictModel
 
 
 class Sourced(StrictModel):
@@ -41,7 +41,7 @@ class GpuSpec(Sourced):
     price_usd_per_gpu: float = Field(gt=0, description="all-in installed cost per GPU incl. server and network share")
     liquid_cooling_required: bool = False
     lifetime_years: float = Field(gt=0)
-    lead_time_months: NonNeg = 0
+    lead_time_months: Months = 0
 
     @property
     def design_w_per_gpu(self) -> float:
@@ -66,7 +66,7 @@ class GeneratorSpec(Sourced):
     capex_usd_per_kw: NonNeg
     fixed_om_usd_per_kw_year: NonNeg
     variable_om_usd_per_mwh: NonNeg
-    lead_time_months: NonNeg
+    lead_time_months: Months
     min_stable_load_fraction: Fraction
     ramp_rate_fraction_per_min: NonNeg
     nox_kg_per_mwh: NonNeg
@@ -96,7 +96,7 @@ class RenewableSpec(Sourced):
     capex_usd_per_kw: NonNeg
     fixed_om_usd_per_kw_year: NonNeg
     lifetime_years: float = Field(gt=0)
-    lead_time_months: NonNeg
+    lead_time_months: Months
     land_acres_per_mw: NonNeg
 
 
@@ -110,7 +110,7 @@ class StorageSpec(Sourced):
                                             "default: round_trip_efficiency / discharge_efficiency, or its square root")
     discharge_efficiency: float | None = Field(None, gt=0, le=1, description="energy stored to AC out, one way")
     lifetime_years: float = Field(gt=0)
-    lead_time_months: NonNeg
+    lead_time_months: Months
 
     @model_validator(mode="after")
     def _one_way_make_the_round_trip(self):
@@ -140,7 +140,7 @@ class CoolingSpec(Sourced):
     wue_l_per_kwh: NonNeg
     capex_usd_per_kw_it: NonNeg
     lifetime_years: float = Field(gt=0)
-    lead_time_months: NonNeg
+    lead_time_months: Months
 
 
 class GridEquipmentSpec(Sourced):
@@ -149,7 +149,7 @@ class GridEquipmentSpec(Sourced):
 
     kind: Literal["transformer", "substation"]
     rating_mva: float = Field(gt=0)
-    lead_time_months: NonNeg
+    lead_time_months: Months
     capex_usd: NonNeg | None = Field(None, description="installed price of one unit (a site's grid upgrade may give its own)")
 
 

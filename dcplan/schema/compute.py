@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from dcplan.schema.base import NonNeg, StrictModel
+from dcplan.schema.base import Months, NonNeg, StrictModel
 
 
 class GpuOption(StrictModel):
     model: str = Field(description="GPU catalog key, e.g. h100_sxm")
     max_gpus: int | None = Field(None, ge=0, description="supply or space limit")
     existing_gpus: int = Field(0, ge=0, description="already installed; no purchase cost")
-    lead_time_months: float | None = Field(None, ge=0, description="order-to-rack; default: the catalog's")
+    lead_time_months: Months | None = Field(None, description="order-to-rack; default: the catalog's")
     max_new_gpus_per_period: int | None = Field(
         None, ge=0, description="supplier allocation: most GPUs ordered in one build-out period")
 
@@ -25,7 +25,7 @@ class CloudOption(StrictModel):
     model: str = Field(description="GPU catalog key: what one rented GPU counts for toward the target")
     usd_per_gpu_hour: NonNeg = Field(description="the rental price, every hour of the year (renting to run)")
     max_gpus: int | None = Field(None, ge=0, description="most GPUs the cloud will rent at once")
-    lead_time_months: float = Field(0.0, ge=0, description="from the start of the plan to the first rented GPU")
+    lead_time_months: Months = Field(0.0, description="from the start of the plan to the first rented GPU")
     source: str | None = Field(None, description="where the price comes from (a quote, a price list), or 'assumption'")
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from dcplan.schema.base import Fraction, NonNeg, StrictModel
+from dcplan.schema.base import MAX_MONTHS, Fraction, Months, NonNeg, StrictModel
 from dcplan.schema.caps import Cap, Links
 from dcplan.schema.compute import Compute, ComputeTarget
 from dcplan.schema.site import CatalogOverrides
@@ -25,7 +25,8 @@ class Finance(StrictModel):
 
 
 class Horizon(StrictModel):
-    start: dt.date = dt.date(2027, 1, 1)
+    start: dt.date = Field(dt.date(2027, 1, 1), ge=dt.date(1900, 1, 1), le=dt.date(2200, 12, 31),
+                           description="from 1900 to 2200 (a start in 9999 ran the calendar past its end)")
     years: int = Field(1, ge=1, le=40)
 
 
@@ -57,7 +58,7 @@ class Delay(StrictModel):
                        "connection's date and every later step")
     months: dict[float, float] | None = Field(
         None, min_length=1, description="months late -> probability (they add up to 1), e.g. {0: 0.5, 6: 0.3, 12: 0.2}")
-    triangular_months: tuple[NonNeg, NonNeg, NonNeg] | None = Field(
+    triangular_months: tuple[Months, Months, Months] | None = Field(
         None, description="[least, likeliest, most] months late: a triangular distribution, taken as five equally "
         "likely outcomes (its quantiles at 10, 30, 50, 70 and 90 %)")
 
@@ -70,8 +71,8 @@ class Delay(StrictModel):
             if not low <= mode <= high:
                 raise ValueError("triangular_months is [least, likeliest, most], in that order")
             return self
-        if any(m < 0 for m in self.months) or any(p <= 0 for p in self.months.values()):
-            raise ValueError("months late are 0 or more, each with a probability above 0")
+        if any(not 0 <= m <= MAX_MONTHS for m in self.months) or any(p <= 0 for p in self.months.values()):
+            raise ValueError(f"months late are 0 to {MAX_MONTHS}, each with a probability above 0")
         if abs(sum(self.months.values()) - 1) > 1e-6:
             raise ValueError(f"the probabilities add up to {sum(self.months.values()):g}, not 1")
         return self

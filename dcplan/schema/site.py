@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from dcplan.schema.base import CurvedSeries, NonNeg, Series, StrictModel
+from dcplan.schema.base import CurvedSeries, Months, NonNeg, Series, StrictModel
 from dcplan.schema.caps import Cap, Emergency
 from dcplan.schema.compute import Compute
 from dcplan.schema.smoothing import SmoothingSpec
@@ -59,7 +59,7 @@ class GridUpgrade(StrictModel):
     max_units: int = Field(1, ge=0)
     equipment: str | None = Field(None, description="grid_equipment catalog key: its lead time, unless "
                                   "lead_time_months is given")
-    lead_time_months: NonNeg | None = Field(None, description="order to service; default: the equipment's")
+    lead_time_months: Months | None = Field(None, description="order to service; default: the equipment's")
     lifetime_years: float = Field(40.0, gt=0, description="assumption: 40 years, as utility plant")
 
     @model_validator(mode="after")
@@ -124,7 +124,7 @@ class Rental(StrictModel):
     lead time (mobile turbines, rented chillers). Build-outs use rentals as bridges."""
 
     usd_per_kw_month: NonNeg = Field(description="rental price per kW of rated capacity (per kW of IT for cooling)")
-    lead_time_months: NonNeg = Field(1.0, description="from the start of the plan to the first rented unit")
+    lead_time_months: Months = Field(1.0, description="from the start of the plan to the first rented unit")
 
 
 LEAD_TIME = Field(None, description="order-to-use lead time; default: the catalog's")
@@ -137,7 +137,7 @@ class GasCandidate(StrictModel):
     unit_commitment: bool = Field(False, description="integer units on each hour, with minimum stable load")
     role: Literal["prime", "backup"] = Field(
         "prime", description="backup units count as firm capacity; caps may limit their hours")
-    lead_time_months: NonNeg | None = LEAD_TIME
+    lead_time_months: Months | None = LEAD_TIME
     rental: Rental | None = Field(None, description="rent these units instead of buying them")
 
     @property
@@ -152,7 +152,7 @@ class RenewableCandidate(StrictModel):
     max_mw: NonNeg
     existing_mw: NonNeg = 0.0
     capacity_factor: Series = Field(description="hourly output per MW installed, 0-1")
-    lead_time_months: NonNeg | None = LEAD_TIME
+    lead_time_months: Months | None = LEAD_TIME
 
 
 class BatteryCandidate(StrictModel):
@@ -161,7 +161,7 @@ class BatteryCandidate(StrictModel):
     duration_h: float | None = Field(None, gt=0, description="fixed energy/power ratio; omit to size freely")
     existing_power_mw: NonNeg = 0.0
     existing_energy_mwh: NonNeg = 0.0
-    lead_time_months: NonNeg | None = LEAD_TIME
+    lead_time_months: Months | None = LEAD_TIME
 
 
 class Technologies(StrictModel):
@@ -175,7 +175,7 @@ class CoolingOption(StrictModel):
     type: str = Field(description="cooling catalog key, e.g. direct_liquid")
     pue: CurvedSeries | None = Field(None, description="hourly PUE; default: the catalog's annual PUE")
     wue_l_per_kwh: NonNeg | None = None
-    lead_time_months: NonNeg | None = LEAD_TIME
+    lead_time_months: Months | None = LEAD_TIME
     rental: Rental | None = Field(None, description="rented cooling (e.g. chillers) instead of a built plant")
 
 

@@ -193,6 +193,11 @@ class Compiled:
         self.col_upper = np.array([INF if v.ub is None else v.ub for v in self.columns], dtype=float)
         self.integer = np.array([v.is_integer() or v.is_binary() for v in self.columns], dtype=bool)
         self.row_index = {id(r): i for i, r in enumerate(self.rows)}
+        undefined = (not np.isfinite(self.A.data).all() or not np.isfinite(self.cost).all()
+                     or any(np.isnan(b).any() for b in (self.row_lower, self.row_upper, self.col_lower, self.col_upper)))
+        if undefined:  # HiGHS given NaN or an infinite coefficient can run past any time limit
+            raise ValueError("the model has an undefined or infinite coefficient, cost or bound "
+                             "(inputs are held below 1e15 in magnitude: a product of them overflowed)")
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -27,6 +27,7 @@ from pydantic import Discriminator, Field, Tag, model_validator
 from dcplan.errors import InputError, Problem, refuse
 from dcplan.schema.base import StrictModel
 from dcplan.schema.validate import validation_problems
+from dcplan.trust import MAX_MAGNITUDE
 from dcplan.yamlio import YamlDocument, load_yaml
 
 MAX_SCENARIOS = 100_000
@@ -62,9 +63,10 @@ class Range(StrictModel):
         return [float(f"{x:.12g}") for x in raw]  # 0.30000000000000004 -> 0.3
 
 
-Parameter = Annotated[float, Field(ge=-1e15, le=1e15)]
+Parameter = Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 """A distribution's parameter: within any quantity an input holds, so that every draw is a finite
-number (a mean of 1e308 drew infinities, an OverflowError)."""
+number (a mean of 1e308 drew infinities, an OverflowError; a sweep file's own numbers are held to
+it as it is read, a sweep built in Python here)."""
 
 
 class _Random(StrictModel):
@@ -97,7 +99,7 @@ class Uniform(_Random):
 class Normal(_Random):
     distribution: Literal["normal"]
     mean: Parameter
-    sd: float = Field(gt=0, le=1e15)
+    sd: float = Field(gt=0, le=MAX_MAGNITUDE)
 
     def _draw(self, rng, n):
         return rng.normal(self.mean, self.sd, n)
@@ -107,7 +109,7 @@ class LogNormal(_Random):
     """Parameterised by its median and the standard deviation of its logarithm."""
 
     distribution: Literal["lognormal"]
-    median: float = Field(gt=0, le=1e15)
+    median: float = Field(gt=0, le=MAX_MAGNITUDE)
     sigma: float = Field(gt=0, le=10)
 
     def _draw(self, rng, n):
