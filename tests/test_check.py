@@ -91,6 +91,25 @@ def test_committed_plan_that_still_fits_passes(runner, repo):
     assert "ok: " in result.output and "plan" in result.output and "verified" in result.output
 
 
+def test_a_hand_edited_plan_file_is_violated_at_the_key_edited(repo, runner):
+    """A GPU count or a total edited in plan.yaml had passed: the build checks read `gpus`, the
+    model's evaluation `gpus_new`, and nothing added the totals up (a fuzzing review's case)."""
+    plan = repo / "plans" / "testsite" / "plan.yaml"
+    edit(plan, lambda d: d["sites"]["testsite"]["gpus"].update(h100_sxm=10))
+    [v] = failures(check_paths([repo]))
+    assert (v.check, v.where.line, v.where.key) == ("plan figures", line_of(plan, "h100_sxm: 10"),
+                                                     "sites.testsite.gpus.h100_sxm")
+    assert "plan.yaml has 10 h100_sxm GPUs at testsite, but 20,000 new and the 0 the site has make 20,000" in v.message
+    edit(plan, lambda d: d["sites"]["testsite"]["gpus"].update(h100_sxm=20000)
+         or d["totals"].update(total_cost_usd_per_year=1.0e12))
+    [v] = failures(check_paths([repo]))
+    assert v.where.key == "totals.total_cost_usd_per_year" and "its cost lines add up to $" in v.message
+    edit(plan, lambda d: d.update(totals="broken"))
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 2 and "plan.yaml:" in result.output and "totals: input should be a valid dictionary" \
+        in " ".join(result.output.split())
+
+
 # --- a change in the input breaks the plan, at its line --------------------------------------
 
 def test_lower_cap_fails_at_the_cap_line(repo):

@@ -12,7 +12,7 @@ import numpy as np
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, refuse
 from dcplan.locate import Where
-from dcplan.plans.files import PlanFile, dispatch_problems, read_dispatch, read_plan_yaml
+from dcplan.plans.files import FiguredPlan, dispatch_problems, read_dispatch, read_plan_yaml
 from dcplan.yamlio import YamlDocument
 
 DISPATCH_REQUIRED = ("hour_of_year", "weight", "load_mw")
@@ -22,7 +22,7 @@ DISPATCH_REQUIRED = ("hour_of_year", "weight", "load_mw")
 class CommittedPlan:
     folder: Path
     doc: YamlDocument
-    plan: PlanFile
+    plan: FiguredPlan
     dispatch: dict[str, dict[str, np.ndarray]]  # site -> column -> values (a build-out's `period` as text)
     dispatch_name: str
 
@@ -44,7 +44,7 @@ def read_plan(folder: Path) -> CommittedPlan:
     for name in ("plan.yaml", "dispatch.csv"):
         if trust.outside(folder / name, folders):
             raise InputError([Problem(display_path(folder / name), None, "", trust.refusal(name, folders))])
-    doc, plan = read_plan_yaml(folder / "plan.yaml")
+    doc, plan = read_plan_yaml(folder / "plan.yaml", shape=FiguredPlan)
     path = folder / "dispatch.csv"
     name = display_path(path)
     if not path.is_file():

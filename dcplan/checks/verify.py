@@ -3,6 +3,8 @@
 The plan's build (GPUs, cooling, gas units, solar, wind, battery) and its committed dispatch are
 held against today's site, program and catalog files:
 
+- the plan file itself: each site's GPUs are its new and existing ones, its cost lines add up
+  to its total (:mod:`.figures`: what no other check recomputes, so an edited file fails);
 - the build: allowed GPU models and their limits, the IT limit, liquid cooling, unit and MW
   limits, N+1, the compute target;
 - every step of the dispatch: the facility load recomputed from the committed GPUs and the
@@ -19,7 +21,7 @@ with the build fixed (an LP, or a small MIP with unit commitment), and a feasibl
 turns those findings into warnings. Every finding names the input it is about.
 
 This module prepares the plan's sites (:class:`~dcplan.checks.verification.Verification`) and runs
-the checks, one module a family: :mod:`.build`, :mod:`.grid`, :mod:`.dispatch`, :mod:`.caps`,
+the checks, one module a family: :mod:`.figures`, :mod:`.build`, :mod:`.grid`, :mod:`.dispatch`, :mod:`.caps`,
 :mod:`.costs`, :mod:`.timeline`.
 """
 
@@ -30,6 +32,7 @@ from dcplan.checks.caps import check_caps, check_links
 from dcplan.checks.costs import check_costs
 from dcplan.checks.dispatch import check_dispatch
 from dcplan.checks.evaluate import Evaluation, evaluate_committed
+from dcplan.checks.figures import check_plan_figures
 from dcplan.checks.grid import check_grid_schedule
 from dcplan.checks.planfile import CommittedPlan
 from dcplan.checks.report import PASS, VIOLATION, WARNING, FileReport, Finding
@@ -59,6 +62,7 @@ def verify_plan(pi: ProgramInput, committed: CommittedPlan, report: FileReport,
     v = Verification(pi, committed, report)
     if not _structure(v):
         return
+    check_plan_figures(v)
     v.states = {name: _state(v, name, entry) for name, entry in v.plan.sites.items() if name in v.sites}
     # what each period of the plan runs: a build-out's earlier periods (their annual costs are
     # not in the plan, so cost caps are measured on the final one), then the final state

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dcplan.errors import InputError, Problem
 from dcplan.formatting import amount, money, quantity
-from dcplan.plans.files import ComparedPlan, read_plan_yaml
+from dcplan.plans.files import FiguredPlan, read_plan_yaml
 
 PLAN_FILE = "plan.yaml"
 TOTALS = [("gpus", "GPUs", ""), ("compute_delivered", "compute delivered", ""), ("it_mw", "IT load", "MW"),
@@ -102,10 +102,10 @@ def load_plans(ref: str) -> PlanSet:
     """The plans named by ``ref``: a path, or ``REV:PATH`` in git."""
     path = Path(ref)
     if path.exists():
-        docs = [(key, read_plan_yaml(f, shape=ComparedPlan)[0]) for key, f in _disk_plans(path)]
+        docs = [(key, read_plan_yaml(f, shape=FiguredPlan)[0]) for key, f in _disk_plans(path)]
     elif ":" in ref:
         rev, _, inner = ref.partition(":")
-        docs = [(key, read_plan_yaml(text=text, name=where, shape=ComparedPlan)[0])
+        docs = [(key, read_plan_yaml(text=text, name=where, shape=FiguredPlan)[0])
                 for where, (key, text) in _git_plans(rev, inner).items()]
     else:
         raise InputError([Problem(ref, None, "", "no such file or folder (a git revision is written REV:PATH)")])

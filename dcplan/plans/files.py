@@ -324,20 +324,21 @@ class ReportedPlan(PlanFile):
     pareto: ParetoEntry | None = None
 
 
-class ComparedSite(SiteEntry):
+class FiguredSite(SiteEntry):
     energy_mwh_per_year: Figures = {}
     emissions_t_per_year: Figures = {}
     binding_limits: list[str] = []
 
 
-class ComparedPlan(PlanFile):
-    """All `dcplan diff` draws: the checks' fields, and the totals, costs, energy and emissions,
-    each optional (an older plan in git may lack one) but of its type where written (a string for
-    the totals had been an internal error, a word for a cost a change "to lots")."""
+class FiguredPlan(PlanFile):
+    """What `dcplan diff` and `dcplan check` draw: the checks' fields, and the totals, costs,
+    energy and emissions, each optional (an older plan in git may lack one) but of its type where
+    written (a string for the totals had been an internal error in diff, a word for a cost a
+    change "to lots"; check had passed both)."""
 
     totals: Figures = {}
     cost_breakdown_usd_per_year: Figures = {}
-    sites: dict[str, ComparedSite] = Field(min_length=1)
+    sites: dict[str, FiguredSite] = Field(min_length=1)
 
 
 def read_plan_yaml(path: Path | None = None, text: str | None = None, name: str | None = None,

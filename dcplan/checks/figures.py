@@ -1,0 +1,50 @@
+"""Checks that a committed plan.yaml agrees with itself: the figures the other checks do not
+recompute must add up, so that an edited file is not verified. The build checks read each
+site's ``gpus``, the model's evaluation its ``gpus_new``, and no check recomputed the totals: a
+hand-edited GPU count or total cost had passed `dcplan check`."""
+
+from __future__ import annotations
+
+from dcplan.checks.report import PASS, VIOLATION
+from dcplan.checks.verification import Verification
+from dcplan.model.build import site_compute
+
+FIGURE_TOLERANCE = 1e-5  # relative (and $1): plan.yaml writes its figures to six or more digits
+
+
+def _apart(a: float, b: float) -> bool:
+    return abs(a - b) > FIGURE_TOLERANCE * max(abs(a), abs(b)) + 1.0
+
+
+def check_plan_figures(v: Verification) -> None:
+    """Each site's GPUs are its new ones and the site's existing ones; each cost line of the
+    breakdown is the sites' lines; the total is the breakdown's lines."""
+    check, before, plan = "plan figures", len(v.report.findings), v.plan
+    for name, entry in plan.sites.items():
+        si = v.sites.get(name)
+        if si is None:  # a site the program no longer lists: a structure finding
+            continue
+        existing = {o.model: o.existing_gpus for o in site_compute(si, v.pi).gpus}
+        for model in sorted(set(entry.gpus) | set(entry.gpus_new)):
+            total, new, old = entry.gpus.get(model, 0), entry.gpus_new.get(model, 0), existing.get(model, 0)
+            if total != new + old:
+                v.add(check, VIOLATION, f"plan.yaml has {total:,} {model} GPUs at {name}, but {new:,} new and "
+                      f"the {old:,} the site has make {new + old:,}: the file was edited, or the site's existing "
+                      "GPUs changed: re-plan", v.c.where(("sites", name, "gpus", model)))
+    by_line: dict[str, float] = {}
+    for entry in plan.sites.values():
+        for line, usd in entry.costs_usd_per_year.items():
+            by_line[line] = by_line.get(line, 0.0) + usd
+    breakdown = {k: u for k, u in plan.cost_breakdown_usd_per_year.items() if u is not None}
+    for line in sorted(set(by_line) | set(breakdown)) if breakdown else ():  # (a plan may leave it out)
+        if _apart(breakdown.get(line, 0.0), by_line.get(line, 0.0)):
+            v.add(check, VIOLATION, f"cost_breakdown_usd_per_year.{line} is ${breakdown.get(line, 0.0):,.0f}/yr but "
+                  f"the sites' {line} lines add up to ${by_line.get(line, 0.0):,.0f}/yr: the file was edited: re-plan",
+                  v.c.where(("cost_breakdown_usd_per_year", line)))
+    total = plan.totals.get("total_cost_usd_per_year")
+    if total is not None and breakdown and _apart(total, sum(breakdown.values())):
+        v.add(check, VIOLATION, f"totals.total_cost_usd_per_year is ${total:,.0f}/yr but its cost lines add up to "
+              f"${sum(breakdown.values()):,.0f}/yr: the file was edited: re-plan",
+              v.c.where(("totals", "total_cost_usd_per_year")))
+    if len(v.report.findings) == before:
+        v.add(check, PASS, "each site's GPUs are its new and existing ones; the cost lines add up to the total")
