@@ -8,8 +8,18 @@ so one run reports everything that is wrong.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters written as escapes (ESC as ``\\x1b``): text from an
+    input file (a key, a value echoed in a message) must not clear a terminal or fake a line of
+    dcplan's own output (a review's key ``"\\e[2J\\e[Hok: 1 file valid\\n"``)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) if _CONTROL.search(text) else text
 
 
 class ExitCode:
@@ -30,6 +40,10 @@ class Problem:
     line: int | None
     key: str
     message: str
+
+    def __post_init__(self):
+        for name in ("file", "key", "message"):
+            object.__setattr__(self, name, printable(str(getattr(self, name))))
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

@@ -259,12 +259,12 @@ def _blamed(problems: list[Problem], doc: YamlDocument, override: dict, blame: Y
     it (under ``prefix``); the others (and those of values given as data, a sweep's) as they are."""
     written: dict[str, KeyPath] = {}
 
-    def walk(node, loc: KeyPath) -> None:  # the values it sets, not the mappings it passes through
+    def walk(node, loc: KeyPath) -> None:  # the values it sets, mappings too (a mapping where a list belongs)
+        if loc:
+            written[dotted(loc)] = loc
         if isinstance(node, dict):
             for key, value in node.items():
                 walk(value, loc + (key,))
-        elif loc:
-            written[dotted(loc)] = loc
 
     walk(override, ())
     return [blame.problem(prefix + written[p.key], p.message)

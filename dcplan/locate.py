@@ -9,6 +9,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from dcplan.errors import printable
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.model.build import site_compute
 from dcplan.rules import ResolvedCap
@@ -22,6 +23,10 @@ class Where:
     file: str
     line: int | None
     key: str = ""
+
+    def __post_init__(self):  # a key from an input, as text (see dcplan.errors.printable)
+        object.__setattr__(self, "file", printable(str(self.file)))
+        object.__setattr__(self, "key", printable(str(self.key)))
 
     def __str__(self) -> str:
         at = f"{self.file}:{self.line}" if self.line else self.file

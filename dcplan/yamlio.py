@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,6 +141,11 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
         problems.append(Problem(fname, node.start_mark.line + 1, dotted(path),
                                 f"{node.value} is not a number a plan can use; give a finite value"))
         return None
+    if node.tag in _NUMBER_TAGS and _YAML11_NUMBER.match(node.value):
+        problems.append(Problem(fname, node.start_mark.line + 1, dotted(path),
+                                f"{node.value} is read by YAML as {value:g} (an octal, hexadecimal, binary or base-60 "
+                                "number): write the number in decimal, or quote it for text"))
+        return None
     if trust.too_large(value) and not (path and path[-1] == "seed"):
         problems.append(Problem(fname, node.start_mark.line + 1, dotted(path), trust.too_large_words(value)))
         return None
@@ -148,6 +154,10 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
 
 _CONSTRUCTOR = yaml.SafeLoader("")
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_YAML11_NUMBER = re.compile(r"[-+]?(0[0-9_]*[0-9]|0[xob].*|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?)$")
+"""YAML 1.1's numbers that no one means in a site file: 0150 (octal, 104), 0x96, 0b11 and 2:30
+(base 60, 150), which PyYAML read silently."""
 
 
 def load_yaml(path: Path, folders: tuple[Path, ...] | None = None) -> YamlDocument:
@@ -192,6 +202,10 @@ def parse_yaml(text: str, path: Path, folders: tuple[Path, ...] = ()) -> YamlDoc
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except RecursionError:
         raise InputError([Problem(name, None, "", f"nested too deep to read (at most {MAX_DEPTH} levels)")]) from None
+    except yaml.reader.ReaderError as exc:  # a control character (ESC, NUL): it has a position, not a mark
+        line = text[:exc.position].count("\n") + 1 if isinstance(exc.position, int) else None
+        raise InputError([Problem(name, line, "", f"a control character (0x{exc.character:02x}) YAML does not allow "
+                                  "in a file: remove it")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

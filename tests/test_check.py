@@ -734,7 +734,8 @@ def test_github_annotations_follow_the_workflow_command_syntax():
     props = dict(p.split("=", 1) for p in first.group(2).split(","))
     assert first.group(1) == "error" and props["file"] == "dir%2C1/a%3Ab.yaml" and props["line"] == "7"
     assert props["title"] == "dcplan check%3A violated (cap 100%25%3A a%2Cb)"
-    assert first.group(3) == "caps[0].max: 50%25 over%0Asecond line%0D"
+    # a finding's own control characters are escapes from the start (dcplan.errors.printable)
+    assert first.group(3) == "caps[0].max: 50%25 over\\x0asecond line\\x0d"
     assert COMMAND.match(commands[1]).group(3).endswith("no plan%0A- one%0A- two")
     assert COMMAND.match(commands[2]).group(1) == "warning"
     assert "line=" not in commands[4]  # no line known: the annotation names the file only
@@ -797,7 +798,7 @@ def test_junit_of_a_key_with_a_control_character_parses(runner, repo, tmp_path):
     out = tmp_path / "report.xml"
     assert run_cli(runner, "check", repo, "--format", "junit", "-o", out).exit_code == 2
     failure = ET.parse(out).getroot().find("testsuite/testcase/error")
-    assert "odd\ufffdkey" in failure.text
+    assert "odd\\x01key" in failure.text  # escaped where the finding is made (dcplan.errors.printable)
 
 
 def test_json_report_carries_every_finding(runner, repo):

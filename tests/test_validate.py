@@ -364,3 +364,39 @@ def test_a_lead_time_past_a_century_and_a_horizon_past_2200_are_refused_at_their
     assert "cooling[0].lead_time_months: input should be less than or equal to 1200" in out
     assert "compute.gpus[0].lead_time_months: input should be less than or equal to 1200" in out
     assert "horizon.start: input should be less than or equal to 2200-12-31" in out
+
+
+def test_control_characters_from_an_input_are_printed_as_escapes(runner, tmp_path):
+    """A key of ESC sequences and a newline cleared the terminal and faked 'ok: 1 file valid'."""
+    site = base_site()
+    site["\x1b[2J\x1b[Hok: 1 file valid\n\x1b[8m"] = 1
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))
+    assert result.exit_code == 2 and "\x1b" not in result.output and "\nok: 1 file valid" not in result.output
+    assert "\\x1b[2J\\x1b[Hok: 1 file valid\\x0a\\x1b[8m: unknown key" in result.output
+    (tmp_path / "esc.yaml").write_text("kind: site\nname: a\x1bb\n")  # raw in the file, where YAML refuses it
+    result = run_cli(runner, "validate", tmp_path / "esc.yaml")
+    assert "esc.yaml:2: a control character (0x1b) YAML does not allow in a file" in result.output
+
+
+def test_yaml_11_readings_no_one_means_are_explained_at_their_line(runner, tmp_path):
+    """country: NO read as false was 'found False'; 0150 read as 104 and 2:30 as 150 passed."""
+    site = base_site()
+    site["location"]["country"] = "NO"
+    path = write_yaml(tmp_path / "s.yaml", site)
+    path.write_text(path.read_text().replace("country: 'NO'", "country: NO"))
+    out = " ".join(run_cli(runner, "validate", path).output.split())
+    assert "location.country: input should be a valid string; found False (YAML reads an unquoted yes, no, on or off" in out
+    path.write_text(path.read_text().replace("country: NO", "country: US").replace("max_import_mw: 100", "max_import_mw: 0150"))
+    out = " ".join(run_cli(runner, "validate", path).output.split())
+    assert "grid.max_import_mw: 0150 is read by YAML as 104 (an octal" in out
+
+
+def test_a_scenario_override_of_the_wrong_shape_is_blamed_on_the_program(runner, tmp_path):
+    """A mapping where the site wants a list was reported at the site file, which is valid."""
+    write_yaml(tmp_path / "site.yaml", base_site())
+    path = write_yaml(tmp_path / "p.yaml", {
+        "kind": "program", "name": "p", "sites": ["site.yaml"],
+        "scenarios": {"bad": {"site_overrides": {"testsite": {"technologies": {"gas": {"type": "lm6000"}}}}}}})
+    out = " ".join(run_cli(runner, "validate", path).output.split())
+    assert "p.yaml:" in out and "scenarios.bad.site_overrides.testsite.technologies.gas: input should be a valid list" in out
+    assert "site.yaml" not in out

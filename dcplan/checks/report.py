@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dcplan.errors import ExitCode, Problem
+from dcplan.errors import ExitCode, Problem, printable
 from dcplan.locate import Where
 
 PASS = "pass"
@@ -28,6 +28,11 @@ class Finding:
     message: str
     where: Where | None = None
     details: tuple[str, ...] = ()
+
+    def __post_init__(self):  # a cap's name or a value echoed from an input, as text (see printable)
+        object.__setattr__(self, "check", printable(self.check))
+        object.__setattr__(self, "message", printable(self.message))
+        object.__setattr__(self, "details", tuple(printable(d) for d in self.details))
 
     @classmethod
     def from_problem(cls, check: str, problem: Problem) -> Finding:

@@ -83,5 +83,8 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
             found = err.get("input")
             found_text = "; found null" if found is None else f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
             msg = f"{err['msg'][0].lower()}{err['msg'][1:]}{found_text}"
+            if isinstance(found, bool) and kind == "string_type":
+                msg += (" (YAML reads an unquoted yes, no, on or off as true or false: quote the text, "
+                        "as in country: \"NO\")")
         problems.append(doc.problem(full, msg))
     return problems
