@@ -201,7 +201,9 @@ class SeriesResolver:
                                 break
             except FileNotFoundError:
                 raise self._fail(loc, f"CSV file not found: {display_path(path)}") from None
-            except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            except UnicodeDecodeError:
+                raise self._fail(loc, _not_utf8(path)) from None
+            except (OSError, csv.Error) as exc:
                 raise self._fail(loc, f"cannot read {display_path(path)}: {exc}") from None
             if not header:
                 raise self._fail(loc, f"{display_path(path)} is empty (expected a header row)")
@@ -252,3 +254,16 @@ class SeriesResolver:
 
     def _fail(self, loc, message) -> SeriesError:
         return SeriesError(self.doc.problem(loc, message))
+
+
+def _not_utf8(path: Path) -> str:
+    """Where a CSV that is not UTF-8 first breaks it, by line (the reader's error counts bytes of
+    a buffer, not of the file)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data[:start].count(b"\n") + 1
+        return f"{display_path(path)}:{line}: not UTF-8 text: byte 0x{data[start]:02x} (save the file as UTF-8)"
+    return f"cannot read {display_path(path)}: not UTF-8 text"

@@ -400,3 +400,13 @@ def test_a_scenario_override_of_the_wrong_shape_is_blamed_on_the_program(runner,
     out = " ".join(run_cli(runner, "validate", path).output.split())
     assert "p.yaml:" in out and "scenarios.bad.site_overrides.testsite.technologies.gas: input should be a valid list" in out
     assert "site.yaml" not in out
+
+
+def test_a_csv_that_is_not_utf8_is_named_at_its_line(runner, tmp_path):
+    """The reader's error gave a byte offset into its buffer, not a line."""
+    text = "hour,price_usd_per_mwh\n" + "".join(f"{h},40\n" for h in range(8760))
+    (tmp_path / "p.csv").write_bytes(text.encode().replace(b"\n22,40\n", b"\n22,40\xe9\n"))
+    site = base_site()
+    site["grid"]["energy_price_usd_per_mwh"] = {"csv": "p.csv"}
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))
+    assert result.exit_code == 2 and "p.csv:24: not UTF-8 text: byte 0xe9" in " ".join(result.output.split())
