@@ -11,6 +11,7 @@ import enum
 import errno
 import functools
 import json
+import math
 import os
 import shutil
 import signal
@@ -77,8 +78,20 @@ def _within(bounds: tuple):
 
 
 def _print_json(data) -> None:
-    """A result as JSON on standard output (dates as ISO text), for scripts and notebooks."""
-    typer.echo(json.dumps(data, indent=2, default=str))
+    """A result as JSON on standard output (dates as ISO text), for scripts and notebooks: strict
+    JSON, a number that is not finite as null (Python's NaN is no JSON: a sweep's summary with one
+    did not parse)."""
+    typer.echo(json.dumps(_finite(data), indent=2, default=str, allow_nan=False))
+
+
+def _finite(data):
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(v) for v in data]
+    return data
 
 app = typer.Typer(
     name="dcplan",

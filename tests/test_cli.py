@@ -296,3 +296,11 @@ def test_init_that_cannot_write_leaves_nothing_behind(tmp_path, runner, monkeypa
     assert not (tmp_path / "port").exists() and not [p for p in tmp_path.iterdir() if "port" in p.name]
     monkeypatch.undo()
     assert run_cli(runner, "init", tmp_path / "port").exit_code == 0  # and it can be run again
+
+
+def test_json_on_standard_output_is_strict_json(capsys):
+    """A sweep summary with a NaN printed `"baseline": NaN`, which no JSON parser reads."""
+    from dcplan.cli import _print_json
+
+    _print_json({"baseline": float("nan"), "bars": [1.5, float("inf")], "when": dt.date(2027, 1, 1)})
+    assert json.loads(capsys.readouterr().out) == {"baseline": None, "bars": [1.5, None], "when": "2027-01-01"}
