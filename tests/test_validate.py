@@ -410,3 +410,8 @@ def test_a_csv_that_is_not_utf8_is_named_at_its_line(runner, tmp_path):
     site["grid"]["energy_price_usd_per_mwh"] = {"csv": "p.csv"}
     result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))
     assert result.exit_code == 2 and "p.csv:24: not UTF-8 text: byte 0xe9" in " ".join(result.output.split())
+
+
+def test_a_key_yaml_reads_as_null_is_named_at_its_line(runner, tmp_path):
+    (tmp_path / "s.yaml").write_text("kind: site\nname: a\n\n\n~: 2\n")
+    assert "s.yaml:5: None: keys should be strings" in run_cli(runner, "validate", tmp_path / "s.yaml").output

@@ -48,6 +48,10 @@ def _clean_loc(data, loc: tuple) -> tuple:
         if isinstance(node, dict) and part in node:
             out.append(part)
             node = node[part]
+        elif isinstance(node, dict) and part in {str(k): k for k in node if not isinstance(k, str)}:
+            key = {str(k): k for k in node if not isinstance(k, str)}[part]  # a key YAML read as null or a number
+            out.append(key)
+            node = node[key]
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             out.append(part)
             node = node[part]
