@@ -574,3 +574,12 @@ def test_a_sites_smoothing_is_checked_with_the_site(tmp_path, runner):
     assert "smoothing.mitigations.burn.slowdown_fraction: a slowdown needs economics." in out
     assert out.count("'li_ion_lpf' is not in the storage catalog") == 1
     assert "smoothing.mitigations.battery.type: 'li_ion_lpf' is not in the storage catalog" in out
+
+
+def test_a_flat_series_measures_ramps_of_zero_not_minus_zero():
+    """max(-0.0, 0.0) is -0.0: the terminal table printed a ramp of -0.000."""
+    from dcplan.smoothing.metrics import measure
+
+    figures = measure(np.full(1200, 10.0), 0.1)
+    for key in ("ramp_up_mw_per_s", "ramp_down_mw_per_s", "ramp_up_mw_per_min", "ramp_down_mw_per_min"):
+        assert figures[key] == 0.0 and math.copysign(1.0, figures[key]) == 1.0, key

@@ -12,7 +12,10 @@ Definitions (the optimizer and the before/after measurements use the same ones):
   percentage refers to). ERCOT's 2023 draft: up <= min(2 %, 8 MW) and down <= min(5 %, 20 MW)
   per minute; with both kinds set, the tighter one binds at every instant.
 - ``swing_mw`` within ``swing_window_s``: maximum minus minimum of grid power over the samples
-  of every rolling window spanning ``swing_window_s`` (ERCOT's proposal: 10 MW in any 5 s).
+  of every rolling window spanning ``swing_window_s`` (ERCOT's proposal: 10 MW in any 5 s). A
+  sample is the mean power over its step, so a window is ``swing_window_s / step`` consecutive
+  samples (40 of 0.1 s span 4 s); read as instants, two samples 4 s apart can differ by one
+  more step's ramp.
 - ``band_min_mw`` / ``band_max_mw``: grid power stays within [min, max] (a generator's
   minimum stable load and rating, or a contract's band).
 - ``spectral_mask``: bands ``{from_hz, to_hz, max_amplitude_mw}``; the single-sided amplitude

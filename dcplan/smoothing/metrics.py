@@ -39,10 +39,11 @@ def measure(x: np.ndarray, step_s: float, window_s: float = 5.0,
     per_min = 60.0 / (lag * step_s)
     minute = x[lag:] - x[:-lag] if len(x) > lag else None
     out = {
-        "ramp_up_mw_per_s": float(max(diff.max(initial=0.0), 0.0) / step_s),
-        "ramp_down_mw_per_s": float(max((-diff).max(initial=0.0), 0.0) / step_s),
-        "ramp_up_mw_per_min": None if minute is None else float(max(minute.max(), 0.0) * per_min),
-        "ramp_down_mw_per_min": None if minute is None else float(max((-minute).max(), 0.0) * per_min),
+        # max(0.0, ...): the first of equals wins, so a flat series's -0.0 (printed "-0.000") is 0.0
+        "ramp_up_mw_per_s": float(max(0.0, diff.max(initial=0.0)) / step_s),
+        "ramp_down_mw_per_s": float(max(0.0, (-diff).max(initial=0.0)) / step_s),
+        "ramp_up_mw_per_min": None if minute is None else float(max(0.0, minute.max()) * per_min),
+        "ramp_down_mw_per_min": None if minute is None else float(max(0.0, (-minute).max()) * per_min),
         "swing_mw": float(rolling_swing(x, window_steps(window_s, step_s, len(x))).max()),
         "min_mw": float(x.min()),
         "max_mw": float(x.max()),
