@@ -156,6 +156,10 @@ class _LocalPool:
                     pool = None
         finally:
             if pool is not None:
+                if in_flight:  # stopped (Ctrl-C) with scenarios running: their workers go now, or
+                    # the executor's exit handler waits for them while they wait for the sweep to end
+                    for process in list((getattr(pool, "_processes", None) or {}).values()):
+                        process.terminate()
                 pool.shutdown(wait=not in_flight, cancel_futures=True)
 
 
