@@ -233,7 +233,9 @@ def _rolling(ctx: Context, plan: CoarsePlan, sizes: tuple[float, float], method:
             left = budget - float(np.abs(np.diff(g[:a])).sum())
             c.row_upper[c.row_index[id(m.variation_budget)]] = left if prep.e == T else left * (prep.e - a) / (T - a)
 
-    options = SolveOptions(threads=ctx.options.threads)
+    # the stop (Ctrl-C) reaches each piece's solve: without a time limit a piece ran on for a
+    # minute after it
+    options = SolveOptions(threads=ctx.options.threads, stop=ctx.options.stop)
     prep = prepare(0, L)
     with ThreadPoolExecutor(max_workers=1) as pool:
         while prep is not None:
