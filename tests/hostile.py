@@ -147,6 +147,7 @@ CASES = {
     "program sites: ../ out of the folder": lambda f: _program(f, ["../" * 12 + "etc/hostname"]),
     "smoothing.workload outside": lambda f: _smoothing_workload(f, SECRET),
     "workload trace outside": lambda f: _workload_with_trace(f, SECRET),
+    "workload trace: a folder": lambda f: (f / "data").mkdir() or _workload_with_trace(f, "data"),
     # hourly CSVs
     "CSV of 9,000 rows": lambda f: with_price_csv(f, price_csv([f"{h},40" for h in range(9000)])),
     "CSV over the size limit": lambda f: with_price_csv(f, price_csv([f"{h},{'4' * 200}" for h in range(HOURS)])),

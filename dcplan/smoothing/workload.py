@@ -205,9 +205,10 @@ def workload_from_spec(spec: WorkloadFile, doc: YamlDocument | None = None) -> W
     gpu = builtin_catalog().gpus[spec.gpu] if spec.gpu else None
     if spec.trace is not None:
         csv_path = doc.reference(spec.trace.csv, ("trace", "csv")) if doc else Path.cwd() / spec.trace.csv
-        if not csv_path.exists():
-            where = doc.problem(("trace", "csv"), f"file not found: {display_path(csv_path)}") if doc \
-                else Problem(display_path(csv_path), None, "", "file not found")
+        if not csv_path.is_file():  # a folder or a pipe too, named at the key that points at it
+            why = "not a regular file" if csv_path.exists() else "file not found"
+            where = doc.problem(("trace", "csv"), f"{why}: {display_path(csv_path)}") if doc \
+                else Problem(display_path(csv_path), None, "", why)
             raise InputError([where])
         return load_trace_csv(csv_path, gpus=spec.gpus, gpu_model=spec.gpu, column=spec.trace.column,
                               time_column=spec.trace.time_column, server_w_per_gpu=spec.server_w_per_gpu,
