@@ -114,6 +114,19 @@ def test_spectral_mask_without_mitigation_names_the_band():
     assert any(reason.startswith("spectral_mask (0.1-1 Hz <= 2 MW)") for reason in r.reasons)
 
 
+def test_a_band_the_trace_cannot_resolve_is_said_not_checked_and_one_beyond_the_model_step_not_shaped():
+    """600 samples of 10 ms (6 s) resolve 1/6 to 50 Hz; decimated to 100 ms the model resolves
+    1/6 to 5 Hz. A 100-1000 Hz band is seen by neither, a 10-40 Hz band by the trace only."""
+    w = Workload("ripple", 0.01, 10 + np.sin(np.arange(600) * 0.7), gpus=None, gpu_model=None, tdp_w=None)
+    mask = [{"from_hz": 100, "to_hz": 1000, "max_amplitude_mw": 0.1},
+            {"from_hz": 10, "to_hz": 40, "max_amplitude_mw": 0.1}, {"from_hz": 0.5, "to_hz": 2, "max_amplitude_mw": 9}]
+    r = smooth(w, spec(limits={"spectral_mask": mask}, mitigations={}))
+    assert r.decimation["factor"] == 10
+    assert [n.split(":")[0] for n in r.notes if n.startswith("spectral_mask")] == [
+        "spectral_mask 100-1000 Hz is not checked", "spectral_mask 10-40 Hz lies outside the frequencies the "
+        "schedule is made at (0.167 to 5 Hz at 0.1 s steps)"]
+
+
 def test_spectral_band_order_is_checked(tmp_path, monkeypatch, runner):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "t.csv").write_text("time_s,mw\n0,30\n1,20\n2,30\n")

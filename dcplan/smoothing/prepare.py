@@ -20,9 +20,10 @@ from dcplan.schema.smoothing import (
     Burn,
     GpuSmoothing,
     SmoothingSpec,
+    SpectralBand,
 )
 from dcplan.smoothing.model import ModelData, Profile, Store
-from dcplan.smoothing.spectrum import variation_budget_mw
+from dcplan.smoothing.spectrum import band_bins, band_label, variation_budget_mw
 from dcplan.smoothing.workload import Workload
 
 DEFAULT_MIN_STEP_S = 0.1
@@ -149,6 +150,26 @@ class Prepared:
     notes: list[str]
 
 
+def _unshaped_bands(mask: list[SpectralBand], w: Workload, steps: int, step_s: float) -> list[str]:
+    """Notes for the bands the schedule cannot shape: none of the model's frequencies lies in them
+    (from one cycle over the trace to one every two steps). The trace's own step may still measure
+    them; where it cannot either, the limit is not checked at all and must not pass in silence."""
+    def resolved(n: int, dt: float) -> str:
+        return f"{1 / (n * dt):.3g} to {1 / (2 * dt):.3g} Hz at {dt:g} s steps"
+
+    notes = []
+    for band in mask:
+        if len(band_bins(band, steps, step_s)):
+            continue
+        if len(band_bins(band, w.steps, w.time_step_s)):
+            notes.append(f"spectral_mask {band_label(band)} lies outside the frequencies the schedule is made "
+                         f"at ({resolved(steps, step_s)}): it is measured at the trace's step, not shaped")
+        else:
+            notes.append(f"spectral_mask {band_label(band)} is not checked: no frequency this trace resolves "
+                         f"({resolved(w.steps, w.time_step_s)}) lies in it")
+    return notes
+
+
 def prepare(workload: Workload, spec: SmoothingSpec, catalog: Catalog | None = None) -> Prepared:
     """The model's data for ``workload`` under ``spec``, the battery priced from ``catalog``
     (default: dcplan's own). Raises :class:`InputError` where a mitigation needs GPUs that the
@@ -168,6 +189,7 @@ def prepare(workload: Workload, spec: SmoothingSpec, catalog: Catalog | None = N
     if steps * factor < w.steps:
         notes.append(f"the trace's last {(w.steps - steps * factor) * w.time_step_s:g} s are left out: the model "
                      f"step ({step:g} s) does not divide its {w.duration_s:g} s")
+    notes += _unshaped_bands(lim.spectral_mask or [], w, steps, step)
     load = block_means(w.load_mw, factor, steps)
     year_scale = econ.job_hours_per_year * 3600.0 / (steps * step)
     per_step_usd = econ.energy_price_usd_per_mwh * year_scale * step / 3600.0
