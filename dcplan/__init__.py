@@ -122,7 +122,10 @@ def write_plan(plan: Plan, folder: str | os.PathLike, *, report: bool = False, p
     from dcplan.errors import InputError
     from dcplan.extras import available
     from dcplan.outfolder import OutputFolder
+    from dcplan.plans.types import Plan
 
+    if not isinstance(plan, Plan):
+        raise TypeError(f"write_plan() writes a Plan (from dcplan.plan or dcplan.read_plan), not {plan!r}")
     if parquet and not available("pyarrow"):
         raise ImportError("parquet=True needs pyarrow: pip install 'dcplan[sweep]'")
     try:
@@ -150,6 +153,9 @@ def _plan_outcome(caller: str, source, scenario: str | None, typical_days: int |
 
     options = _solve_options(caller, solve_options)
     _check_arguments(typical_days, options)
+    if overrides is not None and not (isinstance(overrides, dict) and all(isinstance(k, str) for k in overrides)):
+        raise TypeError("overrides must be a dict of dotted paths to values, e.g. "
+                        f"{{'finance.discount_rate': 0.1}}, not {overrides!r}")
     if isinstance(source, ProgramInput):
         if scenario is not None and scenario != source.scenario:
             raise ValueError(f"scenario {scenario!r}: a loaded program has its scenario already "

@@ -145,6 +145,11 @@ def test_arguments_of_the_wrong_kind_are_named_not_a_crash_inside(tmp_path):
         dcplan.smooth(job, site=limits, limits=5)
     with pytest.raises(TypeError, match="stop must be a threading.Event"):
         dcplan.plan(write_yaml(tmp_path / "s.yaml", base_site()), stop=True)
+    for overrides in ([1, 2], {5: 0.1}, {("finance", "discount_rate"): 0.1}):
+        with pytest.raises(TypeError, match="overrides must be a dict of dotted paths"):
+            dcplan.plan(tmp_path / "s.yaml", overrides=overrides)
+    with pytest.raises(TypeError, match="writes a Plan .*not None"):
+        dcplan.write_plan(None, tmp_path / "out")
     for call in (dcplan.validate, dcplan.check):
         with pytest.raises(ValueError, match="a path is the empty string"):
             call("")
