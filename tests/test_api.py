@@ -402,6 +402,8 @@ def test_a_build_out_read_back_has_every_periods_sites(tmp_path):
     (lambda out: (out / "timeline.csv").write_text((out / "timeline.csv").read_text() + "2026-Q1,a\n"),
      "expected 10 fields"),
     (lambda out: _replace(out / "summary.json", '"solver": {', '"solver": "optimal", "was": {'), "solver"),
+    (lambda out: _drop_column(out / "dispatch.csv", "gas_lm6000_mw"),
+     "gas_lm6000_mw: missing column: plan.yaml's site testsite has energy from gas_lm6000;"),
 ])
 def test_a_damaged_build_out_folder_is_an_input_error(built_out, tmp_path, damage, message):
     """Each a ValueError, IndexError or StopIteration later, or a period or site dropped unsaid."""
@@ -412,6 +414,13 @@ def test_a_damaged_build_out_folder_is_an_input_error(built_out, tmp_path, damag
     with pytest.raises(dcplan.InputError) as err:
         dcplan.read_plan(out)
     assert message in str(err.value), str(err.value)
+
+
+def _drop_column(path, column: str) -> None:
+    """A supply column taken out: the week charted and the energy summed without it, before."""
+    rows = [line.split(",") for line in path.read_text().splitlines()]
+    at = rows[0].index(column)
+    path.write_text("".join(",".join(r[:at] + r[at + 1:]) + "\n" for r in rows))
 
 
 def _replace(path, old: str, new: str) -> None:

@@ -76,7 +76,8 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
 
 def dispatch_problems(name: str, dispatch: dict[str, dict[str, np.ndarray]], plan: PlanFile) -> list[Problem]:
     """What keeps ``dispatch`` (read from the file ``name``) from covering ``plan``: a site of
-    plan.yaml without rows or rows of a site it does not have, a build-out's period without rows
+    plan.yaml without rows or rows of a site it does not have, a source of a site's energy
+    without its column (the chart and the balance would lose it unsaid), a build-out's period without rows
     or rows of a period it does not have, or a site (in a period) with other than the time grid's
     number of steps plan.yaml records (a file cut short or spliced together), so that no reader
     draws, sums or verifies part of a year as if it were all of it."""
@@ -89,6 +90,9 @@ def dispatch_problems(name: str, dispatch: dict[str, dict[str, np.ndarray]], pla
         if columns is None:
             problems.append(Problem(name, None, "site", f"no rows for site '{site}' of plan.yaml"))
             continue
+        problems += [Problem(name, 1, f"{source}_mw", f"missing column: plan.yaml's site {site} has energy from "
+                             f"{source}; the file was changed or is not this plan's")
+                     for source in plan.sites[site].energy_mwh_per_year if f"{source}_mw" not in columns]
         periods = columns.get("period")
         if plan.timeline is not None:  # every period of plan.yaml's timeline, and none other
             named = [p.name for p in plan.timeline.periods]
@@ -150,6 +154,7 @@ class SiteEntry(_Record):
     it_mw: NonNegativeFloat
     capacity: dict[str, int | float]  # unit counts as written (whole numbers)
     costs_usd_per_year: dict[str, float]
+    energy_mwh_per_year: Figures = {}  # by source: each has its column <source>_mw in dispatch.csv
 
 
 class CapEntry(_Record):
@@ -325,7 +330,6 @@ class ReportedPlan(PlanFile):
 
 
 class FiguredSite(SiteEntry):
-    energy_mwh_per_year: Figures = {}
     emissions_t_per_year: Figures = {}
     binding_limits: list[str] = []
 
