@@ -387,6 +387,25 @@ def _ctrl_c_stops(stop: threading.Event, status: StatusLine,
         signal.signal(signal.SIGINT, previous)
 
 
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    """SIGTERM (`timeout`, a cancelled CI job, a batch scheduler) ends a sweep as Ctrl-C does: its
+    workers stop, the scenarios finished by then are saved, and it exits 143. Killed outright, the
+    last finished scenarios would run again on resume, and Python warned of leaked semaphores."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(_signum, _frame) -> None:
+        raise SystemExit(ExitCode.TERMINATED)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @app.command()
 @_friendly
 def smooth(
@@ -643,7 +662,8 @@ def sweep_run(
         bar.update(bar.tasks[0].id, completed=p.done, state=f"{p.running} running · {p.failed} failed{eta}")
 
     try:
-        run = run_sweep(path, outdir, workers, scheduler, progress)
+        with _sigterm_unwinds():
+            run = run_sweep(path, outdir, workers, scheduler, progress)
     finally:
         if bar.tasks:
             bar.stop()

@@ -30,6 +30,7 @@ class ExitCode:
     INVALID_INPUT = 2  # a file is missing, malformed or fails validation
     SOLVER_FAILURE = 3  # the solver failed or hit its time limit before proving a result
     INTERRUPTED = 130  # Ctrl-C (in `plan`'s solve, the first one keeps and writes the best plan so far)
+    TERMINATED = 143  # SIGTERM: the signal's own exit, which `sweep` takes after saving its finished scenarios
 
 
 @dataclass(frozen=True, order=True)

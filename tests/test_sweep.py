@@ -3,6 +3,7 @@ cluster on loopback (row by row), failures that do not stop a sweep, resuming, a
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -322,6 +323,29 @@ def test_a_sweep_killed_leaves_no_process_behind_and_resumes_to_the_uninterrupte
     assert rows_without_timings(out) == rows_without_timings(program.parent / "uninterrupted")
     names = lambda folder: sorted(p.name for p in (folder / "scenarios").iterdir())  # noqa: E731
     assert names(out) == names(program.parent / "uninterrupted")  # no staging folder left behind
+
+
+def test_a_sweep_terminated_saves_what_finished_and_exits_143(program):
+    """SIGTERM (`timeout`, a cancelled CI job): as Ctrl-C, the workers end and every scenario
+    whose plan was written has its row; Python's warning of leaked semaphores is not printed."""
+    path = sweep_file(program.parent, {UNITS: [1, 2], GAS: [2, 3, 4, 5, 6, 7, 8, 9]})
+    out = program.parent / "out"
+    sweep = subprocess.Popen([sys.executable, "-m", "dcplan", "sweep", path, "-o", out, "--workers", "2", "-q"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any((out / "scenarios").glob("*/plan.yaml")):
+        assert time.monotonic() < deadline and sweep.poll() is None, "the sweep ended before it was terminated"
+        time.sleep(0.05)
+    family = psutil.Process(sweep.pid).children(recursive=True)
+    sweep.terminate()
+    _, stderr = sweep.communicate(timeout=60)
+    gone, alive = psutil.wait_procs(family, timeout=15)
+    for orphan in alive:
+        orphan.kill()
+    assert sweep.returncode == 143 and not alive and "leaked" not in stderr, stderr
+    planned = {p.name for p in (out / "scenarios").iterdir()}
+    saved = {r["scenario"] for r in csv.DictReader((out / "results.csv").open())}
+    assert planned and planned <= saved
 
 
 @pytest.fixture(scope="module")
