@@ -60,7 +60,16 @@ def too_large(value) -> bool:
 
 
 def too_large_words(value) -> str:
-    return f"{value:g} is beyond what dcplan reads (at most {MAX_MAGNITUDE:g} in magnitude): a typo?"
+    return f"{shown(value)} is beyond what dcplan reads (at most {MAX_MAGNITUDE:g} in magnitude): a typo?"
+
+
+def shown(value: int | float) -> str:
+    """A number read from an input, as ``%g``; an integer too large for a float (``%g`` of it
+    raises) by its count of digits."""
+    try:
+        return f"{value:g}"
+    except OverflowError:
+        return f"an integer of {int(abs(value).bit_length() * math.log10(2)) + 1} digits"
 
 
 def trusted_folders(top: Path) -> tuple[Path, ...]:

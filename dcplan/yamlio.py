@@ -143,7 +143,7 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
         return None
     if node.tag in _NUMBER_TAGS and _YAML11_NUMBER.match(node.value):
         problems.append(Problem(fname, node.start_mark.line + 1, dotted(path),
-                                f"{node.value} is read by YAML as {value:g} (an octal, hexadecimal, binary or base-60 "
+                                f"{node.value} is read by YAML as {trust.shown(value)} (an octal, hexadecimal, binary or base-60 "
                                 "number): write the number in decimal, or quote it for text"))
         return None
     if trust.too_large(value) and not (path and path[-1] == "seed"):

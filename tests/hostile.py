@@ -129,6 +129,8 @@ CASES = {
     "a word for a number": lambda f: write(f / "site.yaml", _site_text(grid={"max_import_mw": "many"})),
     "a demand charge of 1e308": lambda f: write(f / "site.yaml", _site_text(
         grid={"max_import_mw": 100, "demand_charge_usd_per_kw_month": 1.0e308})),
+    "an integer of 400 digits": lambda f: write(f / "site.yaml", _site_text().replace(
+        "max_import_mw: 100", "max_import_mw: 1" + "0" * 400)),
     "a lead time of 1e8 months": lambda f: write(f / "site.yaml", _site_text(
         cooling=[{"type": "air_economizer", "pue": 1.2, "lead_time_months": 1.0e8}])),
     "markup and emoji codes in user text": lambda f: write(f / "site.yaml", _site_text(
@@ -168,6 +170,7 @@ CASES = {
     "trace going back in time": lambda f: trace(f, "time_s,mw\n" + "".join(f"{(5 - i) * 0.1:.1f},10\n" for i in range(6))),
     "trace with NaN power": lambda f: trace(f, "time_s,mw\n0,10\n0.1,nan\n0.2,10\n"),
     "trace empty": lambda f: trace(f, ""),
+    "trace with a power of 1e300": lambda f: trace(f, "time_s,mw\n0,10\n0.1,1e300\n0.2,10\n"),
     "trace of one 2 MB line": lambda f: trace(f, "time_s,mw\n" + "1," * 1_000_000 + "\n"),
 }
 

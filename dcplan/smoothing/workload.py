@@ -312,13 +312,17 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
             problems.append(Problem(fname, i, header[t_col], f"expected seconds or an ISO 8601 "
                                     f"timestamp, found {row[t_col]!r}"))
             continue
+        if trust.too_large(t):
+            problems.append(Problem(fname, i, header[t_col], trust.too_large_words(t)))
+            continue
         try:
             v = float(row[v_col])
         except ValueError:
             problems.append(Problem(fname, i, v_name, f"expected a number, found {row[v_col]!r}"))
             continue
-        if not math.isfinite(v) or v < 0:
-            problems.append(Problem(fname, i, v_name, f"expected a finite value >= 0, found {row[v_col]!r}"))
+        if not math.isfinite(v) or v < 0 or trust.too_large(v):
+            problems.append(Problem(fname, i, v_name, trust.too_large_words(v) if trust.too_large(v)
+                                    else f"expected a finite value >= 0, found {row[v_col]!r}"))
             continue
         times.append((i, t))
         values.append(v)
