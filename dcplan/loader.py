@@ -256,17 +256,21 @@ def load_site(path: str | os.PathLike, base_catalog: dict | None = None, year: i
 def _blamed(problems: list[Problem], doc: YamlDocument, override: dict, blame: YamlDocument,
             prefix: KeyPath) -> list[Problem]:
     """``problems`` of ``doc`` at a key that ``override`` sets, moved to where ``blame`` writes
-    it (under ``prefix``); the others (and those of values given as data, a sweep's) as they are."""
+    it (under ``prefix``); the others (and those of values given as data, a sweep's) as they are.
+    A mapping it merges into the site's own is the site's (a problem of the whole section is the
+    site's to explain); one it puts where the site has none, or something else (a mapping where
+    a list belongs), is its own."""
     written: dict[str, KeyPath] = {}
 
-    def walk(node, loc: KeyPath) -> None:  # the values it sets, mappings too (a mapping where a list belongs)
-        if loc:
+    def walk(node, loc: KeyPath, site) -> None:
+        merged = isinstance(node, dict) and isinstance(site, dict)
+        if loc and not merged:
             written[dotted(loc)] = loc
         if isinstance(node, dict):
             for key, value in node.items():
-                walk(value, loc + (key,))
+                walk(value, loc + (key,), site.get(key) if merged else None)
 
-    walk(override, ())
+    walk(override, (), doc.data)
     return [blame.problem(prefix + written[p.key], p.message)
             if p.file == doc.name and p.key in written and prefix + written[p.key] in blame.lines else p
             for p in problems]

@@ -402,6 +402,19 @@ def test_a_scenario_override_of_the_wrong_shape_is_blamed_on_the_program(runner,
     assert "site.yaml" not in out
 
 
+def test_a_problem_of_a_section_a_scenario_merges_into_stays_the_sites(runner, tmp_path):
+    """The scenario sets one number in grid; the site's grid steps are out of order: the site's
+    line, not the scenario's, explains it."""
+    site = base_site()
+    site["grid"]["steps"] = [{"date": "2029-01-01", "max_import_mw": 20}, {"date": "2028-01-01", "max_import_mw": 30}]
+    write_yaml(tmp_path / "site.yaml", site)
+    path = write_yaml(tmp_path / "p.yaml", {
+        "kind": "program", "name": "p", "sites": ["site.yaml"],
+        "scenarios": {"more": {"site_overrides": {"testsite": {"grid": {"max_import_mw": 300}}}}}})
+    out = " ".join(run_cli(runner, "plan", path, "--scenario", "more", "-o", tmp_path / "out").output.split())
+    assert "site.yaml:" in out and "grid: grid steps must be in date order" in out and "p.yaml" not in out
+
+
 def test_a_csv_that_is_not_utf8_is_named_at_its_line(runner, tmp_path):
     """The reader's error gave a byte offset into its buffer, not a line."""
     text = "hour,price_usd_per_mwh\n" + "".join(f"{h},40\n" for h in range(8760))
