@@ -427,4 +427,15 @@ def test_a_csv_that_is_not_utf8_is_named_at_its_line(runner, tmp_path):
 
 def test_a_key_yaml_reads_as_null_is_named_at_its_line(runner, tmp_path):
     (tmp_path / "s.yaml").write_text("kind: site\nname: a\n\n\n~: 2\n")
-    assert "s.yaml:5: None: keys should be strings" in run_cli(runner, "validate", tmp_path / "s.yaml").output
+    assert "s.yaml:5: the key ~ is read by YAML as null, not a name" in run_cli(runner, "validate", tmp_path / "s.yaml").output
+
+
+def test_a_key_yaml_reads_as_a_date_number_or_boolean_is_named_at_its_line_under_its_parent(runner, tmp_path):
+    """A date key was reported at its parent's line as grid.datetime.date(2027, 1, 1); a number
+    or true as grid[5] or grid[1], read as list positions."""
+    (tmp_path / "s.yaml").write_text("kind: site\nname: a\ngrid:\n  max_import_mw: 1\n  2027-01-01: 3\n  5: 3\n"
+                                     "  true: 4\ncatalog:\n  gpus:\n    7: {price_usd_per_gpu: 3}\n")
+    out = run_cli(runner, "validate", tmp_path / "s.yaml").output
+    for line, key, what in ((5, "grid", "2027-01-01 is read by YAML as a date"), (6, "grid", "5 is read by YAML as a number"),
+                            (7, "grid", "true is read by YAML as true or false"), (10, "catalog.gpus", "7 is read")):
+        assert f"s.yaml:{line}: {key}: the key {what}" in out, out

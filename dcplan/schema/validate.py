@@ -3,13 +3,14 @@ file, line and dotted key it is about (with a did-you-mean for unknown keys)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import types
 import typing
 
 from pydantic import BaseModel, ValidationError
 
 from dcplan.errors import Problem, did_you_mean
-from dcplan.yamlio import YamlDocument
+from dcplan.yamlio import YamlDocument, dotted
 
 
 def _model_at(cls, loc: tuple):
@@ -48,10 +49,6 @@ def _clean_loc(data, loc: tuple) -> tuple:
         if isinstance(node, dict) and part in node:
             out.append(part)
             node = node[part]
-        elif isinstance(node, dict) and part in {str(k): k for k in node if not isinstance(k, str)}:
-            key = {str(k): k for k in node if not isinstance(k, str)}[part]  # a key YAML read as null or a number
-            out.append(key)
-            node = node[key]
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             out.append(part)
             node = node[part]
@@ -71,9 +68,14 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
         errors = exc.errors(include_url=False)
     problems = []
     for err in errors:
+        kind = err["type"]
+        if kind == "invalid_key" or err["loc"][-1:] == ("[key]",):  # of a model, of a dict[str, ...]: the key's
+            # place in the location is its repr, or 1 for true
+            parent = err["loc"][:-1] if kind == "invalid_key" else err["loc"][:-2]
+            problems.append(_key_not_text(doc, base_loc + _clean_loc(data, tuple(parent)), err["input"]))
+            continue
         loc = _clean_loc(data, tuple(err["loc"]))
         full = base_loc + loc
-        kind = err["type"]
         if kind == "extra_forbidden":
             owner = _model_at(cls, loc[:-1])
             allowed = sorted(owner.model_fields) if owner else []
@@ -92,3 +94,15 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
                         "as in country: \"NO\")")
         problems.append(doc.problem(full, msg))
     return problems
+
+
+def _key_not_text(doc: YamlDocument, parent: tuple, key) -> Problem:
+    """A mapping key YAML read as something other than text (``5``, ``true``, ``~``, a date),
+    at its own line and under its parent (a number printed in the dotted key reads as a list
+    position)."""
+    what = ("true or false" if isinstance(key, bool) else "null" if key is None
+            else "a date" if isinstance(key, (dt.date, dt.datetime)) else "a number")
+    written = "~" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+    line = doc.lines.get(parent + (key,)) or doc.line_of(parent)
+    return Problem(doc.name, line, dotted(parent), f"the key {written} is read by YAML as {what}, not a name: "
+                   f"quote it (\"{written}\":) if a name is meant")
