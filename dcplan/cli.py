@@ -97,7 +97,8 @@ app = typer.Typer(
     name="dcplan",
     help="Plan AI data-center build-outs: GPUs, power, cooling and caps, optimised with HiGHS.\n\n"
     "Exit codes: 0 ok, 1 infeasible or violated, 2 invalid input, 3 solver failure or time limit, "
-    "130 interrupted (Ctrl-C: `plan` writes the best plan found so far).",
+    "70 internal error (a bug: DCPLAN_DEBUG=1 shows it), 130 interrupted (Ctrl-C: `plan` writes the best plan "
+    "found so far), 143 terminated (SIGTERM).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: click's metavars (PATH, TEXT), no <bool> column
