@@ -312,9 +312,6 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
             problems.append(Problem(fname, i, header[t_col], f"expected seconds or an ISO 8601 "
                                     f"timestamp, found {row[t_col]!r}"))
             continue
-        if trust.too_large(t):
-            problems.append(Problem(fname, i, header[t_col], trust.too_large_words(t)))
-            continue
         try:
             v = float(row[v_col])
         except ValueError:
