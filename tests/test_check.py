@@ -295,10 +295,42 @@ def test_hours_outside_the_typical_days_above_every_source_are_a_warning(tmp_pat
     hot[outside[:5]] = 40.0  # PUE 1.6: the load 4/3 of the planned one, in five hours the plan does not dispatch
     write_csv(tmp_path / "weather.csv", {"ambient_temp_c": hot})
     assert not failures(check_paths([tmp_path]))  # the committed days are as they were
-    found = [f for f in failures(check_paths([tmp_path]), WARNING) if "outside the plan's typical days" in f.message]
+    found = [f for f in failures(check_paths([tmp_path]), WARNING) if "which the plan's typical days stand for" in f.message]
     assert len(found) == 1
     assert f"draws up to {load * 1.6 / 1.2:,.1f} MW (hour {outside[0]} of the year)" in found[0].message
-    assert f"grid {1.1 * load:,.1f}" in found[0].message and "short in 5 h of the year" in found[0].message
+    assert f"grid {1.1 * load:,.1f}" in found[0].message and "over the year, which" in found[0].message and "short in 5 h:" in found[0].message
+
+
+def test_power_caps_count_toward_what_the_plan_can_serve_over_the_year(tmp_path, runner):
+    """As above, with GPU power capping: the deepest cap takes 0.49 x 700 W of each H100's
+    1,416.7 W of IT, so the load of hours at PUE 1.6, 1.6 x IT, falls to 1.6 x 0.758 = 1.21 x IT,
+    within the grid's 1.1 x 1.2 x IT: no warning (one had been raised, capping left out)."""
+    import numpy as np
+
+    write_csv(tmp_path / "weather.csv", {"ambient_temp_c": np.full(8760, 10.0)})
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer",
+                        "pue": {"curve": [[10, 1.2], [40, 2.0]], "against": {"csv": "weather.csv"}}}]
+    write_yaml(tmp_path / SITE, site)
+    program = write_yaml(tmp_path / "capped.yaml", {
+        "kind": "program", "name": "capped", "sites": [SITE], "time": {"typical_days": 2},
+        "compute": {"gpus": [{"model": "h100_sxm"}], "target": {"gpus": 1000},
+                    "power_capping": {"value_usd_per_gpu_hour": 2.0}}})
+    folder = tmp_path / "plans" / "capped"
+    assert run_cli(runner, "plan", program, "-o", folder, "-q").exit_code == 0
+    rows = [line.split(",") for line in (folder / "dispatch.csv").read_text().splitlines()]
+    load = max(float(r[rows[0].index("load_mw")]) for r in rows[1:])
+    planned_hours = {int(r[rows[0].index("hour_of_year")]) for r in rows[1:]}
+    edit(tmp_path / SITE, lambda d: d["grid"].update(max_import_mw=round(1.1 * load, 3)))
+    hot = np.full(8760, 10.0)
+    hot[sorted(set(range(8760)) - planned_hours)[:5]] = 25.0  # PUE 1.6
+    write_csv(tmp_path / "weather.csv", {"ambient_temp_c": hot})
+    assert not failures(check_paths([program]))
+    assert not [f for f in failures(check_paths([program]), WARNING) if "typical days stand for" in f.message]
+    hot[hot == 25.0] = 40.0  # PUE 2.0: 2.0 x 0.758 = 1.52 x IT, beyond the grid even capped
+    write_csv(tmp_path / "weather.csv", {"ambient_temp_c": hot})
+    found = [f for f in failures(check_paths([program]), WARNING) if "typical days stand for" in f.message]
+    assert len(found) == 1 and "power capping" in found[0].message, found
 
 
 def test_a_buildout_periods_hours_outside_its_typical_days_are_held_to_that_periods_capacity(tmp_path, runner):
@@ -323,15 +355,15 @@ def test_a_buildout_periods_hours_outside_its_typical_days_are_held_to_that_peri
     load = max(float(r[rows[0].index("load_mw")]) for r in q3)
     planned_hours = {int(r[rows[0].index("hour_of_year")]) for r in rows[1:]}
     edit(tmp_path / SITE, lambda d: d["grid"].update(max_import_mw=round(1.1 * load, 3)))
-    assert not [f for f in failures(check_paths([program]), WARNING) if "outside" in f.message]
+    assert not [f for f in failures(check_paths([program]), WARNING) if "typical days stand for" in f.message]
     hot = np.full(8760, 10.0)
     august = [h for h in range(212 * 24, 243 * 24) if h not in planned_hours]  # hours of August (2026-Q3)
     hot[august[:5]] = 40.0
     write_csv(tmp_path / "weather.csv", {"ambient_temp_c": hot})
-    found = [f for f in failures(check_paths([program]), WARNING) if "outside the plan's typical days" in f.message]
+    found = [f for f in failures(check_paths([program]), WARNING) if "which the plan's typical days stand for" in f.message]
     assert len(found) == 1, found
-    assert "in 2026-Q3" in found[0].message and f"(hour {august[0]} of the year)" in found[0].message
-    assert "short in 5 h of its months" in found[0].message
+    assert "over its months in 2026-Q3," in found[0].message and f"(hour {august[0]} of the year)" in found[0].message
+    assert "short in 5 h:" in found[0].message
 
 
 def test_a_constraint_family_added_in_the_model_alone_is_checked_at_its_input(tmp_path, runner, monkeypatch):

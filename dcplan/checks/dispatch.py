@@ -81,7 +81,8 @@ def _load_met(v: Verification, s: SiteState, check: str) -> None:
 def _whole_year(v: Verification, s: SiteState, check: str) -> None:
     """A typical-days plan is dispatched on its representative days only: warn of the hours it
     stands for (the year; a build-out period's months) whose load exceeds the most every source
-    could deliver then, as the model's technologies state it (``SiteModel.most_mw``)."""
+    could deliver then, power caps taken as deep as they go, as the model's technologies state
+    it (``SiteModel.most_mw``)."""
     if s.figures is None:
         return
     hours = np.arange(HOURS_PER_YEAR)
@@ -98,9 +99,9 @@ def _whole_year(v: Verification, s: SiteState, check: str) -> None:
         i = int(np.argmax(short))
         shown = ", ".join(f"{k} {mw[i]:,.1f}" for k, mw in parts.items())
         span = "its months" if s.period else "the year"
-        v.add(check, WARNING, f"outside the plan's typical days{s.when} the facility draws up to {load[i]:,.1f} MW "
-              f"(hour {hours[i]} of the year), more than all the planned capacity then ({supply[i]:,.1f} MW: {shown}); "
-              f"short in {int(bad.sum()):,} h of {span}: a full-year plan would size for them",
+        v.add(check, WARNING, f"over {span}{s.when}, which the plan's typical days stand for, the facility draws up to "
+              f"{load[i]:,.1f} MW (hour {hours[i]} of the year), more than the plan can serve then ({supply[i]:,.1f} "
+              f"MW: {shown}); short in {int(bad.sum()):,} h: a full-year plan would size for them",
               _load_culprit(v, s))
 
 

@@ -150,6 +150,13 @@ def add_power_capping(sm: SiteModel, compute: Compute, options) -> object:
         w[t] * lost_per_mwh[j] * b.gpu_capped_mw[c, j, t] for c in b.C for j in b.J for t in sm.steps),
         ("program", "compute", "power_capping", "value_usd_per_gpu_hour"))
     sm.add_dispatch("gpu_capped_mw", at=lambda t: sum(b.gpu_capped[c, t] for c in b.C), decided=True)
+    deepest = sum(width for width, _ in segments)
+
+    def most_taken_away_mw():  # the facility load the deepest cap takes away in each hour of the year
+        c = chosen_cooling(sm)
+        return deepest * board_share * draw * (value_of(b.it_mw[c]) - compute.fixed_it_mw) * np.asarray(sm.si.pue[c])
+
+    sm.most_mw["power capping"] = most_taken_away_mw
     return b.gpu_capped_mw
 
 

@@ -125,8 +125,8 @@ class SiteModel:
     firm_mw: list = field(default_factory=list)  # dispatchable capacity expressions, MW (caps)
     most_mw: dict[str, Callable[[], float | np.ndarray]] = field(default_factory=dict)
     """Source -> the most it can deliver in each hour of the year at the solved (or committed)
-    build, one figure or an array over the year's hours: what `dcplan check` holds a typical-days
-    plan's load against outside its typical days."""
+    build, one figure or an array over the year's hours (power capping: the most load it can take
+    away): what `dcplan check` holds a typical-days plan's load against over the whole year."""
     land_acres: list = field(default_factory=list)  # land taken by what is built (caps)
     explanations: dict[str, Explanation] = field(default_factory=dict)  # constraint name -> its meaning
     cost_inputs: dict[str, list[tuple]] = field(default_factory=dict)  # cost line -> the inputs it comes from
