@@ -439,3 +439,21 @@ def test_a_key_yaml_reads_as_a_date_number_or_boolean_is_named_at_its_line_under
     for line, key, what in ((5, "grid", "2027-01-01 is read by YAML as a date"), (6, "grid", "5 is read by YAML as a number"),
                             (7, "grid", "true is read by YAML as true or false"), (10, "catalog.gpus", "7 is read")):
         assert f"s.yaml:{line}: {key}: the key {what}" in out, out
+
+
+def test_a_word_for_a_key_of_numbers_is_named_as_no_number():
+    """A dict keyed by number (months late -> probability) reports a word for a key as a value
+    that is no number, not as a key that should be text."""
+    from pathlib import Path
+
+    from pydantic import BaseModel
+
+    from dcplan.schema.validate import validation_problems
+    from dcplan.yamlio import parse_yaml
+
+    class Odds(BaseModel):
+        months: dict[float, float]
+
+    doc = parse_yaml("months:\n  x: 0.5\n  3: 0.5\n", Path("odds.yaml"))
+    [problem] = validation_problems(doc, Odds, doc.data)
+    assert (problem.line, problem.key) == (2, "months.x") and "valid number" in problem.message

@@ -69,8 +69,9 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
     problems = []
     for err in errors:
         kind = err["type"]
-        if kind == "invalid_key" or err["loc"][-1:] == ("[key]",):  # of a model, of a dict[str, ...]: the key's
-            # place in the location is its repr, or 1 for true
+        # a key YAML read as other than text where text is wanted, of a model or of a dict[str, ...] (pydantic
+        # places it in the location as its repr, or 1 for true); a dict by number reports its keys as values
+        if kind == "invalid_key" or (kind == "string_type" and err["loc"][-1:] == ("[key]",)):
             parent = err["loc"][:-1] if kind == "invalid_key" else err["loc"][:-2]
             problems.append(_key_not_text(doc, base_loc + _clean_loc(data, tuple(parent)), err["input"]))
             continue
