@@ -204,12 +204,16 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
         if outcome.plan is not None:
             outcome.plan.pareto = frontier(program, outcome, plan_at).document()
         return outcome
-    from dcplan.studies.earliest import search
+    from dcplan.studies.earliest import cut_short, search
     from dcplan.studies.odds import odds
 
     found, outcome = search(program, plan_at)
     if found.period is not None and bo.earliest.delays:
-        found.odds = odds(program, plan_at, found.period.index).document()
+        study = odds(program, plan_at, found.period.index)
+        found.odds = study.document()
+        if study.undecided and outcome.plan is not None:  # asked for and not answered: not a plan at its optimum
+            stopped = options.stop is not None and options.stop.is_set()
+            outcome = cut_short(outcome, "stopped" if stopped else "time limit: the odds under the delays undecided")
     outcome.earliest = found
     if outcome.plan is not None:
         outcome.plan.earliest = found.document()

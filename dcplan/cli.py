@@ -359,7 +359,9 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
     if result.status == "time_limit":
         gap = gap_words(result.gap, result.gap_share) if result.gap is not None else "unknown"
         why = "stopped" if stopped else "time limit reached"
-        err_console.print(f"[yellow]{why}[/yellow]: best plan found has gap {gap}")
+        left = result.message.removeprefix("time limit: ") if result.message.startswith("time limit: ") else ""
+        err_console.print(f"[yellow]{why}[/yellow]: " + (f"{left}; the plan" if left else "best plan found")
+                          + f" has gap {gap}")
         raise typer.Exit(ExitCode.INTERRUPTED if stopped else ExitCode.SOLVER_FAILURE)
 
 

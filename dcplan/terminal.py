@@ -337,7 +337,11 @@ def _odds_summary(console: Console, odds: dict) -> None:
     for row in odds["distribution"]:
         table.add_row(row["period"] or "not in the horizon", f"{row['probability']:.1%}", f"{row['cumulative']:.1%}")
     console.print(table)
-    console.print(f"P50 {odds['p50'] or 'not in the horizon'}, P90 {odds['p90'] or 'not in the horizon'}", highlight=False)
+    if odds.get("undecided") and not odds["distribution"]:
+        console.print("P50 and P90 undecided: a search had no answer in time", highlight=False)
+    else:
+        console.print(f"P50 {odds['p50'] or 'not in the horizon'}, P90 {odds['p90'] or 'not in the horizon'}",
+                      highlight=False)
     held = odds.get("plan_holding_90")
     if held:
         late = ", ".join(f"{d['asset']} at {d['site']} {d['months_late']:g} months late" for d in held["planned_for"])

@@ -125,6 +125,26 @@ def test_the_odds_are_written_read_back_and_shown(tmp_path, runner):
     assert "Its orders (the timeline of this report is the on-time plan" in html
 
 
+def test_odds_without_an_answer_in_time_are_undecided_and_exit_as_a_time_limit(tmp_path, runner, monkeypatch):
+    """A probe of the odds with no answer (its time limit, or Ctrl-C) had left P50 and P90 'not in
+    the horizon' and the command exiting 0 with a plan 'optimal'."""
+    import dcplan.studies.odds as odds_study
+    from dcplan.studies.earliest import Undecided
+
+    def no_answer(probe, n, guess=None):
+        raise Undecided(n - 1)
+
+    monkeypatch.setattr(odds_study, "first_with_plan", no_answer)
+    path = odds_program(tmp_path, islanded_site(rental=False, owned_lead_months=15))
+    result = run_cli(runner, "plan", path, "-o", tmp_path / "out")
+    out = " ".join(result.output.split())
+    assert result.exit_code == 3 and "P50 and P90 undecided" in out and "not in the horizon" not in out, out
+    written = yaml.safe_load((tmp_path / "out" / "plan.yaml").read_text())
+    assert written["earliest"]["odds"]["undecided"] is True and written["solution"]["status"] == "time_limit"
+    assert run_cli(runner, "report", tmp_path / "out", "-o", tmp_path / "report.html").exit_code == 0
+    assert "P50 and P90 undecided" in (tmp_path / "report.html").read_text()
+
+
 def test_a_triangular_delay_is_five_equally_likely_quantiles(tmp_path):
     """[0, 3, 12] months late: the quantile at 25 % is the likeliest value (3 = (3 - 0) / 12 of
     the range); the plan's P50 is the third fifth's quarter and P90 the last's, by hand."""

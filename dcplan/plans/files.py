@@ -265,6 +265,7 @@ class HoldingPlan(_Record):
 class OddsEntry(_Record):
     """The odds of time to power under delays (dcplan.studies.odds.Odds.document)."""
 
+    undecided: bool = False
     p50: str | None = None
     p90: str | None = None
     distribution: list[OddsRow] = []

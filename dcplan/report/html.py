@@ -251,10 +251,11 @@ def _odds(odds: dict | None) -> str:
         return ""
     rows = [[r.get("period") or "not in the horizon", f"{r['probability']:.1%}", f"{r['cumulative']:.1%}"]
             for r in odds.get("distribution") or []]
+    quantiles = ("P50 and P90 undecided: a search had no answer in time" if odds.get("undecided") and not rows else
+                 f"P50 {escape(str(odds.get('p50') or 'not in the horizon'))}</b>, "
+                 f"<b>P90 {escape(str(odds.get('p90') or 'not in the horizon'))}")
     body = (f"<h3>The odds, with deliveries late</h3><p>Every combination of the delays given, planned for its "
-            f"earliest period: <b>P50 {escape(str(odds.get('p50') or 'not in the horizon'))}</b>, "
-            f"<b>P90 {escape(str(odds.get('p90') or 'not in the horizon'))}</b>.</p>"
-            + _table(["earliest period", "chance", "by then"], rows, "lrr"))
+            f"earliest period: <b>{quantiles}</b>.</p>" + _table(["earliest period", "chance", "by then"], rows, "lrr"))
     held = odds.get("plan_holding_90")
     if held:
         late = ", ".join(f"{escape(str(d['asset']))} at {escape(str(d['site']))} {d['months_late']:g} months late"

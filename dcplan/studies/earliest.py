@@ -152,7 +152,8 @@ def search(pi: ProgramInput, plan_at: Callable[..., object]) -> tuple[Earliest, 
     best = plan_at(with_goal_at(pi, periods[latest]), True)
     if best.plan is None and outcomes[latest].plan is not None:  # out of time: the date is proved,
         stopped = best.solve is not None and best.solve.message == "stopped"  # (Ctrl-C, a stop event)
-        best = _first_plan(outcomes[latest], stopped)  # so keep the probe's plan, its gap open
+        best = cut_short(outcomes[latest], "stopped" if stopped else  # so keep the probe's plan, its gap open
+                         "time limit: the earliest period's first plan, not its least-cost one")
     found = Earliest(_goal(goal), periods[latest], why, tried)
     if best.plan is not None:
         later = [(p, plan_at(with_goal_at(pi, p), True)) for p in periods[latest + 1:latest + 1 + goal.curve_periods]]
@@ -166,14 +167,15 @@ def search(pi: ProgramInput, plan_at: Callable[..., object]) -> tuple[Earliest, 
     return found, best
 
 
-def _first_plan(probe, stopped: bool = False):
-    """The earliest period's probe (any plan would do) as the answer when its least-cost plan ran
-    out of time (or was ``stopped``): a plan with the gap it has, said to be cut short (the
-    search had proved the date, and answered "no plan found" after all)."""
-    solve = dataclasses.replace(probe.solve, status="time_limit", message="stopped" if stopped else
-                                "time limit: the earliest period's first plan, not its least-cost one")
-    probe.plan.solver.update(status="time_limit", gap=solve.gap)
-    return dataclasses.replace(probe, solve=solve)
+def cut_short(outcome, message: str):
+    """``outcome``, a plan, as an answer that ran out of time (``message`` "stopped": Ctrl-C): the
+    earliest period's probe (any plan would do) when its least-cost plan did not come in time
+    (the search had proved the date, and answered "no plan found" after all), or the plan whose
+    odds under the delays stayed undecided. Its gap stays as it is; the command exits as at a
+    time limit."""
+    solve = dataclasses.replace(outcome.solve, status="time_limit", message=message)
+    outcome.plan.solver.update(status="time_limit", gap=solve.gap)
+    return dataclasses.replace(outcome, solve=solve)
 
 
 def time_to_power_curve(points_in: list[tuple[Period, object]]) -> list[dict]:

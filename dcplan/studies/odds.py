@@ -117,11 +117,13 @@ class Odds:
     p90: str | None
     held: dict | None  # the plan that holds in at least 90 %: see document()
     notes: list[str]
+    undecided: bool = False  # a probe had no answer in time: the odds, or the plan that holds, are not known
 
     def document(self) -> dict:
         """plan.yaml's ``earliest.odds``."""
-        return {"p50": self.p50, "p90": self.p90, "distribution": self.distribution,
-                **({"plan_holding_90": self.held} if self.held else {}), **({"notes": self.notes} if self.notes else {})}
+        return {**({"undecided": True} if self.undecided else {}), "p50": self.p50, "p90": self.p90,
+                "distribution": self.distribution, **({"plan_holding_90": self.held} if self.held else {}),
+                **({"notes": self.notes} if self.notes else {})}
 
 
 def odds(pi: ProgramInput, plan_at: Callable[..., object], on_time: int | None = None) -> Odds:
@@ -141,7 +143,7 @@ def odds(pi: ProgramInput, plan_at: Callable[..., object], on_time: int | None =
             earliest[case] = first_with_plan(lambda k: answer(plan_at(with_goal_at(variant, periods[k]), False)),
                                              len(periods), impossible_by_arithmetic(variant, periods))
     except Undecided as stop:
-        return Odds([], None, None, None, [f"undecided: no answer in time for {periods[stop.index].name}"])
+        return Odds([], None, None, None, [f"undecided: no answer in time for {periods[stop.index].name}"], True)
     order = sorted({k for k in earliest.values() if k is not None}) + ([None] if None in earliest.values() else [])
     distribution, total = [], 0.0
     for k in order:
@@ -151,27 +153,28 @@ def odds(pi: ProgramInput, plan_at: Callable[..., object], on_time: int | None =
                              "cumulative": total})
     quantile = {q: next((row["period"] for row in distribution if row["cumulative"] >= q - 1e-9), None)
                 for q in (0.5, HOLD)}
-    held, notes = _holding_plan(pi, plan_at, all_cases, earliest, periods)
-    return Odds(distribution, quantile[0.5], quantile[HOLD], held, notes)
+    held, notes, undecided = _holding_plan(pi, plan_at, all_cases, earliest, periods)
+    return Odds(distribution, quantile[0.5], quantile[HOLD], held, notes, undecided)
 
 
-def _holding_plan(pi, plan_at, all_cases: list[Case], earliest: dict, periods) -> tuple[dict | None, list[str]]:
+def _holding_plan(pi, plan_at, all_cases: list[Case], earliest: dict, periods) -> tuple[dict | None, list[str], bool]:
     """Among the cases covering at least 90 % of the probability, those with the soonest earliest
     period; of them the least-cost plan for a least case (no other candidate under it); its
-    orders fixed and tried in every case (deliveries waiting for the planned date when early)."""
+    orders fixed and tried in every case (deliveries waiting for the planned date when early).
+    With notes, and whether it is undecided (a plan not found or tried in time)."""
     def covered(c: Case) -> float:
         return sum(o.probability for o in all_cases if c.covers(o))
 
     candidates = [c for c in all_cases if earliest[c] is not None and covered(c) >= HOLD - 1e-9]
     if not candidates:
-        return None, ["no plan holds in 90 % of the cases: too many have no plan within the horizon"]
+        return None, ["no plan holds in 90 % of the cases: too many have no plan within the horizon"], False
     k = min(earliest[c] for c in candidates)
     soonest = [c for c in candidates if earliest[c] == k]
     least = [c for c in soonest if not any(o != c and c.covers(o) for o in soonest)]
     plans = [(c, plan_at(with_goal_at(with_delays(pi, c.months()), periods[k]), True)) for c in least]
     plans = [(c, outcome) for c, outcome in plans if outcome.plan is not None]
     if not plans:
-        return None, ["the plan for 90 % was not found in time"]
+        return None, ["undecided: the plan for 90 % was not found in time"], True
     chosen, planned = min(plans, key=lambda item: item[1].plan.timeline.npv_cost_usd)
     fixed = _fix_orders(planned.plan)
     stored = {(o.site, o.asset) for o in planned.plan.timeline.orders}  # what waits when delivered early
@@ -182,7 +185,7 @@ def _holding_plan(pi, plan_at, all_cases: list[Case], earliest: dict, periods) -
             tried[late] = plan_at(with_goal_at(with_delays(pi, dict(late)), periods[k]), True, change_model=fixed)
         outcome = tried[late]
         if answer(outcome) is None:
-            return None, [f"undecided: the plan for 90 % was not tried in every case in time ({outcome.why_no_plan()[0]})"]
+            return None, [f"undecided: the plan for 90 % was not tried in every case in time ({outcome.why_no_plan()[0]})"], True
         if outcome.plan is not None:
             holds += case.probability
             cost += case.probability * outcome.plan.timeline.npv_cost_usd
@@ -193,7 +196,7 @@ def _holding_plan(pi, plan_at, all_cases: list[Case], earliest: dict, periods) -
             # what to order: the timeline written beside it is the on-time plan's
             "orders": [{"site": o.site, "asset": o.asset, "label": o.label, "quantity": o.quantity, "unit": o.unit,
                         "order_period": o.order_period, "online_period": o.online_period}
-                       for o in planned.plan.timeline.orders]}, []
+                       for o in planned.plan.timeline.orders]}, [], False
 
 
 def _fix_orders(plan) -> Callable:
