@@ -24,6 +24,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 import dcplan.trust as trust
@@ -140,8 +141,8 @@ def _friendly(fn):
             if os.environ.get("DCPLAN_DEBUG") or not exc.filename:
                 return _internal(exc)
             # a file the system refused (full, read-only, a path not checked up front): the user's to fix
-            err_console.print(f"[red]cannot read or write[/red] {display_path(Path(exc.filename))}: "
-                              f"{exc.strerror or exc}", highlight=False)
+            err_console.print(f"[red]cannot read or write[/red] {escape(display_path(Path(exc.filename)))}: "
+                              f"{escape(str(exc.strerror or exc))}", highlight=False)
             raise typer.Exit(ExitCode.INVALID_INPUT) from None
         except Exception as exc:  # a bug in dcplan, not in the input
             return _internal(exc)
@@ -153,7 +154,7 @@ def _internal(exc: BaseException):
     """A bug in dcplan, not in the input: exit 70 (a traceback with DCPLAN_DEBUG=1)."""
     if os.environ.get("DCPLAN_DEBUG"):
         raise exc
-    err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}\n"
+    err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))}\n"
                       "This is a bug in dcplan; run with DCPLAN_DEBUG=1 for a traceback.")
     raise typer.Exit(INTERNAL_ERROR) from None
 
@@ -245,10 +246,12 @@ def init(directory: Path = typer.Argument(..., help="Folder to create the starte
             _, target, why = err.args[0][0]  # named where it was to be, not in the hidden staging folder
             raise OSError(errno.EIO, why, str(directory / Path(target).relative_to(staging))) from None
         write_schemas(staging / "schemas")  # the files' modelines point here: completion in the editor
-    console.print(f"[green]created[/green] {display_path(directory)}; next:\n"
-                  f"  dcplan validate {display_path(directory)}\n"
-                  f"  dcplan plan {display_path(directory / 'program.yaml')} -o {display_path(directory / 'plans' / 'starter')}\n"
-                  f"  dcplan check {display_path(directory)}   (verifies the committed plan, as in CI)")
+    shown = escape(display_path(directory))
+    console.print(f"[green]created[/green] {shown}; next:\n"
+                  f"  dcplan validate {shown}\n"
+                  f"  dcplan plan {escape(display_path(directory / 'program.yaml'))} -o "
+                  f"{escape(display_path(directory / 'plans' / 'starter'))}\n"
+                  f"  dcplan check {shown}   (verifies the committed plan, as in CI)")
 
 
 @app.command()
@@ -355,7 +358,7 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
     if folder is not None:
         written = api.write_folder(outcome.plan, folder, with_report, parquet)
         if not quiet:
-            console.print("wrote " + ", ".join(display_path(p) for p in written))
+            console.print("wrote " + ", ".join(escape(display_path(p)) for p in written))
     if result.status == "time_limit":
         gap = gap_words(result.gap, result.gap_share) if result.gap is not None else "unknown"
         why = "stopped" if stopped else "time limit reached"
@@ -498,7 +501,8 @@ def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_
         if not quiet and not available("matplotlib"):
             console.print("smoothing.png not drawn: pip install 'dcplan[plots]'", style="dim", markup=False)
         if not quiet:
-            console.print("wrote " + ", ".join(display_path(folder.target / p.relative_to(staging)) for p in written))
+            console.print("wrote " + ", ".join(escape(display_path(folder.target / p.relative_to(staging)))
+                                               for p in written))
     if result.status == "time_limit" or stop.is_set():
         err_console.print(f"[yellow]{'stopped' if stop.is_set() else 'time limit reached'}[/yellow]: the "
                           "schedule meets the limits but may not be least-cost")
@@ -524,7 +528,7 @@ def report(
         writable_path(report_path(outdir, output, COMPARISON_FILE if compare is not None else "report.html"),
                       "--output")
     written = write_comparison(compare, outdir, output) if compare is not None else write_report(outdir, output)
-    console.print(f"wrote {display_path(written)}")
+    console.print(f"wrote {escape(display_path(written))}")
 
 
 @app.command()
@@ -710,7 +714,7 @@ def sweep_summary(
         return
     summary.print_summary(console, result)
     if result.written:
-        console.print("wrote " + ", ".join(display_path(p) for p in result.written))
+        console.print("wrote " + ", ".join(escape(display_path(p)) for p in result.written))
 
 
 class _ReaderMayLeave:

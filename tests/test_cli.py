@@ -304,3 +304,15 @@ def test_json_on_standard_output_is_strict_json(capsys):
 
     _print_json({"baseline": float("nan"), "bars": [1.5, float("inf")], "when": dt.date(2027, 1, 1)})
     assert json.loads(capsys.readouterr().out) == {"baseline": None, "bars": [1.5, None], "when": "2027-01-01"}
+
+
+def test_paths_with_markup_are_printed_as_written(tmp_path, runner, monkeypatch):
+    """'[/]' in an output folder's name raised Rich's MarkupError after the plan was written (and
+    the internal-error handler with it); '[red]x' printed as x."""
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(runner, "init", "[red]x").output.startswith("created [red]x; next:")
+    write_yaml(tmp_path / "s.yaml", base_site())
+    result = run_cli(runner, "plan", "s.yaml", "--typical-days", "1", "-o", "out/[/]q")
+    assert result.exit_code == 0 and "wrote out/[/]q/plan.yaml" in result.output, result.output
+    result = run_cli(runner, "report", "out/[/]q")
+    assert result.exit_code == 0 and "wrote out/[/]q/report.html" in result.output, result.output

@@ -269,6 +269,6 @@ def print_run(console: Console, run) -> None:
     if len(failed) > SHOWN_FAILURES:
         console.print(f"  ... and {len(failed) - SHOWN_FAILURES} more (see results.csv)")
     plans = sum(r["status"] in WITH_PLAN for r in run.rows)
-    out = display_path(run.outdir)
+    out = escape(display_path(run.outdir))
     console.print(f"wrote {out}/{RESULTS}, results.csv and {plans} plan{'s' if plans != 1 else ''} in {out}/scenarios/; "
                   f"next: dcplan sweep summary {out}")
