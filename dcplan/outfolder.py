@@ -150,8 +150,15 @@ def writable_path(path: Path, option: str, folder: bool = False) -> Path:
     path = Path(os.path.abspath(path))
     if path.exists() and path.is_dir() != folder:
         raise _problem(option, f"{display_path(path)} exists and is not a {'folder' if folder else 'file'}")
+    if not folder and _plan_file(path):
+        raise _problem(option, f"{display_path(path)} is a file of the plan in {display_path(path.parent)}: no "
+                       "output is written over it; give another name")
     if path.is_fifo() or path.is_socket():  # opened for writing, a pipe with no reader waits for ever
         raise _problem(option, f"{display_path(path)} is a pipe or socket, not a file: dcplan would wait on it")
+    if path.exists() and not folder and not path.is_file():  # a device (/dev/null): written in place
+        if not os.access(path, os.W_OK):
+            raise _problem(option, f"cannot write {display_path(path)}: permission denied")
+        return path
     parent = path.parent
     while not parent.exists():
         parent = parent.parent
@@ -160,6 +167,13 @@ def writable_path(path: Path, option: str, folder: bool = False) -> Path:
     if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise _problem(option, f"cannot write {display_path(path)}: permission denied")
     return path
+
+
+def _plan_file(path: Path) -> bool:
+    """Whether ``path`` (through a link) is one of a plan's own files, beside its plan.yaml (a
+    report of the plan is an output of it, not one of them)."""
+    real = Path(os.path.realpath(path))
+    return real.name in OUTPUT_NAMES - {"report.html", "compare.html"} and (real.parent / "plan.yaml").is_file()
 
 
 @contextlib.contextmanager

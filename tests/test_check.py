@@ -5,8 +5,10 @@ explanation of an infeasible program names the limit that conflicts."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -637,11 +639,14 @@ def test_an_output_file_is_never_written_over_a_file_dcplan_reads(runner, repo):
     exit 0, and --solver-log appended to any file (reviews' cases); what the command does not
     read is replaced on every run (a rule by file name refused summary.json the second time)."""
     site, plan = repo / SITE, repo / "plans" / "testsite"
-    before = {p: p.read_bytes() for p in (site, plan / "plan.yaml", plan / "summary.json")}
-    for args, target in ((("check", repo), site), (("diff", plan, plan), plan / "plan.yaml"),
-                         (("report", plan), plan / "summary.json")):
+    before = {p: p.read_bytes() for p in (site, plan / "plan.yaml", plan / "summary.json", plan / "dispatch.csv")}
+    read, plans_own = "a file this command read", "is a file of the plan in"
+    for args, target, said in ((("check", repo), site, read), (("diff", plan, plan), plan / "plan.yaml", plans_own),
+                               (("report", plan), plan / "summary.json", plans_own),
+                               (("diff", plan, plan), plan / "dispatch.csv", plans_own),  # a plan's, not read
+                               (("report", plan), site, read)):  # an input the report embeds
         result = run_cli(runner, *args, "-o", target)
-        assert result.exit_code == 2 and "a file this command read" in result.output, (args, result.output)
+        assert result.exit_code == 2 and said in " ".join(result.output.split()), (args, result.output)
     assert all(p.read_bytes() == text for p, text in before.items())
     for _ in range(2):  # what it does not read it replaces, run after run, whatever its name
         assert run_cli(runner, "report", plan, "-o", plan / "report.html").exit_code == 0
@@ -650,6 +655,20 @@ def test_an_output_file_is_never_written_over_a_file_dcplan_reads(runner, repo):
     assert result.exit_code == 2 and "is an input of this plan" in result.output and site.read_bytes() == before[site]
     result = run_cli(runner, "plan", site, "--typical-days", "2", "-o", repo / "out", "--solver-log", repo / "out" / "h.log")
     assert result.exit_code == 2 and "which the plan replaces whole" in result.output, result.output
+
+
+def test_an_output_through_a_link_keeps_the_link_and_a_device_stays_a_device(runner, repo, tmp_path):
+    """`-o` of a link to a file replaced the link with a file, and of a link to /dev/null (or
+    /dev/null itself, as root) made the device a file."""
+    plan = repo / "plans" / "testsite"
+    (tmp_path / "real.md").write_text("old")
+    os.symlink(tmp_path / "real.md", tmp_path / "link.md")
+    os.symlink("/dev/null", tmp_path / "sink")
+    for target in (tmp_path / "link.md", tmp_path / "sink"):
+        assert run_cli(runner, "diff", plan, plan, "-o", target).exit_code == 0
+        assert target.is_symlink()
+    assert "no changes" in (tmp_path / "real.md").read_text()
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
 def test_exit_2_for_a_plan_without_its_dispatch(runner, repo):

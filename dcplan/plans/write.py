@@ -190,15 +190,23 @@ def _dispatch_rows(writer, s, columns: list[str], lead: list[str], new_year: dt.
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write text (UTF-8) or bytes to a temporary file beside ``path``, then rename it into place;
     never over an input file read since the command began (``check -o sites/x.yaml`` replaced
-    the site it checked): an InputError naming it."""
+    the site it checked): an InputError naming it. A link is kept (the file it leads to is
+    replaced); a device (``/dev/null``, a terminal) is written as it is, in place (it had been
+    replaced by a file)."""
+    data = data.encode("utf-8") if isinstance(data, str) else data
     if trust.was_read(path):
         raise InputError([Problem(display_path(path), None, "", "a file this command read (an input, or a plan's "
                                   "file): no output is written over it; give another name")])
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.write(data)
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, path)
     except OSError as err:  # a full disk says no file: name the one being written, as other I/O errors do
