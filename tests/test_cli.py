@@ -316,3 +316,16 @@ def test_paths_with_markup_are_printed_as_written(tmp_path, runner, monkeypatch)
     assert result.exit_code == 0 and "wrote out/[/]q/plan.yaml" in result.output, result.output
     result = run_cli(runner, "report", "out/[/]q")
     assert result.exit_code == 0 and "wrote out/[/]q/report.html" in result.output, result.output
+
+
+def test_init_in_a_fresh_git_repository_keeps_its_hidden_entries(tmp_path, runner, monkeypatch):
+    """`git init && dcplan init .` was refused as not empty; a folder of files still is."""
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (tmp_path / "repo" / ".gitkeep").write_text("")
+    monkeypatch.chdir(tmp_path / "repo")
+    assert run_cli(runner, "init", ".").exit_code == 0
+    assert (tmp_path / "repo" / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
+    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == [".git", ".gitkeep", "program.yaml", "schemas", "sites"]
+    again = run_cli(runner, "init", ".")
+    assert again.exit_code == 2 and "is not empty" in again.output
