@@ -232,3 +232,20 @@ def test_a_build_outs_time_to_power_and_npv_lead_its_headline():
 
     changes = diff_plan(doc("2028-Q1", 2.128e9), doc("2026-Q3", 5.229e9))
     assert _headline(changes) == "time to power 2028-Q1 → 2026-Q3, NPV +$3.10 B (+145.7%)"
+
+
+def test_the_scenario_the_odds_and_the_studies_curves_are_compared():
+    """Two plans differing only in these were 'no changes' (--exit-code 0)."""
+    base = {"program": "p", "scenario": None, "sites": {}, "totals": {}}
+    odds = {"p50": "2027-Q2", "p90": "2027-Q4", "distribution": [{"period": "2027-Q2"}]}
+    new = {**base, "scenario": "late", "earliest": {"period": "2027-Q1", "odds": odds,
+                                                    "curve": [{"period": "2027-Q1", "npv_cost_usd": 3.0e9}]},
+           "pareto": {"points": [{"co2_t": 5000.0, "cost_usd": 1.0e9}]}}
+    old = {**base, "earliest": {"period": "2027-Q1", "odds": {"undecided": True, "p50": None, "p90": None,
+                                                              "distribution": []}}}
+    found = {(c.section, c.item): (c.old, c.new) for c in diff_module.diff_plan(old, new)}
+    assert found == {("totals", "scenario"): (None, "late"),
+                     ("totals", "time to power P50"): ("undecided", "2027-Q2"),
+                     ("totals", "time to power P90"): ("undecided", "2027-Q4"),
+                     ("studies", "time-to-power curve"): (None, "2027-Q1 $3.00 B"),
+                     ("studies", "cost against CO2"): (None, "5,000 t: $1.00 B")}

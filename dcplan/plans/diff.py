@@ -32,7 +32,7 @@ CAPACITY_UNITS = (("_mwh", "MWh"), ("_mw", "MW"), ("_units", "units"))
 
 @dataclass(frozen=True)
 class Change:
-    section: str  # GPUs, capacity, energy, cost, emissions, caps, binding, orders, rentals, totals
+    section: str  # GPUs, capacity, energy, cost, emissions, caps, binding, orders, rentals, totals, studies
     item: str
     old: object  # None: added
     new: object  # None: removed
@@ -224,6 +224,14 @@ def diff_plan(old: dict, new: dict) -> list[Change]:
     before, after = ((doc.get("earliest") or {}).get("period") for doc in (old, new))
     if before != after:  # time to power: the question a build-out with an earliest goal answers
         changes.append(Change("totals", "time to power", before, after))
+    for label, read in (("scenario", lambda doc: doc.get("scenario")),
+                        ("time to power P50", lambda doc: _quantile(doc, "p50")),
+                        ("time to power P90", lambda doc: _quantile(doc, "p90"))):
+        if read(old) != read(new):
+            changes.append(Change("totals", label, read(old), read(new)))
+    for label, read in (("time-to-power curve", _curve), ("cost against CO2", _frontier)):
+        if read(old) != read(new):
+            changes.append(Change("studies", label, read(old), read(new)))
     osites, nsites = old.get("sites") or {}, new.get("sites") or {}
     for site in sorted(set(osites) | set(nsites)):
         a, b = osites.get(site) or {}, nsites.get(site) or {}
@@ -245,6 +253,29 @@ def diff_plan(old: dict, new: dict) -> list[Change]:
     if old.get("timeline") or new.get("timeline"):
         _timeline(changes, old.get("timeline"), new.get("timeline"))
     return changes
+
+
+def _quantile(doc: dict, q: str) -> str | None:
+    """An earliest period's P50 or P90 under the delays: the period, 'not in the horizon', or
+    'undecided' (no answer in time)."""
+    odds = (doc.get("earliest") or {}).get("odds")
+    if not odds:
+        return None
+    if odds.get("undecided") and not odds.get("distribution"):
+        return "undecided"
+    return odds.get(q) or "not in the horizon"
+
+
+def _curve(doc: dict) -> str | None:
+    """The time-to-power curve as 'period NPV' points."""
+    points = (doc.get("earliest") or {}).get("curve") or []
+    return "; ".join(f"{p.get('period')} {money(p.get('npv_cost_usd') or 0)}" for p in points) or None
+
+
+def _frontier(doc: dict) -> str | None:
+    """The cost-against-CO2 points as 'CO2 t: cost'."""
+    points = (doc.get("pareto") or {}).get("points") or []
+    return "; ".join(f"{quantity(p.get('co2_t') or 0)} t: {money(p.get('cost_usd') or 0)}" for p in points) or None
 
 
 DECISION_SECTIONS = ("GPUs", "capacity", "orders", "rentals")
