@@ -411,23 +411,26 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
         left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
         return SolveOptions(time_limit_s=left, stop=options and options.stop, threads=options and options.threads)
 
-    def cut_short(result) -> PlanOutcome | None:
+    def cut_short(result, site: str) -> PlanOutcome | None:
         """Where ``result`` has no schedule for want of time (a time-out, a stop), the plan's end:
         the jobs already proved unsmoothable, else no plan in time; None otherwise."""
         stopped = bool(options and options.stop and options.stop.is_set())
         if result.has_schedule or result.status == "infeasible" or not (
                 result.status == "time_limit" or stopped or (deadline is not None and time.perf_counter() >= deadline)):
             return None
-        return PlanOutcome(program, None, None, reasons) if reasons else PlanOutcome(
-            program, SolveResult("no_solution", message="stopped" if stopped else "time limit"), None)
+        return PlanOutcome(program, None, None, reasons) if reasons else PlanOutcome(program, SolveResult(
+            "no_solution", message="stopped" if stopped else f"time limit: spent smoothing site {site}'s training job"),
+            None)
 
     for si in program.sites:
         workload = training_job(si)
         if workload is None:
             continue
+        if options is not None and options.progress is not None:  # tens of seconds: say where they go
+            options.progress(f"smoothing {si.name}'s training job", 0.0, None)
         spec, catalog = _as_planned(si, program)
         result = smoothed(workload, spec, within_time(), catalog)
-        ended = cut_short(result)
+        ended = cut_short(result, si.name)
         if ended is not None:
             return {}, ended
         if not result.has_schedule:
@@ -436,7 +439,7 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
         most = _most_gpus_running(program, si, workload)
         if most is not None:
             larger = smoothed(workload.scaled_to(most), spec, within_time(), catalog)
-            ended = cut_short(larger)
+            ended = cut_short(larger, si.name)
             if ended is not None:
                 return {}, ended
             if larger.has_schedule:

@@ -354,7 +354,9 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
             err_console.print("[yellow]stopped[/yellow]: no plan found yet")
             raise typer.Exit(ExitCode.INTERRUPTED)
         if time_limit is not None and result.status == "no_solution" and "time" in result.message.lower():
-            err_console.print(f"[yellow]time limit reached[/yellow]: no plan found within {time_limit:g} s")
+            spent = result.message.removeprefix("time limit: ") if result.message.startswith("time limit: ") else ""
+            err_console.print(f"[yellow]time limit reached[/yellow]: no plan found within {time_limit:g} s"
+                              + (f" ({spent})" if spent else ""))
         else:
             err_console.print(f"[red bold]solver failure:[/red bold] {result.status}: {result.message}")
         raise typer.Exit(ExitCode.SOLVER_FAILURE)

@@ -144,6 +144,7 @@ def test_the_plans_time_limit_holds_for_its_jobs_smoothing(tmp_path):
     outcome = api.plan_program(load_program(path), 2, SolveOptions(time_limit_s=1.0))
     assert time.perf_counter() - started < 3.0
     assert outcome.plan is None and outcome.solve.status == "no_solution" and not outcome.reasons
+    assert outcome.solve.message == "time limit: spent smoothing site testsite's training job"  # said where it went
 
 
 @pytest.mark.parametrize("status, ends_as", [("time_limit", "no_solution"), ("infeasible", "reasons")])
