@@ -110,6 +110,17 @@ def test_probabilities_that_do_not_add_up_are_refused(tmp_path, runner):
     assert result.exit_code == 2 and "add up to 0.9" in result.output
 
 
+def test_probabilities_written_to_three_decimals_are_scaled_to_add_up():
+    """Three thirds written 0.333 add up to 0.999: taken, each then 1/3 (they had been refused)."""
+    from dcplan.schema.program import Delay
+
+    delay = Delay(site="s", asset="grid", months={0: 0.333, 3: 0.333, 6: 0.333})
+    assert delay.distribution() == pytest.approx({0: 1 / 3, 3: 1 / 3, 6: 1 / 3})
+    assert sum(delay.distribution().values()) == pytest.approx(1.0, abs=1e-15)
+    with pytest.raises(ValueError, match="add up to 0.99"):
+        Delay(site="s", asset="grid", months={0: 0.5, 6: 0.49})
+
+
 def test_the_odds_are_written_read_back_and_shown(tmp_path, runner):
     path = odds_program(tmp_path, islanded_site(rental=False, owned_lead_months=15))
     result = run_cli(runner, "plan", path, "-o", tmp_path / "out")

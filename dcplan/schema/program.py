@@ -45,6 +45,9 @@ class DatedTarget(ComputeTarget):
 TRIANGULAR_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
 """A triangular distribution of months late is taken as five equally likely outcomes: its
 quantiles at the middle of each fifth of the probability."""
+PROBABILITY_ROUNDING = 1e-3
+"""How far a delay's probabilities may add up from 1 (written to three decimals: 0.333 three
+times); they are then scaled to add up to 1."""
 
 
 class Delay(StrictModel):
@@ -57,7 +60,8 @@ class Delay(StrictModel):
                        "cooling:direct_liquid, solar:utility_pv, battery_power:li_ion_lfp...), or grid: the "
                        "connection's date and every later step")
     months: dict[float, float] | None = Field(
-        None, min_length=1, description="months late -> probability (they add up to 1), e.g. {0: 0.5, 6: 0.3, 12: 0.2}")
+        None, min_length=1, description="months late -> probability (they add up to 1, within 0.001: three thirds "
+        "written 0.333 are scaled to add up), e.g. {0: 0.5, 6: 0.3, 12: 0.2}")
     triangular_months: tuple[Months, Months, Months] | None = Field(
         None, description="[least, likeliest, most] months late: a triangular distribution, taken as five equally "
         "likely outcomes (its quantiles at 10, 30, 50, 70 and 90 %)")
@@ -73,14 +77,16 @@ class Delay(StrictModel):
             return self
         if any(not 0 <= m <= MAX_MONTHS for m in self.months) or any(p <= 0 for p in self.months.values()):
             raise ValueError(f"months late are 0 to {MAX_MONTHS}, each with a probability above 0")
-        if abs(sum(self.months.values()) - 1) > 1e-6:
+        if abs(sum(self.months.values()) - 1) > PROBABILITY_ROUNDING:
             raise ValueError(f"the probabilities add up to {sum(self.months.values()):g}, not 1")
         return self
 
     def distribution(self) -> dict[float, float]:
-        """Months late -> probability (a triangular distribution as five equally likely quantiles)."""
+        """Months late -> probability, adding up to 1 exactly (a triangular distribution as five
+        equally likely quantiles)."""
         if self.months is not None:
-            return dict(self.months)
+            total = sum(self.months.values())
+            return {m: p / total for m, p in self.months.items()}
         out: dict[float, float] = {}
         for q in TRIANGULAR_QUANTILES:
             m = triangular_quantile(*self.triangular_months, q)
