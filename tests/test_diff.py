@@ -249,3 +249,8 @@ def test_the_scenario_the_odds_and_the_studies_curves_are_compared():
                      ("totals", "time to power P90"): ("undecided", "2027-Q4"),
                      ("studies", "time-to-power curve"): (None, "2027-Q1 $3.00 B"),
                      ("studies", "cost against CO2"): (None, "5,000 t: $1.00 B")}
+
+
+def test_a_colon_alone_is_a_revision_written_wrongly_not_gits_usage_text(runner, tmp_path):
+    result = run_cli(runner, "diff", ":", tmp_path)
+    assert result.exit_code == 2 and "a git revision is written REV:PATH" in result.output and "<command>" not in result.output

@@ -59,7 +59,7 @@ def _git_show(rev: str, path: str) -> str | None:
         raise InputError([Problem(f"{rev}:{path}", None, "", "git is not installed")]) from None
     if out.returncode != 0:
         message = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "git show failed"
-        if "exists on disk, but not in" in message or "does not exist in" in message:
+        if "exists on disk, but not in" in message or "does not exist in" in message or "does not exist (" in message:
             return None
         raise InputError([Problem(f"{rev}:{path}", None, "", message)])
     return out.stdout
@@ -67,25 +67,28 @@ def _git_show(rev: str, path: str) -> str | None:
 
 def _git_plans(rev: str, path: str) -> dict[str, tuple[str | None, str]]:
     """name shown -> (folder name in a folder of plans, else None; text) of the plan(s) at ``rev:path``."""
-    label = f"{rev}:{path}"
+    label, at = f"{rev}:{path}", rev or "git's index"  # ':PATH' is the staged file
+    if not rev and not path.strip("/"):  # git's answer is its usage text
+        raise InputError([Problem(label, None, "", "a git revision is written REV:PATH, e.g. HEAD~1:plans")])
     if path.endswith((".yaml", ".yml")):
         text = _git_show(rev, path)
         if text is None:
-            raise InputError([Problem(label, None, "", f"no such file at {rev}")])
+            raise InputError([Problem(label, None, "", f"no such file at {at}")])
         return {label: (None, text)}
     folder = path.rstrip("/")
-    text = _git_show(rev, f"{folder}/{PLAN_FILE}")
+    inside = f"{folder}/" if folder else ""  # REV: is the repository's top: ':/x' is a search of git's
+    text = _git_show(rev, f"{inside}{PLAN_FILE}")
     if text is not None:
         return {label: (None, text)}
     listing = _git_show(rev, folder)
     if listing is None or not listing.startswith("tree "):
-        raise InputError([Problem(label, None, "", f"no plan.yaml or folder of plans at {rev}")])
+        raise InputError([Problem(label, None, "", f"no plan.yaml or folder of plans at {at}")])
     found = {}
     for entry in listing.splitlines()[2:]:
         if entry.endswith("/"):
-            text = _git_show(rev, f"{folder}/{entry}{PLAN_FILE}")
+            text = _git_show(rev, f"{inside}{entry}{PLAN_FILE}")
             if text is not None:
-                found[f"{rev}:{folder}/{entry}{PLAN_FILE}"] = (entry.rstrip("/"), text)
+                found[f"{rev}:{inside}{entry}{PLAN_FILE}"] = (entry.rstrip("/"), text)
     return found
 
 
