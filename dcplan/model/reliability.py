@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyomo.core as pyo
 
+from dcplan.formulas import battery_firm_mw
 from dcplan.model.context import SiteModel, value_of
 from dcplan.model.rows import Rows, Term, row_family, weighted_sum
 from dcplan.plans.types import SitePlan, gas_key
@@ -129,7 +130,8 @@ UNGUARDED = "no spare unit kept"
 def _unguarded_contingency(sm: SiteModel, plan: SitePlan) -> None:
     """Where a grid connection turned N+1 off (the default) and the plan leans on its gas: what
     losing the largest unit built at the period's peak load would leave unserved, said (a 250 MW
-    connection beside 2.7 GW of gas read as safe; domain review)."""
+    connection beside 2.7 GW of gas read as safe; domain review), a battery counted as N+1 counts
+    it (the power it can hold for battery_firm_hours)."""
     site = sm.si.site
     limit = plan.capacity.get("grid_limit_mw", 0.0)  # with the upgrades in service
     built = [c for c in site.technologies.gas if plan.capacity.get(gas_key(c.key, "units"), 0) > 0.5]
@@ -137,10 +139,15 @@ def _unguarded_contingency(sm: SiteModel, plan: SitePlan) -> None:
         return
     unit_type = max((c.type for c in built), key=sm.si.gas_firm_unit_mw)
     gas = sum(plan.capacity[gas_key(c.key, "units")] * sm.si.gas_firm_unit_mw(c.type) for c in built)
-    left = limit + gas - sm.si.gas_firm_unit_mw(unit_type) + plan.capacity.get("battery_mw", 0.0)
+    battery, hours = 0.0, site.reliability.battery_firm_hours  # counted as N+1 would count it
+    if plan.capacity.get("battery_mw", 0.0) > 0:
+        eta_out = sm.si.catalog.storage[site.technologies.battery.type].one_way_efficiencies()[1]
+        battery = battery_firm_mw(plan.capacity["battery_mw"], plan.capacity.get("battery_mwh", 0.0), hours, eta_out)
+    left = limit + gas - sm.si.gas_firm_unit_mw(unit_type) + battery
     peak = float(np.max(plan.dispatch["load_mw"], initial=0.0))
     if left < peak - 1e-6 * peak:
         plan.unguarded_trip_short_mw = peak - left
+        held = f", the battery's {battery:,.1f} MW for {hours:g} h" if battery > 1e-6 else ""
         plan.binding.append(f"{UNGUARDED} (N+1 is off with a grid connection): with one {unit_type} tripped at "
-                            f"the peak load of {peak:,.1f} MW, the grid's {limit:,.1f} MW and the rest give {left:,.1f} MW, "
-                            f"{peak - left:,.1f} MW short (reliability.n_plus_one: true keeps a spare)")
+                            f"the peak load of {peak:,.1f} MW, the grid's {limit:,.1f} MW{held} and the rest give "
+                            f"{left:,.1f} MW, {peak - left:,.1f} MW short (reliability.n_plus_one: true keeps a spare)")
