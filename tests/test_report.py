@@ -316,7 +316,9 @@ def test_missing_or_damaged_folders_are_input_errors(tmp_path, buildout, runner)
     for command in ("report", "show"):
         assert "no such folder" in fails(command, tmp_path / "nope")
         assert "plan.yaml: file not found" in fails(command, tmp_path)
-        assert "a file: give the plan's folder" in fails(command, buildout / "plan.yaml")
+        assert f"a file: give the plan's folder ({buildout})" in " ".join(fails(command, buildout / "plan.yaml").split())
+        program = REPO / "examples" / "quickstart" / "program.yaml"  # its folder is no plan's: not offered
+        assert "a file: give the plan's folder, as" in " ".join(fails(command, program).split())
     plan = buildout / "plan.yaml"
     text = plan.read_text()
     plan.write_text(text.replace("totals:\n  gpus: 80000", "totals:\n  gpus: many"))

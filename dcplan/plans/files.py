@@ -452,9 +452,10 @@ def read_folder(path: str | os.PathLike, shape: type[PlanFile] = PlanFile) -> Pl
     dispatch against plan.yaml's time grid); InputError at the file and line when the folder is
     not one or is damaged."""
     path = Path(path)
-    if path.is_file():
-        raise InputError([Problem(display_path(path), None, "", "a file: give the plan's folder "
-                                  f"({display_path(path.parent)}), as `dcplan plan FILE -o FOLDER` wrote it")])
+    if path.is_file():  # the folder beside it only where it is a plan's (a program's folder is not)
+        folder = f" ({display_path(path.parent)})" if (path.parent / "plan.yaml").is_file() else ""
+        raise InputError([Problem(display_path(path), None, "", f"a file: give the plan's folder{folder}, as "
+                                  "`dcplan plan FILE -o FOLDER` wrote it")])
     if not path.is_dir():
         raise InputError([Problem(display_path(path), None, "", "no such folder (write one with "
                                   "`dcplan plan FILE -o FOLDER`)")])
