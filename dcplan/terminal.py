@@ -192,7 +192,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
         + f"CO2 {plan.co2_t:,.0f} t/yr · NOx {plan.nox_t:,.1f} t/yr"
     )
     if plan.caps and plan.timeline is not None and not any(c.binding for c in plan.caps):
-        console.print(f"Caps: none binds in any period ({len(plan.caps)} period rows; plan.yaml lists them)")
+        in_force = sum(c.in_force for c in plan.caps)
+        console.print(f"Caps: none binds in any period ({in_force} period rows in force; plan.yaml lists them)")
     elif plan.caps:
         console.print(cap_table(plan, binding_only=plan.timeline is not None))
     binding = [(s.name, b) for s in plan.sites for b in s.binding]

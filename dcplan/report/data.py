@@ -439,7 +439,8 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
     caps = [c for c in plan["caps"] if isinstance(c, dict) and c.get("in_force", True)]
     if caps:
         binding = [c.get("name", "?") for c in caps if c.get("binding")]
-        figures.append(("caps", f"{len(binding)} of {len(caps)} binding", ", ".join(binding)))
+        rows = " period rows" if folder.timeline else ""  # a build-out's caps: one row a period, as `plan` says
+        figures.append(("caps", f"{len(binding)} of {len(caps)}{rows} binding", ", ".join(binding)))
     timeline = folder.timeline
     if timeline:
         periods = timeline["periods"]
