@@ -375,3 +375,26 @@ def test_a_binding_cap_without_duals_says_its_shadow_price_was_not_computed():
     lines = console.export_text().splitlines()
     assert "not computed" in next(line for line in lines if "co2-na" in line)
     assert "not computed" not in next(line for line in lines if "nox" in line)
+
+
+def test_the_sites_land_holds_what_solar_takes_and_check_names_it(tmp_path, runner):
+    """At $400/MWh solar is worth building past the daytime load (about 57 MW); land for 20 MW
+    (utility PV at the catalog's acres per MW) holds it there. land_available_acres had been read
+    and ignored. A committed plan that takes more land than a later site file gives is caught."""
+    from dcplan.catalog import builtin_catalog
+
+    per_mw = builtin_catalog().renewables["utility_pv"].land_acres_per_mw
+    cf = daily([0.0] * 7 + [0.6, 0.9, 1.0, 1.0, 1.0, 1.0, 0.9, 0.6] + [0.0] * 9)
+    write_csv(tmp_path / "cf.csv", {"solar_cf": cf})
+    s = site("sun", price=400.0, technologies={"solar": {"max_mw": 500, "capacity_factor": {"csv": "cf.csv"}}})
+    assert solve(program(tmp_path, [s], typical_days=1)).sites[0].capacity["solar_mw"] > 50
+    s["land_available_acres"] = 20 * per_mw
+    p = solve(program(tmp_path, [s], typical_days=1))
+    assert p.sites[0].capacity["solar_mw"] == pytest.approx(20)
+    assert any(b.startswith(f"land: solar and wind take all {20 * per_mw:,.0f} acres") for b in p.sites[0].binding)
+    assert run_cli(runner, "plan", tmp_path / "program.yaml", "-o", tmp_path / "plans" / "p", "-q").exit_code == 0
+    s["land_available_acres"] = 10 * per_mw
+    write_yaml(tmp_path / "sun.yaml", s)
+    result = run_cli(runner, "check", tmp_path / "program.yaml", "--plan", tmp_path / "plans")
+    out = " ".join(result.output.split())
+    assert result.exit_code == 1 and "land taken by solar and wind" in out and "land_available_acres" in out, out

@@ -20,6 +20,12 @@ def add_renewables(sm: SiteModel) -> None:
         cand = getattr(sm.si.site.technologies, tech)
         if cand is not None:
             _add_one(sm, tech, cand)
+    acres = sm.si.site.land_available_acres
+    if acres is not None and sm.land_acres:  # the site's land holds what solar and wind take
+        sm.block.land_available = pyo.Constraint(expr=sum(sm.land_acres) <= acres)
+        sm.explain(sm.block.land_available, lambda: (
+            f"land taken by solar and wind (acres, by the catalog's acres per MW) above the {acres:g} acres the "
+            "site has", ("site", "land_available_acres")))
 
 
 def _add_one(sm: SiteModel, tech: str, cand) -> None:
@@ -65,6 +71,10 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         plan.energy_mwh[tech] = float(np.sum(sm.tg.weight * plan.dispatch[f"{tech}_mw"]))
         if cand.max_mw > 0 and new >= cand.max_mw - BINDING_TOL:
             plan.binding.append(f"{tech}: built to its {cand.max_mw:g} MW limit (max_mw)")
+    land = sm.block.component("land_available")
+    acres = sm.si.site.land_available_acres
+    if land is not None and value_of(land.body) >= acres * (1 - BINDING_TOL) and acres > 0:
+        plan.binding.append(f"land: solar and wind take all {acres:,.0f} acres the site has (land_available_acres)")
 
 
 def commit(sm: SiteModel, built: SitePlan) -> None:
