@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from importlib import resources
@@ -44,7 +43,7 @@ from dcplan.choices import (
 )
 from dcplan.errors import ExitCode, InputError, Problem, display_path
 from dcplan.formatting import gap_words
-from dcplan.outfolder import SMOOTHING_NAMES, OutputFolder, writable_path
+from dcplan.outfolder import SMOOTHING_NAMES, OutputFolder, filled, writable_path
 from dcplan.progress import StatusLine
 from dcplan.version import __version__
 
@@ -233,36 +232,18 @@ def catalog(
 def init(directory: Path = typer.Argument(..., help="Folder to create the starter portfolio in.")):
     """Scaffold a small working portfolio (a site, a program, a weather CSV)."""
     writable_path(directory, "DIR", folder=True)
-    if directory.exists() and any(not p.name.startswith(".") for p in directory.iterdir()):
-        raise InputError([Problem(display_path(directory), None, "", "folder exists and is not empty (hidden "
-                                  "entries such as .git are kept: `git init && dcplan init .` works)")])
     from dcplan.schema.editor import write_schemas
 
     source = resources.files("dcplan").joinpath("scaffold")
-    # made whole in a hidden staging folder inside, then moved into place: a full disk once left
-    # empty files, in a folder that init then refused as not empty
-    created = not directory.exists()
-    directory.mkdir(parents=True, exist_ok=True)
-    staging, moved = Path(tempfile.mkdtemp(prefix=".dcplan-init-", dir=directory)), []
-    try:
-        with resources.as_file(source) as src:
-            try:
-                shutil.copytree(src, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-            except shutil.Error as err:  # a list of (source, target, why): the first names the file
-                _, target, why = err.args[0][0]  # named where it was to be, not in the hidden staging folder
-                raise OSError(errno.EIO, why, str(directory / Path(target).relative_to(staging))) from None
+    # made whole, then moved into place: a full disk once left empty files, in a folder that init
+    # then refused as not empty
+    with filled(directory, "DIR") as staging, resources.as_file(source) as src:
+        try:
+            shutil.copytree(src, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        except shutil.Error as err:  # a list of (source, target, why): the first names the file
+            _, target, why = err.args[0][0]  # named where it was to be, not in the hidden staging folder
+            raise OSError(errno.EIO, why, str(directory / Path(target).relative_to(staging))) from None
         write_schemas(staging / "schemas")  # the files' modelines point here: completion in the editor
-        for entry in sorted(staging.iterdir()):
-            entry.rename(directory / entry.name)
-            moved.append(directory / entry.name)
-    except BaseException:
-        for entry in moved:
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if created and not any(directory.iterdir()):
-            directory.rmdir()
     shown = escape(display_path(directory))
     console.print(f"[green]created[/green] {shown}; next:\n"
                   f"  dcplan validate {shown}\n"

@@ -150,8 +150,9 @@ def writable_path(path: Path, option: str, folder: bool = False) -> Path:
     path = Path(os.path.abspath(path))
     if path.exists() and path.is_dir() != folder:
         raise _problem(option, f"{display_path(path)} exists and is not a {'folder' if folder else 'file'}")
-    if not folder and _plan_file(path):
-        raise _problem(option, f"{display_path(path)} is a file of the plan in {display_path(path.parent)}: no "
+    owner = None if folder else _owner(path)
+    if owner is not None:
+        raise _problem(option, f"{display_path(path)} is a file of the {owner} in {display_path(path.parent)}: no "
                        "output is written over it; give another name")
     if path.is_fifo() or path.is_socket():  # opened for writing, a pipe with no reader waits for ever
         raise _problem(option, f"{display_path(path)} is a pipe or socket, not a file: dcplan would wait on it")
@@ -169,11 +170,16 @@ def writable_path(path: Path, option: str, folder: bool = False) -> Path:
     return path
 
 
-def _plan_file(path: Path) -> bool:
-    """Whether ``path`` (through a link) is one of a plan's own files, beside its plan.yaml (a
-    report of the plan is an output of it, not one of them)."""
+def _owner(path: Path) -> str | None:
+    """'plan' where ``path`` (through a link) is one of a plan's own files, beside its plan.yaml
+    (a report of the plan is an output of it, not one of them), 'smoothing' where it is a
+    smoothing's, beside its smoothing.yaml (`dcplan smooth -o`, a plan's training job); else None."""
     real = Path(os.path.realpath(path))
-    return real.name in OUTPUT_NAMES - {"report.html", "compare.html"} and (real.parent / "plan.yaml").is_file()
+    if real.name in OUTPUT_NAMES - {"report.html", "compare.html"} and (real.parent / "plan.yaml").is_file():
+        return "plan"
+    if real.name in SMOOTHING_NAMES and (real.parent / "smoothing.yaml").is_file():
+        return "smoothing"
+    return None
 
 
 @contextlib.contextmanager
@@ -193,6 +199,50 @@ def replaced(target: Path, only: frozenset[str] | None = None) -> Iterator[Path]
         _swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # the earlier folder, after a swap
+
+
+@contextlib.contextmanager
+def filled(target: Path | str, option: str) -> Iterator[Path]:
+    """A staging folder inside ``target``, a new or empty folder (hidden entries such as ``.git``
+    are kept), whose entries are moved into ``target`` when the block ends without an exception,
+    none over one there; under a lock inside ``target``, so that two runs cannot mix their files.
+    A run killed leaves hidden entries only, which the next one removes. For `dcplan init`: the
+    folder keeps its inode (``.``, a git working tree), where :func:`replaced` swaps it."""
+    target = Path(os.path.realpath(target))  # through a link, a dangling one too
+    created = not target.exists()
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _problem(option, f"cannot make {display_path(target)}: {exc.strerror or exc}") from None
+    lock = target / f".{STAGING}lock"
+    fd = _claim(lock, target, lambda message: _problem(option, message))
+    try:
+        for leftover in target.glob(f".{STAGING}*"):
+            if leftover != lock:
+                shutil.rmtree(leftover, ignore_errors=True)
+        if any(not p.name.startswith(".") for p in target.iterdir()):
+            raise InputError([Problem(display_path(target), None, "", "folder exists and is not empty (hidden "
+                                      "entries such as .git are kept: `git init && dcplan init .` works)")])
+        staging, moved = Path(tempfile.mkdtemp(prefix=f".{STAGING}", dir=target)), []
+        try:
+            yield staging
+            for entry in sorted(staging.iterdir()):
+                if (target / entry.name).exists():  # none there when the lock was taken, so none now
+                    raise OSError(errno.EEXIST, "exists already", str(target / entry.name))
+                entry.rename(target / entry.name)
+                moved.append(target / entry.name)
+        except BaseException:
+            for entry in moved:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        lock.unlink(missing_ok=True)  # before the lock goes: see _claim
+        if fd is not None:
+            os.close(fd)
+        if created and not any(target.iterdir()):
+            target.rmdir()
 
 
 def _claim(lock_path: Path, target: Path, problem) -> int | None:

@@ -644,7 +644,8 @@ def test_an_output_file_is_never_written_over_a_file_dcplan_reads(runner, repo):
     for args, target, said in ((("check", repo), site, read), (("diff", plan, plan), plan / "plan.yaml", plans_own),
                                (("report", plan), plan / "summary.json", plans_own),
                                (("diff", plan, plan), plan / "dispatch.csv", plans_own),  # a plan's, not read
-                               (("report", plan), site, read)):  # an input the report embeds
+                               (("report", plan), site, read),  # an input the report embeds
+                               (("diff", plan, plan), site, read)):  # an input the plans were made from
         result = run_cli(runner, *args, "-o", target)
         assert result.exit_code == 2 and said in " ".join(result.output.split()), (args, result.output)
     assert all(p.read_bytes() == text for p, text in before.items())
@@ -655,6 +656,18 @@ def test_an_output_file_is_never_written_over_a_file_dcplan_reads(runner, repo):
     assert result.exit_code == 2 and "is an input of this plan" in result.output and site.read_bytes() == before[site]
     result = run_cli(runner, "plan", site, "--typical-days", "2", "-o", repo / "out", "--solver-log", repo / "out" / "h.log")
     assert result.exit_code == 2 and "which the plan replaces whole" in result.output, result.output
+
+
+def test_a_smoothings_files_are_not_an_outputs_to_write_over(runner, repo, tmp_path):
+    """`dcplan smooth -o` writes schedule.csv beside smoothing.yaml (a plan's training job too,
+    under smoothing/): `diff -o` had written over it."""
+    plan = repo / "plans" / "testsite"
+    (tmp_path / "job").mkdir()
+    (tmp_path / "job" / "smoothing.yaml").write_text("dcplan_version: 0.1.0\n")
+    (tmp_path / "job" / "schedule.csv").write_text("t_s,grid_mw\n")
+    result = run_cli(runner, "diff", plan, plan, "-o", tmp_path / "job" / "schedule.csv")
+    assert result.exit_code == 2 and "is a file of the smoothing in" in " ".join(result.output.split())
+    assert (tmp_path / "job" / "schedule.csv").read_text() == "t_s,grid_mw\n"
 
 
 def test_an_output_through_a_link_keeps_the_link_and_a_device_stays_a_device(runner, repo, tmp_path):

@@ -329,3 +329,14 @@ def test_init_in_a_fresh_git_repository_keeps_its_hidden_entries(tmp_path, runne
     assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == [".git", ".gitkeep", "program.yaml", "schemas", "sites"]
     again = run_cli(runner, "init", ".")
     assert again.exit_code == 2 and "is not empty" in again.output
+
+
+def test_init_through_a_dangling_link_and_after_a_killed_init(tmp_path, runner):
+    """A link to a folder not made yet is followed (mkdir had failed, 'File exists'); what a killed
+    init left, a hidden staging folder, is cleared and not taken for the user's."""
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    assert run_cli(runner, "init", tmp_path / "link").exit_code == 0
+    assert (tmp_path / "real" / "program.yaml").is_file() and (tmp_path / "link").is_symlink()
+    (tmp_path / "fresh" / ".staging-x1y2" / "sites").mkdir(parents=True)
+    assert run_cli(runner, "init", tmp_path / "fresh").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "fresh").iterdir()) == ["program.yaml", "schemas", "sites"]

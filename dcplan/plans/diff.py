@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dcplan.errors import InputError, Problem
 from dcplan.formatting import amount, money, quantity
-from dcplan.plans.files import FiguredPlan, read_plan_yaml
+from dcplan.plans.files import FiguredPlan, note_recorded_inputs, read_plan_yaml
 
 PLAN_FILE = "plan.yaml"
 TOTALS = [("gpus", "GPUs", ""), ("compute_delivered", "compute delivered", ""), ("it_mw", "IT load", "MW"),
@@ -105,7 +105,10 @@ def load_plans(ref: str) -> PlanSet:
     """The plans named by ``ref``: a path, or ``REV:PATH`` in git."""
     path = Path(ref)
     if path.exists():
-        docs = [(key, read_plan_yaml(f, shape=FiguredPlan)[0]) for key, f in _disk_plans(path)]
+        found = _disk_plans(path)
+        for _, plan_yaml in found:  # `diff -o` is not written over what they were made from
+            note_recorded_inputs(plan_yaml.parent)
+        docs = [(key, read_plan_yaml(f, shape=FiguredPlan)[0]) for key, f in found]
     elif ":" in ref:
         rev, _, inner = ref.partition(":")
         docs = [(key, read_plan_yaml(text=text, name=where, shape=FiguredPlan)[0])

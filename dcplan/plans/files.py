@@ -464,6 +464,7 @@ def read_folder(path: str | os.PathLike, shape: type[PlanFile] = PlanFile) -> Pl
                                   "not an output folder of `dcplan plan`")])
     doc, plan = read_plan_yaml(path / "plan.yaml", shape=shape)
     summary = _read_json(path / "summary.json")
+    note_recorded_inputs(path, summary)
     dispatch = read_dispatch(path / "dispatch.csv")
     refuse(dispatch_problems(display_path(path / "dispatch.csv"), dispatch, plan))
     return PlanFiles(doc, plan, summary, dispatch)
@@ -485,6 +486,19 @@ def _read_json(path: Path) -> dict:
     if not isinstance(data, dict):
         raise InputError([Problem(name, 1, "", "expected a JSON object")])
     return data
+
+
+def note_recorded_inputs(folder: Path, summary: dict | None = None) -> None:
+    """The inputs a plan's summary.json (``summary``, read if not given) records, marked read by
+    this command (:func:`dcplan.trust.was_read`), so that no output of it is written over them;
+    a summary that cannot be read marks none (a reader that needs it says why)."""
+    try:
+        records = (summary if summary is not None else _read_json(folder / "summary.json")).get("inputs")
+    except InputError:
+        return
+    for record in records if isinstance(records, list) else []:
+        if isinstance(record, dict) and isinstance(record.get("path"), str):
+            trust.note_read((folder / record["path"]).resolve())
 
 
 class SolverEntry(_Record):

@@ -199,7 +199,6 @@ def _inputs(path: Path, summary: dict) -> list[InputFile]:
             raise InputError([Problem(display_path(path / "summary.json"), None, f"inputs[{i}]",
                                       "expected {path: ..., sha256: ...}")])
         where = (path / record["path"]).resolve()
-        trust.note_read(where)  # an input of the plan: no output of this command is written over it
         if trust.outside(where, folders):
             out.append(InputFile(where, None, "not shown: outside the folders a report may read"))
             continue
