@@ -441,6 +441,15 @@ def test_a_key_yaml_reads_as_a_date_number_or_boolean_is_named_at_its_line_under
         assert f"s.yaml:{line}: {key}: the key {what}" in out, out
 
 
+def test_a_bad_value_under_a_key_that_is_not_text_is_named_at_its_line(runner, tmp_path):
+    """Its value's problem had fallen back to the parent's line once the key's own was reported."""
+    (tmp_path / "p.yaml").write_text("kind: program\nname: p\nsites: [s.yaml]\nfinance:\n  lifetimes_years:\n"
+                                     "    ~: abc\n    2027-01-01: abc\n")
+    out = run_cli(runner, "validate", tmp_path / "p.yaml").output
+    assert "p.yaml:6: finance.lifetimes_years.None: input should be a valid number" in out, out
+    assert "p.yaml:7: finance.lifetimes_years.2027-01-01: input should be a valid number" in out, out
+
+
 def test_a_word_for_a_key_of_numbers_is_named_as_no_number():
     """A dict keyed by number (months late -> probability) reports a word for a key as a value
     that is no number, not as a key that should be text."""

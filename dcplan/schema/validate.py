@@ -49,6 +49,9 @@ def _clean_loc(data, loc: tuple) -> tuple:
         if isinstance(node, dict) and part in node:
             out.append(part)
             node = node[part]
+        elif isinstance(node, dict) and part in (other := _other_keys(node)):  # a key YAML read as null,
+            out.append(other[part])  # a number or a date, which pydantic names by its str or repr
+            node = node[other[part]]
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             out.append(part)
             node = node[part]
@@ -57,6 +60,11 @@ def _clean_loc(data, loc: tuple) -> tuple:
         elif isinstance(node, (dict, list)):
             continue
     return tuple(out)
+
+
+def _other_keys(node: dict) -> dict:
+    """The keys of ``node`` that are not text, by their str and repr."""
+    return {text: k for k in node if not isinstance(k, str) for text in (str(k), repr(k))}
 
 
 def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> list[Problem]:
