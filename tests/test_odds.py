@@ -111,12 +111,16 @@ def test_probabilities_that_do_not_add_up_are_refused(tmp_path, runner):
 
 
 def test_probabilities_written_to_three_decimals_are_scaled_to_add_up():
-    """Three thirds written 0.333 add up to 0.999: taken, each then 1/3 (they had been refused)."""
+    """Probabilities rounded to three decimals (three thirds written 0.333: 0.999; sixths written
+    0.167: 1.002) are taken and scaled to add up to 1 (they had been refused)."""
     from dcplan.schema.program import Delay
 
     delay = Delay(site="s", asset="grid", months={0: 0.333, 3: 0.333, 6: 0.333})
     assert delay.distribution() == pytest.approx({0: 1 / 3, 3: 1 / 3, 6: 1 / 3})
     assert sum(delay.distribution().values()) == pytest.approx(1.0, abs=1e-15)
+    assert Delay(site="s", asset="grid", months={0: 0.5, 6: 0.499}).distribution()[0] == pytest.approx(0.5 / 0.999)
+    sixths = Delay(site="s", asset="grid", months={m: 0.167 for m in range(6)})  # 1.002: each within 0.0005
+    assert sum(sixths.distribution().values()) == pytest.approx(1.0, abs=1e-15)
     with pytest.raises(ValueError, match="add up to 0.99"):
         Delay(site="s", asset="grid", months={0: 0.5, 6: 0.49})
 

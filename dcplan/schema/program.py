@@ -45,9 +45,10 @@ class DatedTarget(ComputeTarget):
 TRIANGULAR_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
 """A triangular distribution of months late is taken as five equally likely outcomes: its
 quantiles at the middle of each fifth of the probability."""
-PROBABILITY_ROUNDING = 1e-3
-"""How far a delay's probabilities may add up from 1 (written to three decimals: 0.333 three
-times); they are then scaled to add up to 1."""
+PROBABILITY_ROUNDING = 5e-4
+"""How far each of a delay's probabilities may be from what it stands for, rounded to three
+decimals (0.333 for a third: their sum may miss 1 by this much per entry, and at least 0.001);
+they are then scaled to add up to 1."""
 
 
 class Delay(StrictModel):
@@ -60,8 +61,8 @@ class Delay(StrictModel):
                        "cooling:direct_liquid, solar:utility_pv, battery_power:li_ion_lfp...), or grid: the "
                        "connection's date and every later step")
     months: dict[float, float] | None = Field(
-        None, min_length=1, description="months late -> probability (they add up to 1, within 0.001: three thirds "
-        "written 0.333 are scaled to add up), e.g. {0: 0.5, 6: 0.3, 12: 0.2}")
+        None, min_length=1, description="months late -> probability (they add up to 1, each as rounded to three "
+        "decimals: three thirds written 0.333 are scaled to add up), e.g. {0: 0.5, 6: 0.3, 12: 0.2}")
     triangular_months: tuple[Months, Months, Months] | None = Field(
         None, description="[least, likeliest, most] months late: a triangular distribution, taken as five equally "
         "likely outcomes (its quantiles at 10, 30, 50, 70 and 90 %)")
@@ -77,7 +78,7 @@ class Delay(StrictModel):
             return self
         if any(not 0 <= m <= MAX_MONTHS for m in self.months) or any(p <= 0 for p in self.months.values()):
             raise ValueError(f"months late are 0 to {MAX_MONTHS}, each with a probability above 0")
-        if abs(sum(self.months.values()) - 1) > PROBABILITY_ROUNDING:
+        if abs(sum(self.months.values()) - 1) > max(2, len(self.months)) * PROBABILITY_ROUNDING + 1e-12:
             raise ValueError(f"the probabilities add up to {sum(self.months.values()):g}, not 1")
         return self
 
