@@ -69,7 +69,11 @@ def shown(value: int | float) -> str:
     try:
         return f"{value:g}"
     except OverflowError:
-        return f"an integer of {int(abs(value).bit_length() * math.log10(2)) + 1} digits"
+        try:
+            digits = len(str(abs(value)))
+        except ValueError:  # beyond Python's digits for str(): about that many
+            digits = int(abs(value).bit_length() * math.log10(2)) + 1
+        return f"an integer of {digits:,} digits"
 
 
 def trusted_folders(top: Path) -> tuple[Path, ...]:

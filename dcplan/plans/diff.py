@@ -80,9 +80,11 @@ def _git_plans(rev: str, path: str) -> dict[str, tuple[str | None, str]]:
     text = _git_show(rev, f"{inside}{PLAN_FILE}")
     if text is not None:
         return {label: (None, text)}
-    listing = _git_show(rev, folder)
+    listing = _git_show(rev, folder) if rev else None  # the index holds files: it lists no folder
     if listing is None or not listing.startswith("tree "):
-        raise InputError([Problem(label, None, "", f"no plan.yaml or folder of plans at {at}")])
+        hint = " (git's index lists no folder: name a plan's folder or plan.yaml, or a revision such as HEAD:PATH)" \
+            if not rev else ""
+        raise InputError([Problem(label, None, "", f"no plan.yaml or folder of plans at {at}{hint}")])
     found = {}
     for entry in listing.splitlines()[2:]:
         if entry.endswith("/"):
