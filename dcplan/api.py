@@ -213,7 +213,10 @@ def plan_program(program: ProgramInput, typical_days: int | None = None,
         found.odds = study.document()
         if study.undecided and outcome.plan is not None:  # asked for and not answered: not a plan at its optimum
             stopped = options.stop is not None and options.stop.is_set()
-            outcome = cut_short(outcome, "stopped" if stopped else "time limit: the odds under the delays undecided")
+            earlier = outcome.solve.message if outcome.solve.status == "time_limit" else ""  # the search's own
+            outcome = cut_short(outcome, "stopped" if stopped else
+                                (f"{earlier}; " if earlier.startswith("time limit: ") else "time limit: ")
+                                + "the odds under the delays undecided")
     outcome.earliest = found
     if outcome.plan is not None:
         outcome.plan.earliest = found.document()

@@ -408,6 +408,10 @@ def _sigterm_unwinds():
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
         yield
+    except SystemExit as exc:
+        if exc.code == ExitCode.TERMINATED:
+            err_console.print("terminated: the scenarios finished by then are saved; run it again to resume")
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -343,9 +343,11 @@ def test_a_sweep_terminated_saves_what_finished_and_exits_143(program):
     for orphan in alive:
         orphan.kill()
     assert sweep.returncode == 143 and not alive and "leaked" not in stderr, stderr
+    assert "terminated: the scenarios finished by then are saved" in stderr
     planned = {p.name for p in (out / "scenarios").iterdir()}
     saved = {r["scenario"] for r in csv.DictReader((out / "results.csv").open())}
-    assert planned and planned <= saved
+    # a plan folder is written before its row: a signal between the two leaves one to run again
+    assert planned and len(planned - saved) <= 1 and saved
 
 
 @pytest.fixture(scope="module")
