@@ -11,7 +11,7 @@ from conftest import base_site, run_cli, write_yaml
 from dcplan import api
 from dcplan.formulas import capital_recovery_factor
 from dcplan.loader import load_program
-from dcplan.model.build import smoothing_cost_usd
+from dcplan.model.training import smoothing_cost_usd
 from dcplan.schema.smoothing import SmoothingSpec
 from dcplan.smoothing.api import smooth
 from dcplan.smoothing.workload import load_workload
@@ -121,6 +121,12 @@ def test_a_build_out_sizes_the_smoothing_battery_for_the_gpus_it_runs(tmp_path, 
     assert last.capacity["battery_mw"] >= larger.sizes["battery_power_mw"] - 1e-6
     first = outcome.plan.timeline.sites_by_period[2][0]  # 2028, 8,000 GPUs: the job's own need
     assert first.capacity["battery_mw"] >= job.sizes["battery_power_mw"] - 1e-6
+    # the cost and the extra energy follow the larger run too: at 16,000 GPUs its cost, not twice
+    # the job's, and the larger of the two runs' energy shares (both had been the job's, scaled)
+    assert last.costs_usd["smoothing"] == pytest.approx(smoothing_cost_usd(larger), rel=1e-6)
+    assert first.costs_usd["smoothing"] == pytest.approx(smoothing_cost_usd(job), rel=1e-6)
+    share = max(job.energy_overhead_fraction or 0.0, larger.energy_overhead_fraction or 0.0)
+    assert last.capacity["smoothing_energy_overhead_fraction"] == pytest.approx(share)
 
 
 def test_check_verifies_a_plan_with_a_smoothing_battery(tmp_path, runner):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.core as pyo
 
+import dcplan.model.training as training
 from dcplan.collector import paused_collector
 from dcplan.formulas import gpu_it_mw
 from dcplan.loader import ProgramInput
@@ -118,18 +119,6 @@ def it_bound_mw(si, program, compute) -> float:
     return min(bounds) if bounds else 1e6
 
 
-ENERGY_COSTS = ("energy_",)  # smoothing cost lines the plan's own dispatch prices instead
-BATTERY_COSTS = ("battery_capex", "battery_fixed_om")  # the site's battery, which the plan buys
-
-
-def smoothing_cost_usd(result) -> float:
-    """The annual cost of smoothing a site's training job that the plan does not price itself:
-    capacitors, the battery's wear, and training slowdown (its extra energy is added to the
-    site's load, its battery is the site's, both priced by the plan)."""
-    return sum(v for k, v in result.costs_usd_per_year.items()
-               if not k.startswith(ENERGY_COSTS) and k not in BATTERY_COSTS)
-
-
 def add_site(sm: SiteModel, pi: ProgramInput, start, end=None) -> None:
     """All the parts of one site's block, dispatched over ``start``..``end`` (grid limits)."""
     si, program = sm.si, pi.program
@@ -141,13 +130,7 @@ def add_site(sm: SiteModel, pi: ProgramInput, start, end=None) -> None:
     add_storage(sm)
     add_balance(sm)
     add_n_plus_one(sm)
-    if sm.smoothing is not None:
-        cost = smoothing_cost_usd(sm.smoothing)
-        if sm.period is not None and sm.smoothing.workload.gpus:  # a build-out smooths what runs:
-            # the job's cost per GPU, for the GPUs in use in the period
-            b = sm.block
-            cost = cost / sm.smoothing.workload.gpus * sum(b.gpus[g] for g in b.G)
-        sm.add_cost("smoothing", cost)
+    training.add_cost(sm)
     carbon = program.finance.carbon_price_usd_per_t
     if carbon > 0 and sm.co2_t:
         sm.add_cost("carbon", carbon * sum(sm.co2_t), ("program", "finance", "carbon_price_usd_per_t"))

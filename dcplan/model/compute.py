@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyomo.core as pyo
 
+import dcplan.model.training as training
 from dcplan.formulas import capping_segments, facility_load_mw, gpu_it_mw, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.model.rows import Hourly, Rows, Term, row_family
@@ -79,7 +80,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     pue = {c: sm.series(sm.si.pue[c]) for c in b.C}
     # smoothing a training job (burn work, a GPU floor, battery losses) draws extra IT energy;
     # hour by hour the IT draws its average share of the design IT (which the design peak keeps)
-    extra = (sm.smoothing.energy_overhead_fraction or 0.0) if sm.smoothing is not None else 0.0
+    extra = training.overhead_fraction(sm)
     capped = add_power_capping(sm, compute, options)
     steps = list(sm.steps)
     load = [Term(b.it_mw[c], facility_load_mw(1.0, np.asarray(pue[c]), compute.average_draw_fraction, extra))

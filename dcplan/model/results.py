@@ -3,6 +3,7 @@ and the limits that bind. Everything downstream (writers, terminal, tests) uses 
 
 from __future__ import annotations
 
+import dcplan.model.training as training
 from dcplan.model.build import PlanModel
 from dcplan.model.context import SiteModel, value_of, values_of
 from dcplan.model.reliability import UNGUARDED
@@ -143,7 +144,7 @@ def _site_plan(sm: SiteModel) -> SitePlan:
         sizes = sm.smoothing.sizes
         plan.capacity["smoothing_battery_mw"] = sizes.get("battery_power_mw") or 0.0
         plan.capacity["smoothing_battery_mwh"] = sizes.get("battery_energy_mwh") or 0.0
-        plan.capacity["smoothing_energy_overhead_fraction"] = sm.smoothing.energy_overhead_fraction or 0.0
+        plan.capacity["smoothing_energy_overhead_fraction"] = training.overhead_fraction(sm)
         plan.capacity["smoothing_job_gpus"] = float(sm.smoothing.workload.gpus or 0)  # what the sizes are for
     lines = list({**sm.costs, **sm.capital})
     running = values_of([sm.costs.get(k, 0) for k in lines])
