@@ -372,7 +372,7 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tup
 LIMITS = {  # model rows and variable bounds that are limits a user sets, in the user's words
     "grid_import": "grid import limit", "gas_new_units": "gas max_units", "solar_new_mw": "solar max_mw",
     "wind_new_mw": "wind max_mw", "bat_new_mw": "battery max_power_mw", "target": "compute target",
-    "n_plus_one": "N+1",
+    "n_plus_one": "N+1", "land_available": "land_available_acres",
     "pipeline": "gas pipeline limit", "link": "lead times (in use only once ordered and delivered)",
     "capital_budget": "yearly capital limit", "budget": "budget", "liquid_required": "liquid cooling",
 }

@@ -40,6 +40,9 @@ OUTPUT_NAMES = SMOOTHING_NAMES | {
     "smoothing",  # a plan's training jobs, one folder each
 }
 """What dcplan writes in a plan or smoothing folder: the only names a folder it replaces may hold."""
+FILLING = ".dcplan-fill-"
+"""What :func:`filled` names its lock and staging folder with, inside the folder it fills (a
+name of dcplan's own: a user's hidden entries there are kept)."""
 NAME_MAX = 255  # bytes in a file name on Linux, macOS and Windows file systems
 STAGING = "staging-"
 """Staging folders beside a target are named .TARGET.staging-XXXX (hidden, and removed when found)."""
@@ -214,16 +217,15 @@ def filled(target: Path | str, option: str) -> Iterator[Path]:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _problem(option, f"cannot make {display_path(target)}: {exc.strerror or exc}") from None
-    lock = target / f".{STAGING}lock"
+    lock = target / f"{FILLING}lock"
     fd = _claim(lock, target, lambda message: _problem(option, message))
     try:
-        for leftover in target.glob(f".{STAGING}*"):
-            if leftover != lock:
-                shutil.rmtree(leftover, ignore_errors=True)
         if any(not p.name.startswith(".") for p in target.iterdir()):
             raise InputError([Problem(display_path(target), None, "", "folder exists and is not empty (hidden "
                                       "entries such as .git are kept: `git init && dcplan init .` works)")])
-        staging, moved = Path(tempfile.mkdtemp(prefix=f".{STAGING}", dir=target)), []
+        for leftover in target.glob(f"{glob.escape(FILLING)}staging-*"):  # a killed run's, by its own name only
+            shutil.rmtree(leftover, ignore_errors=True)
+        staging, moved = Path(tempfile.mkdtemp(prefix=f"{FILLING}staging-", dir=target)), []
         try:
             yield staging
             for entry in sorted(staging.iterdir()):

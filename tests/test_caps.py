@@ -391,10 +391,10 @@ def test_the_sites_land_holds_what_solar_takes_and_check_names_it(tmp_path, runn
     s["land_available_acres"] = 20 * per_mw
     p = solve(program(tmp_path, [s], typical_days=1))
     assert p.sites[0].capacity["solar_mw"] == pytest.approx(20)
-    assert any(b.startswith(f"land: solar and wind take all {20 * per_mw:,.0f} acres") for b in p.sites[0].binding)
+    assert any(b.startswith(f"land: solar takes all {20 * per_mw:,.0f} acres") for b in p.sites[0].binding)
     assert run_cli(runner, "plan", tmp_path / "program.yaml", "-o", tmp_path / "plans" / "p", "-q").exit_code == 0
     s["land_available_acres"] = 10 * per_mw
     write_yaml(tmp_path / "sun.yaml", s)
     result = run_cli(runner, "check", tmp_path / "program.yaml", "--plan", tmp_path / "plans")
     out = " ".join(result.output.split())
-    assert result.exit_code == 1 and "land taken by solar and wind" in out and "land_available_acres" in out, out
+    assert result.exit_code == 1 and "land taken by solar" in out and "land_available_acres" in out, out

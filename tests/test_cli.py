@@ -337,6 +337,7 @@ def test_init_through_a_dangling_link_and_after_a_killed_init(tmp_path, runner):
     os.symlink(tmp_path / "real", tmp_path / "link")
     assert run_cli(runner, "init", tmp_path / "link").exit_code == 0
     assert (tmp_path / "real" / "program.yaml").is_file() and (tmp_path / "link").is_symlink()
-    (tmp_path / "fresh" / ".staging-x1y2" / "sites").mkdir(parents=True)
+    (tmp_path / "fresh" / ".dcplan-fill-staging-x1y2" / "sites").mkdir(parents=True)
+    (tmp_path / "fresh" / ".staging-mine").mkdir()  # a user's hidden folder of a like name is theirs
     assert run_cli(runner, "init", tmp_path / "fresh").exit_code == 0
-    assert sorted(p.name for p in (tmp_path / "fresh").iterdir()) == ["program.yaml", "schemas", "sites"]
+    assert sorted(p.name for p in (tmp_path / "fresh").iterdir()) == [".staging-mine", "program.yaml", "schemas", "sites"]

@@ -285,3 +285,30 @@ def test_the_smoothing_uses_the_sites_battery_type_and_refuses_another(tmp_path,
     done = run_cli(runner, "validate", path)
     assert done.exit_code == 2
     assert f"site.yaml:{line}: smoothing.mitigations.battery.type: 'li_ion_lfp' is not the site's battery" in done.output
+
+
+@pytest.mark.parametrize("larger_usd, at_zero, at_200k", [(10e6, 0.0, 10e6),  # dearer a GPU: the two lines
+                                                          (6e6, 0.0, 8e6)])  # cheaper a GPU: the job's rate
+def test_a_build_outs_smoothing_cost_follows_the_larger_run_only_where_it_costs_more_a_gpu(larger_usd, at_zero, at_200k):
+    """$4 M for the job's 100k GPUs. At 200k: $10 M along the line to the larger run; where the
+    larger run is $6 M (less a GPU), the most of the two lines had charged $2 M with no GPU running."""
+    import pyomo.environ as pyo
+
+    from dcplan.model import training
+
+    def run(usd, gpus):
+        return types.SimpleNamespace(costs_usd_per_year={"capacitors": usd}, workload=types.SimpleNamespace(gpus=gpus))
+
+    smoothing = run(4e6, 100_000)
+    smoothing.larger = run(larger_usd, 200_000)
+    for gpus, expected in ((0, at_zero), (100_000, 4e6), (200_000, at_200k)):
+        m = pyo.ConcreteModel()
+        m.G = pyo.Set(initialize=["h100"])
+        m.gpus = pyo.Var(m.G, bounds=(gpus, gpus))
+        costs = {}
+        sm = types.SimpleNamespace(smoothing=smoothing, period="2027-Q1", block=m, explain=lambda *_: None,
+                                   add_cost=lambda name, expr, *_: costs.update({name: expr}))
+        training.add_cost(sm)
+        m.objective = pyo.Objective(expr=costs["smoothing"])
+        pyo.SolverFactory("appsi_highs").solve(m)
+        assert pyo.value(costs["smoothing"]) == pytest.approx(expected, abs=1e-3), (gpus, larger_usd)

@@ -15,20 +15,28 @@ BINDING_TOL = 1e-6
 TECHS = ("solar", "wind")
 
 
+ON_THE_PARCEL = ("solar",)
+"""What a site's land_available_acres holds: its PV. A wind project's area (the catalog's 85
+acres/MW, nearly all of it still farmable) is leased apart, rarely on the data-center parcel;
+the land_acres cap counts both."""
+
+
 def add_renewables(sm: SiteModel) -> None:
+    taken = []
     for tech in TECHS:
         cand = getattr(sm.si.site.technologies, tech)
         if cand is not None:
-            _add_one(sm, tech, cand)
+            land = _add_one(sm, tech, cand)
+            taken += [land] if tech in ON_THE_PARCEL else []
     acres = sm.si.site.land_available_acres
-    if acres is not None and sm.land_acres:  # the site's land holds what solar and wind take
-        sm.block.land_available = pyo.Constraint(expr=sum(sm.land_acres) <= acres)
+    if acres is not None and taken:  # the site's land holds the PV on it
+        sm.block.land_available = pyo.Constraint(expr=sum(taken) <= acres)
         sm.explain(sm.block.land_available, lambda: (
-            f"land taken by solar and wind (acres, by the catalog's acres per MW) above the {acres:g} acres the "
-            "site has", ("site", "land_available_acres")))
+            f"land taken by solar (acres, by the catalog's acres per MW) above the {acres:g} acres the site has",
+            ("site", "land_available_acres")))
 
 
-def _add_one(sm: SiteModel, tech: str, cand) -> None:
+def _add_one(sm: SiteModel, tech: str, cand):
     b = sm.block
     key = cand.type or DEFAULT_RENEWABLE[tech]
     spec = sm.si.catalog.renewables[key]
@@ -46,7 +54,8 @@ def _add_one(sm: SiteModel, tech: str, cand) -> None:
     sm.supply.append(gen)
     sm.most_mw[tech] = lambda: cf_year * (value_of(new) + cand.existing_mw)
     sm.renewable.append(gen)
-    sm.land_acres.append((new + cand.existing_mw) * spec.land_acres_per_mw)
+    land = (new + cand.existing_mw) * spec.land_acres_per_mw
+    sm.land_acres.append(land)
     available = sm.tg.sample(cf_year)
     sm.add_dispatch(f"{tech}_mw", at=lambda t: gen[t])
     sm.add_dispatch(f"{tech}_curtailed_mw", derive=lambda: np.maximum(
@@ -58,6 +67,7 @@ def _add_one(sm: SiteModel, tech: str, cand) -> None:
         price_inputs=(("catalog", "renewables", key, "capex_usd_per_kw"),)))
     sm.add_cost(f"{tech}_fixed_om", (new + cand.existing_mw) * 1000 * spec.fixed_om_usd_per_kw_year,
                 ("catalog", "renewables", key, "fixed_om_usd_per_kw_year"))
+    return land
 
 
 def report(sm: SiteModel, plan: SitePlan) -> None:
@@ -74,7 +84,7 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
     land = sm.block.component("land_available")
     acres = sm.si.site.land_available_acres
     if land is not None and value_of(land.body) >= acres * (1 - BINDING_TOL) and acres > 0:
-        plan.binding.append(f"land: solar and wind take all {acres:,.0f} acres the site has (land_available_acres)")
+        plan.binding.append(f"land: solar takes all {acres:,.0f} acres the site has (land_available_acres)")
 
 
 def commit(sm: SiteModel, built: SitePlan) -> None:

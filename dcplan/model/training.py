@@ -44,7 +44,9 @@ def overhead_fraction(sm: SiteModel) -> float:
 def add_cost(sm: SiteModel) -> None:
     """The smoothing's cost line: the job's; in a build-out, for the GPUs running, in proportion
     to them up to the job's and along the line to the larger run's beyond (the most of the two
-    lines, a variable the cost keeps at it)."""
+    lines, a variable the cost keeps at it). Where the larger run costs less a GPU than the job,
+    the job's cost a GPU for them all: the most of the two lines would charge GPUs not running,
+    and a cost a GPU that falls with the GPUs stays below it."""
     s = sm.smoothing
     if s is None:
         return
@@ -53,10 +55,10 @@ def add_cost(sm: SiteModel) -> None:
         b, job = sm.block, s.workload.gpus
         gpus = sum(b.gpus[g] for g in b.G)
         larger = _larger(sm)
-        if larger is None:
+        slope = (smoothing_cost_usd(larger) - cost) / (larger.workload.gpus - job) if larger is not None else 0.0
+        if larger is None or slope <= cost / job:
             cost = cost / job * gpus
         else:
-            slope = (smoothing_cost_usd(larger) - cost) / (larger.workload.gpus - job)
             lines = (cost / job * gpus, cost + slope * (gpus - job))
             b.smoothing_cost_usd = pyo.Var(bounds=(0, None))
             b.smoothing_cost_lines = pyo.Constraint(range(len(lines)), rule=lambda m, i: m.smoothing_cost_usd >= lines[i])

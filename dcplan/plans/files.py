@@ -474,6 +474,9 @@ def _read_json(path: Path) -> dict:
     name = display_path(path)
     trust.note_read(path)
     try:
+        refused = trust.file_problem(path, trust.MAX_YAML_BYTES, "DCPLAN_MAX_YAML_MB", "a summary")  # a pipe waits
+        if refused is not None:
+            raise InputError([refused])
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError([Problem(name, None, "", "file not found")]) from None
@@ -497,7 +500,7 @@ def note_recorded_inputs(folder: Path, summary: dict | None = None) -> None:
     except InputError:
         return
     for record in records if isinstance(records, list) else []:
-        if isinstance(record, dict) and isinstance(record.get("path"), str):
+        if isinstance(record, dict) and isinstance(record.get("path"), str) and "\0" not in record["path"]:
             trust.note_read((folder / record["path"]).resolve())
 
 

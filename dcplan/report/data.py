@@ -195,7 +195,7 @@ def _inputs(path: Path, summary: dict) -> list[InputFile]:
     request must not embed /etc/passwd in a report."""
     out, folders = [], trust.trusted_folders(path)
     for i, record in enumerate(summary.get("inputs") or []):
-        if not isinstance(record, dict) or not isinstance(record.get("path"), str):
+        if not isinstance(record, dict) or not isinstance(record.get("path"), str) or "\0" in record["path"]:
             raise InputError([Problem(display_path(path / "summary.json"), None, f"inputs[{i}]",
                                       "expected {path: ..., sha256: ...}")])
         where = (path / record["path"]).resolve()

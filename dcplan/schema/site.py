@@ -207,8 +207,8 @@ class Site(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     location: Location
     land_available_acres: NonNeg | None = Field(
-        None, description="land the site has for solar and wind, acres: what they take (the catalog's "
-        "land_acres_per_mw) stays within it")
+        None, description="land the site has for its PV, acres: what solar takes (the catalog's "
+        "land_acres_per_mw) stays within it (a wind project's area is leased apart; the land_acres cap counts both)")
     ambient_temp_c: Series | None = Field(
         None, description="hourly dry-bulb temperature at the site, °C (a CSV column in °F is converted): gas "
         "units deliver their catalog's output_vs_ambient_c share of their ISO rating each hour, and count as firm "
