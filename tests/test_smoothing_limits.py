@@ -127,6 +127,19 @@ def test_a_band_the_trace_cannot_resolve_is_said_not_checked_and_one_beyond_the_
         "schedule is made at (0.167 to 5 Hz at 0.1 s steps)"]
 
 
+def test_a_model_step_other_than_the_one_asked_is_said_and_so_is_what_raises_it():
+    """A step of 0.015 s on a 10 ms trace is 0.02 s; 3,000 samples with max_steps 100 are modelled
+    at 0.3 s whatever was asked, and the limits they break at 10 ms are said with the max_steps to
+    keep them (both had passed in silence, or advised the --resolution-s already given)."""
+    w = Workload("ripple", 0.01, 10 + np.sin(np.arange(3000) * 0.7), gpus=None, gpu_model=None, tdp_w=None)
+    r = smooth(w, spec(resolution_s=0.015, mitigations={}))
+    assert "the model step is 0.02 s, not the 0.015 s asked: a whole number of the trace's 0.01 s steps" in r.notes
+    r = smooth(w, spec(resolution_s=0.01, max_steps=100, limits={"swing_mw": 0.5}, mitigations={"battery": {}}))
+    assert r.step_s == pytest.approx(0.3) and any("at most max_steps (100) model steps" in n for n in r.notes)
+    assert any(n.startswith("at the trace's own step (0.01 s) the schedule breaks swing_mw")
+               and "--resolution-s 0.01 and max_steps 3,000" in n for n in r.notes), r.notes
+
+
 def test_spectral_band_order_is_checked(tmp_path, monkeypatch, runner):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "t.csv").write_text("time_s,mw\n0,30\n1,20\n2,30\n")

@@ -30,19 +30,26 @@ DEFAULT_MIN_STEP_S = 0.1
 """Model step when the trace is finer and no resolution is asked for."""
 
 
-def _decimate(w: Workload, spec: SmoothingSpec) -> tuple[int, int]:
-    """(factor, model steps): block means of ``factor`` trace steps."""
+def _decimate(w: Workload, spec: SmoothingSpec) -> tuple[int, int, str | None]:
+    """(factor, model steps, a note where the step is not the one wanted): block means of
+    ``factor`` trace steps, a whole number of them, and at most ``max_steps`` steps."""
     dt = w.time_step_s
     wanted = spec.resolution_s if spec.resolution_s is not None else max(dt, DEFAULT_MIN_STEP_S)
     factor = max(1, round(wanted / dt))
+    why = f"a whole number of the trace's {dt:g} s steps" if spec.resolution_s is not None else None
     if w.steps // factor > spec.max_steps:
         factor = math.ceil(w.steps / spec.max_steps)
+        why = (f"at most max_steps ({spec.max_steps:,}) model steps: the trace has {w.steps:,} of {dt:g} s "
+               f"(max_steps in the smoothing file raises it)")
     steps = w.steps // factor
     if steps < 2:
         raise InputError([Problem(w.source or w.name, None, "resolution_s",
                                   f"the trace ({w.duration_s:g} s) is shorter than two model steps "
                                   f"of {factor * dt:g} s")])
-    return factor, steps
+    asked = "asked" if spec.resolution_s is not None else "the default"
+    note = (f"the model step is {factor * dt:g} s, not the {wanted:g} s {asked}: {why}"
+            if why and abs(factor * dt - wanted) > 1e-9 * wanted else None)
+    return factor, steps, note
 
 
 def block_means(x: np.ndarray, factor: int, steps: int) -> np.ndarray:
@@ -184,8 +191,9 @@ def prepare(workload: Workload, spec: SmoothingSpec, catalog: Catalog | None = N
         notes.append("burn work was not considered: the trace does not say which GPUs run it "
                      "(give --gpu and --gpus)")
     _need_gpus(w, [n for n in ("gpu_smoothing", "burn", "capacitors") if getattr(mit, n) is not None])
-    factor, steps = _decimate(w, spec)
+    factor, steps, stepped = _decimate(w, spec)
     step = factor * w.time_step_s
+    notes += [stepped] if stepped else []
     if steps * factor < w.steps:
         notes.append(f"the trace's last {(w.steps - steps * factor) * w.time_step_s:g} s are left out: the model "
                      f"step ({step:g} s) does not divide its {w.duration_s:g} s")

@@ -97,14 +97,16 @@ def fill(r: SmoothingResult, ctx: Context, o: Outcome) -> None:
     if factor > 1:
         fine = w.load_mw[: T * factor] + np.repeat(grid - d.load_mw, factor)
         r.trace_after = measure(fine, w.time_step_s, lim.swing_window_s, lim.spectral_mask)
-        asked = r.spec.resolution_s is not None and dt > DEFAULT_MIN_STEP_S + 1e-9  # finer: the supplies' scale
+        coarse = dt > DEFAULT_MIN_STEP_S + 1e-9  # asked for, or max_steps's; finer is the supplies' scale
         broken = {k: v for k, v in violations(fine, w.time_step_s, lim).items()
-                  if k == "spectral_mask" or v > BROKEN_SHARE * abs(getattr(lim, k))} if asked else {}
+                  if k == "spectral_mask" or v > BROKEN_SHARE * abs(getattr(lim, k))} if coarse else {}
         if broken:
+            capped = w.steps > r.spec.max_steps  # the step is max_steps's: that is what to raise
             r.notes.append(f"at the trace's own step ({w.time_step_s:g} s) the schedule breaks "
                            + ", ".join(f"{k} by {v:,.3g}" for k, v in broken.items())
                            + f": the limits hold for the {dt:g} s block means only; plan with --resolution-s "
-                           f"{w.time_step_s:g} to keep them at every step")
+                           f"{w.time_step_s:g}" + (f" and max_steps {w.steps:,}" if capped else "")
+                           + " to keep them at every step")
     load_sum = float(d.load_mw.sum())
     # work a ramp-up limit defers is done later at the same energy: it is not saved
     smoothing = float(uplift.sum()) + (chosen.deferred_mw_steps if chosen is not None else 0.0)
