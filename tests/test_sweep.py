@@ -217,6 +217,12 @@ def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(pro
     for empty in ("", "-- only a comment"):  # DuckDB gave no cursor: an AttributeError, exit 70
         nothing = run_cli(runner, "sweep", "summary", out, "--sql", empty)
         assert nothing.exit_code == 2 and "no statement to run" in nothing.output, nothing.output
+    for sql, said in ((f"COPY results TO '{program.parent / 'leak.csv'}'", "file system operations are disabled"),
+                      ("SELECT * FROM read_csv_auto('/etc/passwd')", "file system operations are disabled"),
+                      ("SELECT 1; SELECT 2", "2 statements: give one")):  # a pasted recipe reads and writes nothing
+        refused = run_cli(runner, "sweep", "summary", out, "--sql", sql)
+        assert refused.exit_code == 2 and said in " ".join(refused.output.split()), refused.output
+    assert not (program.parent / "leak.csv").exists()
 
     recorded = json.loads((out / "scenarios" / rows[2, 8]["scenario"] / "summary.json").read_text())
     assert recorded["sweep_values"] == {UNITS: 2, GAS: 8}

@@ -92,11 +92,19 @@ def summarise(outdir: Path | str, metric: str = "total_cost_usd_per_year") -> Sw
 
 
 def query(outdir: Path | str, sql: str) -> tuple[list[str], list[tuple]]:
-    """Run ``sql`` over the view ``results``; return (column names, rows)."""
+    """Run ``sql``, one statement, over the table ``results``; return (column names, rows). The
+    results are read into memory first and then no file is read or written: a --sql from a
+    pasted recipe cannot print /etc/passwd or COPY the results anywhere."""
     con, _ = _connect(Path(outdir))
     import duckdb
 
     try:
+        con.execute("CREATE TABLE sweep_results AS SELECT * FROM results; DROP VIEW results; "
+                    "ALTER TABLE sweep_results RENAME TO results")
+        con.execute("SET enable_external_access = false; SET lock_configuration = true")
+        statements = con.extract_statements(sql)
+        if len(statements) > 1:  # DuckDB runs them all and shows the last
+            raise InputError([Problem("command line", None, "--sql", f"{len(statements)} statements: give one")])
         cursor = con.execute(sql)
         if cursor is None:  # an empty statement (or only a comment): DuckDB gives no cursor
             raise InputError([Problem("command line", None, "--sql", "no statement to run")])
