@@ -210,7 +210,9 @@ def parse_yaml(text: str, path: Path, folders: tuple[Path, ...] = ()) -> YamlDoc
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         what = exc.problem or "invalid YAML"
-        context = f" ({exc.context})" if exc.context else ""
+        began = exc.context_mark.line + 1 if exc.context_mark else None  # an unclosed [ or {: where it opened
+        context = (f" ({exc.context}" + (f" begun on line {began}" if began and began != line else "") + ")"
+                   if exc.context else "")
         raise InputError([Problem(name, line, "", f"YAML syntax error: {what}{context}")]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(name, None, "", f"YAML syntax error: {exc}")]) from None

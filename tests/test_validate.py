@@ -466,3 +466,10 @@ def test_a_word_for_a_key_of_numbers_is_named_as_no_number():
     doc = parse_yaml("months:\n  x: 0.5\n  3: 0.5\n", Path("odds.yaml"))
     [problem] = validation_problems(doc, Odds, doc.data)
     assert (problem.line, problem.key) == (2, "months.x") and "valid number" in problem.message
+
+
+def test_an_unclosed_list_says_the_line_it_opened_on(runner, tmp_path):
+    """YAML finds the error on the next key's line; the '[' left open is on the line before."""
+    (tmp_path / "s.yaml").write_text("kind: site\nname: a\nlocation:\n  lat: [oops\n  lon: 2\n")
+    out = " ".join(run_cli(runner, "validate", tmp_path / "s.yaml").output.split())
+    assert "s.yaml:5: YAML syntax error: expected ',' or ']', but got ':' (while parsing a flow sequence begun on line 4)" in out
