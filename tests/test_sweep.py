@@ -210,6 +210,7 @@ def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(pro
     summary = run_cli(runner, "sweep", "summary", out, "--metric", "cost_usd_per_gpu_hour")
     assert summary.exit_code == 0, summary.output
     assert "sensitivity of cost_usd_per_gpu_hour" in summary.output and GAS in summary.output
+    assert "0 of 3" in summary.output and "no plan" in summary.output  # the value no scenario of has a plan
     assert (out / "tornado.png").read_bytes().startswith(b"\x89PNG")
     query = run_cli(runner, "sweep", "summary", out, "--sql", "SELECT status, count(*) AS n FROM results GROUP BY 1")
     assert query.exit_code == 0 and "infeasible" in query.output

@@ -82,8 +82,10 @@ def summarise(outdir: Path | str, metric: str = "total_cost_usd_per_year") -> Sw
     for axis in axes:
         rows = _groups(con, axis, metric, ok, decisions, schema)
         summary.groups += rows
-        if len(rows) > 1:
-            summary.bars.append(Bar(axis, rows[0]["value"], rows[0][metric], rows[-1]["value"], rows[-1][metric]))
+        solved = [r for r in rows if r["scenarios"]]  # a bar from the values with a mean
+        if len(solved) > 1:
+            summary.bars.append(Bar(axis, solved[0]["value"], solved[0][metric], solved[-1]["value"],
+                                    solved[-1][metric]))
     summary.bars.sort(key=lambda b: -b.swing)
     if summary.bars:
         atomic_write(outdir / TORNADO, tornado_png(summary))
@@ -140,22 +142,25 @@ def _rounded(column: str, schema: pa.Schema) -> str:
 
 
 def _groups(con, axis: str, metric: str, ok: str, decisions: list[str], schema: pa.Schema) -> list[dict]:
-    """Per value of the axis (or per bin of a many-valued one): scenarios, mean metric, and the
-    mean of each decision that changes (for text: the value, or each value's count where the
-    scenarios split, never one of a tie as if it were the decision)."""
+    """Per value of the axis (or per bin of a many-valued one): the scenarios with a plan and all
+    of them, the mean metric, and the mean of each decision that changes (for text: the value,
+    or each value's count where the scenarios split, never one of a tie as if it were the
+    decision). A value where no scenario has a plan is kept, its means None (it had been left
+    out, and with it the axis's most telling value)."""
     text = {d for d in decisions if pa.types.is_string(schema.field(d).type)}
-    aggregates = ", ".join(f"{'histogram' if d in text else 'avg'}({_q(d)})" for d in decisions)
+    aggregates = ", ".join(f"{'histogram' if d in text else 'avg'}({_q(d)}) FILTER (WHERE solved)" for d in decisions)
     rows = con.execute(f"""
-        WITH ok AS (SELECT *, {_q(axis)} AS x FROM results WHERE {ok}),
-        binned AS (SELECT *, CASE WHEN (SELECT count(DISTINCT x) FROM ok) > {BINS}
+        WITH run AS (SELECT *, {_q(axis)} AS x, ({ok}) AS solved FROM results),
+        binned AS (SELECT *, CASE WHEN (SELECT count(DISTINCT x) FROM run) > {BINS}
                                   THEN ntile({BINS}) OVER (ORDER BY x) ELSE dense_rank() OVER (ORDER BY x) END AS bin
-                   FROM ok)
-        SELECT min(x), max(x), count(*), avg({_q(metric)}){', ' + aggregates if aggregates else ''}
+                   FROM run)
+        SELECT min(x), max(x), count(*) FILTER (WHERE solved), count(*), avg({_q(metric)}) FILTER (WHERE solved)
+               {', ' + aggregates if aggregates else ''}
         FROM binned GROUP BY bin ORDER BY bin""").fetchall()
     out = []
-    for low, high, n, mean, *values in rows:
+    for low, high, n, run, mean, *values in rows:
         label = _label(low) if low == high else f"{_label(low)}–{_label(high)}"
-        out.append({"axis": axis, "value": label, "scenarios": n, metric: mean,
+        out.append({"axis": axis, "value": label, "scenarios": n, "scenarios_run": run, metric: mean,
                     **{d: _split(v) if d in text else v for d, v in zip(decisions, values)}})
     return out
 
@@ -231,10 +236,11 @@ def print_summary(console: Console, s: SweepSummary) -> None:
         table.add_column("value", overflow="fold")
         for g in groups:
             table.add_column(g["value"], justify="right")
-        table.add_row("scenarios", *(str(g["scenarios"]) for g in groups))
+        table.add_row("scenarios", *(str(g["scenarios"]) if g["scenarios"] == g.get("scenarios_run", g["scenarios"])
+                                     else f"{g['scenarios']} of {g['scenarios_run']}" for g in groups))
         for name in (s.metric, *s.decisions):
-            table.add_row(name, *(_num(g[name]) if isinstance(g[name], (int, float)) else str(g[name])
-                                  for g in groups))
+            table.add_row(name, *(_num(g[name]) if isinstance(g[name], (int, float)) else
+                                  "no plan" if not g["scenarios"] else str(g[name]) for g in groups))
         console.print(table)
     if not s.decisions:
         console.print("the decisions are the same in every scenario")
