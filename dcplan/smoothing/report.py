@@ -113,7 +113,8 @@ def print_result(console: Console, result) -> None:
     console.print(sizes_table(result))
     console.print(cost_table(result))
     overhead = result.energy_overhead_fraction
-    console.print(f"energy overhead: [bold]{overhead:.2%}[/bold] of the job's energy" if overhead is not None else "")
+    if overhead is not None:  # None: the job draws no energy (a trace of zeros)
+        console.print(f"energy overhead: [bold]{overhead:.2%}[/bold] of the job's energy")
     method = result.method
     if method.get("method") == "periodic":
         console.print(f"[dim]the trace repeats every {method['period_steps']:,} steps: one period solved exactly "
