@@ -529,6 +529,8 @@ def report(
     from dcplan.report import COMPARISON_FILE, report_path, write_comparison, write_report
 
     if output is not None:
+        if not output.strip():  # Path("") is the current folder: not what was meant (diff -o "" is refused too)
+            raise InputError([Problem("command line", None, "--output", "an empty path: give a file or a folder")])
         writable_path(report_path(outdir, output, COMPARISON_FILE if compare is not None else "report.html"),
                       "--output")
     written = write_comparison(compare, outdir, output) if compare is not None else write_report(outdir, output)

@@ -316,6 +316,8 @@ def test_paths_with_markup_are_printed_as_written(tmp_path, runner, monkeypatch)
     assert result.exit_code == 0 and "wrote out/[/]q/plan.yaml" in result.output, result.output
     result = run_cli(runner, "report", "out/[/]q")
     assert result.exit_code == 0 and "wrote out/[/]q/report.html" in result.output, result.output
+    result = run_cli(runner, "report", "out/[/]q", "-o", "")  # had written ./report.html
+    assert result.exit_code == 2 and "--output: an empty path" in result.output and not (tmp_path / "report.html").exists()
 
 
 def test_init_in_a_fresh_git_repository_keeps_its_hidden_entries(tmp_path, runner, monkeypatch):
