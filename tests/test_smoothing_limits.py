@@ -274,3 +274,32 @@ def test_coarse_bound_sees_the_load_move_within_its_blocks():
     r = smooth(w, sp, strategy=Strategy(periodic=False, direct_max_steps=10, coarse_max_steps=50, piece_steps=20))
     assert r.method["method"] == "two_level" and r.method["coarse_factor"] == 2
     assert r.lower_bound_usd_per_year == pytest.approx(exact.total_cost_usd_per_year, rel=1e-9)
+
+
+def test_an_interior_point_solve_that_stalls_is_finished_by_the_simplex_method(monkeypatch):
+    """IPX had iterated for over ten minutes on a property test's tiny coarse model, with no
+    time limit to stop it: past IPM_ITERATIONS the simplex method solves the LP instead. Here
+    one iteration, presolve off so that IPX runs at all."""
+    import pyomo.environ as pyo
+
+    import dcplan.smoothing.run as run
+    from dcplan.solver.highs import Compiled
+
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(30), bounds=(0, 10))
+    m.chain = pyo.Constraint(range(29), rule=lambda m, i: m.x[i] + 2 * m.x[i + 1] <= 1 + 0.1 * i)
+    m.objective = pyo.Objective(expr=-sum(m.x[i] for i in range(30)))
+    compiled = Compiled(m)
+    reference, _, _ = run.run_lp(compiled, SolveOptions())
+    made = run.new_highs
+
+    def without_presolve(options):
+        h = made(options)
+        h.setOptionValue("presolve", "off")
+        return h
+
+    monkeypatch.setattr(run, "new_highs", without_presolve)
+    monkeypatch.setattr(run, "IPM_ITERATIONS", 1)
+    result, x, _ = run.run_lp(compiled, SolveOptions(), interior=True)
+    assert result.status == "optimal" and result.strategy == "simplex" and x is not None
+    assert result.objective == pytest.approx(reference.objective, rel=1e-9)
