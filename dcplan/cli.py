@@ -304,6 +304,12 @@ def plan(
               with_report, as_json, parquet)
 
 
+def _what_the_time_went_to(message: str) -> str:
+    """What a solve cut short by its time limit says it spent the time on ('time limit: WHAT'),
+    or '' where it says nothing more."""
+    return message.removeprefix("time limit: ") if message.startswith("time limit: ") else ""
+
+
 def _planning_budget(limit_s: float | None) -> float | None:
     """``--time-limit`` is for the whole command: the planning gets what is left of it once the
     process has started and loaded the solver, less a share for writing the plan."""
@@ -335,7 +341,7 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
             err_console.print("[yellow]stopped[/yellow]: no plan found yet")
             raise typer.Exit(ExitCode.INTERRUPTED)
         if time_limit is not None and result.status == "no_solution" and "time" in result.message.lower():
-            spent = result.message.removeprefix("time limit: ") if result.message.startswith("time limit: ") else ""
+            spent = _what_the_time_went_to(result.message)
             err_console.print(f"[yellow]time limit reached[/yellow]: no plan found within {time_limit:g} s"
                               + (f" ({spent})" if spent else ""))
         else:
@@ -362,7 +368,7 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
     if result.status == "time_limit":
         gap = gap_words(result.gap, result.gap_share) if result.gap is not None else "unknown"
         why = "stopped" if stopped else "time limit reached"
-        left = result.message.removeprefix("time limit: ") if result.message.startswith("time limit: ") else ""
+        left = _what_the_time_went_to(result.message)
         err_console.print(f"[yellow]{why}[/yellow]: " + (f"{left}; the plan" if left else "best plan found")
                           + f" has gap {gap}")
         raise typer.Exit(ExitCode.INTERRUPTED if stopped else ExitCode.SOLVER_FAILURE)
