@@ -95,6 +95,30 @@ def test_one_battery_serves_the_smoothing_and_the_plan(tmp_path):
                                                          and not k.startswith("energy_")), rel=1e-9)
 
 
+def test_the_share_held_for_smoothing_counts_for_nothing_else(tmp_path):
+    """An islanded site on two 18.8 MW engines under N+1 (18.8 MW firm) with a 20.6 MW design
+    peak: the battery carries the 1.8 MW gap for 4 h on top of what the smoothing holds (it had
+    counted one battery for both, sized to the larger duty). By hand: power = held + gap,
+    energy = held + 4 h x gap / discharge efficiency, and no hour's dispatch reaches the share."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    site = base_site(smoothing=SMOOTHING, fuel={"gas_price_usd_per_mmbtu": 4})
+    del site["grid"]
+    site["compute"]["target"] = {"gpus": 12000}
+    site["technologies"] = {"gas": [{"type": "wartsila_18v50sg", "max_units": 6}], "battery": {"type": "li_ion_lfp"}}
+    path = write_yaml(tmp_path / "site.yaml", site)
+    s = api.plan(path, typical_days=2).plan.sites[0]
+    c, d = s.capacity, s.dispatch
+    assert c["gas_wartsila_18v50sg_units"] == 2 and c["smoothing_battery_mw"] > 0
+    gap = c["design_peak_mw"] - 18.8
+    assert 0 < gap < 18.8
+    eta_out = load_program(path).sites[0].catalog.storage["li_ion_lfp"].one_way_efficiencies()[1]
+    assert c["battery_mw"] == pytest.approx(c["smoothing_battery_mw"] + gap, rel=1e-6)
+    assert c["battery_mwh"] == pytest.approx(c["smoothing_battery_mwh"] + 4 * gap / eta_out, rel=1e-6)
+    free_mw, free_mwh = c["battery_mw"] - c["smoothing_battery_mw"], c["battery_mwh"] - c["smoothing_battery_mwh"]
+    assert max(d["battery_charge_mw"].max(), d["battery_discharge_mw"].max()) <= free_mw + 1e-6
+    assert d["battery_soc_mwh"].max() <= free_mwh + 1e-6
+
+
 @pytest.mark.parametrize("swing_mw", [2.0, 5.3])
 def test_a_build_out_sizes_the_smoothing_battery_for_the_gpus_it_runs(tmp_path, swing_mw):
     """The job states 8,000 GPUs; the build-out grows to 16,000. Its swing limit is in MW, so

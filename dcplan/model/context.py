@@ -121,7 +121,10 @@ class SiteModel:
     dispatch: dict[str, DispatchColumn] = field(default_factory=dict)  # the plan's dispatch columns, in order
     renewable: list = field(default_factory=list)  # IndexedVar over steps: clean output (caps)
     storage: tuple | None = None  # (charge, discharge) IndexedVars over steps (caps: clean matching)
-    battery_size: tuple | None = None  # (power MW, energy MWh) expressions of the site's battery (N+1)
+    battery_size: tuple | None = None  # (power MW, energy MWh) of the site's battery the hourly dispatch and N+1 use
+    # the battery held for smoothing the training job at the solution: {"power": MW, "energy": MWh},
+    # and in a build-out the "gpus" running it is held for
+    smoothing_held: Callable[[], dict[str, float]] | None = None
     firm_mw: list = field(default_factory=list)  # dispatchable capacity expressions, MW (caps)
     most_mw: dict[str, Callable[[], float | np.ndarray]] = field(default_factory=dict)
     """Source -> the most it can deliver in each hour of the year at the solved (or committed)

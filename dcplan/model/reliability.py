@@ -140,9 +140,11 @@ def _unguarded_contingency(sm: SiteModel, plan: SitePlan) -> None:
     unit_type = max((c.type for c in built), key=sm.si.gas_firm_unit_mw)
     gas = sum(plan.capacity[gas_key(c.key, "units")] * sm.si.gas_firm_unit_mw(c.type) for c in built)
     battery, hours = 0.0, site.reliability.battery_firm_hours  # counted as N+1 would count it
-    if plan.capacity.get("battery_mw", 0.0) > 0:
+    c = plan.capacity
+    if c.get("battery_mw", 0.0) > 0:  # less the share held for smoothing, as N+1 counts it
         eta_out = sm.si.catalog.storage[site.technologies.battery.type].one_way_efficiencies()[1]
-        battery = battery_firm_mw(plan.capacity["battery_mw"], plan.capacity.get("battery_mwh", 0.0), hours, eta_out)
+        battery = max(0.0, battery_firm_mw(c["battery_mw"] - c.get("smoothing_battery_mw", 0.0),
+                                           c.get("battery_mwh", 0.0) - c.get("smoothing_battery_mwh", 0.0), hours, eta_out))
     left = limit + gas - sm.si.gas_firm_unit_mw(unit_type) + battery
     peak = float(np.max(plan.dispatch["load_mw"], initial=0.0))
     if left < peak - 1e-6 * peak:

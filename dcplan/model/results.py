@@ -138,14 +138,17 @@ def _site_plan(sm: SiteModel) -> SitePlan:
     plan = SitePlan(sm.name, sm.si.site.location.country)
     plan.dispatch = {"hour_of_year": tg.hour_of_year.astype(float), "weight": tg.weight.astype(float)}
     plan.dispatch.update({name: column.values(sm.steps) for name, column in sm.dispatch.items()})
+    if sm.smoothing is not None:  # first: what the technologies report of the battery leaves it out
+        sizes = sm.smoothing.sizes
+        held = sm.smoothing_held() if sm.smoothing_held is not None else {
+            "power": sizes.get("battery_power_mw") or 0.0, "energy": sizes.get("battery_energy_mwh") or 0.0}
+        plan.capacity["smoothing_battery_mw"] = held["power"]  # the share of the site's battery it holds
+        plan.capacity["smoothing_battery_mwh"] = held["energy"]
+        plan.capacity["smoothing_energy_overhead_fraction"] = training.overhead_fraction(sm)
+        # what the sizes are for: the job's GPUs, or in a build-out the GPUs running (the share follows them)
+        plan.capacity["smoothing_job_gpus"] = held.get("gpus") or float(sm.smoothing.workload.gpus or 0)
     for technology in TECHNOLOGIES:
         technology.report(sm, plan)
-    if sm.smoothing is not None:
-        sizes = sm.smoothing.sizes
-        plan.capacity["smoothing_battery_mw"] = sizes.get("battery_power_mw") or 0.0
-        plan.capacity["smoothing_battery_mwh"] = sizes.get("battery_energy_mwh") or 0.0
-        plan.capacity["smoothing_energy_overhead_fraction"] = training.overhead_fraction(sm)
-        plan.capacity["smoothing_job_gpus"] = float(sm.smoothing.workload.gpus or 0)  # what the sizes are for
     lines = list({**sm.costs, **sm.capital})
     running = values_of([sm.costs.get(k, 0) for k in lines])
     capital = values_of([sm.capital.get(k, 0) for k in lines])

@@ -33,31 +33,34 @@ def add_storage(sm: SiteModel) -> None:
         b.bat_duration = pyo.Constraint(expr=b.bat_new_mwh == cand.duration_h * b.bat_new_mw)
     power = b.bat_new_mw + cand.existing_power_mw
     energy = b.bat_new_mwh + cand.existing_energy_mwh
+    held_mw, held_mwh = _hold_for_smoothing(sm, power, energy)
+    free_power, free_energy = power - held_mw, energy - held_mwh  # what the hourly dispatch and N+1 may use
     b.bat_charge = pyo.Var(sm.steps, bounds=(0, None))
     b.bat_discharge = pyo.Var(sm.steps, bounds=(0, None))
     b.bat_soc = pyo.Var(sm.steps, bounds=(0, None))
     prev = sm.tg.previous().tolist()
     steps = list(sm.steps)
     charge, discharge, soc = ([x[t] for t in steps] for x in (b.bat_charge, b.bat_discharge, b.bat_soc))
-    b.bat_charge_max = row_family(sm.steps, rows=[Rows(steps, [Term(charge), Term(power, -1.0)], upper=0.0)])
-    b.bat_discharge_max = row_family(sm.steps, rows=[Rows(steps, [Term(discharge), Term(power, -1.0)], upper=0.0)])
-    b.bat_soc_max = row_family(sm.steps, rows=[Rows(steps, [Term(soc), Term(energy, -1.0)], upper=0.0)])
+    b.bat_charge_max = row_family(sm.steps, rows=[Rows(steps, [Term(charge), Term(free_power, -1.0)], upper=0.0)])
+    b.bat_discharge_max = row_family(sm.steps, rows=[Rows(steps, [Term(discharge), Term(free_power, -1.0)], upper=0.0)])
+    b.bat_soc_max = row_family(sm.steps, rows=[Rows(steps, [Term(soc), Term(free_energy, -1.0)], upper=0.0)])
     b.bat_soc_balance = row_family(sm.steps, rows=[Rows(steps, [  # soc[t] = soc[t-1] + charge in - discharge out
         Term(soc), Term([soc[p] for p in prev], -1.0), Term(charge, -eta_in), Term(discharge, 1 / eta_out)],
         lower=0.0, upper=0.0)])
     where = ("site", "technologies", "battery")
-    sm.explain(b.bat_charge_max, lambda t: ("battery charging (MW) above its power", where))
-    sm.explain(b.bat_discharge_max, lambda t: ("battery discharge (MW) above its power", where))
-    sm.explain(b.bat_soc_max, lambda t: ("battery state of charge (MWh) above its energy", where))
+    less = " less the share held for smoothing the training job" if sm.smoothing is not None else ""
+    sm.explain(b.bat_charge_max, lambda t: (f"battery charging (MW) above its power{less}", where))
+    sm.explain(b.bat_discharge_max, lambda t: (f"battery discharge (MW) above its power{less}", where))
+    sm.explain(b.bat_soc_max, lambda t: (f"battery state of charge (MWh) above its energy{less}", where))
     sm.explain(b.bat_soc_balance, lambda t: (
         f"battery state of charge (MWh) does not follow charge and discharge at the current efficiencies "
         f"({eta_in:.1%} in, {eta_out:.1%} out)", ("catalog", "storage", cand.type, "round_trip_efficiency")))
     sm.supply.append(b.bat_discharge)
     sm.withdraw.append(b.bat_charge)
     sm.storage = (b.bat_charge, b.bat_discharge)
-    sm.battery_size = (power, energy)
-    sm.firm_mw.append(power)
-    sm.most_mw["battery"] = lambda: value_of(power)
+    sm.battery_size = (free_power, free_energy)
+    sm.firm_mw.append(free_power)
+    sm.most_mw["battery"] = lambda: value_of(free_power)
     sm.add_dispatch("battery_charge_mw", at=lambda t: b.bat_charge[t])
     sm.add_dispatch("battery_discharge_mw", at=lambda t: b.bat_discharge[t])
     sm.add_dispatch("battery_soc_mwh", at=lambda t: b.bat_soc[t])
@@ -72,21 +75,23 @@ def add_storage(sm: SiteModel) -> None:
                            price_inputs=(("catalog", "storage", cand.type, field),)))
     sm.add_cost("battery_fixed_om", power * 1000 * spec.fixed_om_usd_per_kw_year,
                 ("catalog", "storage", cand.type, "fixed_om_usd_per_kw_year"))
-    _serve_smoothing(sm, power, energy)
 
 
 SMOOTHING_NEEDS = {"power": ("battery_power_mw", "MW"), "energy": ("battery_energy_mwh", "MWh")}
 
 
-def _serve_smoothing(sm: SiteModel, power, energy) -> None:
-    """The battery the site's training job is smoothed with is this one: at least the power and
-    energy the smoothing sized. In a build-out, for the GPUs running: in proportion to them up to
-    the job's, and beyond, along the line to what the job needs at the most GPUs the site may run
-    (the limits are in MW: the need grows faster than the GPUs, and the line through two points
-    of a convex need lies above it between them)."""
+def _hold_for_smoothing(sm: SiteModel, power, energy) -> tuple:
+    """The share of the battery (MW, MWh) held back for smoothing the site's training job: the
+    smoothing swings it within seconds around the hour, at any hour, so the hourly dispatch and
+    the firm capacity counted for N+1 have only the rest (a battery sized for the larger of the
+    two duties had counted its power twice). The share is what the smoothing sized; in a
+    build-out, for the GPUs running: in proportion to them up to the job's, and beyond, along the
+    line to what the job needs at the most GPUs the site may run (the limits are in MW: the need
+    grows faster than the GPUs, and the line through two points of a convex need lies above it
+    between them). (0, 0) where nothing is smoothed."""
     smoothing = sm.smoothing
     if smoothing is None:
-        return
+        return 0.0, 0.0
     b = sm.block
     # a build-out's GPUs running (a committed plan's smoothing, in `check`, is for its own GPUs)
     job = smoothing.workload.gpus if sm.period is not None else None
@@ -94,8 +99,7 @@ def _serve_smoothing(sm: SiteModel, power, energy) -> None:
     larger = smoothing.larger if gpus is not None else None
     if not any((sizes.get(key) or 0.0) > 0 for sizes in (smoothing.sizes, larger.sizes if larger else {})
                for key, _ in SMOOTHING_NEEDS.values()):
-        return
-    built = {"power": power, "energy": energy}
+        return 0.0, 0.0
     lines = {}  # (power or energy, line) -> (need at the job's GPUs, the need's rise per GPU)
     for k, (key, _) in SMOOTHING_NEEDS.items():
         need = smoothing.sizes.get(key) or 0.0
@@ -103,12 +107,28 @@ def _serve_smoothing(sm: SiteModel, power, energy) -> None:
         if larger is not None:
             rise = (larger.sizes.get(key) or 0.0) - need
             lines[k, "larger"] = (need, rise / (larger.workload.gpus - job))
-    b.bat_for_smoothing = pyo.Constraint(list(lines), rule=lambda m, k, line: built[k] >= lines[k, line][0] + (
-        lines[k, line][1] * (gpus - job) if gpus is not None else 0.0))
-    sm.explain(b.bat_for_smoothing, lambda k, line: (
-        f"battery {k} below the {lines[k, line][0]:,.2f} {SMOOTHING_NEEDS[k][1]} the training job's smoothing "
+    if gpus is None:
+        held = {k: lines[k, "job"][0] for k in SMOOTHING_NEEDS}
+        sm.smoothing_held = lambda: dict(held)
+    else:
+        b.bat_smoothing_held = pyo.Var(list(SMOOTHING_NEEDS), bounds=(0, None))
+        held = {k: b.bat_smoothing_held[k] for k in SMOOTHING_NEEDS}
+        b.bat_smoothing_line = pyo.Constraint(list(lines), rule=lambda m, k, line: held[k] >= lines[k, line][0]
+                                              + lines[k, line][1] * (gpus - job))
+        sm.explain(b.bat_smoothing_line, lambda k, line: (
+            f"battery {k} held for smoothing below what the training job needs ({lines[k, line][0]:,.2f} "
+            f"{SMOOTHING_NEEDS[k][1]} on its GPUs), in step with the GPUs running",
+            ("site", "smoothing", "mitigations", "battery")))
+        sm.smoothing_held = lambda: {"gpus": value_of(gpus), **{
+            k: max(0.0, *(a + rise * (value_of(gpus) - job) for (kk, _), (a, rise) in lines.items() if kk == k))
+            for k in SMOOTHING_NEEDS}}
+    built = {"power": power, "energy": energy}
+    b.bat_for_smoothing = pyo.Constraint(list(SMOOTHING_NEEDS), rule=lambda m, k: built[k] >= held[k])
+    sm.explain(b.bat_for_smoothing, lambda k: (
+        f"battery {k} below the {lines[k, 'job'][0]:,.2f} {SMOOTHING_NEEDS[k][1]} the training job's smoothing "
         f"needs{' on its GPUs, and in step with the GPUs running' if gpus is not None else ''}",
         ("site", "smoothing", "mitigations", "battery")))
+    return held["power"], held["energy"]
 
 
 def report(sm: SiteModel, plan: SitePlan) -> None:
