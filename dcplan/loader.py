@@ -84,6 +84,8 @@ class ProgramInput:
     scenario: str | None = None
     caps: list = field(default_factory=list)  # dcplan.rules.ResolvedCap
     delay_months: dict = field(default_factory=dict)  # (site, asset key) -> months beyond its lead time (dcplan.studies.odds)
+    # key path in the program's data -> (file, line, key) that set it instead: a sweep's axis, an API override
+    set_at: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -382,10 +384,11 @@ def _unread_site_problems(doc: YamlDocument, sites) -> list[Problem]:
 
 
 def load_program(path: str | os.PathLike, scenario: str | None = None,
-                 overrides: dict | None = None) -> ProgramInput:
+                 overrides: dict | None = None, set_at: dict | None = None) -> ProgramInput:
     """Load a program and its sites (``path``: a ``str`` or ``os.PathLike``); a site file is
     treated as a one-site program. ``overrides`` is one more scenario given as data (a sweep's
-    values), applied after the named one."""
+    values), applied after the named one; ``set_at``: where each of its key paths was written
+    (file, line, key: a sweep's axis), which findings about it cite (ProgramInput.set_at)."""
     path = Path(path)
     doc = load_yaml(path)
     refuse(_kind_problems(doc))
@@ -472,7 +475,7 @@ def load_program(path: str | os.PathLike, scenario: str | None = None,
                                               f"'{g.model}' is not in the gpus catalog"
                                               + did_you_mean(g.model, sites[0].catalog.gpus))])
     caps = resolve_caps(program, doc, sites, program.horizon.start)
-    return ProgramInput(program, doc, sites, scenario, caps)
+    return ProgramInput(program, doc, sites, scenario, caps, set_at=dict(set_at or {}))
 
 
 def input_files(program: ProgramInput) -> list[Path]:

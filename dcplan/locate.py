@@ -63,8 +63,20 @@ class Locator:
 
     def _first(self, candidates: list[tuple[YamlDocument, tuple]]) -> Where | None:
         for doc, loc in candidates:
+            if doc is not None and doc is self.doc and (found := self._set_elsewhere(loc)) is not None:
+                return found
             if doc is not None and loc in doc.lines:
                 return _at(doc, loc)
+        return None
+
+    def _set_elsewhere(self, loc: tuple) -> Where | None:
+        """Where a value of the program's data was set outside its file (a sweep's axis), it or a
+        key above it: the value in force is that one, not the line the file gives."""
+        if self.scenario and loc[:2] == self.scenario:
+            loc = loc[2:]
+        for n in range(len(loc), 0, -1):
+            if loc[:n] in self.pi.set_at:
+                return Where(*self.pi.set_at[loc[:n]])
         return None
 
     def site(self, si: SiteInput, *loc) -> Where:

@@ -303,6 +303,9 @@ def test_overrides_set_a_number_by_a_sweeps_path():
     with pytest.raises(dcplan.InputError) as err:  # a misspelt section on the way: at the override too
         dcplan.plan(program, overrides={"sites.memphis.battery.max_power_mw": 5})
     assert [(p.file, p.key) for p in err.value.problems] == [("overrides", "sites.memphis.battery.max_power_mw")]
+    with pytest.raises(dcplan.NoPlan) as caught:  # a plan the value makes impossible: why, at the override
+        dcplan.plan(program, overrides={"compute.max_it_mw": 20})
+    assert "max_it_mw is 20.0 MW (overrides: compute.max_it_mw)" in str(caught.value), str(caught.value)
     # a list element over a scenario's list: the scenario's list, with that element changed
     from dcplan.sweep.expand import load_with_overrides
 

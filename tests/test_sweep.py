@@ -182,6 +182,18 @@ def test_a_folder_holding_what_no_sweep_wrote_is_refused(program, runner):
 
 # --- running ---------------------------------------------------------------------------------
 
+def test_an_infeasible_scenario_cites_the_axis_that_set_the_value(program, runner):
+    """The reason names the sweep file's axis line for the value it set, not the line of the
+    program or site file that value replaced."""
+    path = sweep_file(program.parent, {GAS: [3], UNITS: [0]})
+    out = program.parent / "out"
+    assert run_cli(runner, "sweep", path, "-o", out, "--workers", "1").exit_code == 0
+    reason = read_results(out)[0][0]["reason"]
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "max_units" in text)
+    assert f"sweep.yaml:{line}: axes.{UNITS}" in reason, reason
+    assert "technologies.gas[0].max_units" not in reason, reason  # the site file's line for it
+
+
 def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(program, runner):
     path = sweep_file(program.parent, {UNITS: [0, 2], GAS: [3, 8]})
     out = program.parent / "out"

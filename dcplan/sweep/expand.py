@@ -59,6 +59,7 @@ class ScenarioSet:
     axes: list[Axis]
     scenarios: list[Scenario]
     digest: str  # of everything besides the axis values that a result depends on
+    set_at: dict  # key path in the program's data -> (file, line, key) of the axis that sets it (ProgramInput.set_at)
 
 
 def load_scenarios(path: Path) -> ScenarioSet:
@@ -88,7 +89,9 @@ def load_scenarios(path: Path) -> ScenarioSet:
             scenarios.append(Scenario(sid, by_path, data.overrides(axes, combo)))
     _try_values(sweep, data, axes, scenarios)
 
-    return ScenarioSet(sweep, axes, scenarios, _digest(base, sweep))
+    set_at = {data.program_loc(a): (sweep.doc.name, sweep.doc.line_of(("axes", a.path)), f"axes.{a.path}")
+              for a in axes}
+    return ScenarioSet(sweep, axes, scenarios, _digest(base, sweep), set_at)
 
 
 def scenario_id(values: dict) -> str:
@@ -165,6 +168,11 @@ class _BaseData:
                 out = deep_merge(out, {"site_overrides": {axis.site: part}})
         return out
 
+    @staticmethod
+    def program_loc(axis: Axis) -> tuple:
+        """Where what ``axis`` sets lands in the program's data (a site's key: its site_overrides)."""
+        return axis.loc if axis.site is None else ("site_overrides", axis.site) + axis.loc
+
     def file_of(self, axis: Axis) -> str:
         return self.program_file if axis.site is None else self.files[axis.site]
 
@@ -184,8 +192,9 @@ def load_with_overrides(path: Path, scenario: str | None, values: dict) -> Progr
             axes.append(data.resolve(key))
         except _PathError as err:
             raise InputError([Problem("overrides", None, key, str(err))]) from None
+    set_at = {data.program_loc(a): ("overrides", None, a.path) for a in axes}  # what findings about them cite
     try:
-        return load_program(path, scenario, data.overrides(axes, list(values.values())))
+        return load_program(path, scenario, data.overrides(axes, list(values.values())), set_at)
     except InputError as err:
         raise InputError([_at_override(data, axes, values, p) for p in err.problems]) from None
 

@@ -34,6 +34,7 @@ class ScenarioTask:
     overrides: dict
     time_limit_s: float | None
     mip_gap: float
+    set_at: tuple = ()  # (key path, (file, line, key)) of each axis: what findings cite (ProgramInput.set_at)
 
 
 def run_scenario(task: ScenarioTask) -> tuple[dict, Plan | None]:
@@ -41,7 +42,7 @@ def run_scenario(task: ScenarioTask) -> tuple[dict, Plan | None]:
     scenarios side by side instead."""
     started = time.perf_counter()
     try:
-        program = load_program(Path(task.base), None, task.overrides)
+        program = load_program(Path(task.base), None, task.overrides, dict(task.set_at))
     except InputError as err:  # each value was tried alone up front; this combination fails
         reason = "; ".join(str(p) for p in err.problems)
         return {"status": "invalid", "reason": reason, "seconds": time.perf_counter() - started}, None
