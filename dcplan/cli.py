@@ -7,6 +7,8 @@ shell completion start without the solver stack.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import decimal
 import enum
 import errno
 import functools
@@ -82,7 +84,19 @@ def _print_json(data) -> None:
     """A result as JSON on standard output (dates as ISO text), for scripts and notebooks: strict
     JSON, a number that is not finite as null (Python's NaN is no JSON: a sweep's summary with one
     did not parse)."""
-    typer.echo(json.dumps(_finite(data), indent=2, default=str, allow_nan=False))
+    typer.echo(json.dumps(_finite(data), indent=2, default=_as_json, allow_nan=False))
+
+
+def _as_json(value):
+    """What JSON has no type for: a decimal (a --sql literal or sum) as a number, a date or time as
+    ISO text, bytes (a BLOB) as hex text; the rest as its text."""
+    if isinstance(value, decimal.Decimal):
+        return _finite(float(value))
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return str(value)
 
 
 def _finite(data):

@@ -226,6 +226,10 @@ def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(pro
     assert (out / "tornado.png").read_bytes().startswith(b"\x89PNG")
     query = run_cli(runner, "sweep", "summary", out, "--sql", "SELECT status, count(*) AS n FROM results GROUP BY 1")
     assert query.exit_code == 0 and "infeasible" in query.output
+    typed = run_cli(runner, "sweep", "summary", out, "--json", "--sql",  # what JSON has no type for
+                    "SELECT 1.5 AS d, DATE '2027-01-02' AS day, '\\xAB'::BLOB AS b, sum(1.25) AS s FROM results")
+    assert typed.exit_code == 0, typed.output
+    assert json.loads(typed.output) == [{"d": 1.5, "day": "2027-01-02", "b": "ab", "s": 7.5}]
     assert run_cli(runner, "sweep", "summary", out, "--metric", "nope").exit_code == 2
     for empty in ("", "-- only a comment"):  # DuckDB gave no cursor: an AttributeError, exit 70
         nothing = run_cli(runner, "sweep", "summary", out, "--sql", empty)
