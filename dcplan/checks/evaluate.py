@@ -40,6 +40,9 @@ from dcplan.solver.highs import Compiled, highs_lp, new_highs
 
 TOLERANCE = 1e-3
 """Per unit of a row's coefficients: dispatch.csv keeps four decimals, solvers close rows to 1e-7."""
+HOLD_SHARE = 1e-2
+"""The completion's second stage holds each row's excess to the first stage's, plus this share of
+``TOLERANCE``: well inside what counts as broken, well outside HiGHS's feasibility tolerance."""
 COMPLETION_TIME_S = 60.0
 HELD_WEIGHT = 1e3
 """How much more a MW of the plan's own figures (GPU power capped) counts than a MW of any other
@@ -205,13 +208,20 @@ def _complete(compiled: Compiled, lower: np.ndarray, upper: np.ndarray, measured
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             break  # the first stage's completion stands (its costs may be above the least)
         x = np.array(h.getSolution().col_value)
-        slack_upper = x[n:] * (1 + 1e-7) + 1e-6  # the least excess found, held
+        # the least excess found, held, give or take a hundredth of what counts as broken: HiGHS
+        # closes the first stage's rows only to its tolerance (9e-7 seen), and held tighter the
+        # second stage had been infeasible (a fresh plan's demand charge then read at its limit)
+        slack_upper = x[n:] * (1 + 1e-7) + np.tile(HOLD_SHARE * TOLERANCE * _row_scale(compiled), 2)
     return None if x is None else (x[:n], x[n:n + m] + x[n + m:])
 
 
+def _row_scale(compiled: Compiled) -> np.ndarray:
+    """Each row's sum of absolute coefficients, at least 1: what its tolerances are per unit of."""
+    return np.maximum(1.0, np.asarray(abs(compiled.A).sum(axis=1)).ravel())
+
+
 def _explain(compiled: Compiled, excess: np.ndarray, sites: dict, tg) -> list[BrokenRows]:
-    scale = np.asarray(abs(compiled.A).sum(axis=1)).ravel()
-    broken = np.flatnonzero(excess > TOLERANCE * np.maximum(1.0, scale))
+    broken = np.flatnonzero(excess > TOLERANCE * _row_scale(compiled))
     found: dict[tuple, BrokenRows] = {}
     counted = defaultdict(set)
     for i in broken:
