@@ -84,6 +84,18 @@ def test_a_flexible_connection_is_accepted_exactly_when_it_costs_less_than_it_ga
     assert refused.total_cost_usd - taken.total_cost_usd == pytest.approx(gain - gain * 0.99, rel=1e-6)
 
 
+def test_the_hours_at_the_grid_limit_count_the_flexible_room_outside_the_curtailed_hours(tmp_path):
+    """A firm 1 MW and an offer of 2 MW outside 100 curtailed hours, for a 1.7 MW load: the import is at
+    the limit in force only in the curtailed hours (1 MW, the rest shed), not in the 8,660 others,
+    where 1.7 MW is below 2 MW (it had been read against the firm 1 MW alone: 8,760 h)."""
+    site = base_site(reliability={"n_plus_one": False, "unserved_energy_usd_per_mwh": SHED})
+    site["grid"].update(max_import_mw=1, energy_price_usd_per_mwh=PRICE,
+                        flexible={"max_import_mw": 2, "curtailment": {"hours_per_year": CURTAILED}})
+    taken = api.plan(write_yaml(tmp_path / "site.yaml", site)).plan.sites[0]
+    assert taken.capacity["grid_flexible_mw"] == pytest.approx(1.0)
+    assert f"grid import at its 1 MW limit (2 MW outside the curtailed hours) for {CURTAILED:,} h/yr" in taken.binding
+
+
 def earliest_with_offer(tmp_path, offer: bool) -> dict:
     """10,000 H100 as early as possible; the firm 30 MW connection comes 2027-07-01. The offer:
     the same 30 MW from 2026-04-01, curtailed in the dearest hours, which a battery carries."""

@@ -175,12 +175,15 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         plan.capacity[f"grid_upgrade_{u.name}_units"] = units
         limit += u.adds_mw * units
     plan.capacity["grid_limit_mw"] = limit
+    in_force, room = np.full(len(grid), limit), 0.0  # each step's limit: a flexible connection's room outside its curtailed hours
     if b.component("flex_on") is not None:
         room = value_of(b.flex_room_mw) if value_of(b.flex_on) > 0.5 else 0.0
         plan.capacity["grid_flexible_mw"] = room
         if room > 1e-6:
             curtailment = sm.si.site.grid.flexible.curtailment
             steps = chosen_steps(sm.tg, sm.si, curtailment, ("grid", "flexible", "curtailment", "flags"))
+            in_force += room
+            in_force[steps] = limit
             hours = float(np.sum(w[steps]))
             # typical days curtail a whole step's weight (the dearest until the count is reached)
             asked = curtailment.hours_per_year
@@ -190,9 +193,10 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
                                 f"({hours:,.0f} h/yr on the plan's time grid{note})")
     plan.capacity["grid_peak_import_mw"] = float(grid.max(initial=0))
     plan.energy_mwh["grid"] = float(np.sum(w * grid))
-    at_limit = int(np.sum(w * (grid >= limit - 1e-4))) if limit > 0 else 0
+    at_limit = int(np.sum(w * (in_force > 0) * (grid >= in_force - 1e-4)))
     if at_limit:
-        plan.binding.append(f"grid import at its {limit:g} MW limit for {at_limit:,} h/yr")
+        outside = f" ({limit + room:,.6g} MW outside the curtailed hours)" if room > 1e-6 else ""
+        plan.binding.append(f"grid import at its {limit:g} MW limit{outside} for {at_limit:,} h/yr")
 
 
 def commit(sm: SiteModel, built: SitePlan) -> None:
