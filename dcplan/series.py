@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -43,8 +44,25 @@ GRID_CO2 = Quantity("t_per_mwh", 0.0, 2.0)
 PUE = Quantity("pue", 1.0, 3.0)
 TEMPERATURE = Quantity("temp_c", -60.0, 60.0)
 
-KNOWN_UNITS = ("usd_per_mwh", "usd_per_kwh", "t_per_mwh", "kg_per_mwh", "temp_c", "temp_f",
-               "cf", "pue", "mw", "kw", "mwh")
+KNOWN_UNITS = ("cf", "pue", "mw", "kw", "mwh")
+"""Unit suffixes read as such; a rate (``<unit>_per_<unit>``) and a temperature (``temp_<scale>``)
+are read whatever their units (:func:`column_unit`)."""
+
+
+def column_unit(column: str) -> str | None:
+    """The unit a CSV column's name ends in, None where it names none: a rate's last two words
+    around ``per`` (``price_cents_per_kwh`` -> ``cents_per_kwh``), a temperature's scale
+    (``ambient_temp_k`` -> ``temp_k``), or one of ``KNOWN_UNITS`` (``solar_cf`` -> ``cf``). A
+    unit that is not the one expected is refused rather than read as if it were (cents per kWh
+    had been read as dollars per MWh)."""
+    name = column.lower()
+    rate = re.search(r"(?:^|_)([a-z0-9]+_per_[a-z0-9]+)$", name)
+    if rate:
+        return rate.group(1)
+    temperature = re.search(r"(?:^|_)(temp_[a-z]+)$", name)
+    if temperature:
+        return temperature.group(1)
+    return next((u for u in KNOWN_UNITS if name == u or name.endswith("_" + u)), None)
 
 
 def standard_time(timezone: str, year: int) -> dt.timezone:
@@ -127,8 +145,7 @@ class SeriesResolver:
             what = "is its index (the hour each row is)" if column in header else "is not there"
             raise self._fail(loc + ("column",), f"column '{column}' of {name} {what}; its values are in "
                              f"{value_columns}" + did_you_mean(column, value_columns))
-        unit = next((u for u in sorted(KNOWN_UNITS, key=len, reverse=True)
-                     if column == u or column.endswith("_" + u)), None)
+        unit = column_unit(column)
         fahrenheit = unit == "temp_f" and quantity.unit == "temp_c"  # converted below, with its offset
         if fahrenheit and spec.scale != 1.0:
             raise self._fail(loc + ("scale",), f"column '{column}' of {name} is in °F, which is converted to °C on "
@@ -233,11 +250,12 @@ class SeriesResolver:
                     raise self._fail(loc, f"{name}:{lines[i]}: timestamp '{row[j]}' mixes timestamps with and "
                                      "without a time zone") from None
                 local = stamp.astimezone(self.standard) if previous is None and stamp.tzinfo and self.standard else stamp
-                if previous is None and (local.month, local.day, local.hour, local.minute) != (1, 1, 0, 0):
+                # hour 0 stamped at its start (00:00), or at its end (01:00: each row the hour before its stamp)
+                if previous is None and ((local.month, local.day, local.minute) != (1, 1, 0) or local.hour > 1):
                     said = f" ({local:%Y-%m-%d %H:%M} in the site's standard time)" if local is not stamp else ""
                     raise self._fail(loc, f"{name}:{lines[i]}: the first timestamp is {stamp}{said}: a year's "
-                                     "series starts at 1 January 00:00 of the site's standard time (hour 0; for "
-                                     "data stamped at each hour's end, the hour before the stamp)")
+                                     "series starts at 1 January 00:00 of the site's standard time (hour 0), or "
+                                     "at 01:00 for data stamped at each hour's end")
                 if step is not None and step != dt.timedelta(hours=1):
                     raise self._fail(loc, f"{name}:{lines[i]}: timestamp {stamp} does not follow "
                                      f"{previous} by one hour (a gap or a duplicate)")

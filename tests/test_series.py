@@ -35,6 +35,18 @@ def test_csv_without_index_single_column_and_scale(tmp_path):
     np.testing.assert_allclose(load(tmp_path, {"csv": "p.csv", "scale": 1000}), values * 1000, rtol=1e-5)
 
 
+@pytest.mark.parametrize("column, unit", [("price_cents_per_kwh", "cents_per_kwh"), ("price_eur_per_mwh", "eur_per_mwh"),
+                                           ("price_usd_per_kwh", "usd_per_kwh")])
+def test_a_column_in_another_unit_is_refused_unless_scaled(tmp_path, column, unit):
+    """A column that names a unit other than the one expected is refused, not read as if it were
+    (cents per kWh had been read as dollars per MWh, euros as a bare 'mwh'); `scale:` converts."""
+    write_csv(tmp_path / "p.csv", {column: np.full(8760, 4.4)})
+    with pytest.raises(InputError) as err:
+        load(tmp_path, {"csv": "p.csv"})
+    assert f"column '{column}' of " in str(err.value) and f"p.csv is in {unit}, expected usd_per_mwh" in str(err.value)
+    np.testing.assert_allclose(load(tmp_path, {"csv": "p.csv", "scale": 10}), 44.0)
+
+
 def test_csv_with_timestamps(tmp_path):
     start = dt.datetime(2027, 1, 1)
     lines = ["timestamp,price_usd_per_mwh"] + [
@@ -59,11 +71,11 @@ def _stamped(start: dt.datetime, first: str | None = None) -> list[str]:
 
 
 @pytest.mark.parametrize("header, rows, spec, message", [
-    # a year from 1 July, or stamped at each hour's end, read as if from 1 January 00:00
+    # a year from 1 July, or from 02:00, read as if from 1 January 00:00
     ("timestamp,price_usd_per_mwh", [f"{s},1" for s in _stamped(dt.datetime(2027, 7, 1))], {},
      "p.csv:2: the first timestamp is 2027-07-01 00:00:00: a year's series starts at 1 January 00:00"),
-    ("timestamp,price_usd_per_mwh", [f"{s},1" for s in _stamped(dt.datetime(2027, 1, 1, 1))], {},
-     "the first timestamp is 2027-01-01 01:00:00"),
+    ("timestamp,price_usd_per_mwh", [f"{s},1" for s in _stamped(dt.datetime(2027, 1, 1, 2))], {},
+     "the first timestamp is 2027-01-01 02:00:00"),
     # one stamp with a time zone among stamps without: a TypeError (exit 70)
     ("timestamp,price_usd_per_mwh", [f"{s},1" for s in _stamped(dt.datetime(2027, 1, 1), "2027-01-01T00:00-06:00")],
      {}, "p.csv:3: timestamp '2027-01-01T01:00:00' mixes timestamps with and without a time zone"),
@@ -90,6 +102,8 @@ def _year_of(start: dt.datetime, row) -> list[str]:
     ("timestamp,hour,price_usd_per_mwh", _year_of(dt.datetime(2027, 1, 1), lambda t, h: f"{t.isoformat()},{t.hour},1")),
     # a date and its hours 1-24 (an ISO export's layout): no index column to check
     ("date,hour,price_usd_per_mwh", _year_of(dt.datetime(2027, 1, 1), lambda t, h: f"{t.date()},{t.hour + 1},1")),
+    # stamped at each hour's end, from 01:00 to the next year's 00:00: each row the hour before its stamp
+    ("timestamp,price_usd_per_mwh", _year_of(dt.datetime(2027, 1, 1, 1), lambda t, h: f"{t.isoformat()},1")),
     # stamps in UTC from the site's (UTC-6) midnight, and in its wall-clock time across daylight saving
     ("timestamp,price_usd_per_mwh",
      _year_of(dt.datetime(2027, 1, 1, 6, tzinfo=dt.timezone.utc), lambda t, h: f"{t.isoformat()},1")),
@@ -165,6 +179,14 @@ def test_a_temperature_in_fahrenheit_is_read_in_celsius(tmp_path):
     site["ambient_temp_c"]["scale"] = 0.5556  # as an older hint said: now refused, not converted twice
     with pytest.raises(InputError, match="in °F, which is converted to °C on load: remove `scale:`"):
         load_site(write_yaml(tmp_path / "s.yaml", site))
+
+
+def test_a_temperature_in_kelvin_is_refused(tmp_path):
+    write_csv(tmp_path / "w.csv", {"ambient_temp_k": np.full(8760, 290.0)})
+    site = base_site(ambient_temp_c={"csv": "w.csv"})
+    with pytest.raises(InputError) as err:
+        load_site(write_yaml(tmp_path / "s.yaml", site))
+    assert "w.csv is in temp_k, expected temp_c" in str(err.value)
 
 
 def test_default_pue_comes_from_the_catalog(tmp_path):
