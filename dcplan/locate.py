@@ -70,14 +70,16 @@ class Locator:
         return None
 
     def _set_elsewhere(self, loc: tuple) -> Where | None:
-        """Where a value of the program's data was set outside its file (a sweep's axis), it or a
-        key above it: the value in force is that one, not the line the file gives."""
+        """Where a value of the program's data was set outside its file (a sweep's axis): it, a
+        key above it, or a key below it (a finding about the target whose GPUs an axis set):
+        the value in force is that one, not the line the file gives."""
         if self.scenario and loc[:2] == self.scenario:
             loc = loc[2:]
         for n in range(len(loc), 0, -1):
             if loc[:n] in self.pi.set_at:
                 return Where(*self.pi.set_at[loc[:n]])
-        return None
+        below = next((key for key in self.pi.set_at if key[:len(loc)] == loc), None) if loc else None
+        return Where(*self.pi.set_at[below]) if below is not None else None
 
     def site(self, si: SiteInput, *loc) -> Where:
         """A key of a site file, or the program's (or scenario's) override of it."""

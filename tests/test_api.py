@@ -306,6 +306,9 @@ def test_overrides_set_a_number_by_a_sweeps_path():
     with pytest.raises(dcplan.NoPlan) as caught:  # a plan the value makes impossible: why, at the override
         dcplan.plan(program, overrides={"compute.max_it_mw": 20})
     assert "max_it_mw is 20.0 MW (overrides: compute.max_it_mw)" in str(caught.value), str(caught.value)
+    with pytest.raises(dcplan.NoPlan) as caught:  # a finding about the target an override's key lies in
+        dcplan.plan(program, overrides={"compute.target.gpus": 5_000_000})
+    assert "5,000,000 gpus (overrides: compute.target.gpus)" in str(caught.value), str(caught.value)
     # a list element over a scenario's list: the scenario's list, with that element changed
     from dcplan.sweep.expand import load_with_overrides
 
