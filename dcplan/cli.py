@@ -675,7 +675,7 @@ def sweep_run(
 
     outdir = outdir if outdir is not None else Path("out") / path.stem
     bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[state]}"),
-                   TimeElapsedColumn(), console=console)
+                   TimeElapsedColumn(), console=err_console)  # progress on standard error, as plan's
 
     shown = [-1]
 
@@ -683,11 +683,11 @@ def sweep_run(
         if quiet:
             return
         eta = f" · ETA {int(p.eta_s) // 60}:{int(p.eta_s) % 60:02d}" if p.eta_s is not None else ""
-        if not console.is_terminal:  # a log: one plain line each time a scenario finishes
+        if not err_console.is_terminal:  # a log: one plain line each time a scenario finishes
             if p.done != shown[0]:
                 shown[0] = p.done
-                console.print(f"sweep {p.done}/{p.total} · {p.running} running · {p.failed} failed{eta}",
-                              highlight=False, markup=False)
+                err_console.print(f"sweep {p.done}/{p.total} · {p.running} running · {p.failed} failed{eta}",
+                                  highlight=False, markup=False)
             return
         if not bar.tasks:
             bar.add_task("sweep", total=p.total, state="")

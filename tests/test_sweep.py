@@ -187,7 +187,9 @@ def test_an_infeasible_scenario_cites_the_axis_that_set_the_value(program, runne
     program or site file that value replaced."""
     path = sweep_file(program.parent, {GAS: [3], UNITS: [0]})
     out = program.parent / "out"
-    assert run_cli(runner, "sweep", path, "-o", out, "--workers", "1").exit_code == 0
+    result = run_cli(runner, "sweep", path, "-o", out, "--workers", "1")
+    assert result.exit_code == 0
+    assert "sweep 1/1" in result.stderr and "sweep 1/1" not in result.stdout  # progress on stderr, as plan's
     reason = read_results(out)[0][0]["reason"]
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "max_units" in text)
     assert f"sweep.yaml:{line}: axes.{UNITS}" in reason, reason
