@@ -157,6 +157,10 @@ def writable_path(path: Path, option: str, folder: bool = False) -> Path:
     if owner is not None:
         raise _problem(option, f"{display_path(path)} is a file of the {owner} in {display_path(path.parent)}: no "
                        "output is written over it; give another name")
+    if not folder and path.name not in OUTPUT_NAMES and _output_folder(path.parent):
+        raise _problem(option, f"{display_path(path.parent)} is a dcplan output folder, which a later run replaces "
+                       f"whole (and refuses while it holds a file dcplan did not write): write {path.name} elsewhere"
+                       + (", or name it report.html" if path.suffix == ".html" else ""))
     if path.is_fifo() or path.is_socket():  # opened for writing, a pipe with no reader waits for ever
         raise _problem(option, f"{display_path(path)} is a pipe or socket, not a file: dcplan would wait on it")
     if path.exists() and not folder and not path.is_file():  # a device (/dev/null): written in place
@@ -171,6 +175,13 @@ def writable_path(path: Path, option: str, folder: bool = False) -> Path:
     if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise _problem(option, f"cannot write {display_path(path)}: permission denied")
     return path
+
+
+def _output_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a plan's or a smoothing's output folder (its plan.yaml or
+    smoothing.yaml written by dcplan)."""
+    real = Path(os.path.realpath(folder))
+    return any((real / name).is_file() and _written_by_dcplan(real / name) for name in ("plan.yaml", "smoothing.yaml"))
 
 
 def _owner(path: Path) -> str | None:

@@ -113,6 +113,20 @@ def test_smoothing_into_a_plan_folder_keeps_the_plan_and_no_stale_smoothing(tmp_
     assert {k: files[k] for k in plan} == plan and sorted(set(files) - set(plan)) == ["schedule.csv", "smoothing.yaml"]
 
 
+def test_a_report_inside_a_plan_folder_takes_the_folders_own_name_or_goes_elsewhere(tmp_path, runner):
+    """`dcplan report OUT -o OUT/r.html` had written a file that the next `dcplan plan -o OUT`
+    refused as not dcplan's: inside an output folder a report is report.html, nothing else."""
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    out = tmp_path / "out"
+    assert run_cli(runner, "plan", site, "--typical-days", "2", "-q", "-o", out).exit_code == 0
+    refused = run_cli(runner, "report", out, "-o", out / "r.html")
+    assert refused.exit_code == 2 and "is a dcplan output folder" in refused.output and "report.html" in refused.output
+    assert not (out / "r.html").exists()
+    assert run_cli(runner, "report", out, "-o", out / "report.html").exit_code == 0
+    assert run_cli(runner, "report", out, "-o", tmp_path / "r.html").exit_code == 0
+    assert run_cli(runner, "plan", site, "--typical-days", "2", "-q", "-o", out).exit_code == 0  # still its own
+
+
 def test_the_two_rename_swap_where_renameat2_is_missing(tmp_path, monkeypatch):
     import dcplan.outfolder as outfolder
 
