@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import yaml
 from conftest import REPO, base_site, run_cli, write_csv, write_yaml
 
@@ -412,7 +413,7 @@ def test_a_problem_of_a_section_a_scenario_merges_into_stays_the_sites(runner, t
         "kind": "program", "name": "p", "sites": ["site.yaml"],
         "scenarios": {"more": {"site_overrides": {"testsite": {"grid": {"max_import_mw": 300}}}}}})
     out = " ".join(run_cli(runner, "plan", path, "--scenario", "more", "-o", tmp_path / "out").output.split())
-    assert "site.yaml:" in out and "grid: grid steps must be in date order" in out and "p.yaml" not in out
+    assert "site.yaml:" in out and "grid.steps: grid steps must be in date order" in out and "p.yaml" not in out
 
 
 def test_a_csv_that_is_not_utf8_is_named_at_its_line(runner, tmp_path):
@@ -473,3 +474,28 @@ def test_an_unclosed_list_says_the_line_it_opened_on(runner, tmp_path):
     (tmp_path / "s.yaml").write_text("kind: site\nname: a\nlocation:\n  lat: [oops\n  lon: 2\n")
     out = " ".join(run_cli(runner, "validate", tmp_path / "s.yaml").output.split())
     assert "s.yaml:5: YAML syntax error: expected ',' or ']', but got ':' (while parsing a flow sequence begun on line 4)" in out
+
+
+@pytest.mark.parametrize("program, line_of, key", [
+    ({"horizon": {"start": "2027-02-01"}, "buildout": {"period": "quarter", "targets": [{"date": "2028-01-01", "gpus": 1000}]}},
+     "start:", "horizon.start"),
+    ({"compute": {"gpus": [{"model": "h100_sxm"}], "target": {"gpus": 1000}},
+      "buildout": {"period": "year", "targets": [{"date": "2028-01-01", "gpus": 1000}]}}, "target:", "compute.target"),
+    ({"pareto": {"co2_points": 3}, "buildout": {"period": "year", "earliest": {"gpus": 1000}}}, "pareto:", "pareto"),
+])
+def test_a_rule_across_sections_is_named_at_the_key_it_is_about(runner, tmp_path, program, line_of, key):
+    """A program's rule across its sections had been reported at line 1 with no key."""
+    write_yaml(tmp_path / "site.yaml", base_site())
+    path = write_yaml(tmp_path / "p.yaml", {"kind": "program", "name": "p", "sites": ["site.yaml"],
+                                            "horizon": {"start": "2027-01-01", "years": 3}, **program})
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if line_of in text)
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2 and f"p.yaml:{line}: {key}: " in " ".join(result.output.split()), result.output
+
+
+def test_gas_without_fuel_is_named_at_the_gas_units(runner, tmp_path):
+    path = write_yaml(tmp_path / "site.yaml", base_site(technologies={"gas": [{"type": "lm6000", "max_units": 1}]}))
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if text.strip() == "gas:")
+    result = run_cli(runner, "validate", path)
+    assert f"site.yaml:{line}: technologies.gas: gas units are listed" in " ".join(result.output.split()), result.output
+

@@ -15,6 +15,16 @@ from pydantic import (
 )
 
 
+class At(ValueError):
+    """A rule of a record broken at one of its keys (``key``, a path below the record): reported
+    at that key's line (:func:`dcplan.schema.validate.validation_problems`), not the record's
+    first line (a program's rule across sections had named line 1)."""
+
+    def __init__(self, key: tuple, message: str):
+        super().__init__(message)
+        self.key = key
+
+
 class StrictModel(BaseModel):
     """Input records reject unknown keys (a typo must never be silently ignored), infinite or
     undefined numbers (``1e400`` reads as infinity) and true/false where a number is due (pydantic

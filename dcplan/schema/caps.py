@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from dcplan.schema.base import CsvColumn, Months, NonNeg, StrictModel
+from dcplan.schema.base import At, CsvColumn, Months, NonNeg, StrictModel
 
 QUANTITIES = {
     "gpus": "GPUs installed",
@@ -95,13 +95,13 @@ class Cap(StrictModel):
         if self.max is None and self.min is None:
             raise ValueError("a cap needs max, min or both")
         if self.quantity == "grid_emergency_import_mw" and self.emergency is None:
-            raise ValueError("grid_emergency_import_mw needs `emergency:` (hours_per_year or flags)")
+            raise At(("quantity",), "grid_emergency_import_mw needs `emergency:` (hours_per_year or flags)")
         if self.exempt_orders_below_h100e is not None and self.quantity != "gpus_h100e":
-            raise ValueError("exempt_orders_below_h100e applies to gpus_h100e caps")
+            raise At(("exempt_orders_below_h100e",), "exempt_orders_below_h100e applies to gpus_h100e caps")
         if self.major_source is not None and self.quantity not in ("nox_t", "co2_t"):
-            raise ValueError("major_source applies to nox_t and co2_t caps")
+            raise At(("major_source",), "major_source applies to nox_t and co2_t caps")
         if self.major_source is not None and self.period == "horizon":
-            raise ValueError("major_source applies to yearly caps (a permit's tonnes per year), not period: horizon")
+            raise At(("major_source",), "major_source applies to yearly caps (a permit's tonnes per year), not period: horizon")
         return self
 
     def in_force(self, when: dt.date) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from dcplan.schema.base import Months, NonNeg, StrictModel
+from dcplan.schema.base import At, Months, NonNeg, StrictModel
 
 
 class GpuOption(StrictModel):
@@ -132,5 +132,5 @@ class Compute(StrictModel):
         if not self.gpus and self.fixed_it_mw == 0:
             raise ValueError("list the GPU models the plan may buy (gpus), or a fixed_it_mw to plan power for")
         if not self.gpus and self.target is not None:
-            raise ValueError("a compute target needs GPU models to meet it (gpus)")
+            raise At(("target",), "a compute target needs GPU models to meet it (gpus)")
         return self

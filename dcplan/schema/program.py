@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from dcplan.schema.base import MAX_MONTHS, Fraction, Months, NonNeg, StrictModel
+from dcplan.schema.base import MAX_MONTHS, At, Fraction, Months, NonNeg, StrictModel
 from dcplan.schema.caps import Cap, Links
 from dcplan.schema.compute import Compute, ComputeTarget
 from dcplan.schema.site import CatalogOverrides
@@ -157,10 +157,10 @@ class Buildout(StrictModel):
     def _one_measure(self):
         measures = {t.measure for t in self.targets} | ({self.earliest.measure} if self.earliest else set())
         if len(measures) > 1:
-            raise ValueError(f"all build-out targets (and earliest) must use one measure (found {sorted(measures)})")
+            raise At(("targets",), f"all build-out targets (and earliest) must use one measure (found {sorted(measures)})")
         dates = [t.date for t in self.targets]
         if dates != sorted(dates):
-            raise ValueError("build-out targets must be in date order")
+            raise At(("targets",), "build-out targets must be in date order")
         return self
 
 
@@ -171,7 +171,7 @@ class Objective(StrictModel):
     @model_validator(mode="after")
     def _budget_for_max(self):
         if self.sense == "max_compute" and self.budget_usd_per_year is None:
-            raise ValueError("objective max_compute needs budget_usd_per_year")
+            raise At(("sense",), "objective max_compute needs budget_usd_per_year")
         return self
 
 
@@ -208,9 +208,9 @@ class Program(StrictModel):
     @model_validator(mode="after")
     def _one_tradeoff(self):
         if self.pareto is not None and self.objective.sense != "min_cost":
-            raise ValueError("pareto trades cost against CO2: it needs objective min_cost")
+            raise At(("pareto",), "pareto trades cost against CO2: it needs objective min_cost")
         if self.pareto is not None and self.buildout is not None and self.buildout.earliest is not None:
-            raise ValueError("one trade-off per plan: buildout.earliest (time to power) or pareto (CO2), not both")
+            raise At(("pareto",), "one trade-off per plan: buildout.earliest (time to power) or pareto (CO2), not both")
         return self
 
     @model_validator(mode="after")
@@ -219,12 +219,12 @@ class Program(StrictModel):
             return self
         start = self.horizon.start
         if start.day != 1 or (start.month - 1) % (3 if self.buildout.period == "quarter" else 12):
-            raise ValueError(f"a build-out by {self.buildout.period} starts on the first day of a "
+            raise At(("horizon", "start"), f"a build-out by {self.buildout.period} starts on the first day of a "
                              f"{self.buildout.period} (horizon.start is {start})")
         if self.objective.sense != "min_cost":
-            raise ValueError("a build-out plan minimises cost (objective max_compute is single-period only)")
+            raise At(("objective", "sense"), "a build-out plan minimises cost (objective max_compute is single-period only)")
         if (self.buildout.targets or self.buildout.earliest) and self.compute is not None \
                 and self.compute.target is not None:
-            raise ValueError("give the build-out's targets in buildout.targets (or earliest) or compute.target, "
+            raise At(("compute", "target"), "give the build-out's targets in buildout.targets (or earliest) or compute.target, "
                              "not both")
         return self

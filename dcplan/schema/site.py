@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from dcplan.schema.base import CurvedSeries, Months, NonNeg, Series, StrictModel
+from dcplan.schema.base import At, CurvedSeries, Months, NonNeg, Series, StrictModel
 from dcplan.schema.caps import Cap, Emergency
 from dcplan.schema.compute import Compute
 from dcplan.schema.smoothing import SmoothingSpec
@@ -98,11 +98,11 @@ class Grid(StrictModel):
     def _steps_in_order(self):
         dates = [s.date for s in self.steps]
         if dates != sorted(dates):
-            raise ValueError("grid steps must be in date order")
+            raise At(("steps",), "grid steps must be in date order")
         names = [u.name for u in self.upgrades]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            raise ValueError(f"grid upgrade name used twice: {', '.join(twice)}")
+            raise At(("upgrades",), f"grid upgrade name used twice: {', '.join(twice)}")
         return self
 
 
@@ -245,7 +245,7 @@ class Site(StrictModel):
     @model_validator(mode="after")
     def _fuel_for_gas(self):
         if self.technologies.gas and self.fuel is None:
-            raise ValueError("gas units are listed under technologies.gas but the site has no fuel section")
+            raise At(("technologies", "gas"), "gas units are listed under technologies.gas but the site has no fuel section")
         return self
 
     def needs_n_plus_one(self, grid_limit_mw: float) -> bool:

@@ -10,6 +10,7 @@ import typing
 from pydantic import BaseModel, ValidationError
 
 from dcplan.errors import Problem, did_you_mean
+from dcplan.schema.base import At
 from dcplan.yamlio import YamlDocument, dotted
 
 
@@ -93,7 +94,9 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
         elif kind == "missing":
             msg = "required key is missing"
         elif kind == "value_error":
-            msg = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
+            error = err.get("ctx", {}).get("error")
+            msg = str(error) if error is not None else err["msg"]
+            full += error.key if isinstance(error, At) else ()
         else:
             found = err.get("input")
             found_text = "; found null" if found is None else f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
