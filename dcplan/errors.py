@@ -72,8 +72,12 @@ def refuse(problems: list[Problem]) -> None:
 
 
 def did_you_mean(word: str, choices) -> str:
-    """A ' (did you mean X?)' suffix when a close match exists, else ''."""
-    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    """A ' (did you mean X?)' suffix when a close match exists, else '': the one choice that is
+    the word with more after an underscore (a key without its unit, ``gas_price``; a model
+    without its variant, ``h100``), else the closest by spelling."""
+    choices = [str(c) for c in choices]
+    longer = [c for c in choices if c.startswith(f"{word}_")]
+    match = longer if len(longer) == 1 else difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 

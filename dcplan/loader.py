@@ -440,9 +440,8 @@ def load_program(path: str | os.PathLike, scenario: str | None = None,
         names[si.name] = si
         sites.append(si)
     refuse(problems)
-    unknown = set(site_overrides) - set(names)
-    if unknown:
-        raise InputError([doc.problem(("site_overrides",), f"no site named {sorted(unknown)}; sites: {sorted(names)}")])
+    refuse([doc.problem(("site_overrides", name), f"no site named '{name}'{did_you_mean(name, names)}; "
+                        f"sites: {', '.join(sorted(names))}") for name in sorted(set(site_overrides) - set(names))])
     if program.compute is None:
         if len(sites) == 1 and sites[0].site.compute is not None:
             program = program.model_copy(update={"compute": sites[0].site.compute})

@@ -290,7 +290,8 @@ def test_every_scenario_is_validated_and_its_problems_named_at_its_own_lines(tmp
     assert (f"p.yaml:{line('gas_prce')}: scenarios.typo.site_overrides.testsite.fuel.gas_prce_usd_per_mmbtu: "
             "unknown key") in out
     assert f"p.yaml:{line('discount_rate', 'bad_rate')}: scenarios.bad_rate.finance.discount_rate:" in out
-    assert f"p.yaml:{line('site_overrides', 'nobody')}: scenarios.nobody.site_overrides: no site named" in out
+    assert f"p.yaml:{line('memphs', 'nobody')}: scenarios.nobody.site_overrides.memphs: no site named 'memphs'; " \
+           "sites: testsite" in out
     planned = run_cli(runner, "plan", path, "--scenario", "bad_rate")  # the same line when planned
     assert planned.exit_code == 2 and f"p.yaml:{line('discount_rate', 'bad_rate')}:" in planned.output
 
@@ -498,4 +499,14 @@ def test_gas_without_fuel_is_named_at_the_gas_units(runner, tmp_path):
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if text.strip() == "gas:")
     result = run_cli(runner, "validate", path)
     assert f"site.yaml:{line}: technologies.gas: gas units are listed" in " ".join(result.output.split()), result.output
+
+
+def test_did_you_mean_offers_the_key_with_its_unit_and_the_model_with_its_variant():
+    """A key written without its unit (gas_price) had no suggestion, and h100 was offered h200."""
+    from dcplan.errors import did_you_mean
+
+    assert did_you_mean("gas_price", ["gas_price_usd_per_mmbtu", "pipeline_mmbtu_per_h"]) == \
+        " (did you mean 'gas_price_usd_per_mmbtu'?)"
+    assert did_you_mean("h100", ["h100_sxm", "h200", "b200"]) == " (did you mean 'h100_sxm'?)"
+    assert did_you_mean("h20", ["h200", "b200"]) == " (did you mean 'h200'?)"  # else the closest spelling
 
