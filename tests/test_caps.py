@@ -398,3 +398,13 @@ def test_the_sites_land_holds_what_solar_takes_and_check_names_it(tmp_path, runn
     result = run_cli(runner, "check", tmp_path / "program.yaml", "--plan", tmp_path / "plans")
     out = " ".join(result.output.split())
     assert result.exit_code == 1 and "land taken by solar" in out and "land_available_acres" in out, out
+
+
+def test_a_cap_met_to_a_designs_accuracy_is_at_its_limit():
+    """A renewable share of 0.250003 against a 0.25 minimum had read as not binding (the tolerance
+    was 1e-6), though the plan's solar was sized to it and a lower limit saved $56 k a year (an
+    audit): a cap within 1e-5 of its limit (at least of 1) sits at it; one 1e-4 away does not."""
+    from dcplan.model.results import at_limit_tolerance
+
+    assert 3e-6 <= at_limit_tolerance(0.25) < 1e-4
+    assert at_limit_tolerance(1e6) == pytest.approx(10.0)  # 10 t of a million-tonne CO2 cap
