@@ -81,14 +81,28 @@ def test_a_unit_trip_the_grid_cannot_cover_is_said(tmp_path):
     short = it_mw(gpus) * 1.2 - (100 + unit)
     assert s.unguarded_trip_short_mw == pytest.approx(short, rel=1e-6)
     assert any(b.startswith("no spare unit kept") and f"{short:,.1f} MW short" in b for b in s.binding)
-    # a battery of 10 MW and 8 MWh counts, as N+1 counts it, for what it holds for 4 h: 8 MWh x
-    # sqrt(0.85) out / 4 h = 1.84 MW (at full power, 10 MW, the note had read 8 MW less short)
+    # a battery of 10 MW and 8 MWh counts, as N+1 counts it, for what it can hold for 4 h out of
+    # what it holds at the peak: at most 8 MWh x sqrt(0.85) out / 4 h = 1.84 MW; at a flat price
+    # the plan leaves it empty, and an empty battery counts for nothing (it had counted 1.84 MW
+    # whatever it held; at full power, 10 MW, before that)
     site["technologies"]["battery"] = {"max_power_mw": 0, "existing_power_mw": 10, "existing_energy_mwh": 8}
     s = plan(tmp_path, site, typical_days=2).sites[0]
     eta_out = CAT.storage["li_ion_lfp"].one_way_efficiencies()[1]
     assert s.capacity["gas_lm6000_units"] == 2 and eta_out == pytest.approx(0.85 ** 0.5)
-    assert s.unguarded_trip_short_mw == pytest.approx(short - 8 * eta_out / 4, rel=1e-6)
-    assert any("the battery's 1.8 MW for 4 h" in b for b in s.binding)
+    held = s.dispatch["battery_soc_mwh"][int(np.argmax(s.dispatch["load_mw"]))]
+    assert held == pytest.approx(0.0, abs=1e-6)
+    assert s.unguarded_trip_short_mw == pytest.approx(short - min(10, held * eta_out / 4), rel=1e-6)
+    assert not any("the battery's" in b for b in s.binding)
+    # dear at 01:00 each day, so that it is charged at midnight (the flat load's first peak step):
+    # then it counts for the power it can hold for 4 h out of that charge
+    write_csv(tmp_path / "price.csv", {"price_usd_per_mwh": daily([50, 120] + [50] * 22)})
+    site["grid"]["energy_price_usd_per_mwh"] = {"csv": "price.csv"}
+    s = plan(tmp_path, site, typical_days=2).sites[0]
+    held = s.dispatch["battery_soc_mwh"][int(np.argmax(s.dispatch["load_mw"]))]
+    counted = min(10, held * eta_out / 4)
+    assert s.capacity["gas_lm6000_units"] == 2 and held > 1
+    assert s.unguarded_trip_short_mw == pytest.approx(short - counted, rel=1e-6)
+    assert any(f"the battery's {counted:,.1f} MW for 4 h" in b for b in s.binding)
     site["reliability"] = {"n_plus_one": False}
     assert not any(b.startswith("no spare unit kept") for b in plan(tmp_path, site, typical_days=2).sites[0].binding)
 

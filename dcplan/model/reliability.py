@@ -131,7 +131,8 @@ def _unguarded_contingency(sm: SiteModel, plan: SitePlan) -> None:
     """Where a grid connection turned N+1 off (the default) and the plan leans on its gas: what
     losing the largest unit built at the period's peak load would leave unserved, said (a 250 MW
     connection beside 2.7 GW of gas read as safe; domain review), a battery counted as N+1 counts
-    it (the power it can hold for battery_firm_hours)."""
+    it (the power it can hold for battery_firm_hours), out of what it holds at that peak (N+1 off,
+    nothing keeps a reserve in store: an empty battery had counted for its power)."""
     site = sm.si.site
     limit = plan.capacity.get("grid_limit_mw", 0.0)  # with the upgrades in service
     built = [c for c in site.technologies.gas if plan.capacity.get(gas_key(c.key, "units"), 0) > 0.5]
@@ -140,13 +141,14 @@ def _unguarded_contingency(sm: SiteModel, plan: SitePlan) -> None:
     unit_type = max((c.type for c in built), key=sm.si.gas_firm_unit_mw)
     gas = sum(plan.capacity[gas_key(c.key, "units")] * sm.si.gas_firm_unit_mw(c.type) for c in built)
     battery, hours = 0.0, site.reliability.battery_firm_hours  # counted as N+1 would count it
-    c = plan.capacity
-    if c.get("battery_mw", 0.0) > 0:  # less the share held for smoothing, as N+1 counts it
+    c, load = plan.capacity, plan.dispatch["load_mw"]
+    at_peak = int(np.argmax(load)) if len(load) else 0
+    if c.get("battery_mw", 0.0) > 0:  # less the share held for smoothing, from what it holds at the peak
         eta_out = sm.si.catalog.storage[site.technologies.battery.type].one_way_efficiencies()[1]
-        battery = max(0.0, battery_firm_mw(c["battery_mw"] - c.get("smoothing_battery_mw", 0.0),
-                                           c.get("battery_mwh", 0.0) - c.get("smoothing_battery_mwh", 0.0), hours, eta_out))
+        stored = float(plan.dispatch["battery_soc_mwh"][at_peak])
+        battery = max(0.0, battery_firm_mw(c["battery_mw"] - c.get("smoothing_battery_mw", 0.0), stored, hours, eta_out))
     left = limit + gas - sm.si.gas_firm_unit_mw(unit_type) + battery
-    peak = float(np.max(plan.dispatch["load_mw"], initial=0.0))
+    peak = float(np.max(load, initial=0.0))
     if left < peak - 1e-6 * peak:
         plan.unguarded_trip_short_mw = peak - left
         held = f", the battery's {battery:,.1f} MW for {hours:g} h" if battery > 1e-6 else ""
