@@ -37,6 +37,9 @@ def test_plan_adds_the_smoothing_of_the_declared_job(tmp_path):
     f = result.energy_overhead_fraction
     assert f > 0
     assert planned.facility_energy_mwh == pytest.approx(plain.facility_energy_mwh * (1 + f), rel=1e-9)
+    # and the water the IT's energy takes (it had left the smoothing's extra energy out)
+    assert plain.sites[0].water_m3 > 0
+    assert planned.sites[0].water_m3 == pytest.approx(plain.sites[0].water_m3 * (1 + f), rel=1e-9)
 
 
 def test_unsmoothable_job_makes_the_plan_infeasible(tmp_path, runner):

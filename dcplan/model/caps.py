@@ -188,16 +188,8 @@ class CapBuilder:
 
     def _annual(self, rc: ResolvedCap, group):
         """The yearly amount of a quantity that adds up over time (emissions, water)."""
-        if rc.cap.quantity == "water_m3":
-            expr = 0
-            for sm in group:
-                hours = float(np.sum(sm.tg.weight)) * sm.average_draw  # the IT's energy, MWh per MW
-                capped = sm.block.component("gpu_capped")  # IT MW that power caps take away, by hour
-                w = sm.weights()
-                for c in sm.block.C:
-                    it_mwh = hours * sm.block.it_mw[c] - (sum(w[t] * capped[c, t] for t in sm.steps) if capped else 0)
-                    expr = expr + sm.si.wue(c) * it_mwh  # L/kWh x MWh -> m3
-            return expr
+        if rc.cap.quantity == "water_m3":  # L/kWh x MWh -> m3
+            return sum(sm.si.wue(c) * sm.it_energy_mwh(c) for sm in group for c in sm.block.C)
         attr = rc.cap.quantity
         return sum(sum(getattr(sm, attr)) for sm in group if getattr(sm, attr))
 

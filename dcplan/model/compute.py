@@ -13,7 +13,7 @@ import pyomo.core as pyo
 import dcplan.model.training as training
 from dcplan.formulas import capping_segments, facility_load_mw, gpu_it_mw, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
-from dcplan.model.rows import Hourly, Rows, Term, row_family
+from dcplan.model.rows import Hourly, Rows, Term, row_family, weighted_sum
 from dcplan.plans.types import COMPUTE_LINES, SitePlan
 from dcplan.schema.compute import Compute
 from dcplan.series import HOURS_PER_YEAR
@@ -91,7 +91,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     sm.add_dispatch("load_mw", derive=sm.load.values)
     sm.add_dispatch("pue", derive=lambda: sm.tg.sample(sm.si.pue[chosen_cooling(sm)]))
     sm.peak_load = sum(facility_load_mw(b.it_mw[c], float(sm.si.pue[c].max()), 1.0, extra) for c in b.C)  # design peak
-    sm.average_draw = compute.average_draw_fraction
+    sm.it_energy_mwh = _it_energy_mwh(sm, compute.average_draw_fraction * (1 + extra), capped)
     sm.provisioning, sm.fixed_it_mw = util, compute.fixed_it_mw
 
     for opt in options:
@@ -121,6 +121,21 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
             rental_usd_per_unit_year=rent.usd_per_kw_month * 1000 * 12 if rent else None,
             spare_allowed=True, price_inputs=(("site", "cooling", index, "rental", "usd_per_kw_month"),) if rent
             else (("catalog", "cooling", c, "capex_usd_per_kw_it"),)))
+
+
+def _it_energy_mwh(sm: SiteModel, draw: float, capped):
+    """The IT's energy in a year under cooling option c, MWh, as a model expression (what its
+    water is reckoned on, in the plan and in a water cap): the design IT drawing ``draw`` of it
+    (its average share, with a smoothing job's extra energy) every hour, less what power caps
+    take away."""
+    b, w = sm.block, sm.weights()
+    hours = float(np.sum(sm.tg.weight)) * draw
+    steps = list(sm.steps)
+
+    def of(c):
+        taken = weighted_sum(np.repeat(w, len(b.J)), [capped[c, j, t] for t in steps for j in b.J]) if capped is not None else 0.0
+        return hours * b.it_mw[c] - taken
+    return of
 
 
 def add_power_capping(sm: SiteModel, compute: Compute, options) -> object:
@@ -202,10 +217,7 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         if hours:
             plan.binding.append(f"GPU power capped in {hours:,.0f} h/yr: {float(np.sum(w * capped)):,.0f} MWh of IT less, "
                                 f"at a throughput cost of ${value_of(sm.costs['power_capping']):,.0f}/yr")
-    it_mwh = float(np.sum(sm.tg.weight) * plan.it_mw * sm.average_draw)
-    if "gpu_capped_mw" in plan.dispatch:  # the IT energy power caps took away
-        it_mwh -= float(np.sum(sm.tg.weight * plan.dispatch["gpu_capped_mw"]))
-    plan.water_m3 = it_mwh * sm.si.wue(plan.cooling)  # MWh x L/kWh -> m3
+    plan.water_m3 = value_of(sm.it_energy_mwh(plan.cooling)) * sm.si.wue(plan.cooling)  # MWh x L/kWh -> m3
 
 
 def commit(sm: SiteModel, built: SitePlan) -> None:

@@ -110,7 +110,7 @@ class SiteModel:
     smoothing: object = None  # dcplan.smoothing.result.SmoothingResult for the site's training job
     load: object = None  # facility load per step (dcplan.model.rows.Hourly), set by the compute part
     peak_load: object = None  # design peak facility load (MW) over the full year
-    average_draw: float = 1.0  # the IT's hourly draw as a share of its design (energy, water)
+    it_energy_mwh: Callable | None = None  # cooling option -> the IT's MWh in a year, an expression (water)
     provisioning: float = 1.0  # the design IT as a share of the GPUs' all-in power
     fixed_it_mw: float = 0.0  # IT besides the GPUs
     assets: list[Asset] = field(default_factory=list)
