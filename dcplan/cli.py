@@ -44,7 +44,7 @@ from dcplan.choices import (
     within,
 )
 from dcplan.errors import ExitCode, InputError, Problem, display_path
-from dcplan.formatting import gap_words
+from dcplan.formatting import counted, gap_words
 from dcplan.outfolder import SMOOTHING_NAMES, OutputFolder, filled, writable_path
 from dcplan.progress import StatusLine
 from dcplan.version import __version__
@@ -216,7 +216,7 @@ def validate(paths: list[Path] = typer.Argument(..., metavar="PATH",
         print_problems(err_console, [Problem(", ".join(map(str, paths)), None, "",
                                              "no site or program files found")])
         raise typer.Exit(ExitCode.INVALID_INPUT)
-    console.print(f"[green]ok[/green]: {len(files)} file{'s' if len(files) != 1 else ''} valid")
+    console.print(f"[green]ok[/green]: {counted(len(files), 'file')} valid")
 
 
 @app.command()
@@ -369,9 +369,9 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
         from dcplan.terminal import plan_summary
 
         plan_summary(console, outcome.plan)
-        work = {"highs_mip": f"HiGHS MIP, {result.nodes} nodes",
-                "decompose": f"{result.nodes} rounds, {result.lp_solves} dispatch solves"}.get(
-                    result.strategy, f"{result.lp_solves} LP solves")
+        work = {"highs_mip": f"HiGHS MIP, {counted(result.nodes, 'node')}",
+                "decompose": f"{counted(result.nodes, 'round')}, {counted(result.lp_solves, 'dispatch solve')}"}.get(
+                    result.strategy, counted(result.lp_solves, "LP solve"))
         console.print(f"[dim]build {outcome.plan.solver['build_seconds']:.2f} s · compile "
                       f"{result.compile_seconds:.2f} s · solve {result.solve_seconds:.2f} s "
                       f"({result.strategy}: {work})[/dim]")

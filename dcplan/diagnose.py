@@ -13,6 +13,7 @@ from collections import Counter
 
 import numpy as np
 
+from dcplan.formatting import counted
 from dcplan.formulas import (
     facility_load_mw,
     firm_without_largest_mw,
@@ -396,7 +397,7 @@ def conflict_summary(pi: ProgramInput) -> list[str]:
         return []
     parts = [name + (f" (×{n})" if n > 1 else "") for name, n in named.most_common()]
     return ["these limits cannot hold together (HiGHS: irreducible infeasible subset of the LP relaxation): "
-            + "; ".join(parts) + (f", tied by {physics} row{'s' if physics > 1 else ''} of the power balance and equipment physics"
+            + "; ".join(parts) + (f", tied by {counted(physics, 'row')} of the power balance and equipment physics"
                                   if physics else "")]
 
 

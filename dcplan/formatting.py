@@ -17,6 +17,11 @@ def fixed(x, digits: int = 0, unit: str = "", prefix: str = "") -> str:
     return word if word is not None else f"{prefix}{x:,.{digits}f}{unit}"
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 round', '2 rounds', '1,234 scenarios': a count and its noun, plural unless one."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def money(x, million_digits: int = 1) -> str:
     """$1.43 B, $115.4 M, $21,675; solver round-off shows as $0, not $-0; '-' for a missing
     figure. ``million_digits``: decimals of a figure in millions (the smoothing report, whose
@@ -25,7 +30,7 @@ def money(x, million_digits: int = 1) -> str:
     if word is not None:
         return word
     x = x if abs(x) >= 0.5 else 0.0
-    if abs(x) >= 1e9:
+    if round(abs(x) / 1e6, million_digits) >= 1000:  # $999.96 M reads $1.00 B, not $1,000.0 M
         return f"${x / 1e9:,.2f} B"
     if abs(x) >= 1e6:
         return f"${x / 1e6:,.{million_digits}f} M"

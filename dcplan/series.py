@@ -19,6 +19,7 @@ import numpy as np
 
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
+from dcplan.formatting import counted
 from dcplan.schema.base import CsvColumn, CurveSeries, TimeOfUseSeries
 from dcplan.yamlio import YamlDocument
 
@@ -266,7 +267,7 @@ class SeriesResolver:
         if bad.size:
             i = int(bad[0])
             place = f"{where[0]}:{where[2][i]}: column '{where[1]}' " if where else ""
-            hours = f" ({bad.size} such hour{'s' if bad.size > 1 else ''})" if hourly else ""
+            hours = f" ({counted(int(bad.size), 'such hour')})" if hourly else ""
             raise self._fail(loc, f"{place}value {values[i]:g} is outside the plausible range "
                              f"{quantity.low:g}..{quantity.high:g} {quantity.unit}{hours}")
 

@@ -8,7 +8,15 @@ from rich.table import Table
 
 from dcplan.catalog import cited, references
 from dcplan.errors import Problem
-from dcplan.formatting import amount, figure, gap_words, money, per_tonne, time_resolution_words
+from dcplan.formatting import (
+    amount,
+    counted,
+    figure,
+    gap_words,
+    money,
+    per_tonne,
+    time_resolution_words,
+)
 from dcplan.plans.types import Plan, gas_units
 from dcplan.schema.catalog import Catalog
 
@@ -39,7 +47,7 @@ def print_problems(console: Console, problems: list[Problem]) -> None:
         key = f" [bold]{escape(p.key)}[/bold]:" if p.key else ""
         console.print(f"[red]{escape(where)}[/red]:{key} {escape(p.message)}", highlight=False, soft_wrap=True)
     n = len(problems)
-    console.print(f"[red bold]{n} problem{'s' if n != 1 else ''} found[/red bold]")
+    console.print(f"[red bold]{counted(n, 'problem')} found[/red bold]")
 
 
 def _fmt(value) -> str:

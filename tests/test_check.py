@@ -94,6 +94,13 @@ def test_committed_plan_that_still_fits_passes(runner, repo):
     assert "ok: " in result.output and "plan" in result.output and "verified" in result.output
 
 
+def test_a_plan_that_no_longer_fits_reads_checked_not_verified(runner, repo):
+    edit(repo / SITE, lambda d: d["compute"]["target"].update(gpus=25000))
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 1 and "plans/testsite checked)" in result.output, result.output
+    assert "verified)" not in result.output
+
+
 def test_a_hand_edited_plan_file_is_violated_at_the_key_edited(repo, runner):
     """A GPU count or a total edited in plan.yaml had passed: the build checks read `gpus`, the
     model's evaluation `gpus_new`, and nothing added the totals up (a fuzzing review's case)."""

@@ -658,3 +658,13 @@ def test_a_build_out_weeks_days_stand_for_days_of_their_period(buildout):
 
     week = typical_week(load_folder(buildout), "memphis")
     assert [day.split("×")[1] for day in week.days] == ["38", "54"]
+
+
+def test_numbers_for_people_round_before_they_choose_their_unit_and_count_their_nouns():
+    """$999.96 M had printed as '$1,000.0 M' (an audit); '1 rounds', '1 scenarios' as counted."""
+    from dcplan.formatting import counted
+
+    assert money(999.96e6) == "$1.00 B" and money(999.94e6) == "$999.9 M" and money(1.5e9) == "$1.50 B"
+    assert counted(1, "round") == "1 round" and counted(0, "round") == "0 rounds"
+    assert counted(1234, "scenario") == "1,234 scenarios"
+

@@ -32,6 +32,7 @@ from dcplan.checks.report import (
     Finding,
 )
 from dcplan.choices import CHECK_FORMATS
+from dcplan.formatting import counted
 
 FORMATS = CHECK_FORMATS
 FAILED = (VIOLATION, INFEASIBLE, INVALID, SOLVER)
@@ -57,16 +58,18 @@ def _summary(report: CheckReport) -> str:
     for fr in report.files:
         counts[_file_status(fr)] += 1
     parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    return f"dcplan check: {len(report.files)} file{'s' if len(report.files) != 1 else ''}: {parts} " \
+    return f"dcplan check: {counted(len(report.files), 'file')}: {parts} " \
            f"({report.seconds:.1f} s)"
 
 
 def text(report: CheckReport) -> str:
     lines = []
     for fr in report.files:
-        what = {"verified": f"plan {fr.plan} verified", "solved": "solved for feasibility",
-                "verified+solved": f"plan {fr.plan} verified and solved for feasibility"}.get(fr.mode, "validated")
-        lines.append(f"{_file_status(fr)}: {fr.file} ({what})")
+        status = _file_status(fr)
+        held = "verified" if status == "ok" else "checked"  # a violated plan was checked, not verified
+        what = {"verified": f"plan {fr.plan} {held}", "solved": "solved for feasibility",
+                "verified+solved": f"plan {fr.plan} {held} and solved for feasibility"}.get(fr.mode, "validated")
+        lines.append(f"{status}: {fr.file} ({what})")
         for f in fr.findings:
             if f.status in FAILED or f.status == WARNING:
                 lines.append(f"  {MARK[f.status]}: {_where(f)}{f.message}")

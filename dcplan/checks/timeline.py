@@ -7,7 +7,7 @@ import datetime as dt
 
 from dcplan.checks.report import PASS, VIOLATION
 from dcplan.checks.verification import MEASURES, Verification
-from dcplan.formatting import quantity
+from dcplan.formatting import counted, quantity
 from dcplan.loader import SiteInput
 from dcplan.model.build import site_compute
 from dcplan.model.buildout import add_months, periods_of
@@ -121,7 +121,7 @@ def check_allocations(v: Verification) -> None:
                           f"allocation of {opt.max_new_gpus_per_period:,} a period",
                           v.loc.gpu_option(si, opt.model, "max_new_gpus_per_period"))
     if limited and len(v.report.findings) == before:
-        v.add(check, PASS, f"GPU orders within {limited} allocation{'s' if limited > 1 else ''} in every period")
+        v.add(check, PASS, f"GPU orders within {counted(limited, 'allocation')} in every period")
 
 
 def check_capital_per_year(v: Verification) -> None:

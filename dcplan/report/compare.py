@@ -12,7 +12,7 @@ import numpy as np
 
 import dcplan.report.svg as svg
 from dcplan.errors import display_path
-from dcplan.formatting import figure, fixed, money
+from dcplan.formatting import counted, figure, fixed, money
 from dcplan.plans.diff import diff_plan, format_change, format_value
 from dcplan.report.data import (
     PlanFolder,
@@ -181,7 +181,7 @@ def _changes(a: PlanFolder, b: PlanFolder) -> str:
     rows = [[c.section, c.item, format_value(_unsigned_zero(c.old), c.unit), format_value(_unsigned_zero(c.new), c.unit),
              format_change(c).replace("-", "−")] for c in changes]
     sections = sorted({c.section for c in changes}, key=[c.section for c in changes].index)
-    return _section("changes", f"<p>{len(changes)} change{'s' if len(changes) > 1 else ''} in "
+    return _section("changes", f"<p>{counted(len(changes), 'change')} in "
                     f"{escape(', '.join(sections))}, as <code>dcplan diff</code> finds them (— where a plan has "
                     "none).</p>" + _table(["what", "item", "A", "B", "B − A"], rows, "llrrr"))
 

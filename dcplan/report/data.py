@@ -16,7 +16,7 @@ import numpy as np
 
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, refuse
-from dcplan.formatting import fixed, gap_words, money, time_resolution_words
+from dcplan.formatting import counted, fixed, gap_words, money, time_resolution_words
 from dcplan.plans.files import ReportedPlan, read_folder
 from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
 from dcplan.yamlio import YamlDocument, load_yaml
@@ -422,7 +422,7 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
     figures = [
         ("GPUs", fixed(totals.get("gpus")), ", ".join([f"{n:,} {m}" for m, n in gpus.items() if n]
                                                     + [f"{n:,.0f} {m} rented in the cloud" for m, n in cloud.items() if n])),
-        ("IT load", fixed(totals.get("it_mw"), 1, " MW"), f"{len(sites)} site{'s' if len(sites) > 1 else ''}: "
+        ("IT load", fixed(totals.get("it_mw"), 1, " MW"), f"{counted(len(sites), 'site')}: "
          + ", ".join(sites)),
         ("cost per year", money(totals.get("total_cost_usd_per_year")), "annualised capital, fuel and O&M"),
         ("cost per GPU-hour", fixed(totals.get("cost_usd_per_gpu_hour"), 2, prefix="$"), "all-in"),

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcplan.errors import InputError, Problem, did_you_mean, display_path
+from dcplan.formatting import counted
 from dcplan.plans.write import atomic_write
 from dcplan.sweep.scenario import TIMING_COLUMNS
 from dcplan.sweep.store import RESULTS, TORNADO, WITH_PLAN, axes_of
@@ -212,13 +213,13 @@ def tornado_png(summary: SweepSummary) -> bytes:
 
 def print_summary(console: Console, s: SweepSummary) -> None:
     total = sum(s.statuses.values())
-    console.print(f"[bold]{total} scenarios[/bold]: " + ", ".join(f"{n} {k}" for k, n in s.statuses.items()))
+    console.print(f"[bold]{counted(total, 'scenario')}[/bold]: " + ", ".join(f"{n} {k}" for k, n in s.statuses.items()))
     for sid, status, reason in s.failures:
         console.print(f"  [red]{sid}[/red] {status}: {escape(reason or '')}", highlight=False)
     if not s.solved:
         console.print(f"no scenario has a plan, so there is nothing to compare for {s.metric}")
         return
-    console.print(f"{s.metric}: mean {_num(s.baseline)} over {s.solved} scenario{'s' if s.solved > 1 else ''} "
+    console.print(f"{s.metric}: mean {_num(s.baseline)} over {counted(s.solved, 'scenario')} "
                   "with a plan")
     if s.solved == 1:  # nothing to compare: no sensitivity, no change of decisions to speak of
         console.print("one scenario has a plan: no sensitivity to compare (see the failures above)")
@@ -284,5 +285,5 @@ def print_run(console: Console, run) -> None:
         console.print(f"  ... and {len(failed) - SHOWN_FAILURES} more (see results.csv)")
     plans = sum(r["status"] in WITH_PLAN for r in run.rows)
     out = escape(display_path(run.outdir))
-    console.print(f"wrote {out}/{RESULTS}, results.csv and {plans} plan{'s' if plans != 1 else ''} in {out}/scenarios/; "
+    console.print(f"wrote {out}/{RESULTS}, results.csv and {counted(plans, 'plan')} in {out}/scenarios/; "
                   f"next: dcplan sweep summary {out}")
