@@ -206,7 +206,7 @@ def plan_summary(console: Console, plan: Plan) -> None:
         console.print(cap_table(plan, binding_only=plan.timeline is not None))
     binding = [(s.name, b) for s in plan.sites for b in s.binding]
     if binding:
-        console.print("[bold]Binding limits[/bold]")
+        console.print("[bold]Limits reached and notes[/bold]")  # a derate, a unit trip, capped hours too
         for site, b in binding:
             console.print(f"  • {site}: {b}")
 
