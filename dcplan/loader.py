@@ -316,7 +316,12 @@ def load_smoothing(path: str | os.PathLike) -> tuple[SmoothingSpec, Catalog | No
     return si.site.smoothing, si.catalog
 
 
+EMPTY = "empty file: a site, program, workload or smoothing file starts with `kind:`"
+
+
 def _kind_problems(doc: YamlDocument, expected: str | None = None) -> list[Problem]:
+    if doc.data in ({}, None):
+        return [doc.problem((), EMPTY)]
     if not isinstance(doc.data, dict):
         return [doc.problem((), "expected a mapping with `kind: site` or `kind: program` at the top")]
     kind = doc.data.get("kind")
@@ -540,7 +545,7 @@ def validate_file(path: Path, named: bool = False, doc: YamlDocument | None = No
         return True, err.problems
     kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
     if doc.data in ({}, None):
-        return True, [doc.problem((), "empty file: a site, program, workload or smoothing file starts with `kind:`")]
+        return True, [doc.problem((), EMPTY)]
     if is_sweep(doc):
         return False, []  # read by dcplan.sweep (dcplan.api.validate checks it)
     if is_plan_output(doc):

@@ -510,3 +510,10 @@ def test_did_you_mean_offers_the_key_with_its_unit_and_the_model_with_its_varian
     assert did_you_mean("h100", ["h100_sxm", "h200", "b200"]) == " (did you mean 'h100_sxm'?)"
     assert did_you_mean("h20", ["h200", "b200"]) == " (did you mean 'h200'?)"  # else the closest spelling
 
+
+def test_an_empty_file_is_said_to_be_empty_by_plan_as_by_validate(runner, tmp_path):
+    (tmp_path / "e.yaml").write_text("")
+    for command in (["validate"], ["plan", "-o", str(tmp_path / "out")]):
+        result = run_cli(runner, command[0], tmp_path / "e.yaml", *command[1:])
+        assert result.exit_code == 2 and "e.yaml:1: empty file" in result.output, result.output
+
