@@ -510,7 +510,7 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
             folders = trust.trusted_folders(p)
             for f in found:
                 if trust.outside(f, folders):  # a symbolic link out of the folder (say, to /etc)
-                    problems.append(Problem(display_path(f), None, "", trust.refusal(str(f.relative_to(p)), folders)))
+                    problems.append(Problem(display_path(f), None, "", trust.refusal(str(f.relative_to(p)), folders, f)))
                 else:
                     files.append(f)
         elif p.exists():

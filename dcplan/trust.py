@@ -111,10 +111,13 @@ def outside(path: Path, folders: tuple[Path, ...]) -> bool:
     return not any(real.is_relative_to(folder) for folder in folders)
 
 
-def refusal(written: str, folders: tuple[Path, ...]) -> str:
-    """Why a reference is refused, naming what the file says, never what the target holds."""
+def refusal(written: str, folders: tuple[Path, ...], path: Path | None = None) -> str:
+    """Why a reference is refused, naming what the file says (and where a link on the way
+    leads: ``path``, the file it names), never what the target holds."""
     shown = ", ".join(display_path(f) or "." for f in folders)
-    return (f"'{written}' is outside the folders this file may read ({shown}); dcplan reads only files "
+    real = Path(os.path.realpath(path)) if path is not None else None
+    link = f" (a link to {display_path(real)})" if real is not None and real != Path(os.path.abspath(path)) else ""
+    return (f"'{written}'{link} is outside the folders this file may read ({shown}); dcplan reads only files "
             f"in the repository of the file it is given: copy the file in, or allow its folder with "
             f"the environment variable {ALLOW_ENV} (from the command line also dcplan --allow-path DIR)")
 

@@ -72,7 +72,7 @@ class YamlDocument:
         folders, before anything opens it."""
         path = self.path.parent / written
         if trust.outside(path, self.folders):
-            raise InputError([self.problem(loc, trust.refusal(written, self.folders))])
+            raise InputError([self.problem(loc, trust.refusal(written, self.folders, path))])
         return path
 
 

@@ -43,7 +43,7 @@ def read_plan(folder: Path) -> CommittedPlan:
     folders = trust.trusted_folders(folder)
     for name in ("plan.yaml", "dispatch.csv"):
         if trust.outside(folder / name, folders):
-            raise InputError([Problem(display_path(folder / name), None, "", trust.refusal(name, folders))])
+            raise InputError([Problem(display_path(folder / name), None, "", trust.refusal(name, folders, folder / name))])
     doc, plan = read_plan_yaml(folder / "plan.yaml", shape=FiguredPlan)
     path = folder / "dispatch.csv"
     name = display_path(path)
