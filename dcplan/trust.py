@@ -115,8 +115,12 @@ def refusal(written: str, folders: tuple[Path, ...], path: Path | None = None) -
     """Why a reference is refused, naming what the file says (and where a link on the way
     leads: ``path``, the file it names), never what the target holds."""
     shown = ", ".join(display_path(f) or "." for f in folders)
-    real = Path(os.path.realpath(path)) if path is not None else None
-    link = f" (a link to {display_path(real)})" if real is not None and real != Path(os.path.abspath(path)) else ""
+    link = ""
+    try:
+        real = Path(os.path.realpath(path)) if path is not None else None
+        link = f" (a link to {display_path(real)})" if real is not None and real != Path(os.path.abspath(path)) else ""
+    except (OSError, ValueError):  # a NUL in the name: no such link to name
+        pass
     return (f"'{written}'{link} is outside the folders this file may read ({shown}); dcplan reads only files "
             f"in the repository of the file it is given: copy the file in, or allow its folder with "
             f"the environment variable {ALLOW_ENV} (from the command line also dcplan --allow-path DIR)")
