@@ -133,6 +133,10 @@ class SeriesResolver:
             raise SeriesError(err.problems[0]) from None
         header, rows, lines = self._read(path, csv_loc)
         name = display_path(path)
+        separator = next((s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]), None)
+        if separator is not None:  # a European spreadsheet's export: one column whose name holds the others
+            raise self._fail(csv_loc, f"{name} is separated by {separator!r}, not commas: dcplan reads comma-separated "
+                             "values (export the file as CSV with commas)")
         value_columns = [c for c in header if c not in INDEX_COLUMNS]
         twice = [c for c in header if header.count(c) > 1]
         if twice:

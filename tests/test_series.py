@@ -195,3 +195,12 @@ def test_default_pue_comes_from_the_catalog(tmp_path):
     site["cooling"] = [{"type": "immersion"}]
     pue = load_site(write_yaml(tmp_path / "s.yaml", site)).pue["immersion"]
     assert np.all(pue == builtin_catalog().cooling["immersion"].pue)
+
+
+def test_a_file_separated_by_semicolons_is_named_so(tmp_path):
+    """It had been read as one column named 'hour;price_usd_per_mwh', offered as a did-you-mean."""
+    (tmp_path / "p.csv").write_text("hour;price_usd_per_mwh\n" + "".join(f"{h};40,5\n" for h in range(8760)))
+    with pytest.raises(InputError) as err:
+        load(tmp_path, {"csv": "p.csv", "column": "price_usd_per_mwh"})
+    assert "p.csv is separated by ';', not commas" in str(err.value) and "did you mean" not in str(err.value)
+
