@@ -517,3 +517,10 @@ def test_an_empty_file_is_said_to_be_empty_by_plan_as_by_validate(runner, tmp_pa
         result = run_cli(runner, command[0], tmp_path / "e.yaml", *command[1:])
         assert result.exit_code == 2 and "e.yaml:1: empty file" in result.output, result.output
 
+
+def test_a_name_where_a_record_is_due_is_said_without_the_schemas_class(runner, tmp_path):
+    """`gpus: [h100_sxm]` had said 'a valid dictionary or instance of GpuOption'."""
+    path = write_yaml(tmp_path / "s.yaml", base_site(compute={"gpus": ["h100_sxm"], "target": {"gpus": 1000}}))
+    out = " ".join(run_cli(runner, "validate", path).output.split())
+    assert "compute.gpus[0]: expected a mapping of keys (key: value); found 'h100_sxm'" in out and "GpuOption" not in out
+

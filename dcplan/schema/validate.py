@@ -93,6 +93,10 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
             msg = f"unknown key{hint}; expected one of: {', '.join(allowed)}" if allowed else "unknown key"
         elif kind == "missing":
             msg = "required key is missing"
+        elif kind == "model_type":  # pydantic names its class: 'a valid dictionary or instance of GpuOption'
+            found = err.get("input")
+            msg = "expected a mapping of keys (key: value)" + (f"; found {found!r}" if not isinstance(found, list) else
+                                                               "; found a list")
         elif kind == "value_error":
             error = err.get("ctx", {}).get("error")
             msg = str(error) if error is not None else err["msg"]
