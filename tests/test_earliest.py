@@ -80,6 +80,17 @@ def test_the_goal_joins_the_ramp_and_a_later_target_never_asks_for_less(tmp_path
     assert targets == [("2026-04-01", 2000), ("2027-01-01", 10000), ("2028-01-01", 10000)]
 
 
+def test_the_goal_never_lowers_a_larger_target_due_before_it(tmp_path):
+    """A ramp of 12,000 GPUs from 2026-04-01 and a goal of 10,000: the goal at 2027-Q1 had been
+    added as the latest target, 10,000, and lowered the 12,000 in force (an audit's curve point
+    cost less than the ramp alone)."""
+    path = earliest_program(tmp_path, islanded_site(rental=True), targets=[{"date": "2026-04-01", "gpus": 12000}])
+    pi = load_program(path)
+    period = next(p for p in periods_of(pi.program) if p.name == "2027-Q1")
+    targets = [(t.date.isoformat(), t.gpus) for t in with_goal_at(pi, period).program.buildout.targets]
+    assert targets == [("2026-04-01", 12000), ("2027-01-01", 12000)]
+
+
 def test_the_time_to_power_curve_is_monotone_each_point_optimal_and_its_changes_named(tmp_path):
     path = earliest_program(tmp_path, islanded_site(rental=True, owned_lead_months=6))
     write_yaml(path, {**load_program(path).doc.data, "buildout": {

@@ -50,14 +50,18 @@ class Earliest:
 
 
 def with_goal_at(pi: ProgramInput, period: Period) -> ProgramInput:
-    """The program with its earliest goal due at ``period``'s start and to the end."""
+    """The program with its earliest goal due at ``period``'s start and to the end; a target due
+    before then still holds where it asks for more (the target in force is the latest one: the
+    goal added after a larger target had lowered it, an audit's ramp of 80,000 GPUs before a goal
+    of 40,000)."""
     bo = pi.program.buildout
     goal = bo.earliest
-    targets = [t if t.date < period.start else t.model_copy(update={t.measure: max(getattr(t, t.measure),
-                                                                                   getattr(goal, goal.measure))})
+    amount = getattr(goal, goal.measure)
+    targets = [t if t.date < period.start else t.model_copy(update={t.measure: max(getattr(t, t.measure), amount)})
                for t in bo.targets]
     if not any(t.date == period.start for t in targets):
-        targets.append(DatedTarget(date=period.start, **{goal.measure: getattr(goal, goal.measure)}))
+        before = [getattr(t, t.measure) for t in targets if t.date < period.start]
+        targets.append(DatedTarget(date=period.start, **{goal.measure: max([amount, *before[-1:]])}))
     buildout = bo.model_copy(update={"targets": sorted(targets, key=lambda t: t.date), "earliest": None})
     return dataclasses.replace(pi, program=pi.program.model_copy(update={"buildout": buildout}))
 
