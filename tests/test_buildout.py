@@ -398,3 +398,17 @@ def test_a_build_out_plan_written_before_periods_kept_their_steps_reads(tmp_path
     plan_yaml.write_text(yaml.safe_dump(old, sort_keys=False))
     result = run_cli(runner, "check", path)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("lead", [1.5, 29.5, 33.1, 7.0])
+def test_the_latest_order_date_plus_its_lead_time_arrives_in_time_and_a_day_later_does_not(lead):
+    """An order's slack ends at the last day from which its lead time still arrives: going back
+    29.5 months from 2028-07-01 had given 2026-01-17, which arrives 2028-07-02 (an audit found 21
+    such dates over 2026-2028 for leads of 29.5, 33.1 and 1.5 months)."""
+    from dcplan.model.buildout import add_months, latest_start
+
+    for year in (2026, 2027, 2028):
+        for month in (1, 4, 7, 10):
+            by = dt.date(year, month, 1)
+            latest = latest_start(by, lead)
+            assert add_months(latest, lead) <= by < add_months(latest + dt.timedelta(days=1), lead)

@@ -65,6 +65,19 @@ def add_months(day: dt.date, months: float) -> dt.date:
     return shifted + dt.timedelta(days=round((months - whole) * DAYS_PER_YEAR / 12))
 
 
+def latest_start(by: dt.date, months: float) -> dt.date:
+    """The last day from which ``months`` (``add_months``) end on or before ``by``: the latest an
+    order with that lead time may be placed. Going back the months is not the inverse where a
+    fraction of a month is counted in days (29.5 months back from 2028-07-01 is 2026-01-17, and
+    forward from there 2028-07-02: a day too late; an audit)."""
+    day = add_months(by, -months)
+    while add_months(day, months) > by:
+        day -= dt.timedelta(days=1)
+    while add_months(day + dt.timedelta(days=1), months) <= by:
+        day += dt.timedelta(days=1)
+    return day
+
+
 def months_between(a: dt.date, b: dt.date) -> float:
     """Calendar months from ``a`` to ``b`` (``add_months`` undone: 2026-01-01 to 2026-07-01 is 6,
     where 181 days over an average month read 5.9), the part month in average months."""
@@ -234,7 +247,7 @@ def _order(m, site: str, asset: Asset, lead_months: float, q: Period, periods: l
     elif asset.in_use.ub is not None:
         var.setub(asset.in_use.ub)
     return Order(site, asset, q, var, online, online.start, add_months(online.start, asset.life_years * 12),
-                 add_months(online.start, -lead_months))
+                 latest_start(online.start, lead_months))
 
 
 def _capital(periods, orders, at_order: float, base, rate):
