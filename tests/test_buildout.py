@@ -412,3 +412,23 @@ def test_the_latest_order_date_plus_its_lead_time_arrives_in_time_and_a_day_late
             by = dt.date(year, month, 1)
             latest = latest_start(by, lead)
             assert add_months(latest, lead) <= by < add_months(latest + dt.timedelta(days=1), lead)
+
+
+def test_timeline_csv_counts_what_exists_as_online_from_the_first_period(tmp_path, runner):
+    """8,000 H100 and 2 LM6000 already there, 2 more LM6000 ordered a year ahead: online is what
+    exists plus what the orders delivered (timeline.csv had left what exists out: 0 GPUs online
+    in 2026 beside plan.yaml's 8,000; an audit)."""
+    site = islanded_site(rental=False)
+    site["technologies"]["gas"][0]["existing_units"] = 2
+    site["compute"]["gpus"][0]["existing_gpus"] = 8000
+    doc = program(tmp_path, site, targets=[{"date": "2026-01-01", "gpus": 8000}, {"date": "2027-01-01", "gpus": 16000}])
+    path = write_yaml(tmp_path / "program.yaml", doc)
+    assert run_cli(runner, "plan", path, "-q", "-o", tmp_path / "out").exit_code == 0
+    rows = list(csv.DictReader((tmp_path / "out" / "timeline.csv").open()))
+    online = {(r["period"], r["asset"]): float(r["online"]) for r in rows}
+    assert online["2026-Q1", "gpus:h100_sxm"] == 8000 and online["2027-Q1", "gpus:h100_sxm"] == 16000
+    plan = yaml.safe_load((tmp_path / "out" / "plan.yaml").read_text())
+    units = {p["name"]: p["capacity_online"]["testsite"]["gas_mw"] / CAT.generators["lm6000"].unit_mw
+             for p in plan["timeline"]["periods"]}
+    [gas] = {a for (_, a) in online if a.startswith("gas:")}
+    assert units["2026-Q1"] >= 2 and all(online[period, gas] == pytest.approx(n) for period, n in units.items())

@@ -104,6 +104,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
             crf=sm.crf("gpus", opt.model, spec.lifetime_years),
             lead_time_months=lead_time_months(opt.lead_time_months, spec.lead_time_months),
             component="gpus", integer=True, size=spec.gpus_per_unit, reported_unit="GPUs",
+            existing=opt.existing_gpus / spec.gpus_per_unit,
             spare_allowed=True,  # delivered, they need not run: in stock, aging from delivery
             price_inputs=(("catalog", "gpus", opt.model, "price_usd_per_gpu"), ("catalog", "gpus", opt.model, "lifetime_years")),
             max_order_per_period=None if per_period is None else per_period // spec.gpus_per_unit))
@@ -120,7 +121,8 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
             component="cooling_rental" if rent else "cooling",
             rental_usd_per_unit_year=rent.usd_per_kw_month * 1000 * 12 if rent else None,
             spare_allowed=True, price_inputs=(("site", "cooling", index, "rental", "usd_per_kw_month"),) if rent
-            else (("catalog", "cooling", c, "capex_usd_per_kw_it"),)))
+            else (("catalog", "cooling", c, "capex_usd_per_kw_it"),),
+            existing=existing_it * b.cooling_on[c] if existing_it > 0 else 0.0))  # the existing IT, where c cools it
 
 
 def _it_energy_mwh(sm: SiteModel, draw: float, capped):

@@ -87,6 +87,7 @@ class Asset:
     max_order_per_period: float | None = None  # in units of ``in_use``
     spare_allowed: bool = False  # what is delivered may exceed what is in use (cooling plant, GPUs in stock)
     price_inputs: tuple = ()  # the inputs its capital (or rent) comes from, Locator paths (see Explanation)
+    existing: object = 0.0  # what the site has already, in units of ``in_use`` (a number or an expression)
 
     @property
     def rented(self) -> bool:

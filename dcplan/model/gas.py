@@ -84,7 +84,7 @@ def add_gas(sm: SiteModel) -> None:
             life_years=sm.life("generators", c.type, spec[k].lifetime_years),
             crf=sm.crf("generators", c.type, spec[k].lifetime_years),
             lead_time_months=rent.lead_time_months if rent else lead_time_months(c.lead_time_months, spec[k].lead_time_months),
-            component="gas_rental" if rent else "gas_capex", integer=True,
+            component="gas_rental" if rent else "gas_capex", integer=True, existing=c.existing_units,
             rental_usd_per_unit_year=unit_kw * rent.usd_per_kw_month * 12 if rent else None,
             price_inputs=(("site", "technologies", "gas", index[k], "rental", "usd_per_kw_month"),) if rent
             else (entry[k]("capex_usd_per_kw"), entry[k]("unit_mw"))))

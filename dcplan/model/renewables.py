@@ -64,7 +64,7 @@ def _add_one(sm: SiteModel, tech: str, cand):
         key=f"{tech}:{key}", label=spec.name, unit="MW", in_use=new, capex_usd_per_unit=1000 * spec.capex_usd_per_kw,
         life_years=sm.life("renewables", key, spec.lifetime_years), crf=sm.crf("renewables", key, spec.lifetime_years),
         lead_time_months=lead_time_months(cand.lead_time_months, spec.lead_time_months), component=f"{tech}_capex",
-        price_inputs=(("catalog", "renewables", key, "capex_usd_per_kw"),)))
+        price_inputs=(("catalog", "renewables", key, "capex_usd_per_kw"),), existing=cand.existing_mw))
     sm.add_cost(f"{tech}_fixed_om", (new + cand.existing_mw) * 1000 * spec.fixed_om_usd_per_kw_year,
                 ("catalog", "renewables", key, "fixed_om_usd_per_kw_year"))
     return land

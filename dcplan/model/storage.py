@@ -67,12 +67,13 @@ def add_storage(sm: SiteModel) -> None:
     life = sm.life("storage", cand.type, spec.lifetime_years)
     crf = sm.crf("storage", cand.type, spec.lifetime_years)
     lead = lead_time_months(cand.lead_time_months, spec.lead_time_months)
-    for part, var, unit, field in (("power", b.bat_new_mw, "MW", "power_capex_usd_per_kw"),
-                                   ("energy", b.bat_new_mwh, "MWh", "energy_capex_usd_per_kwh")):
+    for part, var, unit, field, existing in (
+            ("power", b.bat_new_mw, "MW", "power_capex_usd_per_kw", cand.existing_power_mw),
+            ("energy", b.bat_new_mwh, "MWh", "energy_capex_usd_per_kwh", cand.existing_energy_mwh)):
         sm.add_asset(Asset(key=f"battery_{part}:{cand.type}", label=f"{spec.name} ({part})", unit=unit, in_use=var,
                            capex_usd_per_unit=1000 * getattr(spec, field), life_years=life, crf=crf,
                            lead_time_months=lead, component="battery_capex",
-                           price_inputs=(("catalog", "storage", cand.type, field),)))
+                           price_inputs=(("catalog", "storage", cand.type, field),), existing=existing))
     sm.add_cost("battery_fixed_om", power * 1000 * spec.fixed_om_usd_per_kw_year,
                 ("catalog", "storage", cand.type, "fixed_om_usd_per_kw_year"))
 

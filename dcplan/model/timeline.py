@@ -42,7 +42,8 @@ def extract_timeline(bm: BuildoutModel, program, sites_by_period: list[list[Site
 
 
 def _asset_table(bm: BuildoutModel) -> dict[str, dict[tuple, list]]:
-    """Per period and (site, asset, unit): [ordered, usable from orders, rented, capex ordered]."""
+    """Per period and (site, asset, unit): [ordered, usable (what the site has and the orders
+    delivered), rented, capex ordered]."""
     table: dict[str, dict[tuple, list]] = {p.name: {} for p in bm.periods}
 
     def row(period: Period, site: str, asset) -> list:
@@ -52,6 +53,7 @@ def _asset_table(bm: BuildoutModel) -> dict[str, dict[tuple, list]]:
         for sm in bm.sites[p.index]:
             for asset in sm.assets:
                 row(p, sm.name, asset)[2] = _quantity(asset, value_of(asset.in_use))[0] if asset.rented else 0.0
+                row(p, sm.name, asset)[1] += _quantity(asset, value_of(asset.existing))[0]  # counted from day one
     for o in bm.orders:
         units = value_of(o.var)
         qty = _quantity(o.asset, units)[0]
