@@ -4,6 +4,8 @@ linear in them (a number of GPUs), the check and the diagnosis to numbers."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
 
@@ -119,3 +121,26 @@ def capping_segments(curve: list[tuple[float, float]]) -> list[tuple[float, floa
 
 def _turns_left(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
     return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+DAYS_PER_YEAR = 365.25
+
+
+def years_between(a: dt.date, b: dt.date) -> float:
+    """Years from ``a`` to ``b``, in days over 365.25."""
+    return (b - a).days / DAYS_PER_YEAR
+
+
+def discount_factor(rate: float, base: dt.date, when: dt.date, later_years: float = 0.0) -> float:
+    """What a dollar paid on ``when`` (plus ``later_years``: a period's middle) is worth on
+    ``base``, discounted at ``rate`` a year."""
+    return (1 + rate) ** -(years_between(base, when) + later_years)
+
+
+def undepreciated_share(online: dt.date, retire: dt.date, horizon_end: dt.date) -> float:
+    """The share of an asset's capital not yet depreciated (straight line from ``online`` to
+    ``retire``) on ``horizon_end``: the salvage credit's."""
+    life_days = (retire - online).days
+    left = (retire - max(horizon_end, online)).days
+    return min(1.0, max(0.0, left / life_days)) if life_days > 0 else 0.0
+

@@ -1097,3 +1097,42 @@ def test_the_completion_tolerates_a_first_stage_closed_only_to_solver_tolerance(
     y = x[[i for i, v in enumerate(compiled.columns) if v is m.y][0]]
     held = evaluate.HOLD_SHARE * evaluate.TOLERANCE * 2  # the room row's give: a hundredth of broken
     assert 1.5 <= y <= 1.5 + held + 1e-9 and excess[compiled.row_index[id(m.rounded)]] == pytest.approx(1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("edit_money", [
+    lambda t: t["totals"].update(npv_cost_usd=t["totals"]["npv_cost_usd"] + 1e8),
+    lambda t: t["totals"].update(salvage_credit_usd=t["totals"]["salvage_credit_usd"] - 4e7),
+    lambda t: t["totals"].update(capital_usd=t["totals"]["capital_usd"] + 5e7),
+    lambda t: t["totals"].update(cost_per_gpu_hour_usd=t["totals"]["cost_per_gpu_hour_usd"] * 0.8),
+    lambda t: next(p for p in t["periods"] if p["spend_usd"]["capital"] > 0)["spend_usd"].update(capital=0.0),
+])
+def test_a_build_outs_edited_money_is_violated(tmp_path, runner, edit_money):
+    """A build-out's net present cost, salvage, capital and cost per GPU-hour are recomputed from
+    its orders and periods: each had passed when edited (an audit)."""
+    from test_buildout import islanded_site, program
+
+    doc = program(tmp_path, islanded_site(rental=True))
+    path = write_yaml(tmp_path / "program.yaml", doc)
+    (tmp_path / ".git").mkdir()
+    assert run_cli(runner, "plan", path, "-q", "-o", tmp_path / "plans" / "staged").exit_code == 0
+    assert run_cli(runner, "check", path, "--plan", tmp_path / "plans").exit_code == 0
+    edit(tmp_path / "plans" / "staged" / "plan.yaml", lambda d: edit_money(d["timeline"]))
+    result = run_cli(runner, "check", path, "--plan", tmp_path / "plans")
+    assert result.exit_code == 1 and "the file was edited" in result.output, result.output
+
+
+def test_an_edited_periods_capital_does_not_hide_a_breach_of_the_capital_budget(tmp_path, runner):
+    from test_buildout import islanded_site, program
+
+    doc = program(tmp_path, islanded_site(rental=True))
+    path = write_yaml(tmp_path / "program.yaml", doc)
+    (tmp_path / ".git").mkdir()
+    assert run_cli(runner, "plan", path, "-q", "-o", tmp_path / "plans" / "staged").exit_code == 0
+    plan = yaml.safe_load((tmp_path / "plans" / "staged" / "plan.yaml").read_text())
+    most = max(p["spend_usd"]["capital"] for p in plan["timeline"]["periods"])
+    doc["buildout"]["max_capital_usd_per_year"] = most / 2
+    write_yaml(path, doc)
+    edit(tmp_path / "plans" / "staged" / "plan.yaml", lambda d: [p["spend_usd"].update(capital=0.0)
+                                                                 for p in d["timeline"]["periods"]])
+    result = run_cli(runner, "check", path, "--plan", tmp_path / "plans")
+    assert result.exit_code == 1 and "above the limit of" in result.output, result.output

@@ -12,7 +12,8 @@ from dcplan.model.build import site_compute
 FIGURE_TOLERANCE = 1e-5  # relative (and $1): plan.yaml writes its figures to six or more digits
 
 
-def _apart(a: float, b: float) -> bool:
+def apart(a: float, b: float) -> bool:
+    """Two figures of a plan that should be one, further apart than plan.yaml's digits allow."""
     return abs(a - b) > FIGURE_TOLERANCE * max(abs(a), abs(b)) + 1.0
 
 
@@ -37,12 +38,12 @@ def check_plan_figures(v: Verification) -> None:
             by_line[line] = by_line.get(line, 0.0) + usd
     breakdown = {k: u for k, u in plan.cost_breakdown_usd_per_year.items() if u is not None}
     for line in sorted(set(by_line) | set(breakdown)) if breakdown else ():  # (a plan may leave it out)
-        if _apart(breakdown.get(line, 0.0), by_line.get(line, 0.0)):
+        if apart(breakdown.get(line, 0.0), by_line.get(line, 0.0)):
             v.add(check, VIOLATION, f"cost_breakdown_usd_per_year.{line} is ${breakdown.get(line, 0.0):,.0f}/yr but "
                   f"the sites' {line} lines add up to ${by_line.get(line, 0.0):,.0f}/yr: the file was edited: re-plan",
                   v.c.where(("cost_breakdown_usd_per_year", line)))
     total = plan.totals.get("total_cost_usd_per_year")
-    if total is not None and breakdown and _apart(total, sum(breakdown.values())):
+    if total is not None and breakdown and apart(total, sum(breakdown.values())):
         v.add(check, VIOLATION, f"totals.total_cost_usd_per_year is ${total:,.0f}/yr but its cost lines add up to "
               f"${sum(breakdown.values()):,.0f}/yr: the file was edited: re-plan",
               v.c.where(("totals", "total_cost_usd_per_year")))

@@ -1,17 +1,21 @@
 """Checks of a build-out's timeline: orders and rentals against today's lead times, the dated
-targets (with an earliest goal) in every period, GPU allocations, capital per calendar year."""
+targets (with an earliest goal) in every period, GPU allocations, its money figures, capital per
+calendar year."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from dcplan.checks.figures import FIGURE_TOLERANCE, apart
 from dcplan.checks.report import PASS, VIOLATION
 from dcplan.checks.verification import MEASURES, Verification
 from dcplan.formatting import counted, quantity
+from dcplan.formulas import discount_factor
 from dcplan.loader import SiteInput
 from dcplan.model.build import site_compute
 from dcplan.model.buildout import add_months, periods_of
 from dcplan.model.compute import gpu_measure
+from dcplan.series import HOURS_PER_YEAR
 from dcplan.studies.earliest import with_goal_at
 
 
@@ -124,14 +128,74 @@ def check_allocations(v: Verification) -> None:
         v.add(check, PASS, f"GPU orders within {counted(limited, 'allocation')} in every period")
 
 
+def capital_paid(v: Verification) -> dict[str, float]:
+    """Capital paid in each period by the plan's orders, as the model pays it: the share
+    ``capital_at_order_fraction`` when ordered, the rest when online (not the period figures the
+    file states, which an edit can change)."""
+    at_order = v.pi.program.buildout.capital_at_order_fraction
+    period_at = {p.start: p.name for p in v.timeline.periods}
+    paid = {p.name: 0.0 for p in v.timeline.periods}
+    for order in v.timeline.orders:
+        for day, share in ((order.order_date, at_order), (order.online_date, 1 - at_order)):
+            if day in period_at:  # (an order off the periods' starts is the lead-time check's)
+                paid[period_at[day]] += share * order.capex_usd
+    return paid
+
+
+def check_timeline_money(v: Verification) -> None:
+    """The money figures of the timeline add up: each period's capital is what its orders pay
+    then, the totals are the periods' sums, the net present cost is the capital discounted when
+    paid plus each period's running spend discounted at its middle less the salvage credit, and
+    the cost per GPU-hour is that over the discounted GPU-hours (an edited net present cost,
+    capital or salvage had passed, and an edited period's capital had hidden a breach of the
+    capital budget; an audit)."""
+    check, before, t = "timeline money", len(v.report.findings), v.timeline
+    program = v.pi.program
+    rate, base, at_order = program.finance.discount_rate, program.horizon.start, program.buildout.capital_at_order_fraction
+    paid = capital_paid(v)
+    for i, p in enumerate(t.periods):
+        stated = p.spend_usd.get("capital", 0.0)
+        if apart(stated, paid[p.name]):
+            v.add(check, VIOLATION, f"{p.name}'s capital is ${quantity(stated)} but the orders pay ${quantity(paid[p.name])} "
+                  "then: the file was edited: re-plan", v.c.where(("timeline", "periods", i, "spend_usd", "capital")))
+    for key, part in (("capital_usd", "capital"), ("operating_usd", "operating"), ("rental_usd", "rental")):
+        stated, summed = t.totals.get(key), sum(p.spend_usd.get(part, 0.0) for p in t.periods)
+        if stated is not None and apart(stated, summed):
+            v.add(check, VIOLATION, f"timeline.totals.{key} is ${quantity(stated)} but the periods' {part} adds up to "
+                  f"${quantity(summed)}: the file was edited: re-plan", v.c.where(("timeline", "totals", key)))
+    lengths = {p.name: p.years for p in periods_of(program)}
+    npv, salvage = t.totals.get("npv_cost_usd"), t.totals.get("salvage_credit_usd") or 0.0
+    if npv is not None and all(p.name in lengths for p in t.periods):
+        middle = [discount_factor(rate, base, p.start, lengths[p.name] / 2) for p in t.periods]
+        capital = sum(o.capex_usd * (at_order * discount_factor(rate, base, o.order_date)
+                                     + (1 - at_order) * discount_factor(rate, base, o.online_date)) for o in t.orders)
+        running = sum(d * (p.spend_usd.get("operating", 0.0) + p.spend_usd.get("rental", 0.0))
+                      for d, p in zip(middle, t.periods))
+        if apart(npv, capital + running - salvage):
+            v.add(check, VIOLATION, f"timeline.totals.npv_cost_usd is ${quantity(npv)} but the orders, the periods' "
+                  f"spend and the ${quantity(salvage)} salvage credit make ${quantity(capital + running - salvage)}: "
+                  "the file was edited: re-plan", v.c.where(("timeline", "totals", "npv_cost_usd")))
+        hours = sum(d * lengths[p.name] * HOURS_PER_YEAR * sum(n for site in (p.gpus_online, p.cloud_gpus_online)
+                                                              for models in site.values() for n in models.values())
+                    for d, p in zip(middle, t.periods))
+        per_hour = t.totals.get("cost_per_gpu_hour_usd")
+        if per_hour is not None and hours > 0 and abs(per_hour - npv / hours) > FIGURE_TOLERANCE * npv / hours:
+            v.add(check, VIOLATION, f"timeline.totals.cost_per_gpu_hour_usd is ${per_hour:,.4f} but its net present "
+                  f"cost over its discounted GPU-hours is ${npv / hours:,.4f}: the file was edited: re-plan",
+                  v.c.where(("timeline", "totals", "cost_per_gpu_hour_usd")))
+    if len(v.report.findings) == before:
+        v.add(check, PASS, "each period's capital is its orders', and the totals and the net present cost add up")
+
+
 def check_capital_per_year(v: Verification) -> None:
-    """Capital paid per calendar year within buildout.max_capital_usd_per_year."""
+    """Capital paid per calendar year within buildout.max_capital_usd_per_year, as the orders pay it."""
     limit = v.pi.program.buildout.max_capital_usd_per_year
     if limit is None:
         return
     check, paid = "capital per year", {}
+    by_period = capital_paid(v)
     for p in v.timeline.periods:
-        paid[p.start.year] = paid.get(p.start.year, 0.0) + p.spend_usd.get("capital", 0.0)
+        paid[p.start.year] = paid.get(p.start.year, 0.0) + by_period[p.name]
     over = [(year, usd) for year, usd in sorted(paid.items()) if usd > limit * (1 + 1e-9) + 1e-3]
     for year, usd in over:
         v.add(check, VIOLATION, f"the plan pays ${quantity(usd)} of capital in {year}, above the limit of "

@@ -43,6 +43,7 @@ from dcplan.checks.timeline import (
     check_capital_per_year,
     check_lead_times,
     check_period_targets,
+    check_timeline_money,
 )
 from dcplan.checks.verification import Verification
 from dcplan.loader import ProgramInput
@@ -85,6 +86,7 @@ def verify_plan(pi: ProgramInput, committed: CommittedPlan, report: FileReport,
         check_lead_times(v)
         check_period_targets(v)
         check_allocations(v)
+        check_timeline_money(v)
         check_capital_per_year(v)
     _settle_dispatch(v, redispatch)
 

@@ -25,13 +25,12 @@ from dataclasses import dataclass
 import pyomo.core as pyo
 
 from dcplan.collector import paused_collector
+from dcplan.formulas import DAYS_PER_YEAR, discount_factor, undepreciated_share, years_between
 from dcplan.loader import ProgramInput
 from dcplan.model.build import PlanModel, add_caps_and_costs, add_site_blocks, time_grid_for
 from dcplan.model.caps import ADDS_UP, ELASTIC_USD, CapBuilder
 from dcplan.model.compute import compute_delivered
 from dcplan.model.context import Asset, SiteModel
-
-DAYS_PER_YEAR = 365.25
 
 
 @dataclass(frozen=True)
@@ -85,10 +84,6 @@ def months_between(a: dt.date, b: dt.date) -> float:
     if add_months(a, whole) > b:
         whole -= 1
     return whole + (b - add_months(a, whole)).days / (DAYS_PER_YEAR / 12)
-
-
-def years_between(a: dt.date, b: dt.date) -> float:
-    return (b - a).days / DAYS_PER_YEAR
 
 
 @dataclass
@@ -174,15 +169,15 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
                                                for p in periods])
     cap_rows += horizon_caps.rows
     violation = violation + horizon_caps.penalty
-    discount = [(1 + rate) ** -(years_between(base, p.start) + p.years / 2) for p in periods]
+    discount = [discount_factor(rate, base, p.start, p.years / 2) for p in periods]
     orders, rented = _link_assets(m, periods, sites_by_period, base, pi.delay_months)
     capital_cash, npv_capital = _capital(periods, orders, bo.capital_at_order_fraction, base, rate)
     horizon_end = periods[-1].end + dt.timedelta(days=1)
     salvage = 0
     if bo.salvage == "straight_line":
-        salvage = sum(o.var * o.asset.capex_usd_per_unit * _remaining_share(o, horizon_end)
-                      for o in orders if _remaining_share(o, horizon_end) > 0)
-        salvage = salvage * (1 + rate) ** -years_between(base, horizon_end)
+        left = [(o, undepreciated_share(o.online_date, o.retire_date, horizon_end)) for o in orders]
+        salvage = sum(o.var * o.asset.capex_usd_per_unit * share for o, share in left if share > 0)
+        salvage = salvage * discount_factor(rate, base, horizon_end)
     m.capital_cash = pyo.Expression([p.index for p in periods], rule=lambda _, i: capital_cash[i])
     if bo.max_capital_usd_per_year is not None:
         years = sorted({p.start.year for p in periods})
@@ -258,13 +253,7 @@ def _capital(periods, orders, at_order: float, base, rate):
         cost = o.var * o.asset.capex_usd_per_unit
         cash[o.period.index] += at_order * cost
         cash[o.online.index] += (1 - at_order) * cost
-        npv += cost * (at_order * (1 + rate) ** -years_between(base, o.period.start)
-                       + (1 - at_order) * (1 + rate) ** -years_between(base, o.online.start))
+        npv += cost * (at_order * discount_factor(rate, base, o.period.start)
+                       + (1 - at_order) * discount_factor(rate, base, o.online.start))
     return cash, npv
 
-
-def _remaining_share(order: Order, horizon_end: dt.date) -> float:
-    """Undepreciated share of an order's capital at the horizon's end (straight line)."""
-    life_days = (order.retire_date - order.online_date).days
-    left = (order.retire_date - max(horizon_end, order.online_date)).days
-    return min(1.0, max(0.0, left / life_days)) if life_days > 0 else 0.0
