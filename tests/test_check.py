@@ -5,6 +5,7 @@ explanation of an infeasible program names the limit that conflicts."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -411,6 +412,21 @@ def test_a_constraint_family_added_in_the_model_alone_is_checked_at_its_input(tm
 
 # --- a build-out's lead times (hand-written plan following the timeline contract) -------------
 
+def _ramp_money(periods: list[dict]) -> dict:
+    """The ramp's money as the model's arithmetic makes it (capital when ordered, at the default
+    8 % discount rate; nothing running), so that the hand-written plan adds up."""
+    from dcplan.formulas import discount_factor
+
+    capital = {"2027": 6.5e7 + 1.96e8, "2028": 1.96e8, "2029": 0.0}
+    base, npv, hours = dt.date(2027, 1, 1), 0.0, 0.0
+    for p in periods:
+        start = dt.date.fromisoformat(p["start"])
+        p["spend_usd"]["capital"] = capital[p["name"]]
+        npv += capital[p["name"]] * discount_factor(0.08, base, start)
+        hours += discount_factor(0.08, base, start, 0.5) * 8760 * p["gpus_online"]["rampsite"]["h100_sxm"]
+    return {"npv_cost_usd": npv, "capital_usd": sum(capital.values()), "cost_per_gpu_hour_usd": npv / hours}
+
+
 def _ramp(root: Path) -> Path:
     """A one-site program ramping to 4,000 H100 in 2028 and 8,000 by 2029, with a committed
     build-out plan: cooling ordered 2027 (6-month lead time here), GPUs ordered 2027 and 2028
@@ -461,7 +477,7 @@ def _ramp(root: Path) -> Path:
             "bridges": [{"site": "rampsite", "asset": "rental_gas:wartsila_18v50sg", "label": "rented engines",
                          "quantity": 1, "unit": "units", "start_period": "2028", "start_date": "2028-01-01",
                          "end_period": "2028", "end_date": "2028-12-31", "cost_usd": 4.5e6}],
-            "totals": {"npv_cost_usd": 4.0e8, "cost_per_gpu_hour_usd": 2.1}},
+            "totals": _ramp_money(periods)},
         "sites": {"rampsite": {
             "country": "US", "gpus": {"h100_sxm": 8000}, "gpus_new": {"h100_sxm": 8000}, "cooling": "air_economizer",
             "it_mw": it_mw, "capacity": {"grid_limit_mw": 40.0, "gas_wartsila_18v50sg_rented_units": 0,
