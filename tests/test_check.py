@@ -1152,3 +1152,21 @@ def test_an_edited_periods_capital_does_not_hide_a_breach_of_the_capital_budget(
                                                                  for p in d["timeline"]["periods"]])
     result = run_cli(runner, "check", path, "--plan", tmp_path / "plans")
     assert result.exit_code == 1 and "above the limit of" in result.output, result.output
+
+
+def test_the_committed_plans_are_found_in_a_folder_above_up_to_the_repositorys_top(tmp_path, runner):
+    """examples/x/site.yaml two folders below the repository's plans/ had found none and been
+    solved instead (an audit); above the work tree's top nothing is looked for."""
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo" / "examples" / "x").mkdir(parents=True)
+    site = write_yaml(tmp_path / "repo" / "examples" / "x" / "site.yaml", base_site())
+    assert run_cli(runner, "plan", site, "--typical-days", "2", "-q", "-o",
+                   tmp_path / "repo" / "plans" / "testsite").exit_code == 0
+    result = run_cli(runner, "check", site)
+    assert result.exit_code == 0 and "(plan" in result.output and "verified)" in result.output, result.output
+    from dcplan.checks.discover import default_plan_root
+
+    (tmp_path / "plans").mkdir()  # above the work tree: not its plans
+    assert default_plan_root(tmp_path / "repo" / "examples") == tmp_path / "repo" / "plans"
+    (tmp_path / "repo" / "plans").rename(tmp_path / "repo" / "elsewhere")
+    assert default_plan_root(tmp_path / "repo" / "examples" / "x") is None

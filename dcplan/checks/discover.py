@@ -4,12 +4,14 @@ Convention: the committed plan of a program (or of a site file with a compute ta
 planned alone) is the output folder of `dcplan plan` named after it, ``plans/<name>/`` holding
 ``plan.yaml`` and ``dispatch.csv`` (``summary.json`` may sit beside them and is not read). The
 ``plans/`` folder is the one given with ``--plan``, or else the first ``plans/`` found in the
-folder of each path given (a folder, or a file's folder) or in the folder above it. A program
+folder of each path given (a folder, or a file's folder) or a folder above it, up to its git
+work tree's top (outside git, the folder above). A program
 owns its name: a site file named like a program checked with it is only validated.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,10 +37,16 @@ class Target:
 
 
 def default_plan_root(path: Path) -> Path | None:
-    folder = path if path.is_dir() else path.parent
-    for candidate in (folder / PLANS_FOLDER, folder.parent / PLANS_FOLDER):
-        if candidate.is_dir():
-            return candidate
+    """The first ``plans/`` in the path's folder or a folder above it, up to its git work tree's
+    top (else the folder above: outside git there is no top to stop at). An example two folders
+    down from the repository's plans/ had found none and been solved instead (an audit)."""
+    folder = Path(os.path.abspath(path if path.is_dir() else path.parent))
+    top = next((d for d in (folder, *folder.parents) if (d / ".git").exists()), folder.parent)
+    for candidate in (folder, *folder.parents):
+        if (candidate / PLANS_FOLDER).is_dir():
+            return candidate / PLANS_FOLDER
+        if candidate == top:
+            break
     return None
 
 
