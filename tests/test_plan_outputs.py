@@ -224,3 +224,11 @@ def test_a_summary_nested_past_pythons_recursion_limit_is_refused_by_show_and_re
         result = run_cli(runner, *args)
         text = " ".join(result.output.split())
         assert result.exit_code == 2 and "summary.json: nested too deep to read" in text, (args, text)
+
+
+def test_files_keep_six_significant_digits_of_a_small_figure_too():
+    """A smoothing battery of 0.0002266579 MWh had been written 0.000227 (1.5e-3 off; an audit)."""
+    from dcplan.plans.write import _round
+
+    assert _round(0.0002266579) == 0.000226658 and _round(0.012000191) == 0.0120002
+    assert _round(-1e-9) == 0.0 and _round(1234567.0) == 1234567.0 and _round(3.14159265) == 3.14159

@@ -36,7 +36,8 @@ the search itself): left out of the files."""
 
 
 def _round(x, digits: int = 6):
-    """Round for diff-friendly files: 6 significant digits, at least 3 decimals for small values."""
+    """Round for diff-friendly files: 6 significant digits (a small value too: 0.000226658, not
+    0.000227, an audit), whole numbers from 100,000, and solver dust below 5e-7 as 0."""
     if isinstance(x, dict):
         return {k: _round(v, digits) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -50,7 +51,7 @@ def _round(x, digits: int = 6):
         return 0.0
     if abs(x) >= 1e5 and float(round(x)) == round(x, 0):
         return float(round(x))
-    return float(f"{x:.{digits}g}") if abs(x) >= 1 else round(x, 6) + 0.0  # + 0.0: -1e-9 is 0.0, not -0.0
+    return float(f"{x:.{digits}g}") if abs(x) >= 5e-7 else 0.0  # -1e-9 is 0.0, not -0.0
 
 
 def site_document(s: SitePlan) -> dict:
