@@ -318,6 +318,7 @@ def test_csv_trace_in_seconds_or_timestamps(tmp_path):
     ("when,mw\n0,30\n", "t.csv:1: no time column"),
     ("time_s,mw\n0,30\nnan,20\n", "t.csv:3: time_s: expected seconds or an ISO 8601 timestamp, found 'nan'"),
     ("time_s,mw\n0,30\n1e300,20\n", "t.csv:3: time_s: time step 1e+300 s is not below 3600 s"),
+    ("time_s,mw\n0,30\n", "t.csv:2: mw: expected at least 2 rows of data"),  # (had named no line)
 ])
 def test_bad_csv_names_file_and_line(tmp_path, monkeypatch, runner, text, where):
     monkeypatch.chdir(tmp_path)

@@ -327,7 +327,9 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
             break
     refuse(problems)
     if len(values) < 2:
-        raise InputError([Problem(fname, None, "", f"expected at least 2 rows of data, found {len(values)}")])
+        last = times[-1][0] if times else 1  # the one row there is, else the header
+        raise InputError([Problem(fname, last, v_name, f"expected at least 2 rows of data (a trace needs a time "
+                                  f"step), found {len(values)}")])
     kinds = {isinstance(t, dt.datetime) for _, t in times}
     if len(kinds) > 1:
         line = next(i for i, t in times if isinstance(t, dt.datetime) != isinstance(times[0][1], dt.datetime))
