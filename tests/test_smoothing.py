@@ -183,6 +183,24 @@ def test_two_levels_bound_a_trace_whose_steps_do_not_fill_the_last_block():
     assert rolled.lower_bound_usd_per_year <= exact.total_cost_usd_per_year * (1 + 1e-9)
 
 
+def test_a_long_traces_infeasibility_gives_its_excess_as_a_floor_measured_on_blocks():
+    """A 26 MW jump in one 0.1 s step against a 2 MW/s ramp, a 1 MW battery, the trace long
+    enough for two levels: the diagnosis re-solves the blocks' means, whose ramp is a third as
+    steep here (an audit read 119 MW/s where the step is 240): its excess is said as at least
+    that, on blocks; with no mitigation it measures the trace itself (260 MW/s less the 2)."""
+    sp = spec(limits={"ramp_up_mw_per_s": 2.0}, mitigations={"battery": {"max_power_mw": 1.0}})
+    strategy = Strategy(direct_max_steps=30, coarse_max_steps=25, piece_steps=20, lookahead_steps=10)
+    load = np.r_[np.full(36, 4.0), np.full(36, 30.0)]
+    r = smooth(Workload("jump", 0.1, load, gpus=50_000, gpu_model="h100_sxm", tdp_w=700, server_mw=5.0), sp,
+               strategy=strategy)
+    assert r.status == "infeasible" and r.method["coarse_factor"] == 3, (r.status, r.reasons)
+    said = " ".join(r.reasons)
+    assert "by at least" in said and "(on blocks of 3 steps)" in said, said
+    r = smooth(Workload("jump", 0.1, load, gpus=50_000, gpu_model="h100_sxm", tdp_w=700, server_mw=5.0),
+               spec(limits={"ramp_up_mw_per_s": 2.0}, mitigations={}), strategy=strategy)
+    assert "the raw load exceeds it by 258.000 MW/s" in " ".join(r.reasons), r.reasons
+
+
 def test_two_levels_call_a_trace_infeasible_only_where_the_coarse_blocks_cover_it():
     """The coarse level is a relaxation only where its blocks cover every step: 72 steps (blocks
     of 3) with the band below the load: infeasible, proved; 71 steps (prime: the last 2 in no

@@ -65,7 +65,10 @@ def smooth(workload: Workload, spec: SmoothingSpec | None = None, options: Solve
     result.method = outcome.method
     if outcome.status == "infeasible":
         t1 = time.perf_counter()
-        result.reasons = diagnose(outcome.diagnose_data or data, spec, options)
+        # a long trace's blocks where the diagnosis re-solves; the trace itself where it only measures
+        coarse = outcome.method.get("coarse_factor") if outcome.diagnose_data is not None and \
+            spec.mitigations.names() else None
+        result.reasons = diagnose(outcome.diagnose_data if coarse else data, spec, options, blocks_of=coarse)
         result.timings["diagnose_s"] = time.perf_counter() - t1
     elif outcome.arrays is not None:
         fill(result, ctx, outcome)

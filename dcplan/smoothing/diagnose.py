@@ -24,9 +24,12 @@ def _stated(lim: Limits, key: str) -> str:
     return f"{value:g} {UNIT[key]}"
 
 
-def diagnose(data: ModelData, spec: SmoothingSpec, options: SolveOptions) -> list[str]:
+def diagnose(data: ModelData, spec: SmoothingSpec, options: SolveOptions, blocks_of: int | None = None) -> list[str]:
     """Why the limits cannot be met: a few direct checks, then an elastic re-solve (one slack
-    per limit, least total violation) that names the limits still exceeded."""
+    per limit, least total violation) that names the limits still exceeded. ``blocks_of``: the
+    data are a long trace's block means (f steps each), a relaxation whose excess is a floor of
+    the trace's (a ramp over one step of a block is averaged over the block: half as steep at
+    2; an audit had read the block's figure as the schedule's)."""
     lim, mit = spec.limits, spec.mitigations
     allowed = mit.names()
     with_what = f"with the allowed mitigations ({', '.join(allowed)})" if allowed else "with no mitigation allowed"
@@ -63,8 +66,10 @@ def diagnose(data: ModelData, spec: SmoothingSpec, options: SolveOptions) -> lis
             excess /= dt
         elif key.endswith("_per_min"):
             excess *= 60.0 / lag_s * (100.0 / lim.capacity_mw if "_pct_" in key else 1.0)
+        by = f"by at least {excess:,.3f} {UNIT[key]} (on blocks of {blocks_of} steps)" if blocks_of else \
+            f"by {excess:,.3f} {UNIT[key]}"
         found.append(f"{key} {_stated(lim, key)} cannot be met {with_what}: the closest "
-                     f"schedule still exceeds it by {excess:,.3f} {UNIT[key]}")
+                     f"schedule still exceeds it {by}")
     if not found and not reasons:
         found.append(f"the limits cannot all be met {with_what} (the violation is within solver tolerance: "
                      "loosen a limit slightly)")
