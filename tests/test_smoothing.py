@@ -117,6 +117,9 @@ def test_rack_capacitors_ride_through_a_short_step_o7():
     assert ok.status == "optimal"
     assert ok.sizes["capacitor_energy_mj"] == pytest.approx(72 * 65 / 1e6)
     assert np.ptp(ok.schedule["grid_mw"]) == pytest.approx(0.0, abs=1e-9)
+    both = np.minimum(ok.schedule["capacitor_charge_mw"], ok.schedule["capacitor_discharge_mw"]).sum() * 0.01
+    year = 8760 * 3600 / 5.0  # job hours a year over the 5 s trace (the default economics)
+    assert ok.sizes["capacitor_both_ways_mj_per_year"] == pytest.approx(both * year, abs=1e-9)
     too_long = smooth(pulse(60), spec(limits=flat, mitigations=caps, resolution_s=0.01))
     assert too_long.status == "infeasible"
 
