@@ -144,3 +144,9 @@ def undepreciated_share(online: dt.date, retire: dt.date, horizon_end: dt.date) 
     left = (retire - max(horizon_end, online)).days
     return min(1.0, max(0.0, left / life_days)) if life_days > 0 else 0.0
 
+
+def capital_payments(cost, at_order: float, ordered: dt.date, online: dt.date) -> tuple:
+    """An order's capital as it is paid: the share ``at_order`` (a deposit) when ordered, the
+    rest when online; ((date, amount), (date, amount)), ``cost`` a number or an expression."""
+    return (ordered, at_order * cost), (online, (1 - at_order) * cost)
+

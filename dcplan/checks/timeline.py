@@ -10,7 +10,7 @@ from dcplan.checks.figures import FIGURE_TOLERANCE, apart
 from dcplan.checks.report import PASS, VIOLATION
 from dcplan.checks.verification import MEASURES, Verification
 from dcplan.formatting import counted, quantity
-from dcplan.formulas import discount_factor
+from dcplan.formulas import capital_payments, discount_factor
 from dcplan.loader import SiteInput
 from dcplan.model.build import site_compute
 from dcplan.model.buildout import add_months, periods_of
@@ -136,9 +136,9 @@ def capital_paid(v: Verification) -> dict[str, float]:
     period_at = {p.start: p.name for p in v.timeline.periods}
     paid = {p.name: 0.0 for p in v.timeline.periods}
     for order in v.timeline.orders:
-        for day, share in ((order.order_date, at_order), (order.online_date, 1 - at_order)):
+        for day, amount in capital_payments(order.capex_usd, at_order, order.order_date, order.online_date):
             if day in period_at:  # (an order off the periods' starts is the lead-time check's)
-                paid[period_at[day]] += share * order.capex_usd
+                paid[period_at[day]] += amount
     return paid
 
 
@@ -167,8 +167,8 @@ def check_timeline_money(v: Verification) -> None:
     npv, salvage = t.totals.get("npv_cost_usd"), t.totals.get("salvage_credit_usd") or 0.0
     if npv is not None and all(p.name in lengths for p in t.periods):
         middle = [discount_factor(rate, base, p.start, lengths[p.name] / 2) for p in t.periods]
-        capital = sum(o.capex_usd * (at_order * discount_factor(rate, base, o.order_date)
-                                     + (1 - at_order) * discount_factor(rate, base, o.online_date)) for o in t.orders)
+        capital = sum(amount * discount_factor(rate, base, day) for o in t.orders
+                      for day, amount in capital_payments(o.capex_usd, at_order, o.order_date, o.online_date))
         running = sum(d * (p.spend_usd.get("operating", 0.0) + p.spend_usd.get("rental", 0.0))
                       for d, p in zip(middle, t.periods))
         if apart(npv, capital + running - salvage):

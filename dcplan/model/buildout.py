@@ -25,7 +25,13 @@ from dataclasses import dataclass
 import pyomo.core as pyo
 
 from dcplan.collector import paused_collector
-from dcplan.formulas import DAYS_PER_YEAR, discount_factor, undepreciated_share, years_between
+from dcplan.formulas import (
+    DAYS_PER_YEAR,
+    capital_payments,
+    discount_factor,
+    undepreciated_share,
+    years_between,
+)
 from dcplan.loader import ProgramInput
 from dcplan.model.build import PlanModel, add_caps_and_costs, add_site_blocks, time_grid_for
 from dcplan.model.caps import ADDS_UP, ELASTIC_USD, CapBuilder
@@ -249,11 +255,10 @@ def _capital(periods, orders, at_order: float, base, rate):
     """Nominal capital paid in each period, and its discounted total."""
     cash = [0] * len(periods)
     npv = 0
+    index = {p.start: p.index for p in periods}
     for o in orders:
-        cost = o.var * o.asset.capex_usd_per_unit
-        cash[o.period.index] += at_order * cost
-        cash[o.online.index] += (1 - at_order) * cost
-        npv += cost * (at_order * discount_factor(rate, base, o.period.start)
-                       + (1 - at_order) * discount_factor(rate, base, o.online.start))
+        for day, paid in capital_payments(o.var * o.asset.capex_usd_per_unit, at_order, o.period.start, o.online.start):
+            cash[index[day]] += paid
+            npv += paid * discount_factor(rate, base, day)
     return cash, npv
 
