@@ -7,6 +7,7 @@ shell completion start without the solver stack.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import decimal
 import enum
@@ -87,6 +88,14 @@ def _print_json(data) -> None:
     typer.echo(json.dumps(_finite(data), indent=2, default=_as_json, allow_nan=False))
 
 
+def _no_result_json(as_json: bool, status: str, reasons, nested: bool = False) -> None:
+    """With ``--json``, a run that ends without a result still prints JSON: its status where a
+    result has it (a plan's ``solution.status``, ``nested``; a schedule's ``status``) and why."""
+    if as_json:
+        outcome = {"status": status, "reasons": list(reasons)}
+        _print_json({"solution": outcome} if nested else outcome)
+
+
 def _as_json(value):
     """What JSON has no type for: a decimal (a --sql literal or sum) as a number, a date or time as
     ISO text, bytes (a BLOB) as hex text; the rest as its text."""
@@ -134,7 +143,8 @@ console, err_console = _console(), _console(stderr=True)
 
 
 def _friendly(fn):
-    """Map input errors to exit code 2 and never show a traceback for them."""
+    """Map input errors to exit code 2 and never show a traceback for them. A command run with
+    ``--json`` also prints the problems on standard output, so a script always has JSON to read."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -145,6 +155,8 @@ def _friendly(fn):
             from dcplan.terminal import print_problems
 
             print_problems(err_console, exc.problems)
+            if kwargs.get("as_json"):  # a script reading stdout gets the problems as `validate --json` gives them
+                _print_json({"problems": [dataclasses.asdict(p) for p in exc.problems]})
             raise typer.Exit(ExitCode.INVALID_INPUT) from None
         except typer.Exit:
             raise
@@ -200,7 +212,6 @@ def validate(paths: list[Path] = typer.Argument(..., metavar="PATH",
              as_json: bool = typer.Option(False, "--json", help="Print the files checked and every problem "
                                           "(file, line, key, message) as JSON; the exit code is the same.")):
     """Check site, program, workload, smoothing and sweep files; report every problem as file:line: key: message."""
-    import dataclasses
 
     import dcplan.api as api
     from dcplan.terminal import print_problems
@@ -347,19 +358,24 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
     stopped = stop.is_set() and (result is None or result.status != "optimal")
     if outcome.infeasible:
         err_console.print("[red bold]infeasible:[/red bold] no plan meets the target within the limits.")
-        for line in outcome.why_no_plan():
+        reasons = outcome.why_no_plan()
+        for line in reasons:
             err_console.print(f"  • {line}", highlight=False)
+        _no_result_json(as_json, "infeasible", reasons, nested=True)
         raise typer.Exit(ExitCode.INFEASIBLE)
     if outcome.plan is None:
         if stopped:
             err_console.print("[yellow]stopped[/yellow]: no plan found yet")
+            _no_result_json(as_json, "interrupted", ["stopped before a plan was found"], nested=True)
             raise typer.Exit(ExitCode.INTERRUPTED)
         if time_limit is not None and result.status == "no_solution" and "time" in result.message.lower():
             spent = _what_the_time_went_to(result.message)
-            err_console.print(f"[yellow]time limit reached[/yellow]: no plan found within {time_limit:g} s"
-                              + (f" ({spent})" if spent else ""))
+            said = f"no plan found within {time_limit:g} s" + (f" ({spent})" if spent else "")
+            err_console.print(f"[yellow]time limit reached[/yellow]: {said}")
+            _no_result_json(as_json, "time_limit", [said], nested=True)
         else:
             err_console.print(f"[red bold]solver failure:[/red bold] {result.status}: {result.message}")
+            _no_result_json(as_json, result.status, [result.message], nested=True)
         raise typer.Exit(ExitCode.SOLVER_FAILURE)
     if as_json:
         from dcplan.plans.write import summary_document
@@ -501,14 +517,17 @@ def _smooth(workload, site, gpus, gpu, limits, energy_price, resolution_s, time_
                                         options=SolveOptions(time_limit_s=time_limit, stop=stop))
     if stop.is_set() and not result.has_schedule:
         err_console.print("interrupted: no schedule yet")
+        _no_result_json(as_json, "interrupted", ["stopped before a schedule was found"])
         raise typer.Exit(ExitCode.INTERRUPTED)
     if result.status == "infeasible":
         err_console.print("[red bold]infeasible:[/red bold] the limits cannot be met with the allowed mitigations.")
         for line in result.reasons:
             err_console.print(f"  • {line}", highlight=False)
+        _no_result_json(as_json, "infeasible", result.reasons)
         raise typer.Exit(ExitCode.INFEASIBLE)
     if not result.has_schedule:
         err_console.print(f"[red bold]solver failure:[/red bold] {result.status}: " + "; ".join(result.reasons))
+        _no_result_json(as_json, result.status, result.reasons)
         raise typer.Exit(ExitCode.SOLVER_FAILURE)
     if as_json:
         from dcplan.smoothing.output import summary_document
@@ -719,7 +738,6 @@ def sweep_summary(
     as_json: bool = typer.Option(False, "--json", help="Print the summary (or the query's rows) as JSON."),
 ):
     """Tornado chart of sensitivities (tornado.png) and how the decisions change along each axis."""
-    import dataclasses
 
     from dcplan.extras import require
 

@@ -234,6 +234,29 @@ def test_validate_and_smooth_print_json_too(tmp_path, runner):
     assert smoothed.exit_code == 0 and json.loads(smoothed.stdout)["status"] == "optimal"
 
 
+def test_json_runs_that_end_without_a_result_still_print_json(tmp_path, runner):
+    """A script reading `--json` gets JSON whatever happens: an infeasible plan its status and
+    reasons (where a plan has its status), an infeasible schedule likewise, bad input its problems."""
+    site = base_site()
+    site["grid"]["max_import_mw"] = 10
+    site["compute"]["target"] = {"gpus": 20_000}
+    infeasible = run_cli(runner, "plan", write_yaml(tmp_path / "site.yaml", site), "--typical-days", "4", "--json")
+    assert infeasible.exit_code == 1
+    solution = json.loads(infeasible.stdout)["solution"]
+    assert solution["status"] == "infeasible" and any("grid import" in r for r in solution["reasons"])
+    site["grid"]["max_import_mw"] = -1
+    bad = run_cli(runner, "plan", write_yaml(tmp_path / "bad.yaml", site), "--json")
+    assert bad.exit_code == 2
+    [problem] = json.loads(bad.stdout)["problems"]
+    assert problem["key"] == "grid.max_import_mw" and problem["line"] > 1
+    trace = tmp_path / "trace.csv"
+    trace.write_text("time_s,mw\n" + "".join(f"{i * 0.1:.1f},{10 + 5 * (i // 20 % 2)}\n" for i in range(200)))
+    unsmoothable = run_cli(runner, "smooth", trace, "--band-max-mw", "5", "--json")
+    assert unsmoothable.exit_code == 1, unsmoothable.output
+    result = json.loads(unsmoothable.stdout)
+    assert result["status"] == "infeasible" and result["reasons"]
+
+
 def test_smooth_takes_percent_ramps_of_a_capacity_and_refuses_them_without_one(tmp_path, runner):
     trace = tmp_path / "trace.csv"
     trace.write_text("time_s,mw\n" + "".join(f"{i * 0.1:.1f},{10 + 5 * (i // 20 % 2)}\n" for i in range(200)))
