@@ -61,7 +61,7 @@ class SitePlan:
     @property
     def facility_energy_mwh(self) -> float:
         """The facility's energy (IT and cooling), MWh a year: the dispatch's load times each
-        step's weight."""
+        step's weight. The load asked for: energy shed at the unserved price counts."""
         return float(np.sum(self.dispatch["weight"] * self.dispatch["load_mw"]))
 
     def __repr__(self) -> str:  # not the dataclass's: its dispatch is thousands of numbers
@@ -223,7 +223,8 @@ class Plan:
 
     @property
     def usd_per_gpu_hour(self) -> float:
-        """The annual cost over the GPU-hours of a year, owned and rented from a cloud."""
+        """The annual cost over the GPU-hours of a year, owned and rented from a cloud: every GPU
+        for 8,760 h, whether it runs, is capped or waits on shed load."""
         gpus = self.total_gpus + sum(sum(s.cloud_gpus.values()) for s in self.sites)
         return self.total_cost_usd / (gpus * 8760) if gpus else float("nan")
 
