@@ -107,9 +107,10 @@ def test_a_hand_edited_plan_file_is_violated_at_the_key_edited(repo, runner):
     model's evaluation `gpus_new`, and nothing added the totals up (a fuzzing review's case)."""
     plan = repo / "plans" / "testsite" / "plan.yaml"
     edit(plan, lambda d: d["sites"]["testsite"]["gpus"].update(h100_sxm=10))
-    [v] = failures(check_paths([repo]))
+    v, *totals = failures(check_paths([repo]))  # and the totals made of the site: its GPUs, $/GPU-hour
     assert (v.check, v.where.line, v.where.key) == ("plan figures", line_of(plan, "h100_sxm: 10"),
                                                      "sites.testsite.gpus.h100_sxm")
+    assert {t.where.key for t in totals} == {"totals.gpus", "totals.cost_usd_per_gpu_hour"}
     assert "plan.yaml has 10 h100_sxm GPUs at testsite, but 20,000 new and the 0 the site has make 20,000" in v.message
     edit(plan, lambda d: d["sites"]["testsite"]["gpus"].update(h100_sxm=20000)
          or d["totals"].update(total_cost_usd_per_year=1.0e12))
@@ -119,6 +120,32 @@ def test_a_hand_edited_plan_file_is_violated_at_the_key_edited(repo, runner):
     result = run_cli(runner, "check", repo)
     assert result.exit_code == 2 and "plan.yaml:" in result.output and "totals: input should be a valid dictionary" \
         in " ".join(result.output.split())
+
+
+def test_an_edited_headline_figure_fails_at_its_key_and_an_impossible_status_is_no_plan(repo, runner):
+    """Each total is what the plan's sites and dispatch make (Plan.key_figures), and
+    compute_delivered what its GPUs deliver: GPUs, CO2, energy, $/GPU-hour and the compute
+    edited by one part in 100,000 or less had been verified (an audit's case)."""
+    plan = repo / "plans" / "testsite" / "plan.yaml"
+    original = plan.read_text()
+    for key, change in (("gpus", lambda x: x + 1), ("co2_t_per_year", lambda x: 1.0),
+                        ("facility_energy_mwh_per_year", lambda x: x * 1.001),
+                        ("cost_usd_per_gpu_hour", lambda x: x * 1.01), ("it_mw", lambda x: x * 2)):
+        plan.write_text(original)
+        edit(plan, lambda d: d["totals"].update({key: change(d["totals"][key])}))
+        [v] = failures(check_paths([repo]))
+        assert (v.check, v.where.key) == ("plan figures", f"totals.{key}"), (key, v)
+        assert "the plan's sites and dispatch make it" in v.message and v.where.line > 1
+    plan.write_text(original)
+    edit(plan, lambda d: d.update(compute_delivered=d["compute_delivered"] - 1))
+    [v] = failures(check_paths([repo]))
+    assert (v.check, v.where.key) == ("compute target", "compute_delivered") and "19,999" in v.message
+    plan.write_text(original)
+    edit(plan, lambda d: d["solution"].update(status="infeasible"))
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 2 and "solution.status" in result.output
+    plan.write_text(original)
+    assert check_paths([repo]).exit_code == 0
 
 
 # --- a change in the input breaks the plan, at its line --------------------------------------

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from dcplan.checks.report import PASS, SKIPPED, VIOLATION
 from dcplan.checks.state import SiteState
-from dcplan.checks.verification import MEASURES, REL_TOL, TOL_MW, Verification, over
+from dcplan.checks.verification import REL_TOL, TOL_MW, Verification, over
 from dcplan.formulas import battery_firm_mw, firm_without_largest_mw, grid_limit_during
 from dcplan.plans.types import gas_units
+from dcplan.schema.compute import MEASURE_UNITS
+
+DELIVERED_TOLERANCE = 6e-6
+"""Relative: plan.yaml writes compute_delivered to six significant digits (at most 5e-6 off)."""
 
 
 def check_target(v: Verification, costs: dict[str, float]) -> None:
-    """The compute target in force (a build-out's last) delivered; a max-compute plan within its
-    budget."""
+    """The compute target in force (a build-out's last) delivered, and what the plan says it
+    delivers what its GPUs do; a max-compute plan within its budget."""
     program = v.pi.program
     target = program.compute.target
     if target is None and program.buildout is not None and program.buildout.targets:
@@ -24,12 +28,19 @@ def check_target(v: Verification, costs: dict[str, float]) -> None:
         v.add("compute target", SKIPPED, "not measured: the committed plan could not be evaluated (see model rows)")
     elif target is not None:
         delivered = sum(s.compute_in(target.measure) for s in v.states.values())
-        unit = MEASURES[target.measure]
+        unit = MEASURE_UNITS[target.measure]
         if delivered < target.amount * (1 - 1e-9) - 1e-6:
             v.add("compute target", VIOLATION, f"the plan delivers {delivered:,.0f} {unit} but the target is now "
                   f"{target.amount:,.0f}: {target.amount - delivered:,.0f} short", where)
         else:
             v.add("compute target", PASS, f"{delivered:,.0f} {unit} against a target of {target.amount:,.0f}")
+    stated, measured = v.plan.compute_delivered, v.plan.target.measure if v.plan.target else "gpus"
+    if stated is not None and all(s.figures is not None for s in v.states.values()):
+        made = sum(s.compute_in(measured) for s in v.states.values())
+        if abs(stated - made) > DELIVERED_TOLERANCE * max(abs(stated), abs(made)) + 1e-9:
+            v.add("compute target", VIOLATION, f"compute_delivered is {stated:,.6g} {MEASURE_UNITS[measured]} but the "
+                  f"plan's GPUs deliver {made:,.6g}: the file was edited, or the catalog's figures changed: re-plan",
+                  v.c.where(("compute_delivered",)))
     if program.objective.sense == "max_compute":
         budget = program.objective.budget_usd_per_year
         total = sum(costs.values())

@@ -8,8 +8,12 @@ from __future__ import annotations
 from dcplan.checks.report import PASS, VIOLATION
 from dcplan.checks.verification import Verification
 from dcplan.model.build import site_compute
+from dcplan.plans.files import figures_of
 
 FIGURE_TOLERANCE = 1e-5  # relative (and $1): plan.yaml writes its figures to six or more digits
+TOTALS_TOLERANCE = 1e-4
+"""Relative: the totals made again from figures written to six digits and a dispatch written to
+four decimals (a small site's energy) agree to about 1e-6; an edit moves one by more."""
 
 
 def apart(a: float, b: float) -> bool:
@@ -19,7 +23,8 @@ def apart(a: float, b: float) -> bool:
 
 def check_plan_figures(v: Verification) -> None:
     """Each site's GPUs are its new ones and the site's existing ones; each cost line of the
-    breakdown is the sites' lines; the total is the breakdown's lines."""
+    breakdown is the sites' lines; the total is the breakdown's lines; the other totals (GPUs,
+    energy, cost per MWh and per GPU-hour, emissions) what the sites and the dispatch make."""
     check, before, plan = "plan figures", len(v.report.findings), v.plan
     for name, entry in plan.sites.items():
         si = v.sites.get(name)
@@ -47,5 +52,15 @@ def check_plan_figures(v: Verification) -> None:
         v.add(check, VIOLATION, f"totals.total_cost_usd_per_year is ${total:,.0f}/yr but its cost lines add up to "
               f"${sum(breakdown.values()):,.0f}/yr: the file was edited: re-plan",
               v.c.where(("totals", "total_cost_usd_per_year")))
+    made = figures_of(plan, v.c.dispatch)
+    for key, stated in plan.totals.items():
+        again = made.get(key)
+        if stated is None or again is None or key == "total_cost_usd_per_year":  # (the total: above, to the dollar)
+            continue
+        tolerance = 0.0 if key == "gpus" else TOTALS_TOLERANCE * max(abs(stated), abs(again)) + 1e-6  # GPUs: whole
+        if abs(stated - again) > tolerance:
+            v.add(check, VIOLATION, f"totals.{key} is {stated:,.6g} but the plan's sites and dispatch make it "
+                  f"{again:,.6g}: the file was edited: re-plan", v.c.where(("totals", key)))
     if len(v.report.findings) == before:
-        v.add(check, PASS, "each site's GPUs are its new and existing ones; the cost lines add up to the total")
+        v.add(check, PASS, "each site's GPUs are its new and existing ones; the cost lines add up to the total; "
+              "the totals are the sites' figures")

@@ -8,13 +8,14 @@ import datetime as dt
 
 from dcplan.checks.figures import FIGURE_TOLERANCE, apart
 from dcplan.checks.report import PASS, VIOLATION
-from dcplan.checks.verification import MEASURES, Verification
+from dcplan.checks.verification import Verification
 from dcplan.formatting import counted, quantity
 from dcplan.formulas import capital_payments, discount_factor
 from dcplan.loader import SiteInput
 from dcplan.model.build import site_compute
 from dcplan.model.buildout import add_months, periods_of
 from dcplan.model.compute import gpu_measure
+from dcplan.schema.compute import MEASURE_UNITS
 from dcplan.series import HOURS_PER_YEAR
 from dcplan.studies.earliest import with_goal_at
 
@@ -82,7 +83,7 @@ def check_period_targets(v: Verification) -> None:
                 continue
             online += sum(n * _measure(si, g, target.measure) for g, n in gpus.items())
         if online < target.amount * (1 - 1e-9) - 1e-6:
-            v.add(check, VIOLATION, f"{p.name}: {online:,.0f} {MEASURES[target.measure]} online but "
+            v.add(check, VIOLATION, f"{p.name}: {online:,.0f} {MEASURE_UNITS[target.measure]} online but "
                   f"{target.amount:,.0f} are due by {getattr(target, 'date', p.start)}", where)
     if len(v.report.findings) == before:
         v.add(check, PASS, f"every period meets the target in force ({len(v.timeline.periods)} periods)")
@@ -98,7 +99,7 @@ def _earliest_targets(v: Verification, own: list[tuple]) -> list[tuple]:
     if period is None:
         said = f"says {found.period!r}" if found and found.period else "names no period"
         v.add("dated targets", VIOLATION, f"the program asks for the earliest period of "
-              f"{getattr(bo.earliest, bo.earliest.measure):,.0f} {MEASURES[bo.earliest.measure]}, but the plan "
+              f"{getattr(bo.earliest, bo.earliest.measure):,.0f} {MEASURE_UNITS[bo.earliest.measure]}, but the plan "
               f"{said} (re-plan it)", v.loc.program(*goal_path))
         return own
     mine = {t.date: (t.amount, path) for t, path in own}  # a target the goal did not raise keeps its line

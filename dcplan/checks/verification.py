@@ -15,7 +15,6 @@ from dcplan.locate import Locator, Where
 
 TOL_MW = 1e-3  # dispatch.csv keeps 4 decimals; solvers close rows to ~1e-7
 REL_TOL = 1e-6
-MEASURES = {"gpus": "GPUs", "h100_equivalents": "H100-equivalents", "bf16_pflops": "BF16 PFLOPS"}
 
 
 def over(value, limit) -> bool:

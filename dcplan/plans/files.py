@@ -11,6 +11,7 @@ import json
 import math
 import os
 from pathlib import Path, PurePath
+from typing import Literal
 
 import numpy as np
 from pydantic import (
@@ -27,6 +28,7 @@ import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, refuse
 from dcplan.plans.types import Bridge, CapReport, OrderLine, PeriodLine, Plan, SitePlan, Timeline
 from dcplan.plans.write import TIMELINE_COLUMNS
+from dcplan.schema.compute import MEASURES
 from dcplan.schema.validate import validation_problems
 from dcplan.yamlio import YamlDocument, load_yaml, parse_yaml
 
@@ -335,12 +337,25 @@ class FiguredSite(SiteEntry):
     binding_limits: list[str] = []
 
 
-class FiguredPlan(PlanFile):
-    """What `dcplan diff` and `dcplan check` draw: the checks' fields, and the totals, costs,
-    energy and emissions, each optional (an older plan in git may lack one) but of its type where
-    written (a string for the totals had been an internal error in diff, a word for a cost a
-    change "to lots"; check had passed both)."""
+class SolutionEntry(_Record):
+    status: Literal["optimal", "time_limit"]  # a written plan's (an infeasible run writes none)
+    gap: NonNegativeFloat | None = None
 
+
+class TargetEntry(_Record):
+    measure: Literal[MEASURES]
+    amount: float
+
+
+class FiguredPlan(PlanFile):
+    """What `dcplan diff` and `dcplan check` draw: the checks' fields, and the solution, target,
+    totals, costs, energy and emissions, each optional (an older plan in git may lack one) but of
+    its type where written (a string for the totals had been an internal error in diff, a word
+    for a cost a change "to lots"; check had passed both)."""
+
+    solution: SolutionEntry | None = None
+    target: TargetEntry | None = None
+    compute_delivered: NonNegativeFloat | None = None
     totals: Figures = {}
     cost_breakdown_usd_per_year: Figures = {}
     sites: dict[str, FiguredSite] = Field(min_length=1)
@@ -597,16 +612,28 @@ def _dispatch_of(columns: dict[str, np.ndarray], rows=slice(None)) -> dict[str, 
     return {k: v[rows] for k, v in columns.items() if k not in ("step", "timestamp", "period")}
 
 
-def _site_plan(name: str, entry: SavedSite | None, dispatch: dict[str, np.ndarray]) -> SitePlan:
+def _site_plan(name: str, entry: SavedSite | FiguredSite | None, dispatch: dict[str, np.ndarray]) -> SitePlan:
     if entry is None:  # a period a folder written before 2026-12-02 does not describe
         return SitePlan(name, "", dispatch=dispatch)
     emissions = entry.emissions_t_per_year
-    return SitePlan(name, entry.country, gpus=dict(entry.gpus), gpus_new=dict(entry.gpus_new),
+    saved = isinstance(entry, SavedSite)  # a FiguredSite (check's, diff's) leaves out what no figure needs
+    return SitePlan(name, entry.country if saved else "", gpus=dict(entry.gpus), gpus_new=dict(entry.gpus_new),
                     cloud_gpus=dict(entry.cloud_gpus), cooling=entry.cooling, it_mw=entry.it_mw,
                     capacity=dict(entry.capacity), energy_mwh={k: v or 0.0 for k, v in entry.energy_mwh_per_year.items()},
                     costs_usd=dict(entry.costs_usd_per_year), co2_t=emissions.get("co2") or 0.0,
-                    nox_t=emissions.get("nox") or 0.0, water_m3=entry.water_m3_per_year or 0.0, dispatch=dispatch,
-                    binding=list(entry.binding_limits))
+                    nox_t=emissions.get("nox") or 0.0, water_m3=(entry.water_m3_per_year or 0.0) if saved else 0.0,
+                    dispatch=dispatch, binding=list(entry.binding_limits))
+
+
+def figures_of(plan: FiguredPlan, dispatch: dict[str, dict[str, np.ndarray]]) -> dict[str, float]:
+    """The key figures (:meth:`Plan.key_figures`, the one definition) that plan.yaml's sites (a
+    build-out's last period) and their rows of dispatch.csv make: what its ``totals`` must be."""
+    last = plan.timeline.periods[-1].name if plan.timeline is not None else None
+    sites = [_site_plan(name, entry, _dispatch_of(dispatch[name], slice(None) if last is None
+                                                   else dispatch[name]["period"] == last))
+             for name, entry in plan.sites.items() if name in dispatch]
+    return Plan(program=plan.program, scenario=plan.scenario, objective="", time_resolution={}, solver={},
+                sites=sites, target=None, compute_delivered=0.0).key_figures()
 
 
 def _timeline(files: PlanFiles, plan: SavedPlan, by_period: dict, assets_csv: Path) -> Timeline:

@@ -18,6 +18,7 @@ import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, refuse
 from dcplan.formatting import counted, fixed, gap_words, money, time_resolution_words
 from dcplan.plans.files import ReportedPlan, read_folder
+from dcplan.schema.compute import MEASURE_UNITS
 from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
 from dcplan.yamlio import YamlDocument, load_yaml
 
@@ -28,7 +29,6 @@ SUPPLY_ORDER = ("grid", "gas", "rent", "solar", "wind", "battery", "unserved")  
 # smoothing.yaml as the report reads it, checked up front so that a damaged file is reported,
 # not a traceback (plan.yaml's shape is dcplan.plans.files.PlanFile, the one reader's)
 SMOOTHING_SHAPE = {"before": dict, "limits": dict, "workload": dict}
-MEASURES = {"gpus": "GPUs", "h100_equivalents": "H100-equivalents", "bf16_pflops": "BF16 PFLOPS"}
 YEAR_START = dt.date(2001, 1, 1)  # a year of 365 days, as dcplan's 8,760 hours count
 MONTHS = [dt.date(2001, m, 1).strftime("%b") for m in range(1, 13)]
 MONTH_OF_DAY = np.array([(YEAR_START + dt.timedelta(days=d)).month - 1 for d in range(365)])
@@ -158,7 +158,7 @@ def _need(doc: YamlDocument, loc: tuple, value, shape: dict) -> None:
 def goal_text(goal: dict) -> str:
     """An earliest goal for people: {'gpus': 10000} -> '10,000 GPUs'."""
     return ", ".join(f"{fixed(amount, 0 if float(amount).is_integer() else 2)} "
-                     f"{MEASURES.get(measure, str(measure).replace('_', ' '))}"
+                     f"{MEASURE_UNITS.get(measure, str(measure).replace('_', ' '))}"
                      for measure, amount in goal.items() if isinstance(amount, (int, float))) or "-"
 
 

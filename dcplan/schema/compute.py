@@ -64,8 +64,9 @@ class PowerCapping(StrictModel):
         return self
 
 
-MEASURES = ("gpus", "h100_equivalents", "bf16_pflops")
-"""What a compute target may be counted in."""
+MEASURE_UNITS = {"gpus": "GPUs", "h100_equivalents": "H100-equivalents", "bf16_pflops": "BF16 PFLOPS"}
+"""What a compute target may be counted in, and the words its amounts are printed with."""
+MEASURES = tuple(MEASURE_UNITS)
 
 
 class ComputeTarget(StrictModel):
