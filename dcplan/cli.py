@@ -44,7 +44,7 @@ from dcplan.choices import (
     TIME_LIMIT_S,
     within,
 )
-from dcplan.errors import ExitCode, InputError, Problem, display_path
+from dcplan.errors import ExitCode, InputError, Problem, display_path, real_path
 from dcplan.formatting import counted, gap_words
 from dcplan.outfolder import SMOOTHING_NAMES, OutputFolder, filled, writable_path
 from dcplan.progress import StatusLine
@@ -201,7 +201,7 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
     if not _clock["process"]:  # a command called in a longer-lived process (tests, notebooks)
         _clock["started"] = time.perf_counter()
     if allow_path:  # in the environment, so that sweep workers see it too
-        folders = [os.environ.get(trust.ALLOW_ENV, ""), *(str(p.resolve()) for p in allow_path)]
+        folders = [os.environ.get(trust.ALLOW_ENV, ""), *(str(real_path(p)) for p in allow_path)]
         os.environ[trust.ALLOW_ENV] = os.pathsep.join(f for f in folders if f)
 
 

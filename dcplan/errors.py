@@ -8,6 +8,8 @@ so one run reports everything that is wrong.
 from __future__ import annotations
 
 import difflib
+import errno
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,11 +86,34 @@ def did_you_mean(word: str, choices) -> str:
 PACKAGE = Path(__file__).resolve().parent
 
 
+def real_path(path: Path | str) -> Path:
+    """``path`` with its links followed, absolute; where they cannot be followed (a link that
+    loops, which Python 3.11 raises as RuntimeError; a NUL in the name), as given, made absolute:
+    never an exception, so that what names or compares a hostile path can still say what is wrong."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return Path(os.path.abspath(path))
+
+
+def loops(path: Path | str) -> bool:
+    """Whether ``path`` is a symbolic link that leads back to itself (or into another loop)."""
+    try:
+        Path(path).resolve()
+    except RuntimeError:
+        return True
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    except ValueError:
+        return False
+    return False
+
+
 def display_path(path: Path | str) -> str:
     """A path as the user would type it: relative to the working directory when possible; a file
     of dcplan's own (the built-in catalog) as ``dcplan/...`` wherever it is installed, so that
     what names it (a plan's reasons) is the same on every machine."""
-    resolved = Path(path).resolve()
+    resolved = real_path(path)
     if resolved.is_relative_to(PACKAGE):  # first: from a folder above the install too (a repo's .venv)
         return (Path(PACKAGE.name) / resolved.relative_to(PACKAGE)).as_posix()
     try:

@@ -16,7 +16,7 @@ import numpy as np
 import dcplan.series as S
 import dcplan.trust as trust
 from dcplan.catalog import builtin_catalog_data
-from dcplan.errors import InputError, Problem, did_you_mean, display_path, refuse
+from dcplan.errors import InputError, Problem, did_you_mean, display_path, loops, real_path, refuse
 from dcplan.formulas import output_fraction
 from dcplan.rules import resolve_caps
 from dcplan.schema.caps import Preset
@@ -516,7 +516,8 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
         elif p.exists():
             files.append(p)
         else:
-            problems.append(Problem(display_path(p), None, "", "no such file or folder"))
+            problems.append(Problem(display_path(p), None, "", "a symbolic link that loops (it leads back to itself)"
+                                    if loops(p) else "no such file or folder"))
     return files, problems
 
 
@@ -524,10 +525,10 @@ def validate_paths(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
     """Check every site and program file under ``paths``; YAML files of other kinds (a CI
     workflow, a sweep) found in a folder are skipped. Returns (files checked, problems)."""
     files, problems = discover(paths)
-    named = {p.resolve() for p in paths if not p.is_dir()}
+    named = {real_path(p) for p in paths if not p.is_dir()}
     checked = []
     for f in files:
-        read, found = validate_file(f, named=f.resolve() in named)
+        read, found = validate_file(f, named=real_path(f) in named)
         if read:
             checked.append(f)
         problems += found

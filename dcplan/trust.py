@@ -22,7 +22,7 @@ import os
 import stat
 from pathlib import Path
 
-from dcplan.errors import InputError, Problem, display_path
+from dcplan.errors import InputError, Problem, display_path, loops, real_path
 
 ALLOW_ENV = "DCPLAN_ALLOW_PATHS"
 
@@ -84,7 +84,7 @@ def trusted_folders(top: Path) -> tuple[Path, ...]:
     work_tree = next((d for d in (start, *start.parents) if (d / ".git").exists()), None)
     folders = [work_tree] if work_tree is not None else [start, Path.cwd()]
     folders += [Path(p).expanduser() for p in os.environ.get(ALLOW_ENV, "").split(os.pathsep) if p]
-    return tuple(dict.fromkeys(_real(f) for f in folders))
+    return tuple(dict.fromkeys(real_path(f) for f in folders))
 
 
 def _is_dir(path: Path) -> bool:
@@ -92,13 +92,6 @@ def _is_dir(path: Path) -> bool:
         return path.is_dir()
     except (OSError, ValueError):
         return False
-
-
-def _real(folder: Path) -> Path:
-    try:
-        return folder.resolve()
-    except (OSError, RuntimeError, ValueError):
-        return Path(os.path.abspath(folder))
 
 
 def outside(path: Path, folders: tuple[Path, ...]) -> bool:
@@ -114,6 +107,8 @@ def outside(path: Path, folders: tuple[Path, ...]) -> bool:
 def refusal(written: str, folders: tuple[Path, ...], path: Path | None = None) -> str:
     """Why a reference is refused, naming what the file says (and where a link on the way
     leads: ``path``, the file it names), never what the target holds."""
+    if path is not None and loops(path):
+        return f"'{written}' is a symbolic link that loops (it leads back to itself): fix or remove the link"
     shown = ", ".join(display_path(f) or "." for f in folders)
     link = ""
     try:
@@ -132,12 +127,12 @@ _READ: set[Path] = set()
 
 def note_read(path: Path) -> None:
     """Record that ``path`` is read as an input (see :func:`was_read`)."""
-    _READ.add(Path(path).resolve())
+    _READ.add(real_path(path))
 
 
 def was_read(path: Path) -> bool:
     """Whether ``path`` is a file read as an input (since the command began)."""
-    return Path(path).resolve() in _READ
+    return real_path(path) in _READ
 
 
 def forget_reads() -> None:

@@ -129,6 +129,9 @@ CASES = {
     "a word for a number": lambda f: write(f / "site.yaml", _site_text(grid={"max_import_mw": "many"})),
     "a demand charge of 1e308": lambda f: write(f / "site.yaml", _site_text(
         grid={"max_import_mw": 100, "demand_charge_usd_per_kw_month": 1.0e308})),
+    "a demand charge of 1e308 as YAML 1.1 text": lambda f: write(f / "site.yaml", _site_text(
+        grid={"max_import_mw": 100}).replace("max_import_mw: 100", "max_import_mw: 100\n  demand_charge_usd_per_kw_month: 1e308")),
+    "a grid limit of 1e300 quoted": lambda f: write(f / "site.yaml", _site_text(grid={"max_import_mw": "1.0e+300"})),
     "an integer of 400 digits": lambda f: write(f / "site.yaml", _site_text().replace(
         "max_import_mw: 100", "max_import_mw: 1" + "0" * 400)),
     "a lead time of 1e8 months": lambda f: write(f / "site.yaml", _site_text(
@@ -143,6 +146,7 @@ CASES = {
     "csv: a device": lambda f: with_price_ref(f, "/dev/zero"),
     "csv: a pipe": _fifo,
     "csv: a link to itself": _loop,
+    "the site file a link to itself": lambda f: os.symlink("site.yaml", f / "site.yaml") or f / "site.yaml",
     "program sites: a NUL in the path": lambda f: _program(f, ["a\x00b.yaml"]),
     "csv: a folder": lambda f: (f / "data").mkdir() or with_price_ref(f, "data"),
     "program sites: a file outside": lambda f: _program(f, [SECRET]),

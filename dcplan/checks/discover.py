@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dcplan.errors import InputError, Problem, display_path
+from dcplan.errors import InputError, Problem, display_path, real_path
 from dcplan.loader import discover, is_plan_output
 from dcplan.yamlio import YamlDocument, load_yaml
 
@@ -65,8 +65,8 @@ def find_targets(paths: list[Path], plan_root: Path | None = None) -> tuple[list
         problems += missing
         root = plan_root or default_plan_root(path)
         for f in files:
-            resolved = f.resolve()
-            if resolved in seen or (root is not None and resolved.is_relative_to(root.resolve())):
+            resolved = real_path(f)
+            if resolved in seen or (root is not None and resolved.is_relative_to(real_path(root))):
                 continue
             seen.add(resolved)
             target = _target(f, named=not path.is_dir())

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 import dcplan.trust as trust
-from dcplan.errors import InputError, Problem, display_path, refuse
+from dcplan.errors import InputError, Problem, display_path, real_path, refuse
 from dcplan.plans.types import Bridge, CapReport, OrderLine, PeriodLine, Plan, SitePlan, Timeline
 from dcplan.plans.write import TIMELINE_COLUMNS
 from dcplan.schema.compute import MEASURES
@@ -516,7 +516,7 @@ def note_recorded_inputs(folder: Path, summary: dict | None = None) -> None:
         return
     for record in records if isinstance(records, list) else []:
         if isinstance(record, dict) and isinstance(record.get("path"), str) and "\0" not in record["path"]:
-            trust.note_read((folder / record["path"]).resolve())
+            trust.note_read(folder / record["path"])
 
 
 class SolverEntry(_Record):
@@ -559,7 +559,7 @@ def read_plan(path: str | os.PathLike) -> Plan:
                         c.shadow_price_unit, c.origin, c.source, "", None, c.in_force, c.note) for c in plan.caps],
         timeline=timeline, version=plan.dcplan_version, year=_year(files, sites[0].name),
         earliest=raw.get("earliest"), pareto=raw.get("pareto"),
-        inputs={(folder / r.path).resolve(): r.sha256 for r in records},
+        inputs={real_path(folder / r.path): r.sha256 for r in records},
         overrides=_summary_value(files, "sweep_values", dict[str, object]) or {})
 
 

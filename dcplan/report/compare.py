@@ -11,7 +11,7 @@ from html import escape
 import numpy as np
 
 import dcplan.report.svg as svg
-from dcplan.errors import display_path
+from dcplan.errors import display_path, real_path
 from dcplan.formatting import counted, figure, fixed, money
 from dcplan.plans.diff import diff_plan, format_change, format_value
 from dcplan.report.data import (
@@ -110,7 +110,7 @@ def render_comparison(a: PlanFolder, b: PlanFolder,
     difference is B − A. ``data_dirs``: each folder's address relative to the page ('' for the
     page's own folder, else a path ending in '/'; None for none), to link its files."""
     labels = {"A": plan_label(a), "B": plan_label(b)}
-    if labels["A"] == labels["B"] and a.path.resolve() != b.path.resolve():  # the same program twice: say which
+    if labels["A"] == labels["B"] and real_path(a.path) != real_path(b.path):  # the same program twice: say which
         labels = {"A": f"{labels['A']} ({a.path.name})", "B": f"{labels['B']} ({b.path.name})"}
     same_kind = bool(a.timeline) == bool(b.timeline)
     single = not a.timeline and not b.timeline

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import dcplan.trust as trust
-from dcplan.errors import InputError, Problem, display_path, refuse
+from dcplan.errors import InputError, Problem, display_path, real_path, refuse
 from dcplan.formatting import counted, fixed, gap_words, money, time_resolution_words
 from dcplan.plans.files import ReportedPlan, read_folder
 from dcplan.schema.compute import MEASURE_UNITS
@@ -198,7 +198,7 @@ def _inputs(path: Path, summary: dict) -> list[InputFile]:
         if not isinstance(record, dict) or not isinstance(record.get("path"), str) or "\0" in record["path"]:
             raise InputError([Problem(display_path(path / "summary.json"), None, f"inputs[{i}]",
                                       "expected {path: ..., sha256: ...}")])
-        where = (path / record["path"]).resolve()
+        where = real_path(path / record["path"])
         if trust.outside(where, folders):
             out.append(InputFile(where, None, "not shown: outside the folders a report may read"))
             continue

@@ -14,6 +14,8 @@ from pydantic import (
     model_validator,
 )
 
+import dcplan.trust as trust
+
 
 class At(ValueError):
     """A rule of a record broken at one of its keys (``key``, a path below the record): reported
@@ -42,6 +44,35 @@ class StrictModel(BaseModel):
                 if isinstance(value, bool) and field is not None and _number_not_bool(field.annotation):
                     data = {**data, name: str(value).lower()}
         return data
+
+
+    @model_validator(mode="after")
+    def _no_number_beyond_what_dcplan_reads(self):
+        """A number beyond :data:`dcplan.trust.MAX_MAGNITUDE` is refused at its key. The YAML
+        reader refuses those it reads as numbers; these came as text (``1e308`` is text to YAML
+        1.1, and so is ``"1.0e+300"``) or from Python (an override), and had overflowed the
+        solver (an internal error)."""
+        for name in type(self).model_fields:
+            if name == "seed":
+                continue
+            value = getattr(self, name)
+            for key, number in _numbers_in(value, (name,)):
+                if trust.too_large(number):
+                    raise At(key, trust.too_large_words(number))
+        return self
+
+
+def _numbers_in(value, key: tuple):
+    """The numbers in a field's value (itself, or in its lists and mappings), each with its key
+    below the record; records inside check their own."""
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _numbers_in(item, key + (i,))
+    elif isinstance(value, dict):
+        for k, item in value.items():
+            yield from _numbers_in(item, key + (k,))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield key, value
 
 
 def _number_not_bool(annotation) -> bool:
