@@ -5,7 +5,9 @@ relaxation alone does not, and never above the exact MIP's optimum."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -101,6 +103,28 @@ def test_a_commitment_mip_cut_short_still_gives_the_relaxed_dispatch_rounded_up(
     assert np.allclose(on, np.round(on)) and on.max() >= 1  # whole units, and some on
     assert cost == pytest.approx(compiled.cost @ x + compiled.offset, rel=1e-12)
     assert exact * (1 - 1e-9) <= cost <= exact * 1.01
+
+
+@pytest.mark.parametrize("cut_short_by", ["time limit", "Ctrl-C"])
+def test_a_commitment_cut_short_by_the_deadline_still_makes_the_design_a_plan(committed_site, cut_short_by):
+    """The time limit (or a stop) that ends the commitment's MIP leaves the design its rounded-up
+    dispatch, dispatched within a grace (GRACE_S): it had been given no time either, and the plan
+    in hand was thrown away (`--time-limit 3.4` on the quickstart's full year: "no plan found")."""
+    compiled = Compiled(build_model(load_program(committed_site), DAYS).model)
+    operational = solver._component_mask(compiled, is_operational)
+    away = solver._component_mask(compiled, relaxed_away) & operational & compiled.integer
+    options = SolveOptions(mip_gap=1e-8)
+    out = decompose(compiled, operational, options, Deadline(None, time.perf_counter()), Progress(options, 0.0), None,
+                    away)
+    stop = threading.Event()
+    if cut_short_by == "Ctrl-C":
+        stop.set()
+    spent = Deadline(0.0 if cut_short_by == "time limit" else None, time.perf_counter(), stop)
+    assert spent.passed
+    cost, x = dispatch_with_integers(compiled, operational, out.x, dataclasses.replace(options, stop=stop), spent,
+                                     0.0, cap_s=0.0, relaxed=True)
+    assert x is not None and np.allclose(x[away], np.round(x[away]))
+    assert cost == pytest.approx(compiled.cost @ x + compiled.offset, rel=1e-12)
 
 
 def test_steps_that_fix_the_loops_design_hold_it_to_the_tolerance_its_dispatch_met():

@@ -39,6 +39,7 @@ from dcplan.solver.benders import decompose, dispatch_with_integers
 from dcplan.solver.branch import branch_and_bound, highs_mip
 from dcplan.solver.commitment import CommitmentBound
 from dcplan.solver.highs import (
+    GRACE_S,
     LP_FEASIBILITY_TOLERANCE,
     MIP_FEASIBILITY_TOLERANCE,
     Compiled,
@@ -75,10 +76,6 @@ decomposition took 0.03-1.08x the time of HiGHS's MIP on the whole model (31 s -
 (:func:`_at_vertex`)."""
 VERTEX_ROUND_OFF = 1e-9  # the plan's vertex may cost this much more (relative): the two LPs' round-off
 HELD_TOLERANCE_MAX = 1e-4  # a hundred times the MIP's: a plan that misses by more is not held to it
-STOP_GRACE_S = 15.0
-"""Seconds a stopped decomposition may take to commit the units of its best design hour by hour
-(the loop relaxes commitment): without them a full year of hourly commitment stopped by Ctrl-C
-kept no plan, though its status line showed a gap (a review's case: round 9, gap 0.118 %)."""
 
 
 @dataclass
@@ -248,7 +245,7 @@ def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_a
         if deadline.stop is not None and deadline.stop.is_set():
             # stopped (Ctrl-C keeps the plan): the loop's design is no plan until its units are
             # committed hour by hour, which gets a short grace (a second Ctrl-C quits)
-            commit_by = Deadline(STOP_GRACE_S, time.perf_counter())
+            commit_by = Deadline(GRACE_S, time.perf_counter())
             commit_options = dataclasses.replace(options, stop=None)
         committed = dispatch_with_integers(compiled, op_mask, x, commit_options, commit_by, abs_gap=allowed,
                                            cap_s=max(5.0, loop_seconds), relaxed=True)  # no longer than the loop took

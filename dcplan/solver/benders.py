@@ -28,13 +28,14 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
 from dcplan.solver.highs import (
+    GRACE_S,
     INF,
     MIP_FEASIBILITY_TOLERANCE,
     OUT_OF_TIME,
@@ -968,7 +969,9 @@ def dispatch_with_integers(compiled: Compiled, operational: np.ndarray | None, x
     found = h.getInfo().primal_solution_status == 2
     xo = np.array(h.getSolution().col_value) if found else None
     if relaxed and h.getModelStatus() != Status.kOptimal:
-        rounded = _rounded_up(lp, s.op_integer, x[s.O], options, deadline, cap_s)
+        late = deadline.passed  # (the MIP cut short by the time limit or a stop: the design still gets its plan)
+        rounded = _rounded_up(lp, s.op_integer, x[s.O], replace(options, stop=None) if late else options,
+                              Deadline(GRACE_S, time.perf_counter()) if late else deadline, cap_s)
         if rounded is not None and (xo is None or lp[0] @ rounded < lp[0] @ xo):
             xo = rounded
     if xo is None:
