@@ -741,6 +741,18 @@ def test_exit_2_for_a_plan_without_its_dispatch(runner, repo):
     assert result.exit_code == 2 and "dispatch.csv" in result.output and "missing" in result.output
 
 
+def test_exit_2_for_a_plan_folder_without_its_plan_not_a_silent_solve(runner, repo):
+    """A committed plan folder whose plan.yaml is gone (or is a folder) had been taken for no plan
+    at all: the file was solved for feasibility, and passed (an audit: 78 s, exit 0)."""
+    plan = repo / "plans" / "testsite" / "plan.yaml"
+    plan.unlink()
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 2 and "plan.yaml: missing: the plan folder holds dispatch.csv" in result.output
+    plan.mkdir()
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 2 and "plan.yaml: not a file" in result.output
+
+
 def test_exit_2_for_a_dispatch_cut_short_not_a_pass_on_part_of_the_year(runner, repo):
     dispatch = repo / "plans" / "testsite" / "dispatch.csv"
     lines = dispatch.read_text().splitlines(keepends=True)

@@ -72,8 +72,8 @@ def find_targets(paths: list[Path], plan_root: Path | None = None) -> tuple[list
             target = _target(f, named=not path.is_dir())
             if target is None:
                 continue
-            if target.plannable and root is not None and (root / target.name / "plan.yaml").is_file():
-                target.plan = root / target.name
+            if target.plannable and root is not None and (root / target.name).is_dir():
+                target.plan = root / target.name  # without its plan.yaml, an input error: never a solve
             targets.append(target)
     programs = {t.name for t in targets if t.kind == "program" and t.plannable}
     for t in targets:

@@ -44,6 +44,12 @@ def read_plan(folder: Path) -> CommittedPlan:
     for name in ("plan.yaml", "dispatch.csv"):
         if trust.outside(folder / name, folders):
             raise InputError([Problem(display_path(folder / name), None, "", trust.refusal(name, folders, folder / name))])
+    if not (folder / "plan.yaml").is_file():  # a damaged plan must not turn verification into a solve
+        held = ", ".join(sorted(f.name for f in folder.iterdir() if f.name != "plan.yaml")) or "nothing else"
+        what = "not a file" if (folder / "plan.yaml").exists() else "missing"
+        raise InputError([Problem(display_path(folder / "plan.yaml"), None, "", f"{what}: the plan folder holds "
+                                  f"{held}; commit plan.yaml with them (`dcplan plan -o` writes them together), "
+                                  "or delete the folder to have the file solved for feasibility")])
     doc, plan = read_plan_yaml(folder / "plan.yaml", shape=FiguredPlan)
     path = folder / "dispatch.csv"
     name = display_path(path)
