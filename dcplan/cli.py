@@ -571,7 +571,7 @@ def report(
         if not output.strip():  # Path("") is the current folder: not what was meant (diff -o "" is refused too)
             raise InputError([Problem("command line", None, "--output", "an empty path: give a file or a folder")])
         writable_path(report_path(outdir, output, COMPARISON_FILE if compare is not None else "report.html"),
-                      "--output")
+                      "--output", report_of=(outdir,) if compare is None else (outdir, compare))
     written = write_comparison(compare, outdir, output) if compare is not None else write_report(outdir, output)
     console.print(f"wrote {escape(display_path(written))}")
 

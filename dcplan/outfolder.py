@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from dcplan.errors import InputError, Problem, display_path
+from dcplan.errors import InputError, Problem, display_path, real_path
 
 try:
     import fcntl
@@ -34,6 +34,9 @@ except ImportError:  # Windows: no advisory locks; runs on one folder are not se
 
 SMOOTHING_NAMES = frozenset({"schedule.csv", "smoothing.yaml", "smoothing.png"})
 """What `dcplan smooth -o` writes (beside a plan, the report shows it)."""
+REPORT_MARK = b"<title>dcplan "
+"""How a report (:func:`dcplan.report.html.page`: "dcplan plan ...", "dcplan comparison: ...")
+begins its title, within its first kilobyte: a file that does not is not replaced by one."""
 OUTPUT_NAMES = SMOOTHING_NAMES | {
     "plan.yaml", "dispatch.csv", "dispatch.parquet", "summary.json", "timeline.csv", "report.html",  # plan
     "compare.html",  # dcplan report --compare
@@ -145,10 +148,12 @@ def _problem(option: str, message: str) -> InputError:
     return InputError([Problem("command line", None, option, message)])
 
 
-def writable_path(path: Path, option: str, folder: bool = False) -> Path:
+def writable_path(path: Path, option: str, folder: bool = False, report_of: tuple[Path, ...] = ()) -> Path:
     """Refuse, before any work is done, a path to write (a file; ``folder``: a folder to create
     or fill) that cannot be written: a file where a folder is wanted or the reverse, a file on
-    the way to it, a folder that cannot be written in. (A file the command reads is refused where
+    the way to it, a folder that cannot be written in, a place inside an output folder that a
+    later run would refuse. ``report_of``: the plan folders a report is of; it may go in their
+    folders alone, and replaces no file but a report. (A file the command reads is refused where
     it would be written: :func:`dcplan.plans.write.atomic_write`.)"""
     path = Path(os.path.abspath(path))
     if path.exists() and path.is_dir() != folder:
@@ -157,10 +162,17 @@ def writable_path(path: Path, option: str, folder: bool = False) -> Path:
     if owner is not None:
         raise _problem(option, f"{display_path(path)} is a file of the {owner} in {display_path(path.parent)}: no "
                        "output is written over it; give another name")
+    enclosing = next((f for f in path.parents[1:] if _output_folder(f)), None)
+    if enclosing is not None:
+        raise _problem(option, f"{display_path(path)} is inside {display_path(enclosing)}, a dcplan output folder, "
+                       "which a later run replaces whole (and refuses while it holds a folder dcplan did not "
+                       "write): write it elsewhere")
     if not folder and path.name not in OUTPUT_NAMES and _output_folder(path.parent):
         raise _problem(option, f"{display_path(path.parent)} is a dcplan output folder, which a later run replaces "
                        f"whole (and refuses while it holds a file dcplan did not write): write {path.name} elsewhere"
                        + (", or name it report.html" if path.suffix == ".html" else ""))
+    if report_of and not folder:
+        _report_destination(path, option, report_of)
     if path.is_fifo() or path.is_socket():  # opened for writing, a pipe with no reader waits for ever
         raise _problem(option, f"{display_path(path)} is a pipe or socket, not a file: dcplan would wait on it")
     if path.exists() and not folder and not path.is_file():  # a device (/dev/null): written in place
@@ -175,6 +187,26 @@ def writable_path(path: Path, option: str, folder: bool = False) -> Path:
     if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise _problem(option, f"cannot write {display_path(path)}: permission denied")
     return path
+
+
+def _report_destination(path: Path, option: str, plans: tuple[Path, ...]) -> None:
+    """A report goes beside its own plan, not into another plan's folder (a folder holding one
+    plan and the report of another), and replaces only a report: `report -o` had written HTML
+    over a site's price CSV, which summary.json does not record."""
+    if _output_folder(path.parent) and real_path(path.parent) not in {real_path(p) for p in plans}:
+        raise _problem(option, f"{display_path(path.parent)} is the output folder of another plan: its report goes "
+                       f"in {display_path(plans[0])}, or elsewhere")
+    if path.is_file() and not _is_report(path):
+        raise _problem(option, f"{display_path(path)} exists and is not a dcplan report: no report is written over "
+                       "it; give another name, or delete it first")
+
+
+def _is_report(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return REPORT_MARK in fh.read(1024)
+    except OSError:
+        return False
 
 
 def _output_folder(folder: Path) -> bool:

@@ -127,6 +127,28 @@ def test_a_report_inside_a_plan_folder_takes_the_folders_own_name_or_goes_elsewh
     assert run_cli(runner, "plan", site, "--typical-days", "2", "-q", "-o", out).exit_code == 0  # still its own
 
 
+def test_a_report_goes_beside_its_own_plan_and_replaces_nothing_but_a_report(tmp_path, runner):
+    """`report -o` had written another plan's report into a plan folder (a folder of two plans),
+    a folder inside one (which the next `plan -o` refused), and HTML over a site's price CSV."""
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        assert run_cli(runner, "plan", site, "--typical-days", "2", "-q", "-o", out).exit_code == 0
+    data = tmp_path / "price.csv"
+    data.write_text("hour,price_usd_per_mwh\n0,40\n")
+    for target, said in ((b / "report.html", "is the output folder of another plan"),
+                         (a / "sub" / "x.html", "is inside"), (data, "exists and is not a dcplan report")):
+        refused = run_cli(runner, "report", a, "-o", target)
+        assert refused.exit_code == 2 and said in " ".join(refused.output.split()), (target, refused.output)
+    assert not (b / "report.html").exists() and not (a / "sub").exists()
+    assert data.read_text() == "hour,price_usd_per_mwh\n0,40\n"
+    mine = tmp_path / "mine.html"
+    assert run_cli(runner, "report", a, "-o", mine).exit_code == 0
+    assert run_cli(runner, "report", b, "-o", mine).exit_code == 0  # a report replaces a report
+    assert run_cli(runner, "report", a, "--compare", b, "-o", b).exit_code == 0  # a comparison: either plan's folder
+    assert (b / "compare.html").is_file()
+
+
 def test_the_two_rename_swap_where_renameat2_is_missing(tmp_path, monkeypatch):
     import dcplan.outfolder as outfolder
 
