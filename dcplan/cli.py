@@ -134,12 +134,18 @@ timeline to ellipses); a log scrolls sideways. COLUMNS, where set, wins."""
 
 def _console(stderr: bool = False) -> Console:
     console = Console(stderr=stderr, emoji=False)  # user text such as ":x:" stays text
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console.width = LOG_WIDTH
+    zero = os.environ.get("COLUMNS", "").strip() == "0"  # (some CI shells): Rich printed nothing, errors included
+    if zero or (not console.is_terminal and "COLUMNS" not in os.environ):
+        console.width = shutil.get_terminal_size((LOG_WIDTH, 24)).columns if console.is_terminal else LOG_WIDTH
     return console
 
 
 console, err_console = _console(), _console(stderr=True)
+
+
+SYSTEM_REFUSALS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM,
+                             errno.EFBIG})
+"""Why the system refuses a write that names no file (a full disk under standard output)."""
 
 
 def _friendly(fn):
@@ -164,6 +170,11 @@ def _friendly(fn):
             err_console.print("interrupted")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         except OSError as exc:
+            if not os.environ.get("DCPLAN_DEBUG") and not exc.filename and exc.errno in SYSTEM_REFUSALS:
+                # standard output, or a device written in place (`-o /dev/full`): the system's, not a bug
+                err_console.print(f"[red]cannot write[/red] the output: {escape(exc.strerror or str(exc))}",
+                                  highlight=False)
+                raise typer.Exit(ExitCode.INVALID_INPUT) from None
             if os.environ.get("DCPLAN_DEBUG") or not exc.filename:
                 return _internal(exc)
             # a file the system refused (full, read-only, a path not checked up front): the user's to fix
@@ -321,6 +332,9 @@ def plan(
     if verbose and solver_log is not None:
         raise InputError([Problem("command line", None, "--verbose", "give -v or --solver-log, not both")])
     log = "/dev/stderr" if verbose else str(writable_path(solver_log, "--solver-log")) if solver_log else None
+    if solver_log is not None and not Path(log).parent.is_dir():  # HiGHS would write no log, and say nothing
+        raise InputError([Problem("command line", None, "--solver-log", f"no folder {display_path(Path(log).parent)} "
+                                  "to write the log in: make it first")])
     if log and outdir is not None and Path(os.path.abspath(log)).is_relative_to(os.path.abspath(outdir)):
         raise InputError([Problem("command line", None, "--solver-log", f"{display_path(Path(log))} is in -o "
                                   f"{display_path(outdir)}, which the plan replaces whole: the log would be lost")])

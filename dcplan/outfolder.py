@@ -59,6 +59,9 @@ class OutputFolder:
     def __init__(self, target: Path | str, option: str = "-o", names: frozenset[str] = OUTPUT_NAMES):
         # `-o .` names the folder; a link to a folder names the folder it leads to (the swap beside
         # the link replaced the link, and left it, dangling, for a staging folder no one removed)
+        if os.path.islink(target) and not os.path.exists(target):  # it would make the folder it names, anywhere
+            raise _problem(option, f"{display_path(Path(os.path.abspath(target)))} is a link to {os.readlink(target)}, "
+                           "which does not exist: give the folder itself")
         self.target, self.option = Path(os.path.realpath(target) if os.path.islink(target) else
                                         os.path.abspath(target)), option
         self.lock = FolderLock(self.target, option)
@@ -156,6 +159,9 @@ def writable_path(path: Path, option: str, folder: bool = False, report_of: tupl
     folders alone, and replaces no file but a report. (A file the command reads is refused where
     it would be written: :func:`dcplan.plans.write.atomic_write`.)"""
     path = Path(os.path.abspath(path))
+    if path.is_symlink() and not path.exists():  # it would make the link's target, wherever it points
+        raise _problem(option, f"{display_path(path)} is a link to {os.readlink(path)}, which does not exist: "
+                       "give the file or folder itself")
     if path.exists() and path.is_dir() != folder:
         raise _problem(option, f"{display_path(path)} exists and is not a {'folder' if folder else 'file'}")
     owner = None if folder else _owner(path)

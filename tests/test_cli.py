@@ -306,6 +306,30 @@ def test_a_reader_that_leaves_early_does_not_stop_the_plan_or_change_its_exit_co
     assert closed.returncode == 0 and "Traceback" not in closed.stderr
 
 
+def test_a_full_disk_a_zero_width_and_odd_destinations_get_words_not_a_bug_report(tmp_path, runner):
+    """A full disk under standard output or a device written in place had been "internal error"
+    (exit 70); COLUMNS=0 (some CI shells) had printed nothing at all, errors included; a
+    --solver-log in no folder was dropped silently; -o through a dangling link made the folder it
+    names, anywhere (audit cases)."""
+    dcplan = str(Path(sys.executable).parent / "dcplan")
+    if Path("/dev/full").exists():
+        full = subprocess.run(f"{dcplan} catalog > /dev/full", shell=True, capture_output=True, text=True, timeout=60)
+        assert full.returncode == 2 and "No space left on device" in full.stderr and "bug" not in full.stderr
+    bad = base_site()
+    bad["grid"]["max_import_mw"] = -1
+    site = write_yaml(tmp_path / "site.yaml", bad)
+    narrow = subprocess.run([dcplan, "validate", site], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "COLUMNS": "0"})
+    assert narrow.returncode == 2 and "grid.max_import_mw" in narrow.stderr
+    good = write_yaml(tmp_path / "good.yaml", base_site())
+    nowhere = run_cli(runner, "plan", good, "--solver-log", tmp_path / "no" / "such" / "log", "-q")
+    assert nowhere.exit_code == 2 and "no folder" in nowhere.output
+    (tmp_path / "dangling").symlink_to(tmp_path / "elsewhere" / "out")
+    linked = run_cli(runner, "plan", good, "-q", "-o", tmp_path / "dangling")
+    assert linked.exit_code == 2 and "which does not exist" in linked.output
+    assert not (tmp_path / "elsewhere").exists()
+
+
 def test_init_that_cannot_write_leaves_nothing_behind(tmp_path, runner, monkeypatch):
     """A full disk once left empty files, in a folder that init then refused as not empty."""
     def full(src, dst, **_):
