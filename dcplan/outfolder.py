@@ -59,7 +59,9 @@ class OutputFolder:
     def __init__(self, target: Path | str, option: str = "-o", names: frozenset[str] = OUTPUT_NAMES):
         # `-o .` names the folder; a link to a folder names the folder it leads to (the swap beside
         # the link replaced the link, and left it, dangling, for a staging folder no one removed)
-        if os.path.islink(target) and not os.path.exists(target):  # it would make the folder it names, anywhere
+        # (`init DIR` follows one, the user's own new portfolio; an output folder may be a CI run's on a
+        # pull request's files, whose committed link would send the plan where it names)
+        if os.path.islink(target) and not os.path.exists(target):
             raise _problem(option, f"{display_path(Path(os.path.abspath(target)))} is a link to {os.readlink(target)}, "
                            "which does not exist: give the folder itself")
         self.target, self.option = Path(os.path.realpath(target) if os.path.islink(target) else
@@ -159,9 +161,9 @@ def writable_path(path: Path, option: str, folder: bool = False, report_of: tupl
     folders alone, and replaces no file but a report. (A file the command reads is refused where
     it would be written: :func:`dcplan.plans.write.atomic_write`.)"""
     path = Path(os.path.abspath(path))
-    if path.is_symlink() and not path.exists():  # it would make the link's target, wherever it points
+    if not folder and path.is_symlink() and not path.exists():  # it would make the link's target, wherever it points
         raise _problem(option, f"{display_path(path)} is a link to {os.readlink(path)}, which does not exist: "
-                       "give the file or folder itself")
+                       "give the file itself")
     if path.exists() and path.is_dir() != folder:
         raise _problem(option, f"{display_path(path)} exists and is not a {'folder' if folder else 'file'}")
     owner = None if folder else _owner(path)
