@@ -778,22 +778,23 @@ def sweep_summary(
 class _ReaderMayLeave:
     """Standard output that its reader may close early (``dcplan plan ... | head``): what is left
     to print is dropped and the command goes on, writing its files and exiting with its own code
-    (a broken pipe once ended it before its files, with exit 1, which means infeasible here)."""
+    (a broken pipe once ended it before its files, with exit 1, which means infeasible here).
+    ``drops``: the errors that mean the reader is gone (standard error's: any it raises)."""
 
-    def __init__(self, stream):
-        self._stream = stream
+    def __init__(self, stream, drops: tuple[type[OSError], ...] = (BrokenPipeError,)):
+        self._stream, self._drops = stream, drops
 
     def write(self, text: str) -> int:
         try:
             return self._stream.write(text)
-        except BrokenPipeError:
+        except self._drops:
             self._left()
             return len(text)
 
     def flush(self) -> None:
         try:
             self._stream.flush()
-        except BrokenPipeError:
+        except self._drops:
             self._left()
 
     def _left(self) -> None:
@@ -811,6 +812,9 @@ def run() -> None:
 
     _clock.update(process=True, started=STARTED_S)
     sys.stdout = _ReaderMayLeave(sys.stdout) if sys.stdout is not None else open(os.devnull, "w")  # None: closed
+    # standard error that cannot be written (closed, a full disk) has no one to tell: the exit code
+    # stays the command's (it had become 1, which means infeasible here)
+    sys.stderr = _ReaderMayLeave(sys.stderr, (OSError,)) if sys.stderr is not None else open(os.devnull, "w")
     try:
         app(prog_name="dcplan")
         code = 0

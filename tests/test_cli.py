@@ -304,6 +304,12 @@ def test_a_reader_that_leaves_early_does_not_stop_the_plan_or_change_its_exit_co
     closed = subprocess.run([dcplan, "catalog"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: os.close(1), timeout=60)
     assert closed.returncode == 0 and "Traceback" not in closed.stderr
+    bad = base_site()
+    bad["grid"]["max_import_mw"] = -1
+    for stderr in (subprocess.DEVNULL, None):  # standard error closed (2>&-), or unwritable: the exit code stays
+        no_stderr = subprocess.run([dcplan, "validate", write_yaml(tmp_path / "bad.yaml", bad)], stdout=subprocess.DEVNULL,
+                                   stderr=stderr, preexec_fn=(lambda: os.close(2)) if stderr is None else None, timeout=60)
+        assert no_stderr.returncode == 2
 
 
 def test_a_full_disk_a_zero_width_and_odd_destinations_get_words_not_a_bug_report(tmp_path, runner):
