@@ -432,8 +432,9 @@ def load_program(path: str | os.PathLike, scenario: str | None = None,
         except InputError as err:
             problems += err.problems
             continue
-        if not site_path.exists():
-            problems.append(doc.problem(("sites", i), f"site file not found: {display_path(site_path)}"))
+        if site_path.is_dir() or not site_path.exists():  # (a folder: '' and '.' name the program's own)
+            what = "a folder, not a site file" if site_path.is_dir() else "site file not found"
+            problems.append(doc.problem(("sites", i), f"{what}: {display_path(site_path)}"))
             continue
         try:
             si = load_site(site_path, raw_catalog, program.horizon.start.year, site_overrides, doc.folders, doc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -122,6 +123,11 @@ def test_program_reports_problems_in_its_sites(runner, tmp_path):
     assert result.exit_code == 2
     assert "site file not found" in result.output and "gone.yaml" in result.output
     assert "site.yaml" in result.output and "grid.max_import_mw" in result.output
+    (tmp_path / "adir").mkdir()  # a folder, and '' (the program's own folder): at the program's line, not bare
+    write_yaml(tmp_path / "prog.yaml", {"kind": "program", "name": "p", "sites": ["adir", ""]})
+    result = run_cli(runner, "validate", tmp_path / "prog.yaml")
+    assert result.exit_code == 2 and "prog.yaml:4: sites[0]: a folder, not a site file" in result.output
+    assert "prog.yaml:5: sites[1]: a folder, not a site file" in result.output
 
 
 def test_a_program_with_a_typo_of_its_own_still_reports_its_sites_typos(runner, tmp_path):
@@ -315,8 +321,11 @@ def test_true_or_an_infinite_number_where_a_number_is_due_are_refused_at_their_k
     site["land_available_acres"] = "1e400"
     result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))
     assert result.exit_code == 2, result.output
-    assert "grid.max_import_mw: input should be a valid number" in result.output and "found 'true'" in result.output
+    assert "grid.max_import_mw: a number is due, not true (YAML reads an unquoted yes, no, on or off" in result.output
     assert "land_available_acres: input should be a finite number" in result.output
+    site["grid"]["max_import_mw"] = dt.date(2027, 1, 1)  # a date said as one, not as Python's repr
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))
+    assert "grid.max_import_mw: input should be a valid number; found the date 2027-01-01" in result.output
     site["grid"]["max_import_mw"], site["land_available_acres"] = "60", "1e4"  # numbers written as text still read
     assert run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site)).exit_code == 0
 

@@ -103,8 +103,13 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
             full += error.key if isinstance(error, At) else ()
         else:
             found = err.get("input")
-            found_text = "; found null" if found is None else f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
+            found_text = ("; found null" if found is None else f"; found the date {found.isoformat()}"
+                          if isinstance(found, (dt.date, dt.datetime)) else
+                          f"; found {found!r}" if not isinstance(found, (dict, list)) else "")
             msg = f"{err['msg'][0].lower()}{err['msg'][1:]}{found_text}"
+            if kind in ("float_parsing", "int_parsing") and found in ("true", "false"):  # (StrictModel passes it as text)
+                msg = (f"a number is due, not {found} (YAML reads an unquoted yes, no, on or off as true or "
+                       "false)")
             if isinstance(found, bool) and kind == "string_type":
                 msg += (" (YAML reads an unquoted yes, no, on or off as true or false: quote the text, "
                         "as in country: \"NO\")")
