@@ -326,6 +326,9 @@ def test_true_or_an_infinite_number_where_a_number_is_due_are_refused_at_their_k
     site["grid"]["max_import_mw"] = dt.date(2027, 1, 1)  # a date said as one, not as Python's repr
     result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))
     assert "grid.max_import_mw: input should be a valid number; found the date 2027-01-01" in result.output
+    site["grid"]["max_import_mw"] = "x" * 100_000  # a value found is cut, not echoed whole
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site))
+    assert "... (100,000 characters)" in result.output and len(result.output) < 1000
     site["grid"]["max_import_mw"], site["land_available_acres"] = "60", "1e4"  # numbers written as text still read
     assert run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site)).exit_code == 0
 

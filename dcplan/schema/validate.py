@@ -105,7 +105,7 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
             found = err.get("input")
             found_text = ("; found null" if found is None else f"; found the date {found.isoformat()}"
                           if isinstance(found, (dt.date, dt.datetime)) else
-                          f"; found {found!r}" if not isinstance(found, (dict, list)) else "")
+                          f"; found {_short(found)}" if not isinstance(found, (dict, list)) else "")
             msg = f"{err['msg'][0].lower()}{err['msg'][1:]}{found_text}"
             if kind in ("float_parsing", "int_parsing") and found in ("true", "false"):  # (StrictModel passes it as text)
                 msg = (f"a number is due, not {found} (YAML reads an unquoted yes, no, on or off as true or "
@@ -115,6 +115,13 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
                         "as in country: \"NO\")")
         problems.append(doc.problem(full, msg))
     return problems
+
+
+def _short(value, most: int = 80) -> str:
+    """A value found, as written (quoted if text), cut to ``most`` characters: a name of a
+    megabyte had been echoed whole."""
+    text = repr(value)
+    return text if len(text) <= most else f"{text[:most - 20]}... ({len(str(value)):,} characters)"
 
 
 def _key_not_text(doc: YamlDocument, parent: tuple, key) -> Problem:
