@@ -153,6 +153,8 @@ def _plan_outcome(caller: str, source, scenario: str | None, typical_days: int |
 
     options = _solve_options(caller, solve_options)
     _check_arguments(typical_days, options)
+    if scenario is not None and not isinstance(scenario, str):
+        raise TypeError(f"scenario is the name of one of the program's scenarios (a str), not {scenario!r}")
     if overrides is not None and not (isinstance(overrides, dict) and all(isinstance(k, str) for k in overrides)):
         raise TypeError("overrides must be a dict of dotted paths to values, e.g. "
                         f"{{'finance.discount_rate': 0.1}}, not {overrides!r}")

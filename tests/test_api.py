@@ -148,6 +148,8 @@ def test_arguments_of_the_wrong_kind_are_named_not_a_crash_inside(tmp_path):
     for overrides in ([1, 2], {5: 0.1}, {("finance", "discount_rate"): 0.1}):
         with pytest.raises(TypeError, match="overrides must be a dict of dotted paths"):
             dcplan.plan(tmp_path / "s.yaml", overrides=overrides)
+    with pytest.raises(TypeError, match="scenario is the name of one of the program's scenarios"):
+        dcplan.plan(tmp_path / "s.yaml", scenario=["gas_at_8"])
     with pytest.raises(TypeError, match="writes a Plan .*not None"):
         dcplan.write_plan(None, tmp_path / "out")
     for call in (dcplan.validate, dcplan.check):

@@ -57,7 +57,8 @@ def find_targets(paths: list[Path], plan_root: Path | None = None) -> tuple[list
     ``plans/``) that no file in it plans (its input deleted or renamed). Raises
     :class:`InputError` when ``plan_root`` is not a folder, or holds the plan of no file checked."""
     if plan_root is not None and not plan_root.is_dir():  # not a fallback to plans/: the wrong plans pass
-        raise InputError([Problem(display_path(plan_root), None, "--plan", "no such folder")])
+        raise InputError([Problem(display_path(plan_root), None, "--plan", "a file, not a folder of committed plans"
+                                  if plan_root.exists() else "no such folder")])
     problems: list[Problem] = []
     targets, seen = [], set()
     for path in paths:
