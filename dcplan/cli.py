@@ -332,12 +332,12 @@ def plan(
     if verbose and solver_log is not None:
         raise InputError([Problem("command line", None, "--verbose", "give -v or --solver-log, not both")])
     log = "/dev/stderr" if verbose else str(writable_path(solver_log, "--solver-log")) if solver_log else None
-    if solver_log is not None and not Path(log).parent.is_dir():  # HiGHS would write no log, and say nothing
-        raise InputError([Problem("command line", None, "--solver-log", f"no folder {display_path(Path(log).parent)} "
-                                  "to write the log in: make it first")])
     if log and outdir is not None and Path(os.path.abspath(log)).is_relative_to(os.path.abspath(outdir)):
         raise InputError([Problem("command line", None, "--solver-log", f"{display_path(Path(log))} is in -o "
                                   f"{display_path(outdir)}, which the plan replaces whole: the log would be lost")])
+    if solver_log is not None and not Path(log).parent.is_dir():  # HiGHS would write no log, and say nothing
+        raise InputError([Problem("command line", None, "--solver-log", f"no folder {display_path(Path(log).parent)} "
+                                  "to write the log in: make it first")])
     with OutputFolder(outdir) if outdir is not None else contextlib.nullcontext() as folder:
         _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy.value, log, quiet or as_json,
               with_report, as_json, parquet)

@@ -695,7 +695,7 @@ def test_an_output_file_is_never_written_over_a_file_dcplan_reads(runner, repo):
     for args, target, said in ((("check", repo), site, read), (("diff", plan, plan), plan / "plan.yaml", plans_own),
                                (("report", plan), plan / "summary.json", plans_own),
                                (("diff", plan, plan), plan / "dispatch.csv", plans_own),  # a plan's, not read
-                               (("report", plan), site, read),  # an input the report embeds
+                               (("report", plan), site, "exists and is not a dcplan report"),  # a report: none other
                                (("diff", plan, plan), site, read)):  # an input the plans were made from
         result = run_cli(runner, *args, "-o", target)
         assert result.exit_code == 2 and said in " ".join(result.output.split()), (args, result.output)
