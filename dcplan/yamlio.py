@@ -226,9 +226,10 @@ def parse_yaml(text: str, path: Path, folders: tuple[Path, ...] = ()) -> YamlDoc
         data = _build(node, (), lines, problems, name)
     except _TooLarge as exc:
         raise InputError([Problem(name, None, "", f"not read: {exc}")]) from None
-    except yaml.YAMLError as exc:
+    except yaml.YAMLError as exc:  # a tag no constructor reads (!custom): its words, at its line
         mark = getattr(exc, "problem_mark", None)
-        raise InputError([Problem(name, mark.line + 1 if mark else None, "",
-                                  f"YAML error: {exc}")]) from None
+        said = getattr(exc, "problem", None) or str(exc)
+        raise InputError([Problem(name, mark.line + 1 if mark else None, "", f"YAML error: {said}"
+                                  + (" (a tag dcplan does not read: remove it)" if "tag" in said else ""))]) from None
     refuse(problems)
     return YamlDocument(path, data, lines, folders)

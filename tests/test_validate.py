@@ -333,6 +333,14 @@ def test_true_or_an_infinite_number_where_a_number_is_due_are_refused_at_their_k
     assert run_cli(runner, "validate", write_yaml(tmp_path / "s.yaml", site)).exit_code == 0
 
 
+def test_a_tag_no_constructor_reads_is_named_at_its_line_in_words_not_a_parser_dump(runner, tmp_path):
+    (tmp_path / "tag.yaml").write_text("kind: site\nname: a\ngrid:\n  max_import_mw: !custom 100\n")
+    result = run_cli(runner, "validate", tmp_path / "tag.yaml")
+    assert result.exit_code == 2 and "tag.yaml:4: YAML error: could not determine a constructor for the tag " \
+        "'!custom' (a tag dcplan does not read: remove it)" in " ".join(result.output.split())
+    assert "unicode string" not in result.output
+
+
 def test_a_duplicate_key_names_the_line_that_set_it_and_bytes_that_are_not_utf8_their_line(runner, tmp_path):
     (tmp_path / "dup.yaml").write_text("kind: site\nname: a\nname: b\n")
     assert "dup.yaml:3: name: duplicate key (line 2 sets it too)" in run_cli(runner, "validate", tmp_path / "dup.yaml").output
