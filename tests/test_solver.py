@@ -775,3 +775,19 @@ def test_a_decomposition_stopped_after_its_loop_still_commits_the_units_of_its_d
     result = solve(pm.model, SolveOptions(strategy="decompose", stop=stop), operational=is_operational,
                    relaxed_away=relaxed_away)
     assert stop.is_set() and result.has_solution and result.status in ("time_limit", "optimal"), result
+
+
+def test_a_master_on_which_highs_presolve_ignored_the_clock_solves_in_its_time():
+    """HiGHS 1.16's Fourier-Motzkin presolve looks at no clock: on this master of a full year with
+    an hourly clean-energy cap (an audit's case) it ran past any time limit; dcplan's HiGHS runs
+    have it off (highs.FOURIER_MOTZKIN_RULE). In a child process, so that a hang fails the test
+    rather than hanging the suite."""
+    code = (
+        "import gzip, sys, tempfile, time\n"
+        "from dcplan.solver.highs import new_highs\n"
+        f"data = gzip.open({str(REPO / 'tests' / 'data' / 'fourier_motzkin_master.mps.gz')!r}).read()\n"
+        "f = tempfile.NamedTemporaryFile(suffix='.mps', delete=False); f.write(data); f.close()\n"
+        "h = new_highs(); h.readModel(f.name); h.setOptionValue('time_limit', 20.0); h.run()\n"
+        "print(h.modelStatusToString(h.getModelStatus()), round(h.getInfo().objective_function_value))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90)
+    assert done.stdout.split()[-2:] == ["Optimal", "902265584"], done.stdout + done.stderr

@@ -98,6 +98,7 @@ class CapBuilder:
         self.m.cap_link = pyo.ConstraintList()
         self.rows: list[CapRow] = []
         self.deferred: list[ResolvedCap] = []
+        self.hourly_columns = 0  # the hourly-share caps' dispatch columns made, which names the next
 
     def add(self, rc: ResolvedCap) -> None:
         """Add a cap's rows; budget caps wait for :meth:`finish` (other caps may add costs)."""
@@ -258,8 +259,13 @@ class CapBuilder:
         matched_total, hours = 0, []
         for sm in group:
             w = sm.weights()
+            # dispatch, indexed by the site's steps (is_operational): as anonymous cap columns they had
+            # gone to the decomposition's master, a column an hour, whose cuts then took HiGHS a minute
+            matched_of = pyo.Var(sm.steps, bounds=(0, None))
+            self.hourly_columns += 1
+            sm.block.add_component(f"cap_matched_{self.hourly_columns}", matched_of)
             for t in sm.steps:
-                matched = self._aux()
+                matched = matched_of[t]
                 clean = _renewable(sm, t)
                 if sm.storage is not None:
                     charge, discharge = sm.storage

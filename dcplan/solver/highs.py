@@ -38,6 +38,19 @@ AGGREGATOR_RULE = 1 << 12
 (:mod:`dcplan.solver.lagrangian`) its presolve took 35 s by itself, past any time limit (HiGHS
 looks at the clock between presolve's passes: a 4.4 s limit ran 12.7 s on held-out r2048_08);
 without it 0.7 s, and the bound within the limit as good or better (r2043_08)."""
+FOURIER_MOTZKIN_RULE = 1 << 22
+"""HiGHS's Fourier-Motzkin elimination in presolve (rule 22 of HiGHS 1.16), off in every run
+dcplan makes (:func:`new_highs`). HiGHS looks at no clock inside it: on a decomposition's master
+with an hourly clean-energy cap (a column an hour, 8,773 columns and 6 integers) it ran past a
+300 s time limit and was still running at 400 s (an audit's case, its master kept in
+tests/data/fourier_motzkin_master.mps); without it that master solves in 0.3 s."""
+
+
+def presolve_rules_off(h: highspy.Highs, rules: int) -> None:
+    """Switch off presolve ``rules`` (bits of ``presolve_rule_off``), beside those off already."""
+    current = h.getOptionValue("presolve_rule_off")
+    current = current[1] if isinstance(current, tuple) else current  # (status, value) in some highspy versions
+    h.setOptionValue("presolve_rule_off", current | rules)
 
 
 @dataclass
@@ -119,6 +132,7 @@ def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
     else:
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    presolve_rules_off(h, FOURIER_MOTZKIN_RULE)
     if options is not None:
         if options.solver_log:
             h.setOptionValue("output_flag", True)

@@ -50,6 +50,7 @@ from dcplan.solver.highs import (
     Status,
     highs_lp,
     new_highs,
+    presolve_rules_off,
 )
 
 FIRST_STORAGE_SHARE = 0.01  # the little of each storage the prices are read at, as a share of the most
@@ -120,7 +121,7 @@ def lagrangian_bound(compiled: Compiled, operational: np.ndarray, linking: np.nd
         region_upper.append(target - compiled.offset)
     M = sp.vstack([sp.hstack([A[kept], sp.csr_matrix((int(kept.sum()), n_groups))])] + region).tocsc()
     h = new_highs(options)
-    h.setOptionValue("presolve_rule_off", AGGREGATOR_RULE)
+    presolve_rules_off(h, AGGREGATOR_RULE)
     h.passModel(highs_lp(np.r_[compiled.cost - A.T @ mu, np.zeros(n_groups)],
                          np.r_[compiled.col_lower, np.full(n_groups, -INF)], np.r_[compiled.col_upper, np.full(n_groups, INF)],
                          np.r_[lower[kept], region_lower], np.r_[upper[kept], region_upper], M, priced_offset,
