@@ -630,7 +630,7 @@ def check(
     from dcplan.plans.write import atomic_write
 
     if output is not None:
-        writable_path(output, "--output")
+        writable_path(output, "--output", text=True)
     stop = threading.Event()
     with StatusLine(err_console, "checking", quiet=not err_console.is_terminal) as status, \
             _ctrl_c_stops(stop, status, "stopping the check (Ctrl-C again to quit)"):
@@ -662,7 +662,7 @@ def diff(
     from dcplan.plans.write import atomic_write
 
     if output is not None:
-        writable_path(output, "--output")
+        writable_path(output, "--output", text=True)
     result = diff_plans(old, new)
     text = {"text": render_text, "markdown": render_markdown, "json": render_json}[fmt.value](result)
     if output is not None:

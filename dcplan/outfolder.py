@@ -153,12 +153,19 @@ def _problem(option: str, message: str) -> InputError:
     return InputError([Problem("command line", None, option, message)])
 
 
-def writable_path(path: Path, option: str, folder: bool = False, report_of: tuple[Path, ...] = ()) -> Path:
+INPUT_SUFFIXES = (".csv", ".yaml", ".yml", ".parquet")
+"""What dcplan's inputs are written in: a text output (`check -o`, `diff -o`) replaces no such file."""
+
+
+def writable_path(path: Path, option: str, folder: bool = False, report_of: tuple[Path, ...] = (),
+                  text: bool = False) -> Path:
     """Refuse, before any work is done, a path to write (a file; ``folder``: a folder to create
     or fill) that cannot be written: a file where a folder is wanted or the reverse, a file on
     the way to it, a folder that cannot be written in, a place inside an output folder that a
     later run would refuse. ``report_of``: the plan folders a report is of; it may go in their
-    folders alone, and replaces no file but a report. (A file the command reads is refused where
+    folders alone, and replaces no file but a report. ``text``: a text output, which replaces no
+    file of an input's kind (INPUT_SUFFIXES: `diff -o` had written over a site's price CSV, which
+    it does not read). (A file the command reads is refused where
     it would be written: :func:`dcplan.plans.write.atomic_write`.)"""
     path = Path(os.path.abspath(path))
     if not folder and path.is_symlink() and not path.exists():  # it would make the link's target, wherever it points
@@ -181,6 +188,9 @@ def writable_path(path: Path, option: str, folder: bool = False, report_of: tupl
                        + (", or name it report.html" if path.suffix == ".html" else ""))
     if report_of and not folder:
         _report_destination(path, option, report_of)
+    if text and path.is_file() and path.suffix.lower() in INPUT_SUFFIXES:
+        raise _problem(option, f"{display_path(path)} exists and is a {path.suffix} file, of the kind dcplan reads "
+                       "as input: no output is written over it; give another name, or delete it first")
     if path.is_fifo() or path.is_socket():  # opened for writing, a pipe with no reader waits for ever
         raise _problem(option, f"{display_path(path)} is a pipe or socket, not a file: dcplan would wait on it")
     if path.exists() and not folder and not path.is_file():  # a device (/dev/null): written in place

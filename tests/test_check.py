@@ -691,7 +691,8 @@ def test_an_output_file_is_never_written_over_a_file_dcplan_reads(runner, repo):
     read is replaced on every run (a rule by file name refused summary.json the second time)."""
     site, plan = repo / SITE, repo / "plans" / "testsite"
     before = {p: p.read_bytes() for p in (site, plan / "plan.yaml", plan / "summary.json", plan / "dispatch.csv")}
-    read, plans_own = "a file this command read", "is a file of the plan in"
+    # (an input's kind is refused before any work; the files read are refused again where written)
+    read, plans_own = "of the kind dcplan reads as input", "is a file of the plan in"
     for args, target, said in ((("check", repo), site, read), (("diff", plan, plan), plan / "plan.yaml", plans_own),
                                (("report", plan), plan / "summary.json", plans_own),
                                (("diff", plan, plan), plan / "dispatch.csv", plans_own),  # a plan's, not read
@@ -700,6 +701,12 @@ def test_an_output_file_is_never_written_over_a_file_dcplan_reads(runner, repo):
         result = run_cli(runner, *args, "-o", target)
         assert result.exit_code == 2 and said in " ".join(result.output.split()), (args, result.output)
     assert all(p.read_bytes() == text for p, text in before.items())
+    data = repo / "elsewhere.csv"  # an input's kind that neither reads: diff had written over a price CSV
+    data.write_text("hour,price_usd_per_mwh\n0,40\n")
+    for args in (("diff", plan, plan), ("check", repo)):
+        result = run_cli(runner, *args, "-o", data)
+        assert result.exit_code == 2 and "of the kind dcplan reads as input" in " ".join(result.output.split())
+    assert data.read_text() == "hour,price_usd_per_mwh\n0,40\n"
     for _ in range(2):  # what it does not read it replaces, run after run, whatever its name
         assert run_cli(runner, "report", plan, "-o", plan / "report.html").exit_code == 0
         assert run_cli(runner, "check", repo, "--format", "json", "-o", repo / "summary.json").exit_code == 0
