@@ -61,9 +61,7 @@ class OutputFolder:
         # the link replaced the link, and left it, dangling, for a staging folder no one removed)
         # (`init DIR` follows one, the user's own new portfolio; an output folder may be a CI run's on a
         # pull request's files, whose committed link would send the plan where it names)
-        if os.path.islink(target) and not os.path.exists(target):
-            raise _problem(option, f"{display_path(Path(os.path.abspath(target)))} is a link to {os.readlink(target)}, "
-                           "which does not exist: give the folder itself")
+        _refuse_dangling(Path(os.path.abspath(target)), option, "folder")
         self.target, self.option = Path(os.path.realpath(target) if os.path.islink(target) else
                                         os.path.abspath(target)), option
         self.lock = FolderLock(self.target, option)
@@ -168,9 +166,8 @@ def writable_path(path: Path, option: str, folder: bool = False, report_of: tupl
     it does not read). (A file the command reads is refused where
     it would be written: :func:`dcplan.plans.write.atomic_write`.)"""
     path = Path(os.path.abspath(path))
-    if not folder and path.is_symlink() and not path.exists():  # it would make the link's target, wherever it points
-        raise _problem(option, f"{display_path(path)} is a link to {os.readlink(path)}, which does not exist: "
-                       "give the file itself")
+    if not folder:
+        _refuse_dangling(path, option, "file")
     if path.exists() and path.is_dir() != folder:
         raise _problem(option, f"{display_path(path)} exists and is not a {'folder' if folder else 'file'}")
     owner = None if folder else _owner(path)
@@ -205,6 +202,14 @@ def writable_path(path: Path, option: str, folder: bool = False, report_of: tupl
     if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise _problem(option, f"cannot write {display_path(path)}: permission denied")
     return path
+
+
+def _refuse_dangling(path: Path, option: str, what: str) -> None:
+    """A link to nothing is refused as an output: writing through it would make what it names,
+    wherever that is."""
+    if path.is_symlink() and not path.exists():
+        raise _problem(option, f"{display_path(path)} is a link to {os.readlink(path)}, which does not exist: "
+                       f"give the {what} itself")
 
 
 def _report_destination(path: Path, option: str, plans: tuple[Path, ...]) -> None:
