@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel
 
 import dcplan.series as S
 import dcplan.trust as trust
@@ -19,6 +20,7 @@ from dcplan.catalog import builtin_catalog_data
 from dcplan.errors import InputError, Problem, did_you_mean, display_path, loops, real_path, refuse
 from dcplan.formulas import output_fraction
 from dcplan.rules import resolve_caps
+from dcplan.schema.base import CsvColumn
 from dcplan.schema.caps import Preset
 from dcplan.schema.catalog import Catalog
 from dcplan.schema.program import Program
@@ -26,7 +28,7 @@ from dcplan.schema.site import Site
 from dcplan.schema.smoothing import SmoothingSpec
 from dcplan.schema.validate import validation_problems
 from dcplan.smoothing.limits import check_spec, load_smoothing_spec
-from dcplan.smoothing.workload import load_workload
+from dcplan.smoothing.workload import load_workload, workload_files
 from dcplan.yamlio import KeyPath, YamlDocument, dotted, load_yaml
 
 KINDS = {"site": Site, "program": Program}
@@ -227,6 +229,23 @@ def _resolve_series(si: SiteInput, year: int) -> list[Problem]:
             spec = si.catalog.cooling[option.type].pue
         if spec is not None:
             si.pue[option.type] = get(spec, ("cooling", i, "pue"), S.PUE)
+    hours = [(cap.emergency, ("caps", i, "emergency")) for i, cap in enumerate(site.caps)]
+    if site.grid is not None and site.grid.flexible is not None:
+        hours.append((site.grid.flexible.curtailment, ("grid", "flexible", "curtailment")))
+    return problems + _flag_problems(resolver, hours)
+
+
+def _flag_problems(resolver: S.SeriesResolver, hours: list[tuple]) -> list[Problem]:
+    """Problems with the CSVs of hour flags (``hours``: each a spec of chosen hours or None, with
+    its key path), read now so that ``validate`` finds them; the model reads them again
+    on its own time grid."""
+    problems = []
+    for spec, at in hours:
+        if spec is not None and spec.flags is not None:
+            try:
+                resolver.resolve(spec.flags, at + ("flags",), S.FLAGS)
+            except S.SeriesError as err:
+                problems.append(err.problem)
     return problems
 
 
@@ -480,15 +499,38 @@ def load_program(path: str | os.PathLike, scenario: str | None = None,
                                               f"'{g.model}' is not in the gpus catalog"
                                               + did_you_mean(g.model, sites[0].catalog.gpus))])
     caps = resolve_caps(program, doc, sites, program.horizon.start)
+    refuse(_flag_problems(S.SeriesResolver(doc), [(cap.emergency, ("caps", i, "emergency"))
+                                                  for i, cap in enumerate(program.caps)]))
     return ProgramInput(program, doc, sites, scenario, caps, set_at=dict(set_at or {}))
 
 
 def input_files(program: ProgramInput) -> list[Path]:
-    """The program, site and training-job files a plan is made from (recorded with it)."""
-    docs = ([program.doc] if program.doc else []) + [si.doc for si in program.sites]
-    jobs = [si.doc.reference(si.site.smoothing.workload, ("smoothing", "workload")) for si in program.sites
-            if si.site.smoothing is not None and si.site.smoothing.workload is not None]
-    return [d.path for d in docs] + jobs
+    """Every file a plan is made from (recorded with it, with its hash): the program and site
+    files, the CSV series each site names, and each training job with its trace. A file named
+    twice is listed once."""
+    files = [program.doc.path, *(program.doc.reference(c.csv, ()) for c in _csv_columns(program.program.caps))] \
+        if program.doc else []
+    for si in program.sites:
+        files.append(si.doc.path)
+        files += [si.doc.reference(c.csv, ()) for c in _csv_columns(si.site)]
+        spec = si.site.smoothing
+        if spec is not None and spec.workload is not None:
+            files += workload_files(si.doc.reference(spec.workload, ("smoothing", "workload")), si.doc.folders)
+    return list(dict.fromkeys(Path(f).resolve() for f in files))
+
+
+def _csv_columns(node) -> list[CsvColumn]:
+    """Every CSV column a validated site names, however deep (series, curves' temperatures,
+    hour flags)."""
+    if isinstance(node, CsvColumn):
+        return [node]
+    if isinstance(node, BaseModel):
+        node = list(node.__dict__.values())
+    elif isinstance(node, dict):
+        node = list(node.values())
+    if isinstance(node, (list, tuple)):
+        return [c for item in node for c in _csv_columns(item)]
+    return []
 
 
 def training_job(si: SiteInput):

@@ -25,6 +25,13 @@ class ResolvedCap:
     line: int | None
     groups: tuple[tuple[str, tuple[str, ...]], ...]  # (label, site names) the limit applies to
     in_force: bool
+    doc: YamlDocument | None = None  # the file that writes it (None: a preset or a study's), and where
+    at: tuple = ("caps",)
+
+    @property
+    def flags_at(self) -> tuple:
+        """Where its emergency hours' CSV is named (read relative to :attr:`doc`)."""
+        return self.at + ("emergency", "flags") if self.doc is not None else self.at
 
 
 def preset_names() -> list[str]:
@@ -83,7 +90,7 @@ def resolve_caps(program, program_doc: YamlDocument | None, sites, when) -> list
     """All caps that bind this portfolio, or :class:`InputError` naming bad references."""
     problems: list[Problem] = []
     groups: dict[str, list[str]] = {}
-    entries: dict[str, tuple[Cap, str, str, int | None]] = {}
+    entries: dict[str, tuple] = {}  # name -> cap, origin, file, line, document, key path
     known = preset_names()
     for i, name in enumerate(program.presets):
         if name not in known:
@@ -93,15 +100,15 @@ def resolve_caps(program, program_doc: YamlDocument | None, sites, when) -> list
         preset = load_preset(name)
         groups.update(preset.country_groups)
         for cap in preset.caps:
-            entries[cap.name] = (cap, f"preset {name} ({preset.status})", f"preset:{name}", None)
+            entries[cap.name] = (cap, f"preset {name} ({preset.status})", f"preset:{name}", None, None, ("caps",))
     groups.update(program.country_groups)
     for i, cap in enumerate(program.caps):
         file = program_doc.name if program_doc else ""
         line = program_doc.line_of(("caps", i)) if program_doc else None
-        entries[cap.name] = (cap, "program", file, line)
+        entries[cap.name] = (cap, "program", file, line, program_doc, ("caps", i))
     site_names = {si.name for si in sites}
     resolved = []
-    for cap, origin, file, line in entries.values():
+    for cap, origin, file, line, _, _ in entries.values():
         loc = ("caps", next((i for i, c in enumerate(program.caps) if c.name == cap.name), 0), "scope")
         for g in (cap.scope.groups or []) + (cap.scope.outside_groups or []):
             if g not in groups:
@@ -112,9 +119,9 @@ def resolve_caps(program, program_doc: YamlDocument | None, sites, when) -> list
                 problems.append(_problem(program_doc, file, line, loc, f"cap '{cap.name}': no site '{s}' in "
                                          "this program" + did_you_mean(s, site_names)))
     refuse(problems)
-    for cap, origin, file, line in entries.values():
+    for cap, origin, file, line, doc, at in entries.values():
         chosen = _scope_sites(cap, sites, groups)
-        resolved.append(ResolvedCap(cap, origin, file, line, _split(cap, chosen), cap.in_force(when)))
+        resolved.append(ResolvedCap(cap, origin, file, line, _split(cap, chosen), cap.in_force(when), doc, at))
     for si in sites:
         for i, cap in enumerate(si.site.caps):
             bad = [s for s in cap.scope.sites or [] if s != si.name]
@@ -123,7 +130,7 @@ def resolve_caps(program, program_doc: YamlDocument | None, sites, when) -> list
                                                "put portfolio caps in the program file"))
                 continue
             resolved.append(ResolvedCap(cap, f"site {si.name}", si.doc.name, si.doc.line_of(("caps", i)),
-                                        ((si.name, (si.name,)),), cap.in_force(when)))
+                                        ((si.name, (si.name,)),), cap.in_force(when), si.doc, ("caps", i)))
     refuse(problems)
     return resolved
 

@@ -44,6 +44,7 @@ CAPACITY_FACTOR = Quantity("cf", 0.0, 1.0)
 GRID_CO2 = Quantity("t_per_mwh", 0.0, 2.0)
 PUE = Quantity("pue", 1.0, 3.0)
 TEMPERATURE = Quantity("temp_c", -60.0, 60.0)
+FLAGS = Quantity("flag", 0.0, 1.0)  # hours chosen by a CSV of 0/1 (a cap's emergency hours, a connection's curtailed ones)
 
 KNOWN_UNITS = ("cf", "pue", "mw", "kw", "mwh")
 """Unit suffixes read as such; a rate (``<unit>_per_<unit>``) and a temperature (``temp_<scale>``)

@@ -357,6 +357,31 @@ def test_emergency_hours_from_a_csv_of_flags(tmp_path):
     assert p.sites[0].capacity["battery_mwh"] >= 10 * p.sites[0].capacity["facility_peak_mw"] * 0.99
 
 
+def test_a_program_caps_emergency_hours_are_read_beside_the_program_and_recorded_with_the_plan(tmp_path, runner):
+    """The flags' CSV is named by the program, so it is found beside the program (it had been
+    looked for beside the site file: validate passed, plan failed at the site's line); a missing
+    one is found by validate at the program's key; the plan records it among its inputs."""
+    flags = np.zeros(8760)
+    flags[4000:4010] = 1
+    write_csv(tmp_path / "eea.csv", {"eea_flag": flags})
+    (tmp_path / "sites").mkdir()
+    s = site("g", price=40.0, fuel={"gas_price_usd_per_mmbtu": 6.0},
+             technologies={"battery": {"type": "li_ion_lfp", "duration_h": 12}})
+    write_yaml(tmp_path / "sites" / "g.yaml", s)
+    eea = {"name": "eea", "quantity": "grid_emergency_import_mw", "max": 0,
+           "emergency": {"flags": {"csv": "eea.csv"}}, "source": "utility EEA log"}
+    path = write_yaml(tmp_path / "program.yaml", {
+        "kind": "program", "name": "p", "sites": ["sites/g.yaml"], "time": {"typical_days": None},
+        "compute": {"gpus": [{"model": "h100_sxm"}], "target": {"gpus": 1000}}, "caps": [eea]})
+    p = solve(path)
+    assert np.all(p.sites[0].dispatch["grid_mw"][4000:4010] <= 1e-6) and p.sites[0].dispatch["grid_mw"][3990] > 1
+    assert (tmp_path / "eea.csv").resolve() in p.inputs and (tmp_path / "sites" / "g.yaml").resolve() in p.inputs
+    (tmp_path / "eea.csv").unlink()
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2 and "program.yaml:" in result.output, result.output
+    assert "program.yaml:18: caps[0].emergency.flags.csv: CSV file not found: " in result.output, result.output
+
+
 def co2_capped_site(tmp_path, cap_t: float) -> object:
     """Full year: grid at 0.4 t/MWh, solar (up to 1 MW) at a capacity factor of 0.25 every hour."""
     write_csv(tmp_path / "cf.csv", {"solar_cf": daily([0.25] * 24)})

@@ -196,6 +196,9 @@ def test_plan_report_has_every_section_of_a_single_period_plan(quickstart):
     assert "the 7 most-weighted of 13 typical days" in html  # 12 and the peak day
     for name in ("program.yaml", "memphis.yaml"):  # the inputs, embedded
         assert re.search(rf"<summary><code>[^<]*{name}</code></summary><pre>", html)
+    for name in ("memphis_price.csv", "greensboro_weather.csv"):  # the site's series: listed, their hashes checked
+        assert re.search(rf"<summary><code>[^<]*{name}</code> <span class=\"note\">\(data, not embedded: as when "
+                         r"the plan was made\)</span></summary></details>", html)
     assert "kind: site" in html and "No caps apply" in html
 
 

@@ -605,3 +605,16 @@ def test_a_flat_series_measures_ramps_of_zero_not_minus_zero():
     figures = measure(np.full(1200, 10.0), 0.1)
     for key in ("ramp_up_mw_per_s", "ramp_down_mw_per_s", "ramp_up_mw_per_min", "ramp_down_mw_per_min"):
         assert figures[key] == 0.0 and math.copysign(1.0, figures[key]) == 1.0, key
+
+
+def test_the_files_a_workload_is_read_from(tmp_path):
+    """Recorded with a plan that reads the job: a trace's CSV beside its workload file."""
+    from dcplan.smoothing.workload import workload_files
+
+    (tmp_path / "trace.csv").write_text("time_s,power_w_per_gpu\n0,500\n1,700\n")
+    traced = write_yaml(tmp_path / "traced.yaml", {"kind": "workload", "name": "t", "gpu": "h100_sxm", "gpus": 8,
+                                                   "trace": {"csv": "trace.csv"}})
+    assert workload_files(traced) == [traced, tmp_path / "trace.csv"]
+    synthetic = REPO / "examples" / "memphis-colossus" / "training_job.yaml"
+    assert workload_files(synthetic) == [synthetic]
+    assert workload_files(tmp_path / "trace.csv") == [tmp_path / "trace.csv"]

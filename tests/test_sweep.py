@@ -245,7 +245,7 @@ def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(pro
 
     recorded = json.loads((out / "scenarios" / rows[2, 8]["scenario"] / "summary.json").read_text())
     assert recorded["sweep_values"] == {UNITS: 2, GAS: 8}
-    assert [Path(i["path"]).name for i in recorded["inputs"]] == ["program.yaml", "tiny.yaml"]
+    assert [Path(i["path"]).name for i in recorded["inputs"]] == ["program.yaml", "tiny.yaml", "price.csv"]
 
     sweep_file(program.parent, {UNITS: [2], GAS: [3]})  # a smaller sweep: the folder describes it alone
     run_sweep(path, out, workers=1)

@@ -308,7 +308,7 @@ class CapBuilder:
         self._hourly_envelope(rc, label, group, lambda sm: list(sm.steps))
 
     def _grid_emergency_import_mw(self, rc, label, group):
-        self._hourly_envelope(rc, label, group, lambda sm: chosen_steps(sm.tg, sm.si, rc.cap.emergency, ("caps",)))
+        self._hourly_envelope(rc, label, group, lambda sm: chosen_steps(sm.tg, sm.si, rc.cap.emergency, rc.flags_at, rc.doc))
 
     def _billed_demand_fraction(self, rc, label, group):
         """Each site's minimum take of its own connection's contract (a contract is per

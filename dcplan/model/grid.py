@@ -12,7 +12,7 @@ from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.model.rows import Rows, Term, row_family, weighted_sum
 from dcplan.model.timegrid import hourly_grid
 from dcplan.plans.types import SitePlan
-from dcplan.series import Quantity, SeriesError, SeriesResolver
+from dcplan.series import FLAGS, SeriesError, SeriesResolver
 
 
 def add_grid(sm: SiteModel, start, end=None) -> None:
@@ -139,16 +139,15 @@ def _flexible_room(sm: SiteModel, grid, firm: float, start) -> tuple[float, set[
     return extra, set(chosen_steps(sm.tg, sm.si, flex.curtailment, ("grid", "flexible", "curtailment", "flags")))
 
 
-FLAGS = Quantity("flag", 0.0, 1.0)
 
-
-def chosen_steps(tg, si, hours, where: tuple) -> list[int]:
+def chosen_steps(tg, si, hours, where: tuple, doc=None) -> list[int]:
     """The steps of time grid ``tg`` in a set of hours (a cap's emergency hours, a connection's
-    curtailed ones): flagged hours from a CSV (``where``: its key in the site file), or the
-    site's dearest hours by price until their weight reaches the yearly count."""
+    curtailed ones): flagged hours from a CSV (``where``: its key in ``doc``, the file that names
+    it, by default the site's), or the site's dearest hours by price until their weight reaches
+    the yearly count."""
     if hours.flags is not None:
         try:
-            flags = SeriesResolver(si.doc).resolve(hours.flags, where, FLAGS)
+            flags = SeriesResolver(doc or si.doc).resolve(hours.flags, where, FLAGS)
         except SeriesError as err:
             raise InputError([err.problem]) from None
         return [int(i) for i in np.flatnonzero(tg.sample(flags) > 0.5)]

@@ -190,8 +190,8 @@ def _read_schedule(path: Path) -> dict[str, np.ndarray]:
 
 
 def _inputs(path: Path, summary: dict) -> list[InputFile]:
-    """The inputs summary.json records (relative to the folder, with their SHA-256), as they are now;
-    only those in the folder's trusted folders (:mod:`dcplan.trust`): a summary.json from a pull
+    """The inputs summary.json records (relative to the folder, with their SHA-256), as they are now
+    (YAML files embedded, data files such as CSVs only said to be as they were or changed); only those in the folder's trusted folders (:mod:`dcplan.trust`): a summary.json from a pull
     request must not embed /etc/passwd in a report."""
     out, folders = [], trust.trusted_folders(path)
     for i, record in enumerate(summary.get("inputs") or []):
@@ -212,8 +212,12 @@ def _inputs(path: Path, summary: dict) -> list[InputFile]:
         except OSError:
             out.append(InputFile(where, None, "not found: moved or deleted since the plan was made"))
             continue
-        note = "" if hashlib.sha256(data).hexdigest() == record.get("sha256") else \
-            "changed since the plan was made: this is the file as it is now"
+        same = hashlib.sha256(data).hexdigest() == record.get("sha256")
+        if where.suffix.lower() not in (".yaml", ".yml"):  # hourly series and traces: the hash says enough
+            out.append(InputFile(where, None, "data, not embedded: " + ("as when the plan was made" if same
+                                                                         else "changed since the plan was made")))
+            continue
+        note = "" if same else "changed since the plan was made: this is the file as it is now"
         try:
             out.append(InputFile(where, data.decode("utf-8"), note))
         except UnicodeDecodeError:

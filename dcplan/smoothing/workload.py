@@ -413,3 +413,16 @@ def load_workload(path: Path | str, gpus: int | None = None, gpu_model: str | No
     refuse(validation_problems(doc, WorkloadFile, data))
     spec = WorkloadFile.model_validate(data)
     return workload_from_spec(spec, doc)
+
+
+def workload_files(path: Path, folders: tuple[Path, ...] | None = None) -> list[Path]:
+    """The files a workload is read from: the file itself and, for a ``kind: workload`` file
+    with a trace, its CSV (recorded with a plan that reads them)."""
+    path = Path(path)
+    if path.suffix.lower() in (".csv", ".txt"):
+        return [path]
+    doc = load_yaml(path, folders)
+    trace = doc.data.get("trace") if isinstance(doc.data, dict) else None
+    if isinstance(trace, dict) and isinstance(trace.get("csv"), str):
+        return [path, doc.reference(trace["csv"], ("trace", "csv"))]
+    return [path]
