@@ -316,7 +316,8 @@ def plan(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show HiGHS's own log on standard error."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print problems."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan (summary.json's content, with the solve's "
-                                 "timings) as JSON on standard output instead of the summary."),
+                                 "timings; input paths relative to OUTDIR, or without -o to the current folder) as "
+                                 "JSON on standard output instead of the summary."),
     with_report: bool = typer.Option(False, "--report", help="Also write OUTDIR/report.html (needs -o)."),
     parquet: bool = typer.Option(False, "--parquet", help="Also write OUTDIR/dispatch.parquet (needs -o and "
                                  "the sweep extra)."),
@@ -392,9 +393,11 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
             _no_result_json(as_json, result.status, [result.message], nested=True)
         raise typer.Exit(ExitCode.SOLVER_FAILURE)
     if as_json:
-        from dcplan.plans.write import summary_document
+        from dcplan.plans.write import input_records, summary_document
 
-        _print_json(summary_document(outcome.plan, timings=True))
+        printed = summary_document(outcome.plan, timings=True)
+        printed["inputs"] = input_records(outcome.plan.inputs, folder.target if folder else Path.cwd())  # as in summary.json
+        _print_json(printed)
     elif not quiet:
         from dcplan.terminal import plan_summary
 

@@ -5,6 +5,7 @@ the CI workflow it ships."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -146,7 +147,9 @@ def test_json_on_standard_output_and_diff_exit_codes(tmp_path, runner):
     assert planned.exit_code == 0, planned.output
     doc = json.loads(planned.stdout)
     assert doc["sites"]["testsite"]["gpus"] == {"h100_sxm": 1000} and doc["solver"]["solve_seconds"] >= 0
-    assert json.loads((tmp_path / "a" / "summary.json").read_text())["totals"] == doc["totals"]
+    written = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert written["totals"] == doc["totals"] and written["inputs"] == doc["inputs"] == [
+        {"path": "../site.yaml", "sha256": hashlib.sha256(site.read_bytes()).hexdigest()}]
 
     shown = json.loads(run_cli(runner, "show", tmp_path / "a", "--json").stdout)
     assert shown["plan"]["totals"] == doc["totals"] and shown["key_figures"][0]["figure"]

@@ -68,11 +68,15 @@ model's loop took at most 2.5 s where it converged (random build-outs on typical
 2067-2072), and one whose master took 1.25 s a round (examples/greener-and-fast, an hourly CFE
 cap in every quarter) had gone on for 200 rounds, 250 s, where HiGHS's MIP needed 0.3 s."""
 VIOLATION_TOL = 1e-7
-WARM_SLACK_S = 0.05
-"""A warm re-solve may take the cold solve's time and this much more before it is stopped and
-the LP solved cold (so no re-solve costs more than about two cold ones): warm re-solves without
-presolve run slower per iteration, and one from a design far off can take four times the cold
-solve's time (held-out r2027_06: 0.57 s against 0.15 s)."""
+NO_ITERATION_LIMIT = 2**31 - 1  # HiGHS's own "no limit" (kHighsIInf)
+WARM_SLACK_ITERATIONS = 2500
+"""A warm re-solve may take as many simplex iterations as the cold solve took and this many more
+before it is stopped and the LP solved cold (so no re-solve costs more than about two cold
+ones): one from a design far off can take four times the cold solve's time (held-out r2027_06:
+0.57 s against 0.15 s). Counted in iterations, not seconds, so that a plan does not depend on
+how busy the machine is (a cap in seconds, the cold solve's and 0.05 s, made the same inputs
+give other plans within the gap under load; at 50-60k iterations a second on a year's dispatch,
+the two caps are about the same)."""
 CUT_MAX = 1e6  # the largest coefficient an optimality cut keeps (see _Master.add_optimality_cut)
 CUT_GROUPS = 52
 """The most parts of the dispatch cost the master bounds apart, one cut each a round. Where no
@@ -341,6 +345,7 @@ class _Piece:
     bounded: tuple[np.ndarray, np.ndarray]
     moved: tuple[np.ndarray, np.ndarray]
     slack: tuple[np.ndarray, np.ndarray]
+    cold_iterations: int | None = None  # the most simplex iterations a cold solve of it has taken
 
 
 def _local(members: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -486,7 +491,7 @@ class _Dispatch:
         row's priced violation), each of cost, gradient and violation per group of the dispatch
         (see CUT_GROUPS)) |
         ('infeasible', [cuts]) | ('time' | 'slow' | 'error', message). A warm re-solve may take
-        as long as the first, cold one did (and WARM_SLACK_S): past that it is solved cold."""
+        as many simplex iterations as a cold one did (and WARM_SLACK_ITERATIONS): past that it is solved cold."""
         lower, upper, lo_src, hi_src = self._column_bounds(xd)
         # bounds that cross by less than the master's tolerance meet (its design may pass a cut by
         # that: a conflict within it would be cut again and again at the same design)
@@ -501,7 +506,7 @@ class _Dispatch:
             p.h.changeColsBounds(len(b), b, lower[b_lp], upper[b_lp])
             p.h.changeRowsBounds(len(m), m, row_lower[m_lp], row_upper[m_lp])
         status = self._run(warm=self.cold_seconds is not None)
-        if status == Status.kTimeLimit and not self.deadline.passed:
+        if status in (Status.kTimeLimit, Status.kIterationLimit) and not self.deadline.passed:
             status = self._run(warm=False)
             if status == Status.kTimeLimit and not self.deadline.passed:
                 return "slow", "a dispatch solve took longer than the decomposition allows"
@@ -612,16 +617,18 @@ class _Dispatch:
     def _run(self, warm: bool, fallback: dict | None = None):
         """Solve every piece (side by side, one thread each); their status: the first piece's
         that is not optimal, else optimal."""
-        for h in (p.h for p in self.pieces):
+        for p in self.pieces:
+            h = p.h
             for key, value in (fallback or FALLBACK_DEFAULTS).items():
                 h.setOptionValue(key, value)
             if warm:
                 h.setOptionValue("presolve", "off")
-                self.deadline.arm(h, cap_s=self.cold_seconds + WARM_SLACK_S)
+                h.setOptionValue("simplex_iteration_limit", (p.cold_iterations or 0) + WARM_SLACK_ITERATIONS)
             else:
                 h.setOptionValue("presolve", "on")
+                h.setOptionValue("simplex_iteration_limit", NO_ITERATION_LIMIT)
                 h.clearSolver()
-                self.deadline.arm(h, cap_s=None if self.cold_seconds is None else self.cap_s)
+            self.deadline.arm(h, cap_s=None if self.cold_seconds is None else self.cap_s)
         t = time.perf_counter()
         others = [threading.Thread(target=p.h.run) for p in self.pieces[1:]]
         for thread in others:
@@ -636,6 +643,8 @@ class _Dispatch:
         status = next((s for s in statuses if s != Status.kOptimal), Status.kOptimal)
         if not warm and status == Status.kOptimal and fallback is None:  # a fallback's time is no baseline
             self.cold_seconds = max(self.cold_seconds or 0.0, elapsed)
+            for p in self.pieces:
+                p.cold_iterations = max(p.cold_iterations or 0, p.h.getInfo().simplex_iteration_count)
         return status
 
 
