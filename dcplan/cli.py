@@ -413,11 +413,12 @@ def _plan(path, folder, time_limit, mip_gap, typical_days, scenario, strategy, s
         if not quiet:
             console.print("wrote " + ", ".join(escape(display_path(p)) for p in written))
     if result.status == "time_limit":
-        gap = gap_words(result.gap, result.gap_share) if result.gap is not None else "unknown"
+        gap = (f"has gap {gap_words(result.gap, result.gap_share)}" if result.gap is not None
+               else "has no gap yet: no bound on the cost was proved in time")
         why = "stopped" if stopped else "time limit reached"
         left = _what_the_time_went_to(result.message)
         err_console.print(f"[yellow]{why}[/yellow]: " + (f"{left}; the plan" if left else "best plan found")
-                          + f" has gap {gap}")
+                          + f" {gap}")
         raise typer.Exit(ExitCode.INTERRUPTED if stopped else ExitCode.SOLVER_FAILURE)
 
 
