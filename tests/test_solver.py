@@ -55,6 +55,31 @@ def test_decomposition_matches_monolithic(site):
     assert decomposed == pytest.approx(reference, rel=1e-6)
 
 
+def test_a_warm_re_solve_past_its_iterations_is_solved_cold_to_the_same_optimum(monkeypatch):
+    """A warm re-solve of the dispatch may take the cold solve's simplex iterations and
+    WARM_SLACK_ITERATIONS more (iterations, not seconds: the same plan on a busy machine); past
+    them it is solved cold. With no slack, a re-solve that needs more than the cold one did is
+    stopped and solved cold: the same optimum."""
+    import dcplan.solver.benders as benders
+
+    path = REPO / "sites" / "johor.yaml"
+    stopped, real = [], benders._Dispatch._run
+
+    def run(self, warm, fallback=None):
+        status = real(self, warm, fallback)
+        stopped.append(warm and status == benders.Status.kIterationLimit)
+        return status
+
+    monkeypatch.setattr(benders._Dispatch, "_run", run)
+    reference, _ = _objective(path, "decompose")
+    assert not any(stopped)
+    monkeypatch.setattr(benders, "WARM_SLACK_ITERATIONS", 0)
+    stopped.clear()
+    objective, used = _objective(path, "decompose")
+    assert used == "decompose" and sum(stopped) >= 1
+    assert objective == pytest.approx(reference, rel=1e-6)
+
+
 @pytest.mark.parametrize("site", ["johor", "memphis"])
 def test_a_dispatch_without_storage_is_bounded_in_parts(site, tmp_path, monkeypatch):
     """Without a battery, a demand charge (which ties a month's hours) or a yearly cap, the dispatch

@@ -139,7 +139,6 @@ def _flexible_room(sm: SiteModel, grid, firm: float, start) -> tuple[float, set[
     return extra, set(chosen_steps(sm.tg, sm.si, flex.curtailment, ("grid", "flexible", "curtailment", "flags")))
 
 
-
 def chosen_steps(tg, si, hours, where: tuple, doc=None) -> list[int]:
     """The steps of time grid ``tg`` in a set of hours (a cap's emergency hours, a connection's
     curtailed ones): flagged hours from a CSV (``where``: its key in ``doc``, the file that names

@@ -191,7 +191,8 @@ def _read_schedule(path: Path) -> dict[str, np.ndarray]:
 
 def _inputs(path: Path, summary: dict) -> list[InputFile]:
     """The inputs summary.json records (relative to the folder, with their SHA-256), as they are now
-    (YAML files embedded, data files such as CSVs only said to be as they were or changed); only those in the folder's trusted folders (:mod:`dcplan.trust`): a summary.json from a pull
+    (YAML files embedded, data files such as CSVs only said to be as they were or changed); only
+    those in the folder's trusted folders (:mod:`dcplan.trust`): a summary.json from a pull
     request must not embed /etc/passwd in a report."""
     out, folders = [], trust.trusted_folders(path)
     for i, record in enumerate(summary.get("inputs") or []):
