@@ -48,6 +48,19 @@ class SiteInput:
     wind_cf: np.ndarray | None = None
     pue: dict[str, np.ndarray] = field(default_factory=dict)  # cooling type -> hourly PUE
     ambient_temp_c: np.ndarray | None = None
+    year: int = 2027  # the calendar year of its hours: the series' clock
+    flags: dict = field(default_factory=dict)  # (file, key path) -> hour flags: see hour_flags
+
+    def hour_flags(self, spec: CsvColumn, where: KeyPath, doc: YamlDocument | None = None) -> np.ndarray:
+        """The 0/1 flags, hour by hour, of the CSV column ``spec`` that ``doc`` (by default the
+        site file) names at ``where`` (a cap's emergency hours, a connection's curtailed ones), on
+        the site's clock. Read once, at load (so that ``validate`` finds a bad file), and kept for
+        the model and the sweep. :class:`dcplan.series.SeriesError` where it cannot be read."""
+        doc = doc or self.doc
+        key = (doc.path, tuple(where))
+        if key not in self.flags:
+            self.flags[key] = S.SeriesResolver(doc, self.year, self.site.location.timezone).resolve(spec, where, S.FLAGS)
+        return self.flags[key]
 
     @property
     def name(self) -> str:
@@ -232,18 +245,18 @@ def _resolve_series(si: SiteInput, year: int) -> list[Problem]:
     hours = [(cap.emergency, ("caps", i, "emergency")) for i, cap in enumerate(site.caps)]
     if site.grid is not None and site.grid.flexible is not None:
         hours.append((site.grid.flexible.curtailment, ("grid", "flexible", "curtailment")))
-    return problems + _flag_problems(resolver, hours)
+    return problems + _flag_problems(si, hours)
 
 
-def _flag_problems(resolver: S.SeriesResolver, hours: list[tuple]) -> list[Problem]:
-    """Problems with the CSVs of hour flags (``hours``: each a spec of chosen hours or None, with
-    its key path), read now so that ``validate`` finds them; the model reads them again
-    on its own time grid."""
+def _flag_problems(si: SiteInput, hours: list[tuple], doc: YamlDocument | None = None) -> list[Problem]:
+    """Problems with the CSVs of hour flags that ``doc`` (by default the site file) names
+    (``hours``: each a spec of chosen hours or None, with its key path), read for ``si`` now
+    (:meth:`SiteInput.hour_flags`)."""
     problems = []
     for spec, at in hours:
         if spec is not None and spec.flags is not None:
             try:
-                resolver.resolve(spec.flags, at + ("flags",), S.FLAGS)
+                si.hour_flags(spec.flags, at + ("flags",), doc)
             except S.SeriesError as err:
                 problems.append(err.problem)
     return problems
@@ -302,7 +315,7 @@ def _load_site(doc: YamlDocument, data: dict, base_catalog: dict | None, year: i
     site = Site.model_validate(data)
     raw_catalog, problems = merge_catalog(base_catalog or builtin_catalog_data(), site.catalog, doc)
     refuse(problems)
-    si = SiteInput(site, doc, Catalog.model_validate(raw_catalog))
+    si = SiteInput(site, doc, Catalog.model_validate(raw_catalog), year=year)
     problems = _check_catalog_refs(site, si.catalog, doc, data) + _check_one_battery(site, doc)
     if site.smoothing is not None:
         problems += check_spec(site.smoothing, doc, ("smoothing",))
@@ -499,8 +512,8 @@ def load_program(path: str | os.PathLike, scenario: str | None = None,
                                               f"'{g.model}' is not in the gpus catalog"
                                               + did_you_mean(g.model, sites[0].catalog.gpus))])
     caps = resolve_caps(program, doc, sites, program.horizon.start)
-    refuse(_flag_problems(S.SeriesResolver(doc), [(cap.emergency, ("caps", i, "emergency"))
-                                                  for i, cap in enumerate(program.caps)]))
+    hours = [(cap.emergency, ("caps", i, "emergency")) for i, cap in enumerate(program.caps)]
+    refuse(sorted(set(p for si in sites for p in _flag_problems(si, hours, doc))))  # each on its site's clock
     return ProgramInput(program, doc, sites, scenario, caps, set_at=dict(set_at or {}))
 
 
@@ -520,8 +533,8 @@ def input_files(program: ProgramInput) -> list[Path]:
 
 
 def _csv_columns(node) -> list[CsvColumn]:
-    """Every CSV column a validated site names, however deep (series, curves' temperatures,
-    hour flags)."""
+    """Every CSV column a validated site or program section names, however deep (series, curves'
+    temperatures, hour flags)."""
     if isinstance(node, CsvColumn):
         return [node]
     if isinstance(node, BaseModel):

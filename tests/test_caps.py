@@ -382,6 +382,32 @@ def test_a_program_caps_emergency_hours_are_read_beside_the_program_and_recorded
     assert "program.yaml:18: caps[0].emergency.flags.csv: CSV file not found: " in result.output, result.output
 
 
+def test_emergency_hours_stamped_in_utc_are_read_on_the_sites_clock_by_validate_and_plan_alike(tmp_path, runner):
+    """Flags stamped in UTC for a site in Chicago (standard time UTC-6): hour 0 of its year is
+    06:00Z. validate and the model read them on the same clock (validate had read them on the
+    site's, the model without one: a file one passed, the other refused); a site cap's missing
+    flags file is found by validate at its key."""
+    import datetime as dt
+
+    start = dt.datetime(2027, 1, 1, 6, tzinfo=dt.timezone.utc)
+    rows = ["timestamp,eea_flag"] + [f"{(start + dt.timedelta(hours=h)).isoformat()},{int(4000 <= h < 4010)}"
+                                     for h in range(8760)]
+    (tmp_path / "eea.csv").write_text("\n".join(rows) + "\n")
+    s = site("g", price=40.0, fuel={"gas_price_usd_per_mmbtu": 6.0},
+             technologies={"battery": {"type": "li_ion_lfp", "duration_h": 12}})
+    s["location"]["timezone"] = "America/Chicago"
+    s["caps"] = [{"name": "eea", "quantity": "grid_emergency_import_mw", "max": 0,
+                  "emergency": {"flags": {"csv": "eea.csv"}}, "source": "utility EEA log"}]
+    path = program(tmp_path, [s], typical_days=None, target=1000)
+    assert run_cli(runner, "validate", path).exit_code == 0
+    d = solve(path).sites[0].dispatch
+    assert np.all(d["grid_mw"][4000:4010] <= 1e-6) and d["grid_mw"][3999] > 1 and d["grid_mw"][4010] > 1
+    s["caps"][0]["emergency"]["flags"]["csv"] = "missing.csv"
+    result = run_cli(runner, "validate", program(tmp_path, [s], typical_days=None, target=1000))
+    assert result.exit_code == 2 and "g.yaml:" in result.output, result.output
+    assert "caps[0].emergency.flags.csv: CSV file not found" in result.output, result.output
+
+
 def co2_capped_site(tmp_path, cap_t: float) -> object:
     """Full year: grid at 0.4 t/MWh, solar (up to 1 MW) at a capacity factor of 0.25 every hour."""
     write_csv(tmp_path / "cf.csv", {"solar_cf": daily([0.25] * 24)})

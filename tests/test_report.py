@@ -197,8 +197,8 @@ def test_plan_report_has_every_section_of_a_single_period_plan(quickstart):
     for name in ("program.yaml", "memphis.yaml"):  # the inputs, embedded
         assert re.search(rf"<summary><code>[^<]*{name}</code></summary><pre>", html)
     for name in ("memphis_price.csv", "greensboro_weather.csv"):  # the site's series: listed, their hashes checked
-        assert re.search(rf"<summary><code>[^<]*{name}</code> <span class=\"note\">\(data, not embedded: as when "
-                         r"the plan was made\)</span></summary></details>", html)
+        assert re.search(rf"<p><code>[^<]*{name}</code> <span class=\"note\">\(data, not embedded: as when "
+                         r"the plan was made\)</span></p>", html)
     assert "kind: site" in html and "No caps apply" in html
 
 
@@ -671,3 +671,20 @@ def test_numbers_for_people_round_before_they_choose_their_unit_and_count_their_
     assert counted(1, "round") == "1 round" and counted(0, "round") == "0 rounds"
     assert counted(1234, "scenario") == "1,234 scenarios"
 
+
+
+def test_a_data_input_is_listed_with_its_state_whatever_its_size(tmp_path, monkeypatch):
+    """A CSV the plan was made from is hashed, not embedded, even past the embedding limit (a
+    large price file had been 'too large to embed', its change never told)."""
+    import dcplan.report.data as data
+
+    monkeypatch.setattr(data, "EMBED_LIMIT_BYTES", 16)
+    (tmp_path / "out" / "inputs").mkdir(parents=True)
+    csv = tmp_path / "out" / "inputs" / "price.csv"
+    csv.write_text("hour,price_usd_per_mwh\n" + "".join(f"{h},40\n" for h in range(8760)))
+    summary = {"inputs": [{"path": "inputs/price.csv", "sha256": hashlib.sha256(csv.read_bytes()).hexdigest()}]}
+    [listed] = data._inputs(tmp_path / "out", summary)
+    assert listed.text is None and listed.note == "data, not embedded: as when the plan was made"
+    csv.write_text(csv.read_text().replace("0,40", "0,41", 1))
+    [listed] = data._inputs(tmp_path / "out", summary)
+    assert listed.note == "data, not embedded: changed since the plan was made"

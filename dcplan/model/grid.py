@@ -12,7 +12,7 @@ from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.model.rows import Rows, Term, row_family, weighted_sum
 from dcplan.model.timegrid import hourly_grid
 from dcplan.plans.types import SitePlan
-from dcplan.series import FLAGS, SeriesError, SeriesResolver
+from dcplan.series import SeriesError
 
 
 def add_grid(sm: SiteModel, start, end=None) -> None:
@@ -146,7 +146,7 @@ def chosen_steps(tg, si, hours, where: tuple, doc=None) -> list[int]:
     the yearly count."""
     if hours.flags is not None:
         try:
-            flags = SeriesResolver(doc or si.doc).resolve(hours.flags, where, FLAGS)
+            flags = si.hour_flags(hours.flags, where, doc)
         except SeriesError as err:
             raise InputError([err.problem]) from None
         return [int(i) for i in np.flatnonzero(tg.sample(flags) > 0.5)]

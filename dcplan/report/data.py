@@ -203,21 +203,24 @@ def _inputs(path: Path, summary: dict) -> list[InputFile]:
         if trust.outside(where, folders):
             out.append(InputFile(where, None, "not shown: outside the folders a report may read"))
             continue
+        data_file = where.suffix.lower() not in (".yaml", ".yml")  # hourly series, traces: the hash says enough
         try:
             status = where.stat()
-            if not stat.S_ISREG(status.st_mode) or status.st_size > EMBED_LIMIT_BYTES:  # listed, not read
+            if not stat.S_ISREG(status.st_mode) or (status.st_size > EMBED_LIMIT_BYTES and not data_file):
                 out.append(InputFile(where, None, f"{status.st_size:,} bytes: too large to embed"
                                      if stat.S_ISREG(status.st_mode) else "not a regular file"))
+                continue
+            if data_file:
+                with where.open("rb") as fh:
+                    same = hashlib.file_digest(fh, "sha256").hexdigest() == record.get("sha256")
+                out.append(InputFile(where, None, "data, not embedded: " + ("as when the plan was made" if same
+                                                                             else "changed since the plan was made")))
                 continue
             data = where.read_bytes()
         except OSError:
             out.append(InputFile(where, None, "not found: moved or deleted since the plan was made"))
             continue
         same = hashlib.sha256(data).hexdigest() == record.get("sha256")
-        if where.suffix.lower() not in (".yaml", ".yml"):  # hourly series and traces: the hash says enough
-            out.append(InputFile(where, None, "data, not embedded: " + ("as when the plan was made" if same
-                                                                         else "changed since the plan was made")))
-            continue
         note = "" if same else "changed since the plan was made: this is the file as it is now"
         try:
             out.append(InputFile(where, data.decode("utf-8"), note))

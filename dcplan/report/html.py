@@ -826,6 +826,8 @@ def _inputs(folder: PlanFolder) -> str:
     blocks = [changed]
     for f in folder.inputs:
         note = f' <span class="note">({escape(f.note)})</span>' if f.note else ""
-        text = f"<pre>{escape(f.text)}</pre>" if f.text is not None else ""
-        blocks.append(f"<details><summary><code>{escape(display_path(f.path))}</code>{note}</summary>{text}</details>")
-    return _section("inputs", "<p>The files this plan was made from; open one to read it.</p>" + "".join(blocks))
+        name = f"<code>{escape(display_path(f.path))}</code>{note}"
+        blocks.append(f"<details><summary>{name}</summary><pre>{escape(f.text)}</pre></details>" if f.text is not None
+                      else f"<p>{name}</p>")
+    return _section("inputs", "<p>The files this plan was made from; open one to read it (data files, such as "
+                    "CSVs, are listed with their state, not shown).</p>" + "".join(blocks))

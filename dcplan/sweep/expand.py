@@ -30,7 +30,7 @@ from dcplan.loader import (
 )
 from dcplan.schema.catalog import SECTIONS as CATALOG_SECTIONS
 from dcplan.schema.program import Program
-from dcplan.series import FLAGS, SeriesError, SeriesResolver
+from dcplan.series import SeriesError
 from dcplan.sweep.spec import Range, SweepFile, load_sweep
 from dcplan.version import __version__
 from dcplan.yamlio import dotted
@@ -356,15 +356,15 @@ def _flags(si, caps) -> list:
     """The hour flags the plan would read for this site: each cap's emergency hours and a flexible
     connection's curtailed hours (None where a file cannot be read)."""
     grid = si.site.grid
-    hours = [(getattr(rc.cap, "emergency", None), rc.flags_at, rc.doc or si.doc) for rc in caps]
+    hours = [(getattr(rc.cap, "emergency", None), rc.flags_at, rc.doc) for rc in caps]
     if grid is not None and grid.flexible is not None:
-        hours.append((grid.flexible.curtailment, ("grid", "flexible", "curtailment", "flags"), si.doc))
+        hours.append((grid.flexible.curtailment, ("grid", "flexible", "curtailment", "flags"), None))
     out = []
     for em, where, doc in hours:
         if em is None or em.flags is None:
             continue
         try:
-            out.append(SeriesResolver(doc).resolve(em.flags, where, FLAGS))
+            out.append(si.hour_flags(em.flags, where, doc))
         except SeriesError:
             out.append(None)
     return out
