@@ -109,7 +109,7 @@ def _check_target(t: Target, solve: bool, options: SolveOptions, names: dict[str
                 progress(f"solving {report.file} for feasibility")
             _feasibility(pi, options, report, committed is None)
             modes.append("solved")
-    except InputError as err:  # an input only the model reads (a site in a study's scenario, say)
+    except InputError as err:  # a problem only planning finds, after validation
         _invalid(report, err.problems)
     report.mode = "+".join(modes) or "validated"
     report.seconds = time.perf_counter() - started
