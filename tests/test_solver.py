@@ -80,6 +80,31 @@ def test_a_warm_re_solve_past_its_iterations_is_solved_cold_to_the_same_optimum(
     assert objective == pytest.approx(reference, rel=1e-6)
 
 
+def test_a_branch_and_bound_node_past_its_iterations_is_solved_cold_to_the_same_optimum(monkeypatch):
+    """A node's warm re-solve may take the cold solves' simplex iterations and WARM_SLACK_ITERATIONS
+    more; past them it is solved cold. Allowed five iterations, mojave's nodes (24-130 warm
+    iterations each) are stopped and solved cold: the same optimum."""
+    import dcplan.solver.branch as branch
+
+    path = REPO / "sites" / "mojave.yaml"
+    reference, used = _objective(path, "branch_and_bound")
+    assert used == "branch_and_bound"
+    stopped, real = [], branch._LpRunner.run
+
+    def run(self, lower, upper, basis=None):
+        if self.cold_iterations is not None:
+            monkeypatch.setattr(branch, "WARM_SLACK_ITERATIONS", 5 - self.cold_iterations)
+        before = self.solves
+        outcome = real(self, lower, upper, basis)
+        stopped.append(basis is not None and self.solves - before == 2)
+        return outcome
+
+    monkeypatch.setattr(branch._LpRunner, "run", run)
+    objective, _ = _objective(path, "branch_and_bound")
+    assert sum(stopped) >= 1
+    assert objective == pytest.approx(reference, rel=1e-9)
+
+
 @pytest.mark.parametrize("site", ["johor", "memphis"])
 def test_a_dispatch_without_storage_is_bounded_in_parts(site, tmp_path, monkeypatch):
     """Without a battery, a demand charge (which ties a month's hours) or a yearly cap, the dispatch

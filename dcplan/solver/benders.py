@@ -40,6 +40,7 @@ from dcplan.solver.highs import (
     MIP_FEASIBILITY_TOLERANCE,
     OUT_OF_TIME,
     PARALLEL_ROWS_RULE,
+    WARM_SLACK_ITERATIONS,
     Compiled,
     Deadline,
     Progress,
@@ -68,15 +69,6 @@ model's loop took at most 2.5 s where it converged (random build-outs on typical
 2067-2072), and one whose master took 1.25 s a round (examples/greener-and-fast, an hourly CFE
 cap in every quarter) had gone on for 200 rounds, 250 s, where HiGHS's MIP needed 0.3 s."""
 VIOLATION_TOL = 1e-7
-WARM_SLACK_ITERATIONS = 2500
-"""A warm re-solve may take as many simplex iterations as the cold solve took and this many more
-before it is stopped and the LP solved cold (so no re-solve costs more than about two cold
-ones): one from a design far off can take four times the cold solve's time (held-out r2027_06:
-0.57 s against 0.15 s). Counted in iterations, not seconds, so that the loop's path does not
-depend on how busy the machine is (a cap in seconds, the cold solve's and 0.05 s, made the same
-inputs give other plans within the gap under load; at 50-60k iterations a second on a year's
-dispatch, the two caps are about the same). What is still in seconds binds only on a loop that
-does not converge: a solve's cap (SOLVE_CAP_COLD) and the loop's budget (BUDGET_COLD)."""
 CUT_MAX = 1e6  # the largest coefficient an optimality cut keeps (see _Master.add_optimality_cut)
 CUT_GROUPS = 52
 """The most parts of the dispatch cost the master bounds apart, one cut each a round. Where no

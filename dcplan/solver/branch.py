@@ -1,6 +1,6 @@
 """Two monolithic routes: HiGHS's own MIP solver, and a compact branch-and-bound over few
 integer columns with warm-started LP re-solves (each node starts from its parent's basis; a
-re-solve that takes longer than a cold solve would is stopped and solved cold)."""
+re-solve that takes more simplex iterations than a cold solve did is stopped and solved cold)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy as np
 
 from dcplan.solver.highs import (
     OUT_OF_TIME,
+    WARM_SLACK_ITERATIONS,
     Compiled,
     Deadline,
     Progress,
@@ -129,12 +130,13 @@ class _Node:
 
 class _LpRunner:
     """Re-solves of one LP whose integer columns' bounds change, each from a given basis. A warm
-    re-solve may take at most as long as the cold root solve did (and a second): past that it is
-    stopped and the LP solved cold, so no path is slower than solving each node afresh."""
+    re-solve may take as many simplex iterations as a cold solve has (and WARM_SLACK_ITERATIONS):
+    past that it is stopped and the LP solved cold, so no path is much slower than solving each
+    node afresh, and the path does not depend on how busy the machine is."""
 
     def __init__(self, h, compiled: Compiled, idx: np.ndarray, deadline: Deadline):
         self.h, self.compiled, self.idx, self.deadline = h, compiled, idx, deadline
-        self.solves, self.cold_seconds = 0, None
+        self.solves, self.cold_iterations = 0, None
         h.passModel(compiled.lp(integral=False))
 
     def run(self, lower, upper, basis=None):
@@ -143,22 +145,21 @@ class _LpRunner:
             h.changeColsBounds(len(self.idx), self.idx, lower, upper)
         if self.deadline.passed:
             return "time", None, None
-        if basis is not None and self.cold_seconds is not None:
+        if basis is not None and self.cold_iterations is not None:
             h.setBasis(basis)
-            self.deadline.arm(h, cap_s=self.cold_seconds + 1.0)
-            before = h.getRunTime()
+            h.setOptionValue("simplex_iteration_limit", self.cold_iterations + WARM_SLACK_ITERATIONS)
+            self.deadline.arm(h)
             h.run()
             self.solves += 1
-            if h.getModelStatus() not in OUT_OF_TIME or self.deadline.passed:
+            if h.getModelStatus() != Status.kIterationLimit or self.deadline.passed:
                 return self._outcome()
-            self.cold_seconds = max(self.cold_seconds, h.getRunTime() - before)
+        h.setOptionValue("simplex_iteration_limit", highspy.kHighsIInf)
         h.clearSolver()  # cold, with presolve
         self.deadline.arm(h)
-        before = h.getRunTime()
         h.run()
         self.solves += 1
-        if self.cold_seconds is None:
-            self.cold_seconds = h.getRunTime() - before
+        if h.getModelStatus() == Status.kOptimal:
+            self.cold_iterations = max(self.cold_iterations or 0, h.getInfo().simplex_iteration_count)
         return self._outcome()
 
     def _outcome(self):
@@ -170,7 +171,7 @@ class _LpRunner:
             return "infeasible", None, None
         if status in (Status.kUnbounded, Status.kUnboundedOrInfeasible):
             return "unbounded", None, None
-        if status in OUT_OF_TIME:
+        if status in OUT_OF_TIME or status == Status.kIterationLimit:  # (a warm one's, past the deadline)
             return "time", None, None
         return "error:" + h.modelStatusToString(status), None, None
 

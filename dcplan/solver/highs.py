@@ -26,6 +26,14 @@ MIP_FEASIBILITY_TOLERANCE = 1e-6  # and its MIP's
 Status = highspy.HighsModelStatus
 OUT_OF_TIME = (Status.kTimeLimit, Status.kInterrupt)
 """How HiGHS ends a run that was cut short: at the time limit, or stopped (``SolveOptions.stop``)."""
+WARM_SLACK_ITERATIONS = 2500
+"""A warm re-solve (the decomposition's dispatch, a branch-and-bound node) may take as many simplex
+iterations as the cold solve took and this many more before it is stopped and the LP solved cold
+(so no re-solve costs more than about two cold ones): one from a design far off can take four
+times the cold solve's time (held-out r2027_06: 0.57 s against 0.15 s). Counted in iterations,
+not seconds, so that a solve's path does not depend on how busy the machine is (a cap in seconds,
+the cold solve's and 0.05 s, made the same inputs give other plans within the gap under load; at
+50-60k iterations a second on a year's dispatch, the two caps are about the same)."""
 PARALLEL_ROWS_RULE = 1 << 13
 """HiGHS's presolve rule that looks for parallel rows and columns (its bit in ``presolve_rule_off``).
 On a year's LP with the design fixed and a yearly cap it can take a second by itself where the
