@@ -90,7 +90,8 @@ def plan(source: str | os.PathLike | ProgramInput, *, scenario: str | None = Non
       ``feasibility_tolerance``.
 
     A keyword that is none of these is a TypeError naming the closest; a value outside the
-    command line's ranges is a ValueError. Invalid input files raise
+    command line's ranges is a ValueError, as is a loaded program edited since it was loaded
+    (its series and caps were derived then: change it with ``overrides`` on its path). Invalid input files raise
     :class:`dcplan.errors.InputError`. A plan stopped by the time limit or by ``stop`` is
     returned (its ``solver`` says so, with the gap); no plan at all raises :class:`NoPlan`
     (:func:`plan_outcome` returns it instead)."""
@@ -164,7 +165,16 @@ def _plan_outcome(caller: str, source, scenario: str | None, typical_days: int |
                              f"({source.scenario!r}); load it with dcplan.loader.load_program(path, scenario)")
         if overrides:
             raise ValueError("overrides apply to a path: give the program's file, not a loaded program")
+        edited = source.edited()
+        if edited is not None:
+            raise ValueError(f"this loaded program was changed after loading, at {edited}: what dcplan derives "
+                             "at load (hourly prices and series, caps, hour flags) was not, so it would be planned "
+                             f"half changed; give the file's path with overrides={{{edited!r}: ...}}, or load it again")
         return api.plan_program(source, typical_days, options)
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"{caller}() plans a file (a str or os.PathLike path) or a loaded ProgramInput, not "
+                        f"{type(source).__name__}; to change values in memory, give the file's path with "
+                        "overrides={'finance.discount_rate': 0.1, ...}")
     return api.plan(source, scenario, typical_days, options, overrides)
 
 

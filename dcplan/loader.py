@@ -101,10 +101,41 @@ class ProgramInput:
     delay_months: dict = field(default_factory=dict)  # (site, asset key) -> months beyond its lead time (dcplan.studies.odds)
     # key path in the program's data -> (file, line, key) that set it instead: a sweep's axis, an API override
     set_at: dict = field(default_factory=dict)
+    loaded: dict = field(default_factory=dict, repr=False, compare=False)
+    """The program and its sites as validated (JSON data by override path), kept to tell a later
+    edit: hourly series, caps and flags are derived at load, so an edited model would be planned
+    half as edited (see :meth:`edited`)."""
+
+    def __post_init__(self):
+        if not self.loaded:
+            self.loaded = self._as_data()
+
+    def _as_data(self) -> dict:
+        return {"": self.program.model_dump(mode="json", warnings=False),
+                **{f"sites.{si.name}": si.site.model_dump(mode="json", warnings=False) for si in self.sites}}
+
+    def edited(self) -> str | None:
+        """The override path of the first value changed since loading (``dataclasses.replace``,
+        ``model_copy``, an attribute set), or None."""
+        return _first_difference(self.loaded, self._as_data(), ())
 
     @property
     def name(self) -> str:
         return self.program.name
+
+
+def _first_difference(a, b, path: tuple) -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            if key not in a or key not in b:
+                return ".".join(map(str, path + (key,)))
+            found = _first_difference(a[key], b[key], path + (key,) if key else path)
+            if found is not None:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return next((f for i, (x, y) in enumerate(zip(a, b)) if (f := _first_difference(x, y, path + (i,)))), None)
+    return None if a == b else ".".join(map(str, path)) or "the program"
 
 
 # --- catalog -----------------------------------------------------------------------------

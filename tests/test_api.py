@@ -68,6 +68,36 @@ def test_a_scenario_with_a_loaded_program_is_refused_not_ignored(tmp_path):
     assert dcplan.plan(load_program(path, "dear"), scenario="dear", typical_days=2).scenario == "dear"
 
 
+def test_a_loaded_program_changed_after_loading_is_refused_at_the_override_that_would_change_it(tmp_path):
+    """Hourly series, caps and flags are derived at load: a loaded program edited afterwards (a
+    cap added, a site's price changed) had been planned half changed (the cap and the price
+    ignored, a discount rate honoured). It is refused, naming the override that does it."""
+    import dataclasses
+
+    from dcplan.schema.program import Program
+
+    path = write_yaml(tmp_path / "site.yaml", base_site())
+    loaded = load_program(path)
+    assert loaded.edited() is None
+    site = loaded.sites[0].site
+    cheaper = site.model_copy(update={"grid": site.grid.model_copy(update={"energy_price_usd_per_mwh": 5.0})})
+    with pytest.raises(ValueError, match=r"changed after loading, at sites\.testsite\.grid\.energy_price_usd_per_mwh: "
+                                         r".* overrides=\{'sites\.testsite\.grid\.energy_price_usd_per_mwh': \.\.\.\}"):
+        dcplan.plan(dataclasses.replace(loaded, sites=[dataclasses.replace(loaded.sites[0], site=cheaper)]),
+                    typical_days=2)
+    capped = Program.model_validate({**loaded.program.model_dump(), "caps": [
+        {"name": "co2", "quantity": "co2_t", "max": 1000, "source": "a test"}]})
+    with pytest.raises(ValueError, match="changed after loading, at caps: "):
+        dcplan.plan(dataclasses.replace(loaded, program=capped), typical_days=2)
+    loaded.program.finance.discount_rate = 0.2  # set in place
+    assert loaded.edited() == "finance.discount_rate"
+    loaded = load_program(path)
+    loaded.sites[0].site.cooling[0].pue = 1.5  # a list element's path as overrides write it
+    assert loaded.edited() == "sites.testsite.cooling.0.pue"
+    with pytest.raises(TypeError, match="not dict; to change values in memory, give the file's path with overrides"):
+        dcplan.plan({"kind": "program"})
+
+
 def test_a_dispatch_frame_of_no_such_site_names_the_sites(tmp_path):
     plan = dcplan.plan(write_yaml(tmp_path / "site.yaml", base_site()), typical_days=2)
     with pytest.raises(KeyError, match="its sites: testsite"):
