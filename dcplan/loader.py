@@ -542,7 +542,7 @@ def load_program(path: str | os.PathLike, scenario: str | None = None,
                 raise InputError([doc.problem(("compute", kind, i, "model"),
                                               f"'{g.model}' is not in the gpus catalog"
                                               + did_you_mean(g.model, sites[0].catalog.gpus))])
-    caps = resolve_caps(program, doc, sites, program.horizon.start)
+    caps = resolve_caps(program, doc, sites, program.horizon.start, set_at)
     hours = [(cap.emergency, ("caps", i, "emergency")) for i, cap in enumerate(program.caps)]
     refuse(sorted(set(p for si in sites for p in _flag_problems(si, hours, doc))))  # each on its site's clock
     return ProgramInput(program, doc, sites, scenario, caps, set_at=dict(set_at or {}))

@@ -86,8 +86,10 @@ def _scope_label(cap: Cap) -> str:
     return " & ".join(parts) or "portfolio"
 
 
-def resolve_caps(program, program_doc: YamlDocument | None, sites, when) -> list[ResolvedCap]:
-    """All caps that bind this portfolio, or :class:`InputError` naming bad references."""
+def resolve_caps(program, program_doc: YamlDocument | None, sites, when, set_at: dict | None = None) -> list[ResolvedCap]:
+    """All caps that bind this portfolio, or :class:`InputError` naming bad references.
+    ``set_at``: where key paths were set instead of the program file (``ProgramInput.set_at``): a
+    cap given as an override is located there."""
     problems: list[Problem] = []
     groups: dict[str, list[str]] = {}
     entries: dict[str, tuple] = {}  # name -> cap, origin, file, line, document, key path
@@ -105,6 +107,7 @@ def resolve_caps(program, program_doc: YamlDocument | None, sites, when) -> list
     for i, cap in enumerate(program.caps):
         file = program_doc.name if program_doc else ""
         line = program_doc.line_of(("caps", i)) if program_doc else None
+        file, line = next((set_at[p][:2] for p in (("caps", i), ("caps",)) if p in (set_at or {})), (file, line))
         entries[cap.name] = (cap, "program", file, line, program_doc, ("caps", i))
     site_names = {si.name for si in sites}
     resolved = []

@@ -98,6 +98,18 @@ def test_a_loaded_program_changed_after_loading_is_refused_at_the_override_that_
         dcplan.plan({"kind": "program"})
 
 
+def test_a_cap_given_as_an_override_is_located_at_the_override_not_at_the_programs_first_line(tmp_path):
+    write_yaml(tmp_path / "site.yaml", base_site())
+    path = write_yaml(tmp_path / "p.yaml", {"kind": "program", "name": "p", "sites": ["site.yaml"]})
+    cap = {"name": "imports", "quantity": "grid_import_mw", "max": 1, "source": "a test"}
+    with pytest.raises(dcplan.NoPlan) as caught:
+        dcplan.plan(path, typical_days=2, overrides={"caps": [cap]})
+    assert caught.value.reasons[0].startswith("cap imports (grid_import_mw, portfolio, overrides): ≤ 1.000 would need"), \
+        caught.value.reasons
+    plan = dcplan.plan(path, typical_days=2, overrides={"caps": [{**cap, "max": 1e9}]})
+    assert (plan.caps[0].file, plan.caps[0].line) == ("overrides", None)
+
+
 def test_a_dispatch_frame_of_no_such_site_names_the_sites(tmp_path):
     plan = dcplan.plan(write_yaml(tmp_path / "site.yaml", base_site()), typical_days=2)
     with pytest.raises(KeyError, match="its sites: testsite"):
