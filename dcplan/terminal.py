@@ -193,10 +193,11 @@ def plan_summary(console: Console, plan: Plan) -> None:
     rented = sum(sum(s.cloud_gpus.values()) for s in plan.sites)
     console.print(
         f"[bold]{plan.total_gpus:,}[/bold] GPUs" + (f" + {rented:,.0f} rented" if rented > 0.5 else "")
-        + (f" · [bold]${plan.usd_per_gpu_hour:,.2f}[/bold]/GPU-hour" if plan.total_gpus or rented > 0.5 else "")
+        + (f" · [bold]${plan.cost_usd_per_gpu_hour:,.2f}[/bold]/GPU-hour" if plan.total_gpus or rented > 0.5 else "")
         + " · "
-        + (f"levelised ${plan.levelised_usd_per_mwh:,.0f}/MWh all-in, ${plan.energy_cost_usd_per_mwh:,.1f}/MWh for power · "
+        + (f"levelised ${plan.levelised_cost_usd_per_mwh:,.0f}/MWh all-in, ${plan.power_cost_usd_per_mwh:,.1f}/MWh for power · "
            if plan.facility_energy_mwh > 0 else "no energy at the sites · ")
+        + (f"PUE {plan.pue:.3f} · " if plan.facility_energy_mwh > 0 else "")
         + f"CO2 {plan.co2_t:,.0f} t/yr · NOx {plan.nox_t:,.1f} t/yr"
     )
     if plan.caps and plan.timeline is not None and not any(c.binding for c in plan.caps):

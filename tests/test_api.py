@@ -37,7 +37,11 @@ def test_plan_returns_a_typed_plan_whose_dispatch_frame_has_timestamps(tmp_path)
     # the frame is the plan's own dispatch: the energy it sums to is the plan's
     assert float((frame["weight"] * frame["load_mw"]).sum()) == pytest.approx(plan.facility_energy_mwh)
     assert float((frame["weight"] * frame["grid_mw"]).sum()) == pytest.approx(plan.sites[0].energy_mwh["grid"])
-    assert plan.timeline_frame().empty  # one period
+    assert plan.timeline_frame().empty and plan.orders_frame().empty  # one period
+    # the year's PUE: the site's 1.2 every hour, as plan.yaml's totals and a pue cap count it
+    assert plan.pue == pytest.approx(1.2) and plan.key_figures()["pue"] == pytest.approx(1.2)
+    it_energy = float((frame["weight"] * frame["load_mw"] / frame["pue"]).sum())
+    assert plan.facility_energy_mwh / it_energy == pytest.approx(plan.pue)
 
 
 def test_plan_from_a_loaded_program_equals_the_plan_from_its_path(tmp_path):
@@ -160,6 +164,11 @@ def test_build_out_dispatch_frame_carries_each_period(tmp_path):
     plan = dcplan.plan(program, typical_days=1, mip_gap=1e-2)
     periods = plan.timeline_frame()
     assert list(periods["period"]) == [p.name for p in plan.timeline.periods]
+    assert list(periods["co2_t_in_period"]) == [p.co2_t for p in plan.timeline.periods]
+    orders = plan.orders_frame()
+    assert len(orders) == len(plan.timeline.orders) > 0
+    assert orders["capex_usd"].sum() == pytest.approx(sum(o.capex_usd for o in plan.timeline.orders))
+    assert {"site", "asset", "quantity", "unit", "order_date", "online_date", "latest_order_date"} <= set(orders)
     frame = plan.dispatch_frame()
     assert set(frame["period"]) == set(periods["period"])
     years = sorted({int(p.start[:4]) for p in plan.timeline.periods})
@@ -321,7 +330,7 @@ def test_a_plans_repr_is_short(tmp_path):
     assert shown.startswith("Plan(program='testsite'") and "status='optimal'" in shown and "gpus=1000" in shown
     assert len(shown) < 300 and len(repr(plan.sites)) < 300
     for documented in (dcplan.Plan, dcplan.Plan.total_cost_usd, dcplan.Plan.co2_t, dcplan.Plan.facility_energy_mwh,
-                       dcplan.Plan.levelised_usd_per_mwh, dcplan.Plan.energy_cost_usd_per_mwh):
+                       dcplan.Plan.levelised_cost_usd_per_mwh, dcplan.Plan.power_cost_usd_per_mwh):
         assert documented.__doc__, documented
     assert "npv_cost_usd" in dcplan.Plan.total_cost_usd.__doc__
     assert "standard" in dcplan.Plan.dispatch_frame.__doc__ and "weight" in dcplan.Plan.dispatch_frame.__doc__

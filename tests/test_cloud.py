@@ -24,7 +24,7 @@ def test_the_model_rents_exactly_when_the_cloud_is_cheaper_than_owning(tmp_path)
     any size: that figure is the crossover. Just above it the plan owns every GPU; just below,
     it rents every one and builds nothing."""
     owned = api.plan(single_site(tmp_path, None)).plan
-    crossover = owned.usd_per_gpu_hour
+    crossover = owned.cost_usd_per_gpu_hour
     assert 1.0 < crossover < 3.0
     above = api.plan(single_site(tmp_path, crossover * 1.01)).plan
     assert above.sites[0].gpus["h100_sxm"] == GPUS and above.sites[0].cloud_gpus["h100_sxm"] == pytest.approx(0, abs=1e-6)
@@ -32,7 +32,7 @@ def test_the_model_rents_exactly_when_the_cloud_is_cheaper_than_owning(tmp_path)
     below = api.plan(single_site(tmp_path, crossover * 0.99)).plan
     assert below.sites[0].gpus["h100_sxm"] == 0 and below.sites[0].cloud_gpus["h100_sxm"] == pytest.approx(GPUS)
     assert below.total_cost_usd == pytest.approx(GPUS * 8760 * crossover * 0.99, rel=1e-6)  # the rent alone
-    assert below.usd_per_gpu_hour == pytest.approx(crossover * 0.99, rel=1e-6)
+    assert below.cost_usd_per_gpu_hour == pytest.approx(crossover * 0.99, rel=1e-6)
 
 
 def buildout(tmp_path, gpu_lead_months: float) -> object:

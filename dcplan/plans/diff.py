@@ -23,7 +23,7 @@ from dcplan.formatting import amount, money, quantity
 from dcplan.plans.files import FiguredPlan, note_recorded_inputs, read_plan_yaml
 
 PLAN_FILE = "plan.yaml"
-TOTALS = [("gpus", "GPUs", ""), ("compute_delivered", "compute delivered", ""), ("it_mw", "IT load", "MW"),
+TOTALS = [("gpus", "GPUs", ""), ("compute_delivered", "compute delivered", ""), ("it_mw", "IT load", "MW"), ("pue", "PUE", ""),
           ("total_cost_usd_per_year", "cost", "USD/yr"), ("cost_usd_per_gpu_hour", "cost per GPU-hour", "USD"),
           ("power_cost_usd_per_mwh", "power cost", "USD/MWh"), ("co2_t_per_year", "CO2", "t/yr"),
           ("nox_t_per_year", "NOx", "t/yr")]

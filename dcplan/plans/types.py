@@ -4,7 +4,7 @@ and for a build-out its timeline of orders, rentals and periods. Made from a sol
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +63,16 @@ class SitePlan:
         """The facility's energy (IT and cooling), MWh a year: the dispatch's load times each
         step's weight. The load asked for: energy shed at the unserved price counts."""
         return float(np.sum(self.dispatch["weight"] * self.dispatch["load_mw"]))
+
+    @property
+    def pue(self) -> float:
+        """The year's PUE (facility energy over IT energy) as a ``pue`` cap counts it: each step's
+        PUE of the chosen cooling weighted by the hours it stands for, the IT at its design load in
+        every hour; NaN without a dispatch."""
+        weight, pue = self.dispatch.get("weight"), self.dispatch.get("pue")
+        if weight is None or pue is None or not np.sum(weight) > 0:
+            return float("nan")
+        return float(np.average(pue, weights=weight))
 
     def __repr__(self) -> str:  # not the dataclass's: its dispatch is thousands of numbers
         return (f"SitePlan(name={self.name!r}, country={self.country!r}, gpus={self.gpus!r}, "
@@ -155,14 +165,24 @@ class Plan:
 
     def timeline_frame(self):
         """A build-out's periods as a DataFrame (one row a period: dates, compute online, spend
-        by kind, CO2), indexed by each period's first day; empty for a single-period plan."""
+        by kind, the period's CO2 in ``co2_t_in_period``), indexed by each period's first day;
+        empty for a single-period plan. Its orders, one row each: :meth:`orders_frame`."""
         pd = _pandas()
         if self.timeline is None:
             return pd.DataFrame()
         rows = [{"period": p.name, "start": pd.Timestamp(p.start), "end": pd.Timestamp(p.end), "target": p.target,
-                 "compute_online": p.compute_online, "gpus": p.gpus, "co2_t": p.co2_t,
+                 "compute_online": p.compute_online, "gpus": p.gpus, "co2_t_in_period": p.co2_t,
                  **{f"spend_{k}_usd": v for k, v in p.spend_usd.items()}} for p in self.timeline.periods]
         return pd.DataFrame(rows).set_index("start")
+
+    def orders_frame(self):
+        """A build-out's orders as a DataFrame, one row an order (:class:`OrderLine`'s fields:
+        site, asset, quantity and unit, when ordered and online, ``capex_usd``, the latest order
+        date that still arrives in time); empty for a single-period plan."""
+        pd = _pandas()
+        if self.timeline is None:
+            return pd.DataFrame(columns=[f.name for f in fields(OrderLine)])
+        return pd.DataFrame([asdict(o) for o in self.timeline.orders], columns=[f.name for f in fields(OrderLine)])
 
     @property
     def total_cost_usd(self) -> float:
@@ -182,10 +202,11 @@ class Plan:
             "gpus": self.total_gpus,
             "it_mw": sum(s.it_mw for s in self.sites),
             "facility_energy_mwh_per_year": self.facility_energy_mwh,
+            "pue": self.pue,
             "total_cost_usd_per_year": self.total_cost_usd,
-            "levelised_cost_usd_per_mwh": self.levelised_usd_per_mwh,
-            "power_cost_usd_per_mwh": self.energy_cost_usd_per_mwh,
-            "cost_usd_per_gpu_hour": self.usd_per_gpu_hour,
+            "levelised_cost_usd_per_mwh": self.levelised_cost_usd_per_mwh,
+            "power_cost_usd_per_mwh": self.power_cost_usd_per_mwh,
+            "cost_usd_per_gpu_hour": self.cost_usd_per_gpu_hour,
             "co2_t_per_year": self.co2_t,
             "nox_t_per_year": self.nox_t,
         }
@@ -207,14 +228,14 @@ class Plan:
         return sum(s.facility_energy_mwh for s in self.sites)
 
     @property
-    def levelised_usd_per_mwh(self) -> float:
+    def levelised_cost_usd_per_mwh(self) -> float:
         """All of the yearly cost (power, cooling and compute: ``total_cost_usd``) per MWh of
         facility energy, USD/MWh; NaN with no energy."""
         energy = self.facility_energy_mwh
         return self.total_cost_usd / energy if energy else float("nan")
 
     @property
-    def energy_cost_usd_per_mwh(self) -> float:
+    def power_cost_usd_per_mwh(self) -> float:
         """The yearly cost of the power supply alone (no GPUs, cloud or cooling plant:
         COMPUTE_LINES) per MWh of facility energy, USD/MWh; NaN with no energy."""
         energy = self.facility_energy_mwh
@@ -222,11 +243,19 @@ class Plan:
         return power / energy if energy else float("nan")
 
     @property
-    def usd_per_gpu_hour(self) -> float:
+    def cost_usd_per_gpu_hour(self) -> float:
         """The annual cost over the GPU-hours of a year, owned and rented from a cloud: every GPU
         for 8,760 h, whether it runs, is capped or waits on shed load."""
         gpus = self.total_gpus + sum(sum(s.cloud_gpus.values()) for s in self.sites)
         return self.total_cost_usd / (gpus * 8760) if gpus else float("nan")
+
+    @property
+    def pue(self) -> float:
+        """The year's PUE over all sites: each site's (:attr:`SitePlan.pue`) weighted by its IT
+        MW; NaN with no IT."""
+        it = [(s.it_mw, s.pue) for s in self.sites if s.it_mw > 0]
+        total = sum(mw for mw, _ in it)
+        return sum(mw * pue for mw, pue in it) / total if total > 0 else float("nan")
 
     @property
     def co2_t(self) -> float:
@@ -282,8 +311,8 @@ class PeriodLine:
     gpus_online: dict[str, dict[str, int]]
     capacity_online: dict[str, dict[str, float]]
     spend_usd: dict[str, float]
-    energy_mwh: dict[str, float]
-    co2_t: float
+    energy_mwh: dict[str, float]  # in the period
+    co2_t: float  # tonnes in the period (a quarter's, where periods are quarters; not a year's)
     cloud_gpus_online: dict[str, dict[str, float]] = field(default_factory=dict)  # site -> model -> rented
     gpus_in_stock: dict[str, dict[str, int]] = field(default_factory=dict)  # site -> model -> delivered, not yet running
     steps: int = 0  # of the period's time grid (typical days can differ by period: a day kept for its peak hour)

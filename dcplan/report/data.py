@@ -436,7 +436,8 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
         ("cost per GPU-hour", fixed(totals.get("cost_usd_per_gpu_hour"), 2, prefix="$"), "all-in"),
         ("levelised cost", fixed(totals.get("levelised_cost_usd_per_mwh"), 0, "/MWh", "$"),
          fixed(totals.get("power_cost_usd_per_mwh"), 1, "/MWh", "$") + " for power alone"),
-        ("facility energy", fixed(_scaled(totals.get("facility_energy_mwh_per_year"), 1e-3), 0, " GWh/yr"), ""),
+        ("facility energy", fixed(_scaled(totals.get("facility_energy_mwh_per_year"), 1e-3), 0, " GWh/yr"),
+         f"PUE {fixed(totals.get('pue'), 3)} over the year" if totals.get("pue") is not None else ""),
         ("CO2", fixed(co2, 0, " t/yr"), f"NOx {fixed(totals.get('nox_t_per_year'), 1)} t/yr"),
     ]
     target = plan.get("target")

@@ -21,7 +21,7 @@ from dcplan.solver import SolveOptions
 TIMING_COLUMNS = ("seconds", "solve_seconds")
 """Columns that differ from run to run; everything else in a row is deterministic."""
 OUTPUT_COLUMNS = ("total_cost_usd_per_year", "cost_usd_per_gpu_hour", "power_cost_usd_per_mwh", "compute_delivered",
-                  "gpus", "it_mw", "cooling", "grid_peak_mw", "gas_mw", "solar_mw", "wind_mw", "battery_mw",
+                  "gpus", "it_mw", "cooling", "pue", "grid_peak_mw", "gas_mw", "solar_mw", "wind_mw", "battery_mw",
                   "battery_mwh", "co2_t_per_year", "nox_t_per_year", "water_m3_per_year", "binding_caps", "gap")
 """The figures :func:`plan_outputs` gives every plan (results tables have them even when no
 scenario has a plan); GPUs by model and gas units by type follow."""
@@ -83,6 +83,7 @@ def plan_outputs(plan: Plan) -> dict:
         "compute_delivered": plan.compute_delivered,
         **{k: figures[k] for k in ("gpus", "it_mw")},
         "cooling": sites[0].cooling if len(sites) == 1 else ", ".join(f"{s.name}: {s.cooling}" for s in sites),
+        "pue": figures["pue"],
         "grid_peak_mw": capacity(lambda k: k == "grid_peak_import_mw"),
         "gas_mw": capacity(lambda k: k.startswith("gas_") and k.endswith("_mw")),
         "solar_mw": capacity(lambda k: k == "solar_mw"),
