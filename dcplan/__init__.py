@@ -219,6 +219,11 @@ def _need_paths(caller: str, paths: tuple) -> None:
     if not paths:
         raise TypeError(f"{caller}() missing required argument 'paths': it needs a path (a file or "
                         "a folder); with none, nothing checked would read as a pass")
+    wrong = next((p for p in paths if not isinstance(p, (str, os.PathLike))), None)
+    if wrong is not None:
+        raise TypeError(f"{caller}() takes paths of files or folders (str or os.PathLike), not {type(wrong).__name__}"
+                        + ("; a Plan is checked from its folder: dcplan.write_plan(plan, folder) first"
+                           if type(wrong).__name__ == "Plan" else ""))
     if any(str(p) == "" for p in paths):
         raise ValueError(f"{caller}(): a path is the empty string")
 
@@ -242,7 +247,8 @@ def check(*paths: str | os.PathLike, plan_root: str | os.PathLike | None = None,
     """Does every committed plan still fit its inputs (as `dcplan check`)? ``paths``: files or
     folders of sites and programs, at least one (none is a TypeError, as for :func:`validate`);
     ``plan_root``: the folder of committed plans; ``solve``: also solve each program for
-    feasibility, each within ``time_limit_s``."""
+    feasibility, each within ``time_limit_s``. The report as `dcplan check` prints it:
+    ``dcplan.checks.formats.render(report, "text")`` (or "json", "github", "junit")."""
     from dcplan.checks import check_paths
     from dcplan.choices import TIME_LIMIT_S, within
 

@@ -274,6 +274,8 @@ def test_check_without_a_path_is_a_type_error_as_validate():
     for call in (dcplan.check, dcplan.validate):
         with pytest.raises(TypeError, match=r"missing required argument 'paths'.*needs a path"):
             call()
+        with pytest.raises(TypeError, match=r"takes paths of files or folders \(str or os.PathLike\), not dict"):
+            call({"kind": "site"})
 
 
 def test_loaders_and_plan_take_str_and_path_like_paths(tmp_path):
