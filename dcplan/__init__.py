@@ -45,10 +45,11 @@ if TYPE_CHECKING:
     from dcplan.plans.types import Plan
     from dcplan.smoothing.result import SmoothingResult
     from dcplan.solver import SolveOptions
+    from dcplan.sweep.runner import SweepRun
 
 __all__ = ["CheckReport", "InputError", "NoPlan", "Plan", "PlanOutcome", "Problem", "SmoothingResult",
-           "SolveOptions", "__version__", "check", "plan", "plan_outcome", "read_plan", "smooth", "validate",
-           "write_plan"]
+           "SolveOptions", "__version__", "check", "plan", "plan_outcome", "read_plan", "smooth",
+           "run_sweep", "validate", "write_plan"]
 
 _HOMES = {"NoPlan": "dcplan.api", "PlanOutcome": "dcplan.api", "CheckReport": "dcplan.checks.report",
           "InputError": "dcplan.errors", "Problem": "dcplan.errors", "Plan": "dcplan.plans.types",
@@ -256,6 +257,25 @@ def check(*paths: str | os.PathLike, plan_root: str | os.PathLike | None = None,
     if time_limit_s is not None:
         within("time_limit_s", time_limit_s, TIME_LIMIT_S)
     return check_paths([Path(p) for p in paths], Path(plan_root) if plan_root else None, solve, time_limit_s)
+
+
+def run_sweep(path: str | os.PathLike, outdir: str | os.PathLike, *, workers: int | None = None,
+              scheduler: str | None = None) -> SweepRun:
+    """Run (or resume) the sweep file ``path`` into ``outdir``, as `dcplan sweep run PATH -o
+    OUTDIR`: each scenario planned in its own process (``workers``, default one per core; or on
+    the Dask scheduler at ``scheduler``), results.parquet, results.csv and scenarios/<id>/
+    written. Returns a :class:`dcplan.sweep.runner.SweepRun`: ``rows`` (a dict per scenario, its
+    inputs and key figures: ``pandas.DataFrame(run.rows)``), ``finished``, ``statuses``. Needs
+    the sweep extra (``pip install 'dcplan[sweep]'``). The processes import the calling script
+    again, as Python's multiprocessing does: call it under ``if __name__ == "__main__":``."""
+    from dcplan.extras import require
+    from dcplan.sweep import runner
+
+    _need_paths("run_sweep", (path, outdir))
+    require("dcplan.run_sweep", "pyarrow", "duckdb")
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise ValueError(f"workers must be a whole number at least 1, not {workers!r}")
+    return runner.run_sweep(Path(path), Path(outdir), workers, scheduler)
 
 
 def smooth(workload: str | os.PathLike, site: str | os.PathLike | None = None, *, gpus: int | None = None,

@@ -18,6 +18,7 @@ import pytest
 import yaml
 from conftest import base_site, daily, run_cli, write_csv, write_yaml
 
+import dcplan
 from dcplan.errors import InputError
 from dcplan.sweep.expand import load_scenarios, scenario_id
 from dcplan.sweep.runner import run_sweep
@@ -272,12 +273,15 @@ def test_a_combination_the_model_rejects_is_recorded_as_invalid(program):
     data["grid"]["steps"] = [{"date": "2028-01-01", "max_import_mw": 20}, {"date": "2029-01-01", "max_import_mw": 30}]
     write_yaml(site, data)
     first, second = "sites.tiny.grid.steps.0.date", "sites.tiny.grid.steps.1.date"
-    run = run_sweep(sweep_file(program.parent, {first: ["2028-01-01", "2028-09-01"],
-                                                second: ["2029-01-01", "2028-06-01"]}), program.parent / "out", workers=1)
+    path = sweep_file(program.parent, {first: ["2028-01-01", "2028-09-01"], second: ["2029-01-01", "2028-06-01"]})
+    with pytest.raises(ValueError, match="workers must be a whole number at least 1, not 0"):
+        dcplan.run_sweep(path, program.parent / "out", workers=0)
+    run = dcplan.run_sweep(path, program.parent / "out", workers=1)  # the API's call of the same runner
     invalid = [r for r in run.rows if r["status"] == "invalid"]
     assert [(r[first], r[second]) for r in invalid] == [("2028-09-01", "2028-06-01")]
     assert "tiny.yaml" in invalid[0]["reason"] and "grid steps must be in date order" in invalid[0]["reason"]
     assert run.statuses["optimal"] == 3 and run.finished
+    assert [r["pue"] for r in run.rows if r["status"] == "optimal"] == pytest.approx([1.2] * 3)  # the site's, every hour
 
 
 def _kill_pool_workers() -> bool:

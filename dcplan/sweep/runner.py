@@ -251,7 +251,8 @@ def _failure(error: BaseException) -> dict:
     """The row fields of a scenario that raised instead of returning."""
     if isinstance(error, BrokenProcessPool):
         return {"status": "crashed", "reason": f"the worker process died running this scenario "
-                f"{_LocalPool.CRASHES} times (out of memory, or killed)"}
+                f"{_LocalPool.CRASHES} times (out of memory, or killed; or, run from a Python script, the "
+                "script lacks `if __name__ == \"__main__\":` and ran again in each worker)"}
     if type(error).__name__ == "KilledWorker":  # Dask's, after its allowed-failures
         return {"status": "crashed", "reason": f"Dask workers died running this scenario: {error}"}
     return {"status": "error", "reason": f"internal error: {type(error).__name__}: {error}"}
