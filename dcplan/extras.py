@@ -1,6 +1,7 @@
 """Optional dependencies: sweeps need pyarrow and duckdb (``dcplan[sweep]``), the PNG charts
 need matplotlib (``dcplan[plots]``), a Dask cluster needs distributed (``dcplan[cluster]``).
-A plan, a check, a report and a smoothing schedule need none of them."""
+A plan, a check, a report and a smoothing schedule need none of them; their DataFrames need
+pandas (``dcplan[pandas]``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ EXTRAS = {"pyarrow": "sweep", "duckdb": "sweep", "matplotlib": "plots", "distrib
 
 def available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
+
+
+def pandas():
+    """pandas, for the DataFrames of a plan or a smoothing schedule; an ImportError that names the
+    extra where it is missing (the rest of dcplan does without it)."""
+    try:
+        import pandas
+    except ImportError as err:
+        raise ImportError("DataFrames need pandas: pip install 'dcplan[pandas]'") from err
+    return pandas
 
 
 def require(what: str, *modules: str) -> None:

@@ -224,6 +224,9 @@ def test_smooth_a_job_against_a_site_limits_file(tmp_path):
     capped = dcplan.smooth(trace, gpus=1000, gpu="h100_sxm", limits={"ramp_up_mw_per_s": 0.1},
                            energy_price_usd_per_mwh=80.0, time_limit_s=60)
     assert capped.has_schedule
+    frame = capped.schedule_frame()  # a row a step, by the time from the trace's start
+    assert len(frame) == len(capped.schedule["grid_mw"]) and frame.index[1] == pd.Timedelta(seconds=capped.step_s)
+    assert np.array_equal(frame["grid_mw"].to_numpy(), capped.schedule["grid_mw"]) and "time_s" not in frame
     with pytest.raises(ValueError, match="time_limit_s"):
         dcplan.smooth(trace, gpus=1000, gpu="h100_sxm", limits={"ramp_up_mw_per_s": 0.1}, time_limit_s=-1)
     with pytest.raises(TypeError, match="needs a path"):

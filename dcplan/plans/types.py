@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dcplan.extras import pandas
 from dcplan.version import __version__
 
 COMPUTE_LINES = ("gpus", "cloud_rental", "cooling", "cooling_rental")
@@ -147,7 +148,7 @@ class Plan:
         all). The weights of a year (of each period, in a build-out) sum to 8,760, so
         ``(frame.weight * frame.load_mw).sum()`` is the facility's MWh a year;
         ``hour_of_year`` is the calendar hour (0 to 8,759) each step samples."""
-        pd = _pandas()
+        pd = pandas()
         name = site or self.sites[0].name
         if name not in {s.name for s in self.sites}:
             raise KeyError(f"no site {name!r} in this plan; its sites: {', '.join(s.name for s in self.sites)}")
@@ -167,7 +168,7 @@ class Plan:
         """A build-out's periods as a DataFrame (one row a period: dates, compute online, spend
         by kind, the period's CO2 in ``co2_t_in_period``), indexed by each period's first day;
         empty for a single-period plan. Its orders, one row each: :meth:`orders_frame`."""
-        pd = _pandas()
+        pd = pandas()
         if self.timeline is None:
             return pd.DataFrame()
         rows = [{"period": p.name, "start": pd.Timestamp(p.start), "end": pd.Timestamp(p.end), "target": p.target,
@@ -179,7 +180,7 @@ class Plan:
         """A build-out's orders as a DataFrame, one row an order (:class:`OrderLine`'s fields:
         site, asset, quantity and unit, when ordered and online, ``capex_usd``, the latest order
         date that still arrives in time); empty for a single-period plan."""
-        pd = _pandas()
+        pd = pandas()
         if self.timeline is None:
             return pd.DataFrame(columns=[f.name for f in fields(OrderLine)])
         return pd.DataFrame([asdict(o) for o in self.timeline.orders], columns=[f.name for f in fields(OrderLine)])
@@ -368,11 +369,3 @@ class Timeline:
                 "operating_usd": sum(p.spend_usd["operating"] for p in self.periods),
                 "rental_usd": sum(p.spend_usd["rental"] for p in self.periods),
                 "cost_per_gpu_hour_usd": self.cost_per_gpu_hour_usd}
-
-
-def _pandas():
-    try:
-        import pandas
-    except ImportError as err:  # an optional dependency: the rest of dcplan does without it
-        raise ImportError("DataFrames of a plan need pandas: pip install 'dcplan[pandas]'") from err
-    return pandas

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dcplan.extras import pandas
 from dcplan.schema.smoothing import Limits, SmoothingSpec
 from dcplan.smoothing.metrics import measure, violations
 from dcplan.smoothing.prepare import DEFAULT_MIN_STEP_S
@@ -55,6 +56,16 @@ class SmoothingResult:
     @property
     def has_schedule(self) -> bool:
         return bool(self.schedule)
+
+    def schedule_frame(self):
+        """The schedule as a pandas DataFrame, a row a step of ``step_s``, indexed by the time from
+        the trace's start (a TimedeltaIndex); MW by column, the stores' charge in MWh (battery)
+        and MJ (capacitors). Empty without a schedule. Needs pandas (``dcplan[pandas]``)."""
+        pd = pandas()
+        if not self.has_schedule:
+            return pd.DataFrame()
+        columns = {k: v for k, v in self.schedule.items() if k != "time_s"}
+        return pd.DataFrame(columns, index=pd.to_timedelta(self.schedule["time_s"], unit="s").rename("time"))
 
     @property
     def total_cost_usd_per_year(self) -> float | None:
