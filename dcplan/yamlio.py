@@ -146,6 +146,10 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
                                 f"{node.value} is read by YAML as {trust.shown(value)} (an octal, hexadecimal, binary or base-60 "
                                 "number): write the number in decimal, or quote it for text"))
         return None
+    if isinstance(value, str) and _SURROGATE.search(value):  # a "\ud800" escape: no text can hold it
+        problems.append(Problem(fname, node.start_mark.line + 1, dotted(path),
+                                "a lone surrogate (an escape such as \\ud800) is not text: remove it"))
+        return None
     if trust.too_large(value) and not (path and path[-1] == "seed"):
         problems.append(Problem(fname, node.start_mark.line + 1, dotted(path), trust.too_large_words(value)))
         return None
@@ -155,6 +159,7 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
 _CONSTRUCTOR = yaml.SafeLoader("")
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _YAML11_NUMBER = re.compile(r"[-+]?(0[0-9_]*[0-9]|0[xob].*|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?)$")
 """YAML 1.1's numbers that no one means in a site file: 0150 (octal, 104), 0x96, 0b11 and 2:30
 (base 60, 150), which PyYAML read silently."""

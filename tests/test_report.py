@@ -329,8 +329,40 @@ def test_missing_or_damaged_folders_are_input_errors(tmp_path, buildout, runner)
     assert f"plan.yaml:{line}: totals.gpus: input should be a valid number" in fails("report", buildout)
     plan.write_text(text.replace("    online_date: 2027-01-01", "    online_date: soon"))
     assert "timeline.orders[0].online_date: input should be a valid date" in fails("report", buildout)
+    # a period's capacity edited to no number (check had ended in an internal error, exit 70)
+    online = text.index("    capacity_online:\n")
+    battery = text.index("battery_mw: ", online)
+    plan.write_text(text[:battery] + "battery_mw: null" + text[text.index("\n", battery):])
+    assert "capacity_online.memphis.battery_mw: input should be a valid number; found null" in fails("report", buildout)
+    plan.write_text(text[:battery] + "battery_mw: x" + text[text.index("\n", battery):])
+    assert "capacity_online.memphis.battery_mw: expected a number, found 'x'" in fails("show", buildout)
+    plan.write_text(text.replace("\ncaps: []\n", "\n"))  # no caps written: none (plan.yaml's shape's default)
+    assert run_cli(runner, "report", buildout, "-o", tmp_path / "r.html").exit_code == 0
     plan.write_text(text)
+    summary = buildout / "summary.json"
+    written = summary.read_text()
+    for key, value, said in (("solver", "x", "summary.json: solver: input should be a valid dictionary"),
+                             ("inputs", -1, "summary.json: inputs: input should be a valid list")):
+        summary.write_text(json.dumps({**json.loads(written), key: value}))
+        assert said in fails("show", buildout) and said in fails("report", buildout)
+    summary.write_text(written)
+    smoothing, schedule = buildout / "smoothing.yaml", buildout / "schedule.csv"
+    figures, steps = smoothing.read_text(), schedule.read_text()
+    smoothing.write_text(yaml.safe_dump({**yaml.safe_load(figures), "costs_usd_per_year": -1}, sort_keys=False))
+    assert "costs_usd_per_year: expected a mapping of figures, found '-1'" in fails("report", buildout)
+    smoothing.write_text(figures)
+    schedule.write_text("")  # numpy had warned, then failed on its missing columns
+    assert "schedule.csv: cannot read schedule: empty file" in fails("report", buildout)
+    schedule.write_text(steps)
     dispatch = buildout / "dispatch.csv"
+    rows = dispatch.read_text()
+    header = rows.splitlines()[0].split(",")
+    first = rows.splitlines()[1].split(",")
+    for hour in ("-1", "1e16", "0.5"):  # show had drawn -1 and overflowed on 1e16
+        edited = dict(zip(header, first), hour_of_year=hour)
+        dispatch.write_text(rows.replace(",".join(first), ",".join(edited[k] for k in header), 1))
+        assert f"dispatch.csv:2: hour_of_year: '{hour}' is not an hour of the year (0 to 8759)" in fails("show", buildout)
+    dispatch.write_text(rows)
     lines = dispatch.read_text().splitlines()
     lines[5] = lines[5].replace("memphis,4,", "memphis,4x,")
     dispatch.write_text("\n".join(lines) + "\n")

@@ -239,7 +239,9 @@ def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(pro
         assert nothing.exit_code == 2 and "no statement to run" in nothing.output, nothing.output
     for sql, said in ((f"COPY results TO '{program.parent / 'leak.csv'}'", "file system operations are disabled"),
                       ("SELECT * FROM read_csv_auto('/etc/passwd')", "file system operations are disabled"),
-                      ("SELECT 1; SELECT 2", "2 statements: give one")):  # a pasted recipe reads and writes nothing
+                      ("SELECT 1; SELECT 2", "2 statements: give one"),
+                      ("SELECT '\udcff'", "--sql: not UTF-8 text")):  # a pasted recipe reads and writes nothing;
+        # '\udcff': a byte the terminal could not decode
         refused = run_cli(runner, "sweep", "summary", out, "--sql", sql)
         assert refused.exit_code == 2 and said in " ".join(refused.output.split()), refused.output
     assert not (program.parent / "leak.csv").exists()

@@ -30,6 +30,17 @@ def test_yaml_syntax_error_names_file_and_line(runner, tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_a_lone_surrogate_is_refused_at_its_line_not_an_internal_error(runner, tmp_path):
+    """YAML reads "\\ud800" in double quotes as a lone surrogate, which no text holds: pydantic's
+    message about it could not be encoded (exit 70, nothing on stdout with --json)."""
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(base_site(), sort_keys=False).replace("country: US", 'country: "\\ud800"'))
+    result = run_cli(runner, "validate", str(path))
+    assert result.exit_code == 2, result.output
+    line = path.read_text().splitlines().index('  country: "\\ud800"') + 1
+    assert f"site.yaml:{line}: location.country: a lone surrogate" in result.output
+
+
 def test_unknown_key_suggests_the_right_one(runner, tmp_path):
     site = base_site()
     site["grid"]["max_import_mv"] = site["grid"].pop("max_import_mw")

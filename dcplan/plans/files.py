@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 from pathlib import Path, PurePath
 from typing import Literal
 
@@ -22,6 +23,7 @@ from pydantic import (
     NonNegativeInt,
     TypeAdapter,
     ValidationError,
+    field_validator,
 )
 
 import dcplan.trust as trust
@@ -30,6 +32,7 @@ from dcplan.plans.types import Bridge, CapReport, OrderLine, PeriodLine, Plan, S
 from dcplan.plans.write import TIMELINE_COLUMNS
 from dcplan.schema.compute import MEASURES
 from dcplan.schema.validate import validation_problems
+from dcplan.series import HOURS_PER_YEAR
 from dcplan.yamlio import YamlDocument, load_yaml, parse_yaml
 
 TEXT_COLUMNS = ("period", "timestamp")
@@ -64,8 +67,11 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
                 number = float(value)
             except ValueError:
                 raise InputError([Problem(name, line, key, f"not a number: '{value}'")]) from None
-            if not math.isfinite(number) or (key == "weight" and number < 0):  # dcplan writes neither
-                what = "a weight (hours, at least 0)" if key == "weight" else "a finite number"
+            hour = key == "hour_of_year"
+            if not math.isfinite(number) or (key == "weight" and number < 0) or (  # dcplan writes none
+                    hour and not (0 <= number < HOURS_PER_YEAR and number == int(number))):
+                what = ("a weight (hours, at least 0)" if key == "weight" else
+                        f"an hour of the year (0 to {HOURS_PER_YEAR - 1})" if hour else "a finite number")
                 raise InputError([Problem(name, line, key, f"'{value}' is not {what}: dcplan writes none, so "
                                           "the file was changed or damaged")])
             columns.setdefault(key, []).append(number)
@@ -177,8 +183,18 @@ class PeriodEntry(_Record):
     gpus_in_stock: dict[str, dict[str, float]] = {}
     steps: int | None = Field(None, ge=1)  # its time grid's; older plans have time_resolution.steps only
     peak_days: int | None = None
-    capacity_online: dict[str, dict[str, float | str | None]] = {}
+    capacity_online: dict[str, dict[str, float | str]] = {}  # by site: MW and MWh, and the cooling chosen
     spend_usd: dict[str, float] = {}
+
+    @field_validator("capacity_online")
+    @classmethod
+    def _numbers_but_the_cooling(cls, online):
+        for site, figures in online.items():
+            for key, value in figures.items():
+                if isinstance(value, str) != (key == "cooling"):
+                    raise ValueError(f"capacity_online.{site}.{key}: expected "
+                                     + ("the cooling's name" if key == "cooling" else "a number") + f", found {value!r}")
+        return online
 
 
 class OrderEntry(_Record):
@@ -482,7 +498,10 @@ def read_folder(path: str | os.PathLike, shape: type[PlanFile] = PlanFile) -> Pl
     note_recorded_inputs(path, summary)
     dispatch = read_dispatch(path / "dispatch.csv")
     refuse(dispatch_problems(display_path(path / "dispatch.csv"), dispatch, plan))
-    return PlanFiles(doc, plan, summary, dispatch)
+    files = PlanFiles(doc, plan, summary, dispatch)
+    for key, kind in (("solver", dict), ("inputs", list[InputRecord])):  # what every reader relies on
+        _summary_value(files, key, kind)
+    return files
 
 
 def _read_json(path: Path) -> dict:
@@ -570,7 +589,8 @@ def _summary_value(files: PlanFiles, key: str, kind):
     try:
         return TypeAdapter(kind).validate_python(files.summary[key])
     except ValidationError as exc:
-        raise InputError([Problem(_summary_name(files), None, ".".join(map(str, (key, *e["loc"]))), e["msg"])
+        raise InputError([Problem(_summary_name(files), None, ".".join(map(str, (key, *e["loc"]))),
+                                  re.sub(r" or instance of \w+", "", e["msg"][:1].lower() + e["msg"][1:]))
                           for e in exc.errors(include_url=False)]) from None
 
 

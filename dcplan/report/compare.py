@@ -302,7 +302,7 @@ def _emissions(a: PlanFolder, b: PlanFolder) -> str:
 
 def _caps(a: PlanFolder, b: PlanFolder) -> str:
     def by_key(folder: PlanFolder) -> dict[str, dict]:
-        return {f"{c.get('name')} · {c.get('scope', '')}": c for c in folder.plan["caps"] if isinstance(c, dict)}
+        return {f"{c.get('name')} · {c.get('scope', '')}": c for c in folder.plan.get("caps") or [] if isinstance(c, dict)}
 
     ca, cb = by_key(a), by_key(b)
     if not ca and not cb:

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import re
 import stat
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,7 +142,10 @@ def load_folder(path: Path) -> PlanFolder:
         smoothing = load_yaml(path / "smoothing.yaml")
         _need(smoothing, (), smoothing.data, SMOOTHING_SHAPE)
         for key in ("before", "after", "limits", "costs_usd_per_year"):
-            _numbers(smoothing, (key,), smoothing.data.get(key))
+            value = smoothing.data.get(key)
+            if value is not None and not isinstance(value, dict):
+                raise InputError([smoothing.problem((key,), f"expected a mapping of figures, found '{value}'")])
+            _numbers(smoothing, (key,), value)
         folder.smoothing = smoothing.data
         folder.schedule = _read_schedule(path / "schedule.csv")
     return folder
@@ -176,9 +180,12 @@ def _read_schedule(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise InputError([Problem(name, None, "", "file not found (smoothing.yaml is beside it)")])
     try:
-        schedule = read_schedule(path)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError([Problem(name, None, "", f"cannot read schedule: {exc}")]) from None
+        with warnings.catch_warnings():  # numpy warns of an empty file, then finds no columns: said below
+            warnings.simplefilter("ignore")
+            schedule = read_schedule(path)
+    except (OSError, UnicodeDecodeError, ValueError, IndexError, TypeError) as exc:
+        raise InputError([Problem(name, None, "", "cannot read schedule: " + (
+            "empty file" if path.stat().st_size == 0 else str(exc)))]) from None
     for key in SCHEDULE_COLUMNS:
         values = schedule.get(key)
         if values is None or values.ndim != 1 or len(values) < 2:
@@ -444,7 +451,7 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
     if isinstance(target, dict):
         figures.append(("compute", f"{fixed(plan.get('compute_delivered'))} {str(target.get('measure')).replace('_', ' ')}",
                         f"target {fixed(target.get('amount'))}"))
-    caps = [c for c in plan["caps"] if isinstance(c, dict) and c.get("in_force", True)]
+    caps = [c for c in plan.get("caps") or [] if isinstance(c, dict) and c.get("in_force", True)]
     if caps:
         binding = [c.get("name", "?") for c in caps if c.get("binding")]
         rows = " period rows" if folder.timeline else ""  # a build-out's caps: one row a period, as `plan` says

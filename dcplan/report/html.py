@@ -654,7 +654,7 @@ def _emissions(folder: PlanFolder) -> str:
     rows.append([Html("<b>total</b>"), fixed(totals.get("co2_t_per_year")), fixed(totals.get("nox_t_per_year"), 1),
                  fixed(sum(w for w in water if isinstance(w, (int, float))))])
     body = _table(["site", "CO2 t/yr", "NOx t/yr", "water m³/yr"], rows)
-    caps = plan["caps"]
+    caps = plan.get("caps") or []
     if not caps:
         return _section("emissions", body + "<p>No caps apply to this plan.</p>")
     bars = [(f"{c['name']} · {c.get('scope', '')}", [("of its limit", BINDING if c.get("binding") else SLACK,

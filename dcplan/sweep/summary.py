@@ -98,6 +98,10 @@ def query(outdir: Path | str, sql: str) -> tuple[list[str], list[tuple]]:
     """Run ``sql``, one statement, over the table ``results``; return (column names, rows). The
     results are read into memory first and then no file is read or written: a --sql from a
     pasted recipe cannot print /etc/passwd or COPY the results anywhere."""
+    try:
+        sql.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the terminal could not decode (surrogate escapes): no query
+        raise InputError([Problem("command line", None, "--sql", "not UTF-8 text")]) from None
     con, _ = _connect(Path(outdir))
     import duckdb
 
