@@ -414,6 +414,9 @@ def test_bad_workload_and_limits_files_name_file_and_line(tmp_path, monkeypatch,
     result = run_cli(runner, "smooth", "job.yaml", "--gpu", "h100_sxm", "--band-min-mw", "50", "--band-max-mw", "40")
     assert result.exit_code == 2
     assert "command line: --band-min-mw, --band-max-mw: band_min_mw 50 is above" in result.output
+    result = run_cli(runner, "smooth", "job.yaml", "--gpu", "h100_sxn")  # the command line's, not the file's line 2
+    assert result.exit_code == 2
+    assert "command line: gpu: 'h100_sxn' is not in the gpus catalog (did you mean 'h100_sxm'?)" in result.output
 
 
 def test_a_job_that_never_trains_or_iterates_faster_than_its_resolution_is_an_input_error(tmp_path, runner):

@@ -409,6 +409,10 @@ def load_workload(path: Path | str, gpus: int | None = None, gpu_model: str | No
     if gpus is not None:
         data["gpus"] = gpus
     if gpu_model is not None:
+        catalog = builtin_catalog().gpus
+        if gpu_model not in catalog:  # the command line's, not the file's: said there
+            raise InputError([Problem("command line", None, "gpu", f"'{gpu_model}' is not in the gpus catalog"
+                                      + did_you_mean(gpu_model, catalog))])
         data["gpu"] = gpu_model
     refuse(validation_problems(doc, WorkloadFile, data))
     spec = WorkloadFile.model_validate(data)
