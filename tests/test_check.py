@@ -122,6 +122,32 @@ def test_a_hand_edited_plan_file_is_violated_at_the_key_edited(repo, runner):
         in " ".join(result.output.split())
 
 
+def test_a_sites_figures_are_those_its_committed_build_and_dispatch_make(repo, runner, tmp_path):
+    """Units in use, MW, energy, emissions and water follow from the committed build: an edited
+    one had passed (a fuzz review set a grid limit and a gas fleet to 0). Units in use that are not
+    the new and existing ones are a violation, as for GPUs; a figure the model reads otherwise
+    today is a warning (edited, or an input changed)."""
+    plan = repo / "plans" / "testsite" / "plan.yaml"
+    written = yaml.safe_load(plan.read_text())["sites"]["testsite"]
+    edit(plan, lambda d: d["sites"]["testsite"]["capacity"].update(grid_limit_mw=0))
+    [warning] = [f for f in failures(check_paths([repo]), WARNING) if f.check == "built figures"]
+    assert warning.where.key == "sites.testsite.capacity.grid_limit_mw"
+    assert f"0 in plan.yaml, but the committed build and dispatch make {written['capacity']['grid_limit_mw']:,.6g}" \
+        in warning.message
+    edit(plan, lambda d: d["sites"]["testsite"]["capacity"].update(grid_limit_mw=written["capacity"]["grid_limit_mw"])
+         or d["sites"]["testsite"].update(water_m3_per_year="x"))
+    result = run_cli(runner, "check", repo)
+    assert result.exit_code == 2 and "water_m3_per_year: input should be a valid number" in result.output
+    shutil.copytree(REPO / "sites", tmp_path / "sample" / "sites")
+    shutil.copytree(REPO / "plans", tmp_path / "sample" / "plans")
+    memphis = tmp_path / "sample" / "plans" / "memphis" / "plan.yaml"
+    edit(memphis, lambda d: d["sites"]["memphis"]["capacity"].update(gas_wartsila_18v50sg_units=0))
+    [v] = failures(check_paths([tmp_path / "sample" / "sites" / "memphis.yaml"]))
+    assert (v.check, v.where.key) == ("plan figures", "sites.memphis.capacity.gas_wartsila_18v50sg_units")
+    assert "0 wartsila_18v50sg units in use at memphis, but 10 new and the 0 the site has make 10" in v.message
+    assert all(f.check != "built figures" for f in failures(check_paths([tmp_path / "sample" / "sites"]), WARNING))
+
+
 def test_an_edited_headline_figure_fails_at_its_key_and_an_impossible_status_is_no_plan(repo, runner):
     """Each total is what the plan's sites and dispatch make (Plan.key_figures), and
     compute_delivered what its GPUs deliver: GPUs, CO2, energy, $/GPU-hour and the compute
@@ -327,7 +353,8 @@ def test_hours_outside_the_typical_days_above_every_source_are_a_warning(tmp_pat
     load = max(float(r[rows[0].index("load_mw")]) for r in rows[1:])
     planned_hours = {int(r[rows[0].index("hour_of_year")]) for r in rows[1:]}
     edit(path, lambda d: d["grid"].update(max_import_mw=round(1.1 * load, 3)))
-    assert not failures(check_paths([tmp_path]), WARNING)  # every hour within 1.1x the planned load
+    stale = failures(check_paths([tmp_path]), WARNING)  # every hour within 1.1x the planned load; the
+    assert [f.where.key for f in stale] == ["sites.testsite.capacity.grid_limit_mw"]  # limit written is stale
     hot = np.full(8760, 10.0)
     outside = sorted(set(range(8760)) - planned_hours)
     hot[outside[:5]] = 40.0  # PUE 1.6: the load 4/3 of the planned one, in five hours the plan does not dispatch

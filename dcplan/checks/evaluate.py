@@ -32,8 +32,10 @@ from dcplan.loader import ProgramInput
 from dcplan.model.build import build_single_period, time_grid_for
 from dcplan.model.compute import compute_delivered
 from dcplan.model.context import value_of, values_of
+from dcplan.model.results import site_plan
 from dcplan.model.technologies import TECHNOLOGIES
 from dcplan.model.timegrid import ALL_MONTHS, grid_of_steps
+from dcplan.plans.types import SitePlan
 from dcplan.schema.compute import MEASURES
 from dcplan.series import HOURS_PER_YEAR
 from dcplan.solver.highs import Compiled, highs_lp, new_highs
@@ -99,6 +101,7 @@ class Evaluation:
     caps: dict[str, list[tuple[str, float | None]]]  # cap name -> (group label, yearly value)
     costs: dict[str, dict[str, tuple[float, list[tuple]]]]  # site -> cost line -> (USD/yr, its inputs)
     prices: dict[str, dict[str, tuple[float, list[tuple]]]]  # site -> asset -> (USD per reported unit, inputs)
+    plans: dict[str, SitePlan]  # site -> its figures as the model reads them at the committed build and dispatch
 
 
 def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[str, np.ndarray]], dates,
@@ -164,7 +167,8 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
                                     {k: np.broadcast_to(np.asarray(most(), dtype=float), (HOURS_PER_YEAR,))
                                      for k, most in sm.most_mw.items()})
                for sm in committed}
-    return Evaluation(figures, _explain(compiled, excess, sites, tg), caps, costs, prices)
+    return Evaluation(figures, _explain(compiled, excess, sites, tg), caps, costs, prices,
+                      {sm.name: site_plan(sm, smoothing=False) for sm in committed})
 
 
 def _committed_grid(pi: ProgramInput, steps: dict[str, np.ndarray], typical_days: bool, peak_days: int,

@@ -5,15 +5,19 @@ hand-edited GPU count or total cost had passed `dcplan check`."""
 
 from __future__ import annotations
 
-from dcplan.checks.report import PASS, VIOLATION
+from dcplan.checks.report import PASS, VIOLATION, WARNING
 from dcplan.checks.verification import Verification
 from dcplan.model.build import site_compute
 from dcplan.plans.files import figures_of
+from dcplan.plans.types import gas_key
 
 FIGURE_TOLERANCE = 1e-5  # relative (and $1): plan.yaml writes its figures to six or more digits
 TOTALS_TOLERANCE = 1e-4
 """Relative: the totals made again from figures written to six digits and a dispatch written to
 four decimals (a small site's energy) agree to about 1e-6; an edit moves one by more."""
+BUILT_TOLERANCE = 1e-4
+"""Relative (and 1e-3 absolute): a site's figures read again from a dispatch written to four
+decimals and written to six digits themselves."""
 
 
 def apart(a: float, b: float) -> bool:
@@ -37,6 +41,13 @@ def check_plan_figures(v: Verification) -> None:
                 v.add(check, VIOLATION, f"plan.yaml has {total:,} {model} GPUs at {name}, but {new:,} new and "
                       f"the {old:,} the site has make {new + old:,}: the file was edited, or the site's existing "
                       "GPUs changed: re-plan", v.c.where(("sites", name, "gpus", model)))
+        for cand in si.site.technologies.gas:
+            units, new = entry.capacity.get(gas_key(cand.key, "units")), entry.capacity.get(gas_key(cand.key, "new_units"))
+            if units is not None and new is not None and units != new + cand.existing_units:
+                v.add(check, VIOLATION, f"plan.yaml has {units:g} {cand.key} units in use at {name}, but {new:g} new "
+                      f"and the {cand.existing_units} the site has make {new + cand.existing_units:g}: the file was "
+                      "edited, or the site's existing units changed: re-plan",
+                      v.c.where(("sites", name, "capacity", gas_key(cand.key, "units"))))
     by_line: dict[str, float] = {}
     for entry in plan.sites.values():
         for line, usd in entry.costs_usd_per_year.items():
@@ -64,3 +75,40 @@ def check_plan_figures(v: Verification) -> None:
     if len(v.report.findings) == before:
         v.add(check, PASS, "each site's GPUs are its new and existing ones; the cost lines add up to the total; "
               "the totals are the sites' figures")
+
+
+def check_built_figures(v: Verification) -> None:
+    """Each site's figures that follow from its committed build and dispatch (units in use, MW
+    and peaks, energy by source, emissions, water) against what the model reads of them under
+    today's inputs: a warning where one moved past plan.yaml's digits (edited, or an input such
+    as a unit's rating changed). A single-period plan's; a build-out's periods are checked by
+    their orders."""
+    evaluation = v.evaluations[-1] if v.evaluations else None
+    if v.timeline is not None or evaluation is None:
+        return
+    check, before = "built figures", len(v.report.findings)
+    violated = {f.where for f in v.report.findings if f.status == VIOLATION}  # said once
+    for name, entry in v.plan.sites.items():
+        made = evaluation.plans.get(name)
+        if made is None:
+            continue
+        stated = {("capacity", k): x for k, x in entry.capacity.items() if not k.startswith("smoothing_")}
+        stated.update({("energy_mwh_per_year", k): x for k, x in entry.energy_mwh_per_year.items()})
+        stated.update({("emissions_t_per_year", k): x for k, x in entry.emissions_t_per_year.items()})
+        stated[("water_m3_per_year",)] = entry.water_m3_per_year
+        again = {("capacity", k): x for k, x in made.capacity.items()}
+        again.update({("energy_mwh_per_year", k): x for k, x in made.energy_mwh.items()})
+        again.update({("emissions_t_per_year", "co2"): made.co2_t, ("emissions_t_per_year", "nox"): made.nox_t,
+                      ("water_m3_per_year",): made.water_m3})
+        for key, value in stated.items():
+            now = again.get(key)
+            if value is None or now is None or abs(value - now) <= BUILT_TOLERANCE * max(abs(value), abs(now)) + 1e-3:
+                continue
+            where = v.c.where(("sites", name, *key))
+            if where not in violated:
+                v.add(check, WARNING, f"{value:,.6g} in plan.yaml, but the committed build and dispatch make "
+                      f"{now:,.6g} under today's inputs: the file was edited, or an input changed since: re-plan",
+                      where)
+    if len(v.report.findings) == before:
+        v.add(check, PASS, "each site's units, MW, energy, emissions and water are what its committed build "
+              "and dispatch make")

@@ -32,7 +32,7 @@ from dcplan.checks.caps import check_caps, check_links
 from dcplan.checks.costs import check_costs
 from dcplan.checks.dispatch import check_dispatch
 from dcplan.checks.evaluate import Evaluation, evaluate_committed
-from dcplan.checks.figures import check_plan_figures
+from dcplan.checks.figures import check_built_figures, check_plan_figures
 from dcplan.checks.grid import check_grid_schedule
 from dcplan.checks.planfile import CommittedPlan
 from dcplan.checks.report import PASS, VIOLATION, WARNING, FileReport, Finding
@@ -82,6 +82,7 @@ def verify_plan(pi: ProgramInput, committed: CommittedPlan, report: FileReport,
     check_caps(v)
     check_links(v)
     check_costs(v, lines)
+    check_built_figures(v)
     if v.timeline is not None:
         check_lead_times(v)
         check_period_targets(v)

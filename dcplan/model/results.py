@@ -30,7 +30,7 @@ def extract(pm: PlanModel, solve: SolveResult) -> Plan:
     target = program.compute.target
     timeline = None
     if pm.buildout is not None:
-        by_period = [[_site_plan(sm) for sm in sites] for sites in pm.buildout.sites]
+        by_period = [[site_plan(sm) for sm in sites] for sites in pm.buildout.sites]
         timeline = extract_timeline(pm.buildout, program, by_period)
         _carry_unguarded(timeline)
         target = pm.buildout.targets[-1]
@@ -42,7 +42,7 @@ def extract(pm: PlanModel, solve: SolveResult) -> Plan:
         objective=program.objective.sense,
         time_resolution=time_res,
         solver=_solver_info(solve, pm),
-        sites=timeline.sites_by_period[-1] if timeline else [_site_plan(sm) for sm in pm.sites],
+        sites=timeline.sites_by_period[-1] if timeline else [site_plan(sm) for sm in pm.sites],
         target={"measure": target.measure, "amount": target.amount} if target else None,
         compute_delivered=value_of(pm.model.compute_delivered),
         caps=_cap_reports(pm, solve),
@@ -139,14 +139,15 @@ def _solver_info(solve: SolveResult, pm: PlanModel) -> dict:
     }
 
 
-def _site_plan(sm: SiteModel) -> SitePlan:
+def site_plan(sm: SiteModel, smoothing: bool = True) -> SitePlan:
     """The site's plan: its dispatch columns, then what each technology reports, then costs,
-    emissions and the smoothing of its training job."""
+    emissions and (``smoothing``) the smoothing of its training job: the figures of a solved
+    model, or of a committed plan fixed on it (``dcplan check``, which has no job's result)."""
     tg = sm.tg
     plan = SitePlan(sm.name, sm.si.site.location.country)
     plan.dispatch = {"hour_of_year": tg.hour_of_year.astype(float), "weight": tg.weight.astype(float)}
     plan.dispatch.update({name: column.values(sm.steps) for name, column in sm.dispatch.items()})
-    if sm.smoothing is not None:  # first: what the technologies report of the battery leaves it out
+    if smoothing and sm.smoothing is not None:  # first: what the technologies report of the battery leaves it out
         sizes = sm.smoothing.sizes
         held = sm.smoothing_held() if sm.smoothing_held is not None else {
             "power": sizes.get("battery_power_mw") or 0.0, "energy": sizes.get("battery_energy_mwh") or 0.0}

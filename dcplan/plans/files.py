@@ -350,6 +350,7 @@ class ReportedPlan(PlanFile):
 
 class FiguredSite(SiteEntry):
     emissions_t_per_year: Figures = {}
+    water_m3_per_year: float | None = None
     binding_limits: list[str] = []
 
 
