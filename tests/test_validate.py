@@ -41,6 +41,27 @@ def test_a_lone_surrogate_is_refused_at_its_line_not_an_internal_error(runner, t
     assert f"site.yaml:{line}: location.country: a lone surrogate" in result.output
 
 
+def test_a_problem_inside_a_series_mapping_is_named_at_its_own_key_and_line(runner, tmp_path):
+    """pydantic puts a series' union tag (csv, curve) before the mapping's keys, and the tag is a
+    key of the mapping too: the scale's problem had been named at `csv`, a missing `against` at `curve`."""
+    write_csv(tmp_path / "price.csv", {"price": np.full(8760, 50.0)})
+    site = base_site()
+    site["grid"]["energy_price_usd_per_mwh"] = {"csv": "price.csv", "column": "price", "scale": "ten"}
+    site["cooling"] = [{"type": "air_economizer", "pue": {"curve": [[10, 1.2], [40, 1.6]],
+                                                          "against": {"csv": "price.csv", "column": 7}}},
+                       {"type": "air_chiller", "pue": {"curve": [[10, 1.2], [40, 1.6]]}}]
+    path = write_yaml(tmp_path / "site.yaml", site)
+    lines = path.read_text().splitlines()
+    out = " ".join(run_cli(runner, "validate", str(path)).output.split())
+
+    def at(fragment: str, after: int = 0) -> int:
+        return next(i for i, line in enumerate(lines, 1) if fragment in line and i > after)
+
+    assert f"site.yaml:{at('scale: ten')}: grid.energy_price_usd_per_mwh.scale: input should be a valid number" in out
+    assert f"site.yaml:{at('column: 7')}: cooling[0].pue.against.column: input should be a valid string" in out
+    assert f":{at('pue:', at('air_chiller'))}: cooling[1].pue.against: required key is missing" in out
+
+
 def test_unknown_key_suggests_the_right_one(runner, tmp_path):
     site = base_site()
     site["grid"]["max_import_mv"] = site["grid"].pop("max_import_mw")

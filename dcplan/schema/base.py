@@ -148,10 +148,15 @@ def _series_tag(value: Any) -> str | None:
     if isinstance(value, (int, float)):
         return "constant"
     if isinstance(value, dict):
-        for key in ("csv", "time_of_use", "curve"):
+        for key in SERIES_TAGS:
             if key in value:
                 return key
     return None
+
+
+SERIES_TAGS = ("csv", "time_of_use", "curve")
+"""The tags of a series' kinds, each also the key that marks its mapping: in an error's location
+pydantic puts the tag before the mapping's keys (see :func:`dcplan.schema.validate._clean_loc`)."""
 
 
 _SERIES_HELP = "a number, {csv: FILE, column: NAME}, {time_of_use: {default: .., periods: [..]}}"

@@ -10,7 +10,7 @@ import typing
 from pydantic import BaseModel, ValidationError
 
 from dcplan.errors import Problem, did_you_mean
-from dcplan.schema.base import At
+from dcplan.schema.base import SERIES_TAGS, At
 from dcplan.yamlio import YamlDocument, dotted
 
 
@@ -47,6 +47,8 @@ def _clean_loc(data, loc: tuple) -> tuple:
     """Drop union tags pydantic inserts into error locations, keeping real keys and indices."""
     out, node = [], data
     for i, part in enumerate(loc):
+        if part in SERIES_TAGS and isinstance(node, dict) and i + 1 < len(loc) and not _holds(node.get(part), loc[i + 1]):
+            continue  # a series' union tag (csv, curve) that is also a key of its mapping: the tag
         if isinstance(node, dict) and part in node:
             out.append(part)
             node = node[part]
@@ -61,6 +63,11 @@ def _clean_loc(data, loc: tuple) -> tuple:
         elif isinstance(node, (dict, list)):
             continue
     return tuple(out)
+
+
+def _holds(node, part) -> bool:
+    return (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int)
+                                                         and part < len(node))
 
 
 def _other_keys(node: dict) -> dict:
