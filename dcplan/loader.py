@@ -17,7 +17,16 @@ from pydantic import BaseModel
 import dcplan.series as S
 import dcplan.trust as trust
 from dcplan.catalog import builtin_catalog_data
-from dcplan.errors import InputError, Problem, did_you_mean, display_path, loops, real_path, refuse
+from dcplan.errors import (
+    InputError,
+    Problem,
+    did_you_mean,
+    display_path,
+    loops,
+    printable,
+    real_path,
+    refuse,
+)
 from dcplan.formulas import output_fraction
 from dcplan.rules import resolve_caps
 from dcplan.schema.base import CsvColumn
@@ -308,6 +317,11 @@ def load_site(path: str | os.PathLike, base_catalog: dict | None = None, year: i
     refuse(problems)
     name = data.get("name")
     override = (overrides_by_site or {}).get(name) if isinstance(name, str) else None
+    if override is not None and not isinstance(override, dict):  # the program's to explain, not the site's
+        where = ("site_overrides", name)
+        message = f"expected a mapping of the site's keys to change, found {printable(repr(override))[:80]}"
+        raise InputError([program_doc.problem(where, message) if program_doc else Problem("overrides", None,
+                                                                                          dotted(where), message)])
     if not override:
         return _load_site(doc, data, base_catalog, year)
     try:

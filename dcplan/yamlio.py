@@ -56,14 +56,26 @@ class YamlDocument:
 
     def problem(self, loc: KeyPath, message: str) -> Problem:
         loc = tuple(loc)
-        return Problem(self.name, self.line_of(loc), dotted(self.written_at.get(loc, loc)), message)
+        return Problem(self.name, self.line_of(loc), dotted(self._written(loc)), message)
+
+    def _written(self, loc: KeyPath) -> KeyPath:
+        """Where ``loc`` is written: under an overlay's prefix where the deepest part of it the
+        file has (whose line :meth:`line_of` gives) is the overlay's, a missing key included."""
+        known = next((loc[:n] for n in range(len(loc), 0, -1) if loc[:n] in self.lines), ())
+        return self.written_at[known] + loc[len(known):] if known in self.written_at else loc
 
     def overlaid(self, prefix: KeyPath) -> YamlDocument:
         """This document with the keys under ``prefix`` (a scenario's) standing in for the keys
         they override, so that a value a scenario sets is reported at the scenario's line and key."""
         n = len(prefix)
         under = [loc for loc in self.lines if loc[:n] == prefix and len(loc) > n]
-        return dataclasses.replace(self, lines={**self.lines, **{loc[n:]: self.lines[loc] for loc in under}},
+        overlay = {loc[n:] for loc in under}
+        # a value that is no mapping (a list, a number) replaces the base's whole: its keys below go
+        mappings = {loc[:-1] for loc in overlay if isinstance(loc[-1], str)}
+        replaced = overlay - mappings
+        kept = {loc: line for loc, line in self.lines.items()
+                if not any(loc[:len(r)] == r and len(loc) > len(r) for r in replaced)}
+        return dataclasses.replace(self, lines={**kept, **{loc[n:]: self.lines[loc] for loc in under}},
                                    written_at={**self.written_at, **{loc[n:]: loc for loc in under}})
 
     def reference(self, written: str, loc: KeyPath) -> Path:

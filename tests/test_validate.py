@@ -62,6 +62,26 @@ def test_a_problem_inside_a_series_mapping_is_named_at_its_own_key_and_line(runn
     assert f":{at('pue:', at('air_chiller'))}: cooling[1].pue.against: required key is missing" in out
 
 
+def test_a_scenarios_own_problems_are_named_in_the_scenario(runner, tmp_path):
+    """A list a scenario gives replaces the program's whole: a key missing from it had been named
+    at the program's own list (its line, no scenario in the key); a site override that is no
+    mapping had been blamed on the site file."""
+    write_yaml(tmp_path / "site.yaml", base_site(compute=None))
+    program = {"kind": "program", "name": "p", "sites": ["site.yaml"], "compute": {"gpus": [{"model": "h100_sxm"}]},
+               "horizon": {"start": "2027-01-01", "years": 3},
+               "buildout": {"period": "year", "targets": [{"date": "2028-01-01", "gpus": 1000}]},
+               "scenarios": {"faster": {"buildout": {"targets": [{"gpus": 1000}]}},
+                             "odd": {"site_overrides": {"testsite": "oops"}}}}
+    path = write_yaml(tmp_path / "program.yaml", program)
+    lines = path.read_text().splitlines()
+    out = " ".join(run_cli(runner, "validate", str(path)).output.split())
+    target = next(i for i, line in enumerate(lines, 1) if "- gpus: 1000" in line)
+    assert f"program.yaml:{target}: scenarios.faster.buildout.targets[0].date: required key is missing" in out, out
+    odd = next(i for i, line in enumerate(lines, 1) if "testsite: oops" in line)
+    assert (f"program.yaml:{odd}: scenarios.odd.site_overrides.testsite: expected a mapping of the site's keys to "
+            "change, found 'oops'") in out, out
+
+
 def test_unknown_key_suggests_the_right_one(runner, tmp_path):
     site = base_site()
     site["grid"]["max_import_mv"] = site["grid"].pop("max_import_mw")
