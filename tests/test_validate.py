@@ -82,6 +82,16 @@ def test_a_scenarios_own_problems_are_named_in_the_scenario(runner, tmp_path):
             "change, found 'oops'") in out, out
 
 
+def test_a_number_where_a_date_is_due_is_refused_not_read_as_seconds_since_1970(runner, tmp_path):
+    """pydantic reads a number for a date as a Unix time: `start: 0` planned 1970 (a fuzz review)."""
+    write_yaml(tmp_path / "site.yaml", base_site())
+    path = write_yaml(tmp_path / "p.yaml", {"kind": "program", "name": "p", "sites": ["site.yaml"],
+                                            "horizon": {"start": 0}})
+    out = " ".join(run_cli(runner, "validate", str(path)).output.split())
+    line = path.read_text().splitlines().index("  start: 0") + 1
+    assert f"p.yaml:{line}: horizon.start: input should be a valid date" in out and "a date is written 2027-01-01" in out
+
+
 def test_unknown_key_suggests_the_right_one(runner, tmp_path):
     site = base_site()
     site["grid"]["max_import_mv"] = site["grid"].pop("max_import_mw")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Union, get_args
 
 from pydantic import (
@@ -37,12 +38,17 @@ class StrictModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_true_or_false_for_a_number(cls, data):
-        """true/false given for a number is passed on as text, which fails at its own key."""
+        """true/false given for a number, and a number for a date (pydantic reads ``start: 0``
+        as 1970-01-01, seconds since then), are passed on as text, which fails at its own key."""
         if isinstance(data, dict):
             for name, value in data.items():
                 field = cls.model_fields.get(name)
-                if isinstance(value, bool) and field is not None and _number_not_bool(field.annotation):
+                if field is None:
+                    continue
+                if isinstance(value, bool) and _number_not_bool(field.annotation):
                     data = {**data, name: str(value).lower()}
+                elif isinstance(value, (int, float)) and not isinstance(value, bool) and _takes(field.annotation, dt.date):
+                    data = {**data, name: f"{value} (a number; a date is written 2027-01-01)"}
         return data
 
 
@@ -75,15 +81,27 @@ def _numbers_in(value, key: tuple):
         yield key, value
 
 
-def _number_not_bool(annotation) -> bool:
-    """Whether a field's type takes numbers but not true/false."""
+def _kinds(annotation) -> set:
+    """The plain types a field's type is made of (through unions, lists and Annotated)."""
     kinds, todo = set(), [annotation]
     while todo:
         t = todo.pop()
-        if t in (int, float, bool):
+        if isinstance(t, type):
             kinds.add(t)
         todo.extend(get_args(t))
+    return kinds
+
+
+def _number_not_bool(annotation) -> bool:
+    """Whether a field's type takes numbers but not true/false."""
+    kinds = _kinds(annotation) & {int, float, bool}
     return bool(kinds) and bool not in kinds
+
+
+def _takes(annotation, kind: type) -> bool:
+    """Whether a field's type takes ``kind`` and no number (a date, not a date or a count)."""
+    kinds = _kinds(annotation)
+    return kind in kinds and not kinds & {int, float}
 
 
 class CsvColumn(StrictModel):
