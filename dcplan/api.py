@@ -476,6 +476,10 @@ def _as_planned(si: SiteInput, program: ProgramInput) -> tuple[SmoothingSpec, Ca
 _SMOOTHED: dict[bytes, SmoothingResult] = {}
 _SMOOTHED_LOCK = threading.Lock()  # a Dask worker runs scenarios in threads
 SMOOTHED_KEPT = 8
+SMOOTHED_KEPT_BYTES = 512 * 2**20
+"""And at most this many bytes of their arrays, the newest kept whatever its size: a schedule of
+a long job at 0.1 s holds half a gigabyte, and eight of them had grown a process that planned
+job after job from Python to 5.6 GB (a fuzz review)."""
 
 
 def smoothed(workload: Workload, spec: SmoothingSpec, options: SolveOptions, catalog: Catalog) -> SmoothingResult:
@@ -483,7 +487,7 @@ def smoothed(workload: Workload, spec: SmoothingSpec, options: SolveOptions, cat
     its battery's catalog entry (all it depends on): a sweep's worker plans scenario after
     scenario of one program, and each smoothed the same job again (18 s a scenario on
     examples/memphis-colossus). Only an answer that more time would not change is kept (see
-    :func:`_final`), the last :data:`SMOOTHED_KEPT`; each caller gets its own copy, as a plan adds
+    :func:`_final`), the last :data:`SMOOTHED_KEPT` within :data:`SMOOTHED_KEPT_BYTES`; each caller gets its own copy, as a plan adds
     to it. A remembered answer keeps the timings of its first run."""
     from dcplan.smoothing.api import smooth
 
@@ -497,9 +501,18 @@ def smoothed(workload: Workload, spec: SmoothingSpec, options: SolveOptions, cat
             return result
         with _SMOOTHED_LOCK:
             _SMOOTHED[key] = result
-            while len(_SMOOTHED) > SMOOTHED_KEPT:
+            while len(_SMOOTHED) > 1 and (len(_SMOOTHED) > SMOOTHED_KEPT or sum(
+                    _array_bytes(r) for r in _SMOOTHED.values()) > SMOOTHED_KEPT_BYTES):
                 del _SMOOTHED[next(iter(_SMOOTHED))]
     return copy.deepcopy(result)
+
+
+def _array_bytes(result: SmoothingResult | None) -> int:
+    """The bytes of a smoothing result's arrays (its schedule and job, and its larger run's)."""
+    if result is None:
+        return 0
+    return (sum(a.nbytes for a in result.schedule.values()) + result.workload.load_mw.nbytes
+            + _array_bytes(result.larger))
 
 
 def _final(result: SmoothingResult, options: SolveOptions) -> bool:

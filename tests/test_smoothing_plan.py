@@ -247,6 +247,19 @@ def test_a_long_traces_two_level_schedule_is_remembered_unless_a_clock_could_hav
     assert len(calls) == 3 and again["testsite"].status == "feasible"
 
 
+def test_remembered_smoothings_are_bounded_in_bytes_the_newest_kept(tmp_path, monkeypatch):
+    """Eight long schedules had grown a process planning job after job to 5.6 GB: the answers kept
+    are bounded in bytes too, oldest out first, the newest kept whatever its size."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    monkeypatch.setattr(api, "SMOOTHED_KEPT_BYTES", 1)
+    for swing_mw in (2.0, 2.5):  # two jobs: another limit each
+        limits = {**SMOOTHING, "limits": {**SMOOTHING["limits"], "swing_mw": swing_mw}}
+        api.smooth_training_jobs(load_program(write_yaml(tmp_path / "site.yaml", base_site(smoothing=limits))))
+        assert len(api._SMOOTHED) == 1
+    kept = next(iter(api._SMOOTHED.values()))
+    assert kept.spec.limits.swing_mw == 2.5 and api._array_bytes(kept) > 1
+
+
 def test_the_smoothing_prices_its_battery_as_the_plan_does(tmp_path):
     """The battery that smooths the job is the site's own, priced by the plan from the catalog
     with its overrides; the smoothing weighs it at the same price (it had dcplan's own catalog's,
