@@ -187,8 +187,9 @@ class SeriesResolver:
         """Column ``j`` of ``rows`` as finite numbers, or the first cell that is not one (its CSV
         line, from ``lines``, and what it holds, in ``problem``'s ``{row}`` and ``{what}``)."""
         try:
-            values = np.array([row[j] for row in rows], dtype=float)  # the whole column at once
-            if np.isfinite(values).all():
+            cells = [row[j] for row in rows]
+            values = np.array(cells, dtype=float)  # the whole column at once
+            if np.isfinite(values).all() and not any("_" in c for c in cells):  # (see trust.cell_number)
                 return values
         except (ValueError, IndexError):
             pass
@@ -196,7 +197,7 @@ class SeriesResolver:
         for i, row in enumerate(rows):  # cell by cell, to name the first bad one
             cell = row[j].strip() if j < len(row) else ""
             try:
-                values[i] = float(cell)
+                values[i] = trust.cell_number(cell)
             except ValueError:
                 values[i] = np.nan
             if not np.isfinite(values[i]):

@@ -157,6 +157,14 @@ def file_problem(path: Path, limit: int | None, env: str, what: str) -> Problem 
                    f"{limit / 1e6:g} MB {what} may be ({env} raises it)")
 
 
+def cell_number(text: str) -> float:
+    """A CSV cell as a number; ValueError for what is not one written plainly. Python reads
+    ``4_0`` as 40 (digits grouped as in its own source): a cell with an underscore is refused."""
+    if "_" in text:
+        raise ValueError(f"not a number: {text!r}")
+    return float(text)
+
+
 def read_csv_rows(path: Path) -> list[list[str]]:
     """A CSV input's rows (a byte-order mark is no header), as InputError when it is missing,
     not a file, too large or unreadable."""

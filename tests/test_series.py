@@ -132,6 +132,15 @@ def test_a_bad_cell_is_named_at_its_line_counting_blank_lines(tmp_path):
         load(tmp_path, {"csv": "p.csv"})
 
 
+def test_a_cell_with_digits_grouped_by_an_underscore_is_no_number(tmp_path):
+    """Python's float() reads 4_0 as 40 (its own source's digit grouping): a cell is a number
+    written plainly, or it is refused at its line."""
+    rows = ["hour,price_usd_per_mwh", *[f"{h},{'4_0' if h == 7 else 1}" for h in range(8760)]]
+    (tmp_path / "p.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(InputError, match=r"p.csv:9: column 'price_usd_per_mwh' has '4_0', not a number"):
+        load(tmp_path, {"csv": "p.csv"})
+
+
 def test_time_of_use(tmp_path):
     spec = {"time_of_use": {"default": 40, "periods": [
         {"value": 120, "months": [7, 8], "hours": [16, 17, 18]},

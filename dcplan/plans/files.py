@@ -64,7 +64,7 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
                 columns.setdefault(key, []).append(value)
                 continue
             try:
-                number = float(value)
+                number = trust.cell_number(value)
             except ValueError:
                 raise InputError([Problem(name, line, key, f"not a number: '{value}'")]) from None
             hour = key == "hour_of_year"

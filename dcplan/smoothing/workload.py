@@ -239,7 +239,7 @@ def synthetic_workload(**fields) -> Workload:
 def _parse_time(text: str) -> float | dt.datetime:
     """Seconds (a finite number) or an ISO 8601 timestamp; ValueError for anything else."""
     try:
-        seconds = float(text)
+        seconds = trust.cell_number(text)
     except ValueError:
         return dt.datetime.fromisoformat(text.strip())
     if not math.isfinite(seconds):
@@ -313,7 +313,7 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
                                     f"timestamp, found {row[t_col]!r}"))
             continue
         try:
-            v = float(row[v_col])
+            v = trust.cell_number(row[v_col])
         except ValueError:
             problems.append(Problem(fname, i, v_name, f"expected a number, found {row[v_col]!r}"))
             continue
