@@ -92,6 +92,17 @@ def test_a_number_where_a_date_is_due_is_refused_not_read_as_seconds_since_1970(
     assert f"p.yaml:{line}: horizon.start: input should be a valid date" in out and "a date is written 2027-01-01" in out
 
 
+def test_true_in_a_curves_point_is_no_number(runner, tmp_path):
+    """pydantic reads true as 1 inside a tuple, where the record's own check of true/false for a
+    number does not reach: a PUE curve's point [true, 1.2] had passed (a fuzz review)."""
+    write_csv(tmp_path / "t.csv", {"ambient_temp_c": np.full(8760, 10.0)})
+    path = write_yaml(tmp_path / "site.yaml", base_site(cooling=[{"type": "air_economizer", "pue": {
+        "curve": [[True, 1.2], [40, 1.6]], "against": {"csv": "t.csv"}}}]))
+    result = run_cli(runner, "validate", str(path))
+    assert result.exit_code == 2 and "cooling[0].pue.curve[0][0]: input should be a valid number; found True" in \
+        " ".join(result.output.split()), result.output
+
+
 def test_unknown_key_suggests_the_right_one(runner, tmp_path):
     site = base_site()
     site["grid"]["max_import_mv"] = site["grid"].pop("max_import_mw")

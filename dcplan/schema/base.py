@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictFloat,
     StrictInt,
     Tag,
     model_validator,
@@ -144,12 +145,16 @@ class CurvePoint(StrictModel):
     y: float
 
 
+Point = tuple[StrictFloat, StrictFloat]
+"""A curve's (x, y) point: numbers, not true or false (which pydantic reads as 1 and 0 in a tuple)."""
+
+
 class CurveSeries(StrictModel):
     """A value interpolated piecewise-linearly against another hourly series (e.g. PUE vs
     ambient temperature in °C). Points are (x, y) pairs sorted by x; values outside the range
     are held at the end points."""
 
-    curve: list[tuple[float, float]] = Field(min_length=2)
+    curve: list[Point] = Field(min_length=2)
     against: CsvColumn
 
     @model_validator(mode="after")

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from dcplan.choices import CATALOG_SECTIONS
-from dcplan.schema.base import Fraction, Months, NonNeg, StrictModel
+from dcplan.schema.base import Fraction, Months, NonNeg, Point, StrictModel
 
 
 class Sourced(StrictModel):
@@ -71,11 +71,11 @@ class GeneratorSpec(Sourced):
     ramp_rate_fraction_per_min: NonNeg
     nox_kg_per_mwh: NonNeg
     lifetime_years: float = Field(gt=0)
-    output_vs_ambient_c: list[tuple[float, float]] | None = Field(
+    output_vs_ambient_c: list[Point] | None = Field(
         None, min_length=2, description="available output as a share of unit_mw (rated at ISO, 15 °C) against "
         "the ambient dry-bulb temperature in °C, [[temp_c, share], ...] with rising temp_c, held at the ends; "
         "applied where the site gives ambient_temp_c; default: no derate")
-    output_vs_elevation_m: list[tuple[float, float]] | None = Field(
+    output_vs_elevation_m: list[Point] | None = Field(
         None, min_length=2, description="available output as a share of unit_mw (rated at sea level) against the "
         "site's elevation in m, [[elevation_m, share], ...], held at the ends; applied where the site's location "
         "gives elevation_m; default: no derate")

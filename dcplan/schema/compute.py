@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from dcplan.schema.base import At, Months, NonNeg, StrictModel
+from dcplan.schema.base import At, Months, NonNeg, Point, StrictModel
 
 
 class GpuOption(StrictModel):
@@ -47,7 +47,7 @@ class PowerCapping(StrictModel):
     the GPU with the least board power per MW (the most GPU-hours lost per MW saved)."""
 
     value_usd_per_gpu_hour: NonNeg = Field(description="what a GPU-hour of the job is worth (e.g. its rental price)")
-    curve: list[tuple[float, float]] = Field(
+    curve: list[Point] = Field(
         default_factory=lambda: list(PRETRAINING_POWER_CURVE),
         description="(power as a share of the uncapped draw, throughput as a share of uncapped) from (1, 1) "
         "down to the deepest cap allowed; default: Emerald AI's measured pre-training curve")
