@@ -101,16 +101,17 @@ class Evaluation:
     caps: dict[str, list[tuple[str, float | None]]]  # cap name -> (group label, yearly value)
     costs: dict[str, dict[str, tuple[float, list[tuple]]]]  # site -> cost line -> (USD/yr, its inputs)
     prices: dict[str, dict[str, tuple[float, list[tuple]]]]  # site -> asset -> (USD per reported unit, inputs)
-    plans: dict[str, SitePlan]  # site -> its figures as the model reads them at the committed build and dispatch
+    plans: dict[str, SitePlan]  # site -> its figures as the model reads them at the committed build and dispatch (if asked)
 
 
 def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[str, np.ndarray]], dates,
-                       typical_days: bool, peak_days: int = 0, months: tuple[int, ...] = ALL_MONTHS) -> Evaluation | None:
+                       typical_days: bool, peak_days: int = 0, months: tuple[int, ...] = ALL_MONTHS,
+                       site_plans: bool = False) -> Evaluation | None:
     """Evaluate the committed ``built`` (site -> SiteEntry-like: ``gpus_new``, ``cooling``,
     ``capacity``) and ``dispatch`` (site -> column -> values per step) on today's model over
     ``dates`` (first, last day); None when no completion was found in time. ``peak_days``: of
     a typical-day plan's days, those it kept for a peak hour; ``months``: those its grid covers
-    (a build-out period's, 0-11)."""
+    (a build-out period's, 0-11); ``site_plans``: also read each site's figures (``Evaluation.plans``)."""
     tg = _committed_grid(pi, next(iter(dispatch.values())), typical_days, peak_days, months)
     smoothing = {name: CommittedSmoothing.of(b.capacity) for name, b in built.items()}
     smoothing = {name: s for name, s in smoothing.items() if s is not None}
@@ -168,7 +169,7 @@ def evaluate_committed(pi: ProgramInput, built: dict, dispatch: dict[str, dict[s
                                      for k, most in sm.most_mw.items()})
                for sm in committed}
     return Evaluation(figures, _explain(compiled, excess, sites, tg), caps, costs, prices,
-                      {sm.name: site_plan(sm, smoothing=False) for sm in committed})
+                      {sm.name: site_plan(sm, smoothing=False) for sm in committed} if site_plans else {})
 
 
 def _committed_grid(pi: ProgramInput, steps: dict[str, np.ndarray], typical_days: bool, peak_days: int,

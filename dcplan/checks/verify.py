@@ -223,7 +223,7 @@ def _evaluate(v: Verification, states: dict[str, SiteState]) -> Evaluation | Non
     evaluation = None if some is None else evaluate_committed(
         v.pi, {n: s.entry for n, s in known.items()}, {n: s.d for n, s in known.items()},
         (some.start, some.end), v.plan.time_resolution.method == "typical_days", _peak_days(v, some.period),
-        _months(v, some.period))
+        _months(v, some.period), site_plans=v.timeline is None)  # (see check_built_figures)
     for name, s in known.items():
         s.figures = evaluation.sites[name] if evaluation is not None else None
     return evaluation
