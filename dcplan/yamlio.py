@@ -145,7 +145,7 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, path + (i,), lines, problems, fname) for i, item in enumerate(node.value)]
     try:
-        value = yaml.SafeLoader.construct_object(_CONSTRUCTOR, node, deep=True)
+        value = _scalar(node)
     except ValueError as exc:  # a value YAML reads as a date or number but cannot be one: 2027-13-45
         problems.append(Problem(fname, node.start_mark.line + 1, dotted(path), f"not a valid value: {exc}"))
         return None
@@ -166,6 +166,16 @@ def _build(node: yaml.Node, path: KeyPath, lines: dict, problems: list, fname: s
         problems.append(Problem(fname, node.start_mark.line + 1, dotted(path), trust.too_large_words(value)))
         return None
     return value
+
+
+def _scalar(node: yaml.ScalarNode):
+    """The value of one scalar node, as YAML 1.1's safe loader reads it (dates, numbers, booleans).
+    The shared constructor remembers each node it built; forgotten here, or a long process
+    (a sweep's worker) would keep every input file's nodes."""
+    try:
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+    finally:
+        _CONSTRUCTOR.constructed_objects.pop(node, None)
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
