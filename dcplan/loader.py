@@ -548,6 +548,9 @@ def load_program(path: str | os.PathLike, scenario: str | None = None,
                    for i, t in enumerate(program.buildout.targets) if not start <= t.date < end]
         refuse(outside)
     if not has_target and program.objective.sense == "min_cost":
+        if ("buildout",) in doc.written_at and program.buildout is None:  # a scenario's `buildout: null`
+            raise InputError([doc.problem(("buildout",), "this removes the build-out and its targets: "
+                                          "give compute.target here too, for the plan's one year")])
         raise InputError([doc.problem(("compute", "target"), "required key is missing "
                                       "(or give buildout.targets)")])
     for kind, options in (("gpus", program.compute.gpus), ("cloud", program.compute.cloud)):

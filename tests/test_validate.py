@@ -65,13 +65,14 @@ def test_a_problem_inside_a_series_mapping_is_named_at_its_own_key_and_line(runn
 def test_a_scenarios_own_problems_are_named_in_the_scenario(runner, tmp_path):
     """A list a scenario gives replaces the program's whole: a key missing from it had been named
     at the program's own list (its line, no scenario in the key); a site override that is no
-    mapping had been blamed on the site file."""
+    mapping had been blamed on the site file; a `buildout: null` as the program's missing target."""
     write_yaml(tmp_path / "site.yaml", base_site(compute=None))
     program = {"kind": "program", "name": "p", "sites": ["site.yaml"], "compute": {"gpus": [{"model": "h100_sxm"}]},
                "horizon": {"start": "2027-01-01", "years": 3},
                "buildout": {"period": "year", "targets": [{"date": "2028-01-01", "gpus": 1000}]},
                "scenarios": {"faster": {"buildout": {"targets": [{"gpus": 1000}]}},
-                             "odd": {"site_overrides": {"testsite": "oops"}}}}
+                             "odd": {"site_overrides": {"testsite": "oops"}},
+                             "no_ramp": {"buildout": None}}}
     path = write_yaml(tmp_path / "program.yaml", program)
     lines = path.read_text().splitlines()
     out = " ".join(run_cli(runner, "validate", str(path)).output.split())
@@ -80,6 +81,9 @@ def test_a_scenarios_own_problems_are_named_in_the_scenario(runner, tmp_path):
     odd = next(i for i, line in enumerate(lines, 1) if "testsite: oops" in line)
     assert (f"program.yaml:{odd}: scenarios.odd.site_overrides.testsite: expected a mapping of the site's keys to "
             "change, found 'oops'") in out, out
+    # a scenario that drops the build-out leaves no target: named at its `buildout: null`, not at compute
+    no_ramp = next(i for i, line in enumerate(lines, 1) if "buildout: null" in line)
+    assert f"program.yaml:{no_ramp}: scenarios.no_ramp.buildout: this removes the build-out and its targets" in out, out
 
 
 def test_a_number_where_a_date_is_due_is_refused_not_read_as_seconds_since_1970(runner, tmp_path):
