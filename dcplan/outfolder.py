@@ -114,6 +114,8 @@ class FolderLock:
 
     def __init__(self, target: Path, option: str = "-o"):
         self.target, self.option = writable_path(target, option, folder=True), option
+        if self.target.parent == self.target:  # the lock beside it would be inside it
+            raise self._problem(f"{self.target} is the file system's root: give a folder of its own")
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

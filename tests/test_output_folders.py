@@ -250,6 +250,14 @@ def test_a_folder_name_too_long_for_its_staging_folder_is_refused_before_solving
     assert result.exit_code == 2 and "the folder name is 240 bytes long: at most 237" in result.output
 
 
+def test_the_file_systems_root_is_refused_as_an_output_folder(tmp_path, runner):
+    """Its lock would be inside it, and was listed among the files dcplan did not write."""
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    result = run_cli(runner, "plan", site, "-o", "/")
+    assert result.exit_code == 2 and "-o: / is the file system's root: give a folder of its own" in result.output
+    assert not Path("/..lock").exists()
+
+
 def test_an_output_folder_given_through_a_link_is_written_where_the_link_leads(tmp_path, runner):
     """The swap beside the link replaced the link with a folder and left the link, dangling, in
     a staging name that was never removed (review)."""
