@@ -841,3 +841,14 @@ def test_a_master_on_which_highs_presolve_ignored_the_clock_solves_in_its_time()
         "print(h.modelStatusToString(h.getModelStatus()), round(h.getInfo().objective_function_value))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90)
     assert done.stdout.split()[-2:] == ["Optimal", "902265584"], done.stdout + done.stderr
+
+
+
+def test_plans_with_another_thread_count_in_one_process_all_solve():
+    """HiGHS's scheduler keeps the thread count of the process's first run and refuses another:
+    `dcplan.plan(threads=1)` after a plan with the default failed as "design rows: error", and so
+    did every scenario of a sweep (its workers ask for one thread) run from a script that had
+    planned at import. Both counts in turn, each twice, give the same plan."""
+    site = REPO / "sites" / "johor.yaml"
+    costs = [dcplan.plan(site, typical_days=12, threads=threads).total_cost_usd for threads in (None, 1, None, 1)]
+    assert costs[0] == costs[2] and costs[1] == costs[3], costs

@@ -120,6 +120,24 @@ class SolveResult:
 _banner_swallowed = False
 
 
+_scheduler_threads: int | None = None  # what HiGHS's scheduler in this process was started for (None: none yet)
+_scheduler_lock = threading.Lock()
+
+
+def _scheduler_for(threads: int) -> None:
+    """HiGHS starts one scheduler per process, at its first run, with that run's thread count
+    (0: its default), and refuses a later run that asks another: its status is an error
+    (`dcplan.plan(threads=1)` after a plan with the default failed as "design rows: error", as did
+    every scenario of a sweep started from a script that had planned before). Restarted here for
+    a new count, between runs: a process does not run two counts at once (a sweep's workers,
+    processes or a Dask worker's threads, all ask for one)."""
+    global _scheduler_threads
+    with _scheduler_lock:
+        if _scheduler_threads is not None and _scheduler_threads != threads:
+            highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads = threads
+
+
 def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
     """A Highs object with its console output off. HiGHS prints a copyright banner to the C
     stdout when the first one is made, whatever the options: it is swallowed here, so that
@@ -153,6 +171,7 @@ def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
             h.setOptionValue("mip_feasibility_tolerance", options.feasibility_tolerance)
         if options.stop is not None:
             _stop_when_set(h, options.stop)
+    _scheduler_for(options.threads if options is not None and options.threads else 0)
     return h
 
 
