@@ -302,7 +302,7 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
         return timed_out
     options = _gap_of_share(less_time(options, time.perf_counter() - started), share)
     result = solve(pm.model, options, operational=is_operational, start=start or None, suspect_infeasible=suspect,
-                   relaxed_away=relaxed_away, couples_steps=couples_steps)
+                   relaxed_away=relaxed_away, couples_steps=couples_steps, negligible=pm.negligible())
     if result.gap is not None:  # reported as asked: of the same share
         result.gap, result.gap_share = result.gap / share, share
     plan = extract(pm, result) if result.has_solution else None

@@ -843,6 +843,26 @@ def test_a_master_on_which_highs_presolve_ignored_the_clock_solves_in_its_time()
     assert done.stdout.split()[-2:] == ["Optimal", "902265584"], done.stdout + done.stderr
 
 
+@pytest.mark.parametrize("site", ["mojave", "johor"])
+def test_a_plan_orders_no_solar_wind_or_battery_too_small_to_print(site, monkeypatch):
+    """The decomposition's cuts bring a MW of solar or battery near zero, not to it: the sample
+    Mojave plan had a 0.1 kW battery and 5 kW of solar at a 48 MW site, Johor a 0.3 kW battery.
+    Such amounts are tried at zero and kept so where the plan costs no more than a tenth of its
+    gap; without that step (PlanModel.negligible empty) the dust is back."""
+    from dcplan.model.build import PlanModel
+    from dcplan.model.context import NEGLIGIBLE_MW
+
+    def sized(plan):
+        return {k: v for k, v in plan.sites[0].capacity.items()
+                if k.split("_")[0] in ("solar", "wind", "battery") and k.endswith(("_mw", "_mwh"))}
+
+    plan = dcplan.plan(REPO / "sites" / f"{site}.yaml", typical_days=12)
+    assert all(v == 0 or v >= NEGLIGIBLE_MW for v in sized(plan).values()), sized(plan)
+    monkeypatch.setattr(PlanModel, "negligible", lambda self: {})
+    dusty = dcplan.plan(REPO / "sites" / f"{site}.yaml", typical_days=12)
+    assert any(0 < v < NEGLIGIBLE_MW for v in sized(dusty).values()), sized(dusty)
+    assert plan.total_cost_usd <= dusty.total_cost_usd * (1 + plan.solver["gap"] + 1e-5)
+
 
 def test_plans_with_another_thread_count_in_one_process_all_solve():
     """HiGHS's scheduler keeps the thread count of the process's first run and refuses another:

@@ -16,7 +16,7 @@ from dcplan.formulas import gpu_it_mw
 from dcplan.loader import ProgramInput
 from dcplan.model.caps import ELASTIC_USD, CapBuilder, CapRow, add_links
 from dcplan.model.compute import add_compute, compute_delivered, gpu_measure
-from dcplan.model.context import SiteModel
+from dcplan.model.context import NEGLIGIBLE_MW, SiteModel
 from dcplan.model.gas import add_gas
 from dcplan.model.grid import add_grid
 from dcplan.model.reliability import add_balance, add_n_plus_one
@@ -34,6 +34,14 @@ class PlanModel:
     build_seconds: float
     cap_rows: list[CapRow]
     buildout: object = None  # dcplan.model.buildout.BuildoutModel of a staged build-out
+
+    def negligible(self) -> dict[int, float]:
+        """The amount below which each sized asset's variable (in use and, in a build-out, its
+        orders) is no order, by the variable's id: :func:`dcplan.solver.solve`'s ``negligible``."""
+        sites = [sm for period in self.buildout.sites for sm in period] if self.buildout else self.sites
+        sized = [a.in_use for sm in sites for a in sm.assets if a.sized]
+        sized += [o.var for o in self.buildout.orders if o.asset.sized] if self.buildout else []
+        return {id(var): NEGLIGIBLE_MW for var in sized}
 
 
 def time_grid_for(pi: ProgramInput, typical_days: int | None, months: tuple[int, ...] = ALL_MONTHS,

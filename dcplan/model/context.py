@@ -93,6 +93,19 @@ class Asset:
     def rented(self) -> bool:
         return self.rental_usd_per_unit_year is not None
 
+    @property
+    def sized(self) -> bool:
+        """Bought by the MW or MWh in any amount (solar, wind, a battery's power and energy): an
+        amount below :data:`NEGLIGIBLE_MW` is no order (see :meth:`PlanModel.negligible`)."""
+        return not self.integer and self.unit in ("MW", "MWh")
+
+
+NEGLIGIBLE_MW = 0.05
+"""Solar, wind or battery MW (or MWh) below which a plan orders none: the tables print it as 0.0,
+and a decomposed solve stops near zero rather than at it (the sample Mojave plan had a 0.1 kW
+battery and 5 kW of solar at a 48 MW site). The solver tries such amounts at zero and keeps
+them there where the plan costs no more than a tenth of its gap above."""
+
 
 @dataclass
 class SiteModel:

@@ -111,13 +111,15 @@ def irreducible_conflict(model: pyo.ConcreteModel) -> Conflict | None:
 
 def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operational=None,
           start: dict | None = None, suspect_infeasible: bool = False, relaxed_away=None,
-          couples_steps=None) -> SolveResult:
+          couples_steps=None, negligible: dict[int, float] | None = None) -> SolveResult:
     """Solve ``model`` to ``options.mip_gap``. ``operational(var) -> bool`` tells the dispatch
     columns from the design ones (without it the model is not decomposed); ``start`` maps
     variable names to the values of a plan to try first (e.g. from typical days);
     ``suspect_infeasible``: a coarser model had no plan, so ``auto`` leaves the model whole;
     ``relaxed_away(var) -> bool``: operational integers whose LP relaxation the model's other
-    rows imply, which the decomposition's relaxed dispatch leaves out with their rows."""
+    rows imply, which the decomposition's relaxed dispatch leaves out with their rows.
+    ``negligible``: id of a design variable -> the amount below which the plan would rather have
+    none (a 0.1 kW battery): tried at zero, and kept so where that costs at most a tenth of the gap."""
     options = options or SolveOptions()
     if options.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {options.strategy!r}: one of {', '.join(STRATEGIES)}")
@@ -146,12 +148,14 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
         start_x = _start_vector(compiled, start, op_mask)
         away = _component_mask(compiled, relaxed_away)
         away = None if away is None else away & op_mask & compiled.integer & (compiled.cost == 0) & (compiled.col_lower == 0)
-        result, x, duals = _decomposed(compiled, op_mask, options, deadline, progress, start_x, away, couples_steps)
+        small = _negligible_below(compiled, negligible, op_mask)
+        result, x, duals = _decomposed(compiled, op_mask, options, deadline, progress, start_x, away, couples_steps,
+                                       small)
         if (x is not None and options.duals and result.status == "optimal" and not deadline.passed
                 and op_mask.sum() < DECOMPOSE_MIN_OPERATIONAL):
             progress.report("the plan's vertex")
             lp_options = held_to(options, compiled, x, away)
-            x, basis = _at_vertex(compiled, x, result, lp_options, deadline)
+            x, basis = _at_vertex(compiled, x, result, lp_options, deadline, small)
     else:
         h = new_highs(options)
         progress.attach(h)
@@ -209,6 +213,17 @@ def _component_mask(compiled: Compiled, predicate, rows: bool = False) -> np.nda
     return mask
 
 
+def _negligible_below(compiled: Compiled, negligible: dict[int, float] | None, op_mask: np.ndarray) -> np.ndarray | None:
+    """Each column's amount below which it is negligible (0: none is), from ``negligible`` (see
+    :func:`solve`); None without any. Design columns only: a year's dispatch is not looked up."""
+    if not negligible:
+        return None
+    below = np.zeros(len(compiled.columns))
+    for i in np.flatnonzero(~op_mask):
+        below[i] = negligible.get(id(compiled.columns[i]), 0.0)
+    return below if below.any() else None
+
+
 def _start_vector(compiled: Compiled, start: dict | None, op_mask: np.ndarray | None) -> np.ndarray | None:
     """The start plan as a column vector (0 for what it does not name), or None. A start names
     design variables only, so with ``op_mask`` only the design columns are looked up (a name
@@ -221,15 +236,16 @@ def _start_vector(compiled: Compiled, start: dict | None, op_mask: np.ndarray | 
     return x
 
 
-def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_away=None, couples_steps=None):
+def _decomposed(compiled, op_mask, options, deadline, progress, start, relaxed_away=None, couples_steps=None,
+                small=None):
     """Benders, then the operational integers (and a bound on them where the loop's is too low),
     then (only if the gap is still open) HiGHS's MIP from the best plan. ``couples_steps``: see
-    :func:`solve`. Returns (result, x, row duals)."""
+    :func:`solve`; ``small``: see :func:`_negligible_below`. Returns (result, x, row duals)."""
     op_integer = compiled.integer & op_mask
     # with hourly commitment, the loop (which relaxes it) leaves nine tenths of the gap to it
     loop_options = dataclasses.replace(options, mip_gap=options.mip_gap / 10) if op_integer.any() else options
     loop_started = time.perf_counter()
-    out = decompose(compiled, op_mask, loop_options, deadline, progress, start, relaxed_away)
+    out = decompose(compiled, op_mask, loop_options, deadline, progress, start, relaxed_away, small)
     loop_seconds = time.perf_counter() - loop_started
     info = dict(lp_solves=out.sub_solves, nodes=out.rounds)
     if out.status in ("infeasible", "no_solution") or (out.x is None and deadline.passed):
@@ -335,21 +351,36 @@ def _gap(objective: float, bound: float | None) -> float | None:
 
 
 def _at_vertex(compiled: Compiled, x: np.ndarray, result: SolveResult, options: SolveOptions,
-               deadline: Deadline):
+               deadline: Deadline, small: np.ndarray | None = None):
     """The plan's integers with the rest re-solved as one LP: the decomposition's plan is
     optimal to the gap but need not be a vertex, so a cap that binds may show a few parts per
     million of slack and no shadow price (a 25 % renewable share met at 25.0002 %). Only for a
-    model whose whole LP is cheap (see DECOMPOSE_MIN_OPERATIONAL). Returns (x, the LP's basis),
-    ``result``'s objective, bound and gap updated; (x, None) where the LP does worse than the
-    plan beyond round-off, or would leave the gap wider than asked."""
-    h = _lp_around(compiled, x, options, compiled.integer, deadline=deadline)
+    model whose whole LP is cheap (see DECOMPOSE_MIN_OPERATIONAL). ``small`` (see
+    :func:`_negligible_below`): what the plan has below its negligible amount is held at zero
+    too where that costs at most a tenth of the gap more (a vertex may hold such dust of its
+    own), else the LP is solved again without. Returns (x, the LP's basis), ``result``'s
+    objective, bound and gap updated; (x, None) where the LP does worse than the plan beyond
+    round-off, or would leave the gap wider than asked."""
+    tiny = None if small is None else (small > 0) & (x < small)
+    if tiny is not None and tiny.any():
+        found = _vertex_lp(compiled, x, result, options, deadline, compiled.integer | tiny, options.mip_gap / 10)
+        if found is not None:
+            return found
+    return _vertex_lp(compiled, x, result, options, deadline, compiled.integer, VERTEX_ROUND_OFF) or (x, None)
+
+
+def _vertex_lp(compiled, x, result, options, deadline, fix: np.ndarray, allowed: float):
+    """The LP around ``x`` with the columns ``fix`` held at its values, rounded (see
+    :func:`_at_vertex`): (x, basis) with ``result`` updated, or None where it costs more than
+    ``allowed`` (relative) over the plan or leaves the gap wider than asked."""
+    h = _lp_around(compiled, x, options, fix, deadline=deadline)
     if h.getModelStatus() != Status.kOptimal:
-        return x, None
+        return None
     objective = h.getInfo().objective_function_value
-    if objective > result.objective + VERTEX_ROUND_OFF * max(1.0, abs(result.objective)):
-        return x, None
+    if objective > result.objective + allowed * max(1.0, abs(result.objective)):
+        return None
     if result.bound is not None and _gap(objective, result.bound) > options.mip_gap >= (result.gap or 0.0):
-        return x, None
+        return None
     result.objective = objective
     if result.bound is not None:
         result.bound = min(result.bound, objective)

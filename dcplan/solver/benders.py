@@ -59,6 +59,7 @@ MAX_PENALTY_RAISES = 2
 PENALISED_CUT_SLACK = 1e-7  # seen: 4e-8 of a penalised cut's size lost to the LP's tolerances
 MAX_ROUNDS = 200  # Benders iterations before handing over (converged cases take 5-40)
 POLISH_ROUNDS = 20  # rounds that bring the continuous design to a hundredth of the gap
+DUST_ROUNDS = 3  # rounds that try a converged design's negligible amounts at zero (see decompose)
 SOLVE_CAP_COLD = 40  # one dispatch solve may take this many cold solves' time (and a second),
 BUDGET_COLD = 100  # and the whole loop this many (and BUDGET_FLOOR_S): a whole-model LP takes about
 # 20-80 cold dispatch solves, so a loop that will not converge costs about one or two monolithic
@@ -791,17 +792,20 @@ class _Master:
 
 
 def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions, deadline: Deadline,
-              progress: Progress, start: np.ndarray | None = None, relaxed_away: np.ndarray | None = None) -> Outcome:
+              progress: Progress, start: np.ndarray | None = None, relaxed_away: np.ndarray | None = None,
+              small: np.ndarray | None = None) -> Outcome:
     """Solve ``compiled`` by Benders decomposition over its design columns (``~operational``).
     ``start``: a full column vector whose design part is tried first (a typical-days plan);
     ``relaxed_away``: operational integer columns whose relaxation the other rows imply (see
-    :class:`_Dispatch`)."""
+    :class:`_Dispatch`); ``small``: each column's negligible amount (see
+    :func:`dcplan.solver.solve`), which the converged design is tried without."""
     original = compiled
     relaxed_away = np.zeros(compiled.shape[1], dtype=bool) if relaxed_away is None else relaxed_away
     shared = _share_caps(compiled, operational, relaxed_away)
     if shared is not None:
         compiled, operational = shared, shared.operational
         relaxed_away = np.r_[relaxed_away, np.zeros(shared.shape[1] - shared.original[1], dtype=bool)]
+        small = None if small is None else np.r_[small, np.zeros(shared.shape[1] - shared.original[1])]
         start = None if start is None else shared.start(original, start, options, deadline)
     s = _Split(compiled, operational)
     away = relaxed_away[s.O]
@@ -933,6 +937,33 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
             if state == "ok" and total < best:
                 best, best_xd, best_xo, best_y = total, xd.copy(), xo, y
         master.fixed[:] = np.nan
+    if converged and small is not None:
+        # the cuts bring a MW of solar or battery near zero, not to it: the master's design with
+        # those at zero (what depends on them, such as a build-out's capacity in use, follows),
+        # evaluated, and kept where it has fewer such amounts and costs at most a tenth of the gap
+        # more; its own dust joins them, DUST_ROUNDS times at most (an amount the cuts need, a
+        # firm MW short at N+1, moves from one column to another: the rounds stop there)
+        def dust(xd):
+            return (small[s.D] > 0) & (xd < small[s.D]) & (xd != 0)
+
+        zeroed = np.zeros(len(best_xd), dtype=bool)
+        for _ in range(DUST_ROUNDS):
+            tiny = dust(best_xd)
+            if not tiny.any() or deadline.passed:
+                break
+            zeroed |= tiny
+            master.fixed[s.design_integer] = np.round(best_xd[s.design_integer])
+            master.fixed[zeroed] = 0.0
+            mstate, xd, _, _ = master.solve(deadline, gap / 100, None)
+            master.fixed[:] = np.nan
+            if mstate != "ok":
+                break
+            rounds += 1
+            state, total, integral, xo, y = evaluate(xd)
+            if not (state == "ok" and integral and dust(xd).sum() < tiny.sum() and total <= best + gap / 10 * abs(best)
+                    and relative_gap(total, lower) <= gap):
+                break
+            best, best_xd, best_xo, best_y = total, xd.copy(), xo, y
     outcome = Outcome("optimal" if converged else "handover", best if best < math.inf else None,
                       lower if lower > -math.inf else None, rounds=rounds, sub_solves=dispatch.solves,
                       relaxation=relaxation, cuts=cuts)
