@@ -126,7 +126,7 @@ def test_a_sites_figures_are_those_its_committed_build_and_dispatch_make(repo, r
     """Units in use, MW, energy, emissions and water follow from the committed build: an edited
     one had passed (a fuzz review set a grid limit and a gas fleet to 0). Units in use that are not
     the new and existing ones are a violation, as for GPUs; a figure the model reads otherwise
-    today is a warning (edited, or an input changed)."""
+    today is a warning (edited, or an input changed), but not beside a violation."""
     plan = repo / "plans" / "testsite" / "plan.yaml"
     written = yaml.safe_load(plan.read_text())["sites"]["testsite"]
     edit(plan, lambda d: d["sites"]["testsite"]["capacity"].update(grid_limit_mw=0))
@@ -146,6 +146,12 @@ def test_a_sites_figures_are_those_its_committed_build_and_dispatch_make(repo, r
     assert (v.check, v.where.key) == ("plan figures", "sites.memphis.capacity.gas_wartsila_18v50sg_units")
     assert "0 wartsila_18v50sg units in use at memphis, but 10 new and the 0 the site has make 10" in v.message
     assert all(f.check != "built figures" for f in failures(check_paths([tmp_path / "sample" / "sites"]), WARNING))
+    # an input that breaks the plan is named at its line, not again at the figure it moved
+    johor = tmp_path / "sample" / "sites" / "johor.yaml"
+    johor.write_text(johor.read_text().replace("max_import_mw: 100 ", "max_import_mw: 20 ", 1))
+    found = check_paths([johor]).files[0].findings
+    assert {f.where.key for f in found if f.status == VIOLATION} == {"grid.max_import_mw"}
+    assert all(f.check != "built figures" for f in found)
 
 
 def test_an_edited_headline_figure_fails_at_its_key_and_an_impossible_status_is_no_plan(repo, runner):

@@ -88,10 +88,9 @@ def check_built_figures(v: Verification) -> None:
     as a unit's rating changed). A single-period plan's; a build-out's periods are checked by
     their orders."""
     evaluation = v.evaluations[-1] if v.evaluations else None
-    if v.timeline is not None or evaluation is None:
-        return
+    if v.timeline is not None or evaluation is None or any(f.status == VIOLATION for f in v.report.findings):
+        return  # (a violated plan must change: what moved is said at the input, not again at its figures)
     check, before = "built figures", len(v.report.findings)
-    violated = {f.where for f in v.report.findings if f.status == VIOLATION}  # said once
     for name, entry in v.plan.sites.items():
         made = evaluation.plans.get(name)
         if made is None:
@@ -109,11 +108,9 @@ def check_built_figures(v: Verification) -> None:
             floor = BUILT_ABSOLUTE["capacity" if key[0] == "capacity" else "yearly"]
             if value is None or now is None or abs(value - now) <= BUILT_TOLERANCE * max(abs(value), abs(now)) + floor:
                 continue
-            where = v.c.where(("sites", name, *key))
-            if where not in violated:
-                v.add(check, WARNING, f"{value:,.6g} in plan.yaml, but the committed build and dispatch make "
-                      f"{now:,.6g} under today's inputs: the file was edited, or an input changed since: re-plan",
-                      where)
+            v.add(check, WARNING, f"{value:,.6g} in plan.yaml, but the committed build and dispatch make "
+                  f"{now:,.6g} under today's inputs: the file was edited, or an input changed since: re-plan",
+                  v.c.where(("sites", name, *key)))
     if len(v.report.findings) == before:
         v.add(check, PASS, "each site's units, MW, energy, emissions and water are what its committed build "
               "and dispatch make")

@@ -82,7 +82,6 @@ def verify_plan(pi: ProgramInput, committed: CommittedPlan, report: FileReport,
     check_caps(v)
     check_links(v)
     check_costs(v, lines)
-    check_built_figures(v)
     if v.timeline is not None:
         check_lead_times(v)
         check_period_targets(v)
@@ -90,6 +89,7 @@ def verify_plan(pi: ProgramInput, committed: CommittedPlan, report: FileReport,
         check_timeline_money(v)
         check_capital_per_year(v)
     _settle_dispatch(v, redispatch)
+    check_built_figures(v)  # last: none where the plan is violated already
 
 
 def _settle_dispatch(v: Verification, options: SolveOptions | None) -> None:
