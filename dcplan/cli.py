@@ -117,7 +117,20 @@ def _finite(data):
         return [_finite(v) for v in data]
     return data
 
+class _Commands(TyperGroup):
+    """dcplan's commands. A value typer refuses is worded without pydantic's "Value error, " (newer
+    typer reads values through pydantic: "Value error, 'foo' is not one of 'auto', ...")."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            exc.message = exc.message.removeprefix("Value error, ")
+            raise
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="dcplan",
     help="Plan AI data-center build-outs: GPUs, power, cooling and caps, optimised with HiGHS.\n\n"
     "Exit codes: 0 ok, 1 infeasible or violated, 2 invalid input, 3 solver failure or time limit, "
