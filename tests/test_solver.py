@@ -898,3 +898,21 @@ def test_the_plans_vertex_holds_a_negligible_amount_at_zero_only_where_that_cost
     result = SolveResult("optimal", objective, objective * (1 - 1e-5), 1e-5)
     at, _ = _at_vertex(compiled, x, result, SolveOptions(mip_gap=1e-4), Deadline(None, time.perf_counter()), small)
     assert at[[v.name for v in compiled.columns].index("storage_mw")] == pytest.approx(kept_mw)
+
+
+def test_a_run_asking_another_thread_count_beside_a_running_one_shares_its_scheduler():
+    """A restart of HiGHS's scheduler under a run in another thread would break that run (a Dask
+    worker runs scenarios in threads; an infeasible one's explanation asks HiGHS's default count):
+    while one is running, the other runs on the scheduler there is. Both plan."""
+    from dcplan.solver.highs import _scheduler
+
+    site = REPO / "sites" / "johor.yaml"
+    plans = {}
+    year = threading.Thread(target=lambda: plans.update(year=dcplan.plan(site)))
+    year.start()
+    waited = time.perf_counter()
+    while not _scheduler["running"] and year.is_alive() and time.perf_counter() - waited < 60:
+        time.sleep(0.01)
+    plans["days"] = dcplan.plan(site, typical_days=12, threads=1)
+    year.join(120)
+    assert plans["year"].solver["status"] == plans["days"].solver["status"] == "optimal"

@@ -120,22 +120,36 @@ class SolveResult:
 _banner_swallowed = False
 
 
-_scheduler_threads: int | None = None  # what HiGHS's scheduler in this process was started for (None: none yet)
+_scheduler = {"threads": None, "running": 0}  # HiGHS's one scheduler in this process: started for (None: not yet), runs on it
 _scheduler_lock = threading.Lock()
 
 
-def _scheduler_for(threads: int) -> None:
-    """HiGHS starts one scheduler per process, at its first run, with that run's thread count
-    (0: its default), and refuses a later run that asks another: its status is an error
-    (`dcplan.plan(threads=1)` after a plan with the default failed as "design rows: error", as did
-    every scenario of a sweep started from a script that had planned before). Restarted here for
-    a new count, between runs: a process does not run two counts at once (a sweep's workers,
-    processes or a Dask worker's threads, all ask for one)."""
-    global _scheduler_threads
-    with _scheduler_lock:
-        if _scheduler_threads is not None and _scheduler_threads != threads:
-            highspy.Highs.resetGlobalScheduler(True)
-        _scheduler_threads = threads
+class _Highs(highspy.Highs):
+    """A Highs whose runs share the process's one scheduler. HiGHS starts it at the first run,
+    with that run's thread count (0: its default), and refuses a later run that asks another (an
+    error status: `dcplan.plan(threads=1)` after a plan with the default failed as "design rows:
+    error", as did every scenario of a sweep run from a script that had planned at import). A run
+    that asks another count restarts it when no run is on it; while one is (a Dask worker's
+    threads, a scenario's explanation beside another's solve), it runs on the scheduler there is."""
+
+    threads = 0  # asked for (0: HiGHS's default)
+
+    def run(self):
+        with _scheduler_lock:
+            started = _scheduler["threads"]
+            if started is not None and started != self.threads:
+                if _scheduler["running"]:
+                    self.setOptionValue("threads", started)
+                else:
+                    highspy.Highs.resetGlobalScheduler(True)
+                    started = None
+            _scheduler["threads"] = self.threads if started is None else started
+            _scheduler["running"] += 1
+        try:
+            return super().run()
+        finally:
+            with _scheduler_lock:
+                _scheduler["running"] -= 1
 
 
 def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
@@ -150,13 +164,13 @@ def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
         try:
             with open(os.devnull, "w") as null:
                 os.dup2(null.fileno(), 1)
-                h = highspy.Highs()
+                h = _Highs()
                 ctypes.CDLL(None).fflush(None)
         finally:
             os.dup2(saved, 1)
             os.close(saved)
     else:
-        h = highspy.Highs()
+        h = _Highs()
     h.setOptionValue("output_flag", False)
     presolve_rules_off(h, FOURIER_MOTZKIN_RULE)
     if options is not None:
@@ -166,12 +180,12 @@ def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
             h.setOptionValue("log_file", str(options.solver_log))
         if options.threads:
             h.setOptionValue("threads", options.threads)
+            h.threads = options.threads
         if options.feasibility_tolerance:
             h.setOptionValue("primal_feasibility_tolerance", options.feasibility_tolerance)
             h.setOptionValue("mip_feasibility_tolerance", options.feasibility_tolerance)
         if options.stop is not None:
             _stop_when_set(h, options.stop)
-    _scheduler_for(options.threads if options is not None and options.threads else 0)
     return h
 
 
