@@ -900,19 +900,15 @@ def test_the_plans_vertex_holds_a_negligible_amount_at_zero_only_where_that_cost
     assert at[[v.name for v in compiled.columns].index("storage_mw")] == pytest.approx(kept_mw)
 
 
-def test_a_run_asking_another_thread_count_beside_a_running_one_shares_its_scheduler():
-    """A restart of HiGHS's scheduler under a run in another thread would break that run (a Dask
-    worker runs scenarios in threads; an infeasible one's explanation asks HiGHS's default count):
-    while one is running, the other runs on the scheduler there is. Both plan."""
-    from dcplan.solver.highs import _scheduler
-
+def test_each_thread_restarts_its_own_scheduler_for_another_thread_count():
+    """HiGHS keeps a scheduler per thread, and a restart touches the calling thread's only: a
+    record kept for the whole process missed that the main thread's was still at the default
+    after another thread had run at one, and the main thread's next run at one failed (a review).
+    Here: the default on the main thread, one thread on another, then one on the main thread."""
     site = REPO / "sites" / "johor.yaml"
-    plans = {}
-    year = threading.Thread(target=lambda: plans.update(year=dcplan.plan(site)))
-    year.start()
-    waited = time.perf_counter()
-    while not _scheduler["running"] and year.is_alive() and time.perf_counter() - waited < 60:
-        time.sleep(0.01)
-    plans["days"] = dcplan.plan(site, typical_days=12, threads=1)
-    year.join(120)
-    assert plans["year"].solver["status"] == plans["days"].solver["status"] == "optimal"
+    plans = [dcplan.plan(site, typical_days=12)]
+    other = threading.Thread(target=lambda: plans.append(dcplan.plan(site, typical_days=12, threads=1)))
+    other.start()
+    other.join(120)
+    plans.append(dcplan.plan(site, typical_days=12, threads=1))
+    assert [p.solver["status"] for p in plans] == ["optimal"] * 3

@@ -120,36 +120,25 @@ class SolveResult:
 _banner_swallowed = False
 
 
-_scheduler = {"threads": None, "running": 0}  # HiGHS's one scheduler in this process: started for (None: not yet), runs on it
-_scheduler_lock = threading.Lock()
+_scheduler = threading.local()  # .threads: what HiGHS's scheduler of this thread was started for
 
 
 class _Highs(highspy.Highs):
-    """A Highs whose runs share the process's one scheduler. HiGHS starts it at the first run,
-    with that run's thread count (0: its default), and refuses a later run that asks another (an
-    error status: `dcplan.plan(threads=1)` after a plan with the default failed as "design rows:
-    error", as did every scenario of a sweep run from a script that had planned at import). A run
-    that asks another count restarts it when no run is on it; while one is (a Dask worker's
-    threads, a scenario's explanation beside another's solve), it runs on the scheduler there is."""
+    """A Highs whose run restarts HiGHS's scheduler where it was started for another thread
+    count. HiGHS keeps one scheduler per thread, started at the thread's first run with that run's
+    count (0: its default), and refuses a later run on the thread that asks another (an error
+    status: `dcplan.plan(threads=1)` after a plan with the default failed as "design rows: error",
+    as did every scenario of a sweep run from a script that had planned at import). A restart
+    touches the calling thread's scheduler only, never a run in another thread."""
 
     threads = 0  # asked for (0: HiGHS's default)
 
     def run(self):
-        with _scheduler_lock:
-            started = _scheduler["threads"]
-            if started is not None and started != self.threads:
-                if _scheduler["running"]:
-                    self.setOptionValue("threads", started)
-                else:
-                    highspy.Highs.resetGlobalScheduler(True)
-                    started = None
-            _scheduler["threads"] = self.threads if started is None else started
-            _scheduler["running"] += 1
-        try:
-            return super().run()
-        finally:
-            with _scheduler_lock:
-                _scheduler["running"] -= 1
+        started = getattr(_scheduler, "threads", None)
+        if started is not None and started != self.threads:
+            highspy.Highs.resetGlobalScheduler(True)
+        _scheduler.threads = self.threads
+        return super().run()
 
 
 def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
