@@ -874,15 +874,16 @@ def test_plans_with_another_thread_count_in_one_process_all_solve():
     assert costs[0] == costs[2] and costs[1] == costs[3], costs
 
 
-@pytest.mark.parametrize("storage_usd, kept_mw", [(1.0, 0.0), (0.5, 1.0)])
+@pytest.mark.parametrize("storage_usd, kept_mw", [(0.999999, 0.0), (0.5, 1.0)])
 def test_the_plans_vertex_holds_a_negligible_amount_at_zero_only_where_that_costs_nothing(storage_usd, kept_mw):
-    """By hand: one MW is met by storage or a generator at $1 each. A plan with 0.01 MW of
-    storage (below its negligible 0.05) re-solved at its vertex has none; where storage is the
-    cheaper ($0.5), zero would cost $0.5 more, far past a tenth of the gap: the LP's own vertex
-    (1 MW of storage) is kept."""
+    """By hand: one MW is met by storage or by a generator at $1. A plan with 0.01 MW of storage
+    (below its negligible 0.05) re-solved at its vertex has none where storage saves $0.000001
+    (a hundredth of the gap); its prices are then this plan's (the MW's is the generator's $1, not
+    the storage's, which an LP with the storage free again would give). Where storage costs $0.5,
+    zero would cost far past a tenth of the gap: the LP's own vertex (1 MW of storage) is kept."""
     import pyomo.core as pyo
 
-    from dcplan.solver import _at_vertex
+    from dcplan.solver import _at_vertex, _duals_at
     from dcplan.solver.highs import Compiled, Deadline, SolveResult
 
     m = pyo.ConcreteModel()
@@ -891,13 +892,17 @@ def test_the_plans_vertex_holds_a_negligible_amount_at_zero_only_where_that_cost
     m.meet = pyo.Constraint(expr=m.storage_mw + m.generator_mw >= 1.0)
     m.cost = pyo.Objective(expr=storage_usd * m.storage_mw + m.generator_mw + 0.1 * m.units)
     compiled = Compiled(m)
-    value = {"storage_mw": 0.01, "generator_mw": 0.99, "units": 0.0}
-    x = np.array([value[v.name] for v in compiled.columns])
-    small = np.array([0.05 if v.name == "storage_mw" else 0.0 for v in compiled.columns])
+    names = [v.name for v in compiled.columns]
+    x = np.array([{"storage_mw": 0.01, "generator_mw": 0.99, "units": 0.0}[n] for n in names])
+    small = np.array([0.05 if n == "storage_mw" else 0.0 for n in names])
     objective = float(compiled.cost @ x) + compiled.offset
     result = SolveResult("optimal", objective, objective * (1 - 1e-5), 1e-5)
-    at, _ = _at_vertex(compiled, x, result, SolveOptions(mip_gap=1e-4), Deadline(None, time.perf_counter()), small)
-    assert at[[v.name for v in compiled.columns].index("storage_mw")] == pytest.approx(kept_mw)
+    options = SolveOptions(mip_gap=1e-4)
+    at, basis, held = _at_vertex(compiled, x, result, options, Deadline(None, time.perf_counter()), small)
+    assert at[names.index("storage_mw")] == pytest.approx(kept_mw)
+    assert (held is not None) == (kept_mw == 0.0)
+    [meet] = _duals_at(compiled, at, options, basis, held)
+    assert meet == pytest.approx(1.0 if kept_mw == 0.0 else storage_usd, rel=1e-9)
 
 
 def test_each_thread_restarts_its_own_scheduler_for_another_thread_count():

@@ -101,10 +101,12 @@ class Asset:
 
 
 NEGLIGIBLE_MW = 0.05
-"""Solar, wind or battery MW (or MWh) below which a plan orders none: the tables print it as 0.0,
-and a decomposed solve stops near zero rather than at it (the sample Mojave plan had a 0.1 kW
-battery and 5 kW of solar at a 48 MW site). The solver tries such amounts at zero and keeps
-them there where the plan costs no more than a tenth of its gap above."""
+"""Solar, wind or battery MW (or MWh) below which a plan would rather order none: what its tables
+print as 0.0 (a decomposed solve stops near zero rather than at it: the sample Mojave plan had a
+0.1 kW battery and 5 kW of solar at a 48 MW site). The solver tries such amounts at zero and keeps
+them there only where the plan stays within its gap and costs at most a tenth of the gap more, at
+each of its two steps (the decomposition's design, the LP at its vertex): the cost decides, the
+threshold only says which amounts are worth the try."""
 
 
 @dataclass

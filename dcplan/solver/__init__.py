@@ -119,7 +119,9 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
     ``relaxed_away(var) -> bool``: operational integers whose LP relaxation the model's other
     rows imply, which the decomposition's relaxed dispatch leaves out with their rows.
     ``negligible``: id of a design variable -> the amount below which the plan would rather have
-    none (a 0.1 kW battery): tried at zero, and kept so where that costs at most a tenth of the gap."""
+    none (a 0.1 kW battery): tried at zero by the decomposition and at the plan's vertex, and kept
+    so where the plan stays within the gap and each step costs at most a tenth of it more (not by
+    ``lp``, ``branch_and_bound`` or ``highs_mip``, whose plans are vertices of the whole model)."""
     options = options or SolveOptions()
     if options.strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {options.strategy!r}: one of {', '.join(STRATEGIES)}")
@@ -142,7 +144,7 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
         # left to the whole model; and HiGHS's presolve and LP prove infeasibility fastest
         strategy = "highs_mip"
     t_solve = time.perf_counter()
-    basis, duals, x = None, None, None
+    basis, duals, x, held = None, None, None, None  # held: negligible amounts the vertex holds at zero
     lp_options = options  # those of the LPs around the plan: see held_to
     if strategy == "decompose":
         start_x = _start_vector(compiled, start, op_mask)
@@ -155,7 +157,7 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
                 and op_mask.sum() < DECOMPOSE_MIN_OPERATIONAL):
             progress.report("the plan's vertex")
             lp_options = held_to(options, compiled, x, away)
-            x, basis = _at_vertex(compiled, x, result, lp_options, deadline, small)
+            x, basis, held = _at_vertex(compiled, x, result, lp_options, deadline, small)
     else:
         h = new_highs(options)
         progress.attach(h)
@@ -174,7 +176,8 @@ def solve(model: pyo.ConcreteModel, options: SolveOptions | None = None, operati
         if options.duals and result.status == "optimal":
             if duals is None or (strategy != "lp" and result.integer_columns):
                 progress.report("shadow prices")
-                duals = _duals_at(compiled, x, lp_options, basis) if strategy != "decompose" or basis is not None else duals
+                duals = _duals_at(compiled, x, lp_options, basis, held) if strategy != "decompose" or basis is not None \
+                    else duals
             result.row_duals = duals
         result.row_index = compiled.row_index
     result.solve_seconds = time.perf_counter() - t_solve
@@ -356,17 +359,18 @@ def _at_vertex(compiled: Compiled, x: np.ndarray, result: SolveResult, options: 
     optimal to the gap but need not be a vertex, so a cap that binds may show a few parts per
     million of slack and no shadow price (a 25 % renewable share met at 25.0002 %). Only for a
     model whose whole LP is cheap (see DECOMPOSE_MIN_OPERATIONAL). ``small`` (see
-    :func:`_negligible_below`): what the plan has below its negligible amount is held at zero
-    too where that costs at most a tenth of the gap more (a vertex may hold such dust of its
-    own), else the LP is solved again without. Returns (x, the LP's basis), ``result``'s
-    objective, bound and gap updated; (x, None) where the LP does worse than the plan beyond
-    round-off, or would leave the gap wider than asked."""
-    tiny = None if small is None else (small > 0) & (x < small)
-    if tiny is not None and tiny.any():
-        found = _vertex_lp(compiled, x, result, options, deadline, compiled.integer | tiny, options.mip_gap / 10)
+    :func:`_negligible_below`): the negligible amounts the plan has, and those it has none of, are
+    held at zero too (a vertex may hold such dust of its own) where that costs at most a tenth of
+    the gap more than the plan, else the LP is solved again without. Returns (x, the LP's basis,
+    the columns held at zero or None), ``result``'s objective, bound and gap updated; (x, None,
+    None) where the LP does worse than the plan beyond round-off, or would leave the gap wider
+    than asked."""
+    held = None if small is None else (small > 0) & (x < small)
+    if held is not None and held.any():
+        found = _vertex_lp(compiled, x, result, options, deadline, compiled.integer | held, options.mip_gap / 10)
         if found is not None:
-            return found
-    return _vertex_lp(compiled, x, result, options, deadline, compiled.integer, VERTEX_ROUND_OFF) or (x, None)
+            return *found, held
+    return *(_vertex_lp(compiled, x, result, options, deadline, compiled.integer, VERTEX_ROUND_OFF) or (x, None)), None
 
 
 def _vertex_lp(compiled, x, result, options, deadline, fix: np.ndarray, allowed: float):
@@ -388,12 +392,15 @@ def _vertex_lp(compiled, x, result, options, deadline, fix: np.ndarray, allowed:
     return np.array(h.getSolution().col_value), h.getBasis()
 
 
-def _duals_at(compiled: Compiled, x: np.ndarray, options: SolveOptions, basis=None) -> np.ndarray | None:
+def _duals_at(compiled: Compiled, x: np.ndarray, options: SolveOptions, basis=None,
+              held: np.ndarray | None = None) -> np.ndarray | None:
     """Row duals of the LP around the plan: structural integers (cooling choice, unit counts)
     fixed at their values in ``x``, the integer components named in ``options.relax_for_duals``
-    (GPU purchase units) left continuous so that limits on them have a marginal value. Starts
-    from the plan's own basis when there is one."""
-    h = _lp_around(compiled, x, options, compiled.integer & ~compiled.components(options.relax_for_duals), basis)
+    (GPU purchase units) left continuous so that limits on them have a marginal value, and the
+    negligible amounts the plan holds at zero (``held``, see :func:`_at_vertex`) held there, so
+    that the prices are this plan's. Starts from the plan's own basis when there is one."""
+    fix = compiled.integer & ~compiled.components(options.relax_for_duals)
+    h = _lp_around(compiled, x, options, fix if held is None else fix | held, basis)
     if h.getModelStatus() != Status.kOptimal:
         return None
     return np.array(h.getSolution().row_dual)

@@ -705,13 +705,13 @@ class _Master:
             self.h.changeColsIntegrality(len(integer), integer, kinds)
         self.integral = True
 
-    def row_duals_at(self, xd: np.ndarray, relax: np.ndarray) -> np.ndarray | None:
+    def row_duals_at(self, xd: np.ndarray, relax: np.ndarray, zeroed: np.ndarray) -> np.ndarray | None:
         """Duals of the master's rows (design rows, then the cuts) around ``xd``: its integers
-        fixed but those in ``relax`` (GPU units), the rest within their own bounds, as the LP of
-        the master; with the dispatch's cuts, they price the design rows as the whole model's LP
-        would near the plan."""
+        fixed but those in ``relax`` (GPU units), and the negligible amounts it holds at zero
+        (``zeroed``), the rest within their own bounds, as the LP of the master; with the
+        dispatch's cuts, they price the design rows as the whole model's LP would near the plan."""
         c, n = self.s.c, self.n
-        fix = self.s.design_integer & ~relax
+        fix = (self.s.design_integer & ~relax) | zeroed
         lower, upper = np.where(fix, xd, c.col_lower[self.s.D]), np.where(fix, xd, c.col_upper[self.s.D])
         self.h.changeColsBounds(n, self.cut_index[:n], lower, upper)
         free = np.flatnonzero(self.s.design_integer).astype(np.int32)
@@ -937,33 +937,11 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
             if state == "ok" and total < best:
                 best, best_xd, best_xo, best_y = total, xd.copy(), xo, y
         master.fixed[:] = np.nan
+    zeroed = np.zeros(len(s.D), dtype=bool)  # negligible amounts the plan holds at zero (see small)
     if converged and small is not None:
-        # the cuts bring a MW of solar or battery near zero, not to it: the master's design with
-        # those at zero (what depends on them, such as a build-out's capacity in use, follows),
-        # evaluated, and kept where it has fewer such amounts and costs at most a tenth of the gap
-        # more; its own dust joins them, DUST_ROUNDS times at most (an amount the cuts need, a
-        # firm MW short at N+1, moves from one column to another: the rounds stop there)
-        def dust(xd):
-            return (small[s.D] > 0) & (xd < small[s.D]) & (xd != 0)
-
-        zeroed = np.zeros(len(best_xd), dtype=bool)
-        for _ in range(DUST_ROUNDS):
-            tiny = dust(best_xd)
-            if not tiny.any() or deadline.passed:
-                break
-            zeroed |= tiny
-            master.fixed[s.design_integer] = np.round(best_xd[s.design_integer])
-            master.fixed[zeroed] = 0.0
-            mstate, xd, _, _ = master.solve(deadline, gap / 100, None)
-            master.fixed[:] = np.nan
-            if mstate != "ok":
-                break
-            rounds += 1
-            state, total, integral, xo, y = evaluate(xd)
-            if not (state == "ok" and integral and dust(xd).sum() < tiny.sum() and total <= best + gap / 10 * abs(best)
-                    and relative_gap(total, lower) <= gap):
-                break
-            best, best_xd, best_xo, best_y = total, xd.copy(), xo, y
+        (best, best_xd, best_xo, best_y), zeroed, tried = _without_dust(
+            s, master, dispatch, evaluate, small[s.D], (best, best_xd, best_xo, best_y), lower, deadline, gap)
+        rounds += tried
     outcome = Outcome("optimal" if converged else "handover", best if best < math.inf else None,
                       lower if lower > -math.inf else None, rounds=rounds, sub_solves=dispatch.solves,
                       relaxation=relaxation, cuts=cuts)
@@ -975,13 +953,46 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
     outcome.x = s.full(best_xd, best_xo)[:n_cols]
     if options.duals and converged:
         relax = np.r_[original.components(options.relax_for_duals), np.zeros(compiled.shape[1] - n_cols, dtype=bool)]
-        master_duals = master.row_duals_at(best_xd, relax[s.D])
+        master_duals = master.row_duals_at(best_xd, relax[s.D], zeroed)
         if master_duals is not None:
             duals = np.zeros(compiled.shape[0])
             duals[s.RS], duals[s.RM] = best_y, master_duals[:len(s.RM)]
             duals[s.RS[dispatch.over_time]] = master.over_time_duals(master_duals, made_by, dispatch.over_time_group)
             outcome.row_duals = duals[:n_rows]
     return outcome
+
+
+def _without_dust(s: _Split, master: _Master, dispatch: _Dispatch, evaluate, small: np.ndarray, plan: tuple,
+                  lower: float, deadline: Deadline, gap: float) -> tuple[tuple, np.ndarray, int]:
+    """The converged ``plan`` (total, design, dispatch, duals) with its negligible amounts (design
+    columns below ``small``) at zero: the cuts bring a MW of solar or battery near zero, not to
+    it. The master's design with them held at zero (what depends on them, such as a build-out's
+    capacity in use, follows) is evaluated, and kept where it has fewer such amounts, costs at
+    most a tenth of the gap more than ``plan`` and stays within the gap of ``lower``; its own
+    such amounts join them, DUST_ROUNDS times at most (an amount the cuts need, a firm MW short
+    at N+1, moves from one column to another: the rounds stop there). Returns (the plan kept,
+    the columns it holds at zero, the evaluations made)."""
+    def dust(xd):
+        return (small > 0) & (xd < small) & (xd != 0)
+
+    kept, held, tried = plan, np.zeros(len(small), dtype=bool), 0
+    for _ in range(DUST_ROUNDS):
+        tiny = dust(kept[1])
+        if not tiny.any() or deadline.passed or dispatch.over_budget(master.seconds):
+            break
+        master.fixed[s.design_integer] = np.round(kept[1][s.design_integer])
+        master.fixed[held | tiny] = 0.0
+        state, xd, _, _ = master.solve(deadline, gap / 100, None)
+        master.fixed[:] = np.nan
+        if state != "ok":
+            break
+        tried += 1
+        state, total, integral, xo, y = evaluate(xd)
+        if not (state == "ok" and integral and dust(xd).sum() < tiny.sum()
+                and total <= plan[0] + gap / 10 * abs(plan[0]) and relative_gap(total, lower) <= gap):
+            break
+        kept, held = (total, xd.copy(), xo, y), held | tiny
+    return kept, held, tried
 
 
 def dispatch_with_integers(compiled: Compiled, operational: np.ndarray | None, x: np.ndarray, options: SolveOptions,
