@@ -174,8 +174,10 @@ def _scalar(node: yaml.ScalarNode):
     (a sweep's worker) would keep every input file's nodes."""
     try:
         return _CONSTRUCTOR.construct_object(node, deep=True)
-    finally:
+    finally:  # (a value it refuses leaves the node marked as under construction: unmarked too)
         _CONSTRUCTOR.constructed_objects.pop(node, None)
+        _CONSTRUCTOR.recursive_objects.pop(node, None)
+        _CONSTRUCTOR.deep_construct = False
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")

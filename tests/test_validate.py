@@ -629,6 +629,7 @@ def test_reading_a_yaml_file_keeps_none_of_its_nodes():
     import gc
     from pathlib import Path
 
+    from dcplan.errors import InputError
     from dcplan.yamlio import parse_yaml
 
     text = "a: 1\nb: [2027-01-01, 2.5, yes, text]\nc: {d: null}\n"
@@ -637,5 +638,7 @@ def test_reading_a_yaml_file_keeps_none_of_its_nodes():
     before = sum(isinstance(o, yaml.Node) for o in gc.get_objects())
     for _ in range(20):
         assert parse_yaml(text, Path("x.yaml")).data["b"][2] is True
+        with pytest.raises(InputError):  # a value refused: its node had stayed marked as under construction
+            parse_yaml("d: 2027-13-45\n", Path("x.yaml"))
     gc.collect()
     assert sum(isinstance(o, yaml.Node) for o in gc.get_objects()) == before

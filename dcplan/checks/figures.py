@@ -20,8 +20,10 @@ BUILT_TOLERANCE = 1e-4
 six digits themselves."""
 BUILT_ABSOLUTE = {"capacity": 1e-3, "yearly": 2.0}
 """Absolute, beside :data:`BUILT_TOLERANCE`: MW are written to 1e-4; a year's energy read from a
-dispatch written to four decimals may move by 8,760 h x 0.00005 MW = 0.44 MWh (a 0.3 kW battery's
-charge read 1.095 MWh against the 1.16 solved), and its emissions and water at a few per MWh."""
+dispatch written to four decimals may move by 8,760 h x 0.00005 MW = 0.44 MWh a column (a 0.3 kW
+battery's charge read 1.095 MWh against the 1.16 solved), and emissions and water, made of a few
+columns at up to about one tonne or cubic metre a MWh, by a few times that: 2 covers them, and an
+edit that matters moves a figure by far more."""
 
 
 def apart(a: float, b: float) -> bool:
@@ -86,7 +88,7 @@ def check_built_figures(v: Verification) -> None:
     and peaks, energy by source, emissions, water) against what the model reads of them under
     today's inputs: a warning where one moved past plan.yaml's digits (edited, or an input such
     as a unit's rating changed). A single-period plan's; a build-out's periods are checked by
-    their orders."""
+    their orders. None for a plan with any violation: it must change, and its figures with it."""
     evaluation = v.evaluations[-1] if v.evaluations else None
     if v.timeline is not None or evaluation is None or any(f.status == VIOLATION for f in v.report.findings):
         return  # (a violated plan must change: what moved is said at the input, not again at its figures)
