@@ -15,6 +15,7 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import REPO, base_site, write_yaml
 
 import dcplan
@@ -426,13 +427,31 @@ def test_a_plan_written_and_read_back_is_the_plan(tmp_path):
     assert read.overrides == plan.overrides == {"sites.testsite.grid.max_import_mw": 150}
     assert read.sites[0].capacity == pytest.approx(plan.sites[0].capacity, rel=1e-5)
     assert [c.name for c in read.caps] == [c.name for c in plan.caps]
+    first = (tmp_path / "out" / "plan.yaml").read_text()
     dcplan.write_plan(read, tmp_path / "out")  # an earlier plan's folder is replaced whole
     assert not (tmp_path / "out" / "report.html").exists()
+    again = yaml.safe_load((tmp_path / "out" / "plan.yaml").read_text())
+    assert again["totals"]["total_cost_usd_per_year"] == yaml.safe_load(first)["totals"]["total_cost_usd_per_year"]
     with pytest.raises(dcplan.InputError, match="holds files dcplan did not write") as err:
         dcplan.write_plan(plan, tmp_path)  # s.yaml is there
     assert err.value.problems[0].file == "arguments"
     with pytest.raises(dcplan.InputError, match="not an output folder"):
         dcplan.read_plan(tmp_path)
+
+
+def test_a_plans_written_cost_lines_add_up_to_its_written_totals_and_stay_so_read_back(tmp_path):
+    """Cost lines to the whole dollar: the Mojave sample's lines, written to six digits each, had
+    summed to $1 over its total, and a plan read back and written again carried a total made of
+    them ($2 apart on $1.4 B)."""
+    dcplan.write_plan(dcplan.plan(REPO / "sites" / "mojave.yaml", typical_days=12), tmp_path / "a")
+    dcplan.write_plan(dcplan.read_plan(tmp_path / "a"), tmp_path / "b")
+    first, again = (yaml.safe_load((tmp_path / name / "plan.yaml").read_text()) for name in "ab")
+    for written in (first, again):
+        for entry in written["sites"].values():
+            assert sum(entry["costs_usd_per_year"].values()) == entry["total_cost_usd_per_year"]
+        assert sum(written["cost_breakdown_usd_per_year"].values()) == written["totals"]["total_cost_usd_per_year"]
+    assert again["cost_breakdown_usd_per_year"] == first["cost_breakdown_usd_per_year"]
+    assert again["totals"]["total_cost_usd_per_year"] == first["totals"]["total_cost_usd_per_year"]
 
 
 def test_a_build_out_read_back_has_every_periods_sites(tmp_path):

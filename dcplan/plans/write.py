@@ -54,8 +54,17 @@ def _round(x, digits: int = 6):
     return float(f"{x:.{digits}g}") if abs(x) >= 5e-7 else 0.0  # -1e-9 is 0.0, not -0.0
 
 
+def _dollars(costs: dict[str, float]) -> dict[str, float]:
+    """Cost lines to the whole dollar, sorted: their sums (a site's total, the breakdown, the
+    plan's total) are then exact, so that the written lines add up to the written totals (to
+    six digits each, $65,176.8 among whole dollars had left a total 20 cents off its lines)."""
+    return {k: float(round(v)) + 0.0 for k, v in sorted(costs.items())}
+
+
 def site_document(s: SitePlan) -> dict:
-    """One site's entry in plan.yaml's ``sites:`` (not rounded: see :func:`plan_document`)."""
+    """One site's entry in plan.yaml's ``sites:`` (not rounded but its cost lines: see
+    :func:`plan_document`)."""
+    costs = _dollars(s.costs_usd)
     return {
         "country": s.country,
         "gpus": dict(sorted(s.gpus.items())),
@@ -65,8 +74,8 @@ def site_document(s: SitePlan) -> dict:
         "it_mw": s.it_mw,
         "capacity": dict(sorted(s.capacity.items())),
         "energy_mwh_per_year": dict(sorted(s.energy_mwh.items())),
-        "costs_usd_per_year": dict(sorted(s.costs_usd.items())),
-        "total_cost_usd_per_year": s.total_cost_usd,
+        "costs_usd_per_year": costs,
+        "total_cost_usd_per_year": sum(costs.values()),
         "emissions_t_per_year": {"co2": s.co2_t, "nox": s.nox_t},
         "water_m3_per_year": s.water_m3,
         "binding_limits": s.binding,
@@ -87,8 +96,9 @@ def plan_document(plan: Plan) -> dict:
                      "gap_of": "power_system_cost" if solver.get("gap_share", 1.0) < 1.0 else "total_cost"},
         "target": plan.target,
         "compute_delivered": plan.compute_delivered,
-        "totals": plan.key_figures(),
-        "cost_breakdown_usd_per_year": dict(sorted(plan.cost_components().items())),
+        "totals": {**plan.key_figures(), "total_cost_usd_per_year": sum(s["total_cost_usd_per_year"] for s in sites.values())},
+        "cost_breakdown_usd_per_year": {k: sum(s["costs_usd_per_year"].get(k, 0.0) for s in sites.values())
+                                        for k in sorted(plan.cost_components())},
         "caps": [_cap_entry(c) for c in plan.caps],
         **({"earliest": plan.earliest} if plan.earliest else {}),
         **({"pareto": plan.pareto} if plan.pareto else {}),
