@@ -131,13 +131,13 @@ class _Highs(highspy.Highs):
     as did every scenario of a sweep run from a script that had planned at import). A restart
     touches the calling thread's scheduler only, never a run in another thread."""
 
-    threads = 0  # asked for (0: HiGHS's default)
+    threads_asked = 0  # (0: HiGHS's default)
 
     def run(self):
         started = getattr(_scheduler, "threads", None)
-        if started is not None and started != self.threads:
+        if started is not None and started != self.threads_asked:
             highspy.Highs.resetGlobalScheduler(True)
-        _scheduler.threads = self.threads
+        _scheduler.threads = self.threads_asked
         return super().run()
 
 
@@ -169,7 +169,7 @@ def new_highs(options: SolveOptions | None = None) -> highspy.Highs:
             h.setOptionValue("log_file", str(options.solver_log))
         if options.threads:
             h.setOptionValue("threads", options.threads)
-            h.threads = options.threads
+            h.threads_asked = options.threads
         if options.feasibility_tolerance:
             h.setOptionValue("primal_feasibility_tolerance", options.feasibility_tolerance)
             h.setOptionValue("mip_feasibility_tolerance", options.feasibility_tolerance)
