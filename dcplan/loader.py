@@ -41,7 +41,6 @@ from dcplan.smoothing.workload import load_workload, workload_files
 from dcplan.yamlio import KeyPath, YamlDocument, dotted, load_yaml
 
 KINDS = {"site": Site, "program": Program}
-DEFAULT_RENEWABLE = {"solar": "utility_pv", "wind": "onshore_wind"}
 
 
 @dataclass
@@ -228,7 +227,7 @@ def _check_catalog_refs(site: Site, catalog: Catalog, doc: YamlDocument, data: d
     for tech in ("solar", "wind"):
         cand = getattr(site.technologies, tech)
         if cand is not None:
-            key = cand.type or DEFAULT_RENEWABLE[tech]
+            key = cand.type
             need("renewables", key, ("technologies", tech, "type"))
             if key in catalog.renewables and catalog.renewables[key].kind != tech:
                 problems.append(doc.problem(("technologies", tech, "type"),

@@ -8,7 +8,7 @@ import datetime as dt
 import math
 
 import pytest
-from conftest import run_cli, write_yaml
+from conftest import base_site, run_cli, write_yaml
 from test_buildout import islanded_site
 
 from dcplan import api
@@ -56,6 +56,19 @@ def test_renting_turbines_brings_the_date_forward_and_the_bisection_agrees_with_
     assert found["period"] == first_period_from(add_months(START, 1), periods) == "2026-Q2"  # rental: 1 month
     every = [api.plan_program(with_goal_at(pi, p)).plan is not None for p in periods]
     assert every.index(True) == [p.name for p in periods].index("2026-Q2") and all(every[every.index(True):])
+
+
+def test_solar_and_wind_given_without_a_type_take_the_standard_ones_in_the_search(tmp_path):
+    """The reasons for a period too soon look up every asset's lead time, untyped solar and
+    wind included (they had no catalog key there: an internal error)."""
+    site = base_site(technologies={"solar": {"max_mw": 50, "capacity_factor": 0.25},
+                                   "wind": {"max_mw": 50, "capacity_factor": 0.35}})
+    site["cooling"] = [{"type": "air_economizer", "pue": 1.2, "lead_time_months": 15}]
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "lead_time_months": 0}]}
+    path = earliest_program(tmp_path, site)
+    found = api.plan(path).plan.earliest
+    assert found["period"] == first_period_from(add_months(START, 15), periods_of(load_program(path).program))
+    assert "lead time 15 months" in " ".join(found["why_not_sooner"])
 
 
 def test_a_goal_later_than_the_horizon_is_infeasible_with_its_reason(tmp_path, runner):

@@ -6,7 +6,6 @@ import numpy as np
 import pyomo.core as pyo
 
 from dcplan.formulas import lead_time_months
-from dcplan.loader import DEFAULT_RENEWABLE
 from dcplan.model.context import Asset, SiteModel, value_of, values_of
 from dcplan.model.rows import Rows, Term, row_family
 from dcplan.plans.types import SitePlan
@@ -38,7 +37,7 @@ def add_renewables(sm: SiteModel) -> None:
 
 def _add_one(sm: SiteModel, tech: str, cand):
     b = sm.block
-    key = cand.type or DEFAULT_RENEWABLE[tech]
+    key = cand.type
     spec = sm.si.catalog.renewables[key]
     cf_year = sm.si.solar_cf if tech == "solar" else sm.si.wind_cf
     cf = sm.series(cf_year)

@@ -147,8 +147,12 @@ class GasCandidate(StrictModel):
         return self.type if self.rental is None else f"{self.type}_rented"
 
 
+DEFAULT_RENEWABLE = {"solar": "utility_pv", "wind": "onshore_wind"}
+
+
 class RenewableCandidate(StrictModel):
-    type: str | None = Field(None, description="renewables catalog key (default: the standard one)")
+    type: str | None = Field(None, description="renewables catalog key (default: the standard one, "
+                             "utility_pv or onshore_wind)")
     max_mw: NonNeg
     existing_mw: NonNeg = 0.0
     capacity_factor: Series = Field(description="hourly output per MW installed, 0-1")
@@ -169,6 +173,16 @@ class Technologies(StrictModel):
     solar: RenewableCandidate | None = None
     wind: RenewableCandidate | None = None
     battery: BatteryCandidate | None = None
+
+    @model_validator(mode="after")
+    def _standard_renewables(self):
+        """Solar or wind given without a type is the standard one, named here once, so that every
+        reader (model, lead times, timeline keys) sees the same catalog key."""
+        for tech, key in DEFAULT_RENEWABLE.items():
+            cand = getattr(self, tech)
+            if cand is not None and cand.type is None:
+                cand.type = key
+        return self
 
 
 class CoolingOption(StrictModel):
