@@ -114,7 +114,7 @@ class PlanOutcome:
         if self.reasons:
             return self.reasons
         if self.infeasible:
-            return explain_infeasible(self.program)
+            return explain_infeasible(self.program, self.smoothing)
         return [f"{self.solve.status}: {self.solve.message}" if self.solve else "no plan"]
 
 

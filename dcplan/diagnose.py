@@ -43,11 +43,13 @@ def _cheapest_power_per_measure(si: SiteInput, program, measure: str | None = No
                / gpu_measure(si.catalog.gpus[g.model], measure) for g in c.gpus)
 
 
-def arithmetic_checks(pi: ProgramInput) -> list[str]:
+def arithmetic_checks(pi: ProgramInput, smoothing: dict | None = None) -> list[str]:
     """Why a one-site program with a compute target cannot have a plan, by the model's own
     formulas, before any model is built: too few GPUs allowed, GPUs that need liquid cooling on a
-    site without it, N+1 beyond every allowed unit. Each is a proof (a necessary condition of the
-    model that fails), so `plan` answers at once; a portfolio is left to the solve."""
+    site without it, N+1 beyond every allowed unit, a CO2 cap below the least the site emits. Each
+    is a proof (a necessary condition of the model that fails), so `plan` answers at once; a
+    portfolio is left to the solve. ``smoothing``: site -> the result of its training job, which
+    sets its draw (without it, a site with a job gets no CO2 floor: its draw is not known yet)."""
     program = pi.program
     target = program.compute.target
     if target is None or len(pi.sites) != 1:
@@ -87,13 +89,16 @@ def arithmetic_checks(pi: ProgramInput) -> list[str]:
                          f"unit (design peak at the best cooling), but all allowed units{' and the battery' if bat else ''} give only "
                          f"{firm:,.1f} MW: raise max_units, add a unit type, or relax reliability.n_plus_one")
     if not lines and least_it < float("inf"):
-        lines += _co2_floor(pi, si, compute, least_it)
+        job = (smoothing or {}).get(si.name)
+        if job is not None or si.site.smoothing is None or si.site.smoothing.workload is None:
+            draw = compute.average_draw_fraction * (job.draw_fraction if job is not None else 1.0)
+            lines += _co2_floor(pi, si, least_it, draw)
     return lines
 
 
-def _co2_floor(pi: ProgramInput, si: SiteInput, compute, least_it_mw: float) -> list[str]:
+def _co2_floor(pi: ProgramInput, si: SiteInput, least_it_mw: float, draw_fraction: float) -> list[str]:
     """A CO2 cap below what the site must emit whatever it builds: the least facility energy (the
-    least IT for the target at each hour's best PUE) less the most that its solar and wind can
+    least IT for the target drawing ``draw_fraction`` of it at each hour's best PUE) less the most that its solar and wind can
     make, times the lowest emission rate among the grid's hours and the gas units' fuel. A
     battery only loses energy, so this holds whatever is stored. Full-year plans only (a typical-
     days plan weighs hours its own way), and not where load may be shed."""
@@ -103,7 +108,7 @@ def _co2_floor(pi: ProgramInput, si: SiteInput, compute, least_it_mw: float) -> 
         return []
     tech, grid = si.site.technologies, si.site.grid
     pue = np.min([si.pue[c.type] for c in si.site.cooling], axis=0)
-    load_mwh = float(np.sum(facility_load_mw(least_it_mw, pue, compute.average_draw_fraction)))
+    load_mwh = float(np.sum(facility_load_mw(least_it_mw, pue, draw_fraction)))
     clean_mwh = sum(float(np.sum(cf)) * (cand.max_mw + cand.existing_mw)
                     for cand, cf in ((tech.solar, si.solar_cf), (tech.wind, si.wind_cf)) if cand is not None)
     rates = ([("the grid's cleanest hour", float(np.min(si.grid_co2_t_per_mwh)))] if grid is not None else []) + [
@@ -120,7 +125,7 @@ def _co2_floor(pi: ProgramInput, si: SiteInput, compute, least_it_mw: float) -> 
             where = f"{rc.file}:{rc.line}" if rc.line else rc.file
             lines.append(f"cap {rc.cap.name} ({where}: caps max) allows {limit:,.0f} t of CO2 a year, but the site must "
                          f"emit at least {floor_t:,.0f}: it needs at least {load_mwh:,.0f} MWh a year (the least IT for the "
-                         f"target at the best PUE of each hour), its solar and wind can make at most {clean_mwh:,.0f} MWh, "
+                         f"target{f', drawing {draw_fraction:.1%} of it,' if draw_fraction != 1 else ''} at the best PUE of each hour), its solar and wind can make at most {clean_mwh:,.0f} MWh, "
                          f"and the rest comes from sources emitting at least {rate:.3f} t/MWh ({source})")
     return lines
 
@@ -145,7 +150,7 @@ def _least_it_mw(si: SiteInput, compute, target) -> float:
     return float("inf")
 
 
-def elastic_checks(pi: ProgramInput) -> list[str]:
+def elastic_checks(pi: ProgramInput, smoothing: dict | None = None) -> list[str]:
     """Two elastic solves, each a way out: every cap may move (at a large penalty per share of
     its limit), or load may go unserved (N+1 relaxed, caps held). Each that finds a plan gives
     the least relaxation of its kind; together they are the alternatives a reviewer chooses
@@ -153,16 +158,16 @@ def elastic_checks(pi: ProgramInput) -> list[str]:
     days = pi.program.time.typical_days or 12
     lines = []
     if pi.caps:
-        plan = _elastic_plan(pi, days, shed=False)
+        plan = _elastic_plan(pi, days, False, smoothing)
         if plan is not None:
             lines += _cap_relaxations(plan)
-    plan = _elastic_plan(pi, days, shed=True)
+    plan = _elastic_plan(pi, days, True, smoothing)
     if plan is not None:
         lines += _shortfalls(pi, plan)
     return [("or " if i else "") + line for i, line in enumerate(lines)]
 
 
-def _elastic_plan(pi: ProgramInput, days: int, shed: bool):
+def _elastic_plan(pi: ProgramInput, days: int, shed: bool, smoothing: dict | None):
     """The plan of the elastic model: caps elastic, or load shedding allowed with N+1 relaxed."""
     sites = pi.sites
     if shed:
@@ -171,7 +176,7 @@ def _elastic_plan(pi: ProgramInput, days: int, shed: bool):
             rel = si.site.reliability.model_copy(update={"unserved_energy_usd_per_mwh": PENALTY_USD_PER_MWH,
                                                           "n_plus_one": False})
             sites.append(dataclasses.replace(si, site=si.site.model_copy(update={"reliability": rel})))
-    pm = build_model(dataclasses.replace(pi, sites=sites), days, elastic=not shed)  # its delays kept (odds)
+    pm = build_model(dataclasses.replace(pi, sites=sites), days, smoothing, elastic=not shed)  # its delays kept (odds)
     result = solve(pm.model, SolveOptions(mip_gap=1e-3, time_limit_s=300))
     return extract(pm, result) if result.has_solution else None
 
@@ -379,11 +384,11 @@ LIMITS = {  # model rows and variable bounds that are limits a user sets, in the
 }
 
 
-def conflict_summary(pi: ProgramInput) -> list[str]:
+def conflict_summary(pi: ProgramInput, smoothing: dict | None = None) -> list[str]:
     """HiGHS's irreducible infeasible subset of the LP relaxation: the smallest set of limits
     that cannot hold together (a plan needs one of them moved). The user's limits are named;
     the physics rows that tie them together are counted."""
-    pm = build_model(pi, pi.program.time.typical_days or 12)
+    pm = build_model(pi, pi.program.time.typical_days or 12, smoothing)
     conflict = irreducible_conflict(pm.model)
     if conflict is None:
         return []
@@ -413,12 +418,14 @@ def _limit_name(component) -> str | None:
     return f"{site}: {label}" if site else label
 
 
-def explain_infeasible(pi: ProgramInput) -> list[str]:
+def explain_infeasible(pi: ProgramInput, smoothing: dict | None = None) -> list[str]:
     """Sentences a reviewer can act on: arithmetic and time checks first (cheap and exact), else
-    the alternatives the elastic solves find; then the conflicting set HiGHS isolates."""
-    lines = timeline_checks(pi) or arithmetic_checks(pi)
+    the alternatives the elastic solves find; then the conflicting set HiGHS isolates. ``smoothing``:
+    the plan's results for its sites' training jobs, whose draw and battery the models carry as the
+    plan's did (without them, a cap the smoothing's energy breaks went unexplained)."""
+    lines = timeline_checks(pi) or arithmetic_checks(pi, smoothing)
     if not lines:
-        lines = elastic_checks(pi)
-    lines += conflict_summary(pi)
+        lines = elastic_checks(pi, smoothing)
+    lines += conflict_summary(pi, smoothing)
     return lines or ["the limits conflict in a way these checks do not isolate (the LP relaxation is "
                      "feasible: the conflict is in whole units); try relaxing max_units or the target"]

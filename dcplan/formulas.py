@@ -40,11 +40,10 @@ def gpu_it_mw(gpus, spec, provisioning: float):
     return gpus * (spec.design_w_per_gpu * provisioning / 1e6)
 
 
-def facility_load_mw(it_mw, pue, draw_fraction: float = 1.0, overhead_fraction: float = 0.0):
+def facility_load_mw(it_mw, pue, draw_fraction: float = 1.0):
     """Facility load, MW: the IT (design MW, a number or a model expression) drawing its share
-    ``draw_fraction`` (1 at the design peak), plus a smoothing job's extra energy
-    ``overhead_fraction``, times the PUE (a number or an array of hours)."""
-    return it_mw * (pue * (draw_fraction * (1 + overhead_fraction)))
+    ``draw_fraction`` (1 at the design peak), times the PUE (a number or an array of hours)."""
+    return it_mw * (pue * draw_fraction)
 
 
 def firm_without_largest_mw(units: list[tuple[float, int]]) -> float:

@@ -9,6 +9,8 @@ import pytest
 from conftest import base_site, run_cli, write_yaml
 
 from dcplan import api
+from dcplan.catalog import builtin_catalog
+from dcplan.diagnose import arithmetic_checks
 from dcplan.formulas import capital_recovery_factor
 from dcplan.loader import load_program
 from dcplan.model.training import smoothing_cost_usd
@@ -34,12 +36,28 @@ def test_plan_adds_the_smoothing_of_the_declared_job(tmp_path):
     assert site.costs_usd["smoothing"] == pytest.approx(smoothing_cost_usd(result), rel=1e-9)
     assert site.capacity["smoothing_battery_mw"] == pytest.approx(result.sizes["battery_power_mw"])
     assert site.capacity["smoothing_job_gpus"] == 8000  # what those sizes are for (the plan has 1,000 GPUs)
-    f = result.energy_overhead_fraction
-    assert f > 0
-    assert planned.facility_energy_mwh == pytest.approx(plain.facility_energy_mwh * (1 + f), rel=1e-9)
-    # and the water the IT's energy takes (it had left the smoothing's extra energy out)
+    # the IT draws, hour by hour, the share of its design the smoothed trace draws: its mean after
+    # smoothing over the job's design (8,000 H100 all in), below 1 and above the unsmoothed share
+    design_mw = JOB["gpus"] * builtin_catalog().gpus["h100_sxm"].design_w_per_gpu / 1e6
+    draw = result.after["mean_mw"] / design_mw
+    assert result.before["mean_mw"] / design_mw < draw < 1 and result.energy_overhead_fraction > 0
+    assert planned.facility_energy_mwh == pytest.approx(plain.facility_energy_mwh * draw, rel=1e-9)
+    # and the water the IT's energy takes
     assert plain.sites[0].water_m3 > 0
-    assert planned.sites[0].water_m3 == pytest.approx(plain.sites[0].water_m3 * (1 + f), rel=1e-9)
+    assert planned.sites[0].water_m3 == pytest.approx(plain.sites[0].water_m3 * draw, rel=1e-9)
+
+
+def test_the_smoothed_job_never_draws_above_the_design(tmp_path):
+    """Smoothing fills the troughs of a job below its design: the plan's hourly load stays within
+    the design peak, which stays the design IT at the highest PUE (the smoothing's extra energy
+    had been added on top of a load already at the design: 9.8 % above what the GPUs can draw)."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    site = base_site(smoothing=SMOOTHING)
+    site["compute"]["target"] = {"gpus": JOB["gpus"]}
+    s = api.plan(write_yaml(tmp_path / "site.yaml", site), typical_days=2).plan.sites[0]
+    pue = 1.2  # base_site's
+    assert s.capacity["design_peak_mw"] == pytest.approx(s.it_mw * pue, rel=1e-9)
+    assert max(s.dispatch["load_mw"]) <= s.it_mw * pue * (1 + 1e-9)
 
 
 def test_unsmoothable_job_makes_the_plan_infeasible(tmp_path, runner):
@@ -352,3 +370,26 @@ def test_a_build_outs_smoothing_cost_follows_the_larger_run_only_where_it_costs_
         m.objective = pyo.Objective(expr=costs["smoothing"])
         pyo.SolverFactory("appsi_highs").solve(m)
         assert pyo.value(costs["smoothing"]) == pytest.approx(expected, abs=1e-3), (gpus, larger_usd)
+
+
+def test_a_co2_cap_the_smoothed_job_cannot_meet_is_explained_at_its_draw(tmp_path):
+    """By hand: 8,000 H100 (the job's design) drawing the smoothed trace's share of it at PUE 1.2
+    from a grid at 0.4 t/MWh emit at least design x share x 1.2 x 8,760 x 0.4 t; a cap below that
+    is named with the floor (the diagnosis had left the smoothing out: 'the limits conflict in a
+    way these checks do not isolate'), and the floor a site with a job gets before its smoothing
+    is known is none (its draw is not known yet: the design's would overstate it)."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    result = smooth(load_workload(tmp_path / "job.yaml"), SmoothingSpec.model_validate(SMOOTHING))
+    design_mw = JOB["gpus"] * builtin_catalog().gpus["h100_sxm"].design_w_per_gpu / 1e6
+    share = result.after["mean_mw"] / design_mw
+    floor_t = design_mw * share * 1.2 * 8760 * 0.4
+    site = base_site(smoothing=SMOOTHING, caps=[{"name": "permit", "quantity": "co2_t", "max": 0.99 * floor_t,
+                                                 "source": "test"}])
+    site["grid"]["co2_t_per_mwh"] = 0.4
+    site["compute"]["target"] = {"gpus": JOB["gpus"]}
+    path = write_yaml(tmp_path / "site.yaml", site)
+    assert arithmetic_checks(load_program(path)) == []
+    outcome = api.plan(path, typical_days=0)
+    assert outcome.plan is None and outcome.infeasible
+    said = " ".join(outcome.why_no_plan())
+    assert "cap permit" in said and f"at least {floor_t:,.0f}" in said and f"drawing {share:.1%} of it" in said

@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from dcplan.checks.evaluate import SiteFigures
+from dcplan.checks.evaluate import CommittedSmoothing, SiteFigures
 from dcplan.loader import SiteInput
 from dcplan.plans.files import SiteEntry
 from dcplan.plans.types import gas_key
@@ -66,9 +66,11 @@ class SiteState:
         return self.figures.compute[measure]
 
     @property
-    def overhead(self) -> float:
-        """Extra energy of smoothing the site's training job, as a fraction of IT energy."""
-        return self.entry.capacity.get("smoothing_energy_overhead_fraction", 0.0)
+    def job_draw_fraction(self) -> float:
+        """The share of its design the IT draws with the site's smoothed training job, as the plan
+        committed it (1 without one)."""
+        smoothing = CommittedSmoothing.of(self.entry.capacity)
+        return 1.0 if smoothing is None else smoothing.draw_fraction
 
     @property
     def cooling_known(self) -> bool:

@@ -31,7 +31,7 @@ from dcplan.checks.build import check_site_build, check_target
 from dcplan.checks.caps import check_caps, check_links
 from dcplan.checks.costs import check_costs
 from dcplan.checks.dispatch import check_dispatch
-from dcplan.checks.evaluate import Evaluation, evaluate_committed
+from dcplan.checks.evaluate import SMOOTHING_SHARES, Evaluation, evaluate_committed
 from dcplan.checks.figures import check_built_figures, check_plan_figures
 from dcplan.checks.grid import check_grid_schedule
 from dcplan.checks.planfile import CommittedPlan
@@ -182,7 +182,7 @@ def _period_states(v: Verification, p) -> dict[str, SiteState]:
         gpus = {g: int(round(n)) for g, n in p.gpus_online.get(name, {}).items()}
         capacity = {"grid_limit_mw": online.get("grid_mw", 0.0),
                     **{k: online.get(k, 0.0) for k in ("solar_mw", "wind_mw", "battery_mw", "battery_mwh")},
-                    "smoothing_energy_overhead_fraction": entry.capacity.get("smoothing_energy_overhead_fraction", 0.0)}
+                    **{k: entry.capacity[k] for k in SMOOTHING_SHARES if k in entry.capacity}}
         for cand in si.site.technologies.gas:
             new = _gas_in_use(v, name, cand, p)
             capacity[gas_key(cand.key, "new_units")], capacity[gas_key(cand.key, "units")] = new, new + cand.existing_units

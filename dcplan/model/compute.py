@@ -78,20 +78,21 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     new_cooling = b.cooling_new_mw if existing_it > 0 else b.it_mw
 
     pue = {c: sm.series(sm.si.pue[c]) for c in b.C}
-    # smoothing a training job (burn work, a GPU floor, battery losses) draws extra IT energy;
-    # hour by hour the IT draws its average share of the design IT (which the design peak keeps)
-    extra = training.overhead_fraction(sm)
+    # hour by hour the IT draws its average share of the design IT (which the design peak keeps),
+    # times, with a smoothed training job, the share its smoothed trace draws
+    draw = compute.average_draw_fraction * training.draw_fraction(sm)
     capped = add_power_capping(sm, compute, options)
     steps = list(sm.steps)
-    load = [Term(b.it_mw[c], facility_load_mw(1.0, np.asarray(pue[c]), compute.average_draw_fraction, extra))
+    load = [Term(b.it_mw[c], facility_load_mw(1.0, np.asarray(pue[c]), draw))
             for c in b.C]
     if capped is not None:  # less the GPU power capped away, at the PUE
         load += [Term([capped[c, j, t] for t in steps], -np.asarray(pue[c])) for c in b.C for j in b.J]
     sm.load = Hourly(load, len(steps))
     sm.add_dispatch("load_mw", derive=sm.load.values)
     sm.add_dispatch("pue", derive=lambda: sm.tg.sample(sm.si.pue[chosen_cooling(sm)]))
-    sm.peak_load = sum(facility_load_mw(b.it_mw[c], float(sm.si.pue[c].max()), 1.0, extra) for c in b.C)  # design peak
-    sm.it_energy_mwh = _it_energy_mwh(sm, compute.average_draw_fraction * (1 + extra), capped)
+    sm.peak_load = sum(facility_load_mw(b.it_mw[c], float(sm.si.pue[c].max()), training.peak_fraction(sm))
+                       for c in b.C)  # design peak
+    sm.it_energy_mwh = _it_energy_mwh(sm, draw, capped)
     sm.provisioning, sm.fixed_it_mw = util, compute.fixed_it_mw
 
     for opt in options:
@@ -128,7 +129,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
 def _it_energy_mwh(sm: SiteModel, draw: float, capped):
     """The IT's energy in a year under cooling option c, MWh, as a model expression (what its
     water is reckoned on, in the plan and in a water cap): the design IT drawing ``draw`` of it
-    (its average share, with a smoothing job's extra energy) every hour, less what power caps
+    (its average share, with a smoothed training job's) every hour, less what power caps
     take away."""
     b, w = sm.block, sm.weights()
     hours = float(np.sum(sm.tg.weight)) * draw
@@ -151,7 +152,7 @@ def add_power_capping(sm: SiteModel, compute: Compute, options) -> object:
     b, cat = sm.block, sm.si.catalog
     segments = capping_segments(pc.curve)
     spec = min((cat.gpus[o.model] for o in options), key=lambda g: g.tdp_w / g.design_w_per_gpu)
-    board_share, draw = spec.tdp_w / spec.design_w_per_gpu, compute.average_draw_fraction
+    board_share, draw = spec.tdp_w / spec.design_w_per_gpu, compute.average_draw_fraction * training.draw_fraction(sm)
     b.J = pyo.RangeSet(0, len(segments) - 1)
     b.gpu_capped_mw = pyo.Var(b.C, b.J, sm.steps, bounds=(0, None))
     steps = list(sm.steps)

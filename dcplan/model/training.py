@@ -1,5 +1,6 @@
 """A site's training job, smoothed before the plan is made (dcplan.api.smooth_training_jobs), as
-the plan carries it: the energy its smoothing adds and the cost the plan does not price itself.
+the plan carries it: the share of its design the IT draws hour by hour once smoothed, its peak,
+and the cost the plan does not price itself.
 In a build-out the job is smoothed at its own GPUs and, where the site may run more, at the most
 it may (``larger``); the battery's need follows the line through the two (model.storage), and so
 do these: a need that grows faster than the GPUs is not read off the smaller run alone."""
@@ -28,17 +29,33 @@ def _larger(sm: SiteModel):
     return s.larger if sm.period is not None and s.workload.gpus and s.larger is not None else None
 
 
-def overhead_fraction(sm: SiteModel) -> float:
-    """The share of the IT energy the smoothing adds. With a larger run, the larger of the two
-    shares, for all the GPUs running: the load is linear in the IT, so one share, and the one
-    that does not understate the energy as the GPUs grow (colossus at 200k GPUs: 1.33 %, where
-    the 100k job's 1.12 % had been taken)."""
-    s = sm.smoothing
-    if s is None:
-        return 0.0
-    share = s.energy_overhead_fraction or 0.0
+def _larger_of(sm: SiteModel, share) -> float:
+    """``share`` of the job's smoothing, or with a larger run the larger of the two: the load is
+    linear in the IT, so one share for all the GPUs running, and the one that does not understate
+    it as the GPUs grow (colossus at 200k GPUs: 1.33 % more energy, where the 100k job's 1.12 %
+    had been taken)."""
     larger = _larger(sm)
-    return max(share, larger.energy_overhead_fraction or 0.0) if larger is not None else share
+    return max(share(sm.smoothing), share(larger)) if larger is not None else share(sm.smoothing)
+
+
+def overhead_fraction(sm: SiteModel) -> float:
+    """The share of the job's energy its smoothing adds (reported beside the plan's battery)."""
+    return 0.0 if sm.smoothing is None else _larger_of(sm, lambda s: s.energy_overhead_fraction or 0.0)
+
+
+def draw_fraction(sm: SiteModel) -> float:
+    """The IT's hourly draw as a share of its design while the site's training job runs smoothed
+    (the smoothed trace's mean over the job's design: its communication phases, and the work,
+    floor and losses the smoothing adds); 1 without a job. A share of the design, not extra energy
+    on top of it: a cluster drawing its design all hour has no troughs to fill, so adding the
+    smoothing's energy to that had planned a load above what the GPUs can draw."""
+    return 1.0 if sm.smoothing is None else _larger_of(sm, lambda s: s.draw_fraction)
+
+
+def peak_fraction(sm: SiteModel) -> float:
+    """The design peak as a share of the design IT: 1, or more where the smoothed job's highest
+    draw goes beyond its design."""
+    return 1.0 if sm.smoothing is None else _larger_of(sm, lambda s: s.peak_fraction)
 
 
 def add_cost(sm: SiteModel) -> None:

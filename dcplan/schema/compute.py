@@ -111,7 +111,10 @@ class Compute(StrictModel):
         "(communication phases, checkpoints, idle): the hourly load, and so energy, fuel, emissions, water, "
         "grid imports against their limit and demand charges; cooling and N+1 firm capacity are sized for the "
         "design IT. Default 1: a training cluster near its peak all year (SemiAnalysis's 100k H100: 150 MW, "
-        "about 1.59 TWh a year)")
+        "about 1.59 TWh a year). With a smoothed training job (smoothing.workload), its smoothed trace gives "
+        "the draw within the hour (its communication phases, and the work the smoothing adds): the hourly "
+        "draw is this share times the trace's mean over its design, so this counts only what the trace "
+        "leaves out (checkpoints, idle, restarts)")
     power_capping: PowerCapping | None = Field(None, description="let the plan cap the GPUs' power hour by hour, "
                                                "at a price per GPU-hour lost")
     target: ComputeTarget | None = None

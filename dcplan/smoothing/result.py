@@ -57,6 +57,21 @@ class SmoothingResult:
     def has_schedule(self) -> bool:
         return bool(self.schedule)
 
+    @property
+    def draw_fraction(self) -> float:
+        """The smoothed job's mean draw as a share of its design IT: what a plan's hourly IT draws
+        while it runs (its communication phases lower it; the burn, floor and losses of smoothing
+        raise it)."""
+        return self.after["mean_mw"] / self.workload.design_mw
+
+    @property
+    def peak_fraction(self) -> float:
+        """The smoothed job's highest draw as a share of its design IT, at least 1: the design
+        peak the plan's supply and cooling carry (above 1 only where charging a store at the
+        job's own peak goes beyond it)."""
+        peak = max(m["max_mw"] for m in (self.after, self.trace_after) if m)
+        return max(1.0, peak / self.workload.design_mw)
+
     def schedule_frame(self):
         """The schedule as a pandas DataFrame, a row a step of ``step_s``, indexed by the time from
         the trace's start (a TimedeltaIndex); MW by column, the stores' charge in MWh (battery)

@@ -57,6 +57,7 @@ class Workload:
     tdp_w: float | None = None
     server_mw: float = 0.0
     source: str = ""
+    design_w_per_gpu: float | None = None  # the catalog's all-in W a GPU (when the model is known)
 
     def scaled_to(self, gpus: int) -> Workload:
         """The same job on ``gpus`` GPUs in step (its power scaled with them)."""
@@ -70,6 +71,15 @@ class Workload:
     @property
     def duration_s(self) -> float:
         return self.steps * self.time_step_s
+
+    @property
+    def design_mw(self) -> float:
+        """The job's design IT, MW: its GPUs all in, as a plan counts them (the trace's own peak
+        where the GPU count or model is unknown, or where the trace goes above it)."""
+        peak = float(self.load_mw.max())
+        if self.gpus is None or self.design_w_per_gpu is None:
+            return peak
+        return max(self.gpus * self.design_w_per_gpu / 1e6, peak)
 
     @property
     def gpu_mw(self) -> np.ndarray:
@@ -219,7 +229,7 @@ def workload_from_spec(spec: WorkloadFile, doc: YamlDocument | None = None) -> W
     server_mw = spec.gpus * server_w / 1e6
     load = fraction * gpu.tdp_w * spec.gpus / 1e6 + server_mw
     return Workload(spec.name, spec.resolution_s, load, spec.gpus, spec.gpu, gpu.tdp_w, server_mw,
-                    doc.name if doc else "synthetic")
+                    doc.name if doc else "synthetic", gpu.design_w_per_gpu)
 
 
 def synthetic_workload(**fields) -> Workload:
@@ -383,7 +393,8 @@ def load_trace_csv(path: Path, gpus: int | None = None, gpu_model: str | None = 
             raise InputError([Problem(fname, line, v_name, f"{low:g} MW is below the server share "
                                       f"{server_mw:g} MW (gpus x server_w_per_gpu)")])
     return Workload(name or path.stem, step, load, gpus, gpu_model,
-                    gpu.tdp_w if gpu is not None else None, server_mw, fname)
+                    gpu.tdp_w if gpu is not None else None, server_mw, fname,
+                    gpu.design_w_per_gpu if gpu is not None else None)
 
 
 # --- entry point -------------------------------------------------------------------------
