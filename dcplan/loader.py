@@ -17,6 +17,7 @@ from pydantic import BaseModel
 import dcplan.series as S
 import dcplan.trust as trust
 from dcplan.catalog import builtin_catalog_data
+from dcplan.choices import CATALOG_SECTIONS
 from dcplan.errors import (
     InputError,
     Problem,
@@ -558,6 +559,10 @@ def load_program(path: str | os.PathLike, scenario: str | None = None,
                 raise InputError([doc.problem(("compute", kind, i, "model"),
                                               f"'{g.model}' is not in the gpus catalog"
                                               + did_you_mean(g.model, sites[0].catalog.gpus))])
+    known = {*CATALOG_SECTIONS, *(key for si in sites for section in CATALOG_SECTIONS for key in getattr(si.catalog, section))}
+    refuse([doc.problem(("finance", "lifetimes_years", key), f"'{key}' is neither a catalog section nor a catalog "
+                        "key" + did_you_mean(key, sorted(known)))
+            for key in program.finance.lifetimes_years if key not in known])
     caps = resolve_caps(program, doc, sites, program.horizon.start, set_at)
     hours = [(cap.emergency, ("caps", i, "emergency")) for i, cap in enumerate(program.caps)]
     refuse(sorted(set(p for si in sites for p in _flag_problems(si, hours, doc))))  # each on its site's clock

@@ -642,3 +642,37 @@ def test_reading_a_yaml_file_keeps_none_of_its_nodes():
             parse_yaml("d: 2027-13-45\n", Path("x.yaml"))
     gc.collect()
     assert sum(isinstance(o, yaml.Node) for o in gc.get_objects()) == before
+
+
+@pytest.mark.parametrize("lifetimes, found", [
+    ({"gpus": -4}, "input should be greater than 0"),  # had planned a negative cost
+    ({"storage": 0}, "input should be greater than 0"),  # had divided by zero
+    ({"spaceships": 3}, "'spaceships' is neither a catalog section nor a catalog key"),  # had been ignored
+])
+def test_asset_lives_are_positive_and_name_a_catalog_section_or_key(runner, tmp_path, lifetimes, found):
+    write_yaml(tmp_path / "site.yaml", base_site())
+
+    def program(lives: dict):
+        return write_yaml(tmp_path / "p.yaml", {"kind": "program", "name": "p", "sites": ["site.yaml"],
+                                                "compute": {"gpus": [{"model": "h100_sxm"}], "target": {"gpus": 1000}},
+                                                "finance": {"lifetimes_years": lives}})
+    path = program(lifetimes)
+    [key] = lifetimes
+    lines = path.read_text().splitlines()
+    line = lines.index(f"    {key}: {lifetimes[key]}") + 1  # below finance.lifetimes_years
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2 and f"p.yaml:{line}: finance.lifetimes_years.{key}: {found}" \
+        in " ".join(result.output.split()), result.output
+    assert run_cli(runner, "validate", program({"h100_sxm": 4, "generators": 20})).exit_code == 0
+
+
+def test_a_gpu_model_listed_twice_is_refused_at_its_second_entry(runner, tmp_path):
+    """The first entry had won and the second's max_gpus been ignored: infeasible or not by order."""
+    site = base_site()
+    site["compute"] = {"gpus": [{"model": "h100_sxm", "max_gpus": 400}, {"model": "h100_sxm"}], "target": {"gpus": 1000}}
+    path = write_yaml(tmp_path / "site.yaml", site)
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "- model: h100_sxm" in text
+                and "max_gpus" not in path.read_text().splitlines()[n])
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2 and f"site.yaml:{line}: compute.gpus[1].model: GPU model 'h100_sxm' is listed twice" \
+        in " ".join(result.output.split()), result.output

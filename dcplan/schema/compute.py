@@ -124,7 +124,12 @@ class Compute(StrictModel):
                                 "(times average_draw_fraction, as the GPUs'); alone, a plan of power only")
 
     @model_validator(mode="after")
-    def _cloud_once(self):
+    def _each_model_once(self):
+        bought = [g.model for g in self.gpus]
+        for i, model in enumerate(bought):
+            if model in bought[:i]:  # the first entry had won, the second's limits quietly ignored
+                raise At(("gpus", i, "model"), f"GPU model '{model}' is listed twice (one entry per model: "
+                         "raise its max_gpus instead)")
         models = [c.model for c in self.cloud]
         twice = sorted({m for m in models if models.count(m) > 1})
         if twice:

@@ -18,9 +18,10 @@ class Finance(StrictModel):
         0.08, ge=0, lt=1, description="real annual rate for annualising capital (assumption: 8%)"
     )
     carbon_price_usd_per_t: NonNeg = 0.0
-    lifetimes_years: dict[str, float] = Field(
+    lifetimes_years: dict[str, Annotated[float, Field(gt=0, le=100)]] = Field(
         default_factory=dict,
-        description="override asset lives by catalog key or section (gpus, generators, ...)",
+        description="override asset lives, years (above 0, at most 100), by catalog key or section (gpus, "
+        "generators, renewables, storage, cooling, grid_equipment)",
     )
 
 
