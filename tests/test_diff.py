@@ -73,6 +73,12 @@ def test_identical_plans_have_no_changes(two_plans):
     (lambda d: d.update(totals="broken"), "totals: input should be a valid dictionary"),
     (lambda d: d["totals"].update(total_cost_usd_per_year="lots"), "totals.total_cost_usd_per_year: input should be a valid number"),
     (lambda d: d["sites"]["testsite"].update(energy_mwh_per_year=[1]), "sites.testsite.energy_mwh_per_year: input should be a valid dict"),
+    # a number quoted, or written 1e3 (text to YAML): read as text by every reader, it had been a
+    # change "to 227664299.0" in diff and an internal error in report and show
+    (lambda d: d["totals"].update(total_cost_usd_per_year=str(d["totals"]["total_cost_usd_per_year"])),
+     "totals.total_cost_usd_per_year: input should be a valid number"),
+    (lambda d: d["sites"]["testsite"]["capacity"].update(grid_limit_mw="1e3"),
+     "sites.testsite.capacity.grid_limit_mw"),
 ])
 def test_a_damaged_plan_is_refused_at_its_key_not_compared(two_plans, tmp_path, runner, damage, where):
     """A string for the totals had been an internal error (exit 70), a word for the total cost a

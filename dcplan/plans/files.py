@@ -12,15 +12,15 @@ import math
 import os
 import re
 from pathlib import Path, PurePath
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
-    NonNegativeInt,
+    StrictFloat,
+    StrictInt,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -144,6 +144,12 @@ def _steps_of_period(plan: PlanFile, period: str, rows: int) -> int:
 
 # --- plan.yaml ----------------------------------------------------------------------------
 
+Number = StrictFloat  # a number as written (a quoted "1.5" or 1e3, text to YAML, is refused: every reader
+Count = StrictInt     # of the file reads its data, which had kept the text, not the number checked)
+NonNegativeNumber = Annotated[StrictFloat, Field(ge=0)]
+NonNegativeCount = Annotated[StrictInt, Field(ge=0)]
+
+
 class _Record(BaseModel):
     """What the readers (check, report, show, diff) rely on; anything else a plan file carries
     is ignored. A figure dcplan could not write as a number (an infinite one) is null."""
@@ -151,40 +157,40 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-Figures = dict[str, float | None]
+Figures = dict[str, Number | None]
 
 
 class SiteEntry(_Record):
-    gpus: dict[str, NonNegativeInt]
-    gpus_new: dict[str, NonNegativeInt]
-    cloud_gpus: dict[str, NonNegativeFloat] = {}
+    gpus: dict[str, NonNegativeCount]
+    gpus_new: dict[str, NonNegativeCount]
+    cloud_gpus: dict[str, NonNegativeNumber] = {}
     cooling: str
-    it_mw: NonNegativeFloat
-    capacity: dict[str, int | float]  # unit counts as written (whole numbers)
-    costs_usd_per_year: dict[str, float]
+    it_mw: NonNegativeNumber
+    capacity: dict[str, Count | Number]  # unit counts as written (whole numbers)
+    costs_usd_per_year: dict[str, Number]
     energy_mwh_per_year: Figures = {}  # by source: each has its column <source>_mw in dispatch.csv
 
 
 class CapEntry(_Record):
     name: str
     note: str = ""
-    limit: float | None = None
-    value: float | None = None
-    slack: float | None = None
-    shadow_price: float | None = None
+    limit: Number | None = None
+    value: Number | None = None
+    slack: Number | None = None
+    shadow_price: Number | None = None
 
 
 class PeriodEntry(_Record):
     name: str
     start: dt.date
     end: dt.date
-    gpus_online: dict[str, dict[str, float]]
-    cloud_gpus_online: dict[str, dict[str, float]] = {}
-    gpus_in_stock: dict[str, dict[str, float]] = {}
-    steps: int | None = Field(None, ge=1)  # its time grid's; older plans have time_resolution.steps only
-    peak_days: int | None = None
-    capacity_online: dict[str, dict[str, float | str]] = {}  # by site: MW and MWh, and the cooling chosen
-    spend_usd: dict[str, float] = {}
+    gpus_online: dict[str, dict[str, Number]]
+    cloud_gpus_online: dict[str, dict[str, Number]] = {}
+    gpus_in_stock: dict[str, dict[str, Number]] = {}
+    steps: Count | None = Field(None, ge=1)  # its time grid's; older plans have time_resolution.steps only
+    peak_days: Count | None = None
+    capacity_online: dict[str, dict[str, Number | str]] = {}  # by site: MW and MWh, and the cooling chosen
+    spend_usd: dict[str, Number] = {}
 
     @field_validator("capacity_online")
     @classmethod
@@ -201,19 +207,19 @@ class OrderEntry(_Record):
     site: str
     asset: str
     label: str
-    quantity: float
+    quantity: Number
     unit: str
     order_date: dt.date
     online_date: dt.date
     retire_date: dt.date | None = None
-    capex_usd: float = 0.0
+    capex_usd: Number = 0.0
 
 
 class BridgeEntry(_Record):
     site: str
     asset: str
     label: str
-    quantity: float
+    quantity: Number
     unit: str
     start_date: dt.date
     end_date: dt.date
@@ -230,9 +236,9 @@ class TimelineEntry(_Record):
 
 class TimeResolutionEntry(_Record):
     method: str
-    steps: int | None = Field(None, ge=1)  # rows of dispatch.csv per site (and period); older plans lack it
-    typical_days: int | None = None
-    peak_days: int | None = None  # of the typical days, those kept for a peak hour (the last period's)
+    steps: Count | None = Field(None, ge=1)  # rows of dispatch.csv per site (and period); older plans lack it
+    typical_days: Count | None = None
+    peak_days: Count | None = None  # of the typical days, those kept for a peak hour (the last period's)
 
 
 class TriedEntry(_Record):
@@ -242,28 +248,28 @@ class TriedEntry(_Record):
 
 class CurvePoint(_Record):
     period: str
-    npv_cost_usd: float
-    saving_usd: float
+    npv_cost_usd: Number
+    saving_usd: Number
     changes: list[str] = []
 
 
 class OddsRow(_Record):
     period: str | None  # None: not within the horizon
-    probability: float
-    cumulative: float
+    probability: Number
+    cumulative: Number
 
 
 class LateBy(_Record):
     site: str
     asset: str
-    months_late: float
+    months_late: Number
 
 
 class HeldOrder(_Record):
     site: str
     asset: str
     label: str = ""
-    quantity: float
+    quantity: Number
     unit: str = ""
     order_period: str
     online_period: str
@@ -273,10 +279,10 @@ class HoldingPlan(_Record):
     period: str
     date: dt.date
     planned_for: list[LateBy] = []
-    covers_probability: float
-    npv_cost_usd: float
-    holds_probability: float
-    expected_npv_cost_usd: float | None = None
+    covers_probability: Number
+    npv_cost_usd: Number
+    holds_probability: Number
+    expected_npv_cost_usd: Number | None = None
     orders: list[HeldOrder] = []  # what it orders (plans before 2026-12-02 have none)
 
 
@@ -294,7 +300,7 @@ class OddsEntry(_Record):
 class EarliestEntry(_Record):
     """buildout.earliest's answer (dcplan.studies.earliest.Earliest.document)."""
 
-    goal: dict[str, float]
+    goal: dict[str, Number]
     period: str | None = None
     date: dt.date | None = None
     why_not_sooner: list[str] = []
@@ -315,12 +321,12 @@ class PlanFile(_Record):
 
 
 class ParetoPoint(_Record):
-    co2_limit_t: float
-    co2_t: float
-    cost_usd: float
-    extra_cost_usd: float
-    usd_per_t_avoided: float | None = None
-    marginal_usd_per_t: float | None = None
+    co2_limit_t: Number
+    co2_t: Number
+    cost_usd: Number
+    extra_cost_usd: Number
+    usd_per_t_avoided: Number | None = None
+    marginal_usd_per_t: Number | None = None
     changes: list[str] = []
 
 
@@ -350,18 +356,18 @@ class ReportedPlan(PlanFile):
 
 class FiguredSite(SiteEntry):
     emissions_t_per_year: Figures = {}
-    water_m3_per_year: float | None = None
+    water_m3_per_year: Number | None = None
     binding_limits: list[str] = []
 
 
 class SolutionEntry(_Record):
     status: Literal["optimal", "time_limit"]  # a written plan's (an infeasible run writes none)
-    gap: NonNegativeFloat | None = None
+    gap: NonNegativeNumber | None = None
 
 
 class TargetEntry(_Record):
     measure: Literal[MEASURES]
-    amount: float
+    amount: Number
 
 
 class FiguredPlan(PlanFile):
@@ -372,7 +378,7 @@ class FiguredPlan(PlanFile):
 
     solution: SolutionEntry | None = None
     target: TargetEntry | None = None
-    compute_delivered: NonNegativeFloat | None = None
+    compute_delivered: NonNegativeNumber | None = None
     totals: Figures = {}
     cost_breakdown_usd_per_year: Figures = {}
     sites: dict[str, FiguredSite] = Field(min_length=1)
@@ -414,7 +420,7 @@ class SavedSite(ReportedSite):
     """A site as plan.yaml (and summary.json's ``sites_by_period``) holds it: all a SitePlan needs."""
 
     country: str = ""
-    water_m3_per_year: float | None = 0.0
+    water_m3_per_year: Number | None = 0.0
     binding_limits: list[str] = []
 
 
@@ -430,24 +436,24 @@ class SavedCap(CapEntry):
 
 
 class SavedPeriod(PeriodEntry):
-    target: float | None = None
-    compute_online: float = 0.0
+    target: Number | None = None
+    compute_online: Number = 0.0
     energy_mwh: Figures = {}
-    co2_t: float = 0.0
+    co2_t: Number = 0.0
 
 
 class SavedOrder(OrderEntry):
-    quantity: int | float  # as written: GPUs whole
+    quantity: Count | Number  # as written: GPUs whole
     order_period: str = ""
     online_period: str = ""
     latest_order_date: dt.date | None = None
-    slack_months: float = 0.0
+    slack_months: Number = 0.0
 
 
 class SavedBridge(BridgeEntry):
     start_period: str = ""
     end_period: str = ""
-    cost_usd: float = 0.0
+    cost_usd: Number = 0.0
 
 
 class SavedTimeline(TimelineEntry):
@@ -462,7 +468,7 @@ class SavedPlan(ReportedPlan):
     dcplan_version: str = ""
     objective: str = "min_cost"
     target: dict | None = None
-    compute_delivered: float = 0.0
+    compute_delivered: Number = 0.0
     caps: list[SavedCap] = []
     timeline: SavedTimeline | None = None
     sites: dict[str, SavedSite] = Field(min_length=1)
