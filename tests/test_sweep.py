@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import base_site, daily, run_cli, write_csv, write_yaml
@@ -255,6 +256,12 @@ def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(pro
     assert [p.name for p in (out / "scenarios").iterdir()] == [rows[2, 3]["scenario"]]
     alone = run_cli(runner, "sweep", "summary", out).output  # one plan: nothing to compare, said so
     assert "one scenario has a plan: no sensitivity to compare" in alone and "sensitivity of" not in alone
+    table = pq.read_table(out / "results.parquet")
+    for column in ("status", GAS):  # a column dropped by hand: a DuckDB BinderException had been exit 70
+        pq.write_table(table.drop([column]), out / "results.parquet")
+        lacking = run_cli(runner, "sweep", "summary", out)
+        assert lacking.exit_code == 2 and f"the sweep's results lack the column {column}" \
+            in " ".join(lacking.output.split()), lacking.output
     (out / "results.parquet").write_text("damaged")
     damaged = run_cli(runner, "sweep", "summary", out)
     assert damaged.exit_code == 2 and "cannot read the sweep's results" in damaged.output

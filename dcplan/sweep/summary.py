@@ -132,6 +132,10 @@ def _connect(outdir: Path):
     except (OSError, pa.ArrowException) as exc:
         raise InputError([Problem(display_path(path), None, "", f"cannot read the sweep's results ({exc}); "
                                   "run the sweep again")]) from None
+    missing = [c for c in ("scenario", "status", "reason", *axes_of(schema)) if c not in schema.names]
+    if missing:  # a table edited by hand, or not a sweep's: the queries below name these columns
+        raise InputError([Problem(display_path(path), None, "", f"the sweep's results lack the column"
+                                  f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}; run the sweep again")])
     con = duckdb.connect()
     con.read_parquet(str(path)).create_view("results")
     return con, schema
