@@ -20,6 +20,7 @@ import yaml
 from conftest import base_site, daily, run_cli, write_csv, write_yaml
 
 import dcplan
+from dcplan import read_plan
 from dcplan.errors import InputError
 from dcplan.sweep.expand import load_scenarios, scenario_id
 from dcplan.sweep.runner import run_sweep
@@ -218,6 +219,9 @@ def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(pro
     before = rows_without_timings(out)
     again = run_sweep(path, out, workers=2)
     assert (again.ran, again.reused) == (0, 4) and rows_without_timings(out) == before
+    (out / "scenarios" / rows[2, 3]["scenario"] / "dispatch.csv").unlink()  # a plan folder damaged since:
+    mended = run_sweep(path, out, workers=1)  # run again (it had been kept as done, the folder unreadable)
+    assert (mended.ran, mended.reused) == (1, 3) and read_plan(out / "scenarios" / rows[2, 3]["scenario"])
 
     sweep_file(program.parent, {UNITS: [0, 2], GAS: [3, 8, 5]})  # a value added: only its scenarios run
     extended = run_sweep(path, out, workers=2)

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.outfolder import STAGING, replaced
+from dcplan.plans.files import read_folder
 from dcplan.plans.types import Plan
 from dcplan.plans.write import atomic_write, write_plan_files
 from dcplan.sweep.scenario import OUTPUT_COLUMNS, TIMING_COLUMNS
@@ -66,7 +67,7 @@ class ResultStore:
         row = self.rows.get(sid)
         if row is None or row["status"] not in DONE:
             return False
-        return row["status"] not in WITH_PLAN or (self.plan_dir(sid) / "plan.yaml").exists()
+        return row["status"] not in WITH_PLAN or _whole(self.plan_dir(sid))
 
     def plan_dir(self, sid: str) -> Path:
         return self.outdir / SCENARIOS / sid
@@ -165,3 +166,13 @@ def _column(name: str, values: list) -> pa.Array:
         return pa.array(values, pa.float64())
     return pa.array([json.dumps(v, sort_keys=True, default=str) if isinstance(v, (list, dict))
                      else None if v is None else str(v) for v in values], pa.string())
+
+
+def _whole(folder: Path) -> bool:
+    """A scenario's plan folder as its plan wrote it, every file there and reading back (one lost
+    or damaged since had been kept as done: a sweep "finished" with a folder `show` refused)."""
+    try:
+        read_folder(folder)
+    except InputError:
+        return False
+    return True
