@@ -393,3 +393,26 @@ def test_typical_days_dispatch_the_design_peaks_hour(tmp_path):
         p = plan(tmp_path, site, typical_days=days)
         assert p.sites[0].capacity["gas_lm6000_units"] == needed, days
     assert p.time_resolution["typical_days"] == 4 and p.time_resolution["peak_days"] == 1
+
+
+def test_typical_days_that_miss_the_years_mean_price_say_so(tmp_path):
+    """A daily price cycle with 15 one-hour spikes to $3,000 on days drawn at random: the medoids of
+    4 typical days are ordinary days, so the plan's mean price (its steps' prices by their weights)
+    falls short of the year's by more than 3 %. The plan says so beside its figures, with both
+    means; the full year, which has every hour, says nothing."""
+    rng = np.random.default_rng(1)
+    hour = np.arange(8760)
+    price = 40 + 10 * np.sin(2 * np.pi * (hour % 24) / 24) + rng.normal(0, 3, 8760)
+    for day in rng.choice(365, 15, replace=False):
+        price[day * 24 + rng.integers(0, 24)] = 3000.0
+    write_csv(tmp_path / "price.csv", {"price_usd_per_mwh": price})
+    site = base_site()
+    site["grid"]["energy_price_usd_per_mwh"] = {"csv": "price.csv", "column": "price_usd_per_mwh"}
+    path = write_yaml(tmp_path / "site.yaml", site)
+    s = api.plan(path, typical_days=4).plan.sites[0]
+    w, hours = s.dispatch["weight"], s.dispatch["hour_of_year"].astype(int)
+    days = float(np.sum(w * price[hours]) / np.sum(w))
+    assert days < 0.97 * price.mean()
+    [note] = [b for b in s.binding if b.startswith("typical days")]
+    assert f"mean grid price at {days:,.4g} $/MWh, the hours they stand for at {price.mean():,.4g} $/MWh" in note
+    assert not [b for b in api.plan(path, typical_days=0).plan.sites[0].binding if b.startswith("typical days")]

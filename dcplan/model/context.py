@@ -11,7 +11,7 @@ import pyomo.core as pyo
 
 from dcplan.formulas import asset_life_years, capital_recovery_factor
 from dcplan.loader import SiteInput
-from dcplan.model.timegrid import TimeGrid
+from dcplan.model.timegrid import TimeGrid, month_of_hour
 from dcplan.schema.program import Finance
 from dcplan.solver.standard_form import Unsupported, evaluate
 
@@ -100,6 +100,11 @@ class Asset:
         return not self.integer and self.unit in ("MW", "MWh")
 
 
+TYPICAL_DAYS_MISS = 0.03
+"""A series whose mean the typical days misstate by more than this share (of the year's hours
+they stand for) is said beside the plan: a medoid is an average day, so price spikes (an ERCOT-
+like year: $34 for the year's $39/MWh) or a run of windless weeks fall out of it unseen."""
+
 NEGLIGIBLE_MW = 0.05
 """Solar, wind or battery MW (or MWh) below which a plan would rather order none: what its tables
 print as 0.0 (a decomposed solve stops near zero rather than at it: the sample Mojave plan had a
@@ -160,6 +165,22 @@ class SiteModel:
 
     def weights(self) -> list[float]:
         return self.tg.weight.astype(float).tolist()
+
+    def typical_days_miss(self, values: np.ndarray, what: str, unit: str) -> str | None:
+        """A note where the typical days put the mean of ``values`` (a full-year series) more than
+        :data:`TYPICAL_DAYS_MISS` from its mean over the calendar hours they stand for; None on an
+        hourly grid or within it."""
+        if self.tg.method != "typical_days":
+            return None
+        hours = np.isin(month_of_hour(self.si.year), self.tg.months())
+        year = float(np.mean(values[hours]))
+        days = float(np.sum(self.tg.weight * self.tg.sample(values)) / np.sum(self.tg.weight))
+        if abs(days - year) <= TYPICAL_DAYS_MISS * abs(year):
+            return None
+        unit = f" {unit}" if unit else ""
+        return (f"typical days put the mean {what} at {days:,.4g}{unit}, the hours they stand for at {year:,.4g}{unit} "
+                f"({days / year - 1:+.1%}): plan the full year (no --typical-days), or more typical days, before "
+                "relying on its figures")
 
     def net_supply_mw(self, t):
         """What the site's sources deliver at step ``t`` less what charging (and export) takes:
