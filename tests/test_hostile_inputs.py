@@ -112,6 +112,10 @@ def test_a_report_does_not_embed_an_input_outside_the_plan_folders(tmp_path, run
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     summary["inputs"].append({"path": os.path.relpath(SECRET, tmp_path / "out"), "sha256": "0"})
     (tmp_path / "out" / "summary.json").write_text(json.dumps(summary))
+    (tmp_path / "secrets.yaml").write_text("api_key: TOPSECRET\n")  # inside the folders, but no input
+    summary["inputs"].append({"path": "../secrets.yaml", "sha256": "0"})
+    (tmp_path / "out" / "summary.json").write_text(json.dumps(summary))
     inputs = {i.path.name: i for i in load_folder(tmp_path / "out").inputs}
     assert inputs["site.yaml"].text is not None
     assert inputs[Path(SECRET).name].text is None and "outside the folders" in inputs[Path(SECRET).name].note
+    assert inputs["secrets.yaml"].text is None and "not a program, site or workload file" in inputs["secrets.yaml"].note

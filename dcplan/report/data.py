@@ -24,6 +24,8 @@ from dcplan.smoothing.output import SCHEDULE_COLUMNS, read_schedule
 from dcplan.yamlio import YamlDocument, load_yaml
 
 EMBED_LIMIT_BYTES = 512 * 1024  # inputs larger than this are listed, not embedded
+INPUT_KIND = re.compile(rb"^kind:[ \t]*[\"']?(program|site|workload)[\"']?[ \t]*(#.*)?$", re.MULTILINE)
+"""The YAML files a plan is made from say what they are on a line of their own (input_files)."""
 SUPPLY = re.compile(r"^(grid|solar|wind|battery_discharge|unserved)_mw$|^(gas|rental|rented)_.+_mw$")
 SUPPLY_ORDER = ("grid", "gas", "rent", "solar", "wind", "battery", "unserved")  # rent: rental_ or rented_
 
@@ -199,8 +201,9 @@ def _read_schedule(path: Path) -> dict[str, np.ndarray]:
 def _inputs(path: Path, summary: dict) -> list[InputFile]:
     """The inputs summary.json records (relative to the folder, with their SHA-256), as they are now
     (YAML files embedded, data files such as CSVs only said to be as they were or changed); only
-    those in the folder's trusted folders (:mod:`dcplan.trust`): a summary.json from a pull
-    request must not embed /etc/passwd in a report."""
+    those in the folder's trusted folders (:mod:`dcplan.trust`), and only program, site and workload
+    files: a summary.json from a pull request must not embed /etc/passwd, or a secrets.yaml beside
+    the plans, in a report."""
     out, folders = [], trust.trusted_folders(path)
     for i, record in enumerate(summary.get("inputs") or []):
         if not isinstance(record, dict) or not isinstance(record.get("path"), str) or "\0" in record["path"]:
@@ -226,6 +229,9 @@ def _inputs(path: Path, summary: dict) -> list[InputFile]:
             data = where.read_bytes()
         except OSError:
             out.append(InputFile(where, None, "not found: moved or deleted since the plan was made"))
+            continue
+        if not INPUT_KIND.search(data):  # a summary.json edited to name some other YAML of the folders
+            out.append(InputFile(where, None, "not shown: not a program, site or workload file"))
             continue
         same = hashlib.sha256(data).hexdigest() == record.get("sha256")
         note = "" if same else "changed since the plan was made: this is the file as it is now"
