@@ -79,17 +79,22 @@ def test_identical_plans_have_no_changes(two_plans):
      "totals.total_cost_usd_per_year: input should be a valid number"),
     (lambda d: d["sites"]["testsite"]["capacity"].update(grid_limit_mw="1e3"),
      "sites.testsite.capacity.grid_limit_mw"),
+    # show and report had printed these, diff and check refused them
+    (lambda d: d["solution"].update(status="infeasible"), "solution.status: input should be 'optimal' or 'time_limit'"),
+    (lambda d: d["solution"].update(gap=-1), "solution.gap: input should be greater than or equal to 0"),
 ])
 def test_a_damaged_plan_is_refused_at_its_key_not_compared(two_plans, tmp_path, runner, damage, where):
     """A string for the totals had been an internal error (exit 70), a word for the total cost a
-    change "to lots" (exit 0), though `dcplan show` refused both."""
+    change "to lots" (exit 0), though `dcplan show` refused both; show holds a plan to the same
+    types as diff."""
     doc = yaml.safe_load((two_plans[1] / "plan.yaml").read_text())
     damage(doc)
     (tmp_path / "new").mkdir()
     (tmp_path / "new" / "plan.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    result = run_cli(runner, "diff", two_plans[0], tmp_path / "new")
-    out = " ".join(result.output.split())
-    assert result.exit_code == 2 and "plan.yaml:" in out and where in out, out
+    for command in (("diff", two_plans[0], tmp_path / "new"), ("show", tmp_path / "new")):
+        result = run_cli(runner, *command)
+        out = " ".join(result.output.split())
+        assert result.exit_code == 2 and "plan.yaml:" in out and where in out, (command[0], out)
 
 
 def test_folders_of_plans_match_by_folder_and_list_added_and_removed(two_plans, tmp_path):

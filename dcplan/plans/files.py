@@ -344,10 +344,24 @@ class ReportedSite(SiteEntry):
     emissions_t_per_year: Figures
 
 
-class ReportedPlan(PlanFile):
-    """All a report draws: the checks' fields, and the totals and energy dcplan also writes."""
+class SolutionEntry(_Record):
+    status: Literal["optimal", "time_limit"]  # a written plan's (an infeasible run writes none)
+    gap: NonNegativeNumber | None = None
 
-    solution: dict
+
+class TargetEntry(_Record):
+    measure: Literal[MEASURES]
+    amount: Number
+
+
+class ReportedPlan(PlanFile):
+    """All a report draws: the checks' fields, and the totals and energy dcplan also writes (the
+    solution, target and compute of the types diff and check hold them to: show had printed a
+    plan whose status read "infeasible" or whose gap was -1)."""
+
+    solution: SolutionEntry
+    target: TargetEntry | None = None
+    compute_delivered: NonNegativeNumber | None = None
     totals: Figures
     cost_breakdown_usd_per_year: Figures
     sites: dict[str, ReportedSite] = Field(min_length=1)
@@ -358,16 +372,6 @@ class FiguredSite(SiteEntry):
     emissions_t_per_year: Figures = {}
     water_m3_per_year: Number | None = None
     binding_limits: list[str] = []
-
-
-class SolutionEntry(_Record):
-    status: Literal["optimal", "time_limit"]  # a written plan's (an infeasible run writes none)
-    gap: NonNegativeNumber | None = None
-
-
-class TargetEntry(_Record):
-    measure: Literal[MEASURES]
-    amount: Number
 
 
 class FiguredPlan(PlanFile):
