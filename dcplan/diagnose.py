@@ -280,8 +280,9 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
         gpus = [(add_months(start, lead), o.model, where) for si in pi.sites for o in site_compute(si, pi).gpus
                 for lead, where in [_lead(loc, si, f"gpus:{o.model}")]]
         first = min(gpus)
+        late = []  # every reason, so that a fix of one does not meet the next
         if beyond and first[0] > p.start:
-            return [f"{head}: the earliest GPUs ordered now ({first[1]}, {first[2]}) arrive in {when(first[0])}"]
+            late.append(f"the earliest GPUs ordered now ({first[1]}, {first[2]}) arrive in {when(first[0])}")
         per_unit, firm, notes, cooling_late = [], 0.0, [], []
         for si in pi.sites:
             ready = []
@@ -302,12 +303,14 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
             firm += supply
             notes.append(f"site {si.name}: {parts}")
         if cooling_late and len(cooling_late) == len(pi.sites):
-            return [f"{head}: " + "; ".join(cooling_late)]
-        need = target.amount * min(per_unit)  # at the site that needs the least power per unit
-        if firm < need - 1e-6:
-            return [f"{head} needs at least {need:,.1f} MW at its peak (the facility at the highest PUE of the best "
-                    f"cooling ready by then: the period's, or the year's where N+1 holds the design peak); everything "
-                    f"that can be in service by then gives at most {firm:,.1f} MW ({'; '.join(notes)})"]
+            late += cooling_late
+        elif firm < target.amount * min(per_unit) - 1e-6:  # at the site that needs the least power per unit
+            late.append(f"it needs at least {target.amount * min(per_unit):,.1f} MW at its peak (the facility at the "
+                        f"highest PUE of the best cooling ready by then: the period's, or the year's where N+1 holds "
+                        f"the design peak); everything that can be in service by then gives at most {firm:,.1f} MW "
+                        f"({'; '.join(notes)})")
+        if late:
+            return [f"{head}: " + "; and ".join(late)]
     return []
 
 

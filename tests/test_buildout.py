@@ -178,6 +178,19 @@ def test_infeasible_target_explains_itself_in_time_terms(tmp_path, runner):
     assert "gives at most 0.0 MW" in text and "arrive in 2027-Q1" in text  # all ordered today
 
 
+def test_a_target_late_for_several_reasons_names_each(tmp_path):
+    """GPUs 9 months away and cooling 12 for a target 3 months out: both are said (only the first
+    reason was, so a user who fixed the GPUs met the cooling next)."""
+    site = islanded_site(rental=False)
+    site["compute"]["gpus"][0]["lead_time_months"] = 9
+    site["cooling"][0]["lead_time_months"] = 12
+    outcome = api.plan(write_yaml(tmp_path / "program.yaml", program(tmp_path, site)))
+    reason = outcome.why_no_plan()[0]
+    assert reason.startswith("target of 10,000 gpus by 2026-Q2:")
+    assert "GPUs ordered now (h100_sxm, lead time 9 months" in reason and "arrive in 2026-Q4" in reason
+    assert "no cooling plant can be ready (the first, air_economizer ordered now, lead time 12 months" in reason
+
+
 def grid_and_gas_site() -> dict:
     """Grid power is clean and dear, gas cheap and dirty: a CO2 cap moves the mix."""
     site = base_site(fuel={"gas_price_usd_per_mmbtu": 1.0},
