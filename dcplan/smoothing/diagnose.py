@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dcplan.schema.smoothing import LIMIT_KEYS, Limits, SmoothingSpec
-from dcplan.smoothing.metrics import minute_lag, violations
+from dcplan.smoothing.metrics import LIMIT_UNIT, minute_lag, violations
 from dcplan.smoothing.model import ModelData, build
 from dcplan.smoothing.spectrum import band_label
 from dcplan.solver import SolveOptions, solve
@@ -11,17 +11,12 @@ from dcplan.solver import SolveOptions, solve
 SLACK_TOL_MW = 1e-6
 
 
-UNIT = {"ramp_up_mw_per_s": "MW/s", "ramp_down_mw_per_s": "MW/s", "ramp_up_mw_per_min": "MW/min",
-        "ramp_down_mw_per_min": "MW/min", "ramp_up_pct_per_min": "%/min", "ramp_down_pct_per_min": "%/min",
-        "swing_mw": "MW", "band_min_mw": "MW", "band_max_mw": "MW", "spectral_mask": "MW"}
-
-
 def _stated(lim: Limits, key: str) -> str:
     """A limit as written: '10 MW', '2 %/min', or a spectral mask's bands."""
     value = getattr(lim, key)
     if key == "spectral_mask":
         return "(" + ", ".join(f"{band_label(b)} <= {b.max_amplitude_mw:g} MW" for b in value) + ")"
-    return f"{value:g} {UNIT[key]}"
+    return f"{value:g} {LIMIT_UNIT[key]}"
 
 
 def diagnose(data: ModelData, spec: SmoothingSpec, options: SolveOptions, blocks_of: int | None = None) -> list[str]:
@@ -42,7 +37,7 @@ def diagnose(data: ModelData, spec: SmoothingSpec, options: SolveOptions, blocks
     if not allowed:
         for key, excess in violations(data.load_mw, data.step_s, lim).items():
             reasons.append(f"{key} {_stated(lim, key)}: the raw load exceeds it by "
-                           f"{excess:,.3f} {UNIT[key]} and no mitigation is allowed")
+                           f"{excess:,.3f} {LIMIT_UNIT[key]} and no mitigation is allowed")
         return reasons or [f"the limits cannot be met {with_what}"]
     sm = build(data, elastic=True)
     res = solve(sm.model, SolveOptions(time_limit_s=options.time_limit_s, threads=options.threads))
@@ -66,8 +61,8 @@ def diagnose(data: ModelData, spec: SmoothingSpec, options: SolveOptions, blocks
             excess /= dt
         elif key.endswith("_per_min"):
             excess *= 60.0 / lag_s * (100.0 / lim.capacity_mw if "_pct_" in key else 1.0)
-        by = f"by at least {excess:,.3f} {UNIT[key]} (on blocks of {blocks_of} steps)" if blocks_of else \
-            f"by {excess:,.3f} {UNIT[key]}"
+        by = f"by at least {excess:,.3f} {LIMIT_UNIT[key]} (on blocks of {blocks_of} steps)" if blocks_of else \
+            f"by {excess:,.3f} {LIMIT_UNIT[key]}"
         found.append(f"{key} {_stated(lim, key)} cannot be met {with_what}: the closest "
                      f"schedule still exceeds it {by}")
     if not found and not reasons:

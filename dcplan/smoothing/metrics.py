@@ -65,6 +65,12 @@ MEASURE_OF_LIMIT = {
 }
 
 
+LIMIT_UNIT = {"ramp_up_mw_per_s": "MW/s", "ramp_down_mw_per_s": "MW/s", "ramp_up_mw_per_min": "MW/min",
+              "ramp_down_mw_per_min": "MW/min", "ramp_up_pct_per_min": "%/min", "ramp_down_pct_per_min": "%/min",
+              "swing_mw": "MW", "band_min_mw": "MW", "band_max_mw": "MW", "spectral_mask": "MW"}
+"""Each limit's unit: what :func:`violations` measures its excess in."""
+
+
 def violations(x: np.ndarray, step_s: float, limits: Limits, tol_mw: float = 1e-6) -> dict[str, float]:
     """Limit name -> by how much ``x`` exceeds it, in the limit's unit (only those exceeded by
     more than ``tol_mw`` MW; rates are compared as MW per step / per 60 s; the spectral mask by

@@ -9,7 +9,7 @@ import numpy as np
 
 from dcplan.extras import pandas
 from dcplan.schema.smoothing import Limits, SmoothingSpec
-from dcplan.smoothing.metrics import measure, violations
+from dcplan.smoothing.metrics import LIMIT_UNIT, measure, violations
 from dcplan.smoothing.prepare import DEFAULT_MIN_STEP_S
 from dcplan.smoothing.run import Context, Outcome
 from dcplan.smoothing.workload import Workload
@@ -129,7 +129,7 @@ def fill(r: SmoothingResult, ctx: Context, o: Outcome) -> None:
         if broken:
             capped = w.steps > r.spec.max_steps  # the step is max_steps's: that is what to raise
             r.notes.append(f"at the trace's own step ({w.time_step_s:g} s) the schedule breaks "
-                           + ", ".join(f"{k} by {v:,.3g}" for k, v in broken.items())
+                           + ", ".join(f"{k} by {v:,.3g} {LIMIT_UNIT[k]}" for k, v in broken.items())
                            + f": the limits hold for the {dt:g} s block means only; plan with --resolution-s "
                            f"{w.time_step_s:g}" + (f" and max_steps {w.steps:,}" if capped else "")
                            + " to keep them at every step")
