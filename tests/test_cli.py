@@ -401,3 +401,18 @@ def test_init_through_a_dangling_link_and_after_a_killed_init(tmp_path, runner):
     (tmp_path / "fresh" / ".staging-mine").mkdir()  # a user's hidden folder of a like name is theirs
     assert run_cli(runner, "init", tmp_path / "fresh").exit_code == 0
     assert sorted(p.name for p in (tmp_path / "fresh").iterdir()) == [".staging-mine", "program.yaml", "schemas", "sites"]
+
+
+def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(monkeypatch):
+    import dcplan.__main__ as entry
+
+    class Interrupting:  # Ctrl-C arriving while dcplan.cli is imported
+        def find_spec(self, name, path=None, target=None):
+            if name == "dcplan.cli":
+                raise KeyboardInterrupt
+
+    monkeypatch.delitem(sys.modules, "dcplan.cli", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    with pytest.raises(SystemExit) as ended:
+        entry.main()
+    assert ended.value.code == 130
