@@ -147,7 +147,8 @@ def plan(program: Path, strategy: str, time_limit: float) -> dict:
     cmd = [sys.executable, "-m", "dcplan", "plan", str(program), "--json", "--strategy", strategy,
            "--time-limit", str(time_limit)]
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit * 1.5 + 30)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit * 1.5 + 30,
+                          cwd=suite.REPO)  # `-m dcplan` imports from its working folder first: this checkout
     wall = time.perf_counter() - t0
     row = {"strategy": strategy, "exit": done.returncode, "wall_s": round(wall, 3)}
     if done.returncode == 0:
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    suite.measured_tree()
     strategies = args.strategies.split(",")
     catalog = sc.merged_catalog()
     root = args.keep or Path(tempfile.mkdtemp(prefix="dcplan-buildouts-"))

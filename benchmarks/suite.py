@@ -897,7 +897,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
+def measured_tree() -> None:
+    """The dcplan these benchmarks measure is the checkout they are in (REPO, first on sys.path,
+    and the children's working folder): a PYTHONPATH naming another checkout is refused, not
+    ignored (runs "at" a worktree given through PYTHONPATH to this checkout's script had measured
+    this checkout)."""
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        if entry and (Path(entry) / "dcplan" / "__init__.py").is_file() and Path(entry).resolve() != REPO:
+            sys.exit(f"PYTHONPATH names another dcplan checkout ({entry}): run its own "
+                     f"benchmarks/{Path(sys.argv[0]).name}; these measure the dcplan in {REPO}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    measured_tree()
     args = parse_args(argv)
     if args.worker:
         if args.worker == "pypsa":
