@@ -21,6 +21,7 @@ from dcplan.formulas import (
     gpu_it_mw,
     grid_limit_during,
     grid_limit_mw,
+    smoothed_draw_fraction,
 )
 from dcplan.loader import ProgramInput, SiteInput
 from dcplan.locate import Locator
@@ -48,8 +49,8 @@ def arithmetic_checks(pi: ProgramInput, smoothing: dict | None = None) -> list[s
     formulas, before any model is built: too few GPUs allowed, GPUs that need liquid cooling on a
     site without it, N+1 beyond every allowed unit, a CO2 cap below the least the site emits. Each
     is a proof (a necessary condition of the model that fails), so `plan` answers at once; a
-    portfolio is left to the solve. ``smoothing``: site -> the result of its training job, which
-    sets its draw (without it, a site with a job gets no CO2 floor: its draw is not known yet)."""
+    portfolio is left to the solve. ``smoothing``: site -> the result of its training job, whose
+    extra energy the CO2 floor then counts."""
     program = pi.program
     target = program.compute.target
     if target is None or len(pi.sites) != 1:
@@ -89,19 +90,20 @@ def arithmetic_checks(pi: ProgramInput, smoothing: dict | None = None) -> list[s
                          f"unit (design peak at the best cooling), but all allowed units{' and the battery' if bat else ''} give only "
                          f"{firm:,.1f} MW: raise max_units, add a unit type, or relax reliability.n_plus_one")
     if not lines and least_it < float("inf"):
-        job = (smoothing or {}).get(si.name)
-        if job is not None or si.site.smoothing is None or si.site.smoothing.workload is None:
-            draw = compute.average_draw_fraction * (job.draw_fraction if job is not None else 1.0)
-            lines += _co2_floor(pi, si, least_it, draw)
+        job = (smoothing or {}).get(si.name)  # before it is smoothed, what it adds is at least 0
+        draw = smoothed_draw_fraction(compute.average_draw_fraction, job.draw_added_fraction, job.peak_fraction) \
+            if job is not None else compute.average_draw_fraction
+        lines += _co2_floor(pi, si, least_it, draw)
     return lines
 
 
 def _co2_floor(pi: ProgramInput, si: SiteInput, least_it_mw: float, draw_fraction: float) -> list[str]:
     """A CO2 cap below what the site must emit whatever it builds: the least facility energy (the
-    least IT for the target drawing ``draw_fraction`` of it at each hour's best PUE) less the most that its solar and wind can
-    make, times the lowest emission rate among the grid's hours and the gas units' fuel. A
-    battery only loses energy, so this holds whatever is stored. Full-year plans only (a typical-
-    days plan weighs hours its own way), and not where load may be shed."""
+    least IT for the target, drawing ``draw_fraction`` of it, at each hour's best PUE) less the
+    most that its solar and wind can make, times the lowest emission rate among the grid's hours
+    and the gas units' fuel. A battery only loses energy, so this holds whatever is stored.
+    Full-year plans only (a typical-days plan weighs hours its own way), and not where load may
+    be shed."""
     caps = [rc for rc in pi.caps if rc.in_force and rc.cap.quantity == "co2_t" and rc.cap.max is not None
             and rc.cap.major_source is None]
     if not caps or pi.program.time.typical_days is not None or si.site.reliability.unserved_energy_usd_per_mwh:

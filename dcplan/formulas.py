@@ -46,6 +46,16 @@ def facility_load_mw(it_mw, pue, draw_fraction: float = 1.0):
     return it_mw * (pue * draw_fraction)
 
 
+def smoothed_draw_fraction(average_draw_fraction: float, added_fraction: float = 0.0,
+                           peak_fraction: float = 1.0) -> float:
+    """The IT's hourly draw as a share of its design IT: its average share, plus what smoothing a
+    training job adds (``added_fraction``: burn work, a floor, the stores' losses), never above the
+    smoothed job's peak (``peak_fraction``, 1 but where charging goes beyond the design). A
+    cluster drawing its design all hour has no troughs to fill: the extra energy of smoothing had
+    been added on top of that, a load above what the GPUs can draw."""
+    return min(average_draw_fraction + added_fraction, max(peak_fraction, average_draw_fraction))
+
+
 def firm_without_largest_mw(units: list[tuple[float, int]]) -> float:
     """N+1 firm capacity, MW, of (unit MW, units) pairs: all of it less the largest unit built."""
     built = [(mw, n) for mw, n in units if n]

@@ -153,7 +153,8 @@ def plan_summary(console: Console, plan: Plan) -> None:
             job = c.get("smoothing_job_gpus") or 0
             each = f" for the training job's {job:,.0f} GPUs" if job and abs(job - sum(s.gpus.values())) > 0.5 else ""
             values["smoothing"] = (f"{c['smoothing_battery_mw']:,.1f} MW / {c['smoothing_battery_mwh']:,.2f} MWh "
-                                   f"battery{each}, +{c['smoothing_energy_overhead_fraction']:.1%} energy")
+                                   f"battery{each}, +{c['smoothing_energy_overhead_fraction']:.1%} job energy (drawn up "
+                                   "to the design)")
         for k, v in values.items():
             rows.setdefault(k, []).append(v)
     for k, v in rows.items():

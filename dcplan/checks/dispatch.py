@@ -70,9 +70,7 @@ def _load_met(v: Verification, s: SiteState, check: str) -> None:
         i = int(np.argmax(short))
         v.issue(check, f"the committed dispatch supplies {supply[i]:,.1f} MW at hour {s.hours[i]} of the "
                 f"year{s.when} but the facility now draws {s.load_mw[i]:,.1f} MW ({s.it_mw:,.1f} MW IT x PUE "
-                f"{s.pue[i]:.3f}{f' x {s.compute.average_draw_fraction:.2f} drawn' if s.compute.average_draw_fraction < 1 else ''}"
-                f"{f' x {s.job_draw_fraction:.3f} as the smoothed training job draws' if s.job_draw_fraction != 1 else ''}"
-                f"); short by up to "
+                f"{s.pue[i]:.3f}{f' x {s.draw_fraction:.3f} drawn' if s.draw_fraction != 1 else ''}); short by up to "
                 f"{short[i]:,.1f} MW in {_hours(float(np.sum(s.weight[bad])))}", _load_culprit(v, s))
     if (v.plan.time_resolution.method == "typical_days" and si.site.reliability.unserved_energy_usd_per_mwh is None
             and not any(f.check.endswith(f" {s.name}") for f in v.dispatch_issues)):
@@ -91,8 +89,7 @@ def _whole_year(v: Verification, s: SiteState, check: str) -> None:
         months = [(s.start.month - 1 + k) % 12
                   for k in range((s.end.year - s.start.year) * 12 + s.end.month - s.start.month + 1)]
         hours = np.flatnonzero(np.isin(month_of_hour(s.start.year), months))
-    load = facility_load_mw(s.it_mw, s.si.pue[s.entry.cooling][hours],
-                            s.compute.average_draw_fraction * s.job_draw_fraction)
+    load = facility_load_mw(s.it_mw, s.si.pue[s.entry.cooling][hours], s.draw_fraction)
     parts = {k: mw[hours] for k, mw in s.figures.most_mw.items()}
     supply = sum(parts.values(), np.zeros_like(load))
     short = load - supply

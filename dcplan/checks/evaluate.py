@@ -76,17 +76,17 @@ class SiteFigures:
     most_mw: dict[str, np.ndarray]  # source -> the most it delivers in each hour of the year (SiteModel.most_mw)
 
 
-SMOOTHING_SHARES = ("smoothing_draw_fraction", "smoothing_peak_fraction", "smoothing_energy_overhead_fraction")
+SMOOTHING_SHARES = ("smoothing_draw_added_fraction", "smoothing_peak_fraction", "smoothing_energy_overhead_fraction")
 """The capacity keys of a plan that say how its smoothed training job draws (CommittedSmoothing)."""
 
 
 @dataclass(frozen=True)
 class CommittedSmoothing:
-    """What the model reads of a site's smoothing (the share of its design the IT draws, its peak,
-    the battery it needs), taken from the committed plan instead of re-smoothing the job; its cost
-    is the plan's (a plan-only cost line)."""
+    """What the model reads of a site's smoothing (the share of its design it adds to the IT's
+    draw, its peak, the battery it needs), taken from the committed plan instead of re-smoothing
+    the job; its cost is the plan's (a plan-only cost line)."""
 
-    draw_fraction: float
+    draw_added_fraction: float
     peak_fraction: float
     energy_overhead_fraction: float
     sizes: dict = dataclasses.field(default_factory=dict)
@@ -95,12 +95,12 @@ class CommittedSmoothing:
     @classmethod
     def of(cls, capacity: dict) -> CommittedSmoothing | None:
         overhead = capacity.get("smoothing_energy_overhead_fraction", 0.0)
-        # a plan written before the shares were recorded drew its design times 1 + the overhead
-        draw = capacity.get("smoothing_draw_fraction", 1.0 + overhead)
+        # a plan written before the shares were recorded drew its average share times 1 + the overhead
+        added = capacity.get("smoothing_draw_added_fraction", overhead)
         peak = capacity.get("smoothing_peak_fraction", 1.0 + overhead)
         sizes = {"battery_power_mw": capacity.get("smoothing_battery_mw", 0.0),
                  "battery_energy_mwh": capacity.get("smoothing_battery_mwh", 0.0)}
-        return cls(draw, peak, overhead, sizes) if draw != 1.0 or peak != 1.0 or any(sizes.values()) else None
+        return cls(added, peak, overhead, sizes) if added or peak != 1.0 or any(sizes.values()) else None
 
 
 @dataclass

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from dcplan.checks.evaluate import CommittedSmoothing, SiteFigures
+from dcplan.formulas import smoothed_draw_fraction
 from dcplan.loader import SiteInput
 from dcplan.plans.files import SiteEntry
 from dcplan.plans.types import gas_key
@@ -66,11 +67,14 @@ class SiteState:
         return self.figures.compute[measure]
 
     @property
-    def job_draw_fraction(self) -> float:
-        """The share of its design the IT draws with the site's smoothed training job, as the plan
-        committed it (1 without one)."""
+    def draw_fraction(self) -> float:
+        """The share of its design the IT draws each hour: today's average share, and what the
+        plan committed its training job's smoothing to add."""
         smoothing = CommittedSmoothing.of(self.entry.capacity)
-        return 1.0 if smoothing is None else smoothing.draw_fraction
+        if smoothing is None:
+            return self.compute.average_draw_fraction
+        return smoothed_draw_fraction(self.compute.average_draw_fraction, smoothing.draw_added_fraction,
+                                      smoothing.peak_fraction)
 
     @property
     def cooling_known(self) -> bool:

@@ -11,7 +11,13 @@ import numpy as np
 import pyomo.core as pyo
 
 import dcplan.model.training as training
-from dcplan.formulas import capping_segments, facility_load_mw, gpu_it_mw, lead_time_months
+from dcplan.formulas import (
+    capping_segments,
+    facility_load_mw,
+    gpu_it_mw,
+    lead_time_months,
+    smoothed_draw_fraction,
+)
 from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.model.rows import Hourly, Rows, Term, row_family, weighted_sum
 from dcplan.plans.types import COMPUTE_LINES, SitePlan
@@ -79,8 +85,9 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
 
     pue = {c: sm.series(sm.si.pue[c]) for c in b.C}
     # hour by hour the IT draws its average share of the design IT (which the design peak keeps),
-    # times, with a smoothed training job, the share its smoothed trace draws
-    draw = compute.average_draw_fraction * training.draw_fraction(sm)
+    # and the energy smoothing a training job adds, up to its peak
+    draw = smoothed_draw_fraction(compute.average_draw_fraction, training.draw_added_fraction(sm),
+                                  training.peak_fraction(sm))
     capped = add_power_capping(sm, compute, options)
     steps = list(sm.steps)
     load = [Term(b.it_mw[c], facility_load_mw(1.0, np.asarray(pue[c]), draw))
@@ -152,7 +159,9 @@ def add_power_capping(sm: SiteModel, compute: Compute, options) -> object:
     b, cat = sm.block, sm.si.catalog
     segments = capping_segments(pc.curve)
     spec = min((cat.gpus[o.model] for o in options), key=lambda g: g.tdp_w / g.design_w_per_gpu)
-    board_share, draw = spec.tdp_w / spec.design_w_per_gpu, compute.average_draw_fraction * training.draw_fraction(sm)
+    board_share = spec.tdp_w / spec.design_w_per_gpu
+    draw = smoothed_draw_fraction(compute.average_draw_fraction, training.draw_added_fraction(sm),
+                                  training.peak_fraction(sm))
     b.J = pyo.RangeSet(0, len(segments) - 1)
     b.gpu_capped_mw = pyo.Var(b.C, b.J, sm.steps, bounds=(0, None))
     steps = list(sm.steps)

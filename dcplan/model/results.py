@@ -154,7 +154,7 @@ def site_plan(sm: SiteModel, smoothing: bool = True) -> SitePlan:
         plan.capacity["smoothing_battery_mw"] = held["power"]  # the share of the site's battery it holds
         plan.capacity["smoothing_battery_mwh"] = held["energy"]
         plan.capacity["smoothing_energy_overhead_fraction"] = training.overhead_fraction(sm)
-        plan.capacity["smoothing_draw_fraction"] = training.draw_fraction(sm)
+        plan.capacity["smoothing_draw_added_fraction"] = training.draw_added_fraction(sm)
         plan.capacity["smoothing_peak_fraction"] = training.peak_fraction(sm)
         # what the sizes are for: the job's GPUs, or in a build-out the GPUs running (the share follows them)
         plan.capacity["smoothing_job_gpus"] = held.get("gpus") or float(sm.smoothing.workload.gpus or 0)

@@ -1,6 +1,6 @@
 """A site's training job, smoothed before the plan is made (dcplan.api.smooth_training_jobs), as
-the plan carries it: the share of its design the IT draws hour by hour once smoothed, its peak,
-and the cost the plan does not price itself.
+the plan carries it: the share of its design the smoothing adds to the IT's hourly draw, its
+peak, and the cost the plan does not price itself.
 In a build-out the job is smoothed at its own GPUs and, where the site may run more, at the most
 it may (``larger``); the battery's need follows the line through the two (model.storage), and so
 do these: a need that grows faster than the GPUs is not read off the smaller run alone."""
@@ -43,13 +43,11 @@ def overhead_fraction(sm: SiteModel) -> float:
     return 0.0 if sm.smoothing is None else _larger_of(sm, lambda s: s.energy_overhead_fraction or 0.0)
 
 
-def draw_fraction(sm: SiteModel) -> float:
-    """The IT's hourly draw as a share of its design while the site's training job runs smoothed
-    (the smoothed trace's mean over the job's design: its communication phases, and the work,
-    floor and losses the smoothing adds); 1 without a job. A share of the design, not extra energy
-    on top of it: a cluster drawing its design all hour has no troughs to fill, so adding the
-    smoothing's energy to that had planned a load above what the GPUs can draw."""
-    return 1.0 if sm.smoothing is None else _larger_of(sm, lambda s: s.draw_fraction)
+def draw_added_fraction(sm: SiteModel) -> float:
+    """The share of its design the smoothing adds to the IT's hourly draw (its extra energy over
+    the job's design); 0 without a job. It adds to ``average_draw_fraction`` up to the peak
+    (:func:`dcplan.formulas.smoothed_draw_fraction`)."""
+    return 0.0 if sm.smoothing is None else _larger_of(sm, lambda s: s.draw_added_fraction)
 
 
 def peak_fraction(sm: SiteModel) -> float:

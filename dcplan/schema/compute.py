@@ -111,10 +111,9 @@ class Compute(StrictModel):
         "(communication phases, checkpoints, idle): the hourly load, and so energy, fuel, emissions, water, "
         "grid imports against their limit and demand charges; cooling and N+1 firm capacity are sized for the "
         "design IT. Default 1: a training cluster near its peak all year (SemiAnalysis's 100k H100: 150 MW, "
-        "about 1.59 TWh a year). With a smoothed training job (smoothing.workload), its smoothed trace gives "
-        "the draw within the hour (its communication phases, and the work the smoothing adds): the hourly "
-        "draw is this share times the trace's mean over its design, so this counts only what the trace "
-        "leaves out (checkpoints, idle, restarts)")
+        "about 1.59 TWh a year). A smoothed training job (smoothing.workload) adds the energy of its smoothing "
+        "(burn work, a floor, the stores' losses) to this share, never above the design: at 1 there is no "
+        "trough left to fill")
     power_capping: PowerCapping | None = Field(None, description="let the plan cap the GPUs' power hour by hour, "
                                                "at a price per GPU-hour lost")
     target: ComputeTarget | None = None

@@ -58,11 +58,10 @@ class SmoothingResult:
         return bool(self.schedule)
 
     @property
-    def draw_fraction(self) -> float:
-        """The smoothed job's mean draw as a share of its design IT: what a plan's hourly IT draws
-        while it runs (its communication phases lower it; the burn, floor and losses of smoothing
-        raise it)."""
-        return self.after["mean_mw"] / self.workload.design_mw
+    def draw_added_fraction(self) -> float:
+        """The energy smoothing adds (burn work, a floor, the stores' losses) as a share of the
+        job's design IT: what it adds to a plan's hourly draw."""
+        return (self.energy_overhead_fraction or 0.0) * self.before["mean_mw"] / self.workload.design_mw
 
     @property
     def peak_fraction(self) -> float:
