@@ -88,7 +88,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
     # and the energy smoothing a training job adds, up to its peak
     draw = smoothed_draw_fraction(compute.average_draw_fraction, training.draw_added_fraction(sm),
                                   training.peak_fraction(sm))
-    capped = add_power_capping(sm, compute, options)
+    capped = add_power_capping(sm, compute, options, draw)
     steps = list(sm.steps)
     load = [Term(b.it_mw[c], facility_load_mw(1.0, np.asarray(pue[c]), draw))
             for c in b.C]
@@ -148,11 +148,12 @@ def _it_energy_mwh(sm: SiteModel, draw: float, capped):
     return of
 
 
-def add_power_capping(sm: SiteModel, compute: Compute, options) -> object:
+def add_power_capping(sm: SiteModel, compute: Compute, options, draw: float) -> object:
     """The IT MW capped away in each step under each cooling option (``b.gpu_capped_mw[c, j, t]``
     by segment j of the curve's convex envelope, within its depth of the GPUs' draw; zero unless
     option c is chosen, since it is bounded by ``it_mw[c]``), priced by the GPU-hours it loses;
-    returns ``b.gpu_capped_mw``, or None without power capping."""
+    ``draw``: the IT's hourly share of its design. Returns ``b.gpu_capped_mw``, or None without
+    power capping."""
     pc = compute.power_capping
     if pc is None or not options:
         return None
@@ -160,8 +161,6 @@ def add_power_capping(sm: SiteModel, compute: Compute, options) -> object:
     segments = capping_segments(pc.curve)
     spec = min((cat.gpus[o.model] for o in options), key=lambda g: g.tdp_w / g.design_w_per_gpu)
     board_share = spec.tdp_w / spec.design_w_per_gpu
-    draw = smoothed_draw_fraction(compute.average_draw_fraction, training.draw_added_fraction(sm),
-                                  training.peak_fraction(sm))
     b.J = pyo.RangeSet(0, len(segments) - 1)
     b.gpu_capped_mw = pyo.Var(b.C, b.J, sm.steps, bounds=(0, None))
     steps = list(sm.steps)

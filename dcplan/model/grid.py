@@ -173,8 +173,10 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         plan.capacity[f"grid_upgrade_{u.name}_units"] = units
         limit += u.adds_mw * units
     plan.capacity["grid_limit_mw"] = limit
-    if sm.si.price_usd_per_mwh is not None:
-        plan.binding += filter(None, [sm.typical_days_miss(sm.si.price_usd_per_mwh, "grid price", "$/MWh")])
+    missed = sm.typical_days_miss(sm.si.price_usd_per_mwh, "grid price", "$/MWh") \
+        if sm.si.price_usd_per_mwh is not None else None
+    if missed:
+        plan.binding.append(missed)
     in_force, room = np.full(len(grid), limit), 0.0  # each step's limit: a flexible connection's room outside its curtailed hours
     if b.component("flex_on") is not None:
         room = value_of(b.flex_room_mw) if value_of(b.flex_on) > 0.5 else 0.0

@@ -80,8 +80,9 @@ def report(sm: SiteModel, plan: SitePlan) -> None:
         plan.energy_mwh[tech] = float(np.sum(sm.tg.weight * plan.dispatch[f"{tech}_mw"]))
         if cand.max_mw > 0 and new >= cand.max_mw - BINDING_TOL:
             plan.binding.append(f"{tech}: built to its {cand.max_mw:g} MW limit (max_mw)")
-        cf = sm.si.solar_cf if tech == "solar" else sm.si.wind_cf
-        plan.binding += filter(None, [sm.typical_days_miss(cf, f"{tech} capacity factor", "")])
+        missed = sm.typical_days_miss(sm.si.solar_cf if tech == "solar" else sm.si.wind_cf, f"{tech} capacity factor", "")
+        if missed:
+            plan.binding.append(missed)
     land = sm.block.component("land_available")
     acres = sm.si.site.land_available_acres
     if land is not None and value_of(land.body) >= acres * (1 - BINDING_TOL) and acres > 0:
