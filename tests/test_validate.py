@@ -676,3 +676,12 @@ def test_a_gpu_model_listed_twice_is_refused_at_its_second_entry(runner, tmp_pat
     result = run_cli(runner, "validate", path)
     assert result.exit_code == 2 and f"site.yaml:{line}: compute.gpus[1].model: GPU model 'h100_sxm' is listed twice" \
         in " ".join(result.output.split()), result.output
+
+
+def test_a_name_longer_than_a_folder_name_may_be_is_refused_at_validation(runner, tmp_path):
+    """Plan folders are named after the site: a 300-character name had passed validate and failed
+    in check --plan with the system's 'File name too long'."""
+    path = write_yaml(tmp_path / "site.yaml", base_site(name="a" * 300))
+    result = run_cli(runner, "validate", path)
+    assert result.exit_code == 2 and "name: string should have at most 100 characters" in result.output
+    assert run_cli(runner, "validate", write_yaml(tmp_path / "ok.yaml", base_site(name="a" * 100))).exit_code == 0

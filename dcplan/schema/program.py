@@ -185,7 +185,8 @@ class Pareto(StrictModel):
 
 class Program(StrictModel):
     kind: Literal["program"]
-    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", max_length=100,
+                      description="letters, digits, _ and -, at most 100: plan folders are named after it")
     sites: list[str] = Field(min_length=1, description="site files, relative to this file")
     compute: Compute | None = Field(None, description="default: the single site's compute section")
     objective: Objective = Field(default_factory=Objective)

@@ -218,7 +218,8 @@ CatalogOverrides = dict[
 
 class Site(StrictModel):
     kind: Literal["site"]
-    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", max_length=100,
+                      description="letters, digits, _ and -, at most 100: plan folders are named after it")
     location: Location
     land_available_acres: NonNeg | None = Field(
         None, description="land the site has for its PV, acres: what solar takes (the catalog's "
