@@ -359,6 +359,9 @@ def test_overrides_set_a_number_by_a_sweeps_path():
         dcplan.plan(program, overrides={"finance.discount_rate": -5})
     assert [(p.file, p.key) for p in err.value.problems] == [("overrides", "finance.discount_rate")]
     assert err.value.problems[0].message.startswith("value -5: ")
+    with pytest.raises(dcplan.InputError) as err:  # over a scenario that sets it too: at the override, not the scenario's line
+        dcplan.plan(program, scenario="carbon_100", overrides={"finance.carbon_price_usd_per_t": float("nan")})
+    assert [(p.file, p.key) for p in err.value.problems] == [("overrides", "finance.carbon_price_usd_per_t")]
     with pytest.raises(dcplan.InputError) as err:  # a misspelt section on the way: at the override too
         dcplan.plan(program, overrides={"sites.memphis.battery.max_power_mw": 5})
     assert [(p.file, p.key) for p in err.value.problems] == [("overrides", "sites.memphis.battery.max_power_mw")]

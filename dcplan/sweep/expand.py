@@ -111,6 +111,7 @@ class _BaseData:
 
     def __init__(self, base: ProgramInput, scenario: str | None = None):
         self.program = base.doc.data
+        self.doc = base.doc  # with the scenario's keys standing in for those it overrides
         own = self.program.get("site_overrides") or {}
         if scenario is not None:
             self.program, own = _apply_scenario(self.program, own, (self.program.get("scenarios") or {}).get(scenario))
@@ -209,9 +210,12 @@ def _at_override(data: _BaseData, axes: list[Axis], values: dict, p: Problem) ->
 def _of_axis(data: _BaseData, axis: Axis, p: Problem) -> bool:
     """Whether a problem is about what ``axis`` sets: at its key, below it (a key of the value
     set), or above it (a key on its way that the file does not have: a misspelt section)."""
-    key = dotted(axis.loc)
-    return p.file == data.file_of(axis) and (p.key == key or p.key.startswith((key + ".", key + "["))
-                                             or key.startswith((p.key + ".", p.key + "[")))
+    keys = {dotted(axis.loc)}
+    if axis.site is None:  # where the file writes it: under the scenario that also sets it
+        keys.add(data.doc.problem(axis.loc, "").key)
+    return p.file == data.file_of(axis) and any(
+        p.key == key or p.key.startswith((key + ".", key + "[")) or key.startswith((p.key + ".", p.key + "["))
+        for key in keys)
 
 
 def _walk(node, parts: list[str], prefix: str) -> tuple:
