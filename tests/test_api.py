@@ -117,8 +117,9 @@ def test_a_cap_given_as_an_override_is_located_at_the_override_not_at_the_progra
 
 def test_a_dispatch_frame_of_no_such_site_names_the_sites(tmp_path):
     plan = dcplan.plan(write_yaml(tmp_path / "site.yaml", base_site()), typical_days=2)
-    with pytest.raises(KeyError, match="its sites: testsite"):
-        plan.dispatch_frame("memphis")
+    for no_site in ("memphis", 0, ""):  # 0 and "" had quietly given the first site's
+        with pytest.raises(KeyError, match="its sites: testsite"):
+            plan.dispatch_frame(no_site)
     plan.sites[0].dispatch["grid_mw"][0] = -0.0  # as a solver leaves a column at its bound
     frame = plan.dispatch_frame()
     assert frame["grid_mw"].iloc[0] == 0 and not np.signbit(frame.select_dtypes("float").to_numpy()).any()

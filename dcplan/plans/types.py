@@ -149,7 +149,7 @@ class Plan:
         ``(frame.weight * frame.load_mw).sum()`` is the facility's MWh a year;
         ``hour_of_year`` is the calendar hour (0 to 8,759) each step samples."""
         pd = pandas()
-        name = site or self.sites[0].name
+        name = self.sites[0].name if site is None else site  # 0 or "" is no site's name, not the first
         if name not in {s.name for s in self.sites}:
             raise KeyError(f"no site {name!r} in this plan; its sites: {', '.join(s.name for s in self.sites)}")
         if self.timeline is None:
