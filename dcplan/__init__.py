@@ -128,6 +128,9 @@ def write_plan(plan: Plan, folder: str | os.PathLike, *, report: bool = False, p
 
     if not isinstance(plan, Plan):
         raise TypeError(f"write_plan() writes a Plan (from dcplan.plan or dcplan.read_plan), not {plan!r}")
+    for name, flag in (("report", report), ("parquet", parquet)):
+        if not isinstance(flag, bool):  # report="no" is true
+            raise TypeError(f"write_plan(): {name} is True or False, not {flag!r}")
     if parquet and not available("pyarrow"):
         raise ImportError("parquet=True needs pyarrow: pip install 'dcplan[sweep]'")
     try:

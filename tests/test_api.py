@@ -205,6 +205,9 @@ def test_arguments_of_the_wrong_kind_are_named_not_a_crash_inside(tmp_path):
         dcplan.plan(tmp_path / "s.yaml", scenario=["gas_at_8"])
     with pytest.raises(TypeError, match="writes a Plan .*not None"):
         dcplan.write_plan(None, tmp_path / "out")
+    with pytest.raises(TypeError, match="report is True or False, not 'no'"):  # a string is true: it had written one
+        dcplan.write_plan(dcplan.read_plan(REPO / "plans" / "johor"), tmp_path / "out", report="no")
+    assert not (tmp_path / "out").exists()
     for call in (dcplan.validate, dcplan.check):
         with pytest.raises(ValueError, match="a path is the empty string"):
             call("")
