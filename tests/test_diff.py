@@ -82,6 +82,8 @@ def test_identical_plans_have_no_changes(two_plans):
     # show and report had printed these, diff and check refused them
     (lambda d: d["solution"].update(status="infeasible"), "solution.status: input should be 'optimal' or 'time_limit'"),
     (lambda d: d["solution"].update(gap=-1), "solution.gap: input should be greater than or equal to 0"),
+    (lambda d: d["time_resolution"].update(method="bogus"), "time_resolution.method: input should be 'hourly' or"),
+    (lambda d: d["time_resolution"].update(typical_days=0), "time_resolution.typical_days: input should be greater"),
 ])
 def test_a_damaged_plan_is_refused_at_its_key_not_compared(two_plans, tmp_path, runner, damage, where):
     """A string for the totals had been an internal error (exit 70), a word for the total cost a

@@ -235,10 +235,10 @@ class TimelineEntry(_Record):
 
 
 class TimeResolutionEntry(_Record):
-    method: str
+    method: Literal["hourly", "typical_days"]
     steps: Count | None = Field(None, ge=1)  # rows of dispatch.csv per site (and period); older plans lack it
-    typical_days: Count | None = None
-    peak_days: Count | None = None  # of the typical days, those kept for a peak hour (the last period's)
+    typical_days: Count | None = Field(None, ge=1, le=366)
+    peak_days: Count | None = Field(None, ge=0)  # of the typical days, those kept for a peak hour (the last period's)
 
 
 class TriedEntry(_Record):
