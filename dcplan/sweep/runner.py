@@ -81,9 +81,10 @@ def _run(scenarios: ScenarioSet, outdir: Path, workers, scheduler, progress) -> 
     spec = scenarios.sweep.spec
     done = [s.id for s in scenarios.scenarios if store.is_done(s.id)]  # then also those run now
     total, reused = len(scenarios.scenarios), len(done)
+    reused_ids = set(done)
     set_at = tuple(scenarios.set_at.items())
     tasks = {s.id: (s, ScenarioTask(s.id, str(scenarios.sweep.base_path), s.overrides, spec.time_limit_s,
-                                     spec.mip_gap, set_at)) for s in scenarios.scenarios if not store.is_done(s.id)}
+                                     spec.mip_gap, set_at)) for s in scenarios.scenarios if s.id not in reused_ids}
     backend = _Dask(scheduler) if scheduler else _LocalPool(workers or default_workers())
     started = time.perf_counter()
 
