@@ -69,6 +69,22 @@ def test_identical_plans_have_no_changes(two_plans):
     assert "No changes" in render_markdown(d)
 
 
+def test_a_plan_from_a_newer_dcplan_says_so_where_this_one_cannot_read_it(two_plans, tmp_path, runner):
+    """A value a later dcplan may write (a method of time resolution added since) is refused at
+    its key, with the likely reason at dcplan_version's line; fields this dcplan does not know
+    are passed over, and a plan of this version gets no such reason."""
+    doc = yaml.safe_load((two_plans[1] / "plan.yaml").read_text())
+    (tmp_path / "new").mkdir()
+    for version, method, said in (("9.0.0", "hourly", None), ("9.0.0", "rolling", True), (doc["dcplan_version"], "rolling", False)):
+        changed = {**doc, "dcplan_version": version, "time_resolution": {**doc["time_resolution"], "method": method},
+                   "carbon_removal": {"mt_per_year": 1}}
+        (tmp_path / "new" / "plan.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
+        result = run_cli(runner, "diff", two_plans[0], tmp_path / "new")
+        out = " ".join(result.output.split())
+        assert result.exit_code == (0 if said is None else 2), out
+        assert ("written by dcplan 9.0.0, newer than this dcplan" in out) is bool(said), out
+
+
 @pytest.mark.parametrize("damage, where", [
     (lambda d: d.update(totals="broken"), "totals: input should be a valid dictionary"),
     (lambda d: d["totals"].update(total_cost_usd_per_year="lots"), "totals.total_cost_usd_per_year: input should be a valid number"),

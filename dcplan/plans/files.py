@@ -33,6 +33,7 @@ from dcplan.plans.write import TIMELINE_COLUMNS
 from dcplan.schema.compute import MEASURES
 from dcplan.schema.validate import validation_problems
 from dcplan.series import HOURS_PER_YEAR
+from dcplan.version import __version__
 from dcplan.yamlio import YamlDocument, load_yaml, parse_yaml
 
 TEXT_COLUMNS = ("period", "timestamp")
@@ -397,10 +398,26 @@ def read_plan_yaml(path: Path | None = None, text: str | None = None, name: str 
     doc = load_yaml(path, ()) if text is None else parse_yaml(text, PurePath(name or "plan.yaml"))
     if not isinstance(doc.data, dict) or "program" not in doc.data or "sites" not in doc.data:
         raise InputError([doc.problem((), "not a plan.yaml written by `dcplan plan` (no program: and sites:)")])
-    refuse(validation_problems(doc, shape, doc.data))
+    problems = validation_problems(doc, shape, doc.data)
+    refuse(problems + _newer_writer(doc) if problems else [])
     plan = shape.model_validate(doc.data)
     _as_checked(doc.data, plan)
     return doc, plan
+
+
+def _version_key(text: object) -> tuple[int, ...] | None:
+    found = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)\S*", str(text).strip())
+    return tuple(map(int, found.groups())) if found else None
+
+
+def _newer_writer(doc: YamlDocument) -> list[Problem]:
+    """Where a plan.yaml this dcplan cannot read was written by a newer dcplan, the likely
+    reason (a field added since), said once at its ``dcplan_version`` line."""
+    written, this = _version_key(doc.data.get("dcplan_version")), _version_key(__version__)
+    if written is None or this is None or written <= this:
+        return []
+    return [doc.problem(("dcplan_version",), f"written by dcplan {doc.data['dcplan_version']}, newer than this "
+                        f"dcplan ({__version__}): upgrade dcplan to read it")]
 
 
 def _as_checked(data: dict, plan: PlanFile) -> None:
