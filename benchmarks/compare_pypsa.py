@@ -330,6 +330,14 @@ def build_network(case: Case, econ: Economics | None = None):
     return n
 
 
+def add_shared_battery_power(m) -> None:
+    """An hour's charge plus discharge of the (fixed-duration) battery within its power, as in
+    dcplan: PyPSA's storage holds each to the power alone, which lets a battery at negative
+    prices charge and discharge in full in one hour."""
+    m.add_constraints(m["StorageUnit-p_dispatch"].sel(name="battery") + m["StorageUnit-p_store"].sel(name="battery")
+                      - m["StorageUnit-p_nom"].sel(name="battery") <= 0, name="battery-charge_plus_discharge")
+
+
 def pypsa_solver_options(mip_gap: float, threads: int | None = None) -> dict:
     opts = {"mip_rel_gap": mip_gap, "output_flag": False}
     if threads:
@@ -343,6 +351,7 @@ def solve_pypsa(case: Case, mip_gap: float = MIP_GAP, threads: int | None = None
     n = build_network(case)
     t1 = time.perf_counter()
     n.optimize.create_model(include_objective_constant=False)
+    add_shared_battery_power(n.model)
     t2 = time.perf_counter()
     status, condition = n.optimize.solve_model(
         solver_name="highs", io_api="direct", solver_options=pypsa_solver_options(mip_gap, threads)

@@ -445,16 +445,20 @@ def add_constraints(n, data: dict, arrays: dict) -> None:
             co2 = co2 + (p.sel(name="grid") * grid).sum()
         m.add_constraints(co2 <= data["co2_cap_t"], name="co2_cap")
 
-    # free-duration battery: charge and discharge share one power rating (the discharging
-    # Link's capacity is counted on its input, the store side: rating / efficiency)
     battery = econ.get("battery")
-    if battery is not None and battery["duration_h"] is None:
-        p_nom = m["Link-p_nom"]
-        m.add_constraints(
-            battery["efficiency"] * p_nom.sel(name="battery_discharge")
-            - p_nom.sel(name="battery_charge") == 0,
-            name="battery-power_rating",
-        )
+    if battery is None:
+        return
+    if battery["duration_h"] is not None:
+        cp.add_shared_battery_power(m)
+        return
+    # free-duration battery: charge and discharge share one power rating (the discharging
+    # Link's capacity and flow are counted on its input, the store side: AC / efficiency), and
+    # an hour's charge plus discharge stays within it, as in dcplan
+    eta, p_nom, flow = battery["efficiency"], m["Link-p_nom"], m["Link-p"]
+    m.add_constraints(eta * p_nom.sel(name="battery_discharge") - p_nom.sel(name="battery_charge") == 0,
+                      name="battery-power_rating")
+    m.add_constraints(flow.sel(name="battery_charge") + eta * flow.sel(name="battery_discharge")
+                      - p_nom.sel(name="battery_charge") <= 0, name="battery-charge_plus_discharge")
 
 
 def _case_data(folder: Path) -> dict:

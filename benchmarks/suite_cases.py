@@ -89,6 +89,8 @@ class Case:
     price: str = "mojave"
     price_scale: float = 1.0
     price_noise_usd_per_mwh: float = 0.0
+    price_offset_usd_per_mwh: float = 0.0  # added after the scale
+    price_floor_usd_per_mwh: float = 1.0  # below 0: the grid pays for energy taken in its cheapest hours
     grid_max_import_mw: float | None = 50.0
     demand_charge_usd_per_kw_month: float = 0.0
     grid_co2_mean_t_per_mwh: float | None = None
@@ -156,6 +158,20 @@ FIXED_CASES = (
         battery="none",
         co2_cap=1.0,
         seed=11,
+    ),
+    Case(
+        "grid_negative_prices_bat",
+        "grid-tied with negative prices (Mojave's x3 less $90 a MWh: the grid pays in 1,836 hours), "
+        "an import cap above the load, solar and a 4 h battery that charges and discharges in one hour",
+        it_mw=60,
+        price_scale=3.0,
+        price_offset_usd_per_mwh=-90.0,
+        price_floor_usd_per_mwh=-150.0,
+        grid_max_import_mw=120,
+        gas=(Gas("lm2500xpress", 4),),
+        solar_max_mw=100,
+        battery_max_power_mw=80,
+        seed=17,
     ),
     Case(
         "grid_uc_solar_bat",
@@ -437,13 +453,13 @@ def profiles(case: Case) -> dict[str, np.ndarray]:
     else:
         price = cp._read_column(cp.SITES_DATA / PRICE_FILES[case.price], "price_usd_per_mwh")
     rng = np.random.default_rng([case.seed, 29])
-    price = price * case.price_scale + rng.normal(0, case.price_noise_usd_per_mwh, HOURS)
+    price = price * case.price_scale + case.price_offset_usd_per_mwh + rng.normal(0, case.price_noise_usd_per_mwh, HOURS)
     xs, ys = zip(*case.pue_curve)
     out = {
         "solar_cf": np.round(np.clip(solar, 0, 1), 4),
         "wind_cf": np.round(np.clip(wind, 0, 1), 4),
         "pue": np.round(np.clip(np.interp(temp, xs, ys), 1.0, 3.0), 4),
-        "price_usd_per_mwh": np.round(np.clip(price, 1.0, None), 2),
+        "price_usd_per_mwh": np.round(np.clip(price, case.price_floor_usd_per_mwh, None), 2),
     }
     if case.derate:
         out["ambient_temp_c"] = np.round(temp, 2)

@@ -149,6 +149,23 @@ def test_two_price_battery_arbitrage(tmp_path):
 
 
 
+def test_at_negative_prices_an_hours_charge_and_discharge_share_the_battery_power(tmp_path):
+    """The grid pays $50 a MWh taken all year: the battery (10 MW existing) takes more than the
+    load by charging and discharging in the same hours, burning the round trip's loss. In an hour
+    it may charge for part of it and discharge for the rest: with charge c, discharge d = RTE c
+    (a full state of charge kept) and c + d = 10 MW, it adds 10 (1 - RTE) / (1 + RTE) MW to the
+    import (held each to 10 MW alone, it had added 10 (1 - RTE))."""
+    site = base_site(technologies={"battery": {"type": "li_ion_lfp", "max_power_mw": 0,
+                                               "existing_power_mw": 10, "existing_energy_mwh": 40}})
+    site["grid"]["energy_price_usd_per_mwh"] = -50.0
+    s = plan(tmp_path, site, typical_days=2).sites[0]
+    rte = CAT.storage["li_ion_lfp"].round_trip_efficiency
+    extra_mw = 10 * (1 - rte) / (1 + rte)
+    assert s.costs_usd["grid_energy"] == pytest.approx(-50.0 * HOURS_PER_YEAR * (it_mw(1000) * 1.2 + extra_mw), rel=1e-7)
+    d = s.dispatch
+    assert (d["battery_charge_mw"] + d["battery_discharge_mw"]).max() <= 10 + 1e-6
+
+
 def test_one_way_battery_efficiencies_split_the_round_trip(tmp_path):
     """All the loss on the way in (charge 85 %, discharge 100 %): the state of charge rises by
     0.85 MWh per MWh charged and falls 1:1; the arbitrage pays what the round trip gives."""

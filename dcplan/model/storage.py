@@ -1,6 +1,7 @@
 """Batteries: power and energy sized separately (or at a fixed duration), one-way charge and
-discharge efficiencies (the catalog's, or the square root of the round trip each), state of
-charge cyclic within each cycle of the time grid (the year, or each typical day)."""
+discharge efficiencies (the catalog's, or the square root of the round trip each), an hour's
+charge plus discharge within the power (as in the smoothing's model), state of charge cyclic
+within each cycle of the time grid (the year, or each typical day)."""
 
 from __future__ import annotations
 
@@ -41,16 +42,18 @@ def add_storage(sm: SiteModel) -> None:
     prev = sm.tg.previous().tolist()
     steps = list(sm.steps)
     charge, discharge, soc = ([x[t] for t in steps] for x in (b.bat_charge, b.bat_discharge, b.bat_soc))
-    b.bat_charge_max = row_family(sm.steps, rows=[Rows(steps, [Term(charge), Term(free_power, -1.0)], upper=0.0)])
-    b.bat_discharge_max = row_family(sm.steps, rows=[Rows(steps, [Term(discharge), Term(free_power, -1.0)], upper=0.0)])
+    # an hour's charge and discharge share the power: a battery may charge for part of the hour
+    # and discharge for the rest, never both at full power (held each to the power alone, a plan
+    # at negative prices had charged and discharged in full in one hour to burn energy in losses)
+    b.bat_power_max = row_family(sm.steps, rows=[Rows(steps, [Term(charge), Term(discharge), Term(free_power, -1.0)],
+                                                      upper=0.0)])
     b.bat_soc_max = row_family(sm.steps, rows=[Rows(steps, [Term(soc), Term(free_energy, -1.0)], upper=0.0)])
     b.bat_soc_balance = row_family(sm.steps, rows=[Rows(steps, [  # soc[t] = soc[t-1] + charge in - discharge out
         Term(soc), Term([soc[p] for p in prev], -1.0), Term(charge, -eta_in), Term(discharge, 1 / eta_out)],
         lower=0.0, upper=0.0)])
     where = ("site", "technologies", "battery")
     less = " less the share held for smoothing the training job" if sm.smoothing is not None else ""
-    sm.explain(b.bat_charge_max, lambda t: (f"battery charging (MW) above its power{less}", where))
-    sm.explain(b.bat_discharge_max, lambda t: (f"battery discharge (MW) above its power{less}", where))
+    sm.explain(b.bat_power_max, lambda t: (f"battery charge plus discharge (MW) above its power{less}", where))
     sm.explain(b.bat_soc_max, lambda t: (f"battery state of charge (MWh) above its energy{less}", where))
     sm.explain(b.bat_soc_balance, lambda t: (
         f"battery state of charge (MWh) does not follow charge and discharge at the current efficiencies "

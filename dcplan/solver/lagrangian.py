@@ -211,8 +211,10 @@ def _with_first_storage(compiled: Compiled, operational: np.ndarray, linking: np
     op = A[:, np.flatnonzero(operational)].tocsr()
     tied = np.zeros(len(operational), dtype=bool)  # columns of linking rows
     tied[np.flatnonzero(operational)[np.unique(op[np.flatnonzero(linking)].indices)]] = True
-    single = np.flatnonzero(np.diff(op.indptr) == 1)  # rows on one dispatch column: its bounds
-    bounding = single[tied[np.flatnonzero(operational)[op.indices[op.indptr[single]]]]]
+    # rows on the linking rows' columns alone (but those rows): their bounds, such as a
+    # battery's charge plus discharge within its power, its state of charge within its energy
+    untied = sp.csr_matrix((np.ones(op.nnz), op.indices, op.indptr), shape=op.shape) @ ~tied[operational]
+    bounding = np.flatnonzero((np.diff(op.indptr) > 0) & (untied == 0) & ~linking)
     storage = np.zeros(len(design), dtype=bool)
     storage[np.unique(A[bounding][:, design].tocsr().indices)] = True
     raise_ = storage & ~compiled.integer[design] & (xd <= lo + 1e-9 * np.maximum(1.0, np.abs(lo)))
