@@ -37,6 +37,7 @@ class Quantity:
     unit: str
     low: float
     high: float
+    ends_only: bool = False  # low or high and nothing between (flags)
 
 
 PRICE = Quantity("usd_per_mwh", -1000.0, 20000.0)
@@ -44,7 +45,7 @@ CAPACITY_FACTOR = Quantity("cf", 0.0, 1.0)
 GRID_CO2 = Quantity("t_per_mwh", 0.0, 2.0)
 PUE = Quantity("pue", 1.0, 3.0)
 TEMPERATURE = Quantity("temp_c", -60.0, 60.0)
-FLAGS = Quantity("flag", 0.0, 1.0)  # hours chosen by a CSV of 0/1 (a cap's emergency hours, a connection's curtailed ones)
+FLAGS = Quantity("flag", 0.0, 1.0, ends_only=True)  # hours chosen by a CSV of 0/1 (a cap's emergency hours, a connection's curtailed ones)
 
 KNOWN_UNITS = ("cf", "pue", "mw", "kw", "mwh")
 """Unit suffixes read as such; a rate (``<unit>_per_<unit>``) and a temperature (``temp_<scale>``)
@@ -269,13 +270,17 @@ class SeriesResolver:
                 previous = stamp
 
     def _check_range(self, values, loc, quantity: Quantity, where, hourly: bool = True):
-        bad = np.flatnonzero((values < quantity.low) | (values > quantity.high))
+        if quantity.ends_only:  # a flag of 0.5 had read as not flagged, 0.7 as flagged
+            bad = np.flatnonzero((values != quantity.low) & (values != quantity.high))
+            rule = f"not {quantity.low:g} or {quantity.high:g} (a {quantity.unit})"
+        else:
+            bad = np.flatnonzero((values < quantity.low) | (values > quantity.high))
+            rule = f"outside the plausible range {quantity.low:g}..{quantity.high:g} {quantity.unit}"
         if bad.size:
             i = int(bad[0])
             place = f"{where[0]}:{where[2][i]}: column '{where[1]}' " if where else ""
             hours = f" ({counted(int(bad.size), 'such hour')})" if hourly else ""
-            raise self._fail(loc, f"{place}value {values[i]:g} is outside the plausible range "
-                             f"{quantity.low:g}..{quantity.high:g} {quantity.unit}{hours}")
+            raise self._fail(loc, f"{place}value {values[i]:g} is {rule}{hours}")
 
     def _fail(self, loc, message) -> SeriesError:
         return SeriesError(self.doc.problem(loc, message))

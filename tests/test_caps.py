@@ -357,6 +357,19 @@ def test_emergency_hours_from_a_csv_of_flags(tmp_path):
     assert p.sites[0].capacity["battery_mwh"] >= 10 * p.sites[0].capacity["facility_peak_mw"] * 0.99
 
 
+def test_emergency_flags_other_than_0_and_1_are_refused_at_their_row(tmp_path, runner):
+    """A flag of 0.5 had read as not flagged and 0.7 as flagged (the range allowed 0..1)."""
+    flags = np.zeros(8760)
+    flags[4000] = 0.7
+    write_csv(tmp_path / "eea.csv", {"eea_flag": flags})
+    s = site("g", price=40.0)
+    s["caps"] = [{"name": "eea", "quantity": "grid_emergency_import_mw", "max": 0,
+                  "emergency": {"flags": {"csv": "eea.csv"}}, "source": "utility EEA log"}]
+    result = run_cli(runner, "validate", write_yaml(tmp_path / "g.yaml", s))
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2 and "eea.csv:4002: column 'eea_flag' value 0.7 is not 0 or 1 (a flag)" in out, out
+
+
 def test_a_program_caps_emergency_hours_are_read_beside_the_program_and_recorded_with_the_plan(tmp_path, runner):
     """The flags' CSV is named by the program, so it is found beside the program (it had been
     looked for beside the site file: validate passed, plan failed at the site's line); a missing

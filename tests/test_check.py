@@ -698,10 +698,13 @@ def test_exit_2_for_a_malformed_committed_plan(runner, repo):
     assert f"{plan}:" in result.output and "sites.testsite" in result.output and "required key" in result.output
 
 
-@pytest.mark.parametrize("column, value", [("grid_mw", "nan"), ("load_mw", "inf"), ("weight", "-17")])
+@pytest.mark.parametrize("column, value", [("grid_mw", "nan"), ("load_mw", "inf"), ("weight", "-17"),
+                                           ("grid_mw", "1e200")])
 def test_exit_2_for_a_dispatch_with_a_value_dcplan_never_writes(runner, repo, column, value):
-    """A NaN, an infinity or a negative weight is a damaged file (exit 2 at its line and column),
-    not a plan to judge: NaN passed every comparison and the check said ok."""
+    """A NaN, an infinity, a negative weight or a number beyond what dcplan reads in any input
+    (1e200 MW had been summed into report and show, and check had said ok) is a damaged file
+    (exit 2 at its line and column), not a plan to judge: NaN passed every comparison and the
+    check said ok."""
     dispatch = repo / "plans" / "testsite" / "dispatch.csv"
     rows = [line.split(",") for line in dispatch.read_text().splitlines()]
     rows[5][rows[0].index(column)] = value

@@ -100,6 +100,7 @@ def test_a_plan_from_a_newer_dcplan_says_so_where_this_one_cannot_read_it(two_pl
     (lambda d: d["solution"].update(gap=-1), "solution.gap: input should be greater than or equal to 0"),
     (lambda d: d["time_resolution"].update(method="bogus"), "time_resolution.method: input should be 'hourly' or"),
     (lambda d: d["time_resolution"].update(typical_days=0), "time_resolution.typical_days: input should be greater"),
+    (lambda d: d.update(dcplan_version=[1, 2]), "dcplan_version: input should be a valid string"),  # report had printed it
 ])
 def test_a_damaged_plan_is_refused_at_its_key_not_compared(two_plans, tmp_path, runner, damage, where):
     """A string for the totals had been an internal error (exit 70), a word for the total cost a

@@ -511,7 +511,23 @@ def test_a_problem_of_a_section_a_scenario_merges_into_stays_the_sites(runner, t
         "kind": "program", "name": "p", "sites": ["site.yaml"],
         "scenarios": {"more": {"site_overrides": {"testsite": {"grid": {"max_import_mw": 300}}}}}})
     out = " ".join(run_cli(runner, "plan", path, "--scenario", "more", "-o", tmp_path / "out").output.split())
-    assert "site.yaml:" in out and "grid.steps: grid steps must be in date order" in out and "p.yaml" not in out
+    assert "site.yaml:" in out and "grid.steps[1].date: grid steps must be in date order" in out and "p.yaml" not in out
+
+
+def test_two_grid_steps_or_build_out_targets_on_one_date_are_refused(runner, tmp_path):
+    """Two entries on one date contradict each other: the last had silently won (a grid of 20 MW
+    planned where the file also said 80 on the same day)."""
+    site = base_site()
+    site["grid"]["steps"] = [{"date": "2026-06-01", "max_import_mw": 80}, {"date": "2026-06-01", "max_import_mw": 20}]
+    out = " ".join(run_cli(runner, "validate", write_yaml(tmp_path / "site.yaml", site)).output.split())
+    assert "site.yaml:" in out and "grid.steps[1].date: two grid steps on 2026-06-01: give one" in out, out
+    path = write_yaml(tmp_path / "p.yaml", {
+        "kind": "program", "name": "p", "sites": ["ok.yaml"], "horizon": {"start": "2026-01-01", "years": 3},
+        "buildout": {"period": "quarter", "targets": [{"date": "2027-01-01", "gpus": 100_000},
+                                                      {"date": "2027-01-01", "gpus": 150_000}]}})
+    write_yaml(tmp_path / "ok.yaml", base_site())
+    out = " ".join(run_cli(runner, "validate", path).output.split())
+    assert "p.yaml:" in out and "buildout.targets[1].date: two build-out targets on 2027-01-01: give one" in out, out
 
 
 def test_a_csv_that_is_not_utf8_is_named_at_its_line(runner, tmp_path):

@@ -69,10 +69,11 @@ def read_dispatch(path: Path) -> dict[str, dict[str, np.ndarray]]:
             except ValueError:
                 raise InputError([Problem(name, line, key, f"not a number: '{value}'")]) from None
             hour = key == "hour_of_year"
-            if not math.isfinite(number) or (key == "weight" and number < 0) or (  # dcplan writes none
-                    hour and not (0 <= number < HOURS_PER_YEAR and number == int(number))):
+            if not math.isfinite(number) or trust.too_large(number) or (key == "weight" and number < 0) or (
+                    hour and not (0 <= number < HOURS_PER_YEAR and number == int(number))):  # dcplan writes none
                 what = ("a weight (hours, at least 0)" if key == "weight" else
-                        f"an hour of the year (0 to {HOURS_PER_YEAR - 1})" if hour else "a finite number")
+                        f"an hour of the year (0 to {HOURS_PER_YEAR - 1})" if hour else
+                        f"a finite number of at most {trust.MAX_MAGNITUDE:g} in magnitude")
                 raise InputError([Problem(name, line, key, f"'{value}' is not {what}: dcplan writes none, so "
                                           "the file was changed or damaged")])
             columns.setdefault(key, []).append(number)
@@ -313,6 +314,7 @@ class EarliestEntry(_Record):
 
 class PlanFile(_Record):
     program: str
+    dcplan_version: str = ""
     scenario: str | None = None
     time_resolution: TimeResolutionEntry
     caps: list[CapEntry] = []
@@ -486,7 +488,6 @@ class SavedTimeline(TimelineEntry):
 class SavedPlan(ReportedPlan):
     """All of plan.yaml that :func:`read_plan` turns back into a :class:`Plan`."""
 
-    dcplan_version: str = ""
     objective: str = "min_cost"
     target: dict | None = None
     compute_delivered: Number = 0.0

@@ -29,6 +29,16 @@ class At(ValueError):
         self.key = key
 
 
+def check_date_order(dates: list[dt.date], key: str, what: str) -> None:
+    """Dated entries (grid steps, build-out targets) strictly in date order: two on one date are a
+    contradiction the last had silently won, :class:`At` the entry that repeats its date."""
+    for i in range(1, len(dates)):
+        if dates[i] < dates[i - 1]:
+            raise At((key, i, "date"), f"{what} must be in date order ({dates[i]} after {dates[i - 1]})")
+        if dates[i] == dates[i - 1]:
+            raise At((key, i, "date"), f"two {what} on {dates[i]}: give one")
+
+
 class StrictModel(BaseModel):
     """Input records reject unknown keys (a typo must never be silently ignored), infinite or
     undefined numbers (``1e400`` reads as infinity) and true/false where a number is due (pydantic

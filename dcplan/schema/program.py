@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from dcplan.schema.base import MAX_MONTHS, At, Fraction, Months, NonNeg, StrictModel
+from dcplan.schema.base import (
+    MAX_MONTHS,
+    At,
+    Fraction,
+    Months,
+    NonNeg,
+    StrictModel,
+    check_date_order,
+)
 from dcplan.schema.caps import Cap, Links
 from dcplan.schema.compute import Compute, ComputeTarget
 from dcplan.schema.site import CatalogOverrides
@@ -159,9 +167,7 @@ class Buildout(StrictModel):
         measures = {t.measure for t in self.targets} | ({self.earliest.measure} if self.earliest else set())
         if len(measures) > 1:
             raise At(("targets",), f"all build-out targets (and earliest) must use one measure (found {sorted(measures)})")
-        dates = [t.date for t in self.targets]
-        if dates != sorted(dates):
-            raise At(("targets",), "build-out targets must be in date order")
+        check_date_order([t.date for t in self.targets], "targets", "build-out targets")
         return self
 
 

@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from dcplan.schema.base import At, CurvedSeries, Months, NonNeg, Series, StrictModel
+from dcplan.schema.base import (
+    At,
+    CurvedSeries,
+    Months,
+    NonNeg,
+    Series,
+    StrictModel,
+    check_date_order,
+)
 from dcplan.schema.caps import Cap, Emergency
 from dcplan.schema.compute import Compute
 from dcplan.schema.smoothing import SmoothingSpec
@@ -96,9 +104,7 @@ class Grid(StrictModel):
 
     @model_validator(mode="after")
     def _steps_in_order(self):
-        dates = [s.date for s in self.steps]
-        if dates != sorted(dates):
-            raise At(("steps",), "grid steps must be in date order")
+        check_date_order([s.date for s in self.steps], "steps", "grid steps")
         names = [u.name for u in self.upgrades]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
