@@ -843,12 +843,13 @@ def test_a_master_on_which_highs_presolve_ignored_the_clock_solves_in_its_time()
     assert done.stdout.split()[-2:] == ["Optimal", "902265584"], done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("site", ["mojave", "johor"])
+@pytest.mark.parametrize("site", ["johor"])
 def test_a_plan_orders_no_solar_wind_or_battery_too_small_to_print(site, monkeypatch):
     """The decomposition's cuts bring a MW of solar or battery near zero, not to it: the sample
     Mojave plan had a 0.1 kW battery and 5 kW of solar at a 48 MW site, Johor a 0.3 kW battery.
     Such amounts are tried at zero and kept so where the plan costs no more than a tenth of its
-    gap; without that step (PlanModel.negligible empty) the dust is back."""
+    gap; without that step (PlanModel.negligible empty) the dust is back. (Mojave's loop has
+    ended on no dust of its own since a battery's charge plus discharge shares its power.)"""
     from dcplan.model.build import PlanModel
     from dcplan.model.context import NEGLIGIBLE_MW
 

@@ -44,7 +44,12 @@ def add_storage(sm: SiteModel) -> None:
     charge, discharge, soc = ([x[t] for t in steps] for x in (b.bat_charge, b.bat_discharge, b.bat_soc))
     # an hour's charge and discharge share the power: a battery may charge for part of the hour
     # and discharge for the rest, never both at full power (held each to the power alone, a plan
-    # at negative prices had charged and discharged in full in one hour to burn energy in losses)
+    # at negative prices had charged and discharged in full in one hour to burn energy in losses).
+    # Each alone within the power is implied, and kept: a row on one dispatch column is a bound
+    # to the decomposition, which then knows how far the design lets each reach (without them a
+    # plan with hourly commitment and a battery took twice the dispatch solves)
+    b.bat_charge_max = row_family(sm.steps, rows=[Rows(steps, [Term(charge), Term(free_power, -1.0)], upper=0.0)])
+    b.bat_discharge_max = row_family(sm.steps, rows=[Rows(steps, [Term(discharge), Term(free_power, -1.0)], upper=0.0)])
     b.bat_power_max = row_family(sm.steps, rows=[Rows(steps, [Term(charge), Term(discharge), Term(free_power, -1.0)],
                                                       upper=0.0)])
     b.bat_soc_max = row_family(sm.steps, rows=[Rows(steps, [Term(soc), Term(free_energy, -1.0)], upper=0.0)])
@@ -53,6 +58,8 @@ def add_storage(sm: SiteModel) -> None:
         lower=0.0, upper=0.0)])
     where = ("site", "technologies", "battery")
     less = " less the share held for smoothing the training job" if sm.smoothing is not None else ""
+    sm.explain(b.bat_charge_max, lambda t: (f"battery charging (MW) above its power{less}", where))
+    sm.explain(b.bat_discharge_max, lambda t: (f"battery discharge (MW) above its power{less}", where))
     sm.explain(b.bat_power_max, lambda t: (f"battery charge plus discharge (MW) above its power{less}", where))
     sm.explain(b.bat_soc_max, lambda t: (f"battery state of charge (MWh) above its energy{less}", where))
     sm.explain(b.bat_soc_balance, lambda t: (

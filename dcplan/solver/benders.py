@@ -358,6 +358,24 @@ def _pieces_wanted(options: SolveOptions, n_groups: int) -> int:
     return max(1, min(threads, PARALLEL_PIECES, n_groups))
 
 
+def _met_idle(A_op: sp.spmatrix, A_design: sp.spmatrix, row_lower: np.ndarray, row_upper: np.ndarray,
+              design_lower: np.ndarray, design_upper: np.ndarray, col_lower: np.ndarray,
+              col_upper: np.ndarray) -> np.ndarray:
+    """Rows that the dispatch meets idle (its columns at zero, which their bounds allow) at every
+    design within the design's bounds: a battery's charge plus discharge within its power. Such a
+    row cannot make the dispatch infeasible, so it needs no slack (with one an hour, a year's
+    dispatch with a battery and demand charges had solved 20 times slower)."""
+    def by_row(m: sp.csr_matrix, values: np.ndarray) -> np.ndarray:
+        return np.bincount(np.repeat(np.arange(m.shape[0]), np.diff(m.indptr)), weights=values, minlength=m.shape[0])
+
+    ops, D = A_op.tocsr(), A_design.tocsr()
+    idle = by_row(ops, ((col_lower > 0) | (col_upper < 0))[ops.indices].astype(float)) == 0
+    with np.errstate(invalid="ignore"):  # unbounded both ways: NaN, never met
+        most = by_row(D, np.where(D.data > 0, design_upper[D.indices], design_lower[D.indices]) * D.data)
+        least = by_row(D, np.where(D.data > 0, design_lower[D.indices], design_upper[D.indices]) * D.data)
+    return idle & (row_lower <= least) & (most <= row_upper)
+
+
 class _Dispatch:
     """The subproblem: dispatch with the design fixed, re-solved warm as the design moves.
 
@@ -400,7 +418,10 @@ class _Dispatch:
         # serve) and rows over many steps (yearly caps) may be violated at a price, so that a
         # design without a dispatch still yields an informative cut, not an infeasibility proof
         n_terms = per_row[multi]
-        elastic = np.flatnonzero(np.isin(np.arange(len(multi)), self.moved) | (n_terms > ELASTIC_MIN_TERMS))
+        moved = np.isin(np.arange(len(multi)), self.moved) & ~_met_idle(
+            A_op[multi], self.multi_design, self.row_lower, self.row_upper, c.col_lower[split.D], c.col_upper[split.D],
+            self.col_lower, self.col_upper)
+        elastic = np.flatnonzero(moved | (n_terms > ELASTIC_MIN_TERMS))
         up = elastic[np.isfinite(self.row_upper[elastic])]
         lo = elastic[np.isfinite(self.row_lower[elastic])]
         n_op = len(split.O)
