@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import shutil
 from html import unescape
@@ -370,6 +371,16 @@ def test_missing_or_damaged_folders_are_input_errors(tmp_path, buildout, runner)
     dispatch.unlink()
     assert "dispatch.csv: file not found" in fails("report", buildout)
     assert not (buildout / "report.html").exists()  # nothing half-written
+
+
+def test_a_folder_name_that_is_not_utf8_is_reported_escaped(quickstart, tmp_path, runner):
+    """A byte no UTF-8 reads (kept by Python as a lone surrogate) in the plan's folder name had
+    ended report and plan --report in an internal error (exit 70) after the solve."""
+    folder = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/plan\xff"))
+    shutil.copytree(quickstart, folder)
+    result = run_cli(runner, "report", folder, "-o", tmp_path / "r.html")
+    assert result.exit_code == 0, result.output
+    assert "plan\\udcff" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
 def test_plan_report_needs_an_output_folder(runner):

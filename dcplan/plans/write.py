@@ -203,8 +203,10 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     never over an input file read since the command began (``check -o sites/x.yaml`` replaced
     the site it checked): an InputError naming it. A link is kept (the file it leads to is
     replaced); a device (``/dev/null``, a terminal) is written as it is, in place (it had been
-    replaced by a file)."""
-    data = data.encode("utf-8") if isinstance(data, str) else data
+    replaced by a file). A name that is not UTF-8 (a byte the file system kept as a lone
+    surrogate) is written escaped (``\\udcff``): the file stays UTF-8, and the command had ended in
+    an internal error after its solve."""
+    data = data.encode("utf-8", errors="backslashreplace") if isinstance(data, str) else data
     if trust.was_read(path):
         raise InputError([Problem(display_path(path), None, "", "a file this command read (an input, or a plan's "
                                   "file): no output is written over it; give another name")])

@@ -184,7 +184,8 @@ class _DataLinks:
     def __call__(self, name: str) -> str:
         if self.data_dir is None or name not in self.present:
             return f"<code>{escape(name)}</code>"
-        return f'<a href="{escape(quote(self.data_dir + name))}"><code>{escape(name)}</code></a>'
+        # a name's bytes as the file system has them (a byte UTF-8 does not read: %FF)
+        return f'<a href="{escape(quote(self.data_dir + name, errors="surrogateescape"))}"><code>{escape(name)}</code></a>'
 
     def all(self) -> str:
         return " · ".join(f"{self(name)} ({escape(DATA_FILES[name])})" for name in self.present)
