@@ -546,6 +546,29 @@ def test_cost_per_mwh_by_source(quickstart):
     assert rows["battery"][6] == "not built"
 
 
+def test_with_a_carbon_price_the_grid_and_gas_are_weighed_with_their_co2(tmp_path):
+    """The plan weighs a MWh of grid and of gas with the carbon price on each (the grid at its
+    hourly intensity, gas at its fuel's); the report had compared the bare grid price with gas's
+    fuel and O&M (an audit's site at $20/t: "above gas's running cost in 100 % of hours")."""
+    folder = plan_quickstart(tmp_path, "--scenario", "carbon_100", "--typical-days", "4")
+    site = yaml.safe_load((folder / "plan.yaml").read_text())["sites"]["memphis"]
+    costs, energy = site["costs_usd_per_year"], site["energy_mwh_per_year"]
+    per_t = costs["carbon"] / site["emissions_t_per_year"]["co2"]
+    assert per_t == pytest.approx(100, rel=1e-5)
+    rows = _dispatch(folder)
+    gas_mwh = sum(v for k, v in energy.items() if k.startswith("gas_"))
+    grid_t = sum(r["weight"] * r["grid_mw"] * r["grid_co2_t_per_mwh"] for r in rows)
+    running = ((costs["gas_fuel"] + costs["gas_variable_om"]) / gas_mwh
+               + per_t * (site["emissions_t_per_year"]["co2"] - grid_t) / gas_mwh)
+    hours = sum(r["weight"] for r in rows)
+    dearer = sum(r["weight"] for r in rows if r["price_usd_per_mwh"] + per_t * r["grid_co2_t_per_mwh"] > running)
+    html = unescape((folder / "report.html").read_text())
+    assert (f"its price was above gas's running cost (${running:,.2f}/MWh) (with CO2 at ${per_t:,.2f}/t on "
+            f"both) in {dearer / hours:.0%} of hours") in html
+    assert (f"with its CO2, above gas's running cost with CO2 at ${per_t:,.2f}/t (${running:,.2f}/MWh, dotted) "
+            f"for {dearer:,.0f} h") in html
+
+
 def test_whole_year_of_a_buildout_is_its_last_year(buildout):
     """A build-out's year is its last four quarters, each step at a quarter of its yearly rate;
     its energy cost by month is left out (prices escalate by period)."""

@@ -100,6 +100,7 @@ class Year:
     supply: dict[str, np.ndarray]  # dispatch column -> MW, in stacking order
     load: np.ndarray  # facility load, MW
     price: np.ndarray | None  # grid energy price, $/MWh
+    grid_co2_t_per_mwh: np.ndarray | None = None  # the grid's hourly CO2 intensity
 
     def by_day(self, mw: np.ndarray) -> np.ndarray:
         """``mw`` laid out for a heat map: a row per column (day), a value per hour of the day, NaN where none."""
@@ -349,8 +350,37 @@ def whole_year(folder: PlanFolder, site: str) -> Year:
         days = [day_label(24 * i) for i in range(365)]
         day_weight = np.ones(365)
     price = d["price_usd_per_mwh"][rows] if "price_usd_per_mwh" in d else None
+    co2 = d["grid_co2_t_per_mwh"][rows] if "grid_co2_t_per_mwh" in d else None
     return Year(label, typical, hour, weight, day, days, day_weight,
-                {c: d[c][rows] for c in supply_columns(d)}, d["load_mw"][rows], price)
+                {c: d[c][rows] for c in supply_columns(d)}, d["load_mw"][rows], price, co2)
+
+
+@dataclass
+class Merit:
+    """What a MWh from the grid (each step) and from gas (the year's mean) costs to run, with
+    the carbon price where the plan has one (its carbon line over its CO2), so that the report
+    weighs them as the plan did: without it, a $20/t price had left the grid "above gas's running
+    cost in 100 % of hours" where with it gas cost $8.36/MWh more."""
+
+    grid_usd_per_mwh: np.ndarray
+    gas_usd_per_mwh: float
+    carbon_usd_per_t: float  # 0 where the plan prices no CO2
+
+
+def merit(site: dict, year: Year) -> Merit | None:
+    """The grid's and gas's running cost at ``site`` (None without a grid price or gas energy)."""
+    gas = next((c for c in source_costs(site) if c.source == "gas"), None)
+    running = gas.per_mwh(gas.running_usd) if gas else None
+    if year.price is None or running is None:
+        return None
+    co2_t = (site.get("emissions_t_per_year") or {}).get("co2") or 0.0
+    carbon = site["costs_usd_per_year"].get("carbon") or 0.0
+    if carbon <= 0 or co2_t <= 0:
+        return Merit(year.price, running, 0.0)
+    per_t = carbon / co2_t
+    grid_co2 = year.grid_co2_t_per_mwh if year.grid_co2_t_per_mwh is not None else np.zeros(len(year.price))
+    imported_t = float(np.sum(year.weight_h * year.supply.get("grid_mw", 0.0) * grid_co2))
+    return Merit(year.price + per_t * grid_co2, running + per_t * max(co2_t - imported_t, 0.0) / gas.energy_mwh, per_t)
 
 
 def cash_flow_by_year(timeline: dict) -> dict[int, dict[str, float]]:

@@ -17,6 +17,7 @@ from dcplan.plans.types import gas_key, gas_units
 from dcplan.report.data import (
     MONTH_OF_DAY,
     MONTHS,
+    Merit,
     PlanFolder,
     SourceCost,
     Year,
@@ -24,6 +25,7 @@ from dcplan.report.data import (
     duration_curve,
     goal_text,
     key_figures,
+    merit,
     source_costs,
     source_key,
     source_label,
@@ -417,7 +419,7 @@ def _year(folder: PlanFolder, years: dict[str, Year], colours: dict[str, str], l
         running = _gas_running(site) if not folder.timeline else None  # a build-out's prices escalate
         parts.append(f"<h3>{escape(name)}: {escape(year.label)}</h3>" + _heatmaps(year, colours)
                      + _monthly(year, colours, running, not folder.timeline)
-                     + _durations(year, site, colours, running))
+                     + _durations(year, site, colours, merit(site, year) if not folder.timeline else None))
     if not parts:
         return ""
     typical = any(y.typical for y in years.values())
@@ -520,9 +522,10 @@ def _curve(values: np.ndarray, weight_h: np.ndarray) -> tuple[np.ndarray, np.nda
     return t, level[np.minimum(np.searchsorted(end, t, side="right"), len(level) - 1)]
 
 
-def _durations(year: Year, site: dict, colours: dict[str, str], gas_running: float | None) -> str:
+def _durations(year: Year, site: dict, colours: dict[str, str], weighed: Merit | None) -> str:
     """The load, and the grid's price, sorted from the highest: how many hours of the year each
-    stays above a level; with the grid's limit, and gas's running cost, to read them against."""
+    stays above a level; with the grid's limit, and gas's running cost (``weighed``; with the
+    plan's carbon price on both where it has one, as the plan weighed them), to read them against."""
     w = year.weight_h
     limit = site["capacity"].get("grid_limit_mw")
     hlines = [("grid import limit", limit)] if isinstance(limit, (int, float)) and limit > 0 else []
@@ -533,16 +536,21 @@ def _durations(year: Year, site: dict, colours: dict[str, str], gas_running: flo
            + svg.line_chart(t, [("facility load", LOAD, v)], hlines, "h", "MW", "load duration curve"))
     if year.price is None:
         return out
-    t, v = _curve(year.price, w)
     over = "the typical days' hours, as they weigh in the year" if year.typical else "the year's hours"
-    above = (f"; above gas's running cost (${gas_running:,.2f}/MWh, dotted) for "
-             f"{np.sum(w[year.price > gas_running]):,.0f} h" if gas_running is not None else "")
-    return out + (f'<p class="ct">Grid price duration curve</p><p>Hourly grid energy price: '
-                  f"${year.price.min():,.2f} to ${year.price.max():,.2f}/MWh, mean "
-                  f"${np.sum(w * year.price) / w.sum():,.2f}/MWh over {over}{above}.</p>"
-                  + svg.line_chart(t, [("grid energy price", colours["grid"], v)],
-                                   [("gas running cost", gas_running)] if gas_running is not None else [],
-                                   "h", "$/MWh", "grid price duration curve"))
+    text = (f"Hourly grid energy price: ${year.price.min():,.2f} to ${year.price.max():,.2f}/MWh, mean "
+            f"${np.sum(w * year.price) / w.sum():,.2f}/MWh over {over}")
+    price, label, gas_line = year.price, "grid energy price", []
+    if weighed is not None:
+        carbon = f" with CO2 at ${weighed.carbon_usd_per_t:,.2f}/t" if weighed.carbon_usd_per_t else ""
+        price, label = weighed.grid_usd_per_mwh, "grid energy price" + (" and its CO2" if carbon else "")
+        text += (f"; {'with its CO2, ' if carbon else ''}above gas's running cost{carbon} "
+                 f"(${weighed.gas_usd_per_mwh:,.2f}/MWh, dotted) for "
+                 f"{np.sum(w[price > weighed.gas_usd_per_mwh]):,.0f} h")
+        gas_line = [("gas running cost" + (" and its CO2" if carbon else ""), weighed.gas_usd_per_mwh)]
+    t, v = _curve(price, w)
+    return out + (f'<p class="ct">Grid price duration curve</p><p>{text}.</p>'
+                  + svg.line_chart(t, [(label, colours["grid"], v)], gas_line, "h", "$/MWh",
+                                   "grid price duration curve"))
 
 
 def _source_hint(sc: SourceCost, site: dict, year: Year, gas: SourceCost | None) -> str:
@@ -556,13 +564,15 @@ def _source_hint(sc: SourceCost, site: dict, year: Year, gas: SourceCost | None)
         said = [f"peak import {sc.mw:,.1f} MW of a {sc.limit_mw:,.0f} MW limit"] if sc.limit_mw else []
         imported = year.supply["grid_mw"] > 1e-3 if "grid_mw" in year.supply else np.zeros(len(w), bool)
         said.append(f"imported in {np.sum(w[imported]) / hours:.0%} of hours")
-        running = gas.per_mwh(gas.running_usd) if gas else None
+        weighed = merit(site, year) if gas else None
         while_importing = []
-        if year.price is not None and running is not None:
-            said.append(f"its price was above gas's running cost (${running:,.2f}/MWh) in "
-                        f"{np.sum(w[year.price > running]) / hours:.0%} of hours")
+        if weighed is not None:
+            price, running = weighed.grid_usd_per_mwh, weighed.gas_usd_per_mwh
+            carbon = f" (with CO2 at ${weighed.carbon_usd_per_t:,.2f}/t on both)" if weighed.carbon_usd_per_t else ""
+            said.append(f"its price was above gas's running cost (${running:,.2f}/MWh){carbon} in "
+                        f"{np.sum(w[price > running]) / hours:.0%} of hours")
             if imported.any():
-                while_importing.append(f"its price was below that in {_share(w, imported, year.price < running)}")
+                while_importing.append(f"its price was below that in {_share(w, imported, price < running)}")
         if gas and gas.mw > 0.05 and imported.any():
             output = sum((mw for c, mw in year.supply.items() if c.startswith("gas_")), np.zeros(len(w)))
             while_importing.append(f"the gas units ran at their full {gas.mw:,.1f} MW in "
