@@ -125,10 +125,12 @@ def fill(r: SmoothingResult, ctx: Context, o: Outcome) -> None:
         coarse = dt > DEFAULT_MIN_STEP_S + 1e-9  # asked for, or max_steps's; finer is the supplies' scale
         broken = {k: v for k, v in violations(fine, w.time_step_s, lim).items()
                   if k == "spectral_mask" or v > BROKEN_SHARE * abs(getattr(lim, k))} if coarse else {}
+        said = f"at the trace's own step ({w.time_step_s:g} s) the schedule breaks "
+        # of the schedule kept: a result finished again (each candidate of a search) says it once
+        r.notes = [n for n in r.notes if not n.startswith(said)]
         if broken:
             capped = w.steps > r.spec.max_steps  # the step is max_steps's: that is what to raise
-            r.notes.append(f"at the trace's own step ({w.time_step_s:g} s) the schedule breaks "
-                           + ", ".join(f"{k} by {v:,.3g} {LIMIT_UNIT[k]}" for k, v in broken.items())
+            r.notes.append(said + ", ".join(f"{k} by {v:,.3g} {LIMIT_UNIT[k]}" for k, v in broken.items())
                            + f": the limits hold for the {dt:g} s block means only; plan with --resolution-s "
                            f"{w.time_step_s:g}" + (f" and max_steps {w.steps:,}" if capped else "")
                            + " to keep them at every step")
