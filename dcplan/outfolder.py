@@ -210,7 +210,7 @@ def _refuse_dangling(path: Path, option: str, what: str) -> None:
     """A link to nothing is refused as an output: writing through it would make what it names,
     wherever that is."""
     if path.is_symlink() and not path.exists():
-        raise _problem(option, f"{display_path(path)} is a link to {os.readlink(path)}, which does not exist: "
+        raise _problem(option, f"{path} is a link to {os.readlink(path)}, which does not exist: "  # the link as named
                        f"give the {what} itself")
 
 

@@ -267,3 +267,12 @@ def test_an_output_folder_given_through_a_link_is_written_where_the_link_leads(t
     assert run_cli(runner, "plan", site, "--typical-days", "2", "-o", tmp_path / "link", "-q").exit_code == 0
     assert (tmp_path / "link").is_symlink() and (tmp_path / "real" / "plan.yaml").is_file()
     assert not [p for p in tmp_path.iterdir() if "staging" in p.name]
+
+
+def test_a_dangling_link_as_an_output_folder_is_refused_by_its_own_name(tmp_path, runner):
+    """The message had named the missing target as the link ("nowhere is a link to nowhere")."""
+    site = write_yaml(tmp_path / "site.yaml", base_site())
+    (tmp_path / "L").symlink_to("nowhere")
+    result = run_cli(runner, "plan", site, "--typical-days", "2", "-o", tmp_path / "L", "-q")
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"{tmp_path / 'L'} is a link to nowhere, which does not exist" in out, out

@@ -701,3 +701,12 @@ def test_a_name_longer_than_a_folder_name_may_be_is_refused_at_validation(runner
     result = run_cli(runner, "validate", path)
     assert result.exit_code == 2 and "name: string should have at most 100 characters" in result.output
     assert run_cli(runner, "validate", write_yaml(tmp_path / "ok.yaml", base_site(name="a" * 100))).exit_code == 0
+
+
+def test_a_curve_point_with_one_number_says_a_value_is_missing(runner, tmp_path):
+    """[-10] for a point [x, y] had read "required key is missing", of a list that has no keys."""
+    site = base_site()
+    site["cooling"] = [{"type": "air_economizer", "pue": {"curve": [[-10], [20, 1.2]],
+                                                          "against": {"csv": "t.csv", "column": "temp_c"}}}]
+    out = " ".join(run_cli(runner, "validate", write_yaml(tmp_path / "site.yaml", site)).output.split())
+    assert "cooling[0].pue.curve[0]: too few values (none at position 2); found [-10]" in out, out

@@ -98,6 +98,9 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
             allowed = sorted(owner.model_fields) if owner else []
             hint = did_you_mean(loc[-1], allowed)
             msg = f"unknown key{hint}; expected one of: {', '.join(allowed)}" if allowed else "unknown key"
+        elif kind == "missing" and isinstance(err["loc"][-1], int):  # a fixed-length list (a curve's [x, y])
+            full = base_loc + _clean_loc(data, tuple(err["loc"][:-1]))
+            msg = f"too few values (none at position {err['loc'][-1] + 1}); found {_short(err['input'])}"
         elif kind == "missing":
             msg = "required key is missing"
         elif kind == "model_type":  # pydantic names its class: 'a valid dictionary or instance of GpuOption'
