@@ -303,6 +303,20 @@ def test_show_and_report_of_a_buildout(buildout, runner):
     assert (folder / "report.html").is_file()
 
 
+def test_a_buildouts_yearly_figures_say_they_are_its_last_periods_rate(buildout, runner):
+    """A quarter's yearly rate carries its season (an audit: a build-out's CO2 read 28 % above
+    its last year's, gas 28 % above, solar 18 % below): its figures say whose rate they are, and
+    CO2 gives the last year's periods as emitted beside it."""
+    periods = yaml.safe_load((buildout / "plan.yaml").read_text())["timeline"]["periods"]
+    year = [p for p in periods if p["name"].startswith("2027")]
+    assert len(year) == 4 and periods[-1]["name"] == "2027-Q4"
+    out = " ".join(run_cli(runner, "show", buildout).output.split())
+    assert "annualised capital, fuel and O&M at 2027-Q4's rate" in out, out
+    assert f"2027-Q4's rate; {sum(p['co2_t'] for p in year):,.0f} t in 2027-Q1 to 2027-Q4;" in out, out
+    assert "Sources at memphis (per year, at 2027-Q4's rate)" in out
+    assert "<p>Per year, at 2027-Q4&#x27;s rate:" in render(load_folder(buildout))
+
+
 def test_changed_or_missing_inputs_are_flagged(buildout):
     (buildout / "inputs" / "program.yaml").write_text("kind: program\nname: edited\n")
     assert "changed since the plan was made" in render(load_folder(buildout))

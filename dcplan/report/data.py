@@ -318,6 +318,17 @@ def _years(period: dict) -> float:
     return ((after.year - period["start"].year) * 12 + after.month - period["start"].month) / 12
 
 
+def last_year(periods: list[dict]) -> dict[str, float]:
+    """A build-out's last periods that together make a year, by name (in timeline order), each
+    with its share of a year."""
+    chosen: dict[str, float] = {}
+    for p in reversed(periods):
+        if chosen and sum(chosen.values()) + _years(p) > 1 + 1e-9:
+            break
+        chosen[p["name"]] = min(_years(p), 1.0)
+    return dict(reversed(chosen.items()))
+
+
 def whole_year(folder: PlanFolder, site: str) -> Year:
     """Every step of one year of the site's dispatch: all of a single-period plan's; of a
     build-out, its last periods that together make a year, each step's weight scaled by its
@@ -326,14 +337,10 @@ def whole_year(folder: PlanFolder, site: str) -> Year:
     rows, weight = np.arange(len(d["load_mw"])), d["weight"].astype(float)
     label = "the whole year"
     if "period" in d and folder.timeline:
-        chosen: dict[str, float] = {}
-        for p in reversed(folder.timeline["periods"]):
-            if chosen and sum(chosen.values()) + _years(p) > 1 + 1e-9:
-                break
-            chosen[p["name"]] = min(_years(p), 1.0)
+        chosen = last_year(folder.timeline["periods"])
         share = np.array([chosen.get(str(p), 0.0) for p in d["period"]])
         rows, weight = rows[share > 0], weight * share
-        names = list(reversed(chosen))
+        names = list(chosen)
         label = (f"the build-out's last year, periods {names[0]} to {names[-1]} (each at its share of a year)"
                  if len(names) > 1 else f"the build-out's last period, {names[0]}")
     hour, weight, n = d["hour_of_year"][rows].astype(int), weight[rows], len(rows)
@@ -453,6 +460,13 @@ def _scaled(x, factor: float):
     return x * factor if isinstance(x, (int, float)) else x
 
 
+def rate_of(folder: PlanFolder) -> str:
+    """What a plan's yearly figures are a year of: "" for a year's plan; for a build-out whose
+    periods are shorter than a year, its last period's rate ("2029-Q4's rate"), that season's."""
+    periods = folder.timeline["periods"] if folder.timeline else []
+    return f"{periods[-1]['name']}'s rate" if len(last_year(periods)) > 1 else ""
+
+
 def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
     """(figure, value, detail): the same list heads the HTML report and `dcplan show`."""
     plan, totals = folder.plan, folder.plan["totals"]
@@ -470,18 +484,27 @@ def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
     solution = plan["solution"]
     gap = solution.get("gap")
     co2 = totals.get("co2_t_per_year")
+    rate = rate_of(folder)
+    periods = folder.timeline["periods"] if folder.timeline else []
+    last = {p["name"]: p for p in periods if p["name"] in last_year(periods)}
     figures = [
         ("GPUs", fixed(totals.get("gpus")), ", ".join([f"{n:,} {m}" for m, n in gpus.items() if n]
                                                     + [f"{n:,.0f} {m} rented in the cloud" for m, n in cloud.items() if n])),
         ("IT load", fixed(totals.get("it_mw"), 1, " MW"), f"{counted(len(sites), 'site')}: "
          + ", ".join(sites)),
-        ("cost per year", money(totals.get("total_cost_usd_per_year")), "annualised capital, fuel and O&M"),
+        ("cost per year", money(totals.get("total_cost_usd_per_year")),
+         "annualised capital, fuel and O&M" + (f" at {rate}" if rate else "")),
         ("cost per GPU-hour", fixed(totals.get("cost_usd_per_gpu_hour"), 2, prefix="$"), "all-in"),
         ("levelised cost", fixed(totals.get("levelised_cost_usd_per_mwh"), 0, "/MWh", "$"),
          fixed(totals.get("power_cost_usd_per_mwh"), 1, "/MWh", "$") + " for power alone"),
         ("facility energy", fixed(_scaled(totals.get("facility_energy_mwh_per_year"), 1e-3), 0, " GWh/yr"),
-         f"PUE {fixed(totals.get('pue'), 3)} over the year" if totals.get("pue") is not None else ""),
-        ("CO2", fixed(co2, 0, " t/yr"), f"NOx {fixed(totals.get('nox_t_per_year'), 1)} t/yr"),
+         (f"{rate}; " if rate else "") + (f"PUE {fixed(totals.get('pue'), 3)} over "
+                                          + (periods[-1]["name"] if rate else "the year")
+                                          if totals.get("pue") is not None else "")),
+        # a quarter's rate leaves the other seasons out: the last year's periods as emitted beside it
+        ("CO2", fixed(co2, 0, " t/yr"), (f"{rate}; {sum(p['co2_t'] for p in last.values()):,.0f} t in "
+                                         f"{next(iter(last))} to {list(last)[-1]}; " if rate else "")
+         + f"NOx {fixed(totals.get('nox_t_per_year'), 1)} t/yr"),
     ]
     target = plan.get("target")
     if isinstance(target, dict):

@@ -26,6 +26,7 @@ from dcplan.report.data import (
     goal_text,
     key_figures,
     merit,
+    rate_of,
     source_costs,
     source_key,
     source_label,
@@ -652,8 +653,10 @@ def _costs(folder: PlanFolder, years: dict[str, Year]) -> str:
         share = f"{value / total:.1%}" if total and value is not None else "-"
         rows.append([key.replace("_", " "), *per_site, *([money(value)] if several else []), share])
     head = ["component", *sites, *(["total"] if several else []), "share"]
-    return _section("costs", "<p>Per year: capital annualised at the program's discount rate over each asset's "
-                    "life, plus a year of fuel, energy and O&amp;M.</p>" + chart + _table(head, rows)
+    rate = rate_of(folder)
+    return _section("costs", "<p>Per year" + (f", at {escape(rate)}" if rate else "") + ": capital annualised at "
+                    "the program's discount rate over each asset's life, plus a year of fuel, energy and O&amp;M"
+                    + (" at that period's prices and season" if rate else "") + ".</p>" + chart + _table(head, rows)
                     + _source_table(folder, years))
 
 

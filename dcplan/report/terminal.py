@@ -15,6 +15,7 @@ from dcplan.report.data import (
     PlanFolder,
     Week,
     key_figures,
+    rate_of,
     source_costs,
     source_key,
     source_label,
@@ -39,8 +40,9 @@ def print_folder(console: Console, folder: PlanFolder) -> None:
     for name, value, detail in key_figures(folder):
         table.add_row(name, value, detail)
     console.print(table)
+    rate = rate_of(folder)
     for site, data in plan["sites"].items():
-        console.print(_sources_table(site, data))
+        console.print(_sources_table(site, data, f"per year, at {rate}" if rate else "per year"))
         week = typical_week(folder, site)
         console.print(f"[bold]Dispatch at {escape(site)}[/bold]: {escape(week.label)}", highlight=False)
         console.print(week_chart(week, max(24, min(84, console.width - AXIS - 2))))
@@ -90,9 +92,9 @@ def week_chart(week: Week, width: int) -> Text:
     return text
 
 
-def _sources_table(site: str, data: dict) -> Table:
+def _sources_table(site: str, data: dict, basis: str) -> Table:
     """Each source at a site: capacity, energy, and what its energy costs, all in and to run."""
-    table = Table(title=f"Sources at {escape(site)} (per year)", title_justify="left", header_style="bold")
+    table = Table(title=f"Sources at {escape(site)} ({basis})", title_justify="left", header_style="bold")
     for name in ("source", "MW", "GWh", "all-in $/MWh", "running $/MWh"):
         table.add_column(name, justify="left" if name == "source" else "right")
     for sc in source_costs(data):
