@@ -714,6 +714,26 @@ def test_exit_2_for_a_dispatch_with_a_value_dcplan_never_writes(runner, repo, co
     assert f"{dispatch}:6: {column}: '{value}' is not" in result.output
 
 
+def test_a_committed_plan_edited_by_hand_is_warned_of(runner, repo):
+    """A price in dispatch.csv changed by hand (report had drawn it, check said ok): its SHA-256
+    is no longer summary.json's record, which check, show and report say; the plan is still
+    verified as it is."""
+    folder = repo / "plans" / "testsite"
+    dispatch = folder / "dispatch.csv"
+    text = dispatch.read_text()
+    dispatch.write_bytes(text.replace("\n", "\r\n").encode())  # a checkout's line ends are no edit
+    assert "warning" not in run_cli(runner, "show", folder).output
+    rows = [line.split(",") for line in text.splitlines()]
+    rows[5][rows[0].index("price_usd_per_mwh")] = "99999"
+    dispatch.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    report = check_paths([repo])
+    found = failures(report, WARNING)
+    assert any(f.check == "plan files" and "dispatch.csv differs from what dcplan wrote" in f.message
+               and f.where.file.endswith("dispatch.csv") for f in found), render(report, "text")
+    out = " ".join(run_cli(runner, "show", folder).output.split())
+    assert "warning: dispatch.csv differs from what dcplan wrote (summary.json records another SHA-256)" in out
+
+
 def test_exit_2_for_a_negative_number_of_gpus_in_a_committed_plan(runner, repo):
     plan = repo / "plans" / "testsite" / "plan.yaml"
     edit(plan, lambda d: d["sites"]["testsite"]["gpus"].update(h100_sxm=-8000))

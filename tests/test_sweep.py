@@ -222,6 +222,10 @@ def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(pro
     (out / "scenarios" / rows[2, 3]["scenario"] / "dispatch.csv").unlink()  # a plan folder damaged since:
     mended = run_sweep(path, out, workers=1)  # run again (it had been kept as done, the folder unreadable)
     assert (mended.ran, mended.reused) == (1, 3) and read_plan(out / "scenarios" / rows[2, 3]["scenario"])
+    edited = out / "scenarios" / rows[2, 8]["scenario"] / "plan.yaml"  # edited by hand: results.csv and
+    edited.write_text(edited.read_text().replace("total_cost_usd_per_year:", "total_cost_usd_per_year: 1.0 #", 1))
+    mended = run_sweep(path, out, workers=1)  # `show` had told two stories; run again
+    assert (mended.ran, mended.reused) == (1, 3) and "total_cost_usd_per_year: 1.0" not in edited.read_text()
 
     sweep_file(program.parent, {UNITS: [0, 2], GAS: [3, 8, 5]})  # a value added: only its scenarios run
     extended = run_sweep(path, out, workers=2)

@@ -4,6 +4,7 @@ file and line like any other."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,13 @@ import numpy as np
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, refuse
 from dcplan.locate import Where
-from dcplan.plans.files import FiguredPlan, dispatch_problems, read_dispatch, read_plan_yaml
+from dcplan.plans.files import (
+    FiguredPlan,
+    changed_files,
+    dispatch_problems,
+    read_dispatch,
+    read_plan_yaml,
+)
 from dcplan.yamlio import YamlDocument
 
 DISPATCH_REQUIRED = ("hour_of_year", "weight", "load_mw")
@@ -25,6 +32,7 @@ class CommittedPlan:
     plan: FiguredPlan
     dispatch: dict[str, dict[str, np.ndarray]]  # site -> column -> values (a build-out's `period` as text)
     dispatch_name: str
+    changed: list[str]  # files that differ from what dcplan wrote (dcplan.plans.files.changed_files)
 
     @property
     def name(self) -> str:
@@ -70,4 +78,14 @@ def read_plan(folder: Path) -> CommittedPlan:
     if plan.timeline is not None and any("period" not in cols for cols in dispatch.values()):
         problems.append(Problem(name, 1, "period", "a build-out plan's dispatch needs a `period` column"))
     refuse(problems)
-    return CommittedPlan(folder, doc, plan, dispatch, name)
+    return CommittedPlan(folder, doc, plan, dispatch, name, _changed(folder))
+
+
+def _changed(folder: Path) -> list[str]:
+    """The plan's files that differ from the SHA-256 its summary.json records; none where the
+    summary is missing or unreadable (check needs only plan.yaml and dispatch.csv)."""
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return []
+    return changed_files(folder, summary) if isinstance(summary, dict) else []

@@ -16,6 +16,7 @@ from dcplan.checks.report import (
     INFEASIBLE,
     PASS,
     SOLVER,
+    WARNING,
     CheckReport,
     FileReport,
     Finding,
@@ -26,6 +27,7 @@ from dcplan.choices import CHECK_TIME_LIMIT_S
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.loader import ProgramInput, load_program, scenario_problems, validate_file
 from dcplan.locate import Locator, Where
+from dcplan.plans.files import changed_words
 from dcplan.solver import SolveOptions
 
 DEFAULT_TIME_LIMIT_S = CHECK_TIME_LIMIT_S
@@ -102,6 +104,9 @@ def _check_target(t: Target, solve: bool, options: SolveOptions, names: dict[str
     try:
         if committed is not None:
             report.plan = committed.name
+            if committed.changed:
+                report.add("plan files", WARNING, changed_words(committed.changed),
+                           Where(display_path(committed.folder / committed.changed[0]), None, ""))
             verify_plan(pi, committed, report, options)
             modes.append("verified")
         if committed is None or solve:

@@ -29,7 +29,7 @@ from pydantic import (
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, real_path, refuse
 from dcplan.plans.types import Bridge, CapReport, OrderLine, PeriodLine, Plan, SitePlan, Timeline
-from dcplan.plans.write import TIMELINE_COLUMNS
+from dcplan.plans.write import TIMELINE_COLUMNS, file_digest
 from dcplan.schema.compute import MEASURES
 from dcplan.schema.validate import validation_problems
 from dcplan.series import HOURS_PER_YEAR
@@ -505,6 +505,7 @@ class PlanFiles:
     shape: PlanFile
     summary: dict
     dispatch: dict[str, dict[str, np.ndarray]]
+    changed: list[str] = dataclasses.field(default_factory=list)  # see changed_files
 
 
 def read_folder(path: str | os.PathLike, shape: type[PlanFile] = PlanFile) -> PlanFiles:
@@ -527,10 +528,36 @@ def read_folder(path: str | os.PathLike, shape: type[PlanFile] = PlanFile) -> Pl
     note_recorded_inputs(path, summary)
     dispatch = read_dispatch(path / "dispatch.csv")
     refuse(dispatch_problems(display_path(path / "dispatch.csv"), dispatch, plan))
-    files = PlanFiles(doc, plan, summary, dispatch)
+    files = PlanFiles(doc, plan, summary, dispatch, changed_files(path, summary))
     for key, kind in (("solver", dict), ("inputs", list[InputRecord])):  # what every reader relies on
         _summary_value(files, key, kind)
     return files
+
+
+def changed_files(folder: Path, summary: dict) -> list[str]:
+    """The files of a plan's folder that differ from what dcplan wrote: their SHA-256 is not the
+    one summary.json records (edited by hand, or another plan's summary beside them). A folder
+    written before summary.json kept them (dcplan before 2026-12-04) has none to compare."""
+    recorded = summary.get("files")
+    if not isinstance(recorded, dict):
+        return []
+    changed = []
+    for name, sha in recorded.items():
+        path = folder / str(name)
+        if Path(str(name)).name == str(name) and path.is_file():  # a name of the folder's own
+            try:
+                if file_digest(path.read_bytes()) != sha:
+                    changed.append(str(name))
+            except OSError:
+                changed.append(str(name))
+    return changed
+
+
+def changed_words(changed: list[str]) -> str:
+    """What a reader says of :func:`changed_files`."""
+    return (f"{' and '.join(changed)} {'differs' if len(changed) == 1 else 'differ'} from what dcplan wrote "
+            "(summary.json records another SHA-256): edited by hand, or not this plan's summary; shown as "
+            + ("it is" if len(changed) == 1 else "they are"))
 
 
 def _read_json(path: Path) -> dict:

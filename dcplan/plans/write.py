@@ -198,15 +198,26 @@ def _dispatch_rows(writer, s, columns: list[str], lead: list[str], new_year: dt.
     writer.writerows(zip(*cells))
 
 
+def as_bytes(data: str | bytes) -> bytes:
+    """What :func:`atomic_write` writes of ``data``: text as UTF-8, a name that is not UTF-8 (a
+    byte the file system kept as a lone surrogate) escaped (``\\udcff``)."""
+    return data.encode("utf-8", errors="backslashreplace") if isinstance(data, str) else data
+
+
+def file_digest(data: bytes) -> str:
+    """The SHA-256 a plan's summary.json records of each file written with it, line ends read as
+    LF (a checkout that writes CRLF does not change a plan)."""
+    return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+
+
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write text (UTF-8) or bytes to a temporary file beside ``path``, then rename it into place;
     never over an input file read since the command began (``check -o sites/x.yaml`` replaced
     the site it checked): an InputError naming it. A link is kept (the file it leads to is
     replaced); a device (``/dev/null``, a terminal) is written as it is, in place (it had been
-    replaced by a file). A name that is not UTF-8 (a byte the file system kept as a lone
-    surrogate) is written escaped (``\\udcff``): the file stays UTF-8, and the command had ended in
-    an internal error after its solve."""
-    data = data.encode("utf-8", errors="backslashreplace") if isinstance(data, str) else data
+    replaced by a file). Text is written as :func:`as_bytes` has it (a name that is not UTF-8
+    had ended the command in an internal error after its solve)."""
+    data = as_bytes(data)
     if trust.was_read(path):
         raise InputError([Problem(display_path(path), None, "", "a file this command read (an input, or a plan's "
                                   "file): no output is written over it; give another name")])
@@ -267,12 +278,13 @@ def write_plan_files(plan: Plan, outdir: Path, sweep_values: dict | None = None,
     rendered = {
         "plan.yaml": yaml.safe_dump(plan_document(plan), sort_keys=False, allow_unicode=True, width=100),
         "dispatch.csv": dispatch_csv(plan),
-        "summary.json": json.dumps(summary, indent=2) + "\n",
     }
     if plan.timeline is not None:
         rendered["timeline.csv"] = timeline_csv(plan.timeline)
     if parquet:
         rendered["dispatch.parquet"] = dispatch_parquet(rendered["dispatch.csv"])
+    summary["files"] = {name: file_digest(as_bytes(data)) for name, data in rendered.items()}
+    rendered["summary.json"] = json.dumps(summary, indent=2) + "\n"
     paths = []
     for name, text in rendered.items():
         atomic_write(outdir / name, text)

@@ -57,6 +57,7 @@ class PlanFolder:
     inputs: list[InputFile] = field(default_factory=list)
     smoothing: dict | None = None  # smoothing.yaml
     schedule: dict[str, np.ndarray] | None = None  # schedule.csv
+    changed: list[str] = field(default_factory=list)  # files that differ from what dcplan wrote
 
     @property
     def timeline(self) -> dict | None:
@@ -140,7 +141,8 @@ def load_folder(path: Path) -> PlanFolder:
     """Read an output folder of `dcplan plan`; raise InputError when it is not one or is damaged."""
     path = Path(path)
     files = read_folder(path, ReportedPlan)
-    folder = PlanFolder(path, files.doc.data, files.summary, files.dispatch, _inputs(path, files.summary))
+    folder = PlanFolder(path, files.doc.data, files.summary, files.dispatch, _inputs(path, files.summary),
+                        changed=files.changed)
     if (path / "smoothing.yaml").is_file():
         smoothing = load_yaml(path / "smoothing.yaml")
         _need(smoothing, (), smoothing.data, SMOOTHING_SHAPE)

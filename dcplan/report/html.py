@@ -13,6 +13,7 @@ import numpy as np
 import dcplan.report.svg as svg
 from dcplan.errors import display_path
 from dcplan.formatting import amount, figure, fixed, money, per_tonne
+from dcplan.plans.files import changed_words
 from dcplan.plans.types import gas_key, gas_units
 from dcplan.report.data import (
     MONTH_OF_DAY,
@@ -160,7 +161,8 @@ def render(folder: PlanFolder, data_dir: str | None = "", shown_as: Path | None 
     title = f"dcplan plan {plan['program']}" + (f", scenario {plan['scenario']}" if plan.get("scenario") else "")
     return page(title, f"<p class=sub>objective {escape(str(plan.get('objective', '-')))}"
                 f" · written by dcplan {escape(str(plan.get('dcplan_version', '?')))} to "
-                f"{escape(display_path(shown_as or folder.path))}</p><p class=sub>data: {links.all()}</p>", parts)
+                f"{escape(display_path(shown_as or folder.path))}</p><p class=sub>data: {links.all()}</p>"
+                + (f"<p class=note>{escape(changed_words(folder.changed))}.</p>" if folder.changed else ""), parts)
 
 
 def page(title: str, header: str, parts: dict[str, str], css: str = CSS) -> str:

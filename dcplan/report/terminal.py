@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from dcplan.plans.files import changed_words
 from dcplan.report.data import (
     PlanFolder,
     Week,
@@ -33,6 +34,8 @@ def print_folder(console: Console, folder: PlanFolder) -> None:
     plan = folder.plan
     scenario = f" (scenario {plan['scenario']})" if plan.get("scenario") else ""
     console.print(f"[bold]Plan {escape(plan['program'])}[/bold]{escape(scenario)}")
+    if folder.changed:
+        console.print(f"[yellow]warning:[/yellow] {escape(changed_words(folder.changed))}.", highlight=False)
     table = Table(title="Key figures", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")

@@ -169,10 +169,10 @@ def _column(name: str, values: list) -> pa.Array:
 
 
 def _whole(folder: Path) -> bool:
-    """A scenario's plan folder as its plan wrote it, every file there and reading back (one lost
-    or damaged since had been kept as done: a sweep "finished" with a folder `show` refused)."""
+    """A scenario's plan folder as its plan wrote it, every file there, reading back and as
+    written (one lost, damaged or edited since had been kept as done: a sweep "finished" with a
+    folder `show` refused, or whose plan.yaml no longer said what results.csv did)."""
     try:
-        read_folder(folder)
+        return not read_folder(folder).changed
     except InputError:
         return False
-    return True
