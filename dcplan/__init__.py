@@ -128,6 +128,7 @@ def write_plan(plan: Plan, folder: str | os.PathLike, *, report: bool = False, p
 
     if not isinstance(plan, Plan):
         raise TypeError(f"write_plan() writes a Plan (from dcplan.plan or dcplan.read_plan), not {plan!r}")
+    _need_paths("write_plan", (folder,))
     for name, flag in (("report", report), ("parquet", parquet)):
         if not isinstance(flag, bool):  # report="no" is true
             raise TypeError(f"write_plan(): {name} is True or False, not {flag!r}")
@@ -147,6 +148,7 @@ def read_plan(folder: str | os.PathLike) -> Plan:
     damaged, raises :class:`dcplan.errors.InputError` naming the file, line and key."""
     from dcplan.plans.files import read_plan as read
 
+    _need_paths("read_plan", (folder,))
     return read(folder)
 
 
@@ -223,11 +225,11 @@ def _need_paths(caller: str, paths: tuple) -> None:
     if not paths:
         raise TypeError(f"{caller}() missing required argument 'paths': it needs a path (a file or "
                         "a folder); with none, nothing checked would read as a pass")
-    wrong = next((p for p in paths if not isinstance(p, (str, os.PathLike))), None)
-    if wrong is not None:
-        raise TypeError(f"{caller}() takes paths of files or folders (str or os.PathLike), not {type(wrong).__name__}"
-                        + ("; a Plan is checked from its folder: dcplan.write_plan(plan, folder) first"
-                           if type(wrong).__name__ == "Plan" else ""))
+    wrong = [p for p in paths if not isinstance(p, (str, os.PathLike))]  # (None among them too)
+    if wrong:
+        raise TypeError(f"{caller}() takes paths of files or folders (str or os.PathLike), not "
+                        f"{type(wrong[0]).__name__}" + ("; a Plan is checked from its folder: dcplan.write_plan(plan, "
+                                                        "folder) first" if type(wrong[0]).__name__ == "Plan" else ""))
     if any(str(p) == "" for p in paths):
         raise ValueError(f"{caller}(): a path is the empty string")
 

@@ -211,6 +211,11 @@ def test_arguments_of_the_wrong_kind_are_named_not_a_crash_inside(tmp_path):
     for call in (dcplan.validate, dcplan.check):
         with pytest.raises(ValueError, match="a path is the empty string"):
             call("")
+    # None had been pathlib's "expected str, bytes or os.PathLike object"
+    for call, args in ((dcplan.validate, (None,)), (dcplan.read_plan, (None,)),
+                       (dcplan.write_plan, (dcplan.read_plan(REPO / "plans" / "johor"), None))):
+        with pytest.raises(TypeError, match=r"takes paths of files or folders \(str or os.PathLike\), not NoneType"):
+            call(*args)
 
 
 def test_smooth_a_job_against_a_site_limits_file(tmp_path):
