@@ -662,7 +662,7 @@ def validate_file(path: Path, named: bool = False, doc: YamlDocument | None = No
                                    "a committed plan against its inputs")] if named else []
     if kind is None and not _looks_like_dcplan(doc.data):
         return named, [doc.problem(("kind",), "not a file dcplan reads: expected `kind:` site, program, "
-                                   "workload, smoothing or preset")] if named else []
+                                   "workload, smoothing or preset" + _sweep_hint(doc))] if named else []
     try:
         _validate_kind(kind, path, doc)
     except InputError as err:
@@ -699,7 +699,14 @@ def _validate_kind(kind, path: Path, doc: YamlDocument) -> None:
         refuse(validation_problems(doc, Preset, doc.data))
     else:
         raise InputError([doc.problem(("kind",), "expected `kind:` site, program, workload, smoothing or preset, "
-                                      + (f"found {kind!r}" + did_you_mean(kind, ALL_KINDS) if kind else "it is missing"))])
+                                      + (f"found {kind!r}" + did_you_mean(kind, ALL_KINDS) if kind else "it is missing")
+                                      + _sweep_hint(doc))])
+
+
+def _sweep_hint(doc: YamlDocument) -> str:
+    """What a file meant as a sweep lacks (its kind, or its base): said where a kind is asked for."""
+    meant = doc.data.get("kind") == "sweep" or "axes" in doc.data if isinstance(doc.data, dict) else False
+    return "; a sweep file has no kind, and gives `base:` (a program file) and `axes:`" if meant else ""
 
 
 ALL_KINDS = ("site", "program", "workload", "smoothing", "preset")

@@ -710,3 +710,11 @@ def test_a_curve_point_with_one_number_says_a_value_is_missing(runner, tmp_path)
                                                           "against": {"csv": "t.csv", "column": "temp_c"}}}]
     out = " ".join(run_cli(runner, "validate", write_yaml(tmp_path / "site.yaml", site)).output.split())
     assert "cooling[0].pue.curve[0]: too few values (none at position 2); found [-10]" in out, out
+
+
+def test_a_sweep_file_with_a_kind_or_without_its_base_is_told_what_a_sweep_file_is(runner, tmp_path):
+    """validate had listed the kinds of other files only (`dcplan sweep` said it)."""
+    axes = [{"path": "finance.discount_rate", "values": [0.05, 0.08]}]
+    for name, data in (("kind.yaml", {"kind": "sweep", "axes": axes}), ("nobase.yaml", {"axes": axes})):
+        out = " ".join(run_cli(runner, "validate", write_yaml(tmp_path / name, data)).output.split())
+        assert f"{name}:1: kind:" in out and "a sweep file has no kind, and gives `base:` (a program file) and `axes:`" in out, out
