@@ -317,9 +317,11 @@ def load_site(path: str | os.PathLike, base_catalog: dict | None = None, year: i
     refuse(problems)
     name = data.get("name")
     override = (overrides_by_site or {}).get(name) if isinstance(name, str) else None
-    if override is not None and not isinstance(override, dict):  # the program's to explain, not the site's
-        where = ("site_overrides", name)
-        message = f"expected a mapping of the site's keys to change, found {printable(repr(override))[:80]}"
+    renamed = isinstance(override, dict) and "name" in override and override["name"] != name
+    if (override is not None and not isinstance(override, dict)) or renamed:  # the program's to explain
+        where = ("site_overrides", name) + (("name",) if renamed else ())
+        message = ("a site's name is how the program finds it: give another site file, not another name" if renamed
+                   else f"expected a mapping of the site's keys to change, found {printable(repr(override))[:80]}")
         raise InputError([program_doc.problem(where, message) if program_doc else Problem("overrides", None,
                                                                                           dotted(where), message)])
     if not override:

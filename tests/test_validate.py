@@ -718,3 +718,13 @@ def test_a_sweep_file_with_a_kind_or_without_its_base_is_told_what_a_sweep_file_
     for name, data in (("kind.yaml", {"kind": "sweep", "axes": axes}), ("nobase.yaml", {"axes": axes})):
         out = " ".join(run_cli(runner, "validate", write_yaml(tmp_path / name, data)).output.split())
         assert f"{name}:1: kind:" in out and "a sweep file has no kind, and gives `base:` (a program file) and `axes:`" in out, out
+
+
+def test_an_override_that_renames_a_site_is_refused_at_its_key(runner, tmp_path):
+    """It had been "no site named 'testsite'; sites: other": the override had renamed the site the
+    program looked it up by."""
+    write_yaml(tmp_path / "site.yaml", base_site())
+    path = write_yaml(tmp_path / "p.yaml", {"kind": "program", "name": "p", "sites": ["site.yaml"],
+                                            "site_overrides": {"testsite": {"name": "other"}}})
+    out = " ".join(run_cli(runner, "validate", path).output.split())
+    assert "p.yaml:" in out and "site_overrides.testsite.name: a site's name is how the program finds it" in out, out
