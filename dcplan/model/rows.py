@@ -83,9 +83,10 @@ def weighted_sum(coefs, variables) -> LinearExpression:
     return LinearExpression([MonomialTermExpression((float(c), v)) for c, v in zip(coefs, variables)])
 
 
-def row_family(*index, rows: Sequence[Rows]) -> RowFamily:
+def row_family(*index, rows: Sequence[Rows], implied: bool = False) -> RowFamily:
     """A :class:`RowFamily` over ``index`` from groups of rows (one group a unit type, say), in
-    the order of their keys."""
+    the order of their keys; ``implied``: rows that other rows of the model imply (see
+    :attr:`dcplan.solver.highs.Compiled.implied`)."""
     keys: list = []
     variables: list = []
     entry_row, entry_col, entry_coef = [], [], []
@@ -117,4 +118,4 @@ def row_family(*index, rows: Sequence[Rows]) -> RowFamily:
     A = sp.csr_matrix((np.concatenate(entry_coef), (np.concatenate(entry_row), np.concatenate(entry_col))),
                       shape=(len(keys), len(variables))) if entry_coef else sp.csr_matrix((len(keys), 0))
     return RowFamily(*index, keys=keys, variables=variables, A=A, lower=np.concatenate([np.zeros(0), *lower_parts]),
-                     upper=np.concatenate([np.zeros(0), *upper_parts]))
+                     upper=np.concatenate([np.zeros(0), *upper_parts]), implied=implied)

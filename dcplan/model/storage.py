@@ -45,11 +45,13 @@ def add_storage(sm: SiteModel) -> None:
     # an hour's charge and discharge share the power: a battery may charge for part of the hour
     # and discharge for the rest, never both at full power (held each to the power alone, a plan
     # at negative prices had charged and discharged in full in one hour to burn energy in losses).
-    # Each alone within the power is implied, and kept: a row on one dispatch column is a bound
-    # to the decomposition, which then knows how far the design lets each reach (without them a
+    # Each alone within the power is implied, and kept for the decomposition, to which a row on
+    # one dispatch column is a bound telling how far the design lets each reach (without them a
     # plan with hourly commitment and a battery took twice the dispatch solves)
-    b.bat_charge_max = row_family(sm.steps, rows=[Rows(steps, [Term(charge), Term(free_power, -1.0)], upper=0.0)])
-    b.bat_discharge_max = row_family(sm.steps, rows=[Rows(steps, [Term(discharge), Term(free_power, -1.0)], upper=0.0)])
+    b.bat_charge_max = row_family(sm.steps, rows=[Rows(steps, [Term(charge), Term(free_power, -1.0)], upper=0.0)],
+                                  implied=True)
+    b.bat_discharge_max = row_family(sm.steps, rows=[Rows(steps, [Term(discharge), Term(free_power, -1.0)],
+                                                          upper=0.0)], implied=True)
     b.bat_power_max = row_family(sm.steps, rows=[Rows(steps, [Term(charge), Term(discharge), Term(free_power, -1.0)],
                                                       upper=0.0)])
     b.bat_soc_max = row_family(sm.steps, rows=[Rows(steps, [Term(soc), Term(free_energy, -1.0)], upper=0.0)])

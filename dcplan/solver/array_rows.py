@@ -57,14 +57,16 @@ class RowData(ConstraintData):
 class RowFamily(IndexedConstraint):
     """Rows ``lower <= A @ [variables] <= upper`` indexed by ``keys`` (row ``i``: ``keys[i]``) over
     ``index`` (the Pyomo sets the family is indexed by, as a rule's would be). A column of ``A``
-    is an entry of ``variables``, which may repeat a variable (the matrix sums them)."""
+    is an entry of ``variables``, which may repeat a variable (the matrix sums them). ``implied``:
+    other rows of the model imply these (:attr:`dcplan.solver.highs.Compiled.implied`)."""
 
     _ComponentDataClass = RowData
 
     def __init__(self, *index, keys: list, variables: list, A: sp.csr_matrix, lower: np.ndarray,
-                 upper: np.ndarray, **kwargs):
+                 upper: np.ndarray, implied: bool = False, **kwargs):
         super().__init__(*index, **kwargs)
         self.keys_in_order, self.variables, self.A, self.lower, self.upper = keys, variables, A, lower, upper
+        self.implied = implied
 
     def construct(self, data=None):
         if self._constructed:
