@@ -4,7 +4,6 @@ file and line like any other."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from dcplan.errors import InputError, Problem, display_path, refuse
 from dcplan.locate import Where
 from dcplan.plans.files import (
     FiguredPlan,
-    changed_files,
+    changed_since_written,
     dispatch_problems,
     read_dispatch,
     read_plan_yaml,
@@ -78,14 +77,4 @@ def read_plan(folder: Path) -> CommittedPlan:
     if plan.timeline is not None and any("period" not in cols for cols in dispatch.values()):
         problems.append(Problem(name, 1, "period", "a build-out plan's dispatch needs a `period` column"))
     refuse(problems)
-    return CommittedPlan(folder, doc, plan, dispatch, name, _changed(folder))
-
-
-def _changed(folder: Path) -> list[str]:
-    """The plan's files that differ from the SHA-256 its summary.json records; none where the
-    summary is missing or unreadable (check needs only plan.yaml and dispatch.csv)."""
-    try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return []
-    return changed_files(folder, summary) if isinstance(summary, dict) else []
+    return CommittedPlan(folder, doc, plan, dispatch, name, changed_since_written(folder))

@@ -553,6 +553,15 @@ def changed_files(folder: Path, summary: dict) -> list[str]:
     return changed
 
 
+def changed_since_written(folder: Path) -> list[str]:
+    """:func:`changed_files` of a folder whose summary.json may be missing or unreadable (none
+    then: a reader that needs only plan.yaml and dispatch.csv, as `check`)."""
+    try:
+        return changed_files(folder, _read_json(folder / "summary.json"))
+    except InputError:
+        return []
+
+
 def changed_words(changed: list[str]) -> str:
     """What a reader says of :func:`changed_files`."""
     return (f"{' and '.join(changed)} {'differs' if len(changed) == 1 else 'differ'} from what dcplan wrote "
