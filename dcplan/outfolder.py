@@ -49,6 +49,17 @@ name of dcplan's own: a user's hidden entries there are kept)."""
 NAME_MAX = 255  # bytes in a file name on Linux, macOS and Windows file systems
 STAGING = "staging-"
 """Staging folders beside a target are named .TARGET.staging-XXXX (hidden, and removed when found)."""
+SWEEP_RESULTS, SWEEP_CSV, SWEEP_SCENARIOS = "results.parquet", "results.csv", "scenarios"
+"""What `dcplan sweep -o` writes (:mod:`dcplan.sweep.store`): its table, twice, and a plan folder a scenario."""
+
+
+def sweep_hint(folder: Path) -> str:
+    """What to do with a sweep's folder given where a plan's is due ('' for any other folder)."""
+    if not ((folder / SWEEP_RESULTS).is_file() and (folder / SWEEP_SCENARIOS).is_dir()):
+        return ""
+    shown = display_path(folder)
+    return (f": it is a sweep's output folder (`dcplan sweep summary {shown}`; each scenario's plan is in "
+            f"{display_path(folder / SWEEP_SCENARIOS)}/<id>/)")
 
 
 class OutputFolder:
@@ -87,8 +98,9 @@ class OutputFolder:
             foreign = sorted(p.name for p in target.iterdir() if p.name not in names or not _written_by_dcplan(p))
             if foreign:
                 shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-                raise _problem(self.option, f"{display_path(target)} holds files dcplan did not write ({shown}); "
-                                    "a run replaces the whole folder, so give a new or empty one")
+                what = sweep_hint(target) or f" holds files dcplan did not write ({shown})"
+                raise _problem(self.option, f"{display_path(target)}{what}; a run replaces the whole folder, so "
+                                            "give a new or empty one")
 
 
 def _written_by_dcplan(path: Path) -> bool:

@@ -259,6 +259,11 @@ def test_failed_scenarios_are_recorded_the_rest_complete_and_a_rerun_resumes(pro
     assert recorded["sweep_values"] == {UNITS: 2, GAS: 8}
     assert [Path(i["path"]).name for i in recorded["inputs"]] == ["program.yaml", "tiny.yaml", "price.csv"]
 
+    for command in (("plan", program, "-o", out), ("show", out)):  # a sweep's folder where a plan's is due
+        wrong = run_cli(runner, *command)
+        assert wrong.exit_code == 2 and "it is a sweep's output folder" in " ".join(wrong.output.split()), wrong.output
+    assert (out / "results.parquet").is_file()
+
     sweep_file(program.parent, {UNITS: [2], GAS: [3]})  # a smaller sweep: the folder describes it alone
     run_sweep(path, out, workers=1)
     assert [p.name for p in (out / "scenarios").iterdir()] == [rows[2, 3]["scenario"]]

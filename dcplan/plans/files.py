@@ -28,6 +28,7 @@ from pydantic import (
 
 import dcplan.trust as trust
 from dcplan.errors import InputError, Problem, display_path, real_path, refuse
+from dcplan.outfolder import sweep_hint
 from dcplan.plans.types import Bridge, CapReport, OrderLine, PeriodLine, Plan, SitePlan, Timeline
 from dcplan.plans.write import TIMELINE_COLUMNS, file_digest
 from dcplan.schema.compute import MEASURES
@@ -522,7 +523,7 @@ def read_folder(path: str | os.PathLike, shape: type[PlanFile] = PlanFile) -> Pl
                                   "`dcplan plan FILE -o FOLDER`)")])
     if not (path / "plan.yaml").is_file():
         raise InputError([Problem(display_path(path / "plan.yaml"), None, "", "file not found: the folder is "
-                                  "not an output folder of `dcplan plan`")])
+                                  "not an output folder of `dcplan plan`" + sweep_hint(path))])
     doc, plan = read_plan_yaml(path / "plan.yaml", shape=shape)
     summary = _read_json(path / "summary.json")
     note_recorded_inputs(path, summary)

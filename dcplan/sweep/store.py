@@ -20,13 +20,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from dcplan.errors import InputError, Problem, display_path
-from dcplan.outfolder import STAGING, replaced
+from dcplan.outfolder import STAGING, SWEEP_CSV, SWEEP_RESULTS, SWEEP_SCENARIOS, replaced
 from dcplan.plans.files import read_folder
 from dcplan.plans.types import Plan
 from dcplan.plans.write import atomic_write, write_plan_files
 from dcplan.sweep.scenario import OUTPUT_COLUMNS, TIMING_COLUMNS
 
-RESULTS, CSV, SCENARIOS = "results.parquet", "results.csv", "scenarios"
+RESULTS, CSV, SCENARIOS = SWEEP_RESULTS, SWEEP_CSV, SWEEP_SCENARIOS
 TORNADO = "tornado.png"  # written beside them by `dcplan sweep summary`
 DONE = ("optimal", "infeasible", "invalid")
 """Final outcomes; a re-run retries the others (time limit, no solution, crashed, error)."""
