@@ -149,7 +149,7 @@ def _first_difference(a, b, path: tuple) -> str | None:
 
 # --- catalog -----------------------------------------------------------------------------
 
-def merge_catalog(base: dict, overrides: dict, doc: YamlDocument, base_loc=("catalog",)):
+def merge_catalog(base: dict, overrides: dict, doc: YamlDocument):
     """Apply a file's ``catalog:`` overrides to raw catalog data; return (data, problems)."""
     merged = copy.deepcopy(base)
     for section, entries in (overrides or {}).items():
@@ -165,23 +165,23 @@ def merge_catalog(base: dict, overrides: dict, doc: YamlDocument, base_loc=("cat
             entry["sources"] = sources = {**base_entry.get("sources", {}), **own}
             for name in fields:
                 if name not in ("sources", "notes", "name") and name not in own:
-                    line = doc.line_of(base_loc + (section, key, name))
+                    line = doc.line_of(("catalog", section, key, name))
                     sources[name] = f"override in {doc.name}:{line}"
-    problems = validation_problems(doc, Catalog, merged, base_loc) if overrides else []
-    return merged, _new_entries_explained(problems, base, overrides, doc, base_loc)
+    problems = validation_problems(doc, Catalog, merged, ("catalog",)) if overrides else []
+    return merged, _new_entries_explained(problems, base, overrides, doc)
 
 
-def _new_entries_explained(problems: list[Problem], base: dict, overrides, doc: YamlDocument, base_loc) -> list[Problem]:
+def _new_entries_explained(problems: list[Problem], base: dict, overrides, doc: YamlDocument) -> list[Problem]:
     """An override of an entry the catalog does not have is a new entry, which lacks every
     required field: one problem that says so (and which entry was likely meant), not ten."""
     for section, entries in (overrides or {}).items():
         for key in entries if isinstance(entries, dict) and section in base else ():
-            prefix = dotted(base_loc + (section, key)) + "."
+            prefix = dotted(("catalog", section, key)) + "."
             missing = [p for p in problems if p.key.startswith(prefix) and p.message.startswith("required key is missing")]
             if key in base[section] or not missing:
                 continue
             problems = [p for p in problems if p not in missing] + [doc.problem(
-                base_loc + (section, key), f"'{key}' is not in the {section} catalog{did_you_mean(key, base[section])}; "
+                ("catalog", section, key), f"'{key}' is not in the {section} catalog{did_you_mean(key, base[section])}; "
                 f"as a new entry it needs also: {', '.join(p.key[len(prefix):] for p in missing)}")]
     return problems
 

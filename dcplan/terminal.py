@@ -41,6 +41,15 @@ CATALOG_COLUMNS = {
 }
 
 
+def table_of(title: str | None, columns, right=(), **options) -> Table:
+    """A table with a bold cyan header: ``columns``, those in ``right`` right-justified, each
+    with ``options`` (overflow, no_wrap)."""
+    table = Table(title=title, header_style="bold cyan")
+    for name in columns:
+        table.add_column(name, justify="right" if name in right else "left", **options)
+    return table
+
+
 def print_problems(console: Console, problems: list[Problem]) -> None:
     for p in problems:
         where = f"{p.file}:{p.line}" if p.line else p.file
@@ -68,9 +77,7 @@ def catalog_tables(catalog: Catalog, section: str, width: int, show_sources: boo
     ``width`` needs. With ``show_sources``, one row per field of each entry with its source."""
     entries = getattr(catalog, section)
     if show_sources:
-        table = Table(title=f"catalog: {section}", header_style="bold cyan")
-        for header in ("key", "field", "value", "source"):
-            table.add_column(header, overflow="fold")
+        table = table_of(f"catalog: {section}", ("key", "field", "value", "source"), overflow="fold")
         for key, entry in entries.items():
             for field in entry.sourced_fields():
                 table.add_row(key, field, _fmt(getattr(entry, field)), entry.sources.get(field, ""))
@@ -161,10 +168,7 @@ def plan_summary(console: Console, plan: Plan) -> None:
         build.add_row(k, *v)
     console.print(build)
 
-    mix = Table(title="Energy mix (per year)", header_style="bold cyan")
-    mix.add_column("source")
-    mix.add_column("GWh", justify="right")
-    mix.add_column("share", justify="right")
+    mix = table_of("Energy mix (per year)", ("source", "GWh", "share"), right=("GWh", "share"))
     energy: dict[str, float] = {}
     for s in plan.sites:
         for k, v in s.energy_mwh.items():
@@ -181,10 +185,7 @@ def plan_summary(console: Console, plan: Plan) -> None:
     if plan.timeline is None:
         console.print(_source_cost_table(plan))
 
-    costs = Table(title="Annualised cost", header_style="bold cyan")
-    costs.add_column("component")
-    costs.add_column("per year", justify="right")
-    costs.add_column("share", justify="right")
+    costs = table_of("Annualised cost", ("component", "per year", "share"), right=("per year", "share"))
     for k, v in sorted(plan.cost_components().items(), key=lambda kv: -abs(kv[1])):
         if abs(v) < 0.5:
             continue
@@ -215,11 +216,9 @@ def plan_summary(console: Console, plan: Plan) -> None:
 
 def timeline_summary(console: Console, t) -> None:
     """The build-out period by period, the orders to place, and the bridges."""
-    table = Table(title="Timeline (MW online, grid +flex: a flexible connection's curtailable MW; money spent in "
-                        "the period, nominal; opex includes rent)", header_style="bold cyan")
-    for col in ("period", "target", "online", "IT", "grid", "gas", "rented", "solar+wind", "battery",
-                "capital", "opex"):
-        table.add_column(col, justify="left" if col == "period" else "right", no_wrap=True)
+    columns = ("period", "target", "online", "IT", "grid", "gas", "rented", "solar+wind", "battery", "capital", "opex")
+    table = table_of("Timeline (MW online, grid +flex: a flexible connection's curtailable MW; money spent in "
+                     "the period, nominal; opex includes rent)", columns, right=columns[1:], no_wrap=True)
     for p in t.periods:
         cap = {k: sum(site.get(k, 0.0) for site in p.capacity_online.values())
                for k in ("it_mw", "grid_mw", "grid_flexible_mw", "gas_mw", "rented_gas_mw", "solar_mw", "wind_mw",
@@ -255,9 +254,8 @@ def timeline_summary(console: Console, t) -> None:
     else:  # nothing bought worth a row (a plan that rents all it uses): no empty table
         console.print("Orders: none" + (f" (but {len(small)} under 0.01 % of the capital, in plan.yaml)" if small else ""))
     if t.bridges:
-        bridges = Table(title="Bridges (rented)", header_style="bold cyan")
-        for col in ("site", "what", "quantity", "from", "until", "rent"):
-            bridges.add_column(col, justify="right" if col in ("quantity", "rent") else "left", overflow="fold")
+        bridges = table_of("Bridges (rented)", ("site", "what", "quantity", "from", "until", "rent"),
+                           right=("quantity", "rent"), overflow="fold")
         for b in t.bridges:
             bridges.add_row(b.site, b.asset, amount(b.quantity, b.unit), b.start_period, b.end_period,
                             money(b.cost_usd))
@@ -301,9 +299,8 @@ def _source_cost_table(plan: Plan) -> Table:
         for sc in source_costs(site):
             t = totals.setdefault(sc.source, [0.0, 0.0, 0.0])
             t[0], t[1], t[2] = t[0] + sc.energy_mwh, t[1] + sc.cost_usd, t[2] + sc.running_usd
-    table = Table(title="Cost of energy by source (per year)", header_style="bold cyan")
-    for name in ("source", "GWh", "all-in $/MWh", "running $/MWh"):
-        table.add_column(name, justify="left" if name == "source" else "right")
+    table = table_of("Cost of energy by source (per year)", ("source", "GWh", "all-in $/MWh", "running $/MWh"),
+                     right=("GWh", "all-in $/MWh", "running $/MWh"))
     for source, (mwh, cost, running) in totals.items():
         if mwh > 0.5:
             table.add_row(source, f"{mwh / 1000:,.1f}", f"{cost / mwh:,.2f}", f"{running / mwh:,.2f}")
@@ -326,10 +323,9 @@ def _earliest_summary(console: Console, earliest: dict, typical_days: bool) -> N
             if typical_days else "")
     console.print(f"[dim]periods tried (a plan or not): {tried}{days}[/dim]", highlight=False)
     if earliest.get("curve"):
-        curve = Table(title="Time to power: the least cost of each date (NPV)", header_style="bold cyan")
-        for name in ("period", "NPV cost", "saves against the earliest", "what changes from the date before"):
-            curve.add_column(name, justify="left" if name in ("period", "what changes from the date before") else "right",
-                             overflow="fold")
+        curve = table_of("Time to power: the least cost of each date (NPV)", ("period", "NPV cost", "saves against "
+                         "the earliest", "what changes from the date before"),
+                         right=("NPV cost", "saves against the earliest"), overflow="fold")
         for point in earliest["curve"]:
             curve.add_row(point["period"], money(point["npv_cost_usd"]), money(point["saving_usd"]),
                           escape("; ".join(point["changes"][:6]) + (" ..." if len(point["changes"]) > 6 else "")))
@@ -342,9 +338,8 @@ def _earliest_summary(console: Console, earliest: dict, typical_days: bool) -> N
 
 def _odds_summary(console: Console, odds: dict) -> None:
     """The chance of each earliest period under the delays (dcplan.studies.odds), and the plan that holds."""
-    table = Table(title="Time to power under the delays: the chance of each earliest period", header_style="bold cyan")
-    for name in ("earliest period", "chance", "by then"):
-        table.add_column(name, justify="left" if name == "earliest period" else "right")
+    table = table_of("Time to power under the delays: the chance of each earliest period",
+                     ("earliest period", "chance", "by then"), right=("chance", "by then"))
     for row in odds["distribution"]:
         table.add_row(row["period"] or "not in the horizon", f"{row['probability']:.1%}", f"{row['cumulative']:.1%}")
     console.print(table)
@@ -362,10 +357,9 @@ def _odds_summary(console: Console, odds: dict) -> None:
                       + (f", expected {money(expected)} with the bridges the late cases need" if expected else ""),
                       highlight=False)
         if held.get("orders"):
-            orders = Table(title=f"Orders of the plan that holds in {held['holds_probability']:.1%} (the timeline "
-                           "below is the on-time plan's)", header_style="bold cyan")
-            for name in ("order", "site", "what", "quantity", "online"):
-                orders.add_column(name, justify="right" if name == "quantity" else "left")
+            orders = table_of(f"Orders of the plan that holds in {held['holds_probability']:.1%} (the timeline "
+                              "below is the on-time plan's)", ("order", "site", "what", "quantity", "online"),
+                              right=("quantity",))
             for o in held["orders"]:
                 orders.add_row(o["order_period"], o["site"], o["asset"], amount(o["quantity"], o["unit"]),
                                o["online_period"])
@@ -377,10 +371,9 @@ def _odds_summary(console: Console, odds: dict) -> None:
 def _pareto_summary(console: Console, pareto: dict) -> None:
     """The cost-against-CO2 points (dcplan.studies.pareto), least CO2 first, and what changes between them."""
     unit, cost_unit = pareto["co2_unit"], pareto["cost_unit"]
-    table = Table(title=f"Cost against CO2 (CO2 in {unit}, cost in {cost_unit}; extra $0: this plan)",
-                  header_style="bold cyan")
-    for name in ("point", "CO2", "cost", "extra", "$/t avoided", "$/t margin"):
-        table.add_column(name, justify="right")
+    columns = ("point", "CO2", "cost", "extra", "$/t avoided", "$/t margin")
+    table = table_of(f"Cost against CO2 (CO2 in {unit}, cost in {cost_unit}; extra $0: this plan)", columns,
+                     right=columns)
     points = pareto["points"]
     for k, point in enumerate(points, 1):
         table.add_row(str(k), f"{point['co2_t']:,.0f}", money(point["cost_usd"]), money(point["extra_cost_usd"]),

@@ -6,8 +6,8 @@ feasibility where no plan is committed (:mod:`.solve`), and returns findings tha
 :mod:`.formats` renders as text, JSON, GitHub annotations or JUnit XML.
 """
 
-from dcplan.checks.formats import FORMATS, render
+from dcplan.checks.formats import render
 from dcplan.checks.report import CheckReport
-from dcplan.checks.run import DEFAULT_TIME_LIMIT_S, check_paths
+from dcplan.checks.run import check_paths
 
-__all__ = ["FORMATS", "DEFAULT_TIME_LIMIT_S", "CheckReport", "check_paths", "render"]
+__all__ = ["CheckReport", "check_paths", "render"]

@@ -31,10 +31,8 @@ from dcplan.checks.report import (
     FileReport,
     Finding,
 )
-from dcplan.choices import CHECK_FORMATS
 from dcplan.formatting import counted
 
-FORMATS = CHECK_FORMATS
 FAILED = (VIOLATION, INFEASIBLE, INVALID, SOLVER)
 MARK = {PASS: "ok", WARNING: "warning", VIOLATION: "violated", INFEASIBLE: "infeasible", INVALID: "invalid",
         SOLVER: "solver failure", SKIPPED: "skipped"}
@@ -149,15 +147,12 @@ def junit(report: CheckReport) -> str:
             counts["tests"] += 1
             bad = [f for f in findings if f.status in FAILED]
             text_lines = [f"{_where(f)}{f.message}" + "".join(f"\n  - {d}" for d in f.details) for f in bad]
-            if any(f.status in (INVALID, SOLVER) for f in bad):
-                first = next(f for f in bad if f.status in (INVALID, SOLVER))
-                element = ET.SubElement(case, "error", message=first.message, type=first.status)
-                element.text = "\n".join(text_lines)
-                counts["errors"] += 1
-            elif bad:
-                element = ET.SubElement(case, "failure", message=bad[0].message, type=bad[0].status)
-                element.text = "\n".join(text_lines)
-                counts["failures"] += 1
+            if bad:
+                first = next((f for f in bad if f.status in (INVALID, SOLVER)), None)
+                tag = "error" if first is not None else "failure"
+                first = first or bad[0]
+                ET.SubElement(case, tag, message=first.message, type=first.status).text = "\n".join(text_lines)
+                counts[tag + "s"] += 1
             elif all(f.status == SKIPPED for f in findings):
                 ET.SubElement(case, "skipped", message=findings[0].message)
                 counts["skipped"] += 1

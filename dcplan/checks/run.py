@@ -30,11 +30,9 @@ from dcplan.locate import Locator, Where
 from dcplan.plans.files import changed_words
 from dcplan.solver import SolveOptions
 
-DEFAULT_TIME_LIMIT_S = CHECK_TIME_LIMIT_S
-
 
 def check_paths(paths: list[Path], plan_root: Path | None = None, solve: bool = False,
-                time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
+                time_limit_s: float | None = CHECK_TIME_LIMIT_S,
                 progress: Callable[[str], None] | None = None, stop: threading.Event | None = None) -> CheckReport:
     """Check every site and program file under ``paths``.
 

@@ -152,13 +152,8 @@ def chosen_steps(tg, si, hours, where: tuple, doc=None) -> list[int]:
         return [int(i) for i in np.flatnonzero(tg.sample(flags) > 0.5)]
     price = tg.sample(si.price_usd_per_mwh) if si.price_usd_per_mwh is not None else np.zeros(tg.n)
     order = np.argsort(-price, kind="stable")
-    chosen, weight = [], 0.0
-    for i in order:
-        if weight >= hours.hours_per_year:
-            break
-        chosen.append(int(i))
-        weight += float(tg.weight[i])
-    return sorted(chosen)
+    before = np.cumsum(np.r_[0.0, tg.weight[order]])[:-1]  # the weight chosen ahead of each step
+    return sorted(order[before < hours.hours_per_year].tolist())
 
 
 def report(sm: SiteModel, plan: SitePlan) -> None:

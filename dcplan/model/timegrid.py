@@ -82,7 +82,7 @@ def grid_of_steps(hour_of_year: np.ndarray, weight: np.ndarray, year: int, typic
                     "typical_days" if typical_days else "hourly", n // 24 if typical_days else None)
 
 
-def typical_days_grid(features: list[np.ndarray], n_days: int, year: int, seed: int = 0,
+def typical_days_grid(features: list[np.ndarray], n_days: int, year: int,
                       months: tuple[int, ...] = ALL_MONTHS, peaks: tuple[np.ndarray, ...] = ()) -> TimeGrid:
     """Cluster the days of ``months`` into ``n_days`` groups by their hourly ``features`` (each
     8,760 values; scaled to unit range) and represent each group by its medoid day, weighted by
@@ -104,7 +104,7 @@ def typical_days_grid(features: list[np.ndarray], n_days: int, year: int, seed: 
         if span > 1e-12:
             cols.append(((f - f.min()) / span).reshape(DAYS, 24)[days])
     X = np.hstack(cols) if cols else np.zeros((len(days), 1))
-    labels = _kmeans(X, n_days, np.random.default_rng(seed))
+    labels = _kmeans(X, n_days, np.random.default_rng(0))
     medoids, sizes = _medoids(X, labels)
     clustered = len(medoids)
     for series in peaks:
@@ -138,7 +138,7 @@ def _medoids(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return np.array(medoids), np.array(sizes, dtype=float)
 
 
-def _kmeans(X: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 100) -> np.ndarray:
+def _kmeans(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     centres = [X[rng.integers(len(X))]]
     for _ in range(1, k):
         d2 = np.min([((X - c) ** 2).sum(axis=1) for c in centres], axis=0)
@@ -146,7 +146,7 @@ def _kmeans(X: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 1
         centres.append(X[rng.choice(len(X), p=d2 / total)] if total > 0 else X[rng.integers(len(X))])
     C = np.array(centres)
     labels = np.zeros(len(X), dtype=int)
-    for _ in range(iterations):
+    for _ in range(100):
         dist = ((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2)
         new = dist.argmin(axis=1)
         if _ and np.array_equal(new, labels):

@@ -16,6 +16,7 @@ from dcplan.formatting import counted, figure, fixed, money
 from dcplan.plans.diff import diff_plan, format_change, format_value
 from dcplan.report.data import (
     PlanFolder,
+    by_model,
     duration_curve,
     key_figures,
     source_key,
@@ -160,17 +161,9 @@ def _figures(a: PlanFolder, b: PlanFolder) -> str:
 
     for name in list(fa) + [k for k in fb if k not in fa]:
         rows.append([name, text(fa.get(name)), text(fb.get(name)), "", ""])
-    gpus = [Html(", ".join(f"{n:,} {m}" for m, n in _gpus(f).items() if n) or "-") for f in (a, b)]
+    gpus = [Html(", ".join(f"{n:,} {m}" for m, n in by_model(f, "gpus").items() if n) or "-") for f in (a, b)]
     rows.insert(1, [Html("<small>by model</small>"), *gpus, "", ""])
     return _section("figures", _table(["figure", "A", "B", "B − A", "change"], rows, "lrrrr"))
-
-
-def _gpus(folder: PlanFolder) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for site in folder.plan["sites"].values():
-        for model, count in site["gpus"].items():
-            out[model] = out.get(model, 0) + (count or 0)
-    return out
 
 
 def _changes(a: PlanFolder, b: PlanFolder) -> str:

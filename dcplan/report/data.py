@@ -469,17 +469,20 @@ def rate_of(folder: PlanFolder) -> str:
     return f"{periods[-1]['name']}'s rate" if len(last_year(periods)) > 1 else ""
 
 
+def by_model(folder: PlanFolder, key: str) -> dict[str, float]:
+    """The sites' ``gpus`` (or ``cloud_gpus``) added up by model."""
+    out: dict[str, float] = {}
+    for site in folder.plan["sites"].values():
+        for model, count in (site.get(key) or {}).items():
+            out[model] = out.get(model, 0) + (count or 0)
+    return out
+
+
 def key_figures(folder: PlanFolder) -> list[tuple[str, str, str]]:
     """(figure, value, detail): the same list heads the HTML report and `dcplan show`."""
     plan, totals = folder.plan, folder.plan["totals"]
     sites = plan["sites"]
-    gpus: dict[str, int] = {}
-    cloud: dict[str, float] = {}
-    for s in sites.values():
-        for model, count in s["gpus"].items():
-            gpus[model] = gpus.get(model, 0) + (count or 0)
-        for model, count in (s.get("cloud_gpus") or {}).items():
-            cloud[model] = cloud.get(model, 0.0) + (count or 0.0)
+    gpus, cloud = by_model(folder, "gpus"), by_model(folder, "cloud_gpus")
     resolution = plan["time_resolution"]
     periods = (plan.get("timeline") or {}).get("periods") or []
     when = time_resolution_words(resolution, [p.get("peak_days") or 0 for p in periods])

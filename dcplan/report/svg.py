@@ -58,12 +58,12 @@ def wrap(text: str, width: int = MAX_LABEL, lines: int = 2) -> list[str]:
     return out
 
 
-def fit(text: str, suffix: str, width: int = MAX_LABEL, lines: int = 2) -> str:
-    """``text`` then ``suffix`` (a quantity, say) on ``lines`` lines of ``width``: ``text`` cut
+def fit(text: str, suffix: str) -> str:
+    """``text`` then ``suffix`` (a quantity, say) on two lines of MAX_LABEL: ``text`` cut
     after a word as far as it takes to keep the whole ``suffix`` in view."""
     for limit in range(len(text), 0, -1):
         label = f"{shorten(text, limit)} {suffix}"
-        if " ".join(wrap(label, width, lines)) == label:
+        if " ".join(wrap(label)) == label:
             return label
     return suffix
 

@@ -35,11 +35,8 @@ def schema_text(kind: str) -> str:
     return json.dumps(json_schema(kind), indent=2, sort_keys=True) + "\n"
 
 
-def write_schemas(folder: Path) -> list[Path]:
+def write_schemas(folder: Path) -> None:
     """Every kind's schema into ``folder`` (as ``KIND.json``), for a portfolio of its own."""
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
     for kind in SCHEMA_KINDS:
         (folder / f"{kind}.json").write_text(schema_text(kind))
-        written.append(folder / f"{kind}.json")
-    return written

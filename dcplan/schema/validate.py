@@ -127,11 +127,11 @@ def validation_problems(doc: YamlDocument, cls, data, base_loc: tuple = ()) -> l
     return problems
 
 
-def _short(value, most: int = 80) -> str:
-    """A value found, as written (quoted if text), cut to ``most`` characters: a name of a
+def _short(value) -> str:
+    """A value found, as written (quoted if text), cut to 80 characters: a name of a
     megabyte had been echoed whole."""
     text = repr(value)
-    return text if len(text) <= most else f"{text[:most - 20]}... ({len(str(value)):,} characters)"
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(str(value)):,} characters)"
 
 
 def _key_not_text(doc: YamlDocument, parent: tuple, key) -> Problem:

@@ -82,7 +82,7 @@ def _plain(x):
     return x
 
 
-def write_smoothing(result, outdir: Path, plot: bool = True) -> list[Path]:
+def write_smoothing(result, outdir: Path) -> list[Path]:
     """Write the outputs of a result that has a schedule; return the paths written."""
     from dcplan.smoothing.plot import plot_png
 
@@ -90,7 +90,7 @@ def write_smoothing(result, outdir: Path, plot: bool = True) -> list[Path]:
         "schedule.csv": schedule_csv(result),
         "smoothing.yaml": yaml.safe_dump(summary_document(result), sort_keys=False, allow_unicode=True, width=100),
     }
-    png = plot_png(result) if plot and available("matplotlib") else None  # the plots extra
+    png = plot_png(result) if available("matplotlib") else None  # the plots extra
     paths = []
     for name, text in texts.items():
         atomic_write(outdir / name, text)

@@ -11,27 +11,25 @@ import numpy as np
 from dcplan.smoothing.metrics import rolling_swing, window_steps
 
 
-def representative_window(raw: np.ndarray, step_s: float, swing_window_s: float,
-                          span_s: float | None = None) -> slice:
-    """A window of ``span_s`` (default: 60 s, at least 6 swing windows) around the worst
+def representative_window(raw: np.ndarray, step_s: float, swing_window_s: float) -> slice:
+    """A window of 60 s (at least 6 swing windows) around the worst
     swing of the raw load."""
     n = len(raw)
-    span_s = span_s or max(60.0, 6 * swing_window_s)
-    width = max(2, min(n, round(span_s / step_s)))
+    width = max(2, min(n, round(max(60.0, 6 * swing_window_s) / step_s)))
     w = window_steps(swing_window_s, step_s, n)
     worst = int(np.argmax(rolling_swing(raw, w))) if n >= 2 else 0
     start = int(np.clip(worst - width // 3, 0, n - width))
     return slice(start, start + width)
 
 
-def plot_png(result, span_s: float | None = None) -> bytes:
+def plot_png(result) -> bytes:
     """The plot as PNG bytes (deterministic for the same result and matplotlib version)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     s = result.schedule
     lim = result.spec.limits
-    window = representative_window(s["raw_load_mw"], result.step_s, lim.swing_window_s, span_s)
+    window = representative_window(s["raw_load_mw"], result.step_s, lim.swing_window_s)
     t = s["time_s"][window]
     fig = Figure(figsize=(11, 6.5), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)

@@ -8,6 +8,7 @@ from rich.table import Table
 from dcplan.formatting import money
 from dcplan.smoothing.metrics import MEASURE_OF_LIMIT
 from dcplan.smoothing.spectrum import band_label
+from dcplan.terminal import table_of
 
 ROWS = [  # (measure key, label, unit)
     ("ramp_up_mw_per_s", "ramp up", "MW/s"),
@@ -33,9 +34,7 @@ def _energy(mwh: float) -> str:
 
 def sizes_table(result) -> Table:
     s = result.sizes
-    table = Table(title="Mitigations", header_style="bold cyan")
-    table.add_column("mitigation")
-    table.add_column("size", justify="right")
+    table = table_of("Mitigations", ("mitigation", "size"), right=("size",))
     allowed = result.spec.mitigations
     if allowed.gpu_smoothing is not None:
         ramp = [f"{k} {s[f'gpu_ramp_{k}_w_per_s']:,.0f} W/s" for k in ("up", "down") if s.get(f"gpu_ramp_{k}_w_per_s")]
@@ -60,9 +59,7 @@ def sizes_table(result) -> Table:
 
 
 def cost_table(result) -> Table:
-    table = Table(title="Cost per year", header_style="bold cyan")
-    table.add_column("component")
-    table.add_column("per year", justify="right")
+    table = table_of("Cost per year", ("component", "per year"), right=("per year",))
     for k, v in sorted(result.costs_usd_per_year.items(), key=lambda kv: -abs(kv[1])):
         if abs(v) >= 0.5:
             table.add_row(k.replace("_", " "), money(v, million_digits=2))
@@ -73,9 +70,8 @@ def cost_table(result) -> Table:
 def limits_table(result) -> Table:
     lim = result.spec.limits
     limit_of = {v: k for k, v in MEASURE_OF_LIMIT.items()}
-    table = Table(title=f"What the grid sees (swing in any {lim.swing_window_s:g} s)", header_style="bold cyan")
-    for col in ("", "limit", "before", "after"):
-        table.add_column(col, justify="left" if not col else "right")
+    table = table_of(f"What the grid sees (swing in any {lim.swing_window_s:g} s)", ("", "limit", "before", "after"),
+                     right=("limit", "before", "after"))
     if result.trace_after is not None:
         table.add_column(f"after @ {result.workload.time_step_s * 1000:g} ms", justify="right")
     minute = {"ramp_up_mw_per_min": lim.minute_ramp("up"), "ramp_down_mw_per_min": lim.minute_ramp("down")}

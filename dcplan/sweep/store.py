@@ -28,6 +28,7 @@ from dcplan.sweep.scenario import OUTPUT_COLUMNS, TIMING_COLUMNS
 
 RESULTS, CSV, SCENARIOS = SWEEP_RESULTS, SWEEP_CSV, SWEEP_SCENARIOS
 TORNADO = "tornado.png"  # written beside them by `dcplan sweep summary`
+FLUSH_EVERY_S = 2.0  # the table is rewritten at most this often while scenarios finish (and at the end)
 DONE = ("optimal", "infeasible", "invalid")
 """Final outcomes; a re-run retries the others (time limit, no solution, crashed, error)."""
 WITH_PLAN = ("optimal", "time_limit")
@@ -42,9 +43,9 @@ class ResultStore:
     inputs are unchanged), new rows as they come; plan folders of scenarios no longer in the
     sweep are removed, so the folder describes this sweep alone."""
 
-    def __init__(self, outdir: Path, axes: list[str], digest: str, ids: set[str], flush_every_s: float = 2.0):
+    def __init__(self, outdir: Path, axes: list[str], digest: str, ids: set[str]):
         self.outdir, self.axes, self.digest = Path(outdir), axes, digest
-        self.flush_every_s, self.last_flush = flush_every_s, time.monotonic()
+        self.last_flush = time.monotonic()
         self.rows: dict[str, dict] = {}
         self.stale = 0  # earlier rows dropped because the inputs changed
         _refuse_foreign(self.outdir)
@@ -82,7 +83,7 @@ class ResultStore:
             with replaced(folder) as staging:
                 write_plan_files(plan, staging, {axis: row[axis] for axis in self.axes})
         self.rows[row["scenario"]] = row
-        if time.monotonic() - self.last_flush >= self.flush_every_s:
+        if time.monotonic() - self.last_flush >= FLUSH_EVERY_S:
             self.flush()
 
     def flush(self) -> None:

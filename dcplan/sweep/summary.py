@@ -24,7 +24,7 @@ from dcplan.formatting import counted
 from dcplan.plans.write import atomic_write
 from dcplan.sweep.scenario import TIMING_COLUMNS
 from dcplan.sweep.store import RESULTS, TORNADO, WITH_PLAN, axes_of
-from dcplan.terminal import _fmt
+from dcplan.terminal import _fmt, table_of
 
 BINS = 5
 DECISIONS = ("gpus", "it_mw", "cooling", "grid_peak_mw", "gas_mw", "solar_mw", "wind_mw", "battery_mw",
@@ -268,9 +268,7 @@ def _compact(value: float) -> str:
 
 
 def print_query(console: Console, columns: list[str], rows: list[tuple]) -> None:
-    table = Table(header_style="bold cyan")
-    for c in columns:
-        table.add_column(c, overflow="fold")
+    table = table_of(None, columns, overflow="fold")
     for row in rows:
         table.add_row(*(_fmt(v) if v is not None else "" for v in row))
     console.print(table)
