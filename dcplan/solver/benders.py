@@ -93,6 +93,12 @@ INTEGRALITY_SHARE = 0.5
 the gap between the best integral plan and the bound: what is left is then mostly integrality
 (half a gas unit, say), which refining the relaxation cannot close (26 rounds to 17 where the
 relaxation wants 0.73 of a unit, 58 to 29 with a battery; no case needed more rounds)."""
+STALL_ROUNDS = 5
+"""The relaxation phase ends, too, once this many rounds in a row have moved neither its bound
+nor its best cost by a tenth of the gap: its master proposes designs whose dispatch breaks a row
+by a little and learns one group at a time where it breaks (a yearly CO2 cap shared among weekly
+groups, 0.17 t short in a different week each round, for 20 rounds), which the integral master,
+moving the units, settles at once."""
 
 
 def _connected_parts(n: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndarray]:
@@ -907,6 +913,7 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
 
     phase = "relaxation"
     lp_best = math.inf
+    mark, still = (-math.inf, math.inf), 0  # (lower, lp_best) when the relaxation last moved; rounds since
     centre, radius = xd.copy(), np.maximum(np.abs(xd), 1.0)
     floor = radius / 8
     edge = np.zeros(len(xd), dtype=bool)
@@ -937,8 +944,10 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
         # to the integral master: once the relaxation has converged, or what is left is mostly
         # integrality, or no design has met every row yet (the box would hold the master around
         # one that does not; unboxed and integral, it looks elsewhere)
+        moved = relative_gap(max(lower, mark[0]), mark[0]) > gap / 10 or relative_gap(mark[1], min(lp_best, mark[1])) > gap / 10
+        mark, still = ((lower, lp_best), 0) if moved else (mark, still + 1)
         if phase == "relaxation" and lower > -math.inf and (
-                lp_best == math.inf or relative_gap(lp_best, lower) <= gap / 10
+                lp_best == math.inf or relative_gap(lp_best, lower) <= gap / 10 or still >= STALL_ROUNDS
                 or (best < math.inf and relative_gap(lp_best, lower) <= INTEGRALITY_SHARE * relative_gap(best, lower))):
             phase = "integral"
             master.make_integral()
