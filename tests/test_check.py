@@ -116,6 +116,14 @@ def test_a_hand_edited_plan_file_is_violated_at_the_key_edited(repo, runner):
          or d["totals"].update(total_cost_usd_per_year=1.0e12))
     [v] = failures(check_paths([repo]))
     assert v.where.key == "totals.total_cost_usd_per_year" and "its cost lines add up to $" in v.message
+    # cost lines are written to the dollar and add up exactly: $706 off is an edit, not round-off
+    # (it had passed within a relative 1e-5, $2,277 on a $228 M total: a docs review's case)
+    lines = yaml.safe_load(plan.read_text())["cost_breakdown_usd_per_year"]
+    edit(plan, lambda d: d["totals"].update(total_cost_usd_per_year=sum(v for v in lines.values() if v) - 706))
+    [v] = failures(check_paths([repo]))
+    assert v.where.key == "totals.total_cost_usd_per_year"
+    edit(plan, lambda d: d["cost_breakdown_usd_per_year"].update(gpus=lines["gpus"] + 706))
+    assert "cost_breakdown_usd_per_year.gpus" in {f.where.key for f in failures(check_paths([repo]))}
     edit(plan, lambda d: d.update(totals="broken"))
     result = run_cli(runner, "check", repo)
     assert result.exit_code == 2 and "plan.yaml:" in result.output and "totals: input should be a valid dictionary" \

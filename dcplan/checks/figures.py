@@ -31,6 +31,12 @@ def apart(a: float, b: float) -> bool:
     return abs(a - b) > FIGURE_TOLERANCE * max(abs(a), abs(b)) + 1.0
 
 
+def dollars_apart(a: float, b: float) -> bool:
+    """Two sums of cost lines written to the whole dollar (and so added exactly) that should be
+    one, more than a dollar apart: an edit of $706 on a $228 M total had passed as round-off."""
+    return abs(a - b) > 1.0
+
+
 def check_plan_figures(v: Verification) -> None:
     """Each site's GPUs are its new ones and the site's existing ones; each cost line of the
     breakdown is the sites' lines; the total is the breakdown's lines; the other totals (GPUs,
@@ -60,12 +66,12 @@ def check_plan_figures(v: Verification) -> None:
             by_line[line] = by_line.get(line, 0.0) + usd
     breakdown = {k: u for k, u in plan.cost_breakdown_usd_per_year.items() if u is not None}
     for line in sorted(set(by_line) | set(breakdown)) if breakdown else ():  # (a plan may leave it out)
-        if apart(breakdown.get(line, 0.0), by_line.get(line, 0.0)):
+        if dollars_apart(breakdown.get(line, 0.0), by_line.get(line, 0.0)):
             v.add(check, VIOLATION, f"cost_breakdown_usd_per_year.{line} is ${breakdown.get(line, 0.0):,.0f}/yr but "
                   f"the sites' {line} lines add up to ${by_line.get(line, 0.0):,.0f}/yr: the file was edited: re-plan",
                   v.c.where(("cost_breakdown_usd_per_year", line)))
     total = plan.totals.get("total_cost_usd_per_year")
-    if total is not None and breakdown and apart(total, sum(breakdown.values())):
+    if total is not None and breakdown and dollars_apart(total, sum(breakdown.values())):
         v.add(check, VIOLATION, f"totals.total_cost_usd_per_year is ${total:,.0f}/yr but its cost lines add up to "
               f"${sum(breakdown.values()):,.0f}/yr: the file was edited: re-plan",
               v.c.where(("totals", "total_cost_usd_per_year")))
