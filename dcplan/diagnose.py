@@ -386,6 +386,8 @@ LIMITS = {  # model rows and variable bounds that are limits a user sets, in the
     "n_plus_one": "N+1", "land_available": "land_available_acres",
     "pipeline": "gas pipeline limit", "link": "lead times (in use only once ordered and delivered)",
     "capital_budget": "yearly capital limit", "budget": "budget", "liquid_required": "liquid cooling",
+    "site_share": "links.max_compute_share_per_site", "cluster_size": "links.min_gpus_in_one_site",
+    "one_cluster": "links.min_gpus_in_one_site",
 }
 
 

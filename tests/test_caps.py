@@ -311,6 +311,20 @@ def test_links_cluster_and_share(tmp_path):
     assert max(sum(s.gpus.values()) for s in p.sites) >= 7000
 
 
+@pytest.mark.parametrize("links, named", [({"max_compute_share_per_site": 0.4}, "links.max_compute_share_per_site"),
+                                           ({"min_gpus_in_one_site": 30_000}, "links.min_gpus_in_one_site")])
+def test_links_that_cannot_hold_are_named(tmp_path, links, named):
+    """One site cannot hold at most 40 % of the compute, nor a cluster larger than the target:
+    the diagnosis names the link (it had said 'compute target' alone)."""
+    from dcplan.diagnose import conflict_summary
+    from dcplan.loader import load_program
+
+    outcome = api.plan(program(tmp_path, [site("a")], links=links))
+    assert outcome.plan is None and outcome.solve.status == "infeasible"
+    [line] = conflict_summary(load_program(tmp_path / "program.yaml"))
+    assert named in line, line
+
+
 def test_cap_out_of_force_is_reported_not_applied(tmp_path):
     p = solve(program(tmp_path, [site("a")], caps=[{"name": "later", "quantity": "gpus", "max": 10,
                                                     "in_force_from": "2040-01-01", "source": "future"}]))
