@@ -407,7 +407,12 @@ def conflict_summary(pi: ProgramInput, smoothing: dict | None = None) -> list[st
                                              if side != "lower" and var.ub is not None] if name is not None)
     if not named:
         return []
-    parts = [name + (f" (×{n})" if n > 1 else "") for name, n in named.most_common()]
+    def at(name: str) -> str:  # a program key where it is written
+        where = loc.program(*name.split("."))
+        return f"{name} ({where.file}:{where.line})" if where.line else name
+
+    parts = [(at(name) if name.startswith("links.") else name) + (f" (×{n})" if n > 1 else "")
+             for name, n in named.most_common()]
     return ["these limits cannot hold together (HiGHS: irreducible infeasible subset of the LP relaxation): "
             + "; ".join(parts) + (f", tied by {counted(physics, 'row')} of the power balance and equipment physics"
                                   if physics else "")]
