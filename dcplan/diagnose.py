@@ -380,54 +380,41 @@ def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tup
     return mw + gas + other, ", ".join(parts), n_plus_one
 
 
-LIMITS = {  # model rows and variable bounds that are limits a user sets, in the user's words
-    "grid_import": "grid import limit", "gas_new_units": "gas max_units", "solar_new_mw": "solar max_mw",
-    "wind_new_mw": "wind max_mw", "bat_new_mw": "battery max_power_mw", "target": "compute target",
-    "n_plus_one": "N+1", "land_available": "land_available_acres",
-    "pipeline": "gas pipeline limit", "link": "lead times (in use only once ordered and delivered)",
-    "capital_budget": "yearly capital limit", "budget": "budget", "liquid_required": "liquid cooling",
-    "site_share": "links.max_compute_share_per_site", "cluster_size": "links.min_gpus_in_one_site",
-    "one_cluster": "links.min_gpus_in_one_site",
-}
-
-
 def conflict_summary(pi: ProgramInput, smoothing: dict | None = None) -> list[str]:
     """HiGHS's irreducible infeasible subset of the LP relaxation: the smallest set of limits
-    that cannot hold together (a plan needs one of them moved). The user's limits are named;
-    the physics rows that tie them together are counted."""
+    that cannot hold together (a plan needs one of them moved). The limits the model registers
+    (:data:`dcplan.model.context.Limit`) are named where their inputs are; the physics rows that
+    tie them together are counted."""
     pm = build_model(pi, pi.program.time.typical_days or 12, smoothing)
     conflict = irreducible_conflict(pm.model)
     if conflict is None:
         return []
     loc = Locator(pi)
     caps = {id(row.row): f"cap {row.cap.cap.name} ({row.label}, {loc.cap(row.cap, row.sense)})" for row in pm.cap_rows}
-    rows = [caps.get(id(row)) or _limit_name(row) for row in conflict.rows]
+    sites = {id(sm.block): sm for sm in pm.every_site}
+
+    def limit_named(component) -> str | None:  # None: physics, or a bound that is not a user's limit
+        family = component.parent_component()
+        sm = sites.get(id(family.parent_block()))
+        limit = (sm.limits if sm is not None else pm.limits).get(family.local_name)
+        if limit is None:
+            return None
+        index = component.index()
+        words, path = limit(*(index if isinstance(index, tuple) else () if index is None else (index,)))
+        where = loc.input(sm.si if sm is not None else None, path) if path is not None else None
+        name = f"{sm.name}: {words}" if sm is not None else words
+        return f"{name} at {where.file}:{where.line}" if where is not None and where.line else name
+
+    rows = [caps.get(id(row)) or limit_named(row) for row in conflict.rows]
     physics = rows.count(None)
-    named = Counter(name for name in rows + [_limit_name(var) for var, side in conflict.bounds
+    named = Counter(name for name in rows + [limit_named(var) for var, side in conflict.bounds
                                              if side != "lower" and var.ub is not None] if name is not None)
     if not named:
         return []
-    def at(name: str) -> str:  # a program key where it is written
-        where = loc.program(*name.split("."))
-        return f"{name} ({where.file}:{where.line})" if where.line else name
-
-    parts = [(at(name) if name.startswith("links.") else name) + (f" (×{n})" if n > 1 else "")
-             for name, n in named.most_common()]
+    parts = [name + (f" (×{n})" if n > 1 else "") for name, n in named.most_common()]
     return ["these limits cannot hold together (HiGHS: irreducible infeasible subset of the LP relaxation): "
             + "; ".join(parts) + (f", tied by {counted(physics, 'row')} of the power balance and equipment physics"
                                   if physics else "")]
-
-
-def _limit_name(component) -> str | None:
-    """``period[3].site[memphis].gas_new_units[lm6000]`` -> ``memphis: gas max_units``; None for
-    rows and variables that are physics, not a limit (GPU and IT bounds are derived big-Ms)."""
-    parent = component.parent_component()
-    label = LIMITS.get(parent.local_name)
-    if label is None:
-        return None
-    block = parent.parent_block()
-    site = block.index() if block is not None and block.parent_component().local_name == "site" else None
-    return f"{site}: {label}" if site else label
 
 
 def explain_infeasible(pi: ProgramInput, smoothing: dict | None = None) -> list[str]:

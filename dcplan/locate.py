@@ -97,6 +97,12 @@ class Locator:
             return self.site(self.pi.sites[0], *loc)
         return found or _at(self.doc, loc)
 
+    def input(self, si: SiteInput | None, path: tuple) -> Where:
+        """The input at a path the model gives (see dcplan.model.context.Explanation): a program
+        key, or a site's (``si``) site, catalog or compute key."""
+        kind, keys = path[0], path[1:]
+        return self.program(*keys) if kind == "program" else getattr(self, kind)(si, *keys)
+
     def compute(self, si: SiteInput, *loc) -> Where:
         """A key of the compute options in force at a site (a portfolio site may list its own)."""
         if len(self.pi.sites) > 1 and si.site.compute is not None:

@@ -322,7 +322,7 @@ def test_links_that_cannot_hold_are_named(tmp_path, links, named):
     outcome = api.plan(program(tmp_path, [site("a")], links=links))
     assert outcome.plan is None and outcome.solve.status == "infeasible"
     [line] = conflict_summary(load_program(tmp_path / "program.yaml"))
-    assert f"{named} (" in line and "program.yaml:" in line, line
+    assert f"{named} at " in line and "program.yaml:" in line, line
 
 
 def test_cap_out_of_force_is_reported_not_applied(tmp_path):

@@ -85,6 +85,25 @@ def test_highs_isolates_the_conflicting_limits(tmp_path):
     assert conflict_summary(loose) == []  # feasible: nothing to isolate
 
 
+def test_the_conflicting_site_limits_are_named_at_their_lines(tmp_path):
+    """The limits HiGHS isolates are the ones the model registers, each at the line that sets it
+    (the diagnosis had its own table of the model's variable names, and named no line)."""
+    from dcplan.diagnose import conflict_summary
+    from dcplan.loader import load_program
+
+    site = gas_only_site(nox=1e6)
+    site["reliability"]["n_plus_one"] = True
+    site["technologies"]["gas"][0]["max_units"] = 2  # 36 MW, 18 MW without the larger unit
+    site["compute"]["target"] = {"gpus": 12_000}  # 20.4 MW
+    path = write_yaml(tmp_path / "site.yaml", site)
+    line_of = {key: n for n, text in enumerate(path.read_text().splitlines(), 1)
+               for key in ("n_plus_one", "max_units", "target") if text.strip().startswith(key + ":")}
+    [line] = conflict_summary(load_program(path))
+    for named, key in (("testsite: N+1", "n_plus_one"), ("testsite: gas wartsila_18v50sg max_units", "max_units"),
+                       ("compute target", "target")):
+        assert f"{named} at {path}:{line_of[key]}" in line, line
+
+
 def test_a_build_out_blames_power_only_when_nothing_in_service_could_carry_the_peak(tmp_path, runner):
     """Time to power: a battery in service by the period counts toward what could carry its peak
     (the old check counted grid and gas alone, and blamed power where the GPUs' allocation was

@@ -50,7 +50,7 @@ def _broken_rows(v: Verification, states: dict[str, SiteState], evaluation: Eval
         at = f" at hour {b.worst_hour} of the year{s.when}" if b.worst_hour is not None else s.when
         spread = f", over in {_hours(b.hours)}" if b.hours else ""
         v.issue(f"load every hour {b.site}", f"{b.message}: by up to {quantity(b.worst)}{at}{spread}",
-                v.input(s.si, b.input))
+                v.loc.input(s.si, b.input))
 
 
 def _load_met(v: Verification, s: SiteState, check: str) -> None:

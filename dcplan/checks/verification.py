@@ -10,7 +10,7 @@ from dcplan.checks.evaluate import Evaluation
 from dcplan.checks.planfile import CommittedPlan
 from dcplan.checks.report import VIOLATION, FileReport, Finding
 from dcplan.checks.state import SiteState
-from dcplan.loader import ProgramInput, SiteInput
+from dcplan.loader import ProgramInput
 from dcplan.locate import Locator, Where
 
 TOL_MW = 1e-3  # dispatch.csv keeps 4 decimals; solvers close rows to ~1e-7
@@ -44,13 +44,6 @@ class Verification:
         """A violation of the committed dispatch, held back: a re-dispatch of the committed build
         under today's inputs may turn it into a warning (``verify._settle_dispatch``)."""
         self.dispatch_issues.append(Finding(check, VIOLATION, message, where))
-
-    def input(self, si: SiteInput, path: tuple) -> Where:
-        """The input at a model explanation's path (see dcplan.model.context.Explanation)."""
-        kind, keys = path[0], path[1:]
-        if kind == "program":
-            return self.loc.program(*keys)
-        return getattr(self.loc, kind)(si, *keys)
 
     def dates(self) -> tuple[dt.date, dt.date]:
         """The first and last day the plan's final state stands for."""

@@ -5,7 +5,7 @@ build-out (``dcplan.model.buildout``) builds the same site blocks once per perio
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.core as pyo
@@ -16,7 +16,7 @@ from dcplan.formulas import gpu_it_mw
 from dcplan.loader import ProgramInput
 from dcplan.model.caps import ELASTIC_USD, CapBuilder, CapRow, add_links
 from dcplan.model.compute import add_compute, compute_delivered, gpu_measure
-from dcplan.model.context import NEGLIGIBLE_MW, SiteModel
+from dcplan.model.context import NEGLIGIBLE_MW, Limit, SiteModel
 from dcplan.model.gas import add_gas
 from dcplan.model.grid import add_grid
 from dcplan.model.reliability import add_balance, add_n_plus_one
@@ -34,12 +34,17 @@ class PlanModel:
     build_seconds: float
     cap_rows: list[CapRow]
     buildout: object = None  # dcplan.model.buildout.BuildoutModel of a staged build-out
+    limits: dict[str, Limit] = field(default_factory=dict)  # the program's rows that are limits, by name
+
+    @property
+    def every_site(self) -> list[SiteModel]:
+        """The site models of every period (a build-out's), or of the plan's one."""
+        return [sm for period in self.buildout.sites for sm in period] if self.buildout else self.sites
 
     def negligible(self) -> dict[int, float]:
         """The amount below which each sized asset's variable (in use and, in a build-out, its
         orders) is no order, by the variable's id: :func:`dcplan.solver.solve`'s ``negligible``."""
-        sites = [sm for period in self.buildout.sites for sm in period] if self.buildout else self.sites
-        sized = [a.in_use for sm in sites for a in sm.assets if a.sized]
+        sized = [a.in_use for sm in self.every_site for a in sm.assets if a.sized]
         sized += [o.var for o in self.buildout.orders if o.asset.sized] if self.buildout else []
         return {id(var): NEGLIGIBLE_MW for var in sized}
 
@@ -165,7 +170,7 @@ def add_caps_and_costs(parent: pyo.Block, pi: ProgramInput, sites: list[SiteMode
     builder = CapBuilder(parent, sites, pi.program.horizon.years, elastic)
     for rc in caps:
         builder.add(rc)
-    add_links(parent, sites, pi.program.links)
+    builder.limits = add_links(parent, sites, pi.program.links)
     for sm in sites:
         sm.block.operating_cost = pyo.Expression(expr=sum(sm.costs.values()))
         sm.block.cost = pyo.Expression(expr=sm.block.operating_cost + sum(sm.capital.values()))
@@ -191,12 +196,15 @@ def build_single_period(pi: ProgramInput, typical_days: int | None = None, smoot
     target = program.compute.target
     measure = target.measure if target else "gpus"
     m.compute_delivered = pyo.Expression(expr=sum(compute_delivered(sm, measure) for sm in sites))
+    limits = dict(caps.limits)
     if target is not None:
         m.target = pyo.Constraint(expr=m.compute_delivered >= target.amount)
+        limits["target"] = lambda: ("compute target", ("program", "compute", "target"))
     violation = ELASTIC_USD * caps.penalty
     if program.objective.sense == "max_compute":
         m.budget = pyo.Constraint(expr=m.total_cost <= program.objective.budget_usd_per_year)
+        limits["budget"] = lambda: ("budget", ("program", "objective", "budget_usd_per_year"))
         m.objective = pyo.Objective(expr=-m.compute_delivered + violation, sense=pyo.minimize)
     else:
         m.objective = pyo.Objective(expr=m.total_cost + violation, sense=pyo.minimize)
-    return PlanModel(m, pi, tg, sites, time.perf_counter() - start, caps.rows)
+    return PlanModel(m, pi, tg, sites, time.perf_counter() - start, caps.rows, limits=limits)

@@ -36,7 +36,7 @@ from dcplan.loader import ProgramInput
 from dcplan.model.build import PlanModel, add_caps_and_costs, add_site_blocks, time_grid_for
 from dcplan.model.caps import ADDS_UP, ELASTIC_USD, CapBuilder
 from dcplan.model.compute import compute_delivered
-from dcplan.model.context import Asset, SiteModel
+from dcplan.model.context import Asset, Limit, SiteModel
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,7 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
     m = pyo.ConcreteModel(name=program.name)
     m.period = pyo.Block([p.index for p in periods])
     grids, sites_by_period, cap_rows, targets, violation = {}, [], [], [], 0
+    limits: dict[str, Limit] = {}  # the program's rows that are limits (see PlanModel.limits)
     days = typical_days if typical_days is not None else program.time.typical_days
     for p in periods:
         if p.months not in grids:  # one grid per season: quarters of later years reuse it
@@ -157,6 +158,7 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
         caps = [dataclasses.replace(rc, in_force=rc.cap.in_force_during(p.start, p.end)) for rc in pi.caps
                 if not over_horizon(rc)]
         builder = add_caps_and_costs(pb, pi, sites, caps, elastic)
+        limits.update(builder.limits)
         violation = violation + builder.penalty
         for row in builder.rows:
             row.label = f"{p.name} {row.label}"
@@ -166,6 +168,7 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
         if target is not None:
             pb.target = pyo.Constraint(expr=sum(compute_delivered(sm, target.measure) for sm in sites)
                                        >= target.amount)
+            limits["target"] = lambda: ("compute target", None)  # a dated one, or the earliest goal's
         sites_by_period.append(sites)
 
     horizon_caps = CapBuilder(m, sites_by_period[-1], program.horizon.years, elastic)
@@ -189,6 +192,7 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
         years = sorted({p.start.year for p in periods})
         m.capital_budget = pyo.Constraint(years, rule=lambda mm, y: sum(
             mm.capital_cash[p.index] for p in periods if p.start.year == y) <= bo.max_capital_usd_per_year)
+        limits["capital_budget"] = lambda y: ("yearly capital limit", ("program", "buildout", "max_capital_usd_per_year"))
     operating = sum(discount[p.index] * p.years * sum(sm.block.operating_cost for sm in sites_by_period[p.index])
                     for p in periods)
     m.salvage = pyo.Expression(expr=salvage)
@@ -200,7 +204,8 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
     m.compute_delivered = pyo.Expression(expr=sum(compute_delivered(sm, measure) for sm in last))
     bm = BuildoutModel(periods, sites_by_period, orders, rented, targets, discount,
                        [m.capital_cash[p.index] for p in periods], m.salvage, m.npv)
-    return PlanModel(m, pi, last[0].tg, last, time.perf_counter() - started, cap_rows, bm)
+    limits["link"] = lambda i: ("lead times (in use only once ordered and delivered)", None)
+    return PlanModel(m, pi, last[0].tg, last, time.perf_counter() - started, cap_rows, bm, limits)
 
 
 def over_horizon(rc) -> bool:

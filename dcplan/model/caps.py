@@ -11,7 +11,7 @@ import numpy as np
 import pyomo.core as pyo
 from pyomo.contrib.fbbt.fbbt import compute_bounds_on_expr
 
-from dcplan.model.context import SiteModel, value_of
+from dcplan.model.context import Limit, SiteModel, value_of
 from dcplan.model.grid import add_monthly_peaks, chosen_steps
 from dcplan.rules import ResolvedCap
 from dcplan.schema.catalog import H100_TPP
@@ -97,6 +97,7 @@ class CapBuilder:
         self.m.cap_bin = pyo.VarList(domain=pyo.Binary)
         self.m.cap_link = pyo.ConstraintList()
         self.rows: list[CapRow] = []
+        self.limits: dict[str, Limit] = {}  # of the links between sites (see add_links)
         self.deferred: list[ResolvedCap] = []
         self.hourly_columns = 0  # the hourly-share caps' dispatch columns made, which names the next
 
@@ -341,17 +342,23 @@ class CapBuilder:
                         * (1 / sum(sm.block.grid_limit_mw for sm in gridded)))
 
 
-def add_links(model: pyo.ConcreteModel, sites: list[SiteModel], links) -> None:
+def add_links(model: pyo.ConcreteModel, sites: list[SiteModel], links) -> dict[str, Limit]:
     """How compute may be split between sites: one site must hold a training cluster of at
-    least N GPUs; no site may hold more than a share of the compute."""
+    least N GPUs; no site may hold more than a share of the compute. Returns the rows' limits."""
+    limits: dict[str, Limit] = {}
     if links.min_gpus_in_one_site is not None:
         n = links.min_gpus_in_one_site
         model.holds_cluster = pyo.Var([sm.name for sm in sites], domain=pyo.Binary)
         model.cluster_size = pyo.Constraint([sm.name for sm in sites], rule=lambda m, s: _gpus(
             next(x for x in sites if x.name == s)) >= n * m.holds_cluster[s])
         model.one_cluster = pyo.Constraint(expr=sum(model.holds_cluster[sm.name] for sm in sites) >= 1)
+        cluster = ("links.min_gpus_in_one_site", ("program", "links", "min_gpus_in_one_site"))
+        limits.update(cluster_size=lambda s: cluster, one_cluster=lambda: cluster)
     if links.max_compute_share_per_site is not None:
         share = links.max_compute_share_per_site
         total = sum(_tpp(sm) for sm in sites)
         model.site_share = pyo.Constraint([sm.name for sm in sites], rule=lambda m, s: _tpp(
             next(x for x in sites if x.name == s)) <= share * total)
+        limits["site_share"] = lambda s: ("links.max_compute_share_per_site",
+                                          ("program", "links", "max_compute_share_per_site"))
+    return limits

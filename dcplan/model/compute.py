@@ -76,6 +76,7 @@ def add_compute(sm: SiteModel, compute: Compute, it_bound_mw: float) -> None:
         return m.gpu_units[g] <= m.gpu_units[g].ub * sum(m.cooling_on[c] for c in liquid)
 
     b.liquid_required = pyo.Constraint(b.G, rule=needs_liquid)
+    sm.limit(b.liquid_required, lambda g: (f"{g} needs liquid cooling", ("catalog", "gpus", g, "liquid_cooling_required")))
     existing_it = existing_it_mw(sm.si, compute)
     if existing_it > 0:
         b.cooling_new_mw = pyo.Var(b.C, bounds=(0, it_bound_mw))

@@ -43,6 +43,12 @@ message a reader gets when a committed plan breaks the row and the input that se
 path for :class:`dcplan.locate.Locator`: ``("site", *keys)``, ``("catalog", section, key,
 field)``, ``("compute", key)`` or ``("program", *keys)``."""
 
+Limit = Callable[..., tuple[str, tuple | None]]
+"""A limit a user sets, as a row family (or a variable's upper bound) carries it, from the row's
+index: ``(words, input)``, the limit in the user's words and the input that sets it (a path as in
+:data:`Explanation`, or None where no one key does): what the diagnosis names where HiGHS finds
+limits that cannot hold together. Rows and bounds no limit is registered for are physics."""
+
 
 @dataclass(frozen=True)
 class DispatchColumn:
@@ -153,6 +159,7 @@ class SiteModel:
     away): what `dcplan check` holds a typical-days plan's load against over the whole year."""
     land_acres: list = field(default_factory=list)  # land taken by what is built (caps)
     explanations: dict[str, Explanation] = field(default_factory=dict)  # constraint name -> its meaning
+    limits: dict[str, Limit] = field(default_factory=dict)  # row or bounded variable name -> the user's limit
     cost_inputs: dict[str, list[tuple]] = field(default_factory=dict)  # cost line -> the inputs it comes from
 
     @property
@@ -203,6 +210,11 @@ class SiteModel:
         """Register what the rows of a constraint family of this block mean and which input sets
         them; `dcplan check` then reports a committed plan that breaks one, with no code of its own."""
         self.explanations[constraint.local_name] = explanation
+
+    def limit(self, component, limit: Limit) -> None:
+        """Register a row family of this block, or a variable whose upper bound is the limit, as a
+        limit the user sets (see :data:`Limit`)."""
+        self.limits[component.local_name] = limit
 
     def add_cost(self, component: str, expr, *inputs: tuple) -> None:
         """Add to an annual cost line; ``inputs``: the inputs it comes from (Locator paths, see

@@ -28,6 +28,8 @@ def add_gas(sm: SiteModel) -> None:
     spec = {c.key: cat.generators[c.type] for c in cands}
     b.gas_new_units = pyo.Var(b.K, domain=pyo.NonNegativeIntegers, bounds=lambda m, k: (0, cand[k].max_units))
     b.gas_units = pyo.Expression(b.K, rule=lambda m, k: m.gas_new_units[k] + cand[k].existing_units)
+    index = {c.key: i for i, c in enumerate(cands)}  # in the site's list
+    sm.limit(b.gas_new_units, lambda k: (f"gas {k} max_units", ("site", "technologies", "gas", index[k], "max_units")))
     most_mw = {k: spec[k].unit_mw * float(np.max(sm.si.gas_output_fraction(cand[k].type)))  # a curve may pass 1
                * (cand[k].max_units + cand[k].existing_units) for k in b.K}
     b.gas_gen = pyo.Var(b.K, sm.steps, bounds=lambda m, k, t: (0, most_mw[k]))  # valid bounds: caps' big-M
@@ -53,8 +55,9 @@ def add_gas(sm: SiteModel) -> None:
         b.pipeline = row_family(sm.steps, rows=[Rows(
             list(sm.steps), [Term(gen[k], spec[k].heat_rate_mmbtu_per_mwh) for k in b.K],
             upper=fuel.pipeline_limit_mmbtu_per_h)])
-        sm.explain(b.pipeline, lambda t: ("gas burn (MMBtu/h) above the pipeline limit",
-                                          ("site", "fuel", "pipeline_limit_mmbtu_per_h")))
+        pipeline = ("site", "fuel", "pipeline_limit_mmbtu_per_h")
+        sm.explain(b.pipeline, lambda t: ("gas burn (MMBtu/h) above the pipeline limit", pipeline))
+        sm.limit(b.pipeline, lambda t: ("gas pipeline limit", pipeline))
     step_of = {t: i for i, t in enumerate(sm.steps)}
     heat = {k: sm.series(sm.si.gas_output_fraction(cand[k].type, thin_air=False)) for k in b.K}  # the heat's share alone
     sm.explain(b.gas_cap, lambda k, t: _cap_explained(cand[k].type, value_of(b.gas_units[k]), spec[k].unit_mw,
@@ -73,7 +76,6 @@ def add_gas(sm: SiteModel) -> None:
     w = sm.weights()
     b.gas_energy_mwh = pyo.Expression(b.K, rule=lambda m, k: weighted_sum(w, gen[k]))
     energy = b.gas_energy_mwh  # a year's MWh, in several costs and emissions (compiled once)
-    index = {c.key: i for i, c in enumerate(cands)}
     entry = {k: (lambda field, k=k: ("catalog", "generators", cand[k].type, field)) for k in b.K}
     for k in b.K:
         c, rent = cand[k], cand[k].rental

@@ -32,6 +32,8 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
     extra, curtailed = _flexible_room(sm, grid, firm, start)
     b.grid_most_mw = firm + added_most + extra
     b.grid_import = pyo.Var(sm.steps, bounds=(0, b.grid_most_mw))
+    import_limit = ("grid import limit", ("site", "grid", "max_import_mw"))
+    sm.limit(b.grid_import, lambda t: import_limit)
     imports = [b.grid_import[t] for t in sm.steps]
     sm.supply.append(b.grid_import)
     sm.most_mw["grid"] = lambda: _most_mw(sm, firm + value_of(added), value_of(b.flex_room_mw) if extra else 0.0)
@@ -52,6 +54,7 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
         sm.explain(b.grid_within_limit, lambda t: (
             "grid import (MW) above the connection's limit" + (" in a curtailed hour" if t in curtailed else ""),
             ("site", "grid", "flexible", "curtailment") if t in curtailed else ("site", "grid", "max_import_mw")))
+        sm.limit(b.grid_within_limit, lambda t: import_limit)
     sm.add_dispatch("grid_mw", at=lambda t: b.grid_import[t])
     # the price the period pays: a build-out's escalation included, as in its grid_energy cost
     sm.add_dispatch("price_usd_per_mwh", derive=lambda: sm.tg.sample(sm.si.price_usd_per_mwh) * sm.grid_price_factor)

@@ -41,8 +41,10 @@ def add_n_plus_one(sm: SiteModel) -> None:
             f"on-site supply (MW) below the design peak through a {outage_h:g} h grid outage"
             + (" (gas counted for its output in the hottest hour)" if _derated(sm) else ""),
             ("site", "reliability", "grid_outage_hours")))
+        sm.limit(b.grid_outage_backup, lambda: (f"{outage_h:g} h grid outage backup", ("site", "reliability", "grid_outage_hours")))
     elif site.needs_n_plus_one(limit):
         _add_firm(sm, "n_plus_one", site.reliability.battery_firm_hours, n_plus_one=True)
+        sm.limit(b.n_plus_one, lambda: ("N+1", ("site", "reliability", "n_plus_one")))
 
 
 def _derated(sm: SiteModel) -> bool:

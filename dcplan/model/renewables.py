@@ -33,6 +33,7 @@ def add_renewables(sm: SiteModel) -> None:
         sm.explain(sm.block.land_available, lambda: (
             f"land taken by solar (acres, by the catalog's acres per MW) above the {acres:g} acres the site has",
             ("site", "land_available_acres")))
+        sm.limit(sm.block.land_available, lambda: ("land_available_acres", ("site", "land_available_acres")))
 
 
 def _add_one(sm: SiteModel, tech: str, cand):
@@ -44,6 +45,7 @@ def _add_one(sm: SiteModel, tech: str, cand):
     new = pyo.Var(bounds=(0, cand.max_mw))
     gen = pyo.Var(sm.steps, bounds=(0, None))
     b.add_component(f"{tech}_new_mw", new)
+    sm.limit(new, lambda: (f"{tech} max_mw", ("site", "technologies", tech, "max_mw")))
     b.add_component(f"{tech}_gen", gen)
     b.add_component(f"{tech}_avail", row_family(sm.steps, rows=[Rows(  # output <= capacity factor x MW
         list(sm.steps), [Term([gen[t] for t in sm.steps]), Term(new + cand.existing_mw, -np.asarray(cf))], upper=0.0)]))

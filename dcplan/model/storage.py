@@ -29,6 +29,7 @@ def add_storage(sm: SiteModel) -> None:
     spec = sm.si.catalog.storage[cand.type]
     eta_in, eta_out = spec.one_way_efficiencies()
     b.bat_new_mw = pyo.Var(bounds=(0, cand.max_power_mw))
+    sm.limit(b.bat_new_mw, lambda: ("battery max_power_mw", ("site", "technologies", "battery", "max_power_mw")))
     b.bat_new_mwh = pyo.Var(bounds=(0, None))
     if cand.duration_h is not None:
         b.bat_duration = pyo.Constraint(expr=b.bat_new_mwh == cand.duration_h * b.bat_new_mw)
