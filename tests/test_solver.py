@@ -55,6 +55,22 @@ def test_decomposition_matches_monolithic(site):
     assert decomposed == pytest.approx(reference, rel=1e-6)
 
 
+@pytest.mark.parametrize("strategy", ["decompose", "branch_and_bound", "highs_mip"])
+def test_a_target_between_whole_servers_buys_the_next_server(tmp_path, strategy):
+    """116,785 H100s, bought by the 8-GPU server: 14,599 servers. Whole to a tolerance relative to
+    its size, 14,598.125 had passed the decomposition as whole (0.125 is within 1e-5 of 14,598):
+    the plan read 116,785 GPUs of 116,784 bought, one short of the target, and `dcplan check`
+    failed it (a held-out perturbation of examples/crypto-retrofit). Every strategy buys whole
+    servers."""
+    site = base_site()
+    site["compute"]["target"] = {"gpus": 116_785}
+    site["grid"]["max_import_mw"] = 1000
+    pi = load_program(write_yaml(tmp_path / "site.yaml", site))
+    plan = api.plan_program(pi, typical_days=1, options=SolveOptions(strategy=strategy)).plan
+    [s] = plan.sites
+    assert s.gpus_new == s.gpus == {"h100_sxm": 14_599 * 8}
+
+
 def test_a_warm_re_solve_past_its_iterations_is_solved_cold_to_the_same_optimum(monkeypatch):
     """A warm re-solve of the dispatch may take the cold solve's simplex iterations and
     WARM_SLACK_ITERATIONS more (iterations, not seconds: the same plan on a busy machine); past

@@ -46,6 +46,7 @@ from dcplan.solver.highs import (
     Progress,
     SolveOptions,
     Status,
+    fractional,
     highs_lp,
     new_highs,
     presolve_rules_off,
@@ -903,7 +904,7 @@ def decompose(compiled: Compiled, operational: np.ndarray, options: SolveOptions
                 for cut in reach:
                     master.add_feasibility_cut(*cut)
                 return "violated", total, False, None, None
-            integral = not s.design_integer.any() or np.allclose(xd[s.design_integer], np.round(xd[s.design_integer]), atol=1e-6)
+            integral = not fractional(xd[s.design_integer]).any()
             return "ok", total, integral, xo, y
         if state == "infeasible":
             for cut in payload:

@@ -20,10 +20,10 @@ from dcplan.solver.highs import (
     SolveOptions,
     SolveResult,
     Status,
+    fractional,
     relative_gap,
 )
 
-INTEGRALITY_TOL = 1e-6
 OVERRUN_SHARE = 0.05
 """How far past the time limit (a share of it, at least half a second) HiGHS's MIP is waited for.
 HiGHS looks at the clock where it looks at its callbacks, not inside the LPs it solves for cuts
@@ -229,19 +229,18 @@ def branch_and_bound(h, compiled: Compiled, options: SolveOptions, deadline: Dea
         if obj >= incumbent_obj - tolerance(incumbent_obj):
             continue
         values = x[idx]
-        frac = np.abs(values - np.round(values))
-        fractional = np.flatnonzero(frac > INTEGRALITY_TOL * np.maximum(1.0, np.abs(values)))
+        split = np.flatnonzero(fractional(values))
         basis = h.getBasis()
-        if not fractional.size:
+        if not split.size:
             incumbent_obj, incumbent_x, incumbent_basis = obj, x.copy(), basis
             incumbent_x[idx] = np.round(values)
             gap = relative_gap(incumbent_obj, min([n.bound for n in open_nodes], default=incumbent_obj))
             progress.report("branch and bound: improved plan", gap)
             continue
         # branch on the most fractional, binaries (range 1) first: they are the structural choices
-        ranges = node.upper[fractional] - node.lower[fractional]
-        order = np.lexsort((-frac[fractional], ranges > 1))
-        j = fractional[order[0]]
+        ranges = node.upper[split] - node.lower[split]
+        order = np.lexsort((-np.abs(values[split] - np.round(values[split])), ranges > 1))
+        j = split[order[0]]
         value = values[j]
         down = _Node(node.lower.copy(), node.upper.copy(), obj, basis)
         down.upper[j] = math.floor(value)

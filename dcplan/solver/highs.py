@@ -23,7 +23,7 @@ from dcplan.solver.standard_form import LinearForm, Unsupported, linear_form
 
 INF = highspy.kHighsInf
 LP_FEASIBILITY_TOLERANCE = 1e-7  # HiGHS's own primal feasibility tolerance
-MIP_FEASIBILITY_TOLERANCE = 1e-6  # and its MIP's
+MIP_FEASIBILITY_TOLERANCE = 1e-6  # and its MIP's, of the rows and of each integer's distance to a whole number
 Status = highspy.HighsModelStatus
 OUT_OF_TIME = (Status.kTimeLimit, Status.kInterrupt)
 """How HiGHS ends a run that was cut short: at the time limit, or stopped (``SolveOptions.stop``)."""
@@ -224,6 +224,13 @@ class Deadline:
         budget = min(self.remaining(), cap_s if cap_s is not None else INF)
         h.setOptionValue("time_limit", h.getRunTime() + budget if math.isfinite(budget) else INF)
 
+
+
+def fractional(values: np.ndarray) -> np.ndarray:
+    """Which of integer columns' ``values`` are not whole numbers, by HiGHS's own test: farther
+    from one than its MIP tolerance, an absolute one (a relative tolerance had let 14,598.125
+    servers of GPUs pass as whole, and the plan was one GPU short of its target)."""
+    return np.abs(values - np.round(values)) > MIP_FEASIBILITY_TOLERANCE
 
 class Compiled:
     """The model as HiGHS arrays, with the map back to Pyomo variables and constraints: from
