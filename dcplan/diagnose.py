@@ -13,7 +13,7 @@ from collections import Counter
 
 import numpy as np
 
-from dcplan.formatting import counted
+from dcplan.formatting import counted, month_span
 from dcplan.formulas import (
     facility_load_mw,
     firm_without_largest_mw,
@@ -244,8 +244,15 @@ def _supply_sentence(si: SiteInput, when, loc: Locator, caps=()) -> str:
         mw, firm_mw = si.catalog.generators[g.type].unit_mw, si.gas_firm_unit_mw(g.type)
         when = "in every hour" if np.ptp(si.gas_output_fraction(g.type)) == 0 else "in the hottest hour"
         hot = f" ({firm_mw:,.1f} MW {when})" if firm_mw < mw else ""
-        parts.append(f"{g.type} ≤ {g.max_units + g.existing_units} × {mw:g} MW{hot} "
-                     f"({loc.site(si, 'technologies', 'gas', i, 'max_units')})")
+        units, key = (str(g.max_units), "max_units") if not g.existing_units else (
+            f"({g.existing_units} existing" + (f" + {g.max_units} new)" if g.max_units else ")"),
+            "max_units" if g.max_units else "existing_units")
+        parts.append(f"{g.type} ≤ {units} × {mw:g} MW{hot} ({loc.site(si, 'technologies', 'gas', i, key)})")
+    pipeline = si.site.fuel.pipeline_limit_mmbtu_per_h if tech.gas else None
+    if pipeline is not None:  # the units' output may be more than the pipeline can fuel
+        rate = min(si.catalog.generators[g.type].heat_rate_mmbtu_per_mwh for g in tech.gas)
+        parts.append(f"gas burn ≤ {pipeline:,.0f} MMBtu/h, {pipeline / rate:,.1f} MW at the best heat rate "
+                     f"({loc.site(si, 'fuel', 'pipeline_limit_mmbtu_per_h')})")
     for name, cand, cf in (("solar", tech.solar, si.solar_cf), ("wind", tech.wind, si.wind_cf)):
         if cand:
             parts.append(f"{name} ≤ {cand.max_mw + cand.existing_mw:,.0f} MW at a mean capacity factor of "
@@ -319,8 +326,8 @@ def timeline_checks(pi: ProgramInput) -> list[str]:
 def _lead(loc: Locator, si: SiteInput, asset: str) -> tuple[float, str]:
     """An asset's lead time in months (:meth:`Locator.lead_time`), and in words where it is set."""
     months, where = loc.lead_time(si, asset)
-    return months, f"lead time {months:g} months at {where.file}:{where.line}" if where.line else \
-        f"lead time {months:g} months"
+    said = f"lead time {month_span(months)}"
+    return months, f"{said} at {where.file}:{where.line}" if where.line else said
 
 
 def _firm_supply_by(si: SiteInput, p, start: dt.date, when, loc: Locator) -> tuple[float, str, bool]:

@@ -22,6 +22,11 @@ def counted(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+def month_span(n: float) -> str:
+    """'1 month', '2.5 months', '18 months': a span in months, as short as it is exact."""
+    return f"{n:g} month{'' if n == 1 else 's'}"
+
+
 def money(x, million_digits: int = 1) -> str:
     """$1.43 B, $115.4 M, $21,675; solver round-off shows as $0, not $-0; '-' for a missing
     figure. ``million_digits``: decimals of a figure in millions (the smoothing report, whose

@@ -14,6 +14,7 @@ from dcplan.formatting import (
     figure,
     gap_words,
     money,
+    month_span,
     per_tonne,
     time_resolution_words,
 )
@@ -350,7 +351,7 @@ def _odds_summary(console: Console, odds: dict) -> None:
                       highlight=False)
     held = odds.get("plan_holding_90")
     if held:
-        late = ", ".join(f"{d['asset']} at {d['site']} {d['months_late']:g} months late" for d in held["planned_for"])
+        late = ", ".join(f"{d['asset']} at {d['site']} {month_span(d['months_late'])} late" for d in held["planned_for"])
         expected = held["expected_npv_cost_usd"]
         console.print(f"A plan that holds in {held['holds_probability']:.1%} of the cases: the goal from {held['period']}, "
                       f"orders placed as if {late} (covers {held['covers_probability']:.1%}); NPV {money(held['npv_cost_usd'])}"

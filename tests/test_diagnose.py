@@ -85,6 +85,25 @@ def test_highs_isolates_the_conflicting_limits(tmp_path):
     assert conflict_summary(loose) == []  # feasible: nothing to isolate
 
 
+def test_a_shortfall_names_the_units_the_site_has_and_the_pipeline_that_fuels_them(tmp_path, runner):
+    """Two engines the site has (none new allowed) could carry the load, but the pipeline cannot
+    fuel them: the available supply says so, at the pipeline's line (it had read '≤ 2 × 18.8 MW
+    at max_units', which is 0, and left the pipeline out; a held-out perturbation's case)."""
+    site = gas_only_site(nox=1e6)
+    site["technologies"]["gas"] = [{"type": "wartsila_18v50sg", "max_units": 0, "existing_units": 2}]
+    site["fuel"]["pipeline_limit_mmbtu_per_h"] = 5.0  # about 0.6 MW against the 1.7 MW load
+    path = write_yaml(tmp_path / "site.yaml", site)
+    line_of = {key: n for n, text in enumerate(path.read_text().splitlines(), 1)
+               for key in ("existing_units", "pipeline_limit_mmbtu_per_h") if text.strip().startswith(key + ":")}
+    result = run_cli(runner, "plan", path)
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    rate = CAT.generators["wartsila_18v50sg"].heat_rate_mmbtu_per_mwh
+    assert f"wartsila_18v50sg ≤ (2 existing) × 18.8 MW ({path}:{line_of['existing_units']}" in text, text
+    assert (f"gas burn ≤ 5 MMBtu/h, {5.0 / rate:,.1f} MW at the best heat rate "
+            f"({path}:{line_of['pipeline_limit_mmbtu_per_h']}") in text, text
+
+
 def test_the_conflicting_site_limits_are_named_at_their_lines(tmp_path):
     """The limits HiGHS isolates are the ones the model registers, each at the line that sets it
     (the diagnosis had its own table of the model's variable names, and named no line)."""

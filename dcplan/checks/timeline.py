@@ -9,7 +9,7 @@ import datetime as dt
 from dcplan.checks.figures import FIGURE_TOLERANCE, apart
 from dcplan.checks.report import PASS, VIOLATION
 from dcplan.checks.verification import Verification
-from dcplan.formatting import counted, quantity
+from dcplan.formatting import counted, month_span, quantity
 from dcplan.formulas import capital_payments, discount_factor
 from dcplan.loader import SiteInput
 from dcplan.model.build import site_compute
@@ -33,7 +33,7 @@ def check_lead_times(v: Verification) -> None:
         if order.online_date < ready:
             v.add(check, VIOLATION, f"{quantity(order.quantity)} {order.unit} of {order.label} at {order.site} "
                   f"ordered {order.order_date} are planned online {order.online_date}, but the lead time is now "
-                  f"{months:g} months: not before {ready} ({(ready - order.online_date).days} days late)", where)
+                  f"{month_span(months)}: not before {ready} ({(ready - order.online_date).days} days late)", where)
     for i, bridge in enumerate(v.timeline.bridges):
         found = _offered(v, check, bridge, "bridges", i)
         if found is None:
@@ -42,7 +42,7 @@ def check_lead_times(v: Verification) -> None:
         ready = add_months(v.timeline.base_date, months)
         if bridge.start_date < ready:
             v.add(check, VIOLATION, f"{bridge.label} at {bridge.site} is rented from {bridge.start_date}, but "
-                  f"renting now takes {months:g} months: not before {ready}", where)
+                  f"renting now takes {month_span(months)}: not before {ready}", where)
     if len(v.report.findings) == before:
         v.add(check, PASS, f"{len(v.timeline.orders)} orders and {len(v.timeline.bridges)} rentals "
               "respect the current lead times")

@@ -4,6 +4,7 @@ and the limits that bind. Everything downstream (writers, terminal, tests) uses 
 from __future__ import annotations
 
 import dcplan.model.training as training
+from dcplan.formatting import month_span
 from dcplan.model.build import PlanModel
 from dcplan.model.context import SiteModel, value_of, values_of
 from dcplan.model.reliability import UNGUARDED
@@ -105,7 +106,7 @@ def _cap_reports(pm: PlanModel, solve: SolveResult) -> list[CapReport]:
         if major is not None and value_of(major) > 0.5:
             binding = False
             note = (f"exceeded as a major source: permit cost ${cap.major_source.cost_usd_per_year:,.0f}/yr, "
-                    f"lead time {cap.major_source.lead_time_months:g} months")
+                    f"lead time {month_span(cap.major_source.lead_time_months)}")
         unit = f"{objective_unit} per {'0.01' if per < 1 else UNITS.get(cap.quantity, 'unit')}"
         reports.append(CapReport(cap.name, cap.quantity, row.label, row.sense, row.limit, value, slack,
                                  binding, shadow, unit, row.cap.origin, cap.source, row.cap.file, row.cap.line,

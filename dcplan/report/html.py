@@ -12,7 +12,7 @@ import numpy as np
 
 import dcplan.report.svg as svg
 from dcplan.errors import display_path
-from dcplan.formatting import amount, figure, fixed, money, per_tonne
+from dcplan.formatting import amount, figure, fixed, money, month_span, per_tonne
 from dcplan.plans.files import changed_words
 from dcplan.plans.types import gas_key, gas_units
 from dcplan.report.data import (
@@ -264,7 +264,7 @@ def _odds(odds: dict | None) -> str:
             f"earliest period: <b>{quantiles}</b>.</p>" + _table(["earliest period", "chance", "by then"], rows, "lrr"))
     held = odds.get("plan_holding_90")
     if held:
-        late = ", ".join(f"{escape(str(d['asset']))} at {escape(str(d['site']))} {d['months_late']:g} months late"
+        late = ", ".join(f"{escape(str(d['asset']))} at {escape(str(d['site']))} {month_span(d['months_late'])} late"
                          for d in held.get("planned_for") or [])
         expected = held.get("expected_npv_cost_usd")
         body += (f"<p>A plan that holds in <b>{held['holds_probability']:.1%}</b> of the cases has the goal online from "
