@@ -403,12 +403,15 @@ def conflict_summary(pi: ProgramInput, smoothing: dict | None = None) -> list[st
     def limit_named(component) -> str | None:  # None: physics, or a bound that is not a user's limit
         family = component.parent_component()
         sm = sites.get(id(family.parent_block()))
-        limit = (sm.limits if sm is not None else pm.limits).get(family.local_name)
+        limit = sm.limits.get(family.local_name) if sm is not None else pm.limits.get(id(family))
         if limit is None:
             return None
         index = component.index()
         words, path = limit(*(index if isinstance(index, tuple) else () if index is None else (index,)))
-        where = loc.input(sm.si if sm is not None else None, path) if path is not None else None
+        si = sm.si if sm is not None else None
+        if path is not None and path[0] == "site_named":  # a program's row about one site's input
+            si, path = next(s for s in pi.sites if s.name == path[1]), path[2:]
+        where = loc.input(si, path) if path is not None else None
         name = f"{sm.name}: {words}" if sm is not None else words
         return f"{name} at {where.file}:{where.line}" if where is not None and where.line else name
 

@@ -4,6 +4,7 @@ a catalog override in a site or program file before the built-in catalog."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -47,6 +48,18 @@ def builtin_catalog_doc(section: str) -> YamlDocument:
 
 def _at(doc: YamlDocument, loc: tuple) -> Where:
     return Where(doc.name, doc.line_of(loc), dotted(loc))
+
+
+def _value_at(data, loc: tuple):
+    """The value at ``loc`` in parsed YAML data, or None."""
+    for key in loc:
+        if isinstance(data, dict):
+            data = data.get(key)
+        elif isinstance(data, list) and isinstance(key, int) and key < len(data):
+            data = data[key]
+        else:
+            return None
+    return data
 
 
 class Locator:
@@ -98,10 +111,30 @@ class Locator:
         return found or _at(self.doc, loc)
 
     def input(self, si: SiteInput | None, path: tuple) -> Where:
-        """The input at a path the model gives (see dcplan.model.context.Explanation): a program
-        key, or a site's (``si``) site, catalog or compute key."""
+        """The input at a path the model gives (see dcplan.model.context.Explanation and Limit):
+        a program key, a build-out's dated target, or a site's (``si``) site, catalog or compute
+        key or an asset's lead time."""
         kind, keys = path[0], path[1:]
-        return self.program(*keys) if kind == "program" else getattr(self, kind)(si, *keys)
+        if kind == "program":
+            return self.program(*keys)
+        if kind == "dated_target":
+            return self.dated_target(*keys)
+        if kind == "lead_time":
+            return self.lead_time(si, *keys)[1]
+        return getattr(self, kind)(si, *keys)
+
+    def dated_target(self, date: dt.date | None) -> Where:
+        """A build-out's target due on ``date`` as the program (or its scenario) lists it; else its
+        earliest goal (whose date the search sets); a program-wide target without a date."""
+        if date is None:
+            return self.program("compute", "target")
+        for path in self._program_paths(("buildout", "targets")) if self.doc is not None else ():
+            listed = _value_at(self.doc.data, path)
+            for i, item in enumerate(listed if isinstance(listed, list) else []):
+                if isinstance(item, dict) and str(item.get("date")) == str(date):
+                    return _at(self.doc, path + (i, "date"))
+        earliest = [(self.doc, p) for p in self._program_paths(("buildout", "earliest"))]
+        return self._first(earliest) or self.program("buildout", "targets")
 
     def compute(self, si: SiteInput, *loc) -> Where:
         """A key of the compute options in force at a site (a portfolio site may list its own)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import base_site, run_cli, write_yaml
+from conftest import REPO, base_site, run_cli, write_yaml
 
 from dcplan.catalog import builtin_catalog
 
@@ -121,6 +121,25 @@ def test_the_conflicting_site_limits_are_named_at_their_lines(tmp_path):
     for named, key in (("testsite: N+1", "n_plus_one"), ("testsite: gas wartsila_18v50sg max_units", "max_units"),
                        ("compute target", "target")):
         assert f"{named} at {path}:{line_of[key]}" in line, line
+
+
+def test_a_build_out_names_the_lead_time_and_the_dated_target_at_their_lines():
+    """One quarter sooner than the engines can arrive: the conflict names each late asset's lead
+    time where it is set (the catalog's here) and the target with its date and line (it had read
+    'lead times (×2)' and 'compute target', a held-out perturbation's complaint)."""
+    from dcplan.diagnose import conflict_summary
+    from dcplan.loader import load_program
+
+    program = REPO / "examples" / "greener-and-fast" / "program.yaml"
+    target_line = next(n for n, text in enumerate(program.read_text().splitlines(), 1)
+                       if "{date: 2027-07-01, gpus: 50000}" in text)
+    engines = (REPO / "dcplan" / "catalog" / "data" / "generators.yaml").read_text().splitlines()
+    lead_line = next(n for n in range(next(n for n, t in enumerate(engines) if t.startswith("wartsila_18v50sg:")),
+                                      len(engines)) if engines[n].strip().startswith("lead_time_months:")) + 1
+    [line] = conflict_summary(load_program(program, scenario="by_2027_q3"))
+    assert ("desert: lead time of gas wartsila_18v50sg (in use only once ordered and delivered) at "
+            f"dcplan/catalog/data/generators.yaml:{lead_line}") in line, line
+    assert f"target of 50,000 gpus by 2027-Q3 at examples/greener-and-fast/program.yaml:{target_line}" in line, line
 
 
 def test_a_build_out_blames_power_only_when_nothing_in_service_could_carry_the_peak(tmp_path, runner):

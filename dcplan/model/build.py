@@ -34,7 +34,7 @@ class PlanModel:
     build_seconds: float
     cap_rows: list[CapRow]
     buildout: object = None  # dcplan.model.buildout.BuildoutModel of a staged build-out
-    limits: dict[str, Limit] = field(default_factory=dict)  # the program's rows that are limits, by name
+    limits: dict[int, Limit] = field(default_factory=dict)  # the program's rows that are limits, by the row family's id
 
     @property
     def every_site(self) -> list[SiteModel]:
@@ -199,11 +199,11 @@ def build_single_period(pi: ProgramInput, typical_days: int | None = None, smoot
     limits = dict(caps.limits)
     if target is not None:
         m.target = pyo.Constraint(expr=m.compute_delivered >= target.amount)
-        limits["target"] = lambda: ("compute target", ("program", "compute", "target"))
+        limits[id(m.target)] = lambda: ("compute target", ("program", "compute", "target"))
     violation = ELASTIC_USD * caps.penalty
     if program.objective.sense == "max_compute":
         m.budget = pyo.Constraint(expr=m.total_cost <= program.objective.budget_usd_per_year)
-        limits["budget"] = lambda: ("budget", ("program", "objective", "budget_usd_per_year"))
+        limits[id(m.budget)] = lambda: ("budget", ("program", "objective", "budget_usd_per_year"))
         m.objective = pyo.Objective(expr=-m.compute_delivered + violation, sense=pyo.minimize)
     else:
         m.objective = pyo.Objective(expr=m.total_cost + violation, sense=pyo.minimize)

@@ -143,7 +143,7 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
     m = pyo.ConcreteModel(name=program.name)
     m.period = pyo.Block([p.index for p in periods])
     grids, sites_by_period, cap_rows, targets, violation = {}, [], [], [], 0
-    limits: dict[str, Limit] = {}  # the program's rows that are limits (see PlanModel.limits)
+    limits: dict[int, Limit] = {}  # the program's rows that are limits (see PlanModel.limits)
     days = typical_days if typical_days is not None else program.time.typical_days
     for p in periods:
         if p.months not in grids:  # one grid per season: quarters of later years reuse it
@@ -168,7 +168,9 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
         if target is not None:
             pb.target = pyo.Constraint(expr=sum(compute_delivered(sm, target.measure) for sm in sites)
                                        >= target.amount)
-            limits["target"] = lambda: ("compute target", None)  # a dated one, or the earliest goal's
+            words = f"target of {target.amount:,.0f} {target.measure} by {p.name}"
+            limits[id(pb.target)] = lambda words=words, date=getattr(target, "date", None): (
+                words, ("dated_target", date))
         sites_by_period.append(sites)
 
     horizon_caps = CapBuilder(m, sites_by_period[-1], program.horizon.years, elastic)
@@ -179,7 +181,7 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
     cap_rows += horizon_caps.rows
     violation = violation + horizon_caps.penalty
     discount = [discount_factor(rate, base, p.start, p.years / 2) for p in periods]
-    orders, rented = _link_assets(m, periods, sites_by_period, base, pi.delay_months)
+    orders, rented, linked = _link_assets(m, periods, sites_by_period, base, pi.delay_months)
     capital_cash, npv_capital = _capital(periods, orders, bo.capital_at_order_fraction, base, rate)
     horizon_end = periods[-1].end + dt.timedelta(days=1)
     salvage = 0
@@ -192,7 +194,7 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
         years = sorted({p.start.year for p in periods})
         m.capital_budget = pyo.Constraint(years, rule=lambda mm, y: sum(
             mm.capital_cash[p.index] for p in periods if p.start.year == y) <= bo.max_capital_usd_per_year)
-        limits["capital_budget"] = lambda y: ("yearly capital limit", ("program", "buildout", "max_capital_usd_per_year"))
+        limits[id(m.capital_budget)] = lambda y: ("yearly capital limit", ("program", "buildout", "max_capital_usd_per_year"))
     operating = sum(discount[p.index] * p.years * sum(sm.block.operating_cost for sm in sites_by_period[p.index])
                     for p in periods)
     m.salvage = pyo.Expression(expr=salvage)
@@ -204,7 +206,8 @@ def build_buildout_model(pi: ProgramInput, typical_days: int | None = None,
     m.compute_delivered = pyo.Expression(expr=sum(compute_delivered(sm, measure) for sm in last))
     bm = BuildoutModel(periods, sites_by_period, orders, rented, targets, discount,
                        [m.capital_cash[p.index] for p in periods], m.salvage, m.npv)
-    limits["link"] = lambda i: ("lead times (in use only once ordered and delivered)", None)
+    limits[id(m.link)] = lambda i: (f"{linked[i][0]}: lead time of {linked[i][1].key.replace(':', ' ')} (in use only "
+                                    "once ordered and delivered)", ("site_named", linked[i][0], "lead_time", linked[i][1].key))
     return PlanModel(m, pi, last[0].tg, last, time.perf_counter() - started, cap_rows, bm, limits)
 
 
@@ -215,9 +218,11 @@ def over_horizon(rc) -> bool:
 
 def _link_assets(m, periods, sites_by_period, base, delay_months: dict):
     """Order variables, and in each period: in use == (or <=, for spare capacity) usable orders.
-    ``delay_months``: (site, asset key) -> months its deliveries come after its lead time."""
+    ``delay_months``: (site, asset key) -> months its deliveries come after its lead time. Returns
+    the orders, the rentals' dates and each link row's site and asset."""
     orders: list[Order] = []
     rented: dict[tuple[str, str], dt.date] = {}
+    linked: dict[int, tuple[str, Asset]] = {}  # each link row's site and asset, by its index
     m.link = pyo.ConstraintList()
     m.orders = pyo.VarList(domain=pyo.NonNegativeReals)
     for s, first in enumerate(sites_by_period[0]):
@@ -235,8 +240,9 @@ def _link_assets(m, periods, sites_by_period, base, delay_months: dict):
             orders += placed
             for p, var in zip(periods, in_use):
                 usable = sum(o.var for o in placed if o.usable_in(p))
-                m.link.add(var <= usable if asset.spare_allowed else var == usable)
-    return orders, rented
+                row = m.link.add(var <= usable if asset.spare_allowed else var == usable)
+                linked[row.index()] = (first.name, asset)
+    return orders, rented, linked
 
 
 def _order(m, site: str, asset: Asset, lead_months: float, q: Period, periods: list[Period]) -> Order | None:

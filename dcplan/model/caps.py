@@ -97,7 +97,7 @@ class CapBuilder:
         self.m.cap_bin = pyo.VarList(domain=pyo.Binary)
         self.m.cap_link = pyo.ConstraintList()
         self.rows: list[CapRow] = []
-        self.limits: dict[str, Limit] = {}  # of the links between sites (see add_links)
+        self.limits: dict[int, Limit] = {}  # of the links between sites (see add_links)
         self.deferred: list[ResolvedCap] = []
         self.hourly_columns = 0  # the hourly-share caps' dispatch columns made, which names the next
 
@@ -342,10 +342,10 @@ class CapBuilder:
                         * (1 / sum(sm.block.grid_limit_mw for sm in gridded)))
 
 
-def add_links(model: pyo.ConcreteModel, sites: list[SiteModel], links) -> dict[str, Limit]:
+def add_links(model: pyo.ConcreteModel, sites: list[SiteModel], links) -> dict[int, Limit]:
     """How compute may be split between sites: one site must hold a training cluster of at
     least N GPUs; no site may hold more than a share of the compute. Returns the rows' limits."""
-    limits: dict[str, Limit] = {}
+    limits: dict[int, Limit] = {}
     if links.min_gpus_in_one_site is not None:
         n = links.min_gpus_in_one_site
         model.holds_cluster = pyo.Var([sm.name for sm in sites], domain=pyo.Binary)
@@ -353,12 +353,12 @@ def add_links(model: pyo.ConcreteModel, sites: list[SiteModel], links) -> dict[s
             next(x for x in sites if x.name == s)) >= n * m.holds_cluster[s])
         model.one_cluster = pyo.Constraint(expr=sum(model.holds_cluster[sm.name] for sm in sites) >= 1)
         cluster = ("links.min_gpus_in_one_site", ("program", "links", "min_gpus_in_one_site"))
-        limits.update(cluster_size=lambda s: cluster, one_cluster=lambda: cluster)
+        limits.update({id(model.cluster_size): lambda s: cluster, id(model.one_cluster): lambda: cluster})
     if links.max_compute_share_per_site is not None:
         share = links.max_compute_share_per_site
         total = sum(_tpp(sm) for sm in sites)
         model.site_share = pyo.Constraint([sm.name for sm in sites], rule=lambda m, s: _tpp(
             next(x for x in sites if x.name == s)) <= share * total)
-        limits["site_share"] = lambda s: ("links.max_compute_share_per_site",
+        limits[id(model.site_share)] = lambda s: ("links.max_compute_share_per_site",
                                           ("program", "links", "max_compute_share_per_site"))
     return limits

@@ -46,8 +46,11 @@ field)``, ``("compute", key)`` or ``("program", *keys)``."""
 Limit = Callable[..., tuple[str, tuple | None]]
 """A limit a user sets, as a row family (or a variable's upper bound) carries it, from the row's
 index: ``(words, input)``, the limit in the user's words and the input that sets it (a path as in
-:data:`Explanation`, or None where no one key does): what the diagnosis names where HiGHS finds
-limits that cannot hold together. Rows and bounds no limit is registered for are physics."""
+:data:`Explanation`; also ``("lead_time", asset key)``, an asset's lead time where it is set, and
+``("dated_target", date)``, a build-out's target due then; a program's row about one site's input
+puts ``("site_named", name)`` before its path; None where no one key sets it): what the diagnosis
+names where HiGHS finds limits that cannot hold together. Rows and bounds no limit is registered
+for are physics."""
 
 
 @dataclass(frozen=True)
