@@ -20,6 +20,7 @@ from dcplan.formulas import (
     gas_co2_t_per_mwh,
     gpu_it_mw,
     grid_limit_during,
+    grid_limit_key,
     grid_limit_mw,
     smoothed_draw_fraction,
 )
@@ -184,7 +185,10 @@ def _elastic_plan(pi: ProgramInput, days: int, shed: bool, smoothing: dict | Non
 
 
 def _shortfalls(pi: ProgramInput, plan) -> list[str]:
+    """Each site's unserved load in the plan's dispatch (a build-out's last period's) and what was
+    available then."""
     lines, loc = [], Locator(pi)
+    when = periods_of(pi.program)[-1].start if pi.program.buildout else pi.program.horizon.start
     for sp, si in zip(plan.sites, pi.sites):
         d = sp.dispatch
         short = d.get("unserved_mw")
@@ -192,7 +196,7 @@ def _shortfalls(pi: ProgramInput, plan) -> list[str]:
             continue
         hours = float(np.sum(d["weight"][short > 1e-6]))
         worst = int(np.argmax(short))
-        available = _supply_sentence(si, pi.program.horizon.start, loc, pi.caps)
+        available = _supply_sentence(si, when, loc, pi.caps)
         lines.append(f"site {si.name}: the facility load of {d['load_mw'][worst]:,.1f} MW could not be met in "
                      f"{hours:,.0f} h/yr; the largest shortfall is {short[worst]:,.1f} MW "
                      f"(hour {int(d['hour_of_year'][worst])} of the year), {sp.energy_mwh.get('unserved', 0):,.0f} "
@@ -230,7 +234,7 @@ def _supply_sentence(si: SiteInput, when, loc: Locator, caps=()) -> str:
     parts, tech = [], si.site.technologies
     if si.site.grid:
         limit = grid_limit_mw(si.site.grid, when)
-        parts.append(f"grid import ≤ {limit:,.0f} MW ({loc.site(si, 'grid', 'max_import_mw')})")
+        parts.append(f"grid import ≤ {limit:,.0f} MW ({loc.site(si, *grid_limit_key(si.site.grid, when))})")
         for rc in caps:
             scope = next((names for _, names in rc.groups if si.name in names), None)
             if (rc.cap.quantity == "grid_import_mw" and rc.cap.max is not None and rc.cap.max < limit

@@ -97,6 +97,19 @@ def grid_limit_during(grid, start, end) -> float:
     return min(grid_limit_mw(grid, d) for d in [start, *changes])
 
 
+def grid_limit_key(grid, start, end=None) -> tuple:
+    """The key of the site file that sets :func:`grid_limit_during` (of the day ``start`` alone
+    without ``end``): ``available_from`` before the connection, the latest step in force, else
+    ``max_import_mw``. What a message about the limit cites."""
+    end = end or start
+    changes = [d for d in [grid.available_from, *(s.date for s in grid.steps)] if d and start < d <= end]
+    when = min([start, *changes], key=lambda d: grid_limit_mw(grid, d))
+    if grid.available_from and when < grid.available_from:
+        return ("grid", "available_from")
+    steps = [i for i, s in enumerate(grid.steps) if s.date <= when]
+    return ("grid", "steps", steps[-1], "max_import_mw") if steps else ("grid", "max_import_mw")
+
+
 def grid_connected(grid, start) -> bool:
     """Whether the connection is there from a period's first day (upgrades add to it only then)."""
     return grid.available_from is None or grid.available_from <= start

@@ -163,3 +163,25 @@ def test_upgrades_add_nothing_before_the_connection_and_an_offer_is_the_limit_wi
     site["grid"].update(available_from="2030-01-01", flexible=None)
     later = api.plan(write_yaml(tmp_path / "later.yaml", site), typical_days=1).plan.sites[0]
     assert later.energy_mwh.get("grid", 0.0) == pytest.approx(0.0)  # no connection yet: the upgrade adds nothing
+
+
+@pytest.mark.parametrize("start, end, key", [
+    ("2026-06-01", None, ("grid", "available_from")),  # before the connection: 0 MW
+    ("2027-03-01", None, ("grid", "max_import_mw")),
+    ("2028-02-01", None, ("grid", "steps", 0, "max_import_mw")),
+    ("2029-02-01", None, ("grid", "steps", 1, "max_import_mw")),  # down to 120 MW
+    ("2028-10-01", "2029-03-31", ("grid", "steps", 1, "max_import_mw")),  # the least in the period
+    ("2026-10-01", "2027-03-31", ("grid", "available_from")),
+])
+def test_the_key_that_sets_a_periods_grid_limit(start, end, key):
+    """What a message cites for the grid's firm limit in a period: the entry whose limit is the
+    least of the period (a step, or the connection's date), as formulas.grid_limit_during takes."""
+    import datetime as dt
+
+    from dcplan.formulas import grid_limit_key
+    from dcplan.schema.site import Grid
+
+    grid = Grid(max_import_mw=150, available_from="2027-01-01", energy_price_usd_per_mwh=50,
+                steps=[{"date": "2028-01-01", "max_import_mw": 300}, {"date": "2029-01-01", "max_import_mw": 120}])
+    day = dt.date.fromisoformat
+    assert grid_limit_key(grid, day(start), day(end) if end else None) == key

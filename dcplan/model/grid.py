@@ -7,7 +7,7 @@ import numpy as np
 import pyomo.core as pyo
 
 from dcplan.errors import InputError
-from dcplan.formulas import grid_connected, grid_limit_during, lead_time_months
+from dcplan.formulas import grid_connected, grid_limit_during, grid_limit_key, lead_time_months
 from dcplan.model.context import Asset, SiteModel, value_of
 from dcplan.model.rows import Rows, Term, row_family, weighted_sum
 from dcplan.model.timegrid import hourly_grid
@@ -32,7 +32,8 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
     extra, curtailed = _flexible_room(sm, grid, firm, start)
     b.grid_most_mw = firm + added_most + extra
     b.grid_import = pyo.Var(sm.steps, bounds=(0, b.grid_most_mw))
-    import_limit = ("grid import limit", ("site", "grid", "max_import_mw"))
+    firm_key = ("site", *grid_limit_key(grid, start, end))
+    import_limit = ("grid import limit", firm_key)
     sm.limit(b.grid_import, lambda t: import_limit)
     imports = [b.grid_import[t] for t in sm.steps]
     sm.supply.append(b.grid_import)
@@ -53,7 +54,7 @@ def add_grid(sm: SiteModel, start, end=None) -> None:
         b.grid_within_limit = row_family(sm.steps, rows=[Rows(steps, terms, upper=firm)])
         sm.explain(b.grid_within_limit, lambda t: (
             "grid import (MW) above the connection's limit" + (" in a curtailed hour" if t in curtailed else ""),
-            ("site", "grid", "flexible", "curtailment") if t in curtailed else ("site", "grid", "max_import_mw")))
+            ("site", "grid", "flexible", "curtailment") if t in curtailed else firm_key))
         sm.limit(b.grid_within_limit, lambda t: import_limit)
     sm.add_dispatch("grid_mw", at=lambda t: b.grid_import[t])
     # the price the period pays: a build-out's escalation included, as in its grid_energy cost
