@@ -7,7 +7,7 @@ import numpy as np
 
 from dcplan.checks.report import PASS
 from dcplan.checks.verification import TOL_MW, Verification, over
-from dcplan.formulas import grid_import_limit_mw
+from dcplan.formulas import grid_import_limit_mw, grid_limit_key
 from dcplan.loader import SiteInput
 
 
@@ -74,13 +74,9 @@ def _grid_culprit(v: Verification, si: SiteInput, used: float, start, planned: f
     a connection date now after the period, a step whose limit the plan had (``planned``)
     that now comes later, or else the limit in force."""
     grid = si.site.grid
-    if grid.available_from and grid.available_from > start:
-        return v.loc.site(si, "grid", "available_from"), None
-    for j, st in enumerate(grid.steps):
+    in_force = grid_limit_key(grid, start)
+    for j, st in enumerate(grid.steps if in_force[-1] != "available_from" else ()):
         if st.date > start and planned is not None and abs(st.max_import_mw - planned) <= TOL_MW \
                 and st.max_import_mw >= used - TOL_MW:
             return v.loc.site(si, "grid", "steps", j, "date"), st
-    in_force = [j for j, st in enumerate(grid.steps) if st.date <= start]
-    if in_force:
-        return v.loc.site(si, "grid", "steps", in_force[-1], "max_import_mw"), None
-    return v.loc.site(si, "grid", "max_import_mw"), None
+    return v.loc.site(si, *in_force), None
