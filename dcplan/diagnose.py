@@ -246,8 +246,8 @@ def _supply_sentence(si: SiteInput, when, loc: Locator, caps=()) -> str:
         parts.append("no grid connection")
     for i, g in enumerate(tech.gas):
         mw, firm_mw = si.catalog.generators[g.type].unit_mw, si.gas_firm_unit_mw(g.type)
-        when = "in every hour" if np.ptp(si.gas_output_fraction(g.type)) == 0 else "in the hottest hour"
-        hot = f" ({firm_mw:,.1f} MW {when})" if firm_mw < mw else ""
+        hours = "in every hour" if np.ptp(si.gas_output_fraction(g.type)) == 0 else "in the hottest hour"
+        hot = f" ({firm_mw:,.1f} MW {hours})" if firm_mw < mw else ""
         units, key = (str(g.max_units), "max_units") if not g.existing_units else (
             f"({g.existing_units} existing" + (f" + {g.max_units} new)" if g.max_units else ")"),
             "max_units" if g.max_units else "existing_units")
@@ -412,10 +412,7 @@ def conflict_summary(pi: ProgramInput, smoothing: dict | None = None) -> list[st
             return None
         index = component.index()
         words, path = limit(*(index if isinstance(index, tuple) else () if index is None else (index,)))
-        si = sm.si if sm is not None else None
-        if path is not None and path[0] == "site_named":  # a program's row about one site's input
-            si, path = next(s for s in pi.sites if s.name == path[1]), path[2:]
-        where = loc.input(si, path) if path is not None else None
+        where = loc.input(sm.si if sm is not None else None, path) if path is not None else None
         name = f"{sm.name}: {words}" if sm is not None else words
         return f"{name} at {where.file}:{where.line}" if where is not None and where.line else name
 

@@ -112,9 +112,11 @@ class Locator:
 
     def input(self, si: SiteInput | None, path: tuple) -> Where:
         """The input at a path the model gives (see dcplan.model.context.Explanation and Limit):
-        a program key, a build-out's dated target, or a site's (``si``) site, catalog or compute
-        key or an asset's lead time."""
+        a program key, a build-out's dated target, or a site's (``si``, or the one named by a
+        leading ``("site_named", name)``) site, catalog or compute key or an asset's lead time."""
         kind, keys = path[0], path[1:]
+        if kind == "site_named":
+            return self.input(next(s for s in self.pi.sites if s.name == keys[0]), keys[1:])
         if kind == "program":
             return self.program(*keys)
         if kind == "dated_target":
