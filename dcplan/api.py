@@ -9,6 +9,7 @@ import math
 import pickle
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -405,7 +406,7 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
     """Smooth every site's declared training job against that site's limits: the results by site,
     and None, or the outcome that ends the plan (the reasons some job cannot be smoothed; no
     solution where the time limit, counted from here, or ``options.stop`` ended a smoothing first:
-    the plan's clock holds for its jobs' smoothing too, tens of seconds on examples/memphis-colossus)."""
+    the plan's clock holds for its jobs' smoothing too, about 10 s on examples/memphis-colossus, the job and the job at the most GPUs smoothed side by side)."""
     results, reasons = {}, []
     limit = None if options is None else options.time_limit_s
     deadline = None if limit is None else time.perf_counter() + limit
@@ -432,16 +433,15 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
         if options is not None and options.progress is not None:  # tens of seconds: say where they go
             options.progress(f"smoothing {si.name}'s training job", 0.0, None)
         spec, catalog = _as_planned(si, program)
-        result = smoothed(workload, spec, within_time(), catalog)
+        most = _most_gpus_running(program, si, workload)
+        result, larger = _smoothed_with_larger(workload, most, spec, within_time, catalog, options)
         ended = cut_short(result, si.name)
         if ended is not None:
             return {}, ended
         if not result.has_schedule:
             reasons += [f"site {si.name}: training job {spec.workload}: {r}" for r in result.reasons]
             continue
-        most = _most_gpus_running(program, si, workload)
-        if most is not None:
-            larger = smoothed(workload.scaled_to(most), spec, within_time(), catalog)
+        if larger is not None:
             ended = cut_short(larger, si.name)
             if ended is not None:
                 return {}, ended
@@ -452,6 +452,33 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
                                     f"smoothed ({'; '.join(larger.reasons)}): the battery scales with the GPUs")
         results[si.name] = result
     return (results, None) if not reasons else ({}, PlanOutcome(program, None, None, reasons))
+
+
+def _smoothed_with_larger(workload: Workload, most: int | None, spec: SmoothingSpec, within_time,
+                          catalog: Catalog, options: SolveOptions | None):
+    """The job smoothed, and (where ``most`` is given) the same job on ``most`` GPUs: (result,
+    larger or None). The two are independent solves of about one size, so they run side by side,
+    each in its own thread (HiGHS lets go of the GIL while it solves: on 2 cores the plan of
+    examples/memphis-colossus waits for one smoothing, not two). The larger one is of use only
+    where the job has a schedule: it is stopped as soon as the job is found to have none."""
+    if most is None:
+        return smoothed(workload, spec, within_time(), catalog), None
+    given = options.stop if options is not None else None
+    needless = threading.Event()  # the larger one's stop: set where its answer would be thrown away
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smooth-larger") as pool:
+        larger = pool.submit(smoothed, workload.scaled_to(most), spec,
+                             dataclasses.replace(within_time(), stop=needless), catalog)
+        try:
+            result = smoothed(workload, spec, within_time(), catalog)
+        except BaseException:
+            needless.set()
+            raise
+        if not result.has_schedule:
+            needless.set()
+        while wait([larger], timeout=0.1).not_done:  # the caller's stop reaches it too
+            if given is not None and given.is_set():
+                needless.set()
+    return result, larger.result() if result.has_schedule else None
 
 
 def _as_planned(si: SiteInput, program: ProgramInput) -> tuple[SmoothingSpec, Catalog]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import types
 
@@ -199,6 +200,50 @@ def test_the_plans_time_limit_holds_for_its_jobs_smoothing(tmp_path):
     assert time.perf_counter() - started < 3.0
     assert outcome.plan is None and outcome.solve.status == "no_solution" and not outcome.reasons
     assert outcome.solve.message == "time limit: spent smoothing site testsite's training job"  # said where it went
+
+
+def _staged_program(tmp_path):
+    """The job of 8,000 GPUs at a site a build-out grows to 16,000: smoothed at both counts."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    site = base_site(smoothing=SMOOTHING)
+    site["grid"]["max_import_mw"] = 200
+    write_yaml(tmp_path / "site.yaml", site)
+    return load_program(write_yaml(tmp_path / "program.yaml", {
+        "kind": "program", "name": "staged", "sites": ["site.yaml"], "compute": {"gpus": [{"model": "h100_sxm"}]},
+        "horizon": {"start": "2026-01-01", "years": 4}, "time": {"typical_days": 1},
+        "buildout": {"period": "year", "targets": [{"date": "2028-01-01", "gpus": 8000},
+                                                   {"date": "2029-01-01", "gpus": 16000}]}}))
+
+
+def test_the_job_and_the_job_at_the_most_gpus_are_smoothed_side_by_side(tmp_path, monkeypatch):
+    """Two independent solves of about one size: the plan waits for one, not two (each waits
+    here for the other to have started: in turn, the first would wait alone and fail)."""
+    both = threading.Barrier(2, timeout=20)
+
+    def meet_then_smooth(workload, *args, **kwargs):
+        both.wait()
+        return smooth(workload, *args, **kwargs)
+
+    monkeypatch.setattr("dcplan.smoothing.api.smooth", meet_then_smooth)
+    smoothing, ended = api.smooth_training_jobs(_staged_program(tmp_path))
+    assert ended is None and smoothing["testsite"].larger.workload.gpus == 16000
+
+
+def test_the_larger_smoothing_is_stopped_once_the_job_has_no_schedule(tmp_path, monkeypatch):
+    """Its answer would be thrown away: it is stopped (it had run to its end, minutes on a
+    long job), and the plan ends with the job's own reasons."""
+    seen = {}
+
+    def fake(workload, spec, options, **_):
+        if workload.gpus == 8000:
+            return types.SimpleNamespace(has_schedule=False, status="infeasible", reasons=["no battery can"])
+        seen["stopped"] = options.stop.wait(20)  # as a solve polls its stop
+        return types.SimpleNamespace(has_schedule=False, status="time_limit", reasons=["stopped"])
+
+    monkeypatch.setattr("dcplan.smoothing.api.smooth", fake)
+    smoothing, ended = api.smooth_training_jobs(_staged_program(tmp_path), SolveOptions(time_limit_s=600))
+    assert seen == {"stopped": True}
+    assert smoothing == {} and ended.infeasible and "no battery can" in ended.reasons[0]
 
 
 @pytest.mark.parametrize("status, ends_as", [("time_limit", "no_solution"), ("infeasible", "reasons")])
