@@ -85,6 +85,19 @@ def test_highs_isolates_the_conflicting_limits(tmp_path):
     assert conflict_summary(loose) == []  # feasible: nothing to isolate
 
 
+def test_an_elastic_solve_cut_at_its_time_limit_leaves_the_conflicting_limits_named(tmp_path, monkeypatch):
+    """Each elastic solve has a limit (it had 300 s, two of them: a perturbed example spent 54 s
+    proving a plan it held after 0.4 s); one ending without a plan drops its own sentences only."""
+    from dcplan import diagnose
+    from dcplan.loader import load_program
+
+    pi = load_program(write_yaml(tmp_path / "site.yaml", gas_only_site(nox=1.0)))
+    assert any(line.startswith("cap air-permit") for line in diagnose.explain_infeasible(pi))
+    monkeypatch.setattr(diagnose, "ELASTIC_TIME_LIMIT_S", 0.0)
+    [line] = diagnose.explain_infeasible(pi)
+    assert line.startswith("these limits cannot hold together") and "cap air-permit (testsite, " in line
+
+
 def test_a_shortfall_names_the_units_the_site_has_and_the_pipeline_that_fuels_them(tmp_path, runner):
     """Two engines the site has (none new allowed) could carry the load, but the pipeline cannot
     fuel them: the available supply says so, at the pipeline's line (it had read '≤ 2 × 18.8 MW
