@@ -215,6 +215,28 @@ def _staged_program(tmp_path):
                                                    {"date": "2029-01-01", "gpus": 16000}]}}))
 
 
+def test_a_battery_too_late_for_the_jobs_smoothing_is_named_with_the_smoothing_at_its_line(tmp_path):
+    """The GPUs need the battery their smoothing holds: a battery that cannot be delivered by the
+    first target conflicts with the smoothing, named at its limits' line (it had been counted
+    among rows of physics, leaving the battery's lead time and the target unexplained)."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    site = base_site(smoothing=SMOOTHING)
+    site["grid"]["max_import_mw"] = 200
+    site["technologies"] = {"battery": {"type": "li_ion_lfp", "lead_time_months": 30}}
+    write_yaml(tmp_path / "site.yaml", site)
+    doc = {"kind": "program", "name": "late", "sites": ["site.yaml"], "compute": {"gpus": [{"model": "h100_sxm"}]},
+           "horizon": {"start": "2026-01-01", "years": 4}, "time": {"typical_days": 1},
+           "buildout": {"period": "year", "targets": [{"date": "2028-01-01", "gpus": 8000}]}}
+    outcome = api.plan(write_yaml(tmp_path / "program.yaml", doc))
+    assert outcome.plan is None
+    [conflict] = [r for r in outcome.why_no_plan() if r.startswith("these limits cannot hold together")]
+    limits_line = next(i for i, text in enumerate((tmp_path / "site.yaml").read_text().splitlines(), 1)
+                       if text.strip().startswith("limits:"))
+    where = conflict.split("testsite: the training job's smoothing, which needs a battery with its GPUs at ")[1]
+    assert where.split(",")[0].split(";")[0].endswith(f"site.yaml:{limits_line}")
+    assert "lead time of battery_energy li_ion_lfp" in conflict and "target of 8,000 gpus by 2028" in conflict
+
+
 def test_the_job_and_the_job_at_the_most_gpus_are_smoothed_side_by_side(tmp_path, monkeypatch):
     """Two independent solves of about one size: the plan waits for one, not two (each waits
     here for the other to have started: in turn, the first would wait alone and fail)."""

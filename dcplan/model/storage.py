@@ -92,6 +92,9 @@ def add_storage(sm: SiteModel) -> None:
 
 
 SMOOTHING_NEEDS = {"power": ("battery_power_mw", "MW"), "energy": ("battery_energy_mwh", "MWh")}
+SMOOTHING_LIMIT = ("the training job's smoothing, which needs a battery with its GPUs", ("site", "smoothing", "limits"))
+"""How a diagnosis names the rows that hold a battery for the job's smoothing: the limits it keeps
+the job within are what ask for the battery."""
 
 
 def _hold_for_smoothing(sm: SiteModel, power, energy) -> tuple:
@@ -133,6 +136,7 @@ def _hold_for_smoothing(sm: SiteModel, power, energy) -> tuple:
             f"battery {k} held for smoothing below what the training job needs ({lines[k, line][0]:,.2f} "
             f"{SMOOTHING_NEEDS[k][1]} on its GPUs), in step with the GPUs running",
             ("site", "smoothing", "mitigations", "battery")))
+        sm.limit(b.bat_smoothing_line, lambda k, line: SMOOTHING_LIMIT)
         sm.smoothing_held = lambda: {"gpus": value_of(gpus), **{
             k: max(0.0, *(a + rise * (value_of(gpus) - job) for (kk, _), (a, rise) in lines.items() if kk == k))
             for k in SMOOTHING_NEEDS}}
@@ -142,6 +146,7 @@ def _hold_for_smoothing(sm: SiteModel, power, energy) -> tuple:
         f"battery {k} below the {lines[k, 'job'][0]:,.2f} {SMOOTHING_NEEDS[k][1]} the training job's smoothing "
         f"needs{' on its GPUs, and in step with the GPUs running' if gpus is not None else ''}",
         ("site", "smoothing", "mitigations", "battery")))
+    sm.limit(b.bat_for_smoothing, lambda k: SMOOTHING_LIMIT)
     return held["power"], held["energy"]
 
 
