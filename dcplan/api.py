@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 import pyomo.core as pyo
 
 import dcplan.trust as trust
-from dcplan.diagnose import arithmetic_checks, explain_infeasible
+from dcplan.diagnose import arithmetic_checks, explain_infeasible, timeline_checks
 from dcplan.errors import InputError, Problem, display_path
 from dcplan.formulas import asset_life_years
 from dcplan.loader import (
@@ -270,7 +270,8 @@ def plan_once(program: ProgramInput, typical_days: int | None, options: SolveOpt
     started = time.perf_counter()
     if options.progress:
         options.progress("building model", 0.0, None)
-    reasons = arithmetic_checks(program)  # necessary conditions, by the model's own formulas: no solve needed
+    # necessary conditions, by the model's own formulas: no solve needed, nor the jobs' smoothing
+    reasons = timeline_checks(program) or arithmetic_checks(program)
     if reasons:
         return PlanOutcome(program, SolveResult("infeasible", message="; ".join(reasons)), None, reasons)
     if smoothing is None:

@@ -281,10 +281,13 @@ def _supply_sentence(si: SiteInput, when, loc: Locator, caps=()) -> str:
 def timeline_checks(pi: ProgramInput) -> list[str]:
     """For a build-out: the first target that no order placed today can meet in time, compared
     with the most supply that can be in service by then (:func:`_firm_supply_by`: an upper bound,
-    so what it finds short is short) and the cooling and GPUs that can be ready by then."""
+    so what it finds short is short) and the cooling and GPUs that can be ready by then. A plan
+    runs it before any model is built or job smoothed (:func:`dcplan.api.plan_once`), so it must
+    stay a necessary condition: on the 208 perturbed examples of seeds 7002-7004 it found 27 of
+    the infeasible and none of those with a plan."""
     program = pi.program
-    if program.buildout is None:
-        return []
+    if program.buildout is None or any(site_compute(si, pi).cloud for si in pi.sites):
+        return []  # cloud GPUs meet a target without a site's GPUs, power or cooling: left to the solve
     periods, start, loc = periods_of(program), program.horizon.start, Locator(pi)
 
     def when(day: dt.date) -> str:

@@ -237,6 +237,21 @@ def test_a_battery_too_late_for_the_jobs_smoothing_is_named_with_the_smoothing_a
     assert "lead time of battery_energy li_ion_lfp" in conflict and "target of 8,000 gpus by 2028" in conflict
 
 
+def test_a_target_no_order_can_meet_in_time_ends_the_plan_before_the_jobs_smoothing(tmp_path, monkeypatch):
+    """The timeline's arithmetic (GPUs, cooling and supply that can be in service by a target)
+    needs no smoothing: a target it finds impossible ends the plan before the job is smoothed
+    (the explanation came after it: 15 s of smoothing on a perturbed memphis-colossus)."""
+    write_yaml(tmp_path / "job.yaml", JOB)
+    write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING))
+    monkeypatch.setattr("dcplan.smoothing.api.smooth", lambda *_, **__: pytest.fail("smoothed"))
+    doc = {"kind": "program", "name": "soon", "sites": ["site.yaml"], "compute": {"gpus": [{"model": "h100_sxm"}]},
+           "horizon": {"start": "2026-01-01", "years": 2}, "time": {"typical_days": 1},
+           "buildout": {"period": "quarter", "targets": [{"date": "2026-01-01", "gpus": 8000}]}}
+    outcome = api.plan(write_yaml(tmp_path / "program.yaml", doc))
+    assert outcome.plan is None and outcome.infeasible
+    assert outcome.reasons[0].startswith("target of 8,000 gpus by 2026-Q1: the earliest GPUs ordered now")
+
+
 def test_the_job_and_the_job_at_the_most_gpus_are_smoothed_side_by_side(tmp_path, monkeypatch):
     """Two independent solves of about one size: the plan waits for one, not two (each waits
     here for the other to have started: in turn, the first would wait alone and fail)."""
