@@ -407,7 +407,8 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
     """Smooth every site's declared training job against that site's limits: the results by site,
     and None, or the outcome that ends the plan (the reasons some job cannot be smoothed; no
     solution where the time limit, counted from here, or ``options.stop`` ended a smoothing first:
-    the plan's clock holds for its jobs' smoothing too, about 10 s on examples/memphis-colossus, the job and the job at the most GPUs smoothed side by side)."""
+    the plan's clock holds for its jobs' smoothing too: about 10 s on examples/memphis-colossus,
+    where the job and the job at the most GPUs are smoothed side by side)."""
     results, reasons = {}, []
     limit = None if options is None else options.time_limit_s
     deadline = None if limit is None else time.perf_counter() + limit
@@ -455,8 +456,9 @@ def smooth_training_jobs(program: ProgramInput, options: SolveOptions | None = N
     return (results, None) if not reasons else ({}, PlanOutcome(program, None, None, reasons))
 
 
-def _smoothed_with_larger(workload: Workload, most: int | None, spec: SmoothingSpec, within_time,
-                          catalog: Catalog, options: SolveOptions | None):
+def _smoothed_with_larger(workload: Workload, most: int | None, spec: SmoothingSpec,
+                          within_time: Callable[[], SolveOptions], catalog: Catalog,
+                          options: SolveOptions | None) -> tuple[SmoothingResult, SmoothingResult | None]:
     """The job smoothed, and (where ``most`` is given) the same job on ``most`` GPUs: (result,
     larger or None). The two are independent solves of about one size, so they run side by side,
     each in its own thread (HiGHS lets go of the GIL while it solves: on 2 cores the plan of

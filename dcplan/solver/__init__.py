@@ -75,8 +75,8 @@ decomposition took 0.03-1.08x the time of HiGHS's MIP on the whole model (31 s -
 0.9 s). Below it too, a decomposed plan whose prices are wanted is re-solved at its vertex
 (:func:`_at_vertex`)."""
 LP_DUAL_EDGE_WEIGHTS = 1
-"""HiGHS's dual simplex prices by Devex on a model without integers (strategy ``lp``: the
-smoothing's whole traces, a plan having whole units), not by its default dual steepest edge: on
+"""HiGHS's dual simplex prices by Devex on a model without integers (strategy ``lp``: chiefly the
+smoothing's whole traces, a plan's models having whole units), not by its default dual steepest edge: on
 24 random jobs of 2-5 minutes at 100 ms (``benchmarks/smooth_direct.py``, seeds 12 and 13) a
 median 0.84 and 0.94 of the time, the worst 1.15, 15 and 17 % less in all."""
 VERTEX_ROUND_OFF = 1e-9  # the plan's vertex may cost this much more (relative): the two LPs' round-off
