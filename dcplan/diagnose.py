@@ -37,10 +37,10 @@ from dcplan.solver import SolveOptions, irreducible_conflict, solve
 PENALTY_USD_PER_MWH = 1e6
 ELASTIC_GAP = 1e-2
 """How close to the least relaxation an elastic solve must prove its plan: the penalties are most
-of its objective, so within about this share of the relaxation it names. At 1e-3 HiGHS had held
-a plan 0.14 % from its bound after 0.4 s and spent 54 s closing that (a perturbed
-export-capped-portfolio: 27 s for each of the two solves; at 1e-2, 2 s in all, and the cap said
-to need 0.269 where the least is 0.268)."""
+of its objective, so within about this share of the relaxation it names. On a perturbed
+export-capped-portfolio at 1e-3, HiGHS held a plan 0.14 % above the optimum after 0.4 s and took
+54 s to prove one within 1e-3 (the explanation 63 s); at 1e-2 the explanation takes 2.3 s, and the
+cap is said to need 0.269 where the least is 0.268."""
 ELASTIC_TIME_LIMIT_S = 60.0
 """Each elastic solve's limit: the diagnosis ends in minutes at worst, with the plan found by then
 (a relaxation within the gap reached), else without that solve's sentences (the conflicting

@@ -56,7 +56,7 @@ class TimeGrid:
 def month_of_hour(year: int) -> np.ndarray:
     """The month (0-11) of each of the year's 8,760 hours, counted from January 1st (in a leap
     year, December 31st is left out). Read-only: one array per year for every caller (a plan's
-    timeline checks ask for it 24 times, 5 ms each when built with dates)."""
+    timeline checks ask for it 24 times, 7 ms each when built with dates)."""
     days = np.datetime64(f"{year:04d}-01-01") + np.arange(HOURS_PER_YEAR // 24)
     months = np.repeat(days.astype("datetime64[M]").astype(int) % 12, 24)
     months.flags.writeable = False
