@@ -150,16 +150,8 @@ def test_a_build_out_sizes_the_smoothing_battery_for_the_gpus_it_runs(tmp_path, 
     what 16,000 need is more than twice what 8,000 do: the last period's battery is at least
     the job's need at 16,000 (smoothed apart), not twice its need at 8,000 (as it was); at
     5.3 MW, 8,000 GPUs need no battery and 16,000 do (none was built)."""
-    write_yaml(tmp_path / "job.yaml", JOB)
-    site = base_site(smoothing={**SMOOTHING, "limits": {"swing_mw": swing_mw, "swing_window_s": 5}})
-    site["grid"]["max_import_mw"] = 200
-    write_yaml(tmp_path / "site.yaml", site)
-    doc = {"kind": "program", "name": "staged", "sites": ["site.yaml"],
-           "compute": {"gpus": [{"model": "h100_sxm"}]},
-           "horizon": {"start": "2026-01-01", "years": 4}, "time": {"typical_days": 1},
-           "buildout": {"period": "year", "targets": [{"date": "2028-01-01", "gpus": 8000},
-                                                      {"date": "2029-01-01", "gpus": 16000}]}}
-    outcome = api.plan(write_yaml(tmp_path / "program.yaml", doc))
+    outcome = api.plan(buildout_with_job(
+        tmp_path, smoothing={**SMOOTHING, "limits": {"swing_mw": swing_mw, "swing_window_s": 5}}))
     job = outcome.smoothing["testsite"]
     larger = job.larger
     assert larger is not None and larger.workload.gpus == 16000
@@ -202,32 +194,29 @@ def test_the_plans_time_limit_holds_for_its_jobs_smoothing(tmp_path):
     assert outcome.solve.message == "time limit: spent smoothing site testsite's training job"  # said where it went
 
 
-def _staged_program(tmp_path):
-    """The job of 8,000 GPUs at a site a build-out grows to 16,000: smoothed at both counts."""
+STAGED = [{"date": "2028-01-01", "gpus": 8000}, {"date": "2029-01-01", "gpus": 16000}]
+"""The job's 8,000 GPUs, then a build-out grown to 16,000: smoothed at both counts."""
+
+
+def buildout_with_job(tmp_path, targets=STAGED, period: str = "year", years: int = 4, **site_changes):
+    """The program file of a build-out of the site (``base_site`` with the job declared, 200 MW of
+    grid, ``site_changes``) to ``targets``, the job written beside it."""
     write_yaml(tmp_path / "job.yaml", JOB)
-    site = base_site(smoothing=SMOOTHING)
+    site = base_site(**{"smoothing": SMOOTHING, **site_changes})
     site["grid"]["max_import_mw"] = 200
     write_yaml(tmp_path / "site.yaml", site)
-    return load_program(write_yaml(tmp_path / "program.yaml", {
+    return write_yaml(tmp_path / "program.yaml", {
         "kind": "program", "name": "staged", "sites": ["site.yaml"], "compute": {"gpus": [{"model": "h100_sxm"}]},
-        "horizon": {"start": "2026-01-01", "years": 4}, "time": {"typical_days": 1},
-        "buildout": {"period": "year", "targets": [{"date": "2028-01-01", "gpus": 8000},
-                                                   {"date": "2029-01-01", "gpus": 16000}]}}))
+        "horizon": {"start": "2026-01-01", "years": years}, "time": {"typical_days": 1},
+        "buildout": {"period": period, "targets": targets}})
 
 
 def test_a_battery_too_late_for_the_jobs_smoothing_is_named_with_the_smoothing_at_its_line(tmp_path):
     """The GPUs need the battery their smoothing holds: a battery that cannot be delivered by the
     first target conflicts with the smoothing, named at its limits' line (it had been counted
     among rows of physics, leaving the battery's lead time and the target unexplained)."""
-    write_yaml(tmp_path / "job.yaml", JOB)
-    site = base_site(smoothing=SMOOTHING)
-    site["grid"]["max_import_mw"] = 200
-    site["technologies"] = {"battery": {"type": "li_ion_lfp", "lead_time_months": 30}}
-    write_yaml(tmp_path / "site.yaml", site)
-    doc = {"kind": "program", "name": "late", "sites": ["site.yaml"], "compute": {"gpus": [{"model": "h100_sxm"}]},
-           "horizon": {"start": "2026-01-01", "years": 4}, "time": {"typical_days": 1},
-           "buildout": {"period": "year", "targets": [{"date": "2028-01-01", "gpus": 8000}]}}
-    outcome = api.plan(write_yaml(tmp_path / "program.yaml", doc))
+    outcome = api.plan(buildout_with_job(tmp_path, STAGED[:1], technologies={
+        "battery": {"type": "li_ion_lfp", "lead_time_months": 30}}))
     assert outcome.plan is None
     [conflict] = [r for r in outcome.why_no_plan() if r.startswith("these limits cannot hold together")]
     limits_line = next(i for i, text in enumerate((tmp_path / "site.yaml").read_text().splitlines(), 1)
@@ -241,13 +230,8 @@ def test_a_target_no_order_can_meet_in_time_ends_the_plan_before_the_jobs_smooth
     """The timeline's arithmetic (GPUs, cooling and supply that can be in service by a target)
     needs no smoothing: a target it finds impossible ends the plan before the job is smoothed
     (the explanation came after it: 15 s of smoothing on a perturbed memphis-colossus)."""
-    write_yaml(tmp_path / "job.yaml", JOB)
-    write_yaml(tmp_path / "site.yaml", base_site(smoothing=SMOOTHING))
     monkeypatch.setattr("dcplan.smoothing.api.smooth", lambda *_, **__: pytest.fail("smoothed"))
-    doc = {"kind": "program", "name": "soon", "sites": ["site.yaml"], "compute": {"gpus": [{"model": "h100_sxm"}]},
-           "horizon": {"start": "2026-01-01", "years": 2}, "time": {"typical_days": 1},
-           "buildout": {"period": "quarter", "targets": [{"date": "2026-01-01", "gpus": 8000}]}}
-    outcome = api.plan(write_yaml(tmp_path / "program.yaml", doc))
+    outcome = api.plan(buildout_with_job(tmp_path, [{"date": "2026-01-01", "gpus": 8000}], "quarter", 2))
     assert outcome.plan is None and outcome.infeasible
     assert outcome.reasons[0].startswith("target of 8,000 gpus by 2026-Q1: the earliest GPUs ordered now")
 
@@ -262,13 +246,14 @@ def test_the_job_and_the_job_at_the_most_gpus_are_smoothed_side_by_side(tmp_path
         return smooth(workload, *args, **kwargs)
 
     monkeypatch.setattr("dcplan.smoothing.api.smooth", meet_then_smooth)
-    smoothing, ended = api.smooth_training_jobs(_staged_program(tmp_path))
+    smoothing, ended = api.smooth_training_jobs(load_program(buildout_with_job(tmp_path)))
     assert ended is None and smoothing["testsite"].larger.workload.gpus == 16000
 
 
 def test_the_larger_smoothing_is_stopped_once_the_job_has_no_schedule(tmp_path, monkeypatch):
-    """Its answer would be thrown away: it is stopped (it had run to its end, minutes on a
-    long job), and the plan ends with the job's own reasons."""
+    """Side by side, the larger run starts before the job is known to have no schedule; its answer
+    would be thrown away, so it is stopped (not left to run its minutes on a long job), and the
+    plan ends with the job's own reasons."""
     seen = {}
 
     def fake(workload, spec, options, **_):
@@ -278,7 +263,7 @@ def test_the_larger_smoothing_is_stopped_once_the_job_has_no_schedule(tmp_path, 
         return types.SimpleNamespace(has_schedule=False, status="time_limit", reasons=["stopped"])
 
     monkeypatch.setattr("dcplan.smoothing.api.smooth", fake)
-    smoothing, ended = api.smooth_training_jobs(_staged_program(tmp_path), SolveOptions(time_limit_s=600))
+    smoothing, ended = api.smooth_training_jobs(load_program(buildout_with_job(tmp_path)), SolveOptions(time_limit_s=600))
     assert seen == {"stopped": True}
     assert smoothing == {} and ended.infeasible and "no battery can" in ended.reasons[0]
 
